@@ -1,0 +1,240 @@
+"""Document and Edit: the contract between the text stages.
+
+A :class:`Document` carries the decoded source of one article, its current text
+and everything the stages learned about it. Stages never assign ``doc.text``
+directly: they describe what to change as :class:`Change` objects in the
+coordinates of the *current* text and call :func:`apply_changes`, which
+
+* rewrites the text,
+* appends one :class:`Edit` per change, located in the *decoded source*
+  (1-based line, start and end offsets), so the ``edits`` table can be audited
+  and replayed, and
+* keeps the map from every position of the current text back to the source,
+  so the next stage's edits are located in the source too.
+
+The module is pure: no I/O, no Prefect.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Protocol
+
+import numpy as np
+
+__all__ = [
+    "Change",
+    "Edit",
+    "Quote",
+    "EntityMention",
+    "Suggestion",
+    "Document",
+    "Stage",
+    "apply_changes",
+    "changes_from_diff",
+    "normalize_newlines",
+    "iter_lines",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Replace ``text[start:end]`` of the current text with ``replacement``.
+
+    An empty replacement is a removal; ``start == end`` an insertion.
+    """
+
+    start: int
+    end: int
+    replacement: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One recorded change, located in the decoded source of the document."""
+
+    stage: str
+    rule: str
+    before: str
+    after: str
+    source_line: int  # 1-based line of source_start in the decoded source
+    source_start: int
+    source_end: int
+    seq: int  # order of the edit within its document: replay in this order
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A quoted span of the curated text (offsets into ``articles.text``)."""
+
+    text: str
+    speaker: str | None
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntityMention:
+    """A gazetteer name found in the curated text."""
+
+    start: int
+    end: int
+    surface: str
+    canonical: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A possible entity correction below the confidence threshold."""
+
+    span: str
+    candidate: str
+    score: float
+    context: str
+    source_line: int
+    source_start: int
+    source_end: int
+
+
+@dataclass(slots=True)
+class Document:
+    doc_id: str
+    source_path: str  # POSIX, relative to the raw root; ``path#line`` for JSONL
+    source_sha256: str  # sha256 of the source *file's* bytes
+    source_encoding: str
+    source: str  # the decoded source, exactly as decoded: Edit offsets point here
+    text: str = ""  # the current text; line endings normalised to "\n"
+    meta: dict[str, Any] = field(default_factory=dict)  # title, site, dateline, url, ...
+    edits: list[Edit] = field(default_factory=list)
+    quotes: list[Quote] = field(default_factory=list)
+    entities: list[EntityMention] = field(default_factory=list)
+    suggestions: list[Suggestion] = field(default_factory=list)
+    # Source offset of every position 0..len(text) of the current text.
+    # None means the identity map (the common case: nothing changed yet).
+    positions: np.ndarray | None = None
+    _source_line_starts: list[int] | None = None
+
+    @classmethod
+    def from_source(cls, *, doc_id: str, source_path: str, source_sha256: str,
+                    source_encoding: str, source: str, **meta: Any) -> "Document":
+        text, positions = normalize_newlines(source)
+        return cls(doc_id=doc_id, source_path=source_path, source_sha256=source_sha256,
+                   source_encoding=source_encoding, source=source, text=text,
+                   meta={k: v for k, v in meta.items() if v is not None}, positions=positions)
+
+    def source_offset(self, pos: int) -> int:
+        """Offset in the decoded source of position ``pos`` of the current text."""
+        if self.positions is None:
+            return pos
+        return int(self.positions[pos])
+
+    def source_line(self, source_offset: int) -> int:
+        """1-based source line holding ``source_offset``."""
+        if self._source_line_starts is None:
+            starts = [0]
+            starts.extend(m.end() for m in _LINE_BREAK.finditer(self.source))
+            self._source_line_starts = starts
+        return bisect.bisect_right(self._source_line_starts, source_offset)
+
+
+class Stage(Protocol):
+    """A text stage: documents in, documents out (edits appended), no I/O."""
+
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]: ...
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def normalize_newlines(source: str) -> tuple[str, np.ndarray | None]:
+    """``\\r\\n`` and lone ``\\r`` become ``\\n``; return the text and its position map.
+
+    The map is None when nothing was removed (a lone ``\\r`` -> ``\\n`` keeps offsets).
+    """
+    if "\r" not in source:
+        return source, None
+    removed = [m.start() for m in re.finditer(r"\r(?=\n)", source)]
+    text = source.replace("\r\n", "\n").replace("\r", "\n")
+    if not removed:
+        return text, None
+    # The k-th removed "\r" sits at normalised position removed[k] - k.
+    removed_norm = np.asarray(removed, dtype=np.int64) - np.arange(len(removed), dtype=np.int64)
+    idx = np.arange(len(text) + 1, dtype=np.int64)
+    positions = idx + np.searchsorted(removed_norm, idx, side="right")
+    return text, positions
+
+
+def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Document:
+    """Apply non-overlapping ``changes`` (current-text offsets) to ``doc`` in place.
+
+    Changes are sorted here; overlapping changes raise ``ValueError`` because the
+    result would depend on their order and could not be replayed.
+    """
+    ordered = sorted(changes, key=lambda c: (c.start, c.end))
+    if not ordered:
+        return doc
+    text = doc.text
+    old_pos = doc.positions
+    if old_pos is None:
+        old_pos = np.arange(len(text) + 1, dtype=np.int64)
+    pieces: list[str] = []
+    pos_pieces: list[np.ndarray] = []
+    prev = 0
+    seq = len(doc.edits)
+    for ch in ordered:
+        if ch.start < prev or ch.end < ch.start or ch.end > len(text):
+            raise ValueError(f"overlapping or out-of-range change {ch!r} in {doc.doc_id}")
+        before = text[ch.start:ch.end]
+        if before == ch.replacement:
+            continue
+        src_start = int(old_pos[ch.start])
+        src_end = int(old_pos[ch.end])
+        doc.edits.append(Edit(stage=stage, rule=ch.rule, before=before, after=ch.replacement,
+                              source_line=doc.source_line(src_start), source_start=src_start,
+                              source_end=src_end, seq=seq))
+        seq += 1
+        pieces.append(text[prev:ch.start])
+        pos_pieces.append(old_pos[prev:ch.start])
+        pieces.append(ch.replacement)
+        # Inserted characters all map to the start of what they replaced; the
+        # position right after them maps to the end (taken from the next slice).
+        pos_pieces.append(np.full(len(ch.replacement), src_start, dtype=np.int64))
+        prev = ch.end
+    pieces.append(text[prev:])
+    pos_pieces.append(old_pos[prev:])
+    doc.text = "".join(pieces)
+    doc.positions = np.concatenate(pos_pieces)
+    return doc
+
+
+def changes_from_diff(old: str, new: str, rule: str) -> list[Change]:
+    """Minimal character-level changes turning ``old`` into ``new``.
+
+    For stages (such as ftfy) that rewrite a string wholesale: the diff turns
+    their result back into located edits. Call it on short spans (a line), as
+    the diff is quadratic in the worst case.
+    """
+    if old == new:
+        return []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return [Change(i1, i2, new[j1:j2], rule)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def iter_lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, line)`` for each line; ``end`` excludes the newline."""
+    start = 0
+    n = len(text)
+    while start <= n:
+        nl = text.find("\n", start)
+        if nl < 0:
+            if start < n:
+                yield start, n, text[start:]
+            return
+        yield start, nl, text[start:nl]
+        start = nl + 1
