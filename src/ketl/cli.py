@@ -1,0 +1,149 @@
+"""The ``ketl`` command line (typer + rich).
+
+Exit codes: 0 success; 1 the run finished but some inputs were rejected (the
+rest is written); 2 usage errors (missing raw folder, unwritable output,
+another run holding the lock, a bad config file), always as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__
+
+app = typer.Typer(
+    name="ketl",
+    help="Curate scraped, machine-translated news into a clean, de-duplicated, provenance-rich Parquet dataset.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"ketl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """ketl: raw/ in, curated Parquet out. Run `ketl run` on the sample input to start."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+class _RichReporter:
+    """Shows the flow's batch progress as rich bars on stderr."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def start(self, phase: str, total: int) -> None:
+        label = {"read": "read + repair", "curate": "clean + write"}.get(phase, phase)
+        self.tasks[phase] = self.progress.add_task(label, total=total)
+
+    def advance(self, phase: str, n: int = 1) -> None:
+        if phase in self.tasks:
+            self.progress.advance(self.tasks[phase], n)
+
+
+def _quiet_prefect(verbose: bool) -> None:
+    # Prefect logs every task run at INFO on the console; the progress bar says
+    # the same thing more usefully. --verbose brings the logs back.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+
+
+@app.command()
+def run(
+    raw: Optional[Path] = typer.Option(None, "--raw", help="Folder of raw articles (.txt, .jsonl, .jsonl.gz), walked recursively. [default: raw]"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder of the Parquet dataset. [default: curated]"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Files per Prefect task. [default: 1000]"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes. [default: one per core]"),
+    full: bool = typer.Option(False, "--full", help="Rebuild the dataset from scratch instead of adding new files."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file. [default: ./ketl.toml when present]"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
+) -> None:
+    """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
+    _quiet_prefect(verbose)
+    from .config import ConfigError, load_settings
+    from .flows import UsageError, curate_with
+    from .store import StoreError
+    from . import progress as progress_hook
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc))
+    raw_s = str(raw) if raw is not None else settings.raw
+    out_s = str(out_dir) if out_dir is not None else settings.out
+    if not Path(raw_s).is_dir():
+        fail(f"raw folder {raw_s!r} does not exist or is not a folder (pass --raw)")
+    bar = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("batches"), TimeElapsedColumn(), console=err, transient=False)
+    progress_hook.set_reporter(_RichReporter(bar))
+    try:
+        with bar:
+            err.print("[dim]starting Prefect (a temporary local server unless PREFECT_API_URL is set)...[/]")
+            summary = curate_with(workers=workers or settings.workers or None, raw=raw_s, out=out_s,
+                                  batch_size=batch_size, full=full,
+                                  config=str(config) if config else None)
+    except (UsageError, StoreError, ConfigError) as exc:
+        fail(str(exc))
+    finally:
+        progress_hook.set_reporter(None)
+    _print_summary(summary)
+    raise typer.Exit(1 if summary["rejected"] else 0)
+
+
+def _print_summary(s: dict) -> None:
+    table = Table(title=f"run {s['run_id'][:8]}: {s['out']}", show_header=False, title_justify="left", min_width=36)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("files seen", s["files_seen"]),
+        ("new or changed", s["files_new"]),
+        ("unchanged, skipped", s["files_skipped"]),
+        ("rejected", s["rejected"]),
+        ("articles written", s["articles"]),
+        ("edits", s["edits"]),
+        ("quotes", s["quotes"]),
+        ("seconds", f"{s['seconds']:.2f}"),
+        ("docs/s", f"{(s['articles'] / s['seconds']) if s['seconds'] else 0:.0f}"),
+    ]
+    for k, v in rows:
+        table.add_row(k, str(v))
+    for reason, n in sorted(s.get("rejects_by_reason", {}).items()):
+        table.add_row(f"  rejected: {reason}", str(n))
+    out.print(table)
+    if s["rejected"]:
+        err.print(f"[yellow]{s['rejected']} input(s) rejected: see {s['out']}/rejects[/]")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted: the dataset is unchanged (the next run cleans up)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

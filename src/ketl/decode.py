@@ -1,0 +1,75 @@
+"""Bytes to text: BOM, then strict UTF-8, then charset-normalizer.
+
+Kept apart from ingest so the decision is testable on bytes alone.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+
+# UTF-32 first: its little-endian BOM begins with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+# Bytes that never occur in text of the single-byte encodings we accept. A NUL
+# in non-UTF-16/32 data is the classic sign of a binary file.
+_BINARY_CONTROL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))
+
+
+_PREFERRED_ON_TIE = ("cp1252", "latin_1", "iso8859_15")
+
+
+class DecodeError(ValueError):
+    """The bytes are not text we can decode; ``reason`` is a stable rejects reason."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+
+
+def decode_bytes(data: bytes) -> Decoded:
+    """Decode ``data``; raise :class:`DecodeError` with reason ``binary`` or ``undecodable``."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(encoding.removesuffix("-sig"))
+            except UnicodeDecodeError as exc:
+                raise DecodeError("undecodable", f"{encoding} BOM but invalid bytes at {exc.start}") from None
+            return Decoded(text, encoding)
+    if b"\x00" in data:
+        raise DecodeError("binary", "NUL bytes and no UTF-16/32 byte order mark")
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    sample = data[:65536]
+    control = sum(sample.count(b) for b in _BINARY_CONTROL)
+    if control > max(8, len(sample) // 100):
+        raise DecodeError("binary", f"{control} control bytes in the first {len(sample)} bytes")
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise DecodeError("undecodable", "not UTF-8 and charset-normalizer found no encoding")
+    # charset-normalizer often ties the Windows code pages on Western text
+    # (cp1250 == cp1252 on "Café"); the web's most common one wins the tie.
+    for match in matches:
+        if (match.encoding in _PREFERRED_ON_TIE and abs(match.chaos - best.chaos) < 0.01
+                and abs(match.coherence - best.coherence) < 0.01):
+            best = match
+            break
+    return Decoded(str(best), best.encoding)

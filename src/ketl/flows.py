@@ -1,0 +1,238 @@
+"""The Prefect flow ``curate`` and its batch tasks: the only module importing prefect.
+
+Tasks work on batches of files (a few hundred tasks per run at most), run in
+parallel processes (the stages are CPU-bound Python), and write their Parquet
+parts into the run's staging snapshot; the flow commits the snapshot at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+# A cold temporary server takes 10-26 s to start here; Prefect's default
+# start-up timeout (20 s) is too short. Set before prefect is imported.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+import pyarrow as pa  # noqa: E402
+from prefect import flow, task, unmapped  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.context import get_run_context  # noqa: E402
+from prefect.futures import as_completed  # noqa: E402
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
+
+from . import __version__, progress  # noqa: E402
+from .config import Settings, load_settings  # noqa: E402
+from .incremental import load_processed, plan, save_processed  # noqa: E402
+from .ingest import SourceFile, scan  # noqa: E402
+from .pipeline import BatchCounts, RunContext, finish_batch, prepare_batch  # noqa: E402
+from .store import STATE, Store, fault_point, write_part  # noqa: E402
+
+
+class UsageError(ValueError):
+    """Bad arguments (missing raw folder, ...): the CLI prints one line and exits 2."""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    out: str
+    files_seen: int = 0
+    files_new: int = 0
+    files_skipped: int = 0
+    rejected: int = 0
+    articles: int = 0
+    edits: int = 0
+    quotes: int = 0
+    seconds: float = 0.0
+    source_chars: int = 0
+    edits_by_stage: dict[str, int] = field(default_factory=dict)
+    rejects_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.articles / self.seconds if self.seconds else 0.0
+
+    @property
+    def status(self) -> str:
+        return "partial" if self.rejected else "ok"
+
+
+@task(name="prepare-batch", cache_policy=NO_CACHE, task_run_name="prepare-{batch}")
+def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchCounts:
+    return prepare_batch(ctx, batch, units)
+
+
+@task(name="finish-batch", cache_policy=NO_CACHE, task_run_name="finish-{batch}")
+def finish_task(ctx: RunContext, batch: int) -> BatchCounts:
+    return finish_batch(ctx, batch)
+
+
+def make_batches(units: list[SourceFile], batch_size: int, max_bytes: int = 64 << 20) -> list[list[SourceFile]]:
+    """Consecutive files, at most ``batch_size`` of them and about ``max_bytes`` per batch.
+
+    The byte cap keeps a batch of large JSONL files from holding gigabytes in one worker.
+    """
+    batches: list[list[SourceFile]] = []
+    current: list[SourceFile] = []
+    size = 0
+    for unit in units:
+        if current and (len(current) >= batch_size or size + unit.size > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append(unit)
+        size += unit.size
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _share_api_with_workers() -> bool:
+    """Point worker processes at this run's API before the process pool spawns them.
+
+    Without PREFECT_API_URL the flow runs against a temporary server, and every
+    spawned worker would start its own temporary server (seconds each, and task
+    runs reported nowhere useful). Workers inherit the environment at spawn, and
+    the pool spawns on the first submit, so setting it here is in time.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return False
+    try:
+        url = str(get_run_context().client.api_url)
+    except Exception:
+        return False
+    os.environ["PREFECT_API_URL"] = url.rstrip("/")
+    return True
+
+
+def _run_id() -> str:
+    try:
+        return str(get_run_context().flow_run.id)
+    except Exception:  # called outside a flow run (``curate.fn``)
+        return str(uuid.uuid4())
+
+
+def _gather(futures, phase: str, summary: RunSummary) -> list[BatchCounts]:
+    results = []
+    for fut in as_completed(futures):
+        counts = fut.result()
+        results.append(counts)
+        progress.advance(phase, 1)
+    return sorted(results, key=lambda c: c.batch)
+
+
+@flow(name="curate", description="Curate raw/ into the Parquet dataset in out/ (see the ketl README).",
+      task_runner=ProcessPoolTaskRunner(), persist_result=False, log_prints=False)
+def curate(raw: str = "raw", out: str = "curated", batch_size: int | None = None,
+           workers: int | None = None, full: bool = False, config: str | None = None) -> dict:
+    """Run the pipeline on ``raw`` into ``out``; return the run summary as a dict."""
+    return run_pipeline(raw=raw, out=out, batch_size=batch_size, workers=workers, full=full,
+                        settings=load_settings(Path(config) if config else None)).__dict__
+
+
+def run_pipeline(*, raw: str, out: str, settings: Settings, batch_size: int | None = None,
+                 workers: int | None = None, full: bool = False) -> RunSummary:
+    t0 = time.perf_counter()
+    settings = settings.with_overrides(raw=raw, out=out, batch_size=batch_size, workers=workers)
+    raw_path = Path(settings.raw)
+    if not raw_path.is_dir():
+        raise UsageError(f"raw folder {raw_path} does not exist or is not a folder")
+    if settings.batch_size < 1:
+        raise UsageError("--batch-size must be at least 1")
+    run_id = _run_id()
+    shared = _share_api_with_workers()
+    try:
+        return _run(settings, raw_path, run_id, full, t0)
+    finally:
+        if shared:
+            os.environ.pop("PREFECT_API_URL", None)
+
+
+def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float) -> RunSummary:
+    summary = RunSummary(run_id=run_id, out=str(settings.out))
+    started = datetime.now(timezone.utc)
+    with Store(Path(settings.out)) as store:
+        previous_state = None if full or store.current is None else store.current / STATE
+        processed = load_processed(previous_state)
+        files = scan(raw_path)
+        the_plan = plan(raw_path, files, processed)
+        summary.files_seen = len(files)
+        summary.files_skipped = the_plan.skipped
+        summary.files_new = len(the_plan.to_read)
+        staging = store.begin(run_id, full)
+        ctx = RunContext(run_id=run_id, raw=str(raw_path), staging=str(staging), settings=settings,
+                         config_hash=settings.config_hash(), started_at=started)
+        batches = make_batches(the_plan.to_read, settings.batch_size)
+        file_rows = list(the_plan.restat)
+        if batches:
+            progress.start("read", len(batches))
+            prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batch=list(range(len(batches))),
+                                                units=batches), "read", summary)
+            for c in prepared:
+                file_rows.extend(c.files)
+            progress.start("curate", len(batches))
+            finished = _gather(finish_task.map(ctx=unmapped(ctx), batch=[c.batch for c in prepared]),
+                               "curate", summary)
+            for c in finished:
+                summary.articles += c.articles
+                summary.edits += c.edits
+                summary.rejected += c.rejects
+                summary.quotes += c.quotes
+                summary.source_chars += c.chars
+                for k, v in c.edits_by_stage.items():
+                    summary.edits_by_stage[k] = summary.edits_by_stage.get(k, 0) + v
+                for k, v in c.rejects_by_reason.items():
+                    summary.rejects_by_reason[k] = summary.rejects_by_reason.get(k, 0) + v
+        fault_point("after_batches")
+        save_processed(staging / STATE, processed, run_id, file_rows)
+        summary.seconds = time.perf_counter() - t0
+        if batches or full or store.current is None:
+            write_part(staging, "runs", _runs_row(summary, ctx, full), f"run-{run_id}", ctx.run_date)
+            store.commit(staging)
+        else:
+            # Nothing new: keep the dataset as it is, but remember re-stat'ed files.
+            if the_plan.restat:
+                store.commit(staging)
+            else:
+                _discard(staging)
+        summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _discard(staging: Path) -> None:
+    import shutil
+
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _runs_row(s: RunSummary, ctx: RunContext, full: bool) -> pa.Table:
+    return pa.table({
+        "run_id": [s.run_id],
+        "started_at": pa.array([ctx.started_at], pa.timestamp("us", tz="UTC")),
+        "finished_at": pa.array([datetime.now(timezone.utc)], pa.timestamp("us", tz="UTC")),
+        "pipeline_version": [__version__],
+        "config_hash": [ctx.config_hash],
+        "raw_root": [ctx.raw],
+        "full": [full],
+        "files_seen": [s.files_seen],
+        "files_new": [s.files_new],
+        "files_skipped": [s.files_skipped],
+        "rejected": [s.rejected],
+        "articles": [s.articles],
+        "edits": [s.edits],
+        "quotes": [s.quotes],
+        "seconds": [s.seconds],
+        "status": [s.status],
+    })
+
+
+def curate_with(workers: int | None = None, **kwargs) -> dict:
+    """Run ``curate`` with a task runner sized for ``workers`` (1 = no process pool)."""
+    n = workers or os.cpu_count() or 1
+    runner = ThreadPoolTaskRunner(max_workers=1) if n <= 1 else ProcessPoolTaskRunner(max_workers=n)
+    return curate.with_options(task_runner=runner)(workers=workers, **kwargs)

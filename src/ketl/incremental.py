@@ -1,0 +1,117 @@
+"""Which files a run must read: the processed-files state and the plan.
+
+A file is skipped when its path and sha256 were processed before. Hashing
+every file on every run would read the whole raw folder, so the stored size
+and mtime act as a cache: an unchanged stat means unchanged bytes (as in git);
+a changed stat is settled by hashing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .ingest import SourceFile
+
+PROCESSED_FILE = "processed.parquet"
+PROCESSED_SCHEMA = pa.schema([
+    ("source_path", pa.string()),
+    ("source_sha256", pa.string()),
+    ("size", pa.int64()),
+    ("mtime_ns", pa.int64()),
+    ("n_articles", pa.int64()),
+    ("run_id", pa.string()),
+])
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    sha256: str
+    size: int
+    mtime_ns: int
+    n_articles: int = 0
+    run_id: str = ""
+
+
+@dataclass
+class Plan:
+    to_read: list[SourceFile]
+    skipped: int
+    # Files skipped after hashing: their stat changed, not their bytes.
+    restat: list[tuple[str, str, int, int, int]]
+
+
+def load_processed(state_dir: Path | None) -> dict[str, Seen]:
+    if state_dir is None or not (state_dir / PROCESSED_FILE).is_file():
+        return {}
+    t = pq.read_table(state_dir / PROCESSED_FILE)
+    return {p: Seen(*rest) for p, *rest in zip(*(t.column(c).to_pylist() for c in PROCESSED_SCHEMA.names))}
+
+
+def plan(raw: Path, files: list[SourceFile], processed: dict[str, Seen]) -> Plan:
+    to_read: list[SourceFile] = []
+    restat: list[tuple[str, str, int, int, int]] = []
+    skipped = 0
+    for f in files:
+        seen = processed.get(f.path)
+        if seen is None or f.problem in ("broken_link", "unreadable"):
+            # A broken link or unreadable file is re-checked each run (cheap), but
+            # only reported again if its state changed (see ``already_rejected``).
+            if seen is not None and seen.sha256 == "" and seen.size == f.size:
+                skipped += 1
+                continue
+            to_read.append(f)
+            continue
+        if seen.size == f.size and seen.mtime_ns == f.mtime_ns:
+            skipped += 1
+            continue
+        if seen.size == f.size:
+            try:
+                sha = _sha256(raw / f.path)
+            except OSError:
+                to_read.append(f)
+                continue
+            if sha == seen.sha256:
+                restat.append((f.path, sha, f.size, f.mtime_ns, -1))
+                skipped += 1
+                continue
+        to_read.append(f)
+    return Plan(to_read, skipped, restat)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def save_processed(state_dir: Path, previous: dict[str, Seen], run_id: str,
+                   files: list[tuple[str, str, int, int, int]]) -> None:
+    """Write the processed-files state: ``previous`` updated with this run's ``files``."""
+    rows: dict[str, tuple[str, int, int, int, str]] = {
+        p: (s.sha256, s.size, s.mtime_ns, s.n_articles, s.run_id) for p, s in previous.items()}
+    for path, sha, size, mtime, n in files:
+        if n < 0 and path in rows:  # re-stat only: same bytes, keep who processed them
+            rows[path] = (sha, size, mtime, rows[path][3], rows[path][4])
+        else:
+            rows[path] = (sha, size, mtime, n, run_id)
+    paths = sorted(rows)
+    table = pa.table({
+        "source_path": paths,
+        "source_sha256": [rows[p][0] for p in paths],
+        "size": [rows[p][1] for p in paths],
+        "mtime_ns": [rows[p][2] for p in paths],
+        "n_articles": [rows[p][3] for p in paths],
+        "run_id": [rows[p][4] for p in paths],
+    }, schema=PROCESSED_SCHEMA)
+    tmp = state_dir / f".{PROCESSED_FILE}.tmp"
+    pq.write_table(table, tmp, compression="zstd")
+    # Replace, never write in place: the old file is hard-linked into the previous snapshot.
+    os.replace(tmp, state_dir / PROCESSED_FILE)

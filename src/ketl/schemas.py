@@ -1,0 +1,144 @@
+"""Arrow schemas of the output tables: the one place the output contract is written in code.
+
+Every field carries its description in the field metadata (key ``description``),
+so ``pq.read_schema(...)`` tells a downstream user what a column means. The
+README documents the same columns; ``tests/test_schemas.py`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+def _f(name: str, type_: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+def _schema(table: str, description: str, *fields: pa.Field) -> pa.Schema:
+    return pa.schema(list(fields), metadata={"table": table, "description": description})
+
+
+ARTICLES = _schema(
+    "articles", "One row per input article: the curated text and where it came from.",
+    _f("doc_id", pa.string(), "Stable id: blake2b-128 of source_path and source_sha256; same bytes at the same path give the same id in every run", False),
+    _f("source_path", pa.string(), "POSIX path relative to the raw root; `path#line` for a JSONL line", False),
+    _f("source_sha256", pa.string(), "Hex sha256 of the source file's bytes", False),
+    _f("source_encoding", pa.string(), "Encoding the bytes were decoded with (BOM, utf-8, or charset-normalizer's guess)", False),
+    _f("source_id", pa.string(), "The JSONL `id` field, as given"),
+    _f("url", pa.string(), "The JSONL `url` field, as given"),
+    _f("published", pa.string(), "The JSONL `published` field, as given"),
+    _f("title", pa.string(), "Headline (site suffix removed); the JSONL `title` when given"),
+    _f("site", pa.string(), "Publishing site: JSONL `site`, title suffix, or the first folder under raw/"),
+    _f("dateline", pa.string(), "Place(s) of the dateline, e.g. `Baku` or `Yerevan / Baku`"),
+    _f("reprinted_from", pa.string(), "Original publisher named by a reprint notice"),
+    _f("text", pa.string(), "The curated article body", False),
+    _f("language", pa.string(), "ISO 639-1 code of the curated text (py3langid)"),
+    _f("n_chars", pa.int32(), "Characters in `text`", False),
+    _f("n_edits", pa.int32(), "Rows of this article in the edits table", False),
+    _f("near_duplicate_of", pa.string(), "doc_id of the earliest near-duplicate article (MinHash), null if none"),
+    _f("run_id", pa.string(), "Prefect flow run id of the run that wrote the row", False),
+    _f("pipeline_version", pa.string(), "ketl version that wrote the row", False),
+    _f("config_hash", pa.string(), "sha256 of the canonical settings used", False),
+    _f("processed_at", _TS, "When the row was produced (UTC)", False),
+)
+
+EDITS = _schema(
+    "edits", "One row per change made to an article's text: replay them by `seq` to audit the curation.",
+    _f("doc_id", pa.string(), "Article the edit belongs to", False),
+    _f("source_path", pa.string(), "As in articles", False),
+    _f("seq", pa.int32(), "Order of the edit within its article (replay order)", False),
+    _f("stage", pa.string(), "Stage that made it: encoding, normalize, boilerplate, metadata, entity", False),
+    _f("rule", pa.string(), "Stable rule id, e.g. `ftfy.fix_encoding`, `ad.slot`", False),
+    _f("before", pa.string(), "Text replaced (at the time of the edit)", False),
+    _f("after", pa.string(), "Replacement; empty for a removal", False),
+    _f("source_line", pa.int32(), "1-based line of the decoded source where the edit starts", False),
+    _f("source_start", pa.int64(), "Start offset (characters) in the decoded source", False),
+    _f("source_end", pa.int64(), "End offset (exclusive) in the decoded source", False),
+    _f("run_id", pa.string(), "Run that made the edit", False),
+)
+
+QUOTES = _schema(
+    "quotes", "One row per quoted span of a curated article, with its speaker and near-duplicate cluster.",
+    _f("quote_id", pa.string(), "Stable id of the quote: doc_id and offsets", False),
+    _f("doc_id", pa.string(), "Article holding the quote", False),
+    _f("source_path", pa.string(), "As in articles", False),
+    _f("text", pa.string(), "The quoted words, without the quote marks", False),
+    _f("speaker", pa.string(), "Who said it, when attributed"),
+    _f("start", pa.int32(), "Start offset in articles.text", False),
+    _f("end", pa.int32(), "End offset (exclusive) in articles.text", False),
+    _f("cluster_id", pa.string(), "quote_id of the earliest member of its near-duplicate cluster; never changes"),
+    _f("cluster_size", pa.int32(), "Members of the cluster at the latest run"),
+    _f("is_canonical", pa.bool_(), "True for the earliest member (cluster_id == quote_id)"),
+    _f("similarity", pa.float32(), "Estimated similarity to the canonical member"),
+    _f("run_id", pa.string(), "Run that extracted the quote", False),
+)
+
+REJECTS = _schema(
+    "rejects", "One row per input that could not be used, with the reason.",
+    _f("source_path", pa.string(), "File (or `file#line`) rejected", False),
+    _f("source_sha256", pa.string(), "sha256 of the file's bytes; empty when they could not be read", False),
+    _f("reason", pa.string(), "Stable reason: empty, binary, undecodable, too_large, unreadable, broken_link, unsupported_type, bad_gzip, malformed_jsonl, stage_error", False),
+    _f("detail", pa.string(), "Human-readable detail", False),
+    _f("run_id", pa.string(), "Run that saw it", False),
+)
+
+RUNS = _schema(
+    "runs", "One row per run that committed.",
+    _f("run_id", pa.string(), "Prefect flow run id", False),
+    _f("started_at", _TS, "Start (UTC)", False),
+    _f("finished_at", _TS, "Commit time (UTC)", False),
+    _f("pipeline_version", pa.string(), "ketl version", False),
+    _f("config_hash", pa.string(), "sha256 of the canonical settings", False),
+    _f("raw_root", pa.string(), "The raw folder as given", False),
+    _f("full", pa.bool_(), "True when the run rebuilt the dataset (--full)", False),
+    _f("files_seen", pa.int64(), "Entries found under raw", False),
+    _f("files_new", pa.int64(), "Files read in this run (new or changed)", False),
+    _f("files_skipped", pa.int64(), "Files skipped as already processed (same path and sha256)", False),
+    _f("rejected", pa.int64(), "Rows added to rejects", False),
+    _f("articles", pa.int64(), "Rows added to articles", False),
+    _f("edits", pa.int64(), "Rows added to edits", False),
+    _f("quotes", pa.int64(), "Rows added to quotes", False),
+    _f("seconds", pa.float64(), "Wall time of the run", False),
+    _f("status", pa.string(), "`ok`, or `partial` when some inputs were rejected", False),
+)
+
+ENTITIES = _schema(
+    "entities", "One row per gazetteer name found in a curated article.",
+    _f("doc_id", pa.string(), "Article", False),
+    _f("start", pa.int32(), "Start offset in articles.text", False),
+    _f("end", pa.int32(), "End offset (exclusive) in articles.text", False),
+    _f("surface", pa.string(), "The name as written", False),
+    _f("canonical", pa.string(), "Canonical name from the gazetteer", False),
+    _f("type", pa.string(), "place, person, organisation or media", False),
+    _f("run_id", pa.string(), "Run", False),
+)
+
+SUGGESTIONS = _schema(
+    "suggestions", "Entity corrections below the confidence threshold, for `ketl review`.",
+    _f("doc_id", pa.string(), "Article", False),
+    _f("source_path", pa.string(), "As in articles", False),
+    _f("span", pa.string(), "The text that may be a mangled name", False),
+    _f("candidate", pa.string(), "Gazetteer name it may stand for", False),
+    _f("score", pa.float32(), "Confidence 0..1", False),
+    _f("context", pa.string(), "The sentence around the span", False),
+    _f("source_line", pa.int32(), "1-based line in the decoded source", False),
+    _f("source_start", pa.int64(), "Start offset in the decoded source", False),
+    _f("source_end", pa.int64(), "End offset in the decoded source", False),
+    _f("run_id", pa.string(), "Run", False),
+)
+
+TABLES: dict[str, pa.Schema] = {
+    "articles": ARTICLES,
+    "edits": EDITS,
+    "quotes": QUOTES,
+    "rejects": REJECTS,
+    "runs": RUNS,
+    "entities": ENTITIES,
+    "suggestions": SUGGESTIONS,
+}
+
+
+def empty(table: str) -> pa.Table:
+    return TABLES[table].empty_table()

@@ -1,0 +1,200 @@
+"""The curated dataset on disk: snapshots, staging, atomic commit, lock.
+
+Layout of ``--out``::
+
+    out/
+      articles -> .ketl/current/articles      (one symlink per table, made once)
+      edits, quotes, rejects, runs, entities, suggestions  (likewise)
+      .ketl/
+        lock                                  flock: one writer at a time
+        current -> snapshots/<run>            the committed snapshot
+        snapshots/<run>/<table>/run_date=YYYY-MM-DD/part-*.parquet
+        snapshots/<run>/_state/               incremental state (processed files, ...)
+        staging/<run>/                        the snapshot being built
+
+A run builds a complete new snapshot in ``staging/`` (hard links to the files of
+the current snapshot plus its own new parts), renames it into ``snapshots/``
+and swaps the ``current`` symlink with ``os.replace``: one atomic step, so
+readers see the old dataset or the new one and a crash (even ``kill -9``)
+at any point leaves the old one intact. The next run removes what a crash left.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .schemas import TABLES
+
+INTERNAL = ".ketl"
+STATE = "_state"
+# Tables rewritten whole by every run (their rows change); the others are append-only.
+REWRITTEN = frozenset({"quotes"})
+
+
+class StoreError(RuntimeError):
+    """A problem with the output folder the user must fix (exit code 2 in the CLI)."""
+
+
+class LockedError(StoreError):
+    pass
+
+
+def fault_point(name: str) -> None:
+    """Crash here (SIGKILL, like ``kill -9``) when KETL_FAULT names this point: for crash tests."""
+    if os.environ.get("KETL_FAULT") == name:
+        os.kill(os.getpid(), 9)
+
+
+@dataclass
+class Store:
+    out: Path
+
+    @property
+    def internal(self) -> Path:
+        return self.out / INTERNAL
+
+    @property
+    def current(self) -> Path | None:
+        link = self.internal / "current"
+        return link if link.exists() else None
+
+    # -- lock -----------------------------------------------------------------
+    def lock(self) -> "Store":
+        try:
+            self.internal.mkdir(parents=True, exist_ok=True)
+            probe = self.internal / ".write-probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"output folder {self.out} is not writable: {exc.strerror or exc}") from None
+        self._lock_fd = os.open(self.internal / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            holder = (self.internal / "lock").read_text().strip() or "another process"
+            raise LockedError(f"another ketl run is writing to {self.out} ({holder}); "
+                              "wait for it to finish") from None
+        os.ftruncate(self._lock_fd, 0)
+        os.write(self._lock_fd, f"pid {os.getpid()}".encode())
+        self.recover()
+        return self
+
+    def unlock(self) -> None:
+        fd = getattr(self, "_lock_fd", None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            self._lock_fd = None
+
+    def __enter__(self) -> "Store":
+        return self.lock()
+
+    def __exit__(self, *exc: object) -> None:
+        self.unlock()
+
+    # -- recovery and garbage collection --------------------------------------
+    def recover(self) -> None:
+        """Remove what an interrupted run left: staging folders, orphan snapshots."""
+        shutil.rmtree(self.internal / "staging", ignore_errors=True)
+        for tmp in self.internal.glob("current.tmp*"):
+            tmp.unlink(missing_ok=True)
+        self._gc_snapshots(keep=1)
+
+    def _gc_snapshots(self, keep: int) -> None:
+        """Keep the current snapshot and ``keep`` before it (a reader may still use it)."""
+        snaps = self.internal / "snapshots"
+        if not snaps.is_dir():
+            return
+        current = os.readlink(self.internal / "current") if (self.internal / "current").is_symlink() else None
+        current_name = Path(current).name if current else None
+        others = sorted((p for p in snaps.iterdir() if p.name != current_name),
+                        key=lambda p: p.stat().st_mtime_ns)
+        for old in others[: max(0, len(others) - keep)] if current_name else others:
+            shutil.rmtree(old, ignore_errors=True)
+
+    # -- building a snapshot --------------------------------------------------
+    def begin(self, run_id: str, full: bool) -> Path:
+        """A staging snapshot holding the current one's files (unless ``full``)."""
+        staging = self.internal / "staging" / run_id
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for table in TABLES:
+            (staging / table).mkdir()
+        (staging / STATE).mkdir()
+        if self.current is not None and not full:
+            src = self.current.resolve()
+            for table in TABLES:
+                if table not in REWRITTEN:
+                    _link_tree(src / table, staging / table)
+            _link_tree(src / STATE, staging / STATE)
+        return staging
+
+    def commit(self, staging: Path) -> Path:
+        """Make ``staging`` the current snapshot in one atomic step."""
+        fault_point("before_commit")
+        snaps = self.internal / "snapshots"
+        snaps.mkdir(exist_ok=True)
+        final = snaps / staging.name
+        os.replace(staging, final)
+        fault_point("after_rename")
+        tmp = self.internal / f"current.tmp{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        os.symlink(Path("snapshots") / staging.name, tmp)
+        os.replace(tmp, self.internal / "current")
+        fault_point("after_swap")
+        for table in TABLES:
+            link = self.out / table
+            if not link.is_symlink():
+                if link.exists():
+                    raise StoreError(f"{link} exists and is not ketl's link; move it away")
+                os.symlink(Path(INTERNAL) / "current" / table, link)
+        self._gc_snapshots(keep=1)
+        return final
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link every file of ``src`` into ``dst`` (same layout): free and atomic-safe."""
+    if not src.is_dir():
+        return
+    for dirpath, _dirs, files in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        target = dst / rel
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.link(Path(dirpath) / name, target / name)
+
+
+def write_part(folder: Path, table: str, rows: pa.Table, name: str, run_date: str) -> int:
+    """Write ``rows`` as one zstd Parquet part under ``folder/<table>/run_date=<d>/``."""
+    if rows.num_rows == 0:
+        return 0
+    schema = TABLES[table]
+    rows = rows.select(schema.names).cast(schema)
+    part_dir = folder / table / f"run_date={run_date}"
+    part_dir.mkdir(parents=True, exist_ok=True)
+    tmp = part_dir / f".{name}.parquet.tmp"
+    pq.write_table(rows, tmp, compression="zstd")
+    os.replace(tmp, part_dir / f"{name}.parquet")
+    return rows.num_rows
+
+
+def read_table(folder: Path, table: str) -> pa.Table:
+    """All rows of ``table`` in a snapshot folder (empty table with the schema if none)."""
+    import pyarrow.dataset as ds
+
+    root = folder / table
+    if not root.is_dir() or not any(root.rglob("*.parquet")):
+        return TABLES[table].empty_table()
+    return ds.dataset(root, format="parquet", partitioning="hive", schema=_with_run_date(TABLES[table])).to_table()
+
+
+def _with_run_date(schema: pa.Schema) -> pa.Schema:
+    return schema.append(pa.field("run_date", pa.string()))
