@@ -52,6 +52,9 @@ def decode_bytes(data: bytes) -> Decoded:
                 raise DecodeError("undecodable", f"{encoding} BOM but invalid bytes at {exc.start}") from None
             return Decoded(text, encoding)
     if b"\x00" in data:
+        guessed = _utf16_without_bom(data)
+        if guessed is not None:
+            return guessed
         raise DecodeError("binary", "NUL bytes and no UTF-16/32 byte order mark")
     try:
         return Decoded(data.decode("utf-8"), "utf-8")
@@ -66,10 +69,35 @@ def decode_bytes(data: bytes) -> Decoded:
     if best is None:
         raise DecodeError("undecodable", "not UTF-8 and charset-normalizer found no encoding")
     # charset-normalizer often ties the Windows code pages on Western text
-    # (cp1250 == cp1252 on "Café"); the web's most common one wins the tie.
+    # (cp1250 == cp1252 on "Café"); the web's most common one wins the tie,
+    # and wins outright when it decodes the bytes to the very same text.
+    text = str(best)
+    for encoding in _PREFERRED_ON_TIE:
+        try:
+            if data.decode(encoding) == text:
+                return Decoded(text, encoding)
+        except UnicodeDecodeError:
+            continue
     for match in matches:
         if (match.encoding in _PREFERRED_ON_TIE and abs(match.chaos - best.chaos) < 0.01
                 and abs(match.coherence - best.coherence) < 0.01):
             best = match
             break
     return Decoded(str(best), best.encoding)
+
+
+def _utf16_without_bom(data: bytes) -> Decoded | None:
+    """UTF-16 text without a BOM: mostly-Latin text has a NUL in every other byte."""
+    if len(data) % 2 or len(data) < 4:
+        return None
+    sample = data[:4096]
+    even_nul = sample[0::2].count(0) / (len(sample) / 2)
+    odd_nul = sample[1::2].count(0) / (len(sample) / 2)
+    for share, other, encoding in ((odd_nul, even_nul, "utf-16-le"), (even_nul, odd_nul, "utf-16-be")):
+        if share > 0.3 and other < 0.05:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return Decoded(text, encoding)
+    return None

@@ -200,6 +200,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
                 store.commit(staging)
             else:
                 _discard(staging)
+        _discard(ctx.work)
         summary.seconds = time.perf_counter() - t0
     return summary
 
