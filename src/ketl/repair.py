@@ -1,0 +1,163 @@
+"""Repair text: encoding, Unicode, spacing, punctuation, glued words, every change recorded.
+
+Public entry points:
+
+* :func:`repair` - one string in, a :class:`RepairResult` (text and edits) out;
+* :func:`repair_documents` - the batch stage: Documents in, Documents out, with
+  the changes applied through :func:`ketl.document.apply_changes` (stage
+  ``encoding`` for ftfy, ``normalize`` for the rest) and ``meta["language"]``.
+
+The passes run in a fixed order and the whole sequence repeats until nothing
+changes (a removal can create new work, e.g. a deleted zero-width space leaves
+two spaces), so repairing repaired text changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from .document import Change, Document, Edit, apply_changes
+from .language import UNDETERMINED, detect_language
+from .repair_encoding import encoding_changes
+from .repair_punctuation import parenthetical_changes, punctuation_changes
+from .repair_script import stray_script_changes
+from .repair_spacing import spacing_changes
+from .repair_unicode import unicode_changes
+from .repair_words import glued_word_changes
+
+__all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents"]
+
+
+
+@dataclass(frozen=True, slots=True)
+class RepairSettings:
+    fix_encoding: bool = True  # ftfy: mojibake, entities, C1 controls, ligatures, width, NFC
+    uncurl_quotes: bool = False  # curly quotes carry information: keep them unless asked
+    unicode_hygiene: bool = True  # odd spaces, invisible and control characters, NFC
+    fix_spacing: bool = True
+    fix_punctuation: bool = True
+    split_glued_words: bool = True
+    remove_duplicate_parentheticals: bool = True
+    remove_stray_script_lines: bool = True
+    stray_line_max_letters: int = 12
+    stray_line_max_words: int = 2
+    stray_script_max_share: float = 0.05
+    detect_language: bool = True
+    max_rounds: int = 4  # the passes repeat until stable; this bounds pathological input
+
+
+@dataclass(slots=True)
+class RepairResult:
+    text: str
+    edits: list[Edit] = field(default_factory=list)
+    language: str = UNDETERMINED
+
+
+class _LazyLanguage:
+    """The language of the current text, computed only when a rule needs it."""
+
+    def __init__(self, doc: Document) -> None:
+        self._doc = doc
+        self._lang: str | None = None
+        self._text: str | None = None
+
+    def __call__(self) -> str:
+        # Asked again after a change, it answers for the new text: the rules then
+        # decide on the text they see, which keeps repair idempotent.
+        if self._lang is None or self._text != self._doc.text:
+            self._text = self._doc.text
+            self._lang = detect_language(self._text)[0]
+        return self._lang
+
+    def final(self) -> str:
+        """The language of the repaired text (reusing the answer if nothing changed since)."""
+        if self._lang is not None and self._text == self._doc.text:
+            return self._lang
+        return detect_language(self._doc.text)[0]
+
+
+def _non_overlapping(changes: list[Change]) -> list[Change]:
+    """Sorted changes, dropping any that overlaps an earlier one (it is retried next round)."""
+    out: list[Change] = []
+    end = -1
+    for ch in sorted(changes, key=lambda c: (c.start, c.end)):
+        if ch.start < end:
+            continue
+        out.append(ch)
+        end = max(end, ch.end)
+    return out
+
+
+def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
+           language: _LazyLanguage) -> bool:
+    """One pass of every rule; True when something changed."""
+    before = len(doc.edits)
+    if s.fix_encoding:
+        apply_changes(doc, encoding_changes(doc.text, s.uncurl_quotes), stage="encoding")
+    if s.unicode_hygiene:
+        apply_changes(doc, _non_overlapping(unicode_changes(doc.text)), stage="normalize")
+    if s.remove_stray_script_lines:
+        apply_changes(doc, stray_script_changes(doc.text, s.stray_line_max_letters,
+                                                s.stray_line_max_words, s.stray_script_max_share),
+                      stage="normalize")
+    token_changes: list[Change] = []
+    if s.fix_punctuation:
+        strong = True
+        text = doc.text
+        if any(f" {p}" in text for p in ";!?"):
+            # French and others space these marks on purpose: only English is fixed.
+            strong = language() == "en"
+        token_changes += punctuation_changes(text, strong_space_rule=strong)
+    if s.remove_duplicate_parentheticals:
+        token_changes += parenthetical_changes(doc.text)
+    if s.split_glued_words:
+        token_changes += glued_word_changes(doc.text, protected, lambda: language() == "en")
+    if token_changes:
+        apply_changes(doc, _non_overlapping(token_changes), stage="normalize")
+    if s.fix_spacing:
+        apply_changes(doc, _non_overlapping(spacing_changes(doc.text)), stage="normalize")
+    return len(doc.edits) > before
+
+
+def repair_document(doc: Document, settings: RepairSettings | None = None,
+                    protected: Callable[[str], bool] | None = None) -> Document:
+    """Repair one document in place (edits appended) and set ``meta["language"]``."""
+    s = settings or RepairSettings()
+    language = _LazyLanguage(doc)
+    for _ in range(max(1, s.max_rounds)):
+        if not _round(doc, s, protected, language):
+            break
+    if s.detect_language:
+        doc.meta["language"] = language.final()
+    return doc
+
+
+def repair(text: str, settings: RepairSettings | None = None,
+           protected: Callable[[str], bool] | None = None) -> RepairResult:
+    """Repair ``text``; edits are located in ``text`` itself (line, offsets).
+
+    Line endings are normalised to ``\\n`` first (as for every Document).
+    Never raises on a ``str``; repairing the result again changes nothing.
+    """
+    s = settings or RepairSettings()
+    doc = Document.from_source(doc_id="", source_path="", source_sha256="",
+                               source_encoding="utf-8", source=text)
+    repair_document(doc, s, protected)
+    return RepairResult(text=doc.text, edits=list(doc.edits),
+                        language=doc.meta.get("language", UNDETERMINED))
+
+
+def repair_documents(docs: Iterable[Document], settings: RepairSettings | None = None,
+                     protected: Callable[[str], bool] | None = None) -> Iterator[Document]:
+    """The repair stage over a batch (the Prefect task calls this)."""
+    s = settings or RepairSettings()
+    for doc in docs:
+        yield repair_document(doc, s, protected)
+
+
+def settings_from_mapping(values: dict) -> RepairSettings:
+    """Settings from a TOML table, ignoring unknown keys."""
+    names = {f.name for f in dataclasses.fields(RepairSettings)}
+    return RepairSettings(**{k: v for k, v in values.items() if k in names})

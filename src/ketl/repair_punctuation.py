@@ -1,0 +1,156 @@
+"""Punctuation damage left by translation and scraping, and duplicated parentheticals.
+
+Each rule is narrow on purpose: it must leave ellipses, emoticons, decimal
+numbers, French spacing and real possessives alone.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .document import Change
+from .repair_rules import repair_rules
+
+__all__ = ["punctuation_changes", "parenthetical_changes"]
+
+# One regex per rule, each starting with its own punctuation so the scan is
+# fast; the context each rule needs on the left is checked in code.
+_DOUBLE_PERIOD = re.compile(r"\.\.(?!\.)(?=\s|\Z|[\"”’)\]])")  # "he said.." -> "he said."
+_DOUBLE_COMMA = re.compile(r",,(?!,)")
+_LONE_PERIOD = re.compile(r"[.!?]([ \t]+\.)(?!\.)(?=\s|\Z)")  # "century. ." -> "century."
+# "the decade. 1990." -> "the decade 1990." (a bare number cannot be a sentence;
+# only at the end of a line, so not list items "time. 2. Take")
+_STRAY_PERIOD = re.compile(r"\.(?=[ \t]\d{1,4}\.(?:\n|\Z))")
+_QUOTE = re.compile(r"[’'](?=[\s,.;:!?]|\Z)")  # "biased’ in": judged in _is_stray_quote
+_SPACE_BEFORE = re.compile(r"[ \t][,.;!?](?=\s|\Z)")  # "word , next" -> "word, next"
+_LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{4,}\Z")
+
+_SPACED_ELLIPSIS = re.compile(r"\.(?:[ \t]+\.){2,}")
+
+_OPENINGS = "‘'"  # mixed styles are common: ‘like this'
+_OPEN_BEFORE = set(" \t\n([{\"“-—–/")
+
+
+def _open_quote_depth(before: str) -> int:
+    """Single quotations still open at the end of ``before`` (apostrophes ignored)."""
+    depth = 0
+    n = len(before)
+    for i, ch in enumerate(before):
+        if ch not in "‘’'":
+            continue
+        prev = before[i - 1] if i else " "
+        nxt = before[i + 1] if i + 1 < n else " "
+        if prev.isalnum() and nxt.isalnum():
+            continue  # apostrophe inside a word: we're, didn’t
+        if ch in _OPENINGS and (prev in _OPEN_BEFORE) and (nxt.isalnum() or nxt in "‘\"“"):
+            depth += 1
+        elif prev.isalnum() or prev in ".,!?;:)]”\"":
+            depth = max(0, depth - 1)
+    return depth
+
+
+@lru_cache(maxsize=1)
+def _quote_data() -> tuple[str, tuple[str, ...]]:
+    cfg = repair_rules()["punctuation"]
+    return cfg["possessive_endings"], tuple(cfg["elision_endings"])
+
+
+def _is_stray_quote(text: str, pos: int) -> bool:
+    """Is the quote at ``pos`` glued damage rather than a possessive or a closing quote?"""
+    possessive, elisions = _quote_data()
+    line_start = text.rfind("\n", 0, pos) + 1
+    word_start = pos
+    while word_start > line_start and text[word_start - 1].isalpha():
+        word_start -= 1
+    word = text[word_start:pos]
+    if len(word) < 3 or not word.isascii() or word[-1].lower() in possessive:
+        return False
+    if word.lower().endswith(elisions):
+        return False
+    if word_start > line_start and text[word_start - 1] in "‘'’-_/@#.":
+        return False  # quoted single word ('so’), or part of a bigger token
+    if _open_quote_depth(text[line_start:word_start]) > 0:
+        return False  # it closes a quotation opened earlier on the line
+    return True
+
+
+def _spaced_ellipses(text: str) -> list[tuple[int, int]]:
+    if ". ." not in text:
+        return []
+    return [(m.start() - 1, m.end()) for m in _SPACED_ELLIPSIS.finditer(text)]
+
+
+def punctuation_changes(text: str, strong_space_rule: bool = True) -> list[Change]:
+    """Changes for the punctuation rules; ``strong_space_rule`` is off for French-like text."""
+    changes: list[Change] = []
+    if ".." in text:
+        for m in _DOUBLE_PERIOD.finditer(text):
+            prev = text[m.start() - 1] if m.start() else ""
+            # After a Latin letter or digit only: in Korean or Japanese ".." marks a cut title.
+            if prev.isascii() and (prev.isalnum() or prev == ")"):
+                changes.append(Change(m.start(), m.end(), ".", "punct.double_period"))
+    if ",," in text:
+        for m in _DOUBLE_COMMA.finditer(text):
+            if m.start() and text[m.start() - 1].isalnum():
+                changes.append(Change(m.start(), m.end(), ",", "punct.double_comma"))
+    ellipses = _spaced_ellipses(text)
+    for m in _LONE_PERIOD.finditer(text):
+        changes.append(Change(m.start(1), m.end(1), "", "punct.double_period"))
+    for m in _STRAY_PERIOD.finditer(text):
+        if _LOWER_WORD.search(text, max(0, m.start() - 40), m.start()):
+            changes.append(Change(m.start(), m.end(), "", "punct.stray_period"))
+    for m in _QUOTE.finditer(text):
+        if m.start() and text[m.start() - 1].isascii() and text[m.start() - 1].isalpha() \
+                and _is_stray_quote(text, m.start()):
+            changes.append(Change(m.start(), m.end(), "", "punct.stray_closing_quote"))
+    for m in _SPACE_BEFORE.finditer(text):
+        mark = text[m.end() - 1]
+        if mark in ";!?" and not strong_space_rule:
+            continue
+        end = m.end() - 1
+        start = end - 1
+        while start > 0 and text[start - 1] in " \t":
+            start -= 1
+        prev = text[start - 1] if start else ""
+        if not (prev.isalnum() or prev == "_"):
+            continue  # after a symbol or at a line start: emoticons, bullets
+        changes.append(Change(start, end, "", "punct.space_before"))
+    if ellipses:
+        changes = [c for c in changes
+                   if not any(a <= c.start < b or a < c.end <= b for a, b in ellipses)]
+    return changes
+
+
+_PAREN = re.compile(r"\(([^()\n]{2,80})\)")
+_NORM_SPACE = re.compile(r"\s+")
+
+
+def parenthetical_changes(text: str) -> list[Change]:
+    """``Vladimir Putin (Vladimir Putin)`` -> ``Vladimir Putin``."""
+    if "(" not in text:
+        return []
+    changes = []
+    for m in _PAREN.finditer(text):
+        inner = _NORM_SPACE.sub(" ", m.group(1).strip())
+        if not inner or not any(c.isalpha() for c in inner):
+            continue
+        # One word repeated is often a gloss ("Suomi (suomi)", a name in its own
+        # script); a repeated multi-word name or a capitalised ASCII name is not.
+        if " " not in inner and not (inner.isascii() and inner[:1].isupper() and len(inner) >= 4):
+            continue
+        n = len(inner)
+        start = m.start()
+        while start > 0 and text[start - 1] in " \t":
+            start -= 1
+        before = _NORM_SPACE.sub(" ", text[max(0, start - n - 8):start])
+        if not before.endswith(inner):
+            continue
+        head = before[:-n]
+        # The repeated words must start at a word boundary ("Putin (Putin)", not "xPutin").
+        if head and (head[-1].isalnum() or head[-1] == "_"):
+            continue
+        if start == 0 or text[start - 1] == "\n":
+            continue
+        changes.append(Change(start, m.end(), "", "paren.duplicate"))
+    return changes
