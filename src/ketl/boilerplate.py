@@ -1,0 +1,279 @@
+"""Stage "boilerplate": the article text and nothing else.
+
+Runs after text repair, per batch, in two phases (site headers and footers are
+lines repeated across a site's articles, so they need every batch's counts):
+
+* phase A: :func:`site_and_line_keys` per document, folded into a
+  :class:`SiteLineStats` by the flow (and persisted);
+* phase B: :func:`clean_documents` -- metadata first (title, site, dateline,
+  reprint source: stage "metadata"), then every boilerplate line leaves with
+  the id of the rule that condemned it (stage "boilerplate").
+
+A line goes when (first reason wins, that is its edit's rule id):
+a rule of ``resources/rules.toml`` or a user file matches it; it repeats across
+the site (``site.repeated_line``: only in the leading/trailing furniture of the
+page, or short, so a republished article is not emptied); it repeats the title
+(``title.repeated``); it is a short line in another script (``fragment.stray_script``);
+it is the unrelated trailing fragment of another article (``fragment.trailing``);
+or the line classifier puts it outside the article (``classifier.*``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from ketl.boilerplate_classifier import ClassifierSettings, classify_stripped, document_stopwords
+from ketl.boilerplate_rules import CompiledRules, load_rules
+from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
+                                        site_and_line_keys, split_title_suffix)
+from ketl.document import Change, Document, apply_changes, iter_lines
+from ketl.metadata import extract_metadata, title_key
+
+__all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
+           "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]
+
+STAGE = "boilerplate"
+_LAYOUT = "layout.blank_lines"
+_WORDS = re.compile(r"\w+")
+_TERMINAL = re.compile(r"[.!?。！？…\"”»’)\]]\s*$")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+_LETTER = re.compile(r"[^\W\d_]")
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
+_OPEN_QUOTES = "\"“«„"
+# A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
+_STRAY_WORD = re.compile(r"(?<=[.!?])(\s+)(?P<w>[A-Z][a-z]{1,4})\.\s*$")
+_STRAY_OK = frozenset({"yes", "no", "ok", "okay", "thanks", "amen", "done", "why", "how", "what", "who"})
+
+
+@dataclass(frozen=True)
+class BoilerplateSettings:
+    """Thresholds of the boilerplate stage (TOML-serialisable fields only)."""
+
+    rule_files: tuple[str, ...] = ()  # user rule files, on top of the shipped rules.toml
+    classifier: bool = True  # the line classifier; off = rules, repetition and metadata only
+    repeated_min_docs: int = 3  # a site line is furniture when seen in >= this many docs ...
+    repeated_min_share: float = 0.25  # ... and >= this share of the site's docs
+    repeated_max_chars: int = 70  # repeated lines mid-article go only if shorter (not prose)
+    trailing_fragment_max_overlap: float = 0.34  # shared content words with the article, at most
+    stray_script_max_chars: int = 12
+    merge_runs: bool = True  # consecutive lines removed by one rule make one edit (faster, fewer rows)
+    # Classifier knobs (see ClassifierSettings).
+    length_low: int = 70
+    length_high: int = 200
+    stop_low: float = 0.22
+    stop_high: float = 0.30
+    short_cost: int = 60
+    block_bad_penalty: int = 150
+
+    def classifier_settings(self) -> ClassifierSettings:
+        return ClassifierSettings(length_low=self.length_low, length_high=self.length_high,
+                                  stop_low=self.stop_low, stop_high=self.stop_high,
+                                  short_cost=self.short_cost, block_bad_penalty=self.block_bad_penalty)
+
+    def repetition_settings(self) -> RepetitionSettings:
+        return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share)
+
+
+def clean_documents(docs: Iterable[Document], rules: CompiledRules | None = None,
+                    stats: SiteLineStats | None = None,
+                    settings: BoilerplateSettings = BoilerplateSettings()) -> Iterator[Document]:
+    """Phase B over a batch: metadata, then boilerplate removal (edits appended)."""
+    if rules is None:
+        rules = load_rules(settings.rule_files)
+    cfg = settings.classifier_settings()
+    for doc in docs:
+        yield clean_document(doc, rules, stats, settings, cfg)
+
+
+def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | None = None,
+                   settings: BoilerplateSettings = BoilerplateSettings(),
+                   cfg: ClassifierSettings | None = None) -> Document:
+    cfg = cfg or settings.classifier_settings()
+    site = doc_site(doc)  # before the title (and its suffix) leave the text
+    if not doc.text.strip():
+        return doc
+
+    def furniture(line: str) -> bool:
+        return rules.match(line) is not None or (stats is not None and stats.is_repeated(site, line_key(line)))
+
+    extract_metadata(doc, furniture)
+    if site and not doc.meta.get("site"):
+        doc.meta["site"] = site
+    _strip_lines(doc, rules, stats, site, settings, cfg)
+    return doc
+
+
+def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | None, site: str,
+                 settings: BoilerplateSettings, cfg: ClassifierSettings) -> None:
+    lines = list(iter_lines(doc.text))
+    texts = [ln for _, _, ln in lines]
+    n = len(lines)
+    stripped = [t.strip() for t in texts]
+    blank = [not s for s in stripped]
+    reason: list[str] = [""] * n
+    penalty: list[int] = [0] * n
+
+    # 1. Rules (one combined regex per line, short lines cached per process).
+    match = rules.match_lower
+    for i, s in enumerate(stripped):
+        if s:
+            r = match(s.lower())
+            if r is not None:
+                reason[i], penalty[i] = r.id, max(1, r.penalty)
+
+    # 2. Lines repeated across the site: the page's leading and trailing furniture,
+    # plus short repeated lines anywhere (a long repeated line mid-page may be a
+    # republished article's text).
+    if stats is not None and site and stats.n_docs(site):
+        rep = [not blank[i] and stats.is_repeated(site, line_key(texts[i])) for i in range(n)]
+        own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
+        # Nothing of its own: a republished article, not a page of furniture.
+        edge = _edge_runs(rep, blank, reason) if own else set()
+        for i in range(n):
+            if rep[i] and not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
+                reason[i], penalty[i] = "site.repeated_line", 150
+
+    # 3. The title printed again in the body (only lines of a fitting length are compared).
+    title = doc.meta.get("title")
+    tk = title_key(title) if isinstance(title, str) else ""
+    if tk:
+        lo, hi = len(tk) // 2, 2 * len(tk) + 80
+        first_word = tk.split(" ", 1)[0]
+        for i, s in enumerate(stripped):
+            if s and not reason[i] and lo <= len(s) <= hi and first_word in s.lower():
+                t0, _ = split_title_suffix(s)
+                if title_key(s) == tk or title_key(t0) == tk:
+                    reason[i], penalty[i] = "title.repeated", 1
+
+    # 4. A few letters of another script ("بب" in an English article).
+    latin_doc = _mostly_latin(doc.text)
+    cap = settings.stray_script_max_chars
+    for i, s in enumerate(stripped):
+        if (s and not reason[i] and len(s) <= cap
+                and _LETTER.search(s) and bool(_LATIN.search(s)) != latin_doc):
+            reason[i], penalty[i] = "fragment.stray_script", 1
+
+    # 5. The line classifier decides what is left.
+    if settings.classifier:
+        idx = [i for i in range(n) if not blank[i]]
+        body = [stripped[i] for i in idx]
+        stop = rules.stopwords | document_stopwords(body)
+        keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg)
+        for q, i in enumerate(idx):
+            if not keep[q] and not reason[i]:
+                reason[i] = why[q] or "classifier.low_content"
+
+    # 6. A trailing fragment of another article.
+    last = max((i for i in range(n) if not blank[i] and not reason[i]), default=None)
+    if last is not None and _is_trailing_fragment(texts, reason, blank, last, settings):
+        reason[last] = "fragment.trailing"
+
+    apply_changes(doc, _line_changes(lines, texts, blank, reason, settings.merge_runs), stage=STAGE)
+
+
+def _line_changes(lines: list[tuple[int, int, str]], texts: list[str], blank: list[bool],
+                  reason: list[str], merge_runs: bool) -> list[Change]:
+    """The removals of one document as changes, blank-line layout included:
+    between two kept lines at most one blank line stays, none at the top or the
+    bottom. Blank lines that go ride along with a neighbouring removal (one
+    edit, not two), or leave as ``layout.blank_lines``; with ``merge_runs``
+    consecutive lines removed for the same reason are one edit (one block of
+    furniture: a menu, a comment thread)."""
+    n = len(lines)
+    kept = [not blank[i] and not reason[i] for i in range(n)]
+    last_kept = max((i for i in range(n) if kept[i]), default=-1)
+    changes: list[Change] = []
+    run_start = run_stop = -1
+    run_rule = ""
+    seen_kept = blank_kept = False
+    for i, (start, end, _) in enumerate(lines):
+        stop = lines[i + 1][0] if i + 1 < n else end
+        if kept[i]:
+            if run_start >= 0:
+                changes.append(Change(run_start, run_stop, "", run_rule))
+                run_start = -1
+            seen_kept, blank_kept = True, False
+            m = _STRAY_WORD.search(texts[i])
+            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
+                changes.append(Change(start + m.start(1), end, "", "fragment.stray_word"))
+            continue
+        if blank[i]:
+            if seen_kept and i < last_kept and not blank_kept:
+                blank_kept = True  # the one blank line of this gap stays
+                if run_start >= 0:
+                    changes.append(Change(run_start, run_stop, "", run_rule))
+                    run_start = -1
+                continue
+            if run_start >= 0:
+                run_stop = stop
+            else:
+                run_start, run_stop, run_rule = start, stop, _LAYOUT
+            continue
+        rule = reason[i]
+        if run_start >= 0 and run_rule == _LAYOUT:
+            run_stop, run_rule = stop, rule  # the blank lines before it go with it
+        elif run_start >= 0 and merge_runs and run_rule == rule:
+            run_stop = stop
+        else:
+            if run_start >= 0:
+                changes.append(Change(run_start, run_stop, "", run_rule))
+            run_start, run_stop, run_rule = start, stop, rule
+    if run_start >= 0:
+        changes.append(Change(run_start, run_stop, "", run_rule))
+    return changes
+
+
+def _edge_runs(rep: list[bool], blank: list[bool], reason: list[str]) -> set[int]:
+    """Repeated lines at the top or bottom of the page, before the first (after
+    the last) line that is neither repeated, blank nor already condemned."""
+    out: set[int] = set()
+    for order in (range(len(rep)), range(len(rep) - 1, -1, -1)):
+        for i in order:
+            if blank[i] or reason[i]:
+                continue
+            if not rep[i]:
+                break
+            out.add(i)
+    return out
+
+
+def _mostly_latin(text: str) -> bool:
+    sample = text[:5000]
+    if sample.isascii():
+        return True
+    # Count the (usually few) letters outside the Latin script first.
+    other = len(_NON_LATIN_LETTER.findall(sample))
+    return other == 0 or len(_LATIN.findall(sample)) >= other
+
+
+def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool], last: int,
+                          settings: BoilerplateSettings) -> bool:
+    """The last kept line is a fragment of some other article: no final
+    punctuation, and (an unclosed opening quote, or) few words shared with the rest."""
+    s = texts[last].strip()
+    if _TERMINAL.search(s):
+        return False
+    words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
+    if not words:
+        return False
+    rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
+            for w in _WORDS.findall(t)}
+    if not rest:
+        return False  # a one-line article is the article
+    overlap = sum(1 for w in words if w in rest) / len(words)
+    unclosed = s[0] in _OPEN_QUOTES and not any(q in s[1:] for q in "\"”»")
+    return overlap <= settings.trailing_fragment_max_overlap or (unclosed and overlap < 0.5)
+
+
+_STOP_EN: frozenset[str] | None = None
+
+
+def _stop_en() -> frozenset[str]:
+    global _STOP_EN
+    if _STOP_EN is None:
+        from stop_words import get_stop_words
+
+        _STOP_EN = frozenset(get_stop_words("english"))
+    return _STOP_EN

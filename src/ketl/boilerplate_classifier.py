@@ -1,0 +1,267 @@
+"""Line classifier for plain text: is a line part of the article or page furniture?
+
+Plain-text cousin of jusText (Pomikálek) and boilerpipe (Kohlschütter): with no
+HTML we only see lines, so each non-blank line is a "paragraph" described by
+its length, stop-word density, final punctuation and separator density, then
+re-judged by its neighbours, and finally the article is taken as the best
+contiguous run of content (a maximum-sum segment, so islands of prose far from
+the article -- "most popular" teasers, comments -- go too).
+
+Pure functions over lists of strings; the stage decides what to do with the
+verdicts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Sequence
+
+from stop_words import AVAILABLE_LANGUAGES, get_stop_words
+
+__all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "GOOD", "BAD", "SHORT", "NEAR"]
+
+GOOD, NEAR, SHORT, BAD = "good", "near", "short", "bad"
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    length_low: int = 70  # below: too short to judge alone (jusText's length_low)
+    length_high: int = 200  # above: long enough to be good on its own
+    stop_low: float = 0.22  # stop-word density of near-good prose
+    stop_high: float = 0.30  # stop-word density of good prose
+    max_separator_density: float = 0.12  # "Home | News | Sport" menus
+    short_cost: int = 60  # cost of keeping a short line (heading, list item) inside the article
+    block_bad_penalty: int = 150  # cost, in characters, of keeping a bad line inside the article
+    adaptive_stopwords: int = 0  # how many of the document's own most frequent short words count as stop words
+
+
+@dataclass(frozen=True, slots=True)
+class LineVerdict:
+    label: str  # GOOD / NEAR / SHORT / BAD (final: only GOOD or BAD)
+    keep: bool
+    reason: str  # rule-ish id for why a line went, "" when kept
+
+
+_WORD = re.compile(r"\w+")
+_TERMINAL = re.compile(r"[.!?。！？…:;\"”»’)\]](?:\s*\[\d+\])?$")
+_SEPARATORS = re.compile(r"[|»›•·>/\\→←]|\s-\s")
+_URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
+_LETTER = re.compile(r"[^\W\d_]")
+_MAYBE_SEPARATED = re.compile(r"[|»›•·>/\\→←@]|\s-\s|www\.")
+# Scripts written without spaces: count characters, not tokens.
+_NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
+
+
+@lru_cache(maxsize=1)
+def _stop_lists() -> dict[str, frozenset[str]]:
+    """The stop-word lists of the ``stop-words`` package (33 languages), loaded once."""
+    out = {}
+    for lang in AVAILABLE_LANGUAGES:
+        try:
+            out[lang] = frozenset(w.lower() for w in get_stop_words(lang))
+        except Exception:  # a list the package lacks: skip it, others remain
+            continue
+    return out
+
+
+@lru_cache(maxsize=1)
+def _stop_index() -> tuple[list[frozenset[str]], dict[str, tuple[int, ...]]]:
+    """The lists, and for every stop word the lists holding it: one dictionary
+    look-up per distinct token instead of one per token and language."""
+    lists = list(_stop_lists().values())
+    index: dict[str, list[int]] = {}
+    for k, words in enumerate(lists):
+        for w in words:
+            index.setdefault(w, []).append(k)
+    return lists, {w: tuple(ks) for w, ks in index.items()}
+
+
+_SAMPLE_CHARS = 20_000  # enough text to tell the language, bounded cost on huge pages
+
+
+def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
+                       min_coverage: float = 0.08) -> frozenset[str]:
+    """Stop words of the document's language.
+
+    The language is the one whose list covers most of the page's tokens (a
+    stop-word language guess, as jusText does per language), plus optionally
+    the document's own most frequent short words for languages without a list.
+    An empty set when no list covers ``min_coverage`` of the tokens: the
+    language has no usable list, and lines are then judged without stop words.
+    """
+    text = "\n".join(lines)
+    if len(text) > _SAMPLE_CHARS:
+        text = text[:_SAMPLE_CHARS]
+    counts = Counter(_WORD.findall(text.lower()))
+    lists, index = _stop_index()
+    hits = [0] * len(lists)
+    for w, c in counts.items():
+        ks = index.get(w)
+        if ks:
+            for k in ks:
+                hits[k] += c
+    best, best_hits = frozenset(), 0
+    for k, h in enumerate(hits):
+        if h > best_hits:  # first list wins ties, as before
+            best, best_hits = lists[k], h
+    if best_hits < min_coverage * max(1, sum(counts.values())):
+        best = frozenset()
+    if n_adaptive > 0:
+        extra = {w for w, c in counts.most_common(n_adaptive) if c >= 3 and len(w) <= 4 and not w.isdigit()}
+        best = best | extra
+    return best
+
+
+_WIDE = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def effective_length(line: str) -> int:
+    """Length in "Latin characters": a CJK or Hangul character carries about as
+    much text as 2.5 Latin ones, so thresholds tuned on Latin prose fit them too."""
+    n = len(line)
+    if n and not line.isascii():
+        n += (3 * len(_WIDE.findall(line))) // 2
+    return n
+
+
+def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings) -> tuple[str, str]:
+    n_chars = effective_length(line)
+    if not _LETTER.search(line):
+        return (SHORT, "") if n_chars < cfg.length_low else (BAD, "classifier.no_letters")
+    words: list[str] | None = None
+    if _MAYBE_SEPARATED.search(line):  # most lines have no separator at all: skip the counting
+        sep = len(_SEPARATORS.findall(line)) + 3 * len(_URL.findall(line))
+        words = _WORD.findall(line.lower())
+        if words and sep / len(words) > cfg.max_separator_density * 4 and len(words) > 3:
+            return BAD, "classifier.link_density"
+    if n_chars < cfg.length_low:
+        return SHORT, ""
+    if not stop or (_NO_SPACE_SCRIPT.search(line) and len(_WORD.findall(line)) < len(line) / 8):
+        # No stop words to count: judge by length and punctuation alone.
+        if _TERMINAL.search(line) or n_chars >= cfg.length_high:
+            return GOOD, ""
+        return NEAR, ""
+    if words is None:
+        words = _WORD.findall(line.lower())
+    density = sum(map(stop.__contains__, words)) / max(1, len(words))
+    terminal = bool(_TERMINAL.search(line))
+    if density >= cfg.stop_high and (n_chars >= cfg.length_high or terminal):
+        return GOOD, ""
+    if density >= cfg.stop_low:
+        return NEAR, ""
+    if terminal and density >= cfg.stop_low / 2 and len(words) >= 4:
+        # A sentence, if a terse one ("X accused Baku of “aggressive and destructive”."):
+        # its neighbours decide.
+        return NEAR, ""
+    return BAD, "classifier.low_content"
+
+
+def classify_lines(lines: Sequence[str], stopwords: frozenset[str] = frozenset(),
+                   rule_penalties: Sequence[int] | None = None,
+                   cfg: ClassifierSettings = ClassifierSettings()) -> list[LineVerdict]:
+    """One verdict per entry of ``lines`` (blank lines get ``keep=True``, label SHORT).
+
+    ``rule_penalties`` is > 0 for lines already condemned by a rule: they count
+    as bad context for their neighbours, and the value is what keeping them
+    inside the article costs (a "Related stories" header costs a lot).
+    """
+    stripped = [ln.strip() for ln in lines]
+    idx = [i for i, s in enumerate(stripped) if s]
+    keep, labels, reasons = classify_stripped([stripped[i] for i in idx], stopwords,
+                                              [rule_penalties[i] for i in idx] if rule_penalties else None,
+                                              cfg)
+    out = [LineVerdict(SHORT, True, "")] * len(lines)
+    for q, i in enumerate(idx):
+        out[i] = LineVerdict(labels[q], keep[q], reasons[q])
+    return out
+
+
+def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] = frozenset(),
+                      penalties: Sequence[int] | None = None,
+                      cfg: ClassifierSettings = ClassifierSettings()) -> tuple[list[bool], list[str], list[str]]:
+    """The hot path of :func:`classify_lines`, over non-blank stripped lines:
+    ``(keep, label, reason)`` lists, no per-line objects."""
+    stop = stopwords or document_stopwords(lines, cfg.adaptive_stopwords)
+    pen = penalties or [0] * len(lines)
+    out = _classify(lines, stop, pen, cfg)
+    if stop and not any(out[0]):
+        # Nothing looked like prose in this language (score tables, lists):
+        # judge again by length and punctuation alone rather than drop it all.
+        out = _classify(lines, frozenset(), pen, cfg)
+    return out
+
+
+def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int],
+              cfg: ClassifierSettings) -> tuple[list[bool], list[str], list[str]]:
+    m = len(lines)
+    labels: list[str] = [BAD] * m
+    reasons: list[str] = ["rule"] * m
+    for q in range(m):
+        if penalties[q] <= 0:
+            labels[q], reasons[q] = _initial(lines[q], stop, cfg)
+    _context(labels)
+    lo, hi = _best_block(lines, labels, penalties, cfg)
+    keep = [False] * m
+    for q in range(m):
+        lab = labels[q]
+        if lo <= q <= hi:
+            if lab != BAD:
+                labels[q], keep[q], reasons[q] = GOOD, True, ""
+            elif not reasons[q]:
+                reasons[q] = "classifier.low_content"
+        elif lab != BAD:
+            labels[q], reasons[q] = BAD, "classifier.outside_article"
+    return keep, labels, reasons
+
+
+def _context(labels: list[str]) -> None:
+    """jusText's context pass for near-good lines: next to good prose they are prose."""
+    m = len(labels)
+    orig = labels[:]
+    # The nearest GOOD/BAD label before and after each line (page edges are BAD).
+    prev = [BAD] * m
+    last = BAD
+    for q in range(m):
+        prev[q] = last
+        if orig[q] == GOOD or orig[q] == BAD:
+            last = orig[q]
+    last = BAD
+    for q in range(m - 1, -1, -1):
+        if orig[q] == NEAR and (prev[q] == GOOD or last == GOOD):
+            labels[q] = GOOD
+        if orig[q] == GOOD or orig[q] == BAD:
+            last = orig[q]
+
+
+def _best_block(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
+                cfg: ClassifierSettings) -> tuple[int, int]:
+    """The maximum-sum run of lines ``(lo, hi)``; inside it short lines
+    (headings, list items, table rows) stay, outside it everything goes.
+
+    Weights: good prose +length, near-good +length/3, short -short_cost, bad
+    -max(penalty, length/2). A maximum-sum segment never
+    starts or ends on a negative line, so menus around the article fall off by
+    themselves.
+    """
+    best, best_lo, best_hi = 0, 0, -1
+    run, lo = 0, 0
+    short_cost, bad_cost = cfg.short_cost, cfg.block_bad_penalty
+    for q, lab in enumerate(labels):
+        if lab == GOOD:
+            w = effective_length(lines[q])
+        elif lab == NEAR:
+            w = effective_length(lines[q]) // 3
+        elif lab == SHORT:
+            w = -short_cost
+        else:
+            w = -max(penalties[q] or bad_cost, len(lines[q]) // 2)
+        if run <= 0:
+            run, lo = w, q
+        else:
+            run += w
+        if run > best:
+            best, best_lo, best_hi = run, lo, q
+    return best_lo, best_hi

@@ -1,0 +1,175 @@
+"""Per-site line statistics: which lines repeat across a site's articles.
+
+Site headers and footers ("World News", "Back to top button", the site's
+copyright) are the lines a site prints on every page. Phase A of the
+boilerplate flow hashes every normalised line of every document
+(:func:`site_and_line_keys`); the integrator folds those into a
+:class:`SiteLineStats` that is persisted as Parquet and merged across
+incremental runs; phase B asks :meth:`SiteLineStats.is_repeated`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable
+
+import pyarrow as pa
+import xxhash
+
+from ketl.document import Document
+
+__all__ = ["line_key", "doc_site", "site_and_line_keys", "SiteLineStats", "RepetitionSettings",
+           "split_title_suffix"]
+
+_DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+# "Headline - Site Name", "Headline | Site", "Headline — Site", or a bare trailing " |".
+_SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:[|–—]|-{1,2})\s*(?P<site>[^|–—]{0,60}?)\s*$")
+_SITE_WORD = re.compile(r"^(?:[A-Z0-9][\w'&.!-]*|[a-z0-9-]+\.[a-z]{2,}|of|the|and|for|de|la|el|al|&)$")
+
+
+@dataclass(frozen=True)
+class RepetitionSettings:
+    """When a line counts as a site header/footer."""
+
+    min_docs: int = 3  # seen in at least this many documents of the site
+    min_share: float = 0.25  # and in at least this share of the site's documents
+
+
+def line_key(line: str) -> int:
+    """Stable signed 64-bit key of a line: case, spacing and numbers ignored
+    (so "© 2019 Site" and "© 2020 Site" are one footer). Signed so it fits int64."""
+    norm = _SPACE.sub(" ", _DIGITS.sub("0", line.strip().lower()))
+    return xxhash.xxh64_intdigest(norm.encode("utf-8", "surrogatepass")) - (1 << 63)
+
+
+def split_title_suffix(line: str) -> tuple[str, str | None]:
+    """``("Headline", "Site")`` for a headline with a site suffix, else ``(line, None)``.
+
+    A bare trailing ``|`` gives ``("Headline", "")``. The suffix must look like a
+    name (capitalised words or a domain, at most six words), so "Talks - day two"
+    is left alone.
+    """
+    s = line.strip()
+    m = _SUFFIX.match(s)
+    if not m:
+        return s, None
+    title, site = m.group("title").strip(), m.group("site").strip()
+    if not site:
+        return title, ""
+    words = site.split()
+    if len(words) > 6 or not all(_SITE_WORD.match(w) for w in words) or not _SITE_WORD.match(words[0]):
+        return s, None
+    if len(title.split()) < 2:
+        return s, None
+    return title, site
+
+
+def doc_site(doc: Document) -> str:
+    """The document's site: JSONL ``site`` field, else the title suffix, else the
+    first folder of its source path; "" when none is known."""
+    site = doc.meta.get("site")
+    if isinstance(site, str) and site.strip():
+        return site.strip()
+    for line in doc.text.split("\n", 5)[:5]:
+        if line.strip():
+            _, suffix = split_title_suffix(line)
+            if suffix:
+                return suffix
+            break
+    path = doc.source_path.split("#", 1)[0]
+    if "/" in path:
+        return path.split("/", 1)[0]
+    return ""
+
+
+def site_and_line_keys(doc: Document) -> tuple[str, set[int]]:
+    """Phase A: the document's site and the keys of its distinct non-blank lines."""
+    keys = {line_key(ln) for ln in doc.text.split("\n") if ln.strip()}
+    return doc_site(doc), keys
+
+
+class SiteLineStats:
+    """Per-site counts of documents containing each line key, plus documents per site."""
+
+    def __init__(self, settings: RepetitionSettings = RepetitionSettings()) -> None:
+        self.settings = settings
+        self._lines: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self._docs: dict[str, int] = defaultdict(int)
+
+    def add(self, site: str, keys: Iterable[int]) -> None:
+        """Count one document of ``site`` holding ``keys`` (sites "" are not tracked)."""
+        if not site:
+            return
+        self._docs[site] += 1
+        counts = self._lines[site]
+        for k in set(keys):
+            counts[int(k)] += 1
+
+    def add_documents(self, docs: Iterable[Document]) -> None:
+        for doc in docs:
+            self.add(*site_and_line_keys(doc))
+
+    def merge(self, other: "SiteLineStats") -> "SiteLineStats":
+        """Add ``other``'s counts into this one (in place); returns self."""
+        for site, n in other._docs.items():
+            self._docs[site] += n
+        for site, counts in other._lines.items():
+            mine = self._lines[site]
+            for k, c in counts.items():
+                mine[k] += c
+        return self
+
+    def n_docs(self, site: str) -> int:
+        return self._docs.get(site, 0)
+
+    def count(self, site: str, key: int) -> int:
+        counts = self._lines.get(site)
+        return counts.get(key, 0) if counts else 0
+
+    def is_repeated(self, site: str, key: int) -> bool:
+        """Is this line a header/footer of ``site`` (thresholds from the settings)?"""
+        if not site:
+            return False
+        c = self.count(site, key)
+        total = self._docs.get(site, 0)
+        return c >= self.settings.min_docs and total > 0 and c / total >= self.settings.min_share
+
+    # Arrow round trip: one row per (site, line_key); documents per site as rows
+    # with line_key null, so a single Parquet file holds the whole state.
+    SCHEMA = pa.schema([("site", pa.string()), ("line_key", pa.int64()), ("n_docs", pa.int64())])
+
+    def to_arrow(self) -> pa.Table:
+        sites: list[str] = []
+        keys: list[int | None] = []
+        counts: list[int] = []
+        for site, total in sorted(self._docs.items()):
+            sites.append(site)
+            keys.append(None)
+            counts.append(total)
+            for k, c in self._lines.get(site, {}).items():
+                sites.append(site)
+                keys.append(k)
+                counts.append(c)
+        return pa.table({"site": sites, "line_key": keys, "n_docs": counts}, schema=self.SCHEMA)
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table, settings: RepetitionSettings = RepetitionSettings()) -> "SiteLineStats":
+        missing = {"site", "line_key", "n_docs"} - set(table.column_names)
+        if missing:
+            raise ValueError(f"site line stats table lacks column(s) {sorted(missing)}")
+        out = cls(settings)
+        for site, key, n in zip(table.column("site").to_pylist(), table.column("line_key").to_pylist(),
+                                table.column("n_docs").to_pylist()):
+            if site is None or n is None:
+                continue
+            if key is None:
+                out._docs[site] += int(n)
+            else:
+                out._lines[site][int(key)] += int(n)
+        return out
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self._lines.values())

