@@ -99,6 +99,8 @@ class Suggestion:
     source_line: int
     source_start: int
     source_end: int
+    canonical: str | None = None  # the candidate's entity, when the name alone is ambiguous
+    type: str | None = None
 
 
 @dataclass(slots=True)

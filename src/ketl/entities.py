@@ -29,6 +29,7 @@ from typing import Iterable, Iterator, Sequence
 import pyarrow as pa
 import regex
 
+from .schemas import ENTITIES, SUGGESTIONS
 from .document import Change, Document, EntityMention, Suggestion, apply_changes
 from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_words
 
@@ -64,33 +65,9 @@ class EntitySettings:
     include_default: bool = True
 
 
-def _field(name: str, typ: pa.DataType, description: str, nullable: bool = True) -> pa.Field:
-    return pa.field(name, typ, nullable=nullable, metadata={"description": description})
-
-
-ENTITIES_SCHEMA = pa.schema([
-    _field("doc_id", pa.string(), "Document id (articles.doc_id)", False),
-    _field("start", pa.int64(), "Start offset of the mention in articles.text", False),
-    _field("end", pa.int64(), "End offset (exclusive) of the mention in articles.text", False),
-    _field("surface", pa.string(), "The mention as written in the curated text", False),
-    _field("canonical", pa.string(), "Canonical gazetteer name of the entity", False),
-    _field("type", pa.string(), "Entity type: place, person, organisation or media", False),
-    _field("run_id", pa.string(), "Pipeline run that produced the row"),
-])
-
-SUGGESTIONS_SCHEMA = pa.schema([
-    _field("doc_id", pa.string(), "Document id (articles.doc_id)", False),
-    _field("source_path", pa.string(), "Source file, relative to the raw root", False),
-    _field("span", pa.string(), "The suspicious span as written in the text", False),
-    _field("candidate", pa.string(), "The gazetteer name the span would be corrected to", False),
-    _field("score", pa.float64(), "Context-adjusted Jaro-Winkler score (below the threshold)", False),
-    _field("context", pa.string(), "Text around the span, for the reviewer", False),
-    _field("source_line", pa.int64(), "1-based line of the span in the decoded source", False),
-    _field("source_start", pa.int64(), "Start offset of the span in the decoded source", False),
-    _field("source_end", pa.int64(), "End offset of the span in the decoded source", False),
-    _field("run_id", pa.string(), "Pipeline run that produced the row"),
-    _field("status", pa.string(), "pending; ketl review records decisions in the user gazetteer"),
-])
+# The table contracts live with the others in ketl.schemas.
+ENTITIES_SCHEMA = ENTITIES
+SUGGESTIONS_SCHEMA = SUGGESTIONS
 
 
 # A capitalised word: letters, inner apostrophes or hyphens ("Ter-Petrosyan").
@@ -322,6 +299,8 @@ def suggestions_table(docs: Iterable[Document], run_id: str | None = None) -> pa
             rows["source_path"].append(doc.source_path)
             rows["span"].append(sg.span)
             rows["candidate"].append(sg.candidate)
+            rows["canonical"].append(sg.canonical)
+            rows["type"].append(sg.type)
             rows["score"].append(float(sg.score))
             rows["context"].append(sg.context)
             rows["source_line"].append(sg.source_line)

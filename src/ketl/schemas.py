@@ -121,12 +121,15 @@ SUGGESTIONS = _schema(
     _f("source_path", pa.string(), "As in articles", False),
     _f("span", pa.string(), "The text that may be a mangled name", False),
     _f("candidate", pa.string(), "Gazetteer name it may stand for", False),
-    _f("score", pa.float32(), "Confidence 0..1", False),
+    _f("canonical", pa.string(), "Canonical name of the candidate's entity"),
+    _f("type", pa.string(), "Type of the candidate's entity"),
+    _f("score", pa.float32(), "Context-adjusted Jaro-Winkler score, below the correction threshold", False),
     _f("context", pa.string(), "The sentence around the span", False),
     _f("source_line", pa.int32(), "1-based line in the decoded source", False),
     _f("source_start", pa.int64(), "Start offset in the decoded source", False),
     _f("source_end", pa.int64(), "End offset in the decoded source", False),
     _f("run_id", pa.string(), "Run", False),
+    _f("status", pa.string(), "`pending`; `ketl review` records decisions in the user gazetteer, not here"),
 )
 
 TABLES: dict[str, pa.Schema] = {
