@@ -206,6 +206,10 @@ def test_missing_rule_file_is_a_clear_error(tmp_path):
     "A spokeswoman for Neumann declined to comment.",
     "Share prices rose 3% on Monday after the announcement.",
     "Home prices fell in October, the agency said.",
+    "3 of 4 respondents said they would vote again.",
+    "He said at 10:30 the talks resumed.",
+    "Courtesy of a tip from locals, police found the car.",
+    "Contact with the rebel unit was lost on Monday.",
 ])
 def test_rules_leave_sentences_alone(line):
     assert RULES.match(line) is None
@@ -219,6 +223,11 @@ def test_rules_leave_sentences_alone(line):
     ("Your email address will not be published. Required fields are marked *", "comment.form"),
     ("© 2020 Islamic Invitation Turkey. All rights reserved.", "legal.copyright"),
     ("Home > News > World", "nav.breadcrumb"), ("Image credit: WeWork", "caption.credit"),
+    ("Gary M on September 17, 2018 at 8:50 pm said:", "comment.byline"),
+    ("Write to Al Root at allen.root@dowjones.com", "cta.contact"),
+    ("Follow The New York Times Opinion section on Facebook, Twitter (@NYTopinion) and Instagram.", "cta.follow"),
+    ("Image copyright Getty Images", "caption.credit"), ("Courtesy of Andrew Vaughan", "caption.credit"),
+    ("Image 1 of 4", "caption.credit"), ("ADVERTISEMENT", "ad.label"),
 ])
 def test_rules_catch_furniture(line, rule):
     assert RULES.match(line).id == rule
@@ -248,4 +257,37 @@ def test_aeb_f1_beats_plain_line_rules():
     p, r, f1 = bench.aeb_score((d.text, g) for d, (_, _, g) in zip(out, pages))
     _, _, f_raw = bench.aeb_score((t, g) for _, t, g in pages)
     assert abs(f_raw - 0.665) < 0.002  # the metric matches the published figure
-    assert f1 > 0.86 and p > 0.8 and r > 0.85  # C4-style line rules reach 0.836
+    # Measured 0.885 (P 0.863, R 0.909); C4-style line rules reach 0.836.
+    assert f1 > 0.875 and p > 0.85 and r > 0.895
+
+
+def test_lower_cased_matcher_agrees_with_ignorecase():
+    # The fast matcher (lower-cased patterns and lines) must give the verdicts of
+    # the reference IGNORECASE alternation, on every line of the seeds.
+    for path in sorted((SHARED / "seeds").glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            s = line.strip()
+            if not s:
+                continue
+            ref = RULES.matcher.fullmatch(s)
+            got = RULES.match(line)
+            assert (got.id if got else None) == (RULES.rules[int(ref.lastgroup[1:])].id if ref else None)
+
+
+def test_agglutinative_page_keeps_its_prose():
+    # Korean particles stick to words, so the stop-word list barely covers real
+    # prose: the page must be judged without it rather than emptied.
+    bench = _bench_module()
+    key, text, gold = next(p for p in bench.load_aeb() if p[0].startswith("9da36a"))
+    doc = clean(doc_of(text, path=f"aeb/{key}.txt"))
+    p, r, _ = bench.aeb_score([(doc.text, gold)])
+    assert r > 0.9 and p > 0.9
+
+
+def test_blank_lines_left_by_removals_collapse():
+    text = "Menu\n\n\nShare\n\nOfficials said on Monday that the border crossing would reopen next week after long talks.\n\n\n\n" \
+           "Traders welcomed the news, saying the closure had cost them millions in lost sales this year.\n\nAdvertisement\n\n"
+    doc = clean(doc_of(text))
+    assert doc.text == ("Officials said on Monday that the border crossing would reopen next week after long talks.\n\n"
+                        "Traders welcomed the news, saying the closure had cost them millions in lost sales this year.\n")
+    assert {e.rule for e in doc.edits} >= {"ad.label", "cta.share"}

@@ -58,7 +58,9 @@ class BoilerplateSettings:
     repeated_max_chars: int = 70  # repeated lines mid-article go only if shorter (not prose)
     trailing_fragment_max_overlap: float = 0.34  # shared content words with the article, at most
     stray_script_max_chars: int = 12
-    merge_runs: bool = True  # consecutive lines removed by one rule make one edit (faster, fewer rows)
+    # One edit per removed line, as the edits table promises; True merges consecutive
+    # lines removed by one rule into one edit (faster, fewer rows).
+    merge_runs: bool = False
     # Classifier knobs (see ClassifierSettings).
     length_low: int = 70
     length_high: int = 200
@@ -170,11 +172,11 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     if last is not None and _is_trailing_fragment(texts, reason, blank, last, settings):
         reason[last] = "fragment.trailing"
 
-    apply_changes(doc, _line_changes(lines, texts, blank, reason, settings.merge_runs), stage=STAGE)
+    apply_changes(doc, _line_changes(lines, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
 
 
 def _line_changes(lines: list[tuple[int, int, str]], texts: list[str], blank: list[bool],
-                  reason: list[str], merge_runs: bool) -> list[Change]:
+                  reason: list[str], merge_runs: bool, text_len: int) -> list[Change]:
     """The removals of one document as changes, blank-line layout included:
     between two kept lines at most one blank line stays, none at the top or the
     bottom. Blank lines that go ride along with a neighbouring removal (one
@@ -189,7 +191,9 @@ def _line_changes(lines: list[tuple[int, int, str]], texts: list[str], blank: li
     run_rule = ""
     seen_kept = blank_kept = False
     for i, (start, end, _) in enumerate(lines):
-        stop = lines[i + 1][0] if i + 1 < n else end
+        # A removed last line takes the text's final newline too (the kept line
+        # before it keeps its own).
+        stop = lines[i + 1][0] if i + 1 < n else text_len
         if kept[i]:
             if run_start >= 0:
                 changes.append(Change(run_start, run_stop, "", run_rule))

@@ -79,7 +79,7 @@ def _stop_index() -> tuple[list[frozenset[str]], dict[str, tuple[int, ...]]]:
     return lists, {w: tuple(ks) for w, ks in index.items()}
 
 
-_SAMPLE_CHARS = 20_000  # enough text to tell the language, bounded cost on huge pages
+_SAMPLE_CHARS = 8_000  # enough text to tell the language, bounded cost on huge pages
 
 
 def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
@@ -92,9 +92,16 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     An empty set when no list covers ``min_coverage`` of the tokens: the
     language has no usable list, and lines are then judged without stop words.
     """
-    text = "\n".join(lines)
-    if len(text) > _SAMPLE_CHARS:
-        text = text[:_SAMPLE_CHARS]
+    # The language shows in the prose-length lines; menus only dilute it.
+    sample: list[str] = []
+    size = 0
+    for line in lines:
+        if len(line) >= 60:
+            sample.append(line)
+            size += len(line)
+            if size >= _SAMPLE_CHARS:
+                break
+    text = "\n".join(sample) if size >= 200 else "\n".join(lines)[:_SAMPLE_CHARS]
     counts = Counter(_WORD.findall(text.lower()))
     lists, index = _stop_index()
     hits = [0] * len(lists)
@@ -109,10 +116,32 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
             best, best_hits = lists[k], h
     if best_hits < min_coverage * max(1, sum(counts.values())):
         best = frozenset()
+    elif not _describes_prose(lines, best):
+        best = frozenset()
     if n_adaptive > 0:
         extra = {w for w, c in counts.most_common(n_adaptive) if c >= 3 and len(w) <= 4 and not w.isdigit()}
         best = best | extra
     return best
+
+
+def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int = 200,
+                     min_density: float = 0.2) -> bool:
+    """Does the list describe this page's long lines? In agglutinative
+    languages (Korean, Turkish, Finnish...) particles stick to the words, so
+    even prose has few stop words, and the density thresholds would condemn
+    every paragraph: better judge such a page without stop words."""
+    densities = []
+    for line in lines:
+        if len(line) >= min_chars:
+            words = _WORD.findall(line.lower())
+            densities.append(sum(map(stop.__contains__, words)) / max(1, len(words)))
+            if len(densities) >= 25:
+                break
+    if len(densities) < 2:
+        return True
+    densities.sort()
+    # The upper quartile: keyword clouds and menus are long lines too.
+    return densities[(3 * len(densities)) // 4] >= min_density
 
 
 _WIDE = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
@@ -170,7 +199,7 @@ def classify_lines(lines: Sequence[str], stopwords: frozenset[str] = frozenset()
     """
     stripped = [ln.strip() for ln in lines]
     idx = [i for i, s in enumerate(stripped) if s]
-    keep, labels, reasons = classify_stripped([stripped[i] for i in idx], stopwords,
+    keep, labels, reasons = classify_stripped([stripped[i] for i in idx], stopwords or None,
                                               [rule_penalties[i] for i in idx] if rule_penalties else None,
                                               cfg)
     out = [LineVerdict(SHORT, True, "")] * len(lines)
@@ -179,12 +208,13 @@ def classify_lines(lines: Sequence[str], stopwords: frozenset[str] = frozenset()
     return out
 
 
-def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] = frozenset(),
+def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] | None = None,
                       penalties: Sequence[int] | None = None,
                       cfg: ClassifierSettings = ClassifierSettings()) -> tuple[list[bool], list[str], list[str]]:
     """The hot path of :func:`classify_lines`, over non-blank stripped lines:
-    ``(keep, label, reason)`` lists, no per-line objects."""
-    stop = stopwords or document_stopwords(lines, cfg.adaptive_stopwords)
+    ``(keep, label, reason)`` lists, no per-line objects. ``stopwords`` None:
+    guessed from the lines; an empty set: judge without stop words."""
+    stop = stopwords if stopwords is not None else document_stopwords(lines, cfg.adaptive_stopwords)
     pen = penalties or [0] * len(lines)
     out = _classify(lines, stop, pen, cfg)
     if stop and not any(out[0]):
