@@ -68,6 +68,25 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     runs = table(out, "runs").to_pylist()
     assert len(runs) == 1 and runs[0]["articles"] == 5 and runs[0]["status"] == "ok"
     assert rows[0]["run_id"] == runs[0]["run_id"]
+    # every stage left its mark on the seeds, and every edit replays against its source
+    by_path = {r["source_path"]: r for r in rows}
+    assert "[ad_1]" not in by_path["004_1e930348a9d95387.txt"]["text"]
+    assert "wasagreed" not in by_path["001_6fb742abf75a8ac6.txt"]["text"]
+    assert "Stepanakert" in by_path["002_67a6e7a638f7b526.txt"]["text"]
+    assert by_path["003_dc860a697fd09110.txt"]["reprinted_from"] == "Radio Free Europe/Radio Liberty"
+    edits = table(out, "edits").to_pylist()
+    assert {e["stage"] for e in edits} >= {"normalize", "boilerplate", "metadata", "entity"}
+    for e in edits:
+        source = (raw_copy / e["source_path"]).read_text(encoding="utf-8")
+        assert e["source_line"] == source.count("\n", 0, e["source_start"]) + 1
+    assert sum(r["n_edits"] for r in rows) == len(edits)
+    quotes = table(out, "quotes").to_pylist()
+    for q in quotes:
+        text = by_path[q["source_path"]]["text"]
+        assert text[q["start"]:q["end"]].split() == q["text"].split() or "\n" in text[q["start"]:q["end"]]
+    hazardous = {q["cluster_id"] for q in quotes if q["text"] == "very hazardous"}
+    assert len(hazardous) == 1
+    assert [q["cluster_size"] for q in quotes if q["cluster_id"] in hazardous] == [2, 2]
 
     # idempotent re-run: nothing new, nothing added, quick
     before = snapshot_files(out)
@@ -87,6 +106,13 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     assert len(set(articles.column("doc_id").to_pylist())) == 6
     runs = table(out, "runs").to_pylist()
     assert sorted(r["files_new"] for r in runs) == [1, 5]
+    # the copy of 003 is a whole-article reprint; its quotes join the earlier clusters
+    copy = [a for a in articles.to_pylist() if a["source_path"] == "sub/copy.txt"][0]
+    original = [a for a in articles.to_pylist() if a["source_path"] == "003_dc860a697fd09110.txt"][0]
+    assert copy["near_duplicate_of"] == original["doc_id"]
+    quotes = table(out, "quotes").to_pylist()
+    copied = [q for q in quotes if q["doc_id"] == copy["doc_id"]]
+    assert copied and all(not q["is_canonical"] and q["cluster_size"] >= 2 for q in copied)
 
     # a changed file is processed again; --full rebuilds from scratch
     (raw_copy / "sub" / "copy.txt").write_text("A changed article about Stepanakert.\n")

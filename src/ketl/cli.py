@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the run finished but some inputs were rejected (the
 rest is written); 2 usage errors (missing raw folder, unwritable output,
-another run holding the lock, a bad config file), always as one line on stderr.
+another run holding the lock, a bad config file), always as one line on stderr;
+3 an internal error (a bug), the dataset left as it was.
 """
 
 from __future__ import annotations
@@ -107,6 +108,9 @@ def run(
                                   config=str(config) if config else None)
     except (UsageError, StoreError, ConfigError) as exc:
         fail(str(exc))
+    except Exception as exc:  # a bug: say so in one line; --verbose shows Prefect's traceback
+        fail(f"the run failed ({type(exc).__name__}: {exc}); the dataset is unchanged. "
+             "Rerun with -v for details and report it.", code=3)
     finally:
         progress_hook.set_reporter(None)
     _print_summary(summary)

@@ -33,6 +33,8 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 from prefect import flow, task, unmapped  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.context import get_run_context  # noqa: E402
@@ -43,7 +45,8 @@ from . import __version__, progress  # noqa: E402
 from .config import Settings, load_settings  # noqa: E402
 from .incremental import load_processed, plan, save_processed  # noqa: E402
 from .ingest import SourceFile, scan  # noqa: E402
-from .pipeline import BatchCounts, RunContext, finish_batch, prepare_batch  # noqa: E402
+from .pipeline import (  # noqa: E402
+    SITE_LINES, BatchCounts, RunContext, finalize_run, finish_batch, merge_site_lines, prepare_batch, resources)
 from .store import STATE, Store, fault_point, write_part  # noqa: E402
 
 
@@ -62,8 +65,11 @@ class RunSummary:
     articles: int = 0
     edits: int = 0
     quotes: int = 0
+    clusters: int = 0
+    near_duplicates: int = 0
     seconds: float = 0.0
     source_chars: int = 0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     edits_by_stage: dict[str, int] = field(default_factory=dict)
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -107,6 +113,24 @@ def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchC
 @task(name="finish-batch", cache_policy=NO_CACHE, task_run_name="finish-{batch}")
 def finish_task(ctx: RunContext, batch: int) -> BatchCounts:
     return _compute(finish_batch, ctx, batch)
+
+
+@task(name="site-lines", cache_policy=NO_CACHE)
+def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) -> int:
+    """Merge this run's per-site line counts into the stored ones (state for later runs)."""
+    merged = merge_site_lines(ctx, previous, batches)
+    pq.write_table(merged, Path(ctx.staging) / STATE / SITE_LINES, compression="zstd")
+    # Workers only need lines that are frequent enough to be judged repeated.
+    min_docs = resources(ctx.settings).boilerplate.repeated_min_docs
+    active = merged.filter(pc.or_(pc.is_null(merged.column("line_key")),
+                                  pc.greater_equal(merged.column("n_docs"), min_docs)))
+    pq.write_table(active, ctx.work / "sitelines-active.parquet")
+    return active.num_rows
+
+
+@task(name="cluster", cache_policy=NO_CACHE, retries=1)
+def finalize_task(ctx: RunContext, batches: list[int], previous: Path | None):
+    return finalize_run(ctx, batches, previous)
 
 
 def make_batches(units: list[SourceFile], batch_size: int, max_bytes: int = 64 << 20) -> list[list[SourceFile]]:
@@ -195,8 +219,8 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
     summary = RunSummary(run_id=run_id, out=str(settings.out))
     started = datetime.now(timezone.utc)
     with Store(Path(settings.out)) as store:
-        previous_state = None if full or store.current is None else store.current / STATE
-        processed = load_processed(previous_state)
+        previous_snapshot = None if full or store.current is None else store.current.resolve()
+        processed = load_processed(previous_snapshot / STATE if previous_snapshot else None)
         files = scan(raw_path)
         the_plan = plan(raw_path, files, processed)
         summary.files_seen = len(files)
@@ -213,14 +237,20 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
                                                 units=batches), "read", summary)
             for c in prepared:
                 file_rows.extend(c.files)
+                _add_seconds(summary, c)
+            site_lines_task(ctx, previous_snapshot, [c.batch for c in prepared])
             progress.start("curate", len(batches))
             finished = _gather(finish_task.map(ctx=unmapped(ctx), batch=[c.batch for c in prepared]),
                                "curate", summary)
+            final = finalize_task(ctx, [c.batch for c in finished], previous_snapshot)
+            summary.quotes = final.quotes
+            summary.clusters = final.clusters
+            summary.near_duplicates = final.near_duplicates
             for c in finished:
+                _add_seconds(summary, c)
                 summary.articles += c.articles
                 summary.edits += c.edits
                 summary.rejected += c.rejects
-                summary.quotes += c.quotes
                 summary.source_chars += c.chars
                 for k, v in c.edits_by_stage.items():
                     summary.edits_by_stage[k] = summary.edits_by_stage.get(k, 0) + v
@@ -241,6 +271,11 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
         _discard(ctx.work)
         summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _add_seconds(summary: RunSummary, counts: BatchCounts) -> None:
+    for k, v in counts.stage_seconds.items():
+        summary.stage_seconds[k] = summary.stage_seconds.get(k, 0.0) + v
 
 
 def _discard(staging: Path) -> None:

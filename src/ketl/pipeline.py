@@ -17,20 +17,37 @@ results stay small and memory does not grow with the size of the run.
 
 from __future__ import annotations
 
+import hashlib
 import pickle
+import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.parquet as pq
 
 from . import __version__
+from .boilerplate import BoilerplateSettings, clean_documents
+from .boilerplate_rules import CompiledRules, load_rules
+from .boilerplate_sitestats import SiteLineStats, site_and_line_keys
 from .config import Settings
+from .dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, sketch_table
 from .document import Document
+from .entities import EntitySettings, entities_table, resolve_entities, suggestions_table
+from .gazetteer import Gazetteer
 from .ingest import Reject, SourceFile, read_units
-from .store import write_part
+from .quotes import extract_quotes
+from .repair import RepairSettings, repair_documents, settings_from_mapping
+from .dedup.index import ArticleIndex, QuoteIndex
+from .schemas import QUOTES
+from .store import read_table, write_part
+
+SITE_LINES = "site_lines.parquet"
 
 
 @dataclass(frozen=True)
@@ -67,9 +84,51 @@ class BatchCounts:
     files: list[tuple[str, str, int, int, int]] = field(default_factory=list)
     edits_by_stage: dict[str, int] = field(default_factory=dict)
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _guarded(stage: Callable[[Iterable[Document]], Iterator[Document]], docs: list[Document],
+@dataclass(frozen=True)
+class Resources:
+    """Compiled once per process and run: rules, gazetteer, stage settings."""
+
+    repair: RepairSettings
+    boilerplate: BoilerplateSettings
+    rules: CompiledRules
+    entities: EntitySettings
+    gazetteer: Gazetteer
+
+
+_RESOURCES: dict[str, Resources] = {}
+
+
+def resources(settings: Settings) -> Resources:
+    """The run's compiled resources, built on first use in each worker process."""
+    key = settings.config_hash()
+    if key not in _RESOURCES:
+        _RESOURCES.clear()
+        _RESOURCES[key] = _compile(settings)
+    return _RESOURCES[key]
+
+
+def _compile(settings: Settings) -> Resources:
+    st = settings.stages
+    bp = BoilerplateSettings(**{**st.get("boilerplate", {}), "rule_files": tuple(settings.rule_files)})
+    ent = EntitySettings(**{**st.get("entities", {}), "gazetteers": tuple(settings.gazetteer_files)})
+    return Resources(
+        repair=settings_from_mapping(st.get("repair", {})),
+        boilerplate=bp,
+        rules=load_rules(bp.rule_files),
+        entities=ent,
+        gazetteer=Gazetteer.load(ent.gazetteers, include_default=ent.include_default),
+    )
+
+
+@lru_cache(maxsize=2)
+def _site_stats(path: str, mtime_ns: int, settings: BoilerplateSettings) -> SiteLineStats:
+    return SiteLineStats.from_arrow(pq.read_table(path), settings.repetition_settings())
+
+
+def _guarded(stage: Callable[[Iterable[Document]], Iterable[Document]], docs: list[Document],
              rejects: list[Reject], name: str) -> list[Document]:
     """Run ``stage`` document by document so one failing article becomes a reject, not a lost batch."""
     kept: list[Document] = []
@@ -82,33 +141,183 @@ def _guarded(stage: Callable[[Iterable[Document]], Iterator[Document]], docs: li
     return kept
 
 
+class _Timer:
+    def __init__(self, into: dict[str, float]):
+        self.into = into
+
+    def __call__(self, name: str, fn: Callable[[], object]) -> object:
+        t = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.into[name] = self.into.get(name, 0.0) + time.perf_counter() - t
+
+
 def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchCounts:
-    result = read_units(Path(ctx.raw), units, ctx.settings.max_file_bytes)
-    docs = result.docs
+    """Step 1: read, decode and repair; count the batch's lines per site."""
+    counts = BatchCounts(batch=batch)
+    timed = _Timer(counts.stage_seconds)
+    res = resources(ctx.settings)
+    result = timed("read", lambda: read_units(Path(ctx.raw), units, ctx.settings.max_file_bytes))
+    counts.files = result.files
     rejects = list(result.rejects)
-    counts = BatchCounts(batch=batch, files=result.files)
+    docs = timed("repair", lambda: _guarded(
+        lambda d: repair_documents(d, res.repair, protected=res.gazetteer.protects),
+        result.docs, rejects, "repair"))
+    stats = SiteLineStats(res.boilerplate.repetition_settings())
+    for doc in docs:
+        stats.add(*site_and_line_keys(doc))
+    ctx.work.mkdir(parents=True, exist_ok=True)
+    pq.write_table(stats.to_arrow(), ctx.work / f"sitelines-{batch:05d}.parquet")
     _dump(ctx.work / f"prepared-{batch:05d}.pkl", (docs, rejects))
     counts.articles = len(docs)
+    counts.rejects = len(rejects)
     return counts
 
 
+def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int]) -> pa.Table:
+    """All counts so far (stored state plus this run's batches), summed per (site, line)."""
+    parts = [pq.read_table(ctx.work / f"sitelines-{b:05d}.parquet") for b in batches]
+    if previous is not None and (previous / SITE_LINES).is_file():
+        parts.append(pq.read_table(previous / SITE_LINES))
+    if not parts:
+        return SiteLineStats.SCHEMA.empty_table()
+    merged = pa.concat_tables(parts).group_by(["site", "line_key"]).aggregate([("n_docs", "sum")])
+    return merged.rename_columns(["site", "line_key", "n_docs"]).cast(SiteLineStats.SCHEMA)
+
+
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
+    """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
     docs, rejects = _load(ctx.work / f"prepared-{batch:05d}.pkl")
     counts = BatchCounts(batch=batch)
+    timed = _Timer(counts.stage_seconds)
+    res = resources(ctx.settings)
+    stats_path = ctx.work / "sitelines-active.parquet"
+    stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
+        if stats_path.is_file() else None
+    docs = timed("boilerplate", lambda: _guarded(
+        lambda d: clean_documents(d, res.rules, stats, res.boilerplate), docs, rejects, "boilerplate"))
+    docs = timed("entities", lambda: _guarded(
+        lambda d: resolve_entities(d, res.gazetteer, res.entities), docs, rejects, "entities"))
+    docs = timed("quotes", lambda: _guarded(extract_quotes, docs, rejects, "quotes"))
+    quotes = timed("sketch", lambda: quotes_pending(docs, ctx))
+    article_sketches = timed("sketch", lambda: sketch_table([d.text for d in docs], ARTICLE_SETTINGS))
+
     now = datetime.now(timezone.utc)
     staging = Path(ctx.staging)
-    name = f"part-{ctx.run_id[:8]}-{batch:05d}"
-    counts.articles = write_part(staging, "articles", articles_table(docs, ctx, now), name, ctx.run_date)
+    name = part_name(ctx, batch)
+    articles = articles_table(docs, ctx, now)
+    # Articles wait in the work folder for their near-duplicate links (finalize_run).
+    pq.write_table(pa.table({"doc_id": articles.column("doc_id"),
+                             "signature": article_sketches.column("signature"),
+                             "grams": article_sketches.column("grams")}),
+                   ctx.work / f"article-sketches-{batch:05d}.parquet")
+    pq.write_table(articles, ctx.work / f"articles-{batch:05d}.parquet")
+    pq.write_table(quotes, ctx.work / f"quotes-{batch:05d}.parquet")
+    counts.articles = articles.num_rows
+    counts.quotes = quotes.num_rows
     edits = edits_table(docs, ctx)
     counts.edits = write_part(staging, "edits", edits, name, ctx.run_date)
     for stage in edits.column("stage").to_pylist():
         counts.edits_by_stage[stage] = counts.edits_by_stage.get(stage, 0) + 1
+    write_part(staging, "entities", entities_table(docs, ctx.run_id), name, ctx.run_date)
+    write_part(staging, "suggestions", suggestions_table(docs, ctx.run_id), name, ctx.run_date)
     counts.rejects = write_part(staging, "rejects", rejects_table(rejects, ctx), name, ctx.run_date)
     for r in rejects:
         counts.rejects_by_reason[r.reason] = counts.rejects_by_reason.get(r.reason, 0) + 1
     counts.chars = sum(len(d.source) for d in docs)
     (ctx.work / f"prepared-{batch:05d}.pkl").unlink(missing_ok=True)
     return counts
+
+
+@dataclass
+class FinalCounts:
+    quotes: int = 0
+    clusters: int = 0
+    near_duplicates: int = 0
+
+
+def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None) -> FinalCounts:
+    """Step 3, once per run: cluster quotes and articles with the stored indexes, write them.
+
+    ``previous`` is the committed snapshot (None on a first or --full run): its
+    indexes are grown, never rebuilt, so cluster ids stay stable across runs.
+    """
+    staging = Path(ctx.staging)
+    state = staging / "_state"
+    counts = FinalCounts()
+    articles_index = ArticleIndex.load(previous / "_state") if previous else ArticleIndex()
+    for b in batches:
+        sketches = pq.read_table(ctx.work / f"article-sketches-{b:05d}.parquet")
+        articles = pq.read_table(ctx.work / f"articles-{b:05d}.parquet")
+        if articles.num_rows:
+            linked = articles_index.add(sketches)
+            dup = linked.column("near_duplicate_of")
+            counts.near_duplicates += len(dup) - dup.null_count
+            articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
+                                           "near_duplicate_of", dup)
+        write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
+    articles_index.save(state)
+
+    quotes_index = QuoteIndex.load(previous / "_state") if previous else QuoteIndex()
+    pending = [pq.read_table(ctx.work / f"quotes-{b:05d}.parquet") for b in batches]
+    new = pa.concat_tables(pending) if pending else None
+    if new is not None and new.num_rows:
+        assigned = quotes_index.add(new.select(["quote_id", "signature", "grams"]))
+        if assigned.column("quote_id").to_pylist() != new.column("quote_id").to_pylist():
+            raise RuntimeError("quote index returned rows out of order")
+        new = new.drop_columns(["signature", "grams"]).append_column(
+            "cluster_id", assigned.column("cluster_id")).append_column(
+            "similarity", assigned.column("similarity").cast(pa.float32())).append_column(
+            "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
+        counts.quotes = new.num_rows
+    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join.
+    keep = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
+    target = pa.schema([QUOTES.field(c) for c in keep] + [pa.field("run_date", pa.string())])
+    parts = [read_table(previous, "quotes")] if previous else []
+    if new is not None:
+        parts.append(new)
+    parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
+    if parts:
+        quotes = pa.concat_tables(parts)
+        sizes = quotes_index.cluster_sizes()
+        size_of = dict(zip(sizes.column("cluster_id").to_pylist(), sizes.column("cluster_size").to_pylist()))
+        cids = quotes.column("cluster_id").to_pylist()
+        quotes = quotes.append_column("cluster_size", pa.array([size_of.get(c, 1) for c in cids], pa.int32()))
+        quotes = quotes.append_column("is_canonical", pa.array(
+            [c == q for c, q in zip(cids, quotes.column("quote_id").to_pylist())], pa.bool_()))
+        counts.clusters = sum(1 for n in size_of.values() if n > 1)
+        for run_date in sorted(set(quotes.column("run_date").to_pylist())):
+            part = quotes.filter(pa.compute.equal(quotes.column("run_date"), run_date))
+            write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
+    quotes_index.save(state)
+    return counts
+
+
+def part_name(ctx: RunContext, batch: int) -> str:
+    return f"part-{ctx.run_id[:8]}-{batch:05d}"
+
+
+def quote_id(doc_id: str, start: int, end: int) -> str:
+    return hashlib.blake2b(f"{doc_id}:{start}:{end}".encode(), digest_size=8).hexdigest()
+
+
+def quotes_pending(docs: list[Document], ctx: RunContext) -> pa.Table:
+    """The batch's quotes with their MinHash sketches, waiting for cluster ids."""
+    rows = [(d, q) for d in docs for q in d.quotes]
+    sketches = sketch_table([q.text for _, q in rows], QUOTE_SETTINGS)
+    return pa.table({
+        "quote_id": [quote_id(d.doc_id, q.start, q.end) for d, q in rows],
+        "doc_id": [d.doc_id for d, _ in rows],
+        "source_path": [d.source_path for d, _ in rows],
+        "text": [q.text for _, q in rows],
+        "speaker": pa.array([q.speaker for _, q in rows], pa.string()),
+        "start": pa.array([q.start for _, q in rows], pa.int32()),
+        "end": pa.array([q.end for _, q in rows], pa.int32()),
+        "run_id": pa.array([ctx.run_id] * len(rows), pa.string()),
+        "signature": sketches.column("signature"),
+        "grams": sketches.column("grams"),
+    })
 
 
 def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.Table:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,7 @@ INTERNAL = ".ketl"
 STATE = "_state"
 # Tables rewritten whole by every run (their rows change); the others are append-only.
 REWRITTEN = frozenset({"quotes"})
+PLACEHOLDER = "empty.parquet"
 
 
 class StoreError(RuntimeError):
@@ -123,6 +125,7 @@ class Store:
     # -- building a snapshot --------------------------------------------------
     def begin(self, run_id: str, full: bool) -> Path:
         """A staging snapshot holding the current one's files (unless ``full``)."""
+        self._full = full
         staging = self.internal / "staging" / run_id
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -134,11 +137,14 @@ class Store:
             for table in TABLES:
                 if table not in REWRITTEN:
                     _link_tree(src / table, staging / table)
-            _link_tree(src / STATE, staging / STATE)
+        # _state is not linked: every run writes its state anew (from the current
+        # snapshot's), so no writer can ever truncate a file the old snapshot shares.
         return staging
 
     def commit(self, staging: Path) -> Path:
         """Make ``staging`` the current snapshot in one atomic step."""
+        self._carry_over(staging)
+        _placeholders(staging)
         fault_point("before_commit")
         snaps = self.internal / "snapshots"
         snaps.mkdir(exist_ok=True)
@@ -158,6 +164,41 @@ class Store:
                 os.symlink(Path(INTERNAL) / "current" / table, link)
         self._gc_snapshots(keep=1)
         return final
+
+
+    def _carry_over(self, staging: Path) -> None:
+        """Link in the state files and rewritten tables this run did not write itself."""
+        if self.current is None or getattr(self, "_full", False):
+            return
+        src = self.current.resolve()
+        for name in (STATE, *REWRITTEN):
+            if (src / name).is_dir() and not any((staging / name).rglob("*")):
+                _link_tree(src / name, staging / name)
+        if (src / STATE).is_dir():
+            for f in (src / STATE).iterdir():
+                if f.is_file() and not (staging / STATE / f.name).exists():
+                    os.link(f, staging / STATE / f.name)
+
+
+def _placeholders(staging: Path) -> None:
+    """An empty Parquet file in each table that has no rows yet, and only then.
+
+    Readers then see an empty table with its schema instead of an error
+    (DuckDB's glob fails on a folder without Parquet files).
+    """
+    for table, schema in TABLES.items():
+        files = list((staging / table).rglob("*.parquet"))
+        real = [f for f in files if f.name != PLACEHOLDER]
+        if real:
+            for f in files:
+                if f.name == PLACEHOLDER:
+                    f.unlink()
+                    if not any(f.parent.iterdir()):
+                        f.parent.rmdir()
+        elif not files:
+            folder = staging / table / f"run_date={time.strftime('%Y-%m-%d', time.gmtime())}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(schema.empty_table(), folder / PLACEHOLDER, compression="zstd")
 
 
 def _link_tree(src: Path, dst: Path) -> None:
