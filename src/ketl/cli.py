@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -74,12 +74,16 @@ def _quiet_prefect(verbose: bool) -> None:
 
 @app.command()
 def run(
-    raw: Optional[Path] = typer.Option(None, "--raw", help="Folder of raw articles (.txt, .jsonl, .jsonl.gz), walked recursively. [default: raw]"),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder of the Parquet dataset. [default: curated]"),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Files per Prefect task. [default: 1000]"),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes. [default: one per core]"),
+    raw: Optional[Path] = typer.Option(None, "--raw", help="Folder of raw articles (.txt, .jsonl, .jsonl.gz), walked recursively. (default: raw)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder of the Parquet dataset. (default: curated)"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Files per Prefect task. (default: 1000)"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes. (default: one per core)"),
     full: bool = typer.Option(False, "--full", help="Rebuild the dataset from scratch instead of adding new files."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Settings file. [default: ./ketl.toml when present]"),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file. (default: ./ketl.toml when present)"),
+    rules: List[Path] = typer.Option([], "--rules", help="Extra boilerplate rule file (TOML; repeatable)."),
+    gazetteer: List[Path] = typer.Option([], "--gazetteer", help="Extra gazetteer file (TOML; repeatable)."),
+    runner: str = typer.Option("local", "--runner", help="local (a process pool on this machine) or dask."),
+    dask_address: Optional[str] = typer.Option(None, "--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://host:8786. (default: a local cluster of --workers processes)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
 ) -> None:
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
@@ -97,16 +101,25 @@ def run(
     out_s = str(out_dir) if out_dir is not None else settings.out
     if not Path(raw_s).is_dir():
         fail(f"raw folder {raw_s!r} does not exist or is not a folder (pass --raw)")
+    for f in (*rules, *gazetteer):
+        if not f.is_file():
+            fail(f"{f} does not exist or is not a file")
+    if runner not in ("local", "dask"):
+        fail(f"unknown --runner {runner!r}: use local or dask")
     bar = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("batches"), TimeElapsedColumn(), console=err, transient=False)
     progress_hook.set_reporter(_RichReporter(bar))
     try:
         with bar:
             err.print("[dim]starting Prefect (a temporary local server unless PREFECT_API_URL is set)...[/]")
-            summary = curate_with(workers=workers or settings.workers or None, raw=raw_s, out=out_s,
-                                  batch_size=batch_size, full=full,
-                                  config=str(config) if config else None)
+            summary = curate_with(workers=workers or settings.workers or None, runner=runner,
+                                  dask_address=dask_address, raw=raw_s, out=out_s,
+                                  batch_size=batch_size, full=full, config=str(config) if config else None,
+                                  rule_files=[str(p) for p in rules] or None,
+                                  gazetteer_files=[str(p) for p in gazetteer] or None)
     except (UsageError, StoreError, ConfigError) as exc:
+        fail(str(exc))
+    except ValueError as exc:  # a bad rule or gazetteer file names itself in the message
         fail(str(exc))
     except Exception as exc:  # a bug: say so in one line; --verbose shows Prefect's traceback
         fail(f"the run failed ({type(exc).__name__}: {exc}); the dataset is unchanged. "
@@ -129,6 +142,8 @@ def _print_summary(s: dict) -> None:
         ("articles written", s["articles"]),
         ("edits", s["edits"]),
         ("quotes", s["quotes"]),
+        ("quote clusters (>1)", s.get("clusters", 0)),
+        ("near-duplicate articles", s.get("near_duplicates", 0)),
         ("seconds", f"{s['seconds']:.2f}"),
         ("docs/s", f"{(s['articles'] / s['seconds']) if s['seconds'] else 0:.0f}"),
     ]
@@ -139,6 +154,65 @@ def _print_summary(s: dict) -> None:
     out.print(table)
     if s["rejected"]:
         err.print(f"[yellow]{s['rejected']} input(s) rejected: see {s['out']}/rejects[/]")
+
+
+@app.command()
+def serve(
+    cron: Optional[str] = typer.Option(None, "--cron", help='Cron schedule. [default: the config\'s schedule, "0 * * * *"]'),
+    raw: Optional[Path] = typer.Option(None, "--raw", help="Raw folder the scheduled runs read. (default: raw)"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Output folder. (default: curated)"),
+    name: str = typer.Option("ketl-curate", "--name", help="Deployment name."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file. (default: ./ketl.toml when present)"),
+) -> None:
+    """Serve the `curate` flow on a cron schedule (needs a Prefect server: PREFECT_API_URL)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        fail("ketl serve needs a Prefect server to hold the schedule: start one with "
+             "`prefect server start` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run ketl serve again")
+    from .config import ConfigError, load_settings
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc))
+    schedule = cron or settings.schedule
+    try:
+        from prefect.client.schemas.schedules import CronSchedule
+
+        CronSchedule(cron=schedule)
+    except Exception as exc:
+        fail(f"invalid cron schedule {schedule!r}: {exc}")
+    from .flows import curate
+
+    params = {"raw": str((raw or Path(settings.raw)).resolve()), "out": str((out_dir or Path(settings.out)).resolve())}
+    if config:
+        params["config"] = str(config.resolve())
+    err.print(f"serving deployment curate/{name} on cron {schedule!r} with {params}; Ctrl-C stops")
+    curate.serve(name=name, cron=schedule, parameters=params, print_starting_message=False)
+
+
+@app.command()
+def report(
+    out_dir: Path = typer.Option(Path("curated"), "--out", help="The curated dataset."),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="Report file. (default: <out>/report.html)"),
+) -> None:
+    """Write an HTML report (with charts) of the dataset beside it."""
+    from .report import write_report
+
+    try:
+        path = write_report(out_dir, dest)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        fail(str(exc))
+    out.print(f"report written to {path}")
+
+
+def _mount_entity_commands() -> None:
+    from .cli_entities import gazetteer_app, review
+
+    app.add_typer(gazetteer_app, name="gazetteer")
+    app.command("review")(review)
+
+
+_mount_entity_commands()
 
 
 def main() -> None:

@@ -105,17 +105,21 @@ def _compute(fn, *args):
     return _pool.submit(fn, *args).result() if _pool is not None else fn(*args)
 
 
-@task(name="prepare-batch", cache_policy=NO_CACHE, task_run_name="prepare-{batch}")
+# Batch tasks are idempotent (they rewrite their own files in the run's staging
+# and work folders), so a transient I/O error is retried.
+@task(name="prepare-batch", cache_policy=NO_CACHE, task_run_name="prepare-{batch}", retries=2,
+      retry_delay_seconds=1)
 def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchCounts:
     return _compute(prepare_batch, ctx, batch, units)
 
 
-@task(name="finish-batch", cache_policy=NO_CACHE, task_run_name="finish-{batch}")
+@task(name="finish-batch", cache_policy=NO_CACHE, task_run_name="finish-{batch}", retries=2,
+      retry_delay_seconds=1)
 def finish_task(ctx: RunContext, batch: int) -> BatchCounts:
     return _compute(finish_batch, ctx, batch)
 
 
-@task(name="site-lines", cache_policy=NO_CACHE)
+@task(name="site-lines", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) -> int:
     """Merge this run's per-site line counts into the stored ones (state for later runs)."""
     merged = merge_site_lines(ctx, previous, batches)
@@ -128,7 +132,7 @@ def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) 
     return active.num_rows
 
 
-@task(name="cluster", cache_policy=NO_CACHE, retries=1)
+@task(name="cluster", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def finalize_task(ctx: RunContext, batches: list[int], previous: Path | None):
     return finalize_run(ctx, batches, previous)
 
@@ -189,17 +193,54 @@ def _gather(futures, phase: str, summary: RunSummary) -> list[BatchCounts]:
 @flow(name="curate", description="Curate raw/ into the Parquet dataset in out/ (see the ketl README).",
       task_runner=ThreadPoolTaskRunner(max_workers=2 * (os.cpu_count() or 1)),
       persist_result=False, log_prints=False)
-def curate(raw: str = "raw", out: str = "curated", batch_size: int | None = None,
-           workers: int | None = None, full: bool = False, config: str | None = None) -> dict:
-    """Run the pipeline on ``raw`` into ``out``; return the run summary as a dict."""
-    return run_pipeline(raw=raw, out=out, batch_size=batch_size, workers=workers, full=full,
-                        settings=load_settings(Path(config) if config else None)).__dict__
+def curate(raw: str | None = None, out: str | None = None, batch_size: int | None = None,
+           workers: int | None = None, full: bool = False, config: str | None = None,
+           rule_files: list[str] | None = None, gazetteer_files: list[str] | None = None,
+           local_pool: bool = True) -> dict:
+    """Run the pipeline on ``raw`` into ``out``; return the run summary as a dict.
+
+    Settings come from ``config`` (or ./ketl.toml), overridden by the arguments
+    given. ``local_pool`` computes batches in a local process pool; a Dask task
+    runner turns it off (the Dask workers are the processes).
+    """
+    settings = load_settings(Path(config) if config else None)
+    extra = {}
+    if rule_files:
+        extra["rule_files"] = (*settings.rule_files, *rule_files)
+    if gazetteer_files:
+        extra["gazetteer_files"] = (*settings.gazetteer_files, *gazetteer_files)
+    summary = run_pipeline(raw=raw, out=out, batch_size=batch_size, workers=workers, full=full,
+                           settings=settings.with_overrides(**extra), local_pool=local_pool)
+    _publish_artifacts(summary)
+    return summary.__dict__
 
 
-def run_pipeline(*, raw: str, out: str, settings: Settings, batch_size: int | None = None,
-                 workers: int | None = None, full: bool = False) -> RunSummary:
+def _publish_artifacts(s: RunSummary) -> None:
+    """A table of counts and a markdown summary on the flow run, for the Prefect UI."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    rows = [{"count": k, "value": v} for k, v in (
+        ("files seen", s.files_seen), ("files new or changed", s.files_new),
+        ("files skipped", s.files_skipped), ("rejected", s.rejected), ("articles", s.articles),
+        ("edits", s.edits), ("quotes", s.quotes), ("quote clusters (>1 member)", s.clusters),
+        ("near-duplicate articles", s.near_duplicates))]
+    rows += [{"count": f"edits: {k}", "value": v} for k, v in sorted(s.edits_by_stage.items())]
+    rows += [{"count": f"rejects: {k}", "value": v} for k, v in sorted(s.rejects_by_reason.items())]
+    create_table_artifact(key="ketl-run-counts", table=rows, description=f"ketl run {s.run_id}")
+    slowest = sorted(s.stage_seconds.items(), key=lambda kv: -kv[1])
+    create_markdown_artifact(key="ketl-run-summary", description="ketl run summary", markdown="\n".join([
+        f"# ketl run `{s.run_id}`", "",
+        f"**{s.articles}** articles written to `{s.out}` in {s.seconds:.1f} s "
+        f"({s.docs_per_second:.0f} docs/s); {s.files_skipped} unchanged files skipped; "
+        f"**{s.rejected}** rejects; {s.edits} edits; {s.quotes} quotes in {s.clusters} clusters.", "",
+        "| stage | CPU seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in slowest]]))
+
+
+def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_size: int | None = None,
+                 workers: int | None = None, full: bool = False, local_pool: bool = True) -> RunSummary:
     t0 = time.perf_counter()
     settings = settings.with_overrides(raw=raw, out=out, batch_size=batch_size, workers=workers)
+    settings = _with_user_gazetteer(settings)
     raw_path = Path(settings.raw)
     if not raw_path.is_dir():
         raise UsageError(f"raw folder {raw_path} does not exist or is not a folder")
@@ -208,7 +249,7 @@ def run_pipeline(*, raw: str, out: str, settings: Settings, batch_size: int | No
     run_id = _run_id()
     shared = _share_api_with_workers()
     try:
-        with compute_pool(settings.workers or os.cpu_count() or 1):
+        with compute_pool((settings.workers or os.cpu_count() or 1) if local_pool else 1):
             return _run(settings, raw_path, run_id, full, t0)
     finally:
         if shared:
@@ -273,6 +314,16 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
     return summary
 
 
+def _with_user_gazetteer(settings: Settings) -> Settings:
+    """Decisions made with ``ketl review`` (saved beside the dataset) apply to every later run."""
+    from .review import default_user_gazetteer
+
+    user = default_user_gazetteer(Path(settings.out))
+    if user.is_file() and str(user) not in settings.gazetteer_files:
+        return settings.with_overrides(gazetteer_files=(*settings.gazetteer_files, str(user)))
+    return settings
+
+
 def _add_seconds(summary: RunSummary, counts: BatchCounts) -> None:
     for k, v in counts.stage_seconds.items():
         summary.stage_seconds[k] = summary.stage_seconds.get(k, 0.0) + v
@@ -305,7 +356,59 @@ def _runs_row(s: RunSummary, ctx: RunContext, full: bool) -> pa.Table:
     })
 
 
-def curate_with(workers: int | None = None, **kwargs) -> dict:
-    """Run ``curate`` with its Prefect threads sized for ``workers`` processes."""
+@contextmanager
+def shared_api():
+    """Make sure PREFECT_API_URL names a server every process can reach.
+
+    Without it each Dask worker would start its own temporary Prefect server
+    (seconds each, and the task runs scattered over throwaway databases), so
+    start one temporary server here, before the cluster's workers spawn, and
+    point everyone at it.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    configured = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
+    if configured:
+        exported = "PREFECT_API_URL" not in os.environ
+        os.environ["PREFECT_API_URL"] = configured
+        try:
+            yield configured
+        finally:
+            if exported:
+                os.environ.pop("PREFECT_API_URL", None)
+        return
+
+    server = SubprocessASGIServer()
+    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
+def curate_with(workers: int | None = None, runner: str = "local", dask_address: str | None = None,
+                **kwargs) -> dict:
+    """Run ``curate`` with a task runner: ``local`` (threads + a process pool) or ``dask``.
+
+    ``dask`` uses prefect-dask's DaskTaskRunner against ``dask_address`` or, without
+    one, a local cluster of ``workers`` single-threaded worker processes.
+    """
     n = workers or os.cpu_count() or 1
-    return curate.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2 * n))(workers=workers, **kwargs)
+    if runner == "local":
+        return curate.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2 * n))(workers=workers, **kwargs)
+    if runner != "dask":
+        raise UsageError(f"unknown runner {runner!r}: use local or dask")
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise UsageError("--runner dask needs prefect-dask: pip install 'ketl[dask]'") from None
+    if dask_address:
+        task_runner = DaskTaskRunner(address=dask_address)
+    else:
+        task_runner = DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1,
+                                                     "processes": True, "dashboard_address": None})
+    with shared_api():
+        return curate.with_options(task_runner=task_runner)(workers=workers, local_pool=False, **kwargs)

@@ -226,7 +226,6 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     for r in rejects:
         counts.rejects_by_reason[r.reason] = counts.rejects_by_reason.get(r.reason, 0) + 1
     counts.chars = sum(len(d.source) for d in docs)
-    (ctx.work / f"prepared-{batch:05d}.pkl").unlink(missing_ok=True)
     return counts
 
 
