@@ -119,8 +119,6 @@ def run(
                                   gazetteer_files=[str(p) for p in gazetteer] or None)
     except (UsageError, StoreError, ConfigError) as exc:
         fail(str(exc))
-    except ValueError as exc:  # a bad rule or gazetteer file names itself in the message
-        fail(str(exc))
     except Exception as exc:  # a bug: say so in one line; --verbose shows Prefect's traceback
         fail(f"the run failed ({type(exc).__name__}: {exc}); the dataset is unchanged. "
              "Rerun with -v for details and report it.", code=3)

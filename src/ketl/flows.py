@@ -46,7 +46,7 @@ from .config import Settings, load_settings  # noqa: E402
 from .incremental import load_processed, plan, save_processed  # noqa: E402
 from .ingest import SourceFile, scan  # noqa: E402
 from .pipeline import (  # noqa: E402
-    SITE_LINES, BatchCounts, RunContext, finalize_run, finish_batch, merge_site_lines, prepare_batch, resources)
+    SITE_LINES, BatchCounts, RunContext, check_resources, finalize_run, finish_batch, merge_site_lines, prepare_batch, resources)
 from .store import STATE, Store, fault_point, write_part  # noqa: E402
 
 
@@ -246,6 +246,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
         raise UsageError(f"raw folder {raw_path} does not exist or is not a folder")
     if settings.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
+    check_resources(settings)
     run_id = _run_id()
     shared = _share_api_with_workers()
     try:

@@ -17,6 +17,7 @@ results stay small and memory does not grow with the size of the run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import pickle
 import time
@@ -35,7 +36,7 @@ from . import __version__
 from .boilerplate import BoilerplateSettings, clean_documents
 from .boilerplate_rules import CompiledRules, load_rules
 from .boilerplate_sitestats import SiteLineStats, site_and_line_keys
-from .config import Settings
+from .config import ConfigError, Settings
 from .dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, sketch_table
 from .document import Document
 from .entities import EntitySettings, entities_table, resolve_entities, suggestions_table
@@ -108,6 +109,25 @@ def resources(settings: Settings) -> Resources:
         _RESOURCES.clear()
         _RESOURCES[key] = _compile(settings)
     return _RESOURCES[key]
+
+
+def check_resources(settings: Settings) -> Resources:
+    """Compile the run's resources once up front, turning bad settings into a ConfigError."""
+    sections = {"repair": RepairSettings, "boilerplate": BoilerplateSettings, "entities": EntitySettings}
+    for name, values in settings.stages.items():
+        if name not in sections:
+            raise ConfigError(f"unknown settings table [{name}]: use {', '.join(f'[{s}]' for s in sections)}")
+        known = {f.name for f in dataclasses.fields(sections[name])}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(known))})")
+    try:
+        return resources(settings)
+    except TypeError as exc:  # an unknown key in a [repair]/[boilerplate]/[entities] table
+        raise ConfigError(f"bad stage setting: {exc}") from None
+    except ValueError as exc:  # a bad rule or gazetteer file: the message names it
+        raise ConfigError(str(exc)) from None
 
 
 def _compile(settings: Settings) -> Resources:
