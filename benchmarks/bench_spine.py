@@ -1,4 +1,4 @@
-"""Throughput and memory of `ketl run` on N synthetic ~3 KB articles.
+"""Throughput and memory of `ketl run` (every stage) on N synthetic ~3 KB articles.
 
 Prints the Prefect start-up time apart from the run itself, docs/s and MB/s
 after start-up, and the peak RSS of the whole process tree (the flow plus its
@@ -113,6 +113,9 @@ def main() -> None:
             print(f"{n:>8} docs {nbytes / 1e6:7.1f} MB  {wall:6.2f} s  {n / wall:8.0f} docs/s  "
                   f"{nbytes / 1e6 / wall:6.2f} MB/s  peak RSS {mem.peak / 2**20:7.0f} MiB  "
                   f"(workers={args.workers}; idempotent re-run {rerun:.2f} s)")
+            stages = ", ".join(f"{k} {v / n * 1e3:.2f}" for k, v in
+                               sorted(s["stage_seconds"].items(), key=lambda kv: -kv[1]))
+            print(f"{'':>8} CPU ms per article by stage: {stages}")
             shutil.rmtree(raw)
             shutil.rmtree(out)
     finally:

@@ -149,6 +149,8 @@ def _print_summary(s: dict) -> None:
         table.add_row(k, str(v))
     for reason, n in sorted(s.get("rejects_by_reason", {}).items()):
         table.add_row(f"  rejected: {reason}", str(n))
+    for stage, secs in sorted(s.get("stage_seconds", {}).items(), key=lambda kv: -kv[1]):
+        table.add_row(f"  CPU s: {stage}", f"{secs:.2f}")
     out.print(table)
     if s["rejected"]:
         err.print(f"[yellow]{s['rejected']} input(s) rejected: see {s['out']}/rejects[/]")
