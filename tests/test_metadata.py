@@ -107,3 +107,18 @@ def test_reprint(line, src):
 def test_odd_input_never_raises(text):
     doc = extract_metadata(doc_of(text))
     assert isinstance(doc.text, str)
+
+
+def test_common_datelines_need_no_gazetteer_load():
+    # Capitals and large cities come from the small shipped list; label words
+    # ("Update:") are settled without the 1.5 s gazetteer load.
+    from ketl import metadata
+
+    metadata._place_names.cache_clear()
+    assert find_dateline("Baku: The ministry said on Monday that talks would resume.") == (6, "Baku")
+    assert find_dateline("Yerevan / Tbilisi \u2013 Officials met on Monday to discuss trade.")[1] == "Yerevan / Tbilisi"
+    assert find_dateline("Update: The ministry said on Monday that talks would resume.") is None
+    assert metadata._place_names.cache_info().currsize == 0
+    # A small town still resolves, through the full lookup.
+    assert is_place("Shusha")
+    assert metadata._place_names.cache_info().currsize == 1

@@ -68,11 +68,16 @@ class BoilerplateSettings:
     stop_high: float = 0.30
     short_cost: int = 60
     block_bad_penalty: int = 150
+    thread_weight: float = 0.25
+    earlier_ratio: float = 0.6
+    table_min_rows: int = 4
 
     def classifier_settings(self) -> ClassifierSettings:
         return ClassifierSettings(length_low=self.length_low, length_high=self.length_high,
                                   stop_low=self.stop_low, stop_high=self.stop_high,
-                                  short_cost=self.short_cost, block_bad_penalty=self.block_bad_penalty)
+                                  short_cost=self.short_cost, block_bad_penalty=self.block_bad_penalty,
+                                  thread_weight=self.thread_weight, earlier_ratio=self.earlier_ratio,
+                                  table_min_rows=self.table_min_rows)
 
     def repetition_settings(self) -> RepetitionSettings:
         return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share)
@@ -116,6 +121,7 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     blank = [not s for s in stripped]
     reason: list[str] = [""] * n
     penalty: list[int] = [0] * n
+    comment: list[bool] = [False] * n
 
     # 1. Rules (one combined regex per line, short lines cached per process).
     match = rules.match_lower
@@ -124,6 +130,7 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
             r = match(s.lower())
             if r is not None:
                 reason[i], penalty[i] = r.id, max(1, r.penalty)
+                comment[i] = r.category == "comment"
 
     # 2. Lines repeated across the site: the page's leading and trailing furniture,
     # plus short repeated lines anywhere (a long repeated line mid-page may be a
@@ -162,7 +169,8 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         idx = [i for i in range(n) if not blank[i]]
         body = [stripped[i] for i in idx]
         stop = rules.stopwords | document_stopwords(body)
-        keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg)
+        keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
+                                         [comment[i] for i in idx])
         for q, i in enumerate(idx):
             if not keep[q] and not reason[i]:
                 reason[i] = why[q] or "classifier.low_content"
@@ -199,7 +207,10 @@ def _line_changes(lines: list[tuple[int, int, str]], texts: list[str], blank: li
                 changes.append(Change(run_start, run_stop, "", run_rule))
                 run_start = -1
             seen_kept, blank_kept = True, False
-            m = _STRAY_WORD.search(texts[i])
+            t = texts[i]
+            # The stray word sits in the last few characters: search only there
+            # (the look-behind still sees the full stop before them).
+            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if t.endswith(".") or t[-1:].isspace() else None
             if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
                 changes.append(Change(start + m.start(1), end, "", "fragment.stray_word"))
             continue

@@ -36,6 +36,18 @@ class ClassifierSettings:
     short_cost: int = 60  # cost of keeping a short line (heading, list item) inside the article
     block_bad_penalty: int = 150  # cost, in characters, of keeping a bad line inside the article
     adaptive_stopwords: int = 0  # how many of the document's own most frequent short words count as stop words
+    # A comment thread (several comment markers close together: "X says:", "2 days ago",
+    # "Reply") weighs this share of its length: a long thread must not outweigh the article.
+    thread_weight: float = 0.25
+    thread_min_markers: int = 3  # markers within thread_window lines that open a thread
+    thread_window: int = 30
+    # An earlier run worth at least this share of the best one is the article (pages put
+    # the article first; what outweighs it further down is teasers, comments, footers).
+    earlier_ratio: float = 0.6
+    # Runs of at least this many short lines with two or more numbers each are a
+    # table or a schedule (standings, fixtures, recipes): content, not menus.
+    table_min_rows: int = 4
+    table_row_divisor: int = 2  # a table row weighs its length divided by this
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +58,14 @@ class LineVerdict:
 
 
 _WORD = re.compile(r"\w+")
-_TERMINAL = re.compile(r"[.!?。！？…:;\"”»’)\]](?:\s*\[\d+\])?$")
 _SEPARATORS = re.compile(r"[|»›•·>/\\→←]|\s-\s")
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
 _LETTER = re.compile(r"[^\W\d_]")
-_MAYBE_SEPARATED = re.compile(r"[|»›•·>/\\→←@]|\s-\s|www\.")
+# Cheap pre-tests (a plain character class scans at C speed; an alternation does not).
+_SEPARATOR_CHAR = re.compile(r"[|»›•·>/\\→←@]")
+_SPACED_DASH = re.compile(r"\s-\s")
+# Sentence ends; "]" covers footnote marks ("...end.[3]") too.
+_TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]")
 # Scripts written without spaces: count characters, not tokens.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
 
@@ -79,7 +94,7 @@ def _stop_index() -> tuple[list[frozenset[str]], dict[str, tuple[int, ...]]]:
     return lists, {w: tuple(ks) for w, ks in index.items()}
 
 
-_SAMPLE_CHARS = 8_000  # enough text to tell the language, bounded cost on huge pages
+_SAMPLE_CHARS = 3_000  # enough text to tell the language, bounded cost on huge pages
 
 
 def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
@@ -135,7 +150,7 @@ def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int 
         if len(line) >= min_chars:
             words = _WORD.findall(line.lower())
             densities.append(sum(map(stop.__contains__, words)) / max(1, len(words)))
-            if len(densities) >= 25:
+            if len(densities) >= 12:
                 break
     if len(densities) < 2:
         return True
@@ -156,12 +171,18 @@ def effective_length(line: str) -> int:
     return n
 
 
+def _terminal(line: str) -> bool:
+    """Ends like a sentence (``line`` is stripped and not empty)."""
+    return line[-1] in _TERMINAL_CHARS
+
+
 def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings) -> tuple[str, str]:
     n_chars = effective_length(line)
     if not _LETTER.search(line):
         return (SHORT, "") if n_chars < cfg.length_low else (BAD, "classifier.no_letters")
     words: list[str] | None = None
-    if _MAYBE_SEPARATED.search(line):  # most lines have no separator at all: skip the counting
+    if (_SEPARATOR_CHAR.search(line) or "www." in line
+            or ("-" in line and _SPACED_DASH.search(line))):  # most lines have none: skip the counting
         sep = len(_SEPARATORS.findall(line)) + 3 * len(_URL.findall(line))
         words = _WORD.findall(line.lower())
         if words and sep / len(words) > cfg.max_separator_density * 4 and len(words) > 3:
@@ -170,13 +191,13 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings) -> tuple[
         return SHORT, ""
     if not stop or (_NO_SPACE_SCRIPT.search(line) and len(_WORD.findall(line)) < len(line) / 8):
         # No stop words to count: judge by length and punctuation alone.
-        if _TERMINAL.search(line) or n_chars >= cfg.length_high:
+        if _terminal(line) or n_chars >= cfg.length_high:
             return GOOD, ""
         return NEAR, ""
     if words is None:
         words = _WORD.findall(line.lower())
     density = sum(map(stop.__contains__, words)) / max(1, len(words))
-    terminal = bool(_TERMINAL.search(line))
+    terminal = _terminal(line)
     if density >= cfg.stop_high and (n_chars >= cfg.length_high or terminal):
         return GOOD, ""
     if density >= cfg.stop_low:
@@ -210,22 +231,36 @@ def classify_lines(lines: Sequence[str], stopwords: frozenset[str] = frozenset()
 
 def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] | None = None,
                       penalties: Sequence[int] | None = None,
-                      cfg: ClassifierSettings = ClassifierSettings()) -> tuple[list[bool], list[str], list[str]]:
+                      cfg: ClassifierSettings = ClassifierSettings(),
+                      comment_markers: Sequence[bool] | None = None) -> tuple[list[bool], list[str], list[str]]:
     """The hot path of :func:`classify_lines`, over non-blank stripped lines:
     ``(keep, label, reason)`` lists, no per-line objects. ``stopwords`` None:
-    guessed from the lines; an empty set: judge without stop words."""
+    guessed from the lines; an empty set: judge without stop words.
+    ``comment_markers`` flags lines of comment furniture ("X says:", "Reply"):
+    where they cluster a comment thread starts, and its prose weighs less."""
     stop = stopwords if stopwords is not None else document_stopwords(lines, cfg.adaptive_stopwords)
     pen = penalties or [0] * len(lines)
-    out = _classify(lines, stop, pen, cfg)
+    thread = _thread_start(comment_markers, cfg) if comment_markers else len(lines)
+    out = _classify(lines, stop, pen, cfg, thread)
     if stop and not any(out[0]):
         # Nothing looked like prose in this language (score tables, lists):
         # judge again by length and punctuation alone rather than drop it all.
-        out = _classify(lines, frozenset(), pen, cfg)
+        out = _classify(lines, frozenset(), pen, cfg, thread)
     return out
 
 
+def _thread_start(markers: Sequence[bool], cfg: ClassifierSettings) -> int:
+    """Index of the first comment marker followed closely by enough others, else len."""
+    pos = [q for q, f in enumerate(markers) if f]
+    k = cfg.thread_min_markers
+    for j in range(len(pos) - k + 1):
+        if pos[j + k - 1] - pos[j] < cfg.thread_window:
+            return pos[j]
+    return len(markers)
+
+
 def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int],
-              cfg: ClassifierSettings) -> tuple[list[bool], list[str], list[str]]:
+              cfg: ClassifierSettings, thread: int) -> tuple[list[bool], list[str], list[str]]:
     m = len(lines)
     labels: list[str] = [BAD] * m
     reasons: list[str] = ["rule"] * m
@@ -233,7 +268,7 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         if penalties[q] <= 0:
             labels[q], reasons[q] = _initial(lines[q], stop, cfg)
     _context(labels)
-    lo, hi = _best_block(lines, labels, penalties, cfg)
+    lo, hi = _choose_block(_weights(lines, labels, penalties, cfg, thread), cfg)
     keep = [False] * m
     for q in range(m):
         lab = labels[q]
@@ -266,19 +301,13 @@ def _context(labels: list[str]) -> None:
             last = orig[q]
 
 
-def _best_block(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
-                cfg: ClassifierSettings) -> tuple[int, int]:
-    """The maximum-sum run of lines ``(lo, hi)``; inside it short lines
-    (headings, list items, table rows) stay, outside it everything goes.
-
-    Weights: good prose +length, near-good +length/3, short -short_cost, bad
-    -max(penalty, length/2). A maximum-sum segment never
-    starts or ends on a negative line, so menus around the article fall off by
-    themselves.
-    """
-    best, best_lo, best_hi = 0, 0, -1
-    run, lo = 0, 0
+def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
+             cfg: ClassifierSettings, thread: int) -> list[int]:
+    """Per-line weights of the block search: good prose +length, near-good
+    +length/3, short -short_cost, bad -max(penalty, length/2); prose inside a
+    comment thread counts ``thread_weight`` of that."""
     short_cost, bad_cost = cfg.short_cost, cfg.block_bad_penalty
+    out = [0] * len(labels)
     for q, lab in enumerate(labels):
         if lab == GOOD:
             w = effective_length(lines[q])
@@ -288,10 +317,59 @@ def _best_block(lines: Sequence[str], labels: list[str], penalties: Sequence[int
             w = -short_cost
         else:
             w = -max(penalties[q] or bad_cost, len(lines[q]) // 2)
+        if q >= thread and w > 0:
+            w = int(w * cfg.thread_weight)
+        out[q] = w
+    if cfg.table_min_rows > 0:
+        _table_rows(lines, labels, out, cfg)
+    return out
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg: ClassifierSettings) -> None:
+    """Short lines in a run of numeric rows weigh like near-good prose."""
+    m = len(lines)
+    q = 0
+    while q < m:
+        if labels[q] != SHORT or len(_NUMBER.findall(lines[q])) < 2:
+            q += 1
+            continue
+        k = q
+        while k < m and labels[k] == SHORT and len(_NUMBER.findall(lines[k])) >= 2:
+            k += 1
+        if k - q >= cfg.table_min_rows:
+            for r in range(q, k):
+                weights[r] = len(lines[r]) // cfg.table_row_divisor
+        q = k
+
+
+def _choose_block(weights: Sequence[int], cfg: ClassifierSettings) -> tuple[int, int]:
+    """The article's run of lines: the maximum-sum run, or an earlier run
+    worth ``earlier_ratio`` of it (the article comes before what follows it)."""
+    best, lo, hi = _best_block(weights, 0, len(weights))
+    while lo > 0:
+        s0, lo0, hi0 = _best_block(weights, 0, lo)
+        if s0 <= 0 or s0 < cfg.earlier_ratio * best:
+            break
+        best, lo, hi = s0, lo0, hi0
+    return lo, hi
+
+
+def _best_block(weights: Sequence[int], start: int, stop: int) -> tuple[int, int, int]:
+    """``(sum, lo, hi)`` of the maximum-sum run within ``weights[start:stop]``
+    (Kadane); inside it short lines (headings, list items, table rows) stay,
+    outside it everything goes. A maximum-sum run never starts or ends on a
+    negative line, so menus around the article fall off by themselves."""
+    best, best_lo, best_hi = 0, start, start - 1
+    run, lo = 0, start
+    for q in range(start, stop):
+        w = weights[q]
         if run <= 0:
             run, lo = w, q
         else:
             run += w
         if run > best:
             best, best_lo, best_hi = run, lo, q
-    return best_lo, best_hi
+    return best, best_lo, best_hi
