@@ -88,6 +88,18 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     assert len(hazardous) == 1
     assert [q["cluster_size"] for q in quotes if q["cluster_id"] in hazardous] == [2, 2]
 
+    # the README's reading snippets run as written against this dataset
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("## Reading the output", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    cwd = os.getcwd()
+    os.chdir(out.parent)
+    try:
+        scope: dict = {}
+        exec(compile(snippet, "README.md", "exec"), scope)
+        assert scope["articles"].num_rows == 5 and len(scope["edits"]) > 0
+    finally:
+        os.chdir(cwd)
+
     # idempotent re-run: nothing new, nothing added, quick
     before = snapshot_files(out)
     res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
