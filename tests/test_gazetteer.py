@@ -146,3 +146,64 @@ def test_import_builds_a_loadable_place_gazetteer(tmp_path):
         build_place_gazetteer(["XX"])
     with pytest.raises(ValueError):
         build_place_gazetteer([])
+
+
+def test_later_files_add_contexts_instead_of_replacing(tmp_path):
+    user = _write(tmp_path, '[contexts.geo-am]\ncountries = ["AM"]\n\n'
+                            '[[entity]]\ncanonical = "Martuni"\ntype = "place"\ncontext = "geo-am"\n')
+    gaz = Gazetteer.load([user])
+    ent = gaz.find("Martuni", "place")
+    assert ent.context == "karabakh" and ent.more_contexts == ["geo-am"]
+    cg, i = gaz.compiled, gaz.entities.index(ent)
+    for text, level in (("Shelling in Nagorno-Karabakh.", 2), ("Yerevan said so.", 1), ("Valais.", 0)):
+        hits = cg.context_hits(text)
+        assert cg.fit(i, hits) == cg.entity_level(i, cg.context_levels(hits)) == level, text
+
+
+def test_vectorised_exact_pass_agrees_with_the_plain_one(gaz):
+    from ketl.gazetteer import _is_boundary
+
+    cg = gaz.compiled
+    text = ("Bakuvian Baku, xBaku Bakuś Baku\u0301 Баку-Baku 🙂Baku🙂 Nagorno-Karabakh's "
+            "\ud800Yerevan Stepanakerts Stepanakert.")
+    expected = []
+    for end_idx, sid in cg.automaton.iter(text):
+        surface = cg.surface_list[sid]
+        start = end_idx + 1 - len(surface)
+        if _is_boundary(text, start, end_idx + 1):
+            expected.append((start, surface))
+    found = [(m.start, m.surface) for m in cg.find_exact(text)]
+    assert found and set(found) <= set(expected)
+    assert ("Bakuvian" not in {s for _, s in found}) and found.count((9, "Baku")) == 1
+    assert {s for _, s in found} >= {"Baku", "Nagorno-Karabakh", "Yerevan", "Stepanakert"}
+    # With context levels, names that fit nowhere are dropped before the overlap choice.
+    levels = cg.context_levels(cg.context_hits("Valais"))
+    assert all(m.kind == 2 for m in cg.find_exact(text, levels))
+
+
+def test_load_caches_per_process_and_on_disk(tmp_path, monkeypatch):
+    import ketl.gazetteer as gz
+
+    monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(gz, "DISK_CACHE_MIN_BYTES", 0)
+    monkeypatch.setattr(gz, "_LOADED", {})
+    path = _write(tmp_path, entity_toml("Xanadu", "place", variants=["Shangdu"]))
+    first = Gazetteer.load([path])
+    again = Gazetteer.load([path])
+    assert again is not first and again.compiled is first.compiled  # compiled once per process
+    assert list((tmp_path / "cache" / "gazetteer").glob("*.pickle"))
+    gz._LOADED.clear()
+    from_disk = Gazetteer.load([path])
+    assert from_disk.find("Xanadu").variants == ["Shangdu"] and len(from_disk) == len(first)
+    assert from_disk.protects("Shangdu")
+    # Merging into a loaded gazetteer never changes what the next load returns.
+    again.merge({"entity": [{"canonical": "Xanadu", "type": "place", "variants": ["Xandu"]}]}, "mem")
+    assert "Xandu" in again.find("Xanadu").variants and again.protects("Xandu")
+    assert "Xandu" not in Gazetteer.load([path]).find("Xanadu").variants
+    # A changed file is a new key; a broken cache file is parsed around.
+    path.write_text(entity_toml("Xanadu", "place", variants=["Zanadu"]), encoding="utf-8")
+    assert Gazetteer.load([path]).find("Xanadu").variants == ["Zanadu"]
+    for f in (tmp_path / "cache" / "gazetteer").glob("*.pickle"):
+        f.write_bytes(b"not a pickle")
+    gz._LOADED.clear()
+    assert Gazetteer.load([path]).find("Xanadu").variants == ["Zanadu"]

@@ -45,7 +45,7 @@ def test_accept_and_reject_reach_the_next_run(tmp_path):
     assert table.num_rows == len(doc.suggestions) >= 4
     items = {it.span: it for it in pending(table, Gazetteer.load())}
     assert items["Salxian"].canonical == "Armen Sarkissian" and items["Salxian"].type == "person"
-    assert items["Salxian"].id == review_id("Salxian", "Sarkissian")
+    assert items["Salxian"].id == review_id("Salxian", "Sarkissian", "Armen Sarkissian", "person")
 
     user = default_user_gazetteer(out)
     assert user == tmp_path / "gazetteer.user.toml"
@@ -94,11 +94,11 @@ def test_cli_review_lists_accepts_and_rejects(tmp_path):
     runner = CliRunner()
     listed = runner.invoke(_app(), ["review", "--out", str(out)], env={"COLUMNS": "200"})
     assert listed.exit_code == 0, listed.output
-    sid = review_id("Salxian", "Sarkissian")
+    sid = review_id("Salxian", "Sarkissian", "Armen Sarkissian", "person")
     assert "Salxian" in listed.output and sid in listed.output
 
     done = runner.invoke(_app(), ["review", "--out", str(out), "--accept", sid,
-                                  "--reject", review_id("Martigny", "Martuni")])
+                                  "--reject", review_id("Martigny", "Martuni", "Martuni", "place")])
     assert done.exit_code == 0, done.output
     assert "1 accepted and 1 rejected" in done.output
     gaz = Gazetteer.load([tmp_path / "gazetteer.user.toml"])
@@ -137,3 +137,27 @@ def test_cli_gazetteer_import(tmp_path):
     res = runner.invoke(_app(), ["gazetteer", "import", "-c", "AM", "-o", str(tmp_path / "p.toml"),
                                  "--min-population", "7"])
     assert res.exit_code == 2 and "min population" in res.output
+
+
+def test_pending_uses_the_named_entity_when_a_name_is_shared(tmp_path):
+    from ketl.document import Suggestion
+
+    user = tmp_path / "user.toml"
+    user.write_text('[[entity]]\ncanonical = "Martuni Petrosyan"\ntype = "person"\n'
+                    'context = "karabakh"\nvariants = ["Martuni"]\n', encoding="utf-8")
+    gaz = Gazetteer.load([user])
+    assert gaz.entity_for_surface("Martuni").type == "place"  # the name alone picks the first
+    doc = _seed_doc()
+    for canonical, etype in (("Martuni Petrosyan", "person"), ("Martuni", "place"), (None, None)):
+        doc.suggestions.append(Suggestion(span="Martigny", candidate="Martuni", score=0.85,
+                                          context="...", source_line=1, source_start=0, source_end=8,
+                                          canonical=canonical, type=etype))
+    items = pending(suggestions_table([doc]), gaz)
+    assert sorted((it.canonical, it.type) for it in items) == [
+        ("Martuni", "place"), ("Martuni", "place"), ("Martuni Petrosyan", "person")]
+    assert len({it.id for it in items}) == 3
+    person = next(it for it in items if it.type == "person")
+    record_decisions(user, accepted=[person])
+    gaz = Gazetteer.load([user])
+    assert "Martigny" in gaz.find("Martuni Petrosyan", "person").corruptions
+    assert "Martigny" not in gaz.find("Martuni", "place").corruptions

@@ -12,8 +12,11 @@ Per document, in this order:
    Jaro-Winkler, adjusted by context: ``+hint_bonus`` when a neighbouring word
    tells the entity's type ("regions", "News Agency", "President"),
    ``+mention_bonus`` for a person named elsewhere in the article (a surname
-   after the full name), ``-context_penalty`` when the entity's context does not
-   fit at all. At or above ``threshold``, and when a topic word of the entity's
+   after the full name), ``-context_penalty / 2`` when the entity's context fits
+   only by country. Entities whose context does not fit at all are never
+   candidates; one that fits only by country needs a type hint
+   (``near_needs_hint``); an on-topic candidate beats a closer near one, and a
+   hinted one a closer one of another type. At or above ``threshold``, and when a topic word of the entity's
    context occurs in the article, the fix is applied (rule ``entity.fuzzy``);
    from ``suggest_threshold`` a :class:`~ketl.document.Suggestion` is recorded
    for ``ketl review`` instead. Spans made of common English words (sentence
@@ -28,6 +31,7 @@ from typing import Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import regex
+from rapidfuzz.distance import JaroWinkler
 
 from .schemas import ENTITIES, SUGGESTIONS
 from .document import Change, Document, EntityMention, Suggestion, apply_changes
@@ -56,7 +60,8 @@ class EntitySettings:
     fuzzy: bool = True  # score unknown capitalised spans against the gazetteer
     hint_bonus: float = 0.05
     mention_bonus: float = 0.10
-    context_penalty: float = 0.20
+    context_penalty: float = 0.20  # half of it off a candidate whose context fits only by country
+    near_needs_hint: bool = True  # a candidate that fits only by country needs a type hint too
     ordinary_rank: int = 12000  # words among the N most frequent English words are ordinary
     min_span_length: int = 4  # shorter spans are never candidates
     min_fix_length: int = 6  # shorter spans are at most suggested (Imran/Iran, Turki/Turkey)
@@ -94,20 +99,21 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
         return doc
     if ordinary is None:
         ordinary = ordinary_words(settings.ordinary_rank)
-    hits = cg.context_hits(text)
+    levels = cg.context_levels(cg.context_hits(text))
     fit_cache: dict[int, int] = {}
 
     def fit(i: int) -> int:
         level = fit_cache.get(i)
         if level is None:
-            level = fit_cache[i] = cg.fit(i, hits)
+            level = fit_cache[i] = cg.entity_level(i, levels)
         return level
 
     entities = cg.entities
     changes: list[Change] = []
     blocked: list[tuple[int, int]] = []  # spans the fuzzy pass must not touch
     mentioned: set[int] = set()
-    for m in cg.find_exact(text):
+    matches = cg.find_exact(text, levels)
+    for m in matches:
         fitting = [i for i in m.entities if fit(i) and m.surface not in entities[i].rejected]
         if m.kind == KIND_CORRUPTION:
             blocked.append((m.start, m.end))  # a known corruption out of context stays as written
@@ -125,16 +131,18 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
                 changes.append(Change(m.start, m.end, pref, "entity.canonicalize"))
 
     if settings.fuzzy:
-        fuzzy_changes, suggestions = _fuzzy(doc, text, cg, settings, ordinary, blocked, mentioned, fit)
+        fuzzy_changes, suggestions = _fuzzy(doc, text, cg, settings, ordinary, blocked, mentioned,
+                                            fit, levels)
         changes.extend(fuzzy_changes)
         doc.suggestions.extend(suggestions)
 
     if changes:
         apply_changes(doc, changes, stage=STAGE)
         text = doc.text
-        hits = cg.context_hits(text)
+        levels = cg.context_levels(cg.context_hits(text))
         fit_cache.clear()
-    for m in cg.find_exact(text):
+        matches = cg.find_exact(text, levels)
+    for m in matches:
         if m.kind == KIND_CORRUPTION:
             continue
         fitting = [i for i in m.entities if fit(i)]
@@ -146,7 +154,7 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
 
 def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySettings,
            ordinary: frozenset[str], blocked: Sequence[tuple[int, int]], mentioned: set[int],
-           fit) -> tuple[list[Change], list[Suggestion]]:
+           fit, levels) -> tuple[list[Change], list[Suggestion]]:
     blocked = sorted(blocked)
     runs: list[list[tuple[int, int, str]]] = []
     bi = 0
@@ -164,13 +172,28 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
 
     changes: list[Change] = []
     suggestions: list[Suggestion] = []
-    cutoff = settings.suggest_threshold - settings.hint_bonus - settings.mention_bonus
+    # The index is searched from the lowest score a hint can lift to the
+    # threshold; the mention bonus only ever helps the few persons named in
+    # this article, so their surnames are compared directly.
+    cutoff = settings.suggest_threshold - settings.hint_bonus
+    low_cutoff = cutoff - settings.mention_bonus
     entities = cg.entities
+    contexts = cg.fitting_contexts(levels)
+    if not contexts:
+        return changes, suggestions  # nothing in the gazetteer fits this article
+    # Without a type hint only on-topic entities can win (near_needs_hint): most
+    # spans of an off-topic page then search nothing at all.
+    on_topic = cg.fitting_contexts(levels, 2) if settings.near_needs_hint else contexts
+    surnames = _surnames(cg, mentioned)
+    suggested: set[tuple[str, int]] = set()
     for run in runs:
         if not run:
             continue
         hint, core = _hint_and_core(text, run, cg, ordinary)
         if not core:
+            continue
+        searched = contexts if hint is not None else on_topic
+        if not searched and not surnames:
             continue
         spans = [(core[0][0], core[-1][1])]
         if len(core) > 1:
@@ -182,8 +205,15 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
             words = span.split()
             if len(words) == 1 and span.casefold() in ordinary:
                 continue
-            best = _best_candidate(span, cg.fuzzy_candidates(span, cutoff), hint, cg, settings,
-                                   mentioned, fit, len(words) == 1)
+            if span.endswith(("'s", "’s")):  # a possessive of a word or a name known as written
+                base = span[:-2]
+                if base.casefold() in ordinary or base in cg.surfaces or base in cg.keep:
+                    continue
+            candidates = cg.fuzzy_candidates(span, cutoff, contexts=searched) if searched else ()
+            if surnames and len(words) == 1:
+                candidates = _with_surnames(span, candidates, surnames, low_cutoff)
+            best = _best_candidate(span, candidates, hint, cg, settings, mentioned, fit,
+                                   len(words) == 1)
             if best is None:
                 continue
             score, ent_idx = best
@@ -196,16 +226,50 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
                     and len(span) >= settings.min_fix_length):
                 changes.append(Change(s, e, target, "entity.fuzzy"))
             elif score >= settings.suggest_threshold:
+                if (span, ent_idx) in suggested:
+                    break  # one row per document for a repeated span: review groups them anyway
+                suggested.add((span, ent_idx))
                 src_start, src_end = doc.source_offset(s), doc.source_offset(e)
                 ctx = text[max(0, s - settings.context_chars):e + settings.context_chars]
                 suggestions.append(Suggestion(span=span, candidate=target, score=round(score, 4),
                                               context=" ".join(ctx.split()),
+                                              canonical=ent.canonical, type=ent.type,
                                               source_line=doc.source_line(src_start),
                                               source_start=src_start, source_end=src_end))
             else:
                 continue
             break  # one decision per run: the whole core, else its first good word
     return changes, suggestions
+
+
+def _surnames(cg: CompiledGazetteer, mentioned: set[int]) -> list[tuple[str, int]]:
+    """One-word forms (``short``, last words) of the persons named in an article."""
+    out = []
+    for i in sorted(mentioned):
+        ent = cg.entities[i]
+        if ent.type != "person":
+            continue
+        forms = [ent.short] if ent.short else []
+        forms += [n.split()[-1] for n in ent.names() if n.split()]
+        out.extend((f, i) for f in dict.fromkeys(forms) if len(f) >= 4)
+    return out
+
+
+def _with_surnames(span: str, candidates, surnames: list[tuple[str, int]], cutoff: float):
+    """``candidates`` plus the article's surnames close to ``span`` (same blocking as the index)."""
+    extra = []
+    n = len(span)
+    gap = max(2, n * 3 // 10)
+    prefix = span[:2].casefold()
+    for name, i in surnames:
+        if name[:2].casefold() != prefix or abs(len(name) - n) > gap:
+            continue
+        score = JaroWinkler.normalized_similarity(span, name, score_cutoff=cutoff)
+        if score:
+            extra.append((name, float(score), (i,)))
+    if not extra:
+        return candidates
+    return tuple(sorted((*candidates, *extra), key=lambda t: -t[1]))
 
 
 def _hint_and_core(text: str, run: list[tuple[int, int, str]], cg: CompiledGazetteer,
@@ -245,33 +309,43 @@ def _hint_and_core(text: str, run: list[tuple[int, int, str]], cg: CompiledGazet
 def _best_candidate(span: str, candidates, hint: str | None, cg: CompiledGazetteer,
                     settings: EntitySettings, mentioned: set[int], fit,
                     one_word: bool) -> tuple[float, int] | None:
+    """The candidate entity for ``span``: ``(adjusted score, entity index)`` or None.
+
+    Only entities whose context fits the article at least at country level are
+    considered, and only from ``suggest_threshold`` up. Among those, an entity on
+    the article's topic beats one that is merely near (a closer name from a
+    country the article mentions in passing), and within a fit level a type hint
+    ("News Agency", "regions") beats a closer name of another type.
+    """
     best: tuple[float, int] | None = None
-    best_hinted: tuple[float, int] | None = None
+    best_rank: tuple[int, bool, float] | None = None
     for key, jw, ents in candidates:
         # An inflected name ("Armenians", "Russia's") is not a corruption of it.
         if key == span or span.startswith(key):
             continue
         for i in ents:
+            level = fit(i)
+            if level == 0:
+                continue
             ent = cg.entities[i]
             if span in ent.rejected:
                 continue
+            hinted = hint is not None and ent.type == hint
+            if level < 2 and settings.near_needs_hint and not hinted:
+                continue  # a page that names a country in passing is not about its villages
             score = jw
-            if hint is not None and ent.type == hint:
+            if hinted:
                 score += settings.hint_bonus
             if one_word and ent.type == "person" and i in mentioned:
                 score += settings.mention_bonus  # a surname after the full name
-            level = fit(i)
             if level < 2:  # a country word alone half-fits: fewer suggestions off topic
-                score -= settings.context_penalty if level == 0 else settings.context_penalty / 2
+                score -= settings.context_penalty / 2
             score = min(score, 1.0)
-            cand = (score, i)
-            if best is None or score > best[0]:
-                best = cand
-            if hint is not None and ent.type == hint and (best_hinted is None or score > best_hinted[0]):
-                best_hinted = cand
-    # A type hint ("News Agency") outranks a closer name of another type ("Armenia").
-    if best_hinted is not None and best_hinted[0] >= settings.suggest_threshold:
-        return best_hinted
+            if score < settings.suggest_threshold:
+                continue
+            rank = (level, hinted, score)
+            if best_rank is None or rank > best_rank:
+                best_rank, best = rank, (score, i)
     return best
 
 

@@ -26,9 +26,10 @@ File format (TOML, UTF-8). Every table is optional; a file may hold only entitie
     rejected = ["Martigny"]        # spans that must never be corrected to this entity
 
 Several files merge in order (the default one first): an ``[[entity]]`` with the
-same ``canonical`` and ``type`` as an earlier one extends its lists and overrides
-``short``/``context`` when given; named contexts, countries and hints merge by
-name. ``ketl review`` appends such entries to the user's file, so decisions are
+same ``canonical`` and ``type`` as an earlier one extends its lists, overrides
+``short`` and *adds* its ``context`` (the entity then fits where any of its
+contexts fits, so an imported place list never strips a curated entry of its
+topic words); named contexts, countries and hints merge by name. ``ketl review`` appends such entries to the user's file, so decisions are
 plain, diffable TOML.
 
 An entity's context is *on topic* for an article when the article contains one of
@@ -40,7 +41,11 @@ suggestions from unknown spans). An entity without a context is always on topic.
 
 from __future__ import annotations
 
+import bisect
 import gzip
+import hashlib
+import os
+import pickle
 import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -49,7 +54,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 import ahocorasick
+import numpy as np
 import regex
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
 
 __all__ = [
     "ENTITY_TYPES",
@@ -88,6 +96,8 @@ class Entity:
     variants: list[str] = field(default_factory=list)
     corruptions: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    # Contexts given by later files for the same entity: it fits where any fits.
+    more_contexts: list[Context | str] = field(default_factory=list)
 
     def preferred(self, surface: str) -> str:
         """The form a surface is corrected or canonicalised to.
@@ -116,6 +126,64 @@ class Match:
     surface: str
     kind: int
     entities: tuple[int, ...]  # entity indexes sharing this surface and kind
+
+
+# -- caches -----------------------------------------------------------------------
+_CACHE_VERSION = 1  # bump when the cached form changes
+DISK_CACHE_MIN_BYTES = 1 << 20  # smaller sets of files parse faster than a cache loads
+_LOADED: dict[tuple, "Gazetteer"] = {}
+_LOADED_MAX = 4
+
+
+def cache_dir() -> Path:
+    """Where parsed gazetteers are kept: ``$KETL_CACHE_DIR`` or the user's cache dir."""
+    env = os.environ.get("KETL_CACHE_DIR")
+    if env:
+        return Path(env) / "gazetteer"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ketl" / "gazetteer"
+
+
+def _cache_path(key: tuple) -> Path:
+    return cache_dir() / (hashlib.sha256(repr(key).encode("utf-8", "surrogatepass")).hexdigest()[:32] + ".pickle")
+
+
+def _write_disk_cache(gaz: "Gazetteer", key: tuple) -> None:
+    """Columns of plain tuples and strings: they unpickle many times faster than TOML parses."""
+    state = {
+        "key": key,
+        "entities": [(e.canonical, e.type, e.short, e.context, tuple(e.variants), tuple(e.corruptions),
+                      tuple(e.rejected), tuple(e.more_contexts)) for e in gaz.entities],
+        "contexts": gaz.contexts, "countries": gaz.countries, "hints": gaz.hints,
+        "keep": gaz.keep, "sources": gaz.sources,
+    }
+    path = _cache_path(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def _read_disk_cache(cls, key: tuple) -> "Gazetteer | None":
+    path = _cache_path(key)
+    try:
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+        if state.get("key") != key:
+            return None
+        gaz = cls()
+        gaz.entities = [Entity(c, t, sh, ctx, list(v), list(co), list(r), list(m))
+                        for c, t, sh, ctx, v, co, r, m in state["entities"]]
+        gaz._index = {(e.canonical, e.type): i for i, e in enumerate(gaz.entities)}
+        for attr in ("contexts", "countries", "hints", "keep", "sources"):
+            setattr(gaz, attr, state[attr])
+        return gaz
+    except Exception:  # missing, truncated or from another version: parse the files
+        return None
 
 
 def default_gazetteer_path() -> Path:
@@ -177,34 +245,88 @@ class Gazetteer:
         self.keep: list[str] = []
         self.sources: list[str] = []
         self._index: dict[tuple[str, str], int] = {}
+        # A gazetteer returned by load() shares its state (and compiled matcher)
+        # with the per-process cache until something merges into it.
+        self._template: Gazetteer | None = None
 
     # -- loading ---------------------------------------------------------------------
     @classmethod
-    def load(cls, paths: Sequence[Path | str] = (), include_default: bool = True) -> "Gazetteer":
+    def load(cls, paths: Sequence[Path | str] = (), include_default: bool = True,
+             cache: bool = True) -> "Gazetteer":
         """Load and merge gazetteer files (the shipped default first).
 
-        Raises ValueError naming the file and the entry for a bad file.
+        Files are identified by path and sha256 of their bytes. With ``cache``,
+        the merged gazetteer and its compiled matcher are kept per process, and a
+        large set of files (``DISK_CACHE_MIN_BYTES``) is also kept parsed on disk
+        (:func:`cache_dir`), so a 200,000-name gazetteer is parsed once, not per
+        run. Raises ValueError naming the file and the entry for a bad file.
         """
-        gaz = cls()
         files = ([default_gazetteer_path()] if include_default else []) + [Path(p) for p in paths]
+        blobs = []
         for path in files:
             try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
+                blobs.append(path.read_bytes())
             except FileNotFoundError:
                 raise ValueError(f"gazetteer file not found: {path}") from None
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ValueError(f"{path}: not a valid TOML gazetteer: {exc}") from None
-            gaz.merge(data, origin=str(path))
-        gaz.validate()
-        return gaz
+            except OSError as exc:
+                raise ValueError(f"gazetteer file unreadable: {path}: {exc}") from None
+        key = (cls.__name__, _CACHE_VERSION,
+               tuple((str(p), hashlib.sha256(b).hexdigest()) for p, b in zip(files, blobs)))
+        if cache:
+            hit = _LOADED.get(key)
+            if hit is not None:
+                return hit._share()
+        big = cache and sum(len(b) for b in blobs) >= DISK_CACHE_MIN_BYTES
+        gaz = _read_disk_cache(cls, key) if big else None
+        if gaz is None:
+            gaz = cls()
+            for path, blob in zip(files, blobs):
+                try:
+                    data = tomllib.loads(blob.decode("utf-8"))
+                except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                    raise ValueError(f"{path}: not a valid TOML gazetteer: {exc}") from None
+                gaz.merge(data, origin=str(path))
+            gaz.validate()
+            if big:
+                _write_disk_cache(gaz, key)
+        if not cache:
+            return gaz
+        while len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = gaz
+        return gaz._share()
+
+    def _share(self) -> "Gazetteer":
+        """A new gazetteer over this one's state, compiled once for both."""
+        twin = type(self)()
+        for attr in ("entities", "contexts", "countries", "hints", "keep", "sources", "_index"):
+            setattr(twin, attr, getattr(self, attr))
+        twin.sources = list(self.sources)
+        twin._template = self
+        return twin
+
+    def _unshare(self) -> None:
+        """Copy the shared state before changing it (copy on write)."""
+        if self._template is None:
+            return
+        self.entities = [Entity(e.canonical, e.type, e.short, e.context, list(e.variants),
+                                list(e.corruptions), list(e.rejected), list(e.more_contexts))
+                         for e in self.entities]
+        self.contexts = dict(self.contexts)
+        self.countries = {k: list(v) for k, v in self.countries.items()}
+        self.hints = {k: list(v) for k, v in self.hints.items()}
+        self.keep = list(self.keep)
+        self._index = dict(self._index)
+        self._template = None
 
     def validate(self) -> None:
         """Check what only the merged whole can show (named contexts exist)."""
         for ent in self.entities:
-            if isinstance(ent.context, str) and ent.context not in self.contexts:
-                raise ValueError(f"entity {ent.canonical!r} ({ent.type}): unknown context "
-                                 f"{ent.context!r} (define it in a [contexts.{ent.context}] table); "
-                                 f"files: {', '.join(self.sources)}")
+            for ctx in (ent.context, *ent.more_contexts):
+                if isinstance(ctx, str) and ctx not in self.contexts:
+                    raise ValueError(f"entity {ent.canonical!r} ({ent.type}): unknown context "
+                                     f"{ctx!r} (define it in a [contexts.{ctx}] table); "
+                                     f"files: {', '.join(self.sources)}")
 
     @classmethod
     def from_toml(cls, text: str, origin: str = "<string>", include_default: bool = False) -> "Gazetteer":
@@ -219,6 +341,8 @@ class Gazetteer:
 
     def merge(self, data: Mapping[str, Any], origin: str) -> None:
         """Merge one parsed file into this gazetteer (see the module doc)."""
+        self._unshare()
+        self.__dict__.pop("compiled", None)
         unknown = set(data) - {"countries", "contexts", "hints", "keep", "entity", "meta"}
         if unknown:
             raise ValueError(f"{origin}: unknown table(s) {sorted(unknown)}")
@@ -279,7 +403,13 @@ class Gazetteer:
         if short:
             ent.short = short.strip()
         if context is not None:
-            ent.context = context
+            # A later file adds its context instead of replacing the first: an
+            # imported place list ("Martuni, Armenia") must not take the topic
+            # words off a curated entry of the same name.
+            if ent.context is None:
+                ent.context = context
+            elif context != ent.context and context not in ent.more_contexts:
+                ent.more_contexts.append(context)
         for attr in ("variants", "corruptions", "rejected"):
             lst = getattr(ent, attr)
             lst.extend(v for v in _str_list(entry.get(attr), where, attr) if v not in lst)
@@ -309,6 +439,8 @@ class Gazetteer:
 
     @cached_property
     def compiled(self) -> "CompiledGazetteer":
+        if self._template is not None:
+            return self._template.compiled
         return CompiledGazetteer(self)
 
     def __len__(self) -> int:
@@ -316,7 +448,12 @@ class Gazetteer:
 
 
 class CompiledGazetteer:
-    """The matchers built once from a gazetteer: one Aho-Corasick pass per use."""
+    """The matchers built once from a gazetteer: one Aho-Corasick pass per use.
+
+    Everything a document needs per hit is a numpy array indexed by surface id,
+    so the exact pass filters the automaton's hits (word boundaries, context
+    fit) in bulk and the Python loop only sees the few hits that matter.
+    """
 
     def __init__(self, gaz: Gazetteer) -> None:
         self.gaz = gaz
@@ -324,35 +461,105 @@ class CompiledGazetteer:
         # surface -> [(kind, entity index)]
         surfaces: dict[str, list[tuple[int, int]]] = {}
         for i, ent in enumerate(gaz.entities):
+            canonical = ent.canonical
             for s in ent.names():
-                surfaces.setdefault(s, []).append((KIND_VARIANT if s != ent.canonical else KIND_CANONICAL, i))
+                entry = (KIND_VARIANT if s != canonical else KIND_CANONICAL, i)
+                lst = surfaces.get(s)
+                if lst is None:
+                    surfaces[s] = [entry]
+                else:
+                    lst.append(entry)
             for s in ent.corruptions:
-                surfaces.setdefault(s, []).append((KIND_CORRUPTION, i))
+                lst = surfaces.get(s)
+                if lst is None:
+                    surfaces[s] = [(KIND_CORRUPTION, i)]
+                else:
+                    lst.append((KIND_CORRUPTION, i))
         self.surfaces = surfaces
-        self.automaton = _automaton({s: s for s in surfaces})
 
-        # Context words: one automaton; each context is (topic word ids, country word ids).
+        # Contexts: one id per distinct context a file gave (an "atom"); an entity
+        # merged from several files has several and fits where any fits. The slot
+        # after the last id (``free``) stands for "fits everywhere" and is always 2.
         words: dict[str, int] = {}
-        self.entity_context: list[tuple[frozenset[int], frozenset[int]] | None] = []
-        ctx_cache: dict[Context, tuple[frozenset[int], frozenset[int]]] = {}
+        ctx_ids: dict[Context, int] = {}
+        self.context_words: list[tuple[frozenset[int], frozenset[int]]] = []
+        atoms_of: list[tuple[int, ...]] = []
         for ent in gaz.entities:
-            ctx = ent.context
-            if isinstance(ctx, str):
-                if ctx not in gaz.contexts:
-                    raise ValueError(f"entity {ent.canonical!r}: unknown context {ctx!r}")
-                ctx = gaz.contexts[ctx]
-            if ctx is None or (not ctx.countries and not ctx.topics):
-                self.entity_context.append(None)
+            resolved = _resolve_contexts(gaz, ent)
+            if resolved is None:
+                atoms_of.append(())
                 continue
-            ids = ctx_cache.get(ctx)
-            if ids is None:
-                country_terms = [t for code in ctx.countries
-                                 for t in (gaz.countries.get(code) or _country_names(code))]
-                ids = (frozenset(words.setdefault(t, len(words)) for t in ctx.topics),
-                       frozenset(words.setdefault(t, len(words)) for t in country_terms))
-                ctx_cache[ctx] = ids
-            self.entity_context.append(ids)
+            ids = []
+            for ctx in resolved:
+                cid = ctx_ids.get(ctx)
+                if cid is None:
+                    country_terms = [t for code in ctx.countries
+                                     for t in (gaz.countries.get(code) or _country_names(code))]
+                    cid = ctx_ids[ctx] = len(self.context_words)
+                    self.context_words.append(
+                        (frozenset(words.setdefault(t, len(words)) for t in ctx.topics),
+                         frozenset(words.setdefault(t, len(words)) for t in country_terms)))
+                if cid not in ids:
+                    ids.append(cid)
+            atoms_of.append(tuple(ids))
+        self.n_contexts = free = len(self.context_words)
+        self.entity_atoms = [atoms or (free,) for atoms in atoms_of]
+        self.entity_ctx = np.fromiter((atoms[0] for atoms in self.entity_atoms), dtype=np.int32,
+                                      count=len(self.entity_atoms))
+        self._multi = {i: atoms for i, atoms in enumerate(self.entity_atoms) if len(atoms) > 1}
+        # The words of each entity's contexts, for :meth:`fit` (None: fits everywhere).
+        self.entity_context: list[tuple[frozenset[int], frozenset[int]] | None] = []
+        for atoms in self.entity_atoms:
+            if atoms[0] == free:
+                self.entity_context.append(None)
+            elif len(atoms) == 1:
+                self.entity_context.append(self.context_words[atoms[0]])
+            else:
+                self.entity_context.append((frozenset().union(*(self.context_words[a][0] for a in atoms)),
+                                            frozenset().union(*(self.context_words[a][1] for a in atoms))))
+        # word id -> contexts it puts on topic / near
+        self._topic_of: dict[int, list[int]] = {}
+        self._country_of: dict[int, list[int]] = {}
+        for cid, (topics, countries) in enumerate(self.context_words):
+            for w in topics:
+                self._topic_of.setdefault(w, []).append(cid)
+            for w in countries:
+                self._country_of.setdefault(w, []).append(cid)
         self.context_automaton = _automaton({w: (w, i) for w, i in words.items()})
+
+        # Per surface id: its text, length, the kind it counts as and the entities
+        # of that kind, and the set of their contexts (CSR over distinct sets).
+        self.surface_list = list(surfaces)
+        n_surf = len(self.surface_list)
+        self.surface_len = np.fromiter((len(s) for s in self.surface_list), dtype=np.int32, count=n_surf)
+        self.surface_kind = np.empty(n_surf, dtype=np.int8)
+        self.surface_entities: list[tuple[int, ...]] = []
+        cset_ids: dict[tuple[int, ...], int] = {}
+        surface_cset = np.empty(n_surf, dtype=np.int32)
+        entity_atoms = self.entity_atoms
+        for sid, entries in enumerate(surfaces.values()):
+            if len(entries) == 1:
+                kind, i = entries[0]
+                ents: tuple[int, ...] = (i,)
+                key = entity_atoms[i]
+            else:
+                kind = min(k for k, _ in entries)
+                ents = tuple(dict.fromkeys(i for k, i in entries if k == kind))
+                key = tuple(sorted({a for i in ents for a in entity_atoms[i]}))
+            self.surface_kind[sid] = kind
+            self.surface_entities.append(ents)
+            cs = cset_ids.get(key)
+            if cs is None:
+                cs = cset_ids[key] = len(cset_ids)
+            surface_cset[sid] = cs
+        self.surface_cset = surface_cset
+        flat, offsets = [], []
+        for key in cset_ids:  # dicts keep insertion order: cset id == position
+            offsets.append(len(flat))
+            flat.extend(key)
+        self._cset_flat = np.asarray(flat, dtype=np.int32)
+        self._cset_offsets = np.asarray(offsets, dtype=np.int64)
+        self.automaton = _automaton({s: sid for sid, s in enumerate(self.surface_list)})
 
         protected: set[str] = set()
         for s, entries in surfaces.items():
@@ -370,31 +577,10 @@ class CompiledGazetteer:
         for etype, hint_words in gaz.hints.items():
             for w in hint_words:
                 self.hints.setdefault(w.casefold(), etype)
-        self._fuzzy_index: dict[str, tuple[list[str], list[list[int]]]] | None = None
+        self._fuzzy: _FuzzyIndex | None = None
+        self._fuzzy_cache: dict[tuple[str, int, float], tuple] = {}
 
-    # -- exact matching --------------------------------------------------------------
-    def find_exact(self, text: str) -> list[Match]:
-        """Leftmost-longest, whole-word occurrences of every gazetteer surface."""
-        if not text or self.automaton is None:
-            return []
-        found: list[tuple[int, int, str]] = []
-        for end_idx, surface in self.automaton.iter(text):
-            end = end_idx + 1
-            start = end - len(surface)
-            if _is_boundary(text, start, end):
-                found.append((start, end, surface))
-        found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
-        out: list[Match] = []
-        last = 0
-        for start, end, surface in found:
-            if start < last:
-                continue
-            entries = self.surfaces[surface]
-            kind = min(k for k, _ in entries)
-            out.append(Match(start, end, surface, kind, tuple(i for k, i in entries if k == kind)))
-            last = end
-        return out
-
+    # -- context -----------------------------------------------------------------------
     def context_hits(self, text: str) -> frozenset[int]:
         if not text or self.context_automaton is None:
             return frozenset()
@@ -403,6 +589,22 @@ class CompiledGazetteer:
             if _is_boundary(text, end_idx + 1 - len(surface), end_idx + 1):
                 hits.add(wid)
         return frozenset(hits)
+
+    def context_levels(self, hits: frozenset[int]) -> np.ndarray:
+        """Fit level (0, 1, 2) of every context id for an article's hits.
+
+        The last slot stands for "no context" and is always 2 (on topic).
+        """
+        levels = np.zeros(self.n_contexts + 1, dtype=np.int8)
+        levels[-1] = 2
+        for w in hits:
+            for c in self._country_of.get(w, ()):
+                if levels[c] == 0:
+                    levels[c] = 1
+        for w in hits:
+            for c in self._topic_of.get(w, ()):
+                levels[c] = 2
+        return levels
 
     def fit(self, entity: int, hits: frozenset[int]) -> int:
         """How well an entity's context fits an article's context hits.
@@ -419,63 +621,202 @@ class CompiledGazetteer:
             return 2
         return 0 if countries.isdisjoint(hits) else 1
 
+    def entity_level(self, entity: int, levels: np.ndarray) -> int:
+        """:meth:`fit` read from :meth:`context_levels` (no set operations)."""
+        atoms = self._multi.get(entity)
+        if atoms is None:
+            return int(levels[self.entity_ctx[entity]])
+        return int(max(levels[a] for a in atoms))
+
+    # -- exact matching --------------------------------------------------------------
+    def find_exact(self, text: str, levels: np.ndarray | None = None) -> list[Match]:
+        """Leftmost-longest, whole-word occurrences of every gazetteer surface.
+
+        With ``levels`` (see :meth:`context_levels`), only known corruptions and
+        names of an entity whose context fits the article are kept, *before* the
+        leftmost-longest choice: a name from another part of the world never
+        hides a shorter local one.
+        """
+        if not text or self.automaton is None:
+            return []
+        raw = list(self.automaton.iter(text))
+        if not raw:
+            return []
+        arr = np.asarray(raw, dtype=np.int64)
+        sids = arr[:, 1]
+        ends = arr[:, 0] + 1
+        starts = ends - self.surface_len[sids]
+        keep = _boundaries(text, starts, ends)
+        if levels is not None:
+            cset_level = np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets)
+            keep &= (cset_level[self.surface_cset[sids]] > 0) | (self.surface_kind[sids] == KIND_CORRUPTION)
+        if not keep.any():
+            return []
+        starts, ends, sids = starts[keep], ends[keep], sids[keep]
+        order = np.lexsort((starts - ends, starts))
+        out: list[Match] = []
+        last = 0
+        surface_list, kinds, ents = self.surface_list, self.surface_kind, self.surface_entities
+        for start, end, sid in zip(starts[order].tolist(), ends[order].tolist(), sids[order].tolist()):
+            if start < last:
+                continue
+            out.append(Match(start, end, surface_list[sid], int(kinds[sid]), ents[sid]))
+            last = end
+        return out
+
     # -- fuzzy matching ---------------------------------------------------------------
     @property
-    def fuzzy_index(self) -> dict[str, tuple[list[str], list[list[int]]]]:
-        """First two letters (casefolded) -> (keys sorted by length, entities per key)."""
-        if self._fuzzy_index is None:
-            buckets: dict[str, dict[str, list[int]]] = {}
-            for s, entries in self.surfaces.items():
-                if len(s) < 4:
-                    continue
-                ents = [i for _, i in entries]
-                bucket = buckets.setdefault(s[:2].casefold(), {})
-                bucket.setdefault(s, []).extend(e for e in ents if e not in bucket.get(s, ()))
-            index = {}
-            for letter, bucket in buckets.items():
-                keys = sorted(bucket, key=len)
-                index[letter] = (keys, [bucket[k] for k in keys])
-            self._fuzzy_index = index
-        return self._fuzzy_index
+    def fuzzy_index(self) -> "_FuzzyIndex":
+        if self._fuzzy is None:
+            self._fuzzy = _FuzzyIndex(self)
+        return self._fuzzy
 
-    @lru_cache(maxsize=65536)
-    def fuzzy_candidates(self, span: str, cutoff: float) -> tuple[tuple[str, float, tuple[int, ...]], ...]:
+    def fitting_contexts(self, levels: np.ndarray, min_level: int = 1) -> list[int]:
+        """Context ids of the fuzzy index that fit an article at ``min_level`` or better."""
+        index = self.fuzzy_index
+        return index.contexts_arr[levels[index.contexts_arr] >= min_level].tolist()
+
+    def fuzzy_candidates(self, span: str, cutoff: float, levels: np.ndarray | None = None,
+                         contexts: Sequence[int] | None = None
+                         ) -> tuple[tuple[str, float, tuple[int, ...]], ...]:
         """Gazetteer surfaces close to ``span`` (Jaro-Winkler >= cutoff), best first.
 
-        Blocked on the first two letters (machine translation keeps the start of a
-        name far more often than the rest, and Jaro-Winkler weighs the prefix) and
-        on length (a 30 % length gap caps Jaro-Winkler below any useful cutoff),
-        so a 200,000-name gazetteer costs a few hundred comparisons per span;
-        results are cached across documents.
+        Blocked on context, on the first two letters (machine translation keeps
+        the start of a name far more often than the rest, and Jaro-Winkler weighs
+        the prefix) and on length (a 30 % length gap caps Jaro-Winkler below any
+        useful cutoff). With ``levels`` only entities whose context fits the
+        article (level >= 1) are searched, so a 200,000-name gazetteer costs a
+        few dozen comparisons per span. Results are cached per (span, context).
         """
-        from rapidfuzz import process
-        from rapidfuzz.distance import JaroWinkler
-
         if len(span) < 4:
             return ()
-        block = self.fuzzy_index.get(span[:2].casefold())
+        index = self.fuzzy_index
+        if contexts is None:
+            contexts = index.contexts if levels is None else self.fitting_contexts(levels)
+        prefix = span[:2].casefold()
+        blocks = index.blocks
+        cache = self._fuzzy_cache
+        hits = []
+        for c in contexts:
+            if (c, prefix) not in blocks:
+                continue
+            key = (span, c, cutoff)
+            hit = cache.get(key)
+            if hit is None:
+                if len(cache) > 500_000:
+                    cache.clear()
+                hit = cache[key] = index.search(span, c, cutoff)
+            if hit:
+                hits.append(hit)
+        if not hits:
+            return ()
+        if len(hits) == 1:
+            return hits[0]
+        # The same name may sit in several contexts' blocks: one row per name.
+        merged: dict[str, tuple[float, tuple[int, ...]]] = {}
+        for hit in hits:
+            for name, score, ents in hit:
+                old = merged.get(name)
+                merged[name] = (score, ents if old is None else tuple(dict.fromkeys(old[1] + ents)))
+        return tuple(sorted(((k, sc, e) for k, (sc, e) in merged.items()), key=lambda t: -t[1]))
+
+
+class _FuzzyIndex:
+    """Names of length >= 4, sorted by (context, first two letters, length).
+
+    ``blocks[(context, prefix)]`` is the (lo, hi) range of those rows; the keys,
+    their lengths and entities are parallel sequences. Context ``-1`` of the
+    gazetteer maps to ``n_contexts`` here, like the fit-level arrays.
+    """
+
+    def __init__(self, cg: CompiledGazetteer) -> None:
+        rows: list[tuple[int, str, int, str, tuple[int, ...]]] = []
+        entity_atoms = cg.entity_atoms
+        for s, entries in cg.surfaces.items():
+            if len(s) < 4:
+                continue
+            prefix = s[:2].casefold()
+            by_ctx: dict[int, list[int]] = {}
+            for _, i in entries:
+                for c in entity_atoms[i]:
+                    lst = by_ctx.setdefault(c, [])
+                    if i not in lst:
+                        lst.append(i)
+            for c, ents in by_ctx.items():
+                rows.append((c, prefix, len(s), s, tuple(ents)))
+        rows.sort(key=lambda r: r[:3])
+        self.keys = [r[3] for r in rows]
+        self.lengths = [r[2] for r in rows]  # bisect on a list beats numpy for one value
+        self.entities = [r[4] for r in rows]
+        self.blocks: dict[tuple[int, str], tuple[int, int]] = {}
+        for n, r in enumerate(rows):
+            b = (r[0], r[1])
+            lo_hi = self.blocks.get(b)
+            self.blocks[b] = (n, n + 1) if lo_hi is None else (lo_hi[0], n + 1)
+        self.contexts = sorted({r[0] for r in rows})
+        self.contexts_arr = np.asarray(self.contexts, dtype=np.int64)
+
+    def search(self, span: str, context: int, cutoff: float) -> tuple[tuple[str, float, tuple[int, ...]], ...]:
+        block = self.blocks.get((context, span[:2].casefold()))
         if block is None:
             return ()
-        keys, ents = block
+        lo, hi = block
         n = len(span)
-        lo = _bisect_len(keys, n - max(2, n * 3 // 10))
-        hi = _bisect_len(keys, n + max(2, n * 3 // 10) + 1)
-        if lo >= hi:
+        gap = max(2, n * 3 // 10)
+        lens = self.lengths
+        a = bisect.bisect_left(lens, n - gap, lo, hi)
+        b = bisect.bisect_right(lens, n + gap, lo, hi)
+        if a >= b:
             return ()
-        found = process.extract(span, keys[lo:hi], scorer=JaroWinkler.normalized_similarity,
+        found = process.extract(span, self.keys[a:b], scorer=JaroWinkler.normalized_similarity,
                                 score_cutoff=cutoff, limit=32)
-        return tuple((key, float(score), tuple(ents[lo + idx])) for key, score, idx in found)
+        return tuple((key, float(score), self.entities[a + idx]) for key, score, idx in found)
 
 
-def _bisect_len(keys: list[str], length: int) -> int:
-    lo, hi = 0, len(keys)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if len(keys[mid]) < length:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+def _resolve_contexts(gaz: Gazetteer, ent: Entity) -> list[Context] | None:
+    """The entity's contexts, resolved; None when it fits everywhere."""
+    found: list[Context] = []
+    for ctx in (ent.context, *ent.more_contexts):
+        if isinstance(ctx, str):
+            if ctx not in gaz.contexts:
+                raise ValueError(f"entity {ent.canonical!r}: unknown context {ctx!r}")
+            ctx = gaz.contexts[ctx]
+        if ctx is None or (not ctx.countries and not ctx.topics):
+            return None  # fits everywhere, whatever else it was given
+        found.append(ctx)
+    return found
+
+
+_WORD_TABLE: np.ndarray | None = None
+
+
+def _word_table() -> np.ndarray:
+    """Whether each BMP code point is a word character (letter, mark or digit)."""
+    global _WORD_TABLE
+    if _WORD_TABLE is None:
+        table = np.zeros(0x10000, dtype=bool)
+        bmp = "".join(chr(c) if not 0xD800 <= c < 0xE000 else " " for c in range(0x10000))
+        for m in regex.finditer(r"[\p{L}\p{M}\p{N}]+", bmp):
+            table[m.start():m.end()] = True
+        _WORD_TABLE = table
+    return _WORD_TABLE
+
+
+def _boundaries(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_is_boundary` for many (start, end) pairs of one text."""
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    table = _word_table()
+    # Astral characters: letters of other scripts or emoji; ask the regex for them.
+    word = np.zeros(len(cps) + 2, dtype=bool)  # padded: index 0 and -1 are outside the text
+    bmp = cps < 0x10000
+    word[1:-1][bmp] = table[cps[bmp]]
+    if not bmp.all():
+        for i in np.flatnonzero(~bmp).tolist():
+            word[i + 1] = bool(_WORD_CHAR.match(text[i]))
+    # word[k + 1] is text[k]
+    bad_start = word[starts] & word[starts + 1]
+    bad_end = word[ends] & word[ends + 1]
+    return ~(bad_start | bad_end)
 
 
 def _automaton(values: Mapping[str, Any]) -> ahocorasick.Automaton | None:

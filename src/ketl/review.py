@@ -68,9 +68,17 @@ def read_suggestions(out: Path) -> pa.Table:
     return ds.dataset(path, format="parquet", partitioning="hive").to_table()
 
 
-def review_id(span: str, candidate: str) -> str:
-    """A short stable id for a (span, candidate) pair: the same in every run."""
-    return xxhash.xxh64_hexdigest(f"{span}\x1f{candidate}".encode("utf-8", "surrogatepass"))[:8]
+def review_id(span: str, candidate: str, canonical: str | None = None, etype: str | None = None) -> str:
+    """A short stable id for a (span, candidate) pair: the same in every run.
+
+    ``canonical`` and ``etype`` tell apart two entities that share the candidate
+    name (Salyan the town, Salyan the district); the id of a pair whose
+    suggestion does not name its entity stays the two-string one.
+    """
+    key = f"{span}\x1f{candidate}"
+    if canonical is not None:
+        key += f"\x1f{canonical}\x1f{etype or ''}"
+    return xxhash.xxh64_hexdigest(key.encode("utf-8", "surrogatepass"))[:8]
 
 
 def _decided(ent: Entity, span: str) -> bool:
@@ -88,9 +96,12 @@ def pending(table: pa.Table, gaz: Gazetteer) -> list[ReviewItem]:
         return []
     cols = {name: table.column(name).to_pylist() for name in
             ("span", "candidate", "score", "doc_id", "source_path", "source_line", "context")}
-    groups: dict[tuple[str, str], dict] = {}
+    for name in ("canonical", "type"):  # older tables lack them: the candidate name decides
+        cols[name] = (table.column(name).to_pylist() if name in table.column_names
+                      else [None] * table.num_rows)
+    groups: dict[tuple[str, str, str | None, str | None], dict] = {}
     for i in range(table.num_rows):
-        key = (cols["span"][i], cols["candidate"][i])
+        key = (cols["span"][i], cols["candidate"][i], cols["canonical"][i], cols["type"][i])
         score = float(cols["score"][i] or 0.0)
         g = groups.get(key)
         if g is None:
@@ -99,12 +110,17 @@ def pending(table: pa.Table, gaz: Gazetteer) -> list[ReviewItem]:
         if score > g["score"]:
             g["score"], g["row"] = score, i
     items = []
-    for (span, candidate), g in groups.items():
-        ent = gaz.entity_for_surface(candidate)
+    for (span, candidate, canonical, etype), g in groups.items():
+        if canonical is not None:
+            # The suggestion names its entity: a shared name cannot pick the wrong one.
+            ent = gaz.find(canonical, etype)
+        else:
+            ent = gaz.entity_for_surface(candidate)
         if ent is None or _decided(ent, span):
             continue
         i = g["row"]
-        items.append(ReviewItem(id=review_id(span, candidate), span=span, candidate=candidate,
+        items.append(ReviewItem(id=review_id(span, candidate, canonical, etype), span=span,
+                                candidate=candidate,
                                 canonical=ent.canonical, type=ent.type, score=g["score"],
                                 count=g["count"], doc_id=cols["doc_id"][i],
                                 source_path=cols["source_path"][i],
