@@ -183,3 +183,138 @@ def test_article_near_duplicates(tmp_path):
     reprint += "\nRead more: subscribe to our newsletter for daily updates."
     out = index.add(pa.table({"doc_id": ["r1", "r2"], "text": [reprint, texts["003"][:200]]}))
     assert out["near_duplicate_of"].to_pylist() == ["000", None]
+
+
+def test_verification_stops_bands_chaining_unrelated_quotes():
+    # One row per band: any shared min-hash makes a candidate, so unverified
+    # bands chain most of the seed quotes into one component.
+    from ketl.dedup.index import DedupSettings, sketch
+    from ketl.dedup.lsh import band_keys, band_rows, cluster, group_pairs
+    rows = _seed_quotes()
+    settings = DedupSettings(bands=128, rows=1, containment=False)
+    sigs, _, _ = sketch([r[2] for r in rows], settings)
+    pairs = group_pairs(*band_rows(band_keys(sigs, 128, 1)))
+    unverified = cluster(len(rows), 0, np.empty(0, np.int64), pairs, np.ones(len(pairs)))
+    assert np.unique(unverified, return_counts=True)[1].max() > len(rows) // 2
+    result = QuoteIndex(settings).add(_table(rows))
+    got = dict(zip(result["quote_id"].to_pylist(), result["cluster_id"].to_pylist()))
+    clusters: dict[str, set[str]] = {}
+    for qid, cid in got.items():
+        clusters.setdefault(cid, set()).add(qid)
+    multi = [members for members in clusters.values() if len(members) > 1]
+    context = {r[0] for r in rows if r[2].startswith("In the context")}
+    hazardous = {_cluster_of(result, rows, "000", "very hazardous"),
+                 _cluster_of(result, rows, "001", "very hazardous")}
+    # Only the two reprinted statements (same length, so no containment needed) group.
+    assert sorted(map(sorted, multi)) == sorted([sorted(context), sorted(clusters[hazardous.pop()])])
+    assert all(len(m) == 2 for m in multi)
+
+
+def _split_runs(n: int, rng: np.random.Generator) -> list[tuple[int, int]]:
+    cuts = np.sort(rng.choice(np.arange(1, n), size=3, replace=False))
+    edges = [0, *cuts.tolist(), n]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_band_table_runs_equal_one_group_by(seed):
+    from ketl.dedup.lsh import BandTable, band_rows, group_pairs
+    rng = np.random.default_rng(seed)
+    n, bands = 400, 6
+    # Many collisions within a band; the band is part of the key, as in band_keys.
+    keys = (rng.integers(1, 40, size=(n, bands)) + 1000 * np.arange(bands)).astype(np.uint64)
+    keys[rng.random(n) < 0.05] = 0  # empty signatures never pair
+    whole = group_pairs(*band_rows(keys))
+    table, got = BandTable(bands), []
+    for a, b in _split_runs(n, rng):
+        got.append(table.add(keys[a:b], a))
+        table = BandTable.from_table(table.to_table(), bands)  # through the stored form
+    got = np.unique(np.concatenate(got), axis=0)
+    assert np.array_equal(got, whole)
+    assert not np.isin(np.flatnonzero((keys == 0).all(axis=1)), got).any()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gram_index_runs_equal_one_batch(seed):
+    from ketl.dedup.index import _unique_csr
+    from ketl.dedup.lsh import GramIndex
+    rng = np.random.default_rng(seed)
+    n = 300
+    lens = rng.integers(0, 12, n)
+    offsets = np.concatenate(([0], np.cumsum(lens)))
+    values, offsets = _unique_csr(rng.integers(0, 60, offsets[-1]).astype(np.uint32), offsets)
+    lens = np.diff(offsets)
+    args = dict(anchors=3, min_size=2, max_group=10**6, min_hits=2)
+    whole = GramIndex().add(values, offsets, 0, lens, **args)
+    index, got = GramIndex(), []
+    for a, b in _split_runs(n, rng):
+        sub = offsets[a:b + 1]
+        got.append(index.add(values[sub[0]:sub[-1]], sub - sub[0], a, lens, **args))
+        index = GramIndex.from_table(index.to_table())
+    got = np.unique(np.concatenate(got), axis=0)
+    assert np.array_equal(got, whole) and len(whole) > 0
+    # Exact intersections, probed from the later item of each pair.
+    sets = [set(values[offsets[i]:offsets[i + 1]].tolist()) for i in range(n)]
+    sizes = index.intersection_sizes(values, offsets, 0, whole[:, 1], whole[:, 0])
+    assert sizes.tolist() == [len(sets[i] & sets[j]) for i, j in whole]
+    for i, j in whole:  # >= 2 of i's 3 smallest values are in j, and i is no larger
+        assert len(set(sorted(sets[i])[:3]) & sets[j]) >= 2 and len(sets[i]) <= len(sets[j])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_vectorised_components_equal_kruskal(seed):
+    from ketl.dedup.lsh import _kruskal, cluster
+    rng = np.random.default_rng(seed)
+    n_old, n = 40, 100
+    old_root = np.arange(n_old)
+    for i in range(1, n_old):  # some old clusters, each rooted at its earliest member
+        if rng.random() < 0.5:
+            old_root[i] = old_root[rng.integers(0, i)]
+    for n_pairs in (25, 90):  # sparse: mostly scipy's components; dense: bridges too
+        pairs = np.sort(rng.integers(0, n, size=(n_pairs, 2)), axis=1)
+        weights = rng.random(len(pairs)).astype(np.float32)
+        got = cluster(n, n_old, old_root, pairs, weights)
+        want = _kruskal(n_old, old_root, pairs, weights, np.arange(n_old, n))
+        assert np.array_equal(got, want)
+        assert (got <= np.arange(n_old, n)).all()
+    # A new item bridging two old clusters joins the more similar one; they stay apart.
+    got = cluster(4, 2, np.array([0, 1]), np.array([[0, 2], [1, 2], [1, 3], [2, 3]]),
+                  np.array([0.6, 0.9, 0.7, 0.8], np.float32))
+    assert got.tolist() == [1, 1]
+
+
+def test_band_step_on_arrow_partitions_equals_whole():
+    # The distributed form: rows partitioned by key, grouped per partition, pairs merged.
+    from ketl.dedup.index import sketch
+    from ketl.dedup.lsh import band_keys, band_table, group_pairs_table, lsh_candidates
+    rng = random.Random(3)
+    base = [r[2] for r in _seed_quotes()]
+    texts = base + [" ".join(v for v in _variants(t, rng).values()) if len(t.split()) > 3 else t
+                    for t in base] + base[:5]
+    sigs, _, _ = sketch(texts)
+    keys = band_keys(sigs, 32, 4)
+    rows = band_table(keys)
+    assert rows.num_rows == int((keys != 0).sum()) > 0
+    part = rows["key"].to_numpy() % np.uint64(4)
+    parts = [rows.filter(pa.array(part == p)) for p in range(4)]
+    got = pa.concat_tables([group_pairs_table(p, first_new=10) for p in parts])
+    got = np.unique(np.stack((got["earlier"].to_numpy(), got["later"].to_numpy()), axis=1), axis=0)
+    whole = lsh_candidates(keys, 10)
+    assert len(whole) > 0 and np.array_equal(got, whole)
+    assert (whole[:, 1] >= 10).all() and (whole[:, 0] < whole[:, 1]).all()
+
+
+def test_many_small_adds_equal_one_add():
+    # As the flow adds articles batch by batch: signatures then live in several chunks.
+    rng = random.Random(11)
+    rows = _seed_quotes()
+    rows += [(f"v{k}-{name}", "var", v) for k, r in enumerate(rows) if len(r[2].split()) >= 8
+             for name, v in _variants(r[2], rng).items()]
+    whole = QuoteIndex().add(_table(rows))
+    index, parts = QuoteIndex(), []
+    for a in range(0, len(rows), 9):
+        parts.append(index.add(_table(rows[a:a + 9])))
+    assert pa.concat_tables(parts).equals(whole)
+    assert len(index) == len(rows)
+    with pytest.raises(ValueError):
+        index.add(pa.table({"quote_id": pa.array([None], pa.string()), "text": ["a quote"]}))

@@ -1,22 +1,39 @@
-"""LSH banding as a group-by, candidate verification, containment, union-find.
+"""LSH banding as a group-by, candidate verification, containment, connected components.
 
-Everything here works on plain numpy arrays (rows = items in processing
-order), so each step maps onto a Dask/Arrow group-by: band keys are one
-uint64 column per (item, band) with the band number mixed into the key, and
-candidates come from grouping rows by that key.
+Everything here works on plain numpy arrays whose *items* are row numbers in
+processing order (earlier runs first), so each step maps onto a Dask/Arrow
+group-by:
+
+* :func:`band_rows` turns signatures into ``(key, item)`` rows, one per
+  (item, band), the band number mixed into the uint64 key;
+* :func:`group_pairs` is the band step proper: a group-by over ``key`` that
+  returns candidate pairs. Only rows with the same key interact, so on Dask
+  it runs per partition after a shuffle on ``key`` (see its docstring);
+  :func:`band_table` / :func:`group_pairs_table` are the same over Arrow tables;
+* :class:`BandTable` is the same step made incremental for the persistent
+  index: stored keys stay sorted, new keys are merged with ``searchsorted``,
+  and a run costs ``O(new log new + old)`` memory moves instead of a re-sort;
+* :class:`GramIndex` does the same for containment (word n-gram hashes);
+* :func:`cluster` takes verified pairs to cluster roots with
+  ``scipy.sparse.csgraph.connected_components`` (scipy comes with datasketch).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ketl.dedup.minhash import EMPTY
 from ketl.dedup.shingles import _fmix64
 
-__all__ = ["band_keys", "lsh_candidates", "estimated_jaccard", "containment_candidates",
-           "intersection_sizes", "cluster"]
+__all__ = ["band_keys", "band_rows", "band_table", "group_pairs", "group_pairs_table", "lsh_candidates", "BandTable", "GramIndex",
+           "estimated_jaccard", "cluster"]
 
 _ROW_MULT = np.uint64(0x9E3779B97F4A7C15)
+_NO_PAIRS = np.empty((0, 2), dtype=np.int64)
+_LOW32 = np.uint64(0xFFFFFFFF)
 
 
 def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -28,52 +45,212 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     n = len(sigs)
     if bands * rows > sigs.shape[1]:
         raise ValueError(f"{bands} bands x {rows} rows need more than {sigs.shape[1]} perms")
-    v = sigs[:, :bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    v = sigs[:, :bands * rows].reshape(n, bands, rows)
     with np.errstate(over="ignore"):
-        k = np.broadcast_to(np.arange(1, bands + 1, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93),
-                            (n, bands)).copy()
+        k = np.empty((n, bands), dtype=np.uint64)
+        k[:] = np.arange(1, bands + 1, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
         for r in range(rows):
             k ^= v[:, :, r]
-            k = _fmix64(k * _ROW_MULT)
+            k *= _ROW_MULT
+            k = _fmix64(k)
     k[k == 0] = 1  # 0 is the "no key" marker (a real 0 has probability 2**-64)
     k[(sigs == EMPTY).all(axis=1)] = 0
     return k
 
 
-def _group_pairs(keys: np.ndarray, items: np.ndarray, first_new: int,
-                 max_group: int | None = None) -> np.ndarray:
-    """Pairs ``(earlier, later)`` of items sharing a key, ``later >= first_new``.
+def band_rows(keys: np.ndarray, first_item: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, bands)`` keys -> flat ``(key, item)`` rows, empty signatures dropped."""
+    n, bands = keys.shape
+    flat = keys.ravel()
+    items = np.repeat(np.arange(first_item, first_item + n, dtype=np.int64), bands)
+    live = flat != 0
+    return flat[live], items[live]
 
-    Each row is paired with the first (earliest) row of its group and with the
-    row before it: O(rows) pairs whatever the group sizes, and since every
-    pair is verified, a chain of unrelated items cannot form.
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distinct ``(a, b)`` rows, sorted; a 1-D unique on packed codes (no axis=0 sort)."""
+    if len(a) == 0:
+        return _NO_PAIRS
+    m = np.int64(max(int(a.max()), int(b.max())) + 1)
+    codes = np.unique(a * m + b)
+    return np.stack((codes // m, codes % m), axis=1)
+
+
+def _sorted_groups(key: np.ndarray, item: np.ndarray):
+    """Rows sorted by (key, item) and the group-start flags.
+
+    numpy's SIMD quicksort of the keys alone is ~4x faster than a lexsort;
+    only rows in groups of two or more (the rare duplicates) are then
+    re-sorted by item.
     """
-    order = np.lexsort((items, keys))
-    k, it = keys[order], items[order]
-    same = k[1:] == k[:-1]
-    if not same.any():
-        return np.empty((0, 2), dtype=np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], ~same)))
-    sizes = np.diff(np.append(starts, len(k)))
-    group_first = np.repeat(it[starts], sizes)
-    prev = np.concatenate((it[:1], it[:-1]))
-    ok = np.concatenate(([False], same))
-    if max_group is not None:
-        ok &= np.repeat(sizes <= max_group, sizes)
-    later = it[ok]
-    pairs = np.concatenate((np.stack((group_first[ok], later), axis=1),
-                            np.stack((prev[ok], later), axis=1)))
-    pairs = pairs[(pairs[:, 1] >= first_new) & (pairs[:, 0] != pairs[:, 1])]
-    return np.unique(pairs, axis=0) if len(pairs) else pairs
+    order = np.argsort(key)
+    k, it = key[order], item[order]
+    start = np.empty(len(k), dtype=bool)
+    if len(k):
+        start[0] = True
+        np.not_equal(k[1:], k[:-1], out=start[1:])
+        multi = ~start
+        multi[:-1] |= ~start[1:]
+        idx = np.flatnonzero(multi)
+        if len(idx):
+            # (group, item) packed in one uint64: a plain sort, no lexsort (items < 2**32).
+            packed = np.cumsum(start)[idx].astype(np.uint64) << np.uint64(32)
+            packed |= it[idx].astype(np.uint64)
+            packed.sort()
+            it[idx] = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    return k, it, start
+
+
+def group_pairs(key, item, first_new: int = 0) -> np.ndarray:
+    """The band step as a group-by over ``key``: rows -> candidate pairs ``(earlier, later)``.
+
+    ``key`` (uint64, band mixed in) and ``item`` (int64 row number in
+    processing order) are numpy arrays or Arrow arrays of equal length.
+    Within each group of equal keys, every row is paired with the group's
+    first (earliest) item and with the item just before it: ``O(rows)`` pairs
+    whatever the group sizes. Since every pair is verified afterwards (and a
+    chain needs each link verified), bands alone never chain unrelated items.
+    Only pairs whose later item is ``>= first_new`` are returned, distinct.
+
+    Rows of different keys never interact, so on Dask (#7) this runs as::
+
+        ddf.shuffle("key").map_partitions(lambda df: group_pairs(df.key, df.item, first_new))
+
+    and the partitions' pairs are concatenated and de-duplicated.
+    """
+    if isinstance(key, (pa.Array, pa.ChunkedArray)):
+        key = key.to_numpy(zero_copy_only=False)
+    if isinstance(item, (pa.Array, pa.ChunkedArray)):
+        item = item.to_numpy(zero_copy_only=False)
+    key = np.asarray(key, dtype=np.uint64)
+    item = np.asarray(item, dtype=np.int64)
+    if len(key) < 2:
+        return _NO_PAIRS
+    k, it, start = _sorted_groups(key, item)
+    gid = np.cumsum(start) - 1
+    first = it[np.flatnonzero(start)][gid]
+    prev = np.empty_like(it)
+    prev[0] = -1
+    prev[1:] = it[:-1]
+    prev[start] = -1
+    return _unique_pairs(*_raw_pairs(first, prev, it, first_new))
+
+
+def _raw_pairs(first: np.ndarray, prev: np.ndarray, it: np.ndarray,
+               first_new: int) -> tuple[np.ndarray, np.ndarray]:
+    ok = it >= first_new
+    to_first = ok & (first != it)
+    to_prev = ok & (prev >= 0) & (prev != first)
+    return (np.concatenate((first[to_first], prev[to_prev])),
+            np.concatenate((it[to_first], it[to_prev])))
+
+
+def band_table(keys: np.ndarray, first_item: int = 0) -> pa.Table:
+    """``(n, bands)`` keys as Arrow rows ``band, key, item`` (empty signatures dropped):
+    the input of :func:`group_pairs_table`, partitionable by ``band`` or ``key``."""
+    n, bands = keys.shape
+    band = np.tile(np.arange(bands, dtype=np.int16), n)
+    key, item = band_rows(keys, first_item)
+    return pa.table({"band": band[keys.ravel() != 0], "key": key, "item": item})
+
+
+def group_pairs_table(rows: pa.Table, first_new: int = 0) -> pa.Table:
+    """:func:`group_pairs` over an Arrow table with ``key`` and ``item`` columns.
+
+    Returns ``earlier, later`` (int64). The unit of work of a distributed band
+    step: partition the rows by ``key`` (or by ``band``), call this on every
+    partition, concatenate and drop duplicate pairs.
+    """
+    pairs = group_pairs(rows.column("key"), rows.column("item"), first_new)
+    return pa.table({"earlier": pairs[:, 0], "later": pairs[:, 1]})
 
 
 def lsh_candidates(keys: np.ndarray, first_new: int) -> np.ndarray:
-    """Candidate pairs from ``(n, bands)`` band keys (rows before ``first_new`` are old)."""
-    n, bands = keys.shape
-    flat = keys.ravel()
-    items = np.repeat(np.arange(n, dtype=np.int64), bands)
-    live = flat != 0
-    return _group_pairs(flat[live], items[live], first_new)
+    """Candidate pairs from ``(n, bands)`` band keys of every item (rows before ``first_new`` are old)."""
+    return group_pairs(*band_rows(keys), first_new)
+
+
+class BandTable:
+    """Stored band keys, one sorted array per band: ``key -> (first item, last item)``.
+
+    That is all :func:`group_pairs` needs from earlier runs: a new row pairs
+    with its group's first item and with the item before it (the group's last
+    stored item, for the first new row of a group). :meth:`add` gives exactly
+    the pairs of :func:`group_pairs` over old + new rows, and merges the new
+    keys with ``searchsorted`` + ``insert`` (no re-sort of stored keys). Bands
+    are processed one at a time: keys of different bands never meet, and the
+    temporaries stay ``bands`` times smaller.
+    """
+
+    def __init__(self, bands: int) -> None:
+        self.bands = bands
+        self.key = [np.empty(0, np.uint64) for _ in range(bands)]
+        self.first = [np.empty(0, np.int64) for _ in range(bands)]
+        self.last = [np.empty(0, np.int64) for _ in range(bands)]
+
+    def __len__(self) -> int:
+        return sum(len(k) for k in self.key)
+
+    def add(self, keys: np.ndarray, first_item: int) -> np.ndarray:
+        """Merge the ``(n, bands)`` keys of items ``first_item ..`` (later than every
+        stored item); return their candidate pairs ``(earlier, later)``, distinct."""
+        items = np.arange(first_item, first_item + len(keys), dtype=np.int64)
+        a_parts, b_parts = [], []
+        for b in range(self.bands):
+            col = keys[:, b]
+            live = col != 0
+            if live.any():
+                a, c = self._add_band(b, col[live], items[live])
+                a_parts.append(a)
+                b_parts.append(c)
+        if not a_parts:
+            return _NO_PAIRS
+        return _unique_pairs(np.concatenate(a_parts), np.concatenate(b_parts))
+
+    def _add_band(self, b: int, key: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        old_key, old_first, old_last = self.key[b], self.first[b], self.last[b]
+        k, it, start = _sorted_groups(key, item)
+        starts = np.flatnonzero(start)
+        gid = np.cumsum(start) - 1
+        uk = k[starts]
+        g_first = it[starts]
+        g_last = it[np.append(starts[1:], len(k)) - 1]
+        pos = np.searchsorted(old_key, uk)
+        prev = np.empty_like(it)
+        prev[0] = -1
+        prev[1:] = it[:-1]
+        prev[starts] = -1
+        found = np.zeros(len(uk), dtype=bool)
+        if len(old_key):
+            pc = np.minimum(pos, len(old_key) - 1)
+            found = old_key[pc] == uk
+            if found.any():
+                g_first = np.where(found, old_first[pc], g_first)
+                prev[starts[found]] = old_last[pc[found]]
+                old_last = old_last.copy()
+                old_last[pc[found]] = g_last[found]
+        ins = ~found
+        self.key[b] = np.insert(old_key, pos[ins], uk[ins])
+        self.first[b] = np.insert(old_first, pos[ins], g_first[ins])
+        self.last[b] = np.insert(old_last, pos[ins], g_last[ins])
+        return _raw_pairs(g_first[gid], prev, it, 0)
+
+    def to_table(self) -> pa.Table:
+        band = np.repeat(np.arange(self.bands, dtype=np.int16), [len(k) for k in self.key])
+        return pa.table({"band": band, "key": np.concatenate(self.key),
+                         "first": np.concatenate(self.first), "last": np.concatenate(self.last)})
+
+    @classmethod
+    def from_table(cls, table: pa.Table, bands: int) -> "BandTable":
+        out = cls(bands)
+        band = table.column("band").to_numpy()
+        cut = np.searchsorted(band, np.arange(bands + 1))
+        cols = {c: table.column(c).to_numpy() for c in ("key", "first", "last")}
+        for b in range(bands):
+            out.key[b] = cols["key"][cut[b]:cut[b + 1]].astype(np.uint64)
+            out.first[b] = cols["first"][cut[b]:cut[b + 1]].astype(np.int64)
+            out.last[b] = cols["last"][cut[b]:cut[b + 1]].astype(np.int64)
+        return out
 
 
 def estimated_jaccard(sigs: np.ndarray, pairs: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
@@ -85,76 +262,182 @@ def estimated_jaccard(sigs: np.ndarray, pairs: np.ndarray, chunk: int = 1 << 14)
     return out
 
 
-def intersection_sizes(values: np.ndarray, offsets: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    """``|set(i) & set(j)|`` for each pair, sets given as CSR of *unique* values."""
-    if len(pairs) == 0:
-        return np.zeros(0, dtype=np.int64)
-    lens = offsets[1:] - offsets[:-1]
-    pid_parts, val_parts = [], []
-    for side in (0, 1):
-        it = pairs[:, side]
-        ln = lens[it]
-        pid = np.repeat(np.arange(len(pairs)), ln)
-        # Positions of every member of every set, without a Python loop.
-        pos = np.arange(ln.sum()) - np.repeat(np.cumsum(ln) - ln, ln) + np.repeat(offsets[it], ln)
-        pid_parts.append(pid)
-        val_parts.append(values[pos])
-    pid = np.concatenate(pid_parts)
-    val = np.concatenate(val_parts)
-    order = np.lexsort((val, pid))
-    pid, val = pid[order], val[order]
-    dup = (pid[1:] == pid[:-1]) & (val[1:] == val[:-1])
-    return np.bincount(pid[1:][dup], minlength=len(pairs))
+def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ranges ``[start, start+count)``: (range number, position) of every member."""
+    total = int(counts.sum())
+    rid = np.repeat(np.arange(len(counts)), counts)
+    pos = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts, counts)
+    return rid, pos
 
 
-def containment_candidates(values: np.ndarray, offsets: np.ndarray, anchors: int,
-                           min_size: int, first_new: int, max_group: int) -> np.ndarray:
-    """Pairs where a small set's anchors (its ``anchors`` smallest values) occur in another set.
+class GramIndex:
+    """Every stored word n-gram hash, for containment: sorted ``value << 32 | item`` codes.
 
-    If set S is contained in L, S's smallest values are in L too, so grouping
-    anchor rows with all rows by value finds every such pair. Values shared by
-    more than ``max_group`` sets (stock phrases) are not used as anchors.
-    Returns ``(i, j)`` with ``i`` the smaller set (the one contained).
+    One sorted uint64 array answers both questions containment asks: which
+    items hold value ``v`` (a ``searchsorted`` range) and whether item ``j``
+    holds ``v`` (one ``searchsorted``). ``anchor`` flags codes that are among
+    their item's ``anchors`` smallest values. Items must stay below 2**32.
+    New codes are merged with ``searchsorted`` + ``insert``: no re-sort.
     """
-    n = len(offsets) - 1
-    lens = offsets[1:] - offsets[:-1]
-    items = np.repeat(np.arange(n, dtype=np.int64), lens)
-    # Values are sorted per set, so the first `anchors` of each are its anchors.
-    rank = np.arange(len(values)) - np.repeat(offsets[:-1], lens)
-    is_anchor = (rank < anchors) & (np.repeat(lens, lens) >= min_size)
-    order = np.lexsort((~is_anchor, items, values))
-    v, it, anc = values[order], items[order], is_anchor[order]
-    bounds = np.flatnonzero(np.concatenate(([True], v[1:] != v[:-1], [True])))
-    sizes = np.diff(bounds)
-    gid = np.repeat(np.arange(len(sizes)), sizes)
-    useful = (sizes > 1) & (sizes <= max_group)
-    keep = useful[gid]
-    if not keep.any():
-        return np.empty((0, 2), dtype=np.int64)
-    # Pair every anchor row with every other row of its group (groups are small).
-    v, it, anc, gid = v[keep], it[keep], anc[keep], gid[keep]
-    a_idx = np.flatnonzero(anc)
-    g_start = np.searchsorted(gid, gid[a_idx], side="left")
-    g_end = np.searchsorted(gid, gid[a_idx], side="right")
-    cnt = g_end - g_start
-    small = np.repeat(it[a_idx], cnt)
-    other = it[np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(g_start, cnt)]
-    pairs = np.stack((small, other), axis=1)
-    pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & ((pairs[:, 0] >= first_new) | (pairs[:, 1] >= first_new))]
-    # The contained set must not be the larger one.
-    pairs = pairs[lens[pairs[:, 0]] <= lens[pairs[:, 1]]]
-    return np.unique(pairs, axis=0) if len(pairs) else pairs
+
+    def __init__(self, codes: np.ndarray | None = None, anchor: np.ndarray | None = None) -> None:
+        self.codes = np.empty(0, np.uint64) if codes is None else np.asarray(codes, np.uint64)
+        self.anchor = np.empty(0, bool) if anchor is None else np.asarray(anchor, bool)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def to_table(self) -> pa.Table:
+        return pa.table({"code": self.codes, "anchor": self.anchor})
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> "GramIndex":
+        return cls(table.column("code").to_numpy(), table.column("anchor").to_numpy(zero_copy_only=False))
+
+    def add(self, values: np.ndarray, offsets: np.ndarray, first_new: int, lens: np.ndarray,
+            anchors: int, min_size: int, max_group: int, min_hits: int = 1) -> np.ndarray:
+        """Merge new items' sets (CSR of sorted unique values); return containment candidates.
+
+        A pair ``(i, j)`` means set ``i`` (no larger than ``j``) may be contained
+        in ``j``: if S is in L, S's smallest values (its anchors) are in L too,
+        so looking each anchor up among all stored values finds every such
+        pair. Values held by more than ``max_group`` items (stock phrases) are
+        not used. ``lens`` holds the set size of every item, old and new.
+        """
+        n_new = len(offsets) - 1
+        new_lens = np.diff(offsets)
+        codes = np.repeat(np.arange(first_new, first_new + n_new, dtype=np.uint64), new_lens)
+        codes |= np.asarray(values, np.uint64) << np.uint64(32)
+        # Sets are sorted, so each set's anchors are its first `anchors` values.
+        k = np.arange(anchors)
+        anc = np.zeros(len(codes), dtype=bool)
+        anc[(offsets[:-1, None] + k)[(k < new_lens[:, None]) & (new_lens[:, None] >= min_size)]] = True
+        order = np.argsort(codes)  # codes are distinct: any sort will do
+        codes, anc = codes[order], anc[order]
+        del order
+        vkey = codes & ~_LOW32  # value << 32: the start of the value's range
+        change = np.ones(len(codes) + 1, dtype=bool)
+        np.not_equal(vkey[1:], vkey[:-1], out=change[1:-1])
+        bounds = np.flatnonzero(change)
+        del change
+        sizes = np.diff(bounds)
+        a_parts, b_parts = [], []
+        if len(self.codes):
+            # Group sizes over old + new rows, per distinct value.
+            gkey = vkey[bounds[:-1]]
+            del vkey
+            lo = np.searchsorted(self.codes, gkey)
+            n_old = np.searchsorted(self.codes, gkey + (_LOW32 + np.uint64(1))) - lo
+            del gkey
+            total = n_old + sizes
+            useful = (total > 1) & (total <= max_group)
+            del total
+            groups = np.flatnonzero(useful & (n_old > 0))
+        else:
+            del vkey
+            useful = (sizes > 1) & (sizes <= max_group)
+            groups = np.empty(0, np.int64)
+        # New rows against stored rows of the same value, both directions.
+        if len(groups):
+            g_of, new_pos = _expand(bounds[groups], sizes[groups])
+            r_of, old_pos = _expand(lo[groups][g_of], n_old[groups][g_of])
+            new_pos = new_pos[r_of]
+            new_item = (codes[new_pos] & _LOW32).astype(np.int64)
+            old_item = (self.codes[old_pos] & _LOW32).astype(np.int64)
+            new_anc, old_anc = anc[new_pos], self.anchor[old_pos]
+            a_parts += [new_item[new_anc], old_item[old_anc]]
+            b_parts += [old_item[new_anc], new_item[old_anc]]
+        # New anchors against new rows of the same value.
+        rows = np.flatnonzero(anc)
+        g = np.searchsorted(bounds, rows, side="right") - 1
+        sel = useful[g] & (sizes[g] > 1)
+        rows, g = rows[sel], g[sel]
+        if len(rows):
+            r_of, pos = _expand(bounds[g], sizes[g])
+            a_parts.append((codes[rows[r_of]] & _LOW32).astype(np.int64))
+            b_parts.append((codes[pos] & _LOW32).astype(np.int64))
+        # Merge (the codes are sorted, so the insert positions are too).
+        ins = np.searchsorted(self.codes, codes)
+        self.codes = np.insert(self.codes, ins, codes)
+        self.anchor = np.insert(self.anchor, ins, anc)
+        if not a_parts:
+            return _NO_PAIRS
+        a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+        keep = (a != b) & (lens[a] <= lens[b])
+        a, b = a[keep], b[keep]
+        if len(a) == 0:
+            return _NO_PAIRS
+        # Each row is one anchor of `a` found in `b`: count them per pair.
+        m = np.int64(max(int(a.max()), int(b.max())) + 1)
+        codes, hits = np.unique(a * m + b, return_counts=True)
+        codes = codes[hits >= np.minimum(min_hits, lens[codes // m])]
+        return np.stack((codes // m, codes % m), axis=1)
+
+    def intersection_sizes(self, values: np.ndarray, offsets: np.ndarray, first_new: int,
+                           probe: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """``|set(probe) & set(other)|`` per pair, for new ``probe`` items (CSR ``values``)."""
+        if len(probe) == 0:
+            return np.zeros(0, dtype=np.int64)
+        p = probe - first_new
+        rid, pos = _expand(offsets[p], offsets[p + 1] - offsets[p])
+        q = (np.asarray(values, np.uint64)[pos] << np.uint64(32)) | other[rid].astype(np.uint64)
+        if len(self.codes) == 0 or len(q) == 0:
+            return np.zeros(len(probe), dtype=np.int64)
+        # Sorted needles keep the binary searches in cache: measured 5x faster.
+        order = np.argsort(q)
+        q = q[order]
+        hit = self.codes[np.minimum(np.searchsorted(self.codes, q), len(self.codes) - 1)] == q
+        return np.bincount(rid[order[hit]], minlength=len(probe))
 
 
 def cluster(n: int, first_new: int, old_root: np.ndarray, pairs: np.ndarray,
             weights: np.ndarray) -> np.ndarray:
-    """Union-find over verified pairs; returns the root (earliest member) of every new item.
+    """Connected components over verified pairs; the root (earliest member) of every new item.
 
     Old items keep their clusters (``old_root``, an index < first_new) and two
-    old clusters are never merged, so a cluster id never changes; a new item
-    bridging two old clusters joins the one it is most similar to (pairs are
-    applied strongest first, as in Kruskal's algorithm).
+    old clusters are never merged, so a cluster id never changes. Components
+    are found with scipy over a graph of new items plus the old clusters they
+    touch. A component touching two or more old clusters (rare) is resolved by
+    Kruskal's order instead: strongest pairs first, so a new item bridging two
+    old clusters joins the one it is most similar to.
     """
+    n_new = n - first_new
+    if n_new <= 0:
+        return np.empty(0, np.int64)
+    own = np.arange(first_new, n, dtype=np.int64)
+    if len(pairs) == 0:
+        return own
+    u, v = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    live = (u >= first_new) | (v >= first_new)
+    u, v = u[live], v[live]
+    ru, rv = u.copy(), v.copy()
+    ru[u < first_new] = old_root[u[u < first_new]]
+    rv[v < first_new] = old_root[v[v < first_new]]
+    olds = np.unique(np.concatenate((ru[ru < first_new], rv[rv < first_new])))
+
+    def node(r: np.ndarray) -> np.ndarray:
+        return np.where(r >= first_new, r - first_new, n_new + np.searchsorted(olds, r))
+
+    m = n_new + len(olds)
+    graph = coo_matrix((np.ones(len(u), np.int8), (node(ru), node(rv))), shape=(m, m))
+    n_comp, labels = connected_components(graph, directed=False)
+    member = np.concatenate((own, olds))
+    comp_root = np.full(n_comp, n, dtype=np.int64)
+    np.minimum.at(comp_root, labels, member)
+    roots = comp_root[labels[:n_new]]
+    n_olds = np.bincount(labels[n_new:], minlength=n_comp)
+    bad = n_olds[labels[:n_new]] >= 2
+    if bad.any():
+        bad_comp = n_olds >= 2
+        on_bad = bad_comp[labels[node(ru)]]
+        sub = np.flatnonzero(live)[on_bad]
+        roots[bad] = _kruskal(first_new, old_root, pairs[sub], weights[sub], own[bad])
+    return roots
+
+
+def _kruskal(first_new: int, old_root: np.ndarray, pairs: np.ndarray, weights: np.ndarray,
+             items: np.ndarray) -> np.ndarray:
+    """Union-find, strongest pairs first, old clusters frozen; roots of ``items``."""
     parent: dict[int, int] = {}
 
     def find(x: int) -> int:
@@ -179,6 +462,5 @@ def cluster(n: int, first_new: int, old_root: np.ndarray, pairs: np.ndarray,
         lo, hi = (ri, rj) if ri < rj else (rj, ri)
         if hi < first_new:
             continue  # both old: frozen
-        # A root stays the earliest member: an old root always wins.
-        parent[hi] = lo
-    return np.fromiter((find(i) for i in range(first_new, n)), dtype=np.int64, count=n - first_new)
+        parent[hi] = lo  # a root stays the earliest member: an old root always wins
+    return np.fromiter((find(int(i)) for i in items), dtype=np.int64, count=len(items))

@@ -22,14 +22,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ketl.dedup.shingles import ShingleSettings, shingle_hashes
+from ketl.dedup.shingles import ShingleSettings, iter_shingle_hashes
 
 __all__ = ["MinHashSettings", "permutations", "signatures_from_hashes", "signatures", "EMPTY"]
 
 SCHEME = "affine32"  # the datasketch scheme these signatures reproduce
 EMPTY = np.uint32(0xFFFFFFFF)  # datasketch's value for "no shingle seen"
-# Rows of the shingles x perms product per block: keeps the block in L2.
-_BLOCK_ELEMS = 1 << 17
+# Elements of the perms x shingles product per block (2 MiB). Measured on 10k
+# 300-word docs: 2**17 -> 0.19 s, 2**19 -> 0.09 s, 2**21 -> 0.16 s: fewer
+# Python-level iterations until the block falls out of cache.
+_BLOCK_ELEMS = 1 << 19
 
 
 @dataclass(frozen=True)
@@ -95,5 +97,8 @@ def signatures_from_hashes(hashes: np.ndarray, offsets: np.ndarray,
 def signatures(texts: Sequence[str], shingles: ShingleSettings = ShingleSettings(),
                settings: MinHashSettings = MinHashSettings()) -> np.ndarray:
     """Text -> ``(len(texts), num_perm)`` uint32 MinHash signatures. Pure; run it in workers."""
-    hashes, offsets = shingle_hashes(texts, shingles)
-    return signatures_from_hashes(hashes, offsets, settings)
+    out = np.full((len(texts), settings.num_perm), EMPTY, dtype=np.uint32)
+    # Chunk by chunk: the batch's shingles are never all in memory at once.
+    for first, hashes, offsets in iter_shingle_hashes(texts, shingles):
+        out[first:first + len(offsets) - 1] = signatures_from_hashes(hashes, offsets, settings)
+    return out

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["ShingleSettings", "shingle_hashes", "shingle_hashes_reference", "normalize"]
+__all__ = ["ShingleSettings", "shingle_hashes", "iter_shingle_hashes", "shingle_hashes_reference", "normalize"]
 
 _M64 = (1 << 64) - 1
 _CHAR_BASE = 0x100000001B3  # FNV-64 prime: odd, so invertible mod 2**64
@@ -197,6 +197,26 @@ def _ngrams(units: np.ndarray, sent: np.ndarray, n: int, base: int) -> tuple[np.
     return hashes, offsets
 
 
+def iter_shingle_hashes(texts: Sequence[str], settings: ShingleSettings = ShingleSettings(),
+                        chunk_chars: int | None = None):
+    """:func:`shingle_hashes` chunk by chunk: yields ``(first text, hashes, offsets)``.
+
+    Chunks of about ``chunk_chars`` characters stay in cache, and a caller
+    that reduces each chunk (signatures) never holds the whole batch's shingles.
+    """
+    limit = _CHUNK_CHARS if chunk_chars is None else chunk_chars
+    chunk: list[str] = []
+    size = first = 0
+    for i, t in enumerate(texts):
+        chunk.append(t or "")
+        size += len(chunk[-1])
+        if size >= limit:
+            yield (first, *_chunk_hashes(chunk, settings))
+            chunk, size, first = [], 0, i + 1
+    if chunk:
+        yield (first, *_chunk_hashes(chunk, settings))
+
+
 def shingle_hashes(texts: Sequence[str], settings: ShingleSettings = ShingleSettings(),
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Shingle hashes of every text, as CSR: ``hashes[offsets[i]:offsets[i+1]]``.
@@ -205,25 +225,13 @@ def shingle_hashes(texts: Sequence[str], settings: ShingleSettings = ShingleSett
     batch (duplicates within a text are kept; MinHash ignores them). Large
     batches are cut in chunks that stay in cache.
     """
-    n_docs = len(texts)
-    if n_docs == 0:
+    if len(texts) == 0:
         return np.empty(0, np.uint32), np.zeros(1, np.int64)
     parts, offs, base = [], [np.zeros(1, np.int64)], 0
-    chunk: list[str] = []
-    size = 0
-    for t in texts:
-        chunk.append(t or "")
-        size += len(chunk[-1])
-        if size >= _CHUNK_CHARS:
-            h, o = _chunk_hashes(chunk, settings)
-            parts.append(h)
-            offs.append(o[1:] + base)
-            base += len(h)
-            chunk, size = [], 0
-    if chunk:
-        h, o = _chunk_hashes(chunk, settings)
+    for _, h, o in iter_shingle_hashes(texts, settings):
         parts.append(h)
         offs.append(o[1:] + base)
+        base += len(h)
     if len(parts) == 1:
         return parts[0], np.concatenate(offs)
     return np.concatenate(parts), np.concatenate(offs)
