@@ -45,7 +45,7 @@ from .ingest import Reject, SourceFile, read_units
 from .quotes import extract_quotes
 from .repair import RepairSettings, repair_documents, settings_from_mapping
 from .dedup.index import ArticleIndex, QuoteIndex
-from .schemas import QUOTES
+from .schemas import EDITS, QUOTES, items_table
 from .store import read_table, write_part
 
 SITE_LINES = "site_lines.parquet"
@@ -368,24 +368,7 @@ def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.T
 
 
 def edits_table(docs: list[Document], ctx: RunContext) -> pa.Table:
-    cols: dict[str, list] = {k: [] for k in (
-        "doc_id", "source_path", "seq", "stage", "rule", "before", "after",
-        "source_line", "source_start", "source_end")}
-    for d in docs:
-        for e in d.edits:
-            cols["doc_id"].append(d.doc_id)
-            cols["source_path"].append(d.source_path)
-            cols["seq"].append(e.seq)
-            cols["stage"].append(e.stage)
-            cols["rule"].append(e.rule)
-            cols["before"].append(e.before)
-            cols["after"].append(e.after)
-            cols["source_line"].append(e.source_line)
-            cols["source_start"].append(e.source_start)
-            cols["source_end"].append(e.source_end)
-    n = len(cols["doc_id"])
-    table = pa.table(cols)
-    return table.append_column("run_id", pa.array([ctx.run_id] * n, pa.string()))
+    return items_table(docs, "edits", EDITS, run_id=ctx.run_id)
 
 
 def rejects_table(rejects: list[Reject], ctx: RunContext) -> pa.Table:

@@ -143,5 +143,29 @@ TABLES: dict[str, pa.Schema] = {
 }
 
 
+def items_table(docs, attr: str, schema: pa.Schema, **constants) -> pa.Table:
+    """Rows of ``schema`` from the items (edits, entities, suggestions) of ``docs``.
+
+    ``doc_id`` and ``source_path`` come from the document, ``constants`` (such as
+    ``run_id``) are the same on every row, and every other column is the item's
+    attribute of that name: the dataclasses in ``document.py`` are named to match.
+    """
+    per_doc = [n for n in ("doc_id", "source_path") if n in schema.names]
+    per_item = [n for n in schema.names if n not in per_doc and n not in constants]
+    cols: dict[str, list] = {n: [] for n in (*per_doc, *per_item)}
+    for doc in docs:
+        items = getattr(doc, attr)
+        if not items:
+            continue
+        for n in per_doc:
+            cols[n].extend([getattr(doc, n)] * len(items))
+        for n in per_item:
+            cols[n].extend([getattr(i, n) for i in items])
+    rows = len(cols[schema.names[0]]) if schema.names[0] in cols else 0
+    for name, value in constants.items():
+        cols[name] = [value] * rows
+    return pa.table({n: pa.array(cols[n], schema.field(n).type) for n in schema.names}, schema=schema)
+
+
 def empty(table: str) -> pa.Table:
     return TABLES[table].empty_table()
