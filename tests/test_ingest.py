@@ -48,6 +48,7 @@ def test_every_bad_input_kind_is_a_reject_with_a_reason(tmp_path):
     (tmp_path / "notes.pdf").write_bytes(b"%PDF-1.4")
     (tmp_path / "bad.jsonl.gz").write_bytes(b"not gzip at all")
     os.symlink(tmp_path / "missing.txt", tmp_path / "link.txt")
+    os.mkfifo(tmp_path / "pipe.txt")  # reading it would block forever
     locked = tmp_path / "locked.txt"
     locked.write_text("secret")
     locked.chmod(0)
@@ -55,7 +56,7 @@ def test_every_bad_input_kind_is_a_reject_with_a_reason(tmp_path):
     reasons = {r.source_path: r.reason for r in result.rejects}
     expected = {"empty.txt": "empty", "blank.txt": "empty", "binary.txt": "binary",
                 "big.txt": "too_large", "notes.pdf": "unsupported_type",
-                "bad.jsonl.gz": "bad_gzip", "link.txt": "broken_link"}
+                "bad.jsonl.gz": "bad_gzip", "link.txt": "broken_link", "pipe.txt": "unreadable"}
     if os.geteuid() != 0:  # root reads any file
         expected["locked.txt"] = "unreadable"
     for path, reason in expected.items():

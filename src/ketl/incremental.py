@@ -59,7 +59,7 @@ def plan(raw: Path, files: list[SourceFile], processed: dict[str, Seen]) -> Plan
     skipped = 0
     for f in files:
         seen = processed.get(f.path)
-        if seen is None or f.problem in ("broken_link", "unreadable"):
+        if seen is None or f.problem in ("broken_link", "unreadable", "not_regular"):
             # A broken link or unreadable file is re-checked each run (cheap), but
             # only reported again if its state changed (see ``already_rejected``).
             if seen is not None and seen.sha256 == "" and seen.size == f.size:

@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import json
 import os
+import stat
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,10 @@ def scan(raw: Path) -> list[SourceFile]:
             except OSError:
                 found.append(SourceFile(rel, 0, 0, "unreadable"))
                 continue
+            if not stat.S_ISREG(st.st_mode):
+                # A FIFO or device would block or never end a read.
+                found.append(SourceFile(rel, 0, st.st_mtime_ns, "not_regular"))
+                continue
             problem = None if _supported(name) else "unsupported_type"
             found.append(SourceFile(rel, st.st_size, st.st_mtime_ns, problem))
     found.sort(key=lambda f: f.path)
@@ -121,6 +126,8 @@ def _read_one(raw: Path, unit: SourceFile, max_file_bytes: int, out: ReadResult)
         return reject("broken_link", f"link target {target!r} does not exist")
     if unit.problem == "unreadable":
         return reject("unreadable", "could not stat the file")
+    if unit.problem == "not_regular":
+        return reject("unreadable", "not a regular file (a FIFO, socket or device)")
     if unit.size > max_file_bytes:
         return reject("too_large", f"{unit.size} bytes > limit {max_file_bytes}")
     try:
