@@ -113,3 +113,16 @@ def test_cp1252_file(tmp_path):
     doc = _read(tmp_path).docs[0]
     assert doc.source_encoding == "cp1252"
     assert doc.text == text * 3
+
+
+def test_linked_folders_are_followed_once(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "a.txt").write_text("An article kept in another folder.")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    os.symlink(elsewhere, raw / "linked")
+    os.symlink(raw, raw / "loop")  # a link back up must not loop forever
+    (raw / "b.txt").write_text("An article in raw.")
+    paths = [f.path for f in scan(raw)]
+    assert paths == ["b.txt", "linked/a.txt"]

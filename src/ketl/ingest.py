@@ -76,7 +76,15 @@ def _supported(name: str) -> bool:
 def scan(raw: Path) -> list[SourceFile]:
     """Every non-hidden entry under ``raw``, recursively, in sorted path order."""
     found: list[SourceFile] = []
-    for dirpath, dirnames, filenames in os.walk(raw, followlinks=False):
+    seen_dirs: set[str] = set()
+    # Linked folders are followed (raw/ may gather folders from elsewhere); a
+    # folder already walked (a link loop) is not walked again.
+    for dirpath, dirnames, filenames in os.walk(raw, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
         # Hidden folders (.git, .cache) are tooling, not input.
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         base = Path(dirpath)
