@@ -257,8 +257,8 @@ def test_aeb_f1_beats_plain_line_rules():
     p, r, f1 = bench.aeb_score((d.text, g) for d, (_, _, g) in zip(out, pages))
     _, _, f_raw = bench.aeb_score((t, g) for _, t, g in pages)
     assert abs(f_raw - 0.665) < 0.002  # the metric matches the published figure
-    # Measured 0.915 (P 0.899, R 0.931); C4-style line rules reach 0.836.
-    assert f1 > 0.905 and p > 0.89 and r > 0.92
+    # Measured 0.926 (P 0.907, R 0.945); C4-style line rules reach 0.836.
+    assert f1 > 0.92 and p > 0.90 and r > 0.935
 
 
 def test_lower_cased_matcher_agrees_with_ignorecase():
@@ -345,3 +345,89 @@ def test_one_line_quote_inside_article_still_stays():
     quote = "\u201cWe will not give up,\u201d he said."
     doc = clean(doc_of("\n\n".join([_ARTICLE[0], quote, _ARTICLE[1], _ARTICLE[2]]) + "\n"))
     assert quote in doc.text
+
+
+_MORE = [
+    "Diplomats from both countries met again in Geneva on Tuesday, the third round of talks since the spring began.",
+    "The next meeting is planned for December, when the two sides hope to sign a first agreement on the border.",
+    "Observers said the mood in the room had been calmer than at any earlier meeting between the two delegations.",
+    "Both governments are under pressure at home to show that the talks can bring results before the winter.",
+]
+
+
+def test_article_continues_past_a_related_links_box():
+    box = ["READ MORE: Ceasefire talks collapse as both sides trade accusations", "Related articles",
+           "Border town braces for winter", "Fuel prices climb again"]
+    text = "\n\n".join(["Menu"] + _ARTICLE + box + _MORE + ["Related Topics", "Politics"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ARTICLE + _MORE)
+    assert not any(b in doc.text for b in box)
+    # Without bridging, the box cuts the article in two and one half is lost.
+    off = next(clean_documents([doc_of(text)], RULES, None, BoilerplateSettings(bridge_max_gap=0)))
+    assert not all(p in off.text for p in _ARTICLE + _MORE)
+
+
+def test_a_lone_teaser_after_the_article_is_not_bridged():
+    teaser = ("Another story entirely: the city council voted on Monday to close two of its libraries after a "
+              "long budget fight that lasted well into the night.")
+    text = "\n\n".join(_ARTICLE + ["Most read", "Sport", "Weather", teaser, "Contact", "About us"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ARTICLE)
+    assert teaser not in doc.text
+
+
+def test_repeated_report_links_of_embedded_posts_are_not_a_comment_thread():
+    # An embedded post leaves "Image Copyright @x @x" and "Report" behind, several
+    # times: one marker repeated is a widget, not comments, so the prose after it weighs fully.
+    embeds = ["Image Copyright @office @office", "Report"] * 3
+    text = "\n\n".join(_ARTICLE + embeds + _MORE) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ARTICLE + _MORE)
+    assert "Report" not in doc.text.split("\n")
+
+
+_GLUED = [
+    "Two Held In Custody After Death Of Student-Athlete A 24-year-old woman and a 28-year-old man have "
+    "been arrested in connection with the death of a student, police said on Tuesday evening.",
+    "Customers Leave Without Paying Bill At The Steakhouse A party of six left the restaurant without paying "
+    "their bill after a fight broke out over the check, the owner told local reporters.",
+    "State To Mail Redistricting Panel Applications To Voters The state will mail applications encouraging "
+    "voters to apply to serve on a new commission that will draw the district lines.",
+    "Rangers Seek Tips About Elk Poached In The North Conservation officers in the north are seeking "
+    "information about a bull elk that was shot and left to waste in a field last week.",
+]
+
+
+def test_teaser_list_of_glued_headlines_goes():
+    text = "\n".join(["Latest Headlines"] + _GLUED + ["Weather", "Sports", "Video"] + _ARTICLE) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ARTICLE)
+    assert not any(t in doc.text for t in _GLUED)
+    assert "classifier.teaser" in removed(doc)
+    # Off, the teasers outweigh the article and the article is what goes.
+    off = next(clean_documents([doc_of(text)], RULES, None, BoilerplateSettings(teaser_min_run=0)))
+    assert _GLUED[0] in off.text
+
+
+def test_one_title_case_sentence_inside_an_article_stays():
+    line = ("The Lord Of The Rings was filmed in New Zealand, and the production brought In Tourists "
+            "from all over the world for years afterwards, officials said.")
+    doc = clean(doc_of("\n\n".join(_ARTICLE[:2] + [line] + _ARTICLE[2:]) + "\n"))
+    assert line in doc.text
+
+
+def test_what_precedes_the_headline_in_the_body_is_not_the_article():
+    title = "Border crossing between the two countries to reopen next week"
+    teasers = [f"Another story number {k} about something else entirely happened somewhere in the world today, "
+               f"and people there talked about it at length." for k in range(4)]
+    nav = ["Home", "World", "Sport", "Business", "Culture", "Video", "Weather", "Contact", "About"]
+    # The teasers weigh less than the article but enough for the position prior
+    # (pages put the article first) to prefer them, were it not for the headline.
+    text = "\n".join([title + " | Daily Courier"] + nav + teasers + nav + [title] + _ARTICLE + _MORE) + "\n"
+    doc = clean(doc_of(text))
+    assert doc.meta["title"] == title
+    assert all(p in doc.text for p in _ARTICLE + _MORE)
+    assert not any(t in doc.text for t in teasers)
+    # Without the headline in the body, the earlier (teaser) run wins the position prior.
+    no_title = "\n".join([title + " | Daily Courier"] + nav + teasers + nav + _ARTICLE + _MORE) + "\n"
+    assert teasers[0] in clean(doc_of(no_title)).text

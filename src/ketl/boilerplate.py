@@ -15,7 +15,10 @@ the site (``site.repeated_line``: only in the leading/trailing furniture of the
 page, or short, so a republished article is not emptied); it repeats the title
 (``title.repeated``); it is a short line in another script (``fragment.stray_script``);
 it is the unrelated trailing fragment of another article (``fragment.trailing``);
-or the line classifier puts it outside the article (``classifier.*``).
+it belongs to a teaser list of headlines glued to their summaries
+(``classifier.teaser``); or the line classifier puts it outside the article
+(``classifier.*``: the best run of prose, bridged across short interruptions,
+never one before the headline printed in the body when a later run is better).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-from ketl.boilerplate_classifier import ClassifierSettings, classify_stripped, document_stopwords
+from ketl.boilerplate_classifier import ClassifierSettings, classify_stripped, document_stopwords, teaser_lines
 from ketl.boilerplate_rules import CompiledRules, load_rules
 from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                                         site_and_line_keys, split_title_suffix)
@@ -37,6 +40,7 @@ __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rul
 STAGE = "boilerplate"
 _LAYOUT = "layout.blank_lines"
 _WORDS = re.compile(r"\w+")
+_DIGITS = re.compile(r"\d+")
 _TERMINAL = re.compile(r"[.!?。！？…\"”»’)\]]\s*$")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -71,13 +75,23 @@ class BoilerplateSettings:
     thread_weight: float = 0.25
     earlier_ratio: float = 0.6
     table_min_rows: int = 4
+    # Bridging a short interruption of the article (see ClassifierSettings.bridge_*).
+    bridge_max_gap: int = 6
+    bridge_min_chars: int = 400
+    bridge_min_lines: int = 2
+    # Teaser lists: this many consecutive lines gluing a headline to its summary
+    # (0 = off); each costs teaser_penalty inside the article.
+    teaser_min_run: int = 3
+    teaser_penalty: int = 150
 
     def classifier_settings(self) -> ClassifierSettings:
         return ClassifierSettings(length_low=self.length_low, length_high=self.length_high,
                                   stop_low=self.stop_low, stop_high=self.stop_high,
                                   short_cost=self.short_cost, block_bad_penalty=self.block_bad_penalty,
                                   thread_weight=self.thread_weight, earlier_ratio=self.earlier_ratio,
-                                  table_min_rows=self.table_min_rows)
+                                  table_min_rows=self.table_min_rows, bridge_max_gap=self.bridge_max_gap,
+                                  bridge_min_chars=self.bridge_min_chars,
+                                  bridge_min_lines=self.bridge_min_lines)
 
     def repetition_settings(self) -> RepetitionSettings:
         return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share)
@@ -121,7 +135,7 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     blank = [not s for s in stripped]
     reason: list[str] = [""] * n
     penalty: list[int] = [0] * n
-    comment: list[bool] = [False] * n
+    comment: list[str] = [""] * n  # the text of comment-marker lines (the classifier wants them varied)
 
     # 1. Rules (one combined regex per line, short lines cached per process).
     match = rules.match_lower
@@ -130,7 +144,8 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
             r = match(s.lower())
             if r is not None:
                 reason[i], penalty[i] = r.id, max(1, r.penalty)
-                comment[i] = r.category == "comment"
+                if r.category == "comment":
+                    comment[i] = _DIGITS.sub("0", s.lower())
 
     # 2. Lines repeated across the site: the page's leading and trailing furniture,
     # plus short repeated lines anywhere (a long repeated line mid-page may be a
@@ -169,8 +184,15 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         idx = [i for i in range(n) if not blank[i]]
         body = [stripped[i] for i in idx]
         stop = rules.stopwords | document_stopwords(body)
+        if settings.teaser_min_run > 0:
+            judged = [bool(reason[i]) for i in idx]
+            for q, flag in enumerate(teaser_lines(body, stop, settings.teaser_min_run, judged)):
+                i = idx[q]
+                if flag and not reason[i]:
+                    reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
+        title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
         keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
-                                         [comment[i] for i in idx])
+                                         [comment[i] for i in idx], title_at)
         for q, i in enumerate(idx):
             if not keep[q] and not reason[i]:
                 reason[i] = why[q] or "classifier.low_content"

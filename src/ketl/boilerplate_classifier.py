@@ -21,7 +21,8 @@ from typing import Sequence
 
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
-__all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "GOOD", "BAD", "SHORT", "NEAR"]
+__all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
+           "GOOD", "BAD", "SHORT", "NEAR"]
 
 GOOD, NEAR, SHORT, BAD = "good", "near", "short", "bad"
 
@@ -48,6 +49,13 @@ class ClassifierSettings:
     # table or a schedule (standings, fixtures, recipes): content, not menus.
     table_min_rows: int = 4
     table_row_divisor: int = 2  # a table row weighs its length divided by this
+    # An article interrupted by a box ("READ MORE: ...", related links, an embedded
+    # tweet, a caption) continues past it: the chosen run is extended across at most
+    # bridge_max_gap non-blank lines of furniture when at least bridge_min_lines
+    # prose lines worth bridge_min_chars follow (a lone teaser summary does not).
+    bridge_max_gap: int = 6
+    bridge_min_chars: int = 400
+    bridge_min_lines: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +240,8 @@ def classify_lines(lines: Sequence[str], stopwords: frozenset[str] = frozenset()
 def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] | None = None,
                       penalties: Sequence[int] | None = None,
                       cfg: ClassifierSettings = ClassifierSettings(),
-                      comment_markers: Sequence[bool] | None = None) -> tuple[list[bool], list[str], list[str]]:
+                      comment_markers: Sequence[bool | str] | None = None,
+                      title_at: int = -1) -> tuple[list[bool], list[str], list[str]]:
     """The hot path of :func:`classify_lines`, over non-blank stripped lines:
     ``(keep, label, reason)`` lists, no per-line objects. ``stopwords`` None:
     guessed from the lines; an empty set: judge without stop words.
@@ -241,26 +250,31 @@ def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] | None = N
     stop = stopwords if stopwords is not None else document_stopwords(lines, cfg.adaptive_stopwords)
     pen = penalties or [0] * len(lines)
     thread = _thread_start(comment_markers, cfg) if comment_markers else len(lines)
-    out = _classify(lines, stop, pen, cfg, thread)
+    out = _classify(lines, stop, pen, cfg, thread, title_at)
     if stop and not any(out[0]):
         # Nothing looked like prose in this language (score tables, lists):
         # judge again by length and punctuation alone rather than drop it all.
-        out = _classify(lines, frozenset(), pen, cfg, thread)
+        out = _classify(lines, frozenset(), pen, cfg, thread, title_at)
     return out
 
 
-def _thread_start(markers: Sequence[bool], cfg: ClassifierSettings) -> int:
+def _thread_start(markers: Sequence[bool | str], cfg: ClassifierSettings) -> int:
     """Index of the first comment marker followed closely by enough others, else len."""
     pos = [q for q, f in enumerate(markers) if f]
     k = cfg.thread_min_markers
     for j in range(len(pos) - k + 1):
         if pos[j + k - 1] - pos[j] < cfg.thread_window:
+            # Markers given as texts: one marker repeated ("Report" under every
+            # embedded tweet) is a widget, a thread mixes them ("X says:", "2 days ago").
+            window = [markers[q] for q in pos[j:j + k]]
+            if isinstance(window[0], str) and len(set(window)) < 2:
+                continue
             return pos[j]
     return len(markers)
 
 
 def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int],
-              cfg: ClassifierSettings, thread: int) -> tuple[list[bool], list[str], list[str]]:
+              cfg: ClassifierSettings, thread: int, title_at: int = -1) -> tuple[list[bool], list[str], list[str]]:
     m = len(lines)
     labels: list[str] = [BAD] * m
     reasons: list[str] = ["rule"] * m
@@ -268,11 +282,17 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         if penalties[q] <= 0:
             labels[q], reasons[q] = _initial(lines[q], stop, cfg)
     _context(labels)
-    lo, hi = _choose_block(_weights(lines, labels, penalties, cfg, thread), cfg)
+    weights = _weights(lines, labels, penalties, cfg, thread)
+    lo, hi = _choose_block(weights, cfg, title_at)
+    inside = [False] * m
+    for q in range(lo, hi + 1):
+        inside[q] = True
+    if hi >= lo and cfg.bridge_max_gap > 0:
+        _bridge(weights, labels, inside, lo, hi, min(thread, m), cfg)
     keep = [False] * m
     for q in range(m):
         lab = labels[q]
-        if lo <= q <= hi:
+        if inside[q]:
             if lab != BAD:
                 labels[q], keep[q], reasons[q] = GOOD, True, ""
             elif not reasons[q]:
@@ -280,6 +300,51 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         elif lab != BAD:
             labels[q], reasons[q] = BAD, "classifier.outside_article"
     return keep, labels, reasons
+
+
+def _bridge(weights: Sequence[int], labels: Sequence[str], inside: list[bool], lo: int, hi: int,
+            stop: int, cfg: ClassifierSettings) -> None:
+    """Extend the article run ``[lo, hi]`` across short interruptions, both ways:
+    the interruption stays outside, the prose beyond it comes in. Never into a
+    comment thread (``stop``)."""
+    for step in (1, -1):
+        edge = hi if step == 1 else lo
+        while True:
+            run = _prose_after_gap(weights, labels, edge, step, stop, cfg)
+            if run is None:
+                break
+            a, b = run  # a: first line of the prose beyond the gap, b: its last
+            for q in range(min(a, b), max(a, b) + 1):
+                inside[q] = True
+            edge = b
+
+
+def _prose_after_gap(weights: Sequence[int], labels: Sequence[str], edge: int, step: int, stop: int,
+                     cfg: ClassifierSettings) -> tuple[int, int] | None:
+    m = min(len(weights), stop)
+    q = edge + step
+    gap = 0
+    while 0 <= q < m and weights[q] <= 0:
+        gap += 1
+        if gap > cfg.bridge_max_gap:
+            return None
+        q += step
+    if gap == 0 or not 0 <= q < m:
+        return None
+    # The prose beyond: the best-sum stretch starting at q, going away from the run.
+    start, total, best, best_end, lines, best_lines = q, 0, 0, -1, 0, 0
+    while 0 <= q < m:
+        total += weights[q]
+        if total <= 0:
+            break
+        if labels[q] == GOOD:
+            lines += 1
+        if total > best:
+            best, best_end, best_lines = total, q, lines
+        q += step
+    if best < cfg.bridge_min_chars or best_lines < cfg.bridge_min_lines:
+        return None
+    return start, best_end
 
 
 def _context(labels: list[str]) -> None:
@@ -345,12 +410,15 @@ def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg
         q = k
 
 
-def _choose_block(weights: Sequence[int], cfg: ClassifierSettings) -> tuple[int, int]:
+def _choose_block(weights: Sequence[int], cfg: ClassifierSettings, title_at: int = -1) -> tuple[int, int]:
     """The article's run of lines: the maximum-sum run, or an earlier run
-    worth ``earlier_ratio`` of it (the article comes before what follows it)."""
+    worth ``earlier_ratio`` of it (the article comes before what follows it),
+    but not one before the headline printed in the body (``title_at``): what
+    precedes the headline is the page's header, teasers included."""
     best, lo, hi = _best_block(weights, 0, len(weights))
-    while lo > 0:
-        s0, lo0, hi0 = _best_block(weights, 0, lo)
+    floor = title_at + 1 if 0 <= title_at < lo else 0
+    while lo > floor:
+        s0, lo0, hi0 = _best_block(weights, floor, lo)
         if s0 <= 0 or s0 < cfg.earlier_ratio * best:
             break
         best, lo, hi = s0, lo0, hi0
@@ -373,3 +441,49 @@ def _best_block(weights: Sequence[int], start: int, stop: int) -> tuple[int, int
         if run > best:
             best, best_lo, best_hi = run, lo, q
     return best, best_lo, best_hi
+
+
+# A headline glued to its summary, as teaser lists flatten to plain text:
+# "Customers Leave Without Paying $690 Bill At Troy Steakhouse A party of six left..."
+# (Title Case: function words capitalised mid-sentence) or "... deemed stateless
+# WASHINGTON: Expressing concern..." (a dateline in the middle of the line).
+_MID_DATELINE = re.compile(r"[a-z0-9’'”)] (?:[A-Z][A-Z.]+ ){0,2}[A-Z][A-Z.]{3,}(?: \([A-Z]+\))?(?::| —| –) [A-Z\"“]")
+_CAP_WORD = re.compile(r"(?<![.!?:;] )(?<=\s)[A-Z][a-z]{0,5}\b")
+
+
+def _glued_headline(line: str, stop: frozenset[str]) -> bool:
+    if len(line) < 60:
+        return False
+    if _MID_DATELINE.search(line, 15, 220):
+        return True
+    if not stop:
+        return False
+    head = line[:90]
+    # Distinct words: a product name ("MacBook Pro") repeats one capitalised word.
+    return len({w for w in _CAP_WORD.findall(head) if w.lower() in stop}) >= 2
+
+
+def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
+                 skip: Sequence[bool] | None = None) -> list[bool]:
+    """Lines of a teaser list: at least ``min_run`` consecutive (non-blank,
+    stripped) lines that each glue a headline to its summary. One such line
+    is a sentence with a title in it; a run of them is a list of articles.
+    ``skip`` marks lines already judged (never teasers: they end a run)."""
+    if skip is None:
+        flags = [_glued_headline(s, stop) for s in lines]
+    else:
+        flags = [not k and len(s) >= 60 and _glued_headline(s, stop) for s, k in zip(lines, skip)]
+    out = [False] * len(lines)
+    q, m = 0, len(lines)
+    while q < m:
+        if not flags[q]:
+            q += 1
+            continue
+        k = q
+        while k < m and flags[k]:
+            k += 1
+        if k - q >= min_run:
+            for r in range(q, k):
+                out[r] = True
+        q = k
+    return out
