@@ -32,3 +32,34 @@ def test_sample_prefers_long_lines():
     sample = language_sample(text, size=500)
     assert len(sample) <= 520 and "eigentliche Artikeltext" in sample
     assert detect_language(text)[0] == "de"
+
+
+def _aeb_pages() -> list[str]:
+    import json
+
+    data = json.loads((SEEDS.parent / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))
+    return [v["articleBody"] for v in data["output"].values()]
+
+
+def test_vectorised_scorer_equals_py3langid():
+    from ketl.language import _classifier, _identifier, _VectorScorer
+
+    ident = _identifier()
+    fast = _classifier()
+    assert getattr(fast, "__self__", None).__class__ is _VectorScorer  # not the slow fallback
+    texts = [language_sample(t) for t in _aeb_pages()[::4]]
+    texts += ["", "a", "ÅÄÖ", "x\ud800y", "日本語のテキストです。", "ΚΑΛΗΜΕΡΑ ΚΟΣΜΕ", "مرحبا بالعالم"]
+    for text in texts:
+        lang, prob = fast(text)
+        ref_lang, ref_prob = ident.classify(text)
+        assert lang == ref_lang and abs(prob - ref_prob) < 1e-4, text[:60]
+
+
+def test_first_look_gives_the_full_sample_language():
+    from ketl.language import _classifier
+
+    classify = _classifier()
+    pages = [t for t in _aeb_pages() if len(t) > 2000]
+    assert len(pages) > 100
+    for text in pages:
+        assert detect_language(text)[0] == classify(language_sample(text))[0]

@@ -291,3 +291,139 @@ def test_property_never_raises_and_idempotent_on_noisy_text(text):
 def test_property_never_raises_and_idempotent_on_any_text(text):
     once = repair(text)
     assert repair(once.text).text == once.text
+
+
+# --- speed paths give the slow paths' answers ----------------------------------------
+
+def _aeb_pages() -> list[str]:
+    pages = json.loads((SHARED / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))
+    return [v["articleBody"] for v in pages["output"].values()]
+
+
+def _damage(text: str) -> str:
+    """UTF-8 read as Windows-1252 on every third line: mojibake as scraped."""
+    import ftfy.bad_codecs  # noqa: F401 - registers sloppy-windows-1252
+
+    lines = text.split("\n")
+    for i in range(0, len(lines), 3):
+        lines[i] = lines[i].encode("utf-8").decode("sloppy-windows-1252")
+    return "\n".join(lines)
+
+
+def test_encoding_pass_equals_ftfy_fix_text_on_damaged_pages():
+    texts = [_damage(t) for t in _aeb_pages()[::3]]
+    changed = 0
+    for t in texts:
+        expected = ftfy.fix_text(t, uncurl_quotes=False)
+        assert fix_encoding_text(t) == expected
+        changed += expected != t
+    assert changed > len(texts) // 2
+
+
+_mojibake_alphabet = st.sampled_from(
+    list("aeé çãÀÃÂ\n.,'’“”—…«»ЖжΩ€™©®°±×ﬁＨ\x85\u2028\u00a0") +
+    ["Ã©", "â€™", "â€œ", "Ã¨", "Ð¿Ñ€", "вЂ™", "Ã ", "&amp;", "&eacute;", "<b>", "e\u0301", "\x1b[1m"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_mojibake_alphabet, max_size=30).map("".join))
+def test_property_encoding_pass_equals_ftfy(text):
+    assert fix_encoding_text(text) == ftfy.fix_text(text, uncurl_quotes=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab é\xa0Ã©â€™\n", max_size=80), st.text(alphabet="ab é\xa0Ã©â€™\n", max_size=80))
+def test_property_line_changes_turn_old_into_new(old, new):
+    from ketl.repair_encoding import line_changes
+
+    if old == new:
+        return
+    changes = sorted(line_changes(old, new, 0, "r"), key=lambda c: c.start)
+    out, prev = [], 0
+    for c in changes:
+        assert c.start >= prev
+        out += [old[prev:c.start], c.replacement]
+        prev = c.end
+    assert "".join(out) + old[prev:] == new
+
+
+def test_line_changes_are_tight_on_a_long_mojibake_line():
+    from ketl.repair_encoding import line_changes
+
+    # 'à' read as Latin-1 is 'Ã' + a no-break space: the words no longer line
+    # up one to one, the case difflib took minutes over.
+    good = "Voilà le café, déjà vu. " * 200
+    bad = "".join(ch.encode("utf-8").decode("latin-1") if not ch.isascii() else ch for ch in good)
+    changes = line_changes(bad, good, 0, "r")
+    # local changes (nearby ones merge: "é, déjà"), not one for the whole line
+    assert len(changes) >= 2 * 200
+    assert all(c.end - c.start <= 12 for c in changes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a", "\n", "e\u0301", "é", "x\u0301\u0300", "\n\n", "b"]), max_size=30).map("".join))
+def test_property_non_nfc_lines(text):
+    import unicodedata
+
+    from ketl.repair_encoding import non_nfc_lines
+
+    expected, pos = [], 0
+    for line in text.split("\n"):
+        if not unicodedata.is_normalized("NFC", line):
+            expected.append(pos)
+        pos += len(line) + 1
+    assert non_nfc_lines(text) == expected
+
+
+def test_scan_text_facts():
+    from ketl.repair_scan import scan_text
+
+    f = scan_text("plain ascii\twith tab\n")
+    assert (f.nonascii, f.chars, f.controls) == ("", frozenset(), False)
+    f = scan_text("bell\x07 and “quotes” and \ud800")
+    assert f.controls and f.chars == frozenset("“”\ud800") and f.nonascii == "“”\ud800"
+
+
+# --- glued words: the content-pair rule and what must never split ---------------------
+
+def _english(sentence: str) -> str:
+    return seed("003") + "\n" + sentence
+
+
+def test_glued_content_words_split_in_english():
+    src = _english("The militaryoperation began at dawn, and the presidentialelection followed.")
+    r = repair(src)
+    assert "The military operation began" in r.text and "the presidential election followed" in r.text
+    glued = edits_for(r, "words.glued")
+    assert {(e.before, e.after) for e in glued} == {("militaryoperation", "military operation"),
+                                                   ("presidentialelection", "presidential election")}
+    assert all(e.source_line == line_of(src, "militaryoperation") for e in glued)
+
+
+@pytest.mark.parametrize("token", [
+    # known compounds, jargon and prefix-built words (wordfreq knows them or the
+    # first part builds real words)
+    "livestream", "blockchain", "skincare", "hashtag", "cochair", "linkedin", "underdelivering",
+    "backglass", "photowire", "smallcaps", "nationalgeographic", "counterattack",
+    # names and brands: capitalised or camel-cased
+    "Wasagreed", "MilitaryOperation", "YouTube", "iPhone", "LinkedIn", "McDonald",
+    # handles, hashtags, URLs, paths, e-mail, code
+    "#militaryoperation", "@militaryoperation", "https://example.com/militaryoperation",
+    "www.militaryoperation.com", "/var/militaryoperation", "press@militaryoperation.org",
+    "military_operation", "militaryOperation", "get_militaryoperation()", "militaryoperation.py",
+    "militaryoperation2", "`militaryoperation`",
+    # words of other languages inside English text
+    "verantwortungsvoll", "einrichtungsinterne", "desaparecidos", "ammaccato",
+])
+def test_glued_words_must_not_split(token):
+    src = _english(f"Readers saw {token} in the report on Sunday.")
+    assert repair(src).text.endswith(f"Readers saw {token} in the report on Sunday.")
+
+
+def test_glued_words_not_split_in_other_languages():
+    for text in [
+        "Die militaryoperation wurde am Sonntag in der Region fortgesetzt, sagte der Minister.",
+        "La militaryoperation a commencé dimanche dans la région, a déclaré le ministre.",
+        "Il wasagreed è stato firmato domenica nella regione, ha detto il ministro.",
+    ]:
+        assert repair(text).text == text, text

@@ -1,16 +1,42 @@
-"""Article language with py3langid (its model ships inside the package)."""
+"""Article language with py3langid (its model ships inside the package).
+
+py3langid walks its byte n-gram automaton one byte at a time in Python (about
+1 µs a byte, the largest cost of the repair stage). :class:`_VectorScorer`
+gives the same answer with a handful of numpy gathers: in an Aho-Corasick
+automaton the state after byte ``i`` is the trie node of the longest suffix of
+the text that is in the trie, and the trie node of every suffix of length
+``k`` follows from the one of length ``k - 1`` ending a byte earlier. It checks
+itself against py3langid when built and falls back to py3langid's own walk if
+the model's internals ever differ from what it expects.
+"""
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from functools import lru_cache
 
-__all__ = ["detect_language", "UNDETERMINED"]
+import numpy as np
+
+__all__ = ["detect_language", "language_sample", "UNDETERMINED"]
 
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 _SAMPLE_CHARS = 2000  # the language shows in a few paragraphs; keeps the cost per article flat
+_QUICK_SAMPLE_CHARS = 600  # usually enough: see detect_language
+_QUICK_CONFIDENCE = 0.995
 _MIN_LETTERS = 12
-_LETTER = re.compile(r"[^\W\d_]")
+# At least _MIN_LETTERS letters: matched from the start, it stops at the 12th.
+_ENOUGH_LETTERS = re.compile(r"(?:[\W\d_]*[^\W\d_]){%d}" % _MIN_LETTERS)
+_SELF_CHECK = [
+    "The war in the region goes on, the minister said on Sunday evening.",
+    "Der Krieg in der Region geht weiter, sagte der Minister am Sonntag.",
+    "Это статья о войне и мире в регионе, написанная журналистом.",
+    "هذه جملة عربية حقيقية طويلة في المقال",
+    "戦争は続いていると大臣は日曜日に述べた。",
+    "LA GUERRE CONTINUE DANS LA RÉGION, A DIT LE MINISTRE.",
+    "x\ud800y café e\u0301",
+]
 
 
 @lru_cache(maxsize=1)
@@ -21,11 +47,91 @@ def _identifier():
     return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 
-def language_sample(text: str, size: int = _SAMPLE_CHARS) -> str:
-    """The longest lines up to ``size`` characters: the article body, not its menus."""
-    if len(text) <= size:
-        return text
-    lines = sorted(text.split("\n"), key=len, reverse=True)
+class _VectorScorer:
+    """py3langid's ``classify`` with the automaton walk done by numpy."""
+
+    def __init__(self, ident) -> None:
+        self._ident = ident
+        nextmove = np.frombuffer(ident.tk_nextmove, dtype=f"u{ident.tk_nextmove.itemsize}")
+        rowbase = np.asarray(ident.tk_row, dtype=np.int64) << 8
+        # Trie depth of every state: breadth-first from the root, the first
+        # visit of a state is by its own trie string (nothing shorter ends in it).
+        depth = np.full(len(rowbase), -1, dtype=np.int64)
+        depth[0] = 0
+        frontier = np.zeros(1, dtype=np.int64)
+        level = 0
+        byte_values = np.arange(256, dtype=np.int64)
+        while len(frontier):
+            targets = nextmove[rowbase[frontier][:, None] + byte_values[None, :]].ravel()
+            fresh = np.unique(targets[depth[targets] == -1]).astype(np.int64)
+            level += 1
+            depth[fresh] = level
+            frontier = fresh
+        self._max_depth = level - 1
+        # The root doubles as "no trie node": from it no byte reaches depth 2 or
+        # more, and it has no feature, so the hot loop needs no masks.
+        # 32-bit indices throughout: half the memory traffic of numpy's default.
+        self._nextmove = nextmove
+        self._rowbase = rowbase.astype(np.uint32)
+        self._depth = depth.astype(np.int8)
+        root = nextmove[rowbase[0] + byte_values]
+        self._first = np.where(depth[root] == 1, root, 0).astype(np.uint32)
+        self._output = np.asarray(ident.tk_output, dtype=np.int32)
+        # float32 rows gather and multiply several times faster than float16
+        # (about 57 MB, once per process); the products are the same numbers.
+        self._ptc = np.asarray(ident.nb_ptc, dtype=np.float32)
+
+    def _feature_counts(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+        b = np.frombuffer(data, dtype=np.uint8)
+        nextmove, rowbase, depth = self._nextmove, self._rowbase, self._depth
+        node = self._first.take(b)  # trie node of the 1-byte suffix ending at each byte
+        state = node.copy()  # automaton state: the node of the longest suffix found so far
+        for k in range(2, self._max_depth + 1):
+            # node of the k-byte suffix ending at byte k-1+j, from the (k-1)-byte one a byte earlier
+            node = nextmove.take(rowbase.take(node[:-1]) + b[k - 1:])
+            hit = depth.take(node) == k  # a trie edge, not a fallback transition
+            node *= hit
+            np.copyto(state[k - 1:], node, where=hit)
+        feats = self._output.take(state)
+        feats = feats[feats >= 0]
+        return np.unique(feats, return_counts=True)
+
+    def classify(self, text: str) -> tuple[str, float]:
+        ident = self._ident
+        if text.isupper():
+            text = text.lower()
+        data = unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+        idx, counts = self._feature_counts(data)
+        if len(idx):
+            scores = np.log1p(counts.astype(np.float32)) @ self._ptc.take(idx, axis=0) + ident.nb_pc
+        else:
+            scores = np.zeros(len(ident.nb_classes), dtype=np.float32)
+        scores = scores.astype(np.float32) * np.float32(1.0 / math.sqrt(len(data) or 1))
+        np.exp(scores - scores.max(), out=scores)
+        scores /= scores.sum()
+        for i, j in ident._alias_pairs:
+            scores[i] += scores[j]
+            scores[j] = 0.0
+        i = int(scores.argmax())
+        return ident.nb_classes[i], float(scores[i])
+
+
+@lru_cache(maxsize=1)
+def _classifier():
+    ident = _identifier()
+    try:
+        fast = _VectorScorer(ident)
+        for text in _SELF_CHECK:
+            lang, prob = fast.classify(text)
+            ref_lang, ref_prob = ident.classify(text)
+            if lang != ref_lang or abs(prob - ref_prob) > 1e-3:
+                raise ValueError("vectorised scorer disagrees with py3langid")
+        return fast.classify
+    except Exception:  # noqa: BLE001 - a model layout we do not know: use py3langid's walk
+        return ident.classify
+
+
+def _pick(lines: list[str], size: int) -> str:
     picked: list[str] = []
     total = 0
     for line in lines:
@@ -36,10 +142,34 @@ def language_sample(text: str, size: int = _SAMPLE_CHARS) -> str:
     return "\n".join(picked)
 
 
+def language_sample(text: str, size: int = _SAMPLE_CHARS) -> str:
+    """The longest lines up to ``size`` characters: the article body, not its menus."""
+    if len(text) <= size:
+        return text
+    return _pick(sorted(text.split("\n"), key=len, reverse=True), size)
+
+
 def detect_language(text: str) -> tuple[str, float]:
-    """ISO 639-1 code and probability; ``("und", 0.0)`` when there is too little text."""
-    sample = language_sample(text)
-    if len(_LETTER.findall(sample[:400])) < _MIN_LETTERS and len(_LETTER.findall(sample)) < _MIN_LETTERS:
+    """ISO 639-1 code and probability; ``("und", 0.0)`` when there is too little text.
+
+    The identifier first sees the longest 600 characters; only when it is less
+    than 99.5 % sure does it read the full 2,000-character sample. On the 181
+    AEB pages and the seeds this gives the full sample's language every time
+    (0 of 186 differ) in half the time. The probability is that of the sample
+    that decided.
+    """
+    if len(text) <= _QUICK_SAMPLE_CHARS:
+        quick = sample = text
+    else:
+        lines = sorted(text.split("\n"), key=len, reverse=True)
+        quick = _pick(lines, _QUICK_SAMPLE_CHARS)
+        sample = text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
+    if not _ENOUGH_LETTERS.match(sample):
         return UNDETERMINED, 0.0
-    lang, prob = _identifier().classify(sample)
+    classify = _classifier()
+    if quick is not sample:
+        lang, prob = classify(quick)
+        if prob >= _QUICK_CONFIDENCE:
+            return str(lang), float(prob)
+    lang, prob = classify(sample)
     return str(lang), float(prob)

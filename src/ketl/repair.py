@@ -22,6 +22,7 @@ from .document import Change, Document, Edit, apply_changes
 from .language import UNDETERMINED, detect_language
 from .repair_encoding import encoding_changes
 from .repair_punctuation import parenthetical_changes, punctuation_changes
+from .repair_scan import scan_text
 from .repair_script import stray_script_changes
 from .repair_spacing import spacing_changes
 from .repair_unicode import unicode_changes
@@ -94,30 +95,37 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
            language: _LazyLanguage) -> bool:
     """One pass of every rule; True when something changed."""
     before = len(doc.edits)
+    # What the text holds, looked at once; looked at again only after a change.
+    facts = scan_text(doc.text)
+
+    def apply(changes: list[Change]) -> None:
+        nonlocal facts
+        if changes:
+            apply_changes(doc, changes, stage="normalize")
+            facts = scan_text(doc.text)
+
     if s.fix_encoding:
-        apply_changes(doc, encoding_changes(doc.text, s.uncurl_quotes), stage="encoding")
+        changes = encoding_changes(doc.text, s.uncurl_quotes, facts)
+        if changes:
+            apply_changes(doc, changes, stage="encoding")
+            facts = scan_text(doc.text)
     if s.unicode_hygiene:
-        apply_changes(doc, _non_overlapping(unicode_changes(doc.text)), stage="normalize")
+        apply(_non_overlapping(unicode_changes(doc.text, facts)))
     if s.remove_stray_script_lines:
-        apply_changes(doc, stray_script_changes(doc.text, s.stray_line_max_letters,
-                                                s.stray_line_max_words, s.stray_script_max_share),
-                      stage="normalize")
+        apply(stray_script_changes(doc.text, s.stray_line_max_letters, s.stray_line_max_words,
+                                   s.stray_script_max_share, facts))
     token_changes: list[Change] = []
+    text = doc.text
     if s.fix_punctuation:
-        strong = True
-        text = doc.text
-        if any(f" {p}" in text for p in ";!?"):
-            # French and others space these marks on purpose: only English is fixed.
-            strong = language() == "en"
-        token_changes += punctuation_changes(text, strong_space_rule=strong)
+        # French and others space "; ! ?" on purpose: that rule is for English only.
+        token_changes += punctuation_changes(text, lambda: language() == "en", facts)
     if s.remove_duplicate_parentheticals:
-        token_changes += parenthetical_changes(doc.text)
+        token_changes += parenthetical_changes(text)
     if s.split_glued_words:
-        token_changes += glued_word_changes(doc.text, protected, lambda: language() == "en")
-    if token_changes:
-        apply_changes(doc, _non_overlapping(token_changes), stage="normalize")
+        token_changes += glued_word_changes(text, protected, lambda: language() == "en")
+    apply(_non_overlapping(token_changes))
     if s.fix_spacing:
-        apply_changes(doc, _non_overlapping(spacing_changes(doc.text)), stage="normalize")
+        apply_changes(doc, _non_overlapping(spacing_changes(doc.text, facts)), stage="normalize")
     return len(doc.edits) > before
 
 

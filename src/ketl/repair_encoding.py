@@ -5,27 +5,38 @@ non-ASCII line. Every alternative of that regex needs either two adjacent
 "mojibake characters" (ftfy's own categories) or one of a handful of single
 markers (C1 controls, ``Œœ``, ``Ã``/``Â`` before a space, ``Ђ``), and the other
 fixers only act on characters we can list (entities, ligatures, width forms,
-controls, surrogates, odd line breaks) or on text that is not NFC. One compiled
-trigger regex over the whole document finds the few lines that need ftfy; the
-others are provably left alone by it, so skipping them keeps ftfy's result.
+controls, surrogates, odd line breaks) or on text that is not NFC. So:
+
+* a cheap gate on the text's non-ASCII characters (:mod:`ketl.repair_scan`)
+  skips most articles outright;
+* otherwise a lookup table per code point (numpy) finds the lines holding a
+  single marker or an entity (ftfy runs on them) and the lines holding only
+  suspicious pairs, where ftfy's own badness regex, run in a few characters
+  around each pair, decides whether ftfy would re-decode the line;
+* the other lines are provably left alone by ftfy, so skipping them keeps
+  ftfy's result (tested against ``ftfy.fix_text`` on real and damaged pages
+  and on generated mojibake).
+
+Each fixed line becomes located changes through a linear alignment of the old
+and new line (:func:`line_changes`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import accumulate
-from typing import Iterator
 
 import ftfy
+import numpy as np
 from ftfy import chardata
-from ftfy.badness import MOJIBAKE_CATEGORIES
+from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 
 from .document import Change
+from .repair_scan import TextFacts, scan_text
 
-__all__ = ["encoding_changes", "fix_encoding_text", "needs_ftfy"]
+__all__ = ["encoding_changes", "fix_encoding_text", "line_changes", "needs_ftfy"]
 
 # Cyrillic and Greek letters: pairs of them are ordinary words, never a
 # badness match on their own (ftfy's patterns always pair them with another
@@ -52,7 +63,8 @@ def _klass(chars: set[str]) -> str:
 
 
 @lru_cache(maxsize=2)
-def _trigger_re(uncurl_quotes: bool) -> re.Pattern[str]:
+def _char_sets(uncurl_quotes: bool) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(singles, suspicious, letters): the characters behind the trigger regex."""
     suspicious: set[str] = set()
     letters: set[str] = set()
     for name, spec in MOJIBAKE_CATEGORIES.items():
@@ -62,7 +74,6 @@ def _trigger_re(uncurl_quotes: bool) -> re.Pattern[str]:
             letters |= chars
     # Literal characters of ftfy's patterns outside its categories.
     suspicious |= set("ŒœÃÂÎÐØÙà√≈‚вЂВГРСβ€ΒΓΞΟā×²³°µ")
-    not_letters = suspicious - letters
     singles: set[str] = set("Œœ\u0402\x1b\r\x0c\u2028\u2029")  # Ђ: the 'вЂ' patterns
     singles |= {chr(c) for c in range(0x80, 0xA0)}
     singles |= {chr(c) for c in chardata.CONTROL_CHARS}
@@ -70,37 +81,114 @@ def _trigger_re(uncurl_quotes: bool) -> re.Pattern[str]:
     singles |= {chr(c) for c in chardata.WIDTH_MAP}
     if uncurl_quotes:
         singles |= set("‘’‚‛“”„‟′″")
-    alternatives = [
-        _klass(singles),
-        "[\ud800-\udfff]",
-        chardata.HTML_ENTITY_RE.pattern,  # what ftfy's unescape_html decodes
-        "[ÃÂ] ",
-        _klass(not_letters) + _klass(suspicious),
-        _klass(suspicious) + _klass(not_letters),
-    ]
+    return frozenset(singles), frozenset(suspicious), frozenset(letters)
+
+
+@lru_cache(maxsize=2)
+def _trigger_re(uncurl_quotes: bool) -> re.Pattern[str]:
+    singles, suspicious, letters = _char_sets(uncurl_quotes)
+    not_letters = suspicious - letters
+    # "strong" matches call for ftfy's fixers; a "pair" may be mojibake, which
+    # ftfy only fixes when its badness regex agrees (see _pairs_look_bad).
+    strong = "|".join([_klass(singles), "[\ud800-\udfff]",
+                       chardata.HTML_ENTITY_RE.pattern,  # what ftfy's unescape_html decodes
+                       "[ÃÂ] "])
+    pair = "|".join([_klass(not_letters) + _klass(suspicious),
+                     _klass(suspicious) + _klass(not_letters)])
     # Every alternative starts with one of these characters: testing them first
     # lets the scan skip ordinary text at C speed.
     first = singles | suspicious | {"&"}
-    return re.compile(f"(?=[\ud800-\udfff]|{_klass(first)})(?:" + "|".join(alternatives) + ")")
+    # needs_ftfy relies on this: every ASCII character a match can start with
+    # is '&' or a control character that TextFacts.controls reports.
+    if not all(c == "&" or c == "\x7f" or (c < " " and c not in "\t\n") for c in first if c.isascii()):
+        raise RuntimeError("ftfy's trigger characters changed: update needs_ftfy")
+    return re.compile(f"(?=[\ud800-\udfff]|{_klass(first)})(?:(?P<strong>{strong})|(?P<pair>{pair}))")
 
 
-def needs_ftfy(text: str, uncurl_quotes: bool = False) -> bool:
+_SINGLE, _SUSPICIOUS, _NOT_LETTER, _A_HAT = 1, 2, 4, 8
+
+
+@lru_cache(maxsize=2)
+def _class_table(uncurl_quotes: bool) -> np.ndarray:
+    """The trigger regex's character classes as bit flags per BMP code point."""
+    singles, suspicious, letters = _char_sets(uncurl_quotes)
+    if max(map(ord, singles | suspicious)) >= 0xFFFF:
+        raise RuntimeError("a trigger character outside the BMP: widen the table")
+    table = np.zeros(0x10000, dtype=np.uint8)  # code points above the BMP map to U+FFFF: no class
+    for flag, chars in ((_SINGLE, singles), (_SUSPICIOUS, suspicious),
+                        (_NOT_LETTER, suspicious - letters), (_A_HAT, "ÃÂ")):
+        table[[ord(c) for c in chars]] |= flag
+    table[0xD800:0xE000] |= _SINGLE  # lone surrogates
+    return table
+
+
+def _trigger_positions(text: str, uncurl_quotes: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Start offsets of strong and of pair matches of the trigger regex, found
+    with array operations: a fixed cost per character instead of the regex
+    trying six alternatives at each of the many letters of a Cyrillic text."""
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cls = _class_table(uncurl_quotes)[np.minimum(cp, 0xFFFF)]
+    strong = cls & _SINGLE != 0
+    strong[:-1] |= (cls[:-1] & _A_HAT != 0) & (cp[1:] == 0x20)  # "[ÃÂ] "
+    left, right = cls[:-1], cls[1:]
+    pair = ((left & _NOT_LETTER != 0) & (right & _SUSPICIOUS != 0)) | \
+        ((left & _SUSPICIOUS != 0) & (right & _NOT_LETTER != 0))
+    strong_pos = np.flatnonzero(strong)
+    if "&" in text:
+        entities = [m.start() for m in _ENTITY_RE.finditer(text)]
+        if entities:
+            strong_pos = np.union1d(strong_pos, entities)
+    return strong_pos, np.flatnonzero(pair)
+
+
+# Every match of ftfy's badness regex overlaps a pair match of the trigger,
+# and is at most this long: a window this wide around the pairs sees it.
+_BADNESS_WIDTH = 8
+
+
+def _pairs_look_bad(text: str, pairs: list[int], line_start: int, line_end: int) -> bool:
+    """ftfy's is_bad on a line, looked for only around its pair matches."""
+    if len(pairs) * (2 * _BADNESS_WIDTH + 2) >= line_end - line_start:
+        return BADNESS_RE.search(text, line_start, line_end) is not None
+    for t in pairs:
+        if BADNESS_RE.search(text, max(line_start, t - _BADNESS_WIDTH),
+                             min(line_end, t + 2 + _BADNESS_WIDTH)):
+            return True
+    return False
+
+
+def needs_ftfy(text: str, uncurl_quotes: bool = False, facts: TextFacts | None = None) -> bool:
     """Could ftfy change ``text``? False is certain; True means "look closer"."""
-    if _trigger_re(uncurl_quotes).search(text):
+    facts = facts or scan_text(text)
+    trigger = _trigger_re(uncurl_quotes)
+    # Every trigger match starts with '&', a control character or a non-ASCII
+    # character, and two non-ASCII characters adjacent in the text are adjacent
+    # in ``facts.nonascii`` too: without a match there, a control character,
+    # or an 'Ã'/'Â' that may pair with a space, only an HTML entity can match.
+    if facts.controls or "Ã" in facts.chars or "Â" in facts.chars or trigger.search(facts.nonascii):
+        if trigger.search(text):
+            return True
+    elif "&" in text and _ENTITY_RE.search(text):  # starts with a literal: a fast scan
         return True
     return not text.isascii() and not unicodedata.is_normalized("NFC", text)
 
 
-def _segments(text: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of each line *with* its newline, as ftfy.fix_text cuts them."""
-    pos = 0
-    n = len(text)
-    while pos < n:
-        brk = text.find("\n", pos) + 1
-        if brk == 0:
-            brk = n
-        yield pos, brk
-        pos = brk
+def non_nfc_lines(text: str, start: int = 0, end: int | None = None) -> list[int]:
+    """Start offsets of the lines of ``text[start:end]`` that are not in NFC.
+
+    A newline composes with nothing, so a text is NFC exactly when each of its
+    lines is: halving the text finds the few bad lines in a few checks.
+    """
+    end = len(text) if end is None else end
+    if text.isascii() or unicodedata.is_normalized("NFC", text[start:end]):
+        return []
+    # a newline to split at, not the one ending the span
+    mid = text.rfind("\n", start, min((start + end) // 2 + 1, end - 1))
+    if mid < 0:
+        mid = text.find("\n", (start + end) // 2, end - 1)
+    if mid < 0:  # a single line
+        return [start]
+    return non_nfc_lines(text, start, mid + 1) + non_nfc_lines(text, mid + 1, end)
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -117,10 +205,66 @@ def _common_prefix(a: str, b: str) -> int:
     return lo
 
 
+_ENTITY_RE = re.compile(chardata.HTML_ENTITY_RE.pattern)
 _TOKENS = re.compile(r"\s+|[^\s]+")
 
 
-def _line_changes(old: str, new: str, offset: int, rule: str) -> list[Change]:
+_ANCHOR = 6  # characters that must agree again after a change
+_REACH = 48  # how far a change may reach on either side before we give up aligning
+
+
+def _resync_spans(old: str, new: str) -> list[tuple[int, int, int, int]]:
+    """(i1, i2, j1, j2): ``old[i1:i2]`` becomes ``new[j1:j2]``; together they turn
+    ``old`` into ``new``.
+
+    Linear, unlike difflib (quadratic, and minutes on a long line of mojibake):
+    equal runs are skipped in chunks, and after a difference the two strings
+    agree again where the next few characters of ``old`` reappear in ``new``
+    (ftfy's fixes are local: one mojibake sequence becomes one character).
+    """
+    n, m = len(old), len(new)
+    i = j = 0
+    out = []
+    while i < n or j < m:
+        # skip what is equal, 64 characters at a time, then one by one
+        while i + 64 <= n and old[i:i + 64] == new[j:j + 64]:
+            i += 64
+            j += 64
+        while i < n and j < m and old[i] == new[j]:
+            i += 1
+            j += 1
+        if i >= n and j >= m:
+            break
+        best = None  # (di + dj, di, dj)
+        for di in range(0, min(_REACH, n - i) + 1):
+            if best is not None and di >= best[0]:
+                break
+            # A plain space is anchor enough: changes then stay within words.
+            chunk = " " if old[i + di:i + di + 1] == " " else old[i + di:i + di + _ANCHOR]
+            if len(chunk) < _ANCHOR and chunk != " ":  # the end of old: new must end the same way
+                pos = m - len(chunk)
+                if pos < j or not new.endswith(chunk):
+                    continue
+            else:
+                pos = new.find(chunk, j, j + _REACH + _ANCHOR)
+                if pos < 0:
+                    continue
+            if best is None or di + pos - j < best[0]:
+                best = (di + pos - j, di, pos - j)
+        if best is None:  # nothing agrees nearby: the rest is one change
+            out.append((i, n, j, m))
+            break
+        _, di, dj = best
+        if di or dj:
+            out.append((i, i + di, j, j + dj))
+        i += di
+        j += dj
+        if not di and not dj:  # equal again (at an end): guards the loop
+            break
+    return out
+
+
+def line_changes(old: str, new: str, offset: int, rule: str) -> list[Change]:
     """Changes turning line ``old`` into ``new``: a diff over words, then tightened.
 
     difflib over characters is quadratic and crawls on a long line full of
@@ -146,11 +290,10 @@ def _line_changes(old: str, new: str, offset: int, rule: str) -> list[Change]:
                 else:
                     runs.append([i, i + 1])
         spans = [(i1, i2, i1, i2) for i1, i2 in runs]
-    elif len(a) * len(b) <= 250_000:
-        spans = [(i1, i2, j1, j2) for tag, i1, i2, j1, j2
-                 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes() if tag != "equal"]
-    else:  # huge and reshaped: one change, still exact
-        return [Change(base, base + len(old_mid), new_mid, rule)]
+    else:
+        # Words split or merged (a no-break space inside mojibake): align on characters.
+        return [Change(base + i1, base + i2, new_mid[j1:j2], rule)
+                for i1, i2, j1, j2 in _resync_spans(old_mid, new_mid)]
     out = []
     for i1, i2, j1, j2 in spans:
         o, n = old_mid[a_pos[i1]:a_pos[i2]], new_mid[b_pos[j1]:b_pos[j2]]
@@ -170,23 +313,34 @@ def _rule_for(explanation: list | None) -> str:
     return "unicode.nfc"
 
 
-def encoding_changes(text: str, uncurl_quotes: bool = False) -> list[Change]:
+def encoding_changes(text: str, uncurl_quotes: bool = False,
+                     facts: TextFacts | None = None) -> list[Change]:
     """Changes equal to ``ftfy.fix_text(text, uncurl_quotes=...)``, one rule per line.
 
     The rule is ``ftfy.fix_encoding`` when ftfy re-decoded the line, otherwise
     ``ftfy.<fixer>`` of its first fix (``unicode.nfc`` for NFC alone).
     """
-    if not needs_ftfy(text, uncurl_quotes):
-        return []
+    facts = facts or scan_text(text)
     trigger = _trigger_re(uncurl_quotes)
-    # Lines to fix: those holding a trigger match, and those not in NFC.
-    line_starts: set[int] = set()
-    for m in trigger.finditer(text):
-        line_starts.add(text.rfind("\n", 0, m.start()) + 1)
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        for start, end in _segments(text):
-            if start not in line_starts and not unicodedata.is_normalized("NFC", text[start:end]):
-                line_starts.add(start)
+    # needs_ftfy's cheap tests, without its full scan.
+    if not (facts.controls or "Ã" in facts.chars or "Â" in facts.chars
+            or "&" in text or trigger.search(facts.nonascii)):
+        if text.isascii() or unicodedata.is_normalized("NFC", text):
+            return []
+    # Lines to fix: those holding a strong trigger match or not in NFC, and
+    # those whose pair matches ftfy's badness regex confirms.
+    strong_pos, pair_pos = _trigger_positions(text, uncurl_quotes)
+    line_starts: set[int] = {text.rfind("\n", 0, int(p)) + 1 for p in strong_pos}
+    pairs: dict[int, list[int]] = {}
+    for p in pair_pos.tolist():
+        start = text.rfind("\n", 0, p) + 1
+        if start not in line_starts:
+            pairs.setdefault(start, []).append(p)
+    for start, found in pairs.items():
+        end = text.find("\n", start) + 1 or len(text)  # the segment ftfy sees
+        if _pairs_look_bad(text, found, start, end):
+            line_starts.add(start)
+    line_starts.update(non_nfc_lines(text))
     config = ftfy.TextFixerConfig(uncurl_quotes=uncurl_quotes, explain=True)
     # ftfy.fix_text stops unescaping entities for good once a segment holds
     # '<' (it treats the rest as HTML); mimic it to give the same result.
@@ -205,7 +359,7 @@ def encoding_changes(text: str, uncurl_quotes: bool = False) -> list[Change]:
         if fixed == seg:
             continue
         rule = _rule_for(explanation)
-        changes.extend(_line_changes(seg, fixed, start, rule))
+        changes.extend(line_changes(seg, fixed, start, rule))
     return changes
 
 

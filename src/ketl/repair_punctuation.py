@@ -8,22 +8,31 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Callable
 
 from .document import Change
 from .repair_rules import repair_rules
+from .repair_scan import TextFacts, scan_text
+
+_SPACE_MARKS = frozenset([" ,", " .", " ;", " !", " ?"])
+_NUMBER_MARKS = frozenset([".\t", *(f". {d}" for d in "0123456789")])
 
 __all__ = ["punctuation_changes", "parenthetical_changes"]
 
-# One regex per rule, each starting with its own punctuation so the scan is
-# fast; the context each rule needs on the left is checked in code.
+# One regex per rule, each starting with a literal character: Python's regex
+# engine skips to a literal at memory speed but tests a leading character class
+# at every position, ten times slower. The context each rule needs on the left
+# is checked in code.
 _DOUBLE_PERIOD = re.compile(r"\.\.(?!\.)(?=\s|\Z|[\"”’)\]])")  # "he said.." -> "he said."
 _DOUBLE_COMMA = re.compile(r",,(?!,)")
 _LONE_PERIOD = re.compile(r"[.!?]([ \t]+\.)(?!\.)(?=\s|\Z)")  # "century. ." -> "century."
 # "the decade. 1990." -> "the decade 1990." (a bare number cannot be a sentence;
 # only at the end of a line, so not list items "time. 2. Take")
 _STRAY_PERIOD = re.compile(r"\.(?=[ \t]\d{1,4}\.(?:\n|\Z))")
-_QUOTE = re.compile(r"[’'](?=[\s,.;:!?]|\Z)")  # "biased’ in": judged in _is_stray_quote
-_SPACE_BEFORE = re.compile(r"[ \t][,.;!?](?=\s|\Z)")  # "word , next" -> "word, next"
+# "biased’ in": judged in _is_stray_quote
+_QUOTES = (re.compile(r"’(?=[\s,.;:!?]|\Z)"), re.compile(r"'(?=[\s,.;:!?]|\Z)"))
+# "word , next" -> "word, next"
+_SPACE_BEFORE = (re.compile(r" [,.;!?](?=\s|\Z)"), re.compile(r"\t[,.;!?](?=\s|\Z)"))
 _LOWER_WORD = re.compile(r"(?<![A-Za-z])[a-z]{4,}\Z")
 
 _SPACED_ELLIPSIS = re.compile(r"\.(?:[ \t]+\.){2,}")
@@ -81,41 +90,62 @@ def _spaced_ellipses(text: str) -> list[tuple[int, int]]:
     return [(m.start() - 1, m.end()) for m in _SPACED_ELLIPSIS.finditer(text)]
 
 
-def punctuation_changes(text: str, strong_space_rule: bool = True) -> list[Change]:
-    """Changes for the punctuation rules; ``strong_space_rule`` is off for French-like text."""
+def punctuation_changes(text: str,
+                        strong_space_rule: bool | Callable[[], bool] = True,
+                        facts: TextFacts | None = None) -> list[Change]:
+    """Changes for the punctuation rules.
+
+    ``strong_space_rule`` (or a callable asked only when it matters) is False for
+    French-like text, which spaces ``; ! ?`` on purpose. Each rule runs only if
+    the marks its matches contain occur (``facts.marks``, one pass for all).
+    """
+    facts = facts or scan_text(text)
+    marks = facts.marks
     changes: list[Change] = []
-    if ".." in text:
+    if ".." in marks:
         for m in _DOUBLE_PERIOD.finditer(text):
             prev = text[m.start() - 1] if m.start() else ""
             # After a Latin letter or digit only: in Korean or Japanese ".." marks a cut title.
             if prev.isascii() and (prev.isalnum() or prev == ")"):
                 changes.append(Change(m.start(), m.end(), ".", "punct.double_period"))
-    if ",," in text:
+    if ",," in marks:
         for m in _DOUBLE_COMMA.finditer(text):
             if m.start() and text[m.start() - 1].isalnum():
                 changes.append(Change(m.start(), m.end(), ",", "punct.double_comma"))
-    ellipses = _spaced_ellipses(text)
-    for m in _LONE_PERIOD.finditer(text):
-        changes.append(Change(m.start(1), m.end(1), "", "punct.double_period"))
-    for m in _STRAY_PERIOD.finditer(text):
-        if _LOWER_WORD.search(text, max(0, m.start() - 40), m.start()):
-            changes.append(Change(m.start(), m.end(), "", "punct.stray_period"))
-    for m in _QUOTE.finditer(text):
-        if m.start() and text[m.start() - 1].isascii() and text[m.start() - 1].isalpha() \
-                and _is_stray_quote(text, m.start()):
-            changes.append(Change(m.start(), m.end(), "", "punct.stray_closing_quote"))
-    for m in _SPACE_BEFORE.finditer(text):
-        mark = text[m.end() - 1]
-        if mark in ";!?" and not strong_space_rule:
+    has_tab = "\t" in marks
+    ellipses = _spaced_ellipses(text) if ". ." in marks else []
+    if " ." in marks or (has_tab and "\t." in text):
+        for m in _LONE_PERIOD.finditer(text):
+            changes.append(Change(m.start(1), m.end(1), "", "punct.double_period"))
+    if not marks.isdisjoint(_NUMBER_MARKS):
+        for m in _STRAY_PERIOD.finditer(text):
+            if _LOWER_WORD.search(text, max(0, m.start() - 40), m.start()):
+                changes.append(Change(m.start(), m.end(), "", "punct.stray_period"))
+    for quote, pattern in zip("’'", _QUOTES):
+        if quote not in facts.chars if quote == "’" else quote not in text:
             continue
-        end = m.end() - 1
-        start = end - 1
-        while start > 0 and text[start - 1] in " \t":
-            start -= 1
-        prev = text[start - 1] if start else ""
-        if not (prev.isalnum() or prev == "_"):
-            continue  # after a symbol or at a line start: emoticons, bullets
-        changes.append(Change(start, end, "", "punct.space_before"))
+        for m in pattern.finditer(text):
+            if m.start() and text[m.start() - 1].isascii() and text[m.start() - 1].isalpha() \
+                    and _is_stray_quote(text, m.start()):
+                changes.append(Change(m.start(), m.end(), "", "punct.stray_closing_quote"))
+    patterns = ([_SPACE_BEFORE[0]] if not marks.isdisjoint(_SPACE_MARKS) else []) + \
+        ([_SPACE_BEFORE[1]] if has_tab else [])
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            mark = text[m.end() - 1]
+            if mark in ";!?":
+                if callable(strong_space_rule):
+                    strong_space_rule = bool(strong_space_rule())
+                if not strong_space_rule:
+                    continue
+            end = m.end() - 1
+            start = end - 1
+            while start > 0 and text[start - 1] in " \t":
+                start -= 1
+            prev = text[start - 1] if start else ""
+            if not (prev.isalnum() or prev == "_"):
+                continue  # after a symbol or at a line start: emoticons, bullets
+            changes.append(Change(start, end, "", "punct.space_before"))
     if ellipses:
         changes = [c for c in changes
                    if not any(a <= c.start < b or a < c.end <= b for a, b in ellipses)]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from functools import lru_cache
-from itertools import accumulate
 
 from .document import Change
+from .repair_scan import TextFacts, scan_text
 
 __all__ = ["stray_script_changes", "script_of"]
 
@@ -29,25 +29,40 @@ def script_of(ch: str) -> str:
     return _MERGE.get(head, head) or "UNKNOWN"
 
 
+_NOT_ASCII_LETTER = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalpha())
+
+
+@lru_cache(maxsize=8192)
+def _foreign_letter(ch: str) -> bool:
+    return ch.isalpha() and script_of(ch) != "LATIN"
+
+
 def stray_script_changes(text: str, max_letters: int = 12, max_words: int = 2,
-                         max_share: float = 0.05) -> list[Change]:
+                         max_share: float = 0.05, facts: TextFacts | None = None) -> list[Change]:
     if text.isascii():
+        return []
+    facts = facts or scan_text(text)
+    # Only letters outside Latin can be foreign to a Latin-script article, and a
+    # text with no other letters is all Latin: its Latin lines are never foreign.
+    if max_share < 1 and not any(map(_foreign_letter, facts.chars)):
         return []
     candidates = []
     max_len = max_letters * 4 + 16  # letters plus marks, digits, spaces: a cheap upper bound
-    lines = text.split("\n")
-    starts = [0, *accumulate(len(line) + 1 for line in lines)]
-    for i, line in enumerate(lines):
-        if len(line) > max_len or line.isascii() or len(line.split()) > max_words:
-            continue
-        letters = [c for c in line if c.isalpha()]
-        if letters and len(letters) <= max_letters:
-            candidates.append((starts[i], starts[i] + len(line), letters))
+    start = 0
+    for line in text.split("\n"):
+        n = len(line)
+        if n <= max_len and not line.isascii() and len(line.split()) <= max_words:
+            letters = [c for c in line if c.isalpha()]
+            if letters and len(letters) <= max_letters:
+                candidates.append((start, start + n, letters))
+        start += n + 1
     if not candidates:
         return []
-    counts = Counter(text)  # counted in C; scripts are then looked up per distinct character
+    # Letters per script: ASCII letters counted from bytes in C, the others per
+    # distinct character.
     totals: Counter[str] = Counter()
-    for ch, n in counts.items():
+    totals["LATIN"] = len(text.encode("ascii", "ignore").translate(None, _NOT_ASCII_LETTER))
+    for ch, n in Counter(facts.nonascii).items():
         if ch.isalpha():
             totals[script_of(ch)] += n
     all_letters = sum(totals.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from .document import Change
+from .repair_scan import SPACING_MARKS, TextFacts, scan_text
 
 __all__ = ["spacing_changes"]
 
@@ -24,10 +25,10 @@ _RULES = {"edge_start": "space.blank_lines", "edge_end": "space.blank_lines",
           "runs": "space.runs"}
 
 
-def spacing_changes(text: str) -> list[Change]:
-    # Substring tests run at memory speed; most texts pass them all.
-    if not text or not (text[0] in " \t\n" or text[-1] in " \t\n" or "  " in text
-                        or "\t" in text or " \n" in text or "\n " in text or "\n\n\n" in text):
+def spacing_changes(text: str, facts: TextFacts | None = None) -> list[Change]:
+    # Every match holds one of SPACING_MARKS or sits at an end of the text.
+    if not text or not (text[0] in " \t\n" or text[-1] in " \t\n"
+                        or not (facts or scan_text(text)).marks.isdisjoint(SPACING_MARKS)):
         return []
     changes = []
     for m in _SPACING.finditer(text):
