@@ -106,3 +106,74 @@ def test_bad_input_never_raises(text):
         assert 0 <= q.start < q.end <= len(text) and q.text
         if "\n" not in q.text:
             assert text[q.start:q.end] == q.text
+
+
+# -- straight single quotes and same-mark nesting --------------------------------
+
+def test_straight_single_quotes_are_quotes():
+    text = "The talks ended. 'We will not give up,' said Foreign Minister Jean Dupont."
+    (q,) = find_quotes(text)
+    assert q.text == "We will not give up," and q.speaker == "Jean Dupont"
+    assert text[q.start:q.end] == q.text
+
+
+@pytest.mark.parametrize("text", [
+    "They played rock 'n' roll all night and didn't stop.",
+    "Music of the '90s and the '80s is back, O'Brien's band says.",
+    "The ministers' talks ended and the leaders' meeting began.",
+    "It's the people's choice, 'cause they're tired of 'em.",
+])
+def test_apostrophes_are_not_quotes(text):
+    assert find_quotes(text) == []
+
+
+def test_apostrophes_inside_a_single_quoted_quote():
+    text = "'We can't accept the leaders' plan as it stands,' said Anna Berg."
+    (q,) = find_quotes(text)
+    assert q.text == "We can't accept the leaders' plan as it stands,"
+    assert q.speaker == "Anna Berg"
+
+
+@pytest.mark.parametrize("left,right", [("“", "”"), ('"', '"'), ("«", "»"), ("‘", "’"), ("'", "'")])
+def test_same_mark_nesting_stays_in_the_outer_quote(left, right):
+    text = f"{left}They called it {left}a disaster{right} and left,{right} said Anna Berg."
+    (q,) = find_quotes(text)
+    assert q.text == f"They called it {left}a disaster{right} and left,"
+    assert q.speaker == "Anna Berg"
+
+
+def test_straight_mark_after_a_missed_closer_opens_the_next_quote():
+    # The second " cannot open a nested quote: only one closer is left after it.
+    text = '"We will stay." Then she left. "We will come back," said Anna Berg.'
+    quotes = find_quotes(text)
+    assert [q.text for q in quotes] == ["We will stay.", "We will come back,"]
+    assert quotes[1].speaker == "Anna Berg"
+
+
+# -- the fast paths find what the plain ones would ---------------------------------
+
+def test_gap_scan_finds_the_runs_a_full_scan_keeps():
+    from ketl import quotes as qm
+
+    lex = qm._lexicon()
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += ["‘A quote by Berg’-Anna Berg said so. “Another one” Paul Weber said.",
+              "“Anna Berg” Paul Weber ‘Dr. Who’ U.S. President Joe Biden",
+              "Anna-'of' Anna Berg said 'Who' Paul Weber"]
+    for text in texts:
+        masked = [(s.open_pos, s.close_pos + 1) for s in qm._spans(text, qm.QuoteSettings())]
+        full = [(m.start(), m.group()) for m in lex.name_runs.finditer(text)
+                if not any(a <= m.start() < b for a, b in masked)]
+        assert [(m.start(), m.group()) for m in qm._runs_outside(text, masked, lex.name_runs)] == full
+
+
+def test_results_do_not_depend_on_the_caches():
+    from ketl import quotes as qm
+
+    lex = qm._lexicon()
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    warm = [find_quotes(t) for t in texts]
+    for cache in (lex.clean_cache, lex.person_cache, lex.mention_cache):
+        cache.clear()
+    cold = [find_quotes(t) for t in reversed(texts)][::-1]
+    assert cold == warm and any(q.speaker for qs in warm for q in qs)

@@ -1,7 +1,10 @@
 """Quoted spans of the curated text and who said them (a pure stage).
 
 Spans: straight, curly and low double quotes, guillemets (both directions),
-curly single quotes at the top level, nested quotes inside them, and quotes
+curly and straight single quotes at the top level (a straight ' opens only after a
+gap and before a letter, not before an elision like 'n' or 'em; an s' before a
+lower-case word is a possessive when a later ' can close), nested quotes inside
+them, with the same mark too (“called it “a disaster” and left”), and quotes
 running over paragraphs (the English convention: an unclosed paragraph whose
 next paragraph reopens with the same mark). ``Quote.start``/``end`` delimit
 the quoted words without the marks; for a multi-paragraph quote ``text`` is
@@ -20,8 +23,10 @@ The word lists are data: ``resources/quotes.toml``.
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass
+from bisect import bisect_left, insort
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Iterator
@@ -43,8 +48,13 @@ class QuoteSettings:
 _PAIRS = {
     '"': '"', "“": "”“", "„": "“”", "‟": "”", "«": "»", "»": "«", "‹": "›", "‘": "’",
     "”": "”",  # MT output sometimes opens with a closing mark
+    "'": "'",  # straight single quotes: told from apostrophes by _can_open/_can_close
 }
-_MARKS = regex.compile(r'["“”„‟«»‹›‘’]')
+# Marks that open a quote nested inside a quote opened by the same mark. Not ” (it
+# opens only in MT output, where a nested opener cannot be told from a closer).
+_NESTABLE = frozenset('"“„«»‹‘\'')
+_ELIDED = regex.compile(r"\p{L}+")  # the word after an opening ' (elided: 'n', 'em)
+_MARKS = re.compile(r'["“”„‟«»‹›‘’\']')  # stdlib re: faster than regex on a plain class
 # A capitalised word, or an abbreviation ("U.S.", "Dr."); a word ending a sentence
 # ("Monday. Later") does not join the next one.
 _NAME_TOKEN = r"(?:(?:\p{Lu}\.){2,}|\p{Lu}\p{Ll}{0,2}\.(?!\s+\p{Lu}\p{Ll}{3})|\p{Lu}[\p{L}\p{M}’'\-]*)"
@@ -58,9 +68,18 @@ class _Lexicon:
     non_person: frozenset[str]
     stop: frozenset[str]
     pronouns: frozenset[str]
+    elisions: frozenset[str]
     tail: regex.Pattern  # the speaker phrase at the end of a string
     head: regex.Pattern  # the speaker phrase at the start of a string
     name_runs: regex.Pattern
+    # Per-phrase decisions are pure functions of the phrase: computed once per
+    # distinct phrase, not once per occurrence (names recur within and across articles).
+    clean_cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    person_cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    mention_cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+
+_CACHE_LIMIT = 200_000  # distinct phrases kept per cache; cleared when full (bounded memory)
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +95,7 @@ def _lexicon() -> _Lexicon:
         non_person=frozenset(data["non_person"]),
         stop=frozenset(data["stop_capitals"]),
         pronouns=frozenset(data["pronouns"]),
+        elisions=frozenset(data["elisions"]),
         tail=regex.compile(rf"(?<![\p{{L}}\p{{M}}])({phrase})\s*$"),
         head=regex.compile(rf"^\s*({phrase})"),
         name_runs=regex.compile(rf"(?<![\p{{L}}\p{{M}}])({_NAME_RUN})"),
@@ -110,14 +130,58 @@ def _can_open(text: str, p: int, c: str) -> bool:
         return False
     if c in "‘”»":  # also an apostrophe / closer / opener: only before a word, after a gap
         return (not prev or not _is_word(prev)) and _is_word(nxt)
+    if c == "'":  # mostly an apostrophe: a quote only before a letter, after a gap, not 'n'
+        if (prev and _is_word(prev)) or not nxt.isalpha():
+            return False
+        m = _ELIDED.match(text, p + 1)
+        return not (m and m.group().lower() in _lexicon().elisions)
     return True
 
 
 def _can_close(text: str, p: int, c: str) -> bool:
-    if c == "’":  # an apostrophe when a letter follows
+    if c in "’'":  # an apostrophe when a letter follows
         nxt = text[p + 1] if p + 1 < len(text) else ""
-        return not _is_word(nxt)
+        if _is_word(nxt):
+            return False
+        return c == "’" or (p > 0 and not text[p - 1].isspace())
     return True
+
+
+def _nested_open(text: str, q: int) -> bool:
+    """The opening mark of a quote itself opens a nested quote: after a gap, before a word."""
+    return (q == 0 or text[q - 1].isspace() or text[q - 1] in "([—–") and q + 1 < len(text) \
+        and _is_word(text[q + 1])
+
+
+def _closers_ahead(text: str, marks: list[tuple[int, str]], j: int, c: str) -> int:
+    """Marks ``c`` after ``marks[j]`` in its paragraph that could close (at most 2 counted).
+
+    A straight mark opens a nested quote only if both that quote and the outer one can
+    still close: otherwise it is the opener of the next quote after a missed closer."""
+    nl = text.find("\n", marks[j][0])
+    n = 0
+    for r, d in marks[j + 1:]:
+        if nl >= 0 and r > nl:
+            break
+        if d == c and _can_close(text, r, d):
+            n += 1
+            if n == 2:
+                break
+    return n
+
+
+def _possessive(text: str, q: int, marks: list[tuple[int, str]], j: int) -> bool:
+    """A straight ' after an s before a lower-case word ("the leaders' talks") is a possessive
+    when a later ' in the same paragraph can close the quote instead."""
+    if text[q - 1] not in "sS" or not text[q + 1:q + 3].startswith(" ") or not text[q + 2:q + 3].islower():
+        return False
+    nl = text.find("\n", q)
+    for r, d in marks[j + 1:]:
+        if nl >= 0 and r > nl:
+            return False
+        if d == "'" and _can_close(text, r, d):
+            return True
+    return False
 
 
 def _spans(text: str, settings: QuoteSettings) -> list[_Span]:
@@ -130,10 +194,12 @@ def _spans(text: str, settings: QuoteSettings) -> list[_Span]:
         if c not in _PAIRS or not _can_open(text, p, c):
             continue
         closers = _PAIRS[c]
+        nestable = c in _NESTABLE
         seg_start = p + 1
         segments: list[tuple[int, int]] = []
         j = i
         done = None
+        depth = 0  # quotes nested inside with the same mark ("He called it "a disaster" and left")
         while j < len(marks):
             q, d = marks[j]
             nl = text.find("\n", seg_start, q)
@@ -143,15 +209,23 @@ def _spans(text: str, settings: QuoteSettings) -> list[_Span]:
                 k = nl
                 while k < q and text[k].isspace():
                     k += 1
-                if k == q and d == c and len(segments) + 1 < settings.max_paragraphs:
+                if k == q and d == c and not depth and len(segments) + 1 < settings.max_paragraphs:
                     segments.append((seg_start, nl))
                     seg_start = q + 1
                     j += 1
                     continue
                 break
-            if d in closers and _can_close(text, q, d):
-                done = q
-                break
+            if d == c and nestable and _nested_open(text, q) and (
+                    c not in "\"'" or _closers_ahead(text, marks, j, c) >= 2):
+                depth += 1
+            elif d in closers and _can_close(text, q, d):
+                if depth:
+                    depth -= 1
+                elif d == "'" and _possessive(text, q, marks, j):
+                    pass
+                else:
+                    done = q
+                    break
             j += 1
         if done is None or done - p > settings.max_chars:
             continue  # unmatched: treat the mark as stray
@@ -175,10 +249,29 @@ _APPOSITIVE_END = regex.compile(r",\s*$")
 _ADVERB = regex.compile(r"(?:\s+|,\s*)(?:\w+ly|also|earlier|later|then|however|again|previously|once|"
                         r"has|have|had|was|is|will|would)\s*,?\s*$", regex.IGNORECASE)
 _SENTENCE_END = regex.compile(r"[.!?](?=\s+\p{Lu})|\n")
+# The last sentence end before a quote, searched backwards from the quote: the same
+# one-character match a forward pass over the paragraph would find last.
+_LAST_SENTENCE_END = regex.compile(r"(?r)[.!?](?=\s+\p{Lu})|\n")
+_LEAD = regex.compile(r"^[\s,;:—–-]*")
+_ACCORDING = regex.compile(r"(?i:according\s+to)\s+")
+_COLON_END = regex.compile(r"(.*?)\s*:\s*$")
+_APPOSITION_NEXT = regex.compile(r"\s*,\s*(?:who|an?|the)\b")
 
 
 def _clean(phrase: str, lex: _Lexicon) -> str | None:
     """Strip titles and a leading article; None if nothing name-like is left."""
+    cache = lex.clean_cache
+    try:
+        return cache[phrase]
+    except KeyError:
+        pass
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    out = cache[phrase] = _clean_uncached(phrase, lex)
+    return out
+
+
+def _clean_uncached(phrase: str, lex: _Lexicon) -> str | None:
     tokens = phrase.split()
     if not tokens:
         return None
@@ -226,9 +319,23 @@ def _subject_before(s: str, lex: _Lexicon) -> str | None:
 
 
 def _is_person(name: str, lex: _Lexicon) -> bool:
+    cache = lex.person_cache
+    try:
+        return cache[name]
+    except KeyError:
+        pass
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    out = cache[name] = _is_person_uncached(name, lex)
+    return out
+
+
+_PARTICLES = frozenset(("of", "de", "al", "bin", "von", "van", "der", "la"))
+
+
+def _is_person_uncached(name: str, lex: _Lexicon) -> bool:
     tokens = name.split()
-    if not tokens or not all(t[0].isupper() for t in tokens if t.lower() not in
-                             ("of", "de", "al", "bin", "von", "van", "der", "la")):
+    if not tokens or not all(t[0].isupper() for t in tokens if t.lower() not in _PARTICLES):
         return False
     return not any(t.lower().strip(".,") in lex.non_person for t in tokens) \
         and tokens[0].lower() not in lex.stop
@@ -236,11 +343,10 @@ def _is_person(name: str, lex: _Lexicon) -> bool:
 
 def _after_speaker(after: str, lex: _Lexicon) -> str | None:
     """Attribution right after the closing mark: ``, said X`` / ``, X said`` / ``according to X``."""
-    m = regex.match(r"^[\s,;:—–-]*", after)
-    rest = after[m.end():]
-    if not rest or (after[:m.end()].strip(" ") == "" and rest[:1].isupper() and m.end() == 0):
-        pass
-    m = regex.match(r"(?i:according\s+to)\s+", rest)
+    rest = after[_LEAD.match(after).end():]
+    if not rest:
+        return None
+    m = _ACCORDING.match(rest)
     if m:
         h = lex.head.match(rest[m.end():])
         return _clean(h.group(1), lex) if h else None
@@ -256,45 +362,92 @@ def _after_speaker(after: str, lex: _Lexicon) -> str | None:
 
 def _before_speaker(before: str, lex: _Lexicon) -> str | None:
     """Attribution earlier in the sentence: ``X: "``, ``according to X``, ``X said ... "``."""
-    m = regex.search(r"(.*?)\s*:\s*$", before)
-    if m and "," not in before[-3:]:
-        t = lex.tail.search(m.group(1))
-        if t and t.end() == len(m.group(1).rstrip()) and (name := _clean(t.group(1), lex)):
-            return name
+    # The lazy pattern is quadratic when it fails: try it only if the text ends with a colon.
+    if before.rstrip().endswith(":") and "," not in before[-3:]:
+        m = _COLON_END.search(before)
+        if m:
+            head = m.group(1)
+            t = lex.tail.search(head)
+            if t and t.end() == len(head.rstrip()) and (name := _clean(t.group(1), lex)):
+                return name
     m = None
-    for m in regex.finditer(r"(?i:according\s+to)\s+", before):
+    for m in _ACCORDING.finditer(before):
         pass
     if m:
         h = lex.head.match(before[m.end():])
         if h and (name := _clean(h.group(1), lex)):
             return name
-    verbs = list(lex.verbs.finditer(before))
-    for v in reversed(verbs):
+    for v in reversed(list(lex.verbs.finditer(before))):
         name = _subject_before(before[:v.start()], lex)
         if name:
             return name
     return None
 
 
+_TOKEN_CHAR = regex.compile(r"[\p{L}\p{M}’'\-]")
+
+
+def _runs_outside(text: str, masked: list[tuple[int, int]], runs: regex.Pattern) -> Iterator:
+    """Name runs that start outside the masked spans, scanning only the gaps between them.
+
+    A span closed by ’ or ' right after a letter is scanned too: a run starting inside
+    it can take the mark as part of a word ("Who’") and go on past the span, swallowing
+    what follows, and the gap scan must find exactly what one whole-text scan would.
+    Likewise a span opened by ' right after a name character ("Anna-'…").
+    """
+    a = 0
+    cuts = []  # (scan from, scan to, masked spans inside that range)
+    inside: list[tuple[int, int]] = []
+    for start, end in masked:
+        if (text[end - 1] in "’'" and end >= 2 and _TOKEN_CHAR.match(text, end - 2)) or (
+                text[start] == "'" and start and _TOKEN_CHAR.match(text, start - 1)):
+            inside.append((start, end))
+            continue
+        cuts.append((a, start, inside))
+        a, inside = end, []
+    cuts.append((a, len(text), inside))
+    for lo, hi, inside in cuts:
+        if lo >= hi:
+            continue
+        if not inside:
+            yield from runs.finditer(text, lo, hi)
+            continue
+        k, n = 0, len(inside)
+        for m in runs.finditer(text, lo, hi):
+            pos = m.start()
+            while k < n and inside[k][1] <= pos:
+                k += 1
+            if k < n and inside[k][0] <= pos:
+                continue
+            yield m
+
+
 def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
                      ) -> list[tuple[int, str]]:
-    """(position, name) of named persons outside quotes, in text order."""
+    """(position, name) of named persons outside quotes, in text order: one pass."""
     out: list[tuple[int, str]] = []
-    k = 0
-    for m in lex.name_runs.finditer(text):
+    cache = lex.mention_cache
+    verbs_match = lex.verbs.match
+    for m in _runs_outside(text, masked, lex.name_runs):
         pos = m.start()
-        while k < len(masked) and masked[k][1] <= pos:
-            k += 1
-        if k < len(masked) and masked[k][0] <= pos:
+        phrase = m.group(1)
+        try:
+            hit = cache[phrase]
+        except KeyError:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            name = _clean(phrase, lex)
+            hit = cache[phrase] = ((name, len(name.split()) == 1)
+                                   if name and _is_person(name, lex) else None)
+        if hit is None:
             continue
-        name = _clean(m.group(1), lex)
-        if not name or not _is_person(name, lex):
-            continue
-        after = text[m.end():m.end() + 40]
-        single = len(name.split()) == 1
-        if single and not lex.verbs.match(after.lstrip(" ,")) and not regex.match(r"\s*,\s*(?:who|an?|the)\b", after):
-            out.append((pos, name + "\x00"))  # a known surname, if it is one: checked later
-            continue
+        name, single = hit
+        if single:
+            end = m.end()
+            after = text[end:end + 40]
+            if not verbs_match(after.lstrip(" ,")) and not _APPOSITION_NEXT.match(after):
+                out.append((pos, name + "\x00"))  # a known surname, if it is one: checked later
+                continue
         out.append((pos, name))
     return out
 
@@ -308,18 +461,58 @@ def _expand(name: str, full_names: list[str]) -> str:
     return name
 
 
+class _Persons:
+    """Named persons of one document, found on first use (many documents never need them)."""
+
+    __slots__ = ("text", "masked", "lex", "_found", "full_names", "persons", "extra")
+
+    def __init__(self, text: str, masked: list[tuple[int, int]], lex: _Lexicon):
+        self.text, self.masked, self.lex = text, masked, lex
+        self._found = False
+        self.full_names: list[str] = []
+        self.persons: list[tuple[int, str]] = []
+        self.extra: list[tuple[int, str]] = []  # speakers recorded before the first use
+
+    def _find(self) -> None:
+        self._found = True
+        mentions = _person_mentions(self.text, self.masked, self.lex)
+        self.full_names = [n for _, n in mentions if " " in n and "\x00" not in n]
+        surnames = {n.split()[-1] for n in self.full_names}
+        persons = [(p, n.rstrip("\x00")) for p, n in mentions
+                   if "\x00" not in n or n.rstrip("\x00") in surnames]
+        persons.extend(self.extra)
+        persons.sort()
+        self.persons = persons
+
+    def expand(self, name: str) -> str:
+        if " " in name:
+            return name
+        if not self._found:
+            self._find()
+        return _expand(name, self.full_names)
+
+    def last_before(self, pos: int) -> str | None:
+        if not self._found:
+            self._find()
+        i = bisect_left(self.persons, (pos,))
+        return self.persons[i - 1][1] if i else None
+
+    def add(self, pos: int, name: str) -> None:
+        if self._found:
+            insort(self.persons, (pos, name))
+        else:
+            self.extra.append((pos, name))
+
+
 def find_quotes(text: str, settings: QuoteSettings = QuoteSettings()) -> list[Quote]:
     """Quotes of ``text`` with their speakers (None when unknown)."""
     if not text or not _MARKS.search(text):
         return []
     lex = _lexicon()
     spans = _spans(text, settings)
-    masked = [(s.open_pos, s.close_pos + 1) for s in spans]
-    mentions = _person_mentions(text, masked, lex)
-    full_names = [n for _, n in mentions if " " in n and "\x00" not in n]
-    surnames = {n.split()[-1] for n in full_names}
-    persons = [(p, n.rstrip("\x00")) for p, n in mentions
-               if "\x00" not in n or n.rstrip("\x00") in surnames]
+    if not spans:
+        return []
+    persons = _Persons(text, [(s.open_pos, s.close_pos + 1) for s in spans], lex)
     quotes: list[Quote] = []
     prev_close, prev_para, prev_speaker = -1, -1, None
     for span in spans:
@@ -327,22 +520,20 @@ def find_quotes(text: str, settings: QuoteSettings = QuoteSettings()) -> list[Qu
         para_end = text.find("\n", span.close_pos)
         para_end = len(text) if para_end < 0 else para_end
         after = text[span.close_pos + 1:para_end]
-        sent = 0
-        for m in _SENTENCE_END.finditer(text, para_start, span.open_pos):
-            sent = m.end()
+        m = _LAST_SENTENCE_END.search(text, para_start, span.open_pos)
+        sent = m.end() if m else 0
         lo = max(para_start, sent, prev_close + 1 if prev_para == para_start else 0)
         before = text[lo:span.open_pos]
         speaker = _after_speaker(after, lex) or _before_speaker(before, lex)
         if speaker in lex.pronouns:
-            earlier = [n for p, n in persons if p < span.open_pos]
-            speaker = _expand(earlier[-1], full_names) if earlier else None
+            earlier = persons.last_before(span.open_pos)
+            speaker = persons.expand(earlier) if earlier else None
         elif speaker is None and prev_para == para_start:
             speaker = prev_speaker
         elif speaker is not None:
-            speaker = _expand(speaker, full_names)
+            speaker = persons.expand(speaker)
         if speaker and _is_person(speaker, lex):
-            persons.append((span.open_pos, speaker))
-            persons.sort()
+            persons.add(span.open_pos, speaker)
         pieces = [_strip(text, a, b) for a, b in span.segments]
         pieces = [(a, b) for a, b in pieces if b > a]
         prev_close, prev_para, prev_speaker = span.close_pos, para_start, speaker
