@@ -26,6 +26,7 @@ Per document, in this order:
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -76,8 +77,11 @@ SUGGESTIONS_SCHEMA = SUGGESTIONS
 
 
 # A capitalised word: letters, inner apostrophes or hyphens ("Ter-Petrosyan").
-_CAP_TOKEN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])\p{Lu}[\p{L}\p{M}]*(?:['’\-][\p{L}][\p{L}\p{M}]*)*"
-                           r"(?![\p{L}\p{M}\p{N}])")
+_CAP = r"\p{Lu}[\p{L}\p{M}]*(?:['’\-][\p{L}][\p{L}\p{M}]*)*(?![\p{L}\p{M}\p{N}])"
+_CAP_TOKEN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])" + _CAP)
+# A whole run of capitalised words joined by single spaces, in one match: the
+# Python loop then sees runs (most of them one ordinary word), not tokens.
+_CAP_RUN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])" + _CAP + r"(?: " + _CAP + r")*")
 _WORD = regex.compile(r"[\p{L}\p{M}]+")
 _MAX_RUN = 4
 
@@ -156,19 +160,42 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
            ordinary: frozenset[str], blocked: Sequence[tuple[int, int]], mentioned: set[int],
            fit, levels) -> tuple[list[Change], list[Suggestion]]:
     blocked = sorted(blocked)
+    block_starts = [b[0] for b in blocked]
     runs: list[list[tuple[int, int, str]]] = []
-    bi = 0
-    for tm in _CAP_TOKEN.finditer(text):
-        s, e = tm.span()
-        while bi < len(blocked) and blocked[bi][1] <= s:
-            bi += 1
-        if bi < len(blocked) and blocked[bi][0] < e:
-            runs.append([])  # a known name breaks the run
-            continue
-        if runs and runs[-1] and len(runs[-1]) < _MAX_RUN and text[runs[-1][-1][1]:s] == " ":
-            runs[-1].append((s, e, tm.group()))
+    forms = _ordinary_forms(ordinary)
+    for rm in _CAP_RUN.finditer(text):
+        group = rm.group()
+        # Cheap fast path: a run of common words only (sentence starts, titles)
+        # has an empty core whatever else is found, so its tokens are never built.
+        if " " not in group:
+            if group in forms or group.casefold() in ordinary:
+                continue
+            words = [group]
         else:
-            runs.append([(s, e, tm.group())])
+            words = group.split(" ")
+            if all(w in forms or w.casefold() in ordinary for w in words):
+                continue
+        s = rm.start()
+        run: list[tuple[int, int, str]] = []
+        bi = bisect.bisect_left(block_starts, s)
+        if bi and blocked[bi - 1][1] > s:
+            bi -= 1
+        for w in words:
+            e = s + len(w)
+            while bi < len(blocked) and blocked[bi][1] <= s:
+                bi += 1
+            if bi < len(blocked) and blocked[bi][0] < e:
+                if run:
+                    runs.append(run)  # a known name breaks the run
+                    run = []
+            else:
+                if len(run) == _MAX_RUN:
+                    runs.append(run)
+                    run = []
+                run.append((s, e, w))
+            s = e + 1
+        if run:
+            runs.append(run)
 
     changes: list[Change] = []
     suggestions: list[Suggestion] = []
@@ -185,11 +212,11 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
     # spans of an off-topic page then search nothing at all.
     on_topic = cg.fitting_contexts(levels, 2) if settings.near_needs_hint else contexts
     surnames = _surnames(cg, mentioned)
+    # Substring hits, no word boundaries: a superset of what _hint_and_core reads.
+    hint_at = cg.hint_starts(text)
     suggested: set[tuple[str, int]] = set()
     for run in runs:
-        if not run:
-            continue
-        hint, core = _hint_and_core(text, run, cg, ordinary)
+        hint, core = _hint_and_core(text, run, cg, ordinary, hint_at)
         if not core:
             continue
         searched = contexts if hint is not None else on_topic
@@ -242,6 +269,21 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
     return changes, suggestions
 
 
+_FORMS: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+
+def _ordinary_forms(ordinary: frozenset[str]) -> frozenset[str]:
+    """Capitalised and upper-case spellings of the ordinary words: a set hit, no casefold."""
+    hit = _FORMS.get(id(ordinary))
+    if hit is not None and hit[0] is ordinary:
+        return hit[1]
+    if len(_FORMS) > 8:
+        _FORMS.clear()
+    forms = frozenset(f for w in ordinary for f in (w.capitalize(), w.upper()) if f.casefold() == w)
+    _FORMS[id(ordinary)] = (ordinary, forms)  # the reference keeps the id from being reused
+    return forms
+
+
 def _surnames(cg: CompiledGazetteer, mentioned: set[int]) -> list[tuple[str, int]]:
     """One-word forms (``short``, last words) of the persons named in an article."""
     out = []
@@ -272,9 +314,20 @@ def _with_surnames(span: str, candidates, surnames: list[tuple[str, int]], cutof
     return tuple(sorted((*candidates, *extra), key=lambda t: -t[1]))
 
 
+def _near(positions: list[int], lo: int, hi: int) -> bool:
+    """Whether a sorted list holds a value in ``[lo, hi)``."""
+    i = bisect.bisect_left(positions, lo)
+    return i < len(positions) and positions[i] < hi
+
+
 def _hint_and_core(text: str, run: list[tuple[int, int, str]], cg: CompiledGazetteer,
-                   ordinary: frozenset[str]) -> tuple[str | None, list[tuple[int, int, str]]]:
-    """Strip type-hint and ordinary words off a run's edges; read hints around it."""
+                   ordinary: frozenset[str], hint_at: list[int] | None = None
+                   ) -> tuple[str | None, list[tuple[int, int, str]]]:
+    """Strip type-hint and ordinary words off a run's edges; read hints around it.
+
+    ``hint_at`` (starts of every hint word in the text, as substrings) lets a run
+    with no hint word near it skip reading its neighbours.
+    """
     hint = None
     core = list(run)
     # Two-word hints first ("News Agency", "Prime Minister").
@@ -295,7 +348,7 @@ def _hint_and_core(text: str, run: list[tuple[int, int, str]], cg: CompiledGazet
         core = core[1:]
     while core and core[-1][2].casefold() in ordinary:
         core = core[:-1]
-    if hint is None and core:
+    if hint is None and core and (hint_at is None or _near(hint_at, run[0][0] - 30, run[-1][1] + 40)):
         before = _WORD.findall(text[max(0, run[0][0] - 30):run[0][0]])[-2:]
         after = _WORD.findall(text[run[-1][1]:run[-1][1] + 40])[:3]
         for w in after + before[::-1]:

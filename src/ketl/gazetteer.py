@@ -79,6 +79,8 @@ KIND_CANONICAL, KIND_VARIANT, KIND_CORRUPTION = 0, 1, 2
 
 _WORD_CHAR = regex.compile(r"[\p{L}\p{M}\p{N}]")
 _TOKEN_SPLIT = regex.compile(r"[\s\-‐‑–]+")
+_TOKEN_SPLIT_NUL = regex.compile(r"[\s\-‐‑–\x00]+")
+_TOKEN_SEP = regex.compile(r"[\s\-‐‑–]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,7 +437,7 @@ class Gazetteer:
     def protects(self, token: str) -> bool:
         """True when ``token`` is (part of) a gazetteer name or variant (case-insensitive)."""
         token = token.strip()
-        return bool(token) and token.casefold() in self.compiled.protected
+        return bool(token) and self.compiled.is_protected(token.casefold())
 
     @cached_property
     def compiled(self) -> "CompiledGazetteer":
@@ -460,17 +462,23 @@ class CompiledGazetteer:
         self.entities = gaz.entities
         # surface -> [(kind, entity index)]
         surfaces: dict[str, list[tuple[int, int]]] = {}
+        get = surfaces.get
         for i, ent in enumerate(gaz.entities):
             canonical = ent.canonical
-            for s in ent.names():
-                entry = (KIND_VARIANT if s != canonical else KIND_CANONICAL, i)
-                lst = surfaces.get(s)
-                if lst is None:
-                    surfaces[s] = [entry]
-                else:
-                    lst.append(entry)
+            lst = get(canonical)
+            if lst is None:
+                surfaces[canonical] = [(KIND_CANONICAL, i)]
+            else:
+                lst.append((KIND_CANONICAL, i))
+            if ent.short or ent.variants:
+                for s in ent.names()[1:]:
+                    lst = get(s)
+                    if lst is None:
+                        surfaces[s] = [(KIND_VARIANT, i)]
+                    else:
+                        lst.append((KIND_VARIANT, i))
             for s in ent.corruptions:
-                lst = surfaces.get(s)
+                lst = get(s)
                 if lst is None:
                     surfaces[s] = [(KIND_CORRUPTION, i)]
                 else:
@@ -484,10 +492,17 @@ class CompiledGazetteer:
         ctx_ids: dict[Context, int] = {}
         self.context_words: list[tuple[frozenset[int], frozenset[int]]] = []
         atoms_of: list[tuple[int, ...]] = []
+        # Most entities share a named context ("geo-am"): resolve each distinct one once.
+        resolved_atoms: dict[tuple, tuple[int, ...]] = {}
         for ent in gaz.entities:
+            rkey = (ent.context, *ent.more_contexts) if ent.more_contexts else ent.context
+            known = resolved_atoms.get(rkey)
+            if known is not None:
+                atoms_of.append(known)
+                continue
             resolved = _resolve_contexts(gaz, ent)
             if resolved is None:
-                atoms_of.append(())
+                atoms_of.append(resolved_atoms.setdefault(rkey, ()))
                 continue
             ids = []
             for ctx in resolved:
@@ -501,7 +516,7 @@ class CompiledGazetteer:
                          frozenset(words.setdefault(t, len(words)) for t in country_terms)))
                 if cid not in ids:
                     ids.append(cid)
-            atoms_of.append(tuple(ids))
+            atoms_of.append(resolved_atoms.setdefault(rkey, tuple(ids)))
         self.n_contexts = free = len(self.context_words)
         self.entity_atoms = [atoms or (free,) for atoms in atoms_of]
         self.entity_ctx = np.fromiter((atoms[0] for atoms in self.entity_atoms), dtype=np.int32,
@@ -509,14 +524,19 @@ class CompiledGazetteer:
         self._multi = {i: atoms for i, atoms in enumerate(self.entity_atoms) if len(atoms) > 1}
         # The words of each entity's contexts, for :meth:`fit` (None: fits everywhere).
         self.entity_context: list[tuple[frozenset[int], frozenset[int]] | None] = []
+        merged_context: dict[tuple[int, ...], tuple[frozenset[int], frozenset[int]] | None] = {}
         for atoms in self.entity_atoms:
-            if atoms[0] == free:
-                self.entity_context.append(None)
-            elif len(atoms) == 1:
-                self.entity_context.append(self.context_words[atoms[0]])
-            else:
-                self.entity_context.append((frozenset().union(*(self.context_words[a][0] for a in atoms)),
-                                            frozenset().union(*(self.context_words[a][1] for a in atoms))))
+            ctx = merged_context.get(atoms)
+            if ctx is None and atoms not in merged_context:
+                if atoms[0] == free:
+                    ctx = None
+                elif len(atoms) == 1:
+                    ctx = self.context_words[atoms[0]]
+                else:
+                    ctx = (frozenset().union(*(self.context_words[a][0] for a in atoms)),
+                           frozenset().union(*(self.context_words[a][1] for a in atoms)))
+                merged_context[atoms] = ctx
+            self.entity_context.append(ctx)
         # word id -> contexts it puts on topic / near
         self._topic_of: dict[int, list[int]] = {}
         self._country_of: dict[int, list[int]] = {}
@@ -532,11 +552,12 @@ class CompiledGazetteer:
         self.surface_list = list(surfaces)
         n_surf = len(self.surface_list)
         self.surface_len = np.fromiter((len(s) for s in self.surface_list), dtype=np.int32, count=n_surf)
-        self.surface_kind = np.empty(n_surf, dtype=np.int8)
+        kinds = bytearray(n_surf)
         self.surface_entities: list[tuple[int, ...]] = []
         cset_ids: dict[tuple[int, ...], int] = {}
-        surface_cset = np.empty(n_surf, dtype=np.int32)
+        csets: list[int] = []
         entity_atoms = self.entity_atoms
+        ents_append, csets_append = self.surface_entities.append, csets.append
         for sid, entries in enumerate(surfaces.values()):
             if len(entries) == 1:
                 kind, i = entries[0]
@@ -546,12 +567,14 @@ class CompiledGazetteer:
                 kind = min(k for k, _ in entries)
                 ents = tuple(dict.fromkeys(i for k, i in entries if k == kind))
                 key = tuple(sorted({a for i in ents for a in entity_atoms[i]}))
-            self.surface_kind[sid] = kind
-            self.surface_entities.append(ents)
+            kinds[sid] = kind
+            ents_append(ents)
             cs = cset_ids.get(key)
             if cs is None:
                 cs = cset_ids[key] = len(cset_ids)
-            surface_cset[sid] = cs
+            csets_append(cs)
+        self.surface_kind = np.frombuffer(bytes(kinds), dtype=np.int8)
+        surface_cset = np.asarray(csets, dtype=np.int32)
         self.surface_cset = surface_cset
         flat, offsets = [], []
         for key in cset_ids:  # dicts keep insertion order: cset id == position
@@ -559,17 +582,7 @@ class CompiledGazetteer:
             flat.extend(key)
         self._cset_flat = np.asarray(flat, dtype=np.int32)
         self._cset_offsets = np.asarray(offsets, dtype=np.int64)
-        self.automaton = _automaton({s: sid for sid, s in enumerate(self.surface_list)})
-
-        protected: set[str] = set()
-        for s, entries in surfaces.items():
-            if any(kind != KIND_CORRUPTION for kind, _ in entries):
-                folded = s.casefold()
-                protected.add(folded)
-                parts = _TOKEN_SPLIT.split(folded)
-                protected.update(t for t in parts if t)
-                protected.add("".join(parts))
-        self.protected = frozenset(protected)
+        self.automaton = _automaton(self.surface_list, ints=True)
 
         # Words never taken for damaged names: context words, [keep] and hint words.
         self.keep = frozenset(list(words) + gaz.keep)
@@ -577,8 +590,52 @@ class CompiledGazetteer:
         for etype, hint_words in gaz.hints.items():
             for w in hint_words:
                 self.hints.setdefault(w.casefold(), etype)
+        # One-word hints, casefolded, for a substring pre-check (see hint_starts).
+        self._hint_automaton = _automaton({w: len(w) for w in self.hints if " " not in w})
         self._fuzzy: _FuzzyIndex | None = None
         self._fuzzy_cache: dict[tuple[str, int, float], tuple] = {}
+
+    def hint_starts(self, text: str) -> list[int] | None:
+        """Sorted starts of every one-word hint in ``text`` as a substring, any case.
+
+        A superset of the hint words a run's neighbours can hold; None when it
+        cannot be told cheaply (case folding changed the text's length).
+        """
+        if self._hint_automaton is None:
+            return []
+        folded = text.casefold()
+        if len(folded) != len(text):
+            return None
+        return sorted(end + 1 - n for end, n in self._hint_automaton.iter(folded))
+
+    @cached_property
+    def protected_hashes(self) -> np.ndarray:
+        """Sorted hashes of the casefolded names and variants, their words and their
+        words run together.
+
+        Built on first use (the glued-word splitter asks), in bulk: one casefold
+        and one split over all names joined. Hashes in a numpy array, not a set of
+        a million strings: ~10 MB instead of ~120 MB for a 200,000-name gazetteer
+        (str hashes are stable within a process, which is all this lives for).
+        """
+        names = [s for s, entries in self.surfaces.items()
+                 if any(kind != KIND_CORRUPTION for kind, _ in entries) and "\x00" not in s]
+        if not names:
+            return np.zeros(0, dtype=np.int64)
+        folded = "\x00".join(names).casefold()
+        del names
+        parts = (folded.split("\x00"), _TOKEN_SPLIT_NUL.split(folded),
+                 _TOKEN_SEP.sub("", folded).split("\x00"))
+        hashes = np.unique(np.concatenate([np.fromiter(map(hash, p), dtype=np.int64, count=len(p))
+                                           for p in parts]))
+        return hashes[hashes != hash("")]  # an empty token is never protected
+
+    def is_protected(self, folded: str) -> bool:
+        """Whether a casefolded token is a name, a variant, or a word of one."""
+        arr = self.protected_hashes
+        h = hash(folded)
+        i = int(np.searchsorted(arr, h))
+        return i < len(arr) and int(arr[i]) == h
 
     # -- context -----------------------------------------------------------------------
     def context_hits(self, text: str) -> frozenset[int]:
@@ -730,12 +787,22 @@ class _FuzzyIndex:
     """
 
     def __init__(self, cg: CompiledGazetteer) -> None:
-        rows: list[tuple[int, str, int, str, tuple[int, ...]]] = []
+        # Flat columns and one numpy sort: no per-row tuples to build and compare.
+        ctx_col: list[int] = []
+        keys: list[str] = []
+        ents_col: list[tuple[int, ...]] = []
         entity_atoms = cg.entity_atoms
         for s, entries in cg.surfaces.items():
             if len(s) < 4:
                 continue
-            prefix = s[:2].casefold()
+            if len(entries) == 1:
+                i = entries[0][1]
+                atoms = entity_atoms[i]
+                if len(atoms) == 1:
+                    ctx_col.append(atoms[0])
+                    keys.append(s)
+                    ents_col.append((i,))
+                    continue
             by_ctx: dict[int, list[int]] = {}
             for _, i in entries:
                 for c in entity_atoms[i]:
@@ -743,17 +810,28 @@ class _FuzzyIndex:
                     if i not in lst:
                         lst.append(i)
             for c, ents in by_ctx.items():
-                rows.append((c, prefix, len(s), s, tuple(ents)))
-        rows.sort(key=lambda r: r[:3])
-        self.keys = [r[3] for r in rows]
-        self.lengths = [r[2] for r in rows]  # bisect on a list beats numpy for one value
-        self.entities = [r[4] for r in rows]
+                ctx_col.append(c)
+                keys.append(s)
+                ents_col.append(tuple(ents))
+        prefix_ids: dict[str, int] = {}
+        pfx = np.fromiter((prefix_ids.setdefault(k[:2].casefold(), len(prefix_ids)) for k in keys),
+                          dtype=np.int64, count=len(keys))
+        lens = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        ctx = np.asarray(ctx_col, dtype=np.int64)
+        order = np.lexsort((lens, pfx, ctx))
+        self.keys = [keys[i] for i in order.tolist()]
+        self.lengths = lens[order].tolist()  # bisect on a list beats numpy for one value
+        self.entities = [ents_col[i] for i in order.tolist()]
+        ctx, pfx = ctx[order], pfx[order]
         self.blocks: dict[tuple[int, str], tuple[int, int]] = {}
-        for n, r in enumerate(rows):
-            b = (r[0], r[1])
-            lo_hi = self.blocks.get(b)
-            self.blocks[b] = (n, n + 1) if lo_hi is None else (lo_hi[0], n + 1)
-        self.contexts = sorted({r[0] for r in rows})
+        if len(order):
+            cut = np.flatnonzero((ctx[1:] != ctx[:-1]) | (pfx[1:] != pfx[:-1])) + 1
+            starts = np.concatenate(([0], cut)).tolist()
+            ends = np.concatenate((cut, [len(order)])).tolist()
+            prefixes = list(prefix_ids)
+            for lo, hi, c, p in zip(starts, ends, ctx[starts].tolist(), pfx[starts].tolist()):
+                self.blocks[(c, prefixes[p])] = (lo, hi)
+        self.contexts = np.unique(ctx).tolist()
         self.contexts_arr = np.asarray(self.contexts, dtype=np.int64)
 
     def search(self, span: str, context: int, cutoff: float) -> tuple[tuple[str, float, tuple[int, ...]], ...]:
@@ -819,12 +897,23 @@ def _boundaries(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return ~(bad_start | bad_end)
 
 
-def _automaton(values: Mapping[str, Any]) -> ahocorasick.Automaton | None:
-    """An Aho-Corasick automaton over the keys of ``values`` (None when empty)."""
-    auto = ahocorasick.Automaton()
-    for key, value in values.items():
-        if key:
-            auto.add_word(key, value)
+def _automaton(values: Mapping[str, Any] | Sequence[str], ints: bool = False) -> ahocorasick.Automaton | None:
+    """An Aho-Corasick automaton over the keys of ``values`` (None when empty).
+
+    With ``ints``, ``values`` is a sequence and each key's value its position,
+    stored as a plain integer (less memory, faster to build).
+    """
+    if ints:
+        auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        add = auto.add_word
+        for sid, key in enumerate(values):
+            if key:
+                add(key, sid)
+    else:
+        auto = ahocorasick.Automaton()
+        for key, value in values.items():
+            if key:
+                auto.add_word(key, value)
     if len(auto) == 0:
         return None
     auto.make_automaton()
