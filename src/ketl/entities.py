@@ -34,7 +34,7 @@ import pyarrow as pa
 import regex
 from rapidfuzz.distance import JaroWinkler
 
-from .schemas import ENTITIES, SUGGESTIONS
+from .schemas import ENTITIES, SUGGESTIONS, items_table
 from .document import Change, Document, EntityMention, Suggestion, apply_changes
 from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_words
 
@@ -404,35 +404,9 @@ def _best_candidate(span: str, candidates, hint: str | None, cg: CompiledGazette
 
 def entities_table(docs: Iterable[Document], run_id: str | None = None) -> pa.Table:
     """The ``entities`` rows of ``docs`` (offsets into their final text)."""
-    rows = {f.name: [] for f in ENTITIES_SCHEMA}
-    for doc in docs:
-        for m in doc.entities:
-            rows["doc_id"].append(doc.doc_id)
-            rows["start"].append(m.start)
-            rows["end"].append(m.end)
-            rows["surface"].append(m.surface)
-            rows["canonical"].append(m.canonical)
-            rows["type"].append(m.type)
-            rows["run_id"].append(run_id)
-    return pa.table(rows, schema=ENTITIES_SCHEMA)
+    return items_table(docs, "entities", ENTITIES_SCHEMA, run_id=run_id)
 
 
 def suggestions_table(docs: Iterable[Document], run_id: str | None = None) -> pa.Table:
     """The ``suggestions`` rows of ``docs`` (status ``pending``)."""
-    rows = {f.name: [] for f in SUGGESTIONS_SCHEMA}
-    for doc in docs:
-        for sg in doc.suggestions:
-            rows["doc_id"].append(doc.doc_id)
-            rows["source_path"].append(doc.source_path)
-            rows["span"].append(sg.span)
-            rows["candidate"].append(sg.candidate)
-            rows["canonical"].append(sg.canonical)
-            rows["type"].append(sg.type)
-            rows["score"].append(float(sg.score))
-            rows["context"].append(sg.context)
-            rows["source_line"].append(sg.source_line)
-            rows["source_start"].append(sg.source_start)
-            rows["source_end"].append(sg.source_end)
-            rows["run_id"].append(run_id)
-            rows["status"].append("pending")
-    return pa.table(rows, schema=SUGGESTIONS_SCHEMA)
+    return items_table(docs, "suggestions", SUGGESTIONS_SCHEMA, run_id=run_id, status="pending")
