@@ -258,17 +258,21 @@ _COLON_END = regex.compile(r"(.*?)\s*:\s*$")
 _APPOSITION_NEXT = regex.compile(r"\s*,\s*(?:who|an?|the)\b")
 
 
-def _clean(phrase: str, lex: _Lexicon) -> str | None:
-    """Strip titles and a leading article; None if nothing name-like is left."""
-    cache = lex.clean_cache
+def _memo(cache: dict, key: str, compute, *args):
+    """``compute(*args)`` cached in ``cache`` under ``key``; the cache is emptied when full."""
     try:
-        return cache[phrase]
+        return cache[key]
     except KeyError:
         pass
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
-    out = cache[phrase] = _clean_uncached(phrase, lex)
+    out = cache[key] = compute(*args)
     return out
+
+
+def _clean(phrase: str, lex: _Lexicon) -> str | None:
+    """Strip titles and a leading article; None if nothing name-like is left."""
+    return _memo(lex.clean_cache, phrase, _clean_uncached, phrase, lex)
 
 
 def _clean_uncached(phrase: str, lex: _Lexicon) -> str | None:
@@ -319,15 +323,7 @@ def _subject_before(s: str, lex: _Lexicon) -> str | None:
 
 
 def _is_person(name: str, lex: _Lexicon) -> bool:
-    cache = lex.person_cache
-    try:
-        return cache[name]
-    except KeyError:
-        pass
-    if len(cache) >= _CACHE_LIMIT:
-        cache.clear()
-    out = cache[name] = _is_person_uncached(name, lex)
-    return out
+    return _memo(lex.person_cache, name, _is_person_uncached, name, lex)
 
 
 _PARTICLES = frozenset(("of", "de", "al", "bin", "von", "van", "der", "la"))
