@@ -46,7 +46,7 @@ from .quotes import extract_quotes
 from .repair import RepairSettings, repair_documents, settings_from_mapping
 from .dedup.index import ArticleIndex, QuoteIndex
 from .schemas import EDITS, QUOTES, items_table
-from .store import read_table, write_part
+from .store import STATE, read_table, write_part
 
 SITE_LINES = "site_lines.parquet"
 
@@ -198,8 +198,8 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> Batch
 def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int]) -> pa.Table:
     """All counts so far (stored state plus this run's batches), summed per (site, line)."""
     parts = [pq.read_table(ctx.work / f"sitelines-{b:05d}.parquet") for b in batches]
-    if previous is not None and (previous / SITE_LINES).is_file():
-        parts.append(pq.read_table(previous / SITE_LINES))
+    if previous is not None and (previous / STATE / SITE_LINES).is_file():
+        parts.append(pq.read_table(previous / STATE / SITE_LINES))
     if not parts:
         return SiteLineStats.SCHEMA.empty_table()
     merged = pa.concat_tables(parts).group_by(["site", "line_key"]).aggregate([("n_docs", "sum")])
@@ -263,9 +263,9 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None) -> 
     indexes are grown, never rebuilt, so cluster ids stay stable across runs.
     """
     staging = Path(ctx.staging)
-    state = staging / "_state"
+    state = staging / STATE
     counts = FinalCounts()
-    articles_index = ArticleIndex.load(previous / "_state") if previous else ArticleIndex()
+    articles_index = ArticleIndex.load(previous / STATE) if previous else ArticleIndex()
     for b in batches:
         sketches = pq.read_table(ctx.work / f"article-sketches-{b:05d}.parquet")
         articles = pq.read_table(ctx.work / f"articles-{b:05d}.parquet")
@@ -278,7 +278,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None) -> 
         write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
     articles_index.save(state)
 
-    quotes_index = QuoteIndex.load(previous / "_state") if previous else QuoteIndex()
+    quotes_index = QuoteIndex.load(previous / STATE) if previous else QuoteIndex()
     pending = [pq.read_table(ctx.work / f"quotes-{b:05d}.parquet") for b in batches]
     new = pa.concat_tables(pending) if pending else None
     if new is not None and new.num_rows:
