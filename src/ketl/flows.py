@@ -156,24 +156,6 @@ def make_batches(units: list[SourceFile], batch_size: int, max_bytes: int = 64 <
     return batches
 
 
-def _share_api_with_workers() -> bool:
-    """Point worker processes at this run's API before the process pool spawns them.
-
-    Without PREFECT_API_URL the flow runs against a temporary server, and every
-    spawned worker would start its own temporary server (seconds each, and task
-    runs reported nowhere useful). Workers inherit the environment at spawn, and
-    the pool spawns on the first submit, so setting it here is in time.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        return False
-    try:
-        url = str(get_run_context().client.api_url)
-    except Exception:
-        return False
-    os.environ["PREFECT_API_URL"] = url.rstrip("/")
-    return True
-
-
 def _run_id() -> str:
     try:
         return str(get_run_context().flow_run.id)
@@ -248,13 +230,8 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
         raise UsageError("--batch-size must be at least 1")
     check_resources(settings)
     run_id = _run_id()
-    shared = _share_api_with_workers()
-    try:
-        with compute_pool((settings.workers or os.cpu_count() or 1) if local_pool else 1):
-            return _run(settings, raw_path, run_id, full, t0)
-    finally:
-        if shared:
-            os.environ.pop("PREFECT_API_URL", None)
+    with compute_pool((settings.workers or os.cpu_count() or 1) if local_pool else 1):
+        return _run(settings, raw_path, run_id, full, t0)
 
 
 def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float) -> RunSummary:
