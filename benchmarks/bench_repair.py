@@ -27,7 +27,7 @@ from pathlib import Path
 import ftfy
 import ftfy.bad_codecs  # noqa: F401 - registers sloppy-windows-1252
 
-from ketl.language import _SAMPLE_CHARS, _classifier, detect_language, language_sample
+from ketl.language import _QUICK_SAMPLE_CHARS, _SAMPLE_CHARS, _classifier, detect_language, language_sample
 from ketl.repair import RepairSettings, repair
 from ketl.repair_encoding import fix_encoding_text
 from ketl.repair_words import split_glued
@@ -92,9 +92,9 @@ def main() -> None:
 
     classify = _classifier()
     agree = sum(detect_language(t)[0] == classify(language_sample(t, _SAMPLE_CHARS))[0]
-                for t in pages if len(t) > 600)
-    print(f"\nlanguage: the 600-character first look agrees with py3langid on the full sample "
-          f"on {agree}/{sum(len(t) > 600 for t in pages)} pages")
+                for t in pages if len(t) > _QUICK_SAMPLE_CHARS)
+    print(f"\nlanguage: the {_QUICK_SAMPLE_CHARS}-character first look agrees with py3langid on the "
+          f"full sample on {agree}/{sum(len(t) > _QUICK_SAMPLE_CHARS for t in pages)} pages")
 
     tracemalloc.start()
     for t in sets["damaged text"]:

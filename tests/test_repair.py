@@ -207,6 +207,19 @@ def test_clean_text_skips_ftfy():
     assert encoding_changes("Straße, “quoted”, naïve café — fine…") == []
 
 
+def test_encoding_gate_judges_adjacent_non_ascii_only():
+    from ketl.repair_scan import nonascii_runs
+
+    # The same characters: apart (two quotes of two words) they are ordinary
+    # text; side by side ("â€" is the start of mojibake) ftfy must see them.
+    apart = "the minister’s — statement, “fine” and â, € and ™ apart"
+    glued = "the minister’s statement: itâ€™s here\nsecond line"
+    assert nonascii_runs(apart).split(" ") == ["’", "—", "“", "”", "â", "€", "™"]
+    assert nonascii_runs("a\u00a0\u00a0b") == "\u00a0\u00a0"  # no-break spaces are not ASCII spaces
+    assert encoding_changes(apart) == [] and ftfy.fix_text(apart, uncurl_quotes=False) == apart
+    assert fix_encoding_text(glued) == ftfy.fix_text(glued, uncurl_quotes=False) != glued
+
+
 def test_curly_quotes_kept_by_default_and_uncurled_on_request():
     text = "He said “yes” and ‘no’."
     assert repair(text).text == text

@@ -34,7 +34,7 @@ from ftfy import chardata
 from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 
 from .document import Change
-from .repair_scan import TextFacts, scan_text
+from .repair_scan import TextFacts, nonascii_runs, scan_text
 
 __all__ = ["encoding_changes", "fix_encoding_text", "line_changes", "needs_ftfy"]
 
@@ -313,6 +313,37 @@ def _rule_for(explanation: list | None) -> str:
     return "unicode.nfc"
 
 
+@lru_cache(maxsize=2)
+def _gate_chars(uncurl_quotes: bool) -> frozenset[str]:
+    """Characters one of which every trigger match holds, '&' aside: a strong
+    match holds a single or a surrogate, a pair holds a non-letter."""
+    singles, suspicious, letters = _char_sets(uncurl_quotes)
+    return singles | (suspicious - letters) | {chr(c) for c in range(0xD800, 0xE000)}
+
+
+# Up to this many characters of non-ASCII runs, the trigger regex decides faster
+# than the array scan; beyond (a Cyrillic or Greek page) the array scan is cheaper.
+_RUNS_REGEX_LIMIT = 1500
+
+
+def _may_trigger(text: str, uncurl_quotes: bool, facts: TextFacts) -> bool:
+    """False when no trigger match can occur: the cheap tests, most specific first.
+
+    ``facts.nonascii`` would put side by side characters that ASCII separates
+    in the text (the closing quote of one word and the dash of the next), so
+    the test runs on the runs of adjacent non-ASCII characters instead.
+    """
+    chars = facts.chars
+    if facts.controls or "Ã" in chars or "Â" in chars:
+        return True
+    if "&" in text and _ENTITY_RE.search(text):  # starts with a literal: a fast scan
+        return True
+    if chars.isdisjoint(_gate_chars(uncurl_quotes)):
+        return False
+    runs = nonascii_runs(text)
+    return len(runs) > _RUNS_REGEX_LIMIT or _trigger_re(uncurl_quotes).search(runs) is not None
+
+
 def encoding_changes(text: str, uncurl_quotes: bool = False,
                      facts: TextFacts | None = None) -> list[Change]:
     """Changes equal to ``ftfy.fix_text(text, uncurl_quotes=...)``, one rule per line.
@@ -321,10 +352,7 @@ def encoding_changes(text: str, uncurl_quotes: bool = False,
     ``ftfy.<fixer>`` of its first fix (``unicode.nfc`` for NFC alone).
     """
     facts = facts or scan_text(text)
-    trigger = _trigger_re(uncurl_quotes)
-    # needs_ftfy's cheap tests, without its full scan.
-    if not (facts.controls or "Ã" in facts.chars or "Â" in facts.chars
-            or "&" in text or trigger.search(facts.nonascii)):
+    if not _may_trigger(text, uncurl_quotes, facts):
         if text.isascii() or unicodedata.is_normalized("NFC", text):
             return []
     # Lines to fix: those holding a strong trigger match or not in NFC, and

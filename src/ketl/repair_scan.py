@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import ahocorasick
 
-__all__ = ["TextFacts", "scan_text", "MARKS"]
+__all__ = ["TextFacts", "scan_text", "nonascii_runs", "MARKS"]
 
 # Every match of a spacing or punctuation rule contains one of these.
 SPACING_MARKS = ("  ", "\t", " \n", "\n ", "\n\n\n")
@@ -58,3 +58,19 @@ def scan_text(text: str) -> TextFacts:
     # Removing ASCII bytes never splits a multi-byte sequence.
     nonascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
     return TextFacts(nonascii, frozenset(nonascii), controls, marks)
+
+
+# ASCII bytes to a space: what is left between the spaces is a run of adjacent
+# non-ASCII characters (ASCII never occurs inside a multi-byte sequence).
+_ASCII_TO_SPACE = bytes(0x20 if b < 0x80 else b for b in range(256))
+
+
+def nonascii_runs(text: str) -> str:
+    """The runs of adjacent non-ASCII characters of ``text``, joined by a space.
+
+    Unlike ``TextFacts.nonascii``, two characters are adjacent here only when
+    they are adjacent in the text. ``bytes.split`` splits on ASCII whitespace
+    only, so a no-break space stays inside its run.
+    """
+    return b" ".join(text.encode("utf-8", "surrogatepass").translate(_ASCII_TO_SPACE).split()) \
+        .decode("utf-8", "surrogatepass")
