@@ -431,3 +431,106 @@ def test_what_precedes_the_headline_in_the_body_is_not_the_article():
     # Without the headline in the body, the earlier (teaser) run wins the position prior.
     no_title = "\n".join([title + " | Daily Courier"] + nav + teasers + nav + _ARTICLE + _MORE) + "\n"
     assert teasers[0] in clean(doc_of(no_title)).text
+
+
+_TEASER_DATELINE_PAGE = """Storm damage closes ports along the coast - Daily Planet
+
+{teaser}
+
+Home
+News
+Sport
+Weather
+Contact
+Login
+Subscribe
+
+{dateline}The storm that hit the coast on Monday night closed three ports and left thousands of homes without power, officials said on Tuesday. Repair crews were working through the night to restore the lines, and the authorities expect most of the homes to be connected again by the end of the week.
+The port authority said that ships would be allowed to enter again once the channels had been checked for debris. It was not clear how long the checks would take, but a spokesman said he hoped that the first ships could dock on Wednesday morning.
+Farmers in the area said the rain had flooded many of their fields just before the harvest, and that they would need help from the government to cover their losses. The ministry of agriculture said it was looking into the damage and would publish an estimate next week.
+"""
+
+
+def _page_doc(text: str) -> Document:
+    return Document.from_source(doc_id="t", source_path="planet/t.txt", source_sha256="0",
+                                source_encoding="utf-8", source=text)
+
+
+def test_dateline_of_a_removed_teaser_line_is_dropped():
+    teaser = "Baku: Five things to know about the storm this week on our new page"
+    doc = next(clean_documents([_page_doc(_TEASER_DATELINE_PAGE.format(teaser=teaser, dateline=""))], RULES))
+    assert "dateline" not in doc.meta
+    assert "Five things to know" not in doc.text
+    assert doc.text.startswith("The storm that hit the coast")
+    # Nothing is lost: the dateline and the rest of its line are both edits.
+    removed = "".join(e.before for e in doc.edits)
+    assert "Baku: " in removed and "Five things to know" in removed
+
+
+def test_dateline_of_the_article_is_kept():
+    teaser = "Click here to read the five things to know about the storm this week"
+    doc = next(clean_documents([_page_doc(_TEASER_DATELINE_PAGE.format(teaser=teaser, dateline="Baku: "))],
+                               RULES))
+    assert doc.meta.get("dateline") == "Baku"
+    assert doc.text.startswith("The storm that hit the coast")
+
+
+# --- keyword-gated rules: the gate never changes a verdict ---------------------------
+
+_GATED = [r for r in RULES.rules if r.keywords]
+AEB = SHARED / "bench" / "aeb"
+SEEDS = SHARED / "seeds"
+
+
+def test_some_shipped_rules_are_gated():
+    assert {"legal.cookies", "legal.affiliate", "cta.click"} <= {r.id for r in _GATED}
+
+
+@pytest.mark.parametrize("rule", _GATED, ids=lambda r: r.id)
+def test_every_line_a_gated_rule_matches_holds_one_of_its_keywords(rule):
+    import re
+
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from ketl.boilerplate_rules import _lower_pattern
+
+    pattern = re.compile(_lower_pattern(rule.pattern))
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.from_regex(pattern, fullmatch=True))
+    def check(line):
+        assert any(k in line for k in rule.keywords), (rule.id, line)
+
+    check()
+
+
+def test_gated_matching_equals_the_plain_alternation_on_real_lines():
+    import json
+
+    pages = json.loads((AEB / "html-text.json").read_text(encoding="utf-8"))["output"]
+    texts = [p["articleBody"] for p in pages.values()] + [p.read_text(encoding="utf-8")
+                                                         for p in SEEDS.glob("*.txt")]
+    lines = sorted({ln.strip().lower() for t in texts for ln in t.split("\n")})
+    fresh = load_rules()
+    got = fresh.match_lines(lines)
+    for line, k in zip(lines, got):
+        m = fresh.lower_matcher.fullmatch(line) if line else None
+        assert k == (int(m.lastgroup[1:]) if m else -1), line
+    assert sum(k >= 0 for k in got) > 500  # the rules do fire on these pages
+    # The per-line entry point agrees with the batch one.
+    sample = lines[::50]
+    assert [RULES.match_lower(s) for s in sample if s] == \
+        [fresh.rules[k] if k >= 0 else None for s, k in zip(lines[::50], got[::50]) if s]
+
+
+def test_user_rule_keywords(tmp_path):
+    good = tmp_path / "kw.toml"
+    good.write_text('[[rule]]\nid = "site.promo"\ncategory = "cta"\n'
+                    "pattern = '.{0,80}\\bmega deal\\b.*'\nkeywords = ['Mega Deal']\n", encoding="utf-8")
+    rules = load_rules([good])
+    assert rules.match("Today only: the MEGA DEAL of the year, do not miss it").id == "site.promo"
+    assert rules.match("The ministry announced a deal on Monday.") is None
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[rule]]\nid = "site.x"\ncategory = "cta"\npattern = "x+"\nkeywords = "x"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="keywords"):
+        load_rules([bad])

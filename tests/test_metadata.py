@@ -122,3 +122,34 @@ def test_common_datelines_need_no_gazetteer_load():
     # A small town still resolves, through the full lookup.
     assert is_place("Shusha")
     assert metadata._place_names.cache_info().currsize == 1
+
+
+AEB = Path(__file__).resolve().parents[2] / "shared" / "bench" / "aeb"
+
+
+@pytest.mark.parametrize("name", ["Police", "POLICE", "Update", "Note", "Watch", "Photo", "Video", "WATCH",
+                                  "Officials"])
+def test_common_nouns_are_never_places(name):
+    # "Police" is also a town in Poland (geonames): a label word still is no dateline.
+    assert not is_place(name)
+    assert find_dateline(f"{name}: The ministry said on Monday that talks would resume.") is None
+
+
+@pytest.mark.parametrize("name", ["Baku", "BAKU", "WASHINGTON", "Kyiv", "Gaza", "Shusha", "STEPANAKERT"])
+def test_places_stay_places(name):
+    assert is_place(name)
+
+
+def test_aeb_police_teaser_is_no_dateline():
+    # A real teaser line of an AEB page (a local news site's "latest stories" list).
+    import json
+
+    pages = json.loads((AEB / "html-text.json").read_text(encoding="utf-8"))["output"]
+    lines = [ln for page in pages.values() for ln in page["articleBody"].split("\n")
+             if ln.startswith("Police: ")]
+    assert lines, "the AEB page with the 'Police: ...' teaser is missing"
+    for line in lines:
+        assert find_dateline(line) is None
+        doc = extract_metadata(doc_of("Local man wins the lottery twice in one year\n\n" + line + "\n"))
+        assert "dateline" not in doc.meta
+        assert line in doc.text

@@ -24,15 +24,16 @@ never one before the headline printed in the body when a later run is better).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Iterable, Iterator
 
 from ketl.boilerplate_classifier import ClassifierSettings, classify_stripped, document_stopwords, teaser_lines
 from ketl.boilerplate_rules import CompiledRules, load_rules
 from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                                         site_and_line_keys, split_title_suffix)
-from ketl.document import Change, Document, apply_changes, iter_lines
-from ketl.metadata import extract_metadata, title_key
+from ketl.document import Change, Document, apply_changes
+from ketl.metadata import extract_metadata_at, title_key
 
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
            "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]
@@ -45,6 +46,7 @@ _TERMINAL = re.compile(r"[.!?。！？…\"”»’)\]]\s*$")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 _OPEN_QUOTES = "\"“«„"
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
 _STRAY_WORD = re.compile(r"(?<=[.!?])(\s+)(?P<w>[A-Z][a-z]{1,4})\.\s*$")
@@ -119,18 +121,26 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
     def furniture(line: str) -> bool:
         return rules.match(line) is not None or (stats is not None and stats.is_repeated(site, line_key(line)))
 
-    extract_metadata(doc, furniture)
+    dateline_at = extract_metadata_at(doc, furniture)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
+    n_edits = len(doc.edits)
     _strip_lines(doc, rules, stats, site, settings, cfg)
+    if dateline_at is not None and any(e.source_start <= dateline_at < e.source_end
+                                       for e in doc.edits[n_edits:]):
+        # The line that held the dateline was furniture (a teaser's "Baku: ..."):
+        # its dateline is not the article's.
+        doc.meta.pop("dateline", None)
     return doc
 
 
 def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | None, site: str,
                  settings: BoilerplateSettings, cfg: ClassifierSettings) -> None:
-    lines = list(iter_lines(doc.text))
-    texts = [ln for _, _, ln in lines]
-    n = len(lines)
+    texts = doc.text.split("\n")
+    if texts[-1] == "":
+        texts.pop()  # the text's final newline ends the last line, it opens none
+    n = len(texts)
+    starts = [0, *accumulate(len(t) + 1 for t in texts[:-1])] if n else []
     stripped = [t.strip() for t in texts]
     blank = [not s for s in stripped]
     reason: list[str] = [""] * n
@@ -138,14 +148,14 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     comment: list[str] = [""] * n  # the text of comment-marker lines (the classifier wants them varied)
 
     # 1. Rules (one combined regex per line, short lines cached per process).
-    match = rules.match_lower
-    for i, s in enumerate(stripped):
-        if s:
-            r = match(s.lower())
-            if r is not None:
-                reason[i], penalty[i] = r.id, max(1, r.penalty)
-                if r.category == "comment":
-                    comment[i] = _DIGITS.sub("0", s.lower())
+    lowered = [s.lower() for s in stripped]
+    by_index = rules.rules
+    for i, k in enumerate(rules.match_lines(lowered)):
+        if k >= 0:
+            r = by_index[k]
+            reason[i], penalty[i] = r.id, max(1, r.penalty)
+            if r.category == "comment":
+                comment[i] = _DIGITS.sub("0", lowered[i])
 
     # 2. Lines repeated across the site: the page's leading and trailing furniture,
     # plus short repeated lines anywhere (a long repeated line mid-page may be a
@@ -202,10 +212,10 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     if last is not None and _is_trailing_fragment(texts, reason, blank, last, settings):
         reason[last] = "fragment.trailing"
 
-    apply_changes(doc, _line_changes(lines, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
+    apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
 
 
-def _line_changes(lines: list[tuple[int, int, str]], texts: list[str], blank: list[bool],
+def _line_changes(starts: list[int], texts: list[str], blank: list[bool],
                   reason: list[str], merge_runs: bool, text_len: int) -> list[Change]:
     """The removals of one document as changes, blank-line layout included:
     between two kept lines at most one blank line stays, none at the top or the
@@ -213,17 +223,17 @@ def _line_changes(lines: list[tuple[int, int, str]], texts: list[str], blank: li
     edit, not two), or leave as ``layout.blank_lines``; with ``merge_runs``
     consecutive lines removed for the same reason are one edit (one block of
     furniture: a menu, a comment thread)."""
-    n = len(lines)
-    kept = [not blank[i] and not reason[i] for i in range(n)]
+    n = len(texts)
+    kept = [not b and not r for b, r in zip(blank, reason)]
     last_kept = max((i for i in range(n) if kept[i]), default=-1)
     changes: list[Change] = []
     run_start = run_stop = -1
     run_rule = ""
     seen_kept = blank_kept = False
-    for i, (start, end, _) in enumerate(lines):
-        # A removed last line takes the text's final newline too (the kept line
-        # before it keeps its own).
-        stop = lines[i + 1][0] if i + 1 < n else text_len
+    # A removed last line takes the text's final newline too (the kept line
+    # before it keeps its own).
+    stops = starts[1:] + [text_len]
+    for i in range(n):
         if kept[i]:
             if run_start >= 0:
                 changes.append(Change(run_start, run_stop, "", run_rule))
@@ -234,8 +244,9 @@ def _line_changes(lines: list[tuple[int, int, str]], texts: list[str], blank: li
             # (the look-behind still sees the full stop before them).
             m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if t.endswith(".") or t[-1:].isspace() else None
             if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
-                changes.append(Change(start + m.start(1), end, "", "fragment.stray_word"))
+                changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
             continue
+        start, stop = starts[i], stops[i]
         if blank[i]:
             if seen_kept and i < last_kept and not blank_kept:
                 blank_kept = True  # the one blank line of this gap stays
@@ -280,8 +291,9 @@ def _mostly_latin(text: str) -> bool:
     sample = text[:5000]
     if sample.isascii():
         return True
-    # Count the (usually few) letters outside the Latin script first.
-    other = len(_NON_LATIN_LETTER.findall(sample))
+    # Letters outside the Latin script are outside ASCII: look for them only
+    # among the (usually few) non-ASCII characters.
+    other = len(_NON_LATIN_LETTER.findall(_ASCII_RUN.sub("", sample)))
     return other == 0 or len(_LATIN.findall(sample)) >= other
 
 

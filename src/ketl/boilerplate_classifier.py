@@ -102,6 +102,13 @@ def _stop_index() -> tuple[list[frozenset[str]], dict[str, tuple[int, ...]]]:
     return lists, {w: tuple(ks) for w, ks in index.items()}
 
 
+@lru_cache(maxsize=4096)
+def _line_words(line: str) -> list[str]:
+    """The lower-cased words of a line (shared: do not modify). Cached because
+    the language guess and the line classifier both split the long lines."""
+    return _WORD.findall(line.lower())
+
+
 _SAMPLE_CHARS = 3_000  # enough text to tell the language, bounded cost on huge pages
 
 
@@ -124,15 +131,20 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
             size += len(line)
             if size >= _SAMPLE_CHARS:
                 break
-    text = "\n".join(sample) if size >= 200 else "\n".join(lines)[:_SAMPLE_CHARS]
-    counts = Counter(_WORD.findall(text.lower()))
+    if size >= 200:
+        # Word by word as "\n".join(sample) would give them; per line, so the
+        # classifier finds these lines' words already split.
+        counts: Counter[str] = Counter()
+        for line in sample:
+            counts.update(_line_words(line))
+    else:
+        counts = Counter(_WORD.findall("\n".join(lines)[:_SAMPLE_CHARS].lower()))
     lists, index = _stop_index()
     hits = [0] * len(lists)
-    for w, c in counts.items():
-        ks = index.get(w)
-        if ks:
-            for k in ks:
-                hits[k] += c
+    for w in filter(index.__contains__, counts):  # the page's stop words only
+        c = counts[w]
+        for k in index[w]:
+            hits[k] += c
     best, best_hits = frozenset(), 0
     for k, h in enumerate(hits):
         if h > best_hits:  # first list wins ties, as before
@@ -156,7 +168,7 @@ def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int 
     densities = []
     for line in lines:
         if len(line) >= min_chars:
-            words = _WORD.findall(line.lower())
+            words = _line_words(line)
             densities.append(sum(map(stop.__contains__, words)) / max(1, len(words)))
             if len(densities) >= 12:
                 break
@@ -184,15 +196,17 @@ def _terminal(line: str) -> bool:
     return line[-1] in _TERMINAL_CHARS
 
 
-def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings) -> tuple[str, str]:
-    n_chars = effective_length(line)
+def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
+             n_chars: int | None = None) -> tuple[str, str]:
+    if n_chars is None:
+        n_chars = effective_length(line)
     if not _LETTER.search(line):
         return (SHORT, "") if n_chars < cfg.length_low else (BAD, "classifier.no_letters")
     words: list[str] | None = None
     if (_SEPARATOR_CHAR.search(line) or "www." in line
             or ("-" in line and _SPACED_DASH.search(line))):  # most lines have none: skip the counting
         sep = len(_SEPARATORS.findall(line)) + 3 * len(_URL.findall(line))
-        words = _WORD.findall(line.lower())
+        words = _line_words(line)
         if words and sep / len(words) > cfg.max_separator_density * 4 and len(words) > 3:
             return BAD, "classifier.link_density"
     if n_chars < cfg.length_low:
@@ -203,7 +217,7 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings) -> tuple[
             return GOOD, ""
         return NEAR, ""
     if words is None:
-        words = _WORD.findall(line.lower())
+        words = _line_words(line)
     density = sum(map(stop.__contains__, words)) / max(1, len(words))
     terminal = _terminal(line)
     if density >= cfg.stop_high and (n_chars >= cfg.length_high or terminal):
@@ -278,11 +292,13 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     m = len(lines)
     labels: list[str] = [BAD] * m
     reasons: list[str] = ["rule"] * m
+    lengths = [effective_length(line) for line in lines]
+    initial = _initial
     for q in range(m):
         if penalties[q] <= 0:
-            labels[q], reasons[q] = _initial(lines[q], stop, cfg)
+            labels[q], reasons[q] = initial(lines[q], stop, cfg, lengths[q])
     _context(labels)
-    weights = _weights(lines, labels, penalties, cfg, thread)
+    weights = _weights(lines, labels, penalties, cfg, thread, lengths)
     lo, hi = _choose_block(weights, cfg, title_at)
     inside = [False] * m
     for q in range(lo, hi + 1):
@@ -367,17 +383,19 @@ def _context(labels: list[str]) -> None:
 
 
 def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
-             cfg: ClassifierSettings, thread: int) -> list[int]:
+             cfg: ClassifierSettings, thread: int, lengths: Sequence[int] | None = None) -> list[int]:
     """Per-line weights of the block search: good prose +length, near-good
     +length/3, short -short_cost, bad -max(penalty, length/2); prose inside a
     comment thread counts ``thread_weight`` of that."""
     short_cost, bad_cost = cfg.short_cost, cfg.block_bad_penalty
+    if lengths is None:
+        lengths = [effective_length(line) for line in lines]
     out = [0] * len(labels)
     for q, lab in enumerate(labels):
         if lab == GOOD:
-            w = effective_length(lines[q])
+            w = lengths[q]
         elif lab == NEAR:
-            w = effective_length(lines[q]) // 3
+            w = lengths[q] // 3
         elif lab == SHORT:
             w = -short_cost
         else:
@@ -390,7 +408,7 @@ def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
     return out
 
 
-_NUMBER = re.compile(r"\d+")
+_TWO_NUMBERS = re.compile(r"\d\D+\d")  # two numbers or more (digit runs apart)
 
 
 def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg: ClassifierSettings) -> None:
@@ -398,11 +416,11 @@ def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg
     m = len(lines)
     q = 0
     while q < m:
-        if labels[q] != SHORT or len(_NUMBER.findall(lines[q])) < 2:
+        if labels[q] != SHORT or not _TWO_NUMBERS.search(lines[q]):
             q += 1
             continue
         k = q
-        while k < m and labels[k] == SHORT and len(_NUMBER.findall(lines[k])) >= 2:
+        while k < m and labels[k] == SHORT and _TWO_NUMBERS.search(lines[k]):
             k += 1
         if k - q >= cfg.table_min_rows:
             for r in range(q, k):
@@ -448,13 +466,16 @@ def _best_block(weights: Sequence[int], start: int, stop: int) -> tuple[int, int
 # (Title Case: function words capitalised mid-sentence) or "... deemed stateless
 # WASHINGTON: Expressing concern..." (a dateline in the middle of the line).
 _MID_DATELINE = re.compile(r"[a-z0-9’'”)] (?:[A-Z][A-Z.]+ ){0,2}[A-Z][A-Z.]{3,}(?: \([A-Z]+\))?(?::| —| –) [A-Z\"“]")
+_CAPS_RUN = re.compile(r"[A-Z][A-Z.]{3}")
 _CAP_WORD = re.compile(r"(?<![.!?:;] )(?<=\s)[A-Z][a-z]{0,5}\b")
 
 
 def _glued_headline(line: str, stop: frozenset[str]) -> bool:
     if len(line) < 60:
         return False
-    if _MID_DATELINE.search(line, 15, 220):
+    # The capitals of a mid-line dateline are rare: a scan for them first (a
+    # character class skips ahead fast; the dateline pattern tries every position).
+    if _CAPS_RUN.search(line, 15, 220) and _MID_DATELINE.search(line, 15, 220):
         return True
     if not stop:
         return False

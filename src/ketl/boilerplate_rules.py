@@ -4,12 +4,22 @@ The shipped ``resources/rules.toml`` is always loaded first; user files add
 rules or replace shipped ones by id. Every rule is a pattern for a whole
 (stripped) line; all of them become one alternation of named groups, so a line
 is tested once and ``match.lastgroup`` names the rule that fired.
+
+A rule may list ``keywords``: literals one of which every line it matches
+contains. Such a rule takes part in the alternation only for lines holding one
+of its keywords (found by one Aho-Corasick pass): rules that may match anywhere
+in a line (``.{0,200}\bwe use cookies``) cost a regex attempt per position of
+every long line otherwise, which made them most of the matching time.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_right
+from itertools import accumulate
+
+import ahocorasick
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,6 +42,8 @@ class Rule:
     description: str
     penalty: int = DEFAULT_PENALTY
     origin: str = "rules.toml"
+    keywords: tuple[str, ...] = ()  # lower-case literals one of which a matching line holds
+
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,13 @@ class CompiledRules:
     # Verdicts of short lines, per process: furniture lines ("Share", "Menu")
     # repeat across a site's pages, so most short lines are seen before.
     _cache: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # Keyword gate: each keyword maps to the bit mask of the gated rules that need it
+    # (bit j = the j-th gated rule, rules[_gated[j]], tried alone as _singles[j]);
+    # _base is the alternation of the other rules.
+    _gate: Any = field(default=None, compare=False, repr=False)
+    _gated: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    _singles: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
+    _base: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
     def match(self, line: str) -> Rule | None:
         """The first rule (in file order) matching the whole stripped ``line``, or None."""
@@ -56,25 +75,97 @@ class CompiledRules:
         return self.match_lower(s.lower())
 
     def match_lower(self, s: str) -> Rule | None:
-        """:meth:`match` for a line already stripped and lower-cased (the hot path)."""
+        """:meth:`match` for a line already stripped and lower-cased."""
+        k = self._index(s, self._mask(s))
+        return self.rules[k] if k >= 0 else None
+
+    def match_lines(self, lines: Sequence[str]) -> list[int]:
+        """Index into :attr:`rules` of the rule matching each stripped,
+        lower-cased line (-1: none, or a blank line): the hot path, one keyword
+        scan for the whole document instead of one per line."""
+        n = len(lines)
+        masks = [0] * n
+        if self._gate is not None and n:
+            ends = list(accumulate(len(s) + 1 for s in lines))  # offset after each line's "\n"
+            for end, bits in self._gate.iter("\n".join(lines)):
+                masks[bisect_right(ends, end)] |= bits  # keywords hold no "\n": one line each
+        index, cache = self._index, self._cache
+        out = [-1] * n
+        for q, s in enumerate(lines):
+            if s:
+                # Most short lines were seen before (cached verdicts): skip the call.
+                k = cache.get(s) if len(s) <= _CACHE_MAX_CHARS else None
+                out[q] = k if k is not None else index(s, masks[q])
+        return out
+
+    def _mask(self, s: str) -> int:
+        mask = 0
+        if self._gate is not None:
+            for _, bits in self._gate.iter(s):
+                mask |= bits
+        return mask
+
+    def _index(self, s: str, mask: int) -> int:
+        """Rule index for the stripped lower-cased line ``s`` holding the keywords of
+        the gated rules in ``mask`` (-1: none); short lines' verdicts are cached."""
         short = len(s) <= _CACHE_MAX_CHARS
         if short:
             hit = self._cache.get(s)
             if hit is not None:
-                return self.rules[hit] if hit >= 0 else None
-        if self.lower_matcher is not None:
-            m = self.lower_matcher.fullmatch(s)
+                return hit
+        if self._base is None:
+            m = (self.lower_matcher or self.matcher).fullmatch(s)
+            k = -1 if m is None else int(m.lastgroup[1:])  # groups are named r0, r1, ...
         else:
-            m = self.matcher.fullmatch(s)
-        k = -1 if m is None else int(m.lastgroup[1:])  # groups are named r0, r1, ...
+            m = self._base.fullmatch(s)
+            k = -1 if m is None else int(m.lastgroup[1:])
+            j = 0
+            # The gated rules whose keyword the line holds, in file order, up to
+            # the rule the others matched: the first match in file order wins.
+            while mask:
+                if mask & 1:
+                    i = self._gated[j]
+                    if 0 <= k < i:
+                        break
+                    if self._singles[j].fullmatch(s):
+                        k = i
+                        break
+                mask >>= 1
+                j += 1
         if short:
             if len(self._cache) >= _CACHE_MAX_ENTRIES:
                 self._cache.clear()
             self._cache[s] = k
-        return self.rules[k] if k >= 0 else None
+        return k
 
     def ids(self) -> list[str]:
         return [r.id for r in self.rules]
+
+
+def _combine(rules: Sequence[Rule], which: Sequence[int], lower: bool) -> re.Pattern[str]:
+    """One alternation of ``rules[i]`` for i in ``which``, group ``r{i}`` each."""
+    if not which:
+        return re.compile(r"(?!)")  # matches nothing
+    if lower:
+        return re.compile("|".join(f"(?P<r{i}>{_lower_pattern(rules[i].pattern)})" for i in which))
+    return re.compile("|".join(f"(?P<r{i}>{rules[i].pattern})" for i in which), re.IGNORECASE)
+
+
+def _keyword_gate(rules: Sequence[Rule]) -> tuple[Any, tuple[int, ...]]:
+    """The Aho-Corasick automaton of the gated rules' keywords (None when no
+    rule has keywords) and the indices of the gated rules."""
+    gated = tuple(i for i, r in enumerate(rules) if r.keywords)
+    if not gated:
+        return None, ()
+    masks: dict[str, int] = {}
+    for j, i in enumerate(gated):
+        for kw in rules[i].keywords:
+            masks[kw] = masks.get(kw, 0) | (1 << j)
+    auto = ahocorasick.Automaton()
+    for kw, bits in masks.items():
+        auto.add_word(kw, bits)
+    auto.make_automaton()
+    return auto, gated
 
 
 def _shipped_text() -> tuple[str, str]:
@@ -109,7 +200,7 @@ def _rule(entry: Any, origin: str, n: int) -> Rule:
             raise ValueError(f"{where}: missing or empty string field {key!r}")
     if not _ID.match(rid):
         raise ValueError(f"{where}: id must look like 'category.name' (lowercase, dots)")
-    unknown = set(entry) - {"id", "category", "pattern", "description", "penalty"}
+    unknown = set(entry) - {"id", "category", "pattern", "description", "penalty", "keywords"}
     if unknown:
         raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")
     if re.search(r"\\[1-9]", entry["pattern"]):
@@ -126,8 +217,12 @@ def _rule(entry: Any, origin: str, n: int) -> Rule:
     penalty = entry.get("penalty", DEFAULT_PENALTY)
     if not isinstance(penalty, int) or isinstance(penalty, bool) or penalty < 0:
         raise ValueError(f"{where}: penalty must be a non-negative integer")
+    keywords = entry.get("keywords", [])
+    if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
+        raise ValueError(f"{where}: keywords must be a list of non-empty strings")
     return Rule(id=rid, category=entry["category"], pattern=entry["pattern"],
-                description=str(entry.get("description", "")), penalty=penalty, origin=origin)
+                description=str(entry.get("description", "")), penalty=penalty, origin=origin,
+                keywords=tuple(dict.fromkeys(k.lower() for k in keywords)))
 
 
 def load_rules(extra_files: Sequence[Path | str] = ()) -> CompiledRules:
@@ -158,14 +253,18 @@ def load_rules(extra_files: Sequence[Path | str] = ()) -> CompiledRules:
             by_id[r.id] = r  # replaces a shipped rule of the same id, in place
         extra_stop.update(w.lower() for w in user_stop)
     ordered = tuple(by_id.values())
-    combined = "|".join(f"(?P<r{i}>{r.pattern})" for i, r in enumerate(ordered))
-    lowered = "|".join(f"(?P<r{i}>{_lower_pattern(r.pattern)})" for i, r in enumerate(ordered))
+    every = range(len(ordered))
     try:
-        lower_matcher = re.compile(lowered)
+        lower_matcher: re.Pattern[str] | None = _combine(ordered, every, lower=True)
     except re.error:  # a construct the lower-casing broke: fall back to IGNORECASE
         lower_matcher = None
-    return CompiledRules(rules=ordered, matcher=re.compile(combined, re.IGNORECASE),
-                         stopwords=frozenset(extra_stop), lower_matcher=lower_matcher)
+    gate, gated = _keyword_gate(ordered)
+    lower = lower_matcher is not None
+    singles = tuple(_combine(ordered, [i], lower) for i in gated)
+    base = _combine(ordered, [i for i in every if i not in gated], lower) if gated else None
+    return CompiledRules(rules=ordered, matcher=_combine(ordered, every, lower=False),
+                         stopwords=frozenset(extra_stop), lower_matcher=lower_matcher,
+                         _gate=gate, _gated=gated, _singles=singles, _base=base)
 
 
 def _lower_pattern(pattern: str) -> str:

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import accumulate
 from typing import Callable, Sequence
 
 from ketl.boilerplate_sitestats import split_title_suffix
-from ketl.document import Change, Document, apply_changes, iter_lines
+from ketl.document import Change, Document, apply_changes
 
-__all__ = ["extract_metadata", "find_title", "find_dateline", "find_reprint", "is_place"]
+__all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
 
 STAGE = "metadata"
 _TERMINAL = re.compile(r"[.;:,]$")
@@ -55,6 +56,8 @@ _NOT_PLACES = frozenset({
     "warning", "correction", "source", "sources", "listen", "see", "also", "advertisement", "q", "a",
     "question", "answer", "summary", "background", "context", "comment", "disclaimer", "report",
     "interview", "review", "feature", "explainer", "factbox", "timeline", "fact check", "poll",
+    "police", "officials", "witnesses", "reports", "court", "prosecutors", "authorities", "study", "survey",
+    "sport", "sports", "business", "politics", "world", "local", "national", "weather", "traffic",
     "the", "this", "it", "he", "she", "they", "we", "i", "you", "but", "and", "so", "yes", "no",
 })
 
@@ -89,18 +92,35 @@ def _place_names() -> frozenset[str]:
     return frozenset(names)
 
 
+@lru_cache(maxsize=1)
+def _common_words() -> frozenset[str]:
+    """The most frequent English words (wordninja's list is ordered by
+    frequency): a word among them that the shipped place list lacks is a common
+    noun first ("Police", "Update", "Watch"), even where some town bears its name."""
+    from itertools import islice
+
+    import wordninja
+
+    return frozenset(islice(wordninja.DEFAULT_LANGUAGE_MODEL._wordcost, _COMMON_WORDS))
+
+
+_COMMON_WORDS = 10_000
+
+
 def is_place(name: str) -> bool:
-    """A known place name, or one written in capitals (``WASHINGTON``)."""
+    """A place name: in the shipped list, or not a common word and either
+    written in capitals (``WASHINGTON``) or a gazetteer name. ``Police`` (a town
+    in Poland) and ``POLICE`` are not: a label is no dateline."""
     n = name.strip()
     if not n:
         return False
-    if n.isupper() and len(n) > 2:
-        return True
     low = n.lower()
     if low in _core_places():
         return True
-    if low in _NOT_PLACES:
+    if low in _NOT_PLACES or (" " not in low and low in _common_words()):
         return False
+    if n.isupper() and len(n) > 2:
+        return True
     return low in _place_names()
 
 
@@ -159,7 +179,17 @@ def _norm(s: str) -> str:
 def extract_metadata(doc: Document, is_furniture: Callable[[str], bool] = lambda s: False) -> Document:
     """Fill ``doc.meta`` (title, site, dateline, reprinted_from) and remove what
     they came from from the body, as edits of stage "metadata"."""
-    lines = list(iter_lines(doc.text))
+    extract_metadata_at(doc, is_furniture)
+    return doc
+
+
+def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lambda s: False) -> int | None:
+    """:func:`extract_metadata`, returning where the dateline's paragraph
+    goes on (its source offset; None without a dateline): a later stage that
+    removes that line as boilerplate must drop the dateline too, the dateline
+    of a teaser is not the article's."""
+    dateline_at = None
+    lines = _lines(doc.text)
     changes: list[Change] = []
     removed: set[int] = set()
 
@@ -207,6 +237,7 @@ def extract_metadata(doc: Document, is_furniture: Callable[[str], bool] = lambda
                 cut, places = found
                 doc.meta["dateline"] = places
                 changes.append(Change(start, start + cut, "", "metadata.dateline"))
+                dateline_at = doc.source_offset(start + cut)
         seen += 1
         if seen >= 3:
             break
@@ -220,7 +251,16 @@ def extract_metadata(doc: Document, is_furniture: Callable[[str], bool] = lambda
                     drop(k, "metadata.reprint_notice")
                 break
     apply_changes(doc, changes, stage=STAGE)
-    return doc
+    return dateline_at
+
+
+def _lines(text: str) -> list[tuple[int, int, str]]:
+    """``list(iter_lines(text))``, built by C-level splitting (a page has hundreds of lines)."""
+    texts = text.split("\n")
+    if texts[-1] == "":
+        texts.pop()  # the final newline ends the last line, it opens none
+    starts = [0, *accumulate(len(t) + 1 for t in texts)]
+    return list(zip(starts, [s + len(t) for s, t in zip(starts, texts)], texts))
 
 
 def title_key(text: str) -> str:
