@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__
@@ -300,14 +300,13 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None) -> 
     if parts:
         quotes = pa.concat_tables(parts)
         sizes = quotes_index.cluster_sizes()
-        size_of = dict(zip(sizes.column("cluster_id").to_pylist(), sizes.column("cluster_size").to_pylist()))
-        cids = quotes.column("cluster_id").to_pylist()
-        quotes = quotes.append_column("cluster_size", pa.array([size_of.get(c, 1) for c in cids], pa.int32()))
-        quotes = quotes.append_column("is_canonical", pa.array(
-            [c == q for c, q in zip(cids, quotes.column("quote_id").to_pylist())], pa.bool_()))
-        counts.clusters = sum(1 for n in size_of.values() if n > 1)
-        for run_date in sorted(set(quotes.column("run_date").to_pylist())):
-            part = quotes.filter(pa.compute.equal(quotes.column("run_date"), run_date))
+        where = pc.index_in(quotes.column("cluster_id"), value_set=sizes.column("cluster_id"))
+        size = pc.fill_null(pc.take(sizes.column("cluster_size"), where), 1).cast(pa.int32())
+        quotes = quotes.append_column("cluster_size", size)
+        quotes = quotes.append_column("is_canonical", pc.equal(quotes.column("cluster_id"), quotes.column("quote_id")))
+        counts.clusters = pc.sum(pc.greater(sizes.column("cluster_size"), 1)).as_py() or 0
+        for run_date in pc.unique(quotes.column("run_date")).to_pylist():
+            part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
             write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
     quotes_index.save(state)
     return counts
