@@ -440,3 +440,94 @@ def test_glued_words_not_split_in_other_languages():
         "Il wasagreed è stato firmato domenica nella regione, ha detto il ministro.",
     ]:
         assert repair(text).text == text, text
+
+
+# --- the idle last round is skipped only when it would change nothing -------------------
+
+def _full_rounds(text: str) -> tuple[str, list]:
+    """Reference: every round run until one changes nothing (no shortcut)."""
+    from ketl.repair import _LazyLanguage, _round
+
+    doc = Document.from_source(doc_id="", source_path="", source_sha256="",
+                               source_encoding="utf-8", source=text)
+    s = RepairSettings()
+    language = _LazyLanguage(doc)
+    for _ in range(s.max_rounds):
+        if not _round(doc, s, None, language):
+            break
+    return doc.text, doc.edits
+
+
+def _sprinkle_damage(text: str, rng) -> str:
+    pieces = ["\u200b", "\u00ad", "\u00a0", "  ", " .", "..", "\n\n\n", "’", "Ã©", "&amp;", "<",
+              "e\u0301", "بب\n", "(Vladimir Putin)", "wasagreed ", " ;", "\t", "\x07", ". 1990."]
+    chars = list(text)
+    for _ in range(rng.randint(1, 25)):
+        chars.insert(rng.randint(0, len(chars)), rng.choice(pieces))
+    return "".join(chars)
+
+
+def test_skipping_the_last_round_gives_the_full_rounds_result():
+    import random
+
+    from ketl import repair as repair_module
+
+    rng = random.Random(7)
+    pages = json.loads((SHARED / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))
+    texts = [v["articleBody"][:3000] for v in list(pages["output"].values())[:40]]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += [_sprinkle_damage(t, rng) for t in texts for _ in range(3)]
+    skipped = 0
+    original = repair_module._settled
+
+    def counting(*args):
+        nonlocal skipped
+        result = original(*args)
+        skipped += result
+        return result
+
+    repair_module._settled = counting
+    try:
+        for text in texts:
+            got = repair(text)
+            ref_text, ref_edits = _full_rounds(text)
+            assert got.text == ref_text
+            assert got.edits == ref_edits
+    finally:
+        repair_module._settled = original
+    assert skipped > 20  # the shortcut was taken, so the comparison means something
+
+
+def test_window_text_keeps_context_and_blank_runs():
+    from ketl.repair_settle import CONTEXT, DirtySpans, window_text
+    from ketl.document import Change
+
+    lines = [f"line {i} " + "x" * 30 for i in range(40)]
+    lines[20] = ""
+    lines[21] = "   "
+    text = "\n".join(lines)
+    at = text.index("line 22")
+    window = window_text(text, [(at, at + 4)])
+    # whole lines, at least CONTEXT characters each side, bounded by non-blank lines
+    assert window.startswith("line ") and window.endswith("x")
+    assert window in text
+    start = text.index(window)
+    assert at - start >= CONTEXT and start + len(window) - at >= CONTEXT
+    assert "line 19" in window  # the blank run before the span is inside the window
+    assert window_text(text, []) == ""
+    # spans follow later changes: a deletion before them shifts them
+    dirty = DirtySpans()
+    dirty.update("abcdef", [Change(4, 5, "XYZ", "t")])
+    dirty.update("abcdXYZf", [Change(0, 2, "", "t")])
+    assert dirty.spans == [(2, 5), (0, 0)]
+
+
+def test_distinct_and_counted_characters_of_long_texts():
+    from collections import Counter
+
+    from ketl.repair_scan import _distinct
+    from ketl.repair_script import _char_counts
+
+    for chars in ["Это статья о войне и мире " * 200, "日本語のテキスト" * 400, "ab\ud800é😀" * 700, "", "é"]:
+        assert _distinct(chars) == frozenset(chars)
+        assert dict(_char_counts(chars)) == Counter(chars)

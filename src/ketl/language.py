@@ -7,12 +7,13 @@ automaton the state after byte ``i`` is the trie node of the longest suffix of
 the text that is in the trie, and the trie node of every suffix of length
 ``k`` follows from the one of length ``k - 1`` ending a byte earlier. It checks
 itself against py3langid when built and falls back to py3langid's own walk if
-the model's internals ever differ from what it expects.
+the model's internals ever differ from what it expects. Only trie edges are
+kept (fallback transitions never count) and the nodes are renumbered by depth,
+so each level is two gathers and a running maximum.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import unicodedata
@@ -26,7 +27,6 @@ UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 _SAMPLE_CHARS = 2000  # the language shows in a few paragraphs; keeps the cost per article flat
 _QUICK_SAMPLE_CHARS = 350  # usually enough: see detect_language
 _QUICK_CONFIDENCE = 0.995
-_QUICK_LINES = 8  # lines looked at for the quick sample before sorting them all
 _MIN_LETTERS = 12
 # At least _MIN_LETTERS letters: matched from the start, it stops at the 12th.
 _ENOUGH_LETTERS = re.compile(r"(?:[\W\d_]*[^\W\d_]){%d}" % _MIN_LETTERS)
@@ -70,33 +70,63 @@ class _VectorScorer:
             depth[fresh] = level
             frontier = fresh
         self._max_depth = level - 1
-        # The root doubles as "no trie node": from it no byte reaches depth 2 or
-        # more, and it has no feature, so the hot loop needs no masks.
-        # 32-bit indices throughout: half the memory traffic of numpy's default.
-        self._nextmove = nextmove
-        self._rowbase = rowbase.astype(np.uint32)
-        self._depth = depth.astype(np.int8)
-        root = nextmove[rowbase[0] + byte_values]
-        self._first = np.where(depth[root] == 1, root, 0).astype(np.uint32)
-        self._output = np.asarray(ident.tk_output, dtype=np.int32)
+        self._build_trie(nextmove, rowbase, depth)
+        self._output = np.asarray(ident.tk_output, dtype=np.int32)[self._old_of_new]
         # float32 rows gather and multiply several times faster than float16
         # (about 57 MB, once per process); the products are the same numbers.
         self._ptc = np.asarray(ident.nb_ptc, dtype=np.float32)
 
+    def _build_trie(self, nextmove: np.ndarray, rowbase: np.ndarray, depth: np.ndarray) -> None:
+        """The trie alone, its nodes renumbered by depth.
+
+        The walk needs only trie edges, so every fallback transition becomes 0
+        (the root, which has no feature and from which no byte goes deeper):
+        no depth test per level. Numbered breadth-first, a deeper node has a
+        larger number, so the longest suffix found so far is a running maximum.
+        """
+        n = len(depth)
+        old_of_new = np.argsort(depth, kind="stable")
+        new_id = np.empty(n, dtype=np.int64)
+        new_id[old_of_new] = np.arange(n)
+        if old_of_new[0] != 0:  # a state unreachable from the root: not the model we know
+            raise ValueError("unexpected py3langid automaton")
+        self._old_of_new = old_of_new
+        byte_values = np.arange(256, dtype=np.int64)
+        parents, edge_bytes, children = [], [], []
+        for d in range(self._max_depth):
+            ps = np.flatnonzero(depth == d)
+            targets = nextmove[rowbase[ps][:, None] + byte_values[None, :]]
+            pi, bi = np.nonzero(depth[targets] == d + 1)
+            parents.append(new_id[ps[pi]])
+            edge_bytes.append(bi)
+            children.append(new_id[targets[pi, bi]])
+        parent, edge_byte, child = map(np.concatenate, (parents, edge_bytes, children))
+        from_root = parent == 0
+        self._first = np.zeros(256, dtype=np.uint32)  # node of each 1-byte string, or 0
+        self._first[edge_byte[from_root]] = child[from_root]
+        inner = np.unique(parent[~from_root])
+        row = np.zeros(n, dtype=np.int64)  # row 0 (all zeros) for leaves and the root
+        row[inner] = np.arange(1, len(inner) + 1)
+        # 32-bit entries: half the memory traffic of numpy's default.
+        self._edges = np.zeros((len(inner) + 1) * 256, dtype=np.uint32)
+        self._edges[row[parent[~from_root]] * 256 + edge_byte[~from_root]] = child[~from_root]
+        self._rowbase = (row << 8).astype(np.uint32)
+
     def _feature_counts(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
         b = np.frombuffer(data, dtype=np.uint8)
-        nextmove, rowbase, depth = self._nextmove, self._rowbase, self._depth
+        edges, rowbase = self._edges, self._rowbase
         node = self._first.take(b)  # trie node of the 1-byte suffix ending at each byte
         state = node.copy()  # automaton state: the node of the longest suffix found so far
         for k in range(2, self._max_depth + 1):
             # node of the k-byte suffix ending at byte k-1+j, from the (k-1)-byte one a byte earlier
-            node = nextmove.take(rowbase.take(node[:-1]) + b[k - 1:])
-            hit = depth.take(node) == k  # a trie edge, not a fallback transition
-            node *= hit
-            np.copyto(state[k - 1:], node, where=hit)
+            node = edges.take(rowbase.take(node[:-1]) + b[k - 1:])
+            tail = state[k - 1:]
+            np.maximum(tail, node, out=tail)
         feats = self._output.take(state)
-        feats = feats[feats >= 0]
-        return np.unique(feats, return_counts=True)
+        feats = np.sort(feats[feats >= 0])
+        # np.unique(feats, return_counts=True) without its Python overhead.
+        first = np.flatnonzero(np.diff(feats, prepend=-1))
+        return feats[first], np.diff(first, append=len(feats))
 
     def classify(self, text: str) -> tuple[str, float]:
         ident = self._ident
@@ -151,10 +181,6 @@ def language_sample(text: str, size: int = _SAMPLE_CHARS) -> str:
     return _pick(sorted(text.split("\n"), key=len, reverse=True), size)
 
 
-def _sorted_lines(text: str, lines: list[str] | None) -> list[str]:
-    return lines if lines is not None else sorted(text.split("\n"), key=len, reverse=True)
-
-
 def detect_language(text: str) -> tuple[str, float]:
     """ISO 639-1 code and probability; ``("und", 0.0)`` when there is too little text.
 
@@ -171,16 +197,10 @@ def detect_language(text: str) -> tuple[str, float]:
             return UNDETERMINED, 0.0
         lang, prob = _classifier()(text)
         return str(lang), float(prob)
-    lines = text.split("\n")
-    # The few longest lines usually fill the quick sample: heapq.nlargest is
-    # sorted(...)[:n] (same order, ties included) without sorting every line.
-    top = heapq.nlargest(_QUICK_LINES, lines, key=len) if len(lines) > _QUICK_LINES else lines
-    if len(top) < len(lines) and sum(map(len, top)) + len(top) >= _QUICK_SAMPLE_CHARS:
-        quick = _pick(top, _QUICK_SAMPLE_CHARS)
-        lines = None
-    else:
-        lines = sorted(lines, key=len, reverse=True)
-        quick = _pick(lines, _QUICK_SAMPLE_CHARS)
+    # One sort in C (key=len calls no Python code) is cheaper than heapq.nlargest,
+    # whose loop runs in Python; its order is the same, ties included (stable).
+    lines = sorted(text.split("\n"), key=len, reverse=True)
+    quick = _pick(lines, _QUICK_SAMPLE_CHARS)
     # The quick sample is a prefix of the full one (the same lines, the last
     # one cut shorter), so letters found in it are letters of the full sample:
     # the full sample is built only when needed.
@@ -188,9 +208,9 @@ def detect_language(text: str) -> tuple[str, float]:
         lang, prob = _classifier()(quick)
         if prob >= _QUICK_CONFIDENCE:
             return str(lang), float(prob)
-        sample = text if len(text) <= _SAMPLE_CHARS else _pick(_sorted_lines(text, lines), _SAMPLE_CHARS)
+        sample = text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
     else:
-        sample = text if len(text) <= _SAMPLE_CHARS else _pick(_sorted_lines(text, lines), _SAMPLE_CHARS)
+        sample = text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
         if not _ENOUGH_LETTERS.match(sample):
             return UNDETERMINED, 0.0
     lang, prob = _classifier()(sample)

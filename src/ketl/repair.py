@@ -9,7 +9,9 @@ Public entry points:
 
 The passes run in a fixed order and the whole sequence repeats until nothing
 changes (a removal can create new work, e.g. a deleted zero-width space leaves
-two spaces), so repairing repaired text changes nothing.
+two spaces), so repairing repaired text changes nothing. The last, idle round
+is replaced by a look at the spans the previous round rewrote
+(:mod:`ketl.repair_settle`) when that look can prove it would change nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .language import UNDETERMINED, detect_language
 from .repair_encoding import encoding_changes
 from .repair_punctuation import parenthetical_changes, punctuation_changes
 from .repair_scan import scan_text
+from .repair_settle import DirtySpans, window_text
 from .repair_script import stray_script_changes
 from .repair_spacing import spacing_changes
 from .repair_unicode import unicode_changes
@@ -63,6 +66,7 @@ class _LazyLanguage:
         self._doc = doc
         self._lang: str | None = None
         self._text: str | None = None
+        self.answers: set[str] = set()  # what the rules were told since the last reset
 
     def __call__(self) -> str:
         # Asked again after a change, it answers for the new text: the rules then
@@ -70,6 +74,7 @@ class _LazyLanguage:
         if self._lang is None or self._text != self._doc.text:
             self._text = self._doc.text
             self._lang = detect_language(self._text)[0]
+        self.answers.add(self._lang)
         return self._lang
 
     def final(self) -> str:
@@ -92,23 +97,25 @@ def _non_overlapping(changes: list[Change]) -> list[Change]:
 
 
 def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
-           language: _LazyLanguage) -> bool:
-    """One pass of every rule; True when something changed."""
+           language: _LazyLanguage, dirty: DirtySpans | None = None) -> bool:
+    """One pass of every rule; True when something changed.
+
+    ``dirty`` collects the spans of the resulting text that the pass rewrote.
+    """
     before = len(doc.edits)
     # What the text holds, looked at once; looked at again only after a change.
     facts = scan_text(doc.text)
 
-    def apply(changes: list[Change]) -> None:
+    def apply(changes: list[Change], stage: str = "normalize") -> None:
         nonlocal facts
         if changes:
-            apply_changes(doc, changes, stage="normalize")
+            if dirty is not None:
+                dirty.update(doc.text, changes)
+            apply_changes(doc, changes, stage=stage)
             facts = scan_text(doc.text)
 
     if s.fix_encoding:
-        changes = encoding_changes(doc.text, s.uncurl_quotes, facts)
-        if changes:
-            apply_changes(doc, changes, stage="encoding")
-            facts = scan_text(doc.text)
+        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage="encoding")
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts)))
     if s.remove_stray_script_lines:
@@ -121,12 +128,44 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         token_changes += punctuation_changes(text, lambda: language() == "en", facts)
     if s.remove_duplicate_parentheticals:
         token_changes += parenthetical_changes(text)
-    if s.split_glued_words:
+    # Glued words are split in English only. A text unlikely to be English
+    # (written mostly outside ASCII, or without " the ") is asked its language
+    # first: the scan for candidates costs more than that answer, which the
+    # stage needs at the end anyway. Either order gives the same changes.
+    likely_english = len(facts.nonascii) * 2 <= len(text) and " the " in text
+    if s.split_glued_words and (likely_english or language() == "en"):
         token_changes += glued_word_changes(text, protected, lambda: language() == "en")
     apply(_non_overlapping(token_changes))
     if s.fix_spacing:
-        apply_changes(doc, _non_overlapping(spacing_changes(doc.text, facts)), stage="normalize")
+        changes = _non_overlapping(spacing_changes(doc.text, facts))
+        if changes and dirty is not None:
+            dirty.update(doc.text, changes)
+        apply_changes(doc, changes, stage="normalize")
     return len(doc.edits) > before
+
+
+def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
+             language: _LazyLanguage, dirty: DirtySpans, edits: list[Edit]) -> bool:
+    """True when another round would provably change nothing (see :mod:`ketl.repair_settle`).
+
+    The look round covers the rewritten spans with their context; what it cannot
+    see is checked on the whole text: the stray-script rule, the language the
+    rules were told (a page's language can change with its text), and a '<'
+    (ftfy stops decoding entities after the first one).
+    """
+    if any("<" in e.before or "<" in e.after for e in edits):
+        return False
+    if language.answers and any(a != language() for a in language.answers):
+        return False
+    text = doc.text
+    if s.remove_stray_script_lines and stray_script_changes(
+            text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share):
+        return False
+    window = window_text(text, dirty.spans)
+    look = Document.from_source(doc_id="", source_path="", source_sha256="",
+                                source_encoding="utf-8", source=window)
+    # The language is the whole text's, as in a full round.
+    return not _round(look, dataclasses.replace(s, remove_stray_script_lines=False), protected, language)
 
 
 def repair_document(doc: Document, settings: RepairSettings | None = None,
@@ -134,9 +173,15 @@ def repair_document(doc: Document, settings: RepairSettings | None = None,
     """Repair one document in place (edits appended) and set ``meta["language"]``."""
     s = settings or RepairSettings()
     language = _LazyLanguage(doc)
-    for _ in range(max(1, s.max_rounds)):
-        if not _round(doc, s, protected, language):
+    rounds = max(1, s.max_rounds)
+    for r in range(rounds):
+        language.answers.clear()
+        dirty = DirtySpans()
+        edits_before = len(doc.edits)
+        if not _round(doc, s, protected, language, dirty):
             break
+        if r + 1 < rounds and _settled(doc, s, protected, language, dirty, doc.edits[edits_before:]):
+            break  # the next round would change nothing: skip it
     if s.detect_language:
         doc.meta["language"] = language.final()
     return doc

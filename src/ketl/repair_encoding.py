@@ -170,7 +170,7 @@ def needs_ftfy(text: str, uncurl_quotes: bool = False, facts: TextFacts | None =
             return True
     elif "&" in text and _ENTITY_RE.search(text):  # starts with a literal: a fast scan
         return True
-    return not text.isascii() and not unicodedata.is_normalized("NFC", text)
+    return not facts.nfc
 
 
 def non_nfc_lines(text: str, start: int = 0, end: int | None = None) -> list[int]:
@@ -353,7 +353,7 @@ def encoding_changes(text: str, uncurl_quotes: bool = False,
     """
     facts = facts or scan_text(text)
     if not _may_trigger(text, uncurl_quotes, facts):
-        if text.isascii() or unicodedata.is_normalized("NFC", text):
+        if facts.nfc:
             return []
     # Lines to fix: those holding a strong trigger match or not in NFC, and
     # those whose pair matches ftfy's badness regex confirms.
@@ -368,7 +368,8 @@ def encoding_changes(text: str, uncurl_quotes: bool = False,
         end = text.find("\n", start) + 1 or len(text)  # the segment ftfy sees
         if _pairs_look_bad(text, found, start, end):
             line_starts.add(start)
-    line_starts.update(non_nfc_lines(text))
+    if not facts.nfc:
+        line_starts.update(non_nfc_lines(text))
     config = ftfy.TextFixerConfig(uncurl_quotes=uncurl_quotes, explain=True)
     # ftfy.fix_text stops unescaping entities for good once a segment holds
     # '<' (it treats the rest as HTML); mimic it to give the same result.

@@ -62,7 +62,7 @@ def unicode_changes(text: str, facts: TextFacts | None = None) -> list[Change]:
                     if not before.isascii() and not after.isascii():
                         continue
                 changes.append(Change(i, i + 1, " " if ch in spaces else "", _rule(ch, spaces, joiners)))
-    if facts.chars and not unicodedata.is_normalized("NFC", text):
+    if facts.chars and not facts.nfc:
         taken = {c.start for c in changes}
         for start in non_nfc_lines(text):
             end = text.find("\n", start)

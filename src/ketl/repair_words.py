@@ -22,6 +22,9 @@ from .repair_rules import repair_rules
 
 __all__ = ["glued_word_changes", "split_glued"]
 
+# More unknown tokens than this: ask whether the text is English before splitting.
+_ASK_LANGUAGE_FIRST = 8
+
 # A whitespace-delimited chunk, with the punctuation allowed around a word.
 _CHUNK = re.compile(r"(?<!\S)[\"“‘(\[]*([a-z]+)[\"”’)\],.;:!?]*(?!\S)")
 
@@ -128,7 +131,7 @@ def _content_pair(token: str, parts: dict[str, float]) -> tuple[str, str] | None
 
 def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None,
                        is_english: Callable[[], bool] | None = None) -> list[Change]:
-    """Changes splitting glued words; ``is_english`` is asked lazily, once, if a candidate exists."""
+    """Changes splitting glued words; ``is_english`` is asked only when it matters (see below)."""
     min_len = repair_rules()["words"]["min_token_length"]
     # Tokens found in the UTF-8 bytes (the regex runs faster there than on a
     # two-byte-per-character str) and a set difference in C: only the few
@@ -136,6 +139,12 @@ def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None
     # is a word boundary, so "xxxxxxé" yields a candidate that _CHUNK rejects.
     unknown = set(_token_re(min_len).findall(text.encode("utf-8", "surrogatepass"))) - _vocabulary()
     if not unknown:
+        return []
+    # Many unknown lowercase tokens mean another language (67 a page on the
+    # non-English AEB pages, 3 on the English ones), where no split is kept:
+    # ask the language before trying to split them all. Either order gives the
+    # same changes; the stage reuses the answer when the text stays as it is.
+    if len(unknown) > _ASK_LANGUAGE_FIRST and is_english is not None and not is_english():
         return []
     splits = {}
     for token in map(bytes.decode, unknown):
