@@ -531,3 +531,20 @@ def test_distinct_and_counted_characters_of_long_texts():
     for chars in ["Это статья о войне и мире " * 200, "日本語のテキスト" * 400, "ab\ud800é😀" * 700, "", "é"]:
         assert _distinct(chars) == frozenset(chars)
         assert dict(_char_counts(chars)) == Counter(chars)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["word", "Baku", " ", "  ", "\t", "\n", "\n\n", "\n\n\n", ".", "\u00a0"]),
+                max_size=120))
+def test_spacing_fast_path_equals_the_full_pattern(parts):
+    from ketl.repair_spacing import _SPACING, _RULES, spacing_changes
+
+    text = "x" * 70 + "".join(parts) + "y" * 70 + "".join(parts[:3])
+    full = []
+    for m in _SPACING.finditer(text):
+        kind = m.lastgroup
+        repl = "" if kind in ("edge_start", "edge_end", "trailing", "leading") else (
+            "\n\n" if kind == "blank" else " ")
+        full.append((m.start(), m.end(), repl, _RULES[kind]))
+    got = [(c.start, c.end, c.replacement, c.rule) for c in spacing_changes(text)]
+    assert got == full

@@ -25,11 +25,36 @@ _RULES = {"edge_start": "space.blank_lines", "edge_end": "space.blank_lines",
           "runs": "space.runs"}
 
 
+_HEAD = re.compile(r"(?:[ \t]*\n)+")
+_TAIL = re.compile(r"(?:[ \t]*\n)*[ \t]*\n[ \t]*\Z|[ \t]+\Z")
+_TAIL_WINDOW = 64
+
+
+def _only_edges(text: str) -> bool:
+    """Nothing inside the text can match: only a blank head or tail may need trimming.
+
+    Most articles end with a newline and hold no other spacing damage; scanning
+    the whole text with the six-way pattern for that one newline was a third of
+    the repair stage's time.
+    """
+    return (len(text) > 2 * _TAIL_WINDOW and text[0] not in " \t"
+            and "  " not in text and "\t" not in text and " \n" not in text
+            and "\n " not in text and "\n\n\n" not in text)
+
+
 def spacing_changes(text: str, facts: TextFacts | None = None) -> list[Change]:
     # Every match holds one of SPACING_MARKS or sits at an end of the text.
     if not text or not (text[0] in " \t\n" or text[-1] in " \t\n"
                         or not (facts or scan_text(text)).marks.isdisjoint(SPACING_MARKS)):
         return []
+    if _only_edges(text):
+        changes = []
+        if (head := _HEAD.match(text)) is not None:
+            changes.append(Change(0, head.end(), "", _RULES["edge_start"]))
+        base = len(text) - _TAIL_WINDOW
+        if (tail := _TAIL.search(text, base)) is not None:
+            changes.append(Change(tail.start(), tail.end(), "", _RULES["edge_end"]))
+        return changes
     changes = []
     for m in _SPACING.finditer(text):
         kind = m.lastgroup
