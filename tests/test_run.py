@@ -203,6 +203,18 @@ def test_curate_flow_is_callable_from_python(raw_copy, tmp_path):
 
     summary = curate(raw=str(raw_copy), out=str(tmp_path / "o"), workers=1)
     assert summary["articles"] == 5 and summary["files_seen"] == 5
+    # the run published its counts and summary as Prefect artifacts
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        counts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ketl-run-counts"])))
+        markdown = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ketl-run-summary"])))
+    mine = [a for a in counts if a.description and summary["run_id"] in a.description]
+    assert len(mine) == 1
+    data = mine[0].data if isinstance(mine[0].data, list) else json.loads(mine[0].data)
+    assert {"count": "articles", "value": 5} in data
+    assert any(summary["run_id"] in (a.data or "") for a in markdown)
 
 
 def test_site_footers_are_learned_across_runs(tmp_path):
