@@ -245,3 +245,18 @@ def test_site_footers_are_learned_across_runs(tmp_path):
     assert all(a["site"] == "karabakh-daily.test" for a in later)
     rules = {e["rule"] for e in table(out, "edits").to_pylist() if e["before"].strip() == footer}
     assert rules == {"site.repeated_line"}
+
+
+def test_skipped_stages_leave_text_as_decoded(raw_copy, tmp_path):
+    out = tmp_path / "curated"
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1",
+               "--skip", "repair", "--skip", "boilerplate", "--skip", "entities", "--skip", "dedup")
+    assert res.exit_code == 0, res.output
+    for a in table(out, "articles").to_pylist():
+        assert a["text"] == (raw_copy / a["source_path"]).read_text(encoding="utf-8")
+        assert a["near_duplicate_of"] is None
+    assert table(out, "edits").num_rows == 0
+    quotes = table(out, "quotes").to_pylist()
+    assert quotes and all(q["cluster_id"] is None for q in quotes)
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(tmp_path / "o2"), "--skip", "spelling")
+    assert res.exit_code == 2 and "unknown stage" in res.output

@@ -82,6 +82,7 @@ def run(
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file. (default: ./ketl.toml when present)"),
     rules: List[Path] = typer.Option([], "--rules", help="Extra boilerplate rule file (TOML; repeatable)."),
     gazetteer: List[Path] = typer.Option([], "--gazetteer", help="Extra gazetteer file (TOML; repeatable)."),
+    skip: List[str] = typer.Option([], "--skip", help="Leave a stage out: repair, boilerplate, entities, quotes or dedup (repeatable)."),
     runner: str = typer.Option("local", "--runner", help="local (a process pool on this machine) or dask."),
     dask_address: Optional[str] = typer.Option(None, "--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://host:8786. (default: a local cluster of --workers processes)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
@@ -116,7 +117,8 @@ def run(
                                   dask_address=dask_address, raw=raw_s, out=out_s,
                                   batch_size=batch_size, full=full, config=str(config) if config else None,
                                   rule_files=[str(p) for p in rules] or None,
-                                  gazetteer_files=[str(p) for p in gazetteer] or None)
+                                  gazetteer_files=[str(p) for p in gazetteer] or None,
+                                  skip=list(skip) or None)
     except (UsageError, StoreError, ConfigError) as exc:
         fail(str(exc))
     except Exception as exc:  # a bug: say so in one line; --verbose shows Prefect's traceback

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CONFIG_FILE = "ketl.toml"
+STAGES = ("repair", "boilerplate", "entities", "quotes", "dedup")
 
 
 class ConfigError(ValueError):
@@ -31,6 +32,8 @@ class Settings:
     rule_files: tuple[str, ...] = ()
     gazetteer_files: tuple[str, ...] = ()
     schedule: str = "0 * * * *"
+    # Stages to leave out: any of repair, boilerplate, entities, quotes, dedup.
+    skip: tuple[str, ...] = ()
     # Per-stage settings, by stage name ("repair", "boilerplate", "entities", "dedup"):
     # each stage module validates its own section.
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -46,7 +49,7 @@ class Settings:
 
     def with_overrides(self, **overrides: Any) -> "Settings":
         clean = {k: v for k, v in overrides.items() if v is not None}
-        for key in ("rule_files", "gazetteer_files"):
+        for key in ("rule_files", "gazetteer_files", "skip"):
             if key in clean:
                 clean[key] = tuple(str(p) for p in clean[key])
         return replace(self, **clean)
@@ -78,11 +81,21 @@ def load_settings(path: Path | None = None) -> Settings:
     unknown = (set(body) - known) | {k for k in data if k not in stages}
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    if "skip" in body:
+        body["skip"] = tuple(body["skip"])
     for key in ("rule_files", "gazetteer_files"):
         if key in body:
             base = Path(path).parent
             body[key] = tuple(str((base / p) if not Path(p).is_absolute() else p) for p in body[key])
     try:
-        return Settings(**body, stages=stages)
+        settings = Settings(**body, stages=stages)
     except TypeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    check_skip(settings.skip)
+    return settings
+
+
+def check_skip(skip: tuple[str, ...]) -> None:
+    unknown = sorted(set(skip) - set(STAGES))
+    if unknown:
+        raise ConfigError(f"unknown stage(s) to skip: {', '.join(unknown)} (stages: {', '.join(STAGES)})")

@@ -178,7 +178,7 @@ def _gather(futures, phase: str, summary: RunSummary) -> list[BatchCounts]:
 def curate(raw: str | None = None, out: str | None = None, batch_size: int | None = None,
            workers: int | None = None, full: bool = False, config: str | None = None,
            rule_files: list[str] | None = None, gazetteer_files: list[str] | None = None,
-           local_pool: bool = True) -> dict:
+           skip: list[str] | None = None, local_pool: bool = True) -> dict:
     """Run the pipeline on ``raw`` into ``out``; return the run summary as a dict.
 
     Settings come from ``config`` (or ./ketl.toml), overridden by the arguments
@@ -191,6 +191,8 @@ def curate(raw: str | None = None, out: str | None = None, batch_size: int | Non
         extra["rule_files"] = (*settings.rule_files, *rule_files)
     if gazetteer_files:
         extra["gazetteer_files"] = (*settings.gazetteer_files, *gazetteer_files)
+    if skip:
+        extra["skip"] = (*settings.skip, *skip)
     summary = run_pipeline(raw=raw, out=out, batch_size=batch_size, workers=workers, full=full,
                            settings=settings.with_overrides(**extra), local_pool=local_pool)
     _publish_artifacts(summary)

@@ -36,7 +36,7 @@ from . import __version__
 from .boilerplate import BoilerplateSettings, clean_documents
 from .boilerplate_rules import CompiledRules, load_rules
 from .boilerplate_sitestats import SiteLineStats, site_and_line_keys
-from .config import ConfigError, Settings
+from .config import ConfigError, Settings, check_skip
 from .dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, sketch_table
 from .document import Document
 from .entities import EntitySettings, entities_table, resolve_entities, suggestions_table
@@ -66,6 +66,10 @@ class RunContext:
     @property
     def work(self) -> Path:
         return Path(self.staging).parent / f"{Path(self.staging).name}.work"
+
+    def runs(self, stage: str) -> bool:
+        """Is ``stage`` on in this run (not listed in the ``skip`` setting)?"""
+        return stage not in self.settings.skip
 
     @property
     def run_date(self) -> str:
@@ -113,6 +117,7 @@ def resources(settings: Settings) -> Resources:
 
 def check_resources(settings: Settings) -> Resources:
     """Compile the run's resources once up front, turning bad settings into a ConfigError."""
+    check_skip(settings.skip)
     sections = {"repair": RepairSettings, "boilerplate": BoilerplateSettings, "entities": EntitySettings}
     for name, values in settings.stages.items():
         if name not in sections:
@@ -181,12 +186,15 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> Batch
     result = timed("read", lambda: read_units(Path(ctx.raw), units, ctx.settings.max_file_bytes))
     counts.files = result.files
     rejects = list(result.rejects)
-    docs = timed("repair", lambda: _guarded(
-        lambda d: repair_documents(d, res.repair, protected=res.gazetteer.protects),
-        result.docs, rejects, "repair"))
+    docs = result.docs
+    if ctx.runs("repair"):
+        docs = timed("repair", lambda: _guarded(
+            lambda d: repair_documents(d, res.repair, protected=res.gazetteer.protects),
+            docs, rejects, "repair"))
     stats = SiteLineStats(res.boilerplate.repetition_settings())
-    for doc in docs:
-        stats.add(*site_and_line_keys(doc))
+    if ctx.runs("boilerplate"):
+        for doc in docs:
+            stats.add(*site_and_line_keys(doc))
     ctx.work.mkdir(parents=True, exist_ok=True)
     pq.write_table(stats.to_arrow(), ctx.work / f"sitelines-{batch:05d}.parquet")
     _dump(ctx.work / f"prepared-{batch:05d}.pkl", (docs, rejects))
@@ -215,13 +223,17 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     stats_path = ctx.work / "sitelines-active.parquet"
     stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
         if stats_path.is_file() else None
-    docs = timed("boilerplate", lambda: _guarded(
-        lambda d: clean_documents(d, res.rules, stats, res.boilerplate), docs, rejects, "boilerplate"))
-    docs = timed("entities", lambda: _guarded(
-        lambda d: resolve_entities(d, res.gazetteer, res.entities), docs, rejects, "entities"))
-    docs = timed("quotes", lambda: _guarded(extract_quotes, docs, rejects, "quotes"))
-    quotes = timed("sketch", lambda: quotes_pending(docs, ctx))
-    article_sketches = timed("sketch", lambda: sketch_table([d.text for d in docs], ARTICLE_SETTINGS))
+    if ctx.runs("boilerplate"):
+        docs = timed("boilerplate", lambda: _guarded(
+            lambda d: clean_documents(d, res.rules, stats, res.boilerplate), docs, rejects, "boilerplate"))
+    if ctx.runs("entities"):
+        docs = timed("entities", lambda: _guarded(
+            lambda d: resolve_entities(d, res.gazetteer, res.entities), docs, rejects, "entities"))
+    if ctx.runs("quotes"):
+        docs = timed("quotes", lambda: _guarded(extract_quotes, docs, rejects, "quotes"))
+    dedup = ctx.runs("dedup")
+    quotes = timed("sketch", lambda: quotes_pending(docs, ctx, sketches=dedup))
+    article_sketches = timed("sketch", lambda: _sketches([d.text for d in docs], ARTICLE_SETTINGS, dedup))
 
     now = datetime.now(timezone.utc)
     staging = Path(ctx.staging)
@@ -265,23 +277,31 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None) -> 
     staging = Path(ctx.staging)
     state = staging / STATE
     counts = FinalCounts()
-    articles_index = ArticleIndex.load(previous / STATE) if previous else ArticleIndex()
+    dedup = ctx.runs("dedup")
+    articles_index = ArticleIndex.load(previous / STATE) if previous and dedup else ArticleIndex()
     for b in batches:
         sketches = pq.read_table(ctx.work / f"article-sketches-{b:05d}.parquet")
         articles = pq.read_table(ctx.work / f"articles-{b:05d}.parquet")
-        if articles.num_rows:
+        if articles.num_rows and dedup:
             linked = articles_index.add(sketches)
             dup = linked.column("near_duplicate_of")
             counts.near_duplicates += len(dup) - dup.null_count
             articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
                                            "near_duplicate_of", dup)
         write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
-    articles_index.save(state)
+    if dedup:
+        articles_index.save(state)
 
-    quotes_index = QuoteIndex.load(previous / STATE) if previous else QuoteIndex()
+    quotes_index = QuoteIndex.load(previous / STATE) if previous and dedup else QuoteIndex()
     pending = [pq.read_table(ctx.work / f"quotes-{b:05d}.parquet") for b in batches]
     new = pa.concat_tables(pending) if pending else None
-    if new is not None and new.num_rows:
+    if new is not None and new.num_rows and not dedup:
+        new = new.drop_columns(["signature", "grams"]).append_column(
+            "cluster_id", pa.nulls(new.num_rows, pa.string())).append_column(
+            "similarity", pa.nulls(new.num_rows, pa.float32())).append_column(
+            "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
+        counts.quotes = new.num_rows
+    elif new is not None and new.num_rows:
         assigned = quotes_index.add(new.select(["quote_id", "signature", "grams"]))
         if assigned.column("quote_id").to_pylist() != new.column("quote_id").to_pylist():
             raise RuntimeError("quote index returned rows out of order")
@@ -308,8 +328,16 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None) -> 
         for run_date in pc.unique(quotes.column("run_date")).to_pylist():
             part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
             write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
-    quotes_index.save(state)
+    if dedup:
+        quotes_index.save(state)
     return counts
+
+
+def _sketches(texts: list[str], settings, on: bool) -> pa.Table:
+    """MinHash sketches of ``texts``; null columns when dedup is skipped."""
+    if on:
+        return sketch_table(texts, settings)
+    return pa.table({"signature": pa.nulls(len(texts)), "grams": pa.nulls(len(texts))})
 
 
 def part_name(ctx: RunContext, batch: int) -> str:
@@ -320,10 +348,10 @@ def quote_id(doc_id: str, start: int, end: int) -> str:
     return hashlib.blake2b(f"{doc_id}:{start}:{end}".encode(), digest_size=8).hexdigest()
 
 
-def quotes_pending(docs: list[Document], ctx: RunContext) -> pa.Table:
+def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True) -> pa.Table:
     """The batch's quotes with their MinHash sketches, waiting for cluster ids."""
     rows = [(d, q) for d in docs for q in d.quotes]
-    sketches = sketch_table([q.text for _, q in rows], QUOTE_SETTINGS)
+    sketches = _sketches([q.text for _, q in rows], QUOTE_SETTINGS, sketches)
     return pa.table({
         "quote_id": [quote_id(d.doc_id, q.start, q.end) for d, q in rows],
         "doc_id": [d.doc_id for d, _ in rows],
