@@ -163,7 +163,7 @@ def _run_id() -> str:
         return str(uuid.uuid4())
 
 
-def _gather(futures, phase: str, summary: RunSummary) -> list[BatchCounts]:
+def _gather(futures, phase: str) -> list[BatchCounts]:
     results = []
     for fut in as_completed(futures):
         counts = fut.result()
@@ -255,14 +255,14 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
         if batches:
             progress.start("read", len(batches))
             prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batch=list(range(len(batches))),
-                                                units=batches), "read", summary)
+                                                units=batches), "read")
             for c in prepared:
                 file_rows.extend(c.files)
                 _add_seconds(summary, c)
             site_lines_task(ctx, previous_snapshot, [c.batch for c in prepared])
             progress.start("curate", len(batches))
             finished = _gather(finish_task.map(ctx=unmapped(ctx), batch=[c.batch for c in prepared]),
-                               "curate", summary)
+                               "curate")
             final = finalize_task(ctx, [c.batch for c in finished], previous_snapshot)
             summary.quotes = final.quotes
             summary.clusters = final.clusters
