@@ -79,6 +79,7 @@ def main() -> None:  # noqa: C901
     ap.add_argument("--docs", type=int, nargs="+", default=[5000])
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--batch-size", type=int, default=1000)
+    ap.add_argument("--gazetteer", nargs="*", default=[], help="extra gazetteer files (e.g. a 200k-name one)")
     ap.add_argument("--skip", nargs="*", default=[], help="stages to leave out; `--skip repair boilerplate "
                     "entities quotes dedup` measures the spine alone (read, decode, hash, write, commit)")
     args = ap.parse_args()
@@ -107,12 +108,12 @@ def main() -> None:  # noqa: C901
             with PeakRSS() as mem:
                 t = time.perf_counter()
                 s = curate_with(workers=args.workers, raw=str(raw), out=str(out), batch_size=args.batch_size,
-                                skip=args.skip or None)
+                                skip=args.skip or None, gazetteer_files=args.gazetteer or None)
                 wall = time.perf_counter() - t
             assert s["articles"] == n, s
             t = time.perf_counter()
             again = curate_with(workers=args.workers, raw=str(raw), out=str(out), batch_size=args.batch_size,
-                                skip=args.skip or None)
+                                skip=args.skip or None, gazetteer_files=args.gazetteer or None)
             rerun = time.perf_counter() - t
             assert again["articles"] == 0 and again["files_skipped"] == n
             print(f"{n:>8} docs {nbytes / 1e6:7.1f} MB  {wall:6.2f} s  {n / wall:8.0f} docs/s  "
