@@ -161,13 +161,14 @@ def test_later_files_add_contexts_instead_of_replacing(tmp_path):
 
 
 def test_vectorised_exact_pass_agrees_with_the_plain_one(gaz):
-    from ketl.gazetteer import _is_boundary
+    from ketl.gazetteer import _automaton, _is_boundary
 
     cg = gaz.compiled
+    plain = _automaton(cg.surface_list, ints=True)  # every surface, one-word ones too
     text = ("Bakuvian Baku, xBaku Bakuś Baku\u0301 Баку-Baku 🙂Baku🙂 Nagorno-Karabakh's "
             "\ud800Yerevan Stepanakerts Stepanakert.")
     expected = []
-    for end_idx, sid in cg.automaton.iter(text):
+    for end_idx, sid in plain.iter(text):
         surface = cg.surface_list[sid]
         start = end_idx + 1 - len(surface)
         if _is_boundary(text, start, end_idx + 1):
@@ -207,3 +208,40 @@ def test_load_caches_per_process_and_on_disk(tmp_path, monkeypatch):
         f.write_bytes(b"not a pickle")
     gz._LOADED.clear()
     assert Gazetteer.load([path]).find("Xanadu").variants == ["Zanadu"]
+
+
+def test_word_lookup_matcher_agrees_with_a_full_automaton_scan(tmp_path):
+    """Surfaces are found from the text's words; a plain scan of every surface is the reference."""
+    from ketl.gazetteer import _automaton, _is_boundary
+
+    names = ["A", "Po", "Poli", "St.", "St. Petersburg", "San Juan", "San Juan de la Cruz", "Ter-Petrosyan",
+             "'s-Hertogenbosch", "O'Brien", "Nagorno-Karabakh", "Baku", "Bakú", "Ꭰ𐐀x", "𐐀Baku"]
+    body = "\n".join(entity_toml(n, "place") for n in names)
+    cg = Gazetteer.load([_write(tmp_path, body)], include_default=False).compiled
+    text = ("A Police report: St. Petersburg, St.Petersburg, St. Pete; San Juan de la Cruz and San Juan-x "
+            "San  Juan; Ter-Petrosyan's 's-Hertogenbosch x's-Hertogenbosch O'Brien Baku1 Bakú Bakú "
+            "Ꭰ𐐀x 𐐀Baku Nagorno-Karabakhs Po. Poli")
+    plain = _automaton(cg.surface_list, ints=True)
+    expected = set()
+    for end_idx, sid in plain.iter(text):
+        start = end_idx + 1 - len(cg.surface_list[sid])
+        if _is_boundary(text, start, end_idx + 1):
+            expected.add((start, end_idx + 1, cg.surface_list[sid]))
+    starts, ends, sids = cg._word_hits(text, *_flags(text))
+    got = {(s, e, cg.surface_list[i]) for s, e, i in zip(starts.tolist(), ends.tolist(), sids.tolist())}
+    for end_idx, sid in (cg.automaton.iter(text) if cg.automaton else ()):
+        start = end_idx + 1 - len(cg.surface_list[sid])
+        if _is_boundary(text, start, end_idx + 1):
+            got.add((start, end_idx + 1, cg.surface_list[sid]))
+    assert got == expected
+    assert {"St. Petersburg", "San Juan de la Cruz", "'s-Hertogenbosch", "Po", "Poli"} <= {s for *_, s in got}
+    assert not any(s == "Po" and text[e:e + 1] == "l" for _, e, s in got)  # never inside "Police"
+    found = cg.find_exact(text)
+    assert [m.surface for m in found if m.start == text.index("San Juan de")] == ["San Juan de la Cruz"]
+
+
+def _flags(text):
+    from ketl.gazetteer import _code_points, _word_flags
+
+    cps = _code_points(text)
+    return cps, _word_flags(text, cps)

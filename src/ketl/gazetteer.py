@@ -582,8 +582,16 @@ class CompiledGazetteer:
             flat.extend(key)
         self._cset_flat = np.asarray(flat, dtype=np.int32)
         self._cset_offsets = np.asarray(offsets, dtype=np.int64)
-        self.automaton = _automaton(self.surface_list, ints=True)
-
+        # Surfaces are found from the text's words, not by scanning it with an
+        # automaton: its short keys ("A", "Po", "Nov") hit inside most capitalised
+        # words, those hits all fail the boundary check, and walking a million-node
+        # trie costs more than the few dict lookups per capitalised word. A surface
+        # that starts with a word character can only match where the text's
+        # word equals its first word, and then its first two words (with what lies
+        # between them) are the text's too: one-word surfaces are looked up whole,
+        # the others by that two-word prefix (see _word_hits). The automaton keeps
+        # the rare surfaces that start with punctuation.
+        self._index_words()
         # Words never taken for damaged names: context words, [keep] and hint words.
         self.keep = frozenset(list(words) + gaz.keep)
         self.hints: dict[str, str] = {}
@@ -594,6 +602,61 @@ class CompiledGazetteer:
         self._hint_automaton = _automaton({w: len(w) for w in self.hints if " " not in w})
         self._fuzzy: _FuzzyIndex | None = None
         self._fuzzy_cache: dict[tuple[str, int, float], tuple] = {}
+
+    def _index_words(self) -> None:
+        surface_list = self.surface_list
+        word = _word_flags("\x00".join(surface_list))[1:-1] if surface_list else np.zeros(0, dtype=bool)
+        self.word_sids: dict[str, int] = {}  # one-word surface -> id
+        self._by_first: dict[str, list[int]] = {}  # first word -> ids of word + punctuation ("St.")
+        self._by_two: dict[str, list[int]] = {}  # first two words -> ids of longer surfaces
+        self._first_words: set[str] = set()  # first words of surfaces that are not one word
+        first = np.zeros(0x10000, dtype=bool)
+        self._astral_first = False
+        lo, hi = 1 << 30, 0
+        rest = [""] * len(surface_list)
+        if len(word):
+            # Word runs of all surfaces at once: the run at each surface's start,
+            # where it ends, and where the next run (the second word) ends.
+            lens = np.fromiter(map(len, surface_list), dtype=np.int64, count=len(surface_list))
+            off = np.concatenate(([0], np.cumsum(lens + 1)[:-1]))
+            padded = np.concatenate(([False], word, [False]))
+            edges = np.flatnonzero(padded[1:] != padded[:-1])
+            rs, re_ = edges[0::2], edges[1::2]
+            starts_word = word[np.minimum(off, len(word) - 1)] & (lens > 0)
+            j0 = np.minimum(np.searchsorted(rs, off), max(len(rs) - 1, 0))
+            end1 = (re_[j0] - off) if len(rs) else np.zeros_like(off)
+            nxt = np.minimum(j0 + 1, max(len(rs) - 1, 0))
+            has2 = (j0 + 1 < len(rs)) & (rs[nxt] < off + lens) if len(rs) else np.zeros_like(starts_word)
+            end2 = np.where(has2, (re_[nxt] - off) if len(rs) else 0, 0)
+            for sid, surface, sw, e1, h2, e2 in zip(range(len(surface_list)), surface_list, starts_word.tolist(),
+                                                    end1.tolist(), has2.tolist(), end2.tolist()):
+                if not sw:
+                    rest[sid] = surface  # empty, or starts with punctuation: the automaton's
+                    continue
+                c = ord(surface[0])
+                if c < 0x10000:
+                    first[c] = True
+                else:
+                    self._astral_first = True
+                lo, hi = min(lo, e1), max(hi, e1)
+                if e1 == len(surface):
+                    self.word_sids[surface] = sid
+                    continue
+                w1 = surface[:e1]
+                self._first_words.add(w1)
+                if h2:
+                    self._by_two.setdefault(surface[:e2], []).append(sid)
+                else:
+                    self._by_first.setdefault(w1, []).append(sid)
+        self._word_first = first
+        self._word_len = (lo, hi)
+        # One lookup per word of the text: 2 * id + 1 when it is also a first
+        # word, 2 * id when it is only a one-word surface, -1 when only a first word.
+        self._run_lookup: dict[str, int] = {w: 2 * sid + (w in self._first_words)
+                                            for w, sid in self.word_sids.items()}
+        for w in self._first_words:
+            self._run_lookup.setdefault(w, -1)
+        self.automaton = _automaton(rest, ints=True)
 
     def hint_starts(self, text: str) -> list[int] | None:
         """Sorted starts of every one-word hint in ``text`` as a substring, any case.
@@ -686,6 +749,65 @@ class CompiledGazetteer:
         return int(max(levels[a] for a in atoms))
 
     # -- exact matching --------------------------------------------------------------
+    def _word_hits(self, text: str, cps: np.ndarray, word: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Whole words of ``text`` that are one-word surfaces: (starts, ends, surface ids).
+
+        A one-word surface passes the boundary check exactly where it is a whole
+        run of word characters, so the runs are cut in bulk and only those that
+        start with a letter some surface starts with are looked up.
+        """
+        empty = np.zeros(0, dtype=np.int64)
+        if not self.word_sids and not self._first_words:
+            return empty, empty, empty
+        edges = np.flatnonzero(word[1:] != word[:-1])
+        rs, re_ = edges[0::2], edges[1::2]
+        lo, hi = self._word_len
+        n = re_ - rs
+        first = cps[rs]
+        bmp = first < 0x10000
+        ok = np.zeros(len(rs), dtype=bool)
+        ok[bmp] = self._word_first[first[bmp]]
+        if self._astral_first:
+            ok[~bmp] = True
+        ok &= (n >= lo) & (n <= hi)
+        get = self._run_lookup.get
+        hs, he, hid = [], [], []
+        later = []
+        idx = np.flatnonzero(ok).tolist()
+        for i, s, e in zip(idx, rs[ok].tolist(), re_[ok].tolist()):
+            w = text[s:e]
+            code = get(w)
+            if code is None:
+                continue
+            if code >= 0:
+                hs.append(s)
+                he.append(e)
+                hid.append(code >> 1)
+            if code & 1 or code == -1:
+                later.append((i, s, w))
+        if later:
+            # Surfaces of several words: candidates by the text's first two words,
+            # then the whole surface compared in place, and its end boundary checked.
+            surface_list, by_first, by_two = self.surface_list, self._by_first, self._by_two
+            starts_l, ends_l = rs.tolist(), re_.tolist()
+            last = len(starts_l) - 1
+            for i, s, w in later:
+                cands = by_first.get(w, ())
+                if i < last:
+                    two = by_two.get(text[s:ends_l[i + 1]])
+                    if two:
+                        cands = [*cands, *two]
+                for sid in cands:
+                    surface = surface_list[sid]
+                    e = s + len(surface)
+                    if text.startswith(surface, s) and not (word[e] and word[e + 1]):
+                        hs.append(s)
+                        he.append(e)
+                        hid.append(sid)
+        return (np.asarray(hs, dtype=np.int64), np.asarray(he, dtype=np.int64),
+                np.asarray(hid, dtype=np.int64))
+
     def find_exact(self, text: str, levels: np.ndarray | None = None) -> list[Match]:
         """Leftmost-longest, whole-word occurrences of every gazetteer surface.
 
@@ -694,16 +816,24 @@ class CompiledGazetteer:
         leftmost-longest choice: a name from another part of the world never
         hides a shorter local one.
         """
-        if not text or self.automaton is None:
+        if not text or not self.surface_list:
             return []
-        raw = list(self.automaton.iter(text))
-        if not raw:
+        cps = _code_points(text)
+        word = _word_flags(text, cps)
+        starts, ends, sids = self._word_hits(text, cps, word)
+        raw = list(self.automaton.iter(text)) if self.automaton is not None else ()
+        if raw:
+            arr = np.asarray(raw, dtype=np.int64)
+            a_sids = arr[:, 1]
+            a_ends = arr[:, 0] + 1
+            a_starts = a_ends - self.surface_len[a_sids]
+            ok = _boundaries(word, a_starts, a_ends)
+            starts = np.concatenate((starts, a_starts[ok]))
+            ends = np.concatenate((ends, a_ends[ok]))
+            sids = np.concatenate((sids, a_sids[ok]))
+        if not len(sids):
             return []
-        arr = np.asarray(raw, dtype=np.int64)
-        sids = arr[:, 1]
-        ends = arr[:, 0] + 1
-        starts = ends - self.surface_len[sids]
-        keep = _boundaries(text, starts, ends)
+        keep = np.ones(len(sids), dtype=bool)
         if levels is not None:
             cset_level = np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets)
             keep &= (cset_level[self.surface_cset[sids]] > 0) | (self.surface_kind[sids] == KIND_CORRUPTION)
@@ -880,18 +1010,28 @@ def _word_table() -> np.ndarray:
     return _WORD_TABLE
 
 
-def _boundaries(text: str, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`_is_boundary` for many (start, end) pairs of one text."""
-    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
+    """Whether each character of ``text`` is a word character, padded with False
+    on both sides (``flags[k + 1]`` is ``text[k]``)."""
+    if cps is None:
+        cps = _code_points(text)
     table = _word_table()
-    # Astral characters: letters of other scripts or emoji; ask the regex for them.
-    word = np.zeros(len(cps) + 2, dtype=bool)  # padded: index 0 and -1 are outside the text
+    word = np.zeros(len(cps) + 2, dtype=bool)
     bmp = cps < 0x10000
     word[1:-1][bmp] = table[cps[bmp]]
     if not bmp.all():
+        # Astral characters: letters of other scripts or emoji; ask the regex for them.
         for i in np.flatnonzero(~bmp).tolist():
             word[i + 1] = bool(_WORD_CHAR.match(text[i]))
-    # word[k + 1] is text[k]
+    return word
+
+
+def _boundaries(word: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`_is_boundary` for many (start, end) pairs, over :func:`_word_flags`."""
     bad_start = word[starts] & word[starts + 1]
     bad_end = word[ends] & word[ends + 1]
     return ~(bad_start | bad_end)
