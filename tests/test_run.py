@@ -168,6 +168,13 @@ def test_usage_errors_are_one_line_exit_2(tmp_path):
     blocker.write_text("x")
     res = ketl("run", "--raw", str(tmp_path), "--out", str(blocker / "out"))
     assert res.exit_code == 2 and "not writable" in res.output
+    # usage errors are caught before Prefect starts, so nothing logs a traceback
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[entities]\nthreshhold = 0.9\n")
+    for args in (["--skip", "spelling"], ["--config", str(cfg)]):
+        res = ketl("run", "--raw", str(tmp_path), "--out", str(tmp_path / "o"), *args)
+        assert res.exit_code == 2, res.output
+        assert "Traceback" not in res.output and "starting Prefect" not in res.output
 
 
 def test_second_run_on_same_out_fails_fast(raw_copy, tmp_path):

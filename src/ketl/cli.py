@@ -107,6 +107,19 @@ def run(
             fail(f"{f} does not exist or is not a file")
     if runner not in ("local", "dask"):
         fail(f"unknown --runner {runner!r}: use local or dask")
+    # Usage errors are caught here, before Prefect starts: inside a flow run
+    # Prefect would log them with a traceback.
+    from .pipeline import check_resources
+    from .store import Store
+
+    try:
+        check_resources(settings.with_overrides(
+            out=out_s, skip=(*settings.skip, *skip),
+            rule_files=(*settings.rule_files, *(str(p) for p in rules)),
+            gazetteer_files=(*settings.gazetteer_files, *(str(p) for p in gazetteer))))
+        Store(Path(out_s)).preflight()
+    except (ConfigError, StoreError) as exc:
+        fail(str(exc))
     bar = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("batches"), TimeElapsedColumn(), console=err, transient=False)
     progress_hook.set_reporter(_RichReporter(bar))

@@ -69,6 +69,19 @@ class Store:
 
     # -- lock -----------------------------------------------------------------
     def lock(self) -> "Store":
+        self._lock_fd = self._try_lock()
+        os.ftruncate(self._lock_fd, 0)
+        os.write(self._lock_fd, f"pid {os.getpid()}".encode())
+        self.recover()
+        return self
+
+    def preflight(self) -> None:
+        """Fail now, before any Prefect start-up, if the output is unwritable or locked."""
+        fd = self._try_lock()
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    def _try_lock(self) -> int:
         try:
             self.internal.mkdir(parents=True, exist_ok=True)
             probe = self.internal / ".write-probe"
@@ -76,18 +89,15 @@ class Store:
             probe.unlink()
         except OSError as exc:
             raise StoreError(f"output folder {self.out} is not writable: {exc.strerror or exc}") from None
-        self._lock_fd = os.open(self.internal / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.internal / "lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            os.close(self._lock_fd)
+            os.close(fd)
             holder = (self.internal / "lock").read_text().strip() or "another process"
             raise LockedError(f"another ketl run is writing to {self.out} ({holder}); "
                               "wait for it to finish") from None
-        os.ftruncate(self._lock_fd, 0)
-        os.write(self._lock_fd, f"pid {os.getpid()}".encode())
-        self.recover()
-        return self
+        return fd
 
     def unlock(self) -> None:
         fd = getattr(self, "_lock_fd", None)
