@@ -33,8 +33,24 @@ def test_dask_runner_equals_default_runner(tmp_path):
     local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=3)
     dask = curate_with(workers=2, runner="dask", raw=str(raw), out=str(tmp_path / "dask"), batch_size=3)
     assert local["articles"] == dask["articles"] == 10
+    # The band group-by ran as tasks on both Dask workers, not in the flow's process.
+    assert local["band_workers"] == 1 and dask["band_workers"] == 2
+    _same_dataset(tmp_path)
+    dups = [r for r in _rows(tmp_path / "dask", "articles", ["doc_id"]) if r["near_duplicate_of"]]
+    assert len(dups) == 5
+    # A later run grows the stored shards on the cluster as it does locally.
+    (raw / "site-c").mkdir()
+    for p in sorted(SEEDS.glob("*.txt"))[:2]:
+        shutil.copy(p, raw / "site-c" / p.name)
+    local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=3)
+    dask = curate_with(workers=2, runner="dask", raw=str(raw), out=str(tmp_path / "dask"), batch_size=3)
+    assert local["articles"] == dask["articles"] == 2 and dask["clusters"] == local["clusters"] > 0
+    _same_dataset(tmp_path)
+    quotes = _rows(tmp_path / "dask", "quotes", ["quote_id"])
+    assert max(q["cluster_size"] for q in quotes) >= 3  # the third reprint joined the stored cluster
+
+
+def _same_dataset(tmp_path):
     for table, key in (("articles", ["doc_id"]), ("edits", ["doc_id", "seq"]), ("quotes", ["quote_id"]),
                        ("entities", ["doc_id", "start"]), ("rejects", ["source_path"])):
         assert _rows(tmp_path / "local", table, key) == _rows(tmp_path / "dask", table, key), table
-    dups = [r for r in _rows(tmp_path / "dask", "articles", ["doc_id"]) if r["near_duplicate_of"]]
-    assert len(dups) == 5

@@ -48,7 +48,10 @@ def test_signatures_load_in_datasketch(tmp_path):
     index = QuoteIndex()
     index.add(_table(rows))
     index.save(tmp_path)
-    stored = pq.read_table(tmp_path / QuoteIndex.file_name)
+    # Signatures live in the index's Arrow sketch files, in the main table's item order.
+    main = pq.read_table(tmp_path / QuoteIndex.file_name)
+    (sketch_file,) = QuoteIndex.paths(tmp_path).sketches.glob("*.arrow")
+    stored = pa.ipc.open_file(sketch_file).read_all().append_column("id", main.column("id"))
     a, b = permutations(128, 1)
     assert (MinHash(num_perm=128, seed=1).permutations == np.stack((a, b))).all()
     for k in range(0, len(rows), 5):

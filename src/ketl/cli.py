@@ -58,7 +58,7 @@ class _RichReporter:
         self.tasks: dict[str, int] = {}
 
     def start(self, phase: str, total: int) -> None:
-        label = {"read": "read + repair", "curate": "clean + write"}.get(phase, phase)
+        label = {"read": "read + repair", "curate": "clean + write", "dedup": "near-duplicate bands"}.get(phase, phase)
         self.tasks[phase] = self.progress.add_task(label, total=total)
 
     def advance(self, phase: str, n: int = 1) -> None:

@@ -46,7 +46,8 @@ from .config import Settings, load_settings  # noqa: E402
 from .incremental import load_processed, plan, save_processed  # noqa: E402
 from .ingest import SourceFile, scan  # noqa: E402
 from .pipeline import (  # noqa: E402
-    SITE_LINES, BatchCounts, RunContext, check_resources, finalize_run, finish_batch, merge_site_lines, prepare_batch, resources)
+    SITE_LINES, BatchCounts, RunContext, check_resources, finish_batch, merge_site_lines, prepare_batch, resources)
+from .pipeline_dedup import SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run  # noqa: E402
 from .store import STATE, Store, fault_point, write_part  # noqa: E402
 
 
@@ -67,6 +68,7 @@ class RunSummary:
     quotes: int = 0
     clusters: int = 0
     near_duplicates: int = 0
+    band_workers: int = 0  # distinct processes that ran the near-duplicate band tasks
     seconds: float = 0.0
     source_chars: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -132,9 +134,23 @@ def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) 
     return active.num_rows
 
 
+@task(name="dedup-register", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
+def register_task(ctx: RunContext, batches: list[int], previous: Path | None) -> DedupPlan:
+    return _compute(register_run, ctx, batches, previous)
+
+
+# The LSH band group-by: one task per group of bands, each on whichever worker
+# the task runner picks (a Dask worker with --runner dask).
+@task(name="dedup-bands", cache_policy=NO_CACHE, task_run_name="bands-{shard}", retries=2,
+      retry_delay_seconds=1)
+def band_task(ctx: RunContext, plan: DedupPlan, shard: int) -> ShardPairs:
+    return _compute(band_shard, ctx, plan, shard)
+
+
 @task(name="cluster", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
-def finalize_task(ctx: RunContext, batches: list[int], previous: Path | None):
-    return finalize_run(ctx, batches, previous)
+def finalize_task(ctx: RunContext, batches: list[int], previous: Path | None, plan: DedupPlan | None,
+                  shards: list[ShardPairs]):
+    return _compute(finalize_run, ctx, batches, previous, plan, shards)
 
 
 def make_batches(units: list[SourceFile], batch_size: int, max_bytes: int = 64 << 20) -> list[list[SourceFile]]:
@@ -207,7 +223,7 @@ def _publish_artifacts(s: RunSummary) -> None:
         ("files seen", s.files_seen), ("files new or changed", s.files_new),
         ("files skipped", s.files_skipped), ("rejected", s.rejected), ("articles", s.articles),
         ("edits", s.edits), ("quotes", s.quotes), ("quote clusters (>1 member)", s.clusters),
-        ("near-duplicate articles", s.near_duplicates))]
+        ("near-duplicate articles", s.near_duplicates), ("processes running band tasks", s.band_workers))]
     rows += [{"count": f"edits: {k}", "value": v} for k, v in sorted(s.edits_by_stage.items())]
     rows += [{"count": f"rejects: {k}", "value": v} for k, v in sorted(s.rejects_by_reason.items())]
     create_table_artifact(key="ketl-run-counts", table=rows, description=f"ketl run {s.run_id}")
@@ -263,7 +279,16 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
             progress.start("curate", len(batches))
             finished = _gather(finish_task.map(ctx=unmapped(ctx), batch=[c.batch for c in prepared]),
                                "curate")
-            final = finalize_task(ctx, [c.batch for c in finished], previous_snapshot)
+            done = [c.batch for c in finished]
+            dedup_plan, shards = None, []
+            if ctx.runs("dedup"):
+                dedup_plan = register_task(ctx, done, previous_snapshot)
+                progress.start("dedup", SHARDS)
+                shards = _gather(band_task.map(ctx=unmapped(ctx), plan=unmapped(dedup_plan),
+                                               shard=list(range(SHARDS))), "dedup")
+                summary.band_workers = len({s.worker for s in shards})
+                summary.stage_seconds["dedup bands"] = sum(s.seconds for s in shards)
+            final = finalize_task(ctx, done, previous_snapshot, dedup_plan, shards)
             summary.quotes = final.quotes
             summary.clusters = final.clusters
             summary.near_duplicates = final.near_duplicates

@@ -8,8 +8,10 @@ A run has three steps, each over batches of files (one Prefect task per batch):
    the run has been counted);
 2. :func:`finish_batch` strips boilerplate, resolves entities, extracts quotes,
    computes MinHash signatures and writes the batch's Parquet parts;
-3. :func:`finalize_run` runs once: clusters the run's quotes and articles with
-   the stored index and writes the tables that need the whole run.
+3. the near-duplicate step (:mod:`ketl.pipeline_dedup`): register the run's
+   sketches, update the band shards (one task per group of bands), then
+   cluster the run's quotes and articles and write the tables that need the
+   whole run.
 
 Documents travel between steps as pickles in the run's work folder, so task
 results stay small and memory does not grow with the size of the run.
@@ -44,7 +46,6 @@ from .gazetteer import Gazetteer
 from .ingest import Reject, SourceFile, read_units
 from .quotes import extract_quotes
 from .repair import RepairSettings, repair_documents, settings_from_mapping
-from .dedup.index import ArticleIndex, QuoteIndex
 from .schemas import EDITS, QUOTES, items_table
 from .store import STATE, read_table, write_part
 
@@ -258,78 +259,6 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     for r in rejects:
         counts.rejects_by_reason[r.reason] = counts.rejects_by_reason.get(r.reason, 0) + 1
     counts.chars = sum(len(d.source) for d in docs)
-    return counts
-
-
-@dataclass
-class FinalCounts:
-    quotes: int = 0
-    clusters: int = 0
-    near_duplicates: int = 0
-
-
-def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None) -> FinalCounts:
-    """Step 3, once per run: cluster quotes and articles with the stored indexes, write them.
-
-    ``previous`` is the committed snapshot (None on a first or --full run): its
-    indexes are grown, never rebuilt, so cluster ids stay stable across runs.
-    """
-    staging = Path(ctx.staging)
-    state = staging / STATE
-    counts = FinalCounts()
-    dedup = ctx.runs("dedup")
-    articles_index = ArticleIndex.load(previous / STATE) if previous and dedup else ArticleIndex()
-    for b in batches:
-        sketches = pq.read_table(ctx.work / f"article-sketches-{b:05d}.parquet")
-        articles = pq.read_table(ctx.work / f"articles-{b:05d}.parquet")
-        if articles.num_rows and dedup:
-            linked = articles_index.add(sketches)
-            dup = linked.column("near_duplicate_of")
-            counts.near_duplicates += len(dup) - dup.null_count
-            articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
-                                           "near_duplicate_of", dup)
-        write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
-    if dedup:
-        articles_index.save(state)
-
-    quotes_index = QuoteIndex.load(previous / STATE) if previous and dedup else QuoteIndex()
-    pending = [pq.read_table(ctx.work / f"quotes-{b:05d}.parquet") for b in batches]
-    new = pa.concat_tables(pending) if pending else None
-    if new is not None and new.num_rows and not dedup:
-        new = new.drop_columns(["signature", "grams"]).append_column(
-            "cluster_id", pa.nulls(new.num_rows, pa.string())).append_column(
-            "similarity", pa.nulls(new.num_rows, pa.float32())).append_column(
-            "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
-        counts.quotes = new.num_rows
-    elif new is not None and new.num_rows:
-        assigned = quotes_index.add(new.select(["quote_id", "signature", "grams"]))
-        if assigned.column("quote_id").to_pylist() != new.column("quote_id").to_pylist():
-            raise RuntimeError("quote index returned rows out of order")
-        new = new.drop_columns(["signature", "grams"]).append_column(
-            "cluster_id", assigned.column("cluster_id")).append_column(
-            "similarity", assigned.column("similarity").cast(pa.float32())).append_column(
-            "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
-        counts.quotes = new.num_rows
-    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join.
-    keep = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
-    target = pa.schema([QUOTES.field(c) for c in keep] + [pa.field("run_date", pa.string())])
-    parts = [read_table(previous, "quotes")] if previous else []
-    if new is not None:
-        parts.append(new)
-    parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
-    if parts:
-        quotes = pa.concat_tables(parts)
-        sizes = quotes_index.cluster_sizes()
-        where = pc.index_in(quotes.column("cluster_id"), value_set=sizes.column("cluster_id"))
-        size = pc.fill_null(pc.take(sizes.column("cluster_size"), where), 1).cast(pa.int32())
-        quotes = quotes.append_column("cluster_size", size)
-        quotes = quotes.append_column("is_canonical", pc.equal(quotes.column("cluster_id"), quotes.column("quote_id")))
-        counts.clusters = pc.sum(pc.greater(sizes.column("cluster_size"), 1)).as_py() or 0
-        for run_date in pc.unique(quotes.column("run_date")).to_pylist():
-            part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
-            write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
-    if dedup:
-        quotes_index.save(state)
     return counts
 
 

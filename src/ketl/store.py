@@ -35,6 +35,8 @@ from .schemas import TABLES
 
 INTERNAL = ".ketl"
 STATE = "_state"
+# State files of earlier layouts, replaced by the run that converts them: never carried over.
+RETIRED_STATE = frozenset({"quote_index.bands.parquet", "article_index.bands.parquet"})
 # Tables rewritten whole by every run (their rows change); the others are append-only.
 REWRITTEN = frozenset({"quotes"})
 PLACEHOLDER = "empty.parquet"
@@ -183,11 +185,18 @@ class Store:
         src = self.current.resolve()
         for name in (STATE, *REWRITTEN):
             if (src / name).is_dir() and not any((staging / name).rglob("*")):
-                _link_tree(src / name, staging / name)
+                _link_tree(src / name, staging / name, skip=RETIRED_STATE)
         if (src / STATE).is_dir():
+            # State a run did not touch (e.g. the near-duplicate index when the
+            # dedup stage is skipped) is kept: files and whole folders.
             for f in (src / STATE).iterdir():
-                if f.is_file() and not (staging / STATE / f.name).exists():
-                    os.link(f, staging / STATE / f.name)
+                target = staging / STATE / f.name
+                if f.name in RETIRED_STATE or target.exists():
+                    continue
+                if f.is_dir():
+                    _link_tree(f, target)
+                elif f.is_file():
+                    os.link(f, target)
 
 
 def _placeholders(staging: Path) -> None:
@@ -211,7 +220,7 @@ def _placeholders(staging: Path) -> None:
             pq.write_table(schema.empty_table(), folder / PLACEHOLDER, compression="zstd")
 
 
-def _link_tree(src: Path, dst: Path) -> None:
+def _link_tree(src: Path, dst: Path, skip: frozenset[str] = frozenset()) -> None:
     """Hard-link every file of ``src`` into ``dst`` (same layout): free and atomic-safe."""
     if not src.is_dir():
         return
@@ -220,7 +229,8 @@ def _link_tree(src: Path, dst: Path) -> None:
         target = dst / rel
         target.mkdir(parents=True, exist_ok=True)
         for name in files:
-            os.link(Path(dirpath) / name, target / name)
+            if name not in skip:
+                os.link(Path(dirpath) / name, target / name)
 
 
 def write_part(folder: Path, table: str, rows: pa.Table, name: str, run_date: str) -> int:

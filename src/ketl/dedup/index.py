@@ -1,23 +1,29 @@
 """The persistent near-duplicate index: signatures, band keys and clusters across runs.
 
-Three Parquet files per index in the state directory (``save`` writes them all):
+Each index is a few files in the state directory (format 3; ``save`` writes them):
 
 * ``<name>.parquet``: one row per item in processing order (earlier runs
-  first): ``id, cluster_id, similarity, signature, n_grams``. ``cluster_id``
-  is the id of the earliest member and never changes.
-* ``<name>.bands.parquet``: the band keys, sorted (:class:`~ketl.dedup.lsh.BandTable`).
+  first): ``id, cluster_id, similarity, n_grams``. ``cluster_id`` is the id
+  of the earliest member and never changes.
+* ``<name>.sketches/from-<item>.arrow``: signatures and n-gram sets, one file
+  per run, memory-mapped (:mod:`ketl.dedup.sketches`).
+* ``<name>.bands/band-<b>.parquet``: band ``b``'s keys, sorted
+  (:class:`~ketl.dedup.lsh.BandTable`); one file per band, so tasks holding
+  different bands update them independently (:mod:`ketl.dedup.distributed`).
 * ``<name>.grams.parquet``: the containment n-gram hashes, sorted
   (:class:`~ketl.dedup.lsh.GramIndex`; empty for articles).
 
 Keys and grams are stored sorted so that a run merges its new rows in with
-``searchsorted`` instead of re-sorting everything. This is the only module of
-:mod:`ketl.dedup` that does I/O.
+``searchsorted`` instead of re-sorting everything. Format 2 (signatures in the
+main table, all bands in one file) still loads; saving writes format 3.
+Only this module and :mod:`~ketl.dedup.distributed` of :mod:`ketl.dedup` do I/O.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -30,12 +36,14 @@ import pyarrow.parquet as pq
 from ketl.dedup.lsh import BandTable, GramIndex, band_keys, cluster
 from ketl.dedup.minhash import SCHEME, MinHashSettings, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes
+from ketl.dedup.sketches import SketchStore
 
 __all__ = ["DedupSettings", "QUOTE_SETTINGS", "ARTICLE_SETTINGS", "sketch", "sketch_table",
            "NearDupIndex", "QuoteIndex", "ArticleIndex"]
 
 _META_KEY = b"ketl.dedup.settings"
-_FORMAT = 2  # bumped when the stored layout changes
+_FORMAT = 3  # bumped when the stored layout changes
+_LEGACY_FORMATS = (2,)  # still loaded
 
 
 @dataclass(frozen=True)
@@ -118,12 +126,35 @@ def _from_fixed(col: pa.ChunkedArray | pa.Array, width: int, dtype) -> np.ndarra
     return np.asarray(flat, dtype=dtype).reshape(len(col), width)
 
 
-def _from_list(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks else pa.array([], type=pa.list_(pa.uint32()))
-    off = col.offsets.to_numpy().astype(np.int64)
-    vals = col.values.to_numpy(zero_copy_only=False).astype(np.uint32)
-    return vals[off[0]:off[-1]], off - off[0]
+def _grams_from_index(path: Path, n: int) -> pa.ListArray:
+    """Per-item n-gram sets rebuilt from a stored :class:`GramIndex` (format 2 had no other copy)."""
+    codes = pq.read_table(path).column("code").to_numpy().astype(np.uint64)
+    codes = (codes << np.uint64(32)) | (codes >> np.uint64(32))  # (item, value): sorts by item
+    codes.sort()
+    items = (codes >> np.uint64(32)).astype(np.int64)
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(np.bincount(items, minlength=n), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array((codes & np.uint64(0xFFFFFFFF)).astype(np.uint32)))
+
+
+@dataclass(frozen=True)
+class IndexPaths:
+    main: Path
+    bands: Path  # folder: band-<b>.parquet
+    grams: Path
+    sketches: Path  # folder: from-<item>.arrow
+    legacy_bands: Path  # format 2: every band in one file
+
+    def band(self, b: int) -> Path:
+        return self.bands / f"band-{b:03d}.parquet"
+
+
+def write_atomic(table: pa.Table, path: Path, **kwargs) -> None:
+    """Write to a temporary name, then rename: never truncates a file that an
+    earlier snapshot shares by hard link, and a reader sees all or nothing."""
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    pq.write_table(table, tmp, **kwargs)
+    os.replace(tmp, path)
 
 
 class NearDupIndex:
@@ -138,16 +169,16 @@ class NearDupIndex:
         if s.bands * s.rows > s.num_perm:
             raise ValueError("bands * rows must not exceed num_perm")
         self.settings = s
-        # Ids and signatures are kept in per-run chunks: adding never copies what is stored.
+        # Ids are kept in per-run chunks: adding never copies what is stored.
         self._id_chunks: list[pa.Array] = []
-        self._sig_chunks: list[np.ndarray] = []
-        self._sig_starts: list[int] = []
         self._n = 0
         self._root = np.empty(0, np.int64)
         self._sim = np.empty(0, np.float32)
         self._lens = np.empty(0, np.int64)
-        self._bands = BandTable(s.bands)
-        self._grams = GramIndex()
+        self._sketches = SketchStore(s.num_perm)
+        # None when loaded without them: the bands then live in band tasks' files.
+        self._bands: BandTable | None = BandTable(s.bands)
+        self._grams: GramIndex | None = GramIndex()
 
     def __len__(self) -> int:
         return self._n
@@ -156,67 +187,103 @@ class NearDupIndex:
         return pa.chunked_array(self._id_chunks, type=pa.string())
 
     @classmethod
-    def _paths(cls, state_dir: Path) -> tuple[Path, Path, Path]:
+    def paths(cls, state_dir: Path) -> IndexPaths:
         main = Path(state_dir) / cls.file_name
         stem = main.name.removesuffix(".parquet")
-        return main, main.with_name(stem + ".bands.parquet"), main.with_name(stem + ".grams.parquet")
+        return IndexPaths(main, main.with_name(stem + ".bands"), main.with_name(stem + ".grams.parquet"),
+                          main.with_name(stem + ".sketches"), main.with_name(stem + ".bands.parquet"))
 
     # -- persistence -------------------------------------------------------------
     @classmethod
-    def load(cls, state_dir: Path, settings: DedupSettings | None = None) -> "NearDupIndex":
-        """The index saved in ``state_dir``; empty when there is none yet."""
-        index = cls(settings)
-        path, bands_path, grams_path = cls._paths(state_dir)
+    def stored_format(cls, state_dir: Path) -> int | None:
+        """The layout version of the index saved in ``state_dir`` (None: there is none)."""
+        path = cls.paths(state_dir).main
         if not path.exists():
+            return None
+        meta = pq.read_schema(path).metadata or {}
+        return json.loads(meta.get(_META_KEY, b"{}")).get("format")
+
+    @classmethod
+    def load(cls, state_dir: Path, settings: DedupSettings | None = None, *, bands: bool = True,
+             grams: bool = True) -> "NearDupIndex":
+        """The index saved in ``state_dir``; empty when there is none yet.
+
+        Signatures are memory-mapped, not read. ``bands=False`` / ``grams=False``
+        leave out the band keys / containment n-grams (then :meth:`add` is
+        not available): what the distributed steps' coordinator needs.
+        """
+        index = cls(settings)
+        if not bands:
+            index._bands = None
+        if not grams:
+            index._grams = None
+        p = cls.paths(state_dir)
+        if not p.main.exists():
             return index
-        table = pq.read_table(path)
+        table = pq.read_table(p.main)
         stored = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+        fmt = stored.get("format")
         if (stored.get("settings") != dataclasses.asdict(index.settings) or stored.get("scheme") != SCHEME
-                or stored.get("format") != _FORMAT):
-            raise ValueError(f"{path} was built with other settings or layout: {stored}; rebuild it")
+                or fmt not in (_FORMAT, *_LEGACY_FORMATS)):
+            raise ValueError(f"{p.main} was built with other settings or layout: {stored}; rebuild it")
         s = index.settings
         ids = table.column("id").combine_chunks()
         index._n = len(ids)
         if index._n:
             index._id_chunks = [ids]
-            index._sig_chunks = [_from_fixed(table.column("signature"), s.num_perm, np.uint32)]
-            index._sig_starts = [0]
         root = pc.index_in(table.column("cluster_id"), value_set=ids)
         if root.null_count:
-            raise ValueError(f"{path}: a cluster_id is not an indexed id")
+            raise ValueError(f"{p.main}: a cluster_id is not an indexed id")
         index._root = root.to_numpy().astype(np.int64)
         index._sim = table.column("similarity").to_numpy().astype(np.float32)
         index._lens = table.column("n_grams").to_numpy().astype(np.int64)
-        index._bands = BandTable.from_table(pq.read_table(bands_path), s.bands)
-        index._grams = GramIndex.from_table(pq.read_table(grams_path))
+        if fmt == _FORMAT:
+            index._sketches = SketchStore.open(p.sketches, s.num_perm, upto=index._n)
+        elif index._n:  # format 2: signatures (and bands) inline; saving converts
+            sigs = _from_fixed(table.column("signature"), s.num_perm, np.uint32)
+            index._sketches.append(sigs, _grams_from_index(p.grams, index._n) if s.containment else None)
+        if index._bands is not None:
+            if fmt == _FORMAT:
+                for b in range(s.bands):
+                    if p.band(b).exists():
+                        index._bands.load_band(b, pq.read_table(p.band(b)))
+            else:
+                index._bands = BandTable.from_table(pq.read_table(p.legacy_bands), s.bands)
+        if index._grams is not None:
+            index._grams = GramIndex.from_table(pq.read_table(p.grams))
         return index
 
     def to_table(self) -> pa.Table:
         ids = self._ids()
-        sig_type = pa.list_(pa.uint32(), self.settings.num_perm)
         table = pa.table({
             "id": ids,
             "cluster_id": ids.take(pa.array(self._root)),
             "similarity": pa.array(self._sim, type=pa.float32()),
-            "signature": pa.chunked_array([_fixed(c, pa.uint32()) for c in self._sig_chunks], type=sig_type),
             "n_grams": pa.array(self._lens.astype(np.int32), type=pa.int32()),
         })
         meta = {"settings": dataclasses.asdict(self.settings), "scheme": SCHEME, "format": _FORMAT}
         return table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
 
     def save(self, state_dir: Path) -> Path:
-        """Write the index's three Parquet files in ``state_dir``; returns the main one.
+        """Write the index in ``state_dir``; returns the main file.
 
-        The caller makes the directory swap atomic.
+        Every file is written under a temporary name and renamed, and stored
+        sketch files are only added, so saving over the folder the index was
+        loaded from is safe; the caller makes a whole-folder swap atomic.
         """
         state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        path, bands_path, grams_path = self._paths(state_dir)
-        # Hash columns are random: dictionary pages only cost time (measured 2x slower saves).
-        pq.write_table(self.to_table(), path, use_dictionary=["id", "cluster_id"])
-        pq.write_table(self._bands.to_table(), bands_path, use_dictionary=["band"])
-        pq.write_table(self._grams.to_table(), grams_path, use_dictionary=False)
-        return path
+        p = self.paths(state_dir)
+        self._sketches.write_new(p.sketches)
+        if self._bands is not None:
+            p.bands.mkdir(exist_ok=True)
+            for b in range(self.settings.bands):
+                write_atomic(self._bands.band_to_table(b), p.band(b), use_dictionary=False)
+        if self._grams is not None:
+            write_atomic(self._grams.to_table(), p.grams, use_dictionary=False)
+        # Written last: an index whose main file names format 3 has all its parts.
+        write_atomic(self.to_table(), p.main, use_dictionary=["id", "cluster_id"])
+        return p.main
 
     # -- queries -----------------------------------------------------------------
     def cluster_sizes(self) -> pa.Table:
@@ -225,23 +292,9 @@ class NearDupIndex:
         return pa.table({"cluster_id": self._ids().take(pa.array(roots, pa.int64())).combine_chunks(),
                          "cluster_size": pa.array(counts, pa.int64())})
 
-    def _signatures(self, items: np.ndarray) -> np.ndarray:
-        """Stored signatures of ``items`` (row numbers), gathered across chunks."""
-        if len(self._sig_chunks) == 1:
-            return self._sig_chunks[0][items]
-        out = np.empty((len(items), self.settings.num_perm), np.uint32)
-        chunk = np.searchsorted(self._sig_starts, items, side="right") - 1
-        for c, (start, sigs) in enumerate(zip(self._sig_starts, self._sig_chunks)):
-            sel = chunk == c
-            out[sel] = sigs[items[sel] - start]
-        return out
-
-    def _jaccard(self, pairs: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
-        out = np.empty(len(pairs), dtype=np.float32)
-        for s in range(0, len(pairs), chunk):
-            p = pairs[s:s + chunk]
-            out[s:s + chunk] = (self._signatures(p[:, 0]) == self._signatures(p[:, 1])).mean(axis=1)
-        return out
+    def signatures(self, items: np.ndarray) -> np.ndarray:
+        """Stored signatures of ``items`` (row numbers in processing order)."""
+        return self._sketches.signatures(items)
 
     # -- adding ------------------------------------------------------------------
     def add(self, table: pa.Table) -> pa.Table:
@@ -252,10 +305,33 @@ class NearDupIndex:
         Rows are in processing order. An id indexed before (or earlier in the
         same table) keeps its cluster.
         """
-        idc = self.id_column
-        ids = pc.cast(table.column(idc), pa.string()).combine_chunks()
+        ids = self._id_array(table)
+        pos, new_rows, new_ids = self._positions(ids)
+        if len(new_rows):
+            if self._bands is None or self._grams is None:
+                raise ValueError("this index was loaded without its bands or n-grams: add() needs them")
+            sub = table.take(pa.array(new_rows, pa.int64()))
+            if "signature" in table.column_names:
+                sigs = _from_fixed(sub.column("signature"), self.settings.num_perm, np.uint32)
+                grams = sub.column("grams").combine_chunks() if self.settings.containment else None
+            else:
+                sigs, gv, go = sketch([t or "" for t in sub.column("text").to_pylist()], self.settings)
+                grams = pa.ListArray.from_arrays(pa.array(go.astype(np.int32)), pa.array(gv, pa.uint32()))
+            s = self.settings
+            n_old = self._n
+            self._append(new_ids, sigs, grams if s.containment else None)
+            pairs = self._bands.add(band_keys(sigs, s.bands, s.rows), n_old)
+            self._link(n_old, *self.verify(pairs))
+        return self._output(ids, pos)
+
+    def _id_array(self, table: pa.Table) -> pa.Array:
+        ids = pc.cast(table.column(self.id_column), pa.string()).combine_chunks()
         if ids.null_count:
-            raise ValueError(f"{idc} has nulls: every row needs an id")
+            raise ValueError(f"{self.id_column} has nulls: every row needs an id")
+        return ids
+
+    def _positions(self, ids: pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """Item number of every row, the rows that are new, and the new ids in item order."""
         n_old = self._n
         if n_old:
             pos = pc.index_in(ids, value_set=self._ids())
@@ -265,47 +341,47 @@ class NearDupIndex:
             known = np.zeros(len(ids), bool)
             pos = np.full(len(ids), -1, np.int64)
         unknown = np.flatnonzero(~known)
-        if len(unknown):
-            # Dictionary indices follow first appearance: new row k is the k-th distinct new id.
-            enc = pc.dictionary_encode(ids.take(pa.array(unknown)))
-            code = enc.indices.to_numpy().astype(np.int64)
-            _, first = np.unique(code, return_index=True)
-            new_rows = unknown[first]
-            pos[unknown] = n_old + code
-            sub = table.take(pa.array(new_rows, pa.int64()))
-            if "signature" in table.column_names:
-                sigs = _from_fixed(sub.column("signature"), self.settings.num_perm, np.uint32)
-                if self.settings.containment:
-                    gv, go = _from_list(sub.column("grams"))
-                else:
-                    gv, go = np.empty(0, np.uint32), np.zeros(len(new_rows) + 1, np.int64)
-            else:
-                texts = [t or "" for t in sub.column("text").to_pylist()]
-                sigs, gv, go = sketch(texts, self.settings)
-            self._add_sketches(enc.dictionary, sigs, gv, go)
+        if not len(unknown):
+            return pos, np.empty(0, np.int64), pa.array([], pa.string())
+        # Dictionary indices follow first appearance: new row k is the k-th distinct new id.
+        enc = pc.dictionary_encode(ids.take(pa.array(unknown)))
+        code = enc.indices.to_numpy().astype(np.int64)
+        _, first = np.unique(code, return_index=True)
+        pos[unknown] = n_old + code
+        return pos, unknown[first], enc.dictionary
+
+    def _append(self, new_ids: pa.Array, sigs: np.ndarray, grams: pa.ListArray | None) -> None:
+        self._id_chunks.append(new_ids)
+        self._sketches.append(sigs, grams)
+        self._n += len(new_ids)
+        lens = np.diff(grams.offsets.to_numpy()) if grams is not None else np.zeros(len(new_ids), np.int64)
+        self._lens = np.concatenate((self._lens, lens.astype(np.int64)))
+
+    def verify(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Band candidates whose estimated Jaccard reaches the threshold, with it."""
+        weights = self._sketches.jaccard(pairs)
+        ok = weights >= self.settings.threshold
+        return pairs[ok], weights[ok]
+
+    def _output(self, ids: pa.Array, pos: np.ndarray) -> pa.Table:
         all_ids = self._ids()
         return pa.table({
-            idc: ids,
+            self.id_column: ids,
             "cluster_id": all_ids.take(pa.array(self._root[pos], pa.int64())).combine_chunks()
             if len(pos) else pa.array([], pa.string()),
             "similarity": pa.array(self._sim[pos], pa.float32()),
         })
 
-    def _add_sketches(self, new_ids: pa.Array, sigs: np.ndarray, gv: np.ndarray,
-                      go: np.ndarray) -> None:
+    def _link(self, n_old: int, pairs: np.ndarray, weights: np.ndarray) -> None:
+        """Cluster items ``n_old ..`` (already appended) given their verified band pairs.
+
+        Adds the containment pairs, finds components and each new item's
+        similarity to its cluster's root.
+        """
         s = self.settings
-        n_old = self._n
-        n_new = len(new_ids)
-        n = n_old + n_new
-        self._id_chunks.append(new_ids)
-        self._sig_chunks.append(np.ascontiguousarray(sigs, dtype=np.uint32))
-        self._sig_starts.append(n_old)
-        self._n = n
-        self._lens = np.concatenate((self._lens, np.diff(go)))
-        pairs = self._bands.add(band_keys(sigs, s.bands, s.rows), n_old)
-        weights = self._jaccard(pairs)
-        ok = weights >= s.threshold
-        pairs, weights = pairs[ok], weights[ok]
+        n = self._n
+        n_new = n - n_old
+        gv, go = self._sketches.grams(n_old, n) if s.containment else (None, None)
         if s.containment:
             cpairs = self._grams.add(gv, go, n_old, self._lens, s.anchors, s.containment_min_grams,
                                      s.max_anchor_group, s.min_anchor_hits)
@@ -319,7 +395,7 @@ class NearDupIndex:
         joined = np.flatnonzero(roots != np.arange(n_old, n))
         if len(joined):
             canon = np.stack((roots[joined], joined + n_old), axis=1)
-            sim[joined] = self._jaccard(canon)
+            sim[joined] = self._sketches.jaccard(canon)
             if s.containment:
                 lens = self._lens
                 smaller = np.minimum(lens[canon[:, 0]], lens[canon[:, 1]])
@@ -338,6 +414,21 @@ class NearDupIndex:
         probe = np.where(second_new, pairs[:, 1], pairs[:, 0])
         other = np.where(second_new, pairs[:, 0], pairs[:, 1])
         return self._grams.intersection_sizes(gv, go, n_old, probe, other)
+
+
+def merge_pairs(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Union of verified ``(pairs, weights)`` from tasks holding different bands, sorted.
+
+    A pair found in several bands has the same weight everywhere, so the
+    result equals verifying the distinct pairs of all bands at once.
+    """
+    pairs = np.concatenate([p for p, _ in parts]) if parts else np.empty((0, 2), np.int64)
+    weights = np.concatenate([w for _, w in parts]) if parts else np.empty(0, np.float32)
+    if not len(pairs):
+        return np.empty((0, 2), np.int64), np.empty(0, np.float32)
+    m = np.int64(pairs.max() + 1)
+    codes, first = np.unique(pairs[:, 0].astype(np.int64) * m + pairs[:, 1], return_index=True)
+    return np.stack((codes // m, codes % m), axis=1), weights[first]
 
 
 class QuoteIndex(NearDupIndex):
@@ -359,8 +450,8 @@ class ArticleIndex(NearDupIndex):
     file_name = "article_index.parquet"
     default_settings = ARTICLE_SETTINGS
 
-    def add(self, table: pa.Table) -> pa.Table:
-        out = super().add(table)
+    def _output(self, ids: pa.Array, pos: np.ndarray) -> pa.Table:
+        out = super()._output(ids, pos)
         cid = out.column("cluster_id")
         dup = pc.if_else(pc.equal(cid, out.column("doc_id")), pa.scalar(None, pa.string()), cid)
         return out.append_column("near_duplicate_of", dup)

@@ -36,19 +36,22 @@ _NO_PAIRS = np.empty((0, 2), dtype=np.int64)
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
-def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def band_keys(sigs: np.ndarray, bands: int, rows: int, which=None) -> np.ndarray:
     """``(n, bands)`` uint64 keys; equal key <=> equal band (up to 2**-64).
 
-    An empty signature gets key 0 in every band, which callers drop, so texts
-    without shingles never become candidates.
+    ``which`` (band numbers) computes only those bands: ``(n, len(which))``,
+    equal to the same columns of the full result. An empty signature gets key
+    0 in every band, which callers drop, so texts without shingles never
+    become candidates.
     """
     n = len(sigs)
     if bands * rows > sigs.shape[1]:
         raise ValueError(f"{bands} bands x {rows} rows need more than {sigs.shape[1]} perms")
-    v = sigs[:, :bands * rows].reshape(n, bands, rows)
+    which = np.arange(bands) if which is None else np.asarray(which, dtype=np.int64)
+    v = sigs[:, :bands * rows].reshape(n, bands, rows)[:, which, :]
     with np.errstate(over="ignore"):
-        k = np.empty((n, bands), dtype=np.uint64)
-        k[:] = np.arange(1, bands + 1, dtype=np.uint64) * np.uint64(0xD6E8FEB86659FD93)
+        k = np.empty((n, len(which)), dtype=np.uint64)
+        k[:] = (which + 1).astype(np.uint64) * np.uint64(0xD6E8FEB86659FD93)
         for r in range(rows):
             k ^= v[:, :, r]
             k *= _ROW_MULT
@@ -194,18 +197,24 @@ class BandTable:
     def add(self, keys: np.ndarray, first_item: int) -> np.ndarray:
         """Merge the ``(n, bands)`` keys of items ``first_item ..`` (later than every
         stored item); return their candidate pairs ``(earlier, later)``, distinct."""
-        items = np.arange(first_item, first_item + len(keys), dtype=np.int64)
         a_parts, b_parts = [], []
         for b in range(self.bands):
-            col = keys[:, b]
-            live = col != 0
-            if live.any():
-                a, c = self._add_band(b, col[live], items[live])
-                a_parts.append(a)
-                b_parts.append(c)
-        if not a_parts:
-            return _NO_PAIRS
+            a, c = self.add_band(b, keys[:, b], first_item)
+            a_parts.append(a)
+            b_parts.append(c)
         return _unique_pairs(np.concatenate(a_parts), np.concatenate(b_parts))
+
+    def add_band(self, b: int, keys: np.ndarray, first_item: int) -> tuple[np.ndarray, np.ndarray]:
+        """One band of :meth:`add`: its raw pairs ``(earlier, later)``, repeats possible.
+
+        Bands never interact, so tasks holding different bands run this
+        independently and the union of their pairs is :meth:`add`'s.
+        """
+        items = np.arange(first_item, first_item + len(keys), dtype=np.int64)
+        live = keys != 0
+        if not live.any():
+            return _NO_PAIRS[:, 0], _NO_PAIRS[:, 1]
+        return self._add_band(b, keys[live], items[live])
 
     def _add_band(self, b: int, key: np.ndarray, item: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         old_key, old_first, old_last = self.key[b], self.first[b], self.last[b]
@@ -240,16 +249,23 @@ class BandTable:
         return pa.table({"band": band, "key": np.concatenate(self.key),
                          "first": np.concatenate(self.first), "last": np.concatenate(self.last)})
 
+    def band_to_table(self, b: int) -> pa.Table:
+        """Band ``b`` alone (``key, first, last``, sorted by key): one file per band on disk."""
+        return pa.table({"key": self.key[b], "first": self.first[b], "last": self.last[b]})
+
+    def load_band(self, b: int, table: pa.Table) -> None:
+        self.key[b] = table.column("key").to_numpy().astype(np.uint64)
+        self.first[b] = table.column("first").to_numpy().astype(np.int64)
+        self.last[b] = table.column("last").to_numpy().astype(np.int64)
+
     @classmethod
     def from_table(cls, table: pa.Table, bands: int) -> "BandTable":
+        """From :meth:`to_table`'s layout (all bands in one table, the index's format 2)."""
         out = cls(bands)
         band = table.column("band").to_numpy()
         cut = np.searchsorted(band, np.arange(bands + 1))
-        cols = {c: table.column(c).to_numpy() for c in ("key", "first", "last")}
         for b in range(bands):
-            out.key[b] = cols["key"][cut[b]:cut[b + 1]].astype(np.uint64)
-            out.first[b] = cols["first"][cut[b]:cut[b + 1]].astype(np.int64)
-            out.last[b] = cols["last"][cut[b]:cut[b + 1]].astype(np.int64)
+            out.load_band(b, table.slice(cut[b], cut[b + 1] - cut[b]))
         return out
 
 

@@ -1,0 +1,178 @@
+"""A run's near-duplicate step as three kinds of task, so no process holds every signature.
+
+:meth:`NearDupIndex.add <ketl.dedup.index.NearDupIndex.add>` does everything in
+one process. A run of the pipeline splits the same work so that each piece can
+run on any worker (a local process, or a Dask worker on another machine with
+the state on shared storage):
+
+1. :func:`register` (once): give the run's new ids their item numbers and
+   stream their sketches into the run's sketch file. Reads ids and one batch
+   of sketches at a time.
+2. :func:`band_shard` (one task per group of bands): compute the new items'
+   keys in those bands only, merge them into the stored band files, and verify
+   the candidate pairs by reading just those pairs' signatures from the
+   memory-mapped sketch files. Bands never interact, so the union of the
+   shards' pairs is exactly :meth:`BandTable.add <ketl.dedup.lsh.BandTable.add>`'s.
+3. :func:`link` (once): containment pairs, connected components and
+   similarities, from the shards' verified pairs; writes the index's main table.
+
+The result equals ``NearDupIndex.add`` over the same rows (tested), whatever
+the number of shards. The coordinator steps (1 and 3) keep ids, cluster roots
+and the containment n-grams; the band keys (32 x 24 bytes per quote) and the
+signatures (512 bytes) stay in the shards and on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ketl.dedup.index import _FORMAT, NearDupIndex, merge_pairs, write_atomic
+from ketl.dedup.lsh import BandTable, _unique_pairs, band_keys
+from ketl.dedup.sketches import SketchStore, SketchWriter, link_files
+
+__all__ = ["RunPlan", "register", "band_shard", "link", "shard_bands"]
+
+_BLOCK = 1 << 16  # new items whose band keys are computed at a time in a shard
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What :func:`register` decided, for the shards and :func:`link` (picklable)."""
+
+    index: str  # "quotes" / "articles": a key for callers
+    old_state: str | None  # the stored index read (None: a first or full run)
+    new_state: str  # the state folder this run writes
+    work: str  # the run's scratch folder
+    n_old: int
+    n: int
+
+    @property
+    def new(self) -> int:
+        return self.n - self.n_old
+
+    def _file(self, what: str, cls: type[NearDupIndex]) -> Path:
+        return Path(self.work) / f"{cls.file_name.removesuffix('.parquet')}.{what}"
+
+
+def shard_bands(bands: int, shard: int, shards: int) -> list[int]:
+    """The bands shard ``shard`` of ``shards`` holds (round robin)."""
+    return list(range(shard, bands, shards))
+
+
+def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_state: Path, work: Path,
+             parts: Sequence[Path], settings=None) -> RunPlan:
+    """Step 1: item numbers for the rows of ``parts`` (Parquet files in processing order,
+    with the id column and the ``signature``/``grams`` columns of ``sketch_table``).
+
+    Rows whose id is stored, or seen earlier in this run, keep that item.
+    Writes the new items' sketches to ``new_state`` (after hard links to the
+    stored sketch files) and the row-to-item map to ``work``.
+    """
+    work, new_state = Path(work), Path(new_state)
+    work.mkdir(parents=True, exist_ok=True)
+    if old_state is not None and cls.stored_format(old_state) not in (None, _FORMAT):
+        # An older layout: convert it once into the work folder and read it from there.
+        migrated = work / f"migrated-{index}"
+        cls.load(old_state, settings).save(migrated)
+        old_state = migrated
+    idx = cls.load(old_state, settings, bands=False, grams=False) if old_state else cls(settings)
+    n_old = len(idx)
+    ids = pa.concat_arrays([pq.read_table(p, columns=[cls.id_column]).column(0).cast(pa.string()).combine_chunks()
+                            for p in parts]) if parts else pa.array([], pa.string())
+    if ids.null_count:
+        raise ValueError(f"{cls.id_column} has nulls: every row needs an id")
+    pos, new_rows, new_ids = idx._positions(ids)
+    sketches = cls.paths(new_state).sketches
+    if old_state:
+        link_files(idx._sketches.files(), sketches)
+    # new_rows is ascending, so streaming the parts in order writes items in order.
+    with SketchWriter(sketches, n_old, idx.settings.num_perm) as writer:
+        offset = 0
+        for path in parts:
+            part = pq.read_table(path, columns=["signature", "grams"])
+            lo, hi = np.searchsorted(new_rows, [offset, offset + part.num_rows])
+            if hi > lo:
+                take = pa.array(new_rows[lo:hi] - offset, pa.int64())
+                writer.write(part.column("signature").take(take).combine_chunks(),
+                             part.column("grams").take(take).combine_chunks())
+            offset += part.num_rows
+    plan = RunPlan(index, str(old_state) if old_state else None, str(new_state), str(work), n_old,
+                   n_old + len(new_ids))
+    np.save(plan._file("rows.npy", cls), pos)
+    pq.write_table(pa.table({"id": new_ids}), plan._file("new-ids.parquet", cls))
+    return plan
+
+
+def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int],
+               settings=None) -> tuple[np.ndarray, np.ndarray]:
+    """Step 2 for ``bands``: merge the new items' keys into those bands' stored
+    files and return the verified candidate pairs ``(pairs, weights)``."""
+    s = settings or cls.default_settings
+    new_paths = cls.paths(plan.new_state)
+    old_paths = cls.paths(plan.old_state) if plan.old_state else None
+    new_paths.bands.mkdir(parents=True, exist_ok=True)
+    if plan.new == 0:
+        for b in bands:
+            _keep_band(old_paths, new_paths, b)
+        return np.empty((0, 2), np.int64), np.empty(0, np.float32)
+    store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
+    table = BandTable(s.bands)
+    for b in bands:
+        if old_paths and old_paths.band(b).exists():
+            table.load_band(b, pq.read_table(old_paths.band(b)))
+    keys = np.empty((plan.new, len(bands)), np.uint64)
+    for lo in range(plan.n_old, plan.n, _BLOCK):
+        hi = min(lo + _BLOCK, plan.n)
+        keys[lo - plan.n_old:hi - plan.n_old] = band_keys(store.signatures(np.arange(lo, hi)), s.bands,
+                                                          s.rows, which=bands)
+    a_parts, b_parts = [], []
+    for j, b in enumerate(bands):
+        a, c = table.add_band(b, keys[:, j], plan.n_old)
+        a_parts.append(a)
+        b_parts.append(c)
+        write_atomic(table.band_to_table(b), new_paths.band(b), use_dictionary=False)
+    del keys, table
+    pairs = _unique_pairs(np.concatenate(a_parts), np.concatenate(b_parts)) if a_parts else np.empty((0, 2), np.int64)
+    weights = store.jaccard(pairs)
+    ok = weights >= s.threshold
+    return pairs[ok], weights[ok]
+
+
+def _keep_band(old_paths, new_paths, b: int) -> None:
+    if old_paths and old_paths.band(b).exists() and not new_paths.band(b).exists():
+        os.link(old_paths.band(b), new_paths.band(b))
+
+
+def link(cls: type[NearDupIndex], plan: RunPlan, shard_pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+         settings=None) -> tuple[NearDupIndex, pa.Table]:
+    """Step 3: cluster the new items with the shards' verified pairs; save the index's
+    main table and n-grams to ``plan.new_state``.
+
+    Returns the index (for cluster sizes) and, for every row registered in
+    step 1 in the same order, ``<id>, cluster_id, similarity`` (as ``add``).
+    """
+    idx = cls.load(plan.old_state, settings, bands=False) if plan.old_state else cls(settings)
+    idx._bands = None  # the shards own the band files
+    if len(idx) != plan.n_old:
+        raise ValueError(f"stored index changed since step 1 ({len(idx)} items, expected {plan.n_old})")
+    s = idx.settings
+    pos = np.load(plan._file("rows.npy", cls))
+    new_ids = pq.read_table(plan._file("new-ids.parquet", cls)).column("id").combine_chunks()
+    if plan.new:
+        store = SketchStore.open(cls.paths(plan.new_state).sketches, s.num_perm, upto=plan.n)
+        gv, go = store.grams(plan.n_old, plan.n)
+        idx._id_chunks.append(new_ids)
+        idx._n = plan.n
+        idx._lens = np.concatenate((idx._lens, np.diff(go) if s.containment else np.zeros(plan.new, np.int64)))
+        idx._sketches = store
+        idx._link(plan.n_old, *merge_pairs(shard_pairs))
+    idx.save(plan.new_state)
+    ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
+    return idx, idx._output(ids, pos)

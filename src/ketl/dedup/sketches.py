@@ -1,0 +1,194 @@
+"""Stored sketches of an index's items (MinHash signature, word n-gram set), by item number.
+
+One Arrow IPC file per run, ``from-<first item>.arrow``, written once and never
+rewritten: a run adds a file, so snapshots share the earlier ones by hard link.
+Files are memory-mapped, so reading the sketches of a few items (the candidate
+pairs a task verifies) touches only their pages: no process has to hold every
+signature, which is what lets the band step run as independent tasks (#7).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["SketchStore", "SketchWriter", "chunk_name"]
+
+_NAME = re.compile(r"from-(\d{12})\.arrow$")
+
+
+def chunk_name(first_item: int) -> str:
+    return f"from-{first_item:012d}.arrow"
+
+
+def _schema(num_perm: int) -> pa.Schema:
+    return pa.schema([pa.field("signature", pa.list_(pa.uint32(), num_perm)),
+                      pa.field("grams", pa.list_(pa.uint32()))])
+
+
+class SketchStore:
+    """Sketches of items ``0 .. len-1`` in chunks (memory-mapped files or arrays)."""
+
+    def __init__(self, num_perm: int) -> None:
+        self.num_perm = num_perm
+        self._starts: list[int] = []
+        self._sigs: list[np.ndarray] = []
+        self._grams: list[pa.ListArray] = []
+        self._files: list[Path | None] = []  # the file a chunk is mapped from (None: in memory)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    @classmethod
+    def open(cls, folder: Path, num_perm: int, upto: int | None = None) -> "SketchStore":
+        """Memory-map every chunk file in ``folder`` (those before item ``upto`` when given)."""
+        store = cls(num_perm)
+        folder = Path(folder)
+        files = sorted(folder.glob("from-*.arrow")) if folder.is_dir() else []
+        for path in files:
+            first = int(_NAME.search(path.name).group(1))
+            if upto is not None and first >= upto:
+                continue
+            if first != store._n:
+                raise ValueError(f"{folder}: sketch files do not follow on at item {store._n} ({path.name})")
+            reader = pa.ipc.open_file(pa.memory_map(str(path)))
+            if reader.schema.field("signature").type != _schema(num_perm).field("signature").type:
+                raise ValueError(f"{path}: signatures are not {num_perm} uint32 values")
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                store._push(_sig_view(batch.column(0), num_perm), batch.column(1), path)
+        if upto is not None and store._n != upto:
+            raise ValueError(f"{folder}: sketches stop at item {store._n}, expected {upto}")
+        return store
+
+    def _push(self, sigs: np.ndarray, grams: pa.ListArray, path: Path | None) -> None:
+        if len(sigs) == 0:
+            return
+        self._starts.append(self._n)
+        self._sigs.append(sigs)
+        self._grams.append(grams)
+        self._files.append(path)
+        self._n += len(sigs)
+
+    def append(self, sigs: np.ndarray, grams: pa.ListArray | None = None) -> None:
+        """Keep the sketches of the next ``len(sigs)`` items in memory (until :meth:`write_new`)."""
+        if grams is None:
+            grams = pa.ListArray.from_arrays(pa.array(np.zeros(len(sigs) + 1, np.int32)),
+                                             pa.array([], pa.uint32()))
+        self._push(np.ascontiguousarray(sigs, dtype=np.uint32), grams, None)
+
+    def signatures(self, items: np.ndarray) -> np.ndarray:
+        """``(len(items), num_perm)`` signatures of ``items`` (any order, repeats allowed)."""
+        items = np.asarray(items, dtype=np.int64)
+        if len(self._sigs) == 1:
+            return self._sigs[0][items]
+        out = np.empty((len(items), self.num_perm), np.uint32)
+        chunk = np.searchsorted(self._starts, items, side="right") - 1
+        for c in np.unique(chunk).tolist():
+            sel = chunk == c
+            out[sel] = self._sigs[c][items[sel] - self._starts[c]]
+        return out
+
+    def jaccard(self, pairs: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
+        """Estimated Jaccard (share of equal signature positions) of every pair."""
+        out = np.empty(len(pairs), dtype=np.float32)
+        for s in range(0, len(pairs), chunk):
+            p = pairs[s:s + chunk]
+            out[s:s + chunk] = (self.signatures(p[:, 0]) == self.signatures(p[:, 1])).mean(axis=1)
+        return out
+
+    def grams(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The n-gram sets of items ``start .. stop-1`` as CSR ``(values, offsets)``."""
+        parts = []
+        for first, grams in zip(self._starts, self._grams):
+            lo, hi = max(start, first) - first, min(stop, first + len(grams)) - first
+            if lo < hi:
+                parts.append(grams.slice(lo, hi - lo))
+        if not parts:
+            return np.empty(0, np.uint32), np.zeros(stop - start + 1, np.int64)
+        lists = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+        off = lists.offsets.to_numpy().astype(np.int64)
+        vals = lists.values.to_numpy(zero_copy_only=False).astype(np.uint32)
+        return vals[off[0]:off[-1]], off - off[0]
+
+    def write_new(self, folder: Path) -> None:
+        """Make ``folder`` hold every chunk: write those held in memory (one file
+        each), hard-link stored files that live elsewhere."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        link_files(self.files(), folder)
+        for c, path in enumerate(self._files):
+            if path is None:
+                with SketchWriter(folder, self._starts[c], self.num_perm) as w:
+                    w.write(self._sigs[c], self._grams[c])
+                self._files[c] = w.path
+
+    def files(self) -> list[Path]:
+        """The stored files the chunks are mapped from, in item order."""
+        return list(dict.fromkeys(p for p in self._files if p is not None))
+
+
+def _sig_view(col: pa.Array, num_perm: int) -> np.ndarray:
+    flat = col.values.to_numpy(zero_copy_only=False)[col.offset * num_perm:(col.offset + len(col)) * num_perm]
+    return flat.reshape(len(col), num_perm)
+
+
+class SketchWriter:
+    """Streams record batches into one chunk file (temp name, renamed when closed).
+
+    The rename makes a chunk appear whole or not at all, and never writes
+    into a file an earlier snapshot shares by hard link.
+    """
+
+    def __init__(self, folder: Path, first_item: int, num_perm: int) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.path = self.folder / chunk_name(first_item)
+        self._tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+        self._schema = _schema(num_perm)
+        self._num_perm = num_perm
+        self._sink = pa.OSFile(str(self._tmp), "wb")
+        self._writer = pa.ipc.new_file(self._sink, self._schema)
+        self.rows = 0
+
+    def write(self, sigs: np.ndarray | pa.Array, grams: pa.Array) -> None:
+        if len(sigs) == 0:
+            return
+        if isinstance(sigs, np.ndarray):
+            sigs = pa.FixedSizeListArray.from_arrays(pa.array(sigs.ravel(), pa.uint32()), self._num_perm)
+        self._writer.write_batch(pa.record_batch([sigs.cast(self._schema.field(0).type),
+                                                  grams.cast(self._schema.field(1).type)], schema=self._schema))
+        self.rows += len(sigs)
+
+    def __enter__(self) -> "SketchWriter":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        self._writer.close()
+        self._sink.close()
+        if exc_type is None and self.rows:
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def link_files(files: Iterable[Path], folder: Path) -> None:
+    """Hard-link stored chunk files into ``folder`` (a new snapshot's state)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        target = folder / f.name
+        if target.exists():
+            continue
+        try:
+            os.link(f, target)
+        except OSError:  # another file system: copy (the files are never modified)
+            import shutil
+
+            shutil.copyfile(f, target)

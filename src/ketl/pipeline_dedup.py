@@ -1,0 +1,158 @@
+"""The run's near-duplicate step as task bodies (no Prefect): register, band shards, link.
+
+After the finish tasks have written each batch's quotes and article sketches
+to the work folder:
+
+1. :func:`register_run` (one task) numbers the run's new quotes and articles
+   and streams their sketches into the state's sketch files;
+2. :func:`band_shard` (``SHARDS`` tasks, on any worker: a local process or a
+   Dask worker) updates one group of LSH bands and verifies its candidate
+   pairs, reading only those pairs' signatures;
+3. :func:`finalize_run` (one task) clusters with the shards' pairs and writes
+   the ``articles`` and ``quotes`` tables.
+
+See :mod:`ketl.dedup.distributed` for why the split gives exactly the result
+of one in-process ``NearDupIndex.add``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .dedup import distributed
+from .dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
+from .pipeline import RunContext, part_name
+from .schemas import QUOTES
+from .store import STATE, read_table, write_part
+
+# Band tasks per run. The result does not depend on it (tested); 8 splits the
+# quotes' 32 bands and the articles' 16 evenly and keeps a 2-8 worker cluster busy.
+SHARDS = 8
+
+INDEXES: dict[str, type[NearDupIndex]] = {"quotes": QuoteIndex, "articles": ArticleIndex}
+
+
+@dataclass(frozen=True)
+class DedupPlan:
+    """Step 1's decisions per index (``quotes``, ``articles``): small and picklable."""
+
+    plans: dict[str, distributed.RunPlan]
+
+
+@dataclass
+class ShardPairs:
+    """A band task's verified pairs per index."""
+
+    shard: int
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    worker: str = ""  # host:pid that ran it, so a run can say where its band step ran
+    seconds: float = 0.0
+
+    @property
+    def batch(self) -> int:  # the flow orders task results by this
+        return self.shard
+
+
+@dataclass
+class FinalCounts:
+    quotes: int = 0
+    clusters: int = 0
+    near_duplicates: int = 0
+
+
+def _parts(ctx: RunContext, name: str, batches: list[int]) -> list[Path]:
+    pattern = {"quotes": "quotes-{:05d}.parquet", "articles": "article-sketches-{:05d}.parquet"}[name]
+    return [ctx.work / pattern.format(b) for b in batches]
+
+
+def register_run(ctx: RunContext, batches: list[int], previous: Path | None) -> DedupPlan:
+    """Step 1: item numbers and sketch files for the run's new quotes and articles."""
+    old = previous / STATE if previous else None
+    state = Path(ctx.staging) / STATE
+    return DedupPlan({name: distributed.register(cls, name, old, state, ctx.work / "dedup",
+                                                 _parts(ctx, name, batches))
+                      for name, cls in INDEXES.items()})
+
+
+def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARDS) -> ShardPairs:
+    """Step 2 for one group of bands of each index."""
+    t0 = time.perf_counter()
+    out = ShardPairs(shard, worker=f"{socket.gethostname()}:{os.getpid()}")
+    for name, cls in INDEXES.items():
+        bands = distributed.shard_bands(cls.default_settings.bands, shard, shards)
+        out.pairs[name] = distributed.band_shard(cls, plan.plans[name], bands)
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
+                 plan: DedupPlan | None = None, shards: list[ShardPairs] | tuple = ()) -> FinalCounts:
+    """Step 3, once per run: cluster the run's articles and quotes, write both tables.
+
+    ``plan`` is None when the dedup stage is skipped: rows are written without
+    clusters, and the stored index is left as it is.
+    """
+    staging = Path(ctx.staging)
+    counts = FinalCounts()
+    linked = {}
+    quotes_index: NearDupIndex | None = None
+    if plan is not None:
+        for name, cls in INDEXES.items():
+            index, linked[name] = distributed.link(cls, plan.plans[name], [s.pairs[name] for s in shards])
+            if name == "quotes":
+                quotes_index = index
+    elif previous is not None:
+        quotes_index = QuoteIndex.load(previous / STATE, bands=False, grams=False)
+
+    offset = 0
+    for b in batches:
+        articles = pq.read_table(ctx.work / f"articles-{b:05d}.parquet")
+        if "articles" in linked and articles.num_rows:
+            dup = linked["articles"].column("near_duplicate_of").slice(offset, articles.num_rows)
+            offset += articles.num_rows
+            counts.near_duplicates += len(dup) - dup.null_count
+            articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
+                                           "near_duplicate_of", dup.combine_chunks())
+        write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
+
+    pending = [pq.read_table(p) for p in _parts(ctx, "quotes", batches)]
+    new = pa.concat_tables(pending).drop_columns(["signature", "grams"]) if pending else None
+    if new is not None and new.num_rows:
+        if "quotes" in linked:
+            assigned = linked["quotes"]
+            if assigned.column("quote_id").to_pylist() != new.column("quote_id").to_pylist():
+                raise RuntimeError("quote index returned rows out of order")
+            cluster_id, similarity = assigned.column("cluster_id"), assigned.column("similarity").cast(pa.float32())
+        else:
+            cluster_id, similarity = pa.nulls(new.num_rows, pa.string()), pa.nulls(new.num_rows, pa.float32())
+        new = new.append_column("cluster_id", cluster_id).append_column("similarity", similarity).append_column(
+            "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
+        counts.quotes = new.num_rows
+    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join.
+    keep = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
+    target = pa.schema([QUOTES.field(c) for c in keep] + [pa.field("run_date", pa.string())])
+    parts = [read_table(previous, "quotes")] if previous else []
+    if new is not None:
+        parts.append(new)
+    parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
+    if parts:
+        quotes = pa.concat_tables(parts)
+        sizes = (quotes_index or QuoteIndex()).cluster_sizes()
+        where = pc.index_in(quotes.column("cluster_id"), value_set=sizes.column("cluster_id"))
+        size = pc.fill_null(pc.take(sizes.column("cluster_size"), where), 1).cast(pa.int32())
+        quotes = quotes.append_column("cluster_size", size)
+        quotes = quotes.append_column("is_canonical", pc.equal(quotes.column("cluster_id"), quotes.column("quote_id")))
+        counts.clusters = pc.sum(pc.greater(sizes.column("cluster_size"), 1)).as_py() or 0
+        for run_date in pc.unique(quotes.column("run_date")).to_pylist():
+            part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
+            write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
+    return counts

@@ -1,0 +1,154 @@
+"""The run's dedup split into tasks (register, band shards, link) equals NearDupIndex.add."""
+
+import json
+import random
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from test_dedup import _seed_quotes, _table, _variants
+
+from ketl.dedup import distributed
+from ketl.dedup.index import ArticleIndex, QuoteIndex, _META_KEY, sketch_table
+from ketl.dedup.lsh import BandTable
+
+
+def _rows():
+    rng = random.Random(5)
+    rows = _seed_quotes()
+    rows += [(f"v{k}-{name}", "var", v) for k, r in enumerate(rows) if len(r[2].split()) >= 8
+             for name, v in _variants(r[2], rng).items()]
+    rng.shuffle(rows)
+    return rows
+
+
+def _parts(tmp, cls, rows, name, size):
+    """Rows as the finish tasks leave them: Parquet parts with the id and sketch columns."""
+    paths = []
+    tmp.mkdir(parents=True, exist_ok=True)
+    settings = cls.default_settings
+    for k in range(0, len(rows), size):
+        chunk = rows[k:k + size]
+        sk = sketch_table([r[2] for r in chunk], settings)
+        path = tmp / f"{name}-{k:05d}.parquet"
+        pq.write_table(pa.table({cls.id_column: [r[0] for r in chunk], "signature": sk["signature"],
+                                 "grams": sk["grams"]}), path)
+        paths.append(path)
+    return paths
+
+
+def _distributed_run(tmp, cls, rows, old, new, shards, size=13):
+    work = tmp / f"work-{new.name}"
+    plan = distributed.register(cls, "q", old, new, work, _parts(work, cls, rows, "part", size))
+    bands = cls.default_settings.bands
+    pairs = [distributed.band_shard(cls, plan, distributed.shard_bands(bands, s, shards))
+             for s in range(shards)]
+    return plan, distributed.link(cls, plan, pairs)
+
+
+@pytest.mark.parametrize("shards", [1, 3, 32])
+def test_distributed_runs_equal_in_memory_add(tmp_path, shards):
+    rows = _rows()
+    # Run 2 repeats some of run 1's ids (a changed file read again): they keep their items.
+    runs = [rows[:40], rows[40:75] + rows[:7], rows[75:]]
+    assert all(runs) and len(rows) > 100
+    memory_dir = tmp_path / "memory"
+    expected = []
+    for run in runs:
+        index = QuoteIndex.load(memory_dir)
+        expected.append(index.add(_table(run)))
+        index.save(memory_dir)
+    old = None
+    for k, run in enumerate(runs):
+        new = tmp_path / f"state-{k}"
+        plan, (index, got) = _distributed_run(tmp_path, QuoteIndex, run, old, new, shards)
+        assert got.equals(expected[k]), f"run {k}"
+        assert plan.n - plan.n_old == len({r[0] for r in run} - {r[0] for kk in range(k) for r in runs[kk]})
+        old = new
+    # The stored index is the same, and loads whole for add() (bands included).
+    assert QuoteIndex.load(old).to_table().equals(QuoteIndex.load(memory_dir).to_table())
+    loaded, memory = QuoteIndex.load(old), QuoteIndex.load(memory_dir)
+    assert loaded._bands.to_table().equals(memory._bands.to_table())
+    clustered = sum(1 for t in expected for q, c in zip(t["quote_id"].to_pylist(), t["cluster_id"].to_pylist())
+                    if q != c)
+    assert clustered > 40  # the variants really cluster: the comparison is not between empty results
+
+
+def test_distributed_articles_give_near_duplicate_of(tmp_path):
+    texts = [p for r in _seed_quotes() for p in [r[2]]]
+    long_texts = [" ".join(texts[k:k + 6]) for k in range(0, len(texts) - 6, 6)]
+    rows = [(f"a{k}", "a", t) for k, t in enumerate(long_texts)]
+    rows += [(f"r{k}", "r", t + " Reprinted.") for k, t in enumerate(long_texts)]
+    expected = ArticleIndex().add(pa.table({"doc_id": [r[0] for r in rows], "text": [r[2] for r in rows]}))
+    _, (_, got) = _distributed_run(tmp_path, ArticleIndex, rows, None, tmp_path / "s", shards=4, size=3)
+    assert got.equals(expected)
+    assert got["near_duplicate_of"].null_count == len(long_texts)
+    assert got["near_duplicate_of"].to_pylist()[len(long_texts):] == [r[0] for r in rows[:len(long_texts)]]
+
+
+def test_shard_holds_only_its_bands_and_reads_only_pair_signatures(tmp_path):
+    rows = _rows()
+    work = tmp_path / "work"
+    plan = distributed.register(QuoteIndex, "q", None, tmp_path / "s", work,
+                                _parts(work, QuoteIndex, rows, "p", 50))
+    distributed.band_shard(QuoteIndex, plan, [0, 5])
+    bands = sorted(p.name for p in QuoteIndex.paths(tmp_path / "s").bands.iterdir())
+    assert bands == ["band-000.parquet", "band-005.parquet"]
+    # One sketch file for the run, memory-mapped: the shard's verification reads a few rows.
+    (sketch_file,) = QuoteIndex.paths(tmp_path / "s").sketches.glob("*.arrow")
+    assert pa.ipc.open_file(sketch_file).read_all().num_rows == plan.n == len({r[0] for r in rows})
+
+
+def _as_format_2(state, cls):
+    """Rewrite a saved index in the layout of ketl 0.1 (signatures inline, one bands file)."""
+    paths = cls.paths(state)
+    index = cls.load(state)
+    main = pq.read_table(paths.main)
+    sigs = pa.chunked_array([pa.ipc.open_file(f).read_all().column("signature").combine_chunks()
+                             for f in index._sketches.files()])
+    meta = json.loads(main.schema.metadata[_META_KEY])
+    meta["format"] = 2
+    table = main.select(["id", "cluster_id", "similarity"]).append_column("signature", sigs).append_column(
+        "n_grams", main.column("n_grams"))
+    pq.write_table(table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()}), paths.main)
+    pq.write_table(index._bands.to_table(), paths.legacy_bands)
+    for f in [*paths.sketches.iterdir(), *paths.bands.iterdir()]:
+        f.unlink()
+    paths.sketches.rmdir()
+    paths.bands.rmdir()
+
+
+def test_format_2_index_loads_and_migrates(tmp_path):
+    rows = _rows()
+    first, later = rows[:60], rows[60:]
+    index = QuoteIndex()
+    index.add(_table(first))
+    index.save(tmp_path / "old")
+    expected = QuoteIndex.load(tmp_path / "old").add(_table(later))
+    _as_format_2(tmp_path / "old", QuoteIndex)
+    assert QuoteIndex.stored_format(tmp_path / "old") == 2
+    # In memory: loads, adds the same, saves as format 3.
+    legacy = QuoteIndex.load(tmp_path / "old")
+    assert legacy.add(_table(later)).equals(expected)
+    legacy.save(tmp_path / "upgraded")
+    assert QuoteIndex.stored_format(tmp_path / "upgraded") == 3
+    # Distributed: register converts it in the work folder; same result.
+    _, (_, got) = _distributed_run(tmp_path, QuoteIndex, later, tmp_path / "old", tmp_path / "new", shards=4)
+    assert got.equals(expected)
+    assert QuoteIndex.load(tmp_path / "new").to_table().equals(QuoteIndex.load(tmp_path / "upgraded").to_table())
+
+
+def test_band_table_shards_equal_whole():
+    rng = np.random.default_rng(0)
+    keys = rng.integers(1, 50, size=(400, 8), dtype=np.uint64)
+    whole = BandTable(8)
+    expected = np.concatenate([whole.add(keys[:150], 0), whole.add(keys[150:], 150)])
+    shards = [BandTable(8) for _ in range(3)]
+    got = []
+    for first, chunk in ((0, keys[:150]), (150, keys[150:])):
+        parts = [s.add_band(b, chunk[:, b], first) for s in shards for b in distributed.shard_bands(8, shards.index(s), 3)]
+        from ketl.dedup.lsh import _unique_pairs
+        got.append(_unique_pairs(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
+    assert len(expected) > 100 and np.array_equal(np.concatenate(got), expected)
