@@ -4,7 +4,8 @@ Prints docs/s (wall clock and CPU time: the machine is shared, CPU time is the
 steadier figure) and peak memory (tracemalloc) on synthetic 300-word documents
 and on quote-length texts built from the seed articles, 128 permutations, one
 core. Also times adding a small batch to a large stored index, to show that a
-run does not re-sort the stored state.
+run does not re-sort the stored state, and a run split into the pipeline's
+tasks (register, band shards, cluster) with each task's peak memory.
     python benchmarks/bench_dedup.py [--docs N] [--peer-docs N]
 """
 
@@ -21,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ketl.dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, NearDupIndex, sketch, sketch_table
+from ketl.dedup.index import (ARTICLE_SETTINGS, QUOTE_SETTINGS, ArticleIndex, NearDupIndex, QuoteIndex, sketch,
+                              sketch_table)
 from ketl.dedup.lsh import BandTable, band_keys, cluster, estimated_jaccard
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -103,6 +105,61 @@ def incremental(docs, settings, batch: int):
     return t_load, t_add, t_save
 
 
+def _peak(fn):
+    """(result, seconds, tracemalloc peak MiB): memory-mapped signatures are not heap, by design."""
+    tracemalloc.start()
+    t = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return out, dt, peak
+
+
+def distributed_run(docs, cls, batch: int, shards: int = 8):
+    """A run of ``batch`` new texts against ``len(docs) - batch`` stored, as the
+    pipeline's tasks do it (register, band shards, link), beside the in-process path."""
+    import pyarrow.parquet as pq
+
+    from ketl.dedup import distributed
+
+    settings = cls.default_settings
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+
+        def part(texts, first, name):
+            t = sketch_table(texts, settings).add_column(0, cls.id_column,
+                                                         pa.array([f"{name}{first + i}" for i in range(len(texts))]))
+            path = tmp / f"{name}-{first}.parquet"
+            pq.write_table(t, path)
+            return path
+
+        step = 20000
+        old_parts = [part(docs[a:min(a + step, len(docs) - batch)], a, "o")
+                     for a in range(0, len(docs) - batch, step)]
+        plan = distributed.register(cls, "x", None, tmp / "s1", tmp / "w1", old_parts)
+        distributed.link(cls, plan, [distributed.band_shard(cls, plan, distributed.shard_bands(
+            settings.bands, k, shards)) for k in range(shards)])
+        new_parts = [part(docs[len(docs) - batch:], 0, "n")]
+        plan, t_reg, m_reg = _peak(lambda: distributed.register(cls, "x", tmp / "s1", tmp / "s2", tmp / "w2",
+                                                               new_parts))
+        shard_stats = [_peak(lambda k=k: distributed.band_shard(
+            cls, plan, distributed.shard_bands(settings.bands, k, shards))) for k in range(shards)]
+        _, t_link, m_link = _peak(lambda: distributed.link(cls, plan, [r[0] for r in shard_stats]))
+
+        def in_process():
+            index = cls.load(tmp / "s1")
+            index.add(pq.read_table(new_parts[0]))
+            index.save(tmp / "s3")
+        _, t_mem, m_mem = _peak(in_process)
+    n_old = len(docs) - batch
+    print(f"  run of {batch} new into {n_old} stored, as tasks: register {t_reg * 1e3:.0f} ms / {m_reg:.1f} MiB; "
+          f"{shards} band tasks {sum(r[1] for r in shard_stats) * 1e3:.0f} ms in all, largest "
+          f"{max(r[2] for r in shard_stats):.1f} MiB; cluster {t_link * 1e3:.0f} ms / {m_link:.1f} MiB")
+    print(f"  {'':<{len(str(batch)) + 28}}in one process: {t_mem * 1e3:.0f} ms / {m_mem:.1f} MiB "
+          "(peaks: tracemalloc heap; signatures are memory-mapped)")
+
+
 def shingles_py(text, settings):
     t = re.findall(r"\w+", text.lower())
     if settings.unit == "word":
@@ -168,6 +225,8 @@ def main() -> None:
             t_load, t_add, t_save = incremental(docs[:size], settings, 500)
             print(f"  incremental: 500 new into {size - 500:>6} stored: load {t_load * 1e3:6.0f} ms, "
                   f"add {t_add * 1e3:5.0f} ms, save {t_save * 1e3:6.0f} ms")
+        cls = ArticleIndex if settings is ARTICLE_SETTINGS else QuoteIndex
+        distributed_run(docs, cls, n // 5)
 
 
 if __name__ == "__main__":

@@ -46,10 +46,11 @@ def make_corpus(root: Path, n: int, seed: int = 7) -> int:
 
 
 class PeakRSS:
-    """Samples the RSS of this process and its children every 50 ms."""
+    """Samples the RSS of this process (``own``: the flow) and of it plus its children (``peak``) every 50 ms."""
 
     def __init__(self) -> None:
         self.peak = 0
+        self.own = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -57,6 +58,7 @@ class PeakRSS:
         me = psutil.Process()
         while not self._stop.is_set():
             rss = me.memory_info().rss
+            self.own = max(self.own, rss)
             for child in me.children(recursive=True):
                 try:
                     rss += child.memory_info().rss
@@ -117,7 +119,8 @@ def main() -> None:  # noqa: C901
             rerun = time.perf_counter() - t
             assert again["articles"] == 0 and again["files_skipped"] == n
             print(f"{n:>8} docs {nbytes / 1e6:7.1f} MB  {wall:6.2f} s  {n / wall:8.0f} docs/s  "
-                  f"{nbytes / 1e6 / wall:6.2f} MB/s  peak RSS {mem.peak / 2**20:7.0f} MiB  "
+                  f"{nbytes / 1e6 / wall:6.2f} MB/s  peak RSS {mem.peak / 2**20:7.0f} MiB "
+                  f"(flow process {mem.own / 2**20:.0f} MiB)  "
                   f"(workers={args.workers}; idempotent re-run {rerun:.2f} s)")
             stages = ", ".join(f"{k} {v / n * 1e3:.2f}" for k, v in
                                sorted(s["stage_seconds"].items(), key=lambda kv: -kv[1]))

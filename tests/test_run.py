@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -267,3 +268,42 @@ def test_skipped_stages_leave_text_as_decoded(raw_copy, tmp_path):
     assert quotes and all(q["cluster_id"] is None for q in quotes)
     res = ketl("run", "--raw", str(raw_copy), "--out", str(tmp_path / "o2"), "--skip", "spelling")
     assert res.exit_code == 2 and "unknown stage" in res.output
+
+
+def test_run_skipping_dedup_keeps_the_index_for_later_runs(tmp_path):
+    """A run with --skip dedup leaves the stored index (sketch and band folders
+    included) as it was, keeps old clusters' sizes, and a later run joins them."""
+    seeds = sorted(SEEDS.glob("*.txt"))
+    raw = tmp_path / "raw"
+    for site in ("a", "b"):
+        (raw / site).mkdir(parents=True)
+        for p in seeds[:3]:
+            shutil.copy(p, raw / site / p.name)
+    out = tmp_path / "curated"
+    assert ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1").exit_code == 0
+    state = out / ".ketl" / "current" / "_state"
+    stored = sorted(str(p.relative_to(state)) for p in state.rglob("*") if p.is_file())
+    assert "quote_index.sketches/from-000000000000.arrow" in stored
+    assert sum(1 for s in stored if s.startswith("quote_index.bands/")) == 32
+    sizes = {q["quote_id"]: q["cluster_size"] for q in table(out, "quotes").to_pylist()}
+    assert min(sizes.values()) >= 2  # every quote has its reprint from the other site
+
+    (raw / "c").mkdir()
+    shutil.copy(seeds[3], raw / "c" / seeds[3].name)
+    assert ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1", "--skip", "dedup").exit_code == 0
+    kept = sorted(str(p.relative_to(state)) for p in state.rglob("*") if p.is_file())
+    assert set(stored) <= set(kept)
+    quotes = table(out, "quotes").to_pylist()
+    assert {q["quote_id"]: q["cluster_size"] for q in quotes if q["quote_id"] in sizes} == sizes
+
+    (raw / "d").mkdir()
+    shutil.copy(seeds[0], raw / "d" / seeds[0].name)
+    assert ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "2").exit_code == 0
+    quotes = table(out, "quotes").to_pylist()
+    now = {q["cluster_id"]: q["cluster_size"] for q in quotes}
+    reprint = [q for q in quotes if q["source_path"].startswith("d/")]
+    # Every quote of the third reprint joined a stored cluster, which grew by as many.
+    assert reprint and all(q["cluster_id"] in sizes for q in reprint)
+    for cid, k in Counter(q["cluster_id"] for q in reprint).items():
+        assert now[cid] == sizes[cid] + k
+    assert len(list((state / "quote_index.sketches").glob("*.arrow"))) == 2

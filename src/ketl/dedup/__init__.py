@@ -4,9 +4,12 @@ Where to call what
 ------------------
 * Worker processes (pure, no I/O): :func:`ketl.dedup.index.sketch_table` (or
   :func:`ketl.dedup.minhash.signatures` for signatures alone) over a batch of texts.
-* Once per run: ``QuoteIndex.load(state_dir)`` -> ``index.add(table)`` ->
+* In one process: ``QuoteIndex.load(state_dir)`` -> ``index.add(table)`` ->
   ``index.save(state_dir)``; ``add`` takes either ``text`` or the sketch columns.
   ``ArticleIndex`` does the same for whole articles (``near_duplicate_of``).
+* Split into tasks, as the pipeline runs it (:mod:`ketl.dedup.distributed`):
+  ``register`` -> ``band_shard`` per group of bands (any worker) -> ``link``.
+  Same result as ``add``; no process holds every signature or band key.
 
 Choices and why
 ---------------
@@ -34,7 +37,9 @@ Choices and why
   159k, with more pairs found (21.9k vs 21.8k). It is kept when >= 80% of S's
   3-grams are in L and S has at least 3 of them. Hashes shared by more than 64
   texts (stock phrases) are skipped.
-* Bands are a group-by over (band, key) (``lsh.group_pairs``, Dask-ready);
+* Bands are a group-by over (band, key) (``lsh.group_pairs``); bands never
+  interact, so the stored index keeps one file per band and tasks holding
+  different bands update them independently;
   across runs ``lsh.BandTable`` keeps each band's keys sorted with only the
   group's first and last item, and merges a run's keys with ``searchsorted``,
   so a run costs O(new log new) sorting plus O(stored) memory moves, never a
