@@ -12,7 +12,7 @@ from test_dedup import _seed_quotes, _table, _variants
 
 from ketl.dedup import distributed
 from ketl.dedup.index import ArticleIndex, QuoteIndex, _META_KEY, sketch_table
-from ketl.dedup.lsh import BandTable
+from ketl.dedup.lsh import GRAM_PARTS, BandTable
 
 
 def _rows():
@@ -43,7 +43,8 @@ def _distributed_run(tmp, cls, rows, old, new, shards, size=13):
     work = tmp / f"work-{new.name}"
     plan = distributed.register(cls, "q", old, new, work, _parts(work, cls, rows, "part", size))
     bands = cls.default_settings.bands
-    pairs = [distributed.band_shard(cls, plan, distributed.shard_bands(bands, s, shards))
+    pairs = [distributed.band_shard(cls, plan, distributed.shard_bands(bands, s, shards),
+                                    gram_parts=distributed.shard_bands(GRAM_PARTS, s, shards))
              for s in range(shards)]
     return plan, distributed.link(cls, plan, pairs)
 
@@ -114,10 +115,11 @@ def _as_format_2(state, cls):
         "n_grams", main.column("n_grams"))
     pq.write_table(table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()}), paths.main)
     pq.write_table(index._bands.to_table(), paths.legacy_bands)
-    for f in [*paths.sketches.iterdir(), *paths.bands.iterdir()]:
-        f.unlink()
-    paths.sketches.rmdir()
-    paths.bands.rmdir()
+    pq.write_table(index._grams.to_table(), paths.legacy_grams)
+    for folder in (paths.sketches, paths.bands, paths.grams):
+        for f in folder.iterdir():
+            f.unlink()
+        folder.rmdir()
 
 
 def test_format_2_index_loads_and_migrates(tmp_path):
@@ -152,3 +154,46 @@ def test_band_table_shards_equal_whole():
         from ketl.dedup.lsh import _unique_pairs
         got.append(_unique_pairs(np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
     assert len(expected) > 100 and np.array_equal(np.concatenate(got), expected)
+
+
+def test_gram_partitions_cover_every_value():
+    """The n-gram value ranges split the index without losing a value (the top
+    range ends at 2**32) and their group-by rows are the whole index's."""
+    from ketl.dedup.lsh import GramIndex, gram_part_range
+
+    rng = np.random.default_rng(1)
+    pool = np.concatenate((rng.integers(0, 2**32, 150, dtype=np.uint64),
+                           [0, 1, 2**31, 2**32 - 2, 2**32 - 1], rng.integers(2**32 - 2**27, 2**32, 20, dtype=np.uint64)))
+    sets = [np.unique(rng.choice(pool, rng.integers(2, 30))) for _ in range(300)]
+    values = np.concatenate(sets).astype(np.uint32)
+    offsets = np.concatenate(([0], np.cumsum([len(x) for x in sets])))
+    assert gram_part_range(GRAM_PARTS - 1)[1] == 2**32
+    args = dict(anchors=4, min_size=3, max_group=64)
+    whole, parts = GramIndex(), [GramIndex() for _ in range(GRAM_PARTS)]
+    rows_whole, rows_parts = [], []
+    for lo, hi in ((0, 200), (200, 300)):  # two runs: new against stored too
+        v, o = values[offsets[lo]:offsets[hi]], offsets[lo:hi + 1] - offsets[lo]
+        rows_whole.append(np.stack(whole.add_raw(v, o, lo, **args), axis=1))
+        rows_parts += [np.stack(p.add_raw(v, o, lo, part=k, **args), axis=1) for k, p in enumerate(parts)]
+    assert len(whole) == len(values)
+    assert np.array_equal(np.concatenate([p.codes for p in parts]), whole.codes)
+    assert np.array_equal(np.concatenate([whole.part(k).codes for k in range(GRAM_PARTS)]), whole.codes)
+    got, expected = np.concatenate(rows_parts), np.concatenate(rows_whole)
+    assert len(expected) > 100
+    assert np.array_equal(np.unique(got, axis=0, return_counts=True)[1], np.unique(expected, axis=0, return_counts=True)[1])
+    assert np.array_equal(np.unique(got, axis=0), np.unique(expected, axis=0))
+
+
+def test_intersections_from_stored_sets_are_exact():
+    from ketl.dedup.sketches import SketchStore
+
+    rng = np.random.default_rng(2)
+    sets = [np.unique(rng.integers(0, 60, rng.integers(0, 25))).astype(np.uint32) for _ in range(120)]
+    store = SketchStore(4)
+    for lo, hi in ((0, 50), (50, 120)):  # two chunks
+        grams = pa.array([s.tolist() for s in sets[lo:hi]], pa.list_(pa.uint32()))
+        store.append(np.zeros((hi - lo, 4), np.uint32), grams)
+    pairs = rng.integers(0, 120, size=(500, 2))
+    expected = [len(set(sets[a].tolist()) & set(sets[b].tolist())) for a, b in pairs]
+    assert store.intersection_sizes(pairs).tolist() == expected
+    assert store.gram_lengths(30, 90).tolist() == [len(s) for s in sets[30:90]]

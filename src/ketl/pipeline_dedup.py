@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 
 from .dedup import distributed
 from .dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
+from .dedup.lsh import GRAM_PARTS
 from .pipeline import RunContext, part_name
 from .schemas import QUOTES
 from .store import STATE, read_table, write_part
@@ -53,7 +54,7 @@ class ShardPairs:
     """A band task's verified pairs per index."""
 
     shard: int
-    pairs: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    pairs: dict[str, distributed.ShardResult] = field(default_factory=dict)
     worker: str = ""  # host:pid that ran it, so a run can say where its band step ran
     seconds: float = 0.0
 
@@ -89,7 +90,8 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
     out = ShardPairs(shard, worker=f"{socket.gethostname()}:{os.getpid()}")
     for name, cls in INDEXES.items():
         bands = distributed.shard_bands(cls.default_settings.bands, shard, shards)
-        out.pairs[name] = distributed.band_shard(cls, plan.plans[name], bands)
+        parts = distributed.shard_bands(GRAM_PARTS, shard, shards)
+        out.pairs[name] = distributed.band_shard(cls, plan.plans[name], bands, gram_parts=parts)
     out.seconds = time.perf_counter() - t0
     return out
 

@@ -36,7 +36,8 @@ from .schemas import TABLES
 INTERNAL = ".ketl"
 STATE = "_state"
 # State files of earlier layouts, replaced by the run that converts them: never carried over.
-RETIRED_STATE = frozenset({"quote_index.bands.parquet", "article_index.bands.parquet"})
+RETIRED_STATE = frozenset({"quote_index.bands.parquet", "article_index.bands.parquet",
+                           "quote_index.grams.parquet", "article_index.grams.parquet"})
 # Tables rewritten whole by every run (their rows change); the others are append-only.
 REWRITTEN = frozenset({"quotes"})
 PLACEHOLDER = "empty.parquet"

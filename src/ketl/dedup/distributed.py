@@ -13,13 +13,16 @@ the state on shared storage):
    the candidate pairs by reading just those pairs' signatures from the
    memory-mapped sketch files. Bands never interact, so the union of the
    shards' pairs is exactly :meth:`BandTable.add <ketl.dedup.lsh.BandTable.add>`'s.
-3. :func:`link` (once): containment pairs, connected components and
-   similarities, from the shards' verified pairs; writes the index's main table.
+   The same task does the containment group-by for its share of the n-gram
+   value ranges (:meth:`GramIndex.add_raw <ketl.dedup.lsh.GramIndex.add_raw>`).
+3. :func:`link` (once): counts the containment rows into candidates, verifies
+   them from the pairs' stored n-gram sets, finds connected components and
+   similarities; writes the index's main table.
 
 The result equals ``NearDupIndex.add`` over the same rows (tested), whatever
-the number of shards. The coordinator steps (1 and 3) keep ids, cluster roots
-and the containment n-grams; the band keys (32 x 24 bytes per quote) and the
-signatures (512 bytes) stay in the shards and on disk.
+the number of shards. The coordinator steps (1 and 3) keep ids and cluster
+roots (about 40 bytes per item); the band keys (32 x 24 bytes per quote), the
+stored n-grams and the signatures (512 bytes) stay in the shards and on disk.
 """
 
 from __future__ import annotations
@@ -34,10 +37,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, merge_pairs, write_atomic
-from ketl.dedup.lsh import BandTable, _unique_pairs, band_keys
+from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files
 
-__all__ = ["RunPlan", "register", "band_shard", "link", "shard_bands"]
+__all__ = ["RunPlan", "ShardResult", "register", "band_shard", "link", "shard_bands"]
 
 _BLOCK = 1 << 16  # new items whose band keys are computed at a time in a shard
 
@@ -61,8 +64,17 @@ class RunPlan:
         return Path(self.work) / f"{cls.file_name.removesuffix('.parquet')}.{what}"
 
 
+@dataclass
+class ShardResult:
+    """A band task's output for one index: small, whatever the stored size."""
+
+    pairs: np.ndarray  # verified band pairs (earlier, later)
+    weights: np.ndarray  # their estimated Jaccard
+    anchor_rows: np.ndarray  # containment group-by rows: an anchor of [:, 0] found in [:, 1]
+
+
 def shard_bands(bands: int, shard: int, shards: int) -> list[int]:
-    """The bands shard ``shard`` of ``shards`` holds (round robin)."""
+    """The bands (or n-gram partitions) shard ``shard`` of ``shards`` holds (round robin)."""
     return list(range(shard, bands, shards))
 
 
@@ -110,18 +122,25 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
     return plan
 
 
-def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int],
-               settings=None) -> tuple[np.ndarray, np.ndarray]:
-    """Step 2 for ``bands``: merge the new items' keys into those bands' stored
-    files and return the verified candidate pairs ``(pairs, weights)``."""
+def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], settings=None,
+               gram_parts: Sequence[int] = ()) -> ShardResult:
+    """Step 2 for ``bands`` (and n-gram partitions ``gram_parts``): merge the new
+    items into those stored files; return the verified band pairs and the
+    containment rows."""
     s = settings or cls.default_settings
     new_paths = cls.paths(plan.new_state)
     old_paths = cls.paths(plan.old_state) if plan.old_state else None
     new_paths.bands.mkdir(parents=True, exist_ok=True)
+    gram_parts = list(gram_parts) if s.containment else []
+    if gram_parts:
+        new_paths.grams.mkdir(parents=True, exist_ok=True)
+    none = ShardResult(np.empty((0, 2), np.int64), np.empty(0, np.float32), np.empty((0, 2), np.int64))
     if plan.new == 0:
         for b in bands:
-            _keep_band(old_paths, new_paths, b)
-        return np.empty((0, 2), np.int64), np.empty(0, np.float32)
+            _keep(old_paths and old_paths.band(b), new_paths.band(b))
+        for k in gram_parts:
+            _keep(old_paths and old_paths.gram_part(k), new_paths.gram_part(k))
+        return none
     store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
     table = BandTable(s.bands)
     for b in bands:
@@ -139,27 +158,37 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int],
         b_parts.append(c)
         write_atomic(table.band_to_table(b), new_paths.band(b), use_dictionary=False)
     del keys, table
-    pairs = _unique_pairs(np.concatenate(a_parts), np.concatenate(b_parts)) if a_parts else np.empty((0, 2), np.int64)
+    pairs = _unique_pairs(np.concatenate(a_parts), np.concatenate(b_parts)) if a_parts else none.pairs
     weights = store.jaccard(pairs)
     ok = weights >= s.threshold
-    return pairs[ok], weights[ok]
+    rows = [none.anchor_rows]
+    if gram_parts:
+        gv, go = store.grams(plan.n_old, plan.n)
+        for k in gram_parts:
+            old = old_paths.gram_part(k) if old_paths else None
+            grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
+            a, c = grams.add_raw(gv, go, plan.n_old, s.anchors, s.containment_min_grams, s.max_anchor_group, part=k)
+            rows.append(np.stack((a, c), axis=1))
+            write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
+    return ShardResult(pairs[ok], weights[ok], np.concatenate(rows))
 
 
-def _keep_band(old_paths, new_paths, b: int) -> None:
-    if old_paths and old_paths.band(b).exists() and not new_paths.band(b).exists():
-        os.link(old_paths.band(b), new_paths.band(b))
+def _keep(old: Path | None, new: Path) -> None:
+    """A stored file the run does not change: linked into the new state."""
+    if old and old.exists() and not new.exists():
+        os.link(old, new)
 
 
-def link(cls: type[NearDupIndex], plan: RunPlan, shard_pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult],
          settings=None) -> tuple[NearDupIndex, pa.Table]:
-    """Step 3: cluster the new items with the shards' verified pairs; save the index's
-    main table and n-grams to ``plan.new_state``.
+    """Step 3: cluster the new items with the shards' pairs and containment rows;
+    save the index's main table to ``plan.new_state``.
 
     Returns the index (for cluster sizes) and, for every row registered in
     step 1 in the same order, ``<id>, cluster_id, similarity`` (as ``add``).
     """
-    idx = cls.load(plan.old_state, settings, bands=False) if plan.old_state else cls(settings)
-    idx._bands = None  # the shards own the band files
+    idx = cls.load(plan.old_state, settings, bands=False, grams=False) if plan.old_state else cls(settings)
+    idx._bands = idx._grams = None  # the shards own the band and n-gram files
     if len(idx) != plan.n_old:
         raise ValueError(f"stored index changed since step 1 ({len(idx)} items, expected {plan.n_old})")
     s = idx.settings
@@ -167,12 +196,15 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shard_pairs: Sequence[tuple[np.
     new_ids = pq.read_table(plan._file("new-ids.parquet", cls)).column("id").combine_chunks()
     if plan.new:
         store = SketchStore.open(cls.paths(plan.new_state).sketches, s.num_perm, upto=plan.n)
-        gv, go = store.grams(plan.n_old, plan.n)
         idx._id_chunks.append(new_ids)
         idx._n = plan.n
-        idx._lens = np.concatenate((idx._lens, np.diff(go) if s.containment else np.zeros(plan.new, np.int64)))
+        idx._lens = np.concatenate((idx._lens, store.gram_lengths(plan.n_old, plan.n)))
         idx._sketches = store
-        idx._link(plan.n_old, *merge_pairs(shard_pairs))
+        cpairs = None
+        if s.containment:
+            rows = np.concatenate([r.anchor_rows for r in shards]) if shards else np.empty((0, 2), np.int64)
+            cpairs = containment_candidates(rows[:, 0], rows[:, 1], idx._lens, s.min_anchor_hits)
+        idx._link(plan.n_old, *merge_pairs([(r.pairs, r.weights) for r in shards]), cpairs)
     idx.save(plan.new_state)
     ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
     return idx, idx._output(ids, pos)

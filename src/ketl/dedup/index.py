@@ -10,12 +10,13 @@ Each index is a few files in the state directory (format 3; ``save`` writes them
 * ``<name>.bands/band-<b>.parquet``: band ``b``'s keys, sorted
   (:class:`~ketl.dedup.lsh.BandTable`); one file per band, so tasks holding
   different bands update them independently (:mod:`ketl.dedup.distributed`).
-* ``<name>.grams.parquet``: the containment n-gram hashes, sorted
-  (:class:`~ketl.dedup.lsh.GramIndex`; empty for articles).
+* ``<name>.grams/part-<p>.parquet``: the containment n-gram hashes, sorted,
+  split into value ranges (:class:`~ketl.dedup.lsh.GramIndex`; none for articles).
 
 Keys and grams are stored sorted so that a run merges its new rows in with
 ``searchsorted`` instead of re-sorting everything. Format 2 (signatures in the
-main table, all bands in one file) still loads; saving writes format 3.
+main table, all bands and all n-grams in one file each) still loads; saving
+writes format 3.
 Only this module and :mod:`~ketl.dedup.distributed` of :mod:`ketl.dedup` do I/O.
 """
 
@@ -33,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ketl.dedup.lsh import BandTable, GramIndex, band_keys, cluster
+from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, band_keys, cluster, containment_candidates
 from ketl.dedup.minhash import SCHEME, MinHashSettings, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes
 from ketl.dedup.sketches import SketchStore
@@ -141,12 +142,16 @@ def _grams_from_index(path: Path, n: int) -> pa.ListArray:
 class IndexPaths:
     main: Path
     bands: Path  # folder: band-<b>.parquet
-    grams: Path
+    grams: Path  # folder: part-<p>.parquet
     sketches: Path  # folder: from-<item>.arrow
     legacy_bands: Path  # format 2: every band in one file
+    legacy_grams: Path  # format 2: every n-gram in one file
 
     def band(self, b: int) -> Path:
         return self.bands / f"band-{b:03d}.parquet"
+
+    def gram_part(self, p: int) -> Path:
+        return self.grams / f"part-{p:03d}.parquet"
 
 
 def write_atomic(table: pa.Table, path: Path, **kwargs) -> None:
@@ -190,8 +195,9 @@ class NearDupIndex:
     def paths(cls, state_dir: Path) -> IndexPaths:
         main = Path(state_dir) / cls.file_name
         stem = main.name.removesuffix(".parquet")
-        return IndexPaths(main, main.with_name(stem + ".bands"), main.with_name(stem + ".grams.parquet"),
-                          main.with_name(stem + ".sketches"), main.with_name(stem + ".bands.parquet"))
+        return IndexPaths(main, main.with_name(stem + ".bands"), main.with_name(stem + ".grams"),
+                          main.with_name(stem + ".sketches"), main.with_name(stem + ".bands.parquet"),
+                          main.with_name(stem + ".grams.parquet"))
 
     # -- persistence -------------------------------------------------------------
     @classmethod
@@ -241,7 +247,7 @@ class NearDupIndex:
             index._sketches = SketchStore.open(p.sketches, s.num_perm, upto=index._n)
         elif index._n:  # format 2: signatures (and bands) inline; saving converts
             sigs = _from_fixed(table.column("signature"), s.num_perm, np.uint32)
-            index._sketches.append(sigs, _grams_from_index(p.grams, index._n) if s.containment else None)
+            index._sketches.append(sigs, _grams_from_index(p.legacy_grams, index._n) if s.containment else None)
         if index._bands is not None:
             if fmt == _FORMAT:
                 for b in range(s.bands):
@@ -249,8 +255,14 @@ class NearDupIndex:
                         index._bands.load_band(b, pq.read_table(p.band(b)))
             else:
                 index._bands = BandTable.from_table(pq.read_table(p.legacy_bands), s.bands)
-        if index._grams is not None:
-            index._grams = GramIndex.from_table(pq.read_table(p.grams))
+        if index._grams is not None and s.containment:
+            if fmt == _FORMAT:
+                # Value ranges in order: the concatenation is sorted.
+                parts = [pq.read_table(p.gram_part(k)) for k in range(GRAM_PARTS) if p.gram_part(k).exists()]
+                if parts:
+                    index._grams = GramIndex.from_table(pa.concat_tables(parts))
+            else:
+                index._grams = GramIndex.from_table(pq.read_table(p.legacy_grams))
         return index
 
     def to_table(self) -> pa.Table:
@@ -279,8 +291,10 @@ class NearDupIndex:
             p.bands.mkdir(exist_ok=True)
             for b in range(self.settings.bands):
                 write_atomic(self._bands.band_to_table(b), p.band(b), use_dictionary=False)
-        if self._grams is not None:
-            write_atomic(self._grams.to_table(), p.grams, use_dictionary=False)
+        if self._grams is not None and self.settings.containment:
+            p.grams.mkdir(exist_ok=True)
+            for k in range(GRAM_PARTS):
+                write_atomic(self._grams.part(k).to_table(), p.gram_part(k), use_dictionary=False)
         # Written last: an index whose main file names format 3 has all its parts.
         write_atomic(self.to_table(), p.main, use_dictionary=["id", "cluster_id"])
         return p.main
@@ -321,7 +335,12 @@ class NearDupIndex:
             n_old = self._n
             self._append(new_ids, sigs, grams if s.containment else None)
             pairs = self._bands.add(band_keys(sigs, s.bands, s.rows), n_old)
-            self._link(n_old, *self.verify(pairs))
+            cpairs = None
+            if s.containment:
+                gv, go = self._sketches.grams(n_old, self._n)
+                a, b = self._grams.add_raw(gv, go, n_old, s.anchors, s.containment_min_grams, s.max_anchor_group)
+                cpairs = containment_candidates(a, b, self._lens, s.min_anchor_hits)
+            self._link(n_old, *self.verify(pairs), cpairs)
         return self._output(ids, pos)
 
     def _id_array(self, table: pa.Table) -> pa.Array:
@@ -372,24 +391,23 @@ class NearDupIndex:
             "similarity": pa.array(self._sim[pos], pa.float32()),
         })
 
-    def _link(self, n_old: int, pairs: np.ndarray, weights: np.ndarray) -> None:
-        """Cluster items ``n_old ..`` (already appended) given their verified band pairs.
+    def _link(self, n_old: int, pairs: np.ndarray, weights: np.ndarray, cpairs: np.ndarray | None) -> None:
+        """Cluster items ``n_old ..`` (already appended) given their verified band
+        pairs and their containment candidates ``(smaller, larger)``.
 
-        Adds the containment pairs, finds components and each new item's
-        similarity to its cluster's root.
+        Verifies the candidates (share of the smaller set found in the larger),
+        finds components and each new item's similarity to its cluster's root.
+        Set intersections are read from the sketch store: only the pairs' sets.
         """
         s = self.settings
         n = self._n
         n_new = n - n_old
-        gv, go = self._sketches.grams(n_old, n) if s.containment else (None, None)
-        if s.containment:
-            cpairs = self._grams.add(gv, go, n_old, self._lens, s.anchors, s.containment_min_grams,
-                                     s.max_anchor_group, s.min_anchor_hits)
-            if len(cpairs):
-                c = self._intersections(gv, go, n_old, cpairs) / np.maximum(self._lens[cpairs[:, 0]], 1)
-                ok = c >= s.containment_threshold
-                pairs = np.concatenate((pairs, np.sort(cpairs[ok], axis=1)))
-                weights = np.concatenate((weights, c[ok].astype(np.float32)))
+        lens = self._lens
+        if cpairs is not None and len(cpairs):
+            c = self._sketches.intersection_sizes(cpairs) / np.maximum(lens[cpairs[:, 0]], 1)
+            ok = c >= s.containment_threshold
+            pairs = np.concatenate((pairs, np.sort(cpairs[ok], axis=1)))
+            weights = np.concatenate((weights, c[ok].astype(np.float32)))
         roots = cluster(n, n_old, self._root, pairs, weights)
         sim = np.ones(n_new, dtype=np.float32)
         joined = np.flatnonzero(roots != np.arange(n_old, n))
@@ -397,23 +415,12 @@ class NearDupIndex:
             canon = np.stack((roots[joined], joined + n_old), axis=1)
             sim[joined] = self._sketches.jaccard(canon)
             if s.containment:
-                lens = self._lens
                 smaller = np.minimum(lens[canon[:, 0]], lens[canon[:, 1]])
-                c = self._intersections(gv, go, n_old, canon) / np.maximum(smaller, 1)
+                c = self._sketches.intersection_sizes(canon) / np.maximum(smaller, 1)
                 c[smaller < s.containment_min_grams] = 0
                 sim[joined] = np.maximum(sim[joined], c)
         self._root = np.concatenate((self._root, roots))
         self._sim = np.concatenate((self._sim, sim))
-
-    def _intersections(self, gv: np.ndarray, go: np.ndarray, n_old: int, pairs: np.ndarray) -> np.ndarray:
-        """Set intersection sizes for pairs with at least one new item (probed from the new side)."""
-        # Probe from a new item; from the smaller one when both are new.
-        lens = self._lens
-        second = (pairs[:, 0] < n_old) | (lens[pairs[:, 1]] < lens[pairs[:, 0]])
-        second_new = second & (pairs[:, 1] >= n_old)
-        probe = np.where(second_new, pairs[:, 1], pairs[:, 0])
-        other = np.where(second_new, pairs[:, 0], pairs[:, 1])
-        return self._grams.intersection_sizes(gv, go, n_old, probe, other)
 
 
 def merge_pairs(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -286,6 +286,33 @@ def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndar
     return rid, pos
 
 
+GRAM_PART_BITS = 5
+GRAM_PARTS = 1 << GRAM_PART_BITS  # value ranges the stored n-grams are split into (one file each)
+
+
+def gram_part_range(p: int) -> tuple[int, int]:
+    """Values ``[lo, hi)`` of partition ``p``: the top bits of the uint32 value."""
+    width = 1 << (32 - GRAM_PART_BITS)
+    return p * width, (p + 1) * width
+
+
+def containment_candidates(a: np.ndarray, b: np.ndarray, lens: np.ndarray, min_hits: int) -> np.ndarray:
+    """Rows of :meth:`GramIndex.add_raw` (from one or many partitions) -> candidate pairs.
+
+    Each row is one anchor of ``a`` found in ``b``; a pair is kept when ``a``
+    is no larger than ``b`` and ``b`` holds at least ``min_hits`` of its
+    anchors (all of them when ``a`` has fewer). Sorted, distinct.
+    """
+    keep = lens[a] <= lens[b]
+    a, b = a[keep], b[keep]
+    if len(a) == 0:
+        return _NO_PAIRS
+    m = np.int64(max(int(a.max()), int(b.max())) + 1)
+    codes, hits = np.unique(a * m + b, return_counts=True)
+    codes = codes[hits >= np.minimum(min_hits, lens[codes // m])]
+    return np.stack((codes // m, codes % m), axis=1)
+
+
 class GramIndex:
     """Every stored word n-gram hash, for containment: sorted ``value << 32 | item`` codes.
 
@@ -320,6 +347,18 @@ class GramIndex:
         pair. Values held by more than ``max_group`` items (stock phrases) are
         not used. ``lens`` holds the set size of every item, old and new.
         """
+        a, b = self.add_raw(values, offsets, first_new, anchors, min_size, max_group)
+        return containment_candidates(a, b, lens, min_hits)
+
+    def add_raw(self, values: np.ndarray, offsets: np.ndarray, first_new: int, anchors: int,
+                min_size: int, max_group: int, part: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`add`'s group-by over values: one ``(a, b)`` row per anchor of ``a`` found in ``b``.
+
+        Rows of different values never interact, so with ``part`` the index
+        stores and probes only the values of that partition (a range, see
+        :func:`gram_part_range`), and the union of all partitions' rows is
+        the whole index's. :func:`containment_candidates` counts them.
+        """
         n_new = len(offsets) - 1
         new_lens = np.diff(offsets)
         codes = np.repeat(np.arange(first_new, first_new + n_new, dtype=np.uint64), new_lens)
@@ -328,6 +367,11 @@ class GramIndex:
         k = np.arange(anchors)
         anc = np.zeros(len(codes), dtype=bool)
         anc[(offsets[:-1, None] + k)[(k < new_lens[:, None]) & (new_lens[:, None] >= min_size)]] = True
+        if part is not None:
+            lo, hi = gram_part_range(part)
+            value = codes >> np.uint64(32)
+            mine = (value >= np.uint64(lo)) & (value < np.uint64(hi))  # hi may be 2**32: no shift
+            codes, anc = codes[mine], anc[mine]
         order = np.argsort(codes)  # codes are distinct: any sort will do
         codes, anc = codes[order], anc[order]
         del order
@@ -337,7 +381,7 @@ class GramIndex:
         bounds = np.flatnonzero(change)
         del change
         sizes = np.diff(bounds)
-        a_parts, b_parts = [], []
+        a_parts, b_parts = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         if len(self.codes):
             # Group sizes over old + new rows, per distinct value.
             gkey = vkey[bounds[:-1]]
@@ -376,18 +420,15 @@ class GramIndex:
         ins = np.searchsorted(self.codes, codes)
         self.codes = np.insert(self.codes, ins, codes)
         self.anchor = np.insert(self.anchor, ins, anc)
-        if not a_parts:
-            return _NO_PAIRS
         a, b = np.concatenate(a_parts), np.concatenate(b_parts)
-        keep = (a != b) & (lens[a] <= lens[b])
-        a, b = a[keep], b[keep]
-        if len(a) == 0:
-            return _NO_PAIRS
-        # Each row is one anchor of `a` found in `b`: count them per pair.
-        m = np.int64(max(int(a.max()), int(b.max())) + 1)
-        codes, hits = np.unique(a * m + b, return_counts=True)
-        codes = codes[hits >= np.minimum(min_hits, lens[codes // m])]
-        return np.stack((codes // m, codes % m), axis=1)
+        keep = a != b
+        return a[keep], b[keep]
+
+    def part(self, p: int) -> "GramIndex":
+        """The codes of value partition ``p`` (a view: the codes are sorted by value)."""
+        lo, hi = (np.searchsorted(self.codes, np.uint64(v << 32)) if v < 1 << 32 else len(self.codes)
+                  for v in gram_part_range(p))
+        return GramIndex(self.codes[lo:hi], self.anchor[lo:hi])
 
     def intersection_sizes(self, values: np.ndarray, offsets: np.ndarray, first_new: int,
                            probe: np.ndarray, other: np.ndarray) -> np.ndarray:

@@ -17,6 +17,8 @@ from typing import Iterable
 import numpy as np
 import pyarrow as pa
 
+from ketl.dedup.lsh import _expand
+
 __all__ = ["SketchStore", "SketchWriter", "chunk_name"]
 
 _NAME = re.compile(r"from-(\d{12})\.arrow$")
@@ -116,6 +118,55 @@ class SketchStore:
         off = lists.offsets.to_numpy().astype(np.int64)
         vals = lists.values.to_numpy(zero_copy_only=False).astype(np.uint32)
         return vals[off[0]:off[-1]], off - off[0]
+
+    def gram_lengths(self, start: int, stop: int) -> np.ndarray:
+        """Set sizes of items ``start .. stop-1`` (offsets only: the values stay on disk)."""
+        out = np.zeros(stop - start, np.int64)
+        for first, grams in zip(self._starts, self._grams):
+            lo, hi = max(start, first) - first, min(stop, first + len(grams)) - first
+            if lo < hi:
+                off = grams.offsets.to_numpy()
+                out[lo + first - start:hi + first - start] = np.diff(off[lo:hi + 1])
+        return out
+
+    def gram_sets(self, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The n-gram sets of sorted distinct ``items`` as CSR ``(values, offsets)``."""
+        items = np.asarray(items, dtype=np.int64)
+        chunk = np.searchsorted(self._starts, items, side="right") - 1
+        vals, lens = [], []
+        for c in np.unique(chunk).tolist():
+            grams = self._grams[c]
+            off = grams.offsets.to_numpy()
+            local = items[chunk == c] - self._starts[c]
+            start, n = off[local], off[local + 1] - off[local]
+            _, pos = _expand(start.astype(np.int64), n.astype(np.int64))
+            vals.append(grams.values.to_numpy(zero_copy_only=False)[pos])
+            lens.append(n)
+        offsets = np.zeros(len(items) + 1, np.int64)
+        if lens:
+            np.cumsum(np.concatenate(lens), out=offsets[1:])
+        return (np.concatenate(vals).astype(np.uint32) if vals else np.empty(0, np.uint32)), offsets
+
+    def intersection_sizes(self, pairs: np.ndarray) -> np.ndarray:
+        """``|grams(a) & grams(b)|`` of every pair, from the stored sets (exact).
+
+        Both sides' values are tagged with the pair number and sorted
+        together: a value in both sets is an adjacent equal code.
+        """
+        if len(pairs) == 0:
+            return np.zeros(0, np.int64)
+        items, inverse = np.unique(pairs.ravel(), return_inverse=True)
+        vals, off = self.gram_sets(items)
+        inverse = inverse.reshape(pairs.shape)
+        codes = []
+        for side in (0, 1):
+            k = inverse[:, side]
+            rid, pos = _expand(off[k], off[k + 1] - off[k])
+            codes.append((rid.astype(np.uint64) << np.uint64(32)) | vals[pos].astype(np.uint64))
+        both = np.concatenate(codes)
+        both.sort()
+        dup = both[1:] == both[:-1]
+        return np.bincount((both[1:][dup] >> np.uint64(32)).astype(np.int64), minlength=len(pairs))
 
     def write_new(self, folder: Path) -> None:
         """Make ``folder`` hold every chunk: write those held in memory (one file
