@@ -117,6 +117,8 @@ def _as_format_2(state, cls):
     pq.write_table(index._bands.to_table(), paths.legacy_bands)
     pq.write_table(index._grams.to_table(), paths.legacy_grams)
     for folder in (paths.sketches, paths.bands, paths.grams):
+        if not folder.exists():  # articles have no n-grams
+            continue
         for f in folder.iterdir():
             f.unlink()
         folder.rmdir()

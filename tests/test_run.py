@@ -307,3 +307,35 @@ def test_run_skipping_dedup_keeps_the_index_for_later_runs(tmp_path):
     for cid, k in Counter(q["cluster_id"] for q in reprint).items():
         assert now[cid] == sizes[cid] + k
     assert len(list((state / "quote_index.sketches").glob("*.arrow"))) == 2
+
+
+def test_index_in_the_old_layout_is_converted_by_the_next_run(tmp_path):
+    from test_dedup_distributed import _as_format_2
+
+    from ketl.dedup.index import ArticleIndex, QuoteIndex
+
+    seeds = sorted(SEEDS.glob("*.txt"))
+    raw = tmp_path / "raw"
+    (raw / "a").mkdir(parents=True)
+    for p in seeds[:3]:
+        shutil.copy(p, raw / "a" / p.name)
+    out = tmp_path / "curated"
+    assert ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1").exit_code == 0
+    state = (out / ".ketl" / "current").resolve() / "_state"
+    before = {q["quote_id"]: q["cluster_id"] for q in table(out, "quotes").to_pylist()}
+    for cls in (QuoteIndex, ArticleIndex):
+        _as_format_2(state, cls)
+        assert cls.stored_format(state) == 2
+    (raw / "b").mkdir()
+    shutil.copy(seeds[0], raw / "b" / seeds[0].name)
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "2")
+    assert res.exit_code == 0, res.output
+    state = (out / ".ketl" / "current").resolve() / "_state"
+    assert QuoteIndex.stored_format(state) == ArticleIndex.stored_format(state) == 3
+    assert not list(state.glob("*.bands.parquet")) and not list(state.glob("*.grams.parquet"))
+    quotes = table(out, "quotes").to_pylist()
+    assert {q["quote_id"]: q["cluster_id"] for q in quotes if q["quote_id"] in before} == before
+    reprint = [q for q in quotes if q["source_path"].startswith("b/")]
+    assert reprint and all(q["cluster_id"] in before for q in reprint)
+    dup = [a for a in table(out, "articles").to_pylist() if a["source_path"].startswith("b/")]
+    assert dup[0]["near_duplicate_of"] is not None

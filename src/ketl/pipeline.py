@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import __version__
@@ -46,8 +45,8 @@ from .gazetteer import Gazetteer
 from .ingest import Reject, SourceFile, read_units
 from .quotes import extract_quotes
 from .repair import RepairSettings, repair_documents, settings_from_mapping
-from .schemas import EDITS, QUOTES, items_table
-from .store import STATE, read_table, write_part
+from .schemas import EDITS, items_table
+from .store import STATE, write_part
 
 SITE_LINES = "site_lines.parquet"
 

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, merge_pairs, write_atomic
-from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates
+from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files
 
 __all__ = ["RunPlan", "ShardResult", "register", "band_shard", "link", "shard_bands"]
