@@ -50,6 +50,8 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "2")
     assert res.exit_code == 0, res.output
     assert "articles written" in res.output
+    band_row = [line for line in res.output.splitlines() if line.startswith("│ band tasks ran in")]
+    assert band_row and band_row[0].rstrip(" │")[-1] in "12", res.output  # in the 2 pool processes
     articles = table(out, "articles")
     assert articles.num_rows == 5
     # every documented column with its documented type, descriptions in the metadata

@@ -157,6 +157,7 @@ def _print_summary(s: dict) -> None:
         ("quotes", s["quotes"]),
         ("quote clusters (>1)", s.get("clusters", 0)),
         ("near-duplicate articles", s.get("near_duplicates", 0)),
+        ("band tasks ran in (processes)", s.get("band_workers", 0)),
         ("seconds", f"{s['seconds']:.2f}"),
         ("docs/s", f"{(s['articles'] / s['seconds']) if s['seconds'] else 0:.0f}"),
     ]
