@@ -341,3 +341,26 @@ def test_index_in_the_old_layout_is_converted_by_the_next_run(tmp_path):
     assert reprint and all(q["cluster_id"] in before for q in reprint)
     dup = [a for a in table(out, "articles").to_pylist() if a["source_path"].startswith("b/")]
     assert dup[0]["near_duplicate_of"] is not None
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_damaged_index_is_one_line_exit_3_and_full_rebuilds(damage, raw_copy, tmp_path):
+    out = tmp_path / "curated"
+    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
+    before = snapshot_files(out)
+    (sketch,) = (out / ".ketl" / "current" / "_state" / "quote_index.sketches").glob("*.arrow")
+    if damage == "missing":
+        sketch.unlink()
+    else:
+        data = sketch.read_bytes()
+        sketch.unlink()  # a new inode: never write through a hard link
+        sketch.write_bytes(data[: len(data) // 2])
+    shutil.copy(raw_copy / sorted(p.name for p in raw_copy.iterdir() if p.is_file())[0], raw_copy / "again.txt")
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
+    assert res.exit_code == 3, res.output
+    assert "near-duplicate index is damaged" in res.output and "ketl run --full" in res.output
+    assert "Traceback" not in res.output
+    assert snapshot_files(out) == before
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1", "--full")
+    assert res.exit_code == 0, res.output
+    assert table(out, "articles").num_rows == 6

@@ -120,6 +120,14 @@ def run(
         Store(Path(out_s)).preflight()
     except (ConfigError, StoreError) as exc:
         fail(str(exc))
+    from .dedup.index import DamagedIndex
+    from .pipeline_dedup import check_stored_indexes
+
+    if not full and "dedup" not in (*settings.skip, *skip):
+        try:
+            check_stored_indexes(Path(out_s))
+        except DamagedIndex as exc:
+            fail(f"the dataset's near-duplicate index is damaged: {exc}", code=3)
     bar = Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("batches"), TimeElapsedColumn(), console=err, transient=False)
     progress_hook.set_reporter(_RichReporter(bar))
@@ -134,6 +142,8 @@ def run(
                                   skip=list(skip) or None)
     except (UsageError, StoreError, ConfigError) as exc:
         fail(str(exc))
+    except DamagedIndex as exc:
+        fail(f"the dataset's near-duplicate index is damaged: {exc}", code=3)
     except Exception as exc:  # a bug: say so in one line; --verbose shows Prefect's traceback
         fail(f"the run failed ({type(exc).__name__}: {exc}); the dataset is unchanged. "
              "Rerun with -v for details and report it.", code=3)

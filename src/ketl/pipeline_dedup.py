@@ -32,7 +32,7 @@ from .dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from .dedup.lsh import GRAM_PARTS
 from .pipeline import RunContext, part_name
 from .schemas import QUOTES
-from .store import STATE, read_table, write_part
+from .store import STATE, Store, read_table, write_part
 
 # Band tasks per run. The result does not depend on it (tested); 8 splits the
 # quotes' 32 bands and the articles' 16 evenly and keeps a 2-8 worker cluster busy.
@@ -67,6 +67,15 @@ class FinalCounts:
     quotes: int = 0
     clusters: int = 0
     near_duplicates: int = 0
+
+
+def check_stored_indexes(out: Path) -> None:
+    """Raise DamagedIndex now if the dataset's stored indexes cannot be read,
+    rather than deep inside a run (and retried to no avail)."""
+    current = Store(Path(out)).current
+    if current is not None:
+        for cls in INDEXES.values():
+            cls.check(current.resolve() / STATE)
 
 
 def _parts(ctx: RunContext, name: str, batches: list[int]) -> list[Path]:

@@ -37,9 +37,9 @@ import pyarrow.parquet as pq
 from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, band_keys, cluster, containment_candidates
 from ketl.dedup.minhash import SCHEME, MinHashSettings, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes
-from ketl.dedup.sketches import SketchStore
+from ketl.dedup.sketches import REBUILD, DamagedIndex, SketchStore
 
-__all__ = ["DedupSettings", "QUOTE_SETTINGS", "ARTICLE_SETTINGS", "sketch", "sketch_table",
+__all__ = ["DamagedIndex", "DedupSettings", "QUOTE_SETTINGS", "ARTICLE_SETTINGS", "sketch", "sketch_table",
            "NearDupIndex", "QuoteIndex", "ArticleIndex"]
 
 _META_KEY = b"ketl.dedup.settings"
@@ -210,6 +210,28 @@ class NearDupIndex:
         return json.loads(meta.get(_META_KEY, b"{}")).get("format")
 
     @classmethod
+    def check(cls, state_dir: Path, settings: DedupSettings | None = None) -> None:
+        """Raise :class:`DamagedIndex` unless the stored index can be read.
+
+        Cheap (metadata and memory maps, no data read), so a run can check
+        before it starts anything.
+        """
+        p = cls.paths(state_dir)
+        if not p.main.exists():
+            return
+        try:
+            schema, n = pq.read_schema(p.main), pq.read_metadata(p.main).num_rows
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise DamagedIndex(f"{p.main}: cannot be read ({exc}); {REBUILD}") from None
+        s = settings or cls.default_settings
+        stored = json.loads((schema.metadata or {}).get(_META_KEY, b"{}"))
+        if (stored.get("settings") != dataclasses.asdict(s) or stored.get("scheme") != SCHEME
+                or stored.get("format") not in (_FORMAT, *_LEGACY_FORMATS)):
+            raise DamagedIndex(f"{p.main} was built with other settings or layout ({stored}); {REBUILD}")
+        if stored.get("format") == _FORMAT:
+            SketchStore.open(p.sketches, s.num_perm, upto=n)
+
+    @classmethod
     def load(cls, state_dir: Path, settings: DedupSettings | None = None, *, bands: bool = True,
              grams: bool = True) -> "NearDupIndex":
         """The index saved in ``state_dir``; empty when there is none yet.
@@ -231,7 +253,7 @@ class NearDupIndex:
         fmt = stored.get("format")
         if (stored.get("settings") != dataclasses.asdict(index.settings) or stored.get("scheme") != SCHEME
                 or fmt not in (_FORMAT, *_LEGACY_FORMATS)):
-            raise ValueError(f"{p.main} was built with other settings or layout: {stored}; rebuild it")
+            raise DamagedIndex(f"{p.main} was built with other settings or layout ({stored}); {REBUILD}")
         s = index.settings
         ids = table.column("id").combine_chunks()
         index._n = len(ids)
@@ -239,7 +261,7 @@ class NearDupIndex:
             index._id_chunks = [ids]
         root = pc.index_in(table.column("cluster_id"), value_set=ids)
         if root.null_count:
-            raise ValueError(f"{p.main}: a cluster_id is not an indexed id")
+            raise DamagedIndex(f"{p.main}: a cluster_id is not an indexed id; {REBUILD}")
         index._root = root.to_numpy().astype(np.int64)
         index._sim = table.column("similarity").to_numpy().astype(np.float32)
         index._lens = table.column("n_grams").to_numpy().astype(np.int64)

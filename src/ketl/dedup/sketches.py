@@ -19,7 +19,13 @@ import pyarrow as pa
 
 from ketl.dedup.lsh import _expand
 
-__all__ = ["SketchStore", "SketchWriter", "chunk_name"]
+__all__ = ["DamagedIndex", "SketchStore", "SketchWriter", "chunk_name"]
+
+REBUILD = "rebuild the dataset with `ketl run --full`"
+
+
+class DamagedIndex(ValueError):
+    """Stored index files that cannot be read as written (missing, truncated, other settings)."""
 
 _NAME = re.compile(r"from-(\d{12})\.arrow$")
 
@@ -58,15 +64,20 @@ class SketchStore:
             if upto is not None and first >= upto:
                 continue
             if first != store._n:
-                raise ValueError(f"{folder}: sketch files do not follow on at item {store._n} ({path.name})")
-            reader = pa.ipc.open_file(pa.memory_map(str(path)))
+                raise DamagedIndex(f"{folder}: sketch files do not follow on at item {store._n} ({path.name}); "
+                                   f"{REBUILD}")
+            try:
+                reader = pa.ipc.open_file(pa.memory_map(str(path)))
+            except (OSError, pa.ArrowInvalid) as exc:
+                raise DamagedIndex(f"{path}: cannot be read ({exc}); {REBUILD}") from None
             if reader.schema.field("signature").type != _schema(num_perm).field("signature").type:
-                raise ValueError(f"{path}: signatures are not {num_perm} uint32 values")
+                raise DamagedIndex(f"{path}: signatures are not {num_perm} uint32 values; {REBUILD}")
             for i in range(reader.num_record_batches):
                 batch = reader.get_batch(i)
                 store._push(_sig_view(batch.column(0), num_perm), batch.column(1), path)
         if upto is not None and store._n != upto:
-            raise ValueError(f"{folder}: sketches stop at item {store._n}, expected {upto}")
+            raise DamagedIndex(f"{folder}: sketches stop at item {store._n}, the index has {upto} items; "
+                               f"{REBUILD}")
         return store
 
     def _push(self, sigs: np.ndarray, grams: pa.ListArray, path: Path | None) -> None:
