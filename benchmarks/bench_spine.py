@@ -24,13 +24,13 @@ import psutil
 SEEDS = Path(__file__).resolve().parents[1] / "raw"
 
 
-def make_corpus(root: Path, n: int, seed: int = 7) -> int:
-    """``n`` articles of about 3 KB built from shuffled seed sentences, 100 per folder."""
+def make_corpus(root: Path, n: int, seed: int = 7, start: int = 0) -> int:
+    """``n`` articles of about 3 KB built from shuffled seed sentences, numbered from ``start``."""
     rng = random.Random(seed)
     sentences = [s.strip() + "." for p in sorted(SEEDS.glob("*.txt"))
                  for s in p.read_text(encoding="utf-8").replace("\n", " ").split(". ") if len(s) > 40]
     total = 0
-    for i in range(n):
+    for i in range(start, start + n):
         folder = root / f"site{i % 20:02d}" / f"{i // 2000:03d}"
         folder.mkdir(parents=True, exist_ok=True)
         body, size = [], 0
@@ -76,12 +76,18 @@ class PeakRSS:
         self._thread.join()
 
 
+def _phases(summary: dict) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in summary["phase_seconds"].items())
+
+
 def main() -> None:  # noqa: C901
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, nargs="+", default=[5000])
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--gazetteer", nargs="*", default=[], help="extra gazetteer files (e.g. a 200k-name one)")
+    ap.add_argument("--then", type=int, default=0, metavar="N",
+                    help="after each run, add N new articles and time that incremental run (an hourly job)")
     ap.add_argument("--skip", nargs="*", default=[], help="stages to leave out; `--skip repair boilerplate "
                     "entities quotes dedup` measures the spine alone (read, decode, hash, write, commit)")
     args = ap.parse_args()
@@ -125,6 +131,16 @@ def main() -> None:  # noqa: C901
             stages = ", ".join(f"{k} {v / n * 1e3:.2f}" for k, v in
                                sorted(s["stage_seconds"].items(), key=lambda kv: -kv[1]))
             print(f"{'':>8} CPU ms per article by stage: {stages}")
+            print(f"{'':>8} wall s by phase: {_phases(s)}")
+            if args.then:
+                make_corpus(raw, args.then, seed=8, start=n)
+                t = time.perf_counter()
+                inc = curate_with(workers=args.workers, raw=str(raw), out=str(out), batch_size=args.batch_size,
+                                  skip=args.skip or None, gazetteer_files=args.gazetteer or None)
+                wall = time.perf_counter() - t
+                assert inc["articles"] == args.then and inc["files_skipped"] == n, inc
+                print(f"{'':>8} then {args.then} new articles into {n} stored: {wall:.2f} s "
+                      f"({args.then / wall:.0f} docs/s); wall s by phase: {_phases(inc)}")
             shutil.rmtree(raw)
             shutil.rmtree(out)
     finally:

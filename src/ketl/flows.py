@@ -72,6 +72,8 @@ class RunSummary:
     seconds: float = 0.0
     source_chars: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    # Wall-clock seconds of each phase of the run (scan, read, ..., commit), in order.
+    phase_seconds: dict[str, float] = field(default_factory=dict)
     edits_by_stage: dict[str, int] = field(default_factory=dict)
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -233,7 +235,8 @@ def _publish_artifacts(s: RunSummary) -> None:
         f"**{s.articles}** articles written to `{s.out}` in {s.seconds:.1f} s "
         f"({s.docs_per_second:.0f} docs/s); {s.files_skipped} unchanged files skipped; "
         f"**{s.rejected}** rejects; {s.edits} edits; {s.quotes} quotes in {s.clusters} clusters.", "",
-        "| stage | CPU seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in slowest]]))
+        "| stage | CPU seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in slowest], "",
+        "| phase | wall seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in s.phase_seconds.items()]]))
 
 
 def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_size: int | None = None,
@@ -255,6 +258,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
 def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float) -> RunSummary:
     summary = RunSummary(run_id=run_id, out=str(settings.out))
     started = datetime.now(timezone.utc)
+    lap = _Laps(summary.phase_seconds)
     with Store(Path(settings.out)) as store:
         previous_snapshot = None if full or store.current is None else store.current.resolve()
         processed = load_processed(previous_snapshot / STATE if previous_snapshot else None)
@@ -268,6 +272,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
                          config_hash=settings.config_hash(), started_at=started)
         batches = make_batches(the_plan.to_read, settings.batch_size)
         file_rows = list(the_plan.restat)
+        lap("scan")
         if batches:
             progress.start("read", len(batches))
             prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batch=list(range(len(batches))),
@@ -275,20 +280,26 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
             for c in prepared:
                 file_rows.extend(c.files)
                 _add_seconds(summary, c)
+            lap("read")
             site_lines_task(ctx, previous_snapshot, [c.batch for c in prepared])
+            lap("site lines")
             progress.start("curate", len(batches))
             finished = _gather(finish_task.map(ctx=unmapped(ctx), batch=[c.batch for c in prepared]),
                                "curate")
             done = [c.batch for c in finished]
+            lap("clean")
             dedup_plan, shards = None, []
             if ctx.runs("dedup"):
                 dedup_plan = register_task(ctx, done, previous_snapshot)
+                lap("dedup register")
                 progress.start("dedup", SHARDS)
                 shards = _gather(band_task.map(ctx=unmapped(ctx), plan=unmapped(dedup_plan),
                                                shard=list(range(SHARDS))), "dedup")
                 summary.band_workers = len({s.worker for s in shards})
                 summary.stage_seconds["dedup bands"] = sum(s.seconds for s in shards)
+                lap("dedup bands")
             final = finalize_task(ctx, done, previous_snapshot, dedup_plan, shards)
+            lap("cluster + write")
             summary.quotes = final.quotes
             summary.clusters = final.clusters
             summary.near_duplicates = final.near_duplicates
@@ -315,8 +326,22 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
             else:
                 _discard(staging)
         _discard(ctx.work)
+        lap("commit")
         summary.seconds = time.perf_counter() - t0
     return summary
+
+
+class _Laps:
+    """Records the wall-clock time since the previous lap under a phase name."""
+
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into = into
+        self.t = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.into[phase] = self.into.get(phase, 0.0) + now - self.t
+        self.t = now
 
 
 def _with_user_gazetteer(settings: Settings) -> Settings:
