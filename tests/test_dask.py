@@ -54,3 +54,42 @@ def _same_dataset(tmp_path):
     for table, key in (("articles", ["doc_id"]), ("edits", ["doc_id", "seq"]), ("quotes", ["quote_id"]),
                        ("entities", ["doc_id", "start"]), ("rejects", ["source_path"])):
         assert _rows(tmp_path / "local", table, key) == _rows(tmp_path / "dask", table, key), table
+
+
+def test_existing_cluster_by_address(tmp_path):
+    """--dask-address: a cluster started on its own, as a user's would be."""
+    from distributed import LocalCluster
+
+    from ketl.flows import curate_with
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for p in sorted(SEEDS.glob("*.txt"))[:3]:
+        shutil.copy(p, raw / p.name)
+    local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=2)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = curate_with(runner="dask", dask_address=cluster.scheduler_address, raw=str(raw),
+                           out=str(tmp_path / "dask"), batch_size=2)
+    assert local["articles"] == dask["articles"] == 3 and dask["band_workers"] >= 1
+    _same_dataset(tmp_path)
+
+
+def test_unreachable_cluster_is_one_line_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from ketl.cli import app
+
+    res = CliRunner().invoke(app, ["run", "--raw", str(SEEDS), "--out", str(tmp_path / "o"), "--runner", "dask",
+                                   "--dask-address", "tcp://127.0.0.1:9"])
+    assert res.exit_code == 2, res.output
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_remote_workers_need_a_reachable_api():
+    from ketl.dask_cluster import remote_workers
+
+    local = {"10.0.0.5", "me"}
+    workers = ["tcp://127.0.0.1:4000", "tcp://10.0.0.5:4001", "tcp://me:4002", "tcp://10.0.0.9:4003",
+               "tls://[::1]:4004", "tcp://node7.cluster:4005"]
+    assert remote_workers(workers, local) == ["tcp://10.0.0.9:4003", "tcp://node7.cluster:4005"]

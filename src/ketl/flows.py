@@ -436,6 +436,14 @@ def curate_with(workers: int | None = None, runner: str = "local", dask_address:
     except ImportError:
         raise UsageError("--runner dask needs prefect-dask: pip install 'ketl[dask]'") from None
     if dask_address:
+        from .dask_cluster import ClusterError, check_cluster
+        from prefect.settings import PREFECT_API_URL
+
+        try:
+            check_cluster(dask_address, api_configured=bool(os.environ.get("PREFECT_API_URL")
+                                                            or PREFECT_API_URL.value()))
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
         task_runner = DaskTaskRunner(address=dask_address)
     else:
         task_runner = DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1,
