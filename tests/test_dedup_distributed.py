@@ -199,3 +199,28 @@ def test_intersections_from_stored_sets_are_exact():
     expected = [len(set(sets[a].tolist()) & set(sets[b].tolist())) for a, b in pairs]
     assert store.intersection_sizes(pairs).tolist() == expected
     assert store.gram_lengths(30, 90).tolist() == [len(s) for s in sets[30:90]]
+
+
+def test_many_runs_merge_their_sketch_files(tmp_path, monkeypatch):
+    """Each run adds a sketch file; past MAX_SKETCH_FILES a run merges all but the
+    first, without touching the earlier snapshot's files; results are unchanged."""
+    monkeypatch.setattr(distributed, "MAX_SKETCH_FILES", 3)
+    rows = _rows()
+    runs = [rows[k:k + 12] for k in range(0, len(rows), 12)]
+    assert len(runs) >= 6
+    memory_dir, old = tmp_path / "memory", None
+    counts = []
+    for k, run in enumerate(runs):
+        index = QuoteIndex.load(memory_dir)
+        expected = index.add(_table(run))
+        index.save(memory_dir)
+        new = tmp_path / f"state-{k}"
+        before = {f: f.stat().st_ino for f in QuoteIndex.paths(old).sketches.iterdir()} if old else {}
+        _, (_, got) = _distributed_run(tmp_path, QuoteIndex, run, old, new, shards=2, size=5)
+        assert got.equals(expected), f"run {k}"
+        assert {f: f.stat().st_ino for f in before} == before  # the earlier snapshot is intact
+        counts.append(len(list(QuoteIndex.paths(new).sketches.glob("*.arrow"))))
+        old = new
+    assert max(counts) <= 3 and counts[:3] == [1, 2, 3] and counts[3] == 3 - 1 + 1
+    assert QuoteIndex.load(old).to_table().equals(QuoteIndex.load(memory_dir).to_table())
+    assert len(QuoteIndex.load(old)) == len({r[0] for r in rows})

@@ -38,11 +38,12 @@ import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, merge_pairs, write_atomic
 from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates
-from ketl.dedup.sketches import SketchStore, SketchWriter, link_files
+from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files
 
 __all__ = ["RunPlan", "ShardResult", "register", "band_shard", "link", "shard_bands"]
 
 _BLOCK = 1 << 16  # new items whose band keys are computed at a time in a shard
+MAX_SKETCH_FILES = 32  # stored sketch files before a run merges them
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,13 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
     pos, new_rows, new_ids = idx._positions(ids)
     sketches = cls.paths(new_state).sketches
     if old_state:
-        link_files(idx._sketches.files(), sketches)
+        stored = idx._sketches.files()
+        if len(stored) >= MAX_SKETCH_FILES:
+            # Hourly runs add a file each and every file is mapped (one open file
+            # each): merge all but the first (the bulk load) into one.
+            merge_files(stored[1:], sketches, idx.settings.num_perm)
+            stored = stored[:1]
+        link_files(stored, sketches)
     # new_rows is ascending, so streaming the parts in order writes items in order.
     with SketchWriter(sketches, n_old, idx.settings.num_perm) as writer:
         offset = 0

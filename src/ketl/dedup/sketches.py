@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ketl.dedup.lsh import _expand
 
-__all__ = ["DamagedIndex", "SketchStore", "SketchWriter", "chunk_name"]
+__all__ = ["DamagedIndex", "SketchStore", "SketchWriter", "chunk_name", "link_files", "merge_files"]
 
 REBUILD = "rebuild the dataset with `ketl run --full`"
 
@@ -254,3 +254,20 @@ def link_files(files: Iterable[Path], folder: Path) -> None:
             import shutil
 
             shutil.copyfile(f, target)
+
+
+def merge_files(files: list[Path], folder: Path, num_perm: int) -> Path | None:
+    """Write consecutive chunk files as one file in ``folder`` (named by the first's item).
+
+    Record batches are copied one at a time, so memory stays one batch.
+    """
+    if not files:
+        return None
+    first = int(_NAME.search(Path(files[0]).name).group(1))
+    with SketchWriter(folder, first, num_perm) as writer:
+        for f in files:
+            reader = pa.ipc.open_file(pa.memory_map(str(f)))
+            for i in range(reader.num_record_batches):
+                batch = reader.get_batch(i)
+                writer.write(batch.column(0), batch.column(1))
+    return writer.path
