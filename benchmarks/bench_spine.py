@@ -86,6 +86,8 @@ def main() -> None:  # noqa: C901
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--gazetteer", nargs="*", default=[], help="extra gazetteer files (e.g. a 200k-name one)")
+    ap.add_argument("--runner", choices=["local", "dask"], default="local",
+                    help="dask: a local Dask cluster of --workers processes (pip install -e '.[dask]')")
     ap.add_argument("--then", type=int, default=0, metavar="N",
                     help="after each run, add N new articles and time that incremental run (an hourly job)")
     ap.add_argument("--skip", nargs="*", default=[], help="stages to leave out; `--skip repair boilerplate "
@@ -115,12 +117,12 @@ def main() -> None:  # noqa: C901
             out = work / f"out-{n}"
             with PeakRSS() as mem:
                 t = time.perf_counter()
-                s = curate_with(workers=args.workers, raw=str(raw), out=str(out), batch_size=args.batch_size,
+                s = curate_with(workers=args.workers, runner=args.runner, raw=str(raw), out=str(out), batch_size=args.batch_size,
                                 skip=args.skip or None, gazetteer_files=args.gazetteer or None)
                 wall = time.perf_counter() - t
             assert s["articles"] == n, s
             t = time.perf_counter()
-            again = curate_with(workers=args.workers, raw=str(raw), out=str(out), batch_size=args.batch_size,
+            again = curate_with(workers=args.workers, runner=args.runner, raw=str(raw), out=str(out), batch_size=args.batch_size,
                                 skip=args.skip or None, gazetteer_files=args.gazetteer or None)
             rerun = time.perf_counter() - t
             assert again["articles"] == 0 and again["files_skipped"] == n
@@ -135,7 +137,7 @@ def main() -> None:  # noqa: C901
             if args.then:
                 make_corpus(raw, args.then, seed=8, start=n)
                 t = time.perf_counter()
-                inc = curate_with(workers=args.workers, raw=str(raw), out=str(out), batch_size=args.batch_size,
+                inc = curate_with(workers=args.workers, runner=args.runner, raw=str(raw), out=str(out), batch_size=args.batch_size,
                                   skip=args.skip or None, gazetteer_files=args.gazetteer or None)
                 wall = time.perf_counter() - t
                 assert inc["articles"] == args.then and inc["files_skipped"] == n, inc
