@@ -257,8 +257,8 @@ def test_aeb_f1_beats_plain_line_rules():
     p, r, f1 = bench.aeb_score((d.text, g) for d, (_, _, g) in zip(out, pages))
     _, _, f_raw = bench.aeb_score((t, g) for _, t, g in pages)
     assert abs(f_raw - 0.665) < 0.002  # the metric matches the published figure
-    # Measured 0.926 (P 0.907, R 0.945); C4-style line rules reach 0.836.
-    assert f1 > 0.92 and p > 0.90 and r > 0.935
+    # Measured 0.929 (P 0.893, R 0.968); C4-style line rules reach 0.836.
+    assert f1 > 0.925 and p > 0.885 and r > 0.96
 
 
 def test_lower_cased_matcher_agrees_with_ignorecase():
@@ -337,7 +337,10 @@ def test_standings_table_stays_with_its_article():
     for row in rows:
         assert row in doc.text
     assert "Standings\n" not in doc.text
-    off = next(clean_documents([doc_of(text)], RULES, None, BoilerplateSettings(table_min_rows=0)))
+    # Without table rows and without evidence bounds (the article stops at the
+    # first costly line), the rows go: so the test can fail.
+    off = next(clean_documents([doc_of(text)], RULES, None,
+                               BoilerplateSettings(table_min_rows=0, evidence_bounds=False)))
     assert rows[5] not in off.text
 
 

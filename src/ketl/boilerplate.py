@@ -24,16 +24,18 @@ never one before the headline printed in the body when a later run is better).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from itertools import accumulate
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
-from ketl.boilerplate_classifier import ClassifierSettings, classify_stripped, document_stopwords, teaser_lines
+from ketl.boilerplate_classifier import (ClassifierSettings, classify_stripped, document_stopwords, is_prose,
+                                         teaser_lines)
 from ketl.boilerplate_rules import CompiledRules, load_rules
 from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                                         site_and_line_keys, split_title_suffix)
 from ketl.document import Change, Document, apply_changes
 from ketl.metadata import extract_metadata_at, title_key
+from ketl.repair_script import script_of
 
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
            "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]
@@ -45,7 +47,6 @@ _DIGITS = re.compile(r"\d+")
 _TERMINAL = re.compile(r"[.!?。！？…\"”»’)\]]\s*$")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
-_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
 _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 _OPEN_QUOTES = "\"“«„"
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
@@ -79,21 +80,25 @@ class BoilerplateSettings:
     table_min_rows: int = 4
     # Bridging a short interruption of the article (see ClassifierSettings.bridge_*).
     bridge_max_gap: int = 6
-    bridge_min_chars: int = 400
+    bridge_min_chars: int = 200
     bridge_min_lines: int = 2
     # Teaser lists: this many consecutive lines gluing a headline to its summary
     # (0 = off); each costs teaser_penalty inside the article.
     teaser_min_run: int = 3
     teaser_penalty: int = 150
+    # Removal needs evidence (see ClassifierSettings): the article reaches out to
+    # the nearest line condemned on its own; menus of menu_min_run entries count.
+    evidence_bounds: bool = True
+    menu_min_run: int = 5
+    list_header_penalty: int = 300
+    never_empty: bool = True
+    after_title_min: int = 300
+    after_title_gap: int = 8
 
     def classifier_settings(self) -> ClassifierSettings:
-        return ClassifierSettings(length_low=self.length_low, length_high=self.length_high,
-                                  stop_low=self.stop_low, stop_high=self.stop_high,
-                                  short_cost=self.short_cost, block_bad_penalty=self.block_bad_penalty,
-                                  thread_weight=self.thread_weight, earlier_ratio=self.earlier_ratio,
-                                  table_min_rows=self.table_min_rows, bridge_max_gap=self.bridge_max_gap,
-                                  bridge_min_chars=self.bridge_min_chars,
-                                  bridge_min_lines=self.bridge_min_lines)
+        """The classifier's knobs: the fields both settings classes name alike."""
+        return ClassifierSettings(**{f.name: getattr(self, f.name) for f in fields(ClassifierSettings)
+                                     if hasattr(self, f.name)})
 
     def repetition_settings(self) -> RepetitionSettings:
         return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share)
@@ -181,13 +186,15 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
                 if title_key(s) == tk or title_key(t0) == tk:
                     reason[i], penalty[i] = "title.repeated", 1
 
-    # 4. A few letters of another script ("بب" in an English article).
-    latin_doc = _mostly_latin(doc.text)
+    # 4. A few letters of another script ("بب" in an English article, "PAGETOP"
+    # in a Japanese one): none of the line's letters is in the article's script.
     cap = settings.stray_script_max_chars
-    for i, s in enumerate(stripped):
-        if (s and not reason[i] and len(s) <= cap
-                and _LETTER.search(s) and bool(_LATIN.search(s)) != latin_doc):
-            reason[i], penalty[i] = "fragment.stray_script", 1
+    short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
+    if short:
+        main = dominant_script(stripped)
+        for i in short:
+            if main and not _shares_script(stripped[i], main):
+                reason[i], penalty[i] = "fragment.stray_script", 1
 
     # 5. The line classifier decides what is left.
     if settings.classifier:
@@ -287,14 +294,48 @@ def _edge_runs(rep: list[bool], blank: list[bool], reason: list[str]) -> set[int
     return out
 
 
-def _mostly_latin(text: str) -> bool:
-    sample = text[:5000]
-    if sample.isascii():
+# Scripts written together: a Japanese text mixes kana and kanji, a Korean one
+# may hold hanja.
+_COMPATIBLE = {"JAPANESE": {"JAPANESE", "HAN"}, "HAN": {"HAN", "JAPANESE"}, "HANGUL": {"HANGUL", "HAN"}}
+
+
+def dominant_script(lines: Sequence[str]) -> str:
+    """The script most of the article's prose is written in: LATIN, CYRILLIC,
+    ARABIC, HAN, JAPANESE (kana among kanji), HANGUL, THAI, MYANMAR, ...; ""
+    without letters. Counted over the lines that read as sentences (an English
+    menu around a Korean article is not its script), a CJK or Hangul letter
+    counting as the 2.5 Latin ones it is worth, over at most 5,000 characters."""
+    prose = [s for s in lines if s and is_prose(s)] or [s for s in lines if s]
+    counts: dict[str, float] = {}
+    size = 0
+    for line in prose:
+        latin = len(_LATIN.findall(line))
+        if latin:
+            counts["LATIN"] = counts.get("LATIN", 0) + latin
+        if not line.isascii():
+            for ch in _ASCII_RUN.sub("", line):
+                if ch.isalpha():
+                    sc = script_of(ch)
+                    if sc != "LATIN":
+                        counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1)
+        size += len(line)
+        if size > 5000:
+            break
+    if counts.get("JAPANESE", 0) >= max(20, counts.get("HAN", 0) / 10):
+        counts["JAPANESE"] += counts.pop("HAN", 0)  # kana among kanji: Japanese
+    if not counts:
+        return ""
+    return max(counts, key=counts.__getitem__)
+
+
+_WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
+
+
+def _shares_script(line: str, main: str) -> bool:
+    ok = _COMPATIBLE.get(main, {main})
+    if "LATIN" in ok and _LATIN.search(line):
         return True
-    # Letters outside the Latin script are outside ASCII: look for them only
-    # among the (usually few) non-ASCII characters.
-    other = len(_NON_LATIN_LETTER.findall(_ASCII_RUN.sub("", sample)))
-    return other == 0 or len(_LATIN.findall(sample)) >= other
+    return any(script_of(ch) in ok for ch in line if ch.isalpha() and not ch.isascii())
 
 
 def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool], last: int,
@@ -306,6 +347,12 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
         return False
     words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
     if not words:
+        return False
+    # A missing full stop is evidence only where the article's lines have one
+    # (Thai, for one, ends sentences with a space).
+    ends = [bool(_TERMINAL.search(texts[i].rstrip())) for i in range(last)
+            if not blank[i] and not reason[i] and len(texts[i]) > 40]
+    if not ends or sum(ends) < 0.6 * len(ends):
         return False
     rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
             for w in _WORDS.findall(t)}

@@ -54,8 +54,16 @@ class ClassifierSettings:
     # bridge_max_gap non-blank lines of furniture when at least bridge_min_lines
     # prose lines worth bridge_min_chars follow (a lone teaser summary does not).
     bridge_max_gap: int = 6
-    bridge_min_chars: int = 400
+    bridge_min_chars: int = 200
     bridge_min_lines: int = 2
+    # Removal needs evidence: the article extends from its best run up to the
+    # nearest line condemned on its own (see _extend_to_evidence).
+    evidence_bounds: bool = True
+    menu_min_run: int = 5  # this many short entries in a row are a menu (evidence)
+    list_header_penalty: int = 300  # a rule line this costly heads a list of links
+    never_empty: bool = True  # the classifier alone never removes every line
+    after_title_min: int = 300  # a run of prose this heavy right below the headline ...
+    after_title_gap: int = 8  # ... starting within this many lines of it, is the article
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +84,8 @@ _SPACED_DASH = re.compile(r"\s-\s")
 _TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]")
 # Scripts written without spaces: count characters, not tokens.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
+# Scripts whose sentences run long between spaces (Thai, Lao, Burmese, Khmer, Tibetan).
+_SPACELESS = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
 
 
 @lru_cache(maxsize=1)
@@ -228,6 +238,10 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
         # A sentence, if a terse one ("X accused Baku of “aggressive and destructive”."):
         # its neighbours decide.
         return NEAR, ""
+    if is_prose(line):
+        # A sentence with few of these stop words: another language's prose
+        # (a Turkish article under an English menu), never condemned for it.
+        return NEAR, ""
     return BAD, "classifier.low_content"
 
 
@@ -269,7 +283,27 @@ def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] | None = N
         # Nothing looked like prose in this language (score tables, lists):
         # judge again by length and punctuation alone rather than drop it all.
         out = _classify(lines, frozenset(), pen, cfg, thread, title_at)
+    if not any(out[0]) and cfg.never_empty:
+        _keep_best_run(lines, pen, *out)
     return out
+
+
+def _keep_best_run(lines: Sequence[str], penalties: Sequence[int], keep: list[bool],
+                   labels: list[str], reasons: list[str]) -> None:
+    """The classifier alone never empties an article (a one-line article, a
+    list, a page of short lines): keep the longest run of lines that no rule
+    or verdict of their own condemns."""
+    best, best_run, run, size = 0, (0, -1), [], 0
+    for q, line in enumerate(lines):
+        if penalties[q] > 0 or reasons[q] in _HARD_REASONS:
+            run, size = [], 0
+            continue
+        run.append(q)
+        size += effective_length(line)
+        if size > best:
+            best, best_run = size, (run[0], q)
+    for q in range(best_run[0], best_run[1] + 1):
+        keep[q], labels[q], reasons[q] = True, GOOD, ""
 
 
 def _thread_start(markers: Sequence[bool | str], cfg: ClassifierSettings) -> int:
@@ -305,17 +339,108 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         inside[q] = True
     if hi >= lo and cfg.bridge_max_gap > 0:
         _bridge(weights, labels, inside, lo, hi, min(thread, m), cfg)
+    hard = _evidence(lines, penalties, reasons, cfg, title_at)
+    if hi >= lo and cfg.evidence_bounds:
+        headers = [p >= cfg.list_header_penalty for p in penalties]
+        _extend_to_evidence(lines, inside, hard, headers, min(thread, m))
     keep = [False] * m
     for q in range(m):
         lab = labels[q]
         if inside[q]:
-            if lab != BAD:
+            if lab != BAD or (cfg.evidence_bounds and not hard[q]):
                 labels[q], keep[q], reasons[q] = GOOD, True, ""
             elif not reasons[q]:
                 reasons[q] = "classifier.low_content"
         elif lab != BAD:
             labels[q], reasons[q] = BAD, "classifier.outside_article"
     return keep, labels, reasons
+
+
+# Verdicts a line earns by itself, whatever its neighbours: a menu of links, a
+# line without letters. Rule, repetition and title lines count too (penalty > 0).
+_HARD_REASONS = frozenset({"classifier.link_density", "classifier.no_letters"})
+
+
+def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[str],
+              cfg: ClassifierSettings, title_at: int) -> list[bool]:
+    """Lines condemned on their own, which bound the article: a rule or
+    repetition (penalty > 0), a link menu, a line without letters, a run of
+    menu entries, the headline printed in the body."""
+    hard = [penalties[q] > 0 or reasons[q] in _HARD_REASONS for q in range(len(lines))]
+    if 0 <= title_at < len(lines):
+        hard[title_at] = True
+    _mark_menu_runs(lines, hard, cfg.menu_min_run)
+    return hard
+
+
+_MENU_MAX_WORDS = 3
+_MENU_MAX_CHARS = 32
+
+
+def _menu_item(line: str) -> bool:
+    """A navigation entry: a few words, no sentence punctuation."""
+    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS
+            and line.count(" ") < _MENU_MAX_WORDS and "," not in line)
+
+
+def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> None:
+    """Runs of at least ``min_run`` navigation entries in a row are a menu:
+    evidence of furniture, so the article does not reach across them."""
+    if min_run <= 0:
+        return
+    q, m = 0, len(lines)
+    while q < m:
+        if not _menu_item(lines[q]):
+            q += 1
+            continue
+        k = q
+        while k < m and _menu_item(lines[k]):
+            k += 1
+        if k - q >= min_run:
+            for r in range(q, k):
+                hard[r] = True
+        q = k
+
+
+def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence[bool],
+                        headers: Sequence[bool], stop: int) -> None:
+    """Removal needs evidence: the article reaches out from its chosen run up to
+    the nearest line condemned on its own (a rule, repetition, the title, a
+    link menu) or a comment thread (``stop``). What lies between is the
+    article's: headings, list items, short paragraphs, a recipe's ingredients.
+    Beyond the last line of prose before such a line, the short lines are the
+    page's header or footer run (their position is the evidence); with no such
+    line up to the page's edge nothing says they are furniture, and they stay.
+    What follows a list header ("Related", "More from UK") up to the article is
+    that list, not the article."""
+    m = len(inside)
+    first = next((q for q in range(m) if inside[q]), None)
+    if first is None:
+        return
+    last = max(q for q in range(m) if inside[q])
+    for step, edge, end in ((-1, first, -1), (1, last, stop)):
+        q = edge + step
+        while q != end and not hard[q]:
+            q += step
+        if step == -1 and q != end and headers[q]:
+            continue
+        reach = q - step  # the farthest line the article may take
+        if q != end:  # evidence there: stop at the last line of prose before it
+            reach = next((r for r in range(reach, edge, -step) if is_prose(lines[r])), edge)
+        for r in range(edge + step, reach + step, step):
+            inside[r] = True
+
+
+def is_prose(line: str) -> bool:
+    """Reads as a sentence of an article: ends like one (in its script), has
+    enough words (or characters, in scripts without spaces), letters dominate."""
+    if line[-1] not in _TERMINAL_CHARS:
+        return False
+    n = effective_length(line)
+    if line.count(" ") < 3 and (n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line)):
+        return False
+    letters = len(_LETTER.findall(line))
+    return letters * 2 >= len(line) - line.count(" ")
 
 
 def _bridge(weights: Sequence[int], labels: Sequence[str], inside: list[bool], lo: int, hi: int,
@@ -440,6 +565,14 @@ def _choose_block(weights: Sequence[int], cfg: ClassifierSettings, title_at: int
         if s0 <= 0 or s0 < cfg.earlier_ratio * best:
             break
         best, lo, hi = s0, lo0, hi0
+    if 0 <= title_at < lo:
+        # The headline printed in the body opens the article: a run of prose
+        # right below it is the article even when a longer run (a legal
+        # disclaimer, comments) lies further down.
+        s0, lo0, hi0 = _best_block(weights, title_at + 1, lo)
+        if (s0 >= cfg.after_title_min and lo0 - title_at <= cfg.after_title_gap
+                and not any(w <= -cfg.list_header_penalty for w in weights[title_at + 1:lo0])):
+            lo, hi = lo0, hi0
     return lo, hi
 
 
