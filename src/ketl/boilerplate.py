@@ -200,7 +200,12 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     if settings.classifier:
         idx = [i for i in range(n) if not blank[i]]
         body = [stripped[i] for i in idx]
-        stop = rules.stopwords | document_stopwords(body)
+        # The stop words of the article's language, guessed from the lines in
+        # its script (an English menu must not make a Turkish article's
+        # sentences look like furniture).
+        main = dominant_script(body)
+        own = [b for b in body if _shares_script(b, main)] if main else body
+        stop = rules.stopwords | document_stopwords(own or body)
         if settings.teaser_min_run > 0:
             judged = [bool(reason[i]) for i in idx]
             for q, flag in enumerate(teaser_lines(body, stop, settings.teaser_min_run, judged)):

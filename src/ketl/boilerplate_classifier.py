@@ -62,6 +62,7 @@ class ClassifierSettings:
     menu_min_run: int = 5  # this many short entries in a row are a menu (evidence)
     list_header_penalty: int = 300  # a rule line this costly heads a list of links
     never_empty: bool = True  # the classifier alone never removes every line
+    short_prose_free: bool = True  # a short sentence costs the article nothing
     after_title_min: int = 300  # a run of prose this heavy right below the headline ...
     after_title_gap: int = 8  # ... starting within this many lines of it, is the article
 
@@ -80,10 +81,13 @@ _LETTER = re.compile(r"[^\W\d_]")
 # Cheap pre-tests (a plain character class scans at C speed; an alternation does not).
 _SEPARATOR_CHAR = re.compile(r"[|»›•·>/\\→←@]")
 _SPACED_DASH = re.compile(r"\s-\s")
-# Sentence ends; "]" covers footnote marks ("...end.[3]") too.
-_TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]")
+# Sentence ends; "]" covers footnote marks ("...end.[3]") too. Other scripts'
+# full stops: Burmese ။, Devanagari । ॥, Arabic ؟ and Urdu ۔, Ethiopic ። ፧,
+# Armenian ։, Tibetan །, full-width and half-width forms.
+_TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]\u104b\u0964\u0965\u061f\u06d4\u1362\u1367\u0589\u0f0d\uff0e\uff61」』）")
 # Scripts written without spaces: count characters, not tokens.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
+_UNPUNCTUATED = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff]")
 # Scripts whose sentences run long between spaces (Thai, Lao, Burmese, Khmer, Tibetan).
 _SPACELESS = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
 
@@ -169,15 +173,15 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     return best
 
 
-def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int = 200,
-                     min_density: float = 0.2) -> bool:
+def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int = 80,
+                     min_density: float = 0.25) -> bool:
     """Does the list describe this page's long lines? In agglutinative
     languages (Korean, Turkish, Finnish...) particles stick to the words, so
     even prose has few stop words, and the density thresholds would condemn
     every paragraph: better judge such a page without stop words."""
     densities = []
     for line in lines:
-        if len(line) >= min_chars:
+        if len(line) >= min_chars and is_prose(line):
             words = _line_words(line)
             densities.append(sum(map(stop.__contains__, words)) / max(1, len(words)))
             if len(densities) >= 12:
@@ -220,10 +224,12 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
         if words and sep / len(words) > cfg.max_separator_density * 4 and len(words) > 3:
             return BAD, "classifier.link_density"
     if n_chars < cfg.length_low:
+        # A short sentence is a paragraph too: its neighbours decide, it never
+        # costs the article like a menu entry does.
         return SHORT, ""
     if not stop or (_NO_SPACE_SCRIPT.search(line) and len(_WORD.findall(line)) < len(line) / 8):
         # No stop words to count: judge by length and punctuation alone.
-        if _terminal(line) or n_chars >= cfg.length_high:
+        if _terminal(line) or n_chars >= cfg.length_high or is_prose(line):
             return GOOD, ""
         return NEAR, ""
     if words is None:
@@ -338,10 +344,16 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     for q in range(lo, hi + 1):
         inside[q] = True
     if hi >= lo and cfg.bridge_max_gap > 0:
-        _bridge(weights, labels, inside, lo, hi, min(thread, m), cfg)
+        # An ad marker or a share button between two paragraphs costs nothing
+        # when measuring the prose beyond a gap: the article goes on past it.
+        seen_through = [0 if w < 0 and 0 < penalties[q] and (penalties[q] < cfg.list_header_penalty
+                                                            or len(lines[q]) > _HEADER_MAX_CHARS) else w
+                        for q, w in enumerate(weights)]
+        _bridge(seen_through, labels, inside, lo, hi, min(thread, m), cfg)
     hard = _evidence(lines, penalties, reasons, cfg, title_at)
     if hi >= lo and cfg.evidence_bounds:
-        headers = [p >= cfg.list_header_penalty for p in penalties]
+        headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS
+                   for q, p in enumerate(penalties)]
         _extend_to_evidence(lines, inside, hard, headers, min(thread, m))
     keep = [False] * m
     for q in range(m):
@@ -372,6 +384,10 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     _mark_menu_runs(lines, hard, cfg.menu_min_run)
     return hard
 
+
+# A list header is short ("Related", "Most read"); "Related: <a headline>" is
+# one teaser inside the article, not the head of a list.
+_HEADER_MAX_CHARS = 40
 
 _MENU_MAX_WORDS = 3
 _MENU_MAX_CHARS = 32
@@ -435,10 +451,14 @@ def is_prose(line: str) -> bool:
     """Reads as a sentence of an article: ends like one (in its script), has
     enough words (or characters, in scripts without spaces), letters dominate."""
     if line[-1] not in _TERMINAL_CHARS:
-        return False
-    n = effective_length(line)
-    if line.count(" ") < 3 and (n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line)):
-        return False
+        # Thai, Lao and Khmer end a sentence with a space, not a mark: there a
+        # long enough line of letters reads as a sentence.
+        if not _UNPUNCTUATED.search(line) or effective_length(line) < 30:
+            return False
+    elif line.count(" ") < 3 or len(_line_words(line)) < 4:
+        n = effective_length(line)
+        if n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line):
+            return False
     letters = len(_LETTER.findall(line))
     return letters * 2 >= len(line) - line.count(" ")
 
@@ -522,7 +542,7 @@ def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
         elif lab == NEAR:
             w = lengths[q] // 3
         elif lab == SHORT:
-            w = -short_cost
+            w = -short_cost if not cfg.short_prose_free or not is_prose(lines[q]) else 0
         else:
             w = -max(penalties[q] or bad_cost, len(lines[q]) // 2)
         if q >= thread and w > 0:
