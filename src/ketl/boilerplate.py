@@ -80,7 +80,7 @@ class BoilerplateSettings:
     table_min_rows: int = 4
     # Bridging a short interruption of the article (see ClassifierSettings.bridge_*).
     bridge_max_gap: int = 6
-    bridge_min_chars: int = 200
+    bridge_min_chars: int = 120
     bridge_min_lines: int = 2
     # Teaser lists: this many consecutive lines gluing a headline to its summary
     # (0 = off); each costs teaser_penalty inside the article.
@@ -91,6 +91,7 @@ class BoilerplateSettings:
     evidence_bounds: bool = True
     menu_min_run: int = 5
     list_header_penalty: int = 300
+    strong_penalty: int = 150
     never_empty: bool = True
     after_title_min: int = 300
     after_title_gap: int = 8

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Sequence
 
+import regex
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
 __all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
@@ -54,13 +55,16 @@ class ClassifierSettings:
     # bridge_max_gap non-blank lines of furniture when at least bridge_min_lines
     # prose lines worth bridge_min_chars follow (a lone teaser summary does not).
     bridge_max_gap: int = 6
-    bridge_min_chars: int = 200
+    bridge_min_chars: int = 120
     bridge_min_lines: int = 2
     # Removal needs evidence: the article extends from its best run up to the
     # nearest line condemned on its own (see _extend_to_evidence).
     evidence_bounds: bool = True
     menu_min_run: int = 5  # this many short entries in a row are a menu (evidence)
     list_header_penalty: int = 300  # a rule line this costly heads a list of links
+    # A rule line cheaper than this (an ad marker, a share button) bounds the
+    # article only where no prose follows it.
+    strong_penalty: int = 150
     never_empty: bool = True  # the classifier alone never removes every line
     short_prose_free: bool = True  # a short sentence costs the article nothing
     after_title_min: int = 300  # a run of prose this heavy right below the headline ...
@@ -87,6 +91,7 @@ _SPACED_DASH = re.compile(r"\s-\s")
 _TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]\u104b\u0964\u0965\u061f\u06d4\u1362\u1367\u0589\u0f0d\uff0e\uff61」』）")
 # Scripts written without spaces: count characters, not tokens.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
+_LETTER_OR_MARK = regex.compile(r"[\p{L}\p{M}]")
 _UNPUNCTUATED = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff]")
 # Scripts whose sentences run long between spaces (Thai, Lao, Burmese, Khmer, Tibetan).
 _SPACELESS = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
@@ -354,7 +359,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     if hi >= lo and cfg.evidence_bounds:
         headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS
                    for q, p in enumerate(penalties)]
-        _extend_to_evidence(lines, inside, hard, headers, min(thread, m))
+        weak = [hard[q] and 0 < penalties[q] < cfg.strong_penalty for q in range(m)]
+        _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m))
     keep = [False] * m
     for q in range(m):
         lab = labels[q]
@@ -419,7 +425,7 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
 
 
 def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence[bool],
-                        headers: Sequence[bool], stop: int) -> None:
+                        weak: Sequence[bool], headers: Sequence[bool], stop: int) -> None:
     """Removal needs evidence: the article reaches out from its chosen run up to
     the nearest line condemned on its own (a rule, repetition, the title, a
     link menu) or a comment thread (``stop``). What lies between is the
@@ -427,17 +433,27 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
     Beyond the last line of prose before such a line, the short lines are the
     page's header or footer run (their position is the evidence); with no such
     line up to the page's edge nothing says they are furniture, and they stay.
-    What follows a list header ("Related", "More from UK") up to the article is
-    that list, not the article."""
+    A weak line (an ad marker, a share button) goes itself but bounds nothing
+    when prose follows it before the next evidence. What follows a list header
+    ("Related", "More from UK") up to the article is that list, not the article."""
     m = len(inside)
     first = next((q for q in range(m) if inside[q]), None)
     if first is None:
         return
     last = max(q for q in range(m) if inside[q])
+    for q in range(first + 1, last):
+        if not hard[q]:
+            inside[q] = True  # a gap the bridge crossed: between content, no evidence
     for step, edge, end in ((-1, first, -1), (1, last, stop)):
-        q = edge + step
-        while q != end and not hard[q]:
-            q += step
+        q = _next_hard(hard, edge + step, step, end)
+        while q != end and weak[q]:
+            nxt = _next_hard(hard, q + step, step, end)
+            prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r])), None)
+            if prose is None:
+                break
+            for r in range(edge + step, prose + step, step):
+                inside[r] = inside[r] or not hard[r]
+            edge, q = prose, nxt
         if step == -1 and q != end and headers[q]:
             continue
         reach = q - step  # the farthest line the article may take
@@ -445,6 +461,12 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
             reach = next((r for r in range(reach, edge, -step) if is_prose(lines[r])), edge)
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+
+
+def _next_hard(hard: Sequence[bool], q: int, step: int, end: int) -> int:
+    while q != end and not hard[q]:
+        q += step
+    return q
 
 
 def is_prose(line: str) -> bool:
@@ -459,7 +481,8 @@ def is_prose(line: str) -> bool:
         n = effective_length(line)
         if n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line):
             return False
-    letters = len(_LETTER.findall(line))
+    # Letters with their marks (Burmese, Devanagari and Thai vowels are marks).
+    letters = len(_LETTER_OR_MARK.findall(line))
     return letters * 2 >= len(line) - line.count(" ")
 
 

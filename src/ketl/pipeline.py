@@ -311,6 +311,7 @@ def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.T
         "text": [d.text for d in docs],
         "language": [x.get("language") for x in m],
         "n_chars": pa.array([len(d.text) for d in docs], pa.int32()),
+        "source_chars": pa.array([len(d.source) for d in docs], pa.int32()),
         "n_edits": pa.array([len(d.edits) for d in docs], pa.int32()),
         "near_duplicate_of": pa.nulls(len(docs), pa.string()),
         "run_id": pa.array([ctx.run_id] * len(docs), pa.string()),

@@ -36,6 +36,8 @@ ARTICLES = _schema(
     _f("text", pa.string(), "The curated article body", False),
     _f("language", pa.string(), "ISO 639-1 code of the curated text (py3langid)"),
     _f("n_chars", pa.int32(), "Characters in `text`", False),
+    _f("source_chars", pa.int32(), "Characters of the decoded source: `1 - n_chars / source_chars` "
+       "is the share the stages removed (title and metadata lines included)", False),
     _f("n_edits", pa.int32(), "Rows of this article in the edits table", False),
     _f("near_duplicate_of", pa.string(), "doc_id of the earliest near-duplicate article (MinHash), null if none"),
     _f("run_id", pa.string(), "Prefect flow run id of the run that wrote the row", False),
