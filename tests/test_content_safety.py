@@ -156,3 +156,39 @@ def test_short_heading_in_the_articles_script_is_not_stray():
     assert "주요 시설" in doc.text
     assert "PAGETOP" not in doc.text
     assert any(e.rule == "fragment.stray_script" and "PAGETOP" in e.before for e in doc.edits)
+
+
+def _site_docs(sites: int, body_of) -> list[Document]:
+    return [doc_of(body_of(k), path=f"site{k}/story{k}.txt") for k in range(sites)]
+
+
+def _run_with_stats(docs: list[Document]) -> list[Document]:
+    from ketl.boilerplate_sitestats import SiteLineStats, site_and_line_keys
+
+    settings = BoilerplateSettings()
+    stats = SiteLineStats(settings.repetition_settings())
+    for d in docs:
+        stats.add(*site_and_line_keys(d))
+    return list(clean_documents(docs, RULES, stats, settings))
+
+
+def test_short_line_printed_on_many_sites_is_furniture():
+    marker = "Powered by Wirely Plus"  # no rule knows it
+    towns = ["Aberdeen", "Bergen", "Cork", "Dundee", "Exeter", "Falun", "Galway", "Hull", "Inverness", "Jena"]
+    stories = [[f"The council of {t} met on Tuesday to discuss the new budget plan for the harbour.",
+                marker,
+                f"The mayor of {t} said the vote would take place next month after a public hearing."]
+               for t in towns]
+    out = _run_with_stats(_site_docs(10, lambda k: "\n".join(stories[k]) + "\n"))
+    for k, d in enumerate(out):
+        assert marker not in d.text
+        assert stories[k][0] in d.text and stories[k][2] in d.text
+        assert any(e.rule == "repeated.cross_site" for e in d.edits)
+
+
+def test_reprinted_article_keeps_its_subheadings_across_sites():
+    body = [PARAS[0], "What changes", PARAS[1], "- Schools reopen on Monday", PARAS[2]]
+    out = _run_with_stats(_site_docs(10, lambda k: "\n".join(body) + "\n"))
+    for d in out:
+        for line in body:
+            assert line in d.text

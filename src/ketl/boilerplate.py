@@ -63,6 +63,8 @@ class BoilerplateSettings:
     repeated_min_docs: int = 3  # a site line is furniture when seen in >= this many docs ...
     repeated_min_share: float = 0.25  # ... and >= this share of the site's docs
     repeated_max_chars: int = 70  # repeated lines mid-article go only if shorter (not prose)
+    cross_min_sites: int = 4  # a short line printed on this many sites (0 = off) ...
+    cross_min_docs: int = 8  # ... and in this many documents is furniture (repeated.cross_site)
     trailing_fragment_max_overlap: float = 0.34  # shared content words with the article, at most
     stray_script_max_chars: int = 12
     # One edit per removed line, as the edits table promises; True merges consecutive
@@ -102,7 +104,8 @@ class BoilerplateSettings:
                                      if hasattr(self, f.name)})
 
     def repetition_settings(self) -> RepetitionSettings:
-        return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share)
+        return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share,
+                                  cross_min_sites=self.cross_min_sites, cross_min_docs=self.cross_min_docs)
 
 
 def clean_documents(docs: Iterable[Document], rules: CompiledRules | None = None,
@@ -166,14 +169,28 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     # 2. Lines repeated across the site: the page's leading and trailing furniture,
     # plus short repeated lines anywhere (a long repeated line mid-page may be a
     # republished article's text).
+    keys = [0 if blank[i] else line_key(texts[i]) for i in range(n)] if stats is not None else []
     if stats is not None and site and stats.n_docs(site):
-        rep = [not blank[i] and stats.is_repeated(site, line_key(texts[i])) for i in range(n)]
+        rep = [not blank[i] and stats.is_repeated(site, keys[i]) for i in range(n)]
         own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
         for i in range(n):
             if rep[i] and not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
                 reason[i], penalty[i] = "site.repeated_line", 150
+
+    # 2b. Short lines printed on many sites (ad markers, syndication furniture),
+    # unless the text around them is shared as widely: then the whole passage is
+    # a reprinted article, and its subheadings are its own.
+    if stats is not None and settings.cross_min_sites > 0:
+        shared = [not blank[i] and stats.is_shared(keys[i]) for i in range(n)]
+        if any(shared):
+            body = [i for i in range(n) if not blank[i]]
+            for q, i in enumerate(body):
+                if (shared[i] and not reason[i] and len(stripped[i]) <= settings.repeated_max_chars
+                        and not is_prose(stripped[i])
+                        and not all(shared[body[r]] for r in (q - 1, q + 1) if 0 <= r < len(body))):
+                    reason[i], penalty[i] = "repeated.cross_site", 60
 
     # 3. The title printed again in the body (only lines of a fitting length are compared).
     title = doc.meta.get("title")

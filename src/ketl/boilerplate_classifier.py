@@ -441,9 +441,16 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
     if first is None:
         return
     last = max(q for q in range(m) if inside[q])
+    # A gap the bridge crossed is the article's where nothing condemns it, but
+    # for what follows a list header in it (the box's links).
+    listed = False
     for q in range(first + 1, last):
-        if not hard[q]:
-            inside[q] = True  # a gap the bridge crossed: between content, no evidence
+        if inside[q] or is_prose(lines[q]):
+            listed = False
+        elif headers[q]:
+            listed = True
+        if not hard[q] and not listed:
+            inside[q] = True
     for step, edge, end in ((-1, first, -1), (1, last, stop)):
         q = _next_hard(hard, edge + step, step, end)
         while q != end and weak[q]:

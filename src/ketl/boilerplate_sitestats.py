@@ -36,6 +36,10 @@ class RepetitionSettings:
 
     min_docs: int = 3  # seen in at least this many documents of the site
     min_share: float = 0.25  # and in at least this share of the site's documents
+    # Syndication furniture and ad markers repeat across sites: a line seen on
+    # at least this many sites (0 = off) ...
+    cross_min_sites: int = 4
+    cross_min_docs: int = 8  # ... in at least this many documents in all
 
 
 def line_key(line: str) -> int:
@@ -98,11 +102,13 @@ class SiteLineStats:
         self.settings = settings
         self._lines: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._docs: dict[str, int] = defaultdict(int)
+        self._across: dict[int, tuple[int, int]] | None = None  # key -> (sites, docs), built on demand
 
     def add(self, site: str, keys: Iterable[int]) -> None:
         """Count one document of ``site`` holding ``keys`` (sites "" are not tracked)."""
         if not site:
             return
+        self._across = None
         self._docs[site] += 1
         counts = self._lines[site]
         for k in set(keys):
@@ -114,6 +120,7 @@ class SiteLineStats:
 
     def merge(self, other: "SiteLineStats") -> "SiteLineStats":
         """Add ``other``'s counts into this one (in place); returns self."""
+        self._across = None
         for site, n in other._docs.items():
             self._docs[site] += n
         for site, counts in other._lines.items():
@@ -136,6 +143,27 @@ class SiteLineStats:
         c = self.count(site, key)
         total = self._docs.get(site, 0)
         return c >= self.settings.min_docs and total > 0 and c / total >= self.settings.min_share
+
+    def is_shared(self, key: int) -> bool:
+        """Is this line printed on many sites (``cross_min_sites`` sites and
+        ``cross_min_docs`` documents)? Furniture of syndication and ad networks
+        is; so is every line of an article reprinted that widely, which is why
+        the stage asks for more than this."""
+        st = self.settings
+        if st.cross_min_sites <= 0:
+            return False
+        if self._across is None:
+            self._across = self._count_across()
+        sites, docs = self._across.get(key, (0, 0))
+        return sites >= st.cross_min_sites and docs >= st.cross_min_docs
+
+    def _count_across(self) -> dict[int, tuple[int, int]]:
+        across: dict[int, tuple[int, int]] = {}
+        for counts in self._lines.values():
+            for k, c in counts.items():
+                sites, docs = across.get(k, (0, 0))
+                across[k] = (sites + 1, docs + c)
+        return across
 
     # Arrow round trip: one row per (site, line_key); documents per site as rows
     # with line_key null, so a single Parquet file holds the whole state.
