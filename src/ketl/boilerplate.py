@@ -28,8 +28,8 @@ from dataclasses import dataclass, fields
 from itertools import accumulate
 from typing import Iterable, Iterator, Sequence
 
-from ketl.boilerplate_classifier import (ClassifierSettings, classify_stripped, document_stopwords, is_prose,
-                                         teaser_lines)
+from ketl.boilerplate_classifier import (ClassifierSettings, classify_stripped, document_stopwords,
+                                         headline_lists, is_prose, teaser_lines)
 from ketl.boilerplate_rules import CompiledRules, load_rules
 from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                                         site_and_line_keys, split_title_suffix)
@@ -226,9 +226,11 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         stop = rules.stopwords | document_stopwords(own or body)
         if settings.teaser_min_run > 0:
             judged = [bool(reason[i]) for i in idx]
-            for q, flag in enumerate(teaser_lines(body, stop, settings.teaser_min_run, judged)):
+            glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
+            listed = headline_lists(body, settings.teaser_min_run, skip=judged)
+            for q, (flag, head) in enumerate(zip(glued, listed)):
                 i = idx[q]
-                if flag and not reason[i]:
+                if (flag or head) and not reason[i]:
                     reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
         title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
         keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,

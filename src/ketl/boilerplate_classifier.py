@@ -691,3 +691,48 @@ def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
                 out[r] = True
         q = k
     return out
+
+
+# Function words a headline capitalises ("Why Movies Went From 15 Minutes To Two
+# Hours Long") and a sentence does not.
+_TITLE_WORD = re.compile(r"(?<=\s)(?:A|An|And|Are|As|At|By|For|From|In|Into|Is|Of|On|Or|The|To|With|Over|After)\b")
+_ALPHA_WORD = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def headline_like(line: str) -> bool:
+    """A headline in title case: four words or more, no sentence end, most
+    words capitalised and a function word capitalised inside the line."""
+    if len(line) < 20 or line[-1] in ".;,:" or is_prose(line) and line[-1] != "?":
+        return False
+    words = _ALPHA_WORD.findall(line)
+    if len(words) < 4:
+        return False
+    caps = sum(1 for w in words if w[0].isupper())
+    return caps >= 0.7 * len(words) and _TITLE_WORD.search(line) is not None
+
+
+def headline_lists(lines: Sequence[str], min_headlines: int = 3, max_gap: int = 4,
+                   skip: Sequence[bool] | None = None) -> list[bool]:
+    """Lines of a list of teasers: at least ``min_headlines`` title-case
+    headlines, each within ``max_gap`` lines of the next, with what lies
+    between them (kickers, bylines, summaries). One headline is an article's
+    subheading; a run of them with their furniture is a list of articles."""
+    m = len(lines)
+    heads = [(skip is None or not skip[q]) and headline_like(lines[q]) for q in range(m)]
+    out = [False] * m
+    q = 0
+    while q < m:
+        if not heads[q]:
+            q += 1
+            continue
+        run = [q]
+        k = q + 1
+        while k < m and k - run[-1] <= max_gap:
+            if heads[k]:
+                run.append(k)
+            k += 1
+        if len(run) >= min_headlines:
+            for r in range(run[0], run[-1] + 1):
+                out[r] = True
+        q = run[-1] + 1
+    return out
