@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
+from .decode_guess import guess_legacy
+
 # UTF-32 first: its little-endian BOM begins with UTF-16's.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -64,6 +66,9 @@ def decode_bytes(data: bytes) -> Decoded:
     control = sum(sample.count(b) for b in _BINARY_CONTROL)
     if control > max(8, len(sample) // 100):
         raise DecodeError("binary", f"{control} control bytes in the first {len(sample)} bytes")
+    guessed = guess_legacy(data)
+    if guessed is not None:
+        return Decoded(*guessed)
     matches = from_bytes(data)
     best = matches.best()
     if best is None:
