@@ -1,4 +1,5 @@
-"""Bytes to text: BOM, then strict UTF-8, then charset-normalizer.
+"""Bytes to text: BOM, then strict UTF-8, then UTF-16 without a BOM, then the most
+plausible legacy code page.
 
 Kept apart from ingest so the decision is testable on bytes alone.
 """
@@ -6,11 +7,12 @@ Kept apart from ingest so the decision is testable on bytes alone.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
-from .decode_guess import guess_legacy
+from .decode_guess import CANDIDATES, SAMPLE_BYTES, guess_legacy
 
 # UTF-32 first: its little-endian BOM begins with UTF-16's.
 _BOMS = (
@@ -26,7 +28,12 @@ _BOMS = (
 _BINARY_CONTROL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))
 
 
-_PREFERRED_ON_TIE = ("cp1252", "latin_1", "iso8859_15")
+# Above this cost per non-ASCII byte every usual code page reads oddly.
+_ODD_PER_BYTE = 0.5
+_NORMALIZER_BYTES = 65536
+_NORMALIZER_PRIOR = 1.0
+_KNOWN = frozenset(codecs.lookup(c).name for c, _ in CANDIDATES)
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 
 
 class DecodeError(ValueError):
@@ -66,29 +73,24 @@ def decode_bytes(data: bytes) -> Decoded:
     control = sum(sample.count(b) for b in _BINARY_CONTROL)
     if control > max(8, len(sample) // 100):
         raise DecodeError("binary", f"{control} control bytes in the first {len(sample)} bytes")
-    guessed = guess_legacy(data)
-    if guessed is not None:
-        return Decoded(*guessed)
-    matches = from_bytes(data)
-    best = matches.best()
-    if best is None:
-        raise DecodeError("undecodable", "not UTF-8 and charset-normalizer found no encoding")
-    # charset-normalizer often ties the Windows code pages on Western text
-    # (cp1250 == cp1252 on "Café"); the web's most common one wins the tie,
-    # and wins outright when it decodes the bytes to the very same text.
-    text = str(best)
-    for encoding in _PREFERRED_ON_TIE:
-        try:
-            if data.decode(encoding) == text:
-                return Decoded(text, encoding)
-        except UnicodeDecodeError:
-            continue
-    for match in matches:
-        if (match.encoding in _PREFERRED_ON_TIE and abs(match.chaos - best.chaos) < 0.01
-                and abs(match.coherence - best.coherence) < 0.01):
-            best = match
-            break
-    return Decoded(str(best), best.encoding)
+    return _legacy(data)
+
+
+def _legacy(data: bytes) -> Decoded:
+    """A legacy code page: the candidate whose text reads most plausibly
+    (:mod:`ketl.decode_guess`). charset-normalizer's guess is weak on short
+    text, so it is asked only when every usual code page reads oddly (an
+    exotic one such as mac_roman or EBCDIC), and its answer must read better."""
+    guess = guess_legacy(data)
+    high = len(_HIGH_BYTE.findall(data[:SAMPLE_BYTES]))
+    if guess is not None and guess[2] <= _ODD_PER_BYTE * high:
+        return Decoded(guess[0], guess[1])
+    best = from_bytes(data[:_NORMALIZER_BYTES]).best()
+    if best is not None and codecs.lookup(best.encoding).name not in _KNOWN:
+        guess = guess_legacy(data, extra=((best.encoding, _NORMALIZER_PRIOR),)) or guess
+    if guess is None:
+        raise DecodeError("undecodable", "no candidate code page decodes the bytes")
+    return Decoded(guess[0], guess[1])
 
 
 def _utf16_without_bom(data: bytes) -> Decoded | None:

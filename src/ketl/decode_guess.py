@@ -26,7 +26,8 @@ import codecs
 import re
 import tomllib
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Callable
@@ -40,14 +41,17 @@ CANDIDATES: tuple[tuple[str, float], ...] = (
     ("cp1250", 0.5), ("iso8859_2", 0.5),
     ("cp1251", 0.5), ("koi8_r", 0.8), ("koi8_u", 1.0), ("cp866", 1.5), ("iso8859_5", 1.5),
     ("mac_cyrillic", 2.0),
+    ("cp850", 1.5), ("cp437", 1.5), ("mac_roman", 2.0),
     ("cp1253", 1.0), ("iso8859_7", 1.0), ("cp1257", 1.0), ("iso8859_13", 1.5), ("iso8859_4", 2.0),
     ("cp1255", 1.5), ("cp1256", 1.5), ("cp874", 1.5),
     ("gb18030", 0.5), ("big5", 1.0), ("shift_jis", 0.5), ("cp932", 0.6), ("euc_jp", 0.8),
     ("euc_kr", 0.5), ("cp949", 0.6),
 )
 
-# Bytes of the input scored per candidate: enough words to judge, bounded time.
-SAMPLE_BYTES = 4096
+# Bytes read per candidate: a few words, then more for those still in the
+# running, best first; the last round decides (margin 0).
+_ROUNDS = ((64, 6.0), (512, 6.0), (2048, 0.0))
+SAMPLE_BYTES = _ROUNDS[-1][0]
 
 LETTER, MARK, DIGIT, SPACE, PUNCT, SYMBOL, FORMAT, CONTROL = range(8)
 _LOWER, _UPPER = 1, 2
@@ -212,7 +216,7 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
     """How oddly ``text`` reads (0 = nothing odd); stops counting beyond ``limit``."""
     rarity = _RARITY.get(codec)
     cost = 0.0
-    letters: dict[str, Counter] = {}
+    letters: dict[str, Counter] = defaultdict(Counter)
     upper = lower = kana = 0
     han: list[str] = []
     latin_run = hangul_run = 0
@@ -235,7 +239,7 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
             elif case == _LOWER:
                 lower += 1
             if script in ("LATIN", "CYRILLIC", "GREEK"):
-                letters.setdefault(script, Counter())[c.lower()] += 1
+                letters[script][c.lower()] += 1
             if pk == LETTER and not _compatible(ps, script):
                 cost += _C_HAN_HANGUL if "HANGUL" in (ps, script) else _C_SCRIPT_MIX
             if qk == LETTER and q.isascii() and script != "LATIN":
@@ -281,50 +285,92 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
     return cost + _alphabet_cost(letters)
 
 
+@dataclass(frozen=True, slots=True)
 class Guess:
-    """The winning decoding of a sample: codec and cost."""
+    codec: str
+    cost: float  # exact for candidates near the best; a lower bound for the others
 
-    __slots__ = ("codec", "cost")
 
-    def __init__(self, codec: str, cost: float) -> None:
-        self.codec = codec
-        self.cost = cost
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def _sample(data: bytes, size: int) -> tuple[bytes, bool]:
+    """Up to ``size`` bytes from just before the first non-ASCII byte, and
+    whether they reach the end of ``data``.
+
+    The bytes before the first non-ASCII byte are whole characters in every
+    candidate, and a space or newline is never part of a multibyte character
+    in any of them, so cutting there splits no character.
+    """
+    m = _HIGH_BYTE.search(data)
+    start = max(0, m.start() - 64) if m else 0
+    end = start + size
+    if end >= len(data):
+        return data[start:], True
+    cut = max(data.rfind(b" ", start, end), data.rfind(b"\n", start, end))
+    return data[start:cut if cut > start + size // 2 else end], False
 
 
 def _sample_text(sample: bytes, codec: str, final: bool) -> str | None:
     try:
+        # not final: a character cut at the end of the sample is left out
         return codecs.getincrementaldecoder(codec)("strict").decode(sample, final=final)
     except UnicodeDecodeError:
         return None
 
 
-def ranked(data: bytes, extra: tuple[tuple[str, float], ...] = ()) -> list[Guess]:
-    """Candidates that decode the first :data:`SAMPLE_BYTES` of ``data``, least odd first."""
-    sample = data[:SAMPLE_BYTES]
-    final = len(data) <= SAMPLE_BYTES
+def _score(candidates, sample: bytes, final: bool, margin: float) -> list[Guess]:
+    """Candidates that decode ``sample``, least odd first; counting stops
+    ``margin`` above the best so far (ties keep the candidates' order)."""
     out: list[Guess] = []
     best = float("inf")
-    seen: set[str] = set()
-    for codec, prior in (*CANDIDATES, *extra):
-        name = codecs.lookup(codec).name
-        if name in seen:
-            continue
-        seen.add(name)
+    for codec, prior in candidates:
         text = _sample_text(sample, codec, final)
         if text is None:
             continue
-        cost = prior + implausibility(text, codec, best - prior)
+        cost = prior + implausibility(text, codec, best + margin - prior)
         best = min(best, cost)
         out.append(Guess(codec, cost))
-    out.sort(key=lambda g: g.cost)  # stable: on a tie the earlier candidate wins
+    out.sort(key=lambda g: g.cost)
     return out
 
 
-def guess_legacy(data: bytes) -> tuple[str, str] | None:
-    """(text, codec) of the most plausible candidate that decodes all of ``data``."""
-    for g in ranked(data):
+def ranked(data: bytes, extra: tuple[tuple[str, float], ...] = (),
+           exclude: frozenset[str] = frozenset()) -> list[Guess]:
+    """Candidates that decode a sample of ``data``, least odd first.
+
+    Every candidate reads the first bytes; those that read about as well as the
+    best go on to read more, best first, so the others stop counting early.
+    """
+    seen = set(exclude)
+    candidates = []
+    for codec, prior in (*CANDIDATES, *extra):
+        name = codecs.lookup(codec).name
+        if name not in seen:
+            seen.add(name)
+            candidates.append((codec, prior))
+    priors = dict(candidates)
+    guesses: list[Guess] = []
+    for size, margin in _ROUNDS:
+        sample, final = _sample(data, size)
+        guesses = _score(candidates, sample, final, margin)
+        if final or not guesses:
+            break
+        candidates = [(g.codec, priors[g.codec]) for g in guesses if g.cost <= guesses[0].cost + margin]
+        if len(candidates) < 2:  # a clear winner
+            break
+    return guesses
+
+
+def guess_legacy(data: bytes, extra: tuple[tuple[str, float], ...] = ()) -> tuple[str, str, float] | None:
+    """(text, codec, cost) of the most plausible candidate that decodes all of ``data``."""
+    failed: set[str] = set()
+    while True:
+        guesses = ranked(data, extra, frozenset(failed))
+        if not guesses:
+            return None
+        g = guesses[0]
         try:
-            return data.decode(g.codec), g.codec
-        except UnicodeDecodeError:
-            continue
-    return None
+            return data.decode(g.codec), g.codec, g.cost
+        except UnicodeDecodeError:  # the sample decoded, the rest does not
+            failed.add(codecs.lookup(g.codec).name)
