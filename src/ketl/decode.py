@@ -1,4 +1,4 @@
-"""Bytes to text: BOM, then strict UTF-8, then UTF-16 without a BOM, then the most
+"""Bytes to text: BOM, then strict UTF-8, then UTF-32/16 without a BOM, then the most
 plausible legacy code page.
 
 Kept apart from ingest so the decision is testable on bytes alone.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
@@ -61,7 +62,7 @@ def decode_bytes(data: bytes) -> Decoded:
                 raise DecodeError("undecodable", f"{encoding} BOM but invalid bytes at {exc.start}") from None
             return Decoded(text, encoding)
     if b"\x00" in data:
-        guessed = _utf16_without_bom(data)
+        guessed = _wide_without_bom(data)
         if guessed is not None:
             return guessed
         raise DecodeError("binary", "NUL bytes and no UTF-16/32 byte order mark")
@@ -72,6 +73,10 @@ def decode_bytes(data: bytes) -> Decoded:
     sample = data[:65536]
     control = sum(sample.count(b) for b in _BINARY_CONTROL)
     if control > max(8, len(sample) // 100):
+        # UTF-16 of a text without ASCII (Cyrillic: a 0x04 in every other byte)
+        guessed = _utf16_by_diversity(data)
+        if guessed is not None:
+            return guessed
         raise DecodeError("binary", f"{control} control bytes in the first {len(sample)} bytes")
     return _legacy(data)
 
@@ -86,11 +91,24 @@ def _legacy(data: bytes) -> Decoded:
     if guess is not None and guess[2] <= _ODD_PER_BYTE * high:
         return Decoded(guess[0], guess[1])
     best = from_bytes(data[:_NORMALIZER_BYTES]).best()
-    if best is not None and codecs.lookup(best.encoding).name not in _KNOWN:
+    if best is None or guess is None:
+        # neither finds text: random bytes, a fragment of a binary format
+        raise DecodeError("undecodable", "not UTF-8, and no code page reads as text")
+    if codecs.lookup(best.encoding).name not in _KNOWN:
         guess = guess_legacy(data, extra=((best.encoding, _NORMALIZER_PRIOR),)) or guess
-    if guess is None:
-        raise DecodeError("undecodable", "no candidate code page decodes the bytes")
     return Decoded(guess[0], guess[1])
+
+
+def _wide_without_bom(data: bytes) -> Decoded | None:
+    """UTF-32 or UTF-16 without a BOM (the data holds NUL bytes)."""
+    if len(data) % 4 == 0 and len(data) >= 8:
+        # UTF-32: every code point is below 0x110000, so one byte of four is always 0
+        for encoding, zero in (("utf-32-le", 3), ("utf-32-be", 0)):
+            if not data[zero::4].strip(b"\x00"):
+                decoded = _readable(data, encoding)
+                if decoded is not None:
+                    return decoded
+    return _utf16_without_bom(data) or _utf16_by_diversity(data)
 
 
 def _utf16_without_bom(data: bytes) -> Decoded | None:
@@ -108,3 +126,32 @@ def _utf16_without_bom(data: bytes) -> Decoded | None:
                 return None
             return Decoded(text, encoding)
     return None
+
+
+def _utf16_by_diversity(data: bytes) -> Decoded | None:
+    """UTF-16 text in any script: the high byte of each unit names a Unicode
+    block (0x04 for Cyrillic, 0x00 for ASCII, 0xAC-0xD7 for Hangul), so it
+    takes far fewer values than the low byte; the text must then read as text."""
+    if len(data) % 2 or len(data) < 16:
+        return None
+    sample = data[:4096]
+    even, odd = len(set(sample[0::2])), len(set(sample[1::2]))
+    if 2 * odd <= even:
+        return _readable(data, "utf-16-le")
+    if 2 * even <= odd:
+        return _readable(data, "utf-16-be")
+    return None
+
+
+# Categories no text is made of: controls, unassigned, private use, surrogates.
+_NOT_TEXT = frozenset(("Cc", "Cn", "Co", "Cs"))
+
+
+def _readable(data: bytes, encoding: str) -> Decoded | None:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    sample = text[:2000]
+    odd = sum(1 for c in sample if unicodedata.category(c) in _NOT_TEXT and c not in "\t\n\r\x0c")
+    return Decoded(text, encoding) if odd * 100 <= len(sample) else None
