@@ -96,9 +96,21 @@ def _rare_letters() -> dict[str, frozenset[str]]:
     return {script.upper(): frozenset(v) for script, v in tomllib.loads(data.decode("utf-8"))["rare"].items()}
 
 
-@lru_cache(maxsize=16384)
+_CHARS: dict[str, tuple[int, str, int]] = {}
+
+
 def _char(c: str) -> tuple[int, str, int]:
-    """(kind, script, case) of one character."""
+    """(kind, script, case) of one character (a dict lookup after the first time:
+    the scoring loop asks three times per character)."""
+    info = _CHARS.get(c)
+    if info is None:
+        info = _classify(c)
+        if len(_CHARS) < 65536:  # bounded: random input must not grow it without end
+            _CHARS[c] = info
+    return info
+
+
+def _classify(c: str) -> tuple[int, str, int]:
     cat = unicodedata.category(c)
     case = _LOWER if cat == "Ll" else _UPPER if cat in ("Lu", "Lt") else 0
     if cat[0] == "L":
@@ -324,11 +336,19 @@ def _score(candidates, sample: bytes, final: bool, margin: float) -> list[Guess]
     ``margin`` above the best so far (ties keep the candidates' order)."""
     out: list[Guess] = []
     best = float("inf")
+    exact: dict[tuple[str, object], float] = {}  # code pages often agree on a sample
     for codec, prior in candidates:
         text = _sample_text(sample, codec, final)
         if text is None:
             continue
-        cost = prior + implausibility(text, codec, best + margin - prior)
+        key = (text, _RARITY.get(codec))
+        odd = exact.get(key)
+        if odd is None:
+            limit = best + margin - prior
+            odd = implausibility(text, codec, limit)
+            if odd <= limit:  # counted to the end, not cut short
+                exact[key] = odd
+        cost = prior + odd
         best = min(best, cost)
         out.append(Guess(codec, cost))
     out.sort(key=lambda g: g.cost)
