@@ -25,7 +25,7 @@ ARTICLES = _schema(
     _f("doc_id", pa.string(), "Stable id: blake2b-128 of source_path and source_sha256; same bytes at the same path give the same id in every run", False),
     _f("source_path", pa.string(), "POSIX path relative to the raw root; `path#line` for a JSONL line", False),
     _f("source_sha256", pa.string(), "Hex sha256 of the source file's bytes", False),
-    _f("source_encoding", pa.string(), "Encoding the bytes were decoded with (BOM, utf-8, utf-16, or the legacy code page whose text reads most plausibly)", False),
+    _f("source_encoding", pa.string(), "Encoding the bytes were decoded with (BOM, utf-8, utf-16/32, or the legacy code page whose text reads most plausibly)", False),
     _f("source_id", pa.string(), "The JSONL `id` field, as given"),
     _f("url", pa.string(), "The JSONL `url` field, as given"),
     _f("published", pa.string(), "The JSONL `published` field, as given"),
