@@ -174,3 +174,24 @@ def test_binary_data_is_still_rejected():
         with pytest.raises(DecodeError) as info:
             decode_bytes(blob)
         assert info.value.reason in ("binary", "undecodable")
+
+
+@pytest.mark.parametrize("data,want", [
+    # a stray latin-1 byte in a UTF-8 French text
+    ("Le président a déclaré à Genève que la trêve était fragile. ".encode() + b"Caf\xe9 au lait.",
+     "Le président a déclaré à Genève que la trêve était fragile. Caf\ufffd au lait."),
+    # a Japanese character cut at the end of the file
+    ("政府は火曜日、来年度の予算案を閣議決定した。".encode()[:-1], "政府は火曜日、来年度の予算案を閣議決定した\ufffd"),
+    # a genuine U+FFFD in the file is not counted as an invalid byte
+    ("Ру\ufffd\ufffdкий язык и ".encode() + b"\xff", "Ру\ufffd\ufffdкий язык и \ufffd"),
+])
+def test_mostly_utf8_keeps_the_text_and_marks_the_lost_bytes(data, want):
+    decoded = decode_bytes(data)  # before: rejected whole as undecodable
+    assert (decoded.text, decoded.encoding) == (want, "utf-8")
+
+
+def test_legacy_text_is_not_taken_for_damaged_utf8():
+    for text, encoding in (("Café crème à Genève, déjà vu.", "cp1252"), ("Президент заявил.", "cp1251"),
+                           (BY_ENCODING["gb18030"]["zh"], "gb18030")):
+        decoded = decode_bytes(text.encode(encoding))
+        assert decoded.text == text and decoded.encoding != "utf-8"

@@ -35,6 +35,7 @@ _NORMALIZER_BYTES = 65536
 _NORMALIZER_PRIOR = 1.0
 _KNOWN = frozenset(codecs.lookup(c).name for c, _ in CANDIDATES)
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+_ASCII_BYTES = bytes(range(128))
 
 
 class DecodeError(ValueError):
@@ -70,6 +71,9 @@ def decode_bytes(data: bytes) -> Decoded:
         return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError:
         pass
+    mostly = _mostly_utf8(data)
+    if mostly is not None:
+        return mostly
     sample = data[:65536]
     control = sum(sample.count(b) for b in _BINARY_CONTROL)
     if control > max(8, len(sample) // 100):
@@ -79,6 +83,25 @@ def decode_bytes(data: bytes) -> Decoded:
             return guessed
         raise DecodeError("binary", f"{control} control bytes in the first {len(sample)} bytes")
     return _legacy(data)
+
+
+# One invalid byte, plus one per this many well-formed multi-byte characters:
+# legacy text seldom forms even two well-formed UTF-8 sequences by chance.
+_UTF8_ERRORS_PER_CHAR = 20
+
+
+def _mostly_utf8(data: bytes) -> Decoded | None:
+    """UTF-8 with a few invalid bytes (a stray byte of another encoding, a
+    character cut at the end): each becomes U+FFFD, which the repair keeps
+    and ``articles.n_replacement_chars`` counts, instead of the whole article
+    being rejected or read in a code page that garbles all the rest."""
+    text = data.decode("utf-8", "replace")
+    invalid = text.count("\ufffd") - data.count("\ufffd".encode("utf-8"))
+    ascii_bytes = len(data) - len(data.translate(None, _ASCII_BYTES))
+    multibyte = len(text) - ascii_bytes - invalid  # well-formed non-ASCII characters
+    if multibyte >= 2 and invalid <= 1 + multibyte // _UTF8_ERRORS_PER_CHAR:
+        return Decoded(text, "utf-8")
+    return None
 
 
 def _legacy(data: bytes) -> Decoded:
