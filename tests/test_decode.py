@@ -106,6 +106,11 @@ def test_the_issue_example_latin1_sentence():
     ("cp850", "Le président a déclaré mardi à Genève que la trêve était fragile."),
     ("cp1251", "Москва"),
     ("koi8_r", "Москва"),
+    # Latin letters glued to CJK are ordinary there
+    ("shift_jis", "日本のGDPは前年比２．１％増えた。ＡＩ関連の投資が拡大した。"),
+    ("gb18030", "今年GDP增长5.2%，AI产业发展迅速。"),
+    ("euc_kr", "올해 GDP는 2.1% 늘었고 AI를 활용한 서비스가 확대됐다."),
+    ("cp1252", "Le nº 5 et la 2ª edición, l’État."),
 ])
 def test_more_languages_and_code_pages(encoding, text):
     assert decode_bytes(text.encode(encoding)).text == text

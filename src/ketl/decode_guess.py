@@ -83,17 +83,12 @@ _C_STRAY_MARK = 2.0
 
 
 @lru_cache(maxsize=1)
-def _alphabets() -> dict[str, tuple[frozenset[str], ...]]:
+def _letter_tables() -> tuple[dict[str, tuple[frozenset[str], ...]], dict[str, frozenset[str]]]:
+    """(alphabets of the languages of each script, rare letters of each script)."""
     data = resources.files("ketl").joinpath("resources/alphabets.toml").read_bytes()
     table = tomllib.loads(data.decode("utf-8"))
-    rare = table.pop("rare")
-    return {script.upper(): tuple(frozenset(v) for v in langs.values()) for script, langs in table.items()}
-
-
-@lru_cache(maxsize=1)
-def _rare_letters() -> dict[str, frozenset[str]]:
-    data = resources.files("ketl").joinpath("resources/alphabets.toml").read_bytes()
-    return {script.upper(): frozenset(v) for script, v in tomllib.loads(data.decode("utf-8"))["rare"].items()}
+    rare = {script.upper(): frozenset(v) for script, v in table.pop("rare").items()}
+    return {script.upper(): tuple(map(frozenset, langs.values())) for script, langs in table.items()}, rare
 
 
 _CHARS: dict[str, tuple[int, str, int]] = {}
@@ -119,8 +114,10 @@ def _classify(c: str) -> tuple[int, str, int]:
             script = "HAN"
         elif name.startswith("HALFWIDTH KATAKANA"):
             script = "HALFKANA"
-        elif name.startswith("KATAKANA-HIRAGANA"):
-            script = "KATAKANA"
+        elif name.startswith(("KATAKANA-HIRAGANA", "FULLWIDTH")):
+            script = "KATAKANA"  # the prolonged sound mark; fullwidth Latin in Japanese text
+        elif cat == "Lm" or name.startswith(("FEMININE", "MASCULINE")):
+            script = ""  # modifier letters (ʼ), ordinal indicators (nº): at home in any script
         else:
             script = name.split(" ", 1)[0]
         return LETTER, script, case
@@ -135,8 +132,17 @@ def _classify(c: str) -> tuple[int, str, int]:
     return kind, "", 0
 
 
+# Scripts that sit next to Latin letters without a space in real text ("GDP增长", "AI를").
+_BESIDE_LATIN = _CJK_FAMILY | {"HANGUL"}
+
+
 def _compatible(a: str, b: str) -> bool:
-    return a == b or (a in _CJK_FAMILY and b in _CJK_FAMILY)
+    """May letters of scripts ``a`` and ``b`` touch in one word?"""
+    if a == b or not a or not b:
+        return True
+    if a in _CJK_FAMILY and b in _CJK_FAMILY:
+        return True
+    return (a == "LATIN" and b in _BESIDE_LATIN) or (b == "LATIN" and a in _BESIDE_LATIN)
 
 
 def _rarity(codec: str) -> Callable[[str], float] | None:
@@ -203,14 +209,14 @@ _C_RARE_LETTER = 1.0
 def _alphabet_cost(letters: dict[str, Counter]) -> float:
     """Letters outside the best-fitting language's alphabet; missing vowels."""
     cost = 0.0
-    tables = _alphabets()
+    tables, rare_letters = _letter_tables()
     for script, counts in letters.items():
         vowels = _VOWELS.get(script)
         if vowels is not None:
             total = sum(counts.values())
             short = _MIN_VOWEL_SHARE * total - sum(n for ch, n in counts.items() if ch in vowels)
             cost += _C_VOWELS * max(0.0, short)
-        rare = _rare_letters().get(script)
+        rare = rare_letters.get(script)
         if rare is not None:
             total = sum(counts.values())
             excess = sum(n for ch, n in counts.items() if ch in rare) - _MAX_RARE_SHARE * total
@@ -254,7 +260,7 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
                 letters[script][c.lower()] += 1
             if pk == LETTER and not _compatible(ps, script):
                 cost += _C_HAN_HANGUL if "HANGUL" in (ps, script) else _C_SCRIPT_MIX
-            if qk == LETTER and q.isascii() and script != "LATIN":
+            if qk == LETTER and q.isascii() and not _compatible("LATIN", script):
                 cost += _C_SCRIPT_MIX
             if (pcase == _LOWER and case == _UPPER) or (case == _LOWER and qcase == _UPPER and q.isascii()):
                 cost += _C_CASE
