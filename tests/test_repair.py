@@ -152,8 +152,10 @@ def _unquote(text: str) -> str:
 
 
 def _ours_hygiene(text: str) -> str:
-    """What our Unicode and spacing rules do to any text (U+FFFD, controls, NBSPs, runs of spaces)."""
-    text = re.sub(r"[\ufffd\x00-\x08\x0b-\x1f\x7f-\x9f]", "", text)
+    """What our Unicode and spacing rules do to any text (controls, NBSPs, runs of spaces).
+
+    U+FFFD is kept: it marks lost bytes (see test_repair_ftfy.py)."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", "", text)
     text = re.sub(r"[\u00a0\u2000-\u200a\u202f\u205f\u3000]", " ", text)
     text = re.sub(r"[ \t]{2,}", " ", text)
     return "\n".join(line.strip() for line in text.split("\n")).strip()
@@ -230,7 +232,7 @@ def test_curly_quotes_kept_by_default_and_uncurled_on_request():
 
 def test_unicode_hygiene():
     r = repair("a\u200bb soft\u00adhyphen \ufeffbom ctrl\x07x bad\ufffdchar e\u0301")
-    assert r.text == "ab softhyphen bom ctrlx badchar é"
+    assert r.text == "ab softhyphen bom ctrlx bad\ufffdchar é"  # U+FFFD marks lost bytes: kept
     # a zero-width non-joiner inside Persian stays
     persian = "می\u200cخواهم"
     assert repair(persian).text == persian

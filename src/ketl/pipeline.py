@@ -44,7 +44,7 @@ from .entities import EntitySettings, entities_table, resolve_entities, suggesti
 from .gazetteer import Gazetteer
 from .ingest import Reject, SourceFile, read_units
 from .quotes import extract_quotes
-from .repair import RepairSettings, repair_documents, settings_from_mapping
+from .repair import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
 from .schemas import EDITS, items_table
 from .store import STATE, write_part
 
@@ -313,6 +313,7 @@ def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.T
         "n_chars": pa.array([len(d.text) for d in docs], pa.int32()),
         "source_chars": pa.array([len(d.source) for d in docs], pa.int32()),
         "n_edits": pa.array([len(d.edits) for d in docs], pa.int32()),
+        "n_replacement_chars": pa.array([replacement_char_count(d) for d in docs], pa.int32()),
         "near_duplicate_of": pa.nulls(len(docs), pa.string()),
         "run_id": pa.array([ctx.run_id] * len(docs), pa.string()),
         "pipeline_version": pa.array([ctx.pipeline_version] * len(docs), pa.string()),

@@ -28,10 +28,11 @@ from .repair_scan import scan_text
 from .repair_settle import DirtySpans, window_text
 from .repair_script import stray_script_changes
 from .repair_spacing import spacing_changes
-from .repair_unicode import unicode_changes
+from .repair_unicode import REPLACEMENT_CHAR, unicode_changes
 from .repair_words import glued_word_changes
 
-__all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents"]
+__all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
+           "replacement_char_count"]
 
 
 
@@ -40,6 +41,8 @@ class RepairSettings:
     fix_encoding: bool = True  # ftfy: mojibake, entities, C1 controls, ligatures, width, NFC
     uncurl_quotes: bool = False  # curly quotes carry information: keep them unless asked
     unicode_hygiene: bool = True  # odd spaces, invisible and control characters, NFC
+    # U+FFFD marks bytes lost upstream; deleting it glues its neighbours into a wrong word
+    drop_replacement_chars: bool = False
     fix_spacing: bool = True
     fix_punctuation: bool = True
     split_glued_words: bool = True
@@ -117,7 +120,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     if s.fix_encoding:
         apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage="encoding")
     if s.unicode_hygiene:
-        apply(_non_overlapping(unicode_changes(doc.text, facts)))
+        apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
     if s.remove_stray_script_lines:
         apply(stray_script_changes(doc.text, s.stray_line_max_letters, s.stray_line_max_words,
                                    s.stray_script_max_share, facts))
@@ -208,6 +211,13 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
     s = settings or RepairSettings()
     for doc in docs:
         yield repair_document(doc, s, protected)
+
+
+def replacement_char_count(doc: Document) -> int:
+    """U+FFFD in the document: those in its text and those the repair removed
+    (``drop_replacement_chars``), so the count flags damaged articles either way."""
+    removed = sum(e.before.count(REPLACEMENT_CHAR) for e in doc.edits if e.rule == "unicode.replacement")
+    return doc.text.count(REPLACEMENT_CHAR) + removed
 
 
 def settings_from_mapping(values: dict) -> RepairSettings:

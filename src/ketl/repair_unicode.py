@@ -1,4 +1,9 @@
-"""Unicode hygiene: odd spaces to a space; invisible and control characters out; NFC."""
+"""Unicode hygiene: odd spaces to a space; invisible and control characters out; NFC.
+
+U+FFFD stays unless asked: it marks bytes lost before ketl saw the text, and
+deleting it glues its neighbours into a wrong word (``SlovenÄ�ina`` fixed by
+ftfy is ``Sloven�ina``, not ``Slovenina``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from .repair_encoding import line_changes, non_nfc_lines
 from .repair_rules import repair_rules
 from .repair_scan import TextFacts, scan_text
 
-__all__ = ["unicode_changes"]
+__all__ = ["REPLACEMENT_CHAR", "unicode_changes"]
+
+REPLACEMENT_CHAR = "\ufffd"
 
 # C0 controls except tab and newline, DEL, C1 controls (ftfy has turned the
 # meaningful ones into Windows-1252 characters already).
@@ -38,15 +45,20 @@ def _pattern(present: frozenset[str], controls: bool) -> re.Pattern[str]:
 def _rule(ch: str, spaces: frozenset[str], joiners: frozenset[str]) -> str:
     if ch in spaces:
         return "unicode.nbsp"
-    if ch in joiners or ch == "\ufeff" or ch == "\u00ad" or ch == "\ufffd" or ch > "\u2000":
+    if ch == REPLACEMENT_CHAR:
+        return "unicode.replacement"
+    if ch in joiners or ch == "\ufeff" or ch == "\u00ad" or ch > "\u2000":
         return "unicode.invisible"
     return "unicode.control"
 
 
-def unicode_changes(text: str, facts: TextFacts | None = None) -> list[Change]:
+def unicode_changes(text: str, facts: TextFacts | None = None,
+                    drop_replacement_chars: bool = False) -> list[Change]:
     facts = facts or scan_text(text)
     targets, spaces, joiners = _rules()
     present = facts.chars & targets
+    if not drop_replacement_chars and REPLACEMENT_CHAR in present:
+        present = present - {REPLACEMENT_CHAR}
     changes = []
     if present or facts.controls:
         n = len(text)

@@ -25,7 +25,7 @@ ARTICLES = _schema(
     _f("doc_id", pa.string(), "Stable id: blake2b-128 of source_path and source_sha256; same bytes at the same path give the same id in every run", False),
     _f("source_path", pa.string(), "POSIX path relative to the raw root; `path#line` for a JSONL line", False),
     _f("source_sha256", pa.string(), "Hex sha256 of the source file's bytes", False),
-    _f("source_encoding", pa.string(), "Encoding the bytes were decoded with (BOM, utf-8, or charset-normalizer's guess)", False),
+    _f("source_encoding", pa.string(), "Encoding the bytes were decoded with (BOM, utf-8, utf-16/32, or the legacy code page whose text reads most plausibly)", False),
     _f("source_id", pa.string(), "The JSONL `id` field, as given"),
     _f("url", pa.string(), "The JSONL `url` field, as given"),
     _f("published", pa.string(), "The JSONL `published` field, as given"),
@@ -39,6 +39,7 @@ ARTICLES = _schema(
     _f("source_chars", pa.int32(), "Characters of the decoded source: `1 - n_chars / source_chars` "
        "is the share the stages removed (title and metadata lines included)", False),
     _f("n_edits", pa.int32(), "Rows of this article in the edits table", False),
+    _f("n_replacement_chars", pa.int32(), "U+FFFD replacement characters: bytes lost before ketl saw the article (in `text`, plus any `[repair] drop_replacement_chars` removed); null in rows written by an older ketl"),
     _f("near_duplicate_of", pa.string(), "doc_id of the earliest near-duplicate article (MinHash), null if none"),
     _f("run_id", pa.string(), "Prefect flow run id of the run that wrote the row", False),
     _f("pipeline_version", pa.string(), "ketl version that wrote the row", False),
