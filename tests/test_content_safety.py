@@ -192,3 +192,12 @@ def test_reprinted_article_keeps_its_subheadings_across_sites():
     for d in out:
         for line in body:
             assert line in d.text
+
+
+def test_cjk_full_width_punctuation_is_kept_by_repair():
+    from ketl.repair import repair
+
+    zh = "成都地铁30号线一期工程于周六上午正式开通运营，全长约25公里，共设20座车站。"
+    assert repair(zh).text == zh
+    # Full-width Latin letters in a Latin text are still narrowed, as ftfy does.
+    assert repair("The ＬＯＵＤ headline was fixed.").text == "The LOUD headline was fixed."

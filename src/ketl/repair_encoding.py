@@ -344,6 +344,9 @@ def _may_trigger(text: str, uncurl_quotes: bool, facts: TextFacts) -> bool:
     return len(runs) > _RUNS_REGEX_LIMIT or _trigger_re(uncurl_quotes).search(runs) is not None
 
 
+_CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
 def encoding_changes(text: str, uncurl_quotes: bool = False,
                      facts: TextFacts | None = None) -> list[Change]:
     """Changes equal to ``ftfy.fix_text(text, uncurl_quotes=...)``, one rule per line.
@@ -381,6 +384,10 @@ def encoding_changes(text: str, uncurl_quotes: bool = False,
         seg_config = config
         if 0 <= first_lt < end:
             seg_config = config._replace(unescape_html=False)
+        if _CJK.search(seg):
+            # Full-width punctuation is how Chinese, Japanese and Korean are
+            # written (，。：！？): ftfy's width fix would rewrite every comma.
+            seg_config = seg_config._replace(fix_character_width=False)
         try:
             fixed, explanation = ftfy.fix_and_explain(seg, seg_config)
         except Exception:  # noqa: BLE001 - an ftfy bug on odd input: leave the line as is
