@@ -48,6 +48,7 @@ _TERMINAL = re.compile(r"[.!?。！？…\"”»’)\]]\s*$")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _OPEN_QUOTES = "\"“«„"
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
 _STRAY_WORD = re.compile(r"(?<=[.!?])(\s+)(?P<w>[A-Z][a-z]{1,4})\.\s*$")
@@ -208,8 +209,10 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     # in a Japanese one): none of the line's letters is in the article's script.
     cap = settings.stray_script_max_chars
     short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
+    # Most texts hold one script: one scan of the text settles it.
+    main = ("LATIN" if not _NON_LATIN_LETTER.search(doc.text) else dominant_script(stripped)) \
+        if short or settings.classifier else ""
     if short:
-        main = dominant_script(stripped)
         for i in short:
             if main and not _shares_script(stripped[i], main):
                 reason[i], penalty[i] = "fragment.stray_script", 1
@@ -221,8 +224,7 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         # The stop words of the article's language, guessed from the lines in
         # its script (an English menu must not make a Turkish article's
         # sentences look like furniture).
-        main = dominant_script(body)
-        own = [b for b in body if _shares_script(b, main)] if main else body
+        own = [b for b in body if _shares_script(b, main)] if main and main != "LATIN" else body
         stop = rules.stopwords | document_stopwords(own or body)
         if settings.teaser_min_run > 0:
             judged = [bool(reason[i]) for i in idx]
@@ -330,22 +332,20 @@ def dominant_script(lines: Sequence[str]) -> str:
     without letters. Counted over the lines that read as sentences (an English
     menu around a Korean article is not its script), a CJK or Hangul letter
     counting as the 2.5 Latin ones it is worth, over at most 5,000 characters."""
-    prose = [s for s in lines if s and is_prose(s)] or [s for s in lines if s]
+    if not any(_NON_LATIN_LETTER.search(line) for line in lines if not line.isascii()):
+        # One script only (most texts): no need to weigh the prose.
+        return "LATIN" if any(_LATIN.search(line) for line in lines) else ""
     counts: dict[str, float] = {}
     size = 0
-    for line in prose:
-        latin = len(_LATIN.findall(line))
-        if latin:
-            counts["LATIN"] = counts.get("LATIN", 0) + latin
-        if not line.isascii():
-            for ch in _ASCII_RUN.sub("", line):
-                if ch.isalpha():
-                    sc = script_of(ch)
-                    if sc != "LATIN":
-                        counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1)
-        size += len(line)
-        if size > 5000:
-            break
+    for line in lines:
+        if line and is_prose(line):
+            _count_scripts(line, counts)
+            size += len(line)
+            if size > 5000:
+                break
+    if not counts:  # no sentence anywhere: every line has a say
+        for line in lines[:200]:
+            _count_scripts(line, counts)
     if counts.get("JAPANESE", 0) >= max(20, counts.get("HAN", 0) / 10):
         counts["JAPANESE"] += counts.pop("HAN", 0)  # kana among kanji: Japanese
     if not counts:
@@ -354,6 +354,18 @@ def dominant_script(lines: Sequence[str]) -> str:
 
 
 _WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
+
+
+def _count_scripts(line: str, counts: dict[str, float]) -> None:
+    latin = len(_LATIN.findall(line))
+    if latin:
+        counts["LATIN"] = counts.get("LATIN", 0) + latin
+    if not line.isascii():
+        for ch in _ASCII_RUN.sub("", line):
+            if ch.isalpha():
+                sc = script_of(ch)
+                if sc != "LATIN":
+                    counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1)
 
 
 def _shares_script(line: str, main: str) -> bool:

@@ -410,18 +410,18 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
     evidence of furniture, so the article does not reach across them."""
     if min_run <= 0:
         return
-    q, m = 0, len(lines)
-    while q < m:
-        if not _menu_item(lines[q]):
-            q += 1
+    items = [q for q, line in enumerate(lines) if len(line) <= _MENU_MAX_CHARS and _menu_item(line)]
+    if len(items) < min_run:
+        return
+    run = [items[0]]
+    for q in items[1:] + [-2]:
+        if q == run[-1] + 1:
+            run.append(q)
             continue
-        k = q
-        while k < m and _menu_item(lines[k]):
-            k += 1
-        if k - q >= min_run:
-            for r in range(q, k):
+        if len(run) >= min_run:
+            for r in run:
                 hard[r] = True
-        q = k
+        run = [q]
 
 
 def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence[bool],
@@ -476,21 +476,28 @@ def _next_hard(hard: Sequence[bool], q: int, step: int, end: int) -> int:
     return q
 
 
+@lru_cache(maxsize=32768)
 def is_prose(line: str) -> bool:
     """Reads as a sentence of an article: ends like one (in its script), has
-    enough words (or characters, in scripts without spaces), letters dominate."""
+    enough words (or characters, in scripts without spaces), letters dominate.
+    (Cached: the stage asks it of the same lines at several steps.)"""
     if line[-1] not in _TERMINAL_CHARS:
         # Thai, Lao and Khmer end a sentence with a space, not a mark: there a
         # long enough line of letters reads as a sentence.
         if not _UNPUNCTUATED.search(line) or effective_length(line) < 30:
             return False
-    elif line.count(" ") < 3 or len(_line_words(line)) < 4:
+    elif line.count(" ") < 3 or len(line) < 40 and len(_line_words(line)) < 4:
         n = effective_length(line)
         if n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line):
             return False
-    # Letters with their marks (Burmese, Devanagari and Thai vowels are marks).
-    letters = len(_LETTER_OR_MARK.findall(line))
+    if line.isascii():
+        letters = len(line) - len(line.encode("ascii").translate(None, _ASCII_LETTERS))
+    else:  # letters with their marks (Burmese, Devanagari and Thai vowels are marks)
+        letters = len(_LETTER_OR_MARK.findall(line))
     return letters * 2 >= len(line) - line.count(" ")
+
+
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 
 def _bridge(weights: Sequence[int], labels: Sequence[str], inside: list[bool], lo: int, hi: int,
@@ -695,20 +702,23 @@ def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
 
 # Function words a headline capitalises ("Why Movies Went From 15 Minutes To Two
 # Hours Long") and a sentence does not.
-_TITLE_WORD = re.compile(r"(?<=\s)(?:A|An|And|Are|As|At|By|For|From|In|Into|Is|Of|On|Or|The|To|With|Over|After)\b")
+_TITLE_WORD = re.compile(r"(?<=[ \t])(?:A|An|And|Are|As|At|By|For|From|In|Into|Is|Of|On|Or|The|To|With|Over|After)\b")
 _ALPHA_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
 def headline_like(line: str) -> bool:
     """A headline in title case: four words or more, no sentence end, most
     words capitalised and a function word capitalised inside the line."""
-    if len(line) < 20 or line[-1] in ".;,:" or is_prose(line) and line[-1] != "?":
+    if (not 20 <= len(line) <= 200 or line[-1] in ".;,:" or not (line[0].isupper() or line[0] in "'\"‘“")
+            or line.count(" ") < 3):
+        return False
+    if line[-1] != "?" and line[-1] in _TERMINAL_CHARS and is_prose(line) or not _TITLE_WORD.search(line):
         return False
     words = _ALPHA_WORD.findall(line)
     if len(words) < 4:
         return False
     caps = sum(1 for w in words if w[0].isupper())
-    return caps >= 0.7 * len(words) and _TITLE_WORD.search(line) is not None
+    return caps >= 0.7 * len(words)
 
 
 def headline_lists(lines: Sequence[str], min_headlines: int = 3, max_gap: int = 4,
@@ -719,6 +729,8 @@ def headline_lists(lines: Sequence[str], min_headlines: int = 3, max_gap: int = 
     subheading; a run of them with their furniture is a list of articles."""
     m = len(lines)
     heads = [(skip is None or not skip[q]) and headline_like(lines[q]) for q in range(m)]
+    if sum(heads) < min_headlines:
+        return [False] * m
     out = [False] * m
     q = 0
     while q < m:
