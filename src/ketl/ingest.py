@@ -98,7 +98,7 @@ class _File:
         if unit.size > max_file_bytes:
             return self.reject("too_large", f"{unit.size} bytes > limit {max_file_bytes}", _sha256_of(self.path))
         try:
-            data = _read_capped(self.path, max_file_bytes)
+            data = _read_capped(self.path, unit.size, max_file_bytes)
         except OSError as exc:
             return self.reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
         sha = hashlib.sha256(data).hexdigest()
@@ -136,42 +136,45 @@ class _File:
             return self.reject(exc.reason, exc.detail, sha)
         if not decoded.text.strip():
             return self.reject("empty", "only whitespace after decoding", sha)
-        self._doc(self.unit.path, sha, decoded.encoding, decoded.text, {})
+        self.out.docs.append(Document.from_source(
+            doc_id=doc_id_for(self.unit.path, sha), source_path=self.unit.path, source_sha256=sha,
+            source_encoding=decoded.encoding, source=decoded.text))
         self.out.files.append((self.unit.path, sha, self.unit.size, self.unit.mtime_ns, 1))
 
     def _jsonl(self, data: bytes, sha: str) -> None:
-        n = rejected = 0
         try:
-            for item in parse_jsonl(data):
-                path = f"{self.unit.path}#{item.lineno}"
-                if isinstance(item, BadLine):
-                    self.out.rejects.append(Reject(path, sha, item.reason, item.detail))
-                    rejected += 1
-                    continue
-                doc = self._doc(path, sha, item.encoding, item.text, item.meta)
-                if item.surrogates:
-                    apply_changes(doc, [Change(s, e, r, SURROGATE_RULE) for s, e, r in surrogate_changes(item)],
-                                  "encoding")
-                n += 1
+            items = parse_jsonl(data)
         except DecodeError as exc:  # the file as a whole is not text
-            del self.out.docs[len(self.out.docs) - n:]
-            del self.out.rejects[len(self.out.rejects) - rejected:]
             return self.reject(exc.reason, exc.detail, sha)
-        if not n and not rejected:
+        n = 0
+        for item in items:
+            path = f"{self.unit.path}#{item.lineno}"
+            if item.__class__ is BadLine:
+                self.out.rejects.append(Reject(path, sha, item.reason, display_path(item.detail)))
+                continue
+            doc = Document.from_source(doc_id=doc_id_for(path, sha), source_path=path, source_sha256=sha,
+                                       source_encoding=item.encoding, source=item.text, **item.meta)
+            self.out.docs.append(doc)
+            if item.surrogates:
+                apply_changes(doc, [Change(s, e, r, SURROGATE_RULE) for s, e, r in surrogate_changes(item)],
+                              "encoding")
+            n += 1
+        if not items:
             return self.reject("empty", "no line holds text", sha)
         self.out.files.append((self.unit.path, sha, self.unit.size, self.unit.mtime_ns, n))
 
-    def _doc(self, path: str, sha: str, encoding: str, text: str, meta: dict) -> Document:
-        doc = Document.from_source(doc_id=doc_id_for(path, sha), source_path=path, source_sha256=sha,
-                                   source_encoding=encoding, source=text, **meta)
-        self.out.docs.append(doc)
-        return doc
 
+def _read_capped(path: Path, expected: int, limit: int) -> bytes:
+    """The file's bytes, but at most ``limit + 1``: a file may grow after the walk.
 
-def _read_capped(path: Path, limit: int) -> bytes:
-    """At most ``limit + 1`` bytes: a file that grew past the limit is not read whole."""
+    Asking for the size the walk saw (plus one byte to notice growth) keeps the
+    common case one read with a right-sized buffer.
+    """
     with open(path, "rb") as fh:
-        return fh.read(limit + 1)
+        data = fh.read(expected + 1)
+        if len(data) > expected:
+            data += fh.read(limit + 1 - len(data))
+    return data
 
 
 def _sha256_of(path: Path) -> str:
