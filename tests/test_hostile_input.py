@@ -455,3 +455,45 @@ def test_fuzz_ingest_on_hostile_folders(seed):
         state.mkdir()
         good = build_hostile_folder(raw, seed, _outside(base))
         _check_ingest(raw, good, state)
+
+
+def _rows(out: Path, name: str) -> list[dict]:
+    import pyarrow.dataset as ds
+
+    if not (out / name).exists():
+        return []
+    return ds.dataset(out / name, format="parquet", partitioning="hive").to_table().to_pylist()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_fuzz_end_to_end_ketl_runs(tmp_path):
+    """Three real `ketl run`s on hostile folders: exit 0 or 1, nothing lost, the next run succeeds."""
+    from typer.testing import CliRunner
+
+    from ketl.cli import app
+
+    runner = CliRunner()
+    outside = _outside(tmp_path)
+    for seed, workers in ((196, "2"), (285, "1")):  # seeds with the most kinds of hostile file
+        raw, out = tmp_path / f"raw{seed}", tmp_path / f"out{seed}"
+        raw.mkdir()
+        good = build_hostile_folder(raw, seed, outside)
+        (raw / "000 seed [bold].txt").write_text(SEED_TEXTS["001_6fb742abf75a8ac6.txt"], encoding="utf-8")
+        res = runner.invoke(app, ["run", "--raw", str(raw), "--out", str(out), "--workers", workers])
+        assert res.exit_code in (0, 1), res.output
+        assert "Traceback" not in res.output
+        (run,) = _rows(out, "runs")
+        seen = {f.path for f in scan(raw)}
+        assert run["files_seen"] == len(seen) == run["files_new"] + run["files_skipped"]
+        articles, rejects = _rows(out, "articles"), _rows(out, "rejects")
+        assert run["articles"] == len(articles) and run["rejected"] == len(rejects)
+        owners = {r["source_path"] if r["source_path"] in seen else r["source_path"].rsplit("#", 1)[0]
+                  for r in articles + rejects}
+        assert owners == seen
+        assert set(good) | {"000 seed [bold].txt"} <= {a["source_path"] for a in articles}
+        if seed == 285:
+            continue
+        again = runner.invoke(app, ["run", "--raw", str(raw), "--out", str(out), "--workers", "1"])
+        assert again.exit_code == 0, again.output
+        assert len(_rows(out, "articles")) == len(articles) and len(_rows(out, "rejects")) == len(rejects)
