@@ -497,3 +497,13 @@ def test_fuzz_end_to_end_ketl_runs(tmp_path):
         again = runner.invoke(app, ["run", "--raw", str(raw), "--out", str(out), "--workers", "1"])
         assert again.exit_code == 0, again.output
         assert len(_rows(out, "articles")) == len(articles) and len(_rows(out, "rejects")) == len(rejects)
+
+
+def test_a_file_swapped_for_an_outside_link_after_the_walk_is_not_read(tmp_path):
+    raw = _links(tmp_path)
+    files = scan(raw)
+    os.replace(raw / "a.txt", tmp_path / "a.txt")
+    os.symlink(tmp_path / "outside" / "passwd", raw / "a.txt")  # the race: between walk and read
+    result = read_units(raw, [f for f in files if f.path == "a.txt"], LIMIT)
+    assert not result.docs
+    assert [(r.source_path, r.reason) for r in result.rejects] == [("a.txt", "unreadable")]

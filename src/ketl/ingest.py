@@ -98,7 +98,7 @@ class _File:
         if unit.size > max_file_bytes:
             return self.reject("too_large", f"{unit.size} bytes > limit {max_file_bytes}", _sha256_of(self.path))
         try:
-            data = _read_capped(self.path, unit.size, max_file_bytes)
+            data = _read_capped(self.path, unit.size, max_file_bytes, follow=unit.link)
         except OSError as exc:
             return self.reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
         sha = hashlib.sha256(data).hexdigest()
@@ -164,17 +164,23 @@ class _File:
         self.out.files.append((self.unit.path, sha, self.unit.size, self.unit.mtime_ns, n))
 
 
-def _read_capped(path: Path, expected: int, limit: int) -> bytes:
+def _read_capped(path: Path, expected: int, limit: int, follow: bool = False) -> bytes:
     """The file's bytes, but at most ``limit + 1``: a file may grow after the walk.
 
     Asking for the size the walk saw (plus one byte to notice growth) keeps the
-    common case one read with a right-sized buffer.
+    common case one read with a right-sized buffer. A file that was no link at
+    the walk is opened with O_NOFOLLOW: swapping it for a link to /etc/passwd
+    during the run gives an error (ELOOP: unreadable), not the file.
     """
-    with open(path, "rb") as fh:
+    with open(path, "rb", opener=None if follow else _no_follow) as fh:
         data = fh.read(expected + 1)
         if len(data) > expected:
             data += fh.read(limit + 1 - len(data))
     return data
+
+
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
 
 
 def _sha256_of(path: Path) -> str:

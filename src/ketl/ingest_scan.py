@@ -35,6 +35,7 @@ class SourceFile:
     problem: str | None = None  # a reject reason known before reading (broken link, type)
     fs_path: str | None = None  # the name on disk (surrogate-escaped) when it differs from path
     detail: str = ""  # why, for a problem found by the walk
+    link: bool = False  # a symbolic link (allowed) at the walk: a plain file is opened without following one
 
     @property
     def location(self) -> str:
@@ -70,11 +71,12 @@ class _Walk:
         self.found: list[SourceFile] = []
         self.seen_dirs: set[str] = set()
 
-    def add(self, full: str, size: int, mtime_ns: int, problem: str | None, detail: str = "") -> None:
+    def add(self, full: str, size: int, mtime_ns: int, problem: str | None, detail: str = "",
+            link: bool = False) -> None:
         # Slicing, not os.path.relpath: that costs a getcwd per call, a third of the walk.
         rel = full[len(self.prefix):] if full.startswith(self.prefix) else os.path.relpath(full, self.raw)
         shown = display_path(rel)
-        self.found.append(SourceFile(shown, size, mtime_ns, problem, None if shown == rel else rel, detail))
+        self.found.append(SourceFile(shown, size, mtime_ns, problem, None if shown == rel else rel, detail, link))
 
     def error(self, exc: OSError) -> None:
         """``os.walk``'s onerror: a folder it could not list."""
@@ -106,7 +108,8 @@ class _Walk:
         full = os.path.join(dirpath, name)
         try:
             st = os.lstat(full)
-            if stat.S_ISLNK(st.st_mode):
+            link = stat.S_ISLNK(st.st_mode)
+            if link:
                 target = self.external(full)
                 if target is not None:
                     return self.add(full, 0, 0, "external_link", f"link to {target!r}, outside the raw folder")
@@ -118,7 +121,8 @@ class _Walk:
         if not stat.S_ISREG(st.st_mode):
             # A FIFO or device would block or never end a read.
             return self.add(full, 0, st.st_mtime_ns, "not_regular")
-        self.add(full, st.st_size, st.st_mtime_ns, None if name.endswith(SUFFIXES) else "unsupported_type")
+        self.add(full, st.st_size, st.st_mtime_ns, None if name.endswith(SUFFIXES) else "unsupported_type",
+                 link=link)
 
 
 def scan(raw: Path, follow_external_links: bool = False) -> list[SourceFile]:
