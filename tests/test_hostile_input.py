@@ -144,6 +144,14 @@ def test_utf16_jsonl_still_decodes_as_a_whole_and_u2028_is_no_line_break(tmp_pat
     assert by_file == {"bom.jsonl": want, "nobom.jsonl": want, "crlf.jsonl": want}
 
 
+def test_jsonl_files_concatenated_with_their_boms_lose_no_line(tmp_path):
+    part = "\n".join(json.dumps({"text": s}, ensure_ascii=False) for s in SENTENCES[:3]) + "\n"
+    (tmp_path / "cat.jsonl").write_bytes(part.encode("utf-8-sig") * 2)  # cat a.jsonl b.jsonl
+    result = _read(tmp_path)
+    assert not result.rejects
+    assert [d.text for d in result.docs] == SENTENCES[:3] * 2
+
+
 def test_binary_jsonl_is_one_reject_not_one_per_line(tmp_path):
     (tmp_path / "noise.jsonl").write_bytes(random.Random(7).randbytes(200_000))
     result = _read(tmp_path)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .ingest import SourceFile
+from .ingest import SCAN_PROBLEMS, SourceFile
 
 PROCESSED_FILE = "processed.parquet"
 PROCESSED_SCHEMA = pa.schema([
@@ -53,10 +53,6 @@ def load_processed(state_dir: Path | None) -> dict[str, Seen]:
     return {p: Seen(*rest) for p, *rest in zip(*(t.column(c).to_pylist() for c in PROCESSED_SCHEMA.names))}
 
 
-# Problems found by the walk: re-checked each run (a stat), reported once.
-_SCAN_PROBLEMS = ("broken_link", "unreadable", "not_regular", "external_link")
-
-
 def plan(raw: Path, files: list[SourceFile], processed: dict[str, Seen]) -> Plan:
     """What to read: new files, and files whose bytes (or readability) changed.
 
@@ -70,7 +66,7 @@ def plan(raw: Path, files: list[SourceFile], processed: dict[str, Seen]) -> Plan
         seen = processed.get(f.path)
         if seen is None:
             to_read.append(f)
-        elif f.problem in _SCAN_PROBLEMS or seen.sha256 == "":
+        elif f.problem in SCAN_PROBLEMS or seen.sha256 == "":
             if _still_rejected(raw, f, seen):
                 skipped += 1
             else:
@@ -95,7 +91,7 @@ def _still_rejected(raw: Path, f: SourceFile, seen: Seen) -> bool:
     """
     if seen.sha256 != "":  # processed before, a problem now: report it
         return False
-    if f.problem in _SCAN_PROBLEMS:
+    if f.problem in SCAN_PROBLEMS:
         return seen.size == f.size
     if seen.size != f.size or seen.mtime_ns != f.mtime_ns:
         return False

@@ -26,9 +26,9 @@ from pathlib import Path
 from .decode import DecodeError, decode_bytes
 from .document import Change, Document, apply_changes
 from .ingest_jsonl import CARRIED_FIELDS, SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
-from .ingest_scan import SUFFIXES, SourceFile, display_path, scan
+from .ingest_scan import SCAN_PROBLEMS, SUFFIXES, SourceFile, display_path, scan
 
-__all__ = ["CARRIED_FIELDS", "REASONS", "SUFFIXES", "ReadResult", "Reject", "SourceFile", "display_path",
+__all__ = ["CARRIED_FIELDS", "REASONS", "SCAN_PROBLEMS", "SUFFIXES", "ReadResult", "Reject", "SourceFile", "display_path",
            "doc_id_for", "read_units", "scan"]
 
 # Stable reasons of the rejects table (documented in the README).
@@ -45,8 +45,6 @@ REASONS = {
     "malformed_jsonl": "a JSONL line that is not a JSON object with a string `text`",
     "stage_error": "a text stage failed on this article (a bug: please report the detail)",
 }
-# Problems found by the walk: the file is rejected without being read.
-_SCAN_PROBLEMS = ("broken_link", "unreadable", "not_regular", "external_link")
 _CHUNK = 1 << 20
 
 
@@ -93,7 +91,7 @@ class _File:
 
     def read(self, max_file_bytes: int) -> None:
         unit = self.unit
-        if unit.problem in _SCAN_PROBLEMS:
+        if unit.problem in SCAN_PROBLEMS:
             return self.reject(*self._scan_problem())
         if unit.size > max_file_bytes:
             return self.reject("too_large", f"{unit.size} bytes > limit {max_file_bytes}", _sha256_of(self.path))

@@ -111,6 +111,8 @@ def _per_line(data: bytes) -> Iterator[Record | BadLine]:
 
 
 def _parse_line(lineno: int, line: str, encoding: str, escapes: bool = True) -> Record | BadLine:
+    if line[0] == "\ufeff":  # a BOM inside the file: files concatenated with cat
+        line = line[1:]
     try:
         record = _JSON.decode(line)
     except json.JSONDecodeError as exc:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUFFIXES = (".txt", ".jsonl", ".jsonl.gz")
+# Problems the walk finds: such an entry is rejected without being read.
+SCAN_PROBLEMS = ("broken_link", "unreadable", "not_regular", "external_link")
 
 
 @dataclass(frozen=True, slots=True)
