@@ -144,6 +144,25 @@ def test_utf16_jsonl_still_decodes_as_a_whole_and_u2028_is_no_line_break(tmp_pat
     assert by_file == {"bom.jsonl": want, "nobom.jsonl": want, "crlf.jsonl": want}
 
 
+def test_aeb_bodies_come_out_whole_beside_a_latin1_line_and_gzipped(tmp_path):
+    from conftest import SHARED
+
+    truth = json.loads((SHARED / "bench" / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    bodies = [v["articleBody"] for v in truth.values() if v.get("articleBody", "").strip()]
+    lines = [json.dumps({"text": b}, ensure_ascii=k % 2 == 0).encode() for k, b in enumerate(bodies)]
+    lines.insert(90, json.dumps({"text": "Ålesund: kafé åpnet igjen."}, ensure_ascii=False).encode("latin-1"))
+    data = b"\n".join(lines)
+    (tmp_path / "aeb.jsonl").write_bytes(data)
+    (tmp_path / "aeb.jsonl.gz").write_bytes(gzip.compress(data))
+    result = _read(tmp_path, limit=64 << 20)
+    assert not result.rejects
+    want = [b.replace("\r\n", "\n").replace("\r", "\n") for b in bodies]
+    for name in ("aeb.jsonl", "aeb.jsonl.gz"):
+        docs = [d for d in result.docs if d.source_path.startswith(name + "#")]
+        assert [d.text for d in docs[:90] + docs[91:]] == want
+        assert docs[90].text == "Ålesund: kafé åpnet igjen." and docs[90].source_encoding != "utf-8"
+
+
 def test_jsonl_files_concatenated_with_their_boms_lose_no_line(tmp_path):
     part = "\n".join(json.dumps({"text": s}, ensure_ascii=False) for s in SENTENCES[:3]) + "\n"
     (tmp_path / "cat.jsonl").write_bytes(part.encode("utf-8-sig") * 2)  # cat a.jsonl b.jsonl
