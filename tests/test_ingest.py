@@ -124,5 +124,7 @@ def test_linked_folders_are_followed_once(tmp_path):
     os.symlink(elsewhere, raw / "linked")
     os.symlink(raw, raw / "loop")  # a link back up must not loop forever
     (raw / "b.txt").write_text("An article in raw.")
-    paths = [f.path for f in scan(raw)]
+    # a folder outside raw/ is followed only when asked (follow_external_links)
+    paths = [f.path for f in scan(raw, follow_external_links=True)]
     assert paths == ["b.txt", "linked/a.txt"]
+    assert [(f.path, f.problem) for f in scan(raw)] == [("b.txt", None), ("linked", "external_link")]

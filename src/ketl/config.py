@@ -29,6 +29,9 @@ class Settings:
     batch_size: int = 1000  # articles per Prefect task: few, large tasks
     workers: int = 0  # processes; 0 = one per core
     max_file_bytes: int = 64 * 1024 * 1024
+    # Follow symbolic links that lead outside the raw folder (off: such a link
+    # is an `external_link` reject, so raw/x.txt -> /etc/passwd is never read).
+    follow_external_links: bool = False
     rule_files: tuple[str, ...] = ()
     gazetteer_files: tuple[str, ...] = ()
     schedule: str = "0 * * * *"
@@ -43,6 +46,8 @@ class Settings:
 
     def config_hash(self) -> str:
         payload = {k: v for k, v in asdict(self).items() if k not in self._NOT_HASHED}
+        if not self.follow_external_links:  # added in 0.2: the default keeps earlier runs' hashes
+            del payload["follow_external_links"]
         payload["file_contents"] = {p: _file_digest(p) for p in (*self.rule_files, *self.gazetteer_files)}
         blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=list)
         return hashlib.sha256(blob.encode()).hexdigest()
@@ -92,7 +97,15 @@ def load_settings(path: Path | None = None) -> Settings:
     except TypeError as exc:
         raise ConfigError(f"{path}: {exc}") from None
     check_skip(settings.skip)
+    check_types(settings, path)
     return settings
+
+
+def check_types(settings: Settings, path: Path | str) -> None:
+    """TOML has types: a quoted "false" must not pass for true."""
+    if not isinstance(settings.follow_external_links, bool):
+        raise ConfigError(f"{path}: follow_external_links must be true or false, "
+                          f"not {settings.follow_external_links!r}")
 
 
 def check_skip(skip: tuple[str, ...]) -> None:

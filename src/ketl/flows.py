@@ -262,7 +262,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
     with Store(Path(settings.out)) as store:
         previous_snapshot = None if full or store.current is None else store.current.resolve()
         processed = load_processed(previous_snapshot / STATE if previous_snapshot else None)
-        files = scan(raw_path)
+        files = scan(raw_path, settings.follow_external_links)
         the_plan = plan(raw_path, files, processed)
         summary.files_seen = len(files)
         summary.files_skipped = the_plan.skipped

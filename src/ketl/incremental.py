@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .ingest import SourceFile
+from .ingest import SCAN_PROBLEMS, SourceFile
 
 PROCESSED_FILE = "processed.parquet"
 PROCESSED_SCHEMA = pa.schema([
@@ -54,34 +54,59 @@ def load_processed(state_dir: Path | None) -> dict[str, Seen]:
 
 
 def plan(raw: Path, files: list[SourceFile], processed: dict[str, Seen]) -> Plan:
+    """What to read: new files, and files whose bytes (or readability) changed.
+
+    Rejected files are remembered like processed ones (path, sha256, stat), so
+    an unchanged rejected file is skipped, not rejected again on every run.
+    """
     to_read: list[SourceFile] = []
     restat: list[tuple[str, str, int, int, int]] = []
     skipped = 0
     for f in files:
         seen = processed.get(f.path)
-        if seen is None or f.problem in ("broken_link", "unreadable", "not_regular"):
-            # A broken link or unreadable file is re-checked each run (cheap), but
-            # only reported again if its state changed (see ``already_rejected``).
-            if seen is not None and seen.sha256 == "" and seen.size == f.size:
-                skipped += 1
-                continue
+        if seen is None:
             to_read.append(f)
-            continue
-        if seen.size == f.size and seen.mtime_ns == f.mtime_ns:
-            skipped += 1
-            continue
-        if seen.size == f.size:
-            try:
-                sha = _sha256(raw / f.path)
-            except OSError:
-                to_read.append(f)
-                continue
-            if sha == seen.sha256:
-                restat.append((f.path, sha, f.size, f.mtime_ns, -1))
+        elif f.problem in SCAN_PROBLEMS or seen.sha256 == "":
+            if _still_rejected(raw, f, seen):
                 skipped += 1
-                continue
-        to_read.append(f)
+            else:
+                to_read.append(f)
+        elif seen.size == f.size and seen.mtime_ns == f.mtime_ns:
+            skipped += 1
+        elif seen.size == f.size and (sha := _sha256_or_none(raw / f.location)) == seen.sha256:
+            restat.append((f.path, sha, f.size, f.mtime_ns, -1))
+            skipped += 1
+        else:
+            to_read.append(f)
     return Plan(to_read, skipped, restat)
+
+
+def _still_rejected(raw: Path, f: SourceFile, seen: Seen) -> bool:
+    """Was ``f`` rejected unread last time, and would it be again?
+
+    A file rejected without its bytes being read (a broken link, a FIFO, a
+    permission error) has no sha256 to compare. A walk problem is the same
+    rejection when the entry looks the same; a file that could not be opened
+    is tried again once it can be (fixing permissions changes no mtime).
+    """
+    if seen.sha256 != "":  # processed before, a problem now: report it
+        return False
+    if f.problem in SCAN_PROBLEMS:
+        return seen.size == f.size
+    if seen.size != f.size or seen.mtime_ns != f.mtime_ns:
+        return False
+    try:
+        os.close(os.open(raw / f.location, os.O_RDONLY | os.O_NONBLOCK))  # never block on a FIFO
+    except OSError:
+        return True
+    return False
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return _sha256(path)
+    except OSError:
+        return None
 
 
 def _sha256(path: Path) -> str:

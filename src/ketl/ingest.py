@@ -2,31 +2,34 @@
 
 Two steps so the flow can plan cheaply in one process and read in parallel:
 
-* :func:`scan` walks ``raw`` in sorted order and stats every entry (no reads);
-* :func:`read_units` reads, hashes and decodes a batch of files (in a worker).
+* :func:`scan` walks ``raw`` in sorted order and stats every entry (no reads,
+  :mod:`ketl.ingest_scan`);
+* :func:`read_units` reads, hashes and decodes a batch of files (in a worker);
+  JSONL files line by line (:mod:`ketl.ingest_jsonl`).
 
 Nothing is dropped silently: every input that cannot become an article is a
-:class:`Reject` with a stable ``reason``.
+:class:`Reject` with a stable ``reason``. No input, however hostile, may raise
+out of :func:`read_units`: one bad file must not fail the batch, and so every
+later run.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import json
+import io
 import os
-import stat
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from .decode import DecodeError, decode_bytes
-from .document import Document
+from .document import Change, Document, apply_changes
+from .ingest_jsonl import CARRIED_FIELDS, SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
+from .ingest_scan import SCAN_PROBLEMS, SUFFIXES, SourceFile, display_path, scan
 
-SUFFIXES = (".txt", ".jsonl", ".jsonl.gz")
-# JSONL fields carried into the output as they are (articles columns).
-CARRIED_FIELDS = ("id", "url", "title", "site", "published")
+__all__ = ["CARRIED_FIELDS", "REASONS", "SCAN_PROBLEMS", "SUFFIXES", "ReadResult", "Reject", "SourceFile", "display_path",
+           "doc_id_for", "read_units", "scan"]
 
 # Stable reasons of the rejects table (documented in the README).
 REASONS = {
@@ -36,11 +39,13 @@ REASONS = {
     "too_large": "the file is over the size limit (max_file_bytes)",
     "unreadable": "the file could not be read (permissions, I/O error)",
     "broken_link": "a symbolic link whose target does not exist",
+    "external_link": "a symbolic link leading outside the raw folder (follow_external_links is off)",
     "unsupported_type": "not .txt, .jsonl or .jsonl.gz",
     "bad_gzip": "a .gz file that does not decompress",
     "malformed_jsonl": "a JSONL line that is not a JSON object with a string `text`",
     "stage_error": "a text stage failed on this article (a bug: please report the detail)",
 }
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,64 +56,13 @@ class Reject:
     detail: str
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    """A file found by :func:`scan`: relative POSIX path and its stat."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    problem: str | None = None  # a reject reason known before reading (broken link, type)
-
-
 @dataclass(slots=True)
 class ReadResult:
     docs: list[Document] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-    # (path, sha256) of every file read, rejected or not: the incremental state.
+    # (path, sha256, size, mtime_ns, n_articles) of every file read, rejected
+    # or not: the incremental state remembers rejects as it does articles.
     files: list[tuple[str, str, int, int, int]] = field(default_factory=list)
-
-
-def _supported(name: str) -> bool:
-    return name.endswith(SUFFIXES)
-
-
-def scan(raw: Path) -> list[SourceFile]:
-    """Every non-hidden entry under ``raw``, recursively, in sorted path order."""
-    found: list[SourceFile] = []
-    seen_dirs: set[str] = set()
-    # Linked folders are followed (raw/ may gather folders from elsewhere); a
-    # folder already walked (a link loop) is not walked again.
-    for dirpath, dirnames, filenames in os.walk(raw, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen_dirs:
-            dirnames[:] = []
-            continue
-        seen_dirs.add(real)
-        # Hidden folders (.git, .cache) are tooling, not input.
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        base = Path(dirpath)
-        for name in filenames:
-            if name.startswith("."):
-                continue
-            full = base / name
-            rel = full.relative_to(raw).as_posix()
-            try:
-                st = full.stat()
-            except FileNotFoundError:
-                found.append(SourceFile(rel, 0, 0, "broken_link"))
-                continue
-            except OSError:
-                found.append(SourceFile(rel, 0, 0, "unreadable"))
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                # A FIFO or device would block or never end a read.
-                found.append(SourceFile(rel, 0, st.st_mtime_ns, "not_regular"))
-                continue
-            problem = None if _supported(name) else "unsupported_type"
-            found.append(SourceFile(rel, st.st_size, st.st_mtime_ns, problem))
-    found.sort(key=lambda f: f.path)
-    return found
 
 
 def doc_id_for(source_path: str, sha256: str) -> str:
@@ -120,82 +74,143 @@ def read_units(raw: Path, units: list[SourceFile], max_file_bytes: int) -> ReadR
     """Read, hash and decode ``units``; one Document per article."""
     result = ReadResult()
     for unit in units:
-        _read_one(raw, unit, max_file_bytes, result)
+        _File(raw, unit, result).read(max_file_bytes)
     return result
 
 
-def _read_one(raw: Path, unit: SourceFile, max_file_bytes: int, out: ReadResult) -> None:
-    def reject(reason: str, detail: str, sha: str = "") -> None:
-        out.rejects.append(Reject(unit.path, sha, reason, detail))
-        out.files.append((unit.path, sha, unit.size, unit.mtime_ns, 0))
+class _File:
+    """Reading one file into ``out``: its documents, its rejects, its state row."""
 
-    if unit.problem == "broken_link":
-        target = os.readlink(raw / unit.path) if (raw / unit.path).is_symlink() else "?"
-        return reject("broken_link", f"link target {target!r} does not exist")
-    if unit.problem == "unreadable":
-        return reject("unreadable", "could not stat the file")
-    if unit.problem == "not_regular":
-        return reject("unreadable", "not a regular file (a FIFO, socket or device)")
-    if unit.size > max_file_bytes:
-        return reject("too_large", f"{unit.size} bytes > limit {max_file_bytes}")
-    try:
-        data = (raw / unit.path).read_bytes()
-    except OSError as exc:
-        return reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
-    sha = hashlib.sha256(data).hexdigest()
-    if unit.problem == "unsupported_type":
-        return reject("unsupported_type", f"{len(data)} bytes; ketl reads .txt, .jsonl, .jsonl.gz", sha)
-    if unit.path.endswith(".gz"):
+    def __init__(self, raw: Path, unit: SourceFile, out: ReadResult) -> None:
+        self.raw, self.unit, self.out = raw, unit, out
+        self.path = raw / unit.location
+
+    def reject(self, reason: str, detail: str, sha: str = "") -> None:
+        self.out.rejects.append(Reject(self.unit.path, sha, reason, display_path(detail)))
+        self.out.files.append((self.unit.path, sha, self.unit.size, self.unit.mtime_ns, 0))
+
+    def read(self, max_file_bytes: int) -> None:
+        unit = self.unit
+        if unit.problem in SCAN_PROBLEMS:
+            return self.reject(*self._scan_problem())
+        if unit.size > max_file_bytes:
+            return self.reject("too_large", f"{unit.size} bytes > limit {max_file_bytes}", _sha256_of(self.path))
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            return reject("bad_gzip", str(exc), sha)
-        if len(data) > max_file_bytes:
-            return reject("too_large", f"{len(data)} bytes decompressed > limit {max_file_bytes}", sha)
-    if not data.strip():
-        return reject("empty", f"{len(data)} bytes, no text", sha)
-    try:
-        decoded = decode_bytes(data)
-    except DecodeError as exc:
-        return reject(exc.reason, exc.detail, sha)
-    if unit.path.endswith(".txt"):
+            data = _read_capped(self.path, unit.size, max_file_bytes, follow=unit.link)
+        except OSError as exc:
+            return self.reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
+        sha = hashlib.sha256(data).hexdigest()
+        if len(data) > max_file_bytes:  # it grew since the walk
+            return self.reject("too_large", f"over {max_file_bytes} bytes (the limit)", _sha256_of(self.path))
+        if unit.problem == "unsupported_type":
+            return self.reject("unsupported_type", f"{len(data)} bytes; ketl reads .txt, .jsonl, .jsonl.gz", sha)
+        if unit.path.endswith(".gz"):
+            try:
+                data = gunzip_capped(data, max_file_bytes)
+            except _GzipError as exc:
+                return self.reject(exc.reason, exc.detail, sha)
+        if not data.strip():
+            return self.reject("empty", f"{len(data)} bytes, no text", sha)
+        if unit.path.endswith(".txt"):
+            return self._txt(data, sha)
+        return self._jsonl(data, sha)
+
+    def _scan_problem(self) -> tuple[str, str]:
+        unit = self.unit
+        if unit.problem == "broken_link":
+            try:
+                target = os.readlink(self.path)
+            except OSError:
+                target = "?"
+            return "broken_link", f"link target {target!r} does not exist"
+        if unit.problem == "not_regular":
+            return "unreadable", "not a regular file (a FIFO, socket or device)"
+        return unit.problem or "unreadable", unit.detail or "could not stat the file"
+
+    def _txt(self, data: bytes, sha: str) -> None:
+        try:
+            decoded = decode_bytes(data)
+        except DecodeError as exc:
+            return self.reject(exc.reason, exc.detail, sha)
         if not decoded.text.strip():
-            return reject("empty", "only whitespace after decoding", sha)
-        out.docs.append(Document.from_source(
-            doc_id=doc_id_for(unit.path, sha), source_path=unit.path, source_sha256=sha,
+            return self.reject("empty", "only whitespace after decoding", sha)
+        self.out.docs.append(Document.from_source(
+            doc_id=doc_id_for(self.unit.path, sha), source_path=self.unit.path, source_sha256=sha,
             source_encoding=decoded.encoding, source=decoded.text))
-        out.files.append((unit.path, sha, unit.size, unit.mtime_ns, 1))
-        return
-    n = 0
-    for lineno, line in _jsonl_lines(decoded.text):
-        path = f"{unit.path}#{lineno}"
+        self.out.files.append((self.unit.path, sha, self.unit.size, self.unit.mtime_ns, 1))
+
+    def _jsonl(self, data: bytes, sha: str) -> None:
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            out.rejects.append(Reject(path, sha, "malformed_jsonl", f"invalid JSON: {exc.msg} at column {exc.colno}"))
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-            kind = type(record).__name__ if not isinstance(record, dict) else "object without a string `text`"
-            out.rejects.append(Reject(path, sha, "malformed_jsonl", f"expected an object with a string `text`, got {kind}"))
-            continue
-        if not record["text"].strip():
-            out.rejects.append(Reject(path, sha, "empty", "the `text` field is empty"))
-            continue
-        carried = {k: _as_str(record.get(k)) for k in CARRIED_FIELDS}
-        out.docs.append(Document.from_source(
-            doc_id=doc_id_for(path, sha), source_path=path, source_sha256=sha,
-            source_encoding=decoded.encoding, source=record["text"], **carried))
-        n += 1
-    out.files.append((unit.path, sha, unit.size, unit.mtime_ns, n))
+            items = parse_jsonl(data)
+        except DecodeError as exc:  # the file as a whole is not text
+            return self.reject(exc.reason, exc.detail, sha)
+        n = 0
+        for item in items:
+            path = f"{self.unit.path}#{item.lineno}"
+            if item.__class__ is BadLine:
+                self.out.rejects.append(Reject(path, sha, item.reason, display_path(item.detail)))
+                continue
+            doc = Document.from_source(doc_id=doc_id_for(path, sha), source_path=path, source_sha256=sha,
+                                       source_encoding=item.encoding, source=item.text, **item.meta)
+            self.out.docs.append(doc)
+            if item.surrogates:
+                apply_changes(doc, [Change(s, e, r, SURROGATE_RULE) for s, e, r in surrogate_changes(item)],
+                              "encoding")
+            n += 1
+        if not items:
+            return self.reject("empty", "no line holds text", sha)
+        self.out.files.append((self.unit.path, sha, self.unit.size, self.unit.mtime_ns, n))
 
 
-def _jsonl_lines(text: str) -> Iterator[tuple[int, str]]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            yield lineno, line
+def _read_capped(path: Path, expected: int, limit: int, follow: bool = False) -> bytes:
+    """The file's bytes, but at most ``limit + 1``: a file may grow after the walk.
+
+    Asking for the size the walk saw (plus one byte to notice growth) keeps the
+    common case one read with a right-sized buffer. A file that was no link at
+    the walk is opened with O_NOFOLLOW: swapping it for a link to /etc/passwd
+    during the run gives an error (ELOOP: unreadable), not the file.
+    """
+    with open(path, "rb", opener=None if follow else _no_follow) as fh:
+        data = fh.read(expected + 1)
+        if len(data) > expected:
+            data += fh.read(limit + 1 - len(data))
+    return data
 
 
-def _as_str(value: object) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+def _no_follow(path: str, flags: int) -> int:
+    return os.open(path, flags | os.O_NOFOLLOW)
+
+
+def _sha256_of(path: Path) -> str:
+    """Streamed sha256, so a rejected file is remembered by its bytes; "" if unreadable."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                h.update(chunk)
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
+class _GzipError(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def gunzip_capped(data: bytes, limit: int) -> bytes:
+    """Decompress ``data``, stopping as soon as the output passes ``limit``.
+
+    A 1 MB gzip can inflate to 1 GB: decompressing it whole before checking
+    the size would take that much memory. GzipFile.read(n) inflates in
+    chunks and stops at n bytes.
+    """
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            out = gz.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _GzipError("bad_gzip", str(exc) or type(exc).__name__) from None
+    if len(out) > limit:
+        raise _GzipError("too_large", f"over {limit} bytes decompressed (limit max_file_bytes)")
+    return out

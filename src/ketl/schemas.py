@@ -82,7 +82,7 @@ REJECTS = _schema(
     "rejects", "One row per input that could not be used, with the reason.",
     _f("source_path", pa.string(), "File (or `file#line`) rejected", False),
     _f("source_sha256", pa.string(), "sha256 of the file's bytes; empty when they could not be read", False),
-    _f("reason", pa.string(), "Stable reason: empty, binary, undecodable, too_large, unreadable, broken_link, unsupported_type, bad_gzip, malformed_jsonl, stage_error", False),
+    _f("reason", pa.string(), "Stable reason: empty, binary, undecodable, too_large, unreadable, broken_link, external_link, unsupported_type, bad_gzip, malformed_jsonl, stage_error", False),
     _f("detail", pa.string(), "Human-readable detail", False),
     _f("run_id", pa.string(), "Run that saw it", False),
 )
