@@ -484,7 +484,7 @@ def is_prose(line: str) -> bool:
     if line[-1] not in _TERMINAL_CHARS:
         # Thai, Lao and Khmer end a sentence with a space, not a mark: there a
         # long enough line of letters reads as a sentence.
-        if not _UNPUNCTUATED.search(line) or effective_length(line) < 30:
+        if len(line) < 30 or line.isascii() or not _UNPUNCTUATED.search(line):
             return False
     elif line.count(" ") < 3 or len(line) < 40 and len(_line_words(line)) < 4:
         n = effective_length(line)
@@ -570,6 +570,7 @@ def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
     +length/3, short -short_cost, bad -max(penalty, length/2); prose inside a
     comment thread counts ``thread_weight`` of that."""
     short_cost, bad_cost = cfg.short_cost, cfg.block_bad_penalty
+    free = cfg.short_prose_free
     if lengths is None:
         lengths = [effective_length(line) for line in lines]
     out = [0] * len(labels)
@@ -579,7 +580,8 @@ def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
         elif lab == NEAR:
             w = lengths[q] // 3
         elif lab == SHORT:
-            w = -short_cost if not cfg.short_prose_free or not is_prose(lines[q]) else 0
+            line = lines[q]
+            w = 0 if free and line[-1] in _TERMINAL_CHARS and is_prose(line) else -short_cost
         else:
             w = -max(penalties[q] or bad_cost, len(lines[q]) // 2)
         if q >= thread and w > 0:
