@@ -10,8 +10,10 @@ original text and the time per document (best of N runs, CPU time), for
   decodes to the same text or ties);
 * ketl.decode.decode_bytes now.
 
-UTF-8 input never reaches either (strict UTF-8 decodes first); the last line
-times that path for comparison.
+Then the same on 40 random fragments (20 to 300 characters, starting
+anywhere) of every (code page, language) pair, the harder case of text cut
+mid-word. UTF-8 input never reaches either (strict UTF-8 decodes first); the
+last line times that path for comparison.
 
 Usage: python benchmarks/bench_decode.py [--repeat N]
 """
@@ -19,6 +21,7 @@ Usage: python benchmarks/bench_decode.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -28,7 +31,7 @@ from charset_normalizer import from_bytes
 from ketl.decode import DecodeError, decode_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from decode_samples import BY_ENCODING, LENGTHS, cut  # noqa: E402
+from decode_samples import BY_ENCODING, LENGTHS, cut, typeable  # noqa: E402
 
 _TIE = ("cp1252", "latin_1", "iso8859_15")
 
@@ -59,6 +62,22 @@ def ketl_decode(data: bytes) -> str | None:
         return None
 
 
+def random_fragments(per_pair: int = 40, seed: int = 11) -> list[tuple[str, bytes]]:
+    rng = random.Random(seed)
+    out = []
+    for encoding, langs in BY_ENCODING.items():
+        for text in langs.values():
+            text = typeable(text, encoding)
+            for _ in range(per_pair):
+                size = rng.choice((20, 30, 40, 60, 100, 300))
+                start = rng.randrange(max(1, len(text) - size))
+                fragment = text[start:start + size]
+                data = fragment.encode(encoding)
+                if not data.isascii():
+                    out.append((fragment, data))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -81,6 +100,11 @@ def main() -> None:
             times[size] = best / len(cs) * 1000
         print(f"  {label:26s} right: " + ", ".join(f"{right[s]}/{len(cells[s])} at {s} B" for s in LENGTHS)
               + " | ms/doc: " + ", ".join(f"{times[s]:.2f} at {s} B" for s in LENGTHS))
+    fragments = random_fragments()
+    print(f"{len(fragments)} random fragments of 20-300 characters:")
+    for label, fn in runners.items():
+        right = sum(fn(data) == want for want, data in fragments)
+        print(f"  {label:26s} right: {right}/{len(fragments)}")
     utf8 = [want.encode("utf-8") for want, _ in cells[2000]]
     t0 = time.process_time()
     for _ in range(args.repeat):

@@ -80,6 +80,9 @@ _C_SPACED_HAN = 2.0
 _C_HAN_HANGUL = 2.0
 _C_HANGUL_RUN = 0.5  # per syllable beyond 10 without a space
 _C_STRAY_MARK = 2.0
+# Italian ì and ù end words (così, più); inside one they are Czech ě, ů read as cp1252.
+_WORD_FINAL = frozenset("ìùÌÙ")
+_C_WORD_FINAL = 1.0
 
 
 @lru_cache(maxsize=1)
@@ -268,6 +271,8 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
                 latin_run += 1
                 if latin_run > 3:
                     cost += _C_NO_ASCII_WORD
+                if c in _WORD_FINAL and qk == LETTER and pk == LETTER:
+                    cost += _C_WORD_FINAL
             elif script in ("HIRAGANA", "KATAKANA"):
                 kana += 1
             elif script == "HALFKANA":
