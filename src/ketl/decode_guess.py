@@ -32,6 +32,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Callable
 
+from .language import detect_language
+
 __all__ = ["CANDIDATES", "Guess", "guess_legacy", "implausibility"]
 
 # (codec, prior): the most common code page of each region first; a rival
@@ -41,7 +43,7 @@ CANDIDATES: tuple[tuple[str, float], ...] = (
     ("cp1250", 0.5), ("iso8859_2", 0.5),
     ("cp1251", 0.5), ("koi8_r", 0.8), ("koi8_u", 1.0), ("cp866", 1.5), ("iso8859_5", 1.5),
     ("mac_cyrillic", 2.0),
-    ("cp850", 1.5), ("cp437", 1.5), ("mac_roman", 2.0),
+    ("cp850", 1.5), ("cp437", 1.5), ("mac_roman", 1.5),
     ("cp1253", 1.0), ("iso8859_7", 1.0), ("cp1257", 1.0), ("iso8859_13", 1.5), ("iso8859_4", 2.0),
     ("cp1255", 1.5), ("cp1256", 1.5), ("cp874", 1.5),
     ("gb18030", 0.5), ("big5", 1.0), ("shift_jis", 0.5), ("cp932", 0.6), ("euc_jp", 0.8),
@@ -80,18 +82,47 @@ _C_SPACED_HAN = 2.0
 _C_HAN_HANGUL = 2.0
 _C_HANGUL_RUN = 0.5  # per syllable beyond 10 without a space
 _C_STRAY_MARK = 2.0
+_C_CONTEXT = 2.0  # per Latin letter outside the alphabet of the language of the ASCII words
 # Italian ì and ù end words (così, più); inside one they are Czech ě, ů read as cp1252.
 _WORD_FINAL = frozenset("ìùÌÙ")
 _C_WORD_FINAL = 1.0
 
 
 @lru_cache(maxsize=1)
-def _letter_tables() -> tuple[dict[str, tuple[frozenset[str], ...]], dict[str, frozenset[str]]]:
-    """(alphabets of the languages of each script, rare letters of each script)."""
+def _letter_tables() -> tuple[dict[str, tuple[frozenset[str], ...]], dict[str, frozenset[str]],
+                              dict[str, frozenset[str]]]:
+    """(alphabets of the languages of each script, rare letters of each script,
+    the Latin alphabet of each language code)."""
     data = resources.files("ketl").joinpath("resources/alphabets.toml").read_bytes()
     table = tomllib.loads(data.decode("utf-8"))
     rare = {script.upper(): frozenset(v) for script, v in table.pop("rare").items()}
-    return {script.upper(): tuple(map(frozenset, langs.values())) for script, langs in table.items()}, rare
+    by_language = {lang: frozenset(v) for lang, v in table["latin"].items()}
+    return ({script.upper(): tuple(map(frozenset, langs.values())) for script, langs in table.items()},
+            rare, by_language)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The language of a text's ASCII words: its accented letters should be that language's."""
+    alphabet: frozenset[str]
+    weight: float  # the language identifier's confidence
+
+
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_MIN_CONTEXT_CONFIDENCE = 0.3
+
+
+def context_language(sample: bytes) -> Context | None:
+    """What the ASCII letters around the non-ASCII bytes say: every single-byte
+    code page reads them alike, and the identifier knows ``wiksz`` is Polish,
+    so ``ę`` fits there and ``ê`` does not. None for a language without a
+    Latin alphabet in ``alphabets.toml`` (English, Russian, Chinese...)."""
+    skeleton = sample.translate(None, _HIGH_BYTES).decode("ascii")
+    lang, prob = detect_language(skeleton)
+    alphabet = _letter_tables()[2].get(lang)
+    if alphabet is None or prob < _MIN_CONTEXT_CONFIDENCE:
+        return None
+    return Context(alphabet, prob)
 
 
 _CHARS: dict[str, tuple[int, str, int]] = {}
@@ -110,6 +141,8 @@ def _char(c: str) -> tuple[int, str, int]:
 
 def _classify(c: str) -> tuple[int, str, int]:
     cat = unicodedata.category(c)
+    if "\u02c2" <= c <= "\u02df":  # spacing diacritics (ˇ ˘ ˙ ˛ ˝): symbols, not letters
+        return SYMBOL, "", 0
     case = _LOWER if cat == "Ll" else _UPPER if cat in ("Lu", "Lt") else 0
     if cat[0] == "L":
         name = unicodedata.name(c, "")
@@ -212,7 +245,7 @@ _C_RARE_LETTER = 1.0
 def _alphabet_cost(letters: dict[str, Counter]) -> float:
     """Letters outside the best-fitting language's alphabet; missing vowels."""
     cost = 0.0
-    tables, rare_letters = _letter_tables()
+    tables, rare_letters, _ = _letter_tables()
     for script, counts in letters.items():
         vowels = _VOWELS.get(script)
         if vowels is not None:
@@ -233,12 +266,54 @@ def _alphabet_cost(letters: dict[str, Counter]) -> float:
     return cost
 
 
-def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> float:
+# Symbols almost no text uses: where they appear, a code page put them there
+# (latin-9's € read as latin-1).
+_UNUSED_SYMBOLS = frozenset("¤")
+# Low quotes open a quotation; glued to the end of a word they are letters of
+# another code page (cp850's é read as cp1252 is ‚).
+_LOW_QUOTES = frozenset("‚„")
+# Spanish opens a question or exclamation with the mark that closes it later
+# (Polish ż read as cp1252 is ¿, with no ? to follow).
+_INVERTED = {"¿": "?", "¡": "!"}
+_INVERTED_REACH = 300
+
+
+def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int, qs: str) -> float:
+    """What a character other than a letter costs where it stands."""
+    if kind == MARK:
+        return _C_STRAY_MARK if pk != LETTER and pk != MARK else 0.0
+    if kind == CONTROL:
+        return _C_CONTROL
+    if pk == LETTER and qk == LETTER and ps not in _CJK_FAMILY and qs not in _CJK_FAMILY:
+        return 0.0 if c in _WORD_INTERNAL else _C_IN_WORD
+    if c in _UNUSED_SYMBOLS or (c in _LOW_QUOTES and pk == LETTER):
+        return _C_GLUED_SYMBOL
+    closing = _INVERTED.get(c)
+    if closing is not None and text.find(closing, i, i + _INVERTED_REACH) < 0:
+        return _C_GLUED_SYMBOL
+    if kind == SYMBOL and (pk == LETTER or qk == LETTER):
+        return _C_GLUED_SYMBOL
+    return 0.0
+
+
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _minority_cjk_cost(text: str, cjk: int) -> float:
+    """A few CJK or Hangul characters among many Latin letters: a Western text's
+    accented letters read as a CJK code page (``d郭 la semaine``). Real CJK text
+    holding Latin words (GDP, iPhone) is mostly CJK."""
+    latin = len(_ASCII_LETTER.findall(text))
+    return _C_SCRIPT_MIX * cjk if cjk * 10 < latin + cjk else 0.0
+
+
+def implausibility(text: str, codec: str = "", limit: float = float("inf"),
+                   context: Context | None = None) -> float:
     """How oddly ``text`` reads (0 = nothing odd); stops counting beyond ``limit``."""
     rarity = _RARITY.get(codec)
     cost = 0.0
     letters: dict[str, Counter] = defaultdict(Counter)
-    upper = lower = kana = 0
+    upper = lower = kana = hangul = 0
     han: list[str] = []
     latin_run = hangul_run = 0
     last = -2
@@ -267,6 +342,8 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
                 cost += _C_SCRIPT_MIX
             if (pcase == _LOWER and case == _UPPER) or (case == _LOWER and qcase == _UPPER and q.isascii()):
                 cost += _C_CASE
+            if script in _BESIDE_LATIN and pk == qk == LETTER and p.isascii() and q.isascii():
+                cost += _C_SCRIPT_MIX  # one CJK or Hangul character inside a Latin word
             if script == "LATIN":
                 latin_run += 1
                 if latin_run > 3:
@@ -278,6 +355,7 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
             elif script == "HALFKANA":
                 cost += _C_HALFWIDTH_KANA
             elif script == "HANGUL":
+                hangul += 1
                 hangul_run += 1
                 if hangul_run > 10:
                     cost += _C_HANGUL_RUN
@@ -290,21 +368,18 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> f
                     cost += rarity(c)
                 if q == " " and i + 2 < n and _char(text[i + 2])[1] == "HAN":
                     cost += _C_SPACED_HAN
-        elif kind == MARK:
-            if pk != LETTER and pk != MARK:
-                cost += _C_STRAY_MARK
-        elif kind == CONTROL:
-            cost += _C_CONTROL
-        elif pk == LETTER and qk == LETTER and ps not in _CJK_FAMILY and qs not in _CJK_FAMILY:
-            if c not in _WORD_INTERNAL:
-                cost += _C_IN_WORD
-        elif kind == SYMBOL and (pk == LETTER or qk == LETTER):
-            cost += _C_GLUED_SYMBOL
+        else:
+            cost += _other_cost(text, i, c, kind, pk, ps, qk, qs)
         if cost > limit:
             return cost
     cost += _C_CAPITALS * max(0, upper - lower)
+    if han or kana or hangul:
+        cost += _minority_cjk_cost(text, len(han) + kana + hangul)
     if kana > 1:
         cost += _C_KANA_HAN * sum(map(_not_japanese, han))
+    if context is not None and "LATIN" in letters:
+        foreign = sum(n for ch, n in letters["LATIN"].items() if ch not in context.alphabet)
+        cost += _C_CONTEXT * context.weight * foreign
     return cost + _alphabet_cost(letters)
 
 
@@ -342,7 +417,7 @@ def _sample_text(sample: bytes, codec: str, final: bool) -> str | None:
         return None
 
 
-def _score(candidates, sample: bytes, final: bool, margin: float) -> list[Guess]:
+def _score(candidates, sample: bytes, final: bool, margin: float, context: Context | None) -> list[Guess]:
     """Candidates that decode ``sample``, least odd first; counting stops
     ``margin`` above the best so far (ties keep the candidates' order)."""
     out: list[Guess] = []
@@ -356,7 +431,7 @@ def _score(candidates, sample: bytes, final: bool, margin: float) -> list[Guess]
         odd = exact.get(key)
         if odd is None:
             limit = best + margin - prior
-            odd = implausibility(text, codec, limit)
+            odd = implausibility(text, codec, limit, context)
             if odd <= limit:  # counted to the end, not cut short
                 exact[key] = odd
         cost = prior + odd
@@ -382,9 +457,10 @@ def ranked(data: bytes, extra: tuple[tuple[str, float], ...] = (),
             candidates.append((codec, prior))
     priors = dict(candidates)
     guesses: list[Guess] = []
+    context = context_language(_sample(data, SAMPLE_BYTES)[0])
     for size, margin in _ROUNDS:
         sample, final = _sample(data, size)
-        guesses = _score(candidates, sample, final, margin)
+        guesses = _score(candidates, sample, final, margin, context)
         if final or not guesses:
             break
         candidates = [(g.codec, priors[g.codec]) for g in guesses if g.cost <= guesses[0].cost + margin]
