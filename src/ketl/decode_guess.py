@@ -10,11 +10,18 @@ is charged for exactly that:
 * letters of two scripts in one word, a capital after a small letter (KOI8-R
   read as cp1251 turns ``Президент`` into ``рТЕЪЙДЕОФ``), mostly capitals;
 * letters that no single language writes together (Polish ``ą`` beside Czech
-  ``ř``; alphabets in ``resources/alphabets.toml``), long words without any
-  ASCII letter in a Latin script;
-* in CJK text: halfwidth katakana, Han characters outside GB2312 in a GB
-  decoding, Hangul outside KS X 1001 in a cp949 decoding, Han characters
-  between spaces or glued to Hangul (Korean read as GBK), endless Hangul runs.
+  ``ř``; alphabets in ``resources/alphabets.toml``), or that the language of
+  the ASCII words around them does not write (py3langid reads ``wiksz`` as
+  Polish: ``ę`` fits, ``ê`` does not), long words without any ASCII letter in
+  a Latin script, Cyrillic or Greek without vowels or full of rare letters;
+* symbols no text uses (``¤``), a low quote after a word, ``¿`` with no ``?``;
+* in CJK text: halfwidth katakana, Han characters outside GB2312 (or from
+  the rare level of their code page), Hangul outside KS X 1001, Han characters
+  between spaces or glued to Hangul (Korean read as GBK), endless Hangul runs,
+  a few CJK characters among many Latin letters (French read as cp949).
+
+Candidates read the first 64 bytes from the first non-ASCII byte, then the
+close ones 512, then 2,048, best first, so a wrong one stops counting early.
 
 Every candidate also carries a small prior, so that a tie (``Café`` reads the
 same in cp1252, cp1250 and latin-1) goes to the most common code page.
@@ -242,9 +249,13 @@ _MAX_RARE_SHARE = 0.05
 _C_RARE_LETTER = 1.0
 
 
-def _alphabet_cost(letters: dict[str, Counter]) -> float:
-    """Letters outside the best-fitting language's alphabet; missing vowels."""
+def _alphabet_cost(letters: dict[str, Counter], context: Context | None = None) -> float:
+    """Letters outside the best-fitting language's alphabet, or outside the
+    alphabet of the language of the ASCII words; missing vowels; rare letters."""
     cost = 0.0
+    if context is not None and "LATIN" in letters:
+        foreign = sum(n for ch, n in letters["LATIN"].items() if ch not in context.alphabet)
+        cost += _C_CONTEXT * context.weight * foreign
     tables, rare_letters, _ = _letter_tables()
     for script, counts in letters.items():
         vowels = _VOWELS.get(script)
@@ -307,6 +318,22 @@ def _minority_cjk_cost(text: str, cjk: int) -> float:
     return _C_SCRIPT_MIX * cjk if cjk * 10 < latin + cjk else 0.0
 
 
+def _neighbour_cost(script: str, case: int, p: str, pk: int, ps: str, pcase: int,
+                    q: str, qk: int, qcase: int) -> float:
+    """A letter beside another letter: two scripts in one word, a capital after a
+    small letter. A non-ASCII neighbour is judged when its own turn comes."""
+    cost = 0.0
+    if pk == LETTER and not _compatible(ps, script):
+        cost += _C_HAN_HANGUL if "HANGUL" in (ps, script) else _C_SCRIPT_MIX
+    if qk == LETTER and q.isascii() and not _compatible("LATIN", script):
+        cost += _C_SCRIPT_MIX
+    if (pcase == _LOWER and case == _UPPER) or (case == _LOWER and qcase == _UPPER and q.isascii()):
+        cost += _C_CASE
+    if script in _BESIDE_LATIN and pk == qk == LETTER and p.isascii() and q.isascii():
+        cost += _C_SCRIPT_MIX  # one CJK or Hangul character inside a Latin word
+    return cost
+
+
 def implausibility(text: str, codec: str = "", limit: float = float("inf"),
                    context: Context | None = None) -> float:
     """How oddly ``text`` reads (0 = nothing odd); stops counting beyond ``limit``."""
@@ -336,14 +363,8 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
                 lower += 1
             if script in ("LATIN", "CYRILLIC", "GREEK"):
                 letters[script][c.lower()] += 1
-            if pk == LETTER and not _compatible(ps, script):
-                cost += _C_HAN_HANGUL if "HANGUL" in (ps, script) else _C_SCRIPT_MIX
-            if qk == LETTER and q.isascii() and not _compatible("LATIN", script):
-                cost += _C_SCRIPT_MIX
-            if (pcase == _LOWER and case == _UPPER) or (case == _LOWER and qcase == _UPPER and q.isascii()):
-                cost += _C_CASE
-            if script in _BESIDE_LATIN and pk == qk == LETTER and p.isascii() and q.isascii():
-                cost += _C_SCRIPT_MIX  # one CJK or Hangul character inside a Latin word
+            if pk == LETTER or qk == LETTER:
+                cost += _neighbour_cost(script, case, p, pk, ps, pcase, q, qk, qcase)
             if script == "LATIN":
                 latin_run += 1
                 if latin_run > 3:
@@ -377,10 +398,7 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
         cost += _minority_cjk_cost(text, len(han) + kana + hangul)
     if kana > 1:
         cost += _C_KANA_HAN * sum(map(_not_japanese, han))
-    if context is not None and "LATIN" in letters:
-        foreign = sum(n for ch, n in letters["LATIN"].items() if ch not in context.alphabet)
-        cost += _C_CONTEXT * context.weight * foreign
-    return cost + _alphabet_cost(letters)
+    return cost + _alphabet_cost(letters, context)
 
 
 @dataclass(frozen=True, slots=True)
