@@ -111,6 +111,8 @@ def test_the_issue_example_latin1_sentence():
     ("gb18030", "今年GDP增长5.2%，AI产业发展迅速。"),
     ("euc_kr", "올해 GDP는 2.1% 늘었고 AI를 활용한 서비스가 확대됐다."),
     ("cp1252", "Le nº 5 et la 2ª edición, l’État."),
+    # a foreign name in a French sentence: cp1256 reads ø as an Arabic shadda on the j
+    ("latin-1", "Les propriétaires de cafés à Gjøvik ont déclaré que le cessez-le-feu tenait toujours."),
     # one accented letter: the language of the ASCII words around it decides
     ("iso8859_2", "opublikowanego w czwartek większa"),
     ("mac_roman", "; über den Rest wird im Haushaltsausschuss"),

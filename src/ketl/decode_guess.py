@@ -166,6 +166,9 @@ def _classify(c: str) -> tuple[int, str, int]:
         return LETTER, script, case
     if c in _SYMBOL_LIKE:
         return SYMBOL, "", 0
+    if cat[0] == "M":  # the script of a mark: ARABIC SHADDA; COMBINING ACUTE ACCENT is any script's
+        script = unicodedata.name(c, "").split(" ", 1)[0]
+        return MARK, "" if script in ("COMBINING", "") else script, 0
     kind = {"M": MARK, "N": DIGIT if cat == "Nd" else SYMBOL, "Z": SPACE, "P": PUNCT,
             "S": SYMBOL}.get(cat[0])
     if kind is None:
@@ -292,7 +295,11 @@ _INVERTED_REACH = 300
 def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int, qs: str) -> float:
     """What a character other than a letter costs where it stands."""
     if kind == MARK:
-        return _C_STRAY_MARK if pk != LETTER and pk != MARK else 0.0
+        if pk != LETTER and pk != MARK:
+            return _C_STRAY_MARK
+        # an Arabic shadda on a Latin letter: cp1256 reading latin-1's ø
+        script = _char(c)[1]
+        return _C_SCRIPT_MIX if pk == LETTER and not _compatible(ps, script) else 0.0
     if kind == CONTROL:
         return _C_CONTROL
     if pk == LETTER and qk == LETTER and ps not in _CJK_FAMILY and qs not in _CJK_FAMILY:
