@@ -30,9 +30,9 @@ _BINARY_CONTROL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32
 
 
 # Above this cost per non-ASCII byte every usual code page reads oddly.
-_ODD_PER_BYTE = 0.5
+_ODD_PER_BYTE = 1.0
 _NORMALIZER_BYTES = 65536
-_NORMALIZER_PRIOR = 1.0
+_NORMALIZER_PRIOR = 2.0
 _KNOWN = frozenset(codecs.lookup(c).name for c, _ in CANDIDATES)
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _ASCII_BYTES = bytes(range(128))

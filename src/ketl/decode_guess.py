@@ -256,9 +256,6 @@ def _alphabet_cost(letters: dict[str, Counter], context: Context | None = None) 
     """Letters outside the best-fitting language's alphabet, or outside the
     alphabet of the language of the ASCII words; missing vowels; rare letters."""
     cost = 0.0
-    if context is not None and "LATIN" in letters:
-        foreign = sum(n for ch, n in letters["LATIN"].items() if ch not in context.alphabet)
-        cost += _C_CONTEXT * context.weight * foreign
     tables, rare_letters, _ = _letter_tables()
     for script, counts in letters.items():
         vowels = _VOWELS.get(script)
@@ -276,7 +273,13 @@ def _alphabet_cost(letters: dict[str, Counter], context: Context | None = None) 
             continue
         total = sum(counts.values())
         covered = max(sum(n for ch, n in counts.items() if ch in a) for a in alphabets)
-        cost += _C_ALPHABET * (total - covered)
+        outside = _C_ALPHABET * (total - covered)
+        if context is not None and script == "LATIN":
+            # The language of the words around decides, as far as it is sure; a
+            # foreign name (Gjøvik in a Spanish sentence) is foreign in every reading.
+            foreign = sum(n for ch, n in counts.items() if ch not in context.alphabet)
+            outside = max(_C_CONTEXT * context.weight * foreign, (1.0 - context.weight) * outside)
+        cost += outside
     return cost
 
 
@@ -299,7 +302,12 @@ def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int,
             return _C_STRAY_MARK
         # an Arabic shadda on a Latin letter: cp1256 reading latin-1's ø
         script = _char(c)[1]
-        return _C_SCRIPT_MIX if pk == LETTER and not _compatible(ps, script) else 0.0
+        if pk == LETTER and not _compatible(ps, script):
+            return _C_SCRIPT_MIX
+        # an accent on a letter that takes none (cp1258 reads martedì as marted + U+0301)
+        if pk == LETTER and ps == "LATIN" and len(unicodedata.normalize("NFC", text[i - 1:i + 1])) > 1:
+            return _C_STRAY_MARK
+        return 0.0
     if kind == CONTROL:
         return _C_CONTROL
     if pk == LETTER and qk == LETTER and ps not in _CJK_FAMILY and qs not in _CJK_FAMILY:
@@ -315,6 +323,12 @@ def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int,
 
 
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _is_cjk_block(c: str) -> bool:
+    """CJK punctuation, symbols and compatibility forms (﹌, 〉, ，)."""
+    return "\u2e80" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or "\ufe30" <= c <= "\ufe4f" \
+        or "\uff00" <= c <= "\uffef"
 
 
 def _minority_cjk_cost(text: str, cjk: int) -> float:
@@ -347,7 +361,7 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
     rarity = _RARITY.get(codec)
     cost = 0.0
     letters: dict[str, Counter] = defaultdict(Counter)
-    upper = lower = kana = hangul = 0
+    upper = lower = kana = hangul = cjk_marks = 0
     han: list[str] = []
     latin_run = hangul_run = 0
     last = -2
@@ -398,11 +412,13 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
                     cost += _C_SPACED_HAN
         else:
             cost += _other_cost(text, i, c, kind, pk, ps, qk, qs)
+            if _is_cjk_block(c):
+                cjk_marks += 1
         if cost > limit:
             return cost
     cost += _C_CAPITALS * max(0, upper - lower)
-    if han or kana or hangul:
-        cost += _minority_cjk_cost(text, len(han) + kana + hangul)
+    if han or kana or hangul or cjk_marks:
+        cost += _minority_cjk_cost(text, len(han) + kana + hangul + cjk_marks)
     if kana > 1:
         cost += _C_KANA_HAN * sum(map(_not_japanese, han))
     return cost + _alphabet_cost(letters, context)
