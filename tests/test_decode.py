@@ -118,6 +118,9 @@ def test_the_issue_example_latin1_sentence():
     ("mac_roman", "; über den Rest wird im Haushaltsausschuss"),
     ("mac_roman", "Wir können uns das nicht leisten"),
     ("cp850", "laget på at bussene går"),
+    # a single word: the code page's own letters and no symbol runs (±±¾© is 北京 read as cp1252)
+    ("cp850", "Zürich"), ("cp1250", "Łódź"), ("cp1253", "Ελλάδα"), ("gb18030", "北京"), ("shift_jis", "東京"),
+    ("cp1252", "col·legi"), ("cp1252", "® and ™ and 20°C"),
 ])
 def test_more_languages_and_code_pages(encoding, text):
     assert decode_bytes(text.encode(encoding)).text == text

@@ -34,6 +34,7 @@ _ODD_PER_BYTE = 1.0
 _NORMALIZER_BYTES = 65536
 _NORMALIZER_PRIOR = 2.0
 _KNOWN = frozenset(codecs.lookup(c).name for c, _ in CANDIDATES)
+_PRIORS = dict(CANDIDATES)  # a rare code page read right is not odd
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _ASCII_BYTES = bytes(range(128))
 
@@ -111,7 +112,7 @@ def _legacy(data: bytes) -> Decoded:
     exotic one such as mac_roman or EBCDIC), and its answer must read better."""
     guess = guess_legacy(data)
     high = len(_HIGH_BYTE.findall(data[:SAMPLE_BYTES]))
-    if guess is not None and guess[2] <= _ODD_PER_BYTE * high:
+    if guess is not None and guess[2] - _PRIORS.get(guess[1], 0.0) <= _ODD_PER_BYTE * high:
         return Decoded(guess[0], guess[1])
     best = from_bytes(data[:_NORMALIZER_BYTES]).best()
     if best is None or guess is None:

@@ -65,8 +65,9 @@ SAMPLE_BYTES = _ROUNDS[-1][0]
 LETTER, MARK, DIGIT, SPACE, PUNCT, SYMBOL, FORMAT, CONTROL = range(8)
 _LOWER, _UPPER = 1, 2
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# Punctuation at home inside a word: apostrophes, hyphens, the Catalan middle dot.
-_WORD_INTERNAL = frozenset("’‘ʼ‐‑·\u00ad")
+# Punctuation at home inside a word: apostrophes, hyphens (the Catalan middle
+# dot only in l·l, see _other_cost).
+_WORD_INTERNAL = frozenset("’‘ʼ‐‑\u00ad")
 # Punctuation that reads as a symbol when glued to a word (¶ is punctuation to Unicode).
 _SYMBOL_LIKE = frozenset("¶§¦¤")
 _CJK_FAMILY = frozenset(("HAN", "HIRAGANA", "KATAKANA"))
@@ -89,6 +90,7 @@ _C_SPACED_HAN = 2.0
 _C_HAN_HANGUL = 2.0
 _C_HANGUL_RUN = 0.5  # per syllable beyond 10 without a space
 _C_STRAY_MARK = 2.0
+_C_SYMBOL_RUN = 1.0  # per non-ASCII symbol right after another
 _C_CONTEXT = 2.0  # per Latin letter outside the alphabet of the language of the ASCII words
 # Italian ì and ù end words (così, più); inside one they are Czech ě, ů read as cp1252.
 _WORD_FINAL = frozenset("ìùÌÙ")
@@ -311,7 +313,9 @@ def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int,
     if kind == CONTROL:
         return _C_CONTROL
     if pk == LETTER and qk == LETTER and ps not in _CJK_FAMILY and qs not in _CJK_FAMILY:
-        return 0.0 if c in _WORD_INTERNAL else _C_IN_WORD
+        if c in _WORD_INTERNAL or (c == "·" and text[i - 1] in "lL" and text[i + 1] in "lL"):
+            return 0.0
+        return _C_IN_WORD
     if c in _UNUSED_SYMBOLS or (c in _LOW_QUOTES and pk == LETTER):
         return _C_GLUED_SYMBOL
     closing = _INVERTED.get(c)
@@ -319,6 +323,8 @@ def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int,
         return _C_GLUED_SYMBOL
     if kind == SYMBOL and (pk == LETTER or qk == LETTER):
         return _C_GLUED_SYMBOL
+    if kind == SYMBOL and pk == SYMBOL and not text[i - 1].isascii() and not _is_cjk_block(c):
+        return _C_SYMBOL_RUN  # ±±¾©: GB18030's 北京 read as cp1252
     return 0.0
 
 
