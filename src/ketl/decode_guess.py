@@ -423,6 +423,8 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
         if cost > limit:
             return cost
     cost += _C_CAPITALS * max(0, upper - lower)
+    if cost > limit:
+        return cost
     if han or kana or hangul or cjk_marks:
         cost += _minority_cjk_cost(text, len(han) + kana + hangul + cjk_marks)
     if kana > 1:
@@ -507,7 +509,8 @@ def ranked(data: bytes, extra: tuple[tuple[str, float], ...] = (),
     context = context_language(_sample(data, SAMPLE_BYTES)[0])
     for size, margin in _ROUNDS:
         sample, final = _sample(data, size)
-        guesses = _score(candidates, sample, final, margin, context)
+        # the whole text read: only the best matters, the others may stop early
+        guesses = _score(candidates, sample, final, 0.0 if final else margin, context)
         if final or not guesses:
             break
         candidates = [(g.codec, priors[g.codec]) for g in guesses if g.cost <= guesses[0].cost + margin]
