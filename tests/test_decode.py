@@ -121,6 +121,8 @@ def test_the_issue_example_latin1_sentence():
     # a single word: the code page's own letters and no symbol runs (±±¾© is 北京 read as cp1252)
     ("cp850", "Zürich"), ("cp1250", "Łódź"), ("cp1253", "Ελλάδα"), ("gb18030", "北京"), ("shift_jis", "東京"),
     ("cp1252", "col·legi"), ("cp1252", "® and ™ and 20°C"),
+    # EBCDIC: every usual code page reads it oddly, so charset-normalizer is asked
+    ("cp037", "Le président a déclaré mardi à Genève que la trêve était fragile."),
 ])
 def test_more_languages_and_code_pages(encoding, text):
     assert decode_bytes(text.encode(encoding)).text == text
