@@ -41,7 +41,8 @@ from typing import Callable
 
 from .language import detect_language
 
-__all__ = ["CANDIDATES", "Guess", "guess_legacy", "implausibility"]
+__all__ = ["CANDIDATES", "SAMPLE_BYTES", "Context", "Guess", "context_language", "guess_legacy", "implausibility",
+           "ranked"]
 
 # (codec, prior): the most common code page of each region first; a rival
 # must read better by more than the difference of priors to win.
