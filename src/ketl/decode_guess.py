@@ -33,7 +33,7 @@ import codecs
 import re
 import tomllib
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -60,7 +60,7 @@ CANDIDATES: tuple[tuple[str, float], ...] = (
 
 # Bytes read per candidate: a few words, then more for those still in the
 # running, best first; the last round decides (margin 0).
-_ROUNDS = ((64, 6.0), (512, 6.0), (2048, 0.0))
+_ROUNDS = ((64, 6.0), (512, 4.0), (2048, 0.0))
 SAMPLE_BYTES = _ROUNDS[-1][0]
 
 LETTER, MARK, DIGIT, SPACE, PUNCT, SYMBOL, FORMAT, CONTROL = range(8)
@@ -135,7 +135,7 @@ def context_language(sample: bytes) -> Context | None:
     return Context(alphabet, prob)
 
 
-_CHARS: dict[str, tuple[int, str, int]] = {}
+_CHARS: dict[str, tuple[int, str, int]] = {}  # filled with ASCII below, the rest on first use
 
 
 def _char(c: str) -> tuple[int, str, int]:
@@ -183,6 +183,9 @@ def _classify(c: str) -> tuple[int, str, int]:
 
 # Scripts that sit next to Latin letters without a space in real text ("GDP增长", "AI를").
 _BESIDE_LATIN = _CJK_FAMILY | {"HANGUL"}
+
+
+_CHARS.update((chr(b), _classify(chr(b))) for b in range(128))
 
 
 def _compatible(a: str, b: str) -> bool:
@@ -366,8 +369,9 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
                    context: Context | None = None) -> float:
     """How oddly ``text`` reads (0 = nothing odd); stops counting beyond ``limit``."""
     rarity = _RARITY.get(codec)
+    info = _CHARS.get  # the scoring loop's hot lookup, three times per character
     cost = 0.0
-    letters: dict[str, Counter] = defaultdict(Counter)
+    alphabetic: dict[str, list[str]] = {"LATIN": [], "CYRILLIC": [], "GREEK": []}
     upper = lower = kana = hangul = cjk_marks = 0
     han: list[str] = []
     latin_run = hangul_run = 0
@@ -376,11 +380,11 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
     for m in _NON_ASCII.finditer(text):
         i = m.start()
         c = text[i]
-        kind, script, case = _char(c)
+        kind, script, case = info(c) or _char(c)
         p = text[i - 1] if i else " "
         q = text[i + 1] if i + 1 < n else " "
-        pk, ps, pcase = _char(p)
-        qk, qs, qcase = _char(q)
+        pk, ps, pcase = info(p) or _char(p)
+        qk, qs, qcase = info(q) or _char(q)
         if i != last + 1:
             latin_run = hangul_run = 0
         last = i
@@ -389,9 +393,12 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
                 upper += 1
             elif case == _LOWER:
                 lower += 1
-            if script in ("LATIN", "CYRILLIC", "GREEK"):
-                letters[script][c.lower()] += 1
-            if pk == LETTER or qk == LETTER:
+            same = alphabetic.get(script)
+            if same is not None:
+                same.append(c)
+            # most letters sit between letters of their own script, in their own case
+            if (pk == LETTER and (ps != script or (pcase == _LOWER and case == _UPPER))) or \
+                    (qk == LETTER and (qs != script or (case == _LOWER and qcase == _UPPER))):
                 cost += _neighbour_cost(script, case, p, pk, ps, pcase, q, qk, qcase)
             if script == "LATIN":
                 latin_run += 1
@@ -430,6 +437,7 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
         cost += _minority_cjk_cost(text, len(han) + kana + hangul + cjk_marks)
     if kana > 1:
         cost += _C_KANA_HAN * sum(map(_not_japanese, han))
+    letters = {script: Counter("".join(chars).lower()) for script, chars in alphabetic.items() if chars}
     return cost + _alphabet_cost(letters, context)
 
 
