@@ -57,7 +57,7 @@ def test_bom_with_broken_body_is_undecodable():
 # --- legacy code pages: the candidate whose text reads right -------------------------
 
 from decode_samples import BY_ENCODING, CHINESE, JAPANESE, LENGTHS, cut  # noqa: E402
-from ketl.decode_guess import implausibility  # noqa: E402
+from ketl.decode_plausible import implausibility  # noqa: E402
 
 MATRIX = [(enc, lang, size) for enc, langs in BY_ENCODING.items() for lang in langs for size in LENGTHS]
 
