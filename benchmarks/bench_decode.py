@@ -10,8 +10,11 @@ original text and the time per document (best of N runs, CPU time), for
   decodes to the same text or ties);
 * ketl.decode.decode_bytes now.
 
-UTF-8 input never reaches either (strict UTF-8 decodes first); the last line
-times that path for comparison.
+Then the same on 40 random fragments (20 to 300 characters, starting
+anywhere) of every (code page, language) pair, the harder case of text cut
+mid-word, and on 13 more code pages (cp1250, latin-9, DOS, Mac, cp866,
+ISO-8859-5, KOI8-U, EUC-JP, cp932, cp949, GBK, GB2312). UTF-8 input never reaches either (strict UTF-8 decodes first); the
+last line times that path for comparison.
 
 Usage: python benchmarks/bench_decode.py [--repeat N]
 """
@@ -19,6 +22,7 @@ Usage: python benchmarks/bench_decode.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 import time
 from pathlib import Path
@@ -28,7 +32,21 @@ from charset_normalizer import from_bytes
 from ketl.decode import DecodeError, decode_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from decode_samples import BY_ENCODING, LENGTHS, cut  # noqa: E402
+import decode_samples as samples  # noqa: E402
+from decode_samples import BY_ENCODING, LENGTHS, cut, typeable  # noqa: E402
+
+# Code pages beyond the matrix, each with languages written in it.
+MORE = {
+    "cp1250": (samples.POLISH, samples.CZECH), "iso8859_15": (samples.FRENCH, samples.GERMAN),
+    "cp850": (samples.FRENCH, samples.GERMAN, samples.NORWEGIAN), "mac_roman": (samples.FRENCH, samples.GERMAN),
+    "cp866": (samples.RUSSIAN, samples.BULGARIAN), "iso8859_5": (samples.RUSSIAN, samples.BULGARIAN),
+    "mac_cyrillic": (samples.RUSSIAN,), "koi8_u": (samples.UKRAINIAN,), "euc_jp": (samples.JAPANESE,),
+    "cp932": (samples.JAPANESE,), "cp949": (samples.KOREAN,), "gbk": (samples.CHINESE,),
+    "gb2312": (samples.CHINESE,),
+}
+# DOS and Mac code pages lack the typographic quotes and the euro too.
+_ASCII_TYPOGRAPHY = str.maketrans({"’": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
+                                   "–": "-", "—": "-", "€": "EUR"})
 
 _TIE = ("cp1252", "latin_1", "iso8859_15")
 
@@ -59,6 +77,22 @@ def ketl_decode(data: bytes) -> str | None:
         return None
 
 
+def random_fragments(pairs: dict, per_pair: int = 40, seed: int = 11) -> list[tuple[str, bytes]]:
+    rng = random.Random(seed)
+    out = []
+    for encoding, texts in pairs.items():
+        for text in texts:
+            text = typeable(text.translate(_ASCII_TYPOGRAPHY), encoding)
+            for _ in range(per_pair):
+                size = rng.choice((20, 30, 40, 60, 100, 300))
+                start = rng.randrange(max(1, len(text) - size))
+                fragment = text[start:start + size]
+                data = fragment.encode(encoding)
+                if not data.isascii():
+                    out.append((fragment, data))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -81,6 +115,13 @@ def main() -> None:
             times[size] = best / len(cs) * 1000
         print(f"  {label:26s} right: " + ", ".join(f"{right[s]}/{len(cells[s])} at {s} B" for s in LENGTHS)
               + " | ms/doc: " + ", ".join(f"{times[s]:.2f} at {s} B" for s in LENGTHS))
+    for title, pairs in (("the matrix's code pages", {e: tuple(ls.values()) for e, ls in BY_ENCODING.items()}),
+                         ("13 more code pages", MORE)):
+        fragments = random_fragments(pairs)
+        print(f"{len(fragments)} random fragments of 20-300 characters, {title}:")
+        for label, fn in runners.items():
+            right = sum(fn(data) == want for want, data in fragments)
+            print(f"  {label:26s} right: {right}/{len(fragments)}")
     utf8 = [want.encode("utf-8") for want, _ in cells[2000]]
     t0 = time.process_time()
     for _ in range(args.repeat):

@@ -110,3 +110,32 @@ def test_drop_option_is_read_from_ketl_toml(tmp_path):
     cfg.write_text("[repair]\ndrop_replacement_chars = true\n", encoding="utf-8")
     assert check_resources(load_settings(cfg)).repair.drop_replacement_chars is True
     assert RepairSettings().drop_replacement_chars is False
+
+
+def test_raw_files_to_articles_rows_without_prefect(tmp_path):
+    """Read, decode and repair as a batch does, then the articles rows: the issue's
+    latin-1 file, Cyrillic in cp1251, UTF-8 with a stray byte, UTF-32 without a BOM."""
+    from pathlib import Path
+
+    from ketl.ingest import read_units, scan
+    from ketl.repair import repair_documents
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    latin = "Café owners in Gjøvik said the ceasefire held.\nThe owners of two cafés agreed.\n"
+    russian = "Президент заявил во вторник, что перемирие соблюдается.\nЖители провели ночь в подвалах.\n"
+    (raw / "latin1.txt").write_bytes(latin.encode("latin-1"))
+    (raw / "cp1251.txt").write_bytes(russian.encode("cp1251"))
+    (raw / "stray.txt").write_bytes("Slovenščina je jezik.\nNovi".encode() + b"\xe8" + " vrstici.\n".encode())
+    (raw / "utf32.txt").write_bytes(russian.encode("utf-32-le"))
+    result = read_units(Path(raw), scan(Path(raw)), 1 << 20)
+    assert result.rejects == []
+    docs = list(repair_documents(result.docs))
+    ctx = SimpleNamespace(run_id="r", pipeline_version="0", config_hash="c")
+    rows = {r["source_path"]: r for r in articles_table(docs, ctx, datetime(2026, 1, 1, tzinfo=timezone.utc))
+            .select(["source_path", "source_encoding", "text", "n_replacement_chars"]).to_pylist()}
+    assert rows["latin1.txt"]["text"] == latin.strip() and rows["latin1.txt"]["source_encoding"] == "cp1252"
+    assert rows["cp1251.txt"]["text"] == russian.strip() and rows["cp1251.txt"]["source_encoding"] == "cp1251"
+    assert rows["utf32.txt"]["text"] == russian.strip() and rows["utf32.txt"]["source_encoding"] == "utf-32-le"
+    assert rows["stray.txt"]["text"] == "Slovenščina je jezik.\nNovi\ufffd vrstici."
+    assert [rows[p]["n_replacement_chars"] for p in sorted(rows)] == [0, 0, 1, 0]

@@ -29,11 +29,14 @@ _BOMS = (
 _BINARY_CONTROL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))
 
 
-# Above this cost per non-ASCII byte every usual code page reads oddly.
-_ODD_PER_BYTE = 0.5
+# Beyond this cost every usual code page reads oddly: a foreign name costs a
+# right reading up to about 4, EBCDIC read as cp1256 about 0.65 per byte.
+_ODD_BASE = 4.0
+_ODD_PER_BYTE = 0.3
 _NORMALIZER_BYTES = 65536
-_NORMALIZER_PRIOR = 1.0
+_NORMALIZER_PRIOR = 2.0
 _KNOWN = frozenset(codecs.lookup(c).name for c, _ in CANDIDATES)
+_PRIORS = dict(CANDIDATES)  # a rare code page read right is not odd
 _HIGH_BYTE = re.compile(rb"[\x80-\xff]")
 _ASCII_BYTES = bytes(range(128))
 
@@ -111,7 +114,7 @@ def _legacy(data: bytes) -> Decoded:
     exotic one such as mac_roman or EBCDIC), and its answer must read better."""
     guess = guess_legacy(data)
     high = len(_HIGH_BYTE.findall(data[:SAMPLE_BYTES]))
-    if guess is not None and guess[2] <= _ODD_PER_BYTE * high:
+    if guess is not None and guess[2] - _PRIORS.get(guess[1], 0.0) <= _ODD_BASE + _ODD_PER_BYTE * high:
         return Decoded(guess[0], guess[1])
     best = from_bytes(data[:_NORMALIZER_BYTES]).best()
     if best is None or guess is None:

@@ -2,20 +2,12 @@
 
 charset-normalizer's guess is weak on short text (a 50-byte latin-1 sentence
 came out as cp775, ``Cafķ owners in Gj°vik``) and not always right on long
-text (2 KB of French as cp1257, ``mardi ą Genčve``). A reader tells the right
-code page at a glance by what a wrong one produces, so each candidate decoding
-is charged for exactly that:
+text (2 KB of French as cp1257, ``mardi ą Genčve``). Here every usual code
+page decodes the bytes and :func:`ketl.decode_plausible.implausibility` says
+how oddly each reading reads.
 
-* a symbol, a control or an odd space inside a word (``Gj°vik``, ``Rz±d``);
-* letters of two scripts in one word, a capital after a small letter (KOI8-R
-  read as cp1251 turns ``Президент`` into ``рТЕЪЙДЕОФ``), mostly capitals;
-* letters that no single language writes together (Polish ``ą`` beside Czech
-  ``ř``; alphabets in ``resources/alphabets.toml``), long words without any
-  ASCII letter in a Latin script;
-* in CJK text: halfwidth katakana, Han characters outside GB2312 in a GB
-  decoding, Hangul outside KS X 1001 in a cp949 decoding, Han characters
-  between spaces or glued to Hangul (Korean read as GBK), endless Hangul runs.
-
+Candidates read the first 64 bytes from the first non-ASCII byte, then the
+close ones 512, then 2,048, best first, so a wrong one stops counting early.
 Every candidate also carries a small prior, so that a tie (``Café`` reads the
 same in cp1252, cp1250 and latin-1) goes to the most common code page.
 """
@@ -24,15 +16,12 @@ from __future__ import annotations
 
 import codecs
 import re
-import tomllib
-import unicodedata
-from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from typing import Callable
 
-__all__ = ["CANDIDATES", "Guess", "guess_legacy", "implausibility"]
+from .decode_plausible import Context, implausibility, latin_alphabet, rarity_key
+from .language import detect_language
+
+__all__ = ["CANDIDATES", "SAMPLE_BYTES", "Guess", "context_language", "guess_legacy", "ranked"]
 
 # (codec, prior): the most common code page of each region first; a rival
 # must read better by more than the difference of priors to win.
@@ -41,7 +30,7 @@ CANDIDATES: tuple[tuple[str, float], ...] = (
     ("cp1250", 0.5), ("iso8859_2", 0.5),
     ("cp1251", 0.5), ("koi8_r", 0.8), ("koi8_u", 1.0), ("cp866", 1.5), ("iso8859_5", 1.5),
     ("mac_cyrillic", 2.0),
-    ("cp850", 1.5), ("cp437", 1.5), ("mac_roman", 2.0),
+    ("cp850", 1.5), ("cp437", 1.5), ("mac_roman", 1.5),
     ("cp1253", 1.0), ("iso8859_7", 1.0), ("cp1257", 1.0), ("iso8859_13", 1.5), ("iso8859_4", 2.0),
     ("cp1255", 1.5), ("cp1256", 1.5), ("cp874", 1.5),
     ("gb18030", 0.5), ("big5", 1.0), ("shift_jis", 0.5), ("cp932", 0.6), ("euc_jp", 0.8),
@@ -50,257 +39,24 @@ CANDIDATES: tuple[tuple[str, float], ...] = (
 
 # Bytes read per candidate: a few words, then more for those still in the
 # running, best first; the last round decides (margin 0).
-_ROUNDS = ((64, 6.0), (512, 6.0), (2048, 0.0))
+_ROUNDS = ((64, 6.0), (512, 4.0), (2048, 0.0))
 SAMPLE_BYTES = _ROUNDS[-1][0]
 
-LETTER, MARK, DIGIT, SPACE, PUNCT, SYMBOL, FORMAT, CONTROL = range(8)
-_LOWER, _UPPER = 1, 2
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# Punctuation at home inside a word: apostrophes, hyphens, the Catalan middle dot.
-_WORD_INTERNAL = frozenset("’‘ʼ‐‑·\u00ad")
-# Punctuation that reads as a symbol when glued to a word (¶ is punctuation to Unicode).
-_SYMBOL_LIKE = frozenset("¶§¦¤")
-_CJK_FAMILY = frozenset(("HAN", "HIRAGANA", "KATAKANA"))
-
-# Costs of what a wrong code page produces.
-_C_CONTROL = 8.0
-_C_IN_WORD = 4.0  # symbol, punctuation or odd space between two letters
-_C_GLUED_SYMBOL = 2.0
-_C_SCRIPT_MIX = 4.0
-_C_CASE = 2.0  # a capital right after a small letter
-_C_CAPITALS = 0.5  # per capital beyond the small letters
-_C_ALPHABET = 2.0  # per letter outside the best language's alphabet
-_C_NO_ASCII_WORD = 1.0  # per letter beyond 3 in a Latin run without ASCII
-_C_HALFWIDTH_KANA = 1.5
-_C_RARE = 1.5  # Han outside GB2312 in a GB decoding, Hangul outside KS X 1001
-_C_RARE_LEVEL = 1.0  # Han from the rare level of its code page, Hanja in Korean
-_C_KANA_HAN = 1.5  # Han that Japanese code pages lack, in a text with kana
-_C_VOWELS = 1.0  # per letter, scaled by how far vowels fall short of a third
-_C_SPACED_HAN = 2.0
-_C_HAN_HANGUL = 2.0
-_C_HANGUL_RUN = 0.5  # per syllable beyond 10 without a space
-_C_STRAY_MARK = 2.0
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_MIN_CONTEXT_CONFIDENCE = 0.3
 
 
-@lru_cache(maxsize=1)
-def _letter_tables() -> tuple[dict[str, tuple[frozenset[str], ...]], dict[str, frozenset[str]]]:
-    """(alphabets of the languages of each script, rare letters of each script)."""
-    data = resources.files("ketl").joinpath("resources/alphabets.toml").read_bytes()
-    table = tomllib.loads(data.decode("utf-8"))
-    rare = {script.upper(): frozenset(v) for script, v in table.pop("rare").items()}
-    return {script.upper(): tuple(map(frozenset, langs.values())) for script, langs in table.items()}, rare
-
-
-_CHARS: dict[str, tuple[int, str, int]] = {}
-
-
-def _char(c: str) -> tuple[int, str, int]:
-    """(kind, script, case) of one character (a dict lookup after the first time:
-    the scoring loop asks three times per character)."""
-    info = _CHARS.get(c)
-    if info is None:
-        info = _classify(c)
-        if len(_CHARS) < 65536:  # bounded: random input must not grow it without end
-            _CHARS[c] = info
-    return info
-
-
-def _classify(c: str) -> tuple[int, str, int]:
-    cat = unicodedata.category(c)
-    case = _LOWER if cat == "Ll" else _UPPER if cat in ("Lu", "Lt") else 0
-    if cat[0] == "L":
-        name = unicodedata.name(c, "")
-        if name.startswith("CJK"):
-            script = "HAN"
-        elif name.startswith("HALFWIDTH KATAKANA"):
-            script = "HALFKANA"
-        elif name.startswith(("KATAKANA-HIRAGANA", "FULLWIDTH")):
-            script = "KATAKANA"  # the prolonged sound mark; fullwidth Latin in Japanese text
-        elif cat == "Lm" or name.startswith(("FEMININE", "MASCULINE")):
-            script = ""  # modifier letters (ʼ), ordinal indicators (nº): at home in any script
-        else:
-            script = name.split(" ", 1)[0]
-        return LETTER, script, case
-    if c in _SYMBOL_LIKE:
-        return SYMBOL, "", 0
-    kind = {"M": MARK, "N": DIGIT if cat == "Nd" else SYMBOL, "Z": SPACE, "P": PUNCT,
-            "S": SYMBOL}.get(cat[0])
-    if kind is None:
-        kind = FORMAT if cat == "Cf" else CONTROL
-    if c in "\t\n\r ":
-        kind = SPACE
-    return kind, "", 0
-
-
-# Scripts that sit next to Latin letters without a space in real text ("GDP增长", "AI를").
-_BESIDE_LATIN = _CJK_FAMILY | {"HANGUL"}
-
-
-def _compatible(a: str, b: str) -> bool:
-    """May letters of scripts ``a`` and ``b`` touch in one word?"""
-    if a == b or not a or not b:
-        return True
-    if a in _CJK_FAMILY and b in _CJK_FAMILY:
-        return True
-    return (a == "LATIN" and b in _BESIDE_LATIN) or (b == "LATIN" and a in _BESIDE_LATIN)
-
-
-def _rarity(codec: str) -> Callable[[str], float] | None:
-    """Cost of a Han or Hangul character in a text decoded with ``codec``: the
-    code pages list their common characters first (GB2312 level 1 covers about
-    99.7 % of modern Chinese text), so a wrong decoding draws from the rare end."""
-    if codec in ("gb18030", "gbk"):
-        return _by_position("gb2312", 0xD8, missing=_C_RARE)
-    if codec == "big5":
-        return _by_position("big5", 0xC9)
-    if codec in ("shift_jis", "cp932"):
-        return _by_position("cp932", 0x98, missing=_C_RARE, hangul=_C_RARE)
-    if codec == "euc_jp":
-        return _by_position("euc_jp", 0xD0, missing=_C_RARE, hangul=_C_RARE)
-    if codec in ("euc_kr", "cp949"):
-        return _korean
-    return None
-
-
-def _by_position(codec: str, rare_lead: int, missing: float = _C_RARE, hangul: float = 0.0):
-    @lru_cache(maxsize=8192)
-    def cost(c: str) -> float:
-        if _char(c)[1] == "HANGUL":
-            return hangul
-        try:
-            lead = c.encode(codec)[0]
-        except UnicodeEncodeError:
-            return missing
-        return _C_RARE_LEVEL if lead >= rare_lead else 0.0
-    return cost
-
-
-@lru_cache(maxsize=8192)
-def _korean(c: str) -> float:
-    """Modern Korean is Hangul from KS X 1001; Hanja are few, extended Hangul rarer."""
-    if _char(c)[1] == "HAN":
-        return _C_RARE_LEVEL
-    try:
-        c.encode("euc_kr")
-    except UnicodeEncodeError:
-        return _C_RARE
-    return 0.0
-
-
-_RARITY = {codec: _rarity(codec) for codec, _ in CANDIDATES}
-
-
-@lru_cache(maxsize=8192)
-def _not_japanese(c: str) -> bool:
-    try:
-        c.encode("cp932")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-# Every Cyrillic or Greek text has vowels; random letters (Hebrew read as cp1251) lack them.
-_VOWELS = {"CYRILLIC": frozenset("аеёиоуыэюяіїєў"), "GREEK": frozenset("αεηιουωάέήίόύώϊϋΐΰ")}
-_MIN_VOWEL_SHARE = 0.3
-_MAX_RARE_SHARE = 0.05
-_C_RARE_LETTER = 1.0
-
-
-def _alphabet_cost(letters: dict[str, Counter]) -> float:
-    """Letters outside the best-fitting language's alphabet; missing vowels."""
-    cost = 0.0
-    tables, rare_letters = _letter_tables()
-    for script, counts in letters.items():
-        vowels = _VOWELS.get(script)
-        if vowels is not None:
-            total = sum(counts.values())
-            short = _MIN_VOWEL_SHARE * total - sum(n for ch, n in counts.items() if ch in vowels)
-            cost += _C_VOWELS * max(0.0, short)
-        rare = rare_letters.get(script)
-        if rare is not None:
-            total = sum(counts.values())
-            excess = sum(n for ch, n in counts.items() if ch in rare) - _MAX_RARE_SHARE * total
-            cost += _C_RARE_LETTER * max(0.0, excess)
-        alphabets = tables.get(script)
-        if not alphabets:
-            continue
-        total = sum(counts.values())
-        covered = max(sum(n for ch, n in counts.items() if ch in a) for a in alphabets)
-        cost += _C_ALPHABET * (total - covered)
-    return cost
-
-
-def implausibility(text: str, codec: str = "", limit: float = float("inf")) -> float:
-    """How oddly ``text`` reads (0 = nothing odd); stops counting beyond ``limit``."""
-    rarity = _RARITY.get(codec)
-    cost = 0.0
-    letters: dict[str, Counter] = defaultdict(Counter)
-    upper = lower = kana = 0
-    han: list[str] = []
-    latin_run = hangul_run = 0
-    last = -2
-    n = len(text)
-    for m in _NON_ASCII.finditer(text):
-        i = m.start()
-        c = text[i]
-        kind, script, case = _char(c)
-        p = text[i - 1] if i else " "
-        q = text[i + 1] if i + 1 < n else " "
-        pk, ps, pcase = _char(p)
-        qk, qs, qcase = _char(q)
-        if i != last + 1:
-            latin_run = hangul_run = 0
-        last = i
-        if kind == LETTER:
-            if case == _UPPER:
-                upper += 1
-            elif case == _LOWER:
-                lower += 1
-            if script in ("LATIN", "CYRILLIC", "GREEK"):
-                letters[script][c.lower()] += 1
-            if pk == LETTER and not _compatible(ps, script):
-                cost += _C_HAN_HANGUL if "HANGUL" in (ps, script) else _C_SCRIPT_MIX
-            if qk == LETTER and q.isascii() and not _compatible("LATIN", script):
-                cost += _C_SCRIPT_MIX
-            if (pcase == _LOWER and case == _UPPER) or (case == _LOWER and qcase == _UPPER and q.isascii()):
-                cost += _C_CASE
-            if script == "LATIN":
-                latin_run += 1
-                if latin_run > 3:
-                    cost += _C_NO_ASCII_WORD
-            elif script in ("HIRAGANA", "KATAKANA"):
-                kana += 1
-            elif script == "HALFKANA":
-                cost += _C_HALFWIDTH_KANA
-            elif script == "HANGUL":
-                hangul_run += 1
-                if hangul_run > 10:
-                    cost += _C_HANGUL_RUN
-                if rarity is not None:
-                    cost += rarity(c)
-            elif script == "HAN":
-                hangul_run += 1
-                han.append(c)
-                if rarity is not None:
-                    cost += rarity(c)
-                if q == " " and i + 2 < n and _char(text[i + 2])[1] == "HAN":
-                    cost += _C_SPACED_HAN
-        elif kind == MARK:
-            if pk != LETTER and pk != MARK:
-                cost += _C_STRAY_MARK
-        elif kind == CONTROL:
-            cost += _C_CONTROL
-        elif pk == LETTER and qk == LETTER and ps not in _CJK_FAMILY and qs not in _CJK_FAMILY:
-            if c not in _WORD_INTERNAL:
-                cost += _C_IN_WORD
-        elif kind == SYMBOL and (pk == LETTER or qk == LETTER):
-            cost += _C_GLUED_SYMBOL
-        if cost > limit:
-            return cost
-    cost += _C_CAPITALS * max(0, upper - lower)
-    if kana > 1:
-        cost += _C_KANA_HAN * sum(map(_not_japanese, han))
-    return cost + _alphabet_cost(letters)
+def context_language(sample: bytes) -> Context | None:
+    """What the ASCII letters around the non-ASCII bytes say: every single-byte
+    code page reads them alike, and the identifier knows ``wiksz`` is Polish,
+    so ``ę`` fits there and ``ê`` does not. None for a language without a
+    Latin alphabet in ``alphabets.toml`` (English, Russian, Chinese...)."""
+    skeleton = sample.translate(None, _HIGH_BYTES).decode("ascii")
+    lang, prob = detect_language(skeleton)
+    alphabet = latin_alphabet(lang)
+    if alphabet is None or prob < _MIN_CONTEXT_CONFIDENCE:
+        return None
+    return Context(alphabet, prob)
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +93,7 @@ def _sample_text(sample: bytes, codec: str, final: bool) -> str | None:
         return None
 
 
-def _score(candidates, sample: bytes, final: bool, margin: float) -> list[Guess]:
+def _score(candidates, sample: bytes, final: bool, margin: float, context: Context | None) -> list[Guess]:
     """Candidates that decode ``sample``, least odd first; counting stops
     ``margin`` above the best so far (ties keep the candidates' order)."""
     out: list[Guess] = []
@@ -347,11 +103,11 @@ def _score(candidates, sample: bytes, final: bool, margin: float) -> list[Guess]
         text = _sample_text(sample, codec, final)
         if text is None:
             continue
-        key = (text, _RARITY.get(codec))
+        key = (text, rarity_key(codec))
         odd = exact.get(key)
         if odd is None:
             limit = best + margin - prior
-            odd = implausibility(text, codec, limit)
+            odd = implausibility(text, codec, limit, context)
             if odd <= limit:  # counted to the end, not cut short
                 exact[key] = odd
         cost = prior + odd
@@ -377,9 +133,11 @@ def ranked(data: bytes, extra: tuple[tuple[str, float], ...] = (),
             candidates.append((codec, prior))
     priors = dict(candidates)
     guesses: list[Guess] = []
+    context = context_language(_sample(data, SAMPLE_BYTES)[0])
     for size, margin in _ROUNDS:
         sample, final = _sample(data, size)
-        guesses = _score(candidates, sample, final, margin)
+        # the whole text read: only the best matters, the others may stop early
+        guesses = _score(candidates, sample, final, 0.0 if final else margin, context)
         if final or not guesses:
             break
         candidates = [(g.codec, priors[g.codec]) for g in guesses if g.cost <= guesses[0].cost + margin]
