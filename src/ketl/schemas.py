@@ -37,7 +37,8 @@ ARTICLES = _schema(
     _f("language", pa.string(), "ISO 639-1 code of the curated text (py3langid)"),
     _f("n_chars", pa.int32(), "Characters in `text`", False),
     _f("source_chars", pa.int32(), "Characters of the decoded source: `1 - n_chars / source_chars` "
-       "is the share the stages removed (title and metadata lines included)", False),
+       "is the share the stages removed (title and metadata lines included); null in rows written by "
+       "an older ketl"),
     _f("n_edits", pa.int32(), "Rows of this article in the edits table", False),
     _f("n_replacement_chars", pa.int32(), "U+FFFD replacement characters: bytes lost before ketl saw the article (in `text`, plus any `[repair] drop_replacement_chars` removed); null in rows written by an older ketl"),
     _f("near_duplicate_of", pa.string(), "doc_id of the earliest near-duplicate article (MinHash), null if none"),
