@@ -223,3 +223,30 @@ def test_cli_prints_the_summary_with_paths_as_written(dataset, tmp_path):
     assert "0 unchanged, 0 removed" in res.output
     res = CliRunner().invoke(app, ["export", "--out", str(dataset), "--to", str(dest)])
     assert "0 files written (0 bytes)" in res.output and f"{n} unchanged" in res.output
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_api")
+def test_export_after_real_incremental_runs(raw_copy, tmp_path):
+    """ketl run, export, a new file and ketl run again, export: only that run's files are written."""
+    out, dest = tmp_path / "curated", tmp_path / "published"
+    runner = CliRunner()
+    assert runner.invoke(app, ["run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1"]).exit_code == 0
+    assert runner.invoke(app, ["export", "--out", str(out), "--to", str(dest)]).exit_code == 0
+    before = _stats(dest)
+    (raw_copy / "sub").mkdir()
+    (raw_copy / "sub" / "hy.txt").write_text(
+        "Առևտրականները ողջունեցին լուրը՝ ասելով, որ փակումն այս տարի նրանց միլիոններ է արժեցել։\n\n"
+        "Պաշտոնյաները երկուշաբթի հայտարարեցին, որ անցակետը կվերաբացվի հաջորդ շաբաթ։\n", encoding="utf-8")
+    res = runner.invoke(app, ["run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    current = out / ".ketl" / "current"
+    run_two = current.resolve().name[:8]
+    new = set(_files(current)) - set(before)
+    assert new and all(run_two in rel or rel.endswith("empty.parquet") for rel in new), new
+    s = export_dataset(out, dest)
+    assert sorted(s.paths_written) == sorted(new) and _files(dest) == _files(current)
+    after = _stats(dest)
+    assert all(after[rel] == before[rel] for rel in set(before) & set(after))
+    texts = ds.dataset(dest / "articles", format="parquet", partitioning="hive").to_table().column("text")
+    assert len(texts) == 6 and any("անցակետը կվերաբացվի" in t for t in texts.to_pylist())
