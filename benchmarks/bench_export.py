@@ -35,7 +35,7 @@ def _rows(table: str, n: int, run: str, rng: random.Random, words: list[str]) ->
     for f in TABLES[table]:
         t = f.type
         if f.name == "text":
-            # words drawn at random: compresses like real text (~3x), unlike repeated words
+            # words drawn at random: compresses like real text (~3x), unlike repeated sentences
             cols[f.name] = [" ".join(rng.choices(words, k=450)) for _ in range(n)]
         elif pa.types.is_string(t):
             cols[f.name] = [f"{f.name}-{run}-{i}" for i in range(n)]
