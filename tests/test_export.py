@@ -71,6 +71,10 @@ def _files(root: Path) -> dict[str, str]:
     return got
 
 
+def _folders(root: Path) -> set[Path]:
+    return {p.relative_to(root) for t in TABLES for p in (root / t).rglob("*") if p.is_dir()}
+
+
 def _stats(root: Path) -> dict[str, tuple[int, int]]:
     return {rel: (os.stat(root / rel).st_ino, os.stat(root / rel).st_mtime_ns) for rel in _files(root)}
 
@@ -120,6 +124,7 @@ def test_second_export_writes_only_what_changed(dataset, tmp_path):
     after = _stats(dest)
     for rel in set(before) - gone:
         assert after[rel] == before[rel], rel  # not rewritten: same inode, same mtime
+    assert _folders(dest) == _folders(current.resolve())  # folders left empty are removed
     manifest = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))
     assert set(manifest["files"]) == set(_files(current)) and manifest["snapshot"] == current.resolve().name
     s = export_dataset(dataset, dest)
@@ -156,6 +161,31 @@ def test_a_snapshot_removed_mid_export_starts_over_on_the_new_one(dataset, tmp_p
     assert s.snapshot == current.resolve().name == "run-three"
     assert _files(dest) == _files(current)
     assert json.loads((dest / MANIFEST).read_text(encoding="utf-8"))["files"].keys() == _files(current).keys()
+
+
+def test_an_interrupted_first_export_is_completed_by_the_next(dataset, tmp_path, monkeypatch):
+    dest = tmp_path / "published"
+    real_copy, calls = export_module._copy, []
+
+    def copy_then_interrupt(src, dst, st):
+        calls.append(src)
+        if len(calls) == 5:  # articles, edits, entities, quotes written
+            raise KeyboardInterrupt
+        real_copy(src, dst, st)
+
+    monkeypatch.setattr(export_module, "_copy", copy_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        export_dataset(dataset, dest)
+    monkeypatch.setattr(export_module, "_copy", real_copy)
+    manifest = json.loads((dest / MANIFEST).read_text(encoding="utf-8"))
+    assert manifest["complete"] is False and len(manifest["files"]) == 7  # every file listed before copying
+    old_quotes = [rel for rel in _files(dest) if rel.startswith("quotes/")]
+    assert old_quotes
+    _commit(dataset, "run-two", {"quotes": 5, "articles": 1}, "2024-05-02", first=40)  # quotes rewritten
+    s = export_dataset(dataset, dest)
+    current = dataset / ".ketl" / "current"
+    assert _files(dest) == _files(current) and not (dest / old_quotes[0]).exists()
+    assert s.removed >= 1 and json.loads((dest / MANIFEST).read_text(encoding="utf-8"))["complete"] is True
 
 
 def test_files_the_export_did_not_write_are_never_deleted(dataset, tmp_path):

@@ -75,7 +75,7 @@ def _export_locked(out: Path, dest: Path) -> ExportSummary:
         snapshot = _current_snapshot(out)
         summary.snapshot, summary.unchanged = snapshot.name, 0
         try:
-            wanted = _sync(snapshot, dest, known, summary)
+            wanted = _sync(snapshot, dest, out, known, summary)
             break
         except FileNotFoundError:
             continue  # the snapshot was removed under us: start over on the new one
@@ -130,6 +130,7 @@ def _lock_destination(dest: Path) -> int:
 
 def _clear_temporaries(dest: Path) -> None:
     """Remove the partial copies an interrupted export left."""
+    (dest / f"{MANIFEST}{_TMP_SUFFIX}").unlink(missing_ok=True)
     for table in TABLES:
         for tmp in (dest / table).rglob(f".*{_TMP_SUFFIX}"):
             tmp.unlink(missing_ok=True)
@@ -171,17 +172,24 @@ def _raise(exc: OSError) -> None:
     raise exc
 
 
-def _sync(snapshot: Path, dest: Path, known: dict[str, dict], summary: ExportSummary) -> set[str]:
-    wanted = set()
+def _sync(snapshot: Path, dest: Path, out: Path, known: dict[str, dict], summary: ExportSummary) -> set[str]:
+    """Copy the snapshot's new and changed files; the names of all its files."""
+    wanted, todo = set(), []
     for rel in _source_files(snapshot):
-        src, dst = snapshot / rel, dest / rel
-        st = os.stat(src)
+        st = os.stat(snapshot / rel)
         source_id = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
         wanted.add(rel)
-        if _unchanged(known.get(rel), source_id, dst):
+        if _unchanged(known.get(rel), source_id, dest / rel):
             summary.unchanged += 1
-            continue
-        _copy(src, dst, st)
+        else:
+            todo.append((rel, st, source_id))
+    if todo:
+        # Listed before they are written: an interrupted export leaves no file the
+        # next one does not know about (a pending entry never counts as unchanged).
+        known.update({rel: {"pending": True} for rel, _, _ in todo})
+        _write_manifest(dest, out, snapshot.name, known, complete=False)
+    for rel, st, source_id in todo:
+        _copy(snapshot / rel, dest / rel, st)
         known[rel] = {"source": source_id, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
         summary.written += 1
         summary.bytes_written += st.st_size
@@ -238,8 +246,8 @@ def _remove_stale(dest: Path, stale: set[str]) -> int:
     return removed
 
 
-def _write_manifest(dest: Path, out: Path, snapshot: str, files: dict[str, dict]) -> None:
-    data = {"format": FORMAT, "dataset": str(out.resolve()), "snapshot": snapshot,
+def _write_manifest(dest: Path, out: Path, snapshot: str, files: dict[str, dict], complete: bool = True) -> None:
+    data = {"format": FORMAT, "dataset": str(out.resolve()), "snapshot": snapshot, "complete": complete,
             "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files}
     tmp = dest / f"{MANIFEST}{_TMP_SUFFIX}"
     try:
