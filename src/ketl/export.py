@@ -79,6 +79,8 @@ def _export_locked(out: Path, dest: Path) -> ExportSummary:
             break
         except FileNotFoundError:
             continue  # the snapshot was removed under us: start over on the new one
+        except OSError as exc:
+            raise ExportError(f"could not read the dataset at {out}: {exc}") from None
     else:
         raise ExportError(f"the dataset at {out} changed faster than it could be exported; try again")
     summary.removed = _remove_stale(dest, set(known) - wanted)
@@ -119,7 +121,10 @@ def _check_destination(out: Path, dest: Path) -> None:
 
 def _lock_destination(dest: Path) -> int:
     """flock the destination folder itself (no lock file to publish): one export at a time."""
-    fd = os.open(dest, os.O_RDONLY)
+    try:
+        fd = os.open(dest, os.O_RDONLY)
+    except OSError as exc:
+        raise ExportError(f"{dest} is not readable: {exc.strerror or exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -241,7 +246,10 @@ def _remove_stale(dest: Path, stale: set[str]) -> int:
             raise ExportError(f"could not remove {path}: {exc.strerror or exc}") from None
         parent = path.parent
         while parent != dest and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
+            try:
+                parent.rmdir()
+            except OSError:
+                break  # something appeared in it meanwhile: keep it
             parent = parent.parent
     return removed
 
