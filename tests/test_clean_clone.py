@@ -29,6 +29,10 @@ def clone(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, root / name)
     assert not (root.parent / "shared").exists()
+    # A test written without the guard, as a new one may be: it must skip too.
+    (root / "tests" / "test_unguarded.py").write_text(
+        "import json\nfrom conftest import SHARED\n\n\ndef test_reads_shared_directly():\n"
+        "    json.loads((SHARED / 'bench' / 'aeb' / 'ground-truth.json').read_text())\n", encoding="utf-8")
     return root
 
 
@@ -42,7 +46,7 @@ def _pytest(clone: Path, *args: str, ci: bool = False) -> subprocess.CompletedPr
 
 
 def test_tests_needing_shared_skip_with_a_reason(clone):
-    res = _pytest(clone, *FILES)
+    res = _pytest(clone, *FILES, "tests/test_unguarded.py")
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     skips = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", out, re.M)
@@ -51,6 +55,8 @@ def test_tests_needing_shared_skip_with_a_reason(clone):
         assert where.startswith("tests/test_"), where  # the test's own line, not conftest's
         assert re.fullmatch(r"needs \.\./shared/\S+ \(the shared benchmarks beside the repository\)", reason), reason
     reasons = {r for _, r in skips}
+    assert ("tests/test_unguarded.py:5", "needs ../shared/bench/aeb/ground-truth.json "
+            "(the shared benchmarks beside the repository)") in skips
     for data in ("bench/aeb/html-text.json", "bench/aeb/ground-truth.json", "bench/ftfy-cases"):
         assert any(f"../shared/{data} " in r for r in reasons), (data, reasons)
     passed = int(re.search(r"(\d+) passed", out).group(1))
