@@ -12,12 +12,12 @@ from ketl.boilerplate import BoilerplateSettings, clean_documents, load_rules
 from ketl.boilerplate_sitestats import RepetitionSettings, SiteLineStats, line_key, site_and_line_keys
 from ketl.document import Document
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from conftest import SEEDS, SHARED, shared_path
 RULES = load_rules()
 
 
 def seed(prefix: str) -> Document:
-    path = next((SHARED / "seeds").glob(f"{prefix}_*.txt"))
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
     raw = path.read_bytes()
     return Document.from_source(doc_id=path.stem, source_path=path.name,
                                 source_sha256=hashlib.sha256(raw).hexdigest(),
@@ -250,6 +250,7 @@ def _bench_module():
     return mod
 
 
+@pytest.mark.shared("bench/aeb/html-text.json", "bench/aeb/ground-truth.json")
 def test_aeb_f1_beats_plain_line_rules():
     bench = _bench_module()
     pages = bench.load_aeb()
@@ -264,7 +265,7 @@ def test_aeb_f1_beats_plain_line_rules():
 def test_lower_cased_matcher_agrees_with_ignorecase():
     # The fast matcher (lower-cased patterns and lines) must give the verdicts of
     # the reference IGNORECASE alternation, on every line of the seeds.
-    for path in sorted((SHARED / "seeds").glob("*.txt")):
+    for path in sorted(SEEDS.glob("*.txt")):
         for line in path.read_text(encoding="utf-8").split("\n"):
             s = line.strip()
             if not s:
@@ -274,6 +275,7 @@ def test_lower_cased_matcher_agrees_with_ignorecase():
             assert (got.id if got else None) == (RULES.rules[int(ref.lastgroup[1:])].id if ref else None)
 
 
+@pytest.mark.shared("bench/aeb/html-text.json", "bench/aeb/ground-truth.json")
 def test_agglutinative_page_keeps_its_prose():
     # Korean particles stick to words, so the stop-word list barely covers real
     # prose: the page must be judged without it rather than emptied.
@@ -483,7 +485,6 @@ def test_dateline_of_the_article_is_kept():
 
 _GATED = [r for r in RULES.rules if r.keywords]
 AEB = SHARED / "bench" / "aeb"
-SEEDS = SHARED / "seeds"
 
 
 def test_some_shipped_rules_are_gated():
@@ -511,7 +512,7 @@ def test_every_line_a_gated_rule_matches_holds_one_of_its_keywords(rule):
 def test_gated_matching_equals_the_plain_alternation_on_real_lines():
     import json
 
-    pages = json.loads((AEB / "html-text.json").read_text(encoding="utf-8"))["output"]
+    pages = json.loads(shared_path(AEB / "html-text.json").read_text(encoding="utf-8"))["output"]
     texts = [p["articleBody"] for p in pages.values()] + [p.read_text(encoding="utf-8")
                                                          for p in SEEDS.glob("*.txt")]
     lines = sorted({ln.strip().lower() for t in texts for ln in t.split("\n")})

@@ -47,8 +47,7 @@ PARAS = [
 ]
 
 
-@pytest.mark.skipif(not (SHARED / "bench" / "aeb" / "ground-truth.json").is_file(),
-                    reason="../shared/bench is not beside the repository")
+@pytest.mark.shared("bench/aeb/ground-truth.json")
 def test_clean_aeb_bodies_come_out_nearly_whole():
     bench = _bench()
     gold = json.loads((SHARED / "bench" / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ from ketl.dedup.minhash import SCHEME, permutations, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes, shingle_hashes_reference
 from ketl.quotes import find_quotes
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from conftest import SEEDS
 WEIRD = ["", " ", "...", "“”", "a", "ab", "\x00", "\ud800x", "🙂🙂🙂", "İstanbul ǅ ß", "x" * 3000]
 
 

@@ -13,7 +13,7 @@ from ketl.entities import (ENTITIES_SCHEMA, SUGGESTIONS_SCHEMA, EntitySettings, 
                            resolve_entities, suggestions_table)
 from ketl.gazetteer import Gazetteer, ordinary_words
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from conftest import SEEDS, SHARED, shared_path
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +209,7 @@ def test_tables_follow_their_schemas(seeds, gaz):
 
 
 # -- a world-sized gazetteer: imported places must not crowd out the topic -------------
-AEB = SEEDS.parent / "bench" / "aeb" / "html-text.json"
+AEB = SHARED / "bench" / "aeb" / "html-text.json"
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_seed_fixes_survive_a_world_gazetteer(world):
 def test_off_topic_pages_make_few_suggestions(world):
     import json
 
-    pages = json.loads(AEB.read_text(encoding="utf-8"))["output"]
+    pages = json.loads(shared_path(AEB).read_text(encoding="utf-8"))["output"]
     docs = [_doc(v["articleBody"], f"aeb{i}") for i, v in enumerate(pages.values())]
     out = list(resolve_entities(docs, world, EntitySettings()))
     assert len(out) == len(pages) > 100

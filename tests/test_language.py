@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ketl.language import UNDETERMINED, detect_language, language_sample
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from conftest import SEEDS, shared_path
 
 
 def test_seeds_are_english():
@@ -37,7 +37,7 @@ def test_sample_prefers_long_lines():
 def _aeb_pages() -> list[str]:
     import json
 
-    data = json.loads((SEEDS.parent / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))
+    data = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))
     return [v["articleBody"] for v in data["output"].values()]
 
 

@@ -11,7 +11,7 @@ from ketl.boilerplate_sitestats import split_title_suffix
 from ketl.document import Document
 from ketl.metadata import extract_metadata, find_dateline, find_reprint, is_place
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from conftest import SEEDS, shared_path
 
 
 def seed(prefix: str) -> Document:
@@ -144,7 +144,7 @@ def test_aeb_police_teaser_is_no_dateline():
     # A real teaser line of an AEB page (a local news site's "latest stories" list).
     import json
 
-    pages = json.loads((AEB / "html-text.json").read_text(encoding="utf-8"))["output"]
+    pages = json.loads(shared_path(AEB / "html-text.json").read_text(encoding="utf-8"))["output"]
     lines = [ln for page in pages.values() for ln in page["articleBody"].split("\n")
              if ln.startswith("Police: ")]
     assert lines, "the AEB page with the 'Police: ...' teaser is missing"

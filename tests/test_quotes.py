@@ -5,7 +5,7 @@ import pytest
 from ketl.document import Document
 from ketl.quotes import extract_quotes, find_quotes
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from conftest import SEEDS
 
 
 def _seed(prefix: str) -> str:

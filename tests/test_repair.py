@@ -15,8 +15,7 @@ from ketl.document import Document
 from ketl.repair import RepairSettings, repair, repair_documents
 from ketl.repair_encoding import encoding_changes, fix_encoding_text
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SEEDS = SHARED / "seeds"
+from conftest import SEEDS, SHARED, shared_path
 FTFY_CASES = SHARED / "bench" / "ftfy-cases"
 
 
@@ -144,7 +143,7 @@ def test_language_of_other_languages():
 # --- encoding: ftfy where needed, same result as ftfy ----------------------------------
 
 def _cases(name: str) -> list[dict]:
-    return json.loads((FTFY_CASES / name).read_text(encoding="utf-8"))
+    return json.loads(shared_path(FTFY_CASES / name).read_text(encoding="utf-8"))
 
 
 def _unquote(text: str) -> str:
@@ -203,7 +202,7 @@ def ftfy_reference(text: str) -> str:
 
 
 def test_encoding_pass_equals_ftfy_fix_text_on_page_text():
-    pages = json.loads((SHARED / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))
+    pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))
     texts = [v["articleBody"] for v in pages["output"].values()]
     changed = 0
     for t in texts:
@@ -330,7 +329,7 @@ def test_property_never_raises_and_idempotent_on_any_text(text):
 # --- speed paths give the slow paths' answers ----------------------------------------
 
 def _aeb_pages() -> list[str]:
-    pages = json.loads((SHARED / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))
+    pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))
     return [v["articleBody"] for v in pages["output"].values()]
 
 
@@ -494,7 +493,7 @@ def test_skipping_the_last_round_gives_the_full_rounds_result():
     from ketl import repair as repair_module
 
     rng = random.Random(7)
-    pages = json.loads((SHARED / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))
+    pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))
     texts = [v["articleBody"][:3000] for v in list(pages["output"].values())[:40]]
     texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
     texts += [_sprinkle_damage(t, rng) for t in texts for _ in range(3)]

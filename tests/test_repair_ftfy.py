@@ -11,7 +11,7 @@ import ftfy
 import pyarrow as pa
 import pytest
 
-from conftest import SHARED
+from conftest import SHARED, shared_path
 from ketl.config import load_settings
 from ketl.document import Document
 from ketl.pipeline import articles_table, check_resources
@@ -24,7 +24,7 @@ FFFD = "\ufffd"
 
 def _pass_cases() -> list[tuple[str, dict]]:
     cases = []
-    for path in sorted(FTFY_CASES.glob("*.json")):
+    for path in sorted(shared_path(FTFY_CASES).glob("*.json")):
         cases += [(path.name, c) for c in json.loads(path.read_text(encoding="utf-8")) if c["expect"] == "pass"]
     return cases
 

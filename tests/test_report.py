@@ -17,7 +17,7 @@ from ketl.report import ReportSettings, summarize, write_report
 from ketl.schemas import TABLES
 from ketl.store import Store, write_part
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from conftest import SEEDS
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)
 XSS = "<script>alert('x')</script> & co"

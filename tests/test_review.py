@@ -16,7 +16,7 @@ from ketl.gazetteer import Gazetteer
 from ketl.review import (default_user_gazetteer, pending, read_suggestions, record_decisions,
                          review_id)
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+from conftest import SEEDS
 STRICT = EntitySettings(threshold=0.999)  # every fuzzy candidate goes to review
 
 

@@ -231,6 +231,26 @@ def report(
     out.print(f"report written to {path}")
 
 
+@app.command()
+def export(
+    to: Path = typer.Option(..., "--to", help="Folder to write the tables into as plain files (created if missing)."),
+    out_dir: Path = typer.Option(Path("curated"), "--out", help="The curated dataset."),
+) -> None:
+    """Write the current snapshot as plain table folders (no links) for any copy tool;
+    a second export writes only the files that changed."""
+    from rich.markup import escape
+
+    from .export import ExportError, export_dataset
+
+    try:
+        s = export_dataset(out_dir, to)
+    except ExportError as exc:
+        fail(escape(str(exc)))
+    out.print(f"exported snapshot {escape(s.snapshot)} of {escape(str(out_dir))} to {escape(str(to))}: "
+              f"{s.written} files written ({s.bytes_written:,} bytes), {s.unchanged} unchanged, "
+              f"{s.removed} removed", highlight=False, soft_wrap=True)
+
+
 def _mount_entity_commands() -> None:
     from .cli_entities import gazetteer_app, review
 

@@ -1,0 +1,86 @@
+"""The suite in a clone without ../shared: tests needing it skip with a reason; on CI they fail."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, RAW, SHARED
+
+# Fast files that together read every kind of ../shared data at import or in tests:
+# the seeds (test_decode reads one at import), the AEB pages, ground truth, ftfy's cases.
+FILES = ["tests/test_decode.py", "tests/test_language.py", "tests/test_repair_ftfy.py",
+         "tests/test_content_safety.py"]
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """The repository's files in a folder with no ``shared`` beside it."""
+    root = tmp_path_factory.mktemp("fresh") / "ketl"
+    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc")
+    for name in ("src", "tests", "raw", "benchmarks", ".ci"):
+        shutil.copytree(REPO / name, root / name, ignore=ignore, symlinks=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, root / name)
+    assert not (root.parent / "shared").exists()
+    # A test written without the guard, as a new one may be: it must skip too.
+    (root / "tests" / "test_unguarded.py").write_text(
+        "import json\nfrom conftest import SHARED\n\n\ndef test_reads_shared_directly():\n"
+        "    json.loads((SHARED / 'bench' / 'aeb' / 'ground-truth.json').read_text())\n", encoding="utf-8")
+    return root
+
+
+def _pytest(clone: Path, *args: str, ci: bool = False) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "KETL_REQUIRE_SHARED")}
+    env["PYTHONPATH"] = os.pathsep.join([str(clone / "src"), env.get("PYTHONPATH", "")])
+    if ci:
+        env["CI"] = "true"
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", *args],
+                          cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_tests_needing_shared_skip_with_a_reason(clone):
+    res = _pytest(clone, *FILES, "tests/test_unguarded.py")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    skips = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", out, re.M)
+    assert skips, out[-3000:]
+    for where, reason in skips:
+        assert where.startswith("tests/test_"), where  # the test's own line, not conftest's
+        assert re.fullmatch(r"needs \.\./shared/\S+ \(the shared benchmarks beside the repository\)", reason), reason
+    reasons = {r for _, r in skips}
+    assert ("tests/test_unguarded.py:5", "needs ../shared/bench/aeb/ground-truth.json "
+            "(the shared benchmarks beside the repository)") in skips
+    for data in ("bench/aeb/html-text.json", "bench/aeb/ground-truth.json", "bench/ftfy-cases"):
+        assert any(f"../shared/{data} " in r for r in reasons), (data, reasons)
+    passed = int(re.search(r"(\d+) passed", out).group(1))
+    assert passed > 20  # the tests on the seeds (raw/) and on built text still run
+
+
+def test_ci_fails_instead_of_skipping(clone):
+    res = _pytest(clone, "tests/test_language.py::test_vectorised_scorer_equals_py3langid", ci=True)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out[-3000:]
+    assert "needs ../shared/bench/aeb/html-text.json" in out and "CI runs every test" in out
+    assert "1 failed" in out and "skipped" not in out
+
+
+@pytest.mark.slow
+def test_the_whole_suite_collects_without_shared(clone):
+    res = _pytest(clone, "--collect-only")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0 and re.search(r"\d{3} tests collected", out), out[-3000:]
+    assert not re.search(r"^ERROR |\d+ errors?\b", out, re.M), out[-3000:]
+
+
+@pytest.mark.shared("seeds")
+def test_raw_holds_the_seeds():
+    seeds = {p.name: p.read_bytes() for p in (SHARED / "seeds").glob("*.txt")}
+    assert len(seeds) == 5
+    assert {p.name: p.read_bytes() for p in RAW.glob("*.txt")} == seeds
