@@ -24,6 +24,11 @@ Figures:
 * other splits in the damaged bodies (tokens the gluing did not touch);
 * false splits per 100k words on the unmodified clean AEB bodies (every split
   there is false; the seeds hold real damage, so their splits are listed instead);
+* words of other languages that would be split if quoted in English text: the
+  distinct lowercase ASCII words of the 20 non-English AEB bodies, and the
+  5,000 most frequent words of German, French, Spanish, Italian, Portuguese,
+  Dutch and Turkish (wordfreq) that English uses below Zipf 3;
+* the seconds to load the word lists (once per process);
 * throughput of ``glued_word_changes`` (CPU time, best of --repeat, caches
   emptied before every run) on the clean and the damaged bodies.
 
@@ -117,6 +122,21 @@ def measure_recall(bodies: list[str], seed: int, protects):
     return damaged, hits, misses, other
 
 
+def foreign_words() -> dict[str, list[str]]:
+    import wordfreq
+
+    gt = json.loads((SHARED / "bench" / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    chunk = re.compile(r"(?<![\w'’-])[a-z]{3,}(?![\w'’-])")
+    aeb = {m.group(0) for v in gt.values() if detect_language(v["articleBody"])[0] != "en"
+           for m in chunk.finditer(v["articleBody"])}
+    out = {"non-English AEB bodies": sorted(aeb)}
+    for lang in ("de", "fr", "es", "it", "pt", "nl", "tr"):
+        out[f"top 5000 {lang}"] = [w for w in wordfreq.top_n_list(lang, 5000)
+                                   if len(w) >= 3 and w.isascii() and w.isalpha()
+                                   and wordfreq.zipf_frequency(w, "en") < 3]
+    return out
+
+
 def timed(texts: list[str], protects, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -139,6 +159,9 @@ def main() -> None:
 
     protects = Gazetteer.load().protects
     aeb, seeds = english_bodies()
+    t0 = time.perf_counter()
+    split_glued("wasagreed")
+    print(f"word lists loaded in {time.perf_counter() - t0:.2f} s (once per process)")
     bodies = aeb + seeds
     words = sum(len(t.split()) for t in aeb)
     print(f"clean English text: {len(aeb)} AEB bodies ({words} words) + {len(seeds)} seeds")
@@ -169,6 +192,11 @@ def main() -> None:
         print(f"  {before} -> {after}")
     seed_splits = [(t[c.start:c.end], c.replacement) for t in seeds for c in glued_word_changes(t, protects, english(t))]
     print(f"splits in the seeds (real damage): {seed_splits}")
+
+    print("\nwords of other languages split as if quoted in English text:")
+    for label, words in foreign_words().items():
+        split = [w for w in words if split_glued(w)]
+        print(f"  {label:24s} {len(split):4d} of {len(words):5d}  {' '.join(split[:args.show])}")
 
     print("\nthroughput of glued_word_changes (CPU, best of "
           f"{args.repeat}, caches emptied):")

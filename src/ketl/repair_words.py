@@ -76,6 +76,8 @@ class _Lexicon:
     heads: frozenset[str]  # function words that also start real words
     tails: frozenset[str]  # ... and end them
     closed: frozenset[str]  # all three
+    long_function: frozenset[str]  # function words of 3+ letters
+    rare_part_freq: float
     never: frozenset[str]
     min_part_freq: float
     known_ratio: float  # known_margin as a frequency ratio
@@ -97,6 +99,8 @@ def _lexicon() -> _Lexicon:
         function=frozenset(cfg["function_words"]), heads=frozenset(cfg["head_words"]),
         tails=frozenset(cfg["tail_words"]),
         closed=frozenset(cfg["function_words"] + cfg["head_words"] + cfg["tail_words"]),
+        long_function=frozenset(w for w in cfg["function_words"] if len(w) >= 3),
+        rare_part_freq=_zipf_freq(cfg["min_rare_part_zipf"]),
         never=frozenset(cfg["never_split"]), min_part_freq=_zipf_freq(cfg["min_part_zipf"]),
         known_ratio=10 ** cfg["known_margin"] / 1e9, cfg=cfg)
     words = _sorted_words()
@@ -200,6 +204,11 @@ def _part_freq(lex: _Lexicon, part: str) -> float:
     return f if f >= lex.min_part_freq else 0.0
 
 
+def _rare_part_freq(lex: _Lexicon, part: str) -> float:
+    f = lex.freq.get(part, 0.0) if len(part) >= 3 else 0.0
+    return f if f >= lex.rare_part_freq else 0.0
+
+
 def _function_glue(lex: _Lexicon, a: str, b: str) -> bool:
     """A function word glued to a word, where that cannot be a real word's start or end."""
     fn = lex.function
@@ -251,9 +260,16 @@ def _best_cut(lex: _Lexicon, token: str) -> tuple[float, str, str] | None:
     best = None
     for i in range(1, len(token)):
         a, b = token[:i], token[i:]
-        fa = _part_freq(lex, a)
-        fb = fa and a != b and _part_freq(lex, b)  # "toto": a word repeated is rarer than a word
-        if not fb:
+        if a == b:  # "toto": a word repeated is rarer than a word
+            continue
+        fa, fb = _part_freq(lex, a), _part_freq(lex, b)
+        # Next to a function word of 3+ letters ("theoutgassing", "hasswafted"),
+        # a rarer word is still a word: such a function word is no foreign ending.
+        if not fa and fb and b in lex.long_function:
+            fa = _rare_part_freq(lex, a)
+        elif fa and not fb and a in lex.long_function:
+            fb = _rare_part_freq(lex, b)
+        if not (fa and fb):
             continue
         p = fa * fb
         # "a nearly" / "an early": the article agrees with the sound that follows.
