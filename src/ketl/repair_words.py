@@ -297,6 +297,8 @@ def split_glued(token: str) -> tuple[str, ...] | None:
     if best is None:
         return None
     p, a, b = best
+    if (a == "an" and b[0] not in "aeiouh") or (a == "a" and b[0] in "ai"):
+        return None  # "anfallen" (German) is not "an fallen"
     known = lex.freq.get(token)
     if known is not None and p < lex.known_ratio * known:
         return None
