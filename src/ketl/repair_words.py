@@ -263,7 +263,7 @@ def _best_cut(lex: _Lexicon, token: str) -> tuple[float, str, str] | None:
         if a == b:  # "toto": a word repeated is rarer than a word
             continue
         fa, fb = _part_freq(lex, a), _part_freq(lex, b)
-        # Next to a function word of 3+ letters ("theoutgassing", "hasswafted"),
+        # Next to a function word of 3+ letters ("theoutgassing", "haswafted"),
         # a rarer word is still a word: such a function word is no foreign ending.
         if not fa and fb and b in lex.long_function:
             fa = _rare_part_freq(lex, a)
