@@ -70,7 +70,7 @@ _ARTICLE_MISMATCH = 0.05
 @dataclass(frozen=True)
 class _Lexicon:
     freq: dict[str, float]  # wordfreq's frequencies (uses per word)
-    safe: frozenset[bytes]  # listed words no cut can reach: never looked at again
+    safe: frozenset[str]  # listed words no cut can reach: never looked at again
     short: frozenset[str]
     function: frozenset[str]
     heads: frozenset[str]  # function words that also start real words
@@ -105,7 +105,7 @@ def _lexicon() -> _Lexicon:
         known_ratio=10 ** cfg["known_margin"] / 1e9, cfg=cfg)
     words = _sorted_words()
     suspects = _suspects(lex, words)
-    safe = frozenset(w.encode("ascii") for w in words if w not in suspects)
+    safe = frozenset(w for w in words if w not in suspects)  # the list's own strings: no copies
     return _Lexicon(**{**lex.__dict__, "safe": safe})
 
 
@@ -178,7 +178,7 @@ def _foreign_zipf() -> dict[str, float]:
         z = 9 - bucket / 100
         for listed in lists:
             if bucket < len(listed):
-                found.update(dict.fromkeys(listed[bucket], z))
+                found.update(dict.fromkeys(filter(str.isascii, listed[bucket]), z))
     return found
 
 
@@ -313,12 +313,11 @@ def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None
                        is_english: Callable[[], bool] | None = None) -> list[Change]:
     """Changes splitting glued words; ``is_english`` is asked only when it matters (see below)."""
     lex = _lexicon()
-    # Tokens found in the UTF-8 bytes (the regex runs faster there than on a
-    # two-byte-per-character str) and a set difference in C: only the few
-    # tokens no cut is ruled out for are looked at. In bytes, a letter such as
-    # 'é' is a word boundary, so "xxxxxxé" yields a candidate that _prose_chunks rejects.
-    found = _token_re(lex.cfg["min_token_length"]).findall(text.encode("utf-8", "surrogatepass"))
-    unknown = set(found) - lex.safe
+    # Tokens found by an ASCII regex and a set difference in C: only the few
+    # tokens no cut is ruled out for are looked at. For the ASCII regex a
+    # letter such as 'é' is a word boundary, so "xxxxxxé" yields a candidate
+    # that _prose_chunks rejects.
+    unknown = set(_token_re(lex.cfg["min_token_length"]).findall(text)) - lex.safe
     if not unknown:
         return []
     # Many unknown lowercase tokens mean another language (dozens a page on the
@@ -328,7 +327,7 @@ def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None
     if len(unknown) > _ASK_LANGUAGE_FIRST and is_english is not None and not is_english():
         return []
     splits = {}
-    for token in map(bytes.decode, unknown):
+    for token in unknown:
         if protected is not None and protected(token):
             continue
         parts = split_glued(token)
@@ -373,5 +372,5 @@ def _prose_chunks(text: str, token: str):
 
 
 @lru_cache(maxsize=4)
-def _token_re(min_len: int) -> re.Pattern[bytes]:
-    return re.compile(rb"\b[a-z]{%d,}\b" % min_len)
+def _token_re(min_len: int) -> re.Pattern[str]:
+    return re.compile(r"\b[a-z]{%d,}\b" % min_len, re.ASCII)
