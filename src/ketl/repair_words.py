@@ -1,19 +1,48 @@
-"""Glued words (``wasagreed`` -> ``was agreed``) with wordninja's English word model.
+"""Glued words (``wasagreed`` -> ``was agreed``, ``heavyshelling`` -> ``heavy shelling``).
 
-Only lowercase ASCII tokens unknown to the model are candidates: capitalised
-tokens are names, tokens with digits, accents, hyphens, apostrophes, dots or
-slashes are names, handles, URLs or other languages. A candidate is split only
-when every part is a common word, one part is a function word (the typical
-damage glues a function word to its neighbour; two content words glued are
-more often a real compound such as "hashtag"), and no part is a bare fragment
-("co", "un"). Two content words are split only under the narrow rule of
-:func:`_content_pair`. The caller decides whether the text is English at all.
+The evidence is wordfreq's English word list (``large``: 321,000 words with
+their frequency in books, news, subtitles and the web; it ships inside the
+package). A glued pair is two words written without the space. A token is cut
+in two at its likeliest cut, the one whose parts have the largest product of
+frequencies (a unigram model of the pair: "thepeacekeeping" is "the
+peacekeeping", not "the peace keeping"; "a"/"an" must agree with the next
+sound), and only when
+
+* both parts are words: a listed one- or two-letter word, or 3+ letters with
+  Zipf >= ``min_part_zipf`` ("co", "un", "est" are fragments);
+* a token wordfreq knows is far less frequent than the pair: Zipf(a) +
+  Zipf(b) - Zipf(token) >= ``known_margin`` ("ofthe", a web typo, 11.8; the
+  real words "onto" 9.6, "theme" 9.6, "within" 8.7 stay);
+* the kind of words allows it. A function word glued to anything is damage,
+  except the ones that also build real words ("inaction", "upwind",
+  "checkup"), which count only next to another function word ("inthe") or,
+  as a last part, after a word that heads few compounds ("grewup"). Two
+  content words are split only when neither is a productive compound head or
+  tail ("back", "ear", "ness" build dozens of listed words; English closes
+  compounds freely, and "backglass" or "eartips" in clean text must stay);
+* the token is not likelier a word of another language ("mein", "todo");
+* it stands as a word on a line of running text (not a user name or label).
+
+If the likeliest cut fails these tests the token stays whole: a less likely
+cut is no better evidence ("smallarms" is never "small a rms"). Three parts
+are not tried: two missing spaces in one token are rare, and the cuts of a
+foreign or unknown word into three short English words are many.
+
+Only lowercase ASCII tokens are candidates: capitalised tokens are names or
+sentence starts, tokens with digits, accents, hyphens, apostrophes, dots,
+slashes, ``@`` or ``#`` are names, handles, URLs, code or other languages. The
+caller decides whether the text is English; the gazetteer's ``protected``
+check keeps names whole. Speed: the listed words no cut can reach are one
+frozenset built with the list, so an article costs a regex scan and a set
+difference, and only its few other tokens reach Python.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
@@ -25,129 +54,280 @@ __all__ = ["glued_word_changes", "split_glued"]
 # More unknown tokens than this: ask whether the text is English before splitting.
 _ASK_LANGUAGE_FIRST = 8
 
-# A whitespace-delimited chunk, with the punctuation allowed around a word.
-_CHUNK = re.compile(r"(?<!\S)[\"“‘(\[]*([a-z]+)[\"”’)\],.;:!?]*(?!\S)")
+# The punctuation allowed around a word in a whitespace-delimited chunk.
+_OPENING = frozenset("\"“‘([")
+_CLOSING = frozenset("\"”’)],.;:!?")
+
+# What counts as a compound built on a part (productivity): a listed word of
+# Zipf >= 1.5 made of the part and another word of 3+ letters and Zipf >= 2.
+_COMPOUND_MIN_FREQ = 10 ** (1.5 - 9)
+_COMPOUND_REST_FREQ = 10 ** (2.0 - 9)
+# "a" before a vowel, "an" before a consonant: rare in English (an "a union" or
+# "an hour" still wins when nothing else fits).
+_ARTICLE_MISMATCH = 0.05
+
+
+@dataclass(frozen=True)
+class _Lexicon:
+    freq: dict[str, float]  # wordfreq's frequencies (uses per word)
+    safe: frozenset[str]  # listed words no cut can reach: never looked at again
+    short: frozenset[str]
+    function: frozenset[str]
+    heads: frozenset[str]  # function words that also start real words
+    tails: frozenset[str]  # ... and end them
+    closed: frozenset[str]  # all three
+    long_function: frozenset[str]  # function words of 3+ letters
+    rare_part_freq: float
+    never: frozenset[str]
+    min_part_freq: float
+    known_ratio: float  # known_margin as a frequency ratio
+    cfg: dict
+
+
+def _zipf_freq(z: float) -> float:
+    return 10 ** (z - 9)
 
 
 @lru_cache(maxsize=1)
-def _model():
-    import wordninja  # loads its gzipped word list once per process
+def _lexicon() -> _Lexicon:
+    from wordfreq import get_frequency_dict  # cached by wordfreq; loads in ~0.2 s
 
-    model = wordninja.DEFAULT_LANGUAGE_MODEL
     cfg = repair_rules()["words"]
-    n = len(model._wordcost)
-    # wordninja's cost is log((rank + 1) * log(n)), Zipf's law: invert it for the rank limit.
-    max_cost = math.log((cfg["max_part_rank"] + 1) * math.log(n))
-    function_words = frozenset(cfg["function_words"])
-    short_words = frozenset(cfg["short_words"])
-    # The words a part may be, with their cost: common enough, and no bare
-    # fragment ("co", "un") nor a short content word.
-    parts = {w: c for w, c in model._wordcost.items()
-             if c <= max_cost and w.isalpha()
-             and (len(w) > 2 or w in short_words)
-             and (w in function_words or len(w) >= cfg["min_content_length"])}
-    return model._wordcost, parts, function_words, cfg
+    freq = get_frequency_dict("en", "large")
+    lex = _Lexicon(
+        freq=freq, safe=frozenset(), short=frozenset(cfg["short_words"]),
+        function=frozenset(cfg["function_words"]), heads=frozenset(cfg["head_words"]),
+        tails=frozenset(cfg["tail_words"]),
+        closed=frozenset(cfg["function_words"] + cfg["head_words"] + cfg["tail_words"]),
+        long_function=frozenset(w for w in cfg["function_words"] if len(w) >= 3),
+        rare_part_freq=_zipf_freq(cfg["min_rare_part_zipf"]),
+        never=frozenset(cfg["never_split"]), min_part_freq=_zipf_freq(cfg["min_part_zipf"]),
+        known_ratio=10 ** cfg["known_margin"] / 1e9, cfg=cfg)
+    words = _sorted_words()
+    suspects = _suspects(lex, words)
+    safe = frozenset(w for w in words if w not in suspects)  # the list's own strings: no copies
+    return _Lexicon(**{**lex.__dict__, "safe": safe})
 
 
 @lru_cache(maxsize=1)
-def _vocabulary() -> frozenset[bytes]:
-    return frozenset(w.encode("utf-8") for w in _model()[0])
+def _sorted_words() -> list[str]:
+    from wordfreq import get_frequency_dict
+
+    return sorted(w for w in get_frequency_dict("en", "large")
+                  if w.isascii() and w.isalpha() and w.islower())
+
+
+@lru_cache(maxsize=1)
+def _sorted_reversed() -> list[str]:
+    return sorted(w[::-1] for w in _sorted_words())
+
+
+def _starting_with(words: list[str], prefix: str):
+    i = bisect_left(words, prefix)
+    while i < len(words) and words[i].startswith(prefix):
+        yield words[i]
+        i += 1
+
+
+def _suspects(lex: _Lexicon, words: list[str]) -> set[str]:
+    """Listed words some cut may split: a superset, each decided by split_glued.
+
+    A listed word is split only when f(a) * f(b) >= known_ratio * f(word), and
+    every listed word has f >= the list's floor, so one part is at least the
+    square root of known_ratio times the floor: only the few hundred most
+    frequent words can be that part, found by prefix in the sorted list (and
+    in the reversed one for the last part).
+    """
+    freq, ratio = lex.freq, lex.known_ratio
+    need = math.sqrt(ratio * min(freq.values()))
+    big = {w: f for w, f in freq.items()
+           if f >= need and w.isascii() and w.isalpha() and w.islower() and _part_freq(lex, w)}
+    found: set[str] = set()
+    rev = _sorted_reversed()
+    for part, f in big.items():
+        k, limit = len(part), f / ratio
+        lo = bisect_left(words, part)
+        hi = bisect_left(words, part + "{", lo)  # "{" sorts right after "z"
+        found.update(w for w in words[lo:hi]
+                     if freq.get(w[k:], 0.0) * limit >= freq[w] and _part_freq(lex, w[k:]))
+        rpart = part[::-1]
+        lo = bisect_left(rev, rpart)
+        hi = bisect_left(rev, rpart + "{", lo)
+        found.update(w for w in (rw[::-1] for rw in rev[lo:hi])
+                     if freq.get(w[:-k], 0.0) * limit >= freq[w] and _part_freq(lex, w[:-k]))
+    return found
+
+
+@lru_cache(maxsize=1)
+def _foreign_zipf() -> dict[str, float]:
+    """The Zipf frequency of common words of other languages, in the likeliest one.
+
+    Read from wordfreq's small lists (ordered by frequency, in buckets of a
+    centibel) without its cache, and only once a split is about to be made.
+    """
+    from wordfreq import DATA_PATH, read_cBpack
+
+    cfg = repair_rules()["words"]
+    buckets = round((9 - cfg["foreign_min_zipf"]) * 100)
+    lists = [read_cBpack(str(DATA_PATH / f"small_{lang}.msgpack.gz"))[:buckets]
+             for lang in cfg["foreign_languages"]]
+    found: dict[str, float] = {}
+    # Rarest bucket first, every language in turn: a word ends with its Zipf in
+    # the language where it is most frequent.
+    for bucket in range(buckets - 1, -1, -1):
+        z = 9 - bucket / 100
+        for listed in lists:
+            if bucket < len(listed):
+                found.update(dict.fromkeys(filter(str.isascii, listed[bucket]), z))
+    return found
+
+
+def _foreign(lex: _Lexicon, token: str, pair: float) -> bool:
+    """Is the token likelier a word of another language than two glued English words?
+
+    English text quotes foreign words ("todo", "mein", "problema", "alla"), and
+    wordfreq's English list knows many of them as rare words, so that their
+    cuts look like glued English ("to do", "me in", "problem a"). The foreign
+    reading wins when its Zipf there is at least the pair's (Zipf(a) +
+    Zipf(b)) minus ``foreign_margin``: "mein" (German 5.9 against 13.8 for "me
+    in") stays, "isto" (Portuguese 5.4 against 14.5 for "is to") is split.
+    """
+    z = _foreign_zipf().get(token)
+    return z is not None and z >= math.log10(pair) + 18 - lex.cfg["foreign_margin"]
+
+
+def _part_freq(lex: _Lexicon, part: str) -> float:
+    """The part's frequency when it may be a part, else 0."""
+    if len(part) <= 2:
+        return lex.freq.get(part, 0.0) if part in lex.short else 0.0
+    f = lex.freq.get(part, 0.0)
+    return f if f >= lex.min_part_freq else 0.0
+
+
+def _rare_part_freq(lex: _Lexicon, part: str) -> float:
+    f = lex.freq.get(part, 0.0) if len(part) >= 3 else 0.0
+    return f if f >= lex.rare_part_freq else 0.0
+
+
+def _function_glue(lex: _Lexicon, a: str, b: str) -> bool:
+    """A function word glued to a word, where that cannot be a real word's start or end."""
+    fn = lex.function
+    if a in lex.heads and b not in fn:
+        return False
+    if b in lex.tails and a not in fn:
+        return False
+    closed = lex.closed
+    return a in closed or b in closed
+
+
+def _tail_glue(lex: _Lexicon, a: str, b: str, fa: float) -> bool:
+    """A content word glued to a function word that ends compounds ("grewup", "dictatedby"):
+    only after a common word that heads few compounds ("make" heads "makeup", "makeover"...)."""
+    cfg = lex.cfg["content_pairs"]
+    return (b in lex.tails and a not in lex.function and a not in lex.heads
+            and len(a) >= cfg["min_part_length"] and fa >= _zipf_freq(cfg["min_part_zipf"])
+            and _compounds(a, True) < cfg["max_head_compounds"])
+
+
+@lru_cache(maxsize=4096)
+def _compounds(part: str, as_head: bool) -> int:
+    """Listed words built on ``part`` as their head (or tail) and another word."""
+    freq = _lexicon().freq
+    if as_head:
+        built = ((w, w[len(part):]) for w in _starting_with(_sorted_words(), part))
+    else:
+        built = ((rw[::-1], rw[:len(rw) - len(part)][::-1])
+                 for rw in _starting_with(_sorted_reversed(), part[::-1]))
+    return sum(1 for w, rest in built
+               if len(rest) >= 3 and freq[w] >= _COMPOUND_MIN_FREQ
+               and freq.get(rest, 0.0) >= _COMPOUND_REST_FREQ)
+
+
+def _content_pair(lex: _Lexicon, a: str, b: str, fa: float, fb: float) -> bool:
+    cfg = lex.cfg["content_pairs"]
+    if not cfg["enabled"]:
+        return False
+    k, need = cfg["min_part_length"], _zipf_freq(cfg["min_part_zipf"])
+    closed = lex.closed
+    return (len(a) >= k and len(b) >= k and fa >= need and fb >= need
+            and a not in closed and b not in closed
+            and _compounds(a, True) < cfg["max_head_compounds"]
+            and _compounds(b, False) < cfg["max_tail_compounds"])
+
+
+def _best_cut(lex: _Lexicon, token: str) -> tuple[float, str, str] | None:
+    """The likeliest two words the token can be cut into (largest product of frequencies)."""
+    best = None
+    for i in range(1, len(token)):
+        a, b = token[:i], token[i:]
+        if a == b:  # "toto": a word repeated is rarer than a word
+            continue
+        fa, fb = _part_freq(lex, a), _part_freq(lex, b)
+        # Next to a function word of 3+ letters ("theoutgassing", "haswafted"),
+        # a rarer word is still a word: such a function word is no foreign ending.
+        if not fa and fb and b in lex.long_function:
+            fa = _rare_part_freq(lex, a)
+        elif fa and not fb and a in lex.long_function:
+            fb = _rare_part_freq(lex, b)
+        if not (fa and fb):
+            continue
+        p = fa * fb
+        # "a nearly" / "an early": the article agrees with the sound that follows.
+        if (a == "a") == (b[0] in "aeiou") and a in ("a", "an"):
+            p *= _ARTICLE_MISMATCH
+        if best is None or p > best[0]:
+            best = (p, a, b)
+    return best
 
 
 @lru_cache(maxsize=8192)
 def split_glued(token: str) -> tuple[str, ...] | None:
     """The parts of a glued lowercase token, or None when it should stay whole.
 
-    The cheapest split (wordninja's cost model) into at most ``max_parts``
-    allowed parts, one of them a function word.
+    The likeliest cut is kept or nothing: when it is not a glue the rules
+    accept ("smallarms" as "small arms"), a less likely cut ("small a rms")
+    is no better evidence.
     """
-    wordcost, parts, function_words, cfg = _model()
+    lex = _lexicon()
     n = len(token)
-    if n < cfg["min_token_length"] or n > 40 or token in wordcost:
+    cfg = lex.cfg
+    if n < cfg["min_token_length"] or n > cfg["max_token_length"] or token in lex.never:
         return None
-    # Where an allowed part can start the token and where one can end it: the
-    # few cut points worth trying, instead of every pair of positions.
-    heads = [i for i in range(1, n) if token[:i] in parts]
-    if not heads:
-        return None
-    tails = [j for j in range(2, n) if token[j:] in parts] if cfg["max_parts"] >= 3 else []
-    best: tuple[float, tuple[str, ...]] | None = None
-    for i in heads:  # same order and ties as trying every split, cheapest first found
-        a = token[:i]
-        ca = parts[a]
-        rest = token[i:]
-        cb = parts.get(rest)
-        if cb is not None and (a in function_words or rest in function_words):
-            if best is None or ca + cb < best[0]:
-                best = (ca + cb, (a, rest))
-        for j in tails:
-            if j <= i:
-                continue
-            b, c = token[i:j], token[j:]
-            cb = parts.get(b)
-            if cb is None:
-                continue
-            if a in function_words or b in function_words or c in function_words:
-                cost = ca + cb + parts[c]
-                if best is None or cost < best[0]:
-                    best = (cost, (a, b, c))
-    if best is None:
-        return _content_pair(token, parts)
-    return best[1]
-
-
-def _content_pair(token: str, parts: dict[str, float]) -> tuple[str, str] | None:
-    """Two long, common content words glued ("militaryoperation"), or None.
-
-    See ``[words.content_pairs]`` in repair_rules.toml for why it is narrow.
-    wordfreq (its word lists ship inside the package) is loaded only when a
-    token gets this far.
-    """
-    cfg = repair_rules()["words"]["content_pairs"]
-    k = cfg["min_part_length"]
-    if not cfg["enabled"] or len(token) < 2 * k:
-        return None
-    best: tuple[float, str, str] | None = None
-    for i in range(k, len(token) - k + 1):
-        a, b = token[:i], token[i:]
-        ca, cb = parts.get(a), parts.get(b)
-        if ca is not None and cb is not None and a not in cfg["not_first"]:
-            if best is None or ca + cb < best[0]:
-                best = (ca + cb, a, b)
+    best = _best_cut(lex, token)
     if best is None:
         return None
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:  # without its word list the rule cannot tell a compound: no split
+    p, a, b = best
+    if (a == "an" and b[0] not in "aeiouh") or (a == "a" and b[0] in "ai"):
+        return None  # "anfallen" (German) is not "an fallen"
+    known = lex.freq.get(token)
+    if known is not None and p < lex.known_ratio * known:
         return None
-
-    _, a, b = best
-    if zipf_frequency(token, "en") > 0:
-        return None  # a word wordfreq knows: a real compound
-    if min(zipf_frequency(a, "en"), zipf_frequency(b, "en")) < cfg["min_part_zipf"]:
+    fa, fb = _part_freq(lex, a), _part_freq(lex, b)
+    if not (_function_glue(lex, a, b) or _tail_glue(lex, a, b, fa)
+            or _content_pair(lex, a, b, fa, fb)):
         return None
-    return a, b
+    return None if _foreign(lex, token, p) else (a, b)
 
 
 def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None,
                        is_english: Callable[[], bool] | None = None) -> list[Change]:
     """Changes splitting glued words; ``is_english`` is asked only when it matters (see below)."""
-    min_len = repair_rules()["words"]["min_token_length"]
-    # Tokens found in the UTF-8 bytes (the regex runs faster there than on a
-    # two-byte-per-character str) and a set difference in C: only the few
-    # tokens unknown to the model are looked at. In bytes, a letter such as 'é'
-    # is a word boundary, so "xxxxxxé" yields a candidate that _CHUNK rejects.
-    unknown = set(_token_re(min_len).findall(text.encode("utf-8", "surrogatepass"))) - _vocabulary()
+    lex = _lexicon()
+    # Tokens found by an ASCII regex and a set difference in C: only the few
+    # tokens no cut is ruled out for are looked at. For the ASCII regex a
+    # letter such as 'é' is a word boundary, so "xxxxxxé" yields a candidate
+    # that _prose_chunks rejects.
+    unknown = set(_token_re(lex.cfg["min_token_length"]).findall(text)) - lex.safe
     if not unknown:
         return []
-    # Many unknown lowercase tokens mean another language (67 a page on the
-    # non-English AEB pages, 3 on the English ones), where no split is kept:
+    # Many unknown lowercase tokens mean another language (dozens a page on the
+    # non-English AEB pages, a few on the English ones), where no split is kept:
     # ask the language before trying to split them all. Either order gives the
     # same changes; the stage reuses the answer when the text stays as it is.
     if len(unknown) > _ASK_LANGUAGE_FIRST and is_english is not None and not is_english():
         return []
     splits = {}
-    for token in map(bytes.decode, unknown):
+    for token in unknown:
         if protected is not None and protected(token):
             continue
         parts = split_glued(token)
@@ -155,16 +335,42 @@ def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None
             splits[token] = parts
     if not splits:
         return []
-    changes: list[Change] = []
-    for m in _CHUNK.finditer(text):
-        parts = splits.get(m.group(1))
-        if parts is not None:
-            changes.append(Change(m.start(1), m.end(1), " ".join(parts), "words.glued"))
+    changes = sorted((Change(start, start + len(token), " ".join(parts), "words.glued")
+                      for token, parts in splits.items() for start in _prose_chunks(text, token)),
+                     key=lambda c: c.start)
     if changes and is_english is not None and not is_english():
         return []
     return changes
 
 
+def _prose_chunks(text: str, token: str):
+    """Starts of ``token`` standing as a word (with only quotes and punctuation
+    around it) on a line of running text.
+
+    A line of fewer than ``min_line_words`` words is a label, a user name
+    ("joetoronto says:"), an icon name ("icon nomuted") or a heading, where a
+    lowercase run of letters is rarely a damaged sentence.
+    """
+    min_words = repair_rules()["words"]["min_line_words"]
+    n = len(token)
+    start = text.find(token)
+    while start >= 0:
+        end = start + n
+        left = start
+        while left > 0 and text[left - 1] in _OPENING:
+            left -= 1
+        right = end
+        while right < len(text) and text[right] in _CLOSING:
+            right += 1
+        if (left == 0 or text[left - 1].isspace()) and (right == len(text) or text[right].isspace()):
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", end)
+            line = text[line_start:line_end if line_end >= 0 else len(text)]
+            if len(line.split(None, min_words - 1)) >= min_words:
+                yield start
+        start = text.find(token, end)
+
+
 @lru_cache(maxsize=4)
-def _token_re(min_len: int) -> re.Pattern[bytes]:
-    return re.compile(rb"\b[a-z]{%d,}\b" % min_len)
+def _token_re(min_len: int) -> re.Pattern[str]:
+    return re.compile(r"\b[a-z]{%d,}\b" % min_len, re.ASCII)
