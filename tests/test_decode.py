@@ -128,6 +128,14 @@ def test_more_languages_and_code_pages(encoding, text):
     assert decode_bytes(text.encode(encoding)).text == text
 
 
+def test_no_break_spaces_between_words_are_ordinary_text():
+    # wt-ingest's benchmark line: English with no-break spaces, one latin-1 é (27 of 50 went to cp850)
+    text = ("The talks were announced in a\u00a0joint statement by the State\u00a0Department and "
+            "the two foreign ministers after a long night of negotiations in Geneva. " * 3 + "Café.")
+    decoded = decode_bytes(text.encode("latin-1"))
+    assert (decoded.text, decoded.encoding) == (text, "cp1252")
+
+
 def test_a_long_document_is_judged_where_its_letters_are():
     # 3 KB of ASCII, then Russian: the sample starts at the first non-ASCII byte
     text = "Reuters report, ASCII only. " * 110 + BY_ENCODING["koi8-r"]["ru"]
