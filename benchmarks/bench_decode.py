@@ -13,7 +13,8 @@ original text and the time per document (best of N runs, CPU time), for
 Then the same on 40 random fragments (20 to 300 characters, starting
 anywhere) of every (code page, language) pair, the harder case of text cut
 mid-word, and on 13 more code pages (cp1250, latin-9, DOS, Mac, cp866,
-ISO-8859-5, KOI8-U, EUC-JP, cp932, cp949, GBK, GB2312). UTF-8 input never reaches either (strict UTF-8 decodes first); the
+ISO-8859-5, KOI8-U, EUC-JP, cp932, cp949, GBK, GB2312); then chunks of the
+AEB pages (real web text) saved in cp1252 and latin-1. UTF-8 input never reaches either (strict UTF-8 decodes first); the
 last line times that path for comparison.
 
 Usage: python benchmarks/bench_decode.py [--repeat N]
@@ -93,6 +94,28 @@ def random_fragments(pairs: dict, per_pair: int = 40, seed: int = 11) -> list[tu
     return out
 
 
+def aeb_chunks(seed: int = 3) -> list[tuple[str, bytes]]:
+    """Real web text (the AEB pages) saved in cp1252 and latin-1, cut anywhere."""
+    import json
+
+    bench = Path(__file__).resolve().parents[2] / "shared" / "bench" / "aeb"
+    texts = [v["articleBody"] for v in json.loads((bench / "ground-truth.json").read_text("utf-8")).values()]
+    texts += [v["articleBody"] for v in json.loads((bench / "html-text.json").read_text("utf-8"))["output"].values()]
+    rng = random.Random(seed)
+    out = []
+    for encoding in ("cp1252", "latin-1"):
+        for text in texts:
+            data = text.encode(encoding, "replace")
+            for size in (50, 200, 2000):
+                start = rng.randrange(max(1, len(data) - size))
+                chunk = data[start:start + size]
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError:
+                    out.append((chunk.decode(encoding), chunk))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -122,6 +145,11 @@ def main() -> None:
         for label, fn in runners.items():
             right = sum(fn(data) == want for want, data in fragments)
             print(f"  {label:26s} right: {right}/{len(fragments)}")
+    chunks = aeb_chunks()
+    print(f"{len(chunks)} chunks of real page text (AEB) in cp1252 and latin-1, 50-2,000 bytes:")
+    for label, fn in runners.items():
+        right = sum(fn(data) == want for want, data in chunks)
+        print(f"  {label:26s} right: {right}/{len(chunks)}")
     utf8 = [want.encode("utf-8") for want, _ in cells[2000]]
     t0 = time.process_time()
     for _ in range(args.repeat):

@@ -36,9 +36,10 @@ __all__ = ["Context", "implausibility", "latin_alphabet", "rarity_key"]
 LETTER, MARK, DIGIT, SPACE, PUNCT, SYMBOL, FORMAT, CONTROL = range(8)
 _LOWER, _UPPER = 1, 2
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# Punctuation at home inside a word: apostrophes, hyphens (the Catalan middle
-# dot only in l·l, see _other_cost).
-_WORD_INTERNAL = frozenset("’‘ʼ‐‑\u00ad")
+# Punctuation at home between two letters: apostrophes, hyphens, dashes glued
+# to words (logic—that), an ellipsis (the Catalan middle dot only in l·l, see
+# _other_cost).
+_WORD_INTERNAL = frozenset("’‘ʼ‐‑‒–—―…/\u00ad")
 # Punctuation that reads as a symbol when glued to a word (¶ is punctuation to Unicode).
 _SYMBOL_LIKE = frozenset("¶§¦¤")
 _CJK_FAMILY = frozenset(("HAN", "HIRAGANA", "KATAKANA"))
@@ -265,6 +266,8 @@ _LOW_QUOTES = frozenset("‚„")
 # (Polish ż read as cp1252 is ¿, with no ? to follow).
 _INVERTED = {"¿": "?", "¡": "!"}
 _INVERTED_REACH = 300
+# Signs written right after a name: Brand®, iPhone™.
+_MARKS_AFTER_NAMES = frozenset("®™©")
 
 
 def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int, qs: str) -> float:
@@ -293,7 +296,7 @@ def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int,
     closing = _INVERTED.get(c)
     if closing is not None and text.find(closing, i, i + _INVERTED_REACH) < 0:
         return _C_GLUED_SYMBOL
-    if kind == SYMBOL and (pk == LETTER or qk == LETTER):
+    if kind == SYMBOL and (qk == LETTER or (pk == LETTER and c not in _MARKS_AFTER_NAMES)):
         return _C_GLUED_SYMBOL
     if kind == SYMBOL and pk == SYMBOL and not text[i - 1].isascii() and not _is_cjk_block(c):
         return _C_SYMBOL_RUN  # ±±¾©: GB18030's 北京 read as cp1252
