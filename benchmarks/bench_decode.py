@@ -13,7 +13,9 @@ original text and the time per document (best of N runs, CPU time), for
 Then the same on 40 random fragments (20 to 300 characters, starting
 anywhere) of every (code page, language) pair, the harder case of text cut
 mid-word, and on 13 more code pages (cp1250, latin-9, DOS, Mac, cp866,
-ISO-8859-5, KOI8-U, EUC-JP, cp932, cp949, GBK, GB2312). UTF-8 input never reaches either (strict UTF-8 decodes first); the
+ISO-8859-5, KOI8-U, EUC-JP, cp932, cp949, GBK, GB2312); then chunks of the
+AEB pages (real web text) saved in cp1252 and latin-1; then runs of frequent
+words of 34 languages (wordfreq's lists) in their code pages. UTF-8 input never reaches either (strict UTF-8 decodes first); the
 last line times that path for comparison.
 
 Usage: python benchmarks/bench_decode.py [--repeat N]
@@ -93,6 +95,73 @@ def random_fragments(pairs: dict, per_pair: int = 40, seed: int = 11) -> list[tu
     return out
 
 
+def aeb_chunks(seed: int = 3) -> list[tuple[str, bytes]]:
+    """Real web text (the AEB pages) saved in cp1252 and latin-1, cut anywhere."""
+    import json
+
+    bench = Path(__file__).resolve().parents[2] / "shared" / "bench" / "aeb"
+    texts = [v["articleBody"] for v in json.loads((bench / "ground-truth.json").read_text("utf-8")).values()]
+    texts += [v["articleBody"] for v in json.loads((bench / "html-text.json").read_text("utf-8"))["output"].values()]
+    rng = random.Random(seed)
+    out = []
+    for encoding in ("cp1252", "latin-1"):
+        for text in texts:
+            data = text.encode(encoding, "replace")
+            for size in (50, 200, 2000):
+                start = rng.randrange(max(1, len(data) - size))
+                chunk = data[start:start + size]
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError:
+                    out.append((chunk.decode(encoding), chunk))
+    return out
+
+
+# Language -> code pages written in it, for runs of the language's 2,000 most
+# frequent words (wordfreq ships the lists): real words of 34 languages.
+WORD_PAIRS = {
+    "fr": ("cp1252", "latin-1"), "de": ("cp1252",), "es": ("cp1252",), "pt": ("cp1252",), "it": ("cp1252",),
+    "nl": ("cp1252",), "sv": ("cp1252",), "da": ("cp1252",), "nb": ("cp1252",), "fi": ("cp1252",),
+    "is": ("cp1252",), "ca": ("cp1252",), "pl": ("iso8859_2", "cp1250"), "cs": ("iso8859_2", "cp1250"),
+    "sk": ("cp1250",), "hu": ("iso8859_2", "cp1250"), "ro": ("cp1250",), "hr": ("cp1250",), "sl": ("cp1250",),
+    "tr": ("cp1254",), "lt": ("cp1257",), "lv": ("cp1257",), "ru": ("cp1251", "koi8_r", "cp866"),
+    "uk": ("cp1251", "koi8_u"), "bg": ("cp1251",), "sr": ("cp1251",), "mk": ("cp1251",),
+    "el": ("cp1253", "iso8859_7"), "he": ("cp1255",), "ar": ("cp1256",), "fa": ("cp1256",),
+    "ja": ("shift_jis", "euc_jp"), "zh": ("gb18030", "big5"), "ko": ("euc_kr",),
+}
+
+
+def word_runs(per_pair: int = 20, seed: int = 5) -> list[tuple[str, bytes]]:
+    import logging
+
+    from wordfreq import top_n_list
+
+    logging.getLogger("wordfreq").setLevel(logging.ERROR)  # 'sr' -> 'sh' notices
+    rng = random.Random(seed)
+    out = []
+    for lang, encodings in WORD_PAIRS.items():
+        words = top_n_list(lang, 2000)
+        for encoding in encodings:
+            usable = [w for w in words if _encodes(w, encoding)]
+            for _ in range(per_pair):
+                sep = "" if lang in ("ja", "zh") else " "
+                text = sep.join(rng.choice(usable) for _ in range(rng.choice((4, 8, 15, 40))))
+                data = text.encode(encoding)
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    out.append((text, data))
+    return out
+
+
+def _encodes(word: str, encoding: str) -> bool:
+    try:
+        word.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -122,6 +191,17 @@ def main() -> None:
         for label, fn in runners.items():
             right = sum(fn(data) == want for want, data in fragments)
             print(f"  {label:26s} right: {right}/{len(fragments)}")
+    chunks = aeb_chunks()
+    print(f"{len(chunks)} chunks of real page text (AEB) in cp1252 and latin-1, 50-2,000 bytes:")
+    for label, fn in runners.items():
+        right = sum(fn(data) == want for want, data in chunks)
+        print(f"  {label:26s} right: {right}/{len(chunks)}")
+    runs = word_runs()
+    print(f"{len(runs)} runs of 4-40 frequent words (wordfreq) of {len(WORD_PAIRS)} languages in "
+          f"{len({e for es in WORD_PAIRS.values() for e in es})} code pages:")
+    for label, fn in runners.items():
+        right = sum(fn(data) == want for want, data in runs)
+        print(f"  {label:26s} right: {right}/{len(runs)}")
     utf8 = [want.encode("utf-8") for want, _ in cells[2000]]
     t0 = time.process_time()
     for _ in range(args.repeat):

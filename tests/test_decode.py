@@ -128,6 +128,14 @@ def test_more_languages_and_code_pages(encoding, text):
     assert decode_bytes(text.encode(encoding)).text == text
 
 
+def test_no_break_spaces_between_words_are_ordinary_text():
+    # wt-ingest's benchmark line: English with no-break spaces, one latin-1 é (27 of 50 went to cp850)
+    text = ("The talks were announced in a\u00a0joint statement by the State\u00a0Department and "
+            "the two foreign ministers after a long night of negotiations in Geneva. " * 3 + "Café.")
+    decoded = decode_bytes(text.encode("latin-1"))
+    assert (decoded.text, decoded.encoding) == (text, "cp1252")
+
+
 def test_a_long_document_is_judged_where_its_letters_are():
     # 3 KB of ASCII, then Russian: the sample starts at the first non-ASCII byte
     text = "Reuters report, ASCII only. " * 110 + BY_ENCODING["koi8-r"]["ru"]
@@ -253,3 +261,37 @@ def test_foreign_names_in_sentences_of_many_languages():
                     failures.append((lang, name, encoding))
     assert checked > 180
     assert set(failures) <= _AMBIGUOUS, failures
+
+
+def test_real_page_text_in_cp1252_and_latin1():
+    """The AEB pages (real web text: no-break spaces, dashes glued to words, ®, ™,
+    curly quotes) saved in cp1252 and latin-1, cut anywhere to 50, 200, 2,000 bytes."""
+    import json
+    import random
+
+    from conftest import SHARED
+
+    bench = SHARED / "bench" / "aeb"
+    texts = [v["articleBody"] for v in json.loads((bench / "ground-truth.json").read_text("utf-8")).values()]
+    texts += [v["articleBody"] for v in
+              json.loads((bench / "html-text.json").read_text("utf-8"))["output"].values()]
+    rng = random.Random(3)
+    checked, wrong = 0, []
+    for encoding in ("cp1252", "latin-1"):
+        for text in texts:
+            data = text.encode(encoding, "replace")
+            for size in (50, 200, 2000):
+                start = rng.randrange(max(1, len(data) - size))
+                chunk = data[start:start + size]
+                if chunk.isascii():
+                    continue
+                try:
+                    chunk.decode("utf-8")
+                    continue
+                except UnicodeDecodeError:
+                    pass
+                checked += 1
+                if decode_bytes(chunk).text != chunk.decode(encoding):
+                    wrong.append((encoding, size, chunk[:60]))
+    assert checked > 600
+    assert wrong == []

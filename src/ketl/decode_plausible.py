@@ -4,7 +4,7 @@ candidate decoding of a legacy file's bytes.
 A reader tells a wrong code page at a glance by what it produces, so each
 decoding is charged for exactly that:
 
-* a symbol, a control or an odd space inside a word (``Gj°vik``, ``Rz±d``);
+* a symbol, punctuation or a control inside a word (``Gj°vik``, ``Rz±d``);
 * letters of two scripts in one word, a capital after a small letter (KOI8-R
   read as cp1251 turns ``Президент`` into ``рТЕЪЙДЕОФ``), mostly capitals;
 * letters that no single language writes together (Polish ``ą`` beside Czech
@@ -36,16 +36,17 @@ __all__ = ["Context", "implausibility", "latin_alphabet", "rarity_key"]
 LETTER, MARK, DIGIT, SPACE, PUNCT, SYMBOL, FORMAT, CONTROL = range(8)
 _LOWER, _UPPER = 1, 2
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
-# Punctuation at home inside a word: apostrophes, hyphens (the Catalan middle
-# dot only in l·l, see _other_cost).
-_WORD_INTERNAL = frozenset("’‘ʼ‐‑\u00ad")
+# Punctuation at home between two letters: apostrophes, hyphens, dashes glued
+# to words (logic—that), an ellipsis (the Catalan middle dot only in l·l, see
+# _other_cost).
+_WORD_INTERNAL = frozenset("’‘ʼ‐‑‒–—―…/\u00ad")
 # Punctuation that reads as a symbol when glued to a word (¶ is punctuation to Unicode).
 _SYMBOL_LIKE = frozenset("¶§¦¤")
 _CJK_FAMILY = frozenset(("HAN", "HIRAGANA", "KATAKANA"))
 
 # Costs of what a wrong code page produces.
 _C_CONTROL = 8.0
-_C_IN_WORD = 4.0  # symbol, punctuation or odd space between two letters
+_C_IN_WORD = 4.0  # symbol or punctuation between two letters
 _C_GLUED_SYMBOL = 2.0
 _C_SCRIPT_MIX = 4.0
 _C_CASE = 2.0  # a capital right after a small letter
@@ -265,6 +266,8 @@ _LOW_QUOTES = frozenset("‚„")
 # (Polish ż read as cp1252 is ¿, with no ? to follow).
 _INVERTED = {"¿": "?", "¡": "!"}
 _INVERTED_REACH = 300
+# Signs written right after a name: Brand®, iPhone™.
+_MARKS_AFTER_NAMES = frozenset("®™©")
 
 
 def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int, qs: str) -> float:
@@ -282,6 +285,8 @@ def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int,
         return 0.0
     if kind == CONTROL:
         return _C_CONTROL
+    if kind == SPACE:
+        return 0.0  # a no-break space between two words is ordinary web text
     if pk == LETTER and qk == LETTER and ps not in _CJK_FAMILY and qs not in _CJK_FAMILY:
         if c in _WORD_INTERNAL or (c == "·" and text[i - 1] in "lL" and text[i + 1] in "lL"):
             return 0.0
@@ -291,7 +296,7 @@ def _other_cost(text: str, i: int, c: str, kind: int, pk: int, ps: str, qk: int,
     closing = _INVERTED.get(c)
     if closing is not None and text.find(closing, i, i + _INVERTED_REACH) < 0:
         return _C_GLUED_SYMBOL
-    if kind == SYMBOL and (pk == LETTER or qk == LETTER):
+    if kind == SYMBOL and (qk == LETTER or (pk == LETTER and c not in _MARKS_AFTER_NAMES)):
         return _C_GLUED_SYMBOL
     if kind == SYMBOL and pk == SYMBOL and not text[i - 1].isascii() and not _is_cjk_block(c):
         return _C_SYMBOL_RUN  # ±±¾©: GB18030's 北京 read as cp1252
@@ -313,6 +318,26 @@ def _minority_cjk_cost(text: str, cjk: int) -> float:
     holding Latin words (GDP, iPhone) is mostly CJK."""
     latin = len(_ASCII_LETTER.findall(text))
     return _C_SCRIPT_MIX * cjk if cjk * 10 < latin + cjk else 0.0
+
+
+# Code pages made for one script: a reading without a single letter of it
+# (German ö read as KOI8-R's no-break space) is no text of theirs.
+_PAGE_SCRIPTS = {
+    **dict.fromkeys(("cp1251", "koi8_r", "koi8_u", "cp866", "iso8859_5", "mac_cyrillic"), "[\u0400-\u04ff]"),
+    **dict.fromkeys(("cp1253", "iso8859_7"), "[\u0370-\u03ff]"),
+    "cp1255": "[\u0590-\u05ff]", "cp1256": "[\u0600-\u06ff]", "cp874": "[\u0e00-\u0e7f]",
+    **dict.fromkeys(("gb18030", "gbk", "big5", "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949"),
+                    "[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff66-\uff9f]"),
+}
+_PAGE_SCRIPT_RE = {codec: re.compile(pattern) for codec, pattern in _PAGE_SCRIPTS.items()}
+_C_FOREIGN_PAGE = 3.0
+
+
+def _page_script_cost(text: str, codec: str) -> float:
+    pattern = _PAGE_SCRIPT_RE.get(codec)
+    if pattern is None or pattern.search(text):
+        return 0.0
+    return _C_FOREIGN_PAGE
 
 
 def _neighbour_cost(script: str, case: int, p: str, pk: int, ps: str, pcase: int,
@@ -404,4 +429,4 @@ def implausibility(text: str, codec: str = "", limit: float = float("inf"),
     if kana > 1:
         cost += _C_KANA_HAN * sum(map(_not_japanese, han))
     letters = {script: Counter("".join(chars).lower()) for script, chars in alphabetic.items() if chars}
-    return cost + _alphabet_cost(letters, context)
+    return cost + _alphabet_cost(letters, context) + _page_script_cost(text, codec)
