@@ -203,15 +203,15 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
 
     # The reprint notice and the dateline live near the top: the first few
     # non-blank lines after the title that are not furniture (a notice is
-    # furniture to the rules too, so it is looked for first).
+    # furniture to the rules too, so notices are looked for first, and a little
+    # further down: a site's tagline or a menu may sit between them and the title).
+    first = 0 if t is None else t + 1  # the lines above the headline are the page's header
+    for k in _top_notices(doc, lines, removed, first, is_furniture):
+        drop(k, "metadata.reprint_notice")
     seen = 0
-    for k, (start, end, line) in enumerate(lines):
+    for k in range(first, len(lines)):
+        start, end, line = lines[k]
         if k in removed or not line.strip():
-            continue
-        src = find_reprint(line, weak=False)
-        if src is not None:
-            doc.meta.setdefault("reprinted_from", src)
-            drop(k, "metadata.reprint_notice")
             continue
         if is_furniture(line):
             continue
@@ -231,6 +231,33 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
     return dateline_at
 
 
+# How far down from the title a reprint notice is looked for, in lines that are
+# not furniture.
+_TOP_LINES = 8
+
+
+def _top_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int], first: int,
+                 is_furniture: Callable[[str], bool]) -> list[int]:
+    """Indices of the (strongly phrased) reprint notices near the top; the
+    first sets ``reprinted_from``."""
+    out: list[int] = []
+    looked = 0
+    for k in range(first, len(lines)):
+        line = lines[k][2]
+        if k in removed or not line.strip():
+            continue
+        src = find_reprint(line, weak=False)
+        if src is not None:
+            doc.meta.setdefault("reprinted_from", src)
+            out.append(k)
+            continue
+        if not is_furniture(line):
+            looked += 1
+            if looked >= _TOP_LINES:
+                break
+    return out
+
+
 # How far up from the end a reprint notice is looked for: below it come share
 # rows, tags, bios, comments and the site's footer.
 _BOTTOM_LINES = 15
@@ -243,7 +270,9 @@ def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: s
     site = doc.meta.get("site") or doc_site(doc)
     out: list[int] = []
     looked = 0
-    for k in range(len(lines) - 1, -1, -1):
+    filled = [k for k in range(len(lines)) if lines[k][2].strip()]
+    floor = filled[len(filled) // 2] if filled else 0  # the lower half only: on a short page the top is near
+    for k in range(len(lines) - 1, floor - 1, -1):
         line = lines[k][2]
         if not line.strip():
             continue

@@ -22,7 +22,7 @@ import re
 __all__ = ["find_reprint", "clean_source"]
 
 _SUBJECT = (r"(?:(?:this|the) (?:article|story|piece|post|report|item|content|interview|essay|column|op-ed|analysis)"
-            r"|a version of this (?:article|story|piece|post)|(?:article|story|content)|it)")
+            r"|a version of this (?:article|story|piece|post)|(?:article|story|content))")
 _VERB = r"(?:published|appeared|posted|ran|produced)"
 _STRONG = [re.compile(p, re.IGNORECASE) for p in (
     # This article was originally published by X (and is reprinted with permission).
@@ -49,7 +49,7 @@ _STRONG = [re.compile(p, re.IGNORECASE) for p in (
     r"^(?:este (?:artículo|texto) )?(?:fue |se )?publicado (?:originalmente|primero|inicialmente) (?:en|por) (?P<src>.+)$",
     r"^(?:este (?:artigo|texto) )?(?:foi )?publicado (?:originalmente|inicialmente) (?:em|no|na|pelo|pela|por) (?P<src>.+)$",
     r"^(?:questo articolo )?(?:è stato )?pubblicato (?:originariamente|originalmente|per la prima volta) (?:su|da|in) (?P<src>.+)$",
-    r"^(?:статья|материал|текст) (?:был[аo]? )?(?:впервые|изначально|первоначально) опубликован[аоы]? (?:в|на|на сайте) (?P<src>.+)$",
+    r"^(?:статья|материал|текст) (?:был[аo]? )?(?:впервые|изначально|первоначально) опубликован[аоы]? (?:на сайте|в|на) (?P<src>.+)$",
 )]
 _WEAK = [re.compile(p, re.IGNORECASE) for p in (
     r"^(?:source|sources|quelle|fuente|fonte|источник|джерело|źródło|kaynak|bron|المصدر|منبع|מקור|स्रोत|来源|出典|출처)"
@@ -94,9 +94,21 @@ def clean_source(src: str) -> str | None:
     words = s.split()
     if not words or len(words) > 10 or len(s) > 90:
         return None
-    if any(c in s for c in "!?") or re.search(r"\. [a-z]", s):
+    if any(c in s for c in "!?") or re.search(r"\. [a-z]|, (?!(?:llc|inc|ltd|gmbh|s\.a)\b)[a-z]", s):
         return None  # a sentence goes on: not a name
+    if s[0].isdigit() or _lower_cased(words[0]):
+        return None  # "1851 by Harper", "the ministry": a year or a common noun, no publisher
     return s
+
+
+_CONNECTORS = frozenset({"of", "the", "and", "for", "de", "la", "del", "der", "des", "du", "di", "&", "y", "et", "und",
+                         "dpa", "epd", "apa", "kna"})  # the last: agencies that write their names in lower case
+
+
+def _lower_cased(word: str) -> bool:
+    """A word of a cased script written in lower case (not a name's word)."""
+    c = word[0]
+    return c.islower() and word.lower() not in _CONNECTORS and not re.match(r"[a-z0-9-]+\.[a-z]{2,}", word)
 
 
 def _same_site(src: str, site: str) -> bool:
@@ -131,6 +143,8 @@ def find_reprint(line: str, *, weak: bool = True, site: str = "") -> str | None:
         if k == 1 and not (m.group("year") or m.group("year2") or re.search(r"all rights reserved", s, re.I)
                            or s.lower().startswith("copyright")):
             continue
+        if any(_lower_cased(w) for w in src.split()):
+            continue  # "Source: company reports": a description, not a publisher
         if site and _same_site(src, site):
             continue
         return src
