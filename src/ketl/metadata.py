@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 from ketl.boilerplate_sitestats import doc_site, split_title_suffix
 from ketl.document import Change, Document, apply_changes
-from ketl.metadata_reprint import find_reprint
+from ketl.metadata_reprint import find_reprint, find_reprint_strength
 
 __all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
 
@@ -251,11 +251,15 @@ def _top_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[
             doc.meta.setdefault("reprinted_from", src)
             out.append(k)
             continue
-        if not is_furniture(line):
+        # A long line is prose (no need to ask the rules, the costly part).
+        if len(line) > _PROSE_CHARS or not is_furniture(line):
             looked += 1
             if looked >= _TOP_LINES:
                 break
     return out
+
+
+_PROSE_CHARS = 200
 
 
 # How far up from the end a reprint notice is looked for: below it come share
@@ -264,26 +268,18 @@ _BOTTOM_LINES = 15
 
 
 def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int]) -> list[int]:
-    """Indices of the reprint notices among the last non-blank lines; the
-    lowest one sets ``reprinted_from`` unless the top did. Weak notices
-    (``Source: X``, copyright lines) count only when they set it."""
+    """Indices of the reprint notices among the last non-blank lines (of the
+    lower half of the page: on a short page the top is near); the lowest one
+    sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
+    copyright lines) count only when they set it."""
     site = doc.meta.get("site") or doc_site(doc)
+    filled = [k for k, (_, _, line) in enumerate(lines) if line.strip()]
     out: list[int] = []
-    looked = 0
-    filled = [k for k in range(len(lines)) if lines[k][2].strip()]
-    floor = filled[len(filled) // 2] if filled else 0  # the lower half only: on a short page the top is near
-    for k in range(len(lines) - 1, floor - 1, -1):
-        line = lines[k][2]
-        if not line.strip():
-            continue
-        looked += 1
-        if looked > _BOTTOM_LINES:
-            break
+    for k in reversed(filled[max(len(filled) // 2, len(filled) - _BOTTOM_LINES):]):
         if k in removed:
             continue
-        strong = find_reprint(line, weak=False)
-        src = strong or (None if "reprinted_from" in doc.meta else find_reprint(line, site=site))
-        if src is None:
+        src, strong = find_reprint_strength(lines[k][2], site=site)
+        if src is None or not (strong or "reprinted_from" not in doc.meta):
             continue
         doc.meta.setdefault("reprinted_from", src)
         out.append(k)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["find_reprint", "clean_source"]
+__all__ = ["find_reprint", "find_reprint_strength", "clean_source"]
 
 _SUBJECT = (r"(?:(?:this|the) (?:article|story|piece|post|report|item|content|interview|essay|column|op-ed|analysis)"
             r"|a version of this (?:article|story|piece|post)|(?:article|story|content))")
@@ -70,10 +70,11 @@ _TAILS = [re.compile(p, re.IGNORECASE) for p in (
     r"\s*\((?:link|opens in a new (?:window|tab))\)$",
     r"\s+(?:here|online)$",
 )]
-# Every notice holds one of these (a cheap test before the phrasings are tried).
+# Every notice holds one of these (a cheap test, on the lower-cased line,
+# before the phrasings are tried).
 _HINT = re.compile(r"publi|appeared|posted|\bran\b|permission|distributed|syndicated|provided by|produced|erschien|"
                    r"erstveröffentlichung|опубликован|source|quelle|fuente|fonte|источник|джерело|źródło|kaynak|"
-                   r"bron|المصدر|منبع|מקור|स्रोत|来源|出典|출처|©|\(c\)|copyright", re.IGNORECASE)
+                   r"bron|المصدر|منبع|מקור|स्रोत|来源|出典|출처|©|\(c\)|copyright")
 _LEAD = re.compile(r"^(?:the (?:website|site|blog|magazine|newspaper|journal) )", re.IGNORECASE)
 _NAME_WORD = re.compile(r"^[\w&'’./+:-]+$")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -122,17 +123,27 @@ def find_reprint(line: str, *, weak: bool = True, site: str = "") -> str | None:
     ``weak`` also accepts ``Source: X`` and copyright lines, when X looks like a
     publisher's name and is not ``site``; a bare ``© Reuters`` (a photo
     credit: no year, no rights reserved) is not a notice."""
+    src, strong = find_reprint_strength(line, weak=weak, site=site)
+    return src
+
+
+def find_reprint_strength(line: str, *, weak: bool = True, site: str = "") -> tuple[str | None, bool]:
+    """``(source, strong)``: :func:`find_reprint` and whether the phrasing was a strong one."""
     s = line.strip()
-    if not s or len(s) > 300 or not _HINT.search(s):
-        return None
+    if not s or len(s) > 300 or not _HINT.search(s.lower()):
+        return None, False
     for pat in _STRONG:
         m = pat.match(s)
         if m:
             src = clean_source(m.group("src"))
             if src:
-                return src
+                return src, True
     if not weak:
-        return None
+        return None, False
+    return _weak_source(s, site), False
+
+
+def _weak_source(s: str, site: str) -> str | None:
     for k, pat in enumerate(_WEAK):
         m = pat.match(s)
         if not m:
