@@ -114,10 +114,9 @@ class Score:
 def _culprit(doc: Document, line: str) -> str:
     """The rule of the edit that took (part of) ``line`` out."""
     s = line.strip()
-    for e in doc.edits:
-        if e.before and s and (s in e.before or e.before.strip() in s) and e.before.strip():
-            return e.rule
-    return "?"
+    whole = [e.rule for e in doc.edits if s and s in e.before]
+    part = [e.rule for e in doc.edits if e.before.strip() and e.before.strip() in s]
+    return (whole or part or ["?"])[0]
 
 
 def _share(pair) -> str:
