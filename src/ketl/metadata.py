@@ -184,6 +184,7 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
         changes.append(Change(start, stop, "", rule))
         removed.add(k)
 
+    is_furniture = _remembered(is_furniture)  # the title, notice and dateline scans ask about the same lines
     t = find_title(lines, is_furniture)
     if t is not None:
         start, end, line = lines[t]
@@ -233,7 +234,7 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
 
 # How far down from the title a reprint notice is looked for, in lines that are
 # not furniture.
-_TOP_LINES = 8
+_TOP_LINES = 6
 
 
 def _top_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int], first: int,
@@ -262,6 +263,17 @@ def _top_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[
 _PROSE_CHARS = 200
 
 
+def _remembered(is_furniture: Callable[[str], bool]) -> Callable[[str], bool]:
+    seen: dict[str, bool] = {}
+
+    def ask(line: str) -> bool:
+        v = seen.get(line)
+        if v is None:
+            v = seen[line] = is_furniture(line)
+        return v
+    return ask
+
+
 # How far up from the end a reprint notice is looked for: below it come share
 # rows, tags, bios, comments and the site's footer.
 _BOTTOM_LINES = 15
@@ -273,9 +285,14 @@ def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: s
     sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
     copyright lines) count only when they set it."""
     site = doc.meta.get("site") or doc_site(doc)
-    filled = [k for k, (_, _, line) in enumerate(lines) if line.strip()]
     out: list[int] = []
-    for k in reversed(filled[max(len(filled) // 2, len(filled) - _BOTTOM_LINES):]):
+    looked = 0
+    for k in range(len(lines) - 1, len(lines) // 2, -1):
+        if not lines[k][2].strip():
+            continue
+        looked += 1
+        if looked > _BOTTOM_LINES:
+            break
         if k in removed:
             continue
         src, strong = find_reprint_strength(lines[k][2], site=site)
