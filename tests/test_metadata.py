@@ -153,3 +153,110 @@ def test_aeb_police_teaser_is_no_dateline():
         doc = extract_metadata(doc_of("Local man wins the lottery twice in one year\n\n" + line + "\n"))
         assert "dateline" not in doc.meta
         assert line in doc.text
+
+
+# --- reprint notices in their common phrasings ---------------------------------------
+
+@pytest.mark.parametrize("line,src", [
+    ("This article was originally published by Eurasianet.", "Eurasianet"),
+    ("Originally published at OC Media.", "OC Media"),
+    ("Originally published on Live Science.", "Live Science"),
+    ("Originally posted on Global Voices", "Global Voices"),
+    ("This story first appeared in The Diplomat.", "The Diplomat"),
+    ("This piece was first published on Rest of World.", "Rest of World"),
+    ("A version of this article originally appeared in Yale Environment 360.", "Yale Environment 360"),
+    ("Republished with permission from Global Voices.", "Global Voices"),
+    ("Reprinted with the kind permission of Balkan Insight.", "Balkan Insight"),
+    ("This article is republished from The Conversation under a Creative Commons license. Read the original article.",
+     "The Conversation"),
+    ("This story was originally published by Grist and is republished here with permission.", "Grist"),
+    ("This article first appeared on Carbon Brief and is reproduced here with permission.", "Carbon Brief"),
+    ("This article was produced by Kaiser Health News and is republished with permission.", "Kaiser Health News"),
+    ("Distributed by Tribune Content Agency, LLC.", "Tribune Content Agency, LLC"),
+    ("Provided by European Space Agency", "European Space Agency"),
+    ("Content originally published by Mongabay.", "Mongabay"),
+    ("This article was first published on Eurasianet on March 3, 2024.", "Eurasianet"),
+    ("Originally published at eurasianet.org", "eurasianet.org"),
+    ("Dieser Artikel erschien zuerst bei Netzpolitik.org.", "Netzpolitik.org"),
+    ("Cet article a été initialement publié sur The Conversation.", "The Conversation"),
+    ("Este artículo fue publicado originalmente en El País.", "El País"),
+    ("Este artigo foi publicado originalmente no Nexo Jornal.", "Nexo Jornal"),
+    ("Статья впервые опубликована на сайте Meduza.", "Meduza"),
+    # Weak: a holder named at the bottom.
+    ("Source: Reuters", "Reuters"), ("Источник: ТАСС", "ТАСС"), ("Quelle: dpa", "dpa"), ("来源：新华社", "新华社"),
+    ("(c) Yale Environment 360 2025", "Yale Environment 360"), ("Copyright 2024 Stateline", "Stateline"),
+    ("© 2024 The Associated Press. All rights reserved.", "The Associated Press"),
+])
+def test_reprint_phrasings(line, src):
+    assert find_reprint(line) == src
+
+
+@pytest.mark.parametrize("line", [
+    "It was first published in 1851 by Harper & Brothers.",
+    "The novel was first published in 1851.",
+    "The story first appeared in The Guardian in 2015, and was later made into a film.",
+    "First published in The Lancet, the study was praised.",
+    "The study was first published in Nature on Monday and was widely cited by experts.",
+    "The report was published by the ministry on Monday.",
+    "This article was reprinted on Wired.com.",
+    "This article has been adapted from its original source.",
+    "Source: Company reports",
+    "© Reuters",  # a photo credit: no year, no rights reserved
+    "Copyright law was changed in 2019.",
+])
+def test_prose_and_credits_are_no_reprint_notices(line):
+    assert find_reprint(line) is None
+
+
+def test_the_sites_own_copyright_names_no_reprint():
+    assert find_reprint("© 2024 Caucasus Herald. All rights reserved.", site="caucasusherald") is None
+    assert find_reprint("© 2024 Caucasus Herald. All rights reserved.", site="Caucasus Herald") is None
+    assert find_reprint("© 2024 Eurasianet. All rights reserved.", site="caucasusherald") == "Eurasianet"
+
+
+_BODY = ("Officials said on Monday that the border crossing would reopen next week after talks.\n\n"
+         "Traders welcomed the news, saying the closure had cost them millions in lost sales.\n\n"
+         "The ministry said the checks would be faster than before the closure.\n")
+
+
+@pytest.mark.parametrize("top", [True, False])
+@pytest.mark.parametrize("notice,src", [
+    ("This story first appeared in The Diplomat.", "The Diplomat"),
+    ("Republished with permission from Global Voices.", "Global Voices"),
+    ("Distributed by Tribune Content Agency.", "Tribune Content Agency"),
+])
+def test_notice_at_the_top_or_bottom_leaves_the_body(top, notice, src):
+    furniture = "Share this:\nFacebook | Twitter\n"
+    if top:
+        text = f"Border crossing to reopen next week\n\nShare this:\n\n{notice}\n\n{_BODY}\n{furniture}"
+    else:
+        text = f"Border crossing to reopen next week\n\n{_BODY}\n{notice}\n\n{furniture}Leave a comment\n"
+    doc = extract_metadata(doc_of(text), is_furniture=lambda s: s.strip() in {"Share this:", "Facebook | Twitter",
+                                                                              "Leave a comment"})
+    assert doc.meta["reprinted_from"] == src
+    assert notice not in doc.text
+    assert _BODY.strip() in doc.text
+    assert [e.rule for e in doc.edits].count("metadata.reprint_notice") == 1
+
+
+def test_weak_notices_count_only_at_the_bottom_and_not_for_the_site():
+    top = extract_metadata(doc_of(f"Border crossing to reopen next week\n\nSource: Reuters\n\n{_BODY}"))
+    assert "reprinted_from" not in top.meta and "Source: Reuters" in top.text
+    bottom = extract_metadata(doc_of(f"Border crossing to reopen next week\n\n{_BODY}\nSource: Reuters\n"))
+    assert bottom.meta["reprinted_from"] == "Reuters"
+    own = extract_metadata(Document.from_source(
+        doc_id="t", source_path="caucasusherald/t.txt", source_sha256="0", source_encoding="utf-8",
+        source=f"Border crossing to reopen next week\n\n{_BODY}\n© 2024 Caucasus Herald. All rights reserved.\n"))
+    assert "reprinted_from" not in own.meta
+
+
+def test_dressed_multilingual_reprint_sources():
+    import json
+
+    base = Path(__file__).resolve().parent / "data" / "multilingual" / "dressed"
+    truth = json.loads((base / "truth.json").read_text(encoding="utf-8"))
+    for key, t in truth.items():
+        doc = Document.from_source(doc_id=key, source_path=f"{t['site']}/{key}.txt", source_sha256="0",
+                                   source_encoding="utf-8", source=(base / f"{key}.txt").read_text(encoding="utf-8"))
+        doc = extract_metadata(doc)
+        assert doc.meta.get("reprinted_from") == t["reprinted_from"], key

@@ -21,6 +21,7 @@ from itertools import accumulate
 
 import ahocorasick
 from dataclasses import dataclass, field
+from re import _parser as _sre_parse
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
@@ -32,6 +33,13 @@ _CACHE_MAX_CHARS = 80
 _CACHE_MAX_ENTRIES = 200_000
 _ESCAPE_OR_CHAR = re.compile(r"\\.|.", re.DOTALL)
 _ID = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
+# Line lengths at which the ungated alternation is rebuilt without the rules that
+# cannot match so long a line (most label rules match 60 characters at most, and
+# most lines of a page are longer): the verdict is the same, the work is less.
+_LENGTH_STEPS = (24, 48, 96, 192, 384)
+# Gated rules that cannot match a line longer than one of these have their
+# keywords looked for in lines that short only (most keyword hits are in prose).
+_GATE_TIERS = (80, 240)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +71,16 @@ class CompiledRules:
     # (bit j = the j-th gated rule, rules[_gated[j]], tried alone as _singles[j]);
     # _base is the alternation of the other rules.
     _gate: Any = field(default=None, compare=False, repr=False)
+    # (longest line, automaton of the keywords of the gated rules no wider than
+    # that): a rule's keywords are looked for only in lines it could match.
+    _gate_tiers: tuple[tuple[int, Any], ...] = field(default=(), compare=False, repr=False)
     _gated: tuple[int, ...] = field(default=(), compare=False, repr=False)
     _singles: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
     _base: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    # (longest line, alternation of the ungated rules that can match a line that long)
+    # for lines up to each of _LENGTH_STEPS characters; longer lines use _base.
+    _base_steps: tuple[tuple[int, re.Pattern[str]], ...] = field(default=(), compare=False, repr=False)
+    _widths: tuple[int, ...] = field(default=(), compare=False, repr=False)  # longest match per rule
 
     def match(self, line: str) -> Rule | None:
         """The first rule (in file order) matching the whole stripped ``line``, or None."""
@@ -85,11 +100,16 @@ class CompiledRules:
         scan for the whole document instead of one per line."""
         n = len(lines)
         masks = [0] * n
-        if self._gate is not None and n:
-            ends = list(accumulate(len(s) + 1 for s in lines))  # offset after each line's "\n"
-            for end, bits in self._gate.iter("\n".join(lines)):
-                masks[bisect_right(ends, end)] |= bits  # keywords hold no "\n": one line each
         index, cache = self._index, self._cache
+        if self._gated and n:
+            # Lines with a cached verdict need no mask; short-line rules' keywords
+            # are looked for in short lines only (most keyword hits are in prose).
+            todo = [q for q, s in enumerate(lines)
+                    if s and not (len(s) <= _CACHE_MAX_CHARS and s in cache)]
+            if self._gate is not None:
+                _scan(self._gate, lines, todo, masks)
+            for limit, auto in self._gate_tiers:
+                _scan(auto, lines, [q for q in todo if len(lines[q]) <= limit], masks)
         out = [-1] * n
         for q, s in enumerate(lines):
             if s:
@@ -103,6 +123,10 @@ class CompiledRules:
         if self._gate is not None:
             for _, bits in self._gate.iter(s):
                 mask |= bits
+        for limit, auto in self._gate_tiers:
+            if len(s) <= limit:
+                for _, bits in auto.iter(s):
+                    mask |= bits
         return mask
 
     def _index(self, s: str, mask: int) -> int:
@@ -117,21 +141,28 @@ class CompiledRules:
             m = (self.lower_matcher or self.matcher).fullmatch(s)
             k = -1 if m is None else int(m.lastgroup[1:])  # groups are named r0, r1, ...
         else:
-            m = self._base.fullmatch(s)
+            base = self._base
+            n = len(s)
+            for limit, pattern in self._base_steps:
+                if n <= limit:
+                    base = pattern
+                    break
+            m = base.fullmatch(s)
             k = -1 if m is None else int(m.lastgroup[1:])
-            j = 0
+            widths, gated, singles = self._widths, self._gated, self._singles
             # The gated rules whose keyword the line holds, in file order, up to
             # the rule the others matched: the first match in file order wins.
+            # Set bits only (a line holds few keywords of many gated rules).
             while mask:
-                if mask & 1:
-                    i = self._gated[j]
-                    if 0 <= k < i:
-                        break
-                    if self._singles[j].fullmatch(s):
-                        k = i
-                        break
-                mask >>= 1
-                j += 1
+                low = mask & -mask
+                mask ^= low
+                j = low.bit_length() - 1
+                i = gated[j]
+                if 0 <= k < i:
+                    break
+                if n <= widths[i] and singles[j].fullmatch(s):
+                    k = i
+                    break
         if short:
             if len(self._cache) >= _CACHE_MAX_ENTRIES:
                 self._cache.clear()
@@ -151,21 +182,41 @@ def _combine(rules: Sequence[Rule], which: Sequence[int], lower: bool) -> re.Pat
     return re.compile("|".join(f"(?P<r{i}>{rules[i].pattern})" for i in which), re.IGNORECASE)
 
 
-def _keyword_gate(rules: Sequence[Rule]) -> tuple[Any, tuple[int, ...]]:
-    """The Aho-Corasick automaton of the gated rules' keywords (None when no
-    rule has keywords) and the indices of the gated rules."""
+def _keyword_gate(rules: Sequence[Rule], widths: Sequence[int]) -> tuple[Any, tuple[tuple[int, Any], ...],
+                                                                        tuple[int, ...]]:
+    """The Aho-Corasick automaton of the wide gated rules' keywords (None when
+    there are none), the automata of the narrower ones per tier of
+    _GATE_TIERS, and the indices of the gated rules (bit j of a mask = rules[gated[j]])."""
     gated = tuple(i for i, r in enumerate(rules) if r.keywords)
     if not gated:
-        return None, ()
-    masks: dict[str, int] = {}
+        return None, (), ()
+    tiers: list[dict[str, int]] = [{} for _ in (*_GATE_TIERS, None)]
     for j, i in enumerate(gated):
+        t = next((t for t, limit in enumerate(_GATE_TIERS) if widths[i] <= limit), len(_GATE_TIERS))
+        into = tiers[t]
         for kw in rules[i].keywords:
-            masks[kw] = masks.get(kw, 0) | (1 << j)
+            into[kw] = into.get(kw, 0) | (1 << j)
+    narrow = tuple((limit, _automaton(m)) for limit, m in zip(_GATE_TIERS, tiers) if m)
+    return _automaton(tiers[-1]), narrow, gated
+
+
+def _automaton(masks: dict[str, int]) -> Any:
+    if not masks:
+        return None
     auto = ahocorasick.Automaton()
     for kw, bits in masks.items():
         auto.add_word(kw, bits)
     auto.make_automaton()
-    return auto, gated
+    return auto
+
+
+def _scan(auto: Any, lines: Sequence[str], which: Sequence[int], masks: list[int]) -> None:
+    """OR into ``masks[q]`` the bits of the keywords found in ``lines[q]``, for q in ``which``."""
+    if not which:
+        return
+    ends = list(accumulate(len(lines[q]) + 1 for q in which))  # offset after each line's "\n"
+    for end, bits in auto.iter("\n".join([lines[q] for q in which])):
+        masks[which[bisect_right(ends, end)]] |= bits  # keywords hold no "\n": one line each
 
 
 def _shipped_text() -> tuple[str, str]:
@@ -258,13 +309,30 @@ def load_rules(extra_files: Sequence[Path | str] = ()) -> CompiledRules:
         lower_matcher: re.Pattern[str] | None = _combine(ordered, every, lower=True)
     except re.error:  # a construct the lower-casing broke: fall back to IGNORECASE
         lower_matcher = None
-    gate, gated = _keyword_gate(ordered)
+    widths = tuple(_max_width(r.pattern) for r in ordered)
+    gate, tiers, gated = _keyword_gate(ordered, widths)
     lower = lower_matcher is not None
     singles = tuple(_combine(ordered, [i], lower) for i in gated)
-    base = _combine(ordered, [i for i in every if i not in gated], lower) if gated else None
+    ungated = [i for i in every if i not in gated]
+    base = _combine(ordered, ungated, lower) if gated else None
+    # A line longer than the previous step cannot match a rule no longer than that.
+    steps = tuple((limit, _combine(ordered, [i for i in ungated if widths[i] > prev], lower))
+                  for prev, limit in zip((0, *_LENGTH_STEPS), _LENGTH_STEPS)) if gated else ()
     return CompiledRules(rules=ordered, matcher=_combine(ordered, every, lower=False),
                          stopwords=frozenset(extra_stop), lower_matcher=lower_matcher,
-                         _gate=gate, _gated=gated, _singles=singles, _base=base)
+                         _gate=gate, _gate_tiers=tiers, _gated=gated, _singles=singles, _base=base,
+                         _base_steps=steps, _widths=widths)
+
+
+def _max_width(pattern: str) -> int:
+    """The longest (lower-cased, stripped) line ``pattern`` can match; a large
+    number when unbounded. Lines are matched lower-cased against the lower-cased
+    pattern, so the width is exact."""
+    try:
+        _, hi = _sre_parse.parse(f"(?:{_lower_pattern(pattern)})").getwidth()
+    except Exception:  # an internal API: should it change, every rule is tried on every line
+        return 1 << 62
+    return min(hi, 1 << 62)
 
 
 def _lower_pattern(pattern: str) -> str:

@@ -9,8 +9,11 @@ Each piece leaves the body through a located :class:`Change` (stage
 * ``dateline``: ``Baku:`` / ``Yerevan / Baku –`` / ``WASHINGTON (AP) —`` at the
   start of the first paragraph, kept only when every place is a known place
   name or written in capitals (so ``Update:`` or ``Note:`` stay text);
-* ``reprinted_from``: ``This article was originally published by X and is
-  reprinted with permission.`` (the whole notice line leaves the body).
+* ``reprinted_from``: the publisher a reprint notice names (``This article was
+  originally published by X and is reprinted with permission.``, ``Republished
+  with permission from X``, ``Distributed by X``, and at the bottom also
+  ``Source: X`` and ``(c) X 2024``: see metadata_reprint.py); the whole notice
+  line leaves the body.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Callable, Sequence
 
-from ketl.boilerplate_sitestats import split_title_suffix
+from ketl.boilerplate_sitestats import doc_site, split_title_suffix
 from ketl.document import Change, Document, apply_changes
+from ketl.metadata_reprint import find_reprint, find_reprint_strength
 
 __all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
 
@@ -36,18 +40,6 @@ _DATELINE = re.compile(
     r"(?:\s*\((?P<agency>[A-Za-z.-]{1,12})\))?"
     r"\s*(?::|[-–—]{1,2})\s+(?=\S)"
 )
-_REPRINT = re.compile(
-    r"^(?:this (?:article|story|piece|post|report|item) (?:was |is )?|it was )?"
-    r"(?:originally|first) (?:published|appeared|posted) (?:by|in|on|at) (?P<src>.+?)"
-    r"(?:,? and (?:is|has been) (?:re)?(?:printed|published|posted|produced|reproduced)"
-    r"(?: here)? with (?:(?:the )?permission|.{0,40})(?: of [^.]{0,60})?)?\s*[.!]?"
-    r"(?:\s*read the original (?:article|story)\.?)?$"
-    r"|^(?:re(?:printed|published|posted)|reproduced) (?:here )?with (?:the )?permission (?:of|from) "
-    r"(?P<src2>.+?)\.?$",
-    re.IGNORECASE,
-)
-
-
 # First words of "Label: text" openings that are never places: answered without
 # loading the gazetteer.
 _NOT_PLACES = frozenset({
@@ -163,15 +155,6 @@ def find_dateline(line: str) -> tuple[int, str] | None:
     return m.end(), " / ".join(places)
 
 
-def find_reprint(line: str) -> str | None:
-    """The source named by a reprint notice line, or None."""
-    m = _REPRINT.match(line.strip())
-    if not m:
-        return None
-    src = (m.group("src") or m.group("src2") or "").strip().rstrip(".")
-    return src or None
-
-
 def _norm(s: str) -> str:
     return " ".join(_WORDS.findall(s.lower()))
 
@@ -201,6 +184,7 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
         changes.append(Change(start, stop, "", rule))
         removed.add(k)
 
+    is_furniture = _remembered(is_furniture)  # the title, notice and dateline scans ask about the same lines
     t = find_title(lines, is_furniture)
     if t is not None:
         start, end, line = lines[t]
@@ -219,17 +203,18 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
         doc.meta.setdefault("title", title)
 
     # The reprint notice and the dateline live near the top: the first few
-    # non-blank lines after the title.
+    # non-blank lines after the title that are not furniture (a notice is
+    # furniture to the rules too, so notices are looked for first, and a little
+    # further down: a site's tagline or a menu may sit between them and the title).
+    first = 0 if t is None else t + 1  # the lines above the headline are the page's header
+    for k in _top_notices(doc, lines, removed, first, is_furniture):
+        drop(k, "metadata.reprint_notice")
     seen = 0
-    for k, (start, end, line) in enumerate(lines):
+    for k in range(first, len(lines)):
+        start, end, line = lines[k]
         if k in removed or not line.strip():
             continue
         if is_furniture(line):
-            continue
-        src = find_reprint(line)
-        if src is not None:
-            doc.meta.setdefault("reprinted_from", src)
-            drop(k, "metadata.reprint_notice")
             continue
         if seen == 0 and "dateline" not in doc.meta:
             found = find_dateline(line)
@@ -241,17 +226,81 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
         seen += 1
         if seen >= 3:
             break
-    # A reprint notice is as often the last line.
-    if "reprinted_from" not in doc.meta:
-        for k in range(len(lines) - 1, -1, -1):
-            if lines[k][2].strip():
-                src = find_reprint(lines[k][2])
-                if src is not None and k not in removed:
-                    doc.meta["reprinted_from"] = src
-                    drop(k, "metadata.reprint_notice")
-                break
+    for k in _bottom_notices(doc, lines, removed):
+        drop(k, "metadata.reprint_notice")
     apply_changes(doc, changes, stage=STAGE)
     return dateline_at
+
+
+# How far down from the title a reprint notice is looked for, in lines that are
+# not furniture.
+_TOP_LINES = 6
+
+
+def _top_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int], first: int,
+                 is_furniture: Callable[[str], bool]) -> list[int]:
+    """Indices of the (strongly phrased) reprint notices near the top; the
+    first sets ``reprinted_from``."""
+    out: list[int] = []
+    looked = 0
+    for k in range(first, len(lines)):
+        line = lines[k][2]
+        if k in removed or not line.strip():
+            continue
+        src = find_reprint(line, weak=False)
+        if src is not None:
+            doc.meta.setdefault("reprinted_from", src)
+            out.append(k)
+            continue
+        # A long line is prose (no need to ask the rules, the costly part).
+        if len(line) > _PROSE_CHARS or not is_furniture(line):
+            looked += 1
+            if looked >= _TOP_LINES:
+                break
+    return out
+
+
+_PROSE_CHARS = 200
+
+
+def _remembered(is_furniture: Callable[[str], bool]) -> Callable[[str], bool]:
+    seen: dict[str, bool] = {}
+
+    def ask(line: str) -> bool:
+        v = seen.get(line)
+        if v is None:
+            v = seen[line] = is_furniture(line)
+        return v
+    return ask
+
+
+# How far up from the end a reprint notice is looked for: below it come share
+# rows, tags, bios, comments and the site's footer.
+_BOTTOM_LINES = 15
+
+
+def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int]) -> list[int]:
+    """Indices of the reprint notices among the last non-blank lines (of the
+    lower half of the page: on a short page the top is near); the lowest one
+    sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
+    copyright lines) count only when they set it."""
+    site = doc.meta.get("site") or doc_site(doc)
+    out: list[int] = []
+    looked = 0
+    for k in range(len(lines) - 1, len(lines) // 2, -1):
+        if not lines[k][2].strip():
+            continue
+        looked += 1
+        if looked > _BOTTOM_LINES:
+            break
+        if k in removed:
+            continue
+        src, strong = find_reprint_strength(lines[k][2], site=site)
+        if src is None or not (strong or "reprinted_from" not in doc.meta):
+            continue
+        doc.meta.setdefault("reprinted_from", src)
+        out.append(k)
+    return out
 
 
 def _lines(text: str) -> list[tuple[int, int, str]]:

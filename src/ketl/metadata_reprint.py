@@ -1,0 +1,162 @@
+"""Reprint and syndication notices: the publisher a notice line names.
+
+Two strengths of evidence:
+
+* strong phrasings name a reprint in so many words (``This article was
+  originally published by X``, ``Originally published at X``, ``This story
+  first appeared in X``, ``Republished with permission from X``, ``This
+  article is republished from X under a Creative Commons license``,
+  ``Distributed by X``, and the same in German, French, Spanish, Portuguese,
+  Italian and Russian); metadata.py looks for them at the top and the bottom
+  of the article;
+* weak ones only name a holder (``Source: X``, ``(c) X 2024``, ``Copyright
+  2024 X``, ``© 2024 X. All rights reserved.``): they count only at the
+  bottom, when the holder looks like a name and is not the site itself (a
+  site's own footer names the site).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["find_reprint", "find_reprint_strength", "clean_source"]
+
+_SUBJECT = (r"(?:(?:this|the) (?:article|story|piece|post|report|item|content|interview|essay|column|op-ed|analysis)"
+            r"|a version of this (?:article|story|piece|post)|(?:article|story|content))")
+_VERB = r"(?:published|appeared|posted|ran|produced)"
+_STRONG = [re.compile(p, re.IGNORECASE) for p in (
+    # This article was originally published by X (and is reprinted with permission).
+    rf"^(?:{_SUBJECT} )?(?:was |is |has been |were )?(?:originally|first|initially) {_VERB}"
+    r"(?: online)? (?:by|in|on|at|with|as part of) (?P<src>.+)$",
+    # This story first appeared on X / This piece was first published by X.
+    rf"^{_SUBJECT} (?:was |has )?(?:first |originally )?(?:appeared|ran) (?:first |originally )?(?:in|on|at) (?P<src>.+)$",
+    # Republished with permission from X / Reprinted with the kind permission of X.
+    r"^(?:re(?:printed|published|posted)|reproduced|shared|used|published) (?:here )?with (?:the )?(?:kind |express )?"
+    r"permission (?:of|from|by) (?P<src>.+)$",
+    # This article is republished from X under a Creative Commons license.
+    rf"^{_SUBJECT} (?:is|was|has been) (?:re)?(?:published|posted) (?:here )?(?:from|by|courtesy of) (?P<src>.+?)"
+    r" under (?:a|the) creative commons.*$",
+    # Distributed by X / Syndicated by X / Courtesy of X (as a whole line, after the article).
+    r"^(?:distributed|syndicated|provided) by (?P<src>.+)$",
+    # This article was produced by X and is republished with permission.
+    rf"^{_SUBJECT} (?:was|has been|is) (?:produced|written|reported) (?:by|for) (?P<src>.+?),? and (?:is |has been )?"
+    r"(?:re)?(?:published|printed|posted|reproduced)\b.*$",
+    # German, French, Spanish, Portuguese, Italian, Russian.
+    r"^(?:dieser (?:artikel|beitrag|text) )?(?:erschien|ist) (?:zuerst|ursprünglich|erstmals) (?:erschienen )?"
+    r"(?:bei|in|auf|im) (?P<src>.+?)(?:\s+erschienen)?$",
+    r"^(?:erstveröffentlichung|zuerst erschienen (?:bei|in|auf))\s*:?\s*(?P<src>.+)$",
+    r"^(?:cet article |article )?(?:a (?:été )?)?(?:initialement|d'abord|originellement) (?:été )?publié (?:par|sur|dans) (?P<src>.+)$",
+    r"^(?:este (?:artículo|texto) )?(?:fue |se )?publicado (?:originalmente|primero|inicialmente) (?:en|por) (?P<src>.+)$",
+    r"^(?:este (?:artigo|texto) )?(?:foi )?publicado (?:originalmente|inicialmente) (?:em|no|na|pelo|pela|por) (?P<src>.+)$",
+    r"^(?:questo articolo )?(?:è stato )?pubblicato (?:originariamente|originalmente|per la prima volta) (?:su|da|in) (?P<src>.+)$",
+    r"^(?:статья|материал|текст) (?:был[аo]? )?(?:впервые|изначально|первоначально) опубликован[аоы]? (?:на сайте|в|на) (?P<src>.+)$",
+)]
+_WEAK = [re.compile(p, re.IGNORECASE) for p in (
+    r"^(?:source|sources|quelle|fuente|fonte|источник|джерело|źródło|kaynak|bron|المصدر|منبع|מקור|स्रोत|来源|出典|출처)"
+    r"\s*[:：]\s*(?P<src>.+)$",
+    r"^(?:copyright\s*)?(?:©|\(c\)|copyright)\s*(?:©\s*)?(?P<year>\d{4}(?:\s*[-–]\s*\d{4})?)?,?\s*(?P<src>.+?)"
+    r"(?:,?\s*(?P<year2>\d{4}))?\.?(?:\s*all rights reserved\.?.*)?$",
+)]
+# Tails of a source name that are not the name.
+_TAILS = [re.compile(p, re.IGNORECASE) for p in (
+    r"\s*[.!]?\s*read the original (?:article|story|post|version)(?: here)?\.?$",
+    r",?\s+and (?:is|has been|was) (?:re)?(?:printed|published|posted|produced|reproduced|shared)\b.*$",
+    r",?\s+(?:is |has been )?(?:re)?(?:printed|published|posted|reproduced) (?:here )?with\b.*$",
+    r"\s+under (?:a|the) creative commons.*$",
+    r",?\s+(?:on|in) (?:\w+day,? )?(?:\d{1,2}(?:st|nd|rd|th)? )?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+    r"(?: \d{1,2}(?:st|nd|rd|th)?)?,?(?: \d{4})?\.?$",
+    r",?\s+(?:on|in) \d{4}\.?$",
+    r"\s*[.;]\s*(?:all rights reserved|this material may not be|used (?:here )?(?:with|by) permission)\b.*$",
+    r"\s*\((?:link|opens in a new (?:window|tab))\)$",
+    r"\s+(?:here|online)$",
+)]
+# Every notice holds one of these (a cheap test, on the lower-cased line,
+# before the phrasings are tried).
+_HINT = re.compile(r"publi|appeared|posted|\bran\b|permission|distributed|syndicated|provided by|produced|erschien|"
+                   r"erstveröffentlichung|опубликован|source|quelle|fuente|fonte|источник|джерело|źródło|kaynak|"
+                   r"bron|المصدر|منبع|מקור|स्रोत|来源|出典|출처|©|\(c\)|copyright")
+_LEAD = re.compile(r"^(?:the (?:website|site|blog|magazine|newspaper|journal) )", re.IGNORECASE)
+_NAME_WORD = re.compile(r"^[\w&'’./+:-]+$")
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_ALNUM = re.compile(r"[\W_]+")
+
+
+def clean_source(src: str) -> str | None:
+    """The publisher's name out of the rest of a notice, or None when what is
+    left does not look like a name (too long, a sentence)."""
+    s = src.strip().strip("\"“”'«»")
+    for _ in range(3):
+        before = s
+        for tail in _TAILS:
+            s = tail.sub("", s).strip()
+        if s == before:
+            break
+    s = _LEAD.sub("", s).strip().rstrip(".,;:!").strip().strip("\"“”'«»").strip()
+    words = s.split()
+    if not words or len(words) > 10 or len(s) > 90:
+        return None
+    if any(c in s for c in "!?") or re.search(r"\. [a-z]|, (?!(?:llc|inc|ltd|gmbh|s\.a)\b)[a-z]", s):
+        return None  # a sentence goes on: not a name
+    if s[0].isdigit() or _lower_cased(words[0]):
+        return None  # "1851 by Harper", "the ministry": a year or a common noun, no publisher
+    return s
+
+
+_CONNECTORS = frozenset({"of", "the", "and", "for", "de", "la", "del", "der", "des", "du", "di", "&", "y", "et", "und",
+                         "dpa", "epd", "apa", "kna"})  # the last: agencies that write their names in lower case
+
+
+def _lower_cased(word: str) -> bool:
+    """A word of a cased script written in lower case (not a name's word)."""
+    c = word[0]
+    return c.islower() and word.lower() not in _CONNECTORS and not re.match(r"[a-z0-9-]+\.[a-z]{2,}", word)
+
+
+def _same_site(src: str, site: str) -> bool:
+    a, b = _ALNUM.sub("", src.lower()), _ALNUM.sub("", site.lower())
+    return bool(a and b) and (a in b or b in a)
+
+
+def find_reprint(line: str, *, weak: bool = True, site: str = "") -> str | None:
+    """The source a reprint notice line names, or None.
+
+    ``weak`` also accepts ``Source: X`` and copyright lines, when X looks like a
+    publisher's name and is not ``site``; a bare ``© Reuters`` (a photo
+    credit: no year, no rights reserved) is not a notice."""
+    src, strong = find_reprint_strength(line, weak=weak, site=site)
+    return src
+
+
+def find_reprint_strength(line: str, *, weak: bool = True, site: str = "") -> tuple[str | None, bool]:
+    """``(source, strong)``: :func:`find_reprint` and whether the phrasing was a strong one."""
+    s = line.strip()
+    if not s or len(s) > 300 or not _HINT.search(s.lower()):
+        return None, False
+    for pat in _STRONG:
+        m = pat.match(s)
+        if m:
+            src = clean_source(m.group("src"))
+            if src:
+                return src, True
+    if not weak:
+        return None, False
+    return _weak_source(s, site), False
+
+
+def _weak_source(s: str, site: str) -> str | None:
+    for k, pat in enumerate(_WEAK):
+        m = pat.match(s)
+        if not m:
+            continue
+        src = clean_source(_YEAR.sub("", m.group("src")).strip(" ,.-–"))
+        if not src or not all(_NAME_WORD.match(w) for w in src.split()) or len(src.split()) > 6:
+            continue
+        if k == 1 and not (m.group("year") or m.group("year2") or re.search(r"all rights reserved", s, re.I)
+                           or s.lower().startswith("copyright")):
+            continue
+        if any(_lower_cased(w) for w in src.split()):
+            continue  # "Source: company reports": a description, not a publisher
+        if site and _same_site(src, site):
+            continue
+        return src
+    return None
