@@ -200,3 +200,25 @@ def test_cjk_full_width_punctuation_is_kept_by_repair():
     assert repair(zh).text == zh
     # Full-width Latin letters in a Latin text are still narrowed, as ftfy does.
     assert repair("The ＬＯＵＤ headline was fixed.").text == "The LOUD headline was fixed."
+
+
+def test_a_list_goes_on_past_a_box_inside_it():
+    dates = [f"June {d} – City {d}, FL @ Arena {d}" for d in range(1, 7)]
+    more = [f"July {d} – Town {d}, NY @ Hall {d}" for d in range(1, 7)]
+    box = ["Trending Now", "- Floods close roads in the north", "- Parliament votes on the budget"]
+    text = "\n".join(PARAS + ["Tour dates:"] + dates + box + more + ["Share this article", "© 2024 Daily News"]) + "\n"
+    doc = clean(text)
+    for line in dates + more:
+        assert line in doc.text
+    assert not any(b in doc.text for b in box)
+
+
+def test_recipe_card_keeps_its_ingredients_around_an_ad():
+    card = ["Spiced Honey Pear Jam", "Ingredients", "8-9 ripe pears, cored and peeled",
+            "1 lemon, or about 1/4 cup lemon juice"]
+    rest = ["6 tbsp fruit pectin powder", "1 tsp cinnamon"]
+    text = "\n".join(PARAS + card + ["Advertisement"] + rest + ["Related: Moon shot bids are in", "© 2024 Daily News"])
+    doc = clean(text + "\n")
+    for line in card + rest:
+        assert line in doc.text
+    assert "Advertisement" not in doc.text

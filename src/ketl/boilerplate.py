@@ -29,7 +29,7 @@ from itertools import accumulate
 from typing import Iterable, Iterator, Sequence
 
 from ketl.boilerplate_classifier import (ClassifierSettings, classify_stripped, document_stopwords,
-                                         headline_lists, is_prose, teaser_lines)
+                                         headline_lists, is_prose, list_lead, teaser_lines)
 from ketl.boilerplate_rules import CompiledRules, load_rules
 from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                                         site_and_line_keys, split_title_suffix)
@@ -96,6 +96,7 @@ class BoilerplateSettings:
     list_header_penalty: int = 300
     strong_penalty: int = 150
     never_empty: bool = True
+    edge_run_max: int = 6
     after_title_min: int = 300
     after_title_gap: int = 8
 
@@ -391,6 +392,9 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
             if not blank[i] and not reason[i] and len(texts[i]) > 40]
     if not ends or sum(ends) < 0.6 * len(ends):
         return False
+    prev = max((i for i in range(last) if not blank[i] and not reason[i]), default=None)
+    if prev is not None and list_lead(s) and list_lead(texts[prev].strip()) == list_lead(s):
+        return False  # the last item of the article's own list
     rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
             for w in _WORDS.findall(t)}
     if not rest:

@@ -66,6 +66,9 @@ class ClassifierSettings:
     # article only where no prose follows it.
     strong_penalty: int = 150
     never_empty: bool = True  # the classifier alone never removes every line
+    # Short lines between the article's last sentence and the evidence beyond are
+    # the page's footer (or header) run only up to this many: longer, a list.
+    edge_run_max: int = 6
     short_prose_free: bool = True  # a short sentence costs the article nothing
     after_title_min: int = 300  # a run of prose this heavy right below the headline ...
     after_title_gap: int = 8  # ... starting within this many lines of it, is the article
@@ -359,8 +362,13 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     if hi >= lo and cfg.evidence_bounds:
         headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS
                    for q, p in enumerate(penalties)]
-        weak = [hard[q] and 0 < penalties[q] < cfg.strong_penalty for q in range(m)]
-        _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m))
+        # An interruption: a rule line standing alone (an ad marker, a caption's
+        # credit, one "Related: <headline>" link), not a list header, not part of
+        # a run of furniture. The article goes on past it where prose follows.
+        weak = [hard[q] and 0 < penalties[q] and not headers[q]
+                and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
+        _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
+                            cfg.bridge_max_gap)
     keep = [False] * m
     for q in range(m):
         lab = labels[q]
@@ -425,7 +433,8 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
 
 
 def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence[bool],
-                        weak: Sequence[bool], headers: Sequence[bool], stop: int) -> None:
+                        weak: Sequence[bool], headers: Sequence[bool], stop: int, max_run: int = 6,
+                        max_gap: int = 6) -> None:
     """Removal needs evidence: the article reaches out from its chosen run up to
     the nearest line condemned on its own (a rule, repetition, the title, a
     link menu) or a comment thread (``stop``). What lies between is the
@@ -453,21 +462,85 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
             inside[q] = True
     for step, edge, end in ((-1, first, -1), (1, last, stop)):
         q = _next_hard(hard, edge + step, step, end)
-        while q != end and weak[q]:
-            nxt = _next_hard(hard, q + step, step, end)
-            prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r])), None)
-            if prose is None:
+        while q != end and (weak[q] or headers[q]):
+            resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap)
+            if resumed is None:
                 break
-            for r in range(edge + step, prose + step, step):
+            take_to, resume_at = resumed
+            for r in range(edge + step, take_to + step, step):
                 inside[r] = inside[r] or not hard[r]
-            edge, q = prose, nxt
+            inside[resume_at] = True
+            edge = resume_at
+            q = _next_hard(hard, edge + step, step, end)
         if step == -1 and q != end and headers[q]:
             continue
         reach = q - step  # the farthest line the article may take
-        if q != end:  # evidence there: stop at the last line of prose before it
-            reach = next((r for r in range(reach, edge, -step) if is_prose(lines[r])), edge)
+        if q != end:  # evidence there: stop at the last sentence (or list item) before it ...
+            lead = list_lead(lines[edge])
+            anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)), edge)
+            # ... unless what lies between is too long to be a page's footer or
+            # header run: a list of tour dates, a recipe, a table.
+            if abs(reach - anchor) <= max_run:
+                reach = anchor
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+
+
+def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int, q: int, step: int,
+            end: int, max_gap: int) -> tuple[int, int] | None:
+    """Where the article goes on past the interruption at ``q`` (an ad marker,
+    a caption's credit, a "Trending now" box): ``(first, last)`` lines to take,
+    or None. A weak line is passed when a sentence follows before the next
+    evidence (everything up to that sentence is taken); any interruption is
+    passed when, within ``max_gap`` lines, the list it cut goes on (a line led
+    like the one before it: a number, a bullet, the same first word), the box
+    between left out."""
+    nxt = _next_hard(hard, q + step, step, end)
+    if weak[q]:
+        prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r])), None)
+        if prose is not None:
+            return prose, prose
+    prev = q - step
+    lead = "" if hard[prev] else list_lead(lines[prev])
+    if not lead:
+        return None
+    r = q + step
+    for _ in range(max_gap):
+        if r == end:
+            return None
+        if not hard[r] and list_lead(lines[r]) == lead:
+            return prev, r
+        r += step
+    return None
+
+
+_BULLETS = frozenset("-–—•*·●▪►◦")
+
+
+def list_lead(line: str) -> str:
+    """How a list item looks: led by a number or a bullet, or a word followed by
+    the same marks ("June 9 – City, ST @ Venue": "W–,@"); "" for a sentence,
+    a line too long to be an item, or a plain run of words."""
+    if not line or len(line) > 150 or is_prose(line):
+        return ""
+    c = line[0]
+    if c.isdigit():
+        return "#"
+    if c in _BULLETS:
+        return "-"
+    marks = _MARKS.findall(line)
+    return "W" + "".join(marks) if marks else ""
+
+
+_MARKS = re.compile(r"[^\w\s'’.]")
+
+
+def _anchor(line: str, lead: str) -> bool:
+    """A line the article reaches for: a sentence, or its list going on."""
+    return is_prose(line) or bool(lead) and list_lead(line) == lead
+def _alone(hard: Sequence[bool], q: int) -> bool:
+    """No other condemned line right before or after line ``q``."""
+    return not (q > 0 and hard[q - 1]) and not (q + 1 < len(hard) and hard[q + 1])
 
 
 def _next_hard(hard: Sequence[bool], q: int, step: int, end: int) -> int:
