@@ -3,7 +3,11 @@ never block later runs and never corrupt the dataset silently."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -58,3 +62,29 @@ def test_batches_without_quotes_or_articles_do_not_crash_the_run(tmp_path):
     assert res.exit_code in (0, 1), res.output
     assert "d-unquoted.txt" in table(out, "articles").column("source_path").to_pylist()
     assert len(table(out, "quotes").to_pylist()) == len(quotes)
+
+
+def _ketl_cmd(raw: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out), "--workers", "1", *extra]
+
+
+def test_second_run_is_refused_at_once_while_the_first_starts_prefect(raw_copy, tmp_path):
+    out = tmp_path / "curated"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the first starts its own server
+    first = subprocess.Popen(_ketl_cmd(raw_copy, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        lock = out / ".ketl" / "lock"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (lock.is_file() and lock.read_text().startswith("pid")):
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        second = subprocess.run(_ketl_cmd(raw_copy, out), env=env, capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - t0
+        assert second.returncode == 2, second.stderr
+        assert "another ketl run" in second.stderr and "Traceback" not in second.stderr
+        assert took < 8, took  # refused before any Prefect start-up (which takes 10-25 s here)
+    finally:
+        stdout, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert table(out, "articles").num_rows == 5

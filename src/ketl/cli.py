@@ -90,9 +90,7 @@ def run(
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
     _quiet_prefect(verbose)
     from .config import ConfigError, load_settings
-    from .flows import UsageError, curate_with
     from .store import StoreError
-    from . import progress as progress_hook
 
     try:
         settings = load_settings(config)
@@ -117,9 +115,24 @@ def run(
             out=out_s, skip=(*settings.skip, *skip),
             rule_files=(*settings.rule_files, *(str(p) for p in rules)),
             gazetteer_files=(*settings.gazetteer_files, *(str(p) for p in gazetteer))))
-        Store(Path(out_s)).preflight()
+        # Held for the whole command: a second run is refused now, not after Prefect's start-up.
+        store = Store(Path(out_s))
+        store.hold()
     except (ConfigError, StoreError) as exc:
         fail(str(exc))
+    try:
+        _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
+                    rules, gazetteer)
+    finally:
+        store.release()
+
+
+def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
+                rules, gazetteer) -> None:
+    from .config import ConfigError
+    from .flows import UsageError, curate_with
+    from .store import StoreError
+    from . import progress as progress_hook
     from .dedup.index import DamagedIndex
     from .pipeline_dedup import check_stored_indexes
 

@@ -51,6 +51,12 @@ class LockedError(StoreError):
     pass
 
 
+# Locks taken by ``Store.hold`` before Prefect starts, by the internal folder's path:
+# the run in this process then uses the held lock instead of taking its own (flock
+# locks are per open file, so a second flock in the same process would be refused).
+_HELD: dict[str, int] = {}
+
+
 def fault_point(name: str) -> None:
     """Crash here (SIGKILL, like ``kill -9``) when KETL_FAULT names this point: for crash tests."""
     if os.environ.get("KETL_FAULT") == name:
@@ -72,11 +78,31 @@ class Store:
 
     # -- lock -----------------------------------------------------------------
     def lock(self) -> "Store":
-        self._lock_fd = self._try_lock()
+        held = _HELD.get(self._key())
+        self._lock_fd = held if held is not None else self._try_lock()
+        self._owns_fd = held is None
         os.ftruncate(self._lock_fd, 0)
         os.write(self._lock_fd, f"pid {os.getpid()}".encode())
         self.recover()
         return self
+
+    def hold(self) -> None:
+        """Take the lock now, for the whole process (released by ``release``): a second
+        run is refused at once instead of after its Prefect start-up."""
+        if self._key() not in _HELD:
+            fd = self._try_lock()
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()}".encode())
+            _HELD[self._key()] = fd
+
+    def release(self) -> None:
+        fd = _HELD.pop(self._key(), None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _key(self) -> str:
+        return str(self.internal.resolve())
 
     def preflight(self) -> None:
         """Fail now, before any Prefect start-up, if the output is unwritable or locked."""
@@ -104,10 +130,10 @@ class Store:
 
     def unlock(self) -> None:
         fd = getattr(self, "_lock_fd", None)
-        if fd is not None:
+        if fd is not None and getattr(self, "_owns_fd", True):
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
-            self._lock_fd = None
+        self._lock_fd = None
 
     def __enter__(self) -> "Store":
         return self.lock()
