@@ -88,3 +88,96 @@ def test_second_run_is_refused_at_once_while_the_first_starts_prefect(raw_copy, 
         stdout, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
     assert table(out, "articles").num_rows == 5
+
+
+def _replace(path: Path, data: bytes) -> None:
+    path.unlink()  # a new inode, as an editor or a copy would make: never write through a hard link
+    path.write_bytes(data)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    _replace(path, data[: len(data) // 2])
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    _replace(path, bytes(data))
+
+
+DAMAGE = {
+    "truncated band": ("quote_index.bands/band-000.parquet", _truncate),
+    "truncated processed": ("processed.parquet", _truncate),
+    "same-size change": ("site_lines.parquet", _flip_a_byte),
+}
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_damaged_state_is_refused_in_one_line_and_never_carried_forward(raw_copy, tmp_path):
+    from test_run import snapshot_files
+
+    first = tmp_path / "first"
+    assert ketl("run", "--raw", str(raw_copy), "--out", str(first), "--workers", "1").exit_code == 0
+    # a new article holding one short quote (on main this run exited 0 with the damage linked in)
+    (raw_copy / "new.txt").write_text("Brief\n\nThe mayor said \"we agree\" and left Ganja.\n", encoding="utf-8")
+    for name, (rel, damage) in DAMAGE.items():
+        out = tmp_path / name.replace(" ", "-")
+        shutil.copytree(first, out, symlinks=True)
+        damage(out / ".ketl" / "current" / "_state" / rel)
+        before = snapshot_files(out)
+        res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
+        assert res.exit_code == 3, (name, res.output)
+        assert "state is damaged" in res.output and rel in res.output and "ketl run --full" in res.output
+        assert "Traceback" not in res.output and "starting Prefect" not in res.output
+        assert len(res.output.strip().splitlines()) <= 3, res.output  # one line, soft-wrapped at most
+        assert snapshot_files(out) == before
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1", "--full")
+    assert res.exit_code == 0, res.output
+    assert table(out, "articles").num_rows == 6
+    # the rebuilt state is checked like any other: the next run passes the check
+    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
+
+
+def test_manifest_names_every_state_file_and_catches_changes(tmp_path):
+    from ketl import manifest
+
+    snap = tmp_path / "snap"
+    (snap / "_state" / "idx.bands").mkdir(parents=True)
+    (snap / "articles" / "run_date=2026-01-01").mkdir(parents=True)
+    (snap / "_state" / "processed.parquet").write_bytes("Ереван, Bakı, 東京".encode() * 100)
+    (snap / "_state" / "idx.bands" / "band-000.parquet").write_bytes(b"x" * 5000)
+    (snap / "articles" / "run_date=2026-01-01" / "part-0.parquet").write_bytes(b"y" * 300)
+    manifest.write(snap, ["articles"], None, manifest.HashCache())
+    manifest.verify(snap, manifest.HashCache())
+    assert manifest.committed_before(snap) == []
+    _flip_a_byte(snap / "_state" / "idx.bands" / "band-000.parquet")
+    with pytest.raises(manifest.DamagedState, match="band-000.parquet changed since its commit"):
+        manifest.verify(snap, manifest.HashCache())
+    _flip_a_byte(snap / "_state" / "idx.bands" / "band-000.parquet")
+    manifest.verify(snap, manifest.HashCache())
+    (snap / "_state" / "stray.parquet").write_bytes(b"z")
+    with pytest.raises(manifest.DamagedState, match="stray.parquet was not written by the commit"):
+        manifest.verify(snap, manifest.HashCache())
+    (snap / "_state" / "stray.parquet").unlink()
+    _truncate(snap / "articles" / "run_date=2026-01-01" / "part-0.parquet")
+    with pytest.raises(manifest.DamagedState, match="has 150 bytes, its commit recorded 300"):
+        manifest.verify(snap, manifest.HashCache())
+
+
+def test_crash_after_the_snapshot_rename_keeps_the_last_committed_snapshot(raw_copy, tmp_path, prefect_api):
+    out = tmp_path / "curated"
+    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
+    committed = (out / ".ketl" / "current").resolve().name
+    shutil.copy(SEED[2], raw_copy / "new.txt")
+    env = {**os.environ, "KETL_FAULT": "after_rename", "PREFECT_API_URL": prefect_api}
+    crash = subprocess.run(_ketl_cmd(raw_copy, out), env=env, capture_output=True, text=True, timeout=300)
+    assert crash.returncode == -9, crash.stderr
+    snaps = out / ".ketl" / "snapshots"
+    (orphan,) = {p.name for p in snaps.iterdir()} - {committed}
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
+    assert res.exit_code == 0, res.output
+    current = (out / ".ketl" / "current").resolve().name
+    # the orphan was never current: it goes; the last committed snapshot stays for readers
+    assert {p.name for p in snaps.iterdir()} == {current, committed}
+    assert orphan != current and table(out, "articles").num_rows == 6

@@ -134,8 +134,15 @@ def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_
     from .store import StoreError
     from . import progress as progress_hook
     from .dedup.index import DamagedIndex
+    from .manifest import DamagedState
     from .pipeline_dedup import check_stored_indexes
+    from .store import Store
 
+    if not full:
+        try:
+            Store(Path(out_s)).verify()
+        except DamagedState as exc:
+            fail(f"the dataset's state is damaged: {exc}", code=3)
     if not full and "dedup" not in (*settings.skip, *skip):
         try:
             check_stored_indexes(Path(out_s))
@@ -157,6 +164,8 @@ def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_
         fail(str(exc))
     except DamagedIndex as exc:
         fail(f"the dataset's near-duplicate index is damaged: {exc}", code=3)
+    except DamagedState as exc:
+        fail(f"the dataset's state is damaged: {exc}", code=3)
     except Exception as exc:  # a bug: say so in one line; --verbose shows Prefect's traceback
         fail(f"the run failed ({type(exc).__name__}: {exc}); the dataset is unchanged. "
              "Rerun with -v for details and report it.", code=3)

@@ -260,6 +260,8 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
     started = datetime.now(timezone.utc)
     lap = _Laps(summary.phase_seconds)
     with Store(Path(settings.out)) as store:
+        if not full:
+            store.verify()  # damaged state stops the run here, before it is read or carried over
         previous_snapshot = None if full or store.current is None else store.current.resolve()
         processed = load_processed(previous_snapshot / STATE if previous_snapshot else None)
         files = scan(raw_path)

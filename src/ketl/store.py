@@ -31,6 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import manifest
 from .schemas import TABLES
 
 INTERNAL = ".ketl"
@@ -149,6 +150,11 @@ class Store:
             tmp.unlink(missing_ok=True)
         self._gc_snapshots(keep=1)
 
+    def verify(self) -> None:
+        """Raise manifest.DamagedState unless the current snapshot is as its commit left it."""
+        if self.current is not None:
+            manifest.verify(self.current.resolve())
+
     def _gc_snapshots(self, keep: int) -> None:
         """Keep the current snapshot and ``keep`` before it (a reader may still use it)."""
         snaps = self.internal / "snapshots"
@@ -156,6 +162,14 @@ class Store:
             return
         current = os.readlink(self.internal / "current") if (self.internal / "current").is_symlink() else None
         current_name = Path(current).name if current else None
+        before = manifest.committed_before(snaps / current_name) if current_name else None
+        if before is not None:
+            # The last committed snapshot is the current one's parent; any other was
+            # never current (a crash between rename and swap left it): remove it.
+            for old in snaps.iterdir():
+                if old.name != current_name and old.name not in before:
+                    shutil.rmtree(old, ignore_errors=True)
+            return
         others = sorted((p for p in snaps.iterdir() if p.name != current_name),
                         key=lambda p: p.stat().st_mtime_ns)
         for old in others[: max(0, len(others) - keep)] if current_name else others:
@@ -184,6 +198,8 @@ class Store:
         """Make ``staging`` the current snapshot in one atomic step."""
         self._carry_over(staging)
         _placeholders(staging)
+        parent = self.current.resolve().name if self.current is not None else None
+        manifest.write(staging, list(TABLES), parent, manifest.CACHE)
         fault_point("before_commit")
         snaps = self.internal / "snapshots"
         snaps.mkdir(exist_ok=True)
