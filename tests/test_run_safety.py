@@ -181,3 +181,39 @@ def test_crash_after_the_snapshot_rename_keeps_the_last_committed_snapshot(raw_c
     # the orphan was never current: it goes; the last committed snapshot stays for readers
     assert {p.name for p in snaps.iterdir()} == {current, committed}
     assert orphan != current and table(out, "articles").num_rows == 6
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_gazetteer_planted_beside_out_is_not_loaded_and_loaded_files_are_named(tmp_path):
+    from ketl.gazetteer import entity_toml
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SEED[0], raw / "a.txt")
+    out = tmp_path / "shared-tmp" / "curated"
+    out.parent.mkdir()
+    planted = out.parent / "gazetteer.user.toml"  # e.g. /tmp/gazetteer.user.toml for --out /tmp/x
+    planted.write_text(entity_toml("Mordor", "organisation", comment="planted", corruptions=["ceasefire"]),
+                       encoding="utf-8")
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1")
+    assert res.exit_code == 0, res.output
+    assert f"ignored {planted}: it lies outside the dataset" in " ".join(res.output.split())
+    assert "loaded: " not in res.output
+    (article,) = table(out, "articles").to_pylist()
+    assert "Mordor" not in article["text"] and "ceasefire" in article["text"]
+    assert table(out, "runs").column("user_files").to_pylist() == [[]]
+
+    # the review file inside the dataset is loaded, and named in the summary and the runs row
+    planted.rename(out / "gazetteer.user.toml")
+    rules = tmp_path / "my-rules.toml"
+    rules.write_text("", encoding="utf-8")
+    shutil.copy(SEED[0], raw / "b.txt")
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1", "--rules", str(rules))
+    assert res.exit_code == 0, res.output
+    named = [str(rules.resolve()), str((out / "gazetteer.user.toml").resolve())]
+    flat = " ".join(res.output.split())
+    assert all(f"loaded: {f}" in flat for f in named) and "ignored" not in flat
+    runs = sorted(table(out, "runs").to_pylist(), key=lambda r: r["finished_at"])
+    assert runs[-1]["user_files"] == named
+    b = next(a for a in table(out, "articles").to_pylist() if a["source_path"] == "b.txt")
+    assert "Mordor" in b["text"]

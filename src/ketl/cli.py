@@ -46,7 +46,10 @@ def _main(
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from .review import printable
+
+    # messages carry paths and input text: never markup, never terminal escapes
+    err.print(f"[bold red]error:[/] {printable(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -108,13 +111,14 @@ def run(
     # Usage errors are caught here, before Prefect starts: inside a flow run
     # Prefect would log them with a traceback.
     from .pipeline import check_resources
+    from .review import with_user_gazetteer
     from .store import Store
 
     try:
-        check_resources(settings.with_overrides(
+        check_resources(with_user_gazetteer(settings.with_overrides(
             out=out_s, skip=(*settings.skip, *skip),
             rule_files=(*settings.rule_files, *(str(p) for p in rules)),
-            gazetteer_files=(*settings.gazetteer_files, *(str(p) for p in gazetteer))))
+            gazetteer_files=(*settings.gazetteer_files, *(str(p) for p in gazetteer))))[0])
         # Held for the whole command: a second run is refused now, not after Prefect's start-up.
         store = Store(Path(out_s))
         store.hold()
@@ -176,7 +180,10 @@ def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_
 
 
 def _print_summary(s: dict) -> None:
-    table = Table(title=f"run {s['run_id'][:8]}: {s['out']}", show_header=False, title_justify="left", min_width=36)
+    from .review import printable
+
+    table = Table(title=f"run {s['run_id'][:8]}: {printable(s['out'])}", show_header=False, title_justify="left",
+                  min_width=36)
     table.add_column(style="bold")
     table.add_column(justify="right")
     rows = [
@@ -200,8 +207,13 @@ def _print_summary(s: dict) -> None:
     for stage, secs in sorted(s.get("stage_seconds", {}).items(), key=lambda kv: -kv[1]):
         table.add_row(f"  CPU s: {stage}", f"{secs:.2f}")
     out.print(table)
+    # Name what changed the text besides ketl's own files (a planted file would show here).
+    for f in s.get("user_files", []):
+        out.print(f"loaded: {printable(f)}", highlight=False, soft_wrap=True)
+    for note in s.get("notes", []):
+        err.print(f"[yellow]{printable(note)}[/]", highlight=False, soft_wrap=True)
     if s["rejected"]:
-        err.print(f"[yellow]{s['rejected']} input(s) rejected: see {s['out']}/rejects[/]")
+        err.print(f"[yellow]{s['rejected']} input(s) rejected: see {printable(s['out'])}/rejects[/]")
 
 
 @app.command()
