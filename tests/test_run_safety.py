@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -217,3 +218,59 @@ def test_a_gazetteer_planted_beside_out_is_not_loaded_and_loaded_files_are_named
     assert runs[-1]["user_files"] == named
     b = next(a for a in table(out, "articles").to_pylist() if a["source_path"] == "b.txt")
     assert "Mordor" in b["text"]
+
+
+def _group(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` (from /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                data = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = data[data.rfind(b")") + 2:].split()
+            if int(fields[2]) == pgid and fields[0] != b"Z":
+                found.append(int(name))
+    return found
+
+
+def _is_watchdog(pid: int) -> bool:
+    try:
+        return b"watchdog.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig):
+    """The temporary Prefect server, the resource tracker and the pool workers die within
+    seconds of the ketl process, and the next run is not slowed by them."""
+    from ketl.watchdog import _processes, descendants
+
+    raw = tmp_path / "raw"
+    for i in range(300):  # enough work that the pool is busy when the kill comes
+        (raw / f"s{i % 7}").mkdir(parents=True, exist_ok=True)
+        shutil.copy(SEED[i % 5], raw / f"s{i % 7}" / f"{i}.txt")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # its own temporary server
+    proc = subprocess.Popen(_ketl_cmd(raw, tmp_path / "out", "--batch-size", "20")[:-2] + ["--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the server, the resource tracker and two workers
+            below = [p for p in descendants({proc.pid}, _processes()) if not _is_watchdog(p)]
+            if len(below) >= 4:
+                break
+            time.sleep(0.2)
+        assert len(below) >= 4, below
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=10)
+        t0 = time.monotonic()
+        while _group(proc.pid) and time.monotonic() - t0 < 10:
+            time.sleep(0.1)
+        left = _group(proc.pid)
+        assert not left, f"{len(left)} processes outlived ketl by {time.monotonic() - t0:.1f} s"
+        assert time.monotonic() - t0 < 5
+    finally:
+        for pid in _group(proc.pid):
+            os.kill(pid, signal.SIGKILL)

@@ -124,6 +124,9 @@ def run(
         store.hold()
     except (ConfigError, StoreError) as exc:
         fail(str(exc))
+    from .watchdog import start as start_watchdog
+
+    start_watchdog()  # before Prefect or any worker starts: nothing this run starts outlives it
     try:
         _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
                     rules, gazetteer)

@@ -48,6 +48,7 @@ from .ingest import SourceFile, scan  # noqa: E402
 from .pipeline import (  # noqa: E402
     SITE_LINES, BatchCounts, RunContext, check_resources, finish_batch, merge_site_lines, prepare_batch, resources)
 from .review import user_files, with_user_gazetteer  # noqa: E402
+from .watchdog import exit_with_parent  # noqa: E402
 from .pipeline_dedup import SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run  # noqa: E402
 from .store import STATE, Store, fault_point, write_part  # noqa: E402
 
@@ -101,7 +102,8 @@ def compute_pool(workers: int):
         yield
         return
     # spawn, not fork: the flow process runs Prefect's threads and event loops.
-    _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=exit_with_parent)
     try:
         yield
     finally:
