@@ -274,3 +274,26 @@ def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig
     finally:
         for pid in _group(proc.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_minhash_of_one_huge_text_needs_one_block_of_memory_and_gives_the_same_signature():
+    import tracemalloc
+
+    import numpy as np
+
+    from ketl.dedup import minhash
+
+    rng = np.random.default_rng(12)
+    hashes = rng.integers(0, 2**32, size=1_000_000, dtype=np.uint64).astype(np.uint32)
+    offsets = np.array([0, 7, 9, 999_000, 1_000_000])  # small, small, huge, small
+    tracemalloc.start()
+    got = minhash.signatures_from_hashes(hashes, offsets)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 48 << 20, peak  # perms x shingles of the huge text would be 512 MB
+    a, b = minhash.permutations(128, minhash.MinHashSettings().seed)
+    h = minhash._fmix32(hashes)
+    for k in range(4):
+        part = h[offsets[k]:offsets[k + 1]].astype(np.uint64)
+        want = [int(((int(a[p]) * part + int(b[p])) & 0xFFFFFFFF).min()) for p in range(0, 128, 31)]
+        assert got[k, ::31].tolist() == want
