@@ -74,6 +74,10 @@ def review(
     if not out.is_dir():
         raise _fail(f"no curated dataset at {out}")
     user = gazetteer or default_user_gazetteer(out)
+    old_place = out.resolve().parent / user.name
+    if gazetteer is None and old_place.is_file() and not user.exists():
+        _err.print(f"note: {printable(old_place)} is outside the dataset and no longer read; "
+                   f"move it to {printable(user)} to keep its decisions", highlight=False, soft_wrap=True)
     try:
         gaz = Gazetteer.load([user] if user.exists() else [])
         items = pending(read_suggestions(out), gaz)
