@@ -297,3 +297,17 @@ def test_minhash_of_one_huge_text_needs_one_block_of_memory_and_gives_the_same_s
         part = h[offsets[k]:offsets[k + 1]].astype(np.uint64)
         want = [int(((int(a[p]) * part + int(b[p])) & 0xFFFFFFFF).min()) for p in range(0, 128, 31)]
         assert got[k, ::31].tolist() == want
+
+
+def test_one_watchdog_per_process_and_it_stops_what_is_left(tmp_path):
+    from ketl import watchdog
+
+    first = watchdog.start()
+    assert first is not None and watchdog.start() is first  # in-process runs share it
+    # a process this one started and left behind: the watchdog's cleanup stops it
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    noted = watchdog.descendants({os.getpid()}, watchdog._processes())
+    assert child.pid in noted and first.pid in noted
+    t0 = time.monotonic()
+    watchdog.cleanup({child.pid: noted[child.pid]}, grace=1.0)
+    assert child.wait(timeout=5) == -signal.SIGTERM and time.monotonic() - t0 < 3

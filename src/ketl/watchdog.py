@@ -34,7 +34,10 @@ GRACE_SECONDS = 2.0
 
 
 def start() -> subprocess.Popen | None:
-    """Start the watchdog of this process; None where there is no /proc (not Linux)."""
+    """Start the watchdog of this process (once per process: later calls return the
+    same one); None where there is no /proc (not Linux)."""
+    if _STARTED:
+        return _STARTED[0]
     if not os.path.isdir("/proc/self"):
         return None
     read_end, write_end = os.pipe()  # both non-inheritable: no other child gets the write end
@@ -44,10 +47,12 @@ def start() -> subprocess.Popen | None:
     finally:
         os.close(read_end)
     _KEEP.append(write_end)  # closed by the kernel when this process ends, however it ends
+    _STARTED.append(proc)
     return proc
 
 
 _KEEP: list[int] = []
+_STARTED: list[subprocess.Popen] = []
 
 
 def exit_with_parent() -> None:
