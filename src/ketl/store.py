@@ -83,7 +83,7 @@ class Store:
         self._lock_fd = held if held is not None else self._try_lock()
         self._owns_fd = held is None
         os.ftruncate(self._lock_fd, 0)
-        os.write(self._lock_fd, f"pid {os.getpid()}".encode())
+        os.pwrite(self._lock_fd, f"pid {os.getpid()}".encode(), 0)
         self.recover()
         return self
 
@@ -93,7 +93,7 @@ class Store:
         if self._key() not in _HELD:
             fd = self._try_lock()
             os.ftruncate(fd, 0)
-            os.write(fd, f"pid {os.getpid()}".encode())
+            os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
             _HELD[self._key()] = fd
 
     def release(self) -> None:
