@@ -311,3 +311,11 @@ def test_one_watchdog_per_process_and_it_stops_what_is_left(tmp_path):
     t0 = time.monotonic()
     watchdog.cleanup({child.pid: noted[child.pid]}, grace=1.0)
     assert child.wait(timeout=5) == -signal.SIGTERM and time.monotonic() - t0 < 3
+
+
+def test_a_worker_whose_parent_died_while_it_started_exits_at_once():
+    code = ("import time; from ketl.watchdog import exit_with_parent; "
+            "exit_with_parent(999999999); time.sleep(30)")  # its parent is not that pid: gone
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], timeout=20)
+    assert proc.returncode == 1 and time.monotonic() - t0 < 10

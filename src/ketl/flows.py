@@ -103,7 +103,7 @@ def compute_pool(workers: int):
         return
     # spawn, not fork: the flow process runs Prefect's threads and event loops.
     _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                initializer=exit_with_parent)
+                                initializer=exit_with_parent, initargs=(os.getpid(),))
     try:
         yield
     finally:

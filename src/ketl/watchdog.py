@@ -55,12 +55,11 @@ _KEEP: list[int] = []
 _STARTED: list[subprocess.Popen] = []
 
 
-def exit_with_parent() -> None:
-    """In a pool worker: exit as soon as the process that started it is gone (its
-    parent pid changes). A process-pool initializer, so workers never outlive a run."""
+def exit_with_parent(parent: int) -> None:
+    """In a pool worker: exit as soon as ``parent``, the process that started it, is
+    gone (the parent pid is no longer it; already so if it died while the worker
+    started). A process-pool initializer, so workers never outlive a run."""
     import threading
-
-    parent = os.getppid()
 
     def check() -> None:
         while os.getppid() == parent:
@@ -72,13 +71,19 @@ def exit_with_parent() -> None:
 
 def _stat(pid: int) -> tuple[int, int] | None:
     """(parent pid, start time) of ``pid``; None when it is gone."""
+    st = _stat3(pid)
+    return None if st is None else (st[0], st[2])
+
+
+def _stat3(pid: int) -> tuple[int, int, int] | None:
+    """(parent pid, process group, start time) of ``pid``; None when it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             data = fh.read()
     except OSError:
         return None
     fields = data[data.rfind(b")") + 2:].split()  # the name may hold spaces and parentheses
-    return int(fields[1]), int(fields[19])
+    return int(fields[1]), int(fields[2]), int(fields[19])
 
 
 def _processes() -> dict[int, tuple[int, int]]:
@@ -134,10 +139,27 @@ def cleanup(noted: dict[int, int], grace: float = GRACE_SECONDS) -> int:
     return len(noted)
 
 
+def _group(pgid: int, me: int) -> dict[int, int]:
+    """pid -> start time of the processes of group ``pgid`` but ``me``."""
+    found = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) != me:
+            st = _stat3(int(name))
+            if st is not None and st[1] == pgid:
+                found[int(name)] = st[2]
+    return found
+
+
 def watch(parent: int, pipe_fd: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     me = os.getpid()
     noted: dict[int, int] = {}
+    # When ketl leads its own process group (a shell started it), everything in
+    # the group is its: a child started after the last look is caught that way.
+    try:
+        leads_group = os.getpgid(parent) == parent
+    except ProcessLookupError:
+        leads_group = False
     while True:
         ready, _, _ = select.select([pipe_fd], [], [], POLL_SECONDS)
         if ready and not os.read(pipe_fd, 1):
@@ -146,6 +168,8 @@ def watch(parent: int, pipe_fd: int = 0) -> None:
         found.pop(me, None)
         noted.update(found)
     noted.pop(me, None)
+    if leads_group:
+        noted.update(_group(parent, me))
     cleanup(noted)
 
 
