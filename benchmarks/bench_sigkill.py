@@ -17,7 +17,7 @@ All runs share one temporary Prefect server (started here) so a trial takes
 seconds, not the 10-25 s of a server start-up; the server start itself is not
 among the moments killed.
 
-    python benchmarks/bench_sigkill.py [--trials 20] [--seed 1] [--workers 2]
+    python benchmarks/bench_sigkill.py [--trials 20] [--seed 1] [--workers 2] [--from-fraction 0.6]
 
 Prints one line per trial and a summary; exits 1 if any trial failed.
 """
@@ -151,6 +151,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--base-files", type=int, default=40)
     ap.add_argument("--new-files", type=int, default=24)
+    ap.add_argument("--from-fraction", type=float, default=0.0,
+                    help="kill between this fraction of the run time and 1.1x it (0.6: the late phases, commit)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="ketl-sigkill-"))
@@ -178,10 +180,11 @@ def main() -> None:
         took = run_ok(raw, reference, args.workers, env)
         after = content(reference)
         print(f"uninterrupted incremental run: {took:.1f} s; {len(before['articles'])} -> "
-              f"{len(after['articles'])} articles; killing at 0-{1.1 * took:.1f} s", flush=True)
+              f"{len(after['articles'])} articles; killing at {args.from_fraction * took:.1f}-{1.1 * took:.1f} s",
+              flush=True)
         failures = 0
         for k in range(args.trials):
-            delay = rng.uniform(0, 1.1 * took)
+            delay = rng.uniform(args.from_fraction * took, 1.1 * took)
             ok, detail = trial(k, delay, base, raw, work, args.workers, env, before, after)
             failures += not ok
             print(f"trial {k + 1:2d}: {'ok  ' if ok else 'FAIL'} {detail}", flush=True)
