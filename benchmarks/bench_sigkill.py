@@ -17,7 +17,7 @@ All runs share one temporary Prefect server (started here) so a trial takes
 seconds, not the 10-25 s of a server start-up; the server start itself is not
 among the moments killed.
 
-    python benchmarks/bench_sigkill.py [--trials 20] [--seed 1] [--workers 2] [--from-fraction 0.6]
+    python benchmarks/bench_sigkill.py [--trials 20] [--seed 1] [--workers 2] [--from-fraction 0.6] [--to-fraction 1.1]
 
 Prints one line per trial and a summary; exits 1 if any trial failed.
 """
@@ -152,7 +152,8 @@ def main() -> None:
     ap.add_argument("--base-files", type=int, default=40)
     ap.add_argument("--new-files", type=int, default=24)
     ap.add_argument("--from-fraction", type=float, default=0.0,
-                    help="kill between this fraction of the run time and 1.1x it (0.6: the late phases, commit)")
+                    help="kill from this fraction of the uninterrupted run's time (0.6: the late phases, commit)")
+    ap.add_argument("--to-fraction", type=float, default=1.1, help="... up to this fraction of it")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="ketl-sigkill-"))
@@ -184,7 +185,7 @@ def main() -> None:
               flush=True)
         failures = 0
         for k in range(args.trials):
-            delay = rng.uniform(args.from_fraction * took, 1.1 * took)
+            delay = rng.uniform(args.from_fraction * took, args.to_fraction * took)
             ok, detail = trial(k, delay, base, raw, work, args.workers, env, before, after)
             failures += not ok
             print(f"trial {k + 1:2d}: {'ok  ' if ok else 'FAIL'} {detail}", flush=True)
