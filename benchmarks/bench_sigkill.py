@@ -181,7 +181,7 @@ def main() -> None:
         took = run_ok(raw, reference, args.workers, env)
         after = content(reference)
         print(f"uninterrupted incremental run: {took:.1f} s; {len(before['articles'])} -> "
-              f"{len(after['articles'])} articles; killing at {args.from_fraction * took:.1f}-{1.1 * took:.1f} s",
+              f"{len(after['articles'])} articles; killing at {args.from_fraction * took:.1f}-{args.to_fraction * took:.1f} s",
               flush=True)
         failures = 0
         for k in range(args.trials):
