@@ -177,3 +177,75 @@ def test_results_do_not_depend_on_the_caches():
         cache.clear()
     cold = [find_quotes(t) for t in reversed(texts)][::-1]
     assert cold == warm and any(q.speaker for qs in warm for q in qs)
+
+
+# -- long and hostile texts stay linear (issue 12) ----------------------------------
+
+def _aeb_bodies() -> list[str]:
+    import json
+
+    truth = json.loads((SEEDS.parent / "bench" / "aeb" / "ground-truth.json").read_text(encoding="utf-8"))
+    return [v["articleBody"] for _, v in sorted(truth.items()) if v.get("articleBody")]
+
+
+def test_one_long_line_gives_the_quotes_of_its_paragraphs():
+    """Newlines made spaces (a single-line file): every quote of the paragraphs is still found,
+    with its speaker, at its place in the long line (the speaker search is windowed)."""
+    paras = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:40]
+    paras = [" ".join(p.split("\n")) for p in paras]
+    line = " ".join(paras)
+    got = find_quotes(line)
+    expected, offset = [], 0
+    for p in paras:
+        expected += [(q.text, q.start + offset) for q in find_quotes(p)]
+        offset += len(p) + 1
+    assert len(expected) > 100
+    assert [(q.text, q.start) for q in got] == expected
+
+
+@pytest.mark.parametrize("unit", ["«Слово ", '"word ', "“palabra ", "«a «b ») ", "「東京 "])
+def test_stray_marks_are_capped_and_recorded_never_quadratic(unit):
+    from ketl import quotes as qm
+    from ketl.document import Document
+
+    real = "Mayor Anna Berg said: “We will rebuild the bridge.” "
+    text = real * 20 + unit * 40_000
+    doc = Document.from_source(doc_id="d", source_path="hostile.txt", source_sha256="", source_encoding="utf-8",
+                               source=text)
+    steps = []
+    real_spans = qm._capped_spans
+
+    def counting(text, settings, lines):  # count the inner-loop work through the budget it leaves
+        spans, stopped = real_spans(text, settings, lines)
+        steps.append(stopped)
+        return spans, stopped
+
+    qm._capped_spans = counting
+    try:
+        (out,) = qm.extract_quotes([doc])
+    finally:
+        qm._capped_spans = real_spans
+    assert [q.text for q in out.quotes[:20]] == ["We will rebuild the bridge."] * 20
+    assert all(q.speaker == "Anna Berg" for q in out.quotes[:20])
+    if steps[0] is not None:  # the search stopped: an empty edit says where, the text is unchanged
+        (edit,) = out.edits
+        assert (edit.stage, edit.rule, edit.before, edit.after) == ("quotes", qm.CAPPED_RULE, "", "")
+        assert edit.source_start == steps[0] >= len(real) * 20
+    assert out.text == text
+
+
+@pytest.mark.slow
+def test_20_mb_single_line_is_linear_in_time_and_memory():
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_scale.py"
+    res = subprocess.run([sys.executable, str(bench), "--stages", "quotes", "--sizes", "5,20", "--layouts",
+                          "single,lines", "--timeout", "300"], capture_output=True, text=True, timeout=1300)
+    print(res.stdout)  # time and peak RSS per size, for the CI log
+    rows = [line.split() for line in res.stdout.splitlines()[1:]]
+    by = {(r[1], float(r[2])): (float(r[3]), float(r[5])) for r in rows if len(r) == 6}
+    for layout in ("single", "lines"):
+        (t5, m5), (t20, m20) = by[(layout, 5.0)], by[(layout, 20.0)]
+        assert t20 < 6 * t5 + 2, (layout, t5, t20)  # linear: 4x the text, about 4x the time
+        assert m20 < 6 * m5, (layout, m5, m20)  # peak RSS of the stage's own process

@@ -310,3 +310,18 @@ def test_many_runs_are_charted_per_day(tmp_path):
     assert partial == [d == runs[30]["finished_at"].date().isoformat() for d in days]
     page = write_report(out).read_text(encoding="utf-8")
     assert "The newest 30 of 72 runs." in page and "r071"[:8] in page and ">r000<" not in page
+
+
+def test_labels_that_look_like_mathtext_are_drawn_as_text(tmp_path):
+    """matplotlib parses `$...$` as math: a site, rule or reason holding dollars must not
+    fail the whole report (`$\\frac{1}{$` is an unfinished formula)."""
+    out = tmp_path / "curated"
+    odd = ["$\\frac{1}{$", "US$5 $bn", "$$", "price $x^2$ \\$"]
+    arts = [_article(i, site, _seed_lines()[i], "r1") for i, site in enumerate(odd)]
+    edits = [_edit(a, 0, "normalize", f"rule{site}", "a", "b") for a, site in zip(arts, odd)]
+    rejects = [dict(source_path="x.txt", source_sha256="", reason="$\\frac{", detail="d", run_id="r1")]
+    _commit(out, "r1", dict(articles=arts, edits=edits, rejects=rejects,
+                            runs=[_run("r1", T0, len(arts), 1.0, "partial", rejected=1)]), "2024-05-01")
+    page = write_report(out).read_text(encoding="utf-8")
+    assert "$\\frac{1}{$" in page and "US$5 $bn" in page
+    assert len(_pngs(page)) == len(list((out / "report_files").glob("*.png"))) >= 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import typer
@@ -48,7 +49,7 @@ def test_accept_and_reject_reach_the_next_run(tmp_path):
     assert items["Salxian"].id == review_id("Salxian", "Sarkissian", "Armen Sarkissian", "person")
 
     user = default_user_gazetteer(out)
-    assert user == tmp_path / "gazetteer.user.toml"
+    assert user == out / "gazetteer.user.toml"  # inside the dataset: nobody else can plant it
     assert record_decisions(user, accepted=[items["Salxian"]], rejected=[items["Martigny"]]) == 2
 
     gaz = Gazetteer.load([user])
@@ -101,7 +102,7 @@ def test_cli_review_lists_accepts_and_rejects(tmp_path):
                                   "--reject", review_id("Martigny", "Martuni", "Martuni", "place")])
     assert done.exit_code == 0, done.output
     assert "1 accepted and 1 rejected" in done.output
-    gaz = Gazetteer.load([tmp_path / "gazetteer.user.toml"])
+    gaz = Gazetteer.load([out / "gazetteer.user.toml"])
     assert "Salxian" in gaz.find("Armen Sarkissian").corruptions
     assert "Martigny" in gaz.find("Martuni").rejected
 
@@ -161,3 +162,25 @@ def test_pending_uses_the_named_entity_when_a_name_is_shared(tmp_path):
     gaz = Gazetteer.load([user])
     assert "Martigny" in gaz.find("Martuni Petrosyan", "person").corruptions
     assert "Martigny" not in gaz.find("Martuni", "place").corruptions
+
+
+def test_cli_review_shows_markup_and_escape_sequences_as_text(tmp_path):
+    """Article text with rich markup (``[/]``, ``[bold]``) and a file name holding terminal
+    escape sequences are printed as text: no crash, no codes reaching the terminal."""
+    doc = _run(Gazetteer.load())
+    table = suggestions_table([doc], run_id="r1").drop(["run_id"])
+    hostile_path = "evil\x1b]0;pwned\x07\x1b[2J[red]x[/red].txt"
+    contexts = [f"[/] {c} [bold]Ереван[/bold] \\[" for c in table.column("context").to_pylist()]
+    table = table.set_column(table.schema.get_field_index("context"), "context", pa.array(contexts))
+    table = table.set_column(table.schema.get_field_index("source_path"), "source_path",
+                             pa.array([hostile_path] * table.num_rows))
+    part = tmp_path / "curated" / "suggestions" / "run_id=r1"
+    part.mkdir(parents=True)
+    pq.write_table(table, part / "part-0.parquet")
+    res = CliRunner().invoke(_app(), ["review", "--out", str(tmp_path / "curated")], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.output and "\x07" not in res.output
+    assert "[/]" in res.output and "[bold]Ереван[/bold]" in res.output and "evil\\x1b]0;pwned" in res.output
+    # an error naming a hostile path is one plain line too
+    res = CliRunner().invoke(_app(), ["review", "--out", str(tmp_path / "no[/]pe\x1b[2J")])
+    assert res.exit_code == 2 and "no[/]pe\\x1b[2J" in res.output and "\x1b" not in res.output

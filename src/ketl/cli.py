@@ -46,7 +46,10 @@ def _main(
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    from .review import printable
+
+    # messages carry paths and input text: never markup, never terminal escapes
+    err.print(f"[bold red]error:[/] {printable(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -90,9 +93,7 @@ def run(
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
     _quiet_prefect(verbose)
     from .config import ConfigError, load_settings
-    from .flows import UsageError, curate_with
     from .store import StoreError
-    from . import progress as progress_hook
 
     try:
         settings = load_settings(config)
@@ -110,19 +111,45 @@ def run(
     # Usage errors are caught here, before Prefect starts: inside a flow run
     # Prefect would log them with a traceback.
     from .pipeline import check_resources
+    from .review import with_user_gazetteer
     from .store import Store
 
     try:
-        check_resources(settings.with_overrides(
+        check_resources(with_user_gazetteer(settings.with_overrides(
             out=out_s, skip=(*settings.skip, *skip),
             rule_files=(*settings.rule_files, *(str(p) for p in rules)),
-            gazetteer_files=(*settings.gazetteer_files, *(str(p) for p in gazetteer))))
-        Store(Path(out_s)).preflight()
+            gazetteer_files=(*settings.gazetteer_files, *(str(p) for p in gazetteer))))[0])
+        # Held for the whole command: a second run is refused now, not after Prefect's start-up.
+        store = Store(Path(out_s))
+        store.hold()
     except (ConfigError, StoreError) as exc:
         fail(str(exc))
-    from .dedup.index import DamagedIndex
-    from .pipeline_dedup import check_stored_indexes
+    from .watchdog import start as start_watchdog
 
+    start_watchdog()  # before Prefect or any worker starts: nothing this run starts outlives it
+    try:
+        _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
+                    rules, gazetteer)
+    finally:
+        store.release()
+
+
+def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
+                rules, gazetteer) -> None:
+    from .config import ConfigError
+    from .flows import UsageError, curate_with
+    from .store import StoreError
+    from . import progress as progress_hook
+    from .dedup.index import DamagedIndex
+    from .manifest import DamagedState
+    from .pipeline_dedup import check_stored_indexes
+    from .store import Store
+
+    if not full:
+        try:
+            Store(Path(out_s)).verify()
+        except DamagedState as exc:
+            fail(f"the dataset's state is damaged: {exc}", code=3)
     if not full and "dedup" not in (*settings.skip, *skip):
         try:
             check_stored_indexes(Path(out_s))
@@ -144,6 +171,8 @@ def run(
         fail(str(exc))
     except DamagedIndex as exc:
         fail(f"the dataset's near-duplicate index is damaged: {exc}", code=3)
+    except DamagedState as exc:
+        fail(f"the dataset's state is damaged: {exc}", code=3)
     except Exception as exc:  # a bug: say so in one line; --verbose shows Prefect's traceback
         fail(f"the run failed ({type(exc).__name__}: {exc}); the dataset is unchanged. "
              "Rerun with -v for details and report it.", code=3)
@@ -154,7 +183,10 @@ def run(
 
 
 def _print_summary(s: dict) -> None:
-    table = Table(title=f"run {s['run_id'][:8]}: {s['out']}", show_header=False, title_justify="left", min_width=36)
+    from .review import printable
+
+    table = Table(title=f"run {s['run_id'][:8]}: {printable(s['out'])}", show_header=False, title_justify="left",
+                  min_width=36)
     table.add_column(style="bold")
     table.add_column(justify="right")
     rows = [
@@ -178,8 +210,13 @@ def _print_summary(s: dict) -> None:
     for stage, secs in sorted(s.get("stage_seconds", {}).items(), key=lambda kv: -kv[1]):
         table.add_row(f"  CPU s: {stage}", f"{secs:.2f}")
     out.print(table)
+    # Name what changed the text besides ketl's own files (a planted file would show here).
+    for f in s.get("user_files", []):
+        out.print(f"loaded: {printable(f)}", highlight=False, soft_wrap=True)
+    for note in s.get("notes", []):
+        err.print(f"[yellow]{printable(note)}[/]", highlight=False, soft_wrap=True)
     if s["rejected"]:
-        err.print(f"[yellow]{s['rejected']} input(s) rejected: see {s['out']}/rejects[/]")
+        err.print(f"[yellow]{s['rejected']} input(s) rejected: see {printable(s['out'])}/rejects[/]")
 
 
 @app.command()

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .gazetteer import Gazetteer
-from .review import default_user_gazetteer, pending, read_suggestions, record_decisions
+from .review import default_user_gazetteer, pending, printable, read_suggestions, record_decisions
 
 __all__ = ["gazetteer_app", "review", "import_places"]
 
@@ -25,7 +25,7 @@ _err = Console(stderr=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _err.print(f"[bold red]error:[/] {printable(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -63,7 +63,7 @@ def review(
     out: Path = typer.Option(Path("curated"), "--out", help="The curated dataset (holds suggestions/)."),
     gazetteer: Optional[Path] = typer.Option(None, "--gazetteer", "-g",
                                              help="User gazetteer to record decisions in "
-                                                  "[default: <out>/../gazetteer.user.toml]."),
+                                                  "[default: <out>/gazetteer.user.toml]."),
     accept: List[str] = typer.Option([], "--accept", "-a", help="Accept suggestion ID (repeatable)."),
     reject: List[str] = typer.Option([], "--reject", "-r", help="Reject suggestion ID (repeatable)."),
     accept_above: Optional[float] = typer.Option(None, "--accept-above",
@@ -74,6 +74,10 @@ def review(
     if not out.is_dir():
         raise _fail(f"no curated dataset at {out}")
     user = gazetteer or default_user_gazetteer(out)
+    old_place = out.resolve().parent / user.name
+    if gazetteer is None and old_place.is_file() and not user.exists():
+        _err.print(f"note: {printable(old_place)} is outside the dataset and no longer read; "
+                   f"move it to {printable(user)} to keep its decisions", highlight=False, soft_wrap=True)
     try:
         gaz = Gazetteer.load([user] if user.exists() else [])
         items = pending(read_suggestions(out), gaz)
@@ -95,15 +99,16 @@ def review(
     if accepted or rejected:
         n = record_decisions(user, accepted, rejected)
         _out.print(f"recorded {len(accepted)} accepted and {len(rejected)} rejected "
-                   f"({n} entries) in {user}; the next run applies them")
+                   f"({n} entries) in {printable(user)}; the next run applies them")
         return
     if not items:
         _out.print("no pending suggestions")
         return
-    table = Table(title=f"{len(items)} pending suggestions (decisions go to {user})")
+    table = Table(title=f"{len(items)} pending suggestions (decisions go to {printable(user)})")
     for col in ("id", "span", "candidate", "type", "score", "n", "where", "context"):
         table.add_column(col, overflow="fold")
-    for it in items[:limit]:
-        table.add_row(it.id, it.span, it.candidate, it.type, f"{it.score:.3f}", str(it.count),
-                      f"{it.source_path}:{it.source_line}", it.context)
+    for it in items[:limit]:  # article text and file names: escaped, never markup or terminal codes
+        table.add_row(*(printable(x) for x in (it.id, it.span, it.candidate, it.type, f"{it.score:.3f}",
+                                                str(it.count), f"{it.source_path}:{it.source_line}",
+                                                it.context)))
     _out.print(table)

@@ -47,6 +47,8 @@ from .incremental import load_processed, plan, save_processed  # noqa: E402
 from .ingest import SourceFile, scan  # noqa: E402
 from .pipeline import (  # noqa: E402
     SITE_LINES, BatchCounts, RunContext, check_resources, finish_batch, merge_site_lines, prepare_batch, resources)
+from .review import user_files, with_user_gazetteer  # noqa: E402
+from .watchdog import exit_with_parent  # noqa: E402
 from .pipeline_dedup import SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run  # noqa: E402
 from .store import STATE, Store, fault_point, write_part  # noqa: E402
 
@@ -76,6 +78,9 @@ class RunSummary:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     edits_by_stage: dict[str, int] = field(default_factory=dict)
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
+    # Rule and gazetteer files loaded besides ketl's own (absolute paths), and notes for the user.
+    user_files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def docs_per_second(self) -> float:
@@ -97,7 +102,8 @@ def compute_pool(workers: int):
         yield
         return
     # spawn, not fork: the flow process runs Prefect's threads and event loops.
-    _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=exit_with_parent, initargs=(os.getpid(),))
     try:
         yield
     finally:
@@ -236,14 +242,16 @@ def _publish_artifacts(s: RunSummary) -> None:
         f"({s.docs_per_second:.0f} docs/s); {s.files_skipped} unchanged files skipped; "
         f"**{s.rejected}** rejects; {s.edits} edits; {s.quotes} quotes in {s.clusters} clusters.", "",
         "| stage | CPU seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in slowest], "",
-        "| phase | wall seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in s.phase_seconds.items()]]))
+        "| phase | wall seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in s.phase_seconds.items()],
+        "", "Rule and gazetteer files loaded besides ketl's own: "
+        + (", ".join(f"`{f}`" for f in s.user_files) or "none"), *[f"\n{n}" for n in s.notes]]))
 
 
 def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_size: int | None = None,
                  workers: int | None = None, full: bool = False, local_pool: bool = True) -> RunSummary:
     t0 = time.perf_counter()
     settings = settings.with_overrides(raw=raw, out=out, batch_size=batch_size, workers=workers)
-    settings = _with_user_gazetteer(settings)
+    settings, notes = with_user_gazetteer(settings)
     raw_path = Path(settings.raw)
     if not raw_path.is_dir():
         raise UsageError(f"raw folder {raw_path} does not exist or is not a folder")
@@ -252,14 +260,18 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
     check_resources(settings)
     run_id = _run_id()
     with compute_pool((settings.workers or os.cpu_count() or 1) if local_pool else 1):
-        return _run(settings, raw_path, run_id, full, t0)
+        summary = _run(settings, raw_path, run_id, full, t0)
+    summary.notes = notes
+    return summary
 
 
 def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float) -> RunSummary:
-    summary = RunSummary(run_id=run_id, out=str(settings.out))
+    summary = RunSummary(run_id=run_id, out=str(settings.out), user_files=user_files(settings))
     started = datetime.now(timezone.utc)
     lap = _Laps(summary.phase_seconds)
     with Store(Path(settings.out)) as store:
+        if not full:
+            store.verify()  # damaged state stops the run here, before it is read or carried over
         previous_snapshot = None if full or store.current is None else store.current.resolve()
         processed = load_processed(previous_snapshot / STATE if previous_snapshot else None)
         files = scan(raw_path, settings.follow_external_links)
@@ -344,16 +356,6 @@ class _Laps:
         self.t = now
 
 
-def _with_user_gazetteer(settings: Settings) -> Settings:
-    """Decisions made with ``ketl review`` (saved beside the dataset) apply to every later run."""
-    from .review import default_user_gazetteer
-
-    user = default_user_gazetteer(Path(settings.out))
-    if user.is_file() and str(user) not in settings.gazetteer_files:
-        return settings.with_overrides(gazetteer_files=(*settings.gazetteer_files, str(user)))
-    return settings
-
-
 def _add_seconds(summary: RunSummary, counts: BatchCounts) -> None:
     for k, v in counts.stage_seconds.items():
         summary.stage_seconds[k] = summary.stage_seconds.get(k, 0.0) + v
@@ -383,6 +385,7 @@ def _runs_row(s: RunSummary, ctx: RunContext, full: bool) -> pa.Table:
         "quotes": [s.quotes],
         "seconds": [s.seconds],
         "status": [s.status],
+        "user_files": pa.array([s.user_files], pa.list_(pa.string())),
     })
 
 

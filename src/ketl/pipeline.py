@@ -280,11 +280,12 @@ def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True)
     """The batch's quotes with their MinHash sketches, waiting for cluster ids."""
     rows = [(d, q) for d in docs for q in d.quotes]
     sketches = _sketches([q.text for _, q in rows], QUOTE_SETTINGS, sketches)
+    # Typed columns: a batch without quotes must give the same schema as one with.
     return pa.table({
-        "quote_id": [quote_id(d.doc_id, q.start, q.end) for d, q in rows],
-        "doc_id": [d.doc_id for d, _ in rows],
-        "source_path": [d.source_path for d, _ in rows],
-        "text": [q.text for _, q in rows],
+        "quote_id": pa.array([quote_id(d.doc_id, q.start, q.end) for d, q in rows], pa.string()),
+        "doc_id": pa.array([d.doc_id for d, _ in rows], pa.string()),
+        "source_path": pa.array([d.source_path for d, _ in rows], pa.string()),
+        "text": pa.array([q.text for _, q in rows], pa.string()),
         "speaker": pa.array([q.speaker for _, q in rows], pa.string()),
         "start": pa.array([q.start for _, q in rows], pa.int32()),
         "end": pa.array([q.end for _, q in rows], pa.int32()),

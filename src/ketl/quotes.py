@@ -33,9 +33,14 @@ from typing import Iterable, Iterator
 
 import regex
 
-from ketl.document import Document, Quote
+from ketl.document import Document, Edit, Quote
 
 __all__ = ["QuoteSettings", "extract_quotes", "find_quotes"]
+
+
+# Inner-loop steps allowed per quotation mark of a text (see _capped_spans).
+WORK_PER_MARK = 8
+CAPPED_RULE = "quotes.work_cap"
 
 
 @dataclass(frozen=True)
@@ -104,13 +109,42 @@ def _lexicon() -> _Lexicon:
 
 def extract_quotes(docs: Iterable[Document], settings: QuoteSettings = QuoteSettings(),
                    ) -> Iterator[Document]:
-    """Fill ``doc.quotes`` from the curated ``doc.text`` (no text changes)."""
+    """Fill ``doc.quotes`` from the curated ``doc.text`` (no text changes).
+
+    When a hostile text exhausts the work budget, the quotes found before that
+    point are kept and an empty edit ``quotes.work_cap`` marks where the search stopped."""
     for doc in docs:
-        doc.quotes = find_quotes(doc.text, settings)
+        doc.quotes, stopped = _find_quotes(doc.text, settings)
+        if stopped is not None:  # an empty edit (apply_changes drops no-op changes)
+            at = doc.source_offset(stopped)
+            doc.edits.append(Edit("quotes", CAPPED_RULE, "", "", doc.source_line(at), at, at, len(doc.edits)))
         yield doc
 
 
 # -- spans ----------------------------------------------------------------------
+
+class _Lines:
+    """Newline positions of a text, found once: paragraph bounds by bisection.
+
+    ``str.find("\n", ...)`` per mark or quote is linear in the distance to the next
+    newline, so on a text that is one long line (a 20 MB single-line file) every
+    lookup scanned to its end and extraction was quadratic."""
+
+    __slots__ = ("nls",)
+
+    def __init__(self, text: str):
+        self.nls = [m.start() for m in re.finditer("\n", text)]
+
+    def next_nl(self, pos: int) -> int:
+        """The first newline at or after ``pos``; -1 when none."""
+        i = bisect_left(self.nls, pos)
+        return self.nls[i] if i < len(self.nls) else -1
+
+    def para_start(self, pos: int) -> int:
+        """Start of the paragraph holding ``pos`` (``text.rfind("\n", 0, pos) + 1``)."""
+        i = bisect_left(self.nls, pos)
+        return self.nls[i - 1] + 1 if i else 0
+
 
 @dataclass
 class _Span:
@@ -153,40 +187,71 @@ def _nested_open(text: str, q: int) -> bool:
         and _is_word(text[q + 1])
 
 
-def _closers_ahead(text: str, marks: list[tuple[int, str]], j: int, c: str) -> int:
+class _Ahead:
+    """For each mark, the next mark of the same straight kind (" or ') that could close:
+    built once per text on first use, so the look-aheads below cost O(1) each instead
+    of a scan over the rest of the marks (quadratic on a long text)."""
+
+    def __init__(self, text: str, marks: list[tuple[int, str]]):
+        self.text, self.marks = text, marks
+        self._next: dict[str, list[int]] = {}
+
+    def next_closer(self, j: int, c: str) -> int:
+        """Index of the first mark after ``marks[j]`` that is ``c`` and can close; -1 if none."""
+        nxt = self._next.get(c)
+        if nxt is None:
+            nxt, k = [-1] * len(self.marks), -1
+            for i in range(len(self.marks) - 1, -1, -1):
+                nxt[i] = k
+                r, d = self.marks[i]
+                if d == c and _can_close(self.text, r, d):
+                    k = i
+            self._next[c] = nxt
+        return nxt[j]
+
+
+def _closers_ahead(text: str, marks: list[tuple[int, str]], j: int, c: str, lines: _Lines,
+                   ahead: _Ahead) -> int:
     """Marks ``c`` after ``marks[j]`` in its paragraph that could close (at most 2 counted).
 
     A straight mark opens a nested quote only if both that quote and the outer one can
     still close: otherwise it is the opener of the next quote after a missed closer."""
-    nl = text.find("\n", marks[j][0])
-    n = 0
-    for r, d in marks[j + 1:]:
-        if nl >= 0 and r > nl:
+    nl = lines.next_nl(marks[j][0])
+    n, k = 0, j
+    while n < 2:
+        k = ahead.next_closer(k, c)
+        if k < 0 or (nl >= 0 and marks[k][0] > nl):
             break
-        if d == c and _can_close(text, r, d):
-            n += 1
-            if n == 2:
-                break
+        n += 1
     return n
 
 
-def _possessive(text: str, q: int, marks: list[tuple[int, str]], j: int) -> bool:
+def _possessive(text: str, q: int, marks: list[tuple[int, str]], j: int, lines: _Lines,
+                ahead: _Ahead) -> bool:
     """A straight ' after an s before a lower-case word ("the leaders' talks") is a possessive
     when a later ' in the same paragraph can close the quote instead."""
     if text[q - 1] not in "sS" or not text[q + 1:q + 3].startswith(" ") or not text[q + 2:q + 3].islower():
         return False
-    nl = text.find("\n", q)
-    for r, d in marks[j + 1:]:
-        if nl >= 0 and r > nl:
-            return False
-        if d == "'" and _can_close(text, r, d):
-            return True
-    return False
+    nl = lines.next_nl(q)
+    k = ahead.next_closer(j, "'")
+    return k >= 0 and not (nl >= 0 and marks[k][0] > nl)
 
 
-def _spans(text: str, settings: QuoteSettings) -> list[_Span]:
+def _spans(text: str, settings: QuoteSettings, lines: _Lines | None = None) -> list[_Span]:
+    return _capped_spans(text, settings, lines or _Lines(text))[0]
+
+
+def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[list[_Span], int | None]:
+    """The spans, and where the search stopped when it ran out of work (else None).
+
+    Every unmatched opening mark scans the marks of up to ``max_chars`` after it; text
+    made of nothing but stray marks would cost marks x window. The budget
+    (``WORK_PER_MARK`` steps per mark) is far above what prose needs (tested on
+    the benchmarks: never reached), so extraction stays linear in the text's length."""
     marks = [(m.start(), m.group()) for m in _MARKS.finditer(text)]
+    ahead = _Ahead(text, marks)
     spans: list[_Span] = []
+    budget = WORK_PER_MARK * len(marks) + 10_000
     i = 0
     while i < len(marks):
         p, c = marks[i]
@@ -201,9 +266,14 @@ def _spans(text: str, settings: QuoteSettings) -> list[_Span]:
         done = None
         depth = 0  # quotes nested inside with the same mark ("He called it "a disaster" and left")
         while j < len(marks):
+            budget -= 1
+            if budget < 0:
+                return spans, p
             q, d = marks[j]
-            nl = text.find("\n", seg_start, q)
-            if nl >= 0:
+            if q - p > settings.max_chars:
+                break  # too long for a quote: unmatched (scanning on would be quadratic)
+            nl = lines.next_nl(seg_start)
+            if 0 <= nl < q:
                 # A paragraph ended inside the quote: go on only if the next
                 # paragraph reopens with the same mark, right at its start.
                 k = nl
@@ -216,12 +286,12 @@ def _spans(text: str, settings: QuoteSettings) -> list[_Span]:
                     continue
                 break
             if d == c and nestable and _nested_open(text, q) and (
-                    c not in "\"'" or _closers_ahead(text, marks, j, c) >= 2):
+                    c not in "\"'" or _closers_ahead(text, marks, j, c, lines, ahead) >= 2):
                 depth += 1
             elif d in closers and _can_close(text, q, d):
                 if depth:
                     depth -= 1
-                elif d == "'" and _possessive(text, q, marks, j):
+                elif d == "'" and _possessive(text, q, marks, j, lines, ahead):
                     pass
                 else:
                     done = q
@@ -232,7 +302,7 @@ def _spans(text: str, settings: QuoteSettings) -> list[_Span]:
         segments.append((seg_start, done))
         spans.append(_Span(p, done, segments))
         i = j + 1
-    return spans
+    return spans, None
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
@@ -380,6 +450,11 @@ def _before_speaker(before: str, lex: _Lexicon) -> str | None:
     return None
 
 
+# How far from a quote its speaker is looked for (characters): far more than any
+# attribution ("…," the Foreign Minister of the Republic of Azerbaijan, X, said).
+_AFTER_WINDOW = 1000
+_BEFORE_WINDOW = 3000
+
 _TOKEN_CHAR = regex.compile(r"[\p{L}\p{M}’'\-]")
 
 
@@ -460,12 +535,13 @@ def _expand(name: str, full_names: list[str]) -> str:
 class _Persons:
     """Named persons of one document, found on first use (many documents never need them)."""
 
-    __slots__ = ("text", "masked", "lex", "_found", "full_names", "persons", "extra")
+    __slots__ = ("text", "masked", "lex", "_found", "full_names", "persons", "extra", "by_surname")
 
     def __init__(self, text: str, masked: list[tuple[int, int]], lex: _Lexicon):
         self.text, self.masked, self.lex = text, masked, lex
         self._found = False
         self.full_names: list[str] = []
+        self.by_surname: dict[str, str] = {}  # the last full name with each surname
         self.persons: list[tuple[int, str]] = []
         self.extra: list[tuple[int, str]] = []  # speakers recorded before the first use
 
@@ -473,7 +549,8 @@ class _Persons:
         self._found = True
         mentions = _person_mentions(self.text, self.masked, self.lex)
         self.full_names = [n for _, n in mentions if " " in n and "\x00" not in n]
-        surnames = {n.split()[-1] for n in self.full_names}
+        self.by_surname = {n.split()[-1]: n for n in self.full_names}
+        surnames = set(self.by_surname)
         persons = [(p, n.rstrip("\x00")) for p, n in mentions
                    if "\x00" not in n or n.rstrip("\x00") in surnames]
         persons.extend(self.extra)
@@ -485,7 +562,7 @@ class _Persons:
             return name
         if not self._found:
             self._find()
-        return _expand(name, self.full_names)
+        return self.by_surname.get(name, name)  # as _expand, in O(1): names recur in long texts
 
     def last_before(self, pos: int) -> str | None:
         if not self._found:
@@ -502,23 +579,36 @@ class _Persons:
 
 def find_quotes(text: str, settings: QuoteSettings = QuoteSettings()) -> list[Quote]:
     """Quotes of ``text`` with their speakers (None when unknown)."""
+    return _find_quotes(text, settings)[0]
+
+
+def _find_quotes(text: str, settings: QuoteSettings) -> tuple[list[Quote], int | None]:
     if not text or not _MARKS.search(text):
-        return []
+        return [], None
+    lines = _Lines(text)
+    spans, stopped = _capped_spans(text, settings, lines)
+    return _attributed(text, spans, lines), stopped
+
+
+def _attributed(text: str, spans: list[_Span], lines: _Lines) -> list[Quote]:
+    """Quotes of ``spans`` with their speakers."""
     lex = _lexicon()
-    spans = _spans(text, settings)
     if not spans:
         return []
     persons = _Persons(text, [(s.open_pos, s.close_pos + 1) for s in spans], lex)
     quotes: list[Quote] = []
     prev_close, prev_para, prev_speaker = -1, -1, None
     for span in spans:
-        para_start = text.rfind("\n", 0, span.open_pos) + 1
-        para_end = text.find("\n", span.close_pos)
+        para_start = lines.para_start(span.open_pos)
+        para_end = lines.next_nl(span.close_pos)
         para_end = len(text) if para_end < 0 else para_end
-        after = text[span.close_pos + 1:para_end]
-        m = _LAST_SENTENCE_END.search(text, para_start, span.open_pos)
+        # Attribution is looked for in a window around the quote, not the whole
+        # paragraph: on a text that is one huge line that was quadratic.
+        after = text[span.close_pos + 1:min(para_end, span.close_pos + 1 + _AFTER_WINDOW)]
+        floor = max(para_start, span.open_pos - _BEFORE_WINDOW)
+        m = _LAST_SENTENCE_END.search(text, floor, span.open_pos)
         sent = m.end() if m else 0
-        lo = max(para_start, sent, prev_close + 1 if prev_para == para_start else 0)
+        lo = max(floor, sent, prev_close + 1 if prev_para == para_start else 0)
         before = text[lo:span.open_pos]
         speaker = _after_speaker(after, lex) or _before_speaker(before, lex)
         if speaker in lex.pronouns:

@@ -52,9 +52,15 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def _plain(text: str) -> str:
+    """``text`` shown as written: matplotlib reads ``$...$`` as mathtext, and a site
+    named ``$\\frac{1}{$`` would fail the whole report."""
+    return str(text).replace("$", r"\$")
+
+
 def _short(label: str, width: int = 38) -> str:
     label = " ".join(label.split()) or "(empty)"
-    return label if len(label) <= width else label[: width - 1] + "…"
+    return _plain(label if len(label) <= width else label[: width - 1] + "…")
 
 
 def hbar(title: str, labels: Sequence[str], values: Sequence[int | float], xlabel: str,
@@ -82,7 +88,7 @@ def hbar(title: str, labels: Sequence[str], values: Sequence[int | float], xlabe
         log = len(positive) > 1 and max(positive) > 100 * min(positive)
         if legend:
             from matplotlib.patches import Patch
-            ax.legend(handles=[Patch(color=c, label=g) for g, c in legend.items()], loc="lower right",
+            ax.legend(handles=[Patch(color=c, label=_plain(g)) for g, c in legend.items()], loc="lower right",
                       frameon=False)
         ax.set_yticks(ys, [_short(str(x)) for x in labels])
         top = max(values, default=0) or 1
@@ -96,8 +102,8 @@ def hbar(title: str, labels: Sequence[str], values: Sequence[int | float], xlabe
             from matplotlib.ticker import MaxNLocator
             ax.set_xlim(0, top * 1.12)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel(xlabel)
-        ax.set_title(title, loc="left")
+        ax.set_xlabel(_plain(xlabel))
+        ax.set_title(_plain(title), loc="left")
         ax.tick_params(axis="y", length=0)
         if not labels:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
@@ -134,7 +140,7 @@ def runs(title: str, labels: Sequence[str], articles: Sequence[int], seconds: Se
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         step = max(1, len(xs) // 12)  # at most ~12 readable tick labels
         ticks = xs[::step]
-        ax.set_xticks(ticks, [labels[i] for i in ticks], rotation=30, ha="right")
+        ax.set_xticks(ticks, [_plain(labels[i]) for i in ticks], rotation=30, ha="right")
         ax.set_xlim(-0.6, max(len(xs), 1) - 0.4)
         if not xs:
             ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes)

@@ -1,8 +1,8 @@
 """The pure functions behind ``ketl review``: list suggestions, record decisions.
 
 Suggestions are read from ``<out>/suggestions/`` (hive-partitioned Parquet).
-Decisions go to the *user gazetteer*: by default ``<out>/../gazetteer.user.toml``
-(next to the curated dataset, so it survives a rebuild of ``<out>``), or any path
+Decisions go to the *user gazetteer*: by default ``<out>/gazetteer.user.toml``
+(inside the curated dataset folder; ``--full`` rebuilds keep it), or any path
 given with ``--gazetteer``. Pass the same file to the next run (config
 ``entities.gazetteers`` or ``--gazetteer``) so it applies them:
 
@@ -32,7 +32,7 @@ from .entities import SUGGESTIONS_SCHEMA
 from .gazetteer import Entity, Gazetteer, entity_toml
 
 __all__ = ["ReviewItem", "default_user_gazetteer", "read_suggestions", "review_id", "pending",
-           "record_decisions"]
+           "record_decisions", "with_user_gazetteer", "user_files", "printable"]
 
 USER_GAZETTEER = "gazetteer.user.toml"
 
@@ -55,7 +55,45 @@ class ReviewItem:
 
 
 def default_user_gazetteer(out: Path) -> Path:
-    return Path(out).resolve().parent / USER_GAZETTEER
+    """Inside the dataset folder: only who can write the dataset can change what runs load.
+
+    (Up to ketl 0.2 it lay beside ``out``, where with ``--out /tmp/x`` any local
+    user could plant one; that place is no longer read, see :func:`with_user_gazetteer`.)
+    """
+    return Path(out).resolve() / USER_GAZETTEER
+
+
+def with_user_gazetteer(settings):
+    """``settings`` plus the dataset's user gazetteer when there is one, and notes for the run.
+
+    A file at the old place beside the dataset is not loaded: the note names it.
+    """
+    out = Path(settings.out)
+    user = default_user_gazetteer(out)
+    notes = []
+    old = out.resolve().parent / USER_GAZETTEER
+    if old.is_file() and str(old) not in settings.gazetteer_files:
+        notes.append(f"ignored {old}: it lies outside the dataset (move it to {user} to apply it)")
+    if user.is_file() and str(user) not in settings.gazetteer_files:
+        settings = settings.with_overrides(gazetteer_files=(*settings.gazetteer_files, str(user)))
+    return settings, notes
+
+
+def user_files(settings) -> list[str]:
+    """Every rule and gazetteer file a run with ``settings`` loads besides ketl's own, as absolute paths."""
+    return [str(Path(p).resolve()) for p in (*settings.rule_files, *settings.gazetteer_files)]
+
+
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print with rich: control characters (terminal escape
+    sequences in a file name) shown as ``\x1b``, and ``[`` escaped so it is not markup."""
+    from rich.markup import escape
+
+    shown = "".join(f"\\x{ord(c):02x}" if ord(c) in _CONTROL else c for c in str(text))
+    return escape(shown)
 
 
 def read_suggestions(out: Path) -> pa.Table:

@@ -53,7 +53,7 @@ EDITS = _schema(
     _f("doc_id", pa.string(), "Article the edit belongs to", False),
     _f("source_path", pa.string(), "As in articles", False),
     _f("seq", pa.int32(), "Order of the edit within its article (replay order)", False),
-    _f("stage", pa.string(), "Stage that made it: encoding, normalize, boilerplate, metadata, entity", False),
+    _f("stage", pa.string(), "Stage that made it: encoding, normalize, boilerplate, metadata, entity; quotes only for `quotes.work_cap`, an empty edit where the quote search of a hostile text stopped", False),
     _f("rule", pa.string(), "Stable rule id, e.g. `ftfy.fix_encoding`, `ad.slot`", False),
     _f("before", pa.string(), "Text replaced (at the time of the edit)", False),
     _f("after", pa.string(), "Replacement; empty for a removal", False),
@@ -106,6 +106,7 @@ RUNS = _schema(
     _f("quotes", pa.int64(), "Rows added to quotes", False),
     _f("seconds", pa.float64(), "Wall time of the run", False),
     _f("status", pa.string(), "`ok`, or `partial` when some inputs were rejected", False),
+    _f("user_files", pa.list_(pa.string()), "Rule and gazetteer files the run loaded besides ketl's own (absolute paths, in load order; the dataset's gazetteer.user.toml included); null before ketl 0.3"),
 )
 
 ENTITIES = _schema(

@@ -31,6 +31,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import manifest
 from .schemas import TABLES
 
 INTERNAL = ".ketl"
@@ -49,6 +50,12 @@ class StoreError(RuntimeError):
 
 class LockedError(StoreError):
     pass
+
+
+# Locks taken by ``Store.hold`` before Prefect starts, by the internal folder's path:
+# the run in this process then uses the held lock instead of taking its own (flock
+# locks are per open file, so a second flock in the same process would be refused).
+_HELD: dict[str, int] = {}
 
 
 def fault_point(name: str) -> None:
@@ -72,11 +79,31 @@ class Store:
 
     # -- lock -----------------------------------------------------------------
     def lock(self) -> "Store":
-        self._lock_fd = self._try_lock()
+        held = _HELD.get(self._key())
+        self._lock_fd = held if held is not None else self._try_lock()
+        self._owns_fd = held is None
         os.ftruncate(self._lock_fd, 0)
-        os.write(self._lock_fd, f"pid {os.getpid()}".encode())
+        os.pwrite(self._lock_fd, f"pid {os.getpid()}".encode(), 0)
         self.recover()
         return self
+
+    def hold(self) -> None:
+        """Take the lock now, for the whole process (released by ``release``): a second
+        run is refused at once instead of after its Prefect start-up."""
+        if self._key() not in _HELD:
+            fd = self._try_lock()
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+            _HELD[self._key()] = fd
+
+    def release(self) -> None:
+        fd = _HELD.pop(self._key(), None)
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _key(self) -> str:
+        return str(self.internal.resolve())
 
     def preflight(self) -> None:
         """Fail now, before any Prefect start-up, if the output is unwritable or locked."""
@@ -104,10 +131,10 @@ class Store:
 
     def unlock(self) -> None:
         fd = getattr(self, "_lock_fd", None)
-        if fd is not None:
+        if fd is not None and getattr(self, "_owns_fd", True):
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
-            self._lock_fd = None
+        self._lock_fd = None
 
     def __enter__(self) -> "Store":
         return self.lock()
@@ -123,6 +150,11 @@ class Store:
             tmp.unlink(missing_ok=True)
         self._gc_snapshots(keep=1)
 
+    def verify(self) -> None:
+        """Raise manifest.DamagedState unless the current snapshot is as its commit left it."""
+        if self.current is not None:
+            manifest.verify(self.current.resolve())
+
     def _gc_snapshots(self, keep: int) -> None:
         """Keep the current snapshot and ``keep`` before it (a reader may still use it)."""
         snaps = self.internal / "snapshots"
@@ -130,6 +162,14 @@ class Store:
             return
         current = os.readlink(self.internal / "current") if (self.internal / "current").is_symlink() else None
         current_name = Path(current).name if current else None
+        before = manifest.committed_before(snaps / current_name) if current_name else None
+        if before is not None:
+            # The last committed snapshot is the current one's parent; any other was
+            # never current (a crash between rename and swap left it): remove it.
+            for old in snaps.iterdir():
+                if old.name != current_name and old.name not in before:
+                    shutil.rmtree(old, ignore_errors=True)
+            return
         others = sorted((p for p in snaps.iterdir() if p.name != current_name),
                         key=lambda p: p.stat().st_mtime_ns)
         for old in others[: max(0, len(others) - keep)] if current_name else others:
@@ -158,6 +198,8 @@ class Store:
         """Make ``staging`` the current snapshot in one atomic step."""
         self._carry_over(staging)
         _placeholders(staging)
+        parent = self.current.resolve().name if self.current is not None else None
+        manifest.write(staging, list(TABLES), parent, manifest.CACHE)
         fault_point("before_commit")
         snaps = self.internal / "snapshots"
         snaps.mkdir(exist_ok=True)

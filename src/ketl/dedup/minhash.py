@@ -86,6 +86,20 @@ def signatures_from_hashes(hashes: np.ndarray, offsets: np.ndarray,
         # Whole texts up to the block size (at least one text).
         j = max(int(np.searchsorted(starts, row0 + block, side="left")), i + 1)
         row1 = offsets[nonempty[j - 1] + 1]
+        if j > i + 1 and row1 - row0 > block:  # the last text runs far past the block: alone, next
+            j -= 1
+            row1 = offsets[nonempty[j - 1] + 1]
+        if j == i + 1 and row1 - row0 > block:
+            # One text larger than a block (a 20 MB article): a running minimum
+            # over block-sized slices, so memory stays at one block, not perms x shingles.
+            acc = np.full(settings.num_perm, EMPTY, dtype=np.uint32)
+            for lo in range(row0, row1, block):
+                prod = a_col * h[None, lo:min(lo + block, row1)]
+                prod += b_col
+                np.minimum(acc, prod.min(axis=1), out=acc)
+            outT[:, i] = acc
+            i = j
+            continue
         prod = a_col * h[None, row0:row1]
         prod += b_col
         outT[:, i:j] = np.minimum.reduceat(prod, starts[i:j] - row0, axis=1)

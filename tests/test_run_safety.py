@@ -1,0 +1,321 @@
+"""Issue 12, the run side: hostile or unlucky input and damaged state never crash a run,
+never block later runs and never corrupt the dataset silently."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+from typer.testing import CliRunner
+
+from ketl.cli import app
+from conftest import SEEDS
+
+runner = CliRunner()
+SEED = sorted(SEEDS.glob("*.txt"))
+
+
+def ketl(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def table(out: Path, name: str):
+    return ds.dataset(out / name, format="parquet", partitioning="hive").to_table()
+
+
+def _no_quote_article() -> str:
+    # a real seed with every quotation mark taken out: nothing for the quote stage to find
+    text = SEED[0].read_text(encoding="utf-8")
+    for mark in "\"“”„«»‘’‚‹›「」『』":
+        text = text.replace(mark, "")
+    return text
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_batches_without_quotes_or_articles_do_not_crash_the_run(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SEED[1], raw / "a-quoted.txt")
+    (raw / "b-unquoted.txt").write_text(_no_quote_article(), encoding="utf-8")
+    (raw / "c-large.txt").write_text("Слишком большой файл. " * 2000, encoding="utf-8")
+    cfg = tmp_path / "ketl.toml"
+    cfg.write_text("[ketl]\nmax_file_bytes = 40000\n")  # c-large.txt is over it: a batch of one reject
+    out = tmp_path / "curated"
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--batch-size", "1", "--workers", "1",
+               "--config", str(cfg))
+    assert res.exit_code == 1, res.output  # 1: the run finished, one input rejected
+    arts = {a["source_path"]: a for a in table(out, "articles").to_pylist()}
+    assert sorted(arts) == ["a-quoted.txt", "b-unquoted.txt"]
+    assert {r["source_path"]: r["reason"] for r in table(out, "rejects").to_pylist()} == {"c-large.txt": "too_large"}
+    quotes = table(out, "quotes").to_pylist()
+    assert quotes and {q["source_path"] for q in quotes} == {"a-quoted.txt"}
+    # an hourly run whose only new article holds no quote
+    (raw / "d-unquoted.txt").write_text(_no_quote_article().replace("Baku", "Ganja"), encoding="utf-8")
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--batch-size", "1", "--workers", "1",
+               "--config", str(cfg))
+    assert res.exit_code in (0, 1), res.output
+    assert "d-unquoted.txt" in table(out, "articles").column("source_path").to_pylist()
+    assert len(table(out, "quotes").to_pylist()) == len(quotes)
+
+
+def _ketl_cmd(raw: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out), "--workers", "1", *extra]
+
+
+def test_second_run_is_refused_at_once_while_the_first_starts_prefect(raw_copy, tmp_path):
+    out = tmp_path / "curated"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the first starts its own server
+    first = subprocess.Popen(_ketl_cmd(raw_copy, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        lock = out / ".ketl" / "lock"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (lock.is_file() and lock.read_text().startswith("pid")):
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        second = subprocess.run(_ketl_cmd(raw_copy, out), env=env, capture_output=True, text=True, timeout=120)
+        took = time.monotonic() - t0
+        assert second.returncode == 2, second.stderr
+        assert "another ketl run" in second.stderr and "Traceback" not in second.stderr
+        assert took < 8, took  # refused before any Prefect start-up (which takes 10-25 s here)
+    finally:
+        stdout, stderr = first.communicate(timeout=300)
+    assert first.returncode == 0, stderr
+    assert table(out, "articles").num_rows == 5
+
+
+def _replace(path: Path, data: bytes) -> None:
+    path.unlink()  # a new inode, as an editor or a copy would make: never write through a hard link
+    path.write_bytes(data)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    _replace(path, data[: len(data) // 2])
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    _replace(path, bytes(data))
+
+
+DAMAGE = {
+    "truncated band": ("quote_index.bands/band-000.parquet", _truncate),
+    "truncated processed": ("processed.parquet", _truncate),
+    "same-size change": ("site_lines.parquet", _flip_a_byte),
+}
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_damaged_state_is_refused_in_one_line_and_never_carried_forward(raw_copy, tmp_path):
+    from test_run import snapshot_files
+
+    first = tmp_path / "first"
+    assert ketl("run", "--raw", str(raw_copy), "--out", str(first), "--workers", "1").exit_code == 0
+    # a new article holding one short quote (on main this run exited 0 with the damage linked in)
+    (raw_copy / "new.txt").write_text("Brief\n\nThe mayor said \"we agree\" and left Ganja.\n", encoding="utf-8")
+    for name, (rel, damage) in DAMAGE.items():
+        out = tmp_path / name.replace(" ", "-")
+        shutil.copytree(first, out, symlinks=True)
+        damage(out / ".ketl" / "current" / "_state" / rel)
+        before = snapshot_files(out)
+        res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
+        assert res.exit_code == 3, (name, res.output)
+        assert "state is damaged" in res.output and rel in res.output and "ketl run --full" in res.output
+        assert "Traceback" not in res.output and "starting Prefect" not in res.output
+        assert len(res.output.strip().splitlines()) <= 3, res.output  # one line, soft-wrapped at most
+        assert snapshot_files(out) == before
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1", "--full")
+    assert res.exit_code == 0, res.output
+    assert table(out, "articles").num_rows == 6
+    # the rebuilt state is checked like any other: the next run passes the check
+    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
+
+
+def test_manifest_names_every_state_file_and_catches_changes(tmp_path):
+    from ketl import manifest
+
+    snap = tmp_path / "snap"
+    (snap / "_state" / "idx.bands").mkdir(parents=True)
+    (snap / "articles" / "run_date=2026-01-01").mkdir(parents=True)
+    (snap / "_state" / "processed.parquet").write_bytes("Ереван, Bakı, 東京".encode() * 100)
+    (snap / "_state" / "idx.bands" / "band-000.parquet").write_bytes(b"x" * 5000)
+    (snap / "articles" / "run_date=2026-01-01" / "part-0.parquet").write_bytes(b"y" * 300)
+    manifest.write(snap, ["articles"], None, manifest.HashCache())
+    manifest.verify(snap, manifest.HashCache())
+    assert manifest.committed_before(snap) == []
+    _flip_a_byte(snap / "_state" / "idx.bands" / "band-000.parquet")
+    with pytest.raises(manifest.DamagedState, match="band-000.parquet changed since its commit"):
+        manifest.verify(snap, manifest.HashCache())
+    _flip_a_byte(snap / "_state" / "idx.bands" / "band-000.parquet")
+    manifest.verify(snap, manifest.HashCache())
+    (snap / "_state" / "stray.parquet").write_bytes(b"z")
+    with pytest.raises(manifest.DamagedState, match="stray.parquet was not written by the commit"):
+        manifest.verify(snap, manifest.HashCache())
+    (snap / "_state" / "stray.parquet").unlink()
+    _truncate(snap / "articles" / "run_date=2026-01-01" / "part-0.parquet")
+    with pytest.raises(manifest.DamagedState, match="has 150 bytes, its commit recorded 300"):
+        manifest.verify(snap, manifest.HashCache())
+
+
+def test_crash_after_the_snapshot_rename_keeps_the_last_committed_snapshot(raw_copy, tmp_path, prefect_api):
+    out = tmp_path / "curated"
+    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
+    committed = (out / ".ketl" / "current").resolve().name
+    shutil.copy(SEED[2], raw_copy / "new.txt")
+    env = {**os.environ, "KETL_FAULT": "after_rename", "PREFECT_API_URL": prefect_api}
+    crash = subprocess.run(_ketl_cmd(raw_copy, out), env=env, capture_output=True, text=True, timeout=300)
+    assert crash.returncode == -9, crash.stderr
+    snaps = out / ".ketl" / "snapshots"
+    (orphan,) = {p.name for p in snaps.iterdir()} - {committed}
+    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
+    assert res.exit_code == 0, res.output
+    current = (out / ".ketl" / "current").resolve().name
+    # the orphan was never current: it goes; the last committed snapshot stays for readers
+    assert {p.name for p in snaps.iterdir()} == {current, committed}
+    assert orphan != current and table(out, "articles").num_rows == 6
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_gazetteer_planted_beside_out_is_not_loaded_and_loaded_files_are_named(tmp_path):
+    from ketl.gazetteer import entity_toml
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SEED[0], raw / "a.txt")
+    out = tmp_path / "shared-tmp" / "curated"
+    out.parent.mkdir()
+    planted = out.parent / "gazetteer.user.toml"  # e.g. /tmp/gazetteer.user.toml for --out /tmp/x
+    planted.write_text(entity_toml("Mordor", "organisation", comment="planted", corruptions=["ceasefire"]),
+                       encoding="utf-8")
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1")
+    assert res.exit_code == 0, res.output
+    assert f"ignored {planted}: it lies outside the dataset" in " ".join(res.output.split())
+    assert "loaded: " not in res.output
+    (article,) = table(out, "articles").to_pylist()
+    assert "Mordor" not in article["text"] and "ceasefire" in article["text"]
+    assert table(out, "runs").column("user_files").to_pylist() == [[]]
+
+    # the review file inside the dataset is loaded, and named in the summary and the runs row
+    planted.rename(out / "gazetteer.user.toml")
+    rules = tmp_path / "my-rules.toml"
+    rules.write_text("", encoding="utf-8")
+    shutil.copy(SEED[0], raw / "b.txt")
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1", "--rules", str(rules))
+    assert res.exit_code == 0, res.output
+    named = [str(rules.resolve()), str((out / "gazetteer.user.toml").resolve())]
+    flat = " ".join(res.output.split())
+    assert all(f"loaded: {f}" in flat for f in named) and "ignored" not in flat
+    runs = sorted(table(out, "runs").to_pylist(), key=lambda r: r["finished_at"])
+    assert runs[-1]["user_files"] == named
+    b = next(a for a in table(out, "articles").to_pylist() if a["source_path"] == "b.txt")
+    assert "Mordor" in b["text"]
+
+
+def _group(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` (from /proc)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                data = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = data[data.rfind(b")") + 2:].split()
+            if int(fields[2]) == pgid and fields[0] != b"Z":
+                found.append(int(name))
+    return found
+
+
+def _is_watchdog(pid: int) -> bool:
+    try:
+        return b"watchdog.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig):
+    """The temporary Prefect server, the resource tracker and the pool workers die within
+    seconds of the ketl process, and the next run is not slowed by them."""
+    from ketl.watchdog import _processes, descendants
+
+    raw = tmp_path / "raw"
+    for i in range(300):  # enough work that the pool is busy when the kill comes
+        (raw / f"s{i % 7}").mkdir(parents=True, exist_ok=True)
+        shutil.copy(SEED[i % 5], raw / f"s{i % 7}" / f"{i}.txt")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # its own temporary server
+    proc = subprocess.Popen(_ketl_cmd(raw, tmp_path / "out", "--batch-size", "20")[:-2] + ["--workers", "2"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # the server, the resource tracker and two workers
+            below = [p for p in descendants({proc.pid}, _processes()) if not _is_watchdog(p)]
+            if len(below) >= 4:
+                break
+            time.sleep(0.2)
+        assert len(below) >= 4, below
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=10)
+        t0 = time.monotonic()
+        while _group(proc.pid) and time.monotonic() - t0 < 10:
+            time.sleep(0.1)
+        left = _group(proc.pid)
+        assert not left, f"{len(left)} processes outlived ketl by {time.monotonic() - t0:.1f} s"
+        assert time.monotonic() - t0 < 5
+    finally:
+        for pid in _group(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_minhash_of_one_huge_text_needs_one_block_of_memory_and_gives_the_same_signature():
+    import tracemalloc
+
+    import numpy as np
+
+    from ketl.dedup import minhash
+
+    rng = np.random.default_rng(12)
+    hashes = rng.integers(0, 2**32, size=1_000_000, dtype=np.uint64).astype(np.uint32)
+    offsets = np.array([0, 7, 9, 999_000, 1_000_000])  # small, small, huge, small
+    tracemalloc.start()
+    got = minhash.signatures_from_hashes(hashes, offsets)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 48 << 20, peak  # perms x shingles of the huge text would be 512 MB
+    a, b = minhash.permutations(128, minhash.MinHashSettings().seed)
+    h = minhash._fmix32(hashes)
+    for k in range(4):
+        part = h[offsets[k]:offsets[k + 1]].astype(np.uint64)
+        want = [int(((int(a[p]) * part + int(b[p])) & 0xFFFFFFFF).min()) for p in range(0, 128, 31)]
+        assert got[k, ::31].tolist() == want
+
+
+def test_one_watchdog_per_process_and_it_stops_what_is_left(tmp_path):
+    from ketl import watchdog
+
+    first = watchdog.start()
+    assert first is not None and watchdog.start() is first  # in-process runs share it
+    # a process this one started and left behind: the watchdog's cleanup stops it
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    noted = watchdog.descendants({os.getpid()}, watchdog._processes())
+    assert child.pid in noted and first.pid in noted
+    t0 = time.monotonic()
+    watchdog.cleanup({child.pid: noted[child.pid]}, grace=1.0)
+    assert child.wait(timeout=5) == -signal.SIGTERM and time.monotonic() - t0 < 3
+
+
+def test_a_worker_whose_parent_died_while_it_started_exits_at_once():
+    code = ("import time; from ketl.watchdog import exit_with_parent; "
+            "exit_with_parent(999999999); time.sleep(30)")  # its parent is not that pid: gone
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", code], timeout=20)
+    assert proc.returncode == 1 and time.monotonic() - t0 < 10
