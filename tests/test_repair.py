@@ -568,3 +568,36 @@ def test_spacing_fast_path_equals_the_full_pattern(parts):
         full.append((m.start(), m.end(), repl, _RULES[kind]))
     got = [(c.start, c.end, c.replacement, c.rule) for c in spacing_changes(text)]
     assert got == full
+
+
+def _naive_quote_depth(before: str) -> int:
+    """The definition: open single quotations at the end of ``before``, scanned from its start."""
+    from ketl.repair_punctuation import _OPEN_BEFORE, _OPENINGS
+
+    depth = 0
+    for i, ch in enumerate(before):
+        if ch not in "‘’'":
+            continue
+        prev = before[i - 1] if i else " "
+        nxt = before[i + 1] if i + 1 < len(before) else " "
+        if prev.isalnum() and nxt.isalnum():
+            continue
+        if ch in _OPENINGS and prev in _OPEN_BEFORE and (nxt.isalnum() or nxt in "‘\"“"):
+            depth += 1
+        elif prev.isalnum() or prev in ".,!?;:)]”\"":
+            depth = max(0, depth - 1)
+    return depth
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab .,‘’'\"“”\n", max_size=80), st.lists(st.integers(0, 80), max_size=8))
+def test_incremental_quote_depth_equals_a_scan_from_the_line_start(text, ends):
+    # Counted on from the last point asked (linear on a 20 MB one-line text),
+    # the depth must equal a scan of the line's prefix at every point asked.
+    from ketl.repair_punctuation import _QuoteDepth
+
+    depth = _QuoteDepth(text)
+    for end in sorted(min(e, len(text)) for e in ends):
+        start = depth.line_start(end)
+        assert start == text.rfind("\n", 0, end) + 1
+        assert depth.at(start, end) == _naive_quote_depth(text[start:end])

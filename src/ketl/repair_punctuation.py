@@ -41,22 +41,54 @@ _OPENINGS = "‘'"  # mixed styles are common: ‘like this'
 _OPEN_BEFORE = set(" \t\n([{\"“-—–/")
 
 
-def _open_quote_depth(before: str) -> int:
-    """Single quotations still open at the end of ``before`` (apostrophes ignored)."""
-    depth = 0
-    n = len(before)
-    for i, ch in enumerate(before):
-        if ch not in "‘’'":
-            continue
-        prev = before[i - 1] if i else " "
-        nxt = before[i + 1] if i + 1 < n else " "
-        if prev.isalnum() and nxt.isalnum():
-            continue  # apostrophe inside a word: we're, didn’t
-        if ch in _OPENINGS and (prev in _OPEN_BEFORE) and (nxt.isalnum() or nxt in "‘\"“"):
-            depth += 1
-        elif prev.isalnum() or prev in ".,!?;:)]”\"":
-            depth = max(0, depth - 1)
-    return depth
+_QUOTE_CHAR = re.compile("[‘’']")
+
+
+class _QuoteDepth:
+    """Open single quotations at a point of a line, counted on from the last
+    point asked: the candidates of one line come in order, so a long line is
+    scanned once, not once per candidate (a 5 MB one-line text took minutes)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.line = self.pos = -1
+        self.depth = 0
+        self._seen, self._start = 0, 0  # line starts found so far (up to _seen)
+
+    def line_start(self, pos: int) -> int:
+        """Start of the line holding ``pos``; the text before the last position
+        asked is not searched again."""
+        if pos < self._seen:
+            return self.text.rfind("\n", 0, pos) + 1
+        nl = self.text.rfind("\n", self._seen, pos)
+        if nl >= 0:
+            self._start = nl + 1
+        self._seen = pos
+        return self._start
+
+    def at(self, line_start: int, end: int) -> int:
+        if line_start != self.line or end < self.pos:
+            self.line, self.pos, self.depth = line_start, line_start, 0
+        # The last character is judged as the end of the text (nothing after
+        # it), so it is counted now but not kept: the next call sees what follows.
+        self.depth = self._count(line_start, self.pos, end - 1, end, self.depth)
+        self.pos = max(self.pos, end - 1)
+        return self._count(line_start, self.pos, end, end, self.depth)
+
+    def _count(self, line_start: int, lo: int, hi: int, end: int, depth: int) -> int:
+        text = self.text
+        for m in _QUOTE_CHAR.finditer(text, lo, hi):
+            i = m.start()
+            ch = text[i]
+            prev = text[i - 1] if i > line_start else " "
+            nxt = text[i + 1] if i + 1 < end else " "
+            if prev.isalnum() and nxt.isalnum():
+                continue  # apostrophe inside a word: we're, didn’t
+            if ch in _OPENINGS and (prev in _OPEN_BEFORE) and (nxt.isalnum() or nxt in "‘\"“"):
+                depth += 1
+            elif prev.isalnum() or prev in ".,!?;:)]”\"":
+                depth = max(0, depth - 1)
+        return depth
 
 
 @lru_cache(maxsize=1)
@@ -65,10 +97,11 @@ def _quote_data() -> tuple[str, tuple[str, ...]]:
     return cfg["possessive_endings"], tuple(cfg["elision_endings"])
 
 
-def _is_stray_quote(text: str, pos: int) -> bool:
+def _is_stray_quote(text: str, pos: int, depth: _QuoteDepth | None = None) -> bool:
     """Is the quote at ``pos`` glued damage rather than a possessive or a closing quote?"""
     possessive, elisions = _quote_data()
-    line_start = text.rfind("\n", 0, pos) + 1
+    depth = depth or _QuoteDepth(text)
+    line_start = depth.line_start(pos)
     word_start = pos
     while word_start > line_start and text[word_start - 1].isalpha():
         word_start -= 1
@@ -79,7 +112,7 @@ def _is_stray_quote(text: str, pos: int) -> bool:
         return False
     if word_start > line_start and text[word_start - 1] in "‘'’-_/@#.":
         return False  # quoted single word ('so’), or part of a bigger token
-    if _open_quote_depth(text[line_start:word_start]) > 0:
+    if depth.at(line_start, word_start) > 0:
         return False  # it closes a quotation opened earlier on the line
     return True
 
@@ -124,9 +157,10 @@ def punctuation_changes(text: str,
     for quote, pattern in zip("’'", _QUOTES):
         if quote not in facts.chars if quote == "’" else quote not in text:
             continue
+        depth = _QuoteDepth(text)
         for m in pattern.finditer(text):
             if m.start() and text[m.start() - 1].isascii() and text[m.start() - 1].isalpha() \
-                    and _is_stray_quote(text, m.start()):
+                    and _is_stray_quote(text, m.start(), depth):
                 changes.append(Change(m.start(), m.end(), "", "punct.stray_closing_quote"))
     patterns = ([_SPACE_BEFORE[0]] if not marks.isdisjoint(_SPACE_MARKS) else []) + \
         ([_SPACE_BEFORE[1]] if has_tab else [])
