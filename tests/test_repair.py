@@ -568,3 +568,35 @@ def test_spacing_fast_path_equals_the_full_pattern(parts):
         full.append((m.start(), m.end(), repl, _RULES[kind]))
     got = [(c.start, c.end, c.replacement, c.rule) for c in spacing_changes(text)]
     assert got == full
+
+
+def _full_spacing(text: str) -> list[tuple[int, int, str | None]]:
+    from ketl.repair_spacing import _SPACING
+
+    return [(m.start(), m.end(), m.lastgroup) for m in _SPACING.finditer(text)]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["a", "Baku.", " ", "  ", "\t", "\n", "\n\n", "\n \n", " \t", "\u00a0"]),
+                min_size=1, max_size=60))
+def test_spacing_hot_spot_search_finds_every_match_of_the_full_pattern(parts):
+    """The search from hot spots gives exactly the matches of the six-way pattern tried
+    at every character, blank heads and tails and lines led by one space included."""
+    from ketl.repair_spacing import _matches
+
+    text = "".join(parts)
+    assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text)] == _full_spacing(text)
+
+
+def test_spacing_hot_spot_search_on_real_pages():
+    from ketl.repair_spacing import _matches
+
+    pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))["output"]
+    texts = [v["articleBody"] for v in pages.values()] + [p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")]
+    damaged = [t.replace(". ", ".  ").replace("\n", " \n\n\n ", 3) + " \n \n" for t in texts[:40]]
+    found = 0
+    for text in texts + damaged + [" \n a", "\n", " ", "\t\n\tx\t"]:
+        full = _full_spacing(text)
+        assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text)] == full
+        found += len(full)
+    assert found > 1000  # the pages do hold spacing damage for the search to find
