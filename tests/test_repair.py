@@ -600,3 +600,47 @@ def test_spacing_hot_spot_search_on_real_pages():
         assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text)] == full
         found += len(full)
     assert found > 1000  # the pages do hold spacing damage for the search to find
+
+
+def _clear_word_caches():
+    from ketl import repair_words as rw
+
+    for fn in (rw._lexicon, rw._sorted_words, rw._sorted_reversed, rw._foreign_zipf, rw.split_glued):
+        fn.cache_clear()
+    rw._FROM_CACHE.clear()
+
+
+def test_glued_word_lists_cached_on_disk_are_the_built_ones(tmp_path, monkeypatch):
+    """A fresh worker reads the glued-word lexicon from the disk cache instead of wordfreq;
+    what it reads equals what it would build, and a damaged file is rebuilt."""
+    import wordfreq
+
+    from ketl import repair_words as rw
+
+    monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
+    tokens = ["wasagreed", "heavyshelling", "thepeacekeeping", "mein", "isto", "onto", "backglass", "ofthe"]
+    try:
+        _clear_word_caches()
+        built = (rw._lexicon(), rw._sorted_words(), rw._sorted_reversed(), rw._foreign_zipf())
+        splits = [rw.split_glued(t) for t in tokens]
+        assert {p.parent.name for p in tmp_path.rglob("*.pickle")} == {"glued", "glued-reversed", "glued-foreign"}
+        _clear_word_caches()
+
+        def no_wordfreq(*a, **k):
+            raise AssertionError("read wordfreq although the disk cache holds the lists")
+
+        monkeypatch.setattr(wordfreq, "get_frequency_dict", no_wordfreq)
+        monkeypatch.setattr(wordfreq, "read_cBpack", no_wordfreq)
+        lex, words, rev, foreign = rw._lexicon(), rw._sorted_words(), rw._sorted_reversed(), rw._foreign_zipf()
+        assert lex == built[0] and words == built[1] and rev == built[2] and foreign == built[3]
+        assert len(lex.safe) > 200_000 and lex.freq["the"] > 0.05
+        assert [rw.split_glued(t) for t in tokens] == splits
+        assert splits[0] is not None and splits[3] is None  # "was agreed" split, "mein" kept
+        monkeypatch.undo()
+        monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
+        (path,) = (tmp_path / "glued").glob("*.pickle")
+        path.write_bytes(path.read_bytes()[:1000])  # truncated: rebuilt from wordfreq
+        _clear_word_caches()
+        assert rw._lexicon() == built[0]
+    finally:
+        _clear_word_caches()

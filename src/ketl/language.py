@@ -13,7 +13,7 @@ so each level is two gathers and a running maximum.
 
 Building those tables (and loading py3langid's model to build them from) took
 1.6 s of CPU in every fresh worker process, more than a thousand articles'
-identification. They are kept on disk (:func:`_cache_dir`, one folder per
+identification. They are kept on disk (:func:`ketl.repair_cache.cache_root`, one folder per
 py3langid version and model file) and memory-mapped: a worker loads them in a
 few milliseconds and the workers of a machine share one copy of the 57 MB
 probability table in the page cache. A cache that is missing, stale or does
@@ -32,6 +32,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .repair_cache import cache_root
 
 __all__ = ["detect_language", "language_sample", "UNDETERMINED"]
 
@@ -199,9 +201,7 @@ def _cache_dir() -> Path | None:
         key = f"py3langid-{version('py3langid')}-{st.st_size}-{st.st_mtime_ns}-np{np.__version__}-v{_TABLES_FORMAT}"
     except Exception:  # noqa: BLE001 - no cache rather than no language
         return None
-    base = os.environ.get("KETL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"), "ketl")
-    return Path(base) / "language" / key
+    return cache_root() / "language" / key
 
 
 def _agrees(classify, checks: list[tuple[str, float]]) -> bool:
