@@ -13,9 +13,11 @@ mojibake and spacing damage. Then runs, each in a fresh process:
   benchmark starts first (its start-up is not charged to ketl) and stops after.
 
 Prints wall time, docs/s, CPU seconds of the process and all its children
-(``os.wait4``: reaped descendants included), peak RSS of the process tree
-(sampled every 50 ms, summed), the ratios ketl / by-hand, and ketl's CPU ms
-per article per stage (from the run summary ketl prints), with the load
+(``os.wait4``: reaped descendants included) and split by process (the main
+process, the worker processes, the temporary Prefect server; sampled), peak
+RSS of the process tree (sampled every 50 ms, summed), the ratios ketl /
+by-hand, and ketl's milliseconds per article per stage (from the run summary
+ketl prints: seconds measured in the worker processes, summed), with the load
 average around each run: on a shared machine compare runs made side by side.
 
     python benchmarks/bench_vs_by_hand.py [--n 20000] [--server] [--repeat 1] [--cache DIR]
@@ -156,17 +158,53 @@ class Run:
     peak_rss: int = 0
     load: tuple[float, float] = (0.0, 0.0)
     stdout: str = ""
+    cpu_roles: dict[str, float] = field(default_factory=dict)  # sampled, up to 50 ms short per process
+    server_cpu: float | None = None  # CPU s of the running `prefect server start` during the run
     stages: dict[str, float] = field(default_factory=dict)
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
+def _role(p: psutil.Process, root: psutil.Process) -> str:
+    if p.pid == root.pid:
+        return "main process"
+    cmd = " ".join(p.cmdline())
+    if "spawn_main" in cmd or "multiprocessing" in cmd:
+        return "worker processes"
+    if "uvicorn" in cmd or "prefect" in cmd or "server" in cmd:
+        return "prefect server"
+    return "other children"
+
+
+class TreeSampler:
+    """RSS of the process tree (summed) and the last CPU times seen of each process, by role."""
+
+    def __init__(self, root: psutil.Process) -> None:
+        self.root = root
+        self.peak_rss = 0
+        self._cpu: dict[int, tuple[str, float]] = {}
+        self._roles: dict[int, str] = {}
+
+    def sample(self) -> None:
+        total = 0
         try:
-            total += p.memory_info().rss
+            procs = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
-            pass
-    return total
+            return
+        for p in procs:
+            try:
+                with p.oneshot():
+                    total += p.memory_info().rss
+                    t = p.cpu_times()
+                    role = self._roles.get(p.pid) or self._roles.setdefault(p.pid, _role(p, self.root))
+                self._cpu[p.pid] = (role, t.user + t.system)
+            except psutil.Error:
+                pass
+        self.peak_rss = max(self.peak_rss, total)
+
+    def cpu_by_role(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for role, cpu in self._cpu.values():
+            out[role] = out.get(role, 0.0) + cpu
+        return out
 
 
 def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
@@ -175,7 +213,7 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
     load0 = os.getloadavg()[0]
     t = time.perf_counter()
     popen = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ps = psutil.Process(popen.pid)
+    sampler = TreeSampler(psutil.Process(popen.pid))
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.append(popen.stdout.read()), daemon=True)
     err: list[str] = []
@@ -184,10 +222,7 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
     err_reader.start()
     status = None
     while status is None:
-        try:
-            run.peak_rss = max(run.peak_rss, _tree_rss(ps))
-        except psutil.Error:
-            pass
+        sampler.sample()
         pid, st, usage = os.wait4(popen.pid, os.WNOHANG)
         if pid:
             status = os.waitstatus_to_exitcode(st)
@@ -195,6 +230,7 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
         else:
             time.sleep(0.05)
     run.wall = time.perf_counter() - t
+    run.peak_rss, run.cpu_roles = sampler.peak_rss, sampler.cpu_by_role()
     popen.returncode = status
     reader.join()
     err_reader.join()
@@ -234,6 +270,18 @@ class PrefectServer:
         self.__exit__()
         raise SystemExit("prefect server start: not healthy after 180 s")
 
+    def cpu(self) -> float:
+        """CPU seconds used so far by the server and its children."""
+        total = 0.0
+        try:
+            root = psutil.Process(self.proc.pid)
+            for p in [root, *root.children(recursive=True)]:
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+        return total
+
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.killpg(self.proc.pid, 15)  # its own session: the server and the workers it spawned
@@ -271,8 +319,12 @@ def report(runs: list[Run], n: int, nbytes: int) -> None:
                   f"peak RSS {r.peak_rss / b.peak_rss:.2f}x")
             staged = sum(r.stages.values())
             stages = ", ".join(f"{k} {v / n * 1e3:.2f}" for k, v in sorted(r.stages.items(), key=lambda kv: -kv[1]))
-            print(f"  CPU ms per article by stage (run summary): {stages}; outside the stages "
-                  f"{(r.cpu - staged) / n * 1e3:.2f}")
+            print(f"  seconds per stage summed over worker processes (run summary), ms per article: {stages}; "
+                  f"CPU outside them {(r.cpu - staged) / n * 1e3:.2f}")
+            roles = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.cpu_roles.items(), key=lambda kv: -kv[1]))
+            print(f"  CPU s by process (sampled every 50 ms): {roles}")
+            if r.server_cpu is not None:
+                print(f"  the running Prefect server used {r.server_cpu:.1f} CPU s during this run (not in ketl's CPU s)")
 
 
 def main() -> None:
@@ -288,8 +340,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ketl-vs-by-hand-"))
     home = args.cache / "prefect-home"  # kept, like a user's ~/.prefect: its database is not rebuilt each time
     runs: list[Run] = []
+    server = PrefectServer(args.cache / "prefect-server-home") if args.server else None
     try:
-        server = PrefectServer(args.cache / "prefect-server-home") if args.server else None
         if server:
             server.__enter__()
         for _ in range(args.repeat):
@@ -297,9 +349,11 @@ def main() -> None:
                                                         str(raw), str(work / "by-hand.parquet")], _env(home)))
             runs.append(measure("ketl run (temporary server)", _ketl(raw, work / "out"), _env(home)))
             if server:
+                before = server.cpu()
                 runs.append(measure("ketl run (prefect server)", _ketl(raw, work / "out"), _env(home, server.url)))
+                runs[-1].server_cpu = server.cpu() - before
     finally:
-        if args.server and server:
+        if server:
             server.__exit__()
         shutil.rmtree(work, ignore_errors=True)
     report(runs, args.n, nbytes)
