@@ -144,9 +144,18 @@ class _VectorScorer:
             np.maximum(tail, node, out=tail)
         feats = self._output.take(state)
         feats = np.sort(feats[feats >= 0])
-        # np.unique(feats, return_counts=True) without its Python overhead.
-        first = np.flatnonzero(np.diff(feats, prepend=-1))
-        return feats[first], np.diff(first, append=len(feats))
+        # np.unique(feats, return_counts=True) without its Python overhead (nor
+        # np.diff's prepend/append, which cost more than the gathers here).
+        if not len(feats):
+            return feats, feats
+        change = np.empty(len(feats), dtype=bool)
+        change[0] = True
+        np.not_equal(feats[1:], feats[:-1], out=change[1:])
+        first = np.flatnonzero(change)
+        counts = np.empty(len(first), dtype=first.dtype)
+        counts[:-1] = first[1:] - first[:-1]
+        counts[-1] = len(feats) - first[-1]
+        return feats[first], counts
 
     def save(self, folder: Path, checks: list[tuple[str, float]]) -> None:
         """The tables as .npy files (memory-mappable) plus what classify needs besides."""
