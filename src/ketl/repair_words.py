@@ -89,7 +89,7 @@ def _zipf_freq(z: float) -> float:
     return 10 ** (z - 9)
 
 
-_LISTS_FORMAT = 1  # bump when what _word_lists stores changes meaning
+_LISTS_FORMAT = 1  # bump when what the glued-word caches store changes meaning
 _FROM_CACHE: dict[str, list[str]] = {}  # the sorted word list, when the disk cache gave it
 
 
