@@ -644,3 +644,20 @@ def test_glued_word_lists_cached_on_disk_are_the_built_ones(tmp_path, monkeypatc
         assert rw._lexicon() == built[0]
     finally:
         _clear_word_caches()
+
+
+def test_warm_up_loads_every_lazy_table_and_changes_no_result():
+    """warm_up is what a worker process can call before its first batch."""
+    from ketl import repair_words as rw
+    from ketl.language import _classifier
+    from ketl.repair import warm_up
+
+    text = seed("000")
+    before = repair(text)
+    _clear_word_caches()
+    _classifier.cache_clear()
+    warm_up()
+    for fn in (rw._lexicon, rw._sorted_words, rw._sorted_reversed, rw._foreign_zipf, _classifier):
+        assert fn.cache_info().currsize == 1, fn.__name__
+    after = repair(text)
+    assert (after.text, after.edits, after.language) == (before.text, before.edits, before.language)

@@ -46,6 +46,7 @@ __all__ = [
     "SUGGESTIONS_SCHEMA",
     "entities_table",
     "suggestions_table",
+    "warm_up",
 ]
 
 STAGE = "entity"
@@ -94,6 +95,15 @@ def resolve_entities(docs: Iterable[Document], gaz: Gazetteer,
     for doc in docs:
         resolve_document(doc, compiled, settings, ordinary)
         yield doc
+
+
+def warm_up(gaz: Gazetteer, settings: EntitySettings = EntitySettings()) -> None:
+    """Build what the stage builds lazily (the compiled gazetteer, its fuzzy index and
+    protected names, the ordinary words) before a worker's first batch. Changes no result."""
+    cg = gaz.compiled
+    _ordinary_forms(ordinary_words(settings.ordinary_rank))
+    cg.fuzzy_index  # noqa: B018 - a lazy property: built here
+    cg.protected_hashes  # noqa: B018
 
 
 def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySettings,

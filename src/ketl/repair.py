@@ -32,7 +32,7 @@ from .repair_unicode import REPLACEMENT_CHAR, unicode_changes
 from .repair_words import glued_word_changes
 
 __all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
-           "replacement_char_count"]
+           "replacement_char_count", "warm_up"]
 
 
 
@@ -211,6 +211,23 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
     s = settings or RepairSettings()
     for doc in docs:
         yield repair_document(doc, s, protected)
+
+
+# Reaches every lazily built table: mojibake, odd spacing, a glued pair, an English text.
+_WARM_TEXT = ("The talks wasagreed on Sunday ,  the minister said.\n\n\n"
+              "CafÃ© owners in Baku said the\ttalks would go on after the heavyshelling.\n")
+
+
+def warm_up(settings: RepairSettings | None = None,
+            protected: Callable[[str], bool] | None = None) -> None:
+    """Load what the passes load lazily (language tables, glued-word lists, compiled
+    patterns), so that a worker process pays for it before its first batch: for
+    instance as a process pool's initializer while the run is still starting.
+    Changes no result."""
+    from .repair_words import warm_word_lists
+
+    warm_word_lists()
+    repair(_WARM_TEXT, settings, protected)
 
 
 def replacement_char_count(doc: Document) -> int:

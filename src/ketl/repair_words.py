@@ -50,7 +50,7 @@ from .document import Change
 from .repair_cache import read_pickle, write_pickle
 from .repair_rules import repair_rules
 
-__all__ = ["glued_word_changes", "split_glued"]
+__all__ = ["glued_word_changes", "split_glued", "warm_word_lists"]
 
 # More unknown tokens than this: ask whether the text is English before splitting.
 _ASK_LANGUAGE_FIRST = 8
@@ -156,6 +156,14 @@ def _sorted_reversed() -> list[str]:
     if key:
         write_pickle("glued-reversed", key, rev)
     return rev
+
+
+def warm_word_lists() -> None:
+    """Load every list the splitter reads lazily (from the disk cache when it is there)."""
+    _lexicon()
+    _sorted_words()
+    _sorted_reversed()
+    _foreign_zipf()
 
 
 def _starting_with(words: list[str], prefix: str):
