@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
 from .document import Change, Document, Edit, apply_changes
@@ -168,7 +169,14 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
     # The language is the whole text's, as in a full round.
-    return not _round(look, dataclasses.replace(s, remove_stray_script_lines=False), protected, language)
+    return not _round(look, _look_settings(s), protected, language)
+
+
+@lru_cache(maxsize=8)
+def _look_settings(s: RepairSettings) -> RepairSettings:
+    """The settings of the look round (the stray-script rule is checked on the whole
+    text instead); built once, not per article: dataclasses.replace is slow."""
+    return dataclasses.replace(s, remove_stray_script_lines=False)
 
 
 def repair_document(doc: Document, settings: RepairSettings | None = None,
