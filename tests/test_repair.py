@@ -582,13 +582,16 @@ def _full_spacing(text: str) -> list[tuple[int, int, str | None]]:
 def test_spacing_hot_spot_search_finds_every_match_of_the_full_pattern(parts):
     """The search from hot spots gives exactly the matches of the six-way pattern tried
     at every character, blank heads and tails and lines led by one space included."""
+    from ketl.repair_scan import scan_text
     from ketl.repair_spacing import _matches
 
     text = "".join(parts)
-    assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text)] == _full_spacing(text)
+    for marks in (None, scan_text(text).marks):  # every hot spot searched, or those the scan saw
+        assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text, marks)] == _full_spacing(text)
 
 
 def test_spacing_hot_spot_search_on_real_pages():
+    from ketl.repair_scan import scan_text
     from ketl.repair_spacing import _matches
 
     pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))["output"]
@@ -597,6 +600,7 @@ def test_spacing_hot_spot_search_on_real_pages():
     found = 0
     for text in texts + damaged + [" \n a", "\n", " ", "\t\n\tx\t"]:
         full = _full_spacing(text)
+        assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text, scan_text(text).marks)] == full
         assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text)] == full
         found += len(full)
     assert found > 1000  # the pages do hold spacing damage for the search to find

@@ -35,16 +35,19 @@ _HOT = ("\n\n\n", "\n ", "\n\t", " \n", "\t", "  ")
 _BLANKS = " \t\n"
 
 
-def _matches(text: str) -> Iterator[re.Match]:
+def _matches(text: str, marks: frozenset[str] | None = None) -> Iterator[re.Match]:
     """Exactly ``_SPACING.finditer(text)``, searching only from where a match can start.
 
     Every match is made of spaces, tabs and newlines, so the leftmost match at or
     after ``pos`` starts in the blank run holding the first hot spot (or the
     text's blank head or tail): a search from that run's start finds it.
+    ``marks`` (:class:`TextFacts`) says which hot spots occur at all: the others
+    are not searched for.
     """
     n = len(text)
     tail = len(text.rstrip(_BLANKS))
-    nxt = [text.find(h) for h in _HOT]  # next occurrence of each, refreshed when passed
+    # next occurrence of each, refreshed when passed; -1: none
+    nxt = [text.find(h) if marks is None or (h if h != "\n\t" else "\t") in marks else -1 for h in _HOT]
     pos = 0
     while pos < n:
         lo = max(pos - 1, 0)  # "\n " may straddle the end of the last match
@@ -70,11 +73,13 @@ def _matches(text: str) -> Iterator[re.Match]:
 
 def spacing_changes(text: str, facts: TextFacts | None = None) -> list[Change]:
     # Every match holds one of SPACING_MARKS or sits at an end of the text.
-    if not text or not (text[0] in " \t\n" or text[-1] in " \t\n"
-                        or not (facts or scan_text(text)).marks.isdisjoint(SPACING_MARKS)):
+    if not text:
+        return []
+    marks = (facts or scan_text(text)).marks
+    if not (text[0] in " \t\n" or text[-1] in " \t\n" or not marks.isdisjoint(SPACING_MARKS)):
         return []
     changes = []
-    for m in _matches(text):
+    for m in _matches(text, marks):
         kind = m.lastgroup
         if kind in ("edge_start", "edge_end", "trailing", "leading"):
             replacement = ""
