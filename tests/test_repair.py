@@ -665,3 +665,24 @@ def test_warm_up_loads_every_lazy_table_and_changes_no_result():
         assert fn.cache_info().currsize == 1, fn.__name__
     after = repair(text)
     assert (after.text, after.edits, after.language) == (before.text, before.edits, before.language)
+
+
+def test_unusable_cache_folder_costs_time_only(tmp_path, monkeypatch):
+    """KETL_CACHE_DIR naming a file (or any unwritable place): tables are built in memory."""
+    from ketl.language import _classifier
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("KETL_CACHE_DIR", str(blocker))
+    text = "The talks wasagreed on Sunday, the minister said in Baku on the second day of talks.\n"
+    expected = repair(text)
+    try:
+        _clear_word_caches()
+        _classifier.cache_clear()
+        got = repair(text)
+        assert (got.text, got.edits, got.language) == (expected.text, expected.edits, expected.language)
+        assert "was agreed" in got.text and got.language == "en"
+        assert blocker.read_text() == "x"
+    finally:
+        _clear_word_caches()
+        _classifier.cache_clear()

@@ -50,5 +50,8 @@ def write_pickle(kind: str, key: Any, value: Any) -> None:
         with open(tmp, "wb") as fh:
             pickle.dump((key, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    except OSError:  # unwritable, full, not a folder: only costs the time to build again
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
