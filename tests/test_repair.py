@@ -686,3 +686,12 @@ def test_unusable_cache_folder_costs_time_only(tmp_path, monkeypatch):
     finally:
         _clear_word_caches()
         _classifier.cache_clear()
+
+
+@pytest.mark.parametrize("text, expected", [("Ã©À\n", "éÀ\n"), ("Ã©À\nnext line", "éÀ\nnext line"),
+                                            ("x Ã©À\nÐ¿Ñ€Ð¸Ð²ÐµÑ‚ Ã©À\n", "x éÀ\nпривет éÀ\n")])
+def test_encoding_pass_keeps_a_line_end_ftfy_would_swallow(text, expected):
+    """ftfy.fix_text("Ã©À\\n") re-decodes the newline with the byte before it and returns
+    "é": the "À" and the line break are lost, two lines glued. Found by the property test."""
+    assert fix_encoding_text(text) == expected == ftfy_reference(text)
+    assert repair(text).text.rstrip("\n") == expected.rstrip("\n")
