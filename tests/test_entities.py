@@ -267,3 +267,26 @@ def test_suggestions_name_their_entity(gaz):
     # One row per (span, entity) and document, however often the span occurs.
     doc = _run(gaz, _doc("Nagorno-Karabakh. " + "Shelling hit the Askelan region. " * 5), threshold=0.999)
     assert [s.span for s in doc.suggestions] == ["Askelan"]
+
+
+def test_warm_up_builds_the_lazy_parts_and_changes_no_result():
+    from ketl.document import Document
+    from ketl.entities import EntitySettings, resolve_entities, warm_up
+    from ketl.gazetteer import Gazetteer
+
+    # a gazetteer of its own, not the per-process cached one other tests have compiled
+    gaz = Gazetteer.from_toml(default_gazetteer_text(), include_default=False)
+    assert "compiled" not in gaz.__dict__
+    warm_up(gaz)
+    cg = gaz.compiled
+    assert cg._fuzzy is not None and "protected_hashes" in cg.__dict__
+    text = "Clashes near Askelan and Steppe cart, Nagorno-Karabakh officials said on Sunday."
+    doc = next(resolve_entities([Document.from_source(doc_id="a", source_path="a", source_sha256="",
+                                                      source_encoding="utf-8", source=text)], gaz, EntitySettings()))
+    assert "Stepanakert" in doc.text and "Askeran" in doc.text
+
+
+def default_gazetteer_text() -> str:
+    from ketl.gazetteer import default_gazetteer_path
+
+    return default_gazetteer_path().read_text(encoding="utf-8")

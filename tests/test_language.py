@@ -63,3 +63,39 @@ def test_first_look_gives_the_full_sample_language():
     assert len(pages) > 100
     for text in pages:
         assert detect_language(text)[0] == classify(language_sample(text))[0]
+
+
+def test_tables_cached_on_disk_give_py3langid_answers(tmp_path, monkeypatch):
+    """A fresh worker loads the scorer's tables from the disk cache instead of building
+    them; the loaded tables answer as py3langid does, and a damaged cache is rebuilt."""
+    import numpy as np
+
+    from ketl import language
+    from ketl.language import _cache_dir, _classifier, _identifier, _VectorScorer
+
+    monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
+    ident = _identifier()
+    texts = [language_sample(t) for t in _aeb_pages()[1::6]] + ["Это статья о войне.", "ΚΑΛΗΜΕΡΑ ΚΟΣΜΕ", "x"]
+    try:
+        _classifier.cache_clear()
+        _classifier()  # builds and stores
+        folder = _cache_dir()
+        assert folder is not None and (folder / "ptc.npy").is_file() and folder.is_relative_to(tmp_path)
+        _classifier.cache_clear()
+        built = []
+        monkeypatch.setattr(language, "_identifier", lambda: built.append(1) or ident)
+        loaded = _classifier()
+        assert loaded.__self__.__class__ is _VectorScorer and not built  # from disk, no model load
+        for text in texts:
+            lang, prob = loaded(text)
+            ref_lang, ref_prob = ident.classify(text)
+            assert lang == ref_lang and abs(prob - ref_prob) < 1e-4, text[:60]
+        # a damaged table: the self-check fails, the tables are rebuilt from the model
+        pc = np.load(folder / "pc.npy")
+        np.save(folder / "pc.npy", pc[::-1].copy())
+        _classifier.cache_clear()
+        again = _classifier()
+        assert built and again("Der Krieg in der Region geht weiter, sagte der Minister am Sonntag.")[0] == "de"
+        assert np.array_equal(np.load(folder / "pc.npy"), pc)
+    finally:
+        _classifier.cache_clear()

@@ -601,3 +601,130 @@ def test_incremental_quote_depth_equals_a_scan_from_the_line_start(text, ends):
         start = depth.line_start(end)
         assert start == text.rfind("\n", 0, end) + 1
         assert depth.at(start, end) == _naive_quote_depth(text[start:end])
+
+
+def _full_spacing(text: str) -> list[tuple[int, int, str | None]]:
+    from ketl.repair_spacing import _SPACING
+
+    return [(m.start(), m.end(), m.lastgroup) for m in _SPACING.finditer(text)]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["a", "Baku.", " ", "  ", "\t", "\n", "\n\n", "\n \n", " \t", "\u00a0"]),
+                min_size=1, max_size=60))
+def test_spacing_hot_spot_search_finds_every_match_of_the_full_pattern(parts):
+    """The search from hot spots gives exactly the matches of the six-way pattern tried
+    at every character, blank heads and tails and lines led by one space included."""
+    from ketl.repair_scan import scan_text
+    from ketl.repair_spacing import _matches
+
+    text = "".join(parts)
+    for marks in (None, scan_text(text).marks):  # every hot spot searched, or those the scan saw
+        assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text, marks)] == _full_spacing(text)
+
+
+def test_spacing_hot_spot_search_on_real_pages():
+    from ketl.repair_scan import scan_text
+    from ketl.repair_spacing import _matches
+
+    pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))["output"]
+    texts = [v["articleBody"] for v in pages.values()] + [p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")]
+    damaged = [t.replace(". ", ".  ").replace("\n", " \n\n\n ", 3) + " \n \n" for t in texts[:40]]
+    found = 0
+    for text in texts + damaged + [" \n a", "\n", " ", "\t\n\tx\t"]:
+        full = _full_spacing(text)
+        assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text, scan_text(text).marks)] == full
+        assert [(m.start(), m.end(), m.lastgroup) for m in _matches(text)] == full
+        found += len(full)
+    assert found > 1000  # the pages do hold spacing damage for the search to find
+
+
+def _clear_word_caches():
+    from ketl import repair_words as rw
+
+    for fn in (rw._lexicon, rw._sorted_words, rw._sorted_reversed, rw._foreign_zipf, rw.split_glued):
+        fn.cache_clear()
+    rw._FROM_CACHE.clear()
+
+
+def test_glued_word_lists_cached_on_disk_are_the_built_ones(tmp_path, monkeypatch):
+    """A fresh worker reads the glued-word lexicon from the disk cache instead of wordfreq;
+    what it reads equals what it would build, and a damaged file is rebuilt."""
+    import wordfreq
+
+    from ketl import repair_words as rw
+
+    monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
+    tokens = ["wasagreed", "heavyshelling", "thepeacekeeping", "mein", "isto", "onto", "backglass", "ofthe"]
+    try:
+        _clear_word_caches()
+        built = (rw._lexicon(), rw._sorted_words(), rw._sorted_reversed(), rw._foreign_zipf())
+        splits = [rw.split_glued(t) for t in tokens]
+        assert {p.parent.name for p in tmp_path.rglob("*.pickle")} == {"glued", "glued-reversed", "glued-foreign"}
+        _clear_word_caches()
+
+        def no_wordfreq(*a, **k):
+            raise AssertionError("read wordfreq although the disk cache holds the lists")
+
+        monkeypatch.setattr(wordfreq, "get_frequency_dict", no_wordfreq)
+        monkeypatch.setattr(wordfreq, "read_cBpack", no_wordfreq)
+        lex, words, rev, foreign = rw._lexicon(), rw._sorted_words(), rw._sorted_reversed(), rw._foreign_zipf()
+        assert lex == built[0] and words == built[1] and rev == built[2] and foreign == built[3]
+        assert len(lex.safe) > 200_000 and lex.freq["the"] > 0.05
+        assert [rw.split_glued(t) for t in tokens] == splits
+        assert splits[0] is not None and splits[3] is None  # "was agreed" split, "mein" kept
+        monkeypatch.undo()
+        monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
+        (path,) = (tmp_path / "glued").glob("*.pickle")
+        path.write_bytes(path.read_bytes()[:1000])  # truncated: rebuilt from wordfreq
+        _clear_word_caches()
+        assert rw._lexicon() == built[0]
+    finally:
+        _clear_word_caches()
+
+
+def test_warm_up_loads_every_lazy_table_and_changes_no_result():
+    """warm_up is what a worker process can call before its first batch."""
+    from ketl import repair_words as rw
+    from ketl.language import _classifier
+    from ketl.repair import warm_up
+
+    text = seed("000")
+    before = repair(text)
+    _clear_word_caches()
+    _classifier.cache_clear()
+    warm_up()
+    for fn in (rw._lexicon, rw._sorted_words, rw._sorted_reversed, rw._foreign_zipf, _classifier):
+        assert fn.cache_info().currsize == 1, fn.__name__
+    after = repair(text)
+    assert (after.text, after.edits, after.language) == (before.text, before.edits, before.language)
+
+
+def test_unusable_cache_folder_costs_time_only(tmp_path, monkeypatch):
+    """KETL_CACHE_DIR naming a file (or any unwritable place): tables are built in memory."""
+    from ketl.language import _classifier
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("KETL_CACHE_DIR", str(blocker))
+    text = "The talks wasagreed on Sunday, the minister said in Baku on the second day of talks.\n"
+    expected = repair(text)
+    try:
+        _clear_word_caches()
+        _classifier.cache_clear()
+        got = repair(text)
+        assert (got.text, got.edits, got.language) == (expected.text, expected.edits, expected.language)
+        assert "was agreed" in got.text and got.language == "en"
+        assert blocker.read_text() == "x"
+    finally:
+        _clear_word_caches()
+        _classifier.cache_clear()
+
+
+@pytest.mark.parametrize("text, expected", [("Ã©À\n", "éÀ\n"), ("Ã©À\nnext line", "éÀ\nnext line"),
+                                            ("x Ã©À\nÐ¿Ñ€Ð¸Ð²ÐµÑ‚ Ã©À\n", "x éÀ\nпривет éÀ\n")])
+def test_encoding_pass_keeps_a_line_end_ftfy_would_swallow(text, expected):
+    """ftfy.fix_text("Ã©À\\n") re-decodes the newline with the byte before it and returns
+    "é": the "À" and the line break are lost, two lines glued. Found by the property test."""
+    assert fix_encoding_text(text) == expected == ftfy_reference(text)
+    assert repair(text).text.rstrip("\n") == expected.rstrip("\n")

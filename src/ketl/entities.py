@@ -46,6 +46,7 @@ __all__ = [
     "SUGGESTIONS_SCHEMA",
     "entities_table",
     "suggestions_table",
+    "warm_up",
 ]
 
 STAGE = "entity"
@@ -94,6 +95,15 @@ def resolve_entities(docs: Iterable[Document], gaz: Gazetteer,
     for doc in docs:
         resolve_document(doc, compiled, settings, ordinary)
         yield doc
+
+
+def warm_up(gaz: Gazetteer, settings: EntitySettings = EntitySettings()) -> None:
+    """Build what the stage builds lazily (the compiled gazetteer, its fuzzy index and
+    protected names, the ordinary words) before a worker's first batch. Changes no result."""
+    cg = gaz.compiled
+    _ordinary_forms(ordinary_words(settings.ordinary_rank))
+    cg.fuzzy_index  # noqa: B018 - a lazy property: built here
+    cg.protected_hashes  # noqa: B018
 
 
 def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySettings,
@@ -156,9 +166,9 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
     return doc
 
 
-def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySettings,
-           ordinary: frozenset[str], blocked: Sequence[tuple[int, int]], mentioned: set[int],
-           fit, levels) -> tuple[list[Change], list[Suggestion]]:
+def _cap_runs(text: str, ordinary: frozenset[str],
+              blocked: Sequence[tuple[int, int]]) -> list[list[tuple[int, int, str]]]:
+    """Runs of capitalised words (start, end, word) not all ordinary, split at known names."""
     blocked = sorted(blocked)
     block_starts = [b[0] for b in blocked]
     runs: list[list[tuple[int, int, str]]] = []
@@ -196,7 +206,12 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
             s = e + 1
         if run:
             runs.append(run)
+    return runs
 
+
+def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySettings,
+           ordinary: frozenset[str], blocked: Sequence[tuple[int, int]], mentioned: set[int],
+           fit, levels) -> tuple[list[Change], list[Suggestion]]:
     changes: list[Change] = []
     suggestions: list[Suggestion] = []
     # The index is searched from the lowest score a hint can lift to the
@@ -207,7 +222,9 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
     entities = cg.entities
     contexts = cg.fitting_contexts(levels)
     if not contexts:
-        return changes, suggestions  # nothing in the gazetteer fits this article
+        # Nothing in the gazetteer fits this article (two thirds of a general
+        # news corpus): its capitalised runs are not even collected.
+        return changes, suggestions
     # Without a type hint only on-topic entities can win (near_needs_hint): most
     # spans of an off-topic page then search nothing at all.
     on_topic = cg.fitting_contexts(levels, 2) if settings.near_needs_hint else contexts
@@ -215,7 +232,7 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
     # Substring hits, no word boundaries: a superset of what _hint_and_core reads.
     hint_at = cg.hint_starts(text)
     suggested: set[tuple[str, int]] = set()
-    for run in runs:
+    for run in _cap_runs(text, ordinary, blocked):
         hint, core = _hint_and_core(text, run, cg, ordinary, hint_at)
         if not core:
             continue

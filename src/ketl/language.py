@@ -10,16 +10,30 @@ itself against py3langid when built and falls back to py3langid's own walk if
 the model's internals ever differ from what it expects. Only trie edges are
 kept (fallback transitions never count) and the nodes are renumbered by depth,
 so each level is two gathers and a running maximum.
+
+Building those tables (and loading py3langid's model to build them from) took
+1.6 s of CPU in every fresh worker process, more than a thousand articles'
+identification. They are kept on disk (:func:`ketl.repair_cache.cache_root`, one folder per
+py3langid version and model file) and memory-mapped: a worker loads them in a
+few milliseconds and the workers of a machine share one copy of the 57 MB
+probability table in the page cache. A cache that is missing, stale or does
+not reproduce py3langid's answers on the self-check texts is rebuilt.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
+import shutil
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+
+from .repair_cache import cache_root
 
 __all__ = ["detect_language", "language_sample", "UNDETERMINED"]
 
@@ -52,8 +66,14 @@ def _identifier():
 class _VectorScorer:
     """py3langid's ``classify`` with the automaton walk done by numpy."""
 
-    def __init__(self, ident) -> None:
-        self._ident = ident
+    _ARRAYS = ("_first", "_edges", "_rowbase", "_output", "_ptc", "_pc")
+
+    def __init__(self, ident=None) -> None:
+        if ident is None:  # filled by load()
+            return
+        self._pc = np.asarray(ident.nb_pc, dtype=np.float32)
+        self._classes = [str(c) for c in ident.nb_classes]
+        self._alias_pairs = [tuple(int(x) for x in pair) for pair in ident._alias_pairs]
         nextmove = np.frombuffer(ident.tk_nextmove, dtype=f"u{ident.tk_nextmove.itemsize}")
         rowbase = np.asarray(ident.tk_row, dtype=np.int64) << 8
         # Trie depth of every state: breadth-first from the root, the first
@@ -124,40 +144,120 @@ class _VectorScorer:
             np.maximum(tail, node, out=tail)
         feats = self._output.take(state)
         feats = np.sort(feats[feats >= 0])
-        # np.unique(feats, return_counts=True) without its Python overhead.
-        first = np.flatnonzero(np.diff(feats, prepend=-1))
-        return feats[first], np.diff(first, append=len(feats))
+        # np.unique(feats, return_counts=True) without its Python overhead (nor
+        # np.diff's prepend/append, which cost more than the gathers here).
+        if not len(feats):
+            return feats, feats
+        change = np.empty(len(feats), dtype=bool)
+        change[0] = True
+        np.not_equal(feats[1:], feats[:-1], out=change[1:])
+        first = np.flatnonzero(change)
+        counts = np.empty(len(first), dtype=first.dtype)
+        counts[:-1] = first[1:] - first[:-1]
+        counts[-1] = len(feats) - first[-1]
+        return feats[first], counts
+
+    def save(self, folder: Path, checks: list[tuple[str, float]]) -> None:
+        """The tables as .npy files (memory-mappable) plus what classify needs besides."""
+        for name in self._ARRAYS:
+            np.save(folder / f"{name[1:]}.npy", getattr(self, name), allow_pickle=False)
+        meta = {"max_depth": self._max_depth, "classes": self._classes,
+                "alias_pairs": self._alias_pairs, "checks": checks}
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "tuple[_VectorScorer, list[tuple[str, float]]]":
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        self = cls()
+        for name in cls._ARRAYS:
+            # a plain ndarray view of the mapping: no memmap subclass overhead per gather
+            setattr(self, name, np.asarray(np.load(folder / f"{name[1:]}.npy", mmap_mode="r", allow_pickle=False)))
+        self._max_depth = int(meta["max_depth"])
+        self._classes = list(meta["classes"])
+        self._alias_pairs = [tuple(pair) for pair in meta["alias_pairs"]]
+        return self, [tuple(c) for c in meta["checks"]]
 
     def classify(self, text: str) -> tuple[str, float]:
-        ident = self._ident
         if text.isupper():
             text = text.lower()
         data = unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
         idx, counts = self._feature_counts(data)
         if len(idx):
-            scores = np.log1p(counts.astype(np.float32)) @ self._ptc.take(idx, axis=0) + ident.nb_pc
+            scores = np.log1p(counts.astype(np.float32)) @ self._ptc.take(idx, axis=0) + self._pc
         else:
-            scores = np.zeros(len(ident.nb_classes), dtype=np.float32)
+            scores = np.zeros(len(self._classes), dtype=np.float32)
         scores = scores.astype(np.float32) * np.float32(1.0 / math.sqrt(len(data) or 1))
         np.exp(scores - scores.max(), out=scores)
         scores /= scores.sum()
-        for i, j in ident._alias_pairs:
+        for i, j in self._alias_pairs:
             scores[i] += scores[j]
             scores[j] = 0.0
         i = int(scores.argmax())
-        return ident.nb_classes[i], float(scores[i])
+        return self._classes[i], float(scores[i])
+
+
+_TABLES_FORMAT = 1  # bump when _VectorScorer's tables change meaning
+
+
+def _cache_dir() -> Path | None:
+    """This model's tables: under ``$KETL_CACHE_DIR`` or the user's cache dir (None if unknown)."""
+    try:
+        from importlib.metadata import version
+
+        from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+        st = (MODEL_DIR / MODEL_FILE).stat()
+        key = f"py3langid-{version('py3langid')}-{st.st_size}-{st.st_mtime_ns}-np{np.__version__}-v{_TABLES_FORMAT}"
+    except Exception:  # noqa: BLE001 - no cache rather than no language
+        return None
+    return cache_root() / "language" / key
+
+
+def _agrees(classify, checks: list[tuple[str, float]]) -> bool:
+    return len(checks) == len(_SELF_CHECK) and all(
+        got[0] == lang and abs(got[1] - prob) <= 1e-3
+        for got, (lang, prob) in zip(map(classify, _SELF_CHECK), checks))
+
+
+def _cached_scorer(folder: Path | None):
+    """The tables from the disk cache, when there and still giving py3langid's answers."""
+    if folder is None:
+        return None
+    try:
+        fast, checks = _VectorScorer.load(folder)
+        return fast if _agrees(fast.classify, checks) else None
+    except Exception:  # noqa: BLE001 - missing, truncated, another version: rebuild
+        return None
+
+
+def _store(fast: _VectorScorer, folder: Path, checks: list[tuple[str, float]]) -> None:
+    """Written to a private folder renamed into place: readers never see half a cache."""
+    tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+    try:
+        shutil.rmtree(folder, ignore_errors=True)  # a stale or damaged copy
+        tmp.mkdir(parents=True, exist_ok=True)
+        fast.save(tmp, checks)
+        os.replace(tmp, folder)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @lru_cache(maxsize=1)
 def _classifier():
+    folder = _cache_dir()
+    fast = _cached_scorer(folder)
+    if fast is not None:
+        return fast.classify
     ident = _identifier()
     try:
         fast = _VectorScorer(ident)
-        for text in _SELF_CHECK:
-            lang, prob = fast.classify(text)
-            ref_lang, ref_prob = ident.classify(text)
-            if lang != ref_lang or abs(prob - ref_prob) > 1e-3:
-                raise ValueError("vectorised scorer disagrees with py3langid")
+        checks = [ident.classify(text) for text in _SELF_CHECK]
+        if not _agrees(fast.classify, [(str(lang), float(prob)) for lang, prob in checks]):
+            raise ValueError("vectorised scorer disagrees with py3langid")
+        if folder is not None:
+            _store(fast, folder, [(str(lang), float(prob)) for lang, prob in checks])
         return fast.classify
     except Exception:  # noqa: BLE001 - a model layout we do not know: use py3langid's walk
         return ident.classify

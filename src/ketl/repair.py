@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
 from .document import Change, Document, Edit, apply_changes
@@ -32,7 +33,7 @@ from .repair_unicode import REPLACEMENT_CHAR, unicode_changes
 from .repair_words import glued_word_changes
 
 __all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
-           "replacement_char_count"]
+           "replacement_char_count", "warm_up"]
 
 
 
@@ -168,7 +169,14 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
     # The language is the whole text's, as in a full round.
-    return not _round(look, dataclasses.replace(s, remove_stray_script_lines=False), protected, language)
+    return not _round(look, _look_settings(s), protected, language)
+
+
+@lru_cache(maxsize=8)
+def _look_settings(s: RepairSettings) -> RepairSettings:
+    """The settings of the look round (the stray-script rule is checked on the whole
+    text instead); built once, not per article: dataclasses.replace is slow."""
+    return dataclasses.replace(s, remove_stray_script_lines=False)
 
 
 def repair_document(doc: Document, settings: RepairSettings | None = None,
@@ -211,6 +219,23 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
     s = settings or RepairSettings()
     for doc in docs:
         yield repair_document(doc, s, protected)
+
+
+# Reaches every lazily built table: mojibake, odd spacing, a glued pair, an English text.
+_WARM_TEXT = ("The talks wasagreed on Sunday ,  the minister said.\n\n\n"
+              "CafÃ© owners in Baku said the\ttalks would go on after the heavyshelling.\n")
+
+
+def warm_up(settings: RepairSettings | None = None,
+            protected: Callable[[str], bool] | None = None) -> None:
+    """Load what the passes load lazily (language tables, glued-word lists, compiled
+    patterns), so that a worker process pays for it before its first batch: for
+    instance as a process pool's initializer while the run is still starting.
+    Changes no result."""
+    from .repair_words import warm_word_lists
+
+    warm_word_lists()
+    repair(_WARM_TEXT, settings, protected)
 
 
 def replacement_char_count(doc: Document) -> int:

@@ -390,6 +390,11 @@ def encoding_changes(text: str, uncurl_quotes: bool = False,
             seg_config = seg_config._replace(fix_character_width=False)
         try:
             fixed, explanation = ftfy.fix_and_explain(seg, seg_config)
+            if seg.endswith("\n") and not fixed.endswith("\n"):
+                # ftfy re-decoded the line ending with the bytes before it and lost
+                # both ("Ã©À\n" -> "é"): fix the line without its newline instead.
+                fixed, explanation = ftfy.fix_and_explain(seg[:-1], seg_config)
+                fixed += "\n"
         except Exception:  # noqa: BLE001 - an ftfy bug on odd input: leave the line as is
             continue
         if fixed == seg:

@@ -47,9 +47,10 @@ from functools import lru_cache
 from typing import Callable
 
 from .document import Change
+from .repair_cache import read_pickle, write_pickle
 from .repair_rules import repair_rules
 
-__all__ = ["glued_word_changes", "split_glued"]
+__all__ = ["glued_word_changes", "split_glued", "warm_word_lists"]
 
 # More unknown tokens than this: ask whether the text is English before splitting.
 _ASK_LANGUAGE_FIRST = 8
@@ -88,14 +89,45 @@ def _zipf_freq(z: float) -> float:
     return 10 ** (z - 9)
 
 
+_LISTS_FORMAT = 1  # bump when what the glued-word caches store changes meaning
+_FROM_CACHE: dict[str, list[str]] = {}  # the sorted word list, when the disk cache gave it
+
+
 @lru_cache(maxsize=1)
 def _lexicon() -> _Lexicon:
+    cfg = repair_rules()["words"]
+    key = _lists_key(cfg)
+    cached = read_pickle("glued", key) if key else None
+    if cached is not None:
+        # One pickle for the three: the word list and the safe set share the dict's strings.
+        freq, words, safe = cached
+        _FROM_CACHE["words"] = words
+        return _build_lexicon(cfg, freq, frozenset(safe))
     from wordfreq import get_frequency_dict  # cached by wordfreq; loads in ~0.2 s
 
-    cfg = repair_rules()["words"]
     freq = get_frequency_dict("en", "large")
-    lex = _Lexicon(
-        freq=freq, safe=frozenset(), short=frozenset(cfg["short_words"]),
+    lex = _build_lexicon(cfg, freq, frozenset())
+    words = _sorted_words()
+    suspects = _suspects(lex, words)
+    safe = frozenset(w for w in words if w not in suspects)  # the list's own strings: no copies
+    if key:
+        write_pickle("glued", key, (freq, words, list(safe)))
+    return _Lexicon(**{**lex.__dict__, "safe": safe})
+
+
+def _lists_key(cfg: dict) -> tuple | None:
+    """What the word lists come from: wordfreq's version and the rules' [words] table."""
+    try:
+        from importlib.metadata import version
+
+        return ("wordfreq", version("wordfreq"), repr(sorted(cfg.items())), _LISTS_FORMAT)
+    except Exception:  # noqa: BLE001 - no cache rather than no repair
+        return None
+
+
+def _build_lexicon(cfg: dict, freq: dict[str, float], safe: frozenset[str]) -> _Lexicon:
+    return _Lexicon(
+        freq=freq, safe=safe, short=frozenset(cfg["short_words"]),
         function=frozenset(cfg["function_words"]), heads=frozenset(cfg["head_words"]),
         tails=frozenset(cfg["tail_words"]),
         closed=frozenset(cfg["function_words"] + cfg["head_words"] + cfg["tail_words"]),
@@ -103,14 +135,12 @@ def _lexicon() -> _Lexicon:
         rare_part_freq=_zipf_freq(cfg["min_rare_part_zipf"]),
         never=frozenset(cfg["never_split"]), min_part_freq=_zipf_freq(cfg["min_part_zipf"]),
         known_ratio=10 ** cfg["known_margin"] / 1e9, cfg=cfg)
-    words = _sorted_words()
-    suspects = _suspects(lex, words)
-    safe = frozenset(w for w in words if w not in suspects)  # the list's own strings: no copies
-    return _Lexicon(**{**lex.__dict__, "safe": safe})
 
 
 @lru_cache(maxsize=1)
 def _sorted_words() -> list[str]:
+    if "words" in _FROM_CACHE:
+        return _FROM_CACHE["words"]
     from wordfreq import get_frequency_dict
 
     return sorted(w for w in get_frequency_dict("en", "large")
@@ -119,7 +149,21 @@ def _sorted_words() -> list[str]:
 
 @lru_cache(maxsize=1)
 def _sorted_reversed() -> list[str]:
-    return sorted(w[::-1] for w in _sorted_words())
+    key = _lists_key(repair_rules()["words"])
+    if key and (cached := read_pickle("glued-reversed", key)) is not None:
+        return cached
+    rev = sorted(w[::-1] for w in _sorted_words())
+    if key:
+        write_pickle("glued-reversed", key, rev)
+    return rev
+
+
+def warm_word_lists() -> None:
+    """Load every list the splitter reads lazily (from the disk cache when it is there)."""
+    _lexicon()
+    _sorted_words()
+    _sorted_reversed()
+    _foreign_zipf()
 
 
 def _starting_with(words: list[str], prefix: str):
@@ -164,10 +208,22 @@ def _foreign_zipf() -> dict[str, float]:
 
     Read from wordfreq's small lists (ordered by frequency, in buckets of a
     centibel) without its cache, and only once a split is about to be made.
+    Kept on disk (:mod:`ketl.repair_cache`): importing wordfreq and reading
+    the lists cost a fresh worker 0.5 s.
     """
+    cfg = repair_rules()["words"]
+    key = _lists_key(cfg)
+    if key and (cached := read_pickle("glued-foreign", key)) is not None:
+        return cached
+    found = _read_foreign_zipf(cfg)
+    if key:
+        write_pickle("glued-foreign", key, found)
+    return found
+
+
+def _read_foreign_zipf(cfg: dict) -> dict[str, float]:
     from wordfreq import DATA_PATH, read_cBpack
 
-    cfg = repair_rules()["words"]
     buckets = round((9 - cfg["foreign_min_zipf"]) * 100)
     lists = [read_cBpack(str(DATA_PATH / f"small_{lang}.msgpack.gz"))[:buckets]
              for lang in cfg["foreign_languages"]]
