@@ -44,6 +44,8 @@ def _value(field: pa.Field, i: int, run: str):
         return i % 2 == 0
     if pa.types.is_timestamp(t):
         return datetime(2024, 5, 1, 12, i % 60, tzinfo=timezone.utc)
+    if pa.types.is_list(t):
+        return [_value(pa.field(field.name, t.value_type), i + k, run) for k in range(i % 3)]
     raise AssertionError(f"no test value for {field}")
 
 
