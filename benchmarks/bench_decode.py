@@ -97,24 +97,8 @@ def random_fragments(pairs: dict, per_pair: int = 40, seed: int = 11) -> list[tu
 
 def aeb_chunks(seed: int = 3) -> list[tuple[str, bytes]]:
     """Real web text (the AEB pages) saved in cp1252 and latin-1, cut anywhere."""
-    import json
-
-    bench = Path(__file__).resolve().parents[2] / "shared" / "bench" / "aeb"
-    texts = [v["articleBody"] for v in json.loads((bench / "ground-truth.json").read_text("utf-8")).values()]
-    texts += [v["articleBody"] for v in json.loads((bench / "html-text.json").read_text("utf-8"))["output"].values()]
-    rng = random.Random(seed)
-    out = []
-    for encoding in ("cp1252", "latin-1"):
-        for text in texts:
-            data = text.encode(encoding, "replace")
-            for size in (50, 200, 2000):
-                start = rng.randrange(max(1, len(data) - size))
-                chunk = data[start:start + size]
-                try:
-                    chunk.decode("utf-8")
-                except UnicodeDecodeError:
-                    out.append((chunk.decode(encoding), chunk))
-    return out
+    aeb = Path(__file__).resolve().parents[2] / "shared" / "bench" / "aeb"
+    return [(chunk.decode(encoding), chunk) for encoding, _, chunk in samples.aeb_chunks(aeb, seed)]
 
 
 # Language -> code pages written in it, for runs of the language's 2,000 most

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
+from ketl.watchdog import group_members
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 TABLES = ("articles", "edits", "quotes", "rejects", "entities", "suggestions")
 VOLATILE = {"run_id", "processed_at", "run_date"}
@@ -88,20 +90,6 @@ def content(out: Path) -> dict[str, list]:
     return result
 
 
-def group_alive(pgid: int) -> list[int]:
-    alive = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                data = Path(f"/proc/{name}/stat").read_bytes()
-            except OSError:
-                continue
-            fields = data[data.rfind(b")") + 2:].split()
-            if int(fields[2]) == pgid and fields[0] != b"Z":
-                alive.append(int(name))
-    return alive
-
-
 def trial(k: int, delay: float, base: Path, raw: Path, work: Path, workers: int, env: dict,
           before: dict, after: dict) -> tuple[bool, str]:
     from ketl.manifest import DamagedState
@@ -118,9 +106,9 @@ def trial(k: int, delay: float, base: Path, raw: Path, work: Path, workers: int,
         pass
     proc.wait()
     t0 = time.monotonic()
-    while group_alive(proc.pid) and time.monotonic() - t0 < 5:
+    while group_members(proc.pid) and time.monotonic() - t0 < 5:
         time.sleep(0.05)
-    left = group_alive(proc.pid)
+    left = group_members(proc.pid)
     if left:
         return False, f"{len(left)} processes of the group alive 5 s after the kill"
     try:

@@ -174,3 +174,29 @@ def cut(text: str, encoding: str, size: int) -> tuple[str, bytes]:
         prefix = prefix[:prefix.rindex(" ")]
     prefix = prefix.rstrip()
     return prefix, prefix.encode(encoding)
+
+
+def aeb_chunks(aeb_dir, seed: int = 3) -> list[tuple[str, int, bytes]]:
+    """Real web text (the AEB pages under ``aeb_dir``) saved in cp1252 and
+    latin-1 and cut anywhere to 50, 200 and 2,000 bytes: ``(encoding, size,
+    chunk)`` for the chunks that are not valid UTF-8 (the ones a guess decides)."""
+    import json
+    import random
+    from pathlib import Path
+
+    bench = Path(aeb_dir)
+    texts = [v["articleBody"] for v in json.loads((bench / "ground-truth.json").read_text("utf-8")).values()]
+    texts += [v["articleBody"] for v in json.loads((bench / "html-text.json").read_text("utf-8"))["output"].values()]
+    rng = random.Random(seed)
+    out = []
+    for encoding in ("cp1252", "latin-1"):
+        for text in texts:
+            data = text.encode(encoding, "replace")
+            for size in (50, 200, 2000):
+                start = rng.randrange(max(1, len(data) - size))
+                chunk = data[start:start + size]
+                try:
+                    chunk.decode("utf-8")
+                except UnicodeDecodeError:
+                    out.append((encoding, size, chunk))
+    return out

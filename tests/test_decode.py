@@ -266,32 +266,13 @@ def test_foreign_names_in_sentences_of_many_languages():
 def test_real_page_text_in_cp1252_and_latin1():
     """The AEB pages (real web text: no-break spaces, dashes glued to words, ®, ™,
     curly quotes) saved in cp1252 and latin-1, cut anywhere to 50, 200, 2,000 bytes."""
-    import json
-    import random
-
     from conftest import SHARED
+    from decode_samples import aeb_chunks
 
-    bench = SHARED / "bench" / "aeb"
-    texts = [v["articleBody"] for v in json.loads((bench / "ground-truth.json").read_text("utf-8")).values()]
-    texts += [v["articleBody"] for v in
-              json.loads((bench / "html-text.json").read_text("utf-8"))["output"].values()]
-    rng = random.Random(3)
     checked, wrong = 0, []
-    for encoding in ("cp1252", "latin-1"):
-        for text in texts:
-            data = text.encode(encoding, "replace")
-            for size in (50, 200, 2000):
-                start = rng.randrange(max(1, len(data) - size))
-                chunk = data[start:start + size]
-                if chunk.isascii():
-                    continue
-                try:
-                    chunk.decode("utf-8")
-                    continue
-                except UnicodeDecodeError:
-                    pass
-                checked += 1
-                if decode_bytes(chunk).text != chunk.decode(encoding):
-                    wrong.append((encoding, size, chunk[:60]))
+    for encoding, size, chunk in aeb_chunks(SHARED / "bench" / "aeb"):
+        checked += 1
+        if decode_bytes(chunk).text != chunk.decode(encoding):
+            wrong.append((encoding, size, chunk[:60]))
     assert checked > 600
     assert wrong == []

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ketl.cli import app
+from ketl.watchdog import group_members
 from conftest import SEEDS
 
 runner = CliRunner()
@@ -220,21 +221,6 @@ def test_a_gazetteer_planted_beside_out_is_not_loaded_and_loaded_files_are_named
     assert "Mordor" in b["text"]
 
 
-def _group(pgid: int) -> list[int]:
-    """Processes of process group ``pgid`` (from /proc)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                data = Path(f"/proc/{name}/stat").read_bytes()
-            except OSError:
-                continue
-            fields = data[data.rfind(b")") + 2:].split()
-            if int(fields[2]) == pgid and fields[0] != b"Z":
-                found.append(int(name))
-    return found
-
-
 def _is_watchdog(pid: int) -> bool:
     try:
         return b"watchdog.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -266,13 +252,13 @@ def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig
         os.kill(proc.pid, sig)
         proc.wait(timeout=10)
         t0 = time.monotonic()
-        while _group(proc.pid) and time.monotonic() - t0 < 10:
+        while group_members(proc.pid) and time.monotonic() - t0 < 10:
             time.sleep(0.1)
-        left = _group(proc.pid)
+        left = group_members(proc.pid)
         assert not left, f"{len(left)} processes outlived ketl by {time.monotonic() - t0:.1f} s"
         assert time.monotonic() - t0 < 5
     finally:
-        for pid in _group(proc.pid):
+        for pid in group_members(proc.pid):
             os.kill(pid, signal.SIGKILL)
 
 

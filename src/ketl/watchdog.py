@@ -23,6 +23,7 @@ Run as a script (``python -I watchdog.py PID``) it imports nothing from ketl.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import select
 import signal
 import subprocess
@@ -137,6 +138,22 @@ def cleanup(noted: dict[int, int], grace: float = GRACE_SECONDS) -> int:
         alive = _alive(alive)
     _signal_all(alive, signal.SIGKILL)
     return len(noted)
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live (not zombie) processes of group ``pgid``, from /proc: what a
+    test or the SIGKILL trial checks is gone after a run."""
+    alive = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                data = Path(f"/proc/{name}/stat").read_bytes()
+            except OSError:
+                continue
+            fields = data[data.rfind(b")") + 2:].split()
+            if int(fields[2]) == pgid and fields[0] != b"Z":
+                alive.append(int(name))
+    return alive
 
 
 def _group(pgid: int, me: int) -> dict[int, int]:
