@@ -26,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain text: "[default: ...]" and "'ketl[dask]'" must show as written.
+    rich_markup_mode=None,
 )
 err = Console(stderr=True)
 out = Console()
@@ -249,7 +251,10 @@ def serve(
     params = {"raw": str((raw or Path(settings.raw)).resolve()), "out": str((out_dir or Path(settings.out)).resolve())}
     if config:
         params["config"] = str(config.resolve())
-    err.print(f"serving deployment curate/{name} on cron {schedule!r} with {params}; Ctrl-C stops")
+    from .review import printable
+
+    err.print(f"serving deployment curate/{printable(name)} on cron {printable(repr(schedule))} with "
+              f"{printable(str(params))}; Ctrl-C stops", highlight=False, soft_wrap=True)
     curate.serve(name=name, cron=schedule, parameters=params, print_starting_message=False)
 
 
@@ -265,7 +270,9 @@ def report(
         path = write_report(out_dir, dest)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         fail(str(exc))
-    out.print(f"report written to {path}")
+    from .review import printable
+
+    out.print(f"report written to {printable(path)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -282,7 +289,7 @@ def export(
     try:
         s = export_dataset(out_dir, to)
     except ExportError as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))  # fail() escapes: escaping here too would print the backslashes
     out.print(f"exported snapshot {escape(s.snapshot)} of {escape(str(out_dir))} to {escape(str(to))}: "
               f"{s.written} files written ({s.bytes_written:,} bytes), {s.unchanged} unchanged, "
               f"{s.removed} removed", highlight=False, soft_wrap=True)
