@@ -191,6 +191,9 @@ def _print_summary(s: dict) -> None:
                   min_width=36)
     table.add_column(style="bold")
     table.add_column(justify="right")
+    # Every figure is of this run except the ones under "dataset" (the whole
+    # curated set after it): a reader must not take one for the other.
+    table.add_row("[dim]this run[/]", "")
     rows = [
         ("files seen", s["files_seen"]),
         ("new or changed", s["files_new"]),
@@ -199,18 +202,19 @@ def _print_summary(s: dict) -> None:
         ("articles written", s["articles"]),
         ("edits", s["edits"]),
         ("quotes", s["quotes"]),
-        ("quote clusters (>1)", s.get("clusters", 0)),
         ("near-duplicate articles", s.get("near_duplicates", 0)),
         ("band tasks ran in (processes)", s.get("band_workers", 0)),
         ("seconds", f"{s['seconds']:.2f}"),
         ("docs/s", f"{(s['articles'] / s['seconds']) if s['seconds'] else 0:.0f}"),
     ]
     for k, v in rows:
-        table.add_row(k, str(v))
+        table.add_row(f"  {k}", str(v))
     for reason, n in sorted(s.get("rejects_by_reason", {}).items()):
         table.add_row(f"  rejected: {reason}", str(n))
     for stage, secs in sorted(s.get("stage_seconds", {}).items(), key=lambda kv: -kv[1]):
         table.add_row(f"  CPU s: {stage}", f"{secs:.2f}")
+    table.add_row("[dim]dataset[/]", "")
+    table.add_row("  quote clusters (>1)", str(s.get("clusters", 0)))
     out.print(table)
     # Name what changed the text besides ketl's own files (a planted file would show here).
     for f in s.get("user_files", []):
@@ -273,6 +277,10 @@ def report(
     from .review import printable
 
     out.print(f"report written to {printable(path)}", highlight=False, soft_wrap=True)
+    from .report_charts import MISSING, available
+
+    if not available():
+        err.print(f"[yellow]note:[/] {printable(MISSING)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
