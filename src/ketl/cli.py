@@ -88,7 +88,7 @@ def run(
     rules: List[Path] = typer.Option([], "--rules", help="Extra boilerplate rule file (TOML; repeatable)."),
     gazetteer: List[Path] = typer.Option([], "--gazetteer", help="Extra gazetteer file (TOML; repeatable)."),
     skip: List[str] = typer.Option([], "--skip", help="Leave a stage out: repair, boilerplate, entities, quotes or dedup (repeatable)."),
-    runner: str = typer.Option("local", "--runner", help="local (a process pool on this machine) or dask."),
+    runner: Optional[str] = typer.Option(None, "--runner", help="local (a process pool on this machine) or dask. (default: dask with --dask-address, else local)"),
     dask_address: Optional[str] = typer.Option(None, "--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://host:8786. (default: a local cluster of --workers processes)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
 ) -> None:
@@ -108,8 +108,13 @@ def run(
     for f in (*rules, *gazetteer):
         if not f.is_file():
             fail(f"{f} does not exist or is not a file")
+    runner = runner or ("dask" if dask_address else "local")  # an address alone means that cluster
     if runner not in ("local", "dask"):
         fail(f"unknown --runner {runner!r}: use local or dask")
+    if dask_address and runner != "dask":
+        fail("--dask-address needs --runner dask (or no --runner): the local runner would ignore it")
+    if runner == "dask":  # the workers have their own working folder
+        raw_s, out_s = str(Path(raw_s).resolve()), str(Path(out_s).resolve())
     # Usage errors are caught here, before Prefect starts: inside a flow run
     # Prefect would log them with a traceback.
     from .pipeline import check_resources

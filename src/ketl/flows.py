@@ -393,6 +393,16 @@ def _runs_row(s: RunSummary, ctx: RunContext, full: bool) -> pa.Table:
     })
 
 
+def _existing(path: str | None) -> Path | None:
+    """``path`` or its nearest folder that exists here (the run creates the rest)."""
+    if not path:
+        return None
+    p = Path(path)
+    while not p.is_dir() and p != p.parent:
+        p = p.parent
+    return p
+
+
 @contextmanager
 def shared_api():
     """Make sure PREFECT_API_URL names a server every process can reach.
@@ -442,13 +452,17 @@ def curate_with(workers: int | None = None, runner: str = "local", dask_address:
         from prefect_dask import DaskTaskRunner
     except ImportError:
         raise UsageError("--runner dask needs prefect-dask: pip install 'ketl[dask]'") from None
+    for key in ("raw", "out"):  # workers have their own working folder: send absolute paths
+        if kwargs.get(key):
+            kwargs[key] = str(Path(kwargs[key]).resolve())
     if dask_address:
         from .dask_cluster import ClusterError, check_cluster
         from prefect.settings import PREFECT_API_URL
 
+        folders = tuple(str(f) for f in (kwargs.get("raw"), _existing(kwargs.get("out"))) if f)
         try:
             check_cluster(dask_address, api_configured=bool(os.environ.get("PREFECT_API_URL")
-                                                            or PREFECT_API_URL.value()))
+                                                            or PREFECT_API_URL.value()), folders=folders)
         except ClusterError as exc:
             raise UsageError(str(exc)) from None
         task_runner = DaskTaskRunner(address=dask_address)
