@@ -50,7 +50,7 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "2")
     assert res.exit_code == 0, res.output
     assert "articles written" in res.output
-    band_row = [line for line in res.output.splitlines() if line.startswith("│ band tasks ran in")]
+    band_row = [line for line in res.output.splitlines() if line.startswith("│   band tasks ran in")]
     assert band_row and band_row[0].rstrip(" │")[-1] in "12", res.output  # in the 2 pool processes
     articles = table(out, "articles")
     assert articles.num_rows == 5
@@ -103,12 +103,13 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     finally:
         os.chdir(cwd)
 
-    # idempotent re-run: nothing new, nothing added, quick
-    before = snapshot_files(out)
+    # idempotent re-run: nothing new, nothing added but its row in the run history
+    before = {k: v for k, v in snapshot_files(out).items() if not k.startswith("runs/")}
     res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
     assert res.exit_code == 0, res.output
-    assert snapshot_files(out) == before
+    assert {k: v for k, v in snapshot_files(out).items() if not k.startswith("runs/")} == before
     assert "unchanged, skipped" in res.output
+    assert sorted(r["status"] for r in table(out, "runs").to_pylist()) == ["nothing_new", "ok"]
 
     # incremental: one new file is processed and appended, the rest skipped
     (raw_copy / "sub").mkdir()
@@ -120,7 +121,7 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     assert sorted(articles.column("source_path").to_pylist())[-1] == "sub/copy.txt"
     assert len(set(articles.column("doc_id").to_pylist())) == 6
     runs = table(out, "runs").to_pylist()
-    assert sorted(r["files_new"] for r in runs) == [1, 5]
+    assert sorted(r["files_new"] for r in runs) == [0, 1, 5]
     # the copy of 003 is a whole-article reprint; its quotes join the earlier clusters
     copy = [a for a in articles.to_pylist() if a["source_path"] == "sub/copy.txt"][0]
     original = [a for a in articles.to_pylist() if a["source_path"] == "003_dc860a697fd09110.txt"][0]
@@ -137,7 +138,9 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1", "--full")
     assert res.exit_code == 0
     assert table(out, "articles").num_rows == 6
-    assert table(out, "runs").num_rows == 1
+    # --full rebuilds the data but keeps the history: five runs, the last one full
+    runs = sorted(table(out, "runs").to_pylist(), key=lambda r: r["finished_at"])
+    assert [r["full"] for r in runs] == [False] * 4 + [True]
 
 
 def test_bad_inputs_exit_1_and_are_recorded(tmp_path):

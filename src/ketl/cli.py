@@ -26,6 +26,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain text: "[default: ...]" and "'ketl[dask]'" must show as written.
+    rich_markup_mode=None,
 )
 err = Console(stderr=True)
 out = Console()
@@ -86,7 +88,7 @@ def run(
     rules: List[Path] = typer.Option([], "--rules", help="Extra boilerplate rule file (TOML; repeatable)."),
     gazetteer: List[Path] = typer.Option([], "--gazetteer", help="Extra gazetteer file (TOML; repeatable)."),
     skip: List[str] = typer.Option([], "--skip", help="Leave a stage out: repair, boilerplate, entities, quotes or dedup (repeatable)."),
-    runner: str = typer.Option("local", "--runner", help="local (a process pool on this machine) or dask."),
+    runner: Optional[str] = typer.Option(None, "--runner", help="local (a process pool on this machine) or dask. (default: dask with --dask-address, else local)"),
     dask_address: Optional[str] = typer.Option(None, "--dask-address", help="Scheduler of an existing Dask cluster, e.g. tcp://host:8786. (default: a local cluster of --workers processes)"),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
 ) -> None:
@@ -106,8 +108,13 @@ def run(
     for f in (*rules, *gazetteer):
         if not f.is_file():
             fail(f"{f} does not exist or is not a file")
+    runner = runner or ("dask" if dask_address else "local")  # an address alone means that cluster
     if runner not in ("local", "dask"):
         fail(f"unknown --runner {runner!r}: use local or dask")
+    if dask_address and runner != "dask":
+        fail("--dask-address needs --runner dask (or no --runner): the local runner would ignore it")
+    if runner == "dask":  # the workers have their own working folder
+        raw_s, out_s = str(Path(raw_s).resolve()), str(Path(out_s).resolve())
     # Usage errors are caught here, before Prefect starts: inside a flow run
     # Prefect would log them with a traceback.
     from .pipeline import check_resources
@@ -189,6 +196,9 @@ def _print_summary(s: dict) -> None:
                   min_width=36)
     table.add_column(style="bold")
     table.add_column(justify="right")
+    # Every figure is of this run except the ones under "dataset" (the whole
+    # curated set after it): a reader must not take one for the other.
+    table.add_row("[dim]this run[/]", "")
     rows = [
         ("files seen", s["files_seen"]),
         ("new or changed", s["files_new"]),
@@ -197,18 +207,19 @@ def _print_summary(s: dict) -> None:
         ("articles written", s["articles"]),
         ("edits", s["edits"]),
         ("quotes", s["quotes"]),
-        ("quote clusters (>1)", s.get("clusters", 0)),
         ("near-duplicate articles", s.get("near_duplicates", 0)),
         ("band tasks ran in (processes)", s.get("band_workers", 0)),
         ("seconds", f"{s['seconds']:.2f}"),
         ("docs/s", f"{(s['articles'] / s['seconds']) if s['seconds'] else 0:.0f}"),
     ]
     for k, v in rows:
-        table.add_row(k, str(v))
+        table.add_row(f"  {k}", str(v))
     for reason, n in sorted(s.get("rejects_by_reason", {}).items()):
         table.add_row(f"  rejected: {reason}", str(n))
     for stage, secs in sorted(s.get("stage_seconds", {}).items(), key=lambda kv: -kv[1]):
         table.add_row(f"  CPU s: {stage}", f"{secs:.2f}")
+    table.add_row("[dim]dataset[/]", "")
+    table.add_row("  quote clusters (>1)", str(s.get("clusters", 0)))
     out.print(table)
     # Name what changed the text besides ketl's own files (a planted file would show here).
     for f in s.get("user_files", []):
@@ -249,7 +260,10 @@ def serve(
     params = {"raw": str((raw or Path(settings.raw)).resolve()), "out": str((out_dir or Path(settings.out)).resolve())}
     if config:
         params["config"] = str(config.resolve())
-    err.print(f"serving deployment curate/{name} on cron {schedule!r} with {params}; Ctrl-C stops")
+    from .review import printable
+
+    err.print(f"serving deployment curate/{printable(name)} on cron {printable(repr(schedule))} with "
+              f"{printable(str(params))}; Ctrl-C stops", highlight=False, soft_wrap=True)
     curate.serve(name=name, cron=schedule, parameters=params, print_starting_message=False)
 
 
@@ -265,7 +279,13 @@ def report(
         path = write_report(out_dir, dest)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         fail(str(exc))
-    out.print(f"report written to {path}")
+    from .review import printable
+
+    out.print(f"report written to {printable(path)}", highlight=False, soft_wrap=True)
+    from .report_charts import MISSING, available
+
+    if not available():
+        err.print(f"[yellow]note:[/] {printable(MISSING)}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -282,7 +302,7 @@ def export(
     try:
         s = export_dataset(out_dir, to)
     except ExportError as exc:
-        fail(escape(str(exc)))
+        fail(str(exc))  # fail() escapes: escaping here too would print the backslashes
     out.print(f"exported snapshot {escape(s.snapshot)} of {escape(str(out_dir))} to {escape(str(to))}: "
               f"{s.written} files written ({s.bytes_written:,} bytes), {s.unchanged} unchanged, "
               f"{s.removed} removed", highlight=False, soft_wrap=True)

@@ -19,7 +19,8 @@ from .review import default_user_gazetteer, pending, printable, read_suggestions
 __all__ = ["gazetteer_app", "review", "import_places"]
 
 gazetteer_app = typer.Typer(help="Build and inspect gazetteers of named entities.",
-                            no_args_is_help=True, add_completion=False)
+                            no_args_is_help=True, add_completion=False,
+                            rich_markup_mode=None)  # help is plain text: brackets show as written
 _out = Console()
 _err = Console(stderr=True)
 
@@ -56,7 +57,8 @@ def import_places(
         raise _fail(str(exc)) from None
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
-    _out.print(f"wrote {len(gaz)} places for {', '.join(c.upper() for c in codes)} to {output}")
+    _out.print(f"wrote {len(gaz)} places for {printable(', '.join(c.upper() for c in codes))} to "
+               f"{printable(output)}", highlight=False, soft_wrap=True)
 
 
 def review(

@@ -11,6 +11,7 @@ can reach.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from urllib.parse import urlsplit
 
@@ -57,21 +58,32 @@ def remote_workers(worker_addresses: list[str], local: set[str] | None = None) -
     return out
 
 
-def check_cluster(address: str, api_configured: bool, timeout: float = 10.0) -> int:
+def check_cluster(address: str, api_configured: bool, timeout: float = 10.0,
+                  folders: tuple[str, ...] = ()) -> int:
     """Connect to the scheduler at ``address``; return its number of workers.
 
     Raises :class:`ClusterError` when it cannot be reached, has no workers,
-    or (without a configured Prefect API) has workers on other machines.
+    has a worker that does not see one of ``folders`` (absolute paths: the raw
+    folder, the output's folder), or (without a configured Prefect API) has
+    workers on other machines.
     """
     from distributed import Client
 
     try:
         with Client(address, timeout=timeout) as client:
             workers = list(client.scheduler_info().get("workers", {}))
+            # Workers read raw/ and write the staging snapshot themselves: a
+            # folder they do not see would fail every batch, deep in Prefect.
+            blind = {f: [w for w, ok in client.run(os.path.isdir, f).items() if not ok] for f in folders}
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     if not workers:
         raise ClusterError(f"the Dask cluster at {address} has no workers")
+    for folder, missing in blind.items():
+        if missing:
+            raise ClusterError(f"{len(missing)} of the {len(workers)} Dask workers do not see {folder} "
+                               f"({', '.join(missing[:3])}): put --raw and --out where every worker "
+                               "sees them under the same path")
     if not api_configured:
         remote = remote_workers(workers)
         if remote:

@@ -49,7 +49,8 @@ from .pipeline import (  # noqa: E402
     SITE_LINES, BatchCounts, RunContext, check_resources, finish_batch, merge_site_lines, prepare_batch, resources)
 from .review import user_files, with_user_gazetteer  # noqa: E402
 from .watchdog import exit_with_parent  # noqa: E402
-from .pipeline_dedup import SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run  # noqa: E402
+from .pipeline_dedup import (SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run,  # noqa: E402
+                             stored_clusters)
 from .store import STATE, Store, fault_point, write_part  # noqa: E402
 
 
@@ -86,8 +87,12 @@ class RunSummary:
     def docs_per_second(self) -> float:
         return self.articles / self.seconds if self.seconds else 0.0
 
+    nothing_new: bool = False  # an incremental run that found no new or changed file
+
     @property
     def status(self) -> str:
+        if self.nothing_new:
+            return "nothing_new"
         return "partial" if self.rejected else "ok"
 
 
@@ -230,7 +235,7 @@ def _publish_artifacts(s: RunSummary) -> None:
     rows = [{"count": k, "value": v} for k, v in (
         ("files seen", s.files_seen), ("files new or changed", s.files_new),
         ("files skipped", s.files_skipped), ("rejected", s.rejected), ("articles", s.articles),
-        ("edits", s.edits), ("quotes", s.quotes), ("quote clusters (>1 member)", s.clusters),
+        ("edits", s.edits), ("quotes", s.quotes), ("dataset: quote clusters (>1 member)", s.clusters),
         ("near-duplicate articles", s.near_duplicates), ("processes running band tasks", s.band_workers))]
     rows += [{"count": f"edits: {k}", "value": v} for k, v in sorted(s.edits_by_stage.items())]
     rows += [{"count": f"rejects: {k}", "value": v} for k, v in sorted(s.rejects_by_reason.items())]
@@ -240,7 +245,8 @@ def _publish_artifacts(s: RunSummary) -> None:
         f"# ketl run `{s.run_id}`", "",
         f"**{s.articles}** articles written to `{s.out}` in {s.seconds:.1f} s "
         f"({s.docs_per_second:.0f} docs/s); {s.files_skipped} unchanged files skipped; "
-        f"**{s.rejected}** rejects; {s.edits} edits; {s.quotes} quotes in {s.clusters} clusters.", "",
+        f"**{s.rejected}** rejects; {s.edits} edits; {s.quotes} quotes this run; "
+        f"{s.clusters} quote clusters of more than one member in the dataset.", "",
         "| stage | CPU seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in slowest], "",
         "| phase | wall seconds |", "|---|---|", *[f"| {k} | {v:.2f} |" for k, v in s.phase_seconds.items()],
         "", "Rule and gazetteer files loaded besides ketl's own: "
@@ -325,18 +331,16 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
                     summary.edits_by_stage[k] = summary.edits_by_stage.get(k, 0) + v
                 for k, v in c.rejects_by_reason.items():
                     summary.rejects_by_reason[k] = summary.rejects_by_reason.get(k, 0) + v
+        elif previous_snapshot is not None:
+            summary.clusters = stored_clusters(previous_snapshot)  # a dataset figure, as after a run that reads
         fault_point("after_batches")
         save_processed(staging / STATE, processed, run_id, file_rows)
         summary.seconds = time.perf_counter() - t0
-        if batches or full or store.current is None:
-            write_part(staging, "runs", _runs_row(summary, ctx, full), f"run-{run_id}", ctx.run_date)
-            store.commit(staging)
-        else:
-            # Nothing new: keep the dataset as it is, but remember re-stat'ed files.
-            if the_plan.restat:
-                store.commit(staging)
-            else:
-                _discard(staging)
+        # Every run is a row of the history, one that found nothing new too: its
+        # snapshot holds the same data (hard links) plus that row.
+        summary.nothing_new = not batches and not full
+        write_part(staging, "runs", _runs_row(summary, ctx, full), f"run-{run_id}", ctx.run_date)
+        store.commit(staging)
         _discard(ctx.work)
         lap("commit")
         summary.seconds = time.perf_counter() - t0
@@ -389,6 +393,16 @@ def _runs_row(s: RunSummary, ctx: RunContext, full: bool) -> pa.Table:
     })
 
 
+def _existing(path: str | None) -> Path | None:
+    """``path`` or its nearest folder that exists here (the run creates the rest)."""
+    if not path:
+        return None
+    p = Path(path)
+    while not p.is_dir() and p != p.parent:
+        p = p.parent
+    return p
+
+
 @contextmanager
 def shared_api():
     """Make sure PREFECT_API_URL names a server every process can reach.
@@ -438,13 +452,17 @@ def curate_with(workers: int | None = None, runner: str = "local", dask_address:
         from prefect_dask import DaskTaskRunner
     except ImportError:
         raise UsageError("--runner dask needs prefect-dask: pip install 'ketl[dask]'") from None
+    for key in ("raw", "out"):  # workers have their own working folder: send absolute paths
+        if kwargs.get(key):
+            kwargs[key] = str(Path(kwargs[key]).resolve())
     if dask_address:
         from .dask_cluster import ClusterError, check_cluster
         from prefect.settings import PREFECT_API_URL
 
+        folders = tuple(str(f) for f in (kwargs.get("raw"), _existing(kwargs.get("out"))) if f)
         try:
             check_cluster(dask_address, api_configured=bool(os.environ.get("PREFECT_API_URL")
-                                                            or PREFECT_API_URL.value()))
+                                                            or PREFECT_API_URL.value()), folders=folders)
         except ClusterError as exc:
             raise UsageError(str(exc)) from None
         task_runner = DaskTaskRunner(address=dask_address)

@@ -166,3 +166,19 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
             part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
             write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
     return counts
+
+
+def stored_clusters(snapshot: Path) -> int:
+    """Quote clusters of more than one member in a committed snapshot.
+
+    A run that reads no file still reports the dataset's figure (not 0); only
+    two small columns of the quotes table are read.
+    """
+    import pyarrow.dataset as ds
+
+    root = Path(snapshot) / "quotes"
+    if not root.is_dir() or not any(root.rglob("*.parquet")):
+        return 0
+    t = ds.dataset(root, format="parquet", partitioning="hive").to_table(columns=["cluster_size", "is_canonical"])
+    multi = pc.and_(pc.greater(t.column("cluster_size"), 1), pc.fill_null(t.column("is_canonical"), False))
+    return pc.sum(multi.cast(pa.int64())).as_py() or 0

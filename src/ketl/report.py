@@ -8,8 +8,9 @@ cannot mix two datasets into one report. The output depends only on the data:
 no "generated at" clock, sorted ties, PNGs without version metadata, so the
 same dataset gives the same bytes.
 
-Reading and summarising use pyarrow only; matplotlib (the optional ``report``
-extra) is needed for the charts and imported lazily by :mod:`ketl.report_charts`.
+Reading and summarising use pyarrow only; matplotlib (a core dependency) draws
+the charts and is imported lazily by :mod:`ketl.report_charts`; without it the
+page is written without charts.
 """
 
 from __future__ import annotations
@@ -420,14 +421,16 @@ def _img(charts: dict[str, bytes], name: str, alt: str) -> str:
     return f'<img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
 
 
-def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSettings = ReportSettings()) -> str:
+def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSettings = ReportSettings(),
+                note: str = "") -> str:
     s = settings
     h = summary.headline
     parts: list[str] = []
     add = parts.append
     add(f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>ketl report: {_e(Path(summary.out).name or summary.out)}</title><style>{_CSS}</style></head><body>")
-    add(f"<h1>ketl report</h1><p class=\"sub\">Dataset <code>{_e(summary.out)}</code>")
+    add("<h1>ketl report</h1>" + (f"<p class=\"sub\">{_e(note)}</p>" if note else ""))
+    add(f"<p class=\"sub\">Dataset <code>{_e(summary.out)}</code>")
     last = summary.latest_run
     if last:
         add(f", as of the run finished {_e(last['finished_at'].strftime('%Y-%m-%d %H:%M:%S UTC'))}"
@@ -554,17 +557,18 @@ def write_report(out: Path, dest: Path | None = None, settings: ReportSettings =
 
     ``dest`` defaults to ``out/report.html`` (a folder means ``folder/report.html``);
     the PNGs also go to ``<dest stem>_files/`` beside it. Raises FileNotFoundError
-    or ValueError (one line) for a missing or unreadable dataset and RuntimeError
-    when matplotlib is not installed.
+    or ValueError (one line) for a missing or unreadable dataset. Without
+    matplotlib the page is written without its charts and says so.
     """
     from . import report_charts
 
     out = Path(out)
-    if not report_charts.available():
-        raise RuntimeError(report_charts.MISSING)
     summary = summarize(out, settings)
-    charts = _charts(summary, settings)
-    page = render_html(summary, charts, settings)
+    # matplotlib is a core dependency; should it still fail to import, the
+    # figures and tables are worth having without their charts.
+    drawn = report_charts.available()
+    charts = _charts(summary, settings) if drawn else {}
+    page = render_html(summary, charts, settings, note="" if drawn else report_charts.MISSING)
 
     dest = out / "report.html" if dest is None else Path(dest)
     if dest.is_dir():

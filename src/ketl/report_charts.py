@@ -1,7 +1,7 @@
 """PNG charts for ``ketl report``, drawn with matplotlib's Agg renderer.
 
-matplotlib is the optional ``report`` extra, so it is imported only here and
-only when a chart is drawn. Figures are built with ``matplotlib.figure.Figure``
+matplotlib is a core dependency but is imported only here and only when a
+chart is drawn (it is slow to import). Figures are built with ``matplotlib.figure.Figure``
 rather than pyplot: no global backend switch, no figure registry to leak, and
 safe to call from a worker thread. The PNG metadata that would carry the
 matplotlib version is dropped, so the same data gives the same bytes.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from typing import Sequence
 
-MISSING = "ketl report needs matplotlib: pip install 'ketl[report]'"
+MISSING = "charts left out: matplotlib does not import (pip install matplotlib)"
 
 # One calm palette; the accent marks "other" buckets so they are not read as a site.
 _BAR = "#3b6ea5"

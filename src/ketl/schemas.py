@@ -105,7 +105,7 @@ RUNS = _schema(
     _f("edits", pa.int64(), "Rows added to edits", False),
     _f("quotes", pa.int64(), "Rows added to quotes", False),
     _f("seconds", pa.float64(), "Wall time of the run", False),
-    _f("status", pa.string(), "`ok`, or `partial` when some inputs were rejected", False),
+    _f("status", pa.string(), "`ok`; `partial` when some inputs were rejected; `nothing_new` when an incremental run found no new or changed file", False),
     _f("user_files", pa.list_(pa.string()), "Rule and gazetteer files the run loaded besides ketl's own (absolute paths, in load order; the dataset's gazetteer.user.toml included); null before ketl 0.3"),
 )
 

@@ -190,6 +190,8 @@ class Store:
             for table in TABLES:
                 if table not in REWRITTEN:
                     _link_tree(src / table, staging / table)
+        elif self.current is not None:
+            _carry_history(self.current.resolve() / "runs", staging / "runs")
         # _state is not linked: every run writes its state anew (from the current
         # snapshot's), so no writer can ever truncate a file the old snapshot shares.
         return staging
@@ -261,6 +263,24 @@ def _placeholders(staging: Path) -> None:
             folder = staging / table / f"run_date={time.strftime('%Y-%m-%d', time.gmtime())}"
             folder.mkdir(parents=True, exist_ok=True)
             pq.write_table(schema.empty_table(), folder / PLACEHOLDER, compression="zstd")
+
+
+def _carry_history(src: Path, dst: Path) -> None:
+    """``--full`` rebuilds every table but ``runs``: the history of earlier runs
+    is kept. A part that no longer reads (a damaged dataset being rebuilt) is
+    left behind rather than carried into the new snapshot."""
+    if not src.is_dir():
+        return
+    for f in src.rglob("*.parquet"):
+        if f.name == PLACEHOLDER:
+            continue
+        try:
+            pq.read_metadata(f)
+        except Exception:  # damaged: the rebuild must not fail on old history
+            continue
+        target = dst / f.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(f, target)
 
 
 def _link_tree(src: Path, dst: Path, skip: frozenset[str] = frozenset()) -> None:

@@ -1,0 +1,56 @@
+"""What the CLI prints keeps square brackets as written (issue 13, point 1).
+
+rich reads ``[...]`` as markup: help texts, install hints and user paths lost
+their bracketed parts (``'ketl[dask]'`` printed as ``'ketl'``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from typer.testing import CliRunner
+
+from ketl.cli import app
+
+runner = CliRunner()
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_help_texts_keep_their_bracketed_defaults():
+    serve = flat(runner.invoke(app, ["serve", "--help"]).output)
+    assert "[default: the config's schedule, \"0 * * * *\"]" in serve
+    review = flat(runner.invoke(app, ["review", "--help"]).output)
+    assert "record decisions in [default: <out>/gazetteer.user.toml]" in review
+
+
+def test_a_bracketed_raw_path_is_printed_as_given(tmp_path):
+    name = str(tmp_path / "news[bold]x")
+    result = runner.invoke(app, ["run", "--raw", name])
+    assert result.exit_code == 2
+    assert "news[bold]x" in result.output and "\\[" not in result.output
+
+
+def test_the_dask_hint_names_the_extra(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("Ein Satz über Kyjiw. 北京的一个句子。", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "prefect_dask", None)  # the base install has no prefect-dask
+    result = runner.invoke(app, ["run", "--runner", "dask", "--raw", str(raw), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "pip install 'ketl[dask]'" in result.output
+
+
+def test_a_bracketed_report_path_is_printed_as_given(tmp_path):
+    missing = tmp_path / "data[red]set"
+    result = runner.invoke(app, ["report", "--out", str(missing)])
+    assert result.exit_code == 2
+    assert "data[red]set" in result.output and "\\[" not in result.output
+
+
+def test_export_errors_show_no_escaping_backslashes(tmp_path):
+    result = runner.invoke(app, ["export", "--out", str(tmp_path / "no[such]set"), "--to", str(tmp_path / "e")])
+    assert result.exit_code == 2
+    assert "no[such]set" in result.output and "\\[" not in result.output
