@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -143,3 +144,17 @@ def test_nan_equals_nan_but_not_a_number():
 def test_bad_arguments_are_one_line_and_exit_2(argv, message, capsys):
     assert bd.main(argv) == 2
     assert capsys.readouterr().err.strip() == f"behaviour_diff: {message}"
+
+
+def test_a_side_is_installed_in_its_own_venv_from_the_commit(tmp_path):
+    """The install the script runs ketl from: the commit's own code, nothing downloaded."""
+    side = bd.Side("base", "HEAD", tmp_path / "base")
+    bd.install(side)  # raises if the venv imported some other checkout's ketl
+    version = subprocess.run([str(side.python.parent / "ketl"), "--version"], cwd=side.root / "cwd",
+                             env=bd._clean_env(), capture_output=True, text=True, timeout=120)
+    assert version.returncode == 0, version.stderr[-2000:]
+    assert "0.2" in version.stdout
+    committed = subprocess.run(["git", "-C", str(REPO), "show", "HEAD:src/ketl/document.py"],
+                               capture_output=True, text=True, check=True).stdout
+    installed = next((side.root / "venv" / "lib").glob("python3*/site-packages/ketl/document.py"))
+    assert installed.read_text(encoding="utf-8") == committed

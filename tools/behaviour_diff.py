@@ -46,6 +46,7 @@ import argparse
 import json
 import math
 import os
+import importlib.util
 import io
 import shutil
 import subprocess
@@ -287,11 +288,8 @@ def export_source(ref: str | None, dest: Path) -> None:
 
 def can_build_wheels() -> bool:
     """Whether pip can build ketl's wheel offline with the running interpreter's packages."""
-    try:
-        import wheel  # noqa: F401  (only whether it imports)
+    if importlib.util.find_spec("wheel") is not None:
         return True
-    except ImportError:
-        pass
     try:
         import setuptools
         major, minor = (int(x) for x in setuptools.__version__.split(".")[:2])
@@ -350,6 +348,15 @@ def install(side: Side) -> None:
         copy_install(source, side.python)
         side.how = "copied src/ packages + dist-info (no offline wheel builder here)"
     (side.root / "cwd").mkdir()  # an empty working folder: no ./ketl.toml is picked up
+    check_install(side)
+
+
+def check_install(side: Side) -> None:
+    """Both sides importing the same ketl would make any diff empty: refuse that."""
+    where = subprocess.run([str(side.python), "-c", "import ketl; print(ketl.__file__)"], cwd=side.root / "cwd",
+                           check=True, capture_output=True, text=True, env=_clean_env()).stdout.strip()
+    if not Path(where).is_relative_to(side.root / "venv"):
+        raise RuntimeError(f"{side.label}'s venv imports ketl from {where}, not from its own install")
 
 
 # ---------------------------------------------------------------- running
