@@ -158,3 +158,13 @@ def test_a_side_is_installed_in_its_own_venv_from_the_commit(tmp_path):
                                capture_output=True, text=True, check=True).stdout
     installed = next((side.root / "venv" / "lib").glob("python3*/site-packages/ketl/document.py"))
     assert installed.read_text(encoding="utf-8") == committed
+
+
+def test_the_runs_row_is_paired_and_its_changed_counts_named(tmp_path):
+    def runs(articles: int, run_id: str, seconds: float) -> pa.Table:
+        return pa.table({"run_id": [run_id], "raw_root": ["/data/raw"], "articles": [articles],
+                         "status": ["ok"], "seconds": [seconds]})
+    a = _write(tmp_path / "a", {"runs": runs(181, "r1", 4.2)})
+    assert _problems(bd.compare_datasets(a, _write(tmp_path / "b", {"runs": runs(181, "r2", 3.9)}))) == {}
+    problems = _problems(bd.compare_datasets(a, _write(tmp_path / "c", {"runs": runs(180, "r1", 4.2)})))
+    assert problems == {"runs": ["column 'articles' differs in 1 rows, e.g. {'raw_root': '/data/raw'}: base 181 / head 180"]}

@@ -86,6 +86,7 @@ ROW_KEYS = {
     "rejects": ("source_path",),
     "entities": ("doc_id", "start", "end"),
     "suggestions": ("doc_id", "source_start", "source_end", "candidate"),
+    "runs": ("raw_root",),  # one run per corpus here: names the row once run_id is ignored
 }
 
 EXAMPLES = 3  # example rows shown per difference
