@@ -299,23 +299,26 @@ def can_build_wheels() -> bool:
         return False
 
 
+def site_packages(python: Path) -> Path:
+    return Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               check=True, capture_output=True, text=True, env=_clean_env()).stdout.strip())
+
+
 def make_venv(root: Path) -> Path:
     """A venv seeing the running interpreter's packages through a ``.pth`` file."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
     python = root / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                          check=True, capture_output=True, text=True, env=_clean_env()).stdout.strip()
+    site = site_packages(python)
     ours = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
     lines = [p for p in sys.path if p in ours] or sorted(ours)
-    Path(site, "_behaviour_diff_deps.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (site / "_behaviour_diff_deps.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return python
 
 
 def copy_install(source: Path, python: Path) -> None:
     """What installing ketl's pure-Python wheel does: packages, dist-info, console scripts."""
     project = tomllib.loads((source / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               check=True, capture_output=True, text=True, env=_clean_env()).stdout.strip())
+    site = site_packages(python)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
     for pkg in sorted((source / "src").iterdir()):
         if pkg.is_dir() and not pkg.name.endswith(".egg-info") and pkg.name != "__pycache__":
