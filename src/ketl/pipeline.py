@@ -46,7 +46,7 @@ from .ingest import Reject, SourceFile, read_units
 from .quotes import extract_quotes
 from .repair import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
 from .schemas import EDITS, items_table
-from .store import STATE, write_part
+from .store import STATE, remove_rows, write_part
 
 SITE_LINES = "site_lines.parquet"
 
@@ -348,3 +348,37 @@ def _dump(path: Path, obj: object) -> None:
 def _load(path: Path) -> object:
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+# Tables whose rows name their file; entities name only their article.
+_BY_PATH = ("articles", "edits", "rejects", "suggestions")
+
+
+def drop_replaced(ctx: RunContext, replaced: list[str]) -> int:
+    """Remove the stored rows of files this run read again from the staging snapshot.
+
+    The run's own rows (its ``run_id``) stay: they are the replacement. One
+    pass per table. The quotes table is rewritten whole by ``finalize_run``,
+    which drops them there. Returns the stored articles removed.
+    """
+    if not replaced:
+        return 0
+    import pyarrow.compute as pc
+
+    from .incremental import file_key_in
+
+    staging, files = Path(ctx.staging), pa.array(sorted(replaced), pa.string())
+
+    def stored(rows: pa.Table) -> pa.ChunkedArray:
+        return pc.not_equal(rows.column("run_id"), ctx.run_id)
+
+    removed_articles, doc_ids = 0, pa.array([], pa.string())
+    for table in _BY_PATH:
+        n, ids = remove_rows(staging, table, lambda rows: pc.and_(
+            stored(rows), file_key_in(rows.column("source_path"), files)), ["source_path", "run_id"])
+        if table == "articles":
+            removed_articles, doc_ids = n, ids
+    if len(doc_ids):
+        remove_rows(staging, "entities", lambda rows: pc.and_(
+            stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"])
+    return removed_articles

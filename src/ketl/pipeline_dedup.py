@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from .dedup import distributed
 from .dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from .dedup.lsh import GRAM_PARTS
+from .incremental import file_key_in
 from .pipeline import RunContext, part_name
 from .schemas import QUOTES
 from .store import STATE, Store, read_table, write_part
@@ -105,11 +106,14 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
 
 
 def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
-                 plan: DedupPlan | None = None, shards: list[ShardPairs] | tuple = ()) -> FinalCounts:
+                 plan: DedupPlan | None = None, shards: list[ShardPairs] | tuple = (),
+                 replaced: list[str] | tuple = ()) -> FinalCounts:
     """Step 3, once per run: cluster the run's articles and quotes, write both tables.
 
     ``plan`` is None when the dedup stage is skipped: rows are written without
-    clusters, and the stored index is left as it is.
+    clusters, and the stored index is left as it is. ``replaced`` names the
+    stored files read again: their stored quotes are dropped (the new ones
+    come with the batches).
     """
     staging = Path(ctx.staging)
     counts = FinalCounts()
@@ -147,25 +151,52 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
         new = new.append_column("cluster_id", cluster_id).append_column("similarity", similarity).append_column(
             "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
         counts.quotes = new.num_rows
-    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join.
+    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join,
+    # and the quotes of re-read files give way to their new ones.
     keep = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
     target = pa.schema([QUOTES.field(c) for c in keep] + [pa.field("run_date", pa.string())])
-    parts = [read_table(previous, "quotes")] if previous else []
+    parts = [_without(read_table(previous, "quotes"), replaced)] if previous else []
     if new is not None:
         parts.append(new)
     parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
     if parts:
-        quotes = pa.concat_tables(parts)
-        sizes = (quotes_index or QuoteIndex()).cluster_sizes()
-        where = pc.index_in(quotes.column("cluster_id"), value_set=sizes.column("cluster_id"))
-        size = pc.fill_null(pc.take(sizes.column("cluster_size"), where), 1).cast(pa.int32())
-        quotes = quotes.append_column("cluster_size", size)
-        quotes = quotes.append_column("is_canonical", pc.equal(quotes.column("cluster_id"), quotes.column("quote_id")))
-        counts.clusters = pc.sum(pc.greater(sizes.column("cluster_size"), 1)).as_py() or 0
+        quotes, counts.clusters = with_clusters(pa.concat_tables(parts), quotes_index or QuoteIndex())
         for run_date in pc.unique(quotes.column("run_date")).to_pylist():
             part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
             write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
+    elif replaced:  # every stored quote was replaced by none: the commit must not carry them over
+        (staging / "quotes" / f"run_date={ctx.run_date}").mkdir(parents=True, exist_ok=True)
     return counts
+
+
+def _without(quotes: pa.Table, replaced: list[str]) -> pa.Table:
+    """``quotes`` less the rows of the files this run read again."""
+    if not replaced or not quotes.num_rows:
+        return quotes
+    return quotes.filter(pc.invert(file_key_in(quotes.column("source_path"), pa.array(replaced, pa.string()))))
+
+
+def with_clusters(quotes: pa.Table, index: NearDupIndex) -> tuple[pa.Table, int]:
+    """``quotes`` with ``cluster_id, cluster_size, is_canonical`` over its own rows; and the
+    number of clusters of more than one member.
+
+    A cluster whose earliest member was replaced is named by its earliest
+    member still stored (:meth:`NearDupIndex.live_clusters`); quotes never
+    indexed (dedup skipped) keep what they have.
+    """
+    ids = quotes.column("quote_id")
+    live_id, live_size = index.live_clusters(ids)
+    cluster_id = pc.coalesce(live_id, quotes.column("cluster_id"))
+    canonical = pc.equal(cluster_id, ids)
+    # The canonical member is its own reference, also after it took a replaced root's place.
+    similarity = pc.if_else(pc.and_(pc.is_valid(live_id), pc.fill_null(canonical, False)),
+                            pa.scalar(1.0, pa.float32()), quotes.column("similarity"))
+    quotes = quotes.set_column(quotes.schema.get_field_index("cluster_id"), "cluster_id", cluster_id)
+    quotes = quotes.set_column(quotes.schema.get_field_index("similarity"), "similarity", similarity)
+    size = pc.fill_null(live_size, 1).cast(pa.int32())
+    quotes = quotes.append_column("cluster_size", size).append_column("is_canonical", canonical)
+    multi = pc.and_(pc.greater(size, 1), pc.fill_null(canonical, False))
+    return quotes, pc.sum(multi.cast(pa.int64())).as_py() or 0
 
 
 def stored_clusters(snapshot: Path) -> int:

@@ -107,6 +107,7 @@ RUNS = _schema(
     _f("seconds", pa.float64(), "Wall time of the run", False),
     _f("status", pa.string(), "`ok`; `partial` when some inputs were rejected; `nothing_new` when an incremental run found no new or changed file", False),
     _f("user_files", pa.list_(pa.string()), "Rule and gazetteer files the run loaded besides ketl's own (absolute paths, in load order; the dataset's gazetteer.user.toml included); null before ketl 0.3"),
+    _f("recurated", pa.int64(), "Articles read again because their stored rows were curated with another config_hash (settings, rules or gazetteer changed); null before ketl 0.3"),
 )
 
 ENTITIES = _schema(

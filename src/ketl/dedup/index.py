@@ -328,6 +328,33 @@ class NearDupIndex:
         return pa.table({"cluster_id": self._ids().take(pa.array(roots, pa.int64())).combine_chunks(),
                          "cluster_size": pa.array(counts, pa.int64())})
 
+    def live_clusters(self, ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+        """``cluster_id, cluster_size`` of each of ``ids`` counting only ``ids``.
+
+        Items stay in the index when their rows are replaced (a re-read file),
+        so a cluster may hold dead members, its root among them. Here a
+        cluster is named by its earliest member still in ``ids`` and sized by
+        those members: no row ever points at a removed one. Ids not indexed
+        get nulls.
+        """
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        known = self._ids().combine_chunks() if self._n else pa.array([], pa.string())
+        where = pc.index_in(ids, value_set=known)
+        valid = np.asarray(pc.is_valid(where).to_numpy(zero_copy_only=False), bool)
+        pos = pc.fill_null(where, 0).to_numpy().astype(np.int64)[valid]
+        cluster_id = pa.nulls(len(ids), pa.string())
+        size = pa.nulls(len(ids), pa.int32())
+        if len(pos):
+            roots, inverse = np.unique(self._root[pos], return_inverse=True)
+            earliest = np.full(len(roots), np.iinfo(np.int64).max)
+            np.minimum.at(earliest, inverse, pos)
+            counts = np.bincount(inverse, minlength=len(roots)).astype(np.int32)
+            slots = np.flatnonzero(valid)
+            names = known.take(pa.array(earliest[inverse]))
+            cluster_id = _scatter(len(ids), slots, names, pa.string())
+            size = _scatter(len(ids), slots, pa.array(counts[inverse]), pa.int32())
+        return cluster_id, size
+
     def signatures(self, items: np.ndarray) -> np.ndarray:
         """Stored signatures of ``items`` (row numbers in processing order)."""
         return self._sketches.signatures(items)
@@ -443,6 +470,15 @@ class NearDupIndex:
                 sim[joined] = np.maximum(sim[joined], c)
         self._root = np.concatenate((self._root, roots))
         self._sim = np.concatenate((self._sim, sim))
+
+
+def _scatter(n: int, slots: np.ndarray, values: pa.Array, typ: pa.DataType) -> pa.Array:
+    """An array of ``n`` nulls with ``values`` at ``slots``."""
+    if len(slots) == n:
+        return values.cast(typ)
+    where = np.full(n, -1, np.int64)
+    where[slots] = np.arange(len(slots))
+    return values.cast(typ).take(pa.array(where, mask=where < 0))
 
 
 def merge_pairs(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
