@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -230,3 +231,37 @@ def test_reread_replaces_rows_and_settings_changes_reach_stored_articles(raw_cop
     assert res.exit_code == 0 and "re-curating" not in res.output
     assert "1 articles curated with other settings stay as they are" in res.output
     assert _by_path(out) == third
+
+
+def test_a_reread_file_is_counted_once_in_the_site_line_state(tmp_path):
+    """Re-reading a file must not count its lines twice: a line in half a site's
+    documents would then look like boilerplate and real sentences be cut."""
+    from datetime import datetime, timezone
+
+    from ketl.ingest import scan
+    from ketl.pipeline import SITE_LINES, RunContext, merge_site_lines, prepare_batch
+
+    raw = tmp_path / "raw"
+    for site in ("a", "b"):
+        shutil.copytree(SEEDS, raw / site, ignore=shutil.ignore_patterns("*.md"))
+    units = scan(raw, False)
+
+    def ctx(run: str) -> RunContext:
+        return RunContext(run_id=run, raw=str(raw), staging=str(tmp_path / run), settings=Settings(),
+                          config_hash="h", started_at=datetime.now(timezone.utc))
+
+    first = ctx("r1")
+    prepare_batch(first, 0, units)
+    stored = merge_site_lines(first, None, [0])
+    assert stored.num_rows > 10
+    (tmp_path / "prev" / "_state").mkdir(parents=True)
+    pq.write_table(stored, tmp_path / "prev" / "_state" / SITE_LINES)
+    again = ctx("r2")
+    prepare_batch(again, 0, units, recount=[u.path for u in units if u.path.startswith("a/")])
+    merged = merge_site_lines(again, tmp_path / "prev", [0])
+    key = [("site", "ascending"), ("line_key", "ascending")]
+    by_site = {s: merged.filter(pc.equal(merged.column("site"), s)).sort_by(key) for s in ("a", "b")}
+    old = {s: stored.filter(pc.equal(stored.column("site"), s)).sort_by(key) for s in ("a", "b")}
+    assert by_site["a"].equals(old["a"])  # re-read: the same counts
+    doubled = pc.multiply(old["b"].column("n_docs"), 2)
+    assert by_site["b"].column("n_docs").equals(doubled)  # read a second time as new files: counted again

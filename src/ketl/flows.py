@@ -126,8 +126,8 @@ def _compute(fn, *args):
 # and work folders), so a transient I/O error is retried.
 @task(name="prepare-batch", cache_policy=NO_CACHE, task_run_name="prepare-{batch}", retries=2,
       retry_delay_seconds=1)
-def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchCounts:
-    return _compute(prepare_batch, ctx, batch, units)
+def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile], recount: list[str]) -> BatchCounts:
+    return _compute(prepare_batch, ctx, batch, units, recount)
 
 
 @task(name="finish-batch", cache_policy=NO_CACHE, task_run_name="finish-{batch}", retries=2,
@@ -302,7 +302,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
         if batches:
             progress.start("read", len(batches))
             prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batch=list(range(len(batches))),
-                                                units=batches), "read")
+                                                units=batches, recount=_recounts(batches, processed)), "read")
             for c in prepared:
                 file_rows.extend(c.files)
                 _add_seconds(summary, c)
@@ -380,6 +380,12 @@ def _plan_stale(summary: RunSummary, the_plan, files, processed: dict[str, Seen]
         summary.notes.append(f"{stale.gone} articles curated with other settings stay as they are: "
                              "their files are no longer in raw/")
     return set() if keep_stale else stale.paths
+
+
+def _recounts(batches: list[list[SourceFile]], processed: dict[str, Seen]) -> list[list[str]]:
+    """Per batch, the files read before whose lines the stored per-site counts hold."""
+    return [[f.path for f in b if (s := processed.get(f.path)) is not None and s.sha256 and s.n_articles > 0]
+            for b in batches]
 
 
 def _replaced(file_rows, processed: dict[str, Seen]) -> list[str]:

@@ -178,8 +178,15 @@ class _Timer:
             self.into[name] = self.into.get(name, 0.0) + time.perf_counter() - t
 
 
-def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchCounts:
-    """Step 1: read, decode and repair; count the batch's lines per site."""
+def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
+                  recount: Iterable[str] = ()) -> BatchCounts:
+    """Step 1: read, decode and repair; count the batch's lines per site.
+
+    ``recount`` names files whose lines the stored per-site counts already
+    hold (files read again): their counts are also written apart, for
+    :func:`merge_site_lines` to take back out, so a re-read never counts a
+    document twice (a line seen twice as often would be cut as boilerplate).
+    """
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings)
@@ -192,11 +199,18 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> Batch
             lambda d: repair_documents(d, res.repair, protected=res.gazetteer.protects),
             docs, rejects, "repair"))
     stats = SiteLineStats(res.boilerplate.repetition_settings())
+    counted = SiteLineStats(res.boilerplate.repetition_settings())
+    recount = frozenset(recount)
     if ctx.runs("boilerplate"):
         for doc in docs:
-            stats.add(*site_and_line_keys(doc))
+            keys = site_and_line_keys(doc)
+            stats.add(*keys)
+            if recount and _file_of(doc.source_path, recount):
+                counted.add(*keys)
     ctx.work.mkdir(parents=True, exist_ok=True)
     pq.write_table(stats.to_arrow(), ctx.work / f"sitelines-{batch:05d}.parquet")
+    if recount:
+        pq.write_table(counted.to_arrow(), ctx.work / f"sitelines-recount-{batch:05d}.parquet")
     _dump(ctx.work / f"prepared-{batch:05d}.pkl", (docs, rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
@@ -204,14 +218,25 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> Batch
 
 
 def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int]) -> pa.Table:
-    """All counts so far (stored state plus this run's batches), summed per (site, line)."""
+    """All counts so far (stored state plus this run's batches), summed per (site, line).
+
+    The counts of re-read files (``sitelines-recount-*``) are taken back out:
+    the stored state holds them from their first reading.
+    """
+    import pyarrow.compute as pc
+
     parts = [pq.read_table(ctx.work / f"sitelines-{b:05d}.parquet") for b in batches]
+    for b in batches:
+        if (again := ctx.work / f"sitelines-recount-{b:05d}.parquet").is_file():
+            t = pq.read_table(again)
+            parts.append(t.set_column(2, "n_docs", pc.negate(t.column("n_docs"))))
     if previous is not None and (previous / STATE / SITE_LINES).is_file():
         parts.append(pq.read_table(previous / STATE / SITE_LINES))
     if not parts:
         return SiteLineStats.SCHEMA.empty_table()
     merged = pa.concat_tables(parts).group_by(["site", "line_key"]).aggregate([("n_docs", "sum")])
-    return merged.rename_columns(["site", "line_key", "n_docs"]).cast(SiteLineStats.SCHEMA)
+    merged = merged.rename_columns(["site", "line_key", "n_docs"]).cast(SiteLineStats.SCHEMA)
+    return merged.filter(pc.greater(merged.column("n_docs"), 0))  # a re-read file's lines, gone
 
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
@@ -348,6 +373,11 @@ def _dump(path: Path, obj: object) -> None:
 def _load(path: Path) -> object:
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+def _file_of(source_path: str, files: frozenset[str]) -> bool:
+    """Is ``source_path`` one of ``files`` or a JSONL line (``file#n``) of one?"""
+    return source_path in files or source_path.rpartition("#")[0] in files
 
 
 # Tables whose rows name their file; entities name only their article.
