@@ -112,6 +112,21 @@ def test_quote_clusters_name_and_count_only_live_members():
     assert alone.column("cluster_id").to_pylist() == [None] and alone.column("cluster_size").to_pylist() == [1]
 
 
+def test_near_duplicate_of_never_names_a_replaced_article():
+    from ketl.dedup.index import ArticleIndex
+
+    base = ("Ուկրաինայի և Ռուսաստանի պատվիրակությունները կհանդիպեն Ստամբուլում երկուշաբթի օրը "
+            "բանակցությունների նոր փուլի համար, հայտնել է արտաքին գործերի նախարարությունը ")
+    texts = [base + "առավոտյան", base + "երեկոյան", base + "կեսօրին", "Совсем другая статья о погоде в Москве " * 3]
+    index = ArticleIndex()
+    out = index.add(pa.table({"doc_id": ["d0", "d1", "d2", "d3"], "text": texts}))
+    assert out.column("near_duplicate_of").to_pylist() == [None, "d0", "d0", None]
+    ids = pa.array(["d1", "d2", "d3"])
+    assert index.earliest_live(ids, pa.array(["d0"])).to_pylist() == [None, "d1", None]
+    assert index.earliest_live(pa.array(["d2", "d3"]), pa.array(["d0", "d1"])).to_pylist() == [None, None]
+    assert index.earliest_live(pa.array(["d2", "dx"]), pa.array([], pa.string())).to_pylist() == ["d0", None]
+
+
 def test_config_hash_covers_the_datasets_user_gazetteer(tmp_path):
     out = tmp_path / "curated"
     base = Settings(out=str(out))
@@ -191,6 +206,11 @@ def test_reread_replaces_rows_and_settings_changes_reach_stored_articles(raw_cop
     assert {r["doc_id"] for r in second.values()} - {old_id} >= {r["doc_id"] for p, r in first.items()
                                                                  if p != "003_dc860a697fd09110.txt"}
     _assert_quote_clusters_live(out)
+    # the reprint pointed at 003's old version: it is now the earliest live member, and the new 003 points at it
+    assert first["reprint.txt"]["near_duplicate_of"] == old_id
+    assert second["reprint.txt"]["near_duplicate_of"] is None
+    assert second["003_dc860a697fd09110.txt"]["near_duplicate_of"] == second["reprint.txt"]["doc_id"]
+    assert {r["near_duplicate_of"] for r in second.values()} - {None} <= {r["doc_id"] for r in second.values()}
     reprint_quotes = [q for q in _table(out, "quotes") if q["source_path"] == "reprint.txt"]
     assert reprint_quotes and any(q["cluster_size"] >= 2 for q in reprint_quotes)
 

@@ -381,6 +381,7 @@ def _file_of(source_path: str, files: frozenset[str]) -> bool:
 
 
 # Tables whose rows name their file; entities name only their article.
+REMOVED_DOCS = "removed-docs.parquet"
 _BY_PATH = ("articles", "edits", "rejects", "suggestions")
 
 
@@ -409,6 +410,8 @@ def drop_replaced(ctx: RunContext, replaced: list[str]) -> int:
         if table == "articles":
             removed_articles, doc_ids = n, ids
     if len(doc_ids):
+        ctx.work.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.work / REMOVED_DOCS)  # for finalize_run
         remove_rows(staging, "entities", lambda rows: pc.and_(
             stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"])
     return removed_articles

@@ -358,3 +358,22 @@ def remove_rows(staging: Path, table: str, drop, columns: list[str]) -> tuple[in
         else:
             part.unlink()
     return removed, pa.concat_arrays(ids) if ids else pa.array([], pa.string())
+
+
+def rewrite_rows(staging: Path, table: str, columns: list[str], fix) -> int:
+    """Rewrite the parts of ``table`` in ``staging`` for which ``fix`` changes rows.
+
+    ``fix(rows)`` gets a part's ``columns`` and returns None (nothing to do)
+    or a function from the whole part to its new rows. Parts are replaced by
+    the atomic writer, as in :func:`remove_rows`. Returns the parts rewritten.
+    """
+    root = staging / table
+    done = 0
+    for part in sorted(root.rglob("*.parquet")) if root.is_dir() else []:
+        if part.name == PLACEHOLDER or (change := fix(pq.read_table(part, columns=columns))) is None:
+            continue
+        tmp = part.with_name(f".{part.name}.tmp")
+        pq.write_table(change(pq.read_table(part)), tmp, compression="zstd")
+        os.replace(tmp, part)
+        done += 1
+    return done

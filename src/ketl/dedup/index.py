@@ -515,6 +515,29 @@ class ArticleIndex(NearDupIndex):
     file_name = "article_index.parquet"
     default_settings = ARTICLE_SETTINGS
 
+    def earliest_live(self, ids: pa.Array | pa.ChunkedArray, dead: pa.Array) -> pa.Array:
+        """``near_duplicate_of`` of each of ``ids`` when the ``dead`` items' rows are gone.
+
+        The earliest member of the cluster whose row still exists, null when
+        that is the article itself (or the id is not indexed): a replaced
+        article is never pointed at.
+        """
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        known = self._ids().combine_chunks() if self._n else pa.array([], pa.string())
+        alive = np.ones(self._n, bool)
+        gone = pc.index_in(dead, value_set=known)
+        alive[pc.drop_null(gone).to_numpy().astype(np.int64)] = False
+        first = np.full(self._n, self._n, np.int64)  # per root: its earliest live member
+        members = np.flatnonzero(alive)
+        np.minimum.at(first, self._root[members], members)
+        where = pc.index_in(ids, value_set=known)
+        valid = np.asarray(pc.is_valid(where).to_numpy(zero_copy_only=False), bool)
+        pos = pc.fill_null(where, 0).to_numpy().astype(np.int64)
+        earliest = np.where(valid, first[self._root[pos]] if self._n else pos, self._n)
+        own = (earliest >= self._n) | (earliest == pos)
+        names = known.take(pa.array(np.where(own, 0, earliest))) if self._n else pa.nulls(len(ids), pa.string())
+        return pc.if_else(pa.array(own), pa.scalar(None, pa.string()), names)
+
     def _output(self, ids: pa.Array, pos: np.ndarray) -> pa.Table:
         out = super()._output(ids, pos)
         cid = out.column("cluster_id")
