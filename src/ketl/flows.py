@@ -315,8 +315,10 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
             finished = _gather(finish_task.map(ctx=unmapped(ctx), batch=[c.batch for c in prepared]),
                                "curate")
             done = [c.batch for c in finished]
-            drop_replaced(ctx, replaced)
             lap("clean")
+            # The stored rows of re-read files give way to the new ones (quotes: in finalize).
+            drop_replaced(ctx, replaced, {processed[p].run_id for p in replaced})
+            lap("replace stored rows")
             dedup_plan, shards = None, []
             if ctx.runs("dedup"):
                 dedup_plan = register_task(ctx, done, previous_snapshot)

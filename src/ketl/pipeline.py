@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import pickle
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -375,6 +376,19 @@ def _load(path: Path) -> object:
         return pickle.load(fh)
 
 
+_PART = re.compile(r"part-(.{8})-[0-9]+\.parquet")
+
+
+def _parts_of(runs: Iterable[str] | None):
+    """Which part files can hold rows of ``runs``: theirs, and any not named by a run."""
+    if runs is None:
+        return None
+    prefixes = {r[:8] for r in runs}
+    if "" in prefixes:  # a file whose writer is not recorded: look everywhere
+        return None
+    return lambda name: (m := _PART.fullmatch(name)) is None or m.group(1) in prefixes
+
+
 def _file_of(source_path: str, files: frozenset[str]) -> bool:
     """Is ``source_path`` one of ``files`` or a JSONL line (``file#n``) of one?"""
     return source_path in files or source_path.rpartition("#")[0] in files
@@ -385,12 +399,14 @@ REMOVED_DOCS = "removed-docs.parquet"
 _BY_PATH = ("articles", "edits", "rejects", "suggestions")
 
 
-def drop_replaced(ctx: RunContext, replaced: list[str]) -> int:
+def drop_replaced(ctx: RunContext, replaced: list[str], runs: Iterable[str] | None = None) -> int:
     """Remove the stored rows of files this run read again from the staging snapshot.
 
     The run's own rows (its ``run_id``) stay: they are the replacement. One
     pass per table. The quotes table is rewritten whole by ``finalize_run``,
-    which drops them there. Returns the stored articles removed.
+    which drops them there. ``runs``, the ids of the runs that wrote those
+    files' rows (the processed state knows them), limits the pass to their
+    parts (named ``part-<run_id[:8]>-<batch>``). Returns the stored articles removed.
     """
     if not replaced:
         return 0
@@ -399,6 +415,7 @@ def drop_replaced(ctx: RunContext, replaced: list[str]) -> int:
     from .incremental import file_key_in
 
     staging, files = Path(ctx.staging), pa.array(sorted(replaced), pa.string())
+    parts = _parts_of(runs)
 
     def stored(rows: pa.Table) -> pa.ChunkedArray:
         return pc.not_equal(rows.column("run_id"), ctx.run_id)
@@ -406,12 +423,12 @@ def drop_replaced(ctx: RunContext, replaced: list[str]) -> int:
     removed_articles, doc_ids = 0, pa.array([], pa.string())
     for table in _BY_PATH:
         n, ids = remove_rows(staging, table, lambda rows: pc.and_(
-            stored(rows), file_key_in(rows.column("source_path"), files)), ["source_path", "run_id"])
+            stored(rows), file_key_in(rows.column("source_path"), files)), ["source_path", "run_id"], parts)
         if table == "articles":
             removed_articles, doc_ids = n, ids
     if len(doc_ids):
         ctx.work.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.table({"doc_id": doc_ids}), ctx.work / REMOVED_DOCS)  # for finalize_run
         remove_rows(staging, "entities", lambda rows: pc.and_(
-            stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"])
+            stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"], parts)
     return removed_articles

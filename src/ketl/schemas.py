@@ -72,10 +72,10 @@ QUOTES = _schema(
     _f("speaker", pa.string(), "Who said it, when attributed"),
     _f("start", pa.int32(), "Start offset in articles.text", False),
     _f("end", pa.int32(), "End offset (exclusive) in articles.text", False),
-    _f("cluster_id", pa.string(), "quote_id of the earliest member of its near-duplicate cluster; never changes"),
+    _f("cluster_id", pa.string(), "quote_id of the earliest member of its near-duplicate cluster still stored; changes only when that member's file was re-read"),
     _f("cluster_size", pa.int32(), "Members of the cluster at the latest run"),
     _f("is_canonical", pa.bool_(), "True for the earliest member (cluster_id == quote_id)"),
-    _f("similarity", pa.float32(), "Estimated similarity to the canonical member"),
+    _f("similarity", pa.float32(), "Estimated similarity to the cluster's first member (1.0 for the canonical one); when that member's file was re-read, to its replaced version"),
     _f("run_id", pa.string(), "Run that extracted the quote", False),
 )
 

@@ -324,11 +324,13 @@ def _with_run_date(schema: pa.Schema) -> pa.Schema:
     return schema.append(pa.field("run_date", pa.string()))
 
 
-def remove_rows(staging: Path, table: str, drop, columns: list[str]) -> tuple[int, pa.Array]:
+def remove_rows(staging: Path, table: str, drop, columns: list[str], parts=None) -> tuple[int, pa.Array]:
     """Remove the rows ``drop(part)`` marks from every part of ``table`` in ``staging``.
 
     ``drop`` gets a part's ``columns`` (pyarrow table) and returns a boolean
-    mask; only a part with such rows is read whole.
+    mask; only a part with such rows is read whole. ``parts(name)``, when
+    given, says which part files can hold such rows at all (the others are
+    not opened).
     A part holding such rows is written anew under its own name by the
     atomic writer (a new file replaces the hard link; the previous snapshot's
     file is never touched); a part left empty is removed. Returns the number
@@ -340,7 +342,7 @@ def remove_rows(staging: Path, table: str, drop, columns: list[str]) -> tuple[in
     root = staging / table
     removed, ids = 0, []
     for part in sorted(root.rglob("*.parquet")) if root.is_dir() else []:
-        if part.name == PLACEHOLDER:
+        if part.name == PLACEHOLDER or (parts is not None and not parts(part.name)):
             continue
         mask = pc.fill_null(drop(pq.read_table(part, columns=columns)), False)
         n = pc.sum(mask.cast(pa.int64())).as_py() or 0

@@ -345,14 +345,14 @@ class NearDupIndex:
         cluster_id = pa.nulls(len(ids), pa.string())
         size = pa.nulls(len(ids), pa.int32())
         if len(pos):
-            roots, inverse = np.unique(self._root[pos], return_inverse=True)
-            earliest = np.full(len(roots), np.iinfo(np.int64).max)
-            np.minimum.at(earliest, inverse, pos)
-            counts = np.bincount(inverse, minlength=len(roots)).astype(np.int32)
+            roots = self._root[pos]  # item numbers: arrays indexed by them, no sort
+            earliest = np.full(self._n, self._n, np.int64)
+            np.minimum.at(earliest, roots, pos)
+            counts = np.bincount(roots, minlength=self._n).astype(np.int32)
             slots = np.flatnonzero(valid)
-            names = known.take(pa.array(earliest[inverse]))
+            names = known.take(pa.array(earliest[roots]))
             cluster_id = _scatter(len(ids), slots, names, pa.string())
-            size = _scatter(len(ids), slots, pa.array(counts[inverse]), pa.int32())
+            size = _scatter(len(ids), slots, pa.array(counts[roots]), pa.int32())
         return cluster_id, size
 
     def signatures(self, items: np.ndarray) -> np.ndarray:
