@@ -3,6 +3,7 @@ articles curated with other settings are read again unless --keep-stale."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -55,6 +56,17 @@ def test_add_stale_reads_them_in_scan_order_and_skips_no_more():
     assert [f.path for f in the_plan.to_read] == ["a.txt", "b.txt", "c.txt"]
     assert the_plan.skipped == 1 and the_plan.restat == []
     assert add_stale(the_plan, files, {"a.txt"}) == 0
+
+
+def test_only_files_read_again_whole_replace_their_rows():
+    from ketl.flows import _replaced
+
+    processed = {"edited.txt": _seen("r1"), "now-unreadable.txt": _seen("r1"), "restat.txt": _seen("r1"),
+                 "was-rejected.txt": _seen("r1", 0, "")}
+    rows = [("edited.txt", "s2", 10, 2, 1), ("now-unreadable.txt", "", 10, 2, 0), ("restat.txt", "s", 10, 2, -1),
+            ("was-rejected.txt", "s3", 10, 2, 1), ("new.txt", "s4", 10, 2, 1)]
+    # bytes that could not be read now keep the stored rows, as a file gone from raw/ does
+    assert _replaced(rows, processed) == ["edited.txt", "was-rejected.txt"]
 
 
 def test_remove_rows_never_touches_the_previous_snapshots_file(tmp_path):
@@ -139,6 +151,16 @@ def test_config_hash_covers_the_datasets_user_gazetteer(tmp_path):
     assert with_user_gazetteer(base)[0].config_hash() != after
 
 
+FEED = [  # a JSONL file in three scripts: its lines are rows of one file
+    ("hy1", "Հանդիպում Ստեփանակերտում",
+     "Երեկ Ստեփանակերտում կայացավ հանդիպում, որին մասնակցում էին տեղական իշխանությունների ներկայացուցիչները։ "
+     "Քննարկվեցին ճանապարհների վերանորոգման և դպրոցների ջեռուցման հարցերը։"),
+    ("ru1", "Переговоры в Москве",
+     "В Москве прошли переговоры министров иностранных дел. Стороны обсудили вопросы транспортного сообщения "
+     "и возвращения беженцев, сообщает пресс-служба министерства."),
+    ("zh1", "日内瓦会谈", "双方代表在日内瓦举行会谈，讨论了人道主义援助和边界划定问题。会谈将于下周继续进行。"),
+]
+
 # -- real runs ----------------------------------------------------------------------
 
 runner = CliRunner()
@@ -186,25 +208,34 @@ def test_reread_replaces_rows_and_settings_changes_reach_stored_articles(raw_cop
     out = tmp_path / "curated"
     run = ("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
     shutil.copy(SEEDS / "003_dc860a697fd09110.txt", raw_copy / "reprint.txt")  # its quotes join 003's clusters
+    feed = raw_copy / "feed.jsonl"
+    feed.write_text("\n".join(json.dumps({"id": k, "title": t, "text": x}, ensure_ascii=False)
+                              for k, t, x in FEED) + "\n", encoding="utf-8")
     assert _ketl(*run).exit_code == 0
     first = _by_path(out)
-    assert len(first) == 6
+    assert len(first) == 9
     _assert_quote_clusters_live(out)
 
     # (a, d) a changed file: its old rows give way to the new ones, in every table
     edited = raw_copy / "003_dc860a697fd09110.txt"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nUpdated: the talks resume in Geneva.\n",
                       encoding="utf-8")
+    feed.write_text(feed.read_text(encoding="utf-8").replace("Ստեփանակերտում", "Գորիսում"), encoding="utf-8")
     res = _ketl(*run)
     assert res.exit_code == 0, res.output
     second = _by_path(out)
-    assert len(second) == 6 and "talks resume in Geneva" in second["003_dc860a697fd09110.txt"]["text"]
+    # every line of the changed JSONL is a new row (new doc_id), the changed line with its new title
+    assert [second[f"feed.jsonl#{i}"]["title"] for i in (1, 2, 3)] == ["Հանդիպում Գորիսում", *(t for _, t, _ in FEED[1:])]
+    assert second["feed.jsonl#2"]["text"] == first["feed.jsonl#2"]["text"] and "Москве" in first["feed.jsonl#2"]["text"]
+    assert not {first[f"feed.jsonl#{i}"]["doc_id"] for i in (1, 2, 3)} & _stored_doc_ids(out, "articles")
+    assert len(second) == 9 and "talks resume in Geneva" in second["003_dc860a697fd09110.txt"]["text"]
     old_id = first["003_dc860a697fd09110.txt"]["doc_id"]
     assert old_id != second["003_dc860a697fd09110.txt"]["doc_id"]
     for name in ("articles", "edits", "entities", "quotes", "suggestions"):
         assert old_id not in _stored_doc_ids(out, name), name
     assert {r["doc_id"] for r in second.values()} - {old_id} >= {r["doc_id"] for p, r in first.items()
-                                                                 if p != "003_dc860a697fd09110.txt"}
+                                                                 if p != "003_dc860a697fd09110.txt"
+                                                                 and not p.startswith("feed.jsonl")}
     _assert_quote_clusters_live(out)
     # the reprint pointed at 003's old version: it is now the earliest live member, and the new 003 points at it
     assert first["reprint.txt"]["near_duplicate_of"] == old_id
@@ -223,17 +254,17 @@ def test_reread_replaces_rows_and_settings_changes_reach_stored_articles(raw_cop
     record_decisions(default_user_gazetteer(out), rejected=[item])
     res = _ketl(*run, "--keep-stale")
     assert res.exit_code == 0, res.output
-    assert "5 articles were curated with other settings; kept as they are (--keep-stale)" in res.output
+    assert "8 articles were curated with other settings; kept as they are (--keep-stale)" in res.output
     assert "1 articles curated with other settings stay as they are" in res.output
     assert _by_path(out) == second and _martigny_edits(out, second) == 1
 
     # the next run without it re-curates: the decision reaches the stored article
     res = _ketl(*run)
     assert res.exit_code == 0, res.output
-    assert "5 articles were curated with other settings; re-curating them (--keep-stale to keep them)" in res.output
-    assert "re-curated 5 articles (settings changed)" in res.output
+    assert "8 articles were curated with other settings; re-curating them (--keep-stale to keep them)" in res.output
+    assert "re-curated 8 articles (settings changed)" in res.output
     third = _by_path(out)
-    assert len(third) == 6 and third["001_6fb742abf75a8ac6.txt"] == second["001_6fb742abf75a8ac6.txt"]  # (c)
+    assert len(third) == 9 and third["001_6fb742abf75a8ac6.txt"] == second["001_6fb742abf75a8ac6.txt"]  # (c)
     article = third["000_9d448b33668d1c4d.txt"]
     assert "Martigny" in article["text"] and article["doc_id"] == second["000_9d448b33668d1c4d.txt"]["doc_id"]
     assert _martigny_edits(out, third) == 0
@@ -244,7 +275,7 @@ def test_reread_replaces_rows_and_settings_changes_reach_stored_articles(raw_cop
     assert "Martuni" not in {e["canonical"] for e in entities if e["surface"] == "Martigny"}
     _assert_quote_clusters_live(out)
     runs = sorted(_table(out, "runs"), key=lambda r: r["finished_at"])
-    assert [r["recurated"] for r in runs] == [0, 0, 0, 5]
+    assert [r["recurated"] for r in runs] == [0, 0, 0, 8]
 
     # re-curated rows carry this run's hash: the next run has nothing to do
     res = _ketl(*run)
