@@ -59,14 +59,16 @@ def test_add_stale_reads_them_in_scan_order_and_skips_no_more():
 
 
 def test_only_files_read_again_whole_replace_their_rows():
-    from ketl.flows import _replaced
+    from ketl.flows import RunSummary, _replaced
 
     processed = {"edited.txt": _seen("r1"), "now-unreadable.txt": _seen("r1"), "restat.txt": _seen("r1"),
                  "was-rejected.txt": _seen("r1", 0, "")}
     rows = [("edited.txt", "s2", 10, 2, 1), ("now-unreadable.txt", "", 10, 2, 0), ("restat.txt", "s", 10, 2, -1),
             ("was-rejected.txt", "s3", 10, 2, 1), ("new.txt", "s4", 10, 2, 1)]
     # bytes that could not be read now keep the stored rows, as a file gone from raw/ does
-    assert _replaced(rows, processed) == ["edited.txt", "was-rejected.txt"]
+    summary = RunSummary("r", "out")
+    assert _replaced(summary, rows, processed, {"edited.txt", "restat.txt"}) == ["edited.txt", "was-rejected.txt"]
+    assert summary.recurated == 1 and summary.notes == ["re-curated 1 articles (settings changed)"]
 
 
 def test_remove_rows_never_touches_the_previous_snapshots_file(tmp_path):

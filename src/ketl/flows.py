@@ -306,8 +306,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
             for c in prepared:
                 file_rows.extend(c.files)
                 _add_seconds(summary, c)
-            replaced = _replaced(file_rows, processed)
-            summary.recurated = sum(n for p, sha, _s, _m, n in file_rows if p in stale and n > 0)
+            replaced = _replaced(summary, file_rows, processed, stale)
             lap("read")
             site_lines_task(ctx, previous_snapshot, [c.batch for c in prepared])
             lap("site lines")
@@ -316,8 +315,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
                                "curate")
             done = [c.batch for c in finished]
             lap("clean")
-            # The stored rows of re-read files give way to the new ones (quotes: in finalize).
-            drop_replaced(ctx, replaced, {processed[p].run_id for p in replaced})
+            drop_replaced(ctx, replaced, {processed[p].run_id for p in replaced})  # quotes: in finalize
             lap("replace stored rows")
             dedup_plan, shards = None, []
             if ctx.runs("dedup"):
@@ -347,8 +345,6 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
         elif previous_snapshot is not None:
             summary.clusters = stored_clusters(previous_snapshot)  # a dataset figure, as after a run that reads
         fault_point("after_batches")
-        if summary.recurated:
-            summary.notes.append(f"re-curated {summary.recurated} articles (settings changed)")
         save_processed(staging / STATE, processed, run_id, file_rows)
         summary.seconds = time.perf_counter() - t0
         # Every run is a row of the history, one that found nothing new too: its
@@ -390,12 +386,16 @@ def _recounts(batches: list[list[SourceFile]], processed: dict[str, Seen]) -> li
             for b in batches]
 
 
-def _replaced(file_rows, processed: dict[str, Seen]) -> list[str]:
-    """Stored files this run read again, whose stored rows its own replace.
+def _replaced(summary: RunSummary, file_rows, processed: dict[str, Seen], stale: set[str]) -> list[str]:
+    """Stored files this run read again, whose stored rows its own replace; counts
+    the re-curated articles (stale files) into ``summary``.
 
     A file whose bytes could not be read now (sha256 empty: unreadable, a
     broken link) keeps its stored rows, as a file gone from raw/ does.
     """
+    summary.recurated = sum(n for p, _sha, _s, _m, n in file_rows if p in stale and n > 0)
+    if summary.recurated:
+        summary.notes.append(f"re-curated {summary.recurated} articles (settings changed)")
     return sorted({p for p, sha, _s, _m, n in file_rows if sha and n >= 0 and p in processed})
 
 

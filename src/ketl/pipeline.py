@@ -394,8 +394,9 @@ def _file_of(source_path: str, files: frozenset[str]) -> bool:
     return source_path in files or source_path.rpartition("#")[0] in files
 
 
-# Tables whose rows name their file; entities name only their article.
+# Doc ids whose rows a re-read file replaced (work folder: this run's; state: all).
 REMOVED_DOCS = "removed-docs.parquet"
+# Tables whose rows name their file; entities name only their article.
 _BY_PATH = ("articles", "edits", "rejects", "suggestions")
 
 
