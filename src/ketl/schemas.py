@@ -98,7 +98,7 @@ RUNS = _schema(
     _f("raw_root", pa.string(), "The raw folder as given", False),
     _f("full", pa.bool_(), "True when the run rebuilt the dataset (--full)", False),
     _f("files_seen", pa.int64(), "Entries found under raw", False),
-    _f("files_new", pa.int64(), "Files read in this run (new or changed)", False),
+    _f("files_new", pa.int64(), "Files read in this run (new, changed, or re-curated: settings changed)", False),
     _f("files_skipped", pa.int64(), "Files skipped as already processed (same path and sha256)", False),
     _f("rejected", pa.int64(), "Rows added to rejects", False),
     _f("articles", pa.int64(), "Rows added to articles", False),
