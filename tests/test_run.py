@@ -130,11 +130,14 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     copied = [q for q in quotes if q["doc_id"] == copy["doc_id"]]
     assert copied and all(not q["is_canonical"] and q["cluster_size"] >= 2 for q in copied)
 
-    # a changed file is processed again; --full rebuilds from scratch
+    # a changed file is processed again and its new rows replace the old ones; --full rebuilds from scratch
     (raw_copy / "sub" / "copy.txt").write_text("A changed article about Stepanakert.\n")
     res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
     assert res.exit_code == 0
-    assert table(out, "articles").num_rows == 7
+    changed = [a for a in table(out, "articles").to_pylist() if a["source_path"] == "sub/copy.txt"]
+    assert table(out, "articles").num_rows == 6 and len(changed) == 1
+    assert changed[0]["text"].startswith("A changed article") and changed[0]["doc_id"] != copy["doc_id"]
+    assert copy["doc_id"] not in {q["doc_id"] for q in table(out, "quotes").to_pylist()}
     res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1", "--full")
     assert res.exit_code == 0
     assert table(out, "articles").num_rows == 6

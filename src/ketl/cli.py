@@ -84,6 +84,7 @@ def run(
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Files per Prefect task. (default: 1000)"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Worker processes. (default: one per core)"),
     full: bool = typer.Option(False, "--full", help="Rebuild the dataset from scratch instead of adding new files."),
+    keep_stale: bool = typer.Option(False, "--keep-stale", help="Keep stored articles curated with other settings, rules or gazetteer as they are (by default the run re-curates them)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file. (default: ./ketl.toml when present)"),
     rules: List[Path] = typer.Option([], "--rules", help="Extra boilerplate rule file (TOML; repeatable)."),
     gazetteer: List[Path] = typer.Option([], "--gazetteer", help="Extra gazetteer file (TOML; repeatable)."),
@@ -136,13 +137,13 @@ def run(
     start_watchdog()  # before Prefect or any worker starts: nothing this run starts outlives it
     try:
         _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
-                    rules, gazetteer)
+                    rules, gazetteer, keep_stale)
     finally:
         store.release()
 
 
 def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
-                rules, gazetteer) -> None:
+                rules, gazetteer, keep_stale=False) -> None:
     from .config import ConfigError
     from .flows import UsageError, curate_with
     from .store import StoreError
@@ -173,7 +174,7 @@ def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_
                                   batch_size=batch_size, full=full, config=str(config) if config else None,
                                   rule_files=[str(p) for p in rules] or None,
                                   gazetteer_files=[str(p) for p in gazetteer] or None,
-                                  skip=list(skip) or None)
+                                  skip=list(skip) or None, keep_stale=keep_stale)
     except (UsageError, StoreError, ConfigError) as exc:
         fail(str(exc))
     except DamagedIndex as exc:

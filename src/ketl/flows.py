@@ -43,15 +43,16 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from . import __version__, progress  # noqa: E402
 from .config import Settings, load_settings  # noqa: E402
-from .incremental import load_processed, plan, save_processed  # noqa: E402
+from .incremental import Seen, add_stale, load_processed, plan, save_processed, stale_files  # noqa: E402
 from .ingest import SourceFile, scan  # noqa: E402
 from .pipeline import (  # noqa: E402
-    SITE_LINES, BatchCounts, RunContext, check_resources, finish_batch, merge_site_lines, prepare_batch, resources)
+    SITE_LINES, BatchCounts, RunContext, check_resources, drop_replaced, finish_batch, merge_site_lines,
+    prepare_batch, resources)
 from .review import user_files, with_user_gazetteer  # noqa: E402
 from .watchdog import exit_with_parent  # noqa: E402
 from .pipeline_dedup import (SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run,  # noqa: E402
                              stored_clusters)
-from .store import STATE, Store, fault_point, write_part  # noqa: E402
+from .store import STATE, Store, fault_point, read_table, write_part  # noqa: E402
 
 
 class UsageError(ValueError):
@@ -71,6 +72,7 @@ class RunSummary:
     quotes: int = 0
     clusters: int = 0
     near_duplicates: int = 0
+    recurated: int = 0  # articles read again because their stored rows had another config_hash
     band_workers: int = 0  # distinct processes that ran the near-duplicate band tasks
     seconds: float = 0.0
     source_chars: int = 0
@@ -124,8 +126,8 @@ def _compute(fn, *args):
 # and work folders), so a transient I/O error is retried.
 @task(name="prepare-batch", cache_policy=NO_CACHE, task_run_name="prepare-{batch}", retries=2,
       retry_delay_seconds=1)
-def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchCounts:
-    return _compute(prepare_batch, ctx, batch, units)
+def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile], recount: list[str]) -> BatchCounts:
+    return _compute(prepare_batch, ctx, batch, units, recount)
 
 
 @task(name="finish-batch", cache_policy=NO_CACHE, task_run_name="finish-{batch}", retries=2,
@@ -162,8 +164,8 @@ def band_task(ctx: RunContext, plan: DedupPlan, shard: int) -> ShardPairs:
 
 @task(name="cluster", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=1)
 def finalize_task(ctx: RunContext, batches: list[int], previous: Path | None, plan: DedupPlan | None,
-                  shards: list[ShardPairs]):
-    return _compute(finalize_run, ctx, batches, previous, plan, shards)
+                  shards: list[ShardPairs], replaced: list[str]):
+    return _compute(finalize_run, ctx, batches, previous, plan, shards, replaced)
 
 
 def make_batches(units: list[SourceFile], batch_size: int, max_bytes: int = 64 << 20) -> list[list[SourceFile]]:
@@ -207,12 +209,13 @@ def _gather(futures, phase: str) -> list[BatchCounts]:
 def curate(raw: str | None = None, out: str | None = None, batch_size: int | None = None,
            workers: int | None = None, full: bool = False, config: str | None = None,
            rule_files: list[str] | None = None, gazetteer_files: list[str] | None = None,
-           skip: list[str] | None = None, local_pool: bool = True) -> dict:
+           skip: list[str] | None = None, local_pool: bool = True, keep_stale: bool = False) -> dict:
     """Run the pipeline on ``raw`` into ``out``; return the run summary as a dict.
 
     Settings come from ``config`` (or ./ketl.toml), overridden by the arguments
     given. ``local_pool`` computes batches in a local process pool; a Dask task
-    runner turns it off (the Dask workers are the processes).
+    runner turns it off (the Dask workers are the processes). ``keep_stale``
+    leaves stored articles curated with other settings as they are.
     """
     settings = load_settings(Path(config) if config else None)
     extra = {}
@@ -223,7 +226,8 @@ def curate(raw: str | None = None, out: str | None = None, batch_size: int | Non
     if skip:
         extra["skip"] = (*settings.skip, *skip)
     summary = run_pipeline(raw=raw, out=out, batch_size=batch_size, workers=workers, full=full,
-                           settings=settings.with_overrides(**extra), local_pool=local_pool)
+                           settings=settings.with_overrides(**extra), local_pool=local_pool,
+                           keep_stale=keep_stale)
     _publish_artifacts(summary)
     return summary.__dict__
 
@@ -254,7 +258,8 @@ def _publish_artifacts(s: RunSummary) -> None:
 
 
 def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_size: int | None = None,
-                 workers: int | None = None, full: bool = False, local_pool: bool = True) -> RunSummary:
+                 workers: int | None = None, full: bool = False, local_pool: bool = True,
+                 keep_stale: bool = False) -> RunSummary:
     t0 = time.perf_counter()
     settings = settings.with_overrides(raw=raw, out=out, batch_size=batch_size, workers=workers)
     settings, notes = with_user_gazetteer(settings)
@@ -266,12 +271,13 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
     check_resources(settings)
     run_id = _run_id()
     with compute_pool((settings.workers or os.cpu_count() or 1) if local_pool else 1):
-        summary = _run(settings, raw_path, run_id, full, t0)
-    summary.notes = notes
+        summary = _run(settings, raw_path, run_id, full, t0, keep_stale)
+    summary.notes = notes + summary.notes
     return summary
 
 
-def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float) -> RunSummary:
+def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
+         keep_stale: bool = False) -> RunSummary:
     summary = RunSummary(run_id=run_id, out=str(settings.out), user_files=user_files(settings))
     started = datetime.now(timezone.utc)
     lap = _Laps(summary.phase_seconds)
@@ -282,6 +288,8 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
         processed = load_processed(previous_snapshot / STATE if previous_snapshot else None)
         files = scan(raw_path, settings.follow_external_links)
         the_plan = plan(raw_path, files, processed)
+        stale = _plan_stale(summary, the_plan, files, processed, previous_snapshot, settings.config_hash(),
+                            keep_stale)
         summary.files_seen = len(files)
         summary.files_skipped = the_plan.skipped
         summary.files_new = len(the_plan.to_read)
@@ -294,10 +302,11 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
         if batches:
             progress.start("read", len(batches))
             prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batch=list(range(len(batches))),
-                                                units=batches), "read")
+                                                units=batches, recount=_recounts(batches, processed)), "read")
             for c in prepared:
                 file_rows.extend(c.files)
                 _add_seconds(summary, c)
+            replaced = _replaced(summary, file_rows, processed, stale)
             lap("read")
             site_lines_task(ctx, previous_snapshot, [c.batch for c in prepared])
             lap("site lines")
@@ -306,6 +315,8 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
                                "curate")
             done = [c.batch for c in finished]
             lap("clean")
+            drop_replaced(ctx, replaced, {processed[p].run_id for p in replaced})  # quotes: in finalize
+            lap("replace stored rows")
             dedup_plan, shards = None, []
             if ctx.runs("dedup"):
                 dedup_plan = register_task(ctx, done, previous_snapshot)
@@ -316,7 +327,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
                 summary.band_workers = len({s.worker for s in shards})
                 summary.stage_seconds["dedup bands"] = sum(s.seconds for s in shards)
                 lap("dedup bands")
-            final = finalize_task(ctx, done, previous_snapshot, dedup_plan, shards)
+            final = finalize_task(ctx, done, previous_snapshot, dedup_plan, shards, replaced)
             lap("cluster + write")
             summary.quotes = final.quotes
             summary.clusters = final.clusters
@@ -345,6 +356,47 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float)
         lap("commit")
         summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _plan_stale(summary: RunSummary, the_plan, files, processed: dict[str, Seen], previous: Path | None,
+                config_hash: str, keep_stale: bool) -> set[str]:
+    """Stored articles curated under another config_hash: put their files on the
+    to-read list (unless ``keep_stale``) and say so in the summary's notes."""
+    if previous is None or not processed:
+        return set()
+    runs = read_table(previous, "runs")
+    hashes = dict(zip(runs.column("run_id").to_pylist(), runs.column("config_hash").to_pylist()))
+    stale = stale_files(processed, hashes, config_hash, {f.path for f in files})
+    if stale.articles and keep_stale:
+        summary.notes.append(f"{stale.articles} articles were curated with other settings; "
+                             "kept as they are (--keep-stale)")
+    elif stale.articles:
+        summary.notes.append(f"{stale.articles} articles were curated with other settings; "
+                             "re-curating them (--keep-stale to keep them)")
+        add_stale(the_plan, files, stale.paths)
+    if stale.gone:
+        summary.notes.append(f"{stale.gone} articles curated with other settings stay as they are: "
+                             "their files are no longer in raw/")
+    return set() if keep_stale else stale.paths
+
+
+def _recounts(batches: list[list[SourceFile]], processed: dict[str, Seen]) -> list[list[str]]:
+    """Per batch, the files read before whose lines the stored per-site counts hold."""
+    return [[f.path for f in b if (s := processed.get(f.path)) is not None and s.sha256 and s.n_articles > 0]
+            for b in batches]
+
+
+def _replaced(summary: RunSummary, file_rows, processed: dict[str, Seen], stale: set[str]) -> list[str]:
+    """Stored files this run read again, whose stored rows its own replace; counts
+    the re-curated articles (stale files) into ``summary``.
+
+    A file whose bytes could not be read now (sha256 empty: unreadable, a
+    broken link) keeps its stored rows, as a file gone from raw/ does.
+    """
+    summary.recurated = sum(n for p, _sha, _s, _m, n in file_rows if p in stale and n > 0)
+    if summary.recurated:
+        summary.notes.append(f"re-curated {summary.recurated} articles (settings changed)")
+    return sorted({p for p, sha, _s, _m, n in file_rows if sha and n >= 0 and p in processed})
 
 
 class _Laps:
@@ -387,6 +439,7 @@ def _runs_row(s: RunSummary, ctx: RunContext, full: bool) -> pa.Table:
         "articles": [s.articles],
         "edits": [s.edits],
         "quotes": [s.quotes],
+        "recurated": [s.recurated],
         "seconds": [s.seconds],
         "status": [s.status],
         "user_files": pa.array([s.user_files], pa.list_(pa.string())),

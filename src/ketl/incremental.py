@@ -140,3 +140,65 @@ def save_processed(state_dir: Path, previous: dict[str, Seen], run_id: str,
     pq.write_table(table, tmp, compression="zstd")
     # Replace, never write in place: the old file is hard-linked into the previous snapshot.
     os.replace(tmp, state_dir / PROCESSED_FILE)
+
+
+# A JSONL article's source_path is ``<file>#<line>``: its file is the path without the suffix.
+_LINE_SUFFIX = r"#[0-9]+$"
+
+
+def file_key_in(source_path: pa.ChunkedArray | pa.Array, files: pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Mask: is the row's source_path one of ``files``, or a line of one of them?
+
+    Vectorised (two ``is_in``), for the batched row replacement.
+    """
+    import pyarrow.compute as pc
+
+    bare = pc.replace_substring_regex(source_path, _LINE_SUFFIX, "")
+    return pc.or_(pc.is_in(source_path, value_set=files), pc.is_in(bare, value_set=files))
+
+
+@dataclass
+class Stale:
+    """Stored files curated with settings other than this run's."""
+
+    paths: set[str]  # still in raw/: to be read again
+    gone: int  # articles of stale files no longer in raw/: kept as they are
+    articles: int  # articles of ``paths`` as stored
+
+
+def stale_files(processed: dict[str, Seen], run_hashes: dict[str, str], config_hash: str,
+                present: set[str]) -> Stale:
+    """Which processed files hold articles written under another ``config_hash``.
+
+    ``run_hashes`` maps a run id to the config_hash its rows carry (the runs
+    table): the processed state records the run that wrote each file's rows,
+    so no article needs reading. A file whose run is unknown is not judged.
+    """
+    paths: set[str] = set()
+    gone = articles = 0
+    for path, seen in processed.items():
+        if seen.n_articles <= 0 or seen.sha256 == "":
+            continue
+        h = run_hashes.get(seen.run_id)
+        if h is None or h == config_hash:
+            continue
+        if path in present:
+            paths.add(path)
+            articles += seen.n_articles
+        else:
+            gone += seen.n_articles
+    return Stale(paths, gone, articles)
+
+
+def add_stale(the_plan: Plan, files: list[SourceFile], stale: set[str]) -> int:
+    """Put the stale files the plan skips on its to-read list, as if changed; returns how many."""
+    planned = {f.path for f in the_plan.to_read}
+    extra = [f for f in files if f.path in stale and f.path not in planned and f.problem is None]
+    if not extra:
+        return 0
+    names = {f.path for f in extra}
+    # Scan order, not appended: the order of reading decides which near-duplicate is the earliest.
+    the_plan.to_read = [f for f in files if f.path in planned or f.path in names]
+    the_plan.skipped -= len(extra)
+    the_plan.restat = [r for r in the_plan.restat if r[0] not in names]
+    return len(extra)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import pickle
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from .ingest import Reject, SourceFile, read_units
 from .quotes import extract_quotes
 from .repair import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
 from .schemas import EDITS, items_table
-from .store import STATE, write_part
+from .store import STATE, remove_rows, write_part
 
 SITE_LINES = "site_lines.parquet"
 
@@ -178,8 +179,15 @@ class _Timer:
             self.into[name] = self.into.get(name, 0.0) + time.perf_counter() - t
 
 
-def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> BatchCounts:
-    """Step 1: read, decode and repair; count the batch's lines per site."""
+def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
+                  recount: Iterable[str] = ()) -> BatchCounts:
+    """Step 1: read, decode and repair; count the batch's lines per site.
+
+    ``recount`` names files whose lines the stored per-site counts already
+    hold (files read again): their counts are also written apart, for
+    :func:`merge_site_lines` to take back out, so a re-read never counts a
+    document twice (a line seen twice as often would be cut as boilerplate).
+    """
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings)
@@ -192,11 +200,18 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> Batch
             lambda d: repair_documents(d, res.repair, protected=res.gazetteer.protects),
             docs, rejects, "repair"))
     stats = SiteLineStats(res.boilerplate.repetition_settings())
+    counted = SiteLineStats(res.boilerplate.repetition_settings())
+    recount = frozenset(recount)
     if ctx.runs("boilerplate"):
         for doc in docs:
-            stats.add(*site_and_line_keys(doc))
+            keys = site_and_line_keys(doc)
+            stats.add(*keys)
+            if recount and _file_of(doc.source_path, recount):
+                counted.add(*keys)
     ctx.work.mkdir(parents=True, exist_ok=True)
     pq.write_table(stats.to_arrow(), ctx.work / f"sitelines-{batch:05d}.parquet")
+    if recount:
+        pq.write_table(counted.to_arrow(), ctx.work / f"sitelines-recount-{batch:05d}.parquet")
     _dump(ctx.work / f"prepared-{batch:05d}.pkl", (docs, rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
@@ -204,14 +219,25 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile]) -> Batch
 
 
 def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int]) -> pa.Table:
-    """All counts so far (stored state plus this run's batches), summed per (site, line)."""
+    """All counts so far (stored state plus this run's batches), summed per (site, line).
+
+    The counts of re-read files (``sitelines-recount-*``) are taken back out:
+    the stored state holds them from their first reading.
+    """
+    import pyarrow.compute as pc
+
     parts = [pq.read_table(ctx.work / f"sitelines-{b:05d}.parquet") for b in batches]
+    for b in batches:
+        if (again := ctx.work / f"sitelines-recount-{b:05d}.parquet").is_file():
+            t = pq.read_table(again)
+            parts.append(t.set_column(2, "n_docs", pc.negate(t.column("n_docs"))))
     if previous is not None and (previous / STATE / SITE_LINES).is_file():
         parts.append(pq.read_table(previous / STATE / SITE_LINES))
     if not parts:
         return SiteLineStats.SCHEMA.empty_table()
     merged = pa.concat_tables(parts).group_by(["site", "line_key"]).aggregate([("n_docs", "sum")])
-    return merged.rename_columns(["site", "line_key", "n_docs"]).cast(SiteLineStats.SCHEMA)
+    merged = merged.rename_columns(["site", "line_key", "n_docs"]).cast(SiteLineStats.SCHEMA)
+    return merged.filter(pc.greater(merged.column("n_docs"), 0))  # a re-read file's lines, gone
 
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
@@ -348,3 +374,62 @@ def _dump(path: Path, obj: object) -> None:
 def _load(path: Path) -> object:
     with open(path, "rb") as fh:
         return pickle.load(fh)
+
+
+_PART = re.compile(r"part-(.{8})-[0-9]+\.parquet")
+
+
+def _parts_of(runs: Iterable[str] | None):
+    """Which part files can hold rows of ``runs``: theirs, and any not named by a run."""
+    if runs is None:
+        return None
+    prefixes = {r[:8] for r in runs}
+    if "" in prefixes:  # a file whose writer is not recorded: look everywhere
+        return None
+    return lambda name: (m := _PART.fullmatch(name)) is None or m.group(1) in prefixes
+
+
+def _file_of(source_path: str, files: frozenset[str]) -> bool:
+    """Is ``source_path`` one of ``files`` or a JSONL line (``file#n``) of one?"""
+    return source_path in files or source_path.rpartition("#")[0] in files
+
+
+# Doc ids whose rows a re-read file replaced (work folder: this run's; state: all).
+REMOVED_DOCS = "removed-docs.parquet"
+# Tables whose rows name their file; entities name only their article.
+_BY_PATH = ("articles", "edits", "rejects", "suggestions")
+
+
+def drop_replaced(ctx: RunContext, replaced: list[str], runs: Iterable[str] | None = None) -> int:
+    """Remove the stored rows of files this run read again from the staging snapshot.
+
+    The run's own rows (its ``run_id``) stay: they are the replacement. One
+    pass per table. The quotes table is rewritten whole by ``finalize_run``,
+    which drops them there. ``runs``, the ids of the runs that wrote those
+    files' rows (the processed state knows them), limits the pass to their
+    parts (named ``part-<run_id[:8]>-<batch>``). Returns the stored articles removed.
+    """
+    if not replaced:
+        return 0
+    import pyarrow.compute as pc
+
+    from .incremental import file_key_in
+
+    staging, files = Path(ctx.staging), pa.array(sorted(replaced), pa.string())
+    parts = _parts_of(runs)
+
+    def stored(rows: pa.Table) -> pa.ChunkedArray:
+        return pc.not_equal(rows.column("run_id"), ctx.run_id)
+
+    removed_articles, doc_ids = 0, pa.array([], pa.string())
+    for table in _BY_PATH:
+        n, ids = remove_rows(staging, table, lambda rows: pc.and_(
+            stored(rows), file_key_in(rows.column("source_path"), files)), ["source_path", "run_id"], parts)
+        if table == "articles":
+            removed_articles, doc_ids = n, ids
+    if len(doc_ids):
+        ctx.work.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.work / REMOVED_DOCS)  # for finalize_run
+        remove_rows(staging, "entities", lambda rows: pc.and_(
+            stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"], parts)
+    return removed_articles

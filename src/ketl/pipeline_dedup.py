@@ -30,9 +30,10 @@ import pyarrow.parquet as pq
 from .dedup import distributed
 from .dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from .dedup.lsh import GRAM_PARTS
-from .pipeline import RunContext, part_name
+from .incremental import file_key_in
+from .pipeline import REMOVED_DOCS, RunContext, part_name
 from .schemas import QUOTES
-from .store import STATE, Store, read_table, write_part
+from .store import STATE, Store, read_table, rewrite_rows, write_part
 
 # Band tasks per run. The result does not depend on it (tested); 8 splits the
 # quotes' 32 bands and the articles' 16 evenly and keeps a 2-8 worker cluster busy.
@@ -105,33 +106,42 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
 
 
 def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
-                 plan: DedupPlan | None = None, shards: list[ShardPairs] | tuple = ()) -> FinalCounts:
+                 plan: DedupPlan | None = None, shards: list[ShardPairs] | tuple = (),
+                 replaced: list[str] | tuple = ()) -> FinalCounts:
     """Step 3, once per run: cluster the run's articles and quotes, write both tables.
 
     ``plan`` is None when the dedup stage is skipped: rows are written without
-    clusters, and the stored index is left as it is.
+    clusters, and the stored index is left as it is. ``replaced`` names the
+    stored files read again: their stored quotes are dropped (the new ones
+    come with the batches).
     """
     staging = Path(ctx.staging)
     counts = FinalCounts()
     linked = {}
-    quotes_index: NearDupIndex | None = None
+    indexes: dict[str, NearDupIndex] = {}
     if plan is not None:
         for name, cls in INDEXES.items():
-            index, linked[name] = distributed.link(cls, plan.plans[name], [s.pairs[name] for s in shards])
-            if name == "quotes":
-                quotes_index = index
+            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], [s.pairs[name] for s in shards])
     elif previous is not None:
-        quotes_index = QuoteIndex.load(previous / STATE, bands=False, grams=False)
+        indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
+    quotes_index = indexes.get("quotes")
 
+    new_parts = [pq.read_table(ctx.work / f"articles-{b:05d}.parquet") for b in batches]
+    dead, gone_now = _dead_articles(ctx, previous, new_parts)
+    if len(dead) and "articles" not in indexes and previous is not None:
+        indexes["articles"] = ArticleIndex.load(previous / STATE, bands=False, grams=False)
+    article_index = indexes.get("articles")
+    if len(gone_now) and article_index is not None:
+        _repoint_stored(staging, article_index, gone_now, dead)
     offset = 0
-    for b in batches:
-        articles = pq.read_table(ctx.work / f"articles-{b:05d}.parquet")
+    for b, articles in zip(batches, new_parts):
         if "articles" in linked and articles.num_rows:
             dup = linked["articles"].column("near_duplicate_of").slice(offset, articles.num_rows)
             offset += articles.num_rows
+            dup = _repointed(articles.column("doc_id"), dup.combine_chunks(), article_index, dead)
             counts.near_duplicates += len(dup) - dup.null_count
             articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
-                                           "near_duplicate_of", dup.combine_chunks())
+                                           "near_duplicate_of", dup)
         write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
 
     pending = [pq.read_table(p) for p in _parts(ctx, "quotes", batches)]
@@ -147,25 +157,98 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
         new = new.append_column("cluster_id", cluster_id).append_column("similarity", similarity).append_column(
             "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
         counts.quotes = new.num_rows
-    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join.
+    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join,
+    # and the quotes of re-read files give way to their new ones.
     keep = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
     target = pa.schema([QUOTES.field(c) for c in keep] + [pa.field("run_date", pa.string())])
-    parts = [read_table(previous, "quotes")] if previous else []
+    parts = [_without(read_table(previous, "quotes"), replaced)] if previous else []
     if new is not None:
         parts.append(new)
     parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
     if parts:
-        quotes = pa.concat_tables(parts)
-        sizes = (quotes_index or QuoteIndex()).cluster_sizes()
-        where = pc.index_in(quotes.column("cluster_id"), value_set=sizes.column("cluster_id"))
-        size = pc.fill_null(pc.take(sizes.column("cluster_size"), where), 1).cast(pa.int32())
-        quotes = quotes.append_column("cluster_size", size)
-        quotes = quotes.append_column("is_canonical", pc.equal(quotes.column("cluster_id"), quotes.column("quote_id")))
-        counts.clusters = pc.sum(pc.greater(sizes.column("cluster_size"), 1)).as_py() or 0
+        quotes, counts.clusters = with_clusters(pa.concat_tables(parts), quotes_index or QuoteIndex())
         for run_date in pc.unique(quotes.column("run_date")).to_pylist():
             part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
             write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
+    elif replaced:  # every stored quote was replaced by none: the commit must not carry them over
+        (staging / "quotes" / f"run_date={ctx.run_date}").mkdir(parents=True, exist_ok=True)
     return counts
+
+
+def _dead_articles(ctx: RunContext, previous: Path | None, new_parts: list[pa.Table]) -> tuple[pa.Array, pa.Array]:
+    """Indexed articles whose rows were replaced (a re-read file with other bytes): all
+    of them, and those removed by this run. Kept in the state (``REMOVED_DOCS``), so
+    a later article joining such a cluster is pointed at a live member too."""
+    stored = previous / STATE / REMOVED_DOCS if previous is not None else None
+    old = pq.read_table(stored).column("doc_id").combine_chunks() if stored and stored.is_file() \
+        else pa.array([], pa.string())
+    now_file = ctx.work / REMOVED_DOCS
+    now = pq.read_table(now_file).column("doc_id").combine_chunks() if now_file.is_file() else pa.array([], pa.string())
+    if not len(old) and not len(now):
+        return old, now
+    back = pa.concat_arrays([t.column("doc_id").combine_chunks() for t in new_parts]) if new_parts \
+        else pa.array([], pa.string())
+    dead = pc.unique(pa.concat_arrays([old, now]))
+    dead = dead.filter(pc.invert(pc.is_in(dead, value_set=back)))  # same bytes read again: alive
+    now = now.filter(pc.is_in(now, value_set=dead))
+    pq.write_table(pa.table({"doc_id": dead}), Path(ctx.staging) / STATE / REMOVED_DOCS)
+    return dead, now
+
+
+def _repointed(doc_ids, dup: pa.Array, index: NearDupIndex | None, dead: pa.Array) -> pa.Array:
+    """``dup`` (near_duplicate_of) with every pointer at a replaced article moved to
+    the earliest live member of its cluster (null when that is the article itself)."""
+    if index is None or not len(dead):
+        return dup
+    hit = pc.fill_null(pc.is_in(dup, value_set=dead), False)
+    if not pc.any(hit).as_py():
+        return dup
+    return pc.if_else(hit, index.earliest_live(doc_ids, dead), dup)
+
+
+def _repoint_stored(staging: Path, index: NearDupIndex, gone_now: pa.Array, dead: pa.Array) -> None:
+    """Stored articles that pointed at an article this run removed point at a live one."""
+    def fix(rows: pa.Table):
+        if not pc.any(pc.fill_null(pc.is_in(rows.column("near_duplicate_of"), value_set=gone_now), False)).as_py():
+            return None
+
+        def change(part: pa.Table) -> pa.Table:
+            col = part.schema.get_field_index("near_duplicate_of")
+            dup = part.column(col).combine_chunks()
+            return part.set_column(col, "near_duplicate_of", _repointed(part.column("doc_id"), dup, index, dead))
+        return change
+
+    rewrite_rows(staging, "articles", ["near_duplicate_of"], fix)
+
+
+def _without(quotes: pa.Table, replaced: list[str]) -> pa.Table:
+    """``quotes`` less the rows of the files this run read again."""
+    if not replaced or not quotes.num_rows:
+        return quotes
+    return quotes.filter(pc.invert(file_key_in(quotes.column("source_path"), pa.array(replaced, pa.string()))))
+
+
+def with_clusters(quotes: pa.Table, index: NearDupIndex) -> tuple[pa.Table, int]:
+    """``quotes`` with ``cluster_id, cluster_size, is_canonical`` over its own rows; and the
+    number of clusters of more than one member.
+
+    A cluster whose earliest member was replaced is named by its earliest
+    member still stored (:meth:`NearDupIndex.live_clusters`); quotes never
+    indexed (dedup skipped) keep what they have.
+    """
+    ids = quotes.column("quote_id")
+    live_id, live_size = index.live_clusters(ids)
+    cluster_id = pc.coalesce(live_id, quotes.column("cluster_id"))
+    canonical = pc.equal(cluster_id, ids)
+    # The canonical member is its own reference, also after it took a replaced root's place.
+    similarity = pc.if_else(pc.and_(pc.is_valid(live_id), pc.fill_null(canonical, False)),
+                            pa.scalar(1.0, pa.float32()), quotes.column("similarity"))
+    quotes = quotes.set_column(quotes.schema.get_field_index("cluster_id"), "cluster_id", cluster_id)
+    quotes = quotes.set_column(quotes.schema.get_field_index("similarity"), "similarity", similarity)
+    size = pc.fill_null(live_size, 1).cast(pa.int32())
+    quotes = quotes.append_column("cluster_size", size).append_column("is_canonical", canonical)
+    multi = pc.and_(pc.greater(size, 1), pc.fill_null(canonical, False))
+    return quotes, pc.sum(multi.cast(pa.int64())).as_py() or 0
 
 
 def stored_clusters(snapshot: Path) -> int:

@@ -72,10 +72,10 @@ QUOTES = _schema(
     _f("speaker", pa.string(), "Who said it, when attributed"),
     _f("start", pa.int32(), "Start offset in articles.text", False),
     _f("end", pa.int32(), "End offset (exclusive) in articles.text", False),
-    _f("cluster_id", pa.string(), "quote_id of the earliest member of its near-duplicate cluster; never changes"),
+    _f("cluster_id", pa.string(), "quote_id of the earliest member of its near-duplicate cluster still stored; changes only when that member's file was re-read"),
     _f("cluster_size", pa.int32(), "Members of the cluster at the latest run"),
     _f("is_canonical", pa.bool_(), "True for the earliest member (cluster_id == quote_id)"),
-    _f("similarity", pa.float32(), "Estimated similarity to the canonical member"),
+    _f("similarity", pa.float32(), "Estimated similarity to the cluster's first member (1.0 for the canonical one); when that member's file was re-read, to its replaced version"),
     _f("run_id", pa.string(), "Run that extracted the quote", False),
 )
 
@@ -98,7 +98,7 @@ RUNS = _schema(
     _f("raw_root", pa.string(), "The raw folder as given", False),
     _f("full", pa.bool_(), "True when the run rebuilt the dataset (--full)", False),
     _f("files_seen", pa.int64(), "Entries found under raw", False),
-    _f("files_new", pa.int64(), "Files read in this run (new or changed)", False),
+    _f("files_new", pa.int64(), "Files read in this run (new, changed, or re-curated: settings changed)", False),
     _f("files_skipped", pa.int64(), "Files skipped as already processed (same path and sha256)", False),
     _f("rejected", pa.int64(), "Rows added to rejects", False),
     _f("articles", pa.int64(), "Rows added to articles", False),
@@ -107,6 +107,7 @@ RUNS = _schema(
     _f("seconds", pa.float64(), "Wall time of the run", False),
     _f("status", pa.string(), "`ok`; `partial` when some inputs were rejected; `nothing_new` when an incremental run found no new or changed file", False),
     _f("user_files", pa.list_(pa.string()), "Rule and gazetteer files the run loaded besides ketl's own (absolute paths, in load order; the dataset's gazetteer.user.toml included); null before ketl 0.3"),
+    _f("recurated", pa.int64(), "Articles read again because their stored rows were curated with another config_hash (settings, rules or gazetteer changed); null before ketl 0.3"),
 )
 
 ENTITIES = _schema(

@@ -322,3 +322,60 @@ def read_table(folder: Path, table: str) -> pa.Table:
 
 def _with_run_date(schema: pa.Schema) -> pa.Schema:
     return schema.append(pa.field("run_date", pa.string()))
+
+
+def remove_rows(staging: Path, table: str, drop, columns: list[str], parts=None) -> tuple[int, pa.Array]:
+    """Remove the rows ``drop(part)`` marks from every part of ``table`` in ``staging``.
+
+    ``drop`` gets a part's ``columns`` (pyarrow table) and returns a boolean
+    mask; only a part with such rows is read whole. ``parts(name)``, when
+    given, says which part files can hold such rows at all (the others are
+    not opened).
+    A part holding such rows is written anew under its own name by the
+    atomic writer (a new file replaces the hard link; the previous snapshot's
+    file is never touched); a part left empty is removed. Returns the number
+    of rows removed and the ``doc_id`` values of those rows (empty array when
+    the table has no doc_id column).
+    """
+    import pyarrow.compute as pc
+
+    root = staging / table
+    removed, ids = 0, []
+    for part in sorted(root.rglob("*.parquet")) if root.is_dir() else []:
+        if part.name == PLACEHOLDER or (parts is not None and not parts(part.name)):
+            continue
+        mask = pc.fill_null(drop(pq.read_table(part, columns=columns)), False)
+        n = pc.sum(mask.cast(pa.int64())).as_py() or 0
+        if not n:
+            continue
+        removed += n
+        rows = pq.read_table(part)
+        if "doc_id" in rows.column_names:
+            ids.append(rows.column("doc_id").filter(mask).combine_chunks())
+        kept = rows.filter(pc.invert(mask))
+        if kept.num_rows:
+            tmp = part.with_name(f".{part.name}.tmp")
+            pq.write_table(kept, tmp, compression="zstd")
+            os.replace(tmp, part)
+        else:
+            part.unlink()
+    return removed, pa.concat_arrays(ids) if ids else pa.array([], pa.string())
+
+
+def rewrite_rows(staging: Path, table: str, columns: list[str], fix) -> int:
+    """Rewrite the parts of ``table`` in ``staging`` for which ``fix`` changes rows.
+
+    ``fix(rows)`` gets a part's ``columns`` and returns None (nothing to do)
+    or a function from the whole part to its new rows. Parts are replaced by
+    the atomic writer, as in :func:`remove_rows`. Returns the parts rewritten.
+    """
+    root = staging / table
+    done = 0
+    for part in sorted(root.rglob("*.parquet")) if root.is_dir() else []:
+        if part.name == PLACEHOLDER or (change := fix(pq.read_table(part, columns=columns))) is None:
+            continue
+        tmp = part.with_name(f".{part.name}.tmp")
+        pq.write_table(change(pq.read_table(part)), tmp, compression="zstd")
+        os.replace(tmp, part)
+        done += 1
+    return done

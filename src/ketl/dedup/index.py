@@ -328,6 +328,33 @@ class NearDupIndex:
         return pa.table({"cluster_id": self._ids().take(pa.array(roots, pa.int64())).combine_chunks(),
                          "cluster_size": pa.array(counts, pa.int64())})
 
+    def live_clusters(self, ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+        """``cluster_id, cluster_size`` of each of ``ids`` counting only ``ids``.
+
+        Items stay in the index when their rows are replaced (a re-read file),
+        so a cluster may hold dead members, its root among them. Here a
+        cluster is named by its earliest member still in ``ids`` and sized by
+        those members: no row ever points at a removed one. Ids not indexed
+        get nulls.
+        """
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        known = self._ids().combine_chunks() if self._n else pa.array([], pa.string())
+        where = pc.index_in(ids, value_set=known)
+        valid = np.asarray(pc.is_valid(where).to_numpy(zero_copy_only=False), bool)
+        pos = pc.fill_null(where, 0).to_numpy().astype(np.int64)[valid]
+        cluster_id = pa.nulls(len(ids), pa.string())
+        size = pa.nulls(len(ids), pa.int32())
+        if len(pos):
+            roots = self._root[pos]  # item numbers: arrays indexed by them, no sort
+            earliest = np.full(self._n, self._n, np.int64)
+            np.minimum.at(earliest, roots, pos)
+            counts = np.bincount(roots, minlength=self._n).astype(np.int32)
+            slots = np.flatnonzero(valid)
+            names = known.take(pa.array(earliest[roots]))
+            cluster_id = _scatter(len(ids), slots, names, pa.string())
+            size = _scatter(len(ids), slots, pa.array(counts[roots]), pa.int32())
+        return cluster_id, size
+
     def signatures(self, items: np.ndarray) -> np.ndarray:
         """Stored signatures of ``items`` (row numbers in processing order)."""
         return self._sketches.signatures(items)
@@ -445,6 +472,15 @@ class NearDupIndex:
         self._sim = np.concatenate((self._sim, sim))
 
 
+def _scatter(n: int, slots: np.ndarray, values: pa.Array, typ: pa.DataType) -> pa.Array:
+    """An array of ``n`` nulls with ``values`` at ``slots``."""
+    if len(slots) == n:
+        return values.cast(typ)
+    where = np.full(n, -1, np.int64)
+    where[slots] = np.arange(len(slots))
+    return values.cast(typ).take(pa.array(where, mask=where < 0))
+
+
 def merge_pairs(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Union of verified ``(pairs, weights)`` from tasks holding different bands, sorted.
 
@@ -478,6 +514,29 @@ class ArticleIndex(NearDupIndex):
     id_column = "doc_id"
     file_name = "article_index.parquet"
     default_settings = ARTICLE_SETTINGS
+
+    def earliest_live(self, ids: pa.Array | pa.ChunkedArray, dead: pa.Array) -> pa.Array:
+        """``near_duplicate_of`` of each of ``ids`` when the ``dead`` items' rows are gone.
+
+        The earliest member of the cluster whose row still exists, null when
+        that is the article itself (or the id is not indexed): a replaced
+        article is never pointed at.
+        """
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        known = self._ids().combine_chunks() if self._n else pa.array([], pa.string())
+        alive = np.ones(self._n, bool)
+        gone = pc.index_in(dead, value_set=known)
+        alive[pc.drop_null(gone).to_numpy().astype(np.int64)] = False
+        first = np.full(self._n, self._n, np.int64)  # per root: its earliest live member
+        members = np.flatnonzero(alive)
+        np.minimum.at(first, self._root[members], members)
+        where = pc.index_in(ids, value_set=known)
+        valid = np.asarray(pc.is_valid(where).to_numpy(zero_copy_only=False), bool)
+        pos = pc.fill_null(where, 0).to_numpy().astype(np.int64)
+        earliest = np.where(valid, first[self._root[pos]] if self._n else pos, self._n)
+        own = (earliest >= self._n) | (earliest == pos)
+        names = known.take(pa.array(np.where(own, 0, earliest))) if self._n else pa.nulls(len(ids), pa.string())
+        return pc.if_else(pa.array(own), pa.scalar(None, pa.string()), names)
 
     def _output(self, ids: pa.Array, pos: np.ndarray) -> pa.Table:
         out = super()._output(ids, pos)
