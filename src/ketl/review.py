@@ -28,8 +28,8 @@ from typing import Sequence
 import pyarrow as pa
 import xxhash
 
-from .entities import SUGGESTIONS_SCHEMA
-from .gazetteer import Entity, Gazetteer, entity_toml
+from .stages.entities.stage import SUGGESTIONS_SCHEMA
+from .stages.entities.gazetteer import Entity, Gazetteer, entity_toml
 
 __all__ = ["ReviewItem", "default_user_gazetteer", "read_suggestions", "review_id", "pending",
            "record_decisions", "with_user_gazetteer", "user_files", "printable"]

@@ -9,7 +9,7 @@ no "generated at" clock, sorted ties, PNGs without version metadata, so the
 same dataset gives the same bytes.
 
 Reading and summarising use pyarrow only; matplotlib (a core dependency) draws
-the charts and is imported lazily by :mod:`ketl.report_charts`; without it the
+the charts and is imported lazily by :mod:`ketl.report.charts`; without it the
 page is written without charts.
 """
 
@@ -25,8 +25,8 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .schemas import TABLES
-from .store import INTERNAL, PLACEHOLDER
+from ..schemas import TABLES
+from ..store import INTERNAL, PLACEHOLDER
 
 __all__ = ["ReportSettings", "Summary", "summarize", "render_html", "write_report"]
 
@@ -327,7 +327,7 @@ def _suggestions(pending: pa.Table, n: int) -> list[tuple[str, str, float, int]]
 
 def _charts(summary: Summary, s: ReportSettings) -> dict[str, bytes]:
     """The PNGs, by file name; a chart is left out when it would show nothing."""
-    from . import report_charts as rc
+    from . import charts as rc
 
     charts: dict[str, bytes] = {}
     if summary.sites:
@@ -560,7 +560,7 @@ def write_report(out: Path, dest: Path | None = None, settings: ReportSettings =
     or ValueError (one line) for a missing or unreadable dataset. Without
     matplotlib the page is written without its charts and says so.
     """
-    from . import report_charts
+    from . import charts as report_charts
 
     out = Path(out)
     summary = summarize(out, settings)

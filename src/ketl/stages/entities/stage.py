@@ -34,8 +34,8 @@ import pyarrow as pa
 import regex
 from rapidfuzz.distance import JaroWinkler
 
-from .schemas import ENTITIES, SUGGESTIONS, items_table
-from .document import Change, Document, EntityMention, Suggestion, apply_changes
+from ...schemas import ENTITIES, SUGGESTIONS, items_table
+from ...document import Change, Document, EntityMention, Suggestion, apply_changes
 from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_words
 
 __all__ = [

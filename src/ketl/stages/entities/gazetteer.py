@@ -731,7 +731,7 @@ class CompiledGazetteer:
 
         2 (on topic): no context, or one of its topic words occurs; 1 (near): only
         a word of one of its countries occurs; 0: nothing. Fuzzy corrections need
-        2, known corruptions and mentions 1 (see ketl.entities).
+        2, known corruptions and mentions 1 (see ketl.stages.entities.stage).
         """
         ctx = self.entity_context[entity]
         if ctx is None:

@@ -7,7 +7,7 @@ markers (C1 controls, ``Œœ``, ``Ã``/``Â`` before a space, ``Ђ``), and the o
 fixers only act on characters we can list (entities, ligatures, width forms,
 controls, surrogates, odd line breaks) or on text that is not NFC. So:
 
-* a cheap gate on the text's non-ASCII characters (:mod:`ketl.repair_scan`)
+* a cheap gate on the text's non-ASCII characters (:mod:`ketl.stages.repair.scan`)
   skips most articles outright;
 * otherwise a lookup table per code point (numpy) finds the lines holding a
   single marker or an entity (ftfy runs on them) and the lines holding only
@@ -33,8 +33,8 @@ import numpy as np
 from ftfy import chardata
 from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 
-from .document import Change
-from .repair_scan import TextFacts, nonascii_runs, scan_text
+from ...document import Change
+from .scan import TextFacts, nonascii_runs, scan_text
 
 __all__ = ["encoding_changes", "fix_encoding_text", "line_changes", "needs_ftfy"]
 

@@ -3,9 +3,9 @@
 Two steps so the flow can plan cheaply in one process and read in parallel:
 
 * :func:`scan` walks ``raw`` in sorted order and stats every entry (no reads,
-  :mod:`ketl.ingest_scan`);
+  :mod:`ketl.ingest.scan`);
 * :func:`read_units` reads, hashes and decodes a batch of files (in a worker);
-  JSONL files line by line (:mod:`ketl.ingest_jsonl`).
+  JSONL files line by line (:mod:`ketl.ingest.jsonl`).
 
 Nothing is dropped silently: every input that cannot become an article is a
 :class:`Reject` with a stable ``reason``. No input, however hostile, may raise
@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .decode import DecodeError, decode_bytes
-from .document import Change, Document, apply_changes
-from .ingest_jsonl import CARRIED_FIELDS, SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
-from .ingest_scan import SCAN_PROBLEMS, SUFFIXES, SourceFile, display_path, scan
+from ..document import Change, Document, apply_changes
+from .jsonl import CARRIED_FIELDS, SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
+from .scan import SCAN_PROBLEMS, SUFFIXES, SourceFile, display_path, scan
 
 __all__ = ["CARRIED_FIELDS", "REASONS", "SCAN_PROBLEMS", "SUFFIXES", "ReadResult", "Reject", "SourceFile", "display_path",
            "doc_id_for", "read_units", "scan"]

@@ -28,14 +28,14 @@ from dataclasses import dataclass, fields
 from itertools import accumulate
 from typing import Iterable, Iterator, Sequence
 
-from ketl.boilerplate_classifier import (ClassifierSettings, classify_stripped, document_stopwords,
+from ketl.stages.boilerplate.classifier import (ClassifierSettings, classify_stripped, document_stopwords,
                                          headline_lists, is_prose, list_lead, teaser_lines)
-from ketl.boilerplate_rules import CompiledRules, load_rules
-from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
+from ketl.stages.boilerplate.rules import CompiledRules, load_rules
+from ketl.stages.boilerplate.site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                                         site_and_line_keys, split_title_suffix)
 from ketl.document import Change, Document, apply_changes
-from ketl.metadata import extract_metadata_at, title_key
-from ketl.repair_script import script_of
+from ketl.stages.boilerplate.metadata import extract_metadata_at, title_key
+from ketl.stages.repair.script import script_of
 
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
            "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]

@@ -7,7 +7,7 @@ turn every UTF-8 line into mojibake). So:
 * a file with a BOM, or UTF-16/32 without one (NUL bytes in most characters),
   is decoded as a whole, as ``.txt`` files are;
 * otherwise valid UTF-8 lines are UTF-8, and each line that is not is decoded
-  on its own by :func:`ketl.decode.decode_bytes`, its encoding recorded, or
+  on its own by :func:`ketl.ingest.decode.decode_bytes`, its encoding recorded, or
   rejected with the decoder's reason;
 * a file that is binary as a whole (control bytes everywhere) is one reject,
   not one reject per "line" of noise.
