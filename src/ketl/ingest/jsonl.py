@@ -34,7 +34,7 @@ from .decode import DecodeError, decode_bytes
 CARRIED_FIELDS = ("id", "url", "title", "site", "published")
 
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's begin with UTF-16's
-# Bytes that never occur in text (decode.py rejects single-byte text holding many).
+# Bytes that never occur in text (ingest/decode.py rejects single-byte text holding many).
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))
 _JSON = json.JSONDecoder()  # json.loads' own checks cost a tenth of this hot loop
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -12,7 +12,7 @@ Each piece leaves the body through a located :class:`Change` (stage
 * ``reprinted_from``: the publisher a reprint notice names (``This article was
   originally published by X and is reprinted with permission.``, ``Republished
   with permission from X``, ``Distributed by X``, and at the bottom also
-  ``Source: X`` and ``(c) X 2024``: see metadata_reprint.py); the whole notice
+  ``Source: X`` and ``(c) X 2024``: see reprint.py); the whole notice
   line leaves the body.
 """
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from itertools import accumulate
 from typing import Iterable, Iterator, Sequence
 
@@ -442,13 +443,8 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     return overlap <= settings.trailing_fragment_max_overlap or (unclosed and overlap < 0.5)
 
 
-_STOP_EN: frozenset[str] | None = None
-
-
+@lru_cache(maxsize=1)
 def _stop_en() -> frozenset[str]:
-    global _STOP_EN
-    if _STOP_EN is None:
-        from stop_words import get_stop_words
+    from stop_words import get_stop_words
 
-        _STOP_EN = frozenset(get_stop_words("english"))
-    return _STOP_EN
+    return frozenset(get_stop_words("english"))

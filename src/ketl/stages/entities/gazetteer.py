@@ -78,7 +78,6 @@ ENTITY_TYPES = ("place", "person", "organisation", "media")
 KIND_CANONICAL, KIND_VARIANT, KIND_CORRUPTION = 0, 1, 2
 
 _WORD_CHAR = regex.compile(r"[\p{L}\p{M}\p{N}]")
-_TOKEN_SPLIT = regex.compile(r"[\s\-‐‑–]+")
 _TOKEN_SPLIT_NUL = regex.compile(r"[\s\-‐‑–\x00]+")
 _TOKEN_SEP = regex.compile(r"[\s\-‐‑–]+")
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Iterator, Sequence
 
 import pyarrow as pa
@@ -286,19 +287,13 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
     return changes, suggestions
 
 
-_FORMS: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-
-
+@lru_cache(maxsize=8)
 def _ordinary_forms(ordinary: frozenset[str]) -> frozenset[str]:
-    """Capitalised and upper-case spellings of the ordinary words: a set hit, no casefold."""
-    hit = _FORMS.get(id(ordinary))
-    if hit is not None and hit[0] is ordinary:
-        return hit[1]
-    if len(_FORMS) > 8:
-        _FORMS.clear()
-    forms = frozenset(f for w in ordinary for f in (w.capitalize(), w.upper()) if f.casefold() == w)
-    _FORMS[id(ordinary)] = (ordinary, forms)  # the reference keeps the id from being reused
-    return forms
+    """Capitalised and upper-case spellings of the ordinary words: a set hit, no casefold.
+
+    Cached on the set itself: a frozenset keeps its hash, and the same object
+    comes back for every document, so a lookup costs an identity check."""
+    return frozenset(f for w in ordinary for f in (w.capitalize(), w.upper()) if f.casefold() == w)
 
 
 def _surnames(cg: CompiledGazetteer, mentioned: set[int]) -> list[tuple[str, int]]:
