@@ -18,8 +18,8 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from .plausible import Context, implausibility, latin_alphabet, rarity_key
 from ..text.language import detect_language
+from .plausible import Context, implausibility, latin_alphabet, rarity_key
 
 __all__ = ["CANDIDATES", "SAMPLE_BYTES", "Guess", "context_language", "guess_legacy", "ranked"]
 

@@ -23,8 +23,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .decode import DecodeError, decode_bytes
 from ..document import Change, Document, apply_changes
+from .decode import DecodeError, decode_bytes
 from .jsonl import CARRIED_FIELDS, SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
 from .scan import SCAN_PROBLEMS, SUFFIXES, SourceFile, display_path, scan
 

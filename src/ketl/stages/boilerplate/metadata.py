@@ -23,9 +23,9 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Callable, Sequence
 
-from ketl.stages.boilerplate.site_stats import doc_site, split_title_suffix
-from ketl.document import Change, Document, apply_changes
-from ketl.stages.boilerplate.reprint import find_reprint, find_reprint_strength
+from ...document import Change, Document, apply_changes
+from .reprint import find_reprint, find_reprint_strength
+from .site_stats import doc_site, split_title_suffix
 
 __all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
 

@@ -29,14 +29,14 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Iterable, Iterator, Sequence
 
-from ketl.stages.boilerplate.classifier import (ClassifierSettings, classify_stripped, document_stopwords,
-                                         headline_lists, is_prose, list_lead, teaser_lines)
-from ketl.stages.boilerplate.rules import CompiledRules, load_rules
-from ketl.stages.boilerplate.site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
-                                        site_and_line_keys, split_title_suffix)
-from ketl.document import Change, Document, apply_changes
-from ketl.stages.boilerplate.metadata import extract_metadata_at, title_key
-from ketl.stages.repair.script import script_of
+from ...document import Change, Document, apply_changes
+from ..repair.script import script_of
+from .classifier import (ClassifierSettings, classify_stripped, document_stopwords,
+                         headline_lists, is_prose, list_lead, teaser_lines)
+from .metadata import extract_metadata_at, title_key
+from .rules import CompiledRules, load_rules
+from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
+                         site_and_line_keys, split_title_suffix)
 
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
            "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]

@@ -29,15 +29,18 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import regex
 from rapidfuzz.distance import JaroWinkler
 
-from ...schemas import ENTITIES, SUGGESTIONS, items_table
 from ...document import Change, Document, EntityMention, Suggestion, apply_changes
+from ...schemas import ENTITIES, SUGGESTIONS, items_table
 from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_words
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "EntitySettings",
@@ -146,8 +149,8 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
                 changes.append(Change(m.start, m.end, pref, "entity.canonicalize"))
 
     if settings.fuzzy:
-        fuzzy_changes, suggestions = _fuzzy(doc, text, cg, settings, ordinary, blocked, mentioned,
-                                            fit, levels)
+        scope = _Scope(doc, cg, settings, ordinary, mentioned, fit, levels)
+        fuzzy_changes, suggestions = _fuzzy(scope, blocked)
         changes.extend(fuzzy_changes)
         doc.suggestions.extend(suggestions)
 
@@ -210,9 +213,25 @@ def _cap_runs(text: str, ordinary: frozenset[str],
     return runs
 
 
-def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySettings,
-           ordinary: frozenset[str], blocked: Sequence[tuple[int, int]], mentioned: set[int],
-           fit, levels) -> tuple[list[Change], list[Suggestion]]:
+@dataclass(frozen=True)
+class _Scope:
+    """What the fuzzy pass knows about one document before it looks at its names:
+    the gazetteer, the settings, the ordinary words, the entities named exactly
+    (``mentioned``) and how well each entity fits the article (``fit``, ``levels``)."""
+
+    doc: Document
+    cg: CompiledGazetteer
+    settings: EntitySettings
+    ordinary: frozenset[str]
+    mentioned: set[int]
+    fit: Callable[[int], int]
+    levels: np.ndarray
+
+
+def _fuzzy(scope: _Scope, blocked: Sequence[tuple[int, int]]) -> tuple[list[Change], list[Suggestion]]:
+    doc, cg, settings, ordinary = scope.doc, scope.cg, scope.settings, scope.ordinary
+    mentioned, fit, levels = scope.mentioned, scope.fit, scope.levels
+    text = doc.text
     changes: list[Change] = []
     suggestions: list[Suggestion] = []
     # The index is searched from the lowest score a hint can lift to the
