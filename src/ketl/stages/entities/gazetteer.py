@@ -59,6 +59,8 @@ import regex
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from ...text.cache import cache_root
+
 __all__ = [
     "ENTITY_TYPES",
     "Context",
@@ -137,12 +139,8 @@ _LOADED_MAX = 4
 
 
 def cache_dir() -> Path:
-    """Where parsed gazetteers are kept: ``$KETL_CACHE_DIR`` or the user's cache dir."""
-    env = os.environ.get("KETL_CACHE_DIR")
-    if env:
-        return Path(env) / "gazetteer"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ketl" / "gazetteer"
+    """Where parsed gazetteers are kept: the ``gazetteer`` folder of :func:`ketl.text.cache.cache_root`."""
+    return cache_root() / "gazetteer"
 
 
 def _cache_path(key: tuple) -> Path:
@@ -1013,19 +1011,14 @@ def _resolve_contexts(gaz: Gazetteer, ent: Entity) -> list[Context] | None:
     return found
 
 
-_WORD_TABLE: np.ndarray | None = None
-
-
+@lru_cache(maxsize=1)
 def _word_table() -> np.ndarray:
     """Whether each BMP code point is a word character (letter, mark or digit)."""
-    global _WORD_TABLE
-    if _WORD_TABLE is None:
-        table = np.zeros(0x10000, dtype=bool)
-        bmp = "".join(chr(c) if not 0xD800 <= c < 0xE000 else " " for c in range(0x10000))
-        for m in regex.finditer(r"[\p{L}\p{M}\p{N}]+", bmp):
-            table[m.start():m.end()] = True
-        _WORD_TABLE = table
-    return _WORD_TABLE
+    table = np.zeros(0x10000, dtype=bool)
+    bmp = "".join(chr(c) if not 0xD800 <= c < 0xE000 else " " for c in range(0x10000))
+    for m in regex.finditer(r"[\p{L}\p{M}\p{N}]+", bmp):
+        table[m.start():m.end()] = True
+    return table
 
 
 def _code_points(text: str) -> np.ndarray:
