@@ -1,4 +1,4 @@
-"""Walk the raw root, read and decode files into Documents, record rejects.
+"""Read and decode the files of a batch into Documents, record rejects.
 
 Two steps so the flow can plan cheaply in one process and read in parallel:
 
@@ -25,11 +25,10 @@ from pathlib import Path
 
 from ..document import Change, Document, apply_changes
 from .decode import DecodeError, decode_bytes
-from .jsonl import CARRIED_FIELDS, SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
-from .scan import SCAN_PROBLEMS, SUFFIXES, SourceFile, display_path, scan
+from .jsonl import SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
+from .scan import SCAN_PROBLEMS, SourceFile, display_path
 
-__all__ = ["CARRIED_FIELDS", "REASONS", "SCAN_PROBLEMS", "SUFFIXES", "ReadResult", "Reject", "SourceFile", "display_path",
-           "doc_id_for", "read_units", "scan"]
+__all__ = ["REASONS", "ReadResult", "Reject", "doc_id_for", "read_units"]
 
 # Stable reasons of the rejects table (documented in the README).
 REASONS = {
