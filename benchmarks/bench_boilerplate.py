@@ -20,7 +20,7 @@ import tracemalloc
 from collections import Counter
 from pathlib import Path
 
-from ketl.boilerplate import BoilerplateSettings, clean_documents, load_rules
+from ketl.stages.boilerplate.stage import BoilerplateSettings, clean_documents, load_rules
 from ketl.document import Document
 
 AEB = Path(__file__).resolve().parents[2] / "shared" / "bench" / "aeb"

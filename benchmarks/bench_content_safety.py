@@ -28,10 +28,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from ketl.boilerplate import BoilerplateSettings, clean_documents, load_rules
-from ketl.boilerplate_sitestats import SiteLineStats, site_and_line_keys
+from ketl.stages.boilerplate.stage import BoilerplateSettings, clean_documents, load_rules
+from ketl.stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
 from ketl.document import Document
-from ketl.repair import RepairSettings, repair_documents
+from ketl.stages.repair.stage import RepairSettings, repair_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 AEB = ROOT.parent / "shared" / "bench" / "aeb"

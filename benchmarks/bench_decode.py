@@ -1,4 +1,4 @@
-"""Decoding legacy code pages: ketl.decode against charset-normalizer alone, same run.
+"""Decoding legacy code pages: ketl.ingest.decode against charset-normalizer alone, same run.
 
 Prints, for the test matrix (French/German/Norwegian in cp1252 and latin-1,
 Polish/Czech in ISO-8859-2, Russian/Ukrainian/Bulgarian in cp1251, Russian/
@@ -8,7 +8,7 @@ original text and the time per document (best of N runs, CPU time), for
 
 * charset-normalizer as ketl 0.2 used it (its best match, cp1252 when that
   decodes to the same text or ties);
-* ketl.decode.decode_bytes now.
+* ketl.ingest.decode.decode_bytes now.
 
 Then the same on 40 random fragments (20 to 300 characters, starting
 anywhere) of every (code page, language) pair, the harder case of text cut
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from ketl.decode import DecodeError, decode_bytes
+from ketl.ingest.decode import DecodeError, decode_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import decode_samples as samples  # noqa: E402
@@ -152,7 +152,7 @@ def main() -> None:
     args = ap.parse_args()
     cells = {size: [cut(text, enc, size) for enc, langs in BY_ENCODING.items() for text in langs.values()]
              for size in LENGTHS}
-    runners = {"charset-normalizer alone": charset_normalizer_alone, "ketl.decode": ketl_decode}
+    runners = {"charset-normalizer alone": charset_normalizer_alone, "ketl.ingest.decode": ketl_decode}
     print(f"{sum(map(len, cells.values()))} cells: {len(BY_ENCODING)} code pages, "
           f"{sum(map(len, BY_ENCODING.values()))} (code page, language) pairs, sizes {LENGTHS}")
     for label, fn in runners.items():

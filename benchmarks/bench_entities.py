@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from ketl.document import Document
-from ketl.entities import EntitySettings, resolve_entities
-from ketl.gazetteer import Gazetteer, entity_toml, toml_str
+from ketl.stages.entities.stage import EntitySettings, resolve_entities
+from ketl.stages.entities.gazetteer import Gazetteer, entity_toml, toml_str
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -96,7 +96,7 @@ def main() -> None:
     t0 = time.perf_counter()
     text, n = build_big_gazetteer(args.names)
     print(f"built a {n}-entity gazetteer ({len(text) / 1e6:.1f} MB TOML) in {time.perf_counter() - t0:.1f} s")
-    import ketl.gazetteer as gz
+    import ketl.stages.entities.gazetteer as gz
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["KETL_CACHE_DIR"] = str(Path(tmp) / "cache")  # leave the user's cache alone

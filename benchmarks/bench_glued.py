@@ -1,7 +1,7 @@
 """Glued words: recall on pairs glued at random, false splits on clean text, throughput.
 
 Text: the English bodies of ../shared/bench/aeb/ground-truth.json (written by
-people, clean; English as ketl.language detects it: 161 of 181) and the English
+people, clean; English as ketl.text.language detects it: 161 of 181) and the English
 seeds of ../shared/seeds.
 
 Sampling (``random.Random(--seed)``, 11 by default): a candidate pair is two
@@ -44,9 +44,9 @@ import re
 import time
 from pathlib import Path
 
-from ketl.gazetteer import Gazetteer
-from ketl.language import detect_language
-from ketl.repair_words import glued_word_changes, split_glued
+from ketl.stages.entities.gazetteer import Gazetteer
+from ketl.text.language import detect_language
+from ketl.stages.repair.words import glued_word_changes, split_glued
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PAIRS_PER_WORDS = 25

@@ -46,7 +46,8 @@ def write_bomb(path: Path, size: int) -> int:
 
 def gzip_child(path: str) -> None:
     """Runs in a fresh process: read the bomb, print seconds and peak RSS."""
-    from ketl.ingest import read_units, scan
+    from ketl.ingest.read import read_units
+    from ketl.ingest.scan import scan
 
     raw = Path(path).parent
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -94,7 +95,8 @@ def make_inputs(root: Path, n: int) -> dict[str, tuple[Path, int]]:
 
 
 def bench_ingest(n: int, repeat: int) -> None:
-    from ketl.ingest import read_units, scan
+    from ketl.ingest.read import read_units
+    from ketl.ingest.scan import scan
 
     # CPU time, best of ``repeat``: wall time on a shared machine swings 2x.
     print(f"ingest, {n} articles of ~2.5 KB, CPU s best of {repeat}:")

@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from noise_corpus import Dressed, build_corpus, gram_recall, line_fates  # noqa: E402
 
-from ketl.boilerplate import BoilerplateSettings, clean_documents, load_rules  # noqa: E402
-from ketl.boilerplate_sitestats import SiteLineStats, site_and_line_keys  # noqa: E402
+from ketl.stages.boilerplate.stage import BoilerplateSettings, clean_documents, load_rules  # noqa: E402
+from ketl.stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys  # noqa: E402
 from ketl.document import Document  # noqa: E402
 
 

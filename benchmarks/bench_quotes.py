@@ -1,4 +1,4 @@
-"""Speed of quote extraction (``ketl.quotes.extract_quotes``) on news-like text.
+"""Speed of quote extraction (``ketl.stages.quotes.stage.extract_quotes``) on news-like text.
 
 The corpus: synthetic ~3 KB articles built from the paragraphs of the five seeds,
 shuffled, with extra quoted paragraphs whose speakers are fresh synthetic names
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from ketl.document import Document
-from ketl import quotes as ketl_quotes
+from ketl.stages.quotes import stage as ketl_quotes
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -122,7 +122,7 @@ def main() -> None:
     t0 = time.perf_counter()
     ketl_quotes.find_quotes("Warm-up: “import and compile,” he said.")
     print(f"first call (lexicon load + compile): {time.perf_counter() - t0:.3f} s")
-    ours = measure("ketl.quotes", ketl_quotes, texts, args.repeat)
+    ours = measure("ketl.stages.quotes.stage", ketl_quotes, texts, args.repeat)
     if args.reference:
         spec = importlib.util.spec_from_file_location("quotes_reference", args.reference)
         ref = importlib.util.module_from_spec(spec)

@@ -1,4 +1,4 @@
-"""Throughput of ketl.repair against ftfy.fix_text, in the same run.
+"""Throughput of ketl.stages.repair.stage against ftfy.fix_text, in the same run.
 
 Prints MB/s (UTF-8 megabytes of input per second, best of N runs, CPU time of
 this process so that other load on the shared machine skews the figures less)
@@ -27,10 +27,10 @@ from pathlib import Path
 import ftfy
 import ftfy.bad_codecs  # noqa: F401 - registers sloppy-windows-1252
 
-from ketl.language import _QUICK_SAMPLE_CHARS, _SAMPLE_CHARS, _classifier, detect_language, language_sample
-from ketl.repair import RepairSettings, repair
-from ketl.repair_encoding import fix_encoding_text
-from ketl.repair_words import split_glued
+from ketl.text.language import _QUICK_SAMPLE_CHARS, _SAMPLE_CHARS, _classifier, detect_language, language_sample
+from ketl.stages.repair.stage import RepairSettings, repair
+from ketl.stages.repair.encoding import fix_encoding_text
+from ketl.stages.repair.words import split_glued
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 

@@ -55,7 +55,8 @@ def _doc(text: str):
 def run_stage(stage: str, text: str) -> float:
     """Seconds ``stage`` takes on ``text`` as one article (set-up not counted)."""
     if stage == "read":
-        from ketl.ingest import read_units, scan
+        from ketl.ingest.read import read_units
+        from ketl.ingest.scan import scan
 
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "big.txt").write_text(text, encoding="utf-8")
@@ -66,24 +67,24 @@ def run_stage(stage: str, text: str) -> float:
             assert len(result.docs) == 1, result.rejects
             return took
     if stage == "repair":
-        from ketl.repair import repair_documents, settings_from_mapping
+        from ketl.stages.repair.stage import repair_documents, settings_from_mapping
 
         settings = settings_from_mapping({})
         run = lambda d: list(repair_documents([d], settings))  # noqa: E731
     elif stage == "boilerplate":
-        from ketl.boilerplate import BoilerplateSettings, clean_documents
-        from ketl.boilerplate_rules import load_rules
+        from ketl.stages.boilerplate.stage import BoilerplateSettings, clean_documents
+        from ketl.stages.boilerplate.rules import load_rules
 
         rules, settings = load_rules(), BoilerplateSettings()
         run = lambda d: list(clean_documents([d], rules, None, settings))  # noqa: E731
     elif stage == "entities":
-        from ketl.entities import EntitySettings, resolve_entities
-        from ketl.gazetteer import Gazetteer
+        from ketl.stages.entities.stage import EntitySettings, resolve_entities
+        from ketl.stages.entities.gazetteer import Gazetteer
 
         gaz, settings = Gazetteer.load(), EntitySettings()
         run = lambda d: list(resolve_entities([d], gaz, settings))  # noqa: E731
     elif stage == "quotes":
-        from ketl.quotes import extract_quotes
+        from ketl.stages.quotes.stage import extract_quotes
 
         run = lambda d: list(extract_quotes([d]))  # noqa: E731
     elif stage == "sketch":

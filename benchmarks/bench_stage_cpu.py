@@ -30,9 +30,14 @@ import json, sys, time
 from pathlib import Path
 t0 = time.process_time()
 from ketl.document import Document
-from ketl.entities import EntitySettings, resolve_entities
-from ketl.gazetteer import Gazetteer
-from ketl.repair import RepairSettings, repair_documents
+try:
+    from ketl.stages.entities.stage import EntitySettings, resolve_entities
+    from ketl.stages.entities.gazetteer import Gazetteer
+    from ketl.stages.repair.stage import RepairSettings, repair_documents
+except ImportError:  # a version before the stage packages (issue #14)
+    from ketl.entities import EntitySettings, resolve_entities
+    from ketl.gazetteer import Gazetteer
+    from ketl.repair import RepairSettings, repair_documents
 out = {"import": time.process_time() - t0}
 paths = sorted(Path(sys.argv[1]).rglob("*.txt"))
 n = int(sys.argv[2])

@@ -42,9 +42,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000, help="articles of the benchmark corpus")
     args = ap.parse_args()
     from ketl.document import Document
-    from ketl.entities import EntitySettings, resolve_entities
-    from ketl.gazetteer import Gazetteer
     from ketl.repair import repair
+    try:
+        from ketl.stages.entities.gazetteer import Gazetteer
+        from ketl.stages.entities.stage import EntitySettings, resolve_entities
+    except ImportError:  # a version before the stage packages (issue #14)
+        from ketl.entities import EntitySettings, resolve_entities
+        from ketl.gazetteer import Gazetteer
 
     gaz = Gazetteer.load()
     for key, text in texts(args.n):

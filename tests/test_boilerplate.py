@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ketl.boilerplate import BoilerplateSettings, clean_documents, load_rules
-from ketl.boilerplate_sitestats import RepetitionSettings, SiteLineStats, line_key, site_and_line_keys
+from ketl.stages.boilerplate.stage import BoilerplateSettings, clean_documents, load_rules
+from ketl.stages.boilerplate.site_stats import RepetitionSettings, SiteLineStats, line_key, site_and_line_keys
 from ketl.document import Document
 
 from conftest import SEEDS, SHARED, shared_path
@@ -497,7 +497,7 @@ def test_every_line_a_gated_rule_matches_holds_one_of_its_keywords(rule):
 
     from hypothesis import HealthCheck, given, settings, strategies as st
 
-    from ketl.boilerplate_rules import _lower_pattern
+    from ketl.stages.boilerplate.rules import _lower_pattern
 
     pattern = re.compile(_lower_pattern(rule.pattern))
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ketl.boilerplate import BoilerplateSettings, clean_documents, dominant_script, load_rules
-from ketl.boilerplate_classifier import is_prose
+from ketl.stages.boilerplate.stage import BoilerplateSettings, clean_documents, dominant_script, load_rules
+from ketl.stages.boilerplate.classifier import is_prose
 from ketl.document import Document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def _site_docs(sites: int, body_of) -> list[Document]:
 
 
 def _run_with_stats(docs: list[Document]) -> list[Document]:
-    from ketl.boilerplate_sitestats import SiteLineStats, site_and_line_keys
+    from ketl.stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
 
     settings = BoilerplateSettings()
     stats = SiteLineStats(settings.repetition_settings())
@@ -194,7 +194,7 @@ def test_reprinted_article_keeps_its_subheadings_across_sites():
 
 
 def test_cjk_full_width_punctuation_is_kept_by_repair():
-    from ketl.repair import repair
+    from ketl.stages.repair.stage import repair
 
     zh = "成都地铁30号线一期工程于周六上午正式开通运营，全长约25公里，共设20座车站。"
     assert repair(zh).text == zh

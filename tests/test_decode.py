@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from ketl.decode import DecodeError, Decoded, decode_bytes
+from ketl.ingest.decode import DecodeError, Decoded, decode_bytes
 from conftest import SEEDS
 
 SEED = (SEEDS / "003_dc860a697fd09110.txt").read_text(encoding="utf-8")
@@ -57,7 +57,7 @@ def test_bom_with_broken_body_is_undecodable():
 # --- legacy code pages: the candidate whose text reads right -------------------------
 
 from decode_samples import BY_ENCODING, CHINESE, JAPANESE, LENGTHS, cut  # noqa: E402
-from ketl.decode_plausible import implausibility  # noqa: E402
+from ketl.ingest.plausible import implausibility  # noqa: E402
 
 MATRIX = [(enc, lang, size) for enc, langs in BY_ENCODING.items() for lang in langs for size in LENGTHS]
 
@@ -146,7 +146,7 @@ def test_a_long_document_is_judged_where_its_letters_are():
 
 
 def test_a_multibyte_character_at_the_sample_edge_is_not_split():
-    from ketl.decode_guess import SAMPLE_BYTES
+    from ketl.ingest.guess import SAMPLE_BYTES
     taiwan = "行政院週二通過新年度總預算案，立法院將於下週審查。"
     # no space or newline: the sample ends wherever its size falls, inside a character or not
     for encoding, text in (("shift_jis", JAPANESE), ("euc_jp", JAPANESE), ("gb18030", CHINESE),

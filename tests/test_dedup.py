@@ -10,7 +10,7 @@ from datasketch import LeanMinHash, MinHash
 from ketl.dedup.index import ArticleIndex, QuoteIndex, sketch_table
 from ketl.dedup.minhash import SCHEME, permutations, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes, shingle_hashes_reference
-from ketl.quotes import find_quotes
+from ketl.stages.quotes.stage import find_quotes
 
 from conftest import SEEDS
 WEIRD = ["", " ", "...", "“”", "a", "ab", "\x00", "\ud800x", "🙂🙂🙂", "İstanbul ǅ ß", "x" * 3000]

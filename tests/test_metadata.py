@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ketl.boilerplate_sitestats import split_title_suffix
+from ketl.stages.boilerplate.site_stats import split_title_suffix
 from ketl.document import Document
-from ketl.metadata import extract_metadata, find_dateline, find_reprint, is_place
+from ketl.stages.boilerplate.metadata import extract_metadata, find_dateline, find_reprint, is_place
 
 from conftest import SEEDS, shared_path
 
@@ -112,7 +112,7 @@ def test_odd_input_never_raises(text):
 def test_common_datelines_need_no_gazetteer_load():
     # Capitals and large cities come from the small shipped list; label words
     # ("Update:") are settled without the 1.5 s gazetteer load.
-    from ketl import metadata
+    from ketl.stages.boilerplate import metadata
 
     metadata._place_names.cache_clear()
     assert find_dateline("Baku: The ministry said on Monday that talks would resume.") == (6, "Baku")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ketl.boilerplate import BoilerplateSettings, clean_documents, load_rules
-from ketl.boilerplate_sitestats import SiteLineStats, site_and_line_keys
-from ketl.metadata_reprint import find_reprint
+from ketl.stages.boilerplate.stage import BoilerplateSettings, clean_documents, load_rules
+from ketl.stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
+from ketl.stages.boilerplate.reprint import find_reprint
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from ketl.document import Document
-from ketl.quotes import extract_quotes, find_quotes
+from ketl.stages.quotes.stage import extract_quotes, find_quotes
 
 from conftest import SEEDS
 
@@ -153,7 +153,7 @@ def test_straight_mark_after_a_missed_closer_opens_the_next_quote():
 # -- the fast paths find what the plain ones would ---------------------------------
 
 def test_gap_scan_finds_the_runs_a_full_scan_keeps():
-    from ketl import quotes as qm
+    from ketl.stages.quotes import stage as qm
 
     lex = qm._lexicon()
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
@@ -168,7 +168,7 @@ def test_gap_scan_finds_the_runs_a_full_scan_keeps():
 
 
 def test_results_do_not_depend_on_the_caches():
-    from ketl import quotes as qm
+    from ketl.stages.quotes import stage as qm
 
     lex = qm._lexicon()
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
@@ -205,7 +205,7 @@ def test_one_long_line_gives_the_quotes_of_its_paragraphs():
 
 @pytest.mark.parametrize("unit", ["«Слово ", '"word ', "“palabra ", "«a «b ») ", "「東京 "])
 def test_stray_marks_are_capped_and_recorded_never_quadratic(unit):
-    from ketl import quotes as qm
+    from ketl.stages.quotes import stage as qm
     from ketl.document import Document
 
     real = "Mayor Anna Berg said: “We will rebuild the bridge.” "

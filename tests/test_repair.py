@@ -1,4 +1,4 @@
-"""ketl.repair on the seed articles, the ftfy test cases and hostile input."""
+"""ketl.stages.repair.stage on the seed articles, the ftfy test cases and hostile input."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ketl.document import Document
-from ketl.repair import RepairSettings, repair, repair_documents
-from ketl.repair_encoding import encoding_changes, fix_encoding_text
+from ketl.stages.repair.stage import RepairSettings, repair, repair_documents
+from ketl.stages.repair.encoding import encoding_changes, fix_encoding_text
 
 from conftest import SEEDS, SHARED, shared_path
 FTFY_CASES = SHARED / "bench" / "ftfy-cases"
@@ -228,7 +228,7 @@ def test_clean_text_skips_ftfy():
 
 
 def test_encoding_gate_judges_adjacent_non_ascii_only():
-    from ketl.repair_scan import nonascii_runs
+    from ketl.stages.repair.scan import nonascii_runs
 
     # The same characters: apart (two quotes of two words) they are ordinary
     # text; side by side ("â€" is the start of mojibake) ftfy must see them.
@@ -367,7 +367,7 @@ def test_property_encoding_pass_equals_ftfy(text):
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="ab é\xa0Ã©â€™\n", max_size=80), st.text(alphabet="ab é\xa0Ã©â€™\n", max_size=80))
 def test_property_line_changes_turn_old_into_new(old, new):
-    from ketl.repair_encoding import line_changes
+    from ketl.stages.repair.encoding import line_changes
 
     if old == new:
         return
@@ -381,7 +381,7 @@ def test_property_line_changes_turn_old_into_new(old, new):
 
 
 def test_line_changes_are_tight_on_a_long_mojibake_line():
-    from ketl.repair_encoding import line_changes
+    from ketl.stages.repair.encoding import line_changes
 
     # 'à' read as Latin-1 is 'Ã' + a no-break space: the words no longer line
     # up one to one, the case difflib took minutes over.
@@ -398,7 +398,7 @@ def test_line_changes_are_tight_on_a_long_mojibake_line():
 def test_property_non_nfc_lines(text):
     import unicodedata
 
-    from ketl.repair_encoding import non_nfc_lines
+    from ketl.stages.repair.encoding import non_nfc_lines
 
     expected, pos = [], 0
     for line in text.split("\n"):
@@ -409,7 +409,7 @@ def test_property_non_nfc_lines(text):
 
 
 def test_scan_text_facts():
-    from ketl.repair_scan import scan_text
+    from ketl.stages.repair.scan import scan_text
 
     f = scan_text("plain ascii\twith tab\n")
     assert (f.nonascii, f.chars, f.controls) == ("", frozenset(), False)
@@ -466,7 +466,7 @@ def test_glued_words_not_split_in_other_languages():
 
 def _full_rounds(text: str) -> tuple[str, list]:
     """Reference: every round run until one changes nothing (no shortcut)."""
-    from ketl.repair import _LazyLanguage, _round
+    from ketl.stages.repair.stage import _LazyLanguage, _round
 
     doc = Document.from_source(doc_id="", source_path="", source_sha256="",
                                source_encoding="utf-8", source=text)
@@ -490,7 +490,7 @@ def _sprinkle_damage(text: str, rng) -> str:
 def test_skipping_the_last_round_gives_the_full_rounds_result():
     import random
 
-    from ketl import repair as repair_module
+    from ketl.stages.repair import stage as repair_module
 
     rng = random.Random(7)
     pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))
@@ -519,7 +519,7 @@ def test_skipping_the_last_round_gives_the_full_rounds_result():
 
 
 def test_window_text_keeps_context_and_blank_runs():
-    from ketl.repair_settle import CONTEXT, DirtySpans, window_text
+    from ketl.stages.repair.settle import CONTEXT, DirtySpans, window_text
     from ketl.document import Change
 
     lines = [f"line {i} " + "x" * 30 for i in range(40)]
@@ -545,8 +545,8 @@ def test_window_text_keeps_context_and_blank_runs():
 def test_distinct_and_counted_characters_of_long_texts():
     from collections import Counter
 
-    from ketl.repair_scan import _distinct
-    from ketl.repair_script import _char_counts
+    from ketl.stages.repair.scan import _distinct
+    from ketl.stages.repair.script import _char_counts
 
     for chars in ["Это статья о войне и мире " * 200, "日本語のテキスト" * 400, "ab\ud800é😀" * 700, "", "é"]:
         assert _distinct(chars) == frozenset(chars)
@@ -557,7 +557,7 @@ def test_distinct_and_counted_characters_of_long_texts():
 @given(st.lists(st.sampled_from(["word", "Baku", " ", "  ", "\t", "\n", "\n\n", "\n\n\n", ".", "\u00a0"]),
                 max_size=120))
 def test_spacing_fast_path_equals_the_full_pattern(parts):
-    from ketl.repair_spacing import _SPACING, _RULES, spacing_changes
+    from ketl.stages.repair.spacing import _SPACING, _RULES, spacing_changes
 
     text = "x" * 70 + "".join(parts) + "y" * 70 + "".join(parts[:3])
     full = []
@@ -572,7 +572,7 @@ def test_spacing_fast_path_equals_the_full_pattern(parts):
 
 def _naive_quote_depth(before: str) -> int:
     """The definition: open single quotations at the end of ``before``, scanned from its start."""
-    from ketl.repair_punctuation import _OPEN_BEFORE, _OPENINGS
+    from ketl.stages.repair.punctuation import _OPEN_BEFORE, _OPENINGS
 
     depth = 0
     for i, ch in enumerate(before):
@@ -594,7 +594,7 @@ def _naive_quote_depth(before: str) -> int:
 def test_incremental_quote_depth_equals_a_scan_from_the_line_start(text, ends):
     # Counted on from the last point asked (linear on a 20 MB one-line text),
     # the depth must equal a scan of the line's prefix at every point asked.
-    from ketl.repair_punctuation import _QuoteDepth
+    from ketl.stages.repair.punctuation import _QuoteDepth
 
     depth = _QuoteDepth(text)
     for end in sorted(min(e, len(text)) for e in ends):
@@ -604,7 +604,7 @@ def test_incremental_quote_depth_equals_a_scan_from_the_line_start(text, ends):
 
 
 def _full_spacing(text: str) -> list[tuple[int, int, str | None]]:
-    from ketl.repair_spacing import _SPACING
+    from ketl.stages.repair.spacing import _SPACING
 
     return [(m.start(), m.end(), m.lastgroup) for m in _SPACING.finditer(text)]
 
@@ -615,8 +615,8 @@ def _full_spacing(text: str) -> list[tuple[int, int, str | None]]:
 def test_spacing_hot_spot_search_finds_every_match_of_the_full_pattern(parts):
     """The search from hot spots gives exactly the matches of the six-way pattern tried
     at every character, blank heads and tails and lines led by one space included."""
-    from ketl.repair_scan import scan_text
-    from ketl.repair_spacing import _matches
+    from ketl.stages.repair.scan import scan_text
+    from ketl.stages.repair.spacing import _matches
 
     text = "".join(parts)
     for marks in (None, scan_text(text).marks):  # every hot spot searched, or those the scan saw
@@ -624,8 +624,8 @@ def test_spacing_hot_spot_search_finds_every_match_of_the_full_pattern(parts):
 
 
 def test_spacing_hot_spot_search_on_real_pages():
-    from ketl.repair_scan import scan_text
-    from ketl.repair_spacing import _matches
+    from ketl.stages.repair.scan import scan_text
+    from ketl.stages.repair.spacing import _matches
 
     pages = json.loads(shared_path("bench", "aeb", "html-text.json").read_text(encoding="utf-8"))["output"]
     texts = [v["articleBody"] for v in pages.values()] + [p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")]
@@ -640,7 +640,7 @@ def test_spacing_hot_spot_search_on_real_pages():
 
 
 def _clear_word_caches():
-    from ketl import repair_words as rw
+    from ketl.stages.repair import words as rw
 
     for fn in (rw._lexicon, rw._sorted_words, rw._sorted_reversed, rw._foreign_zipf, rw.split_glued):
         fn.cache_clear()
@@ -652,7 +652,7 @@ def test_glued_word_lists_cached_on_disk_are_the_built_ones(tmp_path, monkeypatc
     what it reads equals what it would build, and a damaged file is rebuilt."""
     import wordfreq
 
-    from ketl import repair_words as rw
+    from ketl.stages.repair import words as rw
 
     monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
     tokens = ["wasagreed", "heavyshelling", "thepeacekeeping", "mein", "isto", "onto", "backglass", "ofthe"]
@@ -685,9 +685,9 @@ def test_glued_word_lists_cached_on_disk_are_the_built_ones(tmp_path, monkeypatc
 
 def test_warm_up_loads_every_lazy_table_and_changes_no_result():
     """warm_up is what a worker process can call before its first batch."""
-    from ketl import repair_words as rw
-    from ketl.language import _classifier
-    from ketl.repair import warm_up
+    from ketl.stages.repair import words as rw
+    from ketl.text.language import _classifier
+    from ketl.stages.repair.stage import warm_up
 
     text = seed("000")
     before = repair(text)
@@ -702,7 +702,7 @@ def test_warm_up_loads_every_lazy_table_and_changes_no_result():
 
 def test_unusable_cache_folder_costs_time_only(tmp_path, monkeypatch):
     """KETL_CACHE_DIR naming a file (or any unwritable place): tables are built in memory."""
-    from ketl.language import _classifier
+    from ketl.text.language import _classifier
 
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")

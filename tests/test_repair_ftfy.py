@@ -1,4 +1,4 @@
-"""ftfy's own test cases through ketl.repair, and the U+FFFD that marks lost bytes."""
+"""ftfy's own test cases through ketl.stages.repair.stage, and the U+FFFD that marks lost bytes."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from conftest import SHARED, shared_path
 from ketl.config import load_settings
 from ketl.document import Document
 from ketl.pipeline import articles_table, check_resources
-from ketl.repair import RepairSettings, repair, repair_document, replacement_char_count
+from ketl.stages.repair.stage import RepairSettings, repair, repair_document, replacement_char_count
 from ketl.schemas import ARTICLES
 
 FTFY_CASES = SHARED / "bench" / "ftfy-cases"
@@ -117,8 +117,9 @@ def test_raw_files_to_articles_rows_without_prefect(tmp_path):
     latin-1 file, Cyrillic in cp1251, UTF-8 with a stray byte, UTF-32 without a BOM."""
     from pathlib import Path
 
-    from ketl.ingest import read_units, scan
-    from ketl.repair import repair_documents
+    from ketl.ingest.read import read_units
+    from ketl.ingest.scan import scan
+    from ketl.stages.repair.stage import repair_documents
 
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from ketl.report import ReportSettings, summarize, write_report
+from ketl.report.build import ReportSettings, summarize, write_report
 from ketl.schemas import TABLES
 from ketl.store import Store, write_part
 
@@ -312,7 +312,7 @@ def test_many_runs_are_charted_per_day(tmp_path):
     out = tmp_path / "curated"
     runs = [_run(f"r{i:03d}", T0 + timedelta(hours=i), i % 7, 2.0, "partial" if i == 30 else "ok") for i in range(72)]
     _commit(out, "many", {"runs": runs}, "2024-05-01")
-    from ketl.report import _run_series
+    from ketl.report.build import _run_series
 
     title, labels, articles, seconds, partial = _run_series(summarize(out).runs, most=60)
     days = sorted({r["finished_at"].date().isoformat() for r in runs})

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from ketl.cli_entities import gazetteer_app, review
 from ketl.document import Document
-from ketl.entities import EntitySettings, resolve_entities, suggestions_table
-from ketl.gazetteer import Gazetteer
+from ketl.stages.entities.stage import EntitySettings, resolve_entities, suggestions_table
+from ketl.stages.entities.gazetteer import Gazetteer
 from ketl.review import (default_user_gazetteer, pending, read_suggestions, record_decisions,
                          review_id)
 

@@ -187,7 +187,7 @@ def test_crash_after_the_snapshot_rename_keeps_the_last_committed_snapshot(raw_c
 
 @pytest.mark.usefixtures("prefect_api")
 def test_a_gazetteer_planted_beside_out_is_not_loaded_and_loaded_files_are_named(tmp_path):
-    from ketl.gazetteer import entity_toml
+    from ketl.stages.entities.gazetteer import entity_toml
 
     raw = tmp_path / "raw"
     raw.mkdir()

@@ -274,7 +274,7 @@ def report(
     dest: Optional[Path] = typer.Option(None, "--dest", help="Report file. (default: <out>/report.html)"),
 ) -> None:
     """Write an HTML report (with charts) of the dataset beside it."""
-    from .report import write_report
+    from .report.build import write_report
 
     try:
         path = write_report(out_dir, dest)
@@ -283,7 +283,7 @@ def report(
     from .review import printable
 
     out.print(f"report written to {printable(path)}", highlight=False, soft_wrap=True)
-    from .report_charts import MISSING, available
+    from .report.charts import MISSING, available
 
     if not available():
         err.print(f"[yellow]note:[/] {printable(MISSING)}", highlight=False, soft_wrap=True)

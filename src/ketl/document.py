@@ -17,7 +17,6 @@ The module is pure: no I/O, no Prefect.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Protocol
@@ -33,7 +32,6 @@ __all__ = [
     "Document",
     "Stage",
     "apply_changes",
-    "changes_from_diff",
     "normalize_newlines",
     "iter_lines",
 ]
@@ -219,20 +217,6 @@ def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Docum
     doc.text = "".join(pieces)
     doc.positions = np.concatenate(pos_pieces)
     return doc
-
-
-def changes_from_diff(old: str, new: str, rule: str) -> list[Change]:
-    """Minimal character-level changes turning ``old`` into ``new``.
-
-    For stages (such as ftfy) that rewrite a string wholesale: the diff turns
-    their result back into located edits. Call it on short spans (a line), as
-    the diff is quadratic in the worst case.
-    """
-    if old == new:
-        return []
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    return [Change(i1, i2, new[j1:j2], rule)
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
 
 
 def iter_lines(text: str) -> Iterator[tuple[int, int, str]]:

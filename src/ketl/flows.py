@@ -44,7 +44,7 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from . import __version__, progress  # noqa: E402
 from .config import Settings, load_settings  # noqa: E402
 from .incremental import Seen, add_stale, load_processed, plan, save_processed, stale_files  # noqa: E402
-from .ingest import SourceFile, scan  # noqa: E402
+from .ingest.scan import SourceFile, scan  # noqa: E402
 from .pipeline import (  # noqa: E402
     SITE_LINES, BatchCounts, RunContext, check_resources, drop_replaced, finish_batch, merge_site_lines,
     prepare_batch, resources)

@@ -28,8 +28,8 @@ from typing import Sequence
 import pyarrow as pa
 import xxhash
 
-from .entities import SUGGESTIONS_SCHEMA
-from .gazetteer import Entity, Gazetteer, entity_toml
+from .stages.entities.stage import SUGGESTIONS_SCHEMA
+from .stages.entities.gazetteer import Entity, Gazetteer, entity_toml
 
 __all__ = ["ReviewItem", "default_user_gazetteer", "read_suggestions", "review_id", "pending",
            "record_decisions", "with_user_gazetteer", "user_files", "printable"]
@@ -180,7 +180,7 @@ def record_decisions(path: Path, accepted: Sequence[ReviewItem] = (),
     path = Path(path)
     old = path.read_text(encoding="utf-8") if path.exists() else (
         "# User gazetteer: decisions of `ketl review` and your own entries.\n"
-        "# Format: see ketl/gazetteer.py. Pass it to ketl with --gazetteer or the config.\n")
+        "# Format: see ketl/stages/entities/gazetteer.py. Pass it to ketl with --gazetteer or the config.\n")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     blocks = []
     for items, accept in ((accepted, True), (rejected, False)):

@@ -2,7 +2,7 @@
 
 Every field carries its description in the field metadata (key ``description``),
 so ``pq.read_schema(...)`` tells a downstream user what a column means. The
-README documents the same columns; ``tests/test_schemas.py`` keeps the two in step.
+README documents the same columns; ``tests/test_readme.py`` keeps the two in step.
 """
 
 from __future__ import annotations
@@ -171,7 +171,3 @@ def items_table(docs, attr: str, schema: pa.Schema, **constants) -> pa.Table:
     for name, value in constants.items():
         cols[name] = [value] * rows
     return pa.table({n: pa.array(cols[n], schema.field(n).type) for n in schema.names}, schema=schema)
-
-
-def empty(table: str) -> pa.Table:
-    return TABLES[table].empty_table()

@@ -14,8 +14,8 @@ from typing import Iterable
 
 import numpy as np
 
-from .document import Change
-from .repair_scan import TextFacts, scan_text
+from ...document import Change
+from .scan import TextFacts, scan_text
 
 __all__ = ["stray_script_changes", "script_of"]
 

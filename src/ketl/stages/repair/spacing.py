@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from .document import Change
-from .repair_scan import SPACING_MARKS, TextFacts, scan_text
+from ...document import Change
+from .scan import SPACING_MARKS, TextFacts, scan_text
 
 __all__ = ["spacing_changes"]
 

@@ -18,7 +18,7 @@ from typing import Iterable
 import pyarrow as pa
 import xxhash
 
-from ketl.document import Document
+from ...document import Document
 
 __all__ = ["line_key", "doc_site", "site_and_line_keys", "SiteLineStats", "RepetitionSettings",
            "split_title_suffix"]

@@ -59,6 +59,8 @@ import regex
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from ...text.cache import cache_root
+
 __all__ = [
     "ENTITY_TYPES",
     "Context",
@@ -78,7 +80,6 @@ ENTITY_TYPES = ("place", "person", "organisation", "media")
 KIND_CANONICAL, KIND_VARIANT, KIND_CORRUPTION = 0, 1, 2
 
 _WORD_CHAR = regex.compile(r"[\p{L}\p{M}\p{N}]")
-_TOKEN_SPLIT = regex.compile(r"[\s\-‐‑–]+")
 _TOKEN_SPLIT_NUL = regex.compile(r"[\s\-‐‑–\x00]+")
 _TOKEN_SEP = regex.compile(r"[\s\-‐‑–]+")
 
@@ -138,12 +139,8 @@ _LOADED_MAX = 4
 
 
 def cache_dir() -> Path:
-    """Where parsed gazetteers are kept: ``$KETL_CACHE_DIR`` or the user's cache dir."""
-    env = os.environ.get("KETL_CACHE_DIR")
-    if env:
-        return Path(env) / "gazetteer"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ketl" / "gazetteer"
+    """Where parsed gazetteers are kept: the ``gazetteer`` folder of :func:`ketl.text.cache.cache_root`."""
+    return cache_root() / "gazetteer"
 
 
 def _cache_path(key: tuple) -> Path:
@@ -449,6 +446,33 @@ class Gazetteer:
         return len(self.entities)
 
 
+def _collect_surfaces(gaz: Gazetteer) -> dict[str, list[tuple[int, int]]]:
+    """Every name, variant and known corruption -> [(kind, entity index)]."""
+    surfaces: dict[str, list[tuple[int, int]]] = {}
+    get = surfaces.get
+    for i, ent in enumerate(gaz.entities):
+        canonical = ent.canonical
+        lst = get(canonical)
+        if lst is None:
+            surfaces[canonical] = [(KIND_CANONICAL, i)]
+        else:
+            lst.append((KIND_CANONICAL, i))
+        if ent.short or ent.variants:
+            for s in ent.names()[1:]:
+                lst = get(s)
+                if lst is None:
+                    surfaces[s] = [(KIND_VARIANT, i)]
+                else:
+                    lst.append((KIND_VARIANT, i))
+        for s in ent.corruptions:
+            lst = get(s)
+            if lst is None:
+                surfaces[s] = [(KIND_CORRUPTION, i)]
+            else:
+                lst.append((KIND_CORRUPTION, i))
+    return surfaces
+
+
 class CompiledGazetteer:
     """The matchers built once from a gazetteer: one Aho-Corasick pass per use.
 
@@ -461,34 +485,40 @@ class CompiledGazetteer:
         self.gaz = gaz
         self.entities = gaz.entities
         # surface -> [(kind, entity index)]
-        surfaces: dict[str, list[tuple[int, int]]] = {}
-        get = surfaces.get
-        for i, ent in enumerate(gaz.entities):
-            canonical = ent.canonical
-            lst = get(canonical)
-            if lst is None:
-                surfaces[canonical] = [(KIND_CANONICAL, i)]
-            else:
-                lst.append((KIND_CANONICAL, i))
-            if ent.short or ent.variants:
-                for s in ent.names()[1:]:
-                    lst = get(s)
-                    if lst is None:
-                        surfaces[s] = [(KIND_VARIANT, i)]
-                    else:
-                        lst.append((KIND_VARIANT, i))
-            for s in ent.corruptions:
-                lst = get(s)
-                if lst is None:
-                    surfaces[s] = [(KIND_CORRUPTION, i)]
-                else:
-                    lst.append((KIND_CORRUPTION, i))
-        self.surfaces = surfaces
-
-        # Contexts: one id per distinct context a file gave (an "atom"); an entity
-        # merged from several files has several and fits where any fits. The slot
-        # after the last id (``free``) stands for "fits everywhere" and is always 2.
+        self.surfaces = surfaces = _collect_surfaces(gaz)
         words: dict[str, int] = {}
+        self._resolve_entity_contexts(gaz, words)
+        self._merge_entity_contexts()
+        self._index_context_words(words)
+        self._index_surfaces(surfaces)
+        # Surfaces are found from the text's words, not by scanning it with an
+        # automaton: its short keys ("A", "Po", "Nov") hit inside most capitalised
+        # words, those hits all fail the boundary check, and walking a million-node
+        # trie costs more than the few dict lookups per capitalised word. A surface
+        # that starts with a word character can only match where the text's
+        # word equals its first word, and then its first two words (with what lies
+        # between them) are the text's too: one-word surfaces are looked up whole,
+        # the others by that two-word prefix (see _word_hits). The automaton keeps
+        # the rare surfaces that start with punctuation.
+        self._index_words()
+        # Words never taken for damaged names: context words, [keep] and hint words.
+        self.keep = frozenset(list(words) + gaz.keep)
+        self.hints: dict[str, str] = {}
+        for etype, hint_words in gaz.hints.items():
+            for w in hint_words:
+                self.hints.setdefault(w.casefold(), etype)
+        # One-word hints, casefolded, for a substring pre-check (see hint_starts).
+        self._hint_automaton = _automaton({w: len(w) for w in self.hints if " " not in w})
+        self._fuzzy: _FuzzyIndex | None = None
+        self._fuzzy_cache: dict[tuple[str, int, float], tuple] = {}
+
+    def _resolve_entity_contexts(self, gaz: Gazetteer, words: dict[str, int]) -> None:
+        """Context atoms of every entity; fills ``words`` (context word -> id).
+
+        Contexts: one id per distinct context a file gave (an "atom"); an entity
+        merged from several files has several and fits where any fits. The slot
+        after the last id (``free``) stands for "fits everywhere" and is always 2.
+        """
         ctx_ids: dict[Context, int] = {}
         self.context_words: list[tuple[frozenset[int], frozenset[int]]] = []
         atoms_of: list[tuple[int, ...]] = []
@@ -522,7 +552,10 @@ class CompiledGazetteer:
         self.entity_ctx = np.fromiter((atoms[0] for atoms in self.entity_atoms), dtype=np.int32,
                                       count=len(self.entity_atoms))
         self._multi = {i: atoms for i, atoms in enumerate(self.entity_atoms) if len(atoms) > 1}
-        # The words of each entity's contexts, for :meth:`fit` (None: fits everywhere).
+
+    def _merge_entity_contexts(self) -> None:
+        """The words of each entity's contexts, for :meth:`fit` (None: fits everywhere)."""
+        free = self.n_contexts
         self.entity_context: list[tuple[frozenset[int], frozenset[int]] | None] = []
         merged_context: dict[tuple[int, ...], tuple[frozenset[int], frozenset[int]] | None] = {}
         for atoms in self.entity_atoms:
@@ -537,6 +570,8 @@ class CompiledGazetteer:
                            frozenset().union(*(self.context_words[a][1] for a in atoms)))
                 merged_context[atoms] = ctx
             self.entity_context.append(ctx)
+
+    def _index_context_words(self, words: dict[str, int]) -> None:
         # word id -> contexts it puts on topic / near
         self._topic_of: dict[int, list[int]] = {}
         self._country_of: dict[int, list[int]] = {}
@@ -547,8 +582,9 @@ class CompiledGazetteer:
                 self._country_of.setdefault(w, []).append(cid)
         self.context_automaton = _automaton({w: (w, i) for w, i in words.items()})
 
-        # Per surface id: its text, length, the kind it counts as and the entities
-        # of that kind, and the set of their contexts (CSR over distinct sets).
+    def _index_surfaces(self, surfaces: dict[str, list[tuple[int, int]]]) -> None:
+        """Per surface id: its text, length, the kind it counts as and the entities
+        of that kind, and the set of their contexts (CSR over distinct sets)."""
         self.surface_list = list(surfaces)
         n_surf = len(self.surface_list)
         self.surface_len = np.fromiter((len(s) for s in self.surface_list), dtype=np.int32, count=n_surf)
@@ -582,26 +618,6 @@ class CompiledGazetteer:
             flat.extend(key)
         self._cset_flat = np.asarray(flat, dtype=np.int32)
         self._cset_offsets = np.asarray(offsets, dtype=np.int64)
-        # Surfaces are found from the text's words, not by scanning it with an
-        # automaton: its short keys ("A", "Po", "Nov") hit inside most capitalised
-        # words, those hits all fail the boundary check, and walking a million-node
-        # trie costs more than the few dict lookups per capitalised word. A surface
-        # that starts with a word character can only match where the text's
-        # word equals its first word, and then its first two words (with what lies
-        # between them) are the text's too: one-word surfaces are looked up whole,
-        # the others by that two-word prefix (see _word_hits). The automaton keeps
-        # the rare surfaces that start with punctuation.
-        self._index_words()
-        # Words never taken for damaged names: context words, [keep] and hint words.
-        self.keep = frozenset(list(words) + gaz.keep)
-        self.hints: dict[str, str] = {}
-        for etype, hint_words in gaz.hints.items():
-            for w in hint_words:
-                self.hints.setdefault(w.casefold(), etype)
-        # One-word hints, casefolded, for a substring pre-check (see hint_starts).
-        self._hint_automaton = _automaton({w: len(w) for w in self.hints if " " not in w})
-        self._fuzzy: _FuzzyIndex | None = None
-        self._fuzzy_cache: dict[tuple[str, int, float], tuple] = {}
 
     def _index_words(self) -> None:
         surface_list = self.surface_list
@@ -731,7 +747,7 @@ class CompiledGazetteer:
 
         2 (on topic): no context, or one of its topic words occurs; 1 (near): only
         a word of one of its countries occurs; 0: nothing. Fuzzy corrections need
-        2, known corruptions and mentions 1 (see ketl.entities).
+        2, known corruptions and mentions 1 (see ketl.stages.entities.stage).
         """
         ctx = self.entity_context[entity]
         if ctx is None:
@@ -995,19 +1011,14 @@ def _resolve_contexts(gaz: Gazetteer, ent: Entity) -> list[Context] | None:
     return found
 
 
-_WORD_TABLE: np.ndarray | None = None
-
-
+@lru_cache(maxsize=1)
 def _word_table() -> np.ndarray:
     """Whether each BMP code point is a word character (letter, mark or digit)."""
-    global _WORD_TABLE
-    if _WORD_TABLE is None:
-        table = np.zeros(0x10000, dtype=bool)
-        bmp = "".join(chr(c) if not 0xD800 <= c < 0xE000 else " " for c in range(0x10000))
-        for m in regex.finditer(r"[\p{L}\p{M}\p{N}]+", bmp):
-            table[m.start():m.end()] = True
-        _WORD_TABLE = table
-    return _WORD_TABLE
+    table = np.zeros(0x10000, dtype=bool)
+    bmp = "".join(chr(c) if not 0xD800 <= c < 0xE000 else " " for c in range(0x10000))
+    for m in regex.finditer(r"[\p{L}\p{M}\p{N}]+", bmp):
+        table[m.start():m.end()] = True
+    return table
 
 
 def _code_points(text: str) -> np.ndarray:

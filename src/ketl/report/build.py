@@ -9,7 +9,7 @@ no "generated at" clock, sorted ties, PNGs without version metadata, so the
 same dataset gives the same bytes.
 
 Reading and summarising use pyarrow only; matplotlib (a core dependency) draws
-the charts and is imported lazily by :mod:`ketl.report_charts`; without it the
+the charts and is imported lazily by :mod:`ketl.report.charts`; without it the
 page is written without charts.
 """
 
@@ -25,8 +25,8 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .schemas import TABLES
-from .store import INTERNAL, PLACEHOLDER
+from ..schemas import TABLES
+from ..store import INTERNAL, PLACEHOLDER
 
 __all__ = ["ReportSettings", "Summary", "summarize", "render_html", "write_report"]
 
@@ -327,7 +327,7 @@ def _suggestions(pending: pa.Table, n: int) -> list[tuple[str, str, float, int]]
 
 def _charts(summary: Summary, s: ReportSettings) -> dict[str, bytes]:
     """The PNGs, by file name; a chart is left out when it would show nothing."""
-    from . import report_charts as rc
+    from . import charts as rc
 
     charts: dict[str, bytes] = {}
     if summary.sites:
@@ -423,7 +423,14 @@ def _img(charts: dict[str, bytes], name: str, alt: str) -> str:
 
 def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSettings = ReportSettings(),
                 note: str = "") -> str:
-    s = settings
+    parts = _html_head(summary, note)
+    for section in (_html_articles, _html_edits, _html_rejects, _html_quotes, _html_entities, _html_runs):
+        parts.extend(section(summary, charts, settings))
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _html_head(summary: Summary, note: str) -> list[str]:
     h = summary.headline
     parts: list[str] = []
     add = parts.append
@@ -444,8 +451,12 @@ def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSett
                                         for k, v in h.items()) + "</div>")
     add('<p class="muted">Quote clusters counts clusters with more than one member; near-duplicate articles are '
         "articles whose near_duplicate_of points at an earlier article.</p>")
+    return parts
 
-    # articles
+
+def _html_articles(summary: Summary, charts: dict[str, bytes], settings: ReportSettings) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Articles</h2>")
     if summary.sites:
         add(_img(charts, "articles_per_site.png", "articles per site"))
@@ -456,8 +467,13 @@ def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSett
                 "no title suffix and no folder under raw/ named one.</p>")
     else:
         add("<p>No articles yet.</p>")
+    return parts
 
-    # edits
+
+def _html_edits(summary: Summary, charts: dict[str, bytes], settings: ReportSettings) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
+    s = settings
     add("<h2>Edits</h2><p class=\"muted\">Every change ketl made to a text is a row of the edits table, "
         "located in the decoded source; replay them by <code>seq</code> to audit an article.</p>")
     if summary.rules:
@@ -474,8 +490,12 @@ def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSett
         add(_table(["rule", "before", "after", "article"], rows))
     else:
         add("<p>No edits.</p>")
+    return parts
 
-    # rejects
+
+def _html_rejects(summary: Summary, charts: dict[str, bytes], settings: ReportSettings) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
     add("<h2>Rejected inputs</h2>")
     if summary.rejects:
         add(_img(charts, "rejects_by_reason.png", "rejects by reason"))
@@ -485,8 +505,13 @@ def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSett
         add(_table(["reason", "inputs", "examples"], rows, numeric={1}))
     else:
         add("<p>No input was rejected.</p>")
+    return parts
 
-    # quotes
+
+def _html_quotes(summary: Summary, charts: dict[str, bytes], settings: ReportSettings) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
+    h = summary.headline
     add("<h2>Largest quote clusters</h2><p class=\"muted\">A cluster is the same quote (near-duplicates "
         "included) said more than once; the ones carried by the most articles come first. The text is the "
         "earliest member's; an outlet is the article's site, or its source file when the site is unknown.</p>")
@@ -503,8 +528,13 @@ def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSett
         add(_table(["quote", "members", "articles", "speakers", "outlets (articles)"], rows, numeric={1, 2}))
     else:
         add(f"<p>No quote appears more than once ({h['quotes']:,} quotes in all).</p>")
+    return parts
 
-    # entities
+
+def _html_entities(summary: Summary, charts: dict[str, bytes], settings: ReportSettings) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
+    s = settings
     add("<h2>Entities</h2>")
     if summary.entity_fixes:
         add("<h3>Corrected names</h3><p class=\"muted\">Mangled names the entity stage replaced "
@@ -526,8 +556,13 @@ def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSett
         add("<h3>Most mentioned</h3>")
         add(_table(["entity", "type", "mentions", "articles"],
                    [[_e(c), _e(t), f"{m:,}", f"{d:,}"] for c, t, m, d in summary.entities], numeric={2, 3}))
+    return parts
 
-    # runs
+
+def _html_runs(summary: Summary, charts: dict[str, bytes], settings: ReportSettings) -> list[str]:
+    parts: list[str] = []
+    add = parts.append
+    s = settings
     add("<h2>Runs</h2>")
     if summary.runs:
         add(_img(charts, "runs.png", "runs over time"))
@@ -542,9 +577,7 @@ def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSett
                     "rejected", "seconds"], rows, numeric={3, 4, 5, 6, 7, 8}))
     else:
         add("<p>No run has committed.</p>")
-    add("</body></html>\n")
-    return "".join(parts)
-
+    return parts
 
 def _status(status: str) -> str:
     return _e(status) if status == "ok" else f'<span class="warn">{_e(status)}</span>'
@@ -560,7 +593,7 @@ def write_report(out: Path, dest: Path | None = None, settings: ReportSettings =
     or ValueError (one line) for a missing or unreadable dataset. Without
     matplotlib the page is written without its charts and says so.
     """
-    from . import report_charts
+    from . import charts as report_charts
 
     out = Path(out)
     summary = summarize(out, settings)

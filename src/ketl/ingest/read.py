@@ -1,11 +1,11 @@
-"""Walk the raw root, read and decode files into Documents, record rejects.
+"""Read and decode the files of a batch into Documents, record rejects.
 
 Two steps so the flow can plan cheaply in one process and read in parallel:
 
 * :func:`scan` walks ``raw`` in sorted order and stats every entry (no reads,
-  :mod:`ketl.ingest_scan`);
+  :mod:`ketl.ingest.scan`);
 * :func:`read_units` reads, hashes and decodes a batch of files (in a worker);
-  JSONL files line by line (:mod:`ketl.ingest_jsonl`).
+  JSONL files line by line (:mod:`ketl.ingest.jsonl`).
 
 Nothing is dropped silently: every input that cannot become an article is a
 :class:`Reject` with a stable ``reason``. No input, however hostile, may raise
@@ -23,13 +23,12 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..document import Change, Document, apply_changes
 from .decode import DecodeError, decode_bytes
-from .document import Change, Document, apply_changes
-from .ingest_jsonl import CARRIED_FIELDS, SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
-from .ingest_scan import SCAN_PROBLEMS, SUFFIXES, SourceFile, display_path, scan
+from .jsonl import SURROGATE_RULE, BadLine, parse_jsonl, surrogate_changes
+from .scan import SCAN_PROBLEMS, SourceFile, display_path
 
-__all__ = ["CARRIED_FIELDS", "REASONS", "SCAN_PROBLEMS", "SUFFIXES", "ReadResult", "Reject", "SourceFile", "display_path",
-           "doc_id_for", "read_units", "scan"]
+__all__ = ["REASONS", "ReadResult", "Reject", "doc_id_for", "read_units"]
 
 # Stable reasons of the rejects table (documented in the README).
 REASONS = {

@@ -3,7 +3,7 @@
 charset-normalizer's guess is weak on short text (a 50-byte latin-1 sentence
 came out as cp775, ``Cafķ owners in Gj°vik``) and not always right on long
 text (2 KB of French as cp1257, ``mardi ą Genčve``). Here every usual code
-page decodes the bytes and :func:`ketl.decode_plausible.implausibility` says
+page decodes the bytes and :func:`ketl.ingest.plausible.implausibility` says
 how oddly each reading reads.
 
 Candidates read the first 64 bytes from the first non-ASCII byte, then the
@@ -18,8 +18,8 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from .decode_plausible import Context, implausibility, latin_alphabet, rarity_key
-from .language import detect_language
+from ..text.language import detect_language
+from .plausible import Context, implausibility, latin_alphabet, rarity_key
 
 __all__ = ["CANDIDATES", "SAMPLE_BYTES", "Guess", "context_language", "guess_legacy", "ranked"]
 

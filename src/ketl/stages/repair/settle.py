@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Iterable
 
-from .document import Change
+from ...document import Change
 
 __all__ = ["DirtySpans", "window_text", "CONTEXT"]
 

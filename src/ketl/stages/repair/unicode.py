@@ -11,10 +11,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from .document import Change
-from .repair_encoding import line_changes, non_nfc_lines
-from .repair_rules import repair_rules
-from .repair_scan import TextFacts, scan_text
+from ...document import Change
+from .encoding import line_changes, non_nfc_lines
+from .rules import repair_rules
+from .scan import TextFacts, scan_text
 
 __all__ = ["REPLACEMENT_CHAR", "unicode_changes"]
 

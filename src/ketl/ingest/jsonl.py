@@ -7,7 +7,7 @@ turn every UTF-8 line into mojibake). So:
 * a file with a BOM, or UTF-16/32 without one (NUL bytes in most characters),
   is decoded as a whole, as ``.txt`` files are;
 * otherwise valid UTF-8 lines are UTF-8, and each line that is not is decoded
-  on its own by :func:`ketl.decode.decode_bytes`, its encoding recorded, or
+  on its own by :func:`ketl.ingest.decode.decode_bytes`, its encoding recorded, or
   rejected with the decoder's reason;
 * a file that is binary as a whole (control bytes everywhere) is one reject,
   not one reject per "line" of noise.
@@ -34,7 +34,7 @@ from .decode import DecodeError, decode_bytes
 CARRIED_FIELDS = ("id", "url", "title", "site", "published")
 
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's begin with UTF-16's
-# Bytes that never occur in text (decode.py rejects single-byte text holding many).
+# Bytes that never occur in text (ingest/decode.py rejects single-byte text holding many).
 _CONTROL = bytes(range(0, 9)) + bytes(range(14, 27)) + bytes(range(28, 32))
 _JSON = json.JSONDecoder()  # json.loads' own checks cost a tenth of this hot loop
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -33,7 +33,7 @@ from typing import Iterable, Iterator
 
 import regex
 
-from ketl.document import Document, Edit, Quote
+from ...document import Document, Edit, Quote
 
 __all__ = ["QuoteSettings", "extract_quotes", "find_quotes"]
 

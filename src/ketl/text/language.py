@@ -13,7 +13,7 @@ so each level is two gathers and a running maximum.
 
 Building those tables (and loading py3langid's model to build them from) took
 1.6 s of CPU in every fresh worker process, more than a thousand articles'
-identification. They are kept on disk (:func:`ketl.repair_cache.cache_root`, one folder per
+identification. They are kept on disk (:func:`ketl.text.cache.cache_root`, one folder per
 py3langid version and model file) and memory-mapped: a worker loads them in a
 few milliseconds and the workers of a machine share one copy of the 57 MB
 probability table in the page cache. A cache that is missing, stale or does
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .repair_cache import cache_root
+from .cache import cache_root
 
 __all__ = ["detect_language", "language_sample", "UNDETERMINED"]
 

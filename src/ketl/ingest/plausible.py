@@ -1,4 +1,4 @@
-"""How oddly a text reads: the cost :mod:`ketl.decode_guess` charges each
+"""How oddly a text reads: the cost :mod:`ketl.ingest.guess` charges each
 candidate decoding of a legacy file's bytes.
 
 A reader tells a wrong code page at a glance by what it produces, so each

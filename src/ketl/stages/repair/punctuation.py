@@ -10,9 +10,9 @@ import re
 from functools import lru_cache
 from typing import Callable
 
-from .document import Change
-from .repair_rules import repair_rules
-from .repair_scan import TextFacts, scan_text
+from ...document import Change
+from .rules import repair_rules
+from .scan import TextFacts, scan_text
 
 _SPACE_MARKS = frozenset([" ,", " .", " ;", " !", " ?"])
 _NUMBER_MARKS = frozenset([".\t", *(f". {d}" for d in "0123456789")])

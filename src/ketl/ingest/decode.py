@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from charset_normalizer import from_bytes
 
-from .decode_guess import CANDIDATES, SAMPLE_BYTES, guess_legacy
+from .guess import CANDIDATES, SAMPLE_BYTES, guess_legacy
 
 # UTF-32 first: its little-endian BOM begins with UTF-16's.
 _BOMS = (
@@ -109,7 +109,7 @@ def _mostly_utf8(data: bytes) -> Decoded | None:
 
 def _legacy(data: bytes) -> Decoded:
     """A legacy code page: the candidate whose text reads most plausibly
-    (:mod:`ketl.decode_guess`). charset-normalizer's guess is weak on short
+    (:mod:`ketl.ingest.guess`). charset-normalizer's guess is weak on short
     text, so it is asked only when every usual code page reads oddly (an
     exotic one such as mac_roman or EBCDIC), and its answer must read better."""
     guess = guess_legacy(data)

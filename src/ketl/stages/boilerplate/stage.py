@@ -25,17 +25,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from itertools import accumulate
 from typing import Iterable, Iterator, Sequence
 
-from ketl.boilerplate_classifier import (ClassifierSettings, classify_stripped, document_stopwords,
-                                         headline_lists, is_prose, list_lead, teaser_lines)
-from ketl.boilerplate_rules import CompiledRules, load_rules
-from ketl.boilerplate_sitestats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
-                                        site_and_line_keys, split_title_suffix)
-from ketl.document import Change, Document, apply_changes
-from ketl.metadata import extract_metadata_at, title_key
-from ketl.repair_script import script_of
+from ...document import Change, Document, apply_changes
+from ..repair.script import script_of
+from .classifier import (ClassifierSettings, classify_stripped, document_stopwords,
+                         headline_lists, is_prose, list_lead, teaser_lines)
+from .metadata import extract_metadata_at, title_key
+from .rules import CompiledRules, load_rules
+from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
+                         site_and_line_keys, split_title_suffix)
 
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
            "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]
@@ -145,21 +146,51 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
     return doc
 
 
+class _Lines:
+    """One document's lines and the verdict on each: the first reason found wins."""
+
+    __slots__ = ("texts", "n", "stripped", "blank", "reason", "penalty", "comment")
+
+    def __init__(self, text: str) -> None:
+        texts = text.split("\n")
+        if texts[-1] == "":
+            texts.pop()  # the text's final newline ends the last line, it opens none
+        self.texts = texts
+        self.n = n = len(texts)
+        self.stripped = [t.strip() for t in texts]
+        self.blank = [not s for s in self.stripped]
+        self.reason: list[str] = [""] * n
+        self.penalty: list[int] = [0] * n
+        # the text of comment-marker lines (the classifier wants them varied)
+        self.comment: list[str] = [""] * n
+
+
 def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | None, site: str,
                  settings: BoilerplateSettings, cfg: ClassifierSettings) -> None:
-    texts = doc.text.split("\n")
-    if texts[-1] == "":
-        texts.pop()  # the text's final newline ends the last line, it opens none
-    n = len(texts)
+    lines = _Lines(doc.text)
+    texts, n = lines.texts, lines.n
     starts = [0, *accumulate(len(t) + 1 for t in texts[:-1])] if n else []
-    stripped = [t.strip() for t in texts]
-    blank = [not s for s in stripped]
-    reason: list[str] = [""] * n
-    penalty: list[int] = [0] * n
-    comment: list[str] = [""] * n  # the text of comment-marker lines (the classifier wants them varied)
+    _mark_rules(lines, rules)
+    if stats is not None:
+        _mark_site_lines(lines, stats, site, settings)
+    _mark_repeated_title(lines, doc.meta.get("title"))
+    main = _mark_stray_script(lines, doc.text, settings)
+    if settings.classifier:
+        _mark_classified(lines, rules, settings, cfg, main)
 
-    # 1. Rules (one combined regex per line, short lines cached per process).
-    lowered = [s.lower() for s in stripped]
+    # 6. A trailing fragment of another article.
+    blank, reason = lines.blank, lines.reason
+    last = max((i for i in range(n) if not blank[i] and not reason[i]), default=None)
+    if last is not None and _is_trailing_fragment(texts, reason, blank, last, settings):
+        reason[last] = "fragment.trailing"
+
+    apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
+
+
+def _mark_rules(lines: _Lines, rules: CompiledRules) -> None:
+    """1. Rules (one combined regex per line, short lines cached per process)."""
+    reason, penalty, comment = lines.reason, lines.penalty, lines.comment
+    lowered = [s.lower() for s in lines.stripped]
     by_index = rules.rules
     for i, k in enumerate(rules.match_lines(lowered)):
         if k >= 0:
@@ -168,11 +199,19 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
             if r.category == "comment":
                 comment[i] = _DIGITS.sub("0", lowered[i])
 
-    # 2. Lines repeated across the site: the page's leading and trailing furniture,
-    # plus short repeated lines anywhere (a long repeated line mid-page may be a
-    # republished article's text).
-    keys = [0 if blank[i] else line_key(texts[i]) for i in range(n)] if stats is not None else []
-    if stats is not None and site and stats.n_docs(site):
+
+def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: BoilerplateSettings) -> None:
+    """2. Lines repeated across the site: the page's leading and trailing furniture,
+    plus short repeated lines anywhere (a long repeated line mid-page may be a
+    republished article's text).
+
+    2b. Short lines printed on many sites (ad markers, syndication furniture),
+    unless the text around them is shared as widely: then the whole passage is
+    a reprinted article, and its subheadings are its own."""
+    n, texts, stripped, blank = lines.n, lines.texts, lines.stripped, lines.blank
+    reason, penalty = lines.reason, lines.penalty
+    keys = [0 if blank[i] else line_key(texts[i]) for i in range(n)]
+    if site and stats.n_docs(site):
         rep = [not blank[i] and stats.is_repeated(site, keys[i]) for i in range(n)]
         own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
         # Nothing of its own: a republished article, not a page of furniture.
@@ -180,11 +219,7 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         for i in range(n):
             if rep[i] and not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
                 reason[i], penalty[i] = "site.repeated_line", 150
-
-    # 2b. Short lines printed on many sites (ad markers, syndication furniture),
-    # unless the text around them is shared as widely: then the whole passage is
-    # a reprinted article, and its subheadings are its own.
-    if stats is not None and settings.cross_min_sites > 0:
+    if settings.cross_min_sites > 0:
         shared = [not blank[i] and stats.is_shared(keys[i]) for i in range(n)]
         if any(shared):
             body = [i for i in range(n) if not blank[i]]
@@ -194,60 +229,64 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
                         and not all(shared[body[r]] for r in (q - 1, q + 1) if 0 <= r < len(body))):
                     reason[i], penalty[i] = "repeated.cross_site", 60
 
-    # 3. The title printed again in the body (only lines of a fitting length are compared).
-    title = doc.meta.get("title")
-    tk = title_key(title) if isinstance(title, str) else ""
-    if tk:
-        lo, hi = len(tk) // 2, 2 * len(tk) + 80
-        first_word = tk.split(" ", 1)[0]
-        for i, s in enumerate(stripped):
-            if s and not reason[i] and lo <= len(s) <= hi and first_word in s.lower():
-                t0, _ = split_title_suffix(s)
-                if title_key(s) == tk or title_key(t0) == tk:
-                    reason[i], penalty[i] = "title.repeated", 1
 
-    # 4. A few letters of another script ("بب" in an English article, "PAGETOP"
-    # in a Japanese one): none of the line's letters is in the article's script.
+def _mark_repeated_title(lines: _Lines, title: object) -> None:
+    """3. The title printed again in the body (only lines of a fitting length are compared)."""
+    tk = title_key(title) if isinstance(title, str) else ""
+    if not tk:
+        return
+    reason, penalty = lines.reason, lines.penalty
+    lo, hi = len(tk) // 2, 2 * len(tk) + 80
+    first_word = tk.split(" ", 1)[0]
+    for i, s in enumerate(lines.stripped):
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in s.lower():
+            t0, _ = split_title_suffix(s)
+            if title_key(s) == tk or title_key(t0) == tk:
+                reason[i], penalty[i] = "title.repeated", 1
+
+
+def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) -> str:
+    """4. A few letters of another script ("بب" in an English article, "PAGETOP"
+    in a Japanese one): none of the line's letters is in the article's script.
+    Returns the article's main script ("" when nobody needs it)."""
+    stripped, reason, penalty = lines.stripped, lines.reason, lines.penalty
     cap = settings.stray_script_max_chars
     short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
     # Most texts hold one script: one scan of the text settles it.
-    main = ("LATIN" if not _NON_LATIN_LETTER.search(doc.text) else dominant_script(stripped)) \
+    main = ("LATIN" if not _NON_LATIN_LETTER.search(text) else dominant_script(stripped)) \
         if short or settings.classifier else ""
     if short:
         for i in short:
             if main and not _shares_script(stripped[i], main):
                 reason[i], penalty[i] = "fragment.stray_script", 1
+    return main
 
-    # 5. The line classifier decides what is left.
-    if settings.classifier:
-        idx = [i for i in range(n) if not blank[i]]
-        body = [stripped[i] for i in idx]
-        # The stop words of the article's language, guessed from the lines in
-        # its script (an English menu must not make a Turkish article's
-        # sentences look like furniture).
-        own = [b for b in body if _shares_script(b, main)] if main and main != "LATIN" else body
-        stop = rules.stopwords | document_stopwords(own or body)
-        if settings.teaser_min_run > 0:
-            judged = [bool(reason[i]) for i in idx]
-            glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
-            listed = headline_lists(body, settings.teaser_min_run, skip=judged)
-            for q, (flag, head) in enumerate(zip(glued, listed)):
-                i = idx[q]
-                if (flag or head) and not reason[i]:
-                    reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
-        title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
-        keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
-                                         [comment[i] for i in idx], title_at)
-        for q, i in enumerate(idx):
-            if not keep[q] and not reason[i]:
-                reason[i] = why[q] or "classifier.low_content"
 
-    # 6. A trailing fragment of another article.
-    last = max((i for i in range(n) if not blank[i] and not reason[i]), default=None)
-    if last is not None and _is_trailing_fragment(texts, reason, blank, last, settings):
-        reason[last] = "fragment.trailing"
-
-    apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
+def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateSettings,
+                     cfg: ClassifierSettings, main: str) -> None:
+    """5. The line classifier decides what is left."""
+    stripped, reason, penalty, comment = lines.stripped, lines.reason, lines.penalty, lines.comment
+    idx = [i for i in range(lines.n) if not lines.blank[i]]
+    body = [stripped[i] for i in idx]
+    # The stop words of the article's language, guessed from the lines in
+    # its script (an English menu must not make a Turkish article's
+    # sentences look like furniture).
+    own = [b for b in body if _shares_script(b, main)] if main and main != "LATIN" else body
+    stop = rules.stopwords | document_stopwords(own or body)
+    if settings.teaser_min_run > 0:
+        judged = [bool(reason[i]) for i in idx]
+        glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
+        listed = headline_lists(body, settings.teaser_min_run, skip=judged)
+        for q, (flag, head) in enumerate(zip(glued, listed)):
+            i = idx[q]
+            if (flag or head) and not reason[i]:
+                reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
+    title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
+    keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
+                                     [comment[i] for i in idx], title_at)
+    for q, i in enumerate(idx):
+        if not keep[q] and not reason[i]:
+            reason[i] = why[q] or "classifier.low_content"
 
 
 def _line_changes(starts: list[int], texts: list[str], blank: list[bool],
@@ -404,13 +443,8 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     return overlap <= settings.trailing_fragment_max_overlap or (unclosed and overlap < 0.5)
 
 
-_STOP_EN: frozenset[str] | None = None
-
-
+@lru_cache(maxsize=1)
 def _stop_en() -> frozenset[str]:
-    global _STOP_EN
-    if _STOP_EN is None:
-        from stop_words import get_stop_words
+    from stop_words import get_stop_words
 
-        _STOP_EN = frozenset(get_stop_words("english"))
-    return _STOP_EN
+    return frozenset(get_stop_words("english"))

@@ -12,7 +12,7 @@ Each piece leaves the body through a located :class:`Change` (stage
 * ``reprinted_from``: the publisher a reprint notice names (``This article was
   originally published by X and is reprinted with permission.``, ``Republished
   with permission from X``, ``Distributed by X``, and at the bottom also
-  ``Source: X`` and ``(c) X 2024``: see metadata_reprint.py); the whole notice
+  ``Source: X`` and ``(c) X 2024``: see reprint.py); the whole notice
   line leaves the body.
 """
 
@@ -23,9 +23,9 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Callable, Sequence
 
-from ketl.boilerplate_sitestats import doc_site, split_title_suffix
-from ketl.document import Change, Document, apply_changes
-from ketl.metadata_reprint import find_reprint, find_reprint_strength
+from ...document import Change, Document, apply_changes
+from .reprint import find_reprint, find_reprint_strength
+from .site_stats import doc_site, split_title_suffix
 
 __all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
 

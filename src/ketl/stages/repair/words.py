@@ -46,9 +46,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from .document import Change
-from .repair_cache import read_pickle, write_pickle
-from .repair_rules import repair_rules
+from ...document import Change
+from ...text.cache import read_pickle, write_pickle
+from .rules import repair_rules
 
 __all__ = ["glued_word_changes", "split_glued", "warm_word_lists"]
 
@@ -208,7 +208,7 @@ def _foreign_zipf() -> dict[str, float]:
 
     Read from wordfreq's small lists (ordered by frequency, in buckets of a
     centibel) without its cache, and only once a split is about to be made.
-    Kept on disk (:mod:`ketl.repair_cache`): importing wordfreq and reading
+    Kept on disk (:mod:`ketl.text.cache`): importing wordfreq and reading
     the lists cost a fresh worker 0.5 s.
     """
     cfg = repair_rules()["words"]

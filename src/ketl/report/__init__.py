@@ -1,0 +1,1 @@
+"""``ketl report``: the HTML page (``build``) and its charts (``charts``)."""

@@ -1,0 +1,6 @@
+"""Stage "boilerplate": site headers, footers and clutter out, metadata lifted.
+
+``stage`` runs per batch; ``site_stats`` counts lines repeated across a site's
+articles; ``rules`` compiles the rule files; ``classifier`` judges single lines;
+``metadata`` (with ``reprint``) lifts title, site, dateline and reprint source.
+"""

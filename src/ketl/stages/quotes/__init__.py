@@ -1,0 +1,1 @@
+"""Stage "quotes": quoted spans and their speakers (``stage``)."""

@@ -1,0 +1,251 @@
+"""Repair text: encoding, Unicode, spacing, punctuation, glued words, every change recorded.
+
+Public entry points:
+
+* :func:`repair` - one string in, a :class:`RepairResult` (text and edits) out;
+* :func:`repair_documents` - the batch stage: Documents in, Documents out, with
+  the changes applied through :func:`ketl.document.apply_changes` (stage
+  ``encoding`` for ftfy, ``normalize`` for the rest) and ``meta["language"]``.
+
+The passes run in a fixed order and the whole sequence repeats until nothing
+changes (a removal can create new work, e.g. a deleted zero-width space leaves
+two spaces), so repairing repaired text changes nothing. The last, idle round
+is replaced by a look at the spans the previous round rewrote
+(:mod:`ketl.stages.repair.settle`) when that look can prove it would change nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Iterable, Iterator
+
+from ...document import Change, Document, Edit, apply_changes
+from ...text.language import UNDETERMINED, detect_language
+from .encoding import encoding_changes
+from .punctuation import parenthetical_changes, punctuation_changes
+from .scan import scan_text
+from .settle import DirtySpans, window_text
+from .script import stray_script_changes
+from .spacing import spacing_changes
+from .unicode import REPLACEMENT_CHAR, unicode_changes
+from .words import glued_word_changes
+
+__all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
+           "replacement_char_count", "warm_up"]
+
+
+
+@dataclass(frozen=True, slots=True)
+class RepairSettings:
+    fix_encoding: bool = True  # ftfy: mojibake, entities, C1 controls, ligatures, width, NFC
+    uncurl_quotes: bool = False  # curly quotes carry information: keep them unless asked
+    unicode_hygiene: bool = True  # odd spaces, invisible and control characters, NFC
+    # U+FFFD marks bytes lost upstream; deleting it glues its neighbours into a wrong word
+    drop_replacement_chars: bool = False
+    fix_spacing: bool = True
+    fix_punctuation: bool = True
+    split_glued_words: bool = True
+    remove_duplicate_parentheticals: bool = True
+    remove_stray_script_lines: bool = True
+    stray_line_max_letters: int = 12
+    stray_line_max_words: int = 2
+    stray_script_max_share: float = 0.05
+    detect_language: bool = True
+    max_rounds: int = 4  # the passes repeat until stable; this bounds pathological input
+
+
+@dataclass(slots=True)
+class RepairResult:
+    text: str
+    edits: list[Edit] = field(default_factory=list)
+    language: str = UNDETERMINED
+
+
+class _LazyLanguage:
+    """The language of the current text, computed only when a rule needs it."""
+
+    def __init__(self, doc: Document) -> None:
+        self._doc = doc
+        self._lang: str | None = None
+        self._text: str | None = None
+        self.answers: set[str] = set()  # what the rules were told since the last reset
+
+    def __call__(self) -> str:
+        # Asked again after a change, it answers for the new text: the rules then
+        # decide on the text they see, which keeps repair idempotent.
+        if self._lang is None or self._text != self._doc.text:
+            self._text = self._doc.text
+            self._lang = detect_language(self._text)[0]
+        self.answers.add(self._lang)
+        return self._lang
+
+    def final(self) -> str:
+        """The language of the repaired text (reusing the answer if nothing changed since)."""
+        if self._lang is not None and self._text == self._doc.text:
+            return self._lang
+        return detect_language(self._doc.text)[0]
+
+
+def _non_overlapping(changes: list[Change]) -> list[Change]:
+    """Sorted changes, dropping any that overlaps an earlier one (it is retried next round)."""
+    out: list[Change] = []
+    end = -1
+    for ch in sorted(changes, key=lambda c: (c.start, c.end)):
+        if ch.start < end:
+            continue
+        out.append(ch)
+        end = max(end, ch.end)
+    return out
+
+
+def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
+           language: _LazyLanguage, dirty: DirtySpans | None = None) -> bool:
+    """One pass of every rule; True when something changed.
+
+    ``dirty`` collects the spans of the resulting text that the pass rewrote.
+    """
+    before = len(doc.edits)
+    # What the text holds, looked at once; looked at again only after a change.
+    facts = scan_text(doc.text)
+
+    def apply(changes: list[Change], stage: str = "normalize") -> None:
+        nonlocal facts
+        if changes:
+            if dirty is not None:
+                dirty.update(doc.text, changes)
+            apply_changes(doc, changes, stage=stage)
+            facts = scan_text(doc.text)
+
+    if s.fix_encoding:
+        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage="encoding")
+    if s.unicode_hygiene:
+        apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
+    if s.remove_stray_script_lines:
+        apply(stray_script_changes(doc.text, s.stray_line_max_letters, s.stray_line_max_words,
+                                   s.stray_script_max_share, facts))
+    token_changes: list[Change] = []
+    text = doc.text
+    if s.fix_punctuation:
+        # French and others space "; ! ?" on purpose: that rule is for English only.
+        token_changes += punctuation_changes(text, lambda: language() == "en", facts)
+    if s.remove_duplicate_parentheticals:
+        token_changes += parenthetical_changes(text)
+    # Glued words are split in English only. A text unlikely to be English
+    # (written mostly outside ASCII, or without " the ") is asked its language
+    # first: the scan for candidates costs more than that answer, which the
+    # stage needs at the end anyway. Either order gives the same changes.
+    likely_english = len(facts.nonascii) * 2 <= len(text) and " the " in text
+    if s.split_glued_words and (likely_english or language() == "en"):
+        token_changes += glued_word_changes(text, protected, lambda: language() == "en")
+    apply(_non_overlapping(token_changes))
+    if s.fix_spacing:
+        changes = _non_overlapping(spacing_changes(doc.text, facts))
+        if changes and dirty is not None:
+            dirty.update(doc.text, changes)
+        apply_changes(doc, changes, stage="normalize")
+    return len(doc.edits) > before
+
+
+def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
+             language: _LazyLanguage, dirty: DirtySpans, edits: list[Edit]) -> bool:
+    """True when another round would provably change nothing (see :mod:`ketl.stages.repair.settle`).
+
+    The look round covers the rewritten spans with their context; what it cannot
+    see is checked on the whole text: the stray-script rule, the language the
+    rules were told (a page's language can change with its text), and a '<'
+    (ftfy stops decoding entities after the first one).
+    """
+    if any("<" in e.before or "<" in e.after for e in edits):
+        return False
+    if language.answers and any(a != language() for a in language.answers):
+        return False
+    text = doc.text
+    if s.remove_stray_script_lines and stray_script_changes(
+            text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share):
+        return False
+    window = window_text(text, dirty.spans)
+    look = Document.from_source(doc_id="", source_path="", source_sha256="",
+                                source_encoding="utf-8", source=window)
+    # The language is the whole text's, as in a full round.
+    return not _round(look, _look_settings(s), protected, language)
+
+
+@lru_cache(maxsize=8)
+def _look_settings(s: RepairSettings) -> RepairSettings:
+    """The settings of the look round (the stray-script rule is checked on the whole
+    text instead); built once, not per article: dataclasses.replace is slow."""
+    return dataclasses.replace(s, remove_stray_script_lines=False)
+
+
+def repair_document(doc: Document, settings: RepairSettings | None = None,
+                    protected: Callable[[str], bool] | None = None) -> Document:
+    """Repair one document in place (edits appended) and set ``meta["language"]``."""
+    s = settings or RepairSettings()
+    language = _LazyLanguage(doc)
+    rounds = max(1, s.max_rounds)
+    for r in range(rounds):
+        language.answers.clear()
+        dirty = DirtySpans()
+        edits_before = len(doc.edits)
+        if not _round(doc, s, protected, language, dirty):
+            break
+        if r + 1 < rounds and _settled(doc, s, protected, language, dirty, doc.edits[edits_before:]):
+            break  # the next round would change nothing: skip it
+    if s.detect_language:
+        doc.meta["language"] = language.final()
+    return doc
+
+
+def repair(text: str, settings: RepairSettings | None = None,
+           protected: Callable[[str], bool] | None = None) -> RepairResult:
+    """Repair ``text``; edits are located in ``text`` itself (line, offsets).
+
+    Line endings are normalised to ``\\n`` first (as for every Document).
+    Never raises on a ``str``; repairing the result again changes nothing.
+    """
+    s = settings or RepairSettings()
+    doc = Document.from_source(doc_id="", source_path="", source_sha256="",
+                               source_encoding="utf-8", source=text)
+    repair_document(doc, s, protected)
+    return RepairResult(text=doc.text, edits=list(doc.edits),
+                        language=doc.meta.get("language", UNDETERMINED))
+
+
+def repair_documents(docs: Iterable[Document], settings: RepairSettings | None = None,
+                     protected: Callable[[str], bool] | None = None) -> Iterator[Document]:
+    """The repair stage over a batch (the Prefect task calls this)."""
+    s = settings or RepairSettings()
+    for doc in docs:
+        yield repair_document(doc, s, protected)
+
+
+# Reaches every lazily built table: mojibake, odd spacing, a glued pair, an English text.
+_WARM_TEXT = ("The talks wasagreed on Sunday ,  the minister said.\n\n\n"
+              "CafÃ© owners in Baku said the\ttalks would go on after the heavyshelling.\n")
+
+
+def warm_up(settings: RepairSettings | None = None,
+            protected: Callable[[str], bool] | None = None) -> None:
+    """Load what the passes load lazily (language tables, glued-word lists, compiled
+    patterns), so that a worker process pays for it before its first batch: for
+    instance as a process pool's initializer while the run is still starting.
+    Changes no result."""
+    from .words import warm_word_lists
+
+    warm_word_lists()
+    repair(_WARM_TEXT, settings, protected)
+
+
+def replacement_char_count(doc: Document) -> int:
+    """U+FFFD in the document: those in its text and those the repair removed
+    (``drop_replacement_chars``), so the count flags damaged articles either way."""
+    removed = sum(e.before.count(REPLACEMENT_CHAR) for e in doc.edits if e.rule == "unicode.replacement")
+    return doc.text.count(REPLACEMENT_CHAR) + removed
+
+
+def settings_from_mapping(values: dict) -> RepairSettings:
+    """Settings from a TOML table, ignoring unknown keys."""
+    names = {f.name for f in dataclasses.fields(RepairSettings)}
+    return RepairSettings(**{k: v for k, v in values.items() if k in names})
