@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from ketl.config import Settings
 from ketl.dedup.index import QuoteIndex
 from ketl.incremental import Plan, Seen, add_stale, file_key_in, stale_files
-from ketl.ingest import SourceFile
+from ketl.ingest.scan import SourceFile
 from ketl.pipeline_dedup import with_clusters
 from ketl.review import ReviewItem, default_user_gazetteer, record_decisions, with_user_gazetteer
 from ketl.store import remove_rows
@@ -291,7 +291,7 @@ def test_a_reread_file_is_counted_once_in_the_site_line_state(tmp_path):
     documents would then look like boilerplate and real sentences be cut."""
     from datetime import datetime, timezone
 
-    from ketl.ingest import scan
+    from ketl.ingest.scan import scan
     from ketl.pipeline import SITE_LINES, RunContext, merge_site_lines, prepare_batch
 
     raw = tmp_path / "raw"
