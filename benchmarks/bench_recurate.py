@@ -26,11 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ketl.config import Settings
+from ketl.settings import Settings
 from ketl.dedup.index import QuoteIndex
-from ketl.incremental import Seen, stale_files
-from ketl.pipeline import RunContext, drop_replaced
-from ketl.pipeline_dedup import with_clusters
+from ketl.run.incremental import Seen, stale_files
+from ketl.run.batch import RunContext, drop_replaced
+from ketl.run.dedup import with_clusters
 
 
 def timed(label: str, fn, repeat: int = 3):

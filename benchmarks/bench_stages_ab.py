@@ -3,7 +3,7 @@
 Like bench_stage_cpu.py, each round starts one fresh process per version (this
 checkout, and ``--base SRC``, e.g. an unpacked ``git archive`` of the commit to
 compare with), taking turns so a busy spell of the shared machine hits both.
-The child reaches the stages only through ``ketl.pipeline``, whose names did not
+The child reaches the stages only through ``ketl.run.batch`` (``ketl.pipeline`` before #14), whose names did not
 move in the stage-package restructure, so any two versions compare. Input: the
 seeds, the AEB pages and ``--n`` articles of the bench_vs_by_hand corpus.
 Prints the best and median of the rounds, in ms per article, and base/this.
@@ -27,8 +27,12 @@ HERE = Path(__file__).resolve().parent
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from ketl import pipeline as p
-from ketl.config import Settings
+try:  # the layout since #14
+    from ketl.run import batch as p
+    from ketl.settings import Settings
+except ImportError:  # a version before it (compared against)
+    from ketl import pipeline as p
+    from ketl.config import Settings
 from ketl.document import Document
 
 res = p.resources(Settings())

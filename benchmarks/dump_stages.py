@@ -5,7 +5,7 @@ bodies (ground-truth.json), the multilingual test texts under tests/data and the
 first N articles of the bench_vs_by_hand corpus. They go through the pipeline's
 Prefect-free steps (prepare_batch, merge_site_lines, finish_batch) in one temporary
 folder; every row of every table is printed as JSON, minus run ids and timestamps.
-The script reaches the code only through ``ketl.pipeline`` and ``ketl.config`` so
+The script reaches the code only through ``ketl.run.batch`` and ``ketl.settings`` (``ketl.pipeline`` and ``ketl.config`` before #14) so
 that it runs unchanged on a version before and after a restructure:
 
     PYTHONPATH=/tmp/base/src python benchmarks/dump_stages.py > old.jsonl
@@ -62,8 +62,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=300, help="articles of the benchmark corpus")
     args = ap.parse_args()
-    from ketl import pipeline as p
-    from ketl.config import Settings
+    try:  # the layout since #14
+        from ketl.run import batch as p
+        from ketl.settings import Settings
+    except ImportError:  # a version before it (compared against)
+        from ketl import pipeline as p
+        from ketl.config import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw"

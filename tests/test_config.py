@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from ketl.config import ConfigError, Settings, load_settings
-from ketl.pipeline import check_resources
+from ketl.settings import ConfigError, Settings, load_settings
+from ketl.run.batch import check_resources
 
 
 def test_toml_sections_and_overrides(tmp_path):

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ketl.config import ConfigError, Settings, load_settings
-from ketl.incremental import load_processed, plan, save_processed
+from ketl.settings import ConfigError, Settings, load_settings
+from ketl.run.incremental import load_processed, plan, save_processed
 from ketl.ingest.read import read_units
 from ketl.ingest.scan import display_path, scan
 from conftest import REPO, SEEDS

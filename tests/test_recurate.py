@@ -15,12 +15,13 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from ketl.config import Settings
+from ketl.settings import Settings
 from ketl.dedup.index import QuoteIndex
-from ketl.incremental import Plan, Seen, add_stale, file_key_in, stale_files
+from ketl.run.incremental import Plan, Seen, add_stale, file_key_in, stale_files
 from ketl.ingest.scan import SourceFile
-from ketl.pipeline_dedup import with_clusters
-from ketl.review import ReviewItem, default_user_gazetteer, record_decisions, with_user_gazetteer
+from ketl.run.dedup import with_clusters
+from ketl.run.user_files import with_user_gazetteer
+from ketl.stages.entities.review import ReviewItem, default_user_gazetteer, record_decisions
 from ketl.store import remove_rows
 
 from conftest import SEEDS
@@ -292,7 +293,7 @@ def test_a_reread_file_is_counted_once_in_the_site_line_state(tmp_path):
     from datetime import datetime, timezone
 
     from ketl.ingest.scan import scan
-    from ketl.pipeline import SITE_LINES, RunContext, merge_site_lines, prepare_batch
+    from ketl.run.batch import SITE_LINES, RunContext, merge_site_lines, prepare_batch
 
     raw = tmp_path / "raw"
     for site in ("a", "b"):

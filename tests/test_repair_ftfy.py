@@ -12,9 +12,9 @@ import pyarrow as pa
 import pytest
 
 from conftest import SHARED, shared_path
-from ketl.config import load_settings
+from ketl.settings import load_settings
 from ketl.document import Document
-from ketl.pipeline import articles_table, check_resources
+from ketl.run.batch import articles_table, check_resources
 from ketl.stages.repair.stage import RepairSettings, repair, repair_document, replacement_char_count
 from ketl.schemas import ARTICLES
 

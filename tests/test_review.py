@@ -14,7 +14,7 @@ from ketl.cli_entities import gazetteer_app, review
 from ketl.document import Document
 from ketl.stages.entities.stage import EntitySettings, resolve_entities, suggestions_table
 from ketl.stages.entities.gazetteer import Gazetteer
-from ketl.review import (default_user_gazetteer, pending, read_suggestions, record_decisions,
+from ketl.stages.entities.review import (default_user_gazetteer, pending, read_suggestions, record_decisions,
                          review_id)
 
 from conftest import SEEDS

@@ -48,7 +48,7 @@ def _main(
 
 
 def fail(message: str, code: int = 2) -> None:
-    from .review import printable
+    from .stages.entities.review import printable
 
     # messages carry paths and input text: never markup, never terminal escapes
     err.print(f"[bold red]error:[/] {printable(message)}", highlight=False, soft_wrap=True)
@@ -95,7 +95,7 @@ def run(
 ) -> None:
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
     _quiet_prefect(verbose)
-    from .config import ConfigError, load_settings
+    from .settings import ConfigError, load_settings
     from .store import StoreError
 
     try:
@@ -118,8 +118,8 @@ def run(
         raw_s, out_s = str(Path(raw_s).resolve()), str(Path(out_s).resolve())
     # Usage errors are caught here, before Prefect starts: inside a flow run
     # Prefect would log them with a traceback.
-    from .pipeline import check_resources
-    from .review import with_user_gazetteer
+    from .run.batch import check_resources
+    from .run.user_files import with_user_gazetteer
     from .store import Store
 
     try:
@@ -144,13 +144,13 @@ def run(
 
 def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
                 rules, gazetteer, keep_stale=False) -> None:
-    from .config import ConfigError
+    from .settings import ConfigError
     from .flows import UsageError, curate_with
     from .store import StoreError
     from . import progress as progress_hook
     from .dedup.index import DamagedIndex
     from .manifest import DamagedState
-    from .pipeline_dedup import check_stored_indexes
+    from .run.dedup import check_stored_indexes
     from .store import Store
 
     if not full:
@@ -191,7 +191,7 @@ def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_
 
 
 def _print_summary(s: dict) -> None:
-    from .review import printable
+    from .stages.entities.review import printable
 
     table = Table(title=f"run {s['run_id'][:8]}: {printable(s['out'])}", show_header=False, title_justify="left",
                   min_width=36)
@@ -243,7 +243,7 @@ def serve(
     if not os.environ.get("PREFECT_API_URL"):
         fail("ketl serve needs a Prefect server to hold the schedule: start one with "
              "`prefect server start` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run ketl serve again")
-    from .config import ConfigError, load_settings
+    from .settings import ConfigError, load_settings
 
     try:
         settings = load_settings(config)
@@ -261,7 +261,7 @@ def serve(
     params = {"raw": str((raw or Path(settings.raw)).resolve()), "out": str((out_dir or Path(settings.out)).resolve())}
     if config:
         params["config"] = str(config.resolve())
-    from .review import printable
+    from .stages.entities.review import printable
 
     err.print(f"serving deployment curate/{printable(name)} on cron {printable(repr(schedule))} with "
               f"{printable(str(params))}; Ctrl-C stops", highlight=False, soft_wrap=True)
@@ -280,7 +280,7 @@ def report(
         path = write_report(out_dir, dest)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         fail(str(exc))
-    from .review import printable
+    from .stages.entities.review import printable
 
     out.print(f"report written to {printable(path)}", highlight=False, soft_wrap=True)
     from .report.charts import MISSING, available

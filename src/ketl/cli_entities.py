@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .stages.entities.gazetteer import Gazetteer
-from .review import default_user_gazetteer, pending, printable, read_suggestions, record_decisions
+from .stages.entities.review import default_user_gazetteer, pending, printable, read_suggestions, record_decisions
 
 __all__ = ["gazetteer_app", "review", "import_places"]
 

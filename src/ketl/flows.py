@@ -42,15 +42,15 @@ from prefect.futures import as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
 from . import __version__, progress  # noqa: E402
-from .config import Settings, load_settings  # noqa: E402
-from .incremental import Seen, add_stale, load_processed, plan, save_processed, stale_files  # noqa: E402
+from .settings import Settings, load_settings  # noqa: E402
+from .run.incremental import Seen, add_stale, load_processed, plan, save_processed, stale_files  # noqa: E402
 from .ingest.scan import SourceFile, scan  # noqa: E402
-from .pipeline import (  # noqa: E402
+from .run.batch import (  # noqa: E402
     SITE_LINES, BatchCounts, RunContext, check_resources, drop_replaced, finish_batch, merge_site_lines,
     prepare_batch, resources)
-from .review import user_files, with_user_gazetteer  # noqa: E402
+from .run.user_files import user_files, with_user_gazetteer  # noqa: E402
 from .watchdog import exit_with_parent  # noqa: E402
-from .pipeline_dedup import (SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run,  # noqa: E402
+from .run.dedup import (SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run,  # noqa: E402
                              stored_clusters)
 from .store import STATE, Store, fault_point, read_table, write_part  # noqa: E402
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .ingest.scan import SCAN_PROBLEMS, SourceFile
+from ..ingest.scan import SCAN_PROBLEMS, SourceFile
 
 PROCESSED_FILE = "processed.parquet"
 PROCESSED_SCHEMA = pa.schema([

@@ -28,11 +28,11 @@ from typing import Sequence
 import pyarrow as pa
 import xxhash
 
-from .stages.entities.stage import SUGGESTIONS_SCHEMA
-from .stages.entities.gazetteer import Entity, Gazetteer, entity_toml
+from .stage import SUGGESTIONS_SCHEMA
+from .gazetteer import Entity, Gazetteer, entity_toml
 
 __all__ = ["ReviewItem", "default_user_gazetteer", "read_suggestions", "review_id", "pending",
-           "record_decisions", "with_user_gazetteer", "user_files", "printable"]
+           "record_decisions", "printable"]
 
 USER_GAZETTEER = "gazetteer.user.toml"
 
@@ -61,27 +61,6 @@ def default_user_gazetteer(out: Path) -> Path:
     user could plant one; that place is no longer read, see :func:`with_user_gazetteer`.)
     """
     return Path(out).resolve() / USER_GAZETTEER
-
-
-def with_user_gazetteer(settings):
-    """``settings`` plus the dataset's user gazetteer when there is one, and notes for the run.
-
-    A file at the old place beside the dataset is not loaded: the note names it.
-    """
-    out = Path(settings.out)
-    user = default_user_gazetteer(out)
-    notes = []
-    old = out.resolve().parent / USER_GAZETTEER
-    if old.is_file() and str(old) not in settings.gazetteer_files:
-        notes.append(f"ignored {old}: it lies outside the dataset (move it to {user} to apply it)")
-    if user.is_file() and str(user) not in settings.gazetteer_files:
-        settings = settings.with_overrides(gazetteer_files=(*settings.gazetteer_files, str(user)))
-    return settings, notes
-
-
-def user_files(settings) -> list[str]:
-    """Every rule and gazetteer file a run with ``settings`` loads besides ketl's own, as absolute paths."""
-    return [str(Path(p).resolve()) for p in (*settings.rule_files, *settings.gazetteer_files)]
 
 
 _CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])

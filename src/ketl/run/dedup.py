@@ -27,13 +27,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .dedup import distributed
-from .dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
-from .dedup.lsh import GRAM_PARTS
+from ..dedup import distributed
+from ..dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
+from ..dedup.lsh import GRAM_PARTS
 from .incremental import file_key_in
-from .pipeline import REMOVED_DOCS, RunContext, part_name
-from .schemas import QUOTES
-from .store import STATE, Store, read_table, rewrite_rows, write_part
+from .batch import REMOVED_DOCS, RunContext, part_name
+from ..schemas import QUOTES
+from ..store import STATE, Store, read_table, rewrite_rows, write_part
 
 # Band tasks per run. The result does not depend on it (tested); 8 splits the
 # quotes' 32 bands and the articles' 16 evenly and keeps a 2-8 worker cluster busy.

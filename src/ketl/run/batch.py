@@ -34,21 +34,21 @@ from typing import Callable, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import __version__
-from .stages.boilerplate.stage import BoilerplateSettings, clean_documents
-from .stages.boilerplate.rules import CompiledRules, load_rules
-from .stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
-from .config import ConfigError, Settings, check_skip
-from .dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, sketch_table
-from .document import Document
-from .stages.entities.stage import EntitySettings, entities_table, resolve_entities, suggestions_table
-from .stages.entities.gazetteer import Gazetteer
-from .ingest.read import Reject, read_units
-from .ingest.scan import SourceFile
-from .stages.quotes.stage import extract_quotes
-from .stages.repair.stage import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
-from .schemas import EDITS, items_table
-from .store import STATE, remove_rows, write_part
+from .. import __version__
+from ..stages.boilerplate.stage import BoilerplateSettings, clean_documents
+from ..stages.boilerplate.rules import CompiledRules, load_rules
+from ..stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
+from ..settings import ConfigError, Settings, check_skip
+from ..dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, sketch_table
+from ..document import Document
+from ..stages.entities.stage import EntitySettings, entities_table, resolve_entities, suggestions_table
+from ..stages.entities.gazetteer import Gazetteer
+from ..ingest.read import Reject, read_units
+from ..ingest.scan import SourceFile
+from ..stages.quotes.stage import extract_quotes
+from ..stages.repair.stage import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
+from ..schemas import EDITS, items_table
+from ..store import STATE, remove_rows, write_part
 
 SITE_LINES = "site_lines.parquet"
 
