@@ -20,6 +20,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.util
 import os
+import threading
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -442,7 +443,6 @@ def shared_api():
     start one temporary server here, before the cluster's workers spawn, and
     point everyone at it.
     """
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
@@ -456,14 +456,48 @@ def shared_api():
                 os.environ.pop("PREFECT_API_URL", None)
         return
 
-    server = SubprocessASGIServer()
-    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+    server = _start_server()
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+
+
+def _start_server():
+    """Start Prefect's temporary server (the one its client would start: the same
+    instance) from a thread that blocks SIGINT, so the server never gets the
+    terminal's Ctrl-C: else, interrupted while it starts, it prints its own
+    "Aborted!" after ketl's one line. ketl's handler still runs meanwhile (the
+    main thread waits in an interruptible join); the server is stopped at exit
+    as before, or by the watchdog after a Ctrl-C."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        interrupt.block_in_this_thread()
+        try:
+            server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            failed.append(exc)
+
+    starter = threading.Thread(target=start, name="ketl-prefect-server", daemon=True)
+    starter.start()
+    starter.join()
+    if failed:
+        raise failed[0]
+    return server
+
+
+def _local_server() -> None:
+    """Start the temporary server now, out of Ctrl-C's reach, unless PREFECT_API_URL names one."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not (os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()):
+        _start_server()
 
 
 def curate_with(workers: int | None = None, runner: str = "local", dask_address: str | None = None,
@@ -475,6 +509,7 @@ def curate_with(workers: int | None = None, runner: str = "local", dask_address:
     """
     n = workers or os.cpu_count() or 1
     if runner == "local":
+        _local_server()
         return curate.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2 * n))(workers=workers, **kwargs)
     if runner != "dask":
         raise UsageError(f"unknown runner {runner!r}: use local or dask")
