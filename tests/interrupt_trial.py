@@ -84,6 +84,25 @@ def dataset_fingerprint(out: Path) -> dict[str, str]:
     return found
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        return b""
+
+
+def server_starting(out: Path):
+    """True once the ketl run on ``out`` has started Prefect's temporary server (uvicorn)
+    and is waiting for it: a moment during Prefect's start-up."""
+    from ketl.watchdog import _processes, descendants
+
+    def ready() -> bool:
+        procs = _processes()
+        runs = {p for p in procs if b"ketl.cli run" in _cmdline(p) and str(out).encode() in _cmdline(p)}
+        return bool(runs) and any(b"uvicorn" in _cmdline(p) for p in descendants(runs, procs))
+    return ready
+
+
 @dataclass
 class Outcome:
     returncode: int

@@ -17,9 +17,8 @@ import pytest
 
 from conftest import SEEDS
 from interrupt_trial import (batches_started, build_raw, dataset_fingerprint, env_without_server, interrupt,
-                             ketl_cmd)
+                             ketl_cmd, server_starting)
 from ketl.interrupt import DEADLINE, current_run, message
-from ketl.watchdog import _processes, descendants
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 FILES = 3000  # "a few thousand": three batches of the default size, each tens of seconds of work here
@@ -82,39 +81,13 @@ def test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130(tmp_path
     _interrupted_cleanly(o, out, before, base_run)
 
 
-def _server_starting(pid_holder: list) -> bool:
-    procs = _processes()
-    for pid in descendants(set(pid_holder), procs):
-        try:
-            if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                return True
-        except OSError:
-            pass
-    return False
-
-
 @pytest.mark.slow
 def test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130(tmp_path, prefect_api):
     raw, out, _ = _base(tmp_path, prefect_api)
     before, base_run = dataset_fingerprint(out), current_run(out)
-    started: list[int] = []
-
-    def server_starting() -> bool:  # the temporary server's process exists: ketl waits for it
-        if not started:
-            started.extend(p for p, (ppid, _) in _processes().items()
-                           if b"ketl.cli" in _cmdline(p) and b"run" in _cmdline(p))
-        return bool(started) and _server_starting(started)
-
-    o = interrupt(ketl_cmd(raw, out), env_without_server(tmp_path / "prefect-home"), server_starting,
+    o = interrupt(ketl_cmd(raw, out), env_without_server(tmp_path / "prefect-home"), server_starting(out),
                   delay=0.3, grace=60)
     _interrupted_cleanly(o, out, before, base_run)
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return b""
 
 
 # -- the handler alone, in a small process (no Prefect) ---------------------------

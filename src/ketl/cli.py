@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 the run finished but some inputs were rejected (the
 rest is written); 2 usage errors (missing raw folder, unwritable output,
 another run holding the lock, a bad config file), always as one line on stderr;
-3 an internal error (a bug), the dataset left as it was.
+3 an internal error (a bug), the dataset left as it was; 130 Ctrl-C (one line,
+the dataset as it was: see ketl.interrupt).
 """
 
 from __future__ import annotations
