@@ -73,10 +73,13 @@ def test_ctrl_c_mid_run_stops_in_seconds_and_leaves_the_dataset_as_it_was(tmp_pa
 
 
 @pytest.mark.slow
-def test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130(tmp_path, prefect_api):
+@pytest.mark.parametrize("runner", ["local", "dask"])
+def test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130(tmp_path, prefect_api, runner):
+    if runner == "dask":
+        pytest.importorskip("prefect_dask")  # a local Dask cluster's workers must not print either
     raw, out, env = _base(tmp_path, prefect_api)
     before, base_run = dataset_fingerprint(out), current_run(out)
-    o = interrupt(ketl_cmd(raw, out, "--workers", "2"), env, batches_started(out), delay=1.0,
+    o = interrupt(ketl_cmd(raw, out, "--workers", "2", "--runner", runner), env, batches_started(out), delay=1.0,
                   second_after=0.05, grace=90)
     _interrupted_cleanly(o, out, before, base_run)
 
@@ -151,30 +154,40 @@ def test_the_line_names_the_run_the_dataset_holds(tmp_path):
     assert current_run(tmp_path) == "abc"
 
 
-def test_a_worker_started_from_a_blocking_thread_never_sees_ctrl_c(tmp_path):
-    """Pool workers are spawned from task threads that block SIGINT: they inherit the
-    mask across exec, so the terminal's Ctrl-C cannot give them a traceback."""
-    import threading
+CHILD_SCRIPT = textwrap.dedent("""
+    import subprocess, sys, threading
+    from pathlib import Path
+    from ketl.interrupt import Handler
 
-    from ketl.interrupt import block_in_this_thread
+    uninstall = Handler(Path(sys.argv[1]), cleanup=lambda: None).install()
+    from multiprocessing import resource_tracker
+    resource_tracker.ensure_running()  # as a process pool does: it must not unblock SIGINT again
+    kids = []
+    def spawn():  # as Prefect and the pool start their processes: from some thread
+        kids.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]))
+    for start in (spawn, lambda: threading.Thread(target=spawn).start()):
+        start()
+    while len(kids) < 2:
+        pass
+    for kid in kids:
+        status = Path(f"/proc/{kid.pid}/status").read_text()
+        print(int(next(ln for ln in status.splitlines() if ln.startswith("SigBlk:")).split()[1], 16) & 2)
+        kid.kill()
+    uninstall()
+    import signal
+    print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+""")
 
-    procs = []
 
-    def spawn():
-        block_in_this_thread()
-        procs.append(subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(3)"],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-
-    t = threading.Thread(target=spawn)
-    t.start()
-    t.join()
-    child = procs[0]
-    assert child.stdout.readline().strip() == "up"
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=10)
-    assert child.returncode == 0 and "Traceback" not in err, err
-    # and the main thread, which runs Python's handlers, still gets it
-    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+def test_no_process_started_under_the_handler_sees_ctrl_c(tmp_path):
+    """Children (the Prefect server, pool workers, a Dask cluster) start with SIGINT
+    blocked, whichever thread starts them, so the terminal's Ctrl-C to the group
+    gives none of them a traceback; giving the handler back unblocks it again."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", CHILD_SCRIPT, str(tmp_path)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "2", "False"], done.stdout
 
 
 def test_prefect_error_logs_reach_the_terminal_only_with_verbose(tmp_path):

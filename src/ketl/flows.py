@@ -18,9 +18,7 @@ runner (Dask, issue 7) the tasks compute where the runner puts them.
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.util
 import os
-import threading
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
@@ -138,17 +136,10 @@ def _stop_pool(grace: float = 1.0) -> None:
         p.join(max(0.0, deadline - time.monotonic()))
         if p.is_alive():
             p.kill()
-    # The pool's queues hold named semaphores; os._exit skips the finalizers that
-    # unlink them, and the resource tracker would then warn about "leaked
-    # semaphore objects" on the terminal after ketl is gone. Run those now.
-    multiprocessing.util._run_finalizers(0)
 
 
 def _compute(fn, *args):
-    if _pool is None:
-        return fn(*args)
-    interrupt.block_in_this_thread()  # a worker spawned from here inherits the mask: no Ctrl-C traceback
-    return _pool.submit(fn, *args).result()
+    return _pool.submit(fn, *args).result() if _pool is not None else fn(*args)
 
 
 # Batch tasks are idempotent (they rewrite their own files in the run's staging
@@ -443,6 +434,7 @@ def shared_api():
     start one temporary server here, before the cluster's workers spawn, and
     point everyone at it.
     """
+    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     configured = os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()
@@ -456,48 +448,14 @@ def shared_api():
                 os.environ.pop("PREFECT_API_URL", None)
         return
 
-    server = _start_server()
+    server = SubprocessASGIServer()
+    server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-
-
-def _start_server():
-    """Start Prefect's temporary server (the one its client would start: the same
-    instance) from a thread that blocks SIGINT, so the server never gets the
-    terminal's Ctrl-C: else, interrupted while it starts, it prints its own
-    "Aborted!" after ketl's one line. ketl's handler still runs meanwhile (the
-    main thread waits in an interruptible join); the server is stopped at exit
-    as before, or by the watchdog after a Ctrl-C."""
-    from prefect.server.api.server import SubprocessASGIServer
-
-    server = SubprocessASGIServer()
-    failed: list[BaseException] = []
-
-    def start() -> None:
-        interrupt.block_in_this_thread()
-        try:
-            server.start(timeout=int(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
-        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
-            failed.append(exc)
-
-    starter = threading.Thread(target=start, name="ketl-prefect-server", daemon=True)
-    starter.start()
-    starter.join()
-    if failed:
-        raise failed[0]
-    return server
-
-
-def _local_server() -> None:
-    """Start the temporary server now, out of Ctrl-C's reach, unless PREFECT_API_URL names one."""
-    from prefect.settings import PREFECT_API_URL
-
-    if not (os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()):
-        _start_server()
 
 
 def curate_with(workers: int | None = None, runner: str = "local", dask_address: str | None = None,
@@ -509,7 +467,6 @@ def curate_with(workers: int | None = None, runner: str = "local", dask_address:
     """
     n = workers or os.cpu_count() or 1
     if runner == "local":
-        _local_server()
         return curate.with_options(task_runner=ThreadPoolTaskRunner(max_workers=2 * n))(workers=workers, **kwargs)
     if runner != "dask":
         raise UsageError(f"unknown runner {runner!r}: use local or dask")

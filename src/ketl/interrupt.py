@@ -12,7 +12,8 @@ so the quick stop is also the correct one: stop the pool workers, remove what
 the next run's recovery would remove (the staging folder), print one line and
 end the process at once with ``os._exit`` (no unwinding through Prefect). The
 lock goes with the process; the watchdog stops the temporary Prefect server and
-anything else that is left. A second Ctrl-C while this happens changes nothing
+anything else that is left. SIGINT is blocked from the start and taken by one
+thread (see ``Handler.install``), so no child of ketl ever sees it. A second Ctrl-C while this happens changes nothing
 (the clean-up takes well under a second; a timer ends the process after
 DEADLINE seconds whatever happens), so it too ends in the one line and 130.
 
@@ -24,7 +25,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Callable
 
@@ -61,20 +64,10 @@ def message(out: str, before: str | None, now: str | None) -> str:
     return f"Interrupted: nothing was committed; the dataset is as it was after run {before}."
 
 
-def block_in_this_thread() -> None:
-    """Keep SIGINT away from this (non-main) thread and from the processes it starts.
-
-    A worker process started from a thread inherits that thread's signal mask
-    (across exec too), so a pool worker spawned here never sees the terminal's
-    Ctrl-C, not even while it is starting: it is stopped by the parent instead,
-    without a traceback. Python runs signal handlers in the main thread anyway.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-
-
 def ignore_in_worker() -> None:
-    """In a worker process: Ctrl-C is for the parent, which stops the worker."""
+    """In a pool worker: Ctrl-C is for the parent, which stops the worker (under
+    ``ketl run`` the worker starts with SIGINT blocked anyway; this covers a pool
+    started elsewhere)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
@@ -92,12 +85,44 @@ class Handler:
         self.said = False
 
     def install(self) -> Callable[[], None]:
-        """Take over SIGINT (in the main thread only: elsewhere Python refuses); returns
-        the function that gives it back."""
+        """Take over SIGINT; returns the function that gives it back.
+
+        SIGINT is blocked in the main thread, so in every thread and process
+        started from here on (Prefect's threads, its temporary server, pool
+        workers, a local Dask cluster: they inherit the mask, across exec too),
+        and one thread takes it with ``sigwait``. So the terminal's Ctrl-C,
+        which reaches the whole process group, is seen by this handler alone:
+        no child prints a KeyboardInterrupt traceback or "Aborted!".
+        Only the main thread may do this (elsewhere it is a no-op)."""
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
-        previous = signal.signal(signal.SIGINT, self)
-        return lambda: signal.signal(signal.SIGINT, previous)
+        # Starting multiprocessing's resource tracker unblocks SIGINT in the thread
+        # that starts it (the pool or a Dask cluster would, from the main thread,
+        # and every thread started after would get Ctrl-C): start it first.
+        resource_tracker.ensure_running()
+        done = threading.Event()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+        def wait() -> None:
+            while True:
+                signal.sigwait({signal.SIGINT})
+                if done.is_set():
+                    return
+                self()
+
+        waiter = threading.Thread(target=wait, name="ketl-ctrl-c", daemon=True)
+        waiter.start()
+        # Threads started before (native ones of pyarrow, ...) may still take the
+        # signal: then Python runs this handler in the main thread, same outcome.
+        before = signal.signal(signal.SIGINT, lambda signum, frame: self())
+
+        def uninstall() -> None:
+            done.set()
+            signal.pthread_kill(waiter.ident, signal.SIGINT)  # ends its sigwait
+            waiter.join(5)
+            signal.signal(signal.SIGINT, before)
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        return uninstall
 
     def __call__(self, signum=None, frame=None) -> None:
         if self.fired:  # a second Ctrl-C while cleaning up: the clean-up is bounded, let it end
@@ -110,6 +135,7 @@ class Handler:
         try:
             for stop in list(_stoppers):
                 _quietly(stop)
+            _quietly(_release_semaphores)
             _quietly(self.cleanup)
         finally:
             self._exit()
@@ -123,6 +149,16 @@ class Handler:
             line = message(self.label, self.before, current_run(self.out))
             _quietly(lambda: os.write(2, (line + "\n").encode("utf-8", "replace")))
         os._exit(EXIT_CODE)
+
+
+def _release_semaphores() -> None:
+    """Run multiprocessing's exit finalizers: the queues of a process pool (or of a
+    local Dask cluster) hold named semaphores that os._exit would leave to the
+    resource tracker, which then warns of "leaked semaphore objects" on the
+    terminal after ketl is gone."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util._run_finalizers(0)  # noqa: SLF001 - what multiprocessing runs at a normal exit
 
 
 def _quietly(fn: Callable[[], object]) -> None:
