@@ -3,7 +3,8 @@
 Exit codes: 0 success; 1 the run finished but some inputs were rejected (the
 rest is written); 2 usage errors (missing raw folder, unwritable output,
 another run holding the lock, a bad config file), always as one line on stderr;
-3 an internal error (a bug), the dataset left as it was.
+3 an internal error (a bug), the dataset left as it was; 130 Ctrl-C (one line,
+the dataset as it was: see ketl.interrupt).
 """
 
 from __future__ import annotations
@@ -75,6 +76,25 @@ def _quiet_prefect(verbose: bool) -> None:
     # Prefect logs every task run at INFO on the console; the progress bar says
     # the same thing more usefully. --verbose brings the logs back.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    if not verbose:
+        # Its ERROR records (a crashed task's traceback, each one again for the
+        # flow) still go to the API, for the UI; the terminal gets ketl's one
+        # line instead. Prefect's documented override of its logging.yml.
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+
+def _catch_ctrl_c(store):
+    """From here on Ctrl-C stops the run within seconds (see ketl.interrupt); returns
+    the function that ends that."""
+    from .interrupt import Handler
+
+    def cursor_back() -> None:
+        if err.is_terminal:  # the progress bar hid it; os._exit skips rich's clean-up
+            os.write(2, b"\n\x1b[?25h")
+
+    # written as is (not through rich): only control characters need showing harmlessly
+    label = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in str(store.out))
+    return Handler(store.out, cleanup=store.recover, before_exit=cursor_back, label=label).install()
 
 
 @app.command()
@@ -135,10 +155,12 @@ def run(
     from .watchdog import start as start_watchdog
 
     start_watchdog()  # before Prefect or any worker starts: nothing this run starts outlives it
+    uncatch = _catch_ctrl_c(store)
     try:
         _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
                     rules, gazetteer, keep_stale)
     finally:
+        uncatch()  # Ctrl-C's clean-up removes staging folders: never once another run may hold the lock
         store.release()
 
 

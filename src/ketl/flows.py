@@ -41,7 +41,7 @@ from prefect.context import get_run_context  # noqa: E402
 from prefect.futures import as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from . import __version__, progress  # noqa: E402
+from . import __version__, interrupt, progress  # noqa: E402
 from .settings import Settings, load_settings  # noqa: E402
 from .run.incremental import Seen, add_stale, load_processed, plan, save_processed, stale_files  # noqa: E402
 from .ingest.scan import SourceFile, scan  # noqa: E402
@@ -110,12 +110,34 @@ def compute_pool(workers: int):
         return
     # spawn, not fork: the flow process runs Prefect's threads and event loops.
     _pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                initializer=exit_with_parent, initargs=(os.getpid(),))
+                                initializer=_worker_start, initargs=(os.getpid(),))
+    off = interrupt.on_interrupt(_stop_pool)
     try:
         yield
     finally:
+        off()
         _pool.shutdown(wait=True, cancel_futures=True)
         _pool = None
+
+
+def _worker_start(parent: int) -> None:
+    interrupt.ignore_in_worker()
+    exit_with_parent(parent)
+
+
+def _stop_pool(grace: float = 1.0) -> None:
+    """On Ctrl-C: end the pool's workers now (SIGTERM, SIGKILL after ``grace``), the
+    batches they run are thrown away with the staging snapshot. ``shutdown`` would
+    wait for every running batch."""
+    pool = _pool
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # no public handle on them
+    for p in procs:
+        p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
 
 
 def _compute(fn, *args):

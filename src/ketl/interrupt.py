@@ -1,0 +1,168 @@
+"""Ctrl-C during ``ketl run``: stop within seconds, dataset as it was, one line, exit 130.
+
+Letting KeyboardInterrupt unwind was measured at 71 s on 3,000 files, exit 3,
+with two dozen lines of tracebacks: Prefect catches the interrupt in the flow and
+in every task thread, marks each run Crashed, logs an ERROR for each, tries to
+send its logs to the temporary server the same Ctrl-C already stopped, and
+waits for the busy pool workers, which print their own KeyboardInterrupt
+tracebacks.
+
+A run writes nothing visible before its commit (it builds a staging snapshot),
+so the quick stop is also the correct one: stop the pool workers, remove what
+the next run's recovery would remove (the staging folder), print one line and
+end the process at once with ``os._exit`` (no unwinding through Prefect). The
+lock goes with the process; the watchdog stops the temporary Prefect server and
+anything else that is left. SIGINT is blocked from the start and taken by one
+thread (see ``Handler.install``), so no child of ketl ever sees it. A second Ctrl-C while this happens changes nothing
+(the clean-up takes well under a second; a timer ends the process after
+DEADLINE seconds whatever happens), so it too ends in the one line and 130.
+
+Standard library only: the handler must not import anything when the signal
+comes (importing Prefect alone takes seconds).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from multiprocessing import resource_tracker
+from pathlib import Path
+from typing import Callable
+
+EXIT_CODE = 130
+DEADLINE = 4.0  # seconds from the first Ctrl-C to the exit, at most
+
+_stoppers: list[Callable[[], None]] = []
+_SAYING = threading.Lock()
+
+
+def on_interrupt(stop: Callable[[], None]) -> Callable[[], None]:
+    """Call ``stop`` (quickly, without blocking for long) when the run is interrupted;
+    returns the function that takes it off again."""
+    _stoppers.append(stop)
+    return lambda: _stoppers.remove(stop) if stop in _stoppers else None
+
+
+def current_run(out: Path) -> str | None:
+    """The run id of the dataset's current snapshot (its folder's name), None before the first commit."""
+    link = out / ".ketl" / "current"
+    try:
+        return Path(os.readlink(link)).name
+    except OSError:
+        return None
+
+
+def message(out: str, before: str | None, now: str | None) -> str:
+    """The one line a Ctrl-C prints, from the current run before and after the interrupt
+    (``out`` as it may be printed: no terminal escapes)."""
+    if now is not None and now != before:  # the commit was done when the signal came
+        return f"Interrupted after the commit: the dataset holds run {now}."
+    if before is None:
+        return f"Interrupted: nothing was committed; {out} still holds no dataset."
+    return f"Interrupted: nothing was committed; the dataset is as it was after run {before}."
+
+
+def ignore_in_worker() -> None:
+    """In a pool worker: Ctrl-C is for the parent, which stops the worker (under
+    ``ketl run`` the worker starts with SIGINT blocked anyway; this covers a pool
+    started elsewhere)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Handler:
+    """The SIGINT handler of one ``ketl run`` on the dataset ``out``."""
+
+    def __init__(self, out: Path, cleanup: Callable[[], None], before_exit: Callable[[], None] = lambda: None,
+                 label: str | None = None):
+        self.out = Path(out)
+        self.label = label if label is not None else str(out)
+        self.cleanup = cleanup  # removes the staging snapshot (the caller holds the lock)
+        self.before_exit = before_exit  # e.g. give the terminal its cursor back
+        self.before = current_run(self.out)
+        self.fired = False
+        self.said = False
+
+    def install(self) -> Callable[[], None]:
+        """Take over SIGINT; returns the function that gives it back.
+
+        SIGINT is blocked in the main thread, so in every thread and process
+        started from here on (Prefect's threads, its temporary server, pool
+        workers, a local Dask cluster: they inherit the mask, across exec too),
+        and one thread takes it with ``sigwait``. So the terminal's Ctrl-C,
+        which reaches the whole process group, is seen by this handler alone:
+        no child prints a KeyboardInterrupt traceback or "Aborted!".
+        Only the main thread may do this (elsewhere it is a no-op)."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        # Starting multiprocessing's resource tracker unblocks SIGINT in the thread
+        # that starts it (the pool or a Dask cluster would, from the main thread,
+        # and every thread started after would get Ctrl-C): start it first.
+        resource_tracker.ensure_running()
+        done = threading.Event()
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+        def wait() -> None:
+            while True:
+                signal.sigwait({signal.SIGINT})
+                if done.is_set():
+                    return
+                self()
+
+        waiter = threading.Thread(target=wait, name="ketl-ctrl-c", daemon=True)
+        waiter.start()
+        # Threads started before (native ones of pyarrow, ...) may still take the
+        # signal: then Python runs this handler in the main thread, same outcome.
+        before = signal.signal(signal.SIGINT, lambda signum, frame: self())
+
+        def uninstall() -> None:
+            done.set()
+            signal.pthread_kill(waiter.ident, signal.SIGINT)  # ends its sigwait
+            waiter.join(5)
+            signal.signal(signal.SIGINT, before)
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        return uninstall
+
+    def __call__(self, signum=None, frame=None) -> None:
+        if self.fired:  # a second Ctrl-C while cleaning up: the clean-up is bounded, let it end
+            return
+        self.fired = True
+        # Whatever hangs in the clean-up (a slow disk), the process ends in DEADLINE s.
+        timer = threading.Timer(DEADLINE, self._exit)
+        timer.daemon = True
+        timer.start()
+        try:
+            for stop in list(_stoppers):
+                _quietly(stop)
+            _quietly(_release_semaphores)
+            _quietly(self.cleanup)
+        finally:
+            self._exit()
+
+    def _exit(self) -> None:
+        with _SAYING:  # the main thread and the deadline timer: one line, once
+            if self.said:
+                os._exit(EXIT_CODE)
+            self.said = True
+            _quietly(self.before_exit)
+            line = message(self.label, self.before, current_run(self.out))
+            _quietly(lambda: os.write(2, (line + "\n").encode("utf-8", "replace")))
+        os._exit(EXIT_CODE)
+
+
+def _release_semaphores() -> None:
+    """Run multiprocessing's exit finalizers: the queues of a process pool (or of a
+    local Dask cluster) hold named semaphores that os._exit would leave to the
+    resource tracker, which then warns of "leaked semaphore objects" on the
+    terminal after ketl is gone."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        util._run_finalizers(0)  # noqa: SLF001 - what multiprocessing runs at a normal exit
+
+
+def _quietly(fn: Callable[[], object]) -> None:
+    try:
+        fn()
+    except BaseException:  # noqa: BLE001 - on the way out nothing may print a traceback
+        pass

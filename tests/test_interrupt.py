@@ -1,0 +1,216 @@
+"""Issue 13 point 3: Ctrl-C during ``ketl run`` stops within seconds, leaves the dataset
+as it was, prints one line and exits 130 (the first Ctrl-C, a second one, and one
+during Prefect's start-up)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS
+from interrupt_trial import (batches_started, build_raw, dataset_fingerprint, env_without_server, interrupt,
+                             ketl_cmd, server_starting)
+from ketl.interrupt import DEADLINE, current_run, message
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+FILES = 3000  # "a few thousand": three batches of the default size, each tens of seconds of work here
+WITHIN = 15.0  # seconds from the signal to the exit, generous for a loaded CI machine (0.2 s measured here)
+
+
+def _base(tmp_path: Path, api: str) -> tuple[Path, Path, dict]:
+    """A dataset holding one committed run of the seeds; raw/ then gains FILES new files."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    for p in sorted(SEEDS.glob("*.txt")):
+        shutil.copy(p, raw / p.name)
+    env = {**os.environ, "PREFECT_API_URL": api}
+    done = subprocess.run(ketl_cmd(raw, out), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    build_raw(tmp_path / "gen", FILES)
+    shutil.move(str(tmp_path / "gen" / "raw"), raw / "gen")
+    return raw, out, env
+
+
+def _interrupted_cleanly(o, out: Path, before: dict, base_run: str) -> None:
+    print(f"exit {o.returncode} {o.after_signal:.2f} s after the SIGINT (sent {o.signalled_at:.1f} s into the run)")
+    assert o.returncode == 130, o.stderr
+    assert o.after_signal < WITHIN, o.after_signal
+    lines = [ln for ln in o.stderr.splitlines() if ln.strip() and not ln.startswith("starting Prefect")]
+    assert lines == [f"Interrupted: nothing was committed; the dataset is as it was after run {base_run}."], o.stderr
+    assert not o.left, f"{len(o.left)} processes of the run outlived it"
+    assert dataset_fingerprint(out) == before  # every file, and where current points
+    assert not any((out / ".ketl" / "staging").glob("*")), "staging leftovers"
+
+
+def _next_run_commits(raw: Path, out: Path, env: dict, base_run: str) -> None:
+    keep = sorted((raw / "gen").rglob("*.txt"))[:12]
+    for p in sorted((raw / "gen").rglob("*.txt"))[12:]:
+        p.unlink()
+    done = subprocess.run(ketl_cmd(raw, out), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 1), done.stderr
+    now = current_run(out)
+    assert now is not None and now != base_run
+    assert len(keep) == 12
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_run_stops_in_seconds_and_leaves_the_dataset_as_it_was(tmp_path, prefect_api):
+    raw, out, env = _base(tmp_path, prefect_api)
+    before, base_run = dataset_fingerprint(out), current_run(out)
+    # as a user's run: its own temporary Prefect server, which must go too
+    o = interrupt(ketl_cmd(raw, out), env_without_server(tmp_path / "prefect-home"), batches_started(out),
+                  delay=1.0, grace=90)
+    _interrupted_cleanly(o, out, before, base_run)
+    _next_run_commits(raw, out, env, base_run)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runner", ["local", "dask"])
+def test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130(tmp_path, prefect_api, runner):
+    if runner == "dask":
+        pytest.importorskip("prefect_dask")  # a local Dask cluster's workers must not print either
+    raw, out, env = _base(tmp_path, prefect_api)
+    before, base_run = dataset_fingerprint(out), current_run(out)
+    o = interrupt(ketl_cmd(raw, out, "--workers", "2", "--runner", runner), env, batches_started(out), delay=1.0,
+                  second_after=0.05, grace=90)
+    _interrupted_cleanly(o, out, before, base_run)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130(tmp_path, prefect_api):
+    raw, out, _ = _base(tmp_path, prefect_api)
+    before, base_run = dataset_fingerprint(out), current_run(out)
+    o = interrupt(ketl_cmd(raw, out), env_without_server(tmp_path / "prefect-home"), server_starting(out),
+                  delay=0.3, grace=60)
+    _interrupted_cleanly(o, out, before, base_run)
+
+
+# -- the handler alone, in a small process (no Prefect) ---------------------------
+
+HANDLER_SCRIPT = textwrap.dedent("""
+    import os, signal, sys, time
+    from pathlib import Path
+    from ketl.interrupt import Handler, on_interrupt
+
+    out, mode = Path(sys.argv[1]), sys.argv[2]
+    stopped = []
+    on_interrupt(lambda: stopped.append(1))
+
+    def cleanup():
+        (out / "cleanup-ran").write_text(str(len(stopped)))
+        if mode == "hang":
+            time.sleep(60)
+        if mode == "fail":
+            raise OSError("disk gone")
+
+    Handler(out, cleanup=cleanup, label="data [set]").install()
+    print("ready", flush=True)
+    time.sleep(60)
+""")
+
+
+def _handler_run(tmp_path: Path, mode: str, signals: int) -> tuple[subprocess.CompletedProcess, float]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", HANDLER_SCRIPT, str(tmp_path), mode], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    t0 = time.monotonic()
+    for _ in range(signals):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    out, err = proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), time.monotonic() - t0
+
+
+@pytest.mark.parametrize("mode,signals", [("ok", 1), ("ok", 3), ("fail", 1), ("hang", 1), ("hang", 2)])
+def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(tmp_path, mode, signals):
+    done, took = _handler_run(tmp_path, mode, signals)
+    assert done.returncode == 130
+    # the label is printed as given (no rich markup involved), once however many signals came
+    assert done.stderr == "Interrupted: nothing was committed; data [set] still holds no dataset.\n"
+    assert (tmp_path / "cleanup-ran").read_text() == "1"  # the pool stopper ran before the clean-up
+    # a clean-up that hangs is cut off at the deadline; one that ends exits at once
+    assert took < (DEADLINE + 3 if mode == "hang" else 3), took
+    if mode == "hang":
+        assert took >= DEADLINE - 0.5
+
+
+def test_the_line_names_the_run_the_dataset_holds(tmp_path):
+    assert message("cur", "r1", "r1") == "Interrupted: nothing was committed; the dataset is as it was after run r1."
+    assert message("cur", None, None) == "Interrupted: nothing was committed; cur still holds no dataset."
+    # the signal came after the commit swapped ``current``: say so, not "nothing was committed"
+    assert message("cur", "r1", "r2") == "Interrupted after the commit: the dataset holds run r2."
+    (tmp_path / ".ketl" / "snapshots" / "abc").mkdir(parents=True)
+    assert current_run(tmp_path) is None
+    os.symlink(Path("snapshots") / "abc", tmp_path / ".ketl" / "current")
+    assert current_run(tmp_path) == "abc"
+
+
+CHILD_SCRIPT = textwrap.dedent("""
+    import subprocess, sys, threading
+    from pathlib import Path
+    from ketl.interrupt import Handler
+
+    uninstall = Handler(Path(sys.argv[1]), cleanup=lambda: None).install()
+    from multiprocessing import resource_tracker
+    resource_tracker.ensure_running()  # as a process pool does: it must not unblock SIGINT again
+    kids = []
+    def spawn():  # as Prefect and the pool start their processes: from some thread
+        kids.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]))
+    for start in (spawn, lambda: threading.Thread(target=spawn).start()):
+        start()
+    while len(kids) < 2:
+        pass
+    for kid in kids:
+        status = Path(f"/proc/{kid.pid}/status").read_text()
+        print(int(next(ln for ln in status.splitlines() if ln.startswith("SigBlk:")).split()[1], 16) & 2)
+        kid.kill()
+    uninstall()
+    import signal
+    print(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))
+""")
+
+
+def test_no_process_started_under_the_handler_sees_ctrl_c(tmp_path):
+    """Children (the Prefect server, pool workers, a Dask cluster) start with SIGINT
+    blocked, whichever thread starts them, so the terminal's Ctrl-C to the group
+    gives none of them a traceback; giving the handler back unblocks it again."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", CHILD_SCRIPT, str(tmp_path)], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2", "2", "False"], done.stdout
+
+
+def test_prefect_error_logs_reach_the_terminal_only_with_verbose(tmp_path):
+    """The setting ketl uses without -v (Prefect's console handler at CRITICAL) keeps a
+    task's ERROR off the terminal; -v leaves Prefect's default."""
+    from ketl.cli import _quiet_prefect
+
+    script = ("from prefect.logging.configuration import setup_logging\n"
+              "setup_logging()\n"  # what a flow run does first
+              "from prefect.logging import get_logger\n"
+              "get_logger('prefect.task_runs').error('boom from a task')\n")
+    seen = {}
+    for verbose in (False, True):
+        saved = dict(os.environ)
+        try:
+            for k in ("PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"):
+                os.environ.pop(k, None)
+            _quiet_prefect(verbose)
+            env = {**os.environ, "PREFECT_HOME": str(tmp_path / "ph"), "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"}
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+        seen[verbose] = done.stderr
+    assert "boom from a task" not in seen[False], seen[False]
+    assert "boom from a task" in seen[True], seen[True]
