@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 
-from ketl.watchdog import group_members
+from ketl.run.watchdog import group_members
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 TABLES = ("articles", "edits", "quotes", "rejects", "entities", "suggestions")

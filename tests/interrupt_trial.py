@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ketl.watchdog import group_members
+from ketl.run.watchdog import group_members
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -94,7 +94,7 @@ def _cmdline(pid: int) -> bytes:
 def server_starting(out: Path):
     """True once the ketl run on ``out`` has started Prefect's temporary server (uvicorn)
     and is waiting for it: a moment during Prefect's start-up."""
-    from ketl.watchdog import _processes, descendants
+    from ketl.run.watchdog import _processes, descendants
 
     def ready() -> bool:
         procs = _processes()

@@ -87,7 +87,7 @@ def test_unreachable_cluster_is_one_line_exit_2(tmp_path):
 
 
 def test_remote_workers_need_a_reachable_api():
-    from ketl.dask_cluster import remote_workers
+    from ketl.flows.dask import remote_workers
 
     local = {"10.0.0.5", "me"}
     workers = ["tcp://127.0.0.1:4000", "tcp://10.0.0.5:4001", "tcp://me:4002", "tcp://10.0.0.9:4003",

@@ -83,7 +83,7 @@ def test_relative_paths_on_a_real_cluster(cluster, tmp_path, prefect_api):
 
 
 def test_a_folder_the_workers_do_not_see_is_refused(cluster, tmp_path):
-    from ketl.dask_cluster import ClusterError, check_cluster
+    from ketl.flows.dask import ClusterError, check_cluster
 
     address, _ = cluster
     gone = tmp_path / "only-on-my-laptop"

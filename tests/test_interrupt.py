@@ -18,7 +18,7 @@ import pytest
 from conftest import SEEDS
 from interrupt_trial import (batches_started, build_raw, dataset_fingerprint, env_without_server, interrupt,
                              ketl_cmd, server_starting)
-from ketl.interrupt import DEADLINE, current_run, message
+from ketl.run.interrupt import DEADLINE, current_run, message
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 FILES = 3000  # "a few thousand": three batches of the default size, each tens of seconds of work here
@@ -98,7 +98,7 @@ def test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130(tmp_path, pre
 HANDLER_SCRIPT = textwrap.dedent("""
     import os, signal, sys, time
     from pathlib import Path
-    from ketl.interrupt import Handler, on_interrupt
+    from ketl.run.interrupt import Handler, on_interrupt
 
     out, mode = Path(sys.argv[1]), sys.argv[2]
     stopped = []
@@ -157,7 +157,7 @@ def test_the_line_names_the_run_the_dataset_holds(tmp_path):
 CHILD_SCRIPT = textwrap.dedent("""
     import subprocess, sys, threading
     from pathlib import Path
-    from ketl.interrupt import Handler
+    from ketl.run.interrupt import Handler
 
     uninstall = Handler(Path(sys.argv[1]), cleanup=lambda: None).install()
     from multiprocessing import resource_tracker
@@ -193,7 +193,7 @@ def test_no_process_started_under_the_handler_sees_ctrl_c(tmp_path):
 def test_prefect_error_logs_reach_the_terminal_only_with_verbose(tmp_path):
     """The setting ketl uses without -v (Prefect's console handler at CRITICAL) keeps a
     task's ERROR off the terminal; -v leaves Prefect's default."""
-    from ketl.cli import _quiet_prefect
+    from ketl.cli.app import _quiet_prefect
 
     script = ("from prefect.logging.configuration import setup_logging\n"
               "setup_logging()\n"  # what a flow run does first

@@ -60,7 +60,7 @@ def test_add_stale_reads_them_in_scan_order_and_skips_no_more():
 
 
 def test_only_files_read_again_whole_replace_their_rows():
-    from ketl.flows import RunSummary, _replaced
+    from ketl.flows.flow import RunSummary, _replaced
 
     processed = {"edited.txt": _seen("r1"), "now-unreadable.txt": _seen("r1"), "restat.txt": _seen("r1"),
                  "was-rejected.txt": _seen("r1", 0, "")}

@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from ketl.cli_entities import gazetteer_app, review
+from ketl.cli.entities import gazetteer_app, review
 from ketl.document import Document
 from ketl.stages.entities.stage import EntitySettings, resolve_entities, suggestions_table
 from ketl.stages.entities.gazetteer import Gazetteer

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ketl.cli import app
-from ketl.watchdog import group_members
+from ketl.run.watchdog import group_members
 from conftest import SEEDS
 
 runner = CliRunner()
@@ -232,7 +232,7 @@ def _is_watchdog(pid: int) -> bool:
 def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig):
     """The temporary Prefect server, the resource tracker and the pool workers die within
     seconds of the ketl process, and the next run is not slowed by them."""
-    from ketl.watchdog import _processes, descendants
+    from ketl.run.watchdog import _processes, descendants
 
     raw = tmp_path / "raw"
     for i in range(300):  # enough work that the pool is busy when the kill comes
@@ -286,7 +286,7 @@ def test_minhash_of_one_huge_text_needs_one_block_of_memory_and_gives_the_same_s
 
 
 def test_one_watchdog_per_process_and_it_stops_what_is_left(tmp_path):
-    from ketl import watchdog
+    from ketl.run import watchdog
 
     first = watchdog.start()
     assert first is not None and watchdog.start() is first  # in-process runs share it

@@ -32,7 +32,7 @@ from .stage import SUGGESTIONS_SCHEMA
 from .gazetteer import Entity, Gazetteer, entity_toml
 
 __all__ = ["ReviewItem", "default_user_gazetteer", "read_suggestions", "review_id", "pending",
-           "record_decisions", "printable"]
+           "record_decisions"]
 
 USER_GAZETTEER = "gazetteer.user.toml"
 
@@ -61,18 +61,6 @@ def default_user_gazetteer(out: Path) -> Path:
     user could plant one; that place is no longer read, see :func:`with_user_gazetteer`.)
     """
     return Path(out).resolve() / USER_GAZETTEER
-
-
-_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
-
-
-def printable(text: str) -> str:
-    """``text`` safe to print with rich: control characters (terminal escape
-    sequences in a file name) shown as ``\x1b``, and ``[`` escaped so it is not markup."""
-    from rich.markup import escape
-
-    shown = "".join(f"\\x{ord(c):02x}" if ord(c) in _CONTROL else c for c in str(text))
-    return escape(shown)
 
 
 def read_suggestions(out: Path) -> pa.Table:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import __version__
+from .. import __version__
 
 app = typer.Typer(
     name="ketl",
@@ -49,7 +49,7 @@ def _main(
 
 
 def fail(message: str, code: int = 2) -> None:
-    from .stages.entities.review import printable
+    from .text import printable
 
     # messages carry paths and input text: never markup, never terminal escapes
     err.print(f"[bold red]error:[/] {printable(message)}", highlight=False, soft_wrap=True)
@@ -86,7 +86,7 @@ def _quiet_prefect(verbose: bool) -> None:
 def _catch_ctrl_c(store):
     """From here on Ctrl-C stops the run within seconds (see ketl.interrupt); returns
     the function that ends that."""
-    from .interrupt import Handler
+    from ..run.interrupt import Handler
 
     def cursor_back() -> None:
         if err.is_terminal:  # the progress bar hid it; os._exit skips rich's clean-up
@@ -115,8 +115,8 @@ def run(
 ) -> None:
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
     _quiet_prefect(verbose)
-    from .settings import ConfigError, load_settings
-    from .store import StoreError
+    from ..settings import ConfigError, load_settings
+    from ..store import StoreError
 
     try:
         settings = load_settings(config)
@@ -138,9 +138,9 @@ def run(
         raw_s, out_s = str(Path(raw_s).resolve()), str(Path(out_s).resolve())
     # Usage errors are caught here, before Prefect starts: inside a flow run
     # Prefect would log them with a traceback.
-    from .run.batch import check_resources
-    from .run.user_files import with_user_gazetteer
-    from .store import Store
+    from ..run.batch import check_resources
+    from ..run.user_files import with_user_gazetteer
+    from ..store import Store
 
     try:
         check_resources(with_user_gazetteer(settings.with_overrides(
@@ -152,7 +152,7 @@ def run(
         store.hold()
     except (ConfigError, StoreError) as exc:
         fail(str(exc))
-    from .watchdog import start as start_watchdog
+    from ..run.watchdog import start as start_watchdog
 
     start_watchdog()  # before Prefect or any worker starts: nothing this run starts outlives it
     uncatch = _catch_ctrl_c(store)
@@ -166,14 +166,14 @@ def run(
 
 def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_s, batch_size, config,
                 rules, gazetteer, keep_stale=False) -> None:
-    from .settings import ConfigError
-    from .flows import UsageError, curate_with
-    from .store import StoreError
-    from . import progress as progress_hook
-    from .dedup.index import DamagedIndex
-    from .manifest import DamagedState
-    from .run.dedup import check_stored_indexes
-    from .store import Store
+    from ..settings import ConfigError
+    from ..flows.flow import UsageError, curate_with
+    from ..store import StoreError
+    from ..run import progress as progress_hook
+    from ..dedup.index import DamagedIndex
+    from ..manifest import DamagedState
+    from ..run.dedup import check_stored_indexes
+    from ..store import Store
 
     if not full:
         try:
@@ -213,7 +213,7 @@ def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_
 
 
 def _print_summary(s: dict) -> None:
-    from .stages.entities.review import printable
+    from .text import printable
 
     table = Table(title=f"run {s['run_id'][:8]}: {printable(s['out'])}", show_header=False, title_justify="left",
                   min_width=36)
@@ -265,7 +265,7 @@ def serve(
     if not os.environ.get("PREFECT_API_URL"):
         fail("ketl serve needs a Prefect server to hold the schedule: start one with "
              "`prefect server start` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run ketl serve again")
-    from .settings import ConfigError, load_settings
+    from ..settings import ConfigError, load_settings
 
     try:
         settings = load_settings(config)
@@ -278,12 +278,12 @@ def serve(
         CronSchedule(cron=schedule)
     except Exception as exc:
         fail(f"invalid cron schedule {schedule!r}: {exc}")
-    from .flows import curate
+    from ..flows.flow import curate
 
     params = {"raw": str((raw or Path(settings.raw)).resolve()), "out": str((out_dir or Path(settings.out)).resolve())}
     if config:
         params["config"] = str(config.resolve())
-    from .stages.entities.review import printable
+    from .text import printable
 
     err.print(f"serving deployment curate/{printable(name)} on cron {printable(repr(schedule))} with "
               f"{printable(str(params))}; Ctrl-C stops", highlight=False, soft_wrap=True)
@@ -296,16 +296,16 @@ def report(
     dest: Optional[Path] = typer.Option(None, "--dest", help="Report file. (default: <out>/report.html)"),
 ) -> None:
     """Write an HTML report (with charts) of the dataset beside it."""
-    from .report.build import write_report
+    from ..report.build import write_report
 
     try:
         path = write_report(out_dir, dest)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         fail(str(exc))
-    from .stages.entities.review import printable
+    from .text import printable
 
     out.print(f"report written to {printable(path)}", highlight=False, soft_wrap=True)
-    from .report.charts import MISSING, available
+    from ..report.charts import MISSING, available
 
     if not available():
         err.print(f"[yellow]note:[/] {printable(MISSING)}", highlight=False, soft_wrap=True)
@@ -320,7 +320,7 @@ def export(
     a second export writes only the files that changed."""
     from rich.markup import escape
 
-    from .export import ExportError, export_dataset
+    from ..export import ExportError, export_dataset
 
     try:
         s = export_dataset(out_dir, to)
@@ -332,7 +332,7 @@ def export(
 
 
 def _mount_entity_commands() -> None:
-    from .cli_entities import gazetteer_app, review
+    from .entities import gazetteer_app, review
 
     app.add_typer(gazetteer_app, name="gazetteer")
     app.command("review")(review)
@@ -348,6 +348,3 @@ def main() -> None:
         err.print("interrupted: the dataset is unchanged (the next run cleans up)")
         sys.exit(130)
 
-
-if __name__ == "__main__":
-    main()

@@ -41,18 +41,19 @@ from prefect.context import get_run_context  # noqa: E402
 from prefect.futures import as_completed  # noqa: E402
 from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 
-from . import __version__, interrupt, progress  # noqa: E402
-from .settings import Settings, load_settings  # noqa: E402
-from .run.incremental import Seen, add_stale, load_processed, plan, save_processed, stale_files  # noqa: E402
-from .ingest.scan import SourceFile, scan  # noqa: E402
-from .run.batch import (  # noqa: E402
+from .. import __version__  # noqa: E402
+from ..run import interrupt, progress  # noqa: E402
+from ..settings import Settings, load_settings  # noqa: E402
+from ..run.incremental import Seen, add_stale, load_processed, plan, save_processed, stale_files  # noqa: E402
+from ..ingest.scan import SourceFile, scan  # noqa: E402
+from ..run.batch import (  # noqa: E402
     SITE_LINES, BatchCounts, RunContext, check_resources, drop_replaced, finish_batch, merge_site_lines,
     prepare_batch, resources)
-from .run.user_files import user_files, with_user_gazetteer  # noqa: E402
-from .watchdog import exit_with_parent  # noqa: E402
-from .run.dedup import (SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run,  # noqa: E402
+from ..run.user_files import user_files, with_user_gazetteer  # noqa: E402
+from ..run.watchdog import exit_with_parent  # noqa: E402
+from ..run.dedup import (SHARDS, DedupPlan, ShardPairs, band_shard, finalize_run, register_run,  # noqa: E402
                              stored_clusters)
-from .store import STATE, Store, fault_point, read_table, write_part  # noqa: E402
+from ..store import STATE, Store, fault_point, read_table, write_part  # noqa: E402
 
 
 class UsageError(ValueError):
@@ -531,7 +532,7 @@ def curate_with(workers: int | None = None, runner: str = "local", dask_address:
         if kwargs.get(key):
             kwargs[key] = str(Path(kwargs[key]).resolve())
     if dask_address:
-        from .dask_cluster import ClusterError, check_cluster
+        from .dask import ClusterError, check_cluster
         from prefect.settings import PREFECT_API_URL
 
         folders = tuple(str(f) for f in (kwargs.get("raw"), _existing(kwargs.get("out"))) if f)

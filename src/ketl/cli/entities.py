@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .stages.entities.gazetteer import Gazetteer
-from .stages.entities.review import default_user_gazetteer, pending, printable, read_suggestions, record_decisions
+from ..stages.entities.gazetteer import Gazetteer
+from ..stages.entities.review import default_user_gazetteer, pending, read_suggestions, record_decisions
+from .text import printable
 
 __all__ = ["gazetteer_app", "review", "import_places"]
 
@@ -44,7 +45,7 @@ def import_places(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Build a place gazetteer for chosen countries (needs the 'geo' extra)."""
-    from .stages.entities.gazetteer_import import build_place_gazetteer
+    from ..stages.entities.gazetteer_import import build_place_gazetteer
 
     codes = [c for item in country for c in item.replace(",", " ").split()]
     if output.exists() and not force:

@@ -1,0 +1,5 @@
+"""``python -m ketl.cli``: the same as the ``ketl`` command."""
+
+from .app import main
+
+main()
