@@ -260,3 +260,34 @@ def test_dressed_multilingual_reprint_sources():
                                    source_encoding="utf-8", source=(base / f"{key}.txt").read_text(encoding="utf-8"))
         doc = extract_metadata(doc)
         assert doc.meta.get("reprinted_from") == t["reprinted_from"], key
+
+
+# One-paragraph articles in scripts whose full stop is not ".": each was taken
+# for a headline and removed, leaving the article empty (found by the re-curation work).
+ONE_LINERS = [
+    "北京市政府周二宣布，将在未来三年内新建二十所公立学校，以缓解城区入学压力。",
+    "Երևանի քաղաքապետարանը հայտարարել է, որ հաջորդ տարի կվերանորոգվեն քաղաքի կենտրոնական փողոցները։",
+    "राज्य सरकार ने मंगलवार को घोषणा की कि अगले तीन वर्षों में बीस नए सरकारी स्कूल खोले जाएंगे।",
+    "أعلنت الحكومة يوم الثلاثاء أنها ستفتتح عشرين مدرسة حكومية جديدة خلال السنوات الثلاث المقبلة، في العاصمة؛",
+]
+
+
+@pytest.mark.parametrize("text", ONE_LINERS)
+def test_a_sentence_in_any_script_is_no_headline(text):
+    doc = extract_metadata(doc_of(text + "\n\nSecond paragraph of the article goes on here.\n"))
+    assert "title" not in doc.meta
+    assert text in doc.text
+
+
+@pytest.mark.parametrize("text", [*ONE_LINERS, "Armenia and Azerbaijan trade blame as truce breaks down"])
+def test_the_only_line_of_an_article_is_never_its_title(text):
+    doc = extract_metadata(doc_of(text + "\n", title="A title given by the JSONL record"))
+    assert doc.text.strip() == text
+    assert not [e for e in doc.edits if e.rule == "metadata.title"]
+
+
+def test_a_headline_above_a_body_is_still_taken():
+    doc = extract_metadata(doc_of("Armenia and Azerbaijan trade blame as truce breaks down\n\n"
+                                  "The ceasefire announced on Sunday collapsed within hours.\n"))
+    assert doc.meta["title"] == "Armenia and Azerbaijan trade blame as truce breaks down"
+    assert doc.text.strip() == "The ceasefire announced on Sunday collapsed within hours."

@@ -30,7 +30,10 @@ from .site_stats import doc_site, split_title_suffix
 __all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
 
 STAGE = "metadata"
-_TERMINAL = re.compile(r"[.;:,]$")
+# A final full stop, colon, semicolon or comma in the scripts ketl meets: a line
+# ending so is a sentence, not a headline ("?", "!" and closing quotes may end either).
+_TERMINAL = re.compile("[.;:,\u3002\uff0e\uff61\uff1b\uff1a\uff0c\u060c\u061b\u06d4"
+                       "\u0589\u0964\u0965\u1362\u1363\u1364\u104b\u0f0d]$")
 _WORDS = re.compile(r"\w+")
 
 _PLACE = r"[A-Z][\w'’.-]*(?:[ -][A-Z][\w'’.-]*){0,2}"
@@ -137,7 +140,9 @@ def find_title(lines: Sequence[tuple[int, int, str]],
             continue
         if is_furniture(line):
             continue
-        return k if _is_headline(line) else None
+        # The only text line is the article itself, never its headline.
+        has_body = any(rest.strip() and not is_furniture(rest) for _, _, rest in lines[k + 1:])
+        return k if has_body and _is_headline(line) else None
     return None
 
 
