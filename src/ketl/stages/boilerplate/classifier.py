@@ -393,10 +393,43 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     repetition (penalty > 0), a link menu, a line without letters, a run of
     menu entries, the headline printed in the body."""
     hard = [penalties[q] > 0 or reasons[q] in _HARD_REASONS for q in range(len(lines))]
+    _clear_item_links(lines, hard, penalties, reasons)
     if 0 <= title_at < len(lines):
         hard[title_at] = True
     _mark_menu_runs(lines, hard, cfg.menu_min_run)
     return hard
+
+
+_ITEM_NUMBER = re.compile(r"\s*(\d{1,3})[.)]\s+\w")
+# Lines allowed between item n and item n + 1: the item's link, a blank.
+_ITEM_GAP = 2
+_ITEM_MIN_RUN = 3
+
+
+def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequence[int],
+                      reasons: Sequence[str]) -> None:
+    """A numbered list whose items each carry a bare link ("1) Lego Star Wars",
+    "http://amzn.to/..", "2) ...") is an article's list (a shopping guide, a
+    reading list), not a link menu: numbers counting up 1, 2, 3 are the
+    evidence. Its link lines, condemned by link density alone (no rule, no
+    repetition), are no evidence of furniture and are kept with their items."""
+    numbered = [(q, int(m.group(1))) for q, line in enumerate(lines)
+                if (m := _ITEM_NUMBER.match(line)) is not None]
+    run: list[int] = []
+    for (q, n), nxt in zip(numbered, [*numbered[1:], (-1, -1)]):
+        run.append(q)
+        follows = nxt[1] == n + 1 and 0 < nxt[0] - q <= _ITEM_GAP + 1 and all(
+            reasons[r] == "classifier.link_density" and penalties[r] <= 0 for r in range(q + 1, nxt[0]))
+        if follows:
+            continue
+        if len(run) >= _ITEM_MIN_RUN:
+            last = run[-1] + 1  # the last item's own link
+            if last < len(lines) and reasons[last] == "classifier.link_density" and penalties[last] <= 0:
+                run.append(last)
+            for r in range(run[0], run[-1] + 1):
+                if penalties[r] <= 0:
+                    hard[r] = False
+        run = []
 
 
 # A list header is short ("Related", "Most read"); "Related: <a headline>" is
