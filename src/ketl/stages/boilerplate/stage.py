@@ -31,7 +31,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
-from .classifier import (ClassifierSettings, classify_stripped, document_stopwords,
+from .classifier import (_TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords,
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .metadata import extract_metadata_at, title_key
 from .rules import CompiledRules, load_rules
@@ -45,7 +45,6 @@ STAGE = "boilerplate"
 _LAYOUT = "layout.blank_lines"
 _WORDS = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
-_TERMINAL = re.compile(r"[.!?。！？…\"”»’)\]]\s*$")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
@@ -415,19 +414,31 @@ def _shares_script(line: str, main: str) -> bool:
     return any(script_of(ch) in ok for ch in line if ch.isalpha() and not ch.isascii())
 
 
+# The article's own closing lines that carry no final stop: a footnote ("[2] ...",
+# "2. ..."), a labelled reference ("More information: G. Petit et al. ...",
+# "Source: ...").
+_REFERENCE = re.compile(r"\[\d{1,3}\]|\d{1,3}\.\s|[^\W\d][\w’'-]*(?: [\w’'-]+){0,2}:\s")
+
+
+def _ends_sentence(line: str) -> bool:
+    """Ends as a sentence does in its script, or as a clause that introduces
+    what follows ("... confused by the campaign:")."""
+    return bool(line) and line[-1] in _TERMINAL_CHARS
+
+
 def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool], last: int,
                           settings: BoilerplateSettings) -> bool:
     """The last kept line is a fragment of some other article: no final
     punctuation, and (an unclosed opening quote, or) few words shared with the rest."""
     s = texts[last].strip()
-    if _TERMINAL.search(s):
+    if _ends_sentence(s) or _REFERENCE.match(s):
         return False
     words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
     if not words:
         return False
     # A missing full stop is evidence only where the article's lines have one
     # (Thai, for one, ends sentences with a space).
-    ends = [bool(_TERMINAL.search(texts[i].rstrip())) for i in range(last)
+    ends = [_ends_sentence(texts[i].rstrip()) for i in range(last)
             if not blank[i] and not reason[i] and len(texts[i]) > 40]
     if not ends or sum(ends) < 0.6 * len(ends):
         return False
