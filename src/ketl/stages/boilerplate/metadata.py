@@ -225,8 +225,9 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
             found = find_dateline(line)
             if found is not None:
                 cut, places = found
+                # Recorded, not cut: "BAKU (Reuters) -" is the article's first
+                # words as its outlet printed them (cutting it lost text).
                 doc.meta["dateline"] = places
-                changes.append(Change(start, start + cut, "", "metadata.dateline"))
                 dateline_at = doc.source_offset(start + cut)
         seen += 1
         if seen >= 3:
