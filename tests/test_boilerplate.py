@@ -539,3 +539,56 @@ def test_user_rule_keywords(tmp_path):
     bad.write_text('[[rule]]\nid = "site.x"\ncategory = "cta"\npattern = "x+"\nkeywords = "x"\n', encoding="utf-8")
     with pytest.raises(ValueError, match="keywords"):
         load_rules([bad])
+
+
+# --- numbered lists carrying links; the article's own last lines ------------------
+
+_LIST_BODY = {
+    "it": ("Il black Friday incombe su di noi: i negozi offrono super sconti per lo shopping di Natale, "
+           "e la corsa agli acquisti comincia già una settimana prima del venerdì.",
+           "Ecco allora le offerte da non lasciarsi sfuggire:"),
+    "ru": ("Чёрная пятница снова приближается, и магазины уже объявили большие скидки на подарки к "
+           "Новому году, а покупатели готовятся к распродажам заранее.",
+           "Вот предложения, которые стоит посмотреть:"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_LIST_BODY))
+def test_a_numbered_list_with_a_link_per_item_is_the_articles(lang):
+    lead, intro = _LIST_BODY[lang]
+    items = [f"{k}) {name}\nhttp://amzn.to/2x{k}Yq{k}Z" for k, name in enumerate(
+        ["Lego Star Wars 75188", "Polistil 960574 Pista", "Blade Runner (4K Ultra HD)", "Ghostbusters 1-2 (Steelbook)",
+         "Monopoly Travel", "Polaroid 600 Camera"], start=1)]
+    text = f"{lead}\n\n{intro}\n\n" + "\n".join(items) + "\n"
+    doc = clean(_page_doc(text))
+    assert doc.text == text, removed(doc)
+
+
+def test_a_link_menu_without_numbers_still_goes():
+    text = ("The storm that hit the coast on Monday night closed three ports and left thousands of homes "
+            "without power, officials said on Tuesday.\n\nhttp://example.com/news\nhttp://example.com/sport\n"
+            "http://example.com/weather\n")
+    doc = clean(_page_doc(text))
+    assert "example.com" not in doc.text
+    assert doc.text.startswith("The storm that hit the coast")
+
+
+@pytest.mark.parametrize("last", [
+    "Twitter seemed a bit confused by the campaign:",
+    "[2] Joint Commission National Patient Safety Goal: Alarm Management",
+    "More information: G. Petit et al. Hibernation and Torpor, Handbook of Life Support Systems",
+])
+def test_the_articles_own_last_line_is_no_trailing_fragment(last):
+    body = ("The storm that hit the coast on Monday night closed three ports and left thousands of homes "
+            "without power, officials said on Tuesday.\nRepair crews worked through the night to restore "
+            "the lines, and most homes should be connected again by the end of the week.\n")
+    doc = clean(_page_doc(body + last + "\n"))
+    assert last in doc.text, removed(doc)
+
+
+def test_a_fragment_of_another_article_still_goes():
+    body = ("The storm that hit the coast on Monday night closed three ports and left thousands of homes "
+            "without power, officials said on Tuesday.\nRepair crews worked through the night to restore "
+            "the lines, and most homes should be connected again by the end of the week.\n")
+    doc = clean(_page_doc(body + "Celebrity chef opens a second restaurant downtown amid rising rents\n"))
+    assert removed(doc).get("fragment.trailing") == ["Celebrity chef opens a second restaurant downtown amid rising rents"]
