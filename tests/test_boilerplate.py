@@ -592,3 +592,17 @@ def test_a_fragment_of_another_article_still_goes():
             "the lines, and most homes should be connected again by the end of the week.\n")
     doc = clean(_page_doc(body + "Celebrity chef opens a second restaurant downtown amid rising rents\n"))
     assert removed(doc).get("fragment.trailing") == ["Celebrity chef opens a second restaurant downtown amid rising rents"]
+
+
+def test_a_numbered_list_goes_on_past_an_ad_between_an_item_and_its_link():
+    lead = ("Il black Friday incombe su di noi: i negozi offrono super sconti per lo shopping di Natale, "
+            "e la corsa agli acquisti comincia già una settimana prima del venerdì.")
+    items = [f"{k}) {name} (Blu-Ray)\nhttp://amzn.to/2x{k}Yq{k}Z" for k, name in enumerate(
+        ["Blade Runner The Final Cut", "Ghostbusters Collection 1-2", "Indiana Jones Collection 1-4",
+         "Magnum P.I. Complete Collection", "Roger Waters The Wall", "Dark Side of the Moon"], start=1)]
+    items[3] = items[3].replace("\n", "\nAdvertisement - Scroll to continue\n")
+    doc = clean(_page_doc(f"{lead}\n\n" + "\n".join(items) + "\n"))
+    for k, name in enumerate(["Blade Runner", "Ghostbusters", "Indiana Jones", "Magnum", "Roger Waters",
+                              "Dark Side"], start=1):
+        assert f"{k}) {name}" in doc.text, removed(doc)
+    assert "Advertisement" not in doc.text

@@ -272,3 +272,28 @@ def test_corpus_is_deterministic_and_varied():
     assert [d.text for d in a] != [d.text for d in c]
     kinds = {lab for d in noise_corpus.build_corpus(seed=5) for lab in d.labels if lab.startswith("noise:")}
     assert {f"noise:{k}" for k in noise_corpus.KINDS} <= kinds
+
+
+@pytest.fixture(scope="module")
+def noise_pages():
+    import bench_noise
+
+    corpus = noise_corpus.build_corpus(seed=7)
+    docs, _ = bench_noise.run(corpus)
+    return {d.key[:10]: (d, doc) for d, doc in zip(corpus, docs)}
+
+
+@pytest.mark.parametrize("key, kept", [
+    # "Editor's picks" and three headlines dropped into a Nigerian Senate report:
+    # the report goes on after the box (an ad between its next two sentences).
+    ("0dd1357045", ["The National Assembly resumed from its annual recess on Tuesday .",
+                    "The details of the Senate ’s plenary session was shared on the Twitter handle of the Senate"]),
+    # An Italian shopping list, 22 numbered items each with its link, an ad in the middle.
+    ("20b2b64916", ["1) Lego Star Wars 75188", "http://amzn.to/2iJFhRj", "12) Roger Waters – The Wall (DVD)",
+                    "http://amzn.to/2i2e7b7", "22) Hasbro Gaming – L’ALLEGRO CHIRURGO", "http://amzn.to/2A6mxCW"]),
+])
+def test_dressed_pages_keep_their_articles_lists_and_sentences(noise_pages, key, kept):
+    dressed, doc = noise_pages[key]
+    for text in kept:
+        assert text in doc.text, (key, text)
+    assert "Argentina comfortably wins" not in doc.text and "Advertisement" not in doc.text

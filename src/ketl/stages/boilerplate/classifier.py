@@ -400,8 +400,9 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     return hard
 
 
+_BARE_LINK = re.compile(r"\s*(?:https?://|www\.)\S+\s*$")
 _ITEM_NUMBER = re.compile(r"\s*(\d{1,3})[.)]\s+\w")
-# Lines allowed between item n and item n + 1: the item's link, a blank.
+# Lines allowed between item n and item n + 1: the item's link, an ad slot.
 _ITEM_GAP = 2
 _ITEM_MIN_RUN = 3
 
@@ -418,8 +419,10 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
     run: list[int] = []
     for (q, n), nxt in zip(numbered, [*numbered[1:], (-1, -1)]):
         run.append(q)
+        # Between two items: the item's link, and lines a rule condemns (an ad
+        # slot dropped into the list), which stay condemned.
         follows = nxt[1] == n + 1 and 0 < nxt[0] - q <= _ITEM_GAP + 1 and all(
-            reasons[r] == "classifier.link_density" and penalties[r] <= 0 for r in range(q + 1, nxt[0]))
+            penalties[r] > 0 or reasons[r] == "classifier.link_density" for r in range(q + 1, nxt[0]))
         if follows:
             continue
         if len(run) >= _ITEM_MIN_RUN:
@@ -497,6 +500,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
         q = _next_hard(hard, edge + step, step, end)
         while q != end and (weak[q] or headers[q]):
             resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap)
+            if resumed is None and headers[q] and step == 1:
+                resumed = _past_box(lines, hard, weak, q, end, max_gap)
             if resumed is None:
                 break
             take_to, resume_at = resumed
@@ -510,7 +515,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
         reach = q - step  # the farthest line the article may take
         if q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
-            anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)), edge)
+            anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
+                           or step == 1 and _BARE_LINK.match(lines[r]) and _anchor(lines[r - 1], lead)), edge)
             # ... unless what lies between is too long to be a page's footer or
             # header run: a list of tour dates, a recipe, a table.
             if abs(reach - anchor) <= max_run:
@@ -534,7 +540,9 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
         if prose is not None:
             return prose, prose
     prev = q - step
-    lead = "" if hard[prev] else list_lead(lines[prev])
+    # An item's own link line ("http://amzn.to/.."): the list's lead is its item's.
+    item = prev - step if step == 1 and _BARE_LINK.match(lines[prev]) and prev - step >= 0 else prev
+    lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
     if not lead:
         return None
     r = q + step
@@ -547,6 +555,32 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
     return None
 
 
+# Prose that resumes after a box must be an article's worth, not one teaser's blurb.
+_RESUMED_MIN_CHARS = 200
+
+
+def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int, end: int,
+              max_gap: int) -> tuple[int, int] | None:
+    """A box dropped into the article ("Editor's picks" and three headlines):
+    where the article's prose resumes after it, as ``(q, first line)`` (the
+    box itself is not taken), or None. The box is a few lines that are no
+    sentences; what follows must be prose of some length, not a teaser's blurb."""
+    r = q + 1
+    while r != end and r - q <= max_gap and not hard[r] and not is_prose(lines[r]):
+        r += 1
+    if r == end or r == q + 1 or hard[r] or not is_prose(lines[r]):
+        return None
+    # Its sentences, counted up to the next line that bounds the article (an
+    # ad marker between two of them bounds nothing).
+    # A teaser's blurb is cut short ("... and what…"): it is no sentence of the article.
+    size, n, k = 0, 0, r
+    while k != end and (not hard[k] or weak[k]) and (size < _RESUMED_MIN_CHARS or n < 2):
+        if not hard[k] and is_prose(lines[k]) and not lines[k].endswith(("…", "...")):
+            size, n = size + len(lines[k]), n + 1
+        k += 1
+    return (q, r) if size >= _RESUMED_MIN_CHARS and n >= 2 else None
+
+
 _BULLETS = frozenset("-–—•*·●▪►◦")
 
 
@@ -554,7 +588,11 @@ def list_lead(line: str) -> str:
     """How a list item looks: led by a number or a bullet, or a word followed by
     the same marks ("June 9 – City, ST @ Venue": "W–,@"); "" for a sentence,
     a line too long to be an item, or a plain run of words."""
-    if not line or len(line) > 150 or is_prose(line):
+    if not line or len(line) > 150:
+        return ""
+    if _ITEM_NUMBER.match(line):  # "12) Roger Waters – The Wall (DVD)" reads as a sentence too
+        return "#"
+    if is_prose(line):
         return ""
     c = line[0]
     if c.isdigit():
