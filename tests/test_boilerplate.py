@@ -258,8 +258,8 @@ def test_aeb_f1_beats_plain_line_rules():
     p, r, f1 = bench.aeb_score((d.text, g) for d, (_, _, g) in zip(out, pages))
     _, _, f_raw = bench.aeb_score((t, g) for _, t, g in pages)
     assert abs(f_raw - 0.665) < 0.002  # the metric matches the published figure
-    # Measured 0.913 (P 0.857, R 0.978); C4-style line rules reach 0.836.
-    assert f1 > 0.91 and p > 0.85 and r > 0.975
+    # Measured 0.920 (P 0.861, R 0.987); C4-style line rules reach 0.836.
+    assert f1 > 0.915 and p > 0.855 and r > 0.98
 
 
 def test_lower_cased_matcher_agrees_with_ignorecase():
@@ -606,3 +606,29 @@ def test_a_numbered_list_goes_on_past_an_ad_between_an_item_and_its_link():
                               "Dark Side"], start=1):
         assert f"{k}) {name}" in doc.text, removed(doc)
     assert "Advertisement" not in doc.text
+
+
+@pytest.mark.parametrize("line, glued", [
+    ("1 120-year-old photo sparks Greta Thunberg conspiracy theories 2 Obama aides allegedly left Trump staffers "
+     "'You will fail' notes 3 Don't toot the messenger: Congressman denies he supplied apparent TV fart", True),
+    ("1 Merkel trifft Macron in Paris 2 Streik bei der Bahn geht weiter 3 Neue Regeln für Mieter ab Januar", True),
+    ("1 of the 3 men arrested on Monday was released on bail, police said, and 2 others remain in custody.", False),
+    ("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30", False),
+    ("In 2019 1 Million people visited the park 2 Times more than 3 Years ago, the city said.", False),
+])
+def test_a_glued_most_read_box_is_one_line_of_numbered_headlines(line, glued):
+    from ketl.stages.boilerplate.classifier import glued_numbered_list
+
+    assert glued_numbered_list(line) is glued
+
+
+@pytest.mark.shared("bench/aeb/html-text.json", "bench/aeb/ground-truth.json")
+def test_a_glued_most_read_box_below_the_headline_does_not_take_the_articles_place():
+    # AEB page 432362af: the box sat between the headline and the article, which
+    # came after a "see also" list; the whole article was lost.
+    bench = _bench_module()
+    page = next(p for p in bench.load_aeb() if p[0].startswith("432362af0be4"))
+    doc = next(clean_documents(bench.make_docs([page]), RULES, None, BoilerplateSettings()))
+    assert "A case of the bubonic plague was reported in China over the weekend" in doc.text
+    assert "Authorities say that the cases appear to be unrelated." in doc.text
+    assert "Obama aides allegedly left Trump staffers" not in doc.text

@@ -820,6 +820,23 @@ def _glued_headline(line: str, stop: frozenset[str]) -> bool:
     return len({w for w in _CAP_WORD.findall(head) if w.lower() in stop}) >= 2
 
 
+_GLUED_NUMBER = re.compile(r"(?<!\S)(\d{1,2}) (?=[\"'‘“A-Z])")
+
+
+def glued_numbered_list(line: str) -> bool:
+    """A "Most read" box flattened into one line: "1 Headline 2 Headline 3
+    Headline ...", the items' numbers counting up from 1 inside the line."""
+    if not line.startswith("1 ") or len(line) < 60:
+        return False
+    want = 2
+    for m in _GLUED_NUMBER.finditer(line, 2):
+        if int(m.group(1)) == want:
+            want += 1
+            if want > 3:
+                return True
+    return False
+
+
 def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
                  skip: Sequence[bool] | None = None) -> list[bool]:
     """Lines of a teaser list: at least ``min_run`` consecutive (non-blank,

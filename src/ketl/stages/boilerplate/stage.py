@@ -31,7 +31,7 @@ from typing import Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
-from .classifier import (_TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords,
+from .classifier import (_TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .metadata import extract_metadata_at, title_key
 from .rules import CompiledRules, load_rules
@@ -278,7 +278,7 @@ def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateS
         listed = headline_lists(body, settings.teaser_min_run, skip=judged)
         for q, (flag, head) in enumerate(zip(glued, listed)):
             i = idx[q]
-            if (flag or head) and not reason[i]:
+            if (flag or head or glued_numbered_list(body[q])) and not reason[i]:
                 reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
     title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
     keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
