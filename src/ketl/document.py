@@ -72,6 +72,9 @@ class Quote:
     speaker: str | None
     start: int
     end: int
+    kind: str = "statement"  # statement, term or name (stages/quotes/kind.py)
+    speaker_name: str | None = None  # canonical: one per person (stages/quotes/speakers.py)
+    speaker_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,10 @@ from typing import Iterable, Iterator
 import regex
 
 from ...document import Document, Edit, Quote
+from .kind import quote_kind
+from .speakers import SpeakerResolver, speaker_id
 
-__all__ = ["QuoteSettings", "extract_quotes", "find_quotes"]
+__all__ = ["QuoteSettings", "extract_quotes", "find_quotes", "resolve_speakers"]
 
 
 # Inner-loop steps allowed per quotation mark of a text (see _capped_spans).
@@ -115,10 +117,22 @@ def extract_quotes(docs: Iterable[Document], settings: QuoteSettings = QuoteSett
     point are kept and an empty edit ``quotes.work_cap`` marks where the search stopped."""
     for doc in docs:
         doc.quotes, stopped = _find_quotes(doc.text, settings)
+        if doc.quotes:
+            doc.quotes = resolve_speakers(doc.quotes, doc.entities)
         if stopped is not None:  # an empty edit (apply_changes drops no-op changes)
             at = doc.source_offset(stopped)
             doc.edits.append(Edit("quotes", CAPPED_RULE, "", "", doc.source_line(at), at, at, len(doc.edits)))
         yield doc
+
+
+def resolve_speakers(quotes: list[Quote], entities) -> list[Quote]:
+    """``quotes`` with canonical speaker names and ids (``entities``: the article's mentions)."""
+    resolver = SpeakerResolver(entities)
+    out = []
+    for q in quotes:
+        name = resolver.canonical(q.speaker)
+        out.append(Quote(q.text, q.speaker, q.start, q.end, q.kind, name, speaker_id(name) if name else None))
+    return out
 
 
 # -- spans ----------------------------------------------------------------------
@@ -628,5 +642,6 @@ def _attributed(text: str, spans: list[_Span], lines: _Lines) -> list[Quote]:
         body = "\n".join(text[a:b] for a, b in pieces)
         if not any(ch.isalnum() for ch in body):
             continue
-        quotes.append(Quote(text=body, speaker=speaker, start=pieces[0][0], end=pieces[-1][1]))
+        quotes.append(Quote(text=body, speaker=speaker, start=pieces[0][0], end=pieces[-1][1],
+                            kind=quote_kind(body)))
     return quotes
