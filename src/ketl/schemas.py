@@ -28,7 +28,8 @@ ARTICLES = _schema(
     _f("source_encoding", pa.string(), "Encoding the bytes were decoded with (BOM, utf-8, utf-16/32, or the legacy code page whose text reads most plausibly)", False),
     _f("source_id", pa.string(), "The JSONL `id` field, as given"),
     _f("url", pa.string(), "The JSONL `url` field, as given"),
-    _f("published", pa.string(), "The JSONL `published` field, as given"),
+    _f("published", _TS, "Publication time (UTC): the JSONL `published` field, else a full date (day, month, year) printed in the first lines of a plain-text article (byline, dateline); null when neither gives one (no date is guessed); a date without a time zone is read as UTC"),
+    _f("published_raw", pa.string(), "The publication date as written: the JSONL `published` field as given (also when it does not read as a date), or the date found in the header"),
     _f("title", pa.string(), "Headline (site suffix removed); the JSONL `title` when given"),
     _f("site", pa.string(), "Publishing site: JSONL `site`, title suffix, or the first folder under raw/"),
     _f("dateline", pa.string(), "Place(s) of the dateline, e.g. `Baku` or `Yerevan / Baku`"),
@@ -46,6 +47,7 @@ ARTICLES = _schema(
     _f("pipeline_version", pa.string(), "ketl version that wrote the row", False),
     _f("config_hash", pa.string(), "sha256 of the canonical settings used", False),
     _f("processed_at", _TS, "When the row was produced (UTC)", False),
+    _f("first_seen", _TS, "When ketl first processed this doc_id (UTC): kept across re-reads and re-curation; null in rows written by an older ketl"),
 )
 
 EDITS = _schema(
@@ -69,7 +71,10 @@ QUOTES = _schema(
     _f("doc_id", pa.string(), "Article holding the quote", False),
     _f("source_path", pa.string(), "As in articles", False),
     _f("text", pa.string(), "The quoted words, without the quote marks", False),
-    _f("speaker", pa.string(), "Who said it, when attributed"),
+    _f("speaker", pa.string(), "Who said it, when attributed (titles stripped, a surname expanded to the full name the article uses)"),
+    _f("speaker_id", pa.string(), "Stable id of `speaker_name` (blake2b of the casefolded name): one person, one id, in every article"),
+    _f("speaker_name", pa.string(), "Canonical speaker: the gazetteer's name when the entity stage resolved it (`Pashinian` -> `Nikol Pashinyan`), or the one person of that surname the article names"),
+    _f("kind", pa.string(), "`statement`; `term` for a scare quote or quoted term (\"dogs\", a lone \"We\": a few words, no verb, no sentence end); `name` for a quoted name (every word capitalised); null in rows written by an older ketl"),
     _f("start", pa.int32(), "Start offset in articles.text", False),
     _f("end", pa.int32(), "End offset (exclusive) in articles.text", False),
     _f("cluster_id", pa.string(), "quote_id of the earliest member of its near-duplicate cluster still stored; changes only when that member's file was re-read"),
@@ -138,6 +143,53 @@ SUGGESTIONS = _schema(
     _f("status", pa.string(), "`pending`; `ketl review` records decisions in the user gazetteer, not here"),
 )
 
+QUOTE_CLUSTERS = _schema(
+    "quote_clusters", "One row per statement quoted by more than one article or quoted more than once: who said it, "
+    "which outlet ran it first, who followed and how fast. Rebuilt by every run from the quotes table; terms, "
+    "scare quotes and names (`kind != 'statement'`) are left out.",
+    _f("cluster_id", pa.string(), "quotes.cluster_id", False),
+    _f("canonical_text", pa.string(), "Text of the cluster's canonical member (the earliest quote stored)", False),
+    _f("speaker_id", pa.string(), "Main speaker: the speaker_id most members are attributed to"),
+    _f("speaker_name", pa.string(), "Main speaker's canonical name"),
+    _f("attributed", pa.int32(), "Members with a speaker", False),
+    _f("speaker_disagree", pa.int32(), "Members attributed to someone other than the main speaker", False),
+    _f("members", pa.int32(), "Statement quotes in the cluster", False),
+    _f("articles", pa.int32(), "Distinct articles quoting it", False),
+    _f("outlets", pa.list_(pa.string()), "Distinct outlets in order of first appearance: `site`, or the article's `source_path` when its site is unknown", False),
+    _f("n_outlets", pa.int32(), "Length of `outlets`", False),
+    _f("first_at", _TS, "Earliest time: the article's `published`, or its `first_seen` when undated", False),
+    _f("first_dated", pa.bool_(), "True when `first_at` is a publication date, false when it is a `first_seen`", False),
+    _f("first_outlet", pa.string(), "Outlet of the earliest article (ties: the smaller doc_id)", False),
+    _f("first_doc_id", pa.string(), "Earliest article", False),
+    _f("last_at", _TS, "Latest time", False),
+    _f("last_outlet", pa.string(), "Outlet of the latest article", False),
+    _f("last_doc_id", pa.string(), "Latest article", False),
+    _f("spread_hours", pa.float64(), "Hours from `first_at` to `last_at`", False),
+    _f("wordings", pa.int32(), "Distinct wordings (case, spacing and edge punctuation ignored)", False),
+    _f("min_similarity", pa.float32(), "Lowest estimated similarity of a member to the canonical text"),
+    _f("run_id", pa.string(), "Run that built the table", False),
+)
+
+ARTICLE_CLUSTERS = _schema(
+    "article_clusters", "One row per group of near-duplicate articles (`articles.near_duplicate_of`): the first "
+    "outlet, the reprints and their delays. Rebuilt by every run from the articles table.",
+    _f("cluster_id", pa.string(), "doc_id of the group's earliest indexed article (the `near_duplicate_of` target)", False),
+    _f("title", pa.string(), "Title of the first article (by time)"),
+    _f("members", pa.int32(), "Articles in the group", False),
+    _f("outlets", pa.list_(pa.string()), "Distinct outlets in order of first appearance (`site`, else `source_path`)", False),
+    _f("n_outlets", pa.int32(), "Length of `outlets`", False),
+    _f("doc_ids", pa.list_(pa.string()), "Members in time order, first article first", False),
+    _f("delays_hours", pa.list_(pa.float64()), "Hours from `first_at` to each member of `doc_ids` (0 for the first)", False),
+    _f("first_at", _TS, "Earliest time: `published`, or `first_seen` when undated", False),
+    _f("first_dated", pa.bool_(), "True when `first_at` is a publication date", False),
+    _f("first_outlet", pa.string(), "Outlet of the first article", False),
+    _f("first_doc_id", pa.string(), "The first article", False),
+    _f("last_at", _TS, "Latest time", False),
+    _f("last_outlet", pa.string(), "Outlet of the latest reprint", False),
+    _f("spread_hours", pa.float64(), "Hours from the first article to the latest reprint", False),
+    _f("run_id", pa.string(), "Run that built the table", False),
+)
+
 TABLES: dict[str, pa.Schema] = {
     "articles": ARTICLES,
     "edits": EDITS,
@@ -146,6 +198,8 @@ TABLES: dict[str, pa.Schema] = {
     "runs": RUNS,
     "entities": ENTITIES,
     "suggestions": SUGGESTIONS,
+    "quote_clusters": QUOTE_CLUSTERS,
+    "article_clusters": ARTICLE_CLUSTERS,
 }
 
 

@@ -47,7 +47,10 @@ from ..ingest.read import Reject, read_units
 from ..ingest.scan import SourceFile
 from ..stages.quotes.stage import extract_quotes
 from ..stages.repair.stage import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
+from ..ingest.dates import article_date
 from ..schemas import EDITS, items_table
+
+_TS = pa.timestamp("us", tz="UTC")
 from ..store import STATE, remove_rows, write_part
 
 SITE_LINES = "site_lines.parquet"
@@ -314,6 +317,9 @@ def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True)
         "source_path": pa.array([d.source_path for d, _ in rows], pa.string()),
         "text": pa.array([q.text for _, q in rows], pa.string()),
         "speaker": pa.array([q.speaker for _, q in rows], pa.string()),
+        "speaker_id": pa.array([q.speaker_id for _, q in rows], pa.string()),
+        "speaker_name": pa.array([q.speaker_name for _, q in rows], pa.string()),
+        "kind": pa.array([q.kind for _, q in rows], pa.string()),
         "start": pa.array([q.start for _, q in rows], pa.int32()),
         "end": pa.array([q.end for _, q in rows], pa.int32()),
         "run_id": pa.array([ctx.run_id] * len(rows), pa.string()),
@@ -331,7 +337,7 @@ def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.T
         "source_encoding": [d.source_encoding for d in docs],
         "source_id": [x.get("id") for x in m],
         "url": [x.get("url") for x in m],
-        "published": [x.get("published") for x in m],
+        **_dates(docs, now),
         "title": [x.get("title") for x in m],
         "site": [x.get("site") for x in m],
         "dateline": [x.get("dateline") for x in m],
@@ -350,6 +356,16 @@ def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.T
         "processed_at": pa.array([int(now.timestamp() * 1e6)] * len(docs), pa.int64()).cast(
             pa.timestamp("us", tz="UTC")),
     })
+
+
+def _dates(docs: list[Document], now: datetime) -> dict[str, pa.Array]:
+    """published (UTC), published_raw and first_seen columns (finalize_run keeps a stored first_seen)."""
+    found = [article_date(d.meta.get("published"), d.source) for d in docs]
+    return {
+        "published": pa.array([int(t.timestamp() * 1e6) if t else None for t, _ in found], pa.int64()).cast(_TS),
+        "published_raw": pa.array([raw for _, raw in found], pa.string()),
+        "first_seen": pa.array([int(now.timestamp() * 1e6)] * len(docs), pa.int64()).cast(_TS),
+    }
 
 
 def edits_table(docs: list[Document], ctx: RunContext) -> pa.Table:

@@ -32,6 +32,8 @@ from ..dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from ..dedup.lsh import GRAM_PARTS
 from .incremental import file_key_in
 from .batch import REMOVED_DOCS, RunContext, part_name
+from .first_seen import article_columns, keep_first_seen
+from .propagation import ARTICLE_COLUMNS, write_propagation
 from ..schemas import QUOTES
 from ..store import STATE, Store, read_table, rewrite_rows, write_part
 
@@ -127,6 +129,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     quotes_index = indexes.get("quotes")
 
     new_parts = [pq.read_table(ctx.work / f"articles-{b:05d}.parquet") for b in batches]
+    seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"])  # first_seen survives re-reads
     dead, gone_now = _dead_articles(ctx, previous, new_parts)
     if len(dead) and "articles" not in indexes and previous is not None:
         indexes["articles"] = ArticleIndex.load(previous / STATE, bands=False, grams=False)
@@ -142,7 +145,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
             counts.near_duplicates += len(dup) - dup.null_count
             articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
                                            "near_duplicate_of", dup)
-        write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
+        write_part(staging, "articles", keep_first_seen(articles, seen), part_name(ctx, b), ctx.run_date)
 
     pending = [pq.read_table(p) for p in _parts(ctx, "quotes", batches)]
     new = pa.concat_tables(pending).drop_columns(["signature", "grams"]) if pending else None
@@ -165,6 +168,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     if new is not None:
         parts.append(new)
     parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
+    quotes = None
     if parts:
         quotes, counts.clusters = with_clusters(pa.concat_tables(parts), quotes_index or QuoteIndex())
         for run_date in pc.unique(quotes.column("run_date")).to_pylist():
@@ -172,6 +176,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
             write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
     elif replaced:  # every stored quote was replaced by none: the commit must not carry them over
         (staging / "quotes" / f"run_date={ctx.run_date}").mkdir(parents=True, exist_ok=True)
+    write_propagation(staging, quotes, article_columns(staging, ARTICLE_COLUMNS), ctx.run_id, ctx.run_date)
     return counts
 
 

@@ -1,0 +1,191 @@
+"""How statements and articles spread: the ``quote_clusters`` and ``article_clusters`` tables.
+
+Built once per run from the whole quotes and articles tables (both are small
+columns next to the text), with Arrow group-bys: rows are sorted by cluster
+and time first, so the order-keeping aggregations (``first``, ``last``,
+``list``, ``distinct`` on one thread) give the first outlet, the outlets in
+order of appearance and the reprints in time order without a Python loop.
+
+An article's time is its ``published`` date, else its ``first_seen`` (when
+ketl first read it): an undated article still has a place in the order, and
+``first_dated`` says which one the first place rests on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..schemas import ARTICLE_CLUSTERS, QUOTE_CLUSTERS
+from ..stages.quotes.kind import STATEMENT, quote_kind
+from ..store import write_part
+
+__all__ = ["quote_clusters", "article_clusters", "write_propagation", "ARTICLE_COLUMNS"]
+
+ARTICLE_COLUMNS = ["doc_id", "source_path", "site", "title", "published", "first_seen", "processed_at",
+                   "near_duplicate_of"]
+_US_PER_HOUR = 3_600_000_000
+
+
+def _timed(articles: pa.Table) -> pa.Table:
+    """doc_id, outlet, at (published, else first_seen), dated, title of each article."""
+    at = pc.coalesce(articles.column("published"), articles.column("first_seen"),
+                     articles.column("processed_at"))
+    return pa.table({
+        "doc_id": articles.column("doc_id"),
+        "outlet": pc.coalesce(articles.column("site"), articles.column("source_path")),
+        "at": at,
+        "dated": pc.is_valid(articles.column("published")),
+        "title": articles.column("title"),
+    })
+
+
+def _hours(later: pa.ChunkedArray, earlier: pa.ChunkedArray) -> pa.Array:
+    us = pc.subtract(later.cast(pa.int64()), earlier.cast(pa.int64()))
+    return pc.divide(us.cast(pa.float64()), float(_US_PER_HOUR))
+
+
+def _kinds(quotes: pa.Table) -> pa.ChunkedArray:
+    """The kind column; rows written before it existed are classified now (only those)."""
+    kind = quotes.column("kind") if "kind" in quotes.column_names else pa.nulls(quotes.num_rows, pa.string())
+    if not kind.null_count:
+        return kind
+    texts = quotes.column("text").to_pylist()
+    return pa.chunked_array([pa.array([k if k is not None else quote_kind(t)
+                                       for k, t in zip(kind.to_pylist(), texts)], pa.string())])
+
+
+def _wording(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Text with case, runs of spaces and edge punctuation ignored: what counts as one wording."""
+    t = pc.replace_substring_regex(pc.utf8_lower(text), r"\s+", " ")
+    return pc.replace_substring_regex(t, r"^[\pP\s]+|[\pP\s]+$", "")
+
+
+def _main_speakers(rows: pa.Table) -> pa.Table:
+    """cluster_id, speaker_id, speaker_name, votes of the speaker most members are attributed to."""
+    said = rows.filter(pc.is_valid(rows.column("speaker_id")))
+    votes = said.group_by(["cluster_id", "speaker_id"], use_threads=False).aggregate(
+        [("quote_id", "count"), ("speaker_name", "first")])
+    votes = votes.sort_by([("cluster_id", "ascending"), ("quote_id_count", "descending"),
+                           ("speaker_id", "ascending")])
+    main = votes.group_by("cluster_id", use_threads=False).aggregate(
+        [("speaker_id", "first"), ("speaker_name_first", "first"), ("quote_id_count", "first")])
+    attributed = said.group_by("cluster_id").aggregate([("quote_id", "count")])
+    main = main.join(attributed, "cluster_id")
+    return main.rename_columns(["cluster_id", "speaker_id", "speaker_name", "votes", "attributed"])
+
+
+def _attach(agg: pa.Table, other: pa.Table) -> pa.Table:
+    """``agg`` with ``other``'s columns matched on cluster_id (null where absent): a left
+    join that, unlike Arrow's, carries the list columns of ``agg``."""
+    idx = pc.index_in(agg.column("cluster_id"), value_set=other.column("cluster_id").combine_chunks())
+    for name in other.column_names[1:]:
+        agg = agg.append_column(name, pc.take(other.column(name), idx))
+    return agg
+
+
+def quote_clusters(quotes: pa.Table, articles: pa.Table, run_id: str) -> pa.Table:
+    """The ``quote_clusters`` table: statement clusters of two members or more."""
+    if not quotes.num_rows:
+        return QUOTE_CLUSTERS.empty_table()
+    kind = _kinds(quotes)
+    rows = quotes.filter(pc.and_(pc.equal(kind, STATEMENT), pc.is_valid(quotes.column("cluster_id"))))
+    size = rows.group_by("cluster_id").aggregate([("quote_id", "count")])
+    multi = size.filter(pc.greater_equal(size.column("quote_id_count"), 2)).column("cluster_id")
+    rows = rows.filter(pc.is_in(rows.column("cluster_id"), value_set=multi.combine_chunks()))
+    if not rows.num_rows:
+        return QUOTE_CLUSTERS.empty_table()
+    rows = rows.select(["quote_id", "doc_id", "text", "speaker_id", "speaker_name", "cluster_id", "similarity"])
+    rows = rows.join(_timed(articles).drop_columns(["title"]), "doc_id", join_type="left outer")
+    rows = rows.append_column("wording", _wording(rows.column("text")))
+    rows = rows.append_column("canonical", pc.equal(rows.column("quote_id"), rows.column("cluster_id")))
+    rows = rows.sort_by([("cluster_id", "ascending"), ("at", "ascending"), ("doc_id", "ascending")])
+    agg = rows.group_by("cluster_id", use_threads=False).aggregate([
+        ("quote_id", "count"), ("doc_id", "count_distinct"), ("outlet", "distinct"),
+        ("at", "min"), ("at", "max"), ("wording", "count_distinct"), ("similarity", "min"),
+        ("doc_id", "first"), ("outlet", "first"), ("dated", "first"), ("doc_id", "last"), ("outlet", "last"),
+        ("text", "first")])
+    # The canonical member's text when it is a statement of the cluster, else its earliest statement.
+    canon = rows.filter(rows.column("canonical")).group_by("cluster_id", use_threads=False).aggregate(
+        [("text", "first")]).rename_columns(["cluster_id", "canonical_text"])
+    agg = _attach(_attach(agg, canon), _main_speakers(rows))
+    agg = agg.sort_by([("at_min", "ascending"), ("cluster_id", "ascending")])
+    attributed = pc.fill_null(agg.column("attributed"), 0)
+    n = agg.num_rows
+    return pa.table({
+        "cluster_id": agg.column("cluster_id"),
+        "canonical_text": pc.coalesce(agg.column("canonical_text"), agg.column("text_first")),
+        "speaker_id": agg.column("speaker_id"),
+        "speaker_name": agg.column("speaker_name"),
+        "attributed": attributed.cast(pa.int32()),
+        "speaker_disagree": pc.subtract(attributed, pc.fill_null(agg.column("votes"), 0)).cast(pa.int32()),
+        "members": agg.column("quote_id_count").cast(pa.int32()),
+        "articles": agg.column("doc_id_count_distinct").cast(pa.int32()),
+        "outlets": agg.column("outlet_distinct"),
+        "n_outlets": pc.list_value_length(agg.column("outlet_distinct")).cast(pa.int32()),
+        "first_at": agg.column("at_min"),
+        "first_dated": agg.column("dated_first"),
+        "first_outlet": agg.column("outlet_first"),
+        "first_doc_id": agg.column("doc_id_first"),
+        "last_at": agg.column("at_max"),
+        "last_outlet": agg.column("outlet_last"),
+        "last_doc_id": agg.column("doc_id_last"),
+        "spread_hours": _hours(agg.column("at_max"), agg.column("at_min")),
+        "wordings": agg.column("wording_count_distinct").cast(pa.int32()),
+        "min_similarity": agg.column("similarity_min").cast(pa.float32()),
+        "run_id": pa.array([run_id] * n, pa.string()),
+    }).cast(QUOTE_CLUSTERS)
+
+
+def article_clusters(articles: pa.Table, run_id: str) -> pa.Table:
+    """The ``article_clusters`` table: each article pointed at by a near-duplicate, with its reprints."""
+    dup = articles.column("near_duplicate_of")
+    if dup.null_count == len(dup):
+        return ARTICLE_CLUSTERS.empty_table()
+    roots = pc.unique(dup.combine_chunks().drop_null())
+    key = pc.coalesce(dup, articles.column("doc_id"))
+    timed = _timed(articles).append_column("cluster_id", key)
+    rows = timed.filter(pc.is_in(key, value_set=roots))
+    rows = rows.sort_by([("cluster_id", "ascending"), ("at", "ascending"), ("doc_id", "ascending")])
+    first = rows.group_by("cluster_id", use_threads=False).aggregate([("at", "min")])
+    rows = rows.join(first, "cluster_id").sort_by(
+        [("cluster_id", "ascending"), ("at", "ascending"), ("doc_id", "ascending")])
+    rows = rows.append_column("delay", _hours(rows.column("at"), rows.column("at_min")))
+    agg = rows.group_by("cluster_id", use_threads=False).aggregate([
+        ("doc_id", "count"), ("outlet", "distinct"), ("doc_id", "list"), ("delay", "list"),
+        ("at", "min"), ("at", "max"), ("title", "first"), ("dated", "first"), ("outlet", "first"),
+        ("doc_id", "first"), ("outlet", "last")])
+    agg = agg.sort_by([("at_min", "ascending"), ("cluster_id", "ascending")])
+    return pa.table({
+        "cluster_id": agg.column("cluster_id"),
+        "title": agg.column("title_first"),
+        "members": agg.column("doc_id_count").cast(pa.int32()),
+        "outlets": agg.column("outlet_distinct"),
+        "n_outlets": pc.list_value_length(agg.column("outlet_distinct")).cast(pa.int32()),
+        "doc_ids": agg.column("doc_id_list"),
+        "delays_hours": agg.column("delay_list"),
+        "first_at": agg.column("at_min"),
+        "first_dated": agg.column("dated_first"),
+        "first_outlet": agg.column("outlet_first"),
+        "first_doc_id": agg.column("doc_id_first"),
+        "last_at": agg.column("at_max"),
+        "last_outlet": agg.column("outlet_last"),
+        "spread_hours": _hours(agg.column("at_max"), agg.column("at_min")),
+        "run_id": pa.array([run_id] * agg.num_rows, pa.string()),
+    }).cast(ARTICLE_CLUSTERS)
+
+
+def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table, run_id: str,
+                      run_date: str) -> tuple[int, int]:
+    """Replace both tables in the staging snapshot (they are rebuilt whole); rows written."""
+    out = []
+    for name, rows in (("quote_clusters", quote_clusters(quotes, articles, run_id) if quotes is not None
+                        else QUOTE_CLUSTERS.empty_table()),
+                       ("article_clusters", article_clusters(articles, run_id))):
+        shutil.rmtree(staging / name, ignore_errors=True)  # the previous snapshot's rows: links only
+        (staging / name).mkdir(parents=True, exist_ok=True)
+        out.append(write_part(staging, name, rows, f"{name}-{run_id[:8]}", run_date))
+    return out[0], out[1]
