@@ -432,12 +432,29 @@ def _after_speaker(after: str, lex: _Lexicon) -> str | None:
         return _clean(h.group(1), lex) if h else None
     v = lex.verbs.match(rest)
     if v:
-        h = lex.head.match(rest[v.end():])
-        return _clean(h.group(1), lex) if h else None
+        tail = rest[v.end():]
+        h = lex.head.match(tail)
+        return (_titled_name(tail, h.end(), lex) or _clean(h.group(1), lex)) if h else None
     v = lex.verbs.search(rest, 0, 120)
     if v and not _SENTENCE_END.search(rest, 0, v.start()) and len(rest[:v.start()].split()) <= 8:
         return _subject_before(rest[:v.start()], lex)
     return None
+
+
+_TITLE_WORDS = regex.compile(r"\s+((?:[\p{Ll}\-]+\s+){1,3})")
+
+
+def _titled_name(s: str, pos: int, lex: _Lexicon) -> str | None:
+    """The name after an organisation and a lower-case title: ``UN spokesman Daniel Okafor``,
+    ``German diplomat Helena Brandt`` (the run before the title is not the speaker)."""
+    m = _TITLE_WORDS.match(s, pos)
+    if not m or not any(w in lex.titles for w in m.group(1).split()):
+        return None
+    h = lex.head.match(s[m.end():])  # ^ anchors at the string's start, not at pos
+    if not h:
+        return None
+    name = _clean(h.group(1), lex)
+    return name if name and _is_person(name, lex) else None
 
 
 def _before_speaker(before: str, lex: _Lexicon) -> str | None:
@@ -449,6 +466,12 @@ def _before_speaker(before: str, lex: _Lexicon) -> str | None:
             head = m.group(1)
             t = lex.tail.search(head)
             if t and t.end() == len(head.rstrip()) and (name := _clean(t.group(1), lex)):
+                # "X told the meeting:": the listener is not the speaker, X is.
+                told = None
+                for told in lex.verbs.finditer(head, 0, t.start()):
+                    pass
+                if told is not None and not head[told.end():t.start()].strip():
+                    return _subject_before(head[:told.start()], lex)
                 return name
     m = None
     for m in _ACCORDING.finditer(before):
