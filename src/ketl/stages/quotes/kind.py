@@ -27,7 +27,7 @@ _CHARS_PER_WORD = 2  # scripts without spaces: a rough word length, for counting
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}’'\-]+")
 _UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
 # A sentence end of any script, possibly followed by closing brackets or marks.
-_SENTENCE_END = regex.compile(r"[.!?…。！？؟۔।॥።፧]['\"”’»)\]]*\s*$")
+_SENTENCE_END = regex.compile(r"[.!?…。！？؟۔।॥።፧։]['\"”’»)\]]*\s*$")
 
 # Auxiliaries, copulas, modals and subject pronouns of common news languages: a
 # short span holding one is a clause ("We will win", "Es ist vorbei"), not a term.
@@ -72,11 +72,11 @@ def quote_kind(text: str) -> str:
     if n >= _LONG:
         return STATEMENT
     clause = any(w.casefold() in _CLAUSE_WORDS for w in words)
+    ends = _SENTENCE_END.search(text) is not None
+    # One capitalised word is no name: a German noun ("Verräter") or a lone "We".
+    if not ends and len(words) >= 2 and _is_name(words):
+        return NAME
     if n <= _SHORT:
         # "I agree." is a statement; a lone "We" or "dogs" is not.
-        return STATEMENT if clause and n == 2 and _SENTENCE_END.search(text) else TERM
-    if _SENTENCE_END.search(text) or clause:
-        return STATEMENT
-    if _is_name(words):
-        return NAME
-    return TERM
+        return STATEMENT if clause and n == 2 and ends else TERM
+    return STATEMENT if ends or clause else TERM
