@@ -31,7 +31,7 @@ def main(statements: int = 200) -> None:
         seconds = time.perf_counter() - t
         figures = score(out, truth)
     print(f"articles {len(truth['articles'])}, statements {figures['statements']}, run {seconds:.1f} s")
-    for key in ("first_outlet_right", "quotes_found", "speaker_right", "date_parsed"):
+    for key in ("first_outlet_right", "quotes_found", "speaker_right", "date_parsed", "reprint_first_right"):
         print(f"{key:20s} {figures[key]:.3f}")
     print(f"{'dates_invented':20s} {figures['dates_invented']} of {figures['undated_articles']} undated articles")
 

@@ -92,7 +92,7 @@ def _attribution(rng: random.Random, person: tuple[str, str, str], quote: str, f
     return f"{full} told the meeting: “{quote}.”"
 
 
-def make_corpus(raw: Path, statements: int = 40, seed: int = 7, undated: int = 10) -> dict:
+def make_corpus(raw: Path, statements: int = 40, seed: int = 7, undated: int = 10, reprints: int = 3) -> dict:
     """Write the corpus under ``raw``; return its truth."""
     rng = random.Random(seed)
     raw.mkdir(parents=True, exist_ok=True)
@@ -135,6 +135,18 @@ def make_corpus(raw: Path, statements: int = 40, seed: int = 7, undated: int = 1
             key = f"{a['site']}/{name}"
         truth["articles"][key] = {"site": a["site"], "published": a["at"].isoformat() if a["at"] else None,
                                   "quote": a["quote"], "speaker": a["speaker"]}
+    # Whole articles reprinted by another plain-text outlet three hours later: article_clusters.
+    truth["reprints"] = []
+    originals = [(k, t) for k, t in truth["articles"].items() if "/" in k and t["published"] and t["quote"]]
+    for n, (key, t) in enumerate(originals[:reprints]):
+        site = next(s for s in TXT_SITES if s != t["site"])
+        at = datetime.fromisoformat(t["published"]) + timedelta(hours=3)
+        lines = (raw / key).read_text(encoding="utf-8").split("\n")
+        lines[2] = f"By Staff Reporter | {_written(at, 0)}"
+        copy = f"{site}/reprint-{n:04d}.txt"
+        (raw / copy).write_text("\n".join(lines), encoding="utf-8")
+        truth["articles"][copy] = {**t, "site": site, "published": at.isoformat()}
+        truth["reprints"].append([key, copy])
     for site, lines in jsonl.items():
         (raw / f"{site.replace(' ', '_').lower()}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return truth
@@ -175,6 +187,10 @@ def score(out: Path, truth: dict) -> dict[str, float]:
         best = max(hits, key=lambda c: c["members"], default=None)
         first_right += best is not None and best["first_outlet"] == s["first_site"]
     n_quotes = sum(1 for t in truth["articles"].values() if t["quote"])
+    id_of = {a["source_path"]: a["doc_id"] for a in arts}
+    groups = _table(out, "article_clusters").to_pylist()
+    reprints_right = sum(1 for orig, copy in truth["reprints"] if any(
+        g["first_doc_id"] == id_of.get(orig) and id_of.get(copy) in g["doc_ids"] for g in groups))
     return {
         "statements": len(truth["statements"]),
         "first_outlet_right": first_right / len(truth["statements"]),
@@ -183,4 +199,5 @@ def score(out: Path, truth: dict) -> dict[str, float]:
         "date_parsed": parsed / max(len(dated), 1),
         "dates_invented": invented,
         "undated_articles": len(undated),
+        "reprint_first_right": reprints_right / max(len(truth["reprints"]), 1),
     }
