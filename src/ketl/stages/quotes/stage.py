@@ -19,6 +19,10 @@ expanded to the full name used elsewhere in the article, ``he said``/``she
 said`` resolved to the nearest preceding named person, and a quote without
 attribution inheriting the speaker of the previous quote in its paragraph.
 The word lists are data: ``resources/quotes.toml``.
+
+Each quote also gets a ``kind`` (statement, term, name: :mod:`.kind`) and a
+canonical speaker name and id from the article's entity mentions
+(:mod:`.speakers`), so one person is one speaker across articles.
 """
 
 from __future__ import annotations
