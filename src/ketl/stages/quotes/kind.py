@@ -44,12 +44,17 @@ değil olacak ik wij zij is zijn was heeft hebben kan moet zal
 """.split())
 
 
+_EDGE = ".,;:!?\"'()[]{}-–—…*/"
+
+
 def _words(text: str) -> list[str]:
+    if text.isascii():  # most quotes: str.split is several times faster than the regex
+        return [w for w in (t.strip(_EDGE) for t in text.split()) if w]
     return _WORD.findall(text)
 
 
 def _word_count(text: str, words: list[str]) -> int:
-    unspaced = len(_UNSPACED.findall(text))
+    unspaced = 0 if text.isascii() else len(_UNSPACED.findall(text))
     if not unspaced:
         return len(words)
     spaced = sum(1 for w in words if not _UNSPACED.search(w))
@@ -67,6 +72,8 @@ def _is_name(words: list[str]) -> bool:
 
 def quote_kind(text: str) -> str:
     """``statement``, ``term`` (a scare quote or a quoted term) or ``name`` for a quote's words."""
+    if text.count(" ") >= 2 * _LONG:  # most statements: no need to count words exactly
+        return STATEMENT
     words = _words(text)
     n = _word_count(text, words)
     if n >= _LONG:

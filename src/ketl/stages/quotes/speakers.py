@@ -13,6 +13,7 @@ every article and every run.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Iterable
 
 from ...document import EntityMention
@@ -20,6 +21,7 @@ from ...document import EntityMention
 __all__ = ["speaker_id", "SpeakerResolver"]
 
 
+@lru_cache(maxsize=65536)  # names recur across quotes and articles
 def speaker_id(name: str) -> str:
     """Stable id of a canonical speaker name (case and spacing do not matter)."""
     key = " ".join(name.split()).casefold()
@@ -29,11 +31,12 @@ def speaker_id(name: str) -> str:
 class SpeakerResolver:
     """Canonical names for the speakers of one article, from its entity mentions."""
 
-    __slots__ = ("by_surface", "by_last")
+    __slots__ = ("by_surface", "by_last", "_memo")
 
     def __init__(self, entities: Iterable[EntityMention]):
         self.by_surface: dict[str, str] = {}
         self.by_last: dict[str, set[str]] = {}
+        self._memo: dict[str, str] = {}
         for e in entities:
             self.by_surface.setdefault(e.surface.casefold(), e.canonical)
             if e.type == "person":
@@ -43,6 +46,12 @@ class SpeakerResolver:
     def canonical(self, speaker: str | None) -> str | None:
         if not speaker:
             return None
+        hit = self._memo.get(speaker)
+        if hit is None:
+            hit = self._memo[speaker] = self._canonical(speaker)
+        return hit
+
+    def _canonical(self, speaker: str) -> str:
         key = speaker.casefold()
         hit = self.by_surface.get(key)
         if hit:

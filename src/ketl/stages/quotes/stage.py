@@ -120,9 +120,7 @@ def extract_quotes(docs: Iterable[Document], settings: QuoteSettings = QuoteSett
     When a hostile text exhausts the work budget, the quotes found before that
     point are kept and an empty edit ``quotes.work_cap`` marks where the search stopped."""
     for doc in docs:
-        doc.quotes, stopped = _find_quotes(doc.text, settings)
-        if doc.quotes:
-            doc.quotes = resolve_speakers(doc.quotes, doc.entities)
+        doc.quotes, stopped = _find_quotes(doc.text, settings, doc.entities)
         if stopped is not None:  # an empty edit (apply_changes drops no-op changes)
             at = doc.source_offset(stopped)
             doc.edits.append(Edit("quotes", CAPPED_RULE, "", "", doc.source_line(at), at, at, len(doc.edits)))
@@ -471,10 +469,13 @@ def _before_speaker(before: str, lex: _Lexicon) -> str | None:
             t = lex.tail.search(head)
             if t and t.end() == len(head.rstrip()) and (name := _clean(t.group(1), lex)):
                 # "X told the meeting:": the listener is not the speaker, X is.
+                # Only the few characters before the phrase: the verb must end right there.
+                lo = max(0, t.start() - 24)
                 told = None
-                for told in lex.verbs.finditer(head, 0, t.start()):
+                for told in lex.verbs.finditer(head, lo, t.start()):
                     pass
-                if told is not None and not head[told.end():t.start()].strip():
+                if told is not None and not head[told.end():t.start()].strip() and (
+                        told.start() == 0 or not head[told.start() - 1].isalpha()):
                     return _subject_before(head[:told.start()], lex)
                 return name
     m = None
@@ -623,20 +624,21 @@ def find_quotes(text: str, settings: QuoteSettings = QuoteSettings()) -> list[Qu
     return _find_quotes(text, settings)[0]
 
 
-def _find_quotes(text: str, settings: QuoteSettings) -> tuple[list[Quote], int | None]:
+def _find_quotes(text: str, settings: QuoteSettings, entities=()) -> tuple[list[Quote], int | None]:
     if not text or not _MARKS.search(text):
         return [], None
     lines = _Lines(text)
     spans, stopped = _capped_spans(text, settings, lines)
-    return _attributed(text, spans, lines), stopped
+    return _attributed(text, spans, lines, entities), stopped
 
 
-def _attributed(text: str, spans: list[_Span], lines: _Lines) -> list[Quote]:
+def _attributed(text: str, spans: list[_Span], lines: _Lines, entities=()) -> list[Quote]:
     """Quotes of ``spans`` with their speakers."""
     lex = _lexicon()
     if not spans:
         return []
     persons = _Persons(text, [(s.open_pos, s.close_pos + 1) for s in spans], lex)
+    resolver = SpeakerResolver(entities)
     quotes: list[Quote] = []
     prev_close, prev_para, prev_speaker = -1, -1, None
     for span in spans:
@@ -669,6 +671,7 @@ def _attributed(text: str, spans: list[_Span], lines: _Lines) -> list[Quote]:
         body = "\n".join(text[a:b] for a, b in pieces)
         if not any(ch.isalnum() for ch in body):
             continue
-        quotes.append(Quote(text=body, speaker=speaker, start=pieces[0][0], end=pieces[-1][1],
-                            kind=quote_kind(body)))
+        name = resolver.canonical(speaker)
+        quotes.append(Quote(body, speaker, pieces[0][0], pieces[-1][1], quote_kind(body), name,
+                            speaker_id(name) if name else None))
     return quotes
