@@ -127,12 +127,17 @@ def test_speaker_forms(text, speaker):
     ("27.10.2020", datetime(2020, 10, 27, tzinfo=UTC)),
     ("27 октября 2020", datetime(2020, 10, 27, tzinfo=UTC)),
     ("27 de octubre de 2020", datetime(2020, 10, 27, tzinfo=UTC)),
+    ("2018.04.05", datetime(2018, 4, 5, tzinfo=UTC)),
+    ("20/11/2019 14:05", datetime(2019, 11, 20, 14, 5, tzinfo=UTC)),
+    ("11/20/2019", datetime(2019, 11, 20, tzinfo=UTC)),  # 20 is no month: month first
+    ("30. Juli 2018", datetime(2018, 7, 30, tzinfo=UTC)),
 ])
 def test_published_values_parse_to_utc(value, expected):
     assert parse_published(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "yesterday", "3 hours ago", "Oct 27", "not a date", "Monday", "x" * 500])
+@pytest.mark.parametrize("value", ["", "yesterday", "3 hours ago", "Oct 27", "not a date", "Monday", "x" * 500,
+                                   "31/02/2020", "2020"])
 def test_no_date_is_invented_from_a_value_without_one(value):
     assert parse_published(value) is None
 

@@ -67,6 +67,27 @@ def _english(text: str) -> datetime | None:
         return None
 
 
+_NUMERIC = re.compile(r"(?:(?P<y1>\d{4})[./](?P<m1>\d{1,2})[./](?P<d1>\d{1,2})|(?P<d2>\d{1,2})[./-](?P<m2>\d{1,2})"
+                      r"[./-](?P<y2>\d{4}))(?:,?\s*(?P<h>\d{1,2})[:.h](?P<mi>\d{2}))?")
+
+
+def _numeric(text: str) -> datetime | None:
+    """2018.04.05, 2015/03/30, 20/11/2019 14:05: year first, else day first (as DATE_ORDER below;
+    a month-first 11/20/2019 reads too, its 20 being no month)."""
+    m = _NUMERIC.fullmatch(text)
+    if not m:
+        return None
+    y, mo, d = (m.group("y1"), m.group("m1"), m.group("d1")) if m.group("y1") else \
+        (m.group("y2"), m.group("m2"), m.group("d2"))
+    y, mo, d = int(y), int(mo), int(d)
+    if not m.group("y1") and mo > 12 >= d:
+        mo, d = d, mo
+    try:
+        return datetime(y, mo, d, int(m.group("h") or 0), int(m.group("mi") or 0), tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
 def _dateparser(text: str) -> datetime | None:
     global _parser
     if _parser is None:
@@ -97,7 +118,7 @@ def parse_published(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         pass
     # A relative date ("yesterday", "3 hours ago") has no reference point here: no year, no date.
-    dt = _english(value) or (_dateparser(value) if _HAS_YEAR.search(value) else None)
+    dt = _numeric(value) or _english(value) or (_dateparser(value) if _HAS_YEAR.search(value) else None)
     return dt if dt and 1900 <= dt.year <= 2100 else None
 
 
@@ -114,6 +135,8 @@ def _header_lines(text: str) -> list[str]:
 def header_date(text: str) -> tuple[datetime, str] | None:
     """The first full date (day, month, year) printed in the first lines of ``text``, and as written."""
     for line in _header_lines(text):
+        if not _HAS_YEAR.search(line):  # most lines: one cheap search, not the date pattern
+            continue
         for m in _DATE.finditer(line):
             raw = m.group().strip()
             dt = parse_published(raw)
