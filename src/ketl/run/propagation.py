@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from ..schemas import ARTICLE_CLUSTERS, QUOTE_CLUSTERS
 from ..stages.quotes.kind import STATEMENT, quote_kind
-from ..store import write_part
+from ..store import PLACEHOLDER, write_part
 
 __all__ = ["quote_clusters", "article_clusters", "write_propagation", "ARTICLE_COLUMNS"]
 
@@ -185,6 +185,10 @@ def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table
     for name, rows in (("quote_clusters", quote_clusters(quotes, articles, run_id) if quotes is not None
                         else QUOTE_CLUSTERS.empty_table()),
                        ("article_clusters", article_clusters(articles, run_id))):
+        existing = list((staging / name).rglob("*.parquet"))
+        if not rows.num_rows and all(f.name == PLACEHOLDER for f in existing):
+            out.append(0)  # still empty: the linked placeholder stays (an export copies nothing new)
+            continue
         shutil.rmtree(staging / name, ignore_errors=True)  # the previous snapshot's rows: links only
         (staging / name).mkdir(parents=True, exist_ok=True)
         out.append(write_part(staging, name, rows, f"{name}-{run_id[:8]}", run_date))
