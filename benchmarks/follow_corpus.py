@@ -1,6 +1,8 @@
 """A generated corpus with known truth for following statements across outlets.
 
-Statements are made by known people (some in the gazetteer, some not) and
+Statements are made by known people (some in the gazetteer, some not; attributed
+with a title, by surname, after a colon, by "he said", or under a variant
+spelling the gazetteer lists) and
 reprinted by several outlets at known times, with paraphrase (a word swapped,
 one dropped) and truncation (the quote cut short). Half the outlets publish
 JSONL with a ``published`` field (ISO, RFC 2822, written dates); the others
@@ -17,6 +19,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
+# Spellings the gazetteer lists as variants: the speaker must still come out canonical.
+VARIANTS = {"Ilham Aliyev": "Ilham Aliev", "Nikol Pashinyan": "Nikol Pashinian", "Armen Sarkissian": "Armen Sarkisyan"}
 PEOPLE = [  # (canonical, title, how a later mention names them)
     ("Ilham Aliyev", "Azerbaijani President", "Aliyev"),
     ("Nikol Pashinyan", "Armenian Prime Minister", "Pashinyan"),
@@ -89,7 +93,12 @@ def _attribution(rng: random.Random, person: tuple[str, str, str], quote: str, f
         return f"“{quote},” said {title} {full}."
     if form == 1:
         return f"{title} {full} spoke to reporters in Baku on the conflict.\n\n“{quote},” {surname} said."
-    return f"{full} told the meeting: “{quote}.”"
+    if form == 2:
+        return f"{full} told the meeting: “{quote}.”"
+    if form == 3:  # a pronoun: the last person named
+        return f"{title} {full} addressed parliament in Yerevan on Tuesday.\n\n“{quote},” he said."
+    variant = VARIANTS.get(full, full)  # a variant spelling, in an article about the region
+    return f"Armenia and Azerbaijan traded blame in Nagorno-Karabakh.\n\n“{quote},” {variant} said."
 
 
 def make_corpus(raw: Path, statements: int = 40, seed: int = 7, undated: int = 10, reprints: int = 3) -> dict:
@@ -110,7 +119,7 @@ def make_corpus(raw: Path, statements: int = 40, seed: int = 7, undated: int = 1
             at = t0 + timedelta(hours=k * rng.randint(1, 9), minutes=k * 13)
             variant = quote if k == 0 else _variant(rng, quote, k)
             record["variants"].append(variant)
-            body = _attribution(rng, person, variant, rng.randint(0, 2))
+            body = _attribution(rng, person, variant, rng.randint(0, 4))
             articles.append({"site": site, "at": at, "quote": variant, "speaker": person[0], "body": body})
         truth["statements"].append(record)
     for _ in range(undated):
