@@ -98,7 +98,9 @@ def _attribution(rng: random.Random, person: tuple[str, str, str], quote: str, f
     if form == 3:  # a pronoun: the last person named
         return f"{title} {full} addressed parliament in Yerevan on Tuesday.\n\n“{quote},” he said."
     variant = VARIANTS.get(full, full)  # a variant spelling, in an article about the region
-    return f"Armenia and Azerbaijan traded blame in Nagorno-Karabakh.\n\n“{quote},” {variant} said."
+    # Worded apart per article: a line repeated across a site's articles is cut as boilerplate.
+    return (f"Armenia and Azerbaijan traded blame over sector {rng.randint(1, 99999)} of Nagorno-Karabakh."
+            f"\n\n“{quote},” {variant} said.")
 
 
 def make_corpus(raw: Path, statements: int = 40, seed: int = 7, undated: int = 10, reprints: int = 3) -> dict:
