@@ -288,6 +288,9 @@ def noise_pages():
     # the report goes on after the box (an ad between its next two sentences).
     ("0dd1357045", ["The National Assembly resumed from its annual recess on Tuesday .",
                     "The details of the Senate ’s plenary session was shared on the Twitter handle of the Senate"]),
+    # A German report whose first paragraph sits above a "[ Meistgelesen ]" box of two headlines.
+    ("de", ["Ab dem 1. März fährt eine neue Buslinie im Zehn-Minuten-Takt zwischen dem Bahnhof",
+            "Das teilten die Stadtwerke am Dienstag nach einer Sitzung des Verkehrsausschusses mit."]),
     # An Italian shopping list, 22 numbered items each with its link, an ad in the middle.
     ("20b2b64916", ["1) Lego Star Wars 75188", "http://amzn.to/2iJFhRj", "12) Roger Waters – The Wall (DVD)",
                     "http://amzn.to/2i2e7b7", "22) Hasbro Gaming – L’ALLEGRO CHIRURGO", "http://amzn.to/2A6mxCW"]),
@@ -297,3 +300,4 @@ def test_dressed_pages_keep_their_articles_lists_and_sentences(noise_pages, key,
     for text in kept:
         assert text in doc.text, (key, text)
     assert "Argentina comfortably wins" not in doc.text and "Advertisement" not in doc.text
+    assert "Meistgelesen" not in doc.text and "کتابخانه" not in doc.text

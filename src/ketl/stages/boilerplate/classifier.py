@@ -500,8 +500,9 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
         q = _next_hard(hard, edge + step, step, end)
         while q != end and (weak[q] or headers[q]):
             resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap)
-            if resumed is None and headers[q] and step == 1:
-                resumed = _past_box(lines, hard, weak, q, end, max_gap)
+            if resumed is None and headers[q]:
+                resumed = _past_box(lines, hard, weak, q, end, max_gap) if step == 1 else \
+                    _lead_above_box(lines, hard, weak, edge, q, end, max_gap)
             if resumed is None:
                 break
             take_to, resume_at = resumed
@@ -579,6 +580,30 @@ def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], 
             size, n = size + len(lines[k]), n + 1
         k += 1
     return (q, r) if size >= _RESUMED_MIN_CHARS and n >= 2 else None
+
+
+# The article's lead paragraph above a box is one sentence or two.
+_LEAD_MIN_CHARS = 100
+
+
+def _lead_above_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int, q: int,
+                    end: int, max_gap: int) -> tuple[int, int] | None:
+    """A box dropped in right below the article's first paragraph ("Most read"
+    and two headlines): reading upwards from the article, its lead above the
+    box, as ``(edge, lead line)`` (the box is not taken), or None. The box is
+    a few lines that are no sentences; the lead is prose, not a teaser's blurb."""
+    box = range(q + 1, edge)
+    if not 1 <= len(box) <= max_gap or any(is_prose(lines[r]) for r in box):
+        return None
+    r = q - 1
+    if r == end or hard[r] or not is_prose(lines[r]) or lines[r].endswith(("…", "...")):
+        return None
+    size, k = 0, r
+    while k != end and (not hard[k] or weak[k]) and size < _LEAD_MIN_CHARS:
+        if not hard[k] and is_prose(lines[k]):
+            size += len(lines[k])
+        k -= 1
+    return (edge, r) if size >= _LEAD_MIN_CHARS else None
 
 
 _BULLETS = frozenset("-–—•*·●▪►◦")
