@@ -291,6 +291,8 @@ def noise_pages():
     # A German report whose first paragraph sits above a "[ Meistgelesen ]" box of two headlines.
     ("de", ["Ab dem 1. März fährt eine neue Buslinie im Zehn-Minuten-Takt zwischen dem Bahnhof",
             "Das teilten die Stadtwerke am Dienstag nach einer Sitzung des Verkehrsausschusses mit."]),
+    # A Russian poll's results, 24 lines of "%165 голосов", an ad among them: data, not a menu.
+    ("3c6d3381ef", ["%165 голосов\n", "%250 голосов", "%330 голосов", "%34 голоса"]),
     # An Italian shopping list, 22 numbered items each with its link, an ad in the middle.
     ("20b2b64916", ["1) Lego Star Wars 75188", "http://amzn.to/2iJFhRj", "12) Roger Waters – The Wall (DVD)",
                     "http://amzn.to/2i2e7b7", "22) Hasbro Gaming – L’ALLEGRO CHIRURGO", "http://amzn.to/2A6mxCW"]),

@@ -440,13 +440,15 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
 _HEADER_MAX_CHARS = 40
 
 _MENU_MAX_WORDS = 3
+_COUNT = re.compile(r"[%#№$€£+]?\d[\d.,]*\s*%?\s+[^\W\d_]+$")
 _MENU_MAX_CHARS = 32
 
 
 def _menu_item(line: str) -> bool:
-    """A navigation entry: a few words, no sentence punctuation."""
+    """A navigation entry: a few words, no sentence punctuation; not a count
+    of something ("%165 голосов", "12 votes": a poll's results are data)."""
     return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS
-            and line.count(" ") < _MENU_MAX_WORDS and "," not in line)
+            and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not _COUNT.match(line))
 
 
 def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> None:
