@@ -569,7 +569,7 @@ def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], 
     box itself is not taken), or None. The box is a few lines that are no
     sentences; what follows must be prose of some length, not a teaser's blurb."""
     r = q + 1
-    while r != end and r - q <= max_gap and not hard[r] and not is_prose(lines[r]):
+    while r != end and r - q <= max_gap and (weak[r] or not hard[r] and not is_prose(lines[r])):
         r += 1
     if r == end or r == q + 1 or hard[r] or not is_prose(lines[r]):
         return None
