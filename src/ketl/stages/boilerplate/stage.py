@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
@@ -38,8 +38,11 @@ from .rules import CompiledRules, load_rules
 from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                          site_and_line_keys, split_title_suffix)
 
+if TYPE_CHECKING:
+    from .. import StageResources
+
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
-           "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]
+           "SiteLineStats", "run", "RepetitionSettings", "site_and_line_keys"]
 
 STAGE = "boilerplate"
 _LAYOUT = "layout.blank_lines"
@@ -109,6 +112,12 @@ class BoilerplateSettings:
     def repetition_settings(self) -> RepetitionSettings:
         return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share,
                                   cross_min_sites=self.cross_min_sites, cross_min_docs=self.cross_min_docs)
+
+
+def run(docs: list[Document], resources: StageResources) -> list[Document]:
+    """The registry's entry point (:data:`ketl.stages.STAGES`): ``[boilerplate]``, the
+    run's rules and its per-site line counts."""
+    return list(clean_documents(docs, resources.rules, resources.site_stats, resources.settings["boilerplate"]))
 
 
 def clean_documents(docs: Iterable[Document], rules: CompiledRules | None = None,

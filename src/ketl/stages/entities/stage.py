@@ -42,10 +42,13 @@ from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_w
 if TYPE_CHECKING:
     import numpy as np
 
+    from .. import StageResources
+
 __all__ = [
     "EntitySettings",
     "resolve_entities",
     "resolve_document",
+    "run",
     "ENTITIES_SCHEMA",
     "SUGGESTIONS_SCHEMA",
     "entities_table",
@@ -89,6 +92,12 @@ _CAP_TOKEN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])" + _CAP)
 _CAP_RUN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])" + _CAP + r"(?: " + _CAP + r")*")
 _WORD = regex.compile(r"[\p{L}\p{M}]+")
 _MAX_RUN = 4
+
+
+def run(docs: list[Document], resources: StageResources) -> list[Document]:
+    """The registry's entry point (:data:`ketl.stages.STAGES`): ``[entities]`` and the
+    run's gazetteer."""
+    return list(resolve_entities(docs, resources.gazetteer, resources.settings["entities"]))
 
 
 def resolve_entities(docs: Iterable[Document], gaz: Gazetteer,

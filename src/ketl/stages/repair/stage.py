@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
 from ...text.language import UNDETERMINED, detect_language
@@ -32,8 +32,11 @@ from .spacing import spacing_changes
 from .unicode import REPLACEMENT_CHAR, unicode_changes
 from .words import glued_word_changes
 
+if TYPE_CHECKING:
+    from .. import StageResources
+
 __all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
-           "replacement_char_count", "warm_up"]
+           "replacement_char_count", "run", "warm_up"]
 
 
 
@@ -211,6 +214,12 @@ def repair(text: str, settings: RepairSettings | None = None,
     repair_document(doc, s, protected)
     return RepairResult(text=doc.text, edits=list(doc.edits),
                         language=doc.meta.get("language", UNDETERMINED))
+
+
+def run(docs: list[Document], resources: StageResources) -> list[Document]:
+    """The registry's entry point (:data:`ketl.stages.STAGES`): ``[repair]``, names
+    of the run's gazetteers protected from word splitting."""
+    return list(repair_documents(docs, resources.settings["repair"], protected=resources.gazetteer.protects))
 
 
 def repair_documents(docs: Iterable[Document], settings: RepairSettings | None = None,
