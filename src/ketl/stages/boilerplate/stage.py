@@ -6,7 +6,7 @@ lines repeated across a site's articles, so they need every batch's counts):
 * phase A: :func:`site_and_line_keys` per document, folded into a
   :class:`SiteLineStats` by the flow (and persisted);
 * phase B: :func:`clean_documents` -- metadata first (title, site, dateline,
-  reprint source: stage "metadata"), then every boilerplate line leaves with
+  reprint source: stage "boilerplate.metadata"), then every boilerplate line leaves with
   the id of the rule that condemned it (stage "boilerplate").
 
 A line goes when (first reason wins, that is its edit's rule id):

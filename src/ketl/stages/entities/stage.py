@@ -56,7 +56,7 @@ __all__ = [
     "warm_up",
 ]
 
-STAGE = "entity"
+STAGE = "entities"  # "entity" in 0.2 datasets
 
 
 @dataclass(frozen=True)

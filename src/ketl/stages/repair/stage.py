@@ -4,8 +4,8 @@ Public entry points:
 
 * :func:`repair` - one string in, a :class:`RepairResult` (text and edits) out;
 * :func:`repair_documents` - the batch stage: Documents in, Documents out, with
-  the changes applied through :func:`ketl.document.apply_changes` (stage
-  ``encoding`` for ftfy, ``normalize`` for the rest) and ``meta["language"]``.
+  the changes applied through :func:`ketl.document.apply_changes` (edits of stage
+  ``repair.encoding`` for ftfy, ``repair.normalize`` for the rest) and ``meta["language"]``.
 
 The passes run in a fixed order and the whole sequence repeats until nothing
 changes (a removal can create new work, e.g. a deleted zero-width space leaves
@@ -38,10 +38,15 @@ if TYPE_CHECKING:
 __all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
            "replacement_char_count", "run", "warm_up"]
 
+# edits.stage of the two sub-stages ("encoding" and "normalize" in 0.2 datasets).
+ENCODING = "repair.encoding"
+NORMALIZE = "repair.normalize"
 
 
 @dataclass(frozen=True, slots=True)
 class RepairSettings:
+    """Settings of the repair stage (``[repair]`` in the config)."""
+
     fix_encoding: bool = True  # ftfy: mojibake, entities, C1 controls, ligatures, width, NFC
     uncurl_quotes: bool = False  # curly quotes carry information: keep them unless asked
     unicode_hygiene: bool = True  # odd spaces, invisible and control characters, NFC
@@ -113,7 +118,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     # What the text holds, looked at once; looked at again only after a change.
     facts = scan_text(doc.text)
 
-    def apply(changes: list[Change], stage: str = "normalize") -> None:
+    def apply(changes: list[Change], stage: str = NORMALIZE) -> None:
         nonlocal facts
         if changes:
             if dirty is not None:
@@ -122,7 +127,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
             facts = scan_text(doc.text)
 
     if s.fix_encoding:
-        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage="encoding")
+        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
     if s.remove_stray_script_lines:
@@ -147,7 +152,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         changes = _non_overlapping(spacing_changes(doc.text, facts))
         if changes and dirty is not None:
             dirty.update(doc.text, changes)
-        apply_changes(doc, changes, stage="normalize")
+        apply_changes(doc, changes, stage=NORMALIZE)
     return len(doc.edits) > before
 
 
