@@ -54,11 +54,6 @@ EDIT_STAGE_RENAMES = {"encoding": "repair.encoding", "normalize": "repair.normal
                       "metadata": "boilerplate.metadata", "entity": "entities"}
 
 
-def current_edit_stage(value: str) -> str:
-    """``value`` of ``edits.stage`` under its current name (old and new names read alike)."""
-    return EDIT_STAGE_RENAMES.get(value, value)
-
-
 EDITS = _schema(
     "edits", "One row per change made to an article's text: replay them by `seq` to audit the curation.",
     _f("doc_id", pa.string(), "Article the edit belongs to", False),
