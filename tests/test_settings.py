@@ -314,3 +314,28 @@ def test_a_dataset_written_before_and_after_the_rename_reports_as_one(tmp_path):
     assert sorted(r[:2] for r in s.rules) == [("entity.fuzzy", "entities"), ("metadata.title", "boilerplate.metadata"),
                                               ("unicode.nbsp", "repair.normalize")]  # rule ids unchanged
     assert set(EDIT_STAGE_RENAMES.values()) <= {v for e in REGISTRY for v in e.edit_stages}
+
+
+def test_boilerplate_and_classifier_defaults_agree():
+    from ketl.stages.boilerplate.classifier import ClassifierSettings
+    from ketl.stages.boilerplate.stage import BoilerplateSettings
+
+    # the knobs both classes declare pass from one to the other; their defaults must be one
+    assert BoilerplateSettings().classifier_settings() == ClassifierSettings()
+
+
+def test_the_readme_lists_every_table_key_and_default():
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("settings_reference", REPO / "tools" / "settings_reference.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = tool.reference().splitlines()[2:]
+    assert len(rows) > 90 and any(r.startswith("| `[dedup.articles]` | `unit` | `\"word\"` |") for r in rows)
+    missing = [r.rsplit(" | ", 1)[0] for r in rows if r.rsplit(" | ", 1)[0] + " | " not in readme]
+    assert missing == [], "README out of date: python tools/settings_reference.py prints the table"
+    for entry in REGISTRY:
+        assert f"| `{entry.name}` |" in readme  # the stage-name table

@@ -59,7 +59,7 @@ EDITS = _schema(
     _f("doc_id", pa.string(), "Article the edit belongs to", False),
     _f("source_path", pa.string(), "As in articles", False),
     _f("seq", pa.int32(), "Order of the edit within its article (replay order)", False),
-    _f("stage", pa.string(), "Stage that made it, named as in `--skip` and ketl.toml, with a sub-stage after a dot: repair.encoding, repair.normalize, boilerplate, boilerplate.metadata, entities; quotes only for `quotes.work_cap`, an empty edit where the quote search of a hostile text stopped. Datasets written by ketl 0.2 hold the old names encoding, normalize, metadata, entity (see EDIT_STAGE_RENAMES)", False),
+    _f("stage", pa.string(), "Stage that made it, named as in `--skip` and ketl.toml, with a sub-stage after a dot: repair.encoding, repair.normalize, boilerplate, boilerplate.metadata, entities; quotes only for `quotes.work_cap`, an empty edit where the quote search of a hostile text stopped. Datasets written by ketl 0.2 hold the old names encoding, normalize, metadata, entity, which readers map to these (ketl.schemas.EDIT_STAGE_RENAMES)", False),
     _f("rule", pa.string(), "Stable rule id, e.g. `ftfy.fix_encoding`, `ad.slot`", False),
     _f("before", pa.string(), "Text replaced (at the time of the edit)", False),
     _f("after", pa.string(), "Replacement; empty for a removal", False),

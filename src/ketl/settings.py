@@ -42,17 +42,17 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    raw: str = "raw"
-    out: str = "curated"
+    raw: str = "raw"  # the folder of scraped files (--raw)
+    out: str = "curated"  # the dataset folder (--out)
     batch_size: int = 1000  # articles per Prefect task: few, large tasks
     workers: int = 0  # processes; 0 = one per core
-    max_file_bytes: int = 64 * 1024 * 1024
+    max_file_bytes: int = 64 * 1024 * 1024  # larger files are too_large rejects
     # Follow symbolic links that lead outside the raw folder (off: such a link
     # is an `external_link` reject, so raw/x.txt -> /etc/passwd is never read).
     follow_external_links: bool = False
-    rule_files: tuple[str, ...] = ()
-    gazetteer_files: tuple[str, ...] = ()
-    schedule: str = "0 * * * *"
+    rule_files: tuple[str, ...] = ()  # boilerplate rule files added to the shipped rules (--rules)
+    gazetteer_files: tuple[str, ...] = ()  # gazetteers added to the shipped one (--gazetteer)
+    schedule: str = "0 * * * *"  # cron schedule of `ketl serve`
     # Stages to leave out: any of repair, boilerplate, entities, quotes, dedup.
     skip: tuple[str, ...] = ()
     # The stage tables as written, by stage name; read them typed with stage(name).

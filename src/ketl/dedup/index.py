@@ -51,10 +51,10 @@ _LEGACY_FORMATS = (2,)  # still loaded
 class DedupSettings:
     unit: str = "char"  # shingle unit for MinHash: "char" or "word"
     n: int = 5  # shingle length in units
-    num_perm: int = 128
-    seed: int = 1
-    bands: int = 32
-    rows: int = 4
+    num_perm: int = 128  # MinHash permutations (signature length)
+    seed: int = 1  # of the permutations
+    bands: int = 32  # LSH bands of `rows` hashes each (bands * rows <= num_perm)
+    rows: int = 4  # hashes per band: two texts are candidates when one band is equal
     threshold: float = 0.5  # estimated Jaccard a band candidate must reach
     containment: bool = True  # also join a text contained in another
     containment_n: int = 3  # word n-grams compared for containment

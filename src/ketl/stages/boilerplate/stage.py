@@ -71,11 +71,11 @@ class BoilerplateSettings:
     cross_min_sites: int = 4  # a short line printed on this many sites (0 = off) ...
     cross_min_docs: int = 8  # ... and in this many documents is furniture (repeated.cross_site)
     trailing_fragment_max_overlap: float = 0.34  # shared content words with the article, at most
-    stray_script_max_chars: int = 12
+    stray_script_max_chars: int = 12  # a line this short with no letter of the article's script goes
     # One edit per removed line, as the edits table promises; True merges consecutive
     # lines removed by one rule into one edit (faster, fewer rows).
     merge_runs: bool = False
-    # Classifier knobs (see ClassifierSettings).
+    # Classifier knobs: ClassifierSettings documents the fields both classes share.
     length_low: int = 70
     length_high: int = 200
     stop_low: float = 0.22
@@ -86,13 +86,13 @@ class BoilerplateSettings:
     earlier_ratio: float = 0.6
     table_min_rows: int = 4
     # Bridging a short interruption of the article (see ClassifierSettings.bridge_*).
-    bridge_max_gap: int = 6
-    bridge_min_chars: int = 120
-    bridge_min_lines: int = 2
+    bridge_max_gap: int = 6  # the article continues past at most this many non-blank lines of furniture ...
+    bridge_min_chars: int = 120  # ... when prose worth this many characters ...
+    bridge_min_lines: int = 2  # ... in at least this many lines follows
     # Teaser lists: this many consecutive lines gluing a headline to its summary
     # (0 = off); each costs teaser_penalty inside the article.
     teaser_min_run: int = 3
-    teaser_penalty: int = 150
+    teaser_penalty: int = 150  # cost of keeping a teaser line inside the article
     # Removal needs evidence (see ClassifierSettings): the article reaches out to
     # the nearest line condemned on its own; menus of menu_min_run entries count.
     evidence_bounds: bool = True

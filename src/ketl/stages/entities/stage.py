@@ -67,8 +67,8 @@ class EntitySettings:
     suggest_threshold: float = 0.80  # from here up to threshold: a suggestion for review
     canonicalize_variants: bool = False  # rewrite legitimate variants to the canonical form
     fuzzy: bool = True  # score unknown capitalised spans against the gazetteer
-    hint_bonus: float = 0.05
-    mention_bonus: float = 0.10
+    hint_bonus: float = 0.05  # added when a neighbouring word tells the type ("regions", "President")
+    mention_bonus: float = 0.10  # added for a person named in full elsewhere in the article
     context_penalty: float = 0.20  # half of it off a candidate whose context fits only by country
     near_needs_hint: bool = True  # a candidate that fits only by country needs a type hint too
     ordinary_rank: int = 12000  # words among the N most frequent English words are ordinary
@@ -76,7 +76,7 @@ class EntitySettings:
     min_fix_length: int = 6  # shorter spans are at most suggested (Imran/Iran, Turki/Turkey)
     context_chars: int = 60  # characters each side kept in a suggestion's context
     gazetteers: tuple[str, ...] = ()  # user gazetteer files, merged after the default one
-    include_default: bool = True
+    include_default: bool = True  # load ketl's own gazetteer besides the user's
 
 
 # The table contracts live with the others in ketl.schemas.

@@ -52,15 +52,15 @@ class RepairSettings:
     unicode_hygiene: bool = True  # odd spaces, invisible and control characters, NFC
     # U+FFFD marks bytes lost upstream; deleting it glues its neighbours into a wrong word
     drop_replacement_chars: bool = False
-    fix_spacing: bool = True
-    fix_punctuation: bool = True
-    split_glued_words: bool = True
-    remove_duplicate_parentheticals: bool = True
-    remove_stray_script_lines: bool = True
-    stray_line_max_letters: int = 12
-    stray_line_max_words: int = 2
-    stray_script_max_share: float = 0.05
-    detect_language: bool = True
+    fix_spacing: bool = True  # runs of spaces and tabs, trailing spaces, blank-line runs
+    fix_punctuation: bool = True  # "said.." "century. ." " ," and other damage; spacing before ; ! ? in English only
+    split_glued_words: bool = True  # "wasagreed" -> "was agreed", English text only
+    remove_duplicate_parentheticals: bool = True  # "Vladimir Putin (Vladimir Putin)"
+    remove_stray_script_lines: bool = True  # short lines in a script the article hardly uses
+    stray_line_max_letters: int = 12  # ... of at most this many letters
+    stray_line_max_words: int = 2  # ... and words
+    stray_script_max_share: float = 0.05  # ... when their script is at most this share of the letters
+    detect_language: bool = True  # set the article's language (articles.language)
     max_rounds: int = 4  # the passes repeat until stable; this bounds pathological input
 
 
