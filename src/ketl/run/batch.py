@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..stages import STAGES, Stage, stages_of_step
+from ..stages import STAGES, stages_of_step
 from ..stages.boilerplate.stage import BoilerplateSettings
 from ..stages.boilerplate.rules import CompiledRules, load_rules
 from ..stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
@@ -158,13 +158,9 @@ def _run_stages(ctx: RunContext, step: str, res: Resources, docs: list[Document]
     """The registry's stages of ``step`` that the run does not skip, in order, timed."""
     for stage in stages_of_step(step):
         if ctx.runs(stage.name):
-            docs = timed(stage.name, lambda: _guarded(_bound(stage, res), docs, rejects, stage.name))
+            run = stage.run
+            docs = timed(stage.name, lambda: _guarded(lambda d: run(d, res), docs, rejects, stage.name))
     return docs
-
-
-def _bound(stage: Stage, res: Resources) -> Callable[[list[Document]], list[Document]]:
-    run = stage.run
-    return lambda docs: run(docs, res)
 
 
 def _guarded(stage: Callable[[list[Document]], Iterable[Document]], docs: list[Document],
