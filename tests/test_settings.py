@@ -105,6 +105,7 @@ def test_an_unknown_key_of_a_dedup_index_names_its_sub_table(tmp_path):
     ("[dedup.quotes]\nunit = 5\n", "[dedup.quotes] unit must be a string, not 5"),
     ("[repair]\n[repair.fix_spacing]\n", "[repair] fix_spacing must be true or false, not {}"),
     ("dedup = 3\n", "unknown setting(s) dedup"),
+    ("ketl = 3\n", "[ketl] must be a table of settings, not 3"),
     ("[dedupe]\nbands = 3\n", "unknown settings table [dedupe]: use [ketl], [repair], [boilerplate], [entities], "
                               "[quotes], [dedup]"),
     ('[ketl]\nskip = ["entity"]\n', "unknown stage(s) to skip: entity (stages: repair, boilerplate, entities, "

@@ -86,10 +86,10 @@ class Settings:
     def validate(self, where: Path | str | None = None) -> "Settings":
         """Raise a one-line ConfigError for anything a run would trip over; return self."""
         try:
-            check_skip(self.skip)
             for f in fields(self):
                 if f.name != "stages":
                     _typed(_hints(Settings)[f.name], getattr(self, f.name), f"[ketl] {f.name}")
+            check_skip(self.skip)
             for name in self.stages:
                 if name not in STAGES:
                     raise ConfigError(_unknown_table(name))
@@ -208,7 +208,9 @@ def load_settings(path: Path | None = None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     known = {f.name for f in fields(Settings)} - {"stages"}
-    body = dict(data.pop("ketl", {}))
+    body = data.pop("ketl", {})
+    if not isinstance(body, dict):
+        raise ConfigError(f"{path}: [ketl] must be a table of settings, not {body!r}")
     stages = {k: v for k, v in data.items() if isinstance(v, dict)}
     unknown = (set(body) - known) | {k for k in data if k not in stages}
     if unknown:
