@@ -143,10 +143,8 @@ def run(
     from ..store import Store
 
     try:
-        check_resources(with_user_gazetteer(settings.with_overrides(
-            out=out_s, skip=(*settings.skip, *skip),
-            rule_files=(*settings.rule_files, *(str(p) for p in rules)),
-            gazetteer_files=(*settings.gazetteer_files, *(str(p) for p in gazetteer))))[0])
+        check_resources(with_user_gazetteer(settings.with_cli(
+            out=out_s, skip=skip, rule_files=rules, gazetteer_files=gazetteer))[0])
         # Held for the whole command: a second run is refused now, not after Prefect's start-up.
         store = Store(Path(out_s))
         store.hold()

@@ -240,17 +240,10 @@ def curate(raw: str | None = None, out: str | None = None, batch_size: int | Non
     runner turns it off (the Dask workers are the processes). ``keep_stale``
     leaves stored articles curated with other settings as they are.
     """
-    settings = load_settings(Path(config) if config else None)
-    extra = {}
-    if rule_files:
-        extra["rule_files"] = (*settings.rule_files, *rule_files)
-    if gazetteer_files:
-        extra["gazetteer_files"] = (*settings.gazetteer_files, *gazetteer_files)
-    if skip:
-        extra["skip"] = (*settings.skip, *skip)
+    settings = load_settings(Path(config) if config else None).with_cli(
+        rule_files=rule_files, gazetteer_files=gazetteer_files, skip=skip)
     summary = run_pipeline(raw=raw, out=out, batch_size=batch_size, workers=workers, full=full,
-                           settings=settings.with_overrides(**extra), local_pool=local_pool,
-                           keep_stale=keep_stale)
+                           settings=settings, local_pool=local_pool, keep_stale=keep_stale)
     _publish_artifacts(summary)
     return summary.__dict__
 

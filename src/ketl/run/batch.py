@@ -29,24 +29,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..stages.boilerplate.stage import BoilerplateSettings, clean_documents
+from ..stages import STAGES, stages_of_step
+from ..stages.boilerplate.stage import BoilerplateSettings
 from ..stages.boilerplate.rules import CompiledRules, load_rules
 from ..stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
-from ..settings import ConfigError, Settings, check_skip
-from ..dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, sketch_table
+from ..settings import ConfigError, Settings
+from ..dedup.index import QUOTE_SETTINGS, DedupSettings, sketch_table
 from ..document import Document
-from ..stages.entities.stage import EntitySettings, entities_table, resolve_entities, suggestions_table
+from ..stages.entities.stage import EntitySettings, entities_table, suggestions_table
 from ..stages.entities.gazetteer import Gazetteer
 from ..ingest.read import Reject, read_units
 from ..ingest.scan import SourceFile
-from ..stages.quotes.stage import extract_quotes
-from ..stages.repair.stage import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
+from ..stages.repair.stage import RepairSettings, replacement_char_count
 from ..schemas import EDITS, items_table
 from ..store import STATE, remove_rows, write_part
 
@@ -96,13 +96,25 @@ class BatchCounts:
 
 @dataclass(frozen=True)
 class Resources:
-    """Compiled once per process and run: rules, gazetteer, stage settings."""
+    """Compiled once per process and run: each stage's settings, rules, gazetteer
+    (what a stage's ``run`` receives: :class:`ketl.stages.StageResources`)."""
 
-    repair: RepairSettings
-    boilerplate: BoilerplateSettings
+    settings: Mapping[str, Any]  # by stage name: RepairSettings, BoilerplateSettings, ...
     rules: CompiledRules
-    entities: EntitySettings
     gazetteer: Gazetteer
+    site_stats: SiteLineStats | None = None  # set per batch by finish_batch
+
+    @property
+    def repair(self) -> RepairSettings:
+        return self.settings["repair"]
+
+    @property
+    def boilerplate(self) -> BoilerplateSettings:
+        return self.settings["boilerplate"]
+
+    @property
+    def entities(self) -> EntitySettings:
+        return self.settings["entities"]
 
 
 _RESOURCES: dict[str, Resources] = {}
@@ -119,33 +131,19 @@ def resources(settings: Settings) -> Resources:
 
 def check_resources(settings: Settings) -> Resources:
     """Compile the run's resources once up front, turning bad settings into a ConfigError."""
-    check_skip(settings.skip)
-    sections = {"repair": RepairSettings, "boilerplate": BoilerplateSettings, "entities": EntitySettings}
-    for name, values in settings.stages.items():
-        if name not in sections:
-            raise ConfigError(f"unknown settings table [{name}]: use {', '.join(f'[{s}]' for s in sections)}")
-        known = {f.name for f in dataclasses.fields(sections[name])}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(unknown)} "
-                              f"(known: {', '.join(sorted(known))})")
+    settings.validate()
     try:
         return resources(settings)
-    except TypeError as exc:  # an unknown key in a [repair]/[boilerplate]/[entities] table
-        raise ConfigError(f"bad stage setting: {exc}") from None
     except ValueError as exc:  # a bad rule or gazetteer file: the message names it
         raise ConfigError(str(exc)) from None
 
 
 def _compile(settings: Settings) -> Resources:
-    st = settings.stages
-    bp = BoilerplateSettings(**{**st.get("boilerplate", {}), "rule_files": tuple(settings.rule_files)})
-    ent = EntitySettings(**{**st.get("entities", {}), "gazetteers": tuple(settings.gazetteer_files)})
+    typed = {s.name: settings.stage(s.name) for s in STAGES}
+    bp, ent = typed["boilerplate"], typed["entities"]
     return Resources(
-        repair=settings_from_mapping(st.get("repair", {})),
-        boilerplate=bp,
+        settings=typed,
         rules=load_rules(bp.rule_files),
-        entities=ent,
         gazetteer=Gazetteer.load(ent.gazetteers, include_default=ent.include_default),
     )
 
@@ -155,7 +153,17 @@ def _site_stats(path: str, mtime_ns: int, settings: BoilerplateSettings) -> Site
     return SiteLineStats.from_arrow(pq.read_table(path), settings.repetition_settings())
 
 
-def _guarded(stage: Callable[[Iterable[Document]], Iterable[Document]], docs: list[Document],
+def _run_stages(ctx: RunContext, step: str, res: Resources, docs: list[Document], rejects: list[Reject],
+                timed: "_Timer") -> list[Document]:
+    """The registry's stages of ``step`` that the run does not skip, in order, timed."""
+    for stage in stages_of_step(step):
+        if ctx.runs(stage.name):
+            run = stage.run
+            docs = timed(stage.name, lambda: _guarded(lambda d: run(d, res), docs, rejects, stage.name))
+    return docs
+
+
+def _guarded(stage: Callable[[list[Document]], Iterable[Document]], docs: list[Document],
              rejects: list[Reject], name: str) -> list[Document]:
     """Run ``stage`` document by document so one failing article becomes a reject, not a lost batch."""
     kept: list[Document] = []
@@ -196,10 +204,7 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     counts.files = result.files
     rejects = list(result.rejects)
     docs = result.docs
-    if ctx.runs("repair"):
-        docs = timed("repair", lambda: _guarded(
-            lambda d: repair_documents(d, res.repair, protected=res.gazetteer.protects),
-            docs, rejects, "repair"))
+    docs = _run_stages(ctx, "prepare", res, docs, rejects, timed)
     stats = SiteLineStats(res.boilerplate.repetition_settings())
     counted = SiteLineStats(res.boilerplate.repetition_settings())
     recount = frozenset(recount)
@@ -250,17 +255,11 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     stats_path = ctx.work / "sitelines-active.parquet"
     stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
         if stats_path.is_file() else None
-    if ctx.runs("boilerplate"):
-        docs = timed("boilerplate", lambda: _guarded(
-            lambda d: clean_documents(d, res.rules, stats, res.boilerplate), docs, rejects, "boilerplate"))
-    if ctx.runs("entities"):
-        docs = timed("entities", lambda: _guarded(
-            lambda d: resolve_entities(d, res.gazetteer, res.entities), docs, rejects, "entities"))
-    if ctx.runs("quotes"):
-        docs = timed("quotes", lambda: _guarded(extract_quotes, docs, rejects, "quotes"))
+    docs = _run_stages(ctx, "finish", dataclasses.replace(res, site_stats=stats), docs, rejects, timed)
     dedup = ctx.runs("dedup")
-    quotes = timed("sketch", lambda: quotes_pending(docs, ctx, sketches=dedup))
-    article_sketches = timed("sketch", lambda: _sketches([d.text for d in docs], ARTICLE_SETTINGS, dedup))
+    near_dup = res.settings["dedup"]
+    quotes = timed("sketch", lambda: quotes_pending(docs, ctx, sketches=dedup, settings=near_dup.quotes))
+    article_sketches = timed("sketch", lambda: _sketches([d.text for d in docs], near_dup.articles, dedup))
 
     now = datetime.now(timezone.utc)
     staging = Path(ctx.staging)
@@ -303,10 +302,11 @@ def quote_id(doc_id: str, start: int, end: int) -> str:
     return hashlib.blake2b(f"{doc_id}:{start}:{end}".encode(), digest_size=8).hexdigest()
 
 
-def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True) -> pa.Table:
+def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True,
+                   settings: DedupSettings = QUOTE_SETTINGS) -> pa.Table:
     """The batch's quotes with their MinHash sketches, waiting for cluster ids."""
     rows = [(d, q) for d in docs for q in d.quotes]
-    sketches = _sketches([q.text for _, q in rows], QUOTE_SETTINGS, sketches)
+    sketches = _sketches([q.text for _, q in rows], settings, sketches)
     # Typed columns: a batch without quotes must give the same schema as one with.
     return pa.table({
         "quote_id": pa.array([quote_id(d.doc_id, q.start, q.end) for d, q in rows], pa.string()),
