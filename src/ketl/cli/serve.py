@@ -36,4 +36,7 @@ def serve(
         params["config"] = str(config.resolve())
     err.print(f"serving deployment curate/{printable(name)} on cron {printable(repr(schedule))} with "
               f"{printable(str(params))}; Ctrl-C stops", highlight=False, soft_wrap=True)
-    deploy.serve(name, schedule, params)
+    try:
+        deploy.serve(name, schedule, params)
+    except deploy.ServeError as exc:
+        fail(str(exc))
