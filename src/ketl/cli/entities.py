@@ -12,8 +12,6 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from ..stages.entities.gazetteer import Gazetteer
-from ..stages.entities.review import default_user_gazetteer, pending, read_suggestions, record_decisions
 from .console import err as _err, fail, out as _out  # _out: review's option is named out
 from .text import printable
 
@@ -43,6 +41,7 @@ def import_places(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Build a place gazetteer for chosen countries (needs the 'geo' extra)."""
+    from ..stages.entities.gazetteer import Gazetteer
     from ..stages.entities.gazetteer_import import build_place_gazetteer
 
     codes = _listed(country)
@@ -72,6 +71,10 @@ def review(
     limit: int = typer.Option(50, "--limit", help="Rows to list."),
 ) -> None:
     """List pending entity suggestions; accept or reject them into the user gazetteer."""
+    # Imported here: the gazetteer brings numpy and pyarrow, which `ketl --help` does not need.
+    from ..stages.entities.gazetteer import Gazetteer
+    from ..stages.entities.review import default_user_gazetteer, pending, read_suggestions, record_decisions
+
     if not out.is_dir():
         fail(f"no curated dataset at {out}")
     user = gazetteer or default_user_gazetteer(out)
