@@ -87,8 +87,21 @@ def review(
         items = pending(read_suggestions(out), gaz)
     except ValueError as exc:
         fail(str(exc))
+    accepted, rejected = _decisions(items, _listed(accept), _listed(reject), accept_above)
+    if accepted or rejected:
+        n = record_decisions(user, accepted, rejected)
+        _out.print(f"recorded {len(accepted)} accepted and {len(rejected)} rejected "
+                   f"({n} entries) in {printable(user)}; the next run applies them")
+    elif not items:
+        _out.print("no pending suggestions")
+    else:
+        _print_pending(items, user, limit)
+
+
+def _decisions(items: list, accept_ids: list[str], reject_ids: list[str], accept_above: Optional[float]):
+    """(accepted, rejected) suggestions, each once, in the order asked; an unknown id or one both
+    accepted and rejected is a usage error."""
     by_id = {it.id: it for it in items}
-    accept_ids, reject_ids = _listed(accept), _listed(reject)
     unknown = [i for i in accept_ids + reject_ids if i not in by_id]
     if unknown:
         fail(f"no pending suggestion with id {', '.join(unknown)}")
@@ -96,17 +109,11 @@ def review(
     if both:
         fail(f"both accepted and rejected: {', '.join(sorted(both))}")
     if accept_above is not None:
-        accept_ids += [it.id for it in items if it.score >= accept_above and it.id not in reject_ids]
-    accepted = [by_id[i] for i in dict.fromkeys(accept_ids)]
-    rejected = [by_id[i] for i in dict.fromkeys(reject_ids)]
-    if accepted or rejected:
-        n = record_decisions(user, accepted, rejected)
-        _out.print(f"recorded {len(accepted)} accepted and {len(rejected)} rejected "
-                   f"({n} entries) in {printable(user)}; the next run applies them")
-        return
-    if not items:
-        _out.print("no pending suggestions")
-        return
+        accept_ids = accept_ids + [it.id for it in items if it.score >= accept_above and it.id not in reject_ids]
+    return [by_id[i] for i in dict.fromkeys(accept_ids)], [by_id[i] for i in dict.fromkeys(reject_ids)]
+
+
+def _print_pending(items: list, user: Path, limit: int) -> None:
     table = Table(title=f"{len(items)} pending suggestions (decisions go to {printable(user)})")
     for col in ("id", "span", "candidate", "type", "score", "n", "where", "context"):
         table.add_column(col, overflow="fold")
