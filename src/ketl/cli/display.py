@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .console import err, out
 from .text import printable
+
+if TYPE_CHECKING:
+    from ..flows import RunSummary
 
 __all__ = ["RichReporter", "progress_bar", "print_summary"]
 
@@ -33,28 +38,27 @@ class RichReporter:
             self.progress.advance(self.tasks[phase], n)
 
 
-def _this_run(s: dict) -> list[tuple[str, object]]:
+def _this_run(s: RunSummary) -> list[tuple[str, object]]:
     return [
-        ("files seen", s["files_seen"]),
-        ("new or changed", s["files_new"]),
-        ("unchanged, skipped", s["files_skipped"]),
-        ("rejected", s["rejected"]),
-        ("articles written", s["articles"]),
-        ("edits", s["edits"]),
-        ("quotes", s["quotes"]),
-        ("near-duplicate articles", s.get("near_duplicates", 0)),
-        ("band tasks ran in (processes)", s.get("band_workers", 0)),
-        ("seconds", f"{s['seconds']:.2f}"),
-        ("docs/s", f"{(s['articles'] / s['seconds']) if s['seconds'] else 0:.0f}"),
-        *((f"rejected: {reason}", n) for reason, n in sorted(s.get("rejects_by_reason", {}).items())),
-        *((f"CPU s: {stage}", f"{secs:.2f}")
-          for stage, secs in sorted(s.get("stage_seconds", {}).items(), key=lambda kv: -kv[1])),
+        ("files seen", s.files_seen),
+        ("new or changed", s.files_new),
+        ("unchanged, skipped", s.files_skipped),
+        ("rejected", s.rejected),
+        ("articles written", s.articles),
+        ("edits", s.edits),
+        ("quotes", s.quotes),
+        ("near-duplicate articles", s.near_duplicates),
+        ("band tasks ran in (processes)", s.band_workers),
+        ("seconds", f"{s.seconds:.2f}"),
+        ("docs/s", f"{s.docs_per_second:.0f}"),
+        *((f"rejected: {reason}", n) for reason, n in sorted(s.rejects_by_reason.items())),
+        *((f"CPU s: {stage}", f"{secs:.2f}") for stage, secs in sorted(s.stage_seconds.items(), key=lambda kv: -kv[1])),
     ]
 
 
-def print_summary(s: dict) -> None:
-    """The run summary (curate_with's dict) as a table on stdout, notes and rejects on stderr."""
-    table = Table(title=f"run {s['run_id'][:8]}: {printable(s['out'])}", show_header=False, title_justify="left",
+def print_summary(s: RunSummary) -> None:
+    """The run summary as a table on stdout, notes and rejects on stderr."""
+    table = Table(title=f"run {s.run_id[:8]}: {printable(s.out)}", show_header=False, title_justify="left",
                   min_width=36)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -64,12 +68,12 @@ def print_summary(s: dict) -> None:
     for k, v in _this_run(s):
         table.add_row(f"  {printable(k)}", str(v))
     table.add_row("[dim]dataset[/]", "")
-    table.add_row("  quote clusters (>1)", str(s.get("clusters", 0)))
+    table.add_row("  quote clusters (>1)", str(s.clusters))
     out.print(table)
     # Name what changed the text besides ketl's own files (a planted file would show here).
-    for f in s.get("user_files", []):
+    for f in s.user_files:
         out.print(f"loaded: {printable(f)}", highlight=False, soft_wrap=True)
-    for note in s.get("notes", []):
+    for note in s.notes:
         err.print(f"[yellow]{printable(note)}[/]", highlight=False, soft_wrap=True)
-    if s["rejected"]:
-        err.print(f"[yellow]{s['rejected']} input(s) rejected: see {printable(s['out'])}/rejects[/]")
+    if s.rejected:
+        err.print(f"[yellow]{s.rejected} input(s) rejected: see {printable(s.out)}/rejects[/]")

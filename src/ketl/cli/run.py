@@ -52,7 +52,7 @@ def run(
                           gazetteer_files=[str(p) for p in gazetteer] or None,
                           skip=list(skip) or None, keep_stale=keep_stale)
         print_summary(summary)
-        raise typer.Exit(1 if summary["rejected"] else 0)
+        raise typer.Exit(1 if summary.rejected else 0)
     finally:
         uncatch()  # Ctrl-C's clean-up removes staging folders: never once another run may hold the lock
         store.release()
@@ -147,10 +147,10 @@ def _check_dataset(out: Path, full: bool, dedup: bool) -> None:
         _damaged(exc)
 
 
-def _curate(**flow_args) -> dict:
-    """The flow's summary, with its batches shown as progress bars; every failure one line."""
+def _curate(**flow_args):
+    """The flow's RunSummary, with its batches shown as progress bars; every failure one line."""
     from ..dedup.index import DamagedIndex
-    from ..flows.flow import UsageError, curate_with
+    from ..flows import RunSummary, UsageError, curate_with
     from ..manifest import DamagedState
     from ..run import progress as progress_hook
     from ..settings import ConfigError
@@ -161,7 +161,7 @@ def _curate(**flow_args) -> dict:
     try:
         with bar:
             err.print("[dim]starting Prefect (a temporary local server unless PREFECT_API_URL is set)...[/]")
-            return curate_with(**flow_args)
+            summary = curate_with(**flow_args)
     except (UsageError, StoreError, ConfigError) as exc:
         fail(str(exc))
     except (DamagedIndex, DamagedState) as exc:
@@ -171,3 +171,6 @@ def _curate(**flow_args) -> dict:
              "Rerun with -v for details and report it.", code=3)
     finally:
         progress_hook.set_reporter(None)
+    # The flow returns its summary as a dict (for Prefect's result display): typed again
+    # here, so a misspelt field is an error instead of a silent default.
+    return summary if isinstance(summary, RunSummary) else RunSummary(**summary)
