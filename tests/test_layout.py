@@ -118,7 +118,6 @@ def test_stages_do_not_import_run_flows_cli_or_report(ketl_modules):
     assert not offenders, "stages importing upper layers:\n" + "\n".join(offenders)
 
 
-@pytest.mark.xfail(strict=False, reason="until #14: cli.py imports prefect for `ketl serve`")
 def test_prefect_is_imported_only_in_the_flow_layer(ketl_modules):
     offenders = prefect_import_offenders(ketl_modules)
     assert not offenders, "prefect imported outside ketl/flows:\n" + "\n".join(offenders)
