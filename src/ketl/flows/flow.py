@@ -168,7 +168,7 @@ def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) 
     min_docs = resources(ctx.settings).boilerplate.repeated_min_docs
     active = merged.filter(pc.or_(pc.is_null(merged.column("line_key")),
                                   pc.greater_equal(merged.column("n_docs"), min_docs)))
-    pq.write_table(active, ctx.work / "sitelines-active.parquet")
+    pq.write_table(active, ctx.files.site_lines_active())
     return active.num_rows
 
 
@@ -373,7 +373,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
         # Every run is a row of the history, one that found nothing new too: its
         # snapshot holds the same data (hard links) plus that row.
         summary.nothing_new = not batches and not full
-        write_part(staging, "runs", _runs_row(summary, ctx, full), f"run-{run_id}", ctx.run_date)
+        write_part(staging, "runs", _runs_row(summary, ctx, full), ctx.files.runs_part_name(), ctx.run_date)
         store.commit(staging)
         _discard(ctx.work)
         lap("commit")

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import pickle
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -49,8 +48,7 @@ from ..stages.quotes.stage import extract_quotes
 from ..stages.repair.stage import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
 from ..schemas import EDITS, items_table
 from ..store import STATE, remove_rows, write_part
-
-SITE_LINES = "site_lines.parquet"
+from .work import REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,11 @@ class RunContext:
     @property
     def work(self) -> Path:
         return Path(self.staging).parent / f"{Path(self.staging).name}.work"
+
+    @property
+    def files(self) -> WorkFolder:
+        """The names of every file the run's steps pass each other (and of its parts)."""
+        return WorkFolder(self.work, self.run_id)
 
     def runs(self, stage: str) -> bool:
         """Is ``stage`` on in this run (not listed in the ``skip`` setting)?"""
@@ -210,10 +213,10 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
             if recount and _file_of(doc.source_path, recount):
                 counted.add(*keys)
     ctx.work.mkdir(parents=True, exist_ok=True)
-    pq.write_table(stats.to_arrow(), ctx.work / f"sitelines-{batch:05d}.parquet")
+    pq.write_table(stats.to_arrow(), ctx.files.site_lines(batch))
     if recount:
-        pq.write_table(counted.to_arrow(), ctx.work / f"sitelines-recount-{batch:05d}.parquet")
-    _dump(ctx.work / f"prepared-{batch:05d}.pkl", (docs, rejects))
+        pq.write_table(counted.to_arrow(), ctx.files.site_lines_recount(batch))
+    _dump(ctx.files.prepared(batch), (docs, rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
     return counts
@@ -227,9 +230,9 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
     """
     import pyarrow.compute as pc
 
-    parts = [pq.read_table(ctx.work / f"sitelines-{b:05d}.parquet") for b in batches]
+    parts = [pq.read_table(ctx.files.site_lines(b)) for b in batches]
     for b in batches:
-        if (again := ctx.work / f"sitelines-recount-{b:05d}.parquet").is_file():
+        if (again := ctx.files.site_lines_recount(b)).is_file():
             t = pq.read_table(again)
             parts.append(t.set_column(2, "n_docs", pc.negate(t.column("n_docs"))))
     if previous is not None and (previous / STATE / SITE_LINES).is_file():
@@ -243,11 +246,11 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
-    docs, rejects = _load(ctx.work / f"prepared-{batch:05d}.pkl")
+    docs, rejects = _load(ctx.files.prepared(batch))
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings)
-    stats_path = ctx.work / "sitelines-active.parquet"
+    stats_path = ctx.files.site_lines_active()
     stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
         if stats_path.is_file() else None
     if ctx.runs("boilerplate"):
@@ -264,15 +267,15 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
 
     now = datetime.now(timezone.utc)
     staging = Path(ctx.staging)
-    name = part_name(ctx, batch)
+    name = ctx.files.part_name(batch)
     articles = articles_table(docs, ctx, now)
     # Articles wait in the work folder for their near-duplicate links (finalize_run).
     pq.write_table(pa.table({"doc_id": articles.column("doc_id"),
                              "signature": article_sketches.column("signature"),
                              "grams": article_sketches.column("grams")}),
-                   ctx.work / f"article-sketches-{batch:05d}.parquet")
-    pq.write_table(articles, ctx.work / f"articles-{batch:05d}.parquet")
-    pq.write_table(quotes, ctx.work / f"quotes-{batch:05d}.parquet")
+                   ctx.files.article_sketches(batch))
+    pq.write_table(articles, ctx.files.articles(batch))
+    pq.write_table(quotes, ctx.files.quotes(batch))
     counts.articles = articles.num_rows
     counts.quotes = quotes.num_rows
     edits = edits_table(docs, ctx)
@@ -296,7 +299,7 @@ def _sketches(texts: list[str], settings, on: bool) -> pa.Table:
 
 
 def part_name(ctx: RunContext, batch: int) -> str:
-    return f"part-{ctx.run_id[:8]}-{batch:05d}"
+    return ctx.files.part_name(batch)
 
 
 def quote_id(doc_id: str, start: int, end: int) -> str:
@@ -377,9 +380,6 @@ def _load(path: Path) -> object:
         return pickle.load(fh)
 
 
-_PART = re.compile(r"part-(.{8})-[0-9]+\.parquet")
-
-
 def _parts_of(runs: Iterable[str] | None):
     """Which part files can hold rows of ``runs``: theirs, and any not named by a run."""
     if runs is None:
@@ -387,7 +387,7 @@ def _parts_of(runs: Iterable[str] | None):
     prefixes = {r[:8] for r in runs}
     if "" in prefixes:  # a file whose writer is not recorded: look everywhere
         return None
-    return lambda name: (m := _PART.fullmatch(name)) is None or m.group(1) in prefixes
+    return lambda name: (run := run_of_part(name)) is None or run in prefixes
 
 
 def _file_of(source_path: str, files: frozenset[str]) -> bool:
@@ -395,8 +395,6 @@ def _file_of(source_path: str, files: frozenset[str]) -> bool:
     return source_path in files or source_path.rpartition("#")[0] in files
 
 
-# Doc ids whose rows a re-read file replaced (work folder: this run's; state: all).
-REMOVED_DOCS = "removed-docs.parquet"
 # Tables whose rows name their file; entities name only their article.
 _BY_PATH = ("articles", "edits", "rejects", "suggestions")
 
@@ -430,7 +428,7 @@ def drop_replaced(ctx: RunContext, replaced: list[str], runs: Iterable[str] | No
             removed_articles, doc_ids = n, ids
     if len(doc_ids):
         ctx.work.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.work / REMOVED_DOCS)  # for finalize_run
+        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.files.removed_docs())  # for finalize_run
         remove_rows(staging, "entities", lambda rows: pc.and_(
             stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"], parts)
     return removed_articles

@@ -31,7 +31,8 @@ from ..dedup import distributed
 from ..dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from ..dedup.lsh import GRAM_PARTS
 from .incremental import file_key_in
-from .batch import REMOVED_DOCS, RunContext, part_name
+from .batch import RunContext
+from .work import REMOVED_DOCS
 from ..schemas import QUOTES
 from ..store import STATE, Store, read_table, rewrite_rows, write_part
 
@@ -79,17 +80,12 @@ def check_stored_indexes(out: Path) -> None:
             cls.check(current.resolve() / STATE)
 
 
-def _parts(ctx: RunContext, name: str, batches: list[int]) -> list[Path]:
-    pattern = {"quotes": "quotes-{:05d}.parquet", "articles": "article-sketches-{:05d}.parquet"}[name]
-    return [ctx.work / pattern.format(b) for b in batches]
-
-
 def register_run(ctx: RunContext, batches: list[int], previous: Path | None) -> DedupPlan:
     """Step 1: item numbers and sketch files for the run's new quotes and articles."""
     old = previous / STATE if previous else None
     state = Path(ctx.staging) / STATE
-    return DedupPlan({name: distributed.register(cls, name, old, state, ctx.work / "dedup",
-                                                 _parts(ctx, name, batches))
+    return DedupPlan({name: distributed.register(cls, name, old, state, ctx.files.dedup(),
+                                                 ctx.files.sketch_parts(name, batches))
                       for name, cls in INDEXES.items()})
 
 
@@ -126,7 +122,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
         indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
     quotes_index = indexes.get("quotes")
 
-    new_parts = [pq.read_table(ctx.work / f"articles-{b:05d}.parquet") for b in batches]
+    new_parts = [pq.read_table(ctx.files.articles(b)) for b in batches]
     dead, gone_now = _dead_articles(ctx, previous, new_parts)
     if len(dead) and "articles" not in indexes and previous is not None:
         indexes["articles"] = ArticleIndex.load(previous / STATE, bands=False, grams=False)
@@ -142,9 +138,9 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
             counts.near_duplicates += len(dup) - dup.null_count
             articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
                                            "near_duplicate_of", dup)
-        write_part(staging, "articles", articles, part_name(ctx, b), ctx.run_date)
+        write_part(staging, "articles", articles, ctx.files.part_name(b), ctx.run_date)
 
-    pending = [pq.read_table(p) for p in _parts(ctx, "quotes", batches)]
+    pending = [pq.read_table(p) for p in ctx.files.sketch_parts("quotes", batches)]
     new = pa.concat_tables(pending).drop_columns(["signature", "grams"]) if pending else None
     if new is not None and new.num_rows:
         if "quotes" in linked:
@@ -169,7 +165,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
         quotes, counts.clusters = with_clusters(pa.concat_tables(parts), quotes_index or QuoteIndex())
         for run_date in pc.unique(quotes.column("run_date")).to_pylist():
             part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
-            write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
+            write_part(staging, "quotes", part, ctx.files.quotes_part_name(), run_date)
     elif replaced:  # every stored quote was replaced by none: the commit must not carry them over
         (staging / "quotes" / f"run_date={ctx.run_date}").mkdir(parents=True, exist_ok=True)
     return counts
@@ -182,7 +178,7 @@ def _dead_articles(ctx: RunContext, previous: Path | None, new_parts: list[pa.Ta
     stored = previous / STATE / REMOVED_DOCS if previous is not None else None
     old = pq.read_table(stored).column("doc_id").combine_chunks() if stored and stored.is_file() \
         else pa.array([], pa.string())
-    now_file = ctx.work / REMOVED_DOCS
+    now_file = ctx.files.removed_docs()
     now = pq.read_table(now_file).column("doc_id").combine_chunks() if now_file.is_file() else pa.array([], pa.string())
     if not len(old) and not len(now):
         return old, now
