@@ -48,7 +48,7 @@ from ..stages.quotes.stage import extract_quotes
 from ..stages.repair.stage import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
 from ..schemas import EDITS, items_table
 from ..store import STATE, remove_rows, write_part
-from .work import REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part
+from .work import REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
 
 @dataclass(frozen=True)
