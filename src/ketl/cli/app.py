@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .. import __version__
+
+if TYPE_CHECKING:
+    from ..run.summary import RunSummary
 
 app = typer.Typer(
     name="ketl",
@@ -115,6 +118,9 @@ def run(
 ) -> None:
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
     _quiet_prefect(verbose)
+    from ..flows.prefect_env import configure
+
+    configure()  # before anything imports prefect: it reads its settings then
     from ..settings import ConfigError, load_settings
     from ..store import StoreError
 
@@ -209,13 +215,13 @@ def _run_locked(out_s, full, skip, settings, workers, runner, dask_address, raw_
     finally:
         progress_hook.set_reporter(None)
     _print_summary(summary)
-    raise typer.Exit(1 if summary["rejected"] else 0)
+    raise typer.Exit(1 if summary.rejected else 0)
 
 
-def _print_summary(s: dict) -> None:
+def _print_summary(s: RunSummary) -> None:
     from .text import printable
 
-    table = Table(title=f"run {s['run_id'][:8]}: {printable(s['out'])}", show_header=False, title_justify="left",
+    table = Table(title=f"run {s.run_id[:8]}: {printable(s.out)}", show_header=False, title_justify="left",
                   min_width=36)
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -223,34 +229,34 @@ def _print_summary(s: dict) -> None:
     # curated set after it): a reader must not take one for the other.
     table.add_row("[dim]this run[/]", "")
     rows = [
-        ("files seen", s["files_seen"]),
-        ("new or changed", s["files_new"]),
-        ("unchanged, skipped", s["files_skipped"]),
-        ("rejected", s["rejected"]),
-        ("articles written", s["articles"]),
-        ("edits", s["edits"]),
-        ("quotes", s["quotes"]),
-        ("near-duplicate articles", s.get("near_duplicates", 0)),
-        ("band tasks ran in (processes)", s.get("band_workers", 0)),
-        ("seconds", f"{s['seconds']:.2f}"),
-        ("docs/s", f"{(s['articles'] / s['seconds']) if s['seconds'] else 0:.0f}"),
+        ("files seen", s.files_seen),
+        ("new or changed", s.files_new),
+        ("unchanged, skipped", s.files_skipped),
+        ("rejected", s.rejected),
+        ("articles written", s.articles),
+        ("edits", s.edits),
+        ("quotes", s.quotes),
+        ("near-duplicate articles", s.near_duplicates),
+        ("band tasks ran in (processes)", s.band_workers),
+        ("seconds", f"{s.seconds:.2f}"),
+        ("docs/s", f"{s.docs_per_second:.0f}"),
     ]
     for k, v in rows:
         table.add_row(f"  {k}", str(v))
-    for reason, n in sorted(s.get("rejects_by_reason", {}).items()):
+    for reason, n in sorted(s.rejects_by_reason.items()):
         table.add_row(f"  rejected: {reason}", str(n))
-    for stage, secs in sorted(s.get("stage_seconds", {}).items(), key=lambda kv: -kv[1]):
+    for stage, secs in sorted(s.stage_seconds.items(), key=lambda kv: -kv[1]):
         table.add_row(f"  CPU s: {stage}", f"{secs:.2f}")
     table.add_row("[dim]dataset[/]", "")
-    table.add_row("  quote clusters (>1)", str(s.get("clusters", 0)))
+    table.add_row("  quote clusters (>1)", str(s.clusters))
     out.print(table)
     # Name what changed the text besides ketl's own files (a planted file would show here).
-    for f in s.get("user_files", []):
+    for f in s.user_files:
         out.print(f"loaded: {printable(f)}", highlight=False, soft_wrap=True)
-    for note in s.get("notes", []):
+    for note in s.notes:
         err.print(f"[yellow]{printable(note)}[/]", highlight=False, soft_wrap=True)
-    if s["rejected"]:
-        err.print(f"[yellow]{s['rejected']} input(s) rejected: see {printable(s['out'])}/rejects[/]")
+    if s.rejected:
+        err.print(f"[yellow]{s.rejected} input(s) rejected: see {printable(s.out)}/rejects[/]")
 
 
 @app.command()
@@ -262,6 +268,9 @@ def serve(
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file. (default: ./ketl.toml when present)"),
 ) -> None:
     """Serve the `curate` flow on a cron schedule (needs a Prefect server: PREFECT_API_URL)."""
+    from ..flows.prefect_env import configure
+
+    configure()  # before anything imports prefect: it reads its settings then
     if not os.environ.get("PREFECT_API_URL"):
         fail("ketl serve needs a Prefect server to hold the schedule: start one with "
              "`prefect server start` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run ketl serve again")

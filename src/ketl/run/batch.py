@@ -108,16 +108,41 @@ class Resources:
     gazetteer: Gazetteer
 
 
-_RESOURCES: dict[str, Resources] = {}
+class ResourceCache:
+    """The compiled resources of the last settings asked for (by config_hash).
+
+    Compiling (rules, gazetteer) takes seconds and a batch step gets only the
+    settings, so each process that computes batches keeps one: a pool worker
+    or Dask worker compiles for its first batch of a run and reuses the result
+    for the others. One entry: a process serves one run at a time, and a
+    long-lived worker must not hold the gazetteers of every run it served.
+    Not ``lru_cache``: Settings is not hashable (its per-stage tables are dicts).
+    """
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._value: Resources | None = None
+
+    def get(self, settings: Settings) -> Resources:
+        key = settings.config_hash()
+        if self._value is None or key != self._key:
+            self._key, self._value = None, None  # a failed compile must not leave the old entry
+            self._value, self._key = _compile(settings), key
+        return self._value
+
+    def clear(self) -> None:
+        self._key, self._value = None, None
+
+
+# This process's cache (one per process by construction: spawned pool workers
+# and Dask workers import this module anew). Batch steps reach it through
+# resources(); a test or a long-lived worker may clear() it.
+PROCESS_RESOURCES = ResourceCache()
 
 
 def resources(settings: Settings) -> Resources:
     """The run's compiled resources, built on first use in each worker process."""
-    key = settings.config_hash()
-    if key not in _RESOURCES:
-        _RESOURCES.clear()
-        _RESOURCES[key] = _compile(settings)
-    return _RESOURCES[key]
+    return PROCESS_RESOURCES.get(settings)
 
 
 def check_resources(settings: Settings) -> Resources:
