@@ -106,3 +106,15 @@ def test_owns_rejects_names_no_method_gives(tmp_path):
 def test_work_folder_pickles_as_tasks_send_it(tmp_path):
     files = WorkFolder(tmp_path, "r")
     assert pickle.loads(pickle.dumps(files)) == files
+
+
+def test_the_work_folder_lies_in_the_staging_area_a_crashed_run_leaves(tmp_path):
+    """Store.recover removes .ketl/staging whole: the work folder must be in it."""
+    out = tmp_path / "out"
+    with Store(out) as store:
+        staging = store.begin("33333333-run", full=False)
+        files = WorkFolder.beside(staging, "33333333-run")
+        files.path.mkdir()
+        files.prepared(0).write_bytes(b"x")
+        store.recover()
+        assert not files.path.exists() and not staging.exists()

@@ -65,12 +65,12 @@ class RunContext:
 
     @property
     def work(self) -> Path:
-        return Path(self.staging).parent / f"{Path(self.staging).name}.work"
+        return self.files.path
 
     @property
     def files(self) -> WorkFolder:
         """The names of every file the run's steps pass each other (and of its parts)."""
-        return WorkFolder(self.work, self.run_id)
+        return WorkFolder.beside(Path(self.staging), self.run_id)
 
     def runs(self, stage: str) -> bool:
         """Is ``stage`` on in this run (not listed in the ``skip`` setting)?"""

@@ -41,6 +41,13 @@ class WorkFolder:
     path: Path
     run_id: str
 
+    @classmethod
+    def beside(cls, staging: Path, run_id: str) -> "WorkFolder":
+        """The work folder of the run building ``staging``: ``<staging>.work`` next to it,
+        so clearing the staging area (``Store.recover``) clears it too."""
+        staging = Path(staging)
+        return cls(staging.parent / f"{staging.name}.work", run_id)
+
     # -- step 1 (prepare_batch) writes, step 2 (finish_batch) reads --------------------
     def prepared(self, batch: int) -> Path:
         """The batch's repaired documents and rejects (a pickle)."""
