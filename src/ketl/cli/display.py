@@ -11,7 +11,7 @@ from .console import err, out
 from .text import printable
 
 if TYPE_CHECKING:
-    from ..flows import RunSummary
+    from ..run.summary import RunSummary
 
 __all__ = ["RichReporter", "progress_bar", "print_summary"]
 

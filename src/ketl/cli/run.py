@@ -35,6 +35,9 @@ def run(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
 ) -> None:
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
+    from ..flows.prefect_env import configure
+
+    configure()  # before anything imports prefect: it reads its settings then
     _quiet_prefect(verbose)
     settings = load_settings_or_fail(config)
     raw_s, out_s, runner = _checked_arguments(settings, raw, out_dir, rules, gazetteer, runner, dask_address)
@@ -148,7 +151,7 @@ def _check_dataset(out: Path, full: bool, dedup: bool) -> None:
 def _curate(**flow_args):
     """The flow's RunSummary, with its batches shown as progress bars; every failure one line."""
     from ..dedup.index import DamagedIndex
-    from ..flows import RunSummary, UsageError, curate_with
+    from ..flows import UsageError, curate_with
     from ..manifest import DamagedState
     from ..run import progress as progress_hook
     from ..settings import ConfigError
@@ -169,6 +172,4 @@ def _curate(**flow_args):
              "Rerun with -v for details and report it.", code=3)
     finally:
         progress_hook.set_reporter(None)
-    # The flow returns its summary as a dict (for Prefect's result display): typed again
-    # here, so a misspelt field is an error instead of a silent default.
-    return summary if isinstance(summary, RunSummary) else RunSummary(**summary)
+    return summary  # curate_with's RunSummary (the flow itself returns a dict, for Prefect's display)

@@ -20,6 +20,9 @@ def serve(
     config: Optional[Path] = typer.Option(None, "--config", help="Settings file. (default: ./ketl.toml when present)"),
 ) -> None:
     """Serve the `curate` flow on a cron schedule (needs a Prefect server: PREFECT_API_URL)."""
+    from ..flows.prefect_env import configure
+
+    configure()  # before anything imports prefect: it reads its settings then
     if not os.environ.get("PREFECT_API_URL"):
         fail("ketl serve needs a Prefect server to hold the schedule: start one with "
              "`prefect server start` and `export PREFECT_API_URL=http://127.0.0.1:4200/api`, then run ketl serve again")

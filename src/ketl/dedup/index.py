@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -34,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ketl.atomic import atomic_path
 from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, band_keys, cluster, containment_candidates
 from ketl.dedup.minhash import SCHEME, MinHashSettings, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes
@@ -180,9 +180,8 @@ class IndexPaths:
 def write_atomic(table: pa.Table, path: Path, **kwargs) -> None:
     """Write to a temporary name, then rename: never truncates a file that an
     earlier snapshot shares by hard link, and a reader sees all or nothing."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    pq.write_table(table, tmp, **kwargs)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **kwargs)
 
 
 class NearDupIndex:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -26,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schemas import EDIT_STAGE_RENAMES, TABLES
+from ..atomic import atomic_write
 from ..store import INTERNAL, PLACEHOLDER
 
 __all__ = ["ReportSettings", "Summary", "summarize", "render_html", "write_report"]
@@ -634,6 +634,4 @@ def write_report(out: Path, dest: Path | None = None, settings: ReportSettings =
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Readers (a browser, a mail job) never see a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, data)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import pickle
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -49,8 +48,7 @@ from ..ingest.scan import SourceFile
 from ..stages.repair.stage import RepairSettings, replacement_char_count
 from ..schemas import EDITS, items_table
 from ..store import STATE, remove_rows, write_part
-
-SITE_LINES = "site_lines.parquet"
+from .work import REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,12 @@ class RunContext:
 
     @property
     def work(self) -> Path:
-        return Path(self.staging).parent / f"{Path(self.staging).name}.work"
+        return self.files.path
+
+    @property
+    def files(self) -> WorkFolder:
+        """The names of every file the run's steps pass each other (and of its parts)."""
+        return WorkFolder.beside(Path(self.staging), self.run_id)
 
     def runs(self, stage: str) -> bool:
         """Is ``stage`` on in this run (not listed in the ``skip`` setting)?"""
@@ -117,16 +120,41 @@ class Resources:
         return self.settings["entities"]
 
 
-_RESOURCES: dict[str, Resources] = {}
+class ResourceCache:
+    """The compiled resources of the last settings asked for (by config_hash).
+
+    Compiling (rules, gazetteer) takes seconds and a batch step gets only the
+    settings, so each process that computes batches keeps one: a pool worker
+    or Dask worker compiles for its first batch of a run and reuses the result
+    for the others. One entry: a process serves one run at a time, and a
+    long-lived worker must not hold the gazetteers of every run it served.
+    Not ``lru_cache``: Settings is not hashable (its per-stage tables are dicts).
+    """
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._value: Resources | None = None
+
+    def get(self, settings: Settings) -> Resources:
+        key = settings.config_hash()
+        if self._value is None or key != self._key:
+            self._key, self._value = None, None  # a failed compile must not leave the old entry
+            self._value, self._key = _compile(settings), key
+        return self._value
+
+    def clear(self) -> None:
+        self._key, self._value = None, None
+
+
+# This process's cache (one per process by construction: spawned pool workers
+# and Dask workers import this module anew). Batch steps reach it through
+# resources(); a test or a long-lived worker may clear() it.
+PROCESS_RESOURCES = ResourceCache()
 
 
 def resources(settings: Settings) -> Resources:
     """The run's compiled resources, built on first use in each worker process."""
-    key = settings.config_hash()
-    if key not in _RESOURCES:
-        _RESOURCES.clear()
-        _RESOURCES[key] = _compile(settings)
-    return _RESOURCES[key]
+    return PROCESS_RESOURCES.get(settings)
 
 
 def check_resources(settings: Settings) -> Resources:
@@ -215,10 +243,10 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
             if recount and _file_of(doc.source_path, recount):
                 counted.add(*keys)
     ctx.work.mkdir(parents=True, exist_ok=True)
-    pq.write_table(stats.to_arrow(), ctx.work / f"sitelines-{batch:05d}.parquet")
+    pq.write_table(stats.to_arrow(), ctx.files.site_lines(batch))
     if recount:
-        pq.write_table(counted.to_arrow(), ctx.work / f"sitelines-recount-{batch:05d}.parquet")
-    _dump(ctx.work / f"prepared-{batch:05d}.pkl", (docs, rejects))
+        pq.write_table(counted.to_arrow(), ctx.files.site_lines_recount(batch))
+    _dump(ctx.files.prepared(batch), (docs, rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
     return counts
@@ -232,9 +260,9 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
     """
     import pyarrow.compute as pc
 
-    parts = [pq.read_table(ctx.work / f"sitelines-{b:05d}.parquet") for b in batches]
+    parts = [pq.read_table(ctx.files.site_lines(b)) for b in batches]
     for b in batches:
-        if (again := ctx.work / f"sitelines-recount-{b:05d}.parquet").is_file():
+        if (again := ctx.files.site_lines_recount(b)).is_file():
             t = pq.read_table(again)
             parts.append(t.set_column(2, "n_docs", pc.negate(t.column("n_docs"))))
     if previous is not None and (previous / STATE / SITE_LINES).is_file():
@@ -248,11 +276,11 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
-    docs, rejects = _load(ctx.work / f"prepared-{batch:05d}.pkl")
+    docs, rejects = _load(ctx.files.prepared(batch))
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings)
-    stats_path = ctx.work / "sitelines-active.parquet"
+    stats_path = ctx.files.site_lines_active()
     stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
         if stats_path.is_file() else None
     docs = _run_stages(ctx, "finish", dataclasses.replace(res, site_stats=stats), docs, rejects, timed)
@@ -263,15 +291,15 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
 
     now = datetime.now(timezone.utc)
     staging = Path(ctx.staging)
-    name = part_name(ctx, batch)
+    name = ctx.files.part_name(batch)
     articles = articles_table(docs, ctx, now)
     # Articles wait in the work folder for their near-duplicate links (finalize_run).
     pq.write_table(pa.table({"doc_id": articles.column("doc_id"),
                              "signature": article_sketches.column("signature"),
                              "grams": article_sketches.column("grams")}),
-                   ctx.work / f"article-sketches-{batch:05d}.parquet")
-    pq.write_table(articles, ctx.work / f"articles-{batch:05d}.parquet")
-    pq.write_table(quotes, ctx.work / f"quotes-{batch:05d}.parquet")
+                   ctx.files.article_sketches(batch))
+    pq.write_table(articles, ctx.files.articles(batch))
+    pq.write_table(quotes, ctx.files.quotes(batch))
     counts.articles = articles.num_rows
     counts.quotes = quotes.num_rows
     edits = edits_table(docs, ctx)
@@ -295,7 +323,7 @@ def _sketches(texts: list[str], settings, on: bool) -> pa.Table:
 
 
 def part_name(ctx: RunContext, batch: int) -> str:
-    return f"part-{ctx.run_id[:8]}-{batch:05d}"
+    return ctx.files.part_name(batch)
 
 
 def quote_id(doc_id: str, start: int, end: int) -> str:
@@ -377,9 +405,6 @@ def _load(path: Path) -> object:
         return pickle.load(fh)
 
 
-_PART = re.compile(r"part-(.{8})-[0-9]+\.parquet")
-
-
 def _parts_of(runs: Iterable[str] | None):
     """Which part files can hold rows of ``runs``: theirs, and any not named by a run."""
     if runs is None:
@@ -387,7 +412,7 @@ def _parts_of(runs: Iterable[str] | None):
     prefixes = {r[:8] for r in runs}
     if "" in prefixes:  # a file whose writer is not recorded: look everywhere
         return None
-    return lambda name: (m := _PART.fullmatch(name)) is None or m.group(1) in prefixes
+    return lambda name: (run := run_of_part(name)) is None or run in prefixes
 
 
 def _file_of(source_path: str, files: frozenset[str]) -> bool:
@@ -395,8 +420,6 @@ def _file_of(source_path: str, files: frozenset[str]) -> bool:
     return source_path in files or source_path.rpartition("#")[0] in files
 
 
-# Doc ids whose rows a re-read file replaced (work folder: this run's; state: all).
-REMOVED_DOCS = "removed-docs.parquet"
 # Tables whose rows name their file; entities name only their article.
 _BY_PATH = ("articles", "edits", "rejects", "suggestions")
 
@@ -430,7 +453,7 @@ def drop_replaced(ctx: RunContext, replaced: list[str], runs: Iterable[str] | No
             removed_articles, doc_ids = n, ids
     if len(doc_ids):
         ctx.work.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.work / REMOVED_DOCS)  # for finalize_run
+        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.files.removed_docs())  # for finalize_run
         remove_rows(staging, "entities", lambda rows: pc.and_(
             stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"], parts)
     return removed_articles
