@@ -123,7 +123,6 @@ def test_prefect_is_imported_only_in_the_flow_layer(ketl_modules):
     assert not offenders, "prefect imported outside ketl/flows:\n" + "\n".join(offenders)
 
 
-@pytest.mark.xfail(strict=False, reason="until #14 phase 2")
 def test_no_function_is_longer_than_80_lines(ketl_modules):
     offenders = long_functions(ketl_modules)
     assert not offenders, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(offenders)
