@@ -76,8 +76,8 @@ class PeakRSS:
         self._thread.join()
 
 
-def _phases(summary: dict) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in summary["phase_seconds"].items())
+def _phases(summary) -> str:  # a RunSummary
+    return ", ".join(f"{k} {v:.2f}" for k, v in summary.phase_seconds.items())
 
 
 def main() -> None:  # noqa: C901
@@ -120,18 +120,18 @@ def main() -> None:  # noqa: C901
                 s = curate_with(workers=args.workers, runner=args.runner, raw=str(raw), out=str(out), batch_size=args.batch_size,
                                 skip=args.skip or None, gazetteer_files=args.gazetteer or None)
                 wall = time.perf_counter() - t
-            assert s["articles"] == n, s
+            assert s.articles == n, s
             t = time.perf_counter()
             again = curate_with(workers=args.workers, runner=args.runner, raw=str(raw), out=str(out), batch_size=args.batch_size,
                                 skip=args.skip or None, gazetteer_files=args.gazetteer or None)
             rerun = time.perf_counter() - t
-            assert again["articles"] == 0 and again["files_skipped"] == n
+            assert again.articles == 0 and again.files_skipped == n
             print(f"{n:>8} docs {nbytes / 1e6:7.1f} MB  {wall:6.2f} s  {n / wall:8.0f} docs/s  "
                   f"{nbytes / 1e6 / wall:6.2f} MB/s  peak RSS {mem.peak / 2**20:7.0f} MiB "
                   f"(flow process {mem.own / 2**20:.0f} MiB)  "
                   f"(workers={args.workers}; idempotent re-run {rerun:.2f} s)")
             stages = ", ".join(f"{k} {v / n * 1e3:.2f}" for k, v in
-                               sorted(s["stage_seconds"].items(), key=lambda kv: -kv[1]))
+                               sorted(s.stage_seconds.items(), key=lambda kv: -kv[1]))
             print(f"{'':>8} CPU ms per article by stage: {stages}")
             print(f"{'':>8} wall s by phase: {_phases(s)}")
             if args.then:
@@ -140,7 +140,7 @@ def main() -> None:  # noqa: C901
                 inc = curate_with(workers=args.workers, runner=args.runner, raw=str(raw), out=str(out), batch_size=args.batch_size,
                                   skip=args.skip or None, gazetteer_files=args.gazetteer or None)
                 wall = time.perf_counter() - t
-                assert inc["articles"] == args.then and inc["files_skipped"] == n, inc
+                assert inc.articles == args.then and inc.files_skipped == n, inc
                 print(f"{'':>8} then {args.then} new articles into {n} stored: {wall:.2f} s "
                       f"({args.then / wall:.0f} docs/s); wall s by phase: {_phases(inc)}")
             shutil.rmtree(raw)

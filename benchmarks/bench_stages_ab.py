@@ -3,8 +3,9 @@
 Like bench_stage_cpu.py, each round starts one fresh process per version (this
 checkout, and ``--base SRC``, e.g. an unpacked ``git archive`` of the commit to
 compare with), taking turns so a busy spell of the shared machine hits both.
-The child reaches the stages only through ``ketl.run.batch`` (``ketl.pipeline`` before #14), whose names did not
-move in the stage-package restructure, so any two versions compare. Input: the
+The child reaches the stages only through ``ketl.run.batch`` (``ketl.pipeline`` before #14): through its
+registry ``STAGES`` (``run(docs, resources)``, since #14 phase 2) when it has one, else through the
+per-stage functions it imported, so any two versions compare. Input: the
 seeds, the AEB pages and ``--n`` articles of the bench_vs_by_hand corpus.
 Prints the best and median of the rounds, in ms per article, and base/this.
 
@@ -35,26 +36,33 @@ except ImportError:  # a version before it (compared against)
     from ketl.config import Settings
 from ketl.document import Document
 
+import dataclasses
 res = p.resources(Settings())
 paths = sorted(Path(sys.argv[1]).rglob("*.txt"))
 docs = [Document.from_source(doc_id=f.name, source_path=str(f.relative_to(sys.argv[1])), source_sha256="",
                              source_encoding="utf-8", source=f.read_text(encoding="utf-8")) for f in paths]
+# Since #14 phase 2 every stage is called as the batch steps call it: the registry's run(docs, resources).
+registry = {s.name: s for s in getattr(p, "STAGES", ())}
+def stage(name, docs, before, stats=None):
+    if registry:
+        return list(registry[name].run(docs, dataclasses.replace(res, site_stats=stats)))
+    return list(before())
 out = {}
 clock = time.process_time
 t = clock()
-docs = list(p.repair_documents(docs, res.repair, protected=res.gazetteer.protects))
+docs = stage("repair", docs, lambda: p.repair_documents(docs, res.repair, protected=res.gazetteer.protects))
 out["repair"] = clock() - t
 stats = p.SiteLineStats(res.boilerplate.repetition_settings())
 for d in docs:
     stats.add(*p.site_and_line_keys(d))
 t = clock()
-docs = list(p.clean_documents(docs, res.rules, stats, res.boilerplate))
+docs = stage("boilerplate", docs, lambda: p.clean_documents(docs, res.rules, stats, res.boilerplate), stats)
 out["boilerplate"] = clock() - t
 t = clock()
-docs = list(p.resolve_entities(docs, res.gazetteer, res.entities))
+docs = stage("entities", docs, lambda: p.resolve_entities(docs, res.gazetteer, res.entities))
 out["entities"] = clock() - t
 t = clock()
-docs = list(p.extract_quotes(docs))
+docs = stage("quotes", docs, lambda: p.extract_quotes(docs))
 out["quotes"] = clock() - t
 print(json.dumps({k: v / len(paths) * 1e3 for k, v in out.items()}))
 """

@@ -168,3 +168,15 @@ def test_the_runs_row_is_paired_and_its_changed_counts_named(tmp_path):
     assert _problems(bd.compare_datasets(a, _write(tmp_path / "b", {"runs": runs(181, "r2", 3.9)}))) == {}
     problems = _problems(bd.compare_datasets(a, _write(tmp_path / "c", {"runs": runs(180, "r1", 4.2)})))
     assert problems == {"runs": ["column 'articles' differs in 1 rows, e.g. {'raw_root': '/data/raw'}: base 181 / head 180"]}
+
+
+def test_stage_renames_map_the_base_edits_only_when_asked():
+    import pyarrow as pa
+
+    base = pa.table({"doc_id": ["a", "a"], "seq": [0, 1], "stage": ["encoding", "entity"], "rule": ["x", "y"]})
+    head = pa.table({"doc_id": ["a", "a"], "seq": [0, 1], "stage": ["repair.encoding", "entities"],
+                     "rule": ["x", "y"]})
+    assert bd.compare_tables("edits", base, head).problems
+    assert not bd.compare_tables("edits", base, head, stage_renames={"encoding": "repair.encoding",
+                                                                     "entity": "entities"}).problems
+    assert bd.compare_tables("edits", base, head, stage_renames={"encoding": "repair.encoding"}).problems

@@ -632,3 +632,12 @@ def test_a_glued_most_read_box_below_the_headline_does_not_take_the_articles_pla
     assert "A case of the bubonic plague was reported in China over the weekend" in doc.text
     assert "Authorities say that the cases appear to be unrelated." in doc.text
     assert "Obama aides allegedly left Trump staffers" not in doc.text
+
+
+def test_counts_are_data_and_menus_stay_menus():
+    from ketl.stages.boilerplate.classifier import _menu_item
+
+    for line in ("%165 голосов", "12 votes", "3 Kommentare", "250 مشاهدة"):
+        assert not _menu_item(line), line
+    for line in ("News", "Politics", "GTA 5", "PS4", "9to5Toys", "Real Estate"):
+        assert _menu_item(line), line

@@ -23,11 +23,15 @@ FILES = ["tests/test_decode.py", "tests/test_language.py", "tests/test_repair_ft
 def clone(tmp_path_factory) -> Path:
     """The repository's files in a folder with no ``shared`` beside it."""
     root = tmp_path_factory.mktemp("fresh") / "ketl"
-    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc")
-    for name in ("src", "tests", "raw", "benchmarks", ".ci"):
-        shutil.copytree(REPO / name, root / name, ignore=ignore, symlinks=True)
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, root / name)
+    # What a clone holds: every file git tracks (new ones too), so a new top-level
+    # folder (tools/ was one) cannot be missed.
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+                            cwd=REPO, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        src = REPO / name
+        if src.is_file() and "__pycache__" not in src.parts:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, root / name, follow_symlinks=False)
     assert not (root.parent / "shared").exists()
     # A test written without the guard, as a new one may be: it must skip too.
     (root / "tests" / "test_unguarded.py").write_text(

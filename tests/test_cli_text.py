@@ -54,3 +54,20 @@ def test_export_errors_show_no_escaping_backslashes(tmp_path):
     result = runner.invoke(app, ["export", "--out", str(tmp_path / "no[such]set"), "--to", str(tmp_path / "e")])
     assert result.exit_code == 2
     assert "no[such]set" in result.output and "\\[" not in result.output
+
+
+def test_serve_against_an_unreachable_server_is_one_line(tmp_path):
+    """A wrong PREFECT_API_URL (nothing listens there) is a usage error, not httpx's traceback."""
+    import os
+    import socket
+    import subprocess
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing answers on it
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_HOME": str(tmp_path / "ph")}
+    proc = subprocess.run([sys.executable, "-m", "ketl.cli", "serve", "--cron", "*/5 * * * *"], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"error: cannot reach the Prefect server at http://127.0.0.1:{port}/api" in proc.stderr

@@ -32,9 +32,9 @@ def test_dask_runner_equals_default_runner(tmp_path):
         shutil.copy(p, raw / "site-b" / p.name)  # reprints: clusters across batches
     local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=3)
     dask = curate_with(workers=2, runner="dask", raw=str(raw), out=str(tmp_path / "dask"), batch_size=3)
-    assert local["articles"] == dask["articles"] == 10
+    assert local.articles == dask.articles == 10
     # The band group-by ran as tasks on both Dask workers, not in the flow's process.
-    assert local["band_workers"] == 1 and dask["band_workers"] == 2
+    assert local.band_workers == 1 and dask.band_workers == 2
     _same_dataset(tmp_path)
     dups = [r for r in _rows(tmp_path / "dask", "articles", ["doc_id"]) if r["near_duplicate_of"]]
     assert len(dups) == 5
@@ -44,7 +44,7 @@ def test_dask_runner_equals_default_runner(tmp_path):
         shutil.copy(p, raw / "site-c" / p.name)
     local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=3)
     dask = curate_with(workers=2, runner="dask", raw=str(raw), out=str(tmp_path / "dask"), batch_size=3)
-    assert local["articles"] == dask["articles"] == 2 and dask["clusters"] == local["clusters"] > 0
+    assert local.articles == dask.articles == 2 and dask.clusters == local.clusters > 0
     _same_dataset(tmp_path)
     quotes = _rows(tmp_path / "dask", "quotes", ["quote_id"])
     assert max(q["cluster_size"] for q in quotes) >= 3  # the third reprint joined the stored cluster
@@ -70,7 +70,7 @@ def test_existing_cluster_by_address(tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         dask = curate_with(runner="dask", dask_address=cluster.scheduler_address, raw=str(raw),
                            out=str(tmp_path / "dask"), batch_size=2)
-    assert local["articles"] == dask["articles"] == 3 and dask["band_workers"] >= 1
+    assert local.articles == dask.articles == 3 and dask.band_workers >= 1
     _same_dataset(tmp_path)
 
 

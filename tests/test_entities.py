@@ -54,7 +54,7 @@ def _edits(doc):
 def test_seed_corrections_are_applied_with_an_edit_row(seeds, seed, before, after, rule):
     doc = seeds[seed]
     edit = _edits(doc)[(before, after)]
-    assert edit.stage == "entity" and edit.rule == rule
+    assert edit.stage == "entities" and edit.rule == rule
     # The edit points at the damaged name in the decoded source.
     assert doc.source[edit.source_start:edit.source_end] == before
     line = doc.source.splitlines()[edit.source_line - 1]

@@ -62,7 +62,7 @@ def test_glued_pairs_split_in_english_text(glued, split):
     r = repair(src)
     assert r.text.endswith(sentence.replace(glued, split))
     (e,) = [e for e in r.edits if e.rule == "words.glued"]
-    assert (e.before, e.after, e.stage) == (glued, split, "normalize")
+    assert (e.before, e.after, e.stage) == (glued, split, "repair.normalize")
     assert src[e.source_start:e.source_end] == glued
     assert e.source_line == src.count("\n") + 1
     assert repair(r.text).text == r.text  # the split text is left alone

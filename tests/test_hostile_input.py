@@ -75,7 +75,7 @@ def test_lone_surrogates_become_u_fffd_with_a_recorded_edit(tmp_path):
     assert doc.text == "Baku \ufffd said it: ok."
     assert doc.meta["id"] == "a\ufffdb" and doc.meta["title"] == "T\ufffd" and doc.meta["url"] == '{"x": "\ufffd"}'
     (edit,) = doc.edits
-    assert (edit.stage, edit.rule, edit.before, edit.after) == ("encoding", "json.lone_surrogate", "\\udfff", "\ufffd")
+    assert (edit.stage, edit.rule, edit.before, edit.after) == ("repair.encoding", "json.lone_surrogate", "\\udfff", "\ufffd")
     assert doc.source[edit.source_start:edit.source_end] == edit.before  # the edit replays on its source
     assert other.text == SENTENCES[1] and not other.edits
 

@@ -118,13 +118,11 @@ def test_stages_do_not_import_run_flows_cli_or_report(ketl_modules):
     assert not offenders, "stages importing upper layers:\n" + "\n".join(offenders)
 
 
-@pytest.mark.xfail(strict=False, reason="until #14: cli.py imports prefect for `ketl serve`")
 def test_prefect_is_imported_only_in_the_flow_layer(ketl_modules):
     offenders = prefect_import_offenders(ketl_modules)
     assert not offenders, "prefect imported outside ketl/flows:\n" + "\n".join(offenders)
 
 
-@pytest.mark.xfail(strict=False, reason="until #14 phase 2")
 def test_no_function_is_longer_than_80_lines(ketl_modules):
     offenders = long_functions(ketl_modules)
     assert not offenders, f"functions over {MAX_FUNCTION_LINES} lines:\n" + "\n".join(offenders)

@@ -35,7 +35,7 @@ def test_seed001_title_and_site_suffix_leave_the_body():
     rules = [e.rule for e in doc.edits]
     assert rules == ["metadata.title", "metadata.site_suffix"]
     assert doc.edits[1].before.strip() == "- Islamic Invitation Turkey"
-    assert all(e.source_line == 1 and e.stage == "metadata" for e in doc.edits)
+    assert all(e.source_line == 1 and e.stage == "boilerplate.metadata" for e in doc.edits)
 
 
 def test_seed004_bare_pipe_and_two_city_dateline():

@@ -288,6 +288,15 @@ def noise_pages():
     # the report goes on after the box (an ad between its next two sentences).
     ("0dd1357045", ["The National Assembly resumed from its annual recess on Tuesday .",
                     "The details of the Senate ’s plenary session was shared on the Twitter handle of the Senate"]),
+    # A German report whose first paragraph sits above a "[ Meistgelesen ]" box of two headlines.
+    ("de", ["Ab dem 1. März fährt eine neue Buslinie im Zehn-Minuten-Takt zwischen dem Bahnhof",
+            "Das teilten die Stadtwerke am Dienstag nach einer Sitzung des Verkehrsausschusses mit."]),
+    # A Russian poll's results, 24 lines of "%165 голосов", an ad among them: data, not a menu.
+    ("3c6d3381ef", ["%165 голосов\n", "%250 голосов", "%330 голосов", "%34 голоса"]),
+    # An Indonesian sermon with Arabic quotations: an "Also read" box and a stray letter
+    # in the middle, the quotations and sayings go on after them.
+    ("21486419bb", ["“Cintailah orang yang kamu cintai sekadarnya.", "[Ni’matul Ukhuwah hal. 41]",
+                    "Umar bin Al-Khaththab ra berkata"]),
     # An Italian shopping list, 22 numbered items each with its link, an ad in the middle.
     ("20b2b64916", ["1) Lego Star Wars 75188", "http://amzn.to/2iJFhRj", "12) Roger Waters – The Wall (DVD)",
                     "http://amzn.to/2i2e7b7", "22) Hasbro Gaming – L’ALLEGRO CHIRURGO", "http://amzn.to/2A6mxCW"]),
@@ -297,3 +306,4 @@ def test_dressed_pages_keep_their_articles_lists_and_sentences(noise_pages, key,
     for text in kept:
         assert text in doc.text, (key, text)
     assert "Argentina comfortably wins" not in doc.text and "Advertisement" not in doc.text
+    assert "Meistgelesen" not in doc.text and "کتابخانه" not in doc.text and "Also read" not in doc.text

@@ -32,7 +32,7 @@ def test_public_repair_fixes_mojibake_in_several_scripts(clean):
     assert broken != clean
     result = repair(broken)
     assert result.text == clean
-    assert result.edits and all(e.stage == "encoding" for e in result.edits)
+    assert result.edits and all(e.stage == "repair.encoding" for e in result.edits)
 
 
 def test_public_repair_and_batch_stage_agree_on_the_seeds():

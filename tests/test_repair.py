@@ -45,7 +45,7 @@ def test_glued_word_seed_001():
     r = repair(src)
     assert "truce that was agreed on Sunday" in r.text and "wasagreed" not in r.text
     (e,) = edits_for(r, "words.glued")
-    assert (e.before, e.after, e.stage) == ("wasagreed", "was agreed", "normalize")
+    assert (e.before, e.after, e.stage) == ("wasagreed", "was agreed", "repair.normalize")
     assert e.source_line == line_of(src, "wasagreed")
     assert src[e.source_start:e.source_end] == "wasagreed"
 
@@ -125,7 +125,7 @@ def test_repair_documents_stage_and_language():
     assert [d.doc_id for d in out] == ["000", "001", "002", "003", "004"]
     for d in out:
         assert d.meta["language"] == "en"
-        assert all(e.stage in ("encoding", "normalize") for e in d.edits)
+        assert all(e.stage in ("repair.encoding", "repair.normalize") for e in d.edits)
         assert [e.seq for e in d.edits] == list(range(len(d.edits)))
         assert d.text == repair(d.source).text
         # each edit's source span still says what it claims to have replaced
@@ -216,7 +216,7 @@ def test_encoding_edits_record_ftfy_steps():
     src = "Plain line.\nThe cafÃ© said â€œhelloâ€\u009d &amp; left.\nAnother plain line."
     r = repair(src)
     assert "The café said “hello” & left." in r.text
-    enc = [e for e in r.edits if e.stage == "encoding"]
+    enc = [e for e in r.edits if e.stage == "repair.encoding"]
     assert enc and all(e.source_line == 2 for e in enc)
     assert {e.rule for e in enc} <= {"ftfy.fix_encoding", "ftfy.unescape_html"}
     assert "ftfy.fix_encoding" in {e.rule for e in enc}

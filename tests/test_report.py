@@ -148,7 +148,8 @@ def test_summary_groups_sites_rules_and_rejects(built):
     s = summarize(out)
     assert s.sites[0] == ("azatutyun.am", 5) and ("news.az", 4) in s.sites and ("(unknown)", 2) in s.sites
     assert dict(s.languages) == {"en": len(rows["articles"]) - 1, "ru": 1}
-    assert s.rules[0][:2] == ("unicode.nbsp", "normalize") and s.rules[0][2] == len(rows["articles"]) - 1
+    # written as ketl 0.2 did ("normalize"), reported under the current name
+    assert s.rules[0][:2] == ("unicode.nbsp", "repair.normalize") and s.rules[0][2] == len(rows["articles"]) - 1
     assert all(len(ex) <= 3 for ex in s.examples.values())
     # identical before/after pairs are shown once
     first_path = min(e["source_path"] for e in rows["edits"] if e["rule"] == "unicode.nbsp")

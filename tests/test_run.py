@@ -78,7 +78,7 @@ def test_run_on_raw_then_rerun_then_add(raw_copy, tmp_path):
     assert "Stepanakert" in by_path["002_67a6e7a638f7b526.txt"]["text"]
     assert by_path["003_dc860a697fd09110.txt"]["reprinted_from"] == "Radio Free Europe/Radio Liberty"
     edits = table(out, "edits").to_pylist()
-    assert {e["stage"] for e in edits} >= {"normalize", "boilerplate", "metadata", "entity"}
+    assert {e["stage"] for e in edits} >= {"repair.normalize", "boilerplate", "boilerplate.metadata", "entities"}
     for e in edits:
         source = (raw_copy / e["source_path"]).read_text(encoding="utf-8")
         assert e["source_line"] == source.count("\n", 0, e["source_start"]) + 1

@@ -227,12 +227,17 @@ def _usable_key(name: str, columns: list[str], *tables: list[dict]) -> tuple[str
 
 def compare_tables(name: str, base: pa.Table, head: pa.Table,
                    replacements: tuple[tuple[str, str], ...] = (),
-                   ignored: frozenset[str] = IGNORED_COLUMNS) -> TableDiff:
-    """The differences between two versions of one table."""
+                   ignored: frozenset[str] = IGNORED_COLUMNS,
+                   stage_renames: dict[str, str] | None = None) -> TableDiff:
+    """The differences between two versions of one table. ``stage_renames``
+    maps the base's ``edits.stage`` values to the head's (an intended rename)."""
     diff = TableDiff(name, base.num_rows, head.num_rows)
     diff.problems += schema_problems(base.schema, head.schema)
     columns = compared_columns(base.schema, head.schema, ignored)
     rows_b = [normalise(r, replacements) for r in base.select(columns).to_pylist()]
+    if name == "edits" and stage_renames:
+        for r in rows_b:
+            r["stage"] = stage_renames.get(r.get("stage"), r.get("stage"))
     rows_h = [normalise(r, replacements) for r in head.select(columns).to_pylist()]
     diff.problems += row_problems(rows_b, rows_h, _usable_key(name, columns, rows_b, rows_h))
     return diff
@@ -240,7 +245,8 @@ def compare_tables(name: str, base: pa.Table, head: pa.Table,
 
 def compare_datasets(base: Path, head: Path,
                      replacements: tuple[tuple[str, str], ...] = (),
-                     ignored: frozenset[str] = IGNORED_COLUMNS) -> list[TableDiff]:
+                     ignored: frozenset[str] = IGNORED_COLUMNS,
+                     stage_renames: dict[str, str] | None = None) -> list[TableDiff]:
     """Every table of two output folders; a table present on one side only is a diff."""
     found_b, found_h = tables(base), tables(head)
     diffs = []
@@ -250,7 +256,7 @@ def compare_datasets(base: Path, head: Path,
             diffs.append(TableDiff(name, problems=[f"table only in {side}"]))
             continue
         diffs.append(compare_tables(name, read_table(found_b[name]), read_table(found_h[name]),
-                                    replacements, ignored))
+                                    replacements, ignored, stage_renames))
     return diffs
 
 
@@ -421,6 +427,9 @@ def parse_args(argv: Iterable[str] | None = None) -> argparse.Namespace:
                     help="AEB folder holding html-text.json (default ../shared/bench/aeb)")
     ap.add_argument("--no-aeb", action="store_true", help="run on the seeds only")
     ap.add_argument("--workers", type=int, default=None, help="ketl run --workers (default: ketl's)")
+    ap.add_argument("--stage-renames", action="store_true",
+                    help="read the base's edits.stage with 0.2's names mapped to today's "
+                         "(ketl.schemas.EDIT_STAGE_RENAMES: the one intended change of #14)")
     return ap.parse_args(argv)
 
 
@@ -438,7 +447,8 @@ def _check_args(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _run_corpus(sides: list[Side], name: str, corpus: Path, tmp: Path, workers: int | None) -> bool:
+def _run_corpus(sides: list[Side], name: str, corpus: Path, tmp: Path, workers: int | None,
+                stage_renames: dict[str, str] | None = None) -> bool:
     """Both sides on one corpus, then the comparison; True when nothing differs."""
     results, outs = [], []
     for side in sides:
@@ -455,11 +465,17 @@ def _run_corpus(sides: list[Side], name: str, corpus: Path, tmp: Path, workers: 
             return False
     t0 = time.perf_counter()
     replacements = ((str(outs[0]), "<OUT>"), (str(outs[1]), "<OUT>"), (str(tmp), "<TMP>"))
-    diffs = compare_datasets(outs[0], outs[1], replacements)
+    diffs = compare_datasets(outs[0], outs[1], replacements, stage_renames=stage_renames)
     for d in diffs:
         print(f"[{name}] " + "\n".join(d.lines()))
     print(f"  compared {len(diffs)} tables in {time.perf_counter() - t0:.1f} s")
     return results[0].code == results[1].code and all(not d.problems for d in diffs)
+
+
+def _stage_renames() -> dict[str, str]:
+    from ketl.schemas import EDIT_STAGE_RENAMES
+
+    return dict(EDIT_STAGE_RENAMES)
 
 
 def main(argv: Iterable[str] | None = None) -> int:
@@ -477,7 +493,8 @@ def main(argv: Iterable[str] | None = None) -> int:
             print(f"installed {side.label} ({side.ref or 'working tree'}) in {time.perf_counter() - t0:.1f} s:"
                   f" {side.how}", flush=True)
         corpora = build_corpora(tmp / "corpora", args.seeds, None if args.no_aeb else args.aeb)
-        same = [_run_corpus(sides, name, path, tmp, args.workers) for name, path in corpora.items()]
+        renames = _stage_renames() if args.stage_renames else None
+        same = [_run_corpus(sides, name, path, tmp, args.workers, renames) for name, path in corpora.items()]
         print("behaviour diff: EMPTY" if all(same) else "behaviour diff: NOT EMPTY")
         return 0 if all(same) else 1
     finally:

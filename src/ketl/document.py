@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -30,7 +30,6 @@ __all__ = [
     "EntityMention",
     "Suggestion",
     "Document",
-    "Stage",
     "apply_changes",
     "normalize_newlines",
     "iter_lines",
@@ -146,12 +145,6 @@ class Document:
     def source_line(self, source_offset: int) -> int:
         """1-based source line holding ``source_offset``."""
         return int(np.searchsorted(self.line_starts(), source_offset, side="right"))
-
-
-class Stage(Protocol):
-    """A text stage: documents in, documents out (edits appended), no I/O."""
-
-    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]: ...
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")

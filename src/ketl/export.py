@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .schemas import TABLES
+from .atomic import atomic_path, atomic_write
 from .store import INTERNAL, StoreError
 
 MANIFEST = ".ketl-export.json"
@@ -216,19 +217,16 @@ def _unchanged(entry: dict | None, source_id: list[int], dst: Path) -> bool:
 def _copy(src: Path, dst: Path, st: os.stat_result) -> None:
     """Copy atomically: a reader of ``dst`` sees the old file or the whole new one."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}{_TMP_SUFFIX}")
     try:
-        shutil.copyfile(src, tmp)
-        # The source's mtime, so tools comparing size and mtime (rsync, rclone) see a stable file.
-        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.replace(tmp, dst)
+        with atomic_path(dst, tmp=dst.with_name(f".{dst.name}{_TMP_SUFFIX}")) as tmp:
+            shutil.copyfile(src, tmp)
+            # The source's mtime, so tools comparing size and mtime (rsync, rclone) see a stable file.
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
     except FileNotFoundError:
-        tmp.unlink(missing_ok=True)
         if not src.exists():
             raise  # the snapshot is gone: the caller starts over
         raise ExportError(f"could not copy {src} to {dst}") from None
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ExportError(f"could not copy {src} to {dst}: {exc.strerror or exc}") from None
 
 
@@ -257,9 +255,8 @@ def _remove_stale(dest: Path, stale: set[str]) -> int:
 def _write_manifest(dest: Path, out: Path, snapshot: str, files: dict[str, dict], complete: bool = True) -> None:
     data = {"format": FORMAT, "dataset": str(out.resolve()), "snapshot": snapshot, "complete": complete,
             "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files}
-    tmp = dest / f"{MANIFEST}{_TMP_SUFFIX}"
     try:
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, dest / MANIFEST)
+        atomic_write(dest / MANIFEST, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8"),
+                     tmp=dest / f"{MANIFEST}{_TMP_SUFFIX}")  # the name the next export cleans up
     except OSError as exc:
         raise ExportError(f"could not write {dest / MANIFEST}: {exc.strerror or exc}") from None

@@ -15,12 +15,13 @@ are taken from the check instead of read again.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import xxhash
+
+from .atomic import atomic_write
 
 MANIFEST = "_manifest.json"
 FORMAT = 1
@@ -66,9 +67,7 @@ def write(snapshot: Path, tables: list[str], parent: str | None, cache: HashCach
     sizes = {str(p.relative_to(snapshot)): p.stat().st_size
              for t in tables for p in _files(snapshot / t)}
     body = {"format": FORMAT, "parent": parent, "state": state, "tables": sizes}
-    tmp = snapshot / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(body, sort_keys=True, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, snapshot / MANIFEST)
+    atomic_write(snapshot / MANIFEST, json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8"))
 
 
 def read(snapshot: Path) -> dict | None:

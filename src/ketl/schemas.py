@@ -50,12 +50,18 @@ ARTICLES = _schema(
     _f("first_seen", _TS, "When ketl first processed this doc_id (UTC): kept across re-reads and re-curation; null in rows written by an older ketl"),
 )
 
+# edits.stage values written by ketl 0.2 -> their names since (the stage's name,
+# then the sub-stage): readers map old rows through this so both read alike.
+EDIT_STAGE_RENAMES = {"encoding": "repair.encoding", "normalize": "repair.normalize",
+                      "metadata": "boilerplate.metadata", "entity": "entities"}
+
+
 EDITS = _schema(
     "edits", "One row per change made to an article's text: replay them by `seq` to audit the curation.",
     _f("doc_id", pa.string(), "Article the edit belongs to", False),
     _f("source_path", pa.string(), "As in articles", False),
     _f("seq", pa.int32(), "Order of the edit within its article (replay order)", False),
-    _f("stage", pa.string(), "Stage that made it: encoding, normalize, boilerplate, metadata, entity; quotes only for `quotes.work_cap`, an empty edit where the quote search of a hostile text stopped", False),
+    _f("stage", pa.string(), "Stage that made it, named as in `--skip` and ketl.toml, with a sub-stage after a dot: repair.encoding, repair.normalize, boilerplate, boilerplate.metadata, entities; quotes only for `quotes.work_cap`, an empty edit where the quote search of a hostile text stopped. Datasets written by ketl 0.2 hold the old names encoding, normalize, metadata, entity, which readers map to these (ketl.schemas.EDIT_STAGE_RENAMES)", False),
     _f("rule", pa.string(), "Stable rule id, e.g. `ftfy.fix_encoding`, `ad.slot`", False),
     _f("before", pa.string(), "Text replaced (at the time of the edit)", False),
     _f("after", pa.string(), "Replacement; empty for a removal", False),

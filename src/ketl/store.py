@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import manifest
+from .atomic import atomic_path, atomic_write  # noqa: F401 - the dataset's one writer, re-exported
 from .schemas import TABLES
 
 INTERNAL = ".ketl"
@@ -208,10 +209,10 @@ class Store:
         final = snaps / staging.name
         os.replace(staging, final)
         fault_point("after_rename")
-        tmp = self.internal / f"current.tmp{os.getpid()}"
-        tmp.unlink(missing_ok=True)
-        os.symlink(Path("snapshots") / staging.name, tmp)
-        os.replace(tmp, self.internal / "current")
+        # recover() removes a crashed run's current.tmp* by that name
+        with atomic_path(self.internal / "current", tmp=self.internal / f"current.tmp{os.getpid()}") as tmp:
+            tmp.unlink(missing_ok=True)
+            os.symlink(Path("snapshots") / staging.name, tmp)
         fault_point("after_swap")
         for table in TABLES:
             link = self.out / table
@@ -304,9 +305,8 @@ def write_part(folder: Path, table: str, rows: pa.Table, name: str, run_date: st
     rows = rows.select(schema.names).cast(schema)
     part_dir = folder / table / f"run_date={run_date}"
     part_dir.mkdir(parents=True, exist_ok=True)
-    tmp = part_dir / f".{name}.parquet.tmp"
-    pq.write_table(rows, tmp, compression="zstd")
-    os.replace(tmp, part_dir / f"{name}.parquet")
+    with atomic_path(part_dir / f"{name}.parquet") as tmp:
+        pq.write_table(rows, tmp, compression="zstd")
     return rows.num_rows
 
 
@@ -354,9 +354,8 @@ def remove_rows(staging: Path, table: str, drop, columns: list[str], parts=None)
             ids.append(rows.column("doc_id").filter(mask).combine_chunks())
         kept = rows.filter(pc.invert(mask))
         if kept.num_rows:
-            tmp = part.with_name(f".{part.name}.tmp")
-            pq.write_table(kept, tmp, compression="zstd")
-            os.replace(tmp, part)
+            with atomic_path(part) as tmp:
+                pq.write_table(kept, tmp, compression="zstd")
         else:
             part.unlink()
     return removed, pa.concat_arrays(ids) if ids else pa.array([], pa.string())
@@ -374,8 +373,7 @@ def rewrite_rows(staging: Path, table: str, columns: list[str], fix) -> int:
     for part in sorted(root.rglob("*.parquet")) if root.is_dir() else []:
         if part.name == PLACEHOLDER or (change := fix(pq.read_table(part, columns=columns))) is None:
             continue
-        tmp = part.with_name(f".{part.name}.tmp")
-        pq.write_table(change(pq.read_table(part)), tmp, compression="zstd")
-        os.replace(tmp, part)
+        with atomic_path(part) as tmp:
+            pq.write_table(change(pq.read_table(part)), tmp, compression="zstd")
         done += 1
     return done

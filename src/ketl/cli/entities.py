@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from ..stages.entities.gazetteer import Gazetteer
-from ..stages.entities.review import default_user_gazetteer, pending, read_suggestions, record_decisions
+from .console import err as _err, fail, out as _out  # _out: review's option is named out
 from .text import printable
 
 __all__ = ["gazetteer_app", "review", "import_places"]
@@ -22,13 +20,11 @@ __all__ = ["gazetteer_app", "review", "import_places"]
 gazetteer_app = typer.Typer(help="Build and inspect gazetteers of named entities.",
                             no_args_is_help=True, add_completion=False,
                             rich_markup_mode=None)  # help is plain text: brackets show as written
-_out = Console()
-_err = Console(stderr=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {printable(message)}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=2)
+def _listed(values: list[str]) -> list[str]:
+    """The items of a repeatable option, each of which may be a comma- or space-separated list."""
+    return [item for value in values for item in value.replace(",", " ").split()]
 
 
 @gazetteer_app.command("import")
@@ -45,17 +41,18 @@ def import_places(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
 ) -> None:
     """Build a place gazetteer for chosen countries (needs the 'geo' extra)."""
+    from ..stages.entities.gazetteer import Gazetteer
     from ..stages.entities.gazetteer_import import build_place_gazetteer
 
-    codes = [c for item in country for c in item.replace(",", " ").split()]
+    codes = _listed(country)
     if output.exists() and not force:
-        raise _fail(f"{output} exists (use --force to overwrite)")
+        fail(f"{output} exists (use --force to overwrite)")
     try:
         text = build_place_gazetteer(codes, min_population=min_population, topics=topic,
                                      subdivisions=subdivisions)
         gaz = Gazetteer.from_toml(text, origin=str(output))  # check before writing
     except (ValueError, RuntimeError) as exc:
-        raise _fail(str(exc)) from None
+        fail(str(exc))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8")
     _out.print(f"wrote {len(gaz)} places for {printable(', '.join(c.upper() for c in codes))} to "
@@ -74,8 +71,12 @@ def review(
     limit: int = typer.Option(50, "--limit", help="Rows to list."),
 ) -> None:
     """List pending entity suggestions; accept or reject them into the user gazetteer."""
+    # Imported here: the gazetteer brings numpy and pyarrow, which `ketl --help` does not need.
+    from ..stages.entities.gazetteer import Gazetteer
+    from ..stages.entities.review import default_user_gazetteer, pending, read_suggestions, record_decisions
+
     if not out.is_dir():
-        raise _fail(f"no curated dataset at {out}")
+        fail(f"no curated dataset at {out}")
     user = gazetteer or default_user_gazetteer(out)
     old_place = out.resolve().parent / user.name
     if gazetteer is None and old_place.is_file() and not user.exists():
@@ -85,28 +86,34 @@ def review(
         gaz = Gazetteer.load([user] if user.exists() else [])
         items = pending(read_suggestions(out), gaz)
     except ValueError as exc:
-        raise _fail(str(exc)) from None
-    by_id = {it.id: it for it in items}
-    accept_ids = [i for a in accept for i in a.replace(",", " ").split()]
-    reject_ids = [i for r in reject for i in r.replace(",", " ").split()]
-    unknown = [i for i in accept_ids + reject_ids if i not in by_id]
-    if unknown:
-        raise _fail(f"no pending suggestion with id {', '.join(unknown)}")
-    both = set(accept_ids) & set(reject_ids)
-    if both:
-        raise _fail(f"both accepted and rejected: {', '.join(sorted(both))}")
-    if accept_above is not None:
-        accept_ids += [it.id for it in items if it.score >= accept_above and it.id not in reject_ids]
-    accepted = [by_id[i] for i in dict.fromkeys(accept_ids)]
-    rejected = [by_id[i] for i in dict.fromkeys(reject_ids)]
+        fail(str(exc))
+    accepted, rejected = _decisions(items, _listed(accept), _listed(reject), accept_above)
     if accepted or rejected:
         n = record_decisions(user, accepted, rejected)
         _out.print(f"recorded {len(accepted)} accepted and {len(rejected)} rejected "
                    f"({n} entries) in {printable(user)}; the next run applies them")
-        return
-    if not items:
+    elif not items:
         _out.print("no pending suggestions")
-        return
+    else:
+        _print_pending(items, user, limit)
+
+
+def _decisions(items: list, accept_ids: list[str], reject_ids: list[str], accept_above: Optional[float]):
+    """(accepted, rejected) suggestions, each once, in the order asked; an unknown id or one both
+    accepted and rejected is a usage error."""
+    by_id = {it.id: it for it in items}
+    unknown = [i for i in accept_ids + reject_ids if i not in by_id]
+    if unknown:
+        fail(f"no pending suggestion with id {', '.join(unknown)}")
+    both = set(accept_ids) & set(reject_ids)
+    if both:
+        fail(f"both accepted and rejected: {', '.join(sorted(both))}")
+    if accept_above is not None:
+        accept_ids = accept_ids + [it.id for it in items if it.score >= accept_above and it.id not in reject_ids]
+    return [by_id[i] for i in dict.fromkeys(accept_ids)], [by_id[i] for i in dict.fromkeys(reject_ids)]
+
+
+def _print_pending(items: list, user: Path, limit: int) -> None:
     table = Table(title=f"{len(items)} pending suggestions (decisions go to {printable(user)})")
     for col in ("id", "span", "candidate", "type", "score", "n", "where", "context"):
         table.add_column(col, overflow="fold")

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -34,12 +33,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ketl.atomic import atomic_path
 from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, band_keys, cluster, containment_candidates
 from ketl.dedup.minhash import SCHEME, MinHashSettings, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes
 from ketl.dedup.sketches import REBUILD, DamagedIndex, SketchStore
 
-__all__ = ["DamagedIndex", "DedupSettings", "QUOTE_SETTINGS", "ARTICLE_SETTINGS", "sketch", "sketch_table",
+__all__ = ["DamagedIndex", "DedupSettings", "NearDupSettings", "QUOTE_SETTINGS", "ARTICLE_SETTINGS", "sketch", "sketch_table",
            "NearDupIndex", "QuoteIndex", "ArticleIndex"]
 
 _META_KEY = b"ketl.dedup.settings"
@@ -51,10 +51,10 @@ _LEGACY_FORMATS = (2,)  # still loaded
 class DedupSettings:
     unit: str = "char"  # shingle unit for MinHash: "char" or "word"
     n: int = 5  # shingle length in units
-    num_perm: int = 128
-    seed: int = 1
-    bands: int = 32
-    rows: int = 4
+    num_perm: int = 128  # MinHash permutations (signature length)
+    seed: int = 1  # of the permutations
+    bands: int = 32  # LSH bands of `rows` hashes each (bands * rows <= num_perm)
+    rows: int = 4  # hashes per band: two texts are candidates when one band is equal
     threshold: float = 0.5  # estimated Jaccard a band candidate must reach
     containment: bool = True  # also join a text contained in another
     containment_n: int = 3  # word n-grams compared for containment
@@ -76,6 +76,29 @@ class DedupSettings:
 QUOTE_SETTINGS = DedupSettings()
 ARTICLE_SETTINGS = DedupSettings(unit="word", n=5, bands=16, rows=8, threshold=0.5,
                                  containment=False)
+
+
+@dataclass(frozen=True)
+class NearDupSettings:
+    """``[dedup]`` in ketl.toml: the two indexes' settings, as sub-tables
+    (``[dedup.quotes]``, ``[dedup.articles]``, keys of :class:`DedupSettings`).
+
+    Fixed in this version: the stored indexes are built with them and refuse
+    other settings, and the run's steps do not pass them on yet, so a value
+    other than the default is an error rather than a setting silently ignored.
+    """
+
+    quotes: DedupSettings = QUOTE_SETTINGS
+    articles: DedupSettings = ARTICLE_SETTINGS
+
+    def __post_init__(self) -> None:
+        for name, default in (("quotes", QUOTE_SETTINGS), ("articles", ARTICLE_SETTINGS)):
+            given = getattr(self, name)
+            for f in dataclasses.fields(DedupSettings):
+                if getattr(given, f.name) != getattr(default, f.name):
+                    raise ValueError(f"{name}.{f.name} = {getattr(given, f.name)!r}: the near-duplicate "
+                                     f"settings are fixed in this version (stored indexes are built with "
+                                     f"them); only the default {getattr(default, f.name)!r} is accepted")
 
 
 def _unique_csr(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,9 +180,8 @@ class IndexPaths:
 def write_atomic(table: pa.Table, path: Path, **kwargs) -> None:
     """Write to a temporary name, then rename: never truncates a file that an
     earlier snapshot shares by hard link, and a reader sees all or nothing."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    pq.write_table(table, tmp, **kwargs)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **kwargs)
 
 
 class NearDupIndex:

@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 import pyarrow as pa
 
+from ketl.atomic import Pending
 from ketl.dedup.lsh import _expand
 
 __all__ = ["DamagedIndex", "SketchStore", "SketchWriter", "chunk_name", "link_files", "merge_files"]
@@ -212,7 +213,8 @@ class SketchWriter:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / chunk_name(first_item)
-        self._tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}")
+        self._pending = Pending(self.path)
+        self._tmp = self._pending.tmp
         self._schema = _schema(num_perm)
         self._num_perm = num_perm
         self._sink = pa.OSFile(str(self._tmp), "wb")
@@ -235,9 +237,9 @@ class SketchWriter:
         self._writer.close()
         self._sink.close()
         if exc_type is None and self.rows:
-            os.replace(self._tmp, self.path)
+            self._pending.commit()
         else:
-            self._tmp.unlink(missing_ok=True)
+            self._pending.discard()
 
 
 def link_files(files: Iterable[Path], folder: Path) -> None:

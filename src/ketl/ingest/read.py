@@ -153,8 +153,9 @@ class _File:
                                        source_encoding=item.encoding, source=item.text, **item.meta)
             self.out.docs.append(doc)
             if item.surrogates:
+                # an encoding repair made while reading (the text cannot hold a lone surrogate)
                 apply_changes(doc, [Change(s, e, r, SURROGATE_RULE) for s, e, r in surrogate_changes(item)],
-                              "encoding")
+                              "repair.encoding")
             n += 1
         if not items:
             return self.reject("empty", "no line holds text", sha)

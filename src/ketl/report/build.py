@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -25,7 +24,8 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schemas import TABLES
+from ..schemas import EDIT_STAGE_RENAMES, TABLES
+from ..atomic import atomic_write
 from ..store import INTERNAL, PLACEHOLDER
 
 __all__ = ["ReportSettings", "Summary", "summarize", "render_html", "write_report"]
@@ -88,6 +88,20 @@ def _read(root: Path, table: str, columns: list[str], where: pc.Expression | Non
     except (pa.ArrowException, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"cannot read the {table} table of the dataset: {first}") from None
+
+
+ENTITY_STAGE = "entities"  # the entity stage's edits (name corrections)
+_ENTITY_STAGES = [ENTITY_STAGE, *(old for old, new in EDIT_STAGE_RENAMES.items() if new == ENTITY_STAGE)]
+
+
+def _current_stages(edits: pa.Table) -> pa.Table:
+    """``edits`` with the stage names of ketl 0.2 (``entity``, ``normalize``...) under
+    their current names, so a dataset written before and after the rename reads as one."""
+    i = edits.schema.get_field_index("stage")
+    column = edits.column(i)
+    for old, new in EDIT_STAGE_RENAMES.items():
+        column = pc.if_else(pc.equal(column, old), new, column)
+    return edits.set_column(i, "stage", column)
 
 
 # -- summarising -----------------------------------------------------------------------------------
@@ -153,11 +167,12 @@ def summarize(out: Path | str, settings: ReportSettings = ReportSettings()) -> S
     s = settings
     articles = _read(root, "articles", ["doc_id", "source_path", "site", "language", "near_duplicate_of"])
     # the edit texts can be large: counts use the small columns, texts are read for the shown rules only
-    edits = _read(root, "edits", ["stage", "rule", "seq"])
+    edits = _current_stages(_read(root, "edits", ["stage", "rule", "seq"]))
     rules = _rules(edits, s.top_rules)
     shown = [r for r, _, _ in rules[: s.example_rules]]
-    texts = _read(root, "edits", ["doc_id", "source_path", "seq", "stage", "rule", "before", "after"],
-                  where=pc.field("rule").isin(shown) | (pc.field("stage") == "entity"))
+    texts = _current_stages(_read(root, "edits", ["doc_id", "source_path", "seq", "stage", "rule", "before",
+                                                  "after"],
+                                  where=pc.field("rule").isin(shown) | pc.field("stage").isin(_ENTITY_STAGES)))
     quotes = _read(root, "quotes", ["quote_id", "doc_id", "source_path", "text", "speaker",
                                     "cluster_id", "is_canonical"])
     rejects = _read(root, "rejects", ["source_path", "reason", "detail"])
@@ -297,7 +312,7 @@ def _clusters(quotes: pa.Table, articles: pa.Table, top: list[tuple[str, int, in
 
 
 def _entity_fixes(edits: pa.Table, n: int) -> list[tuple[str, str, int]]:
-    fixes = edits.filter(pc.equal(edits.column("stage"), "entity"))
+    fixes = edits.filter(pc.equal(edits.column("stage"), ENTITY_STAGE))
     if fixes.num_rows == 0:
         return []
     grouped = fixes.group_by(["before", "after"]).aggregate([("seq", "count")]).to_pylist()
@@ -538,7 +553,7 @@ def _html_entities(summary: Summary, charts: dict[str, bytes], settings: ReportS
     add("<h2>Entities</h2>")
     if summary.entity_fixes:
         add("<h3>Corrected names</h3><p class=\"muted\">Mangled names the entity stage replaced "
-            "(edits of stage <code>entity</code>).</p>")
+            f"(edits of stage <code>{ENTITY_STAGE}</code>).</p>")
         add(_table(["as written", "corrected to", "times"],
                    [[f"<code><del>{_visible(b, s.snippet_chars)}</del></code>",
                      f"<code><ins>{_visible(a, s.snippet_chars)}</ins></code>", f"{n:,}"]
@@ -619,6 +634,4 @@ def write_report(out: Path, dest: Path | None = None, settings: ReportSettings =
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Readers (a browser, a mail job) never see a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, data)

@@ -22,38 +22,36 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import pickle
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
-from ..stages.boilerplate.stage import BoilerplateSettings, clean_documents
+from ..stages import STAGES, stages_of_step
+from ..stages.boilerplate.stage import BoilerplateSettings
 from ..stages.boilerplate.rules import CompiledRules, load_rules
 from ..stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
-from ..settings import ConfigError, Settings, check_skip
-from ..dedup.index import ARTICLE_SETTINGS, QUOTE_SETTINGS, sketch_table
+from ..settings import ConfigError, Settings
+from ..dedup.index import QUOTE_SETTINGS, DedupSettings, sketch_table
 from ..document import Document
-from ..stages.entities.stage import EntitySettings, entities_table, resolve_entities, suggestions_table
+from ..stages.entities.stage import EntitySettings, entities_table, suggestions_table
 from ..stages.entities.gazetteer import Gazetteer
 from ..ingest.read import Reject, read_units
 from ..ingest.scan import SourceFile
-from ..stages.quotes.stage import extract_quotes
-from ..stages.repair.stage import RepairSettings, repair_documents, replacement_char_count, settings_from_mapping
+from ..stages.repair.stage import RepairSettings, replacement_char_count
 from ..ingest.dates import article_date
 from ..schemas import EDITS, items_table
+from ..store import STATE, remove_rows, write_part
+from .work import REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
 _TS = pa.timestamp("us", tz="UTC")
-from ..store import STATE, remove_rows, write_part
-
-SITE_LINES = "site_lines.parquet"
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,12 @@ class RunContext:
 
     @property
     def work(self) -> Path:
-        return Path(self.staging).parent / f"{Path(self.staging).name}.work"
+        return self.files.path
+
+    @property
+    def files(self) -> WorkFolder:
+        """The names of every file the run's steps pass each other (and of its parts)."""
+        return WorkFolder.beside(Path(self.staging), self.run_id)
 
     def runs(self, stage: str) -> bool:
         """Is ``stage`` on in this run (not listed in the ``skip`` setting)?"""
@@ -99,56 +102,79 @@ class BatchCounts:
 
 @dataclass(frozen=True)
 class Resources:
-    """Compiled once per process and run: rules, gazetteer, stage settings."""
+    """Compiled once per process and run: each stage's settings, rules, gazetteer
+    (what a stage's ``run`` receives: :class:`ketl.stages.StageResources`)."""
 
-    repair: RepairSettings
-    boilerplate: BoilerplateSettings
+    settings: Mapping[str, Any]  # by stage name: RepairSettings, BoilerplateSettings, ...
     rules: CompiledRules
-    entities: EntitySettings
     gazetteer: Gazetteer
+    site_stats: SiteLineStats | None = None  # set per batch by finish_batch
+
+    @property
+    def repair(self) -> RepairSettings:
+        return self.settings["repair"]
+
+    @property
+    def boilerplate(self) -> BoilerplateSettings:
+        return self.settings["boilerplate"]
+
+    @property
+    def entities(self) -> EntitySettings:
+        return self.settings["entities"]
 
 
-_RESOURCES: dict[str, Resources] = {}
+class ResourceCache:
+    """The compiled resources of the last settings asked for (by config_hash).
+
+    Compiling (rules, gazetteer) takes seconds and a batch step gets only the
+    settings, so each process that computes batches keeps one: a pool worker
+    or Dask worker compiles for its first batch of a run and reuses the result
+    for the others. One entry: a process serves one run at a time, and a
+    long-lived worker must not hold the gazetteers of every run it served.
+    Not ``lru_cache``: Settings is not hashable (its per-stage tables are dicts).
+    """
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._value: Resources | None = None
+
+    def get(self, settings: Settings) -> Resources:
+        key = settings.config_hash()
+        if self._value is None or key != self._key:
+            self._key, self._value = None, None  # a failed compile must not leave the old entry
+            self._value, self._key = _compile(settings), key
+        return self._value
+
+    def clear(self) -> None:
+        self._key, self._value = None, None
+
+
+# This process's cache (one per process by construction: spawned pool workers
+# and Dask workers import this module anew). Batch steps reach it through
+# resources(); a test or a long-lived worker may clear() it.
+PROCESS_RESOURCES = ResourceCache()
 
 
 def resources(settings: Settings) -> Resources:
     """The run's compiled resources, built on first use in each worker process."""
-    key = settings.config_hash()
-    if key not in _RESOURCES:
-        _RESOURCES.clear()
-        _RESOURCES[key] = _compile(settings)
-    return _RESOURCES[key]
+    return PROCESS_RESOURCES.get(settings)
 
 
 def check_resources(settings: Settings) -> Resources:
     """Compile the run's resources once up front, turning bad settings into a ConfigError."""
-    check_skip(settings.skip)
-    sections = {"repair": RepairSettings, "boilerplate": BoilerplateSettings, "entities": EntitySettings}
-    for name, values in settings.stages.items():
-        if name not in sections:
-            raise ConfigError(f"unknown settings table [{name}]: use {', '.join(f'[{s}]' for s in sections)}")
-        known = {f.name for f in dataclasses.fields(sections[name])}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(unknown)} "
-                              f"(known: {', '.join(sorted(known))})")
+    settings.validate()
     try:
         return resources(settings)
-    except TypeError as exc:  # an unknown key in a [repair]/[boilerplate]/[entities] table
-        raise ConfigError(f"bad stage setting: {exc}") from None
     except ValueError as exc:  # a bad rule or gazetteer file: the message names it
         raise ConfigError(str(exc)) from None
 
 
 def _compile(settings: Settings) -> Resources:
-    st = settings.stages
-    bp = BoilerplateSettings(**{**st.get("boilerplate", {}), "rule_files": tuple(settings.rule_files)})
-    ent = EntitySettings(**{**st.get("entities", {}), "gazetteers": tuple(settings.gazetteer_files)})
+    typed = {s.name: settings.stage(s.name) for s in STAGES}
+    bp, ent = typed["boilerplate"], typed["entities"]
     return Resources(
-        repair=settings_from_mapping(st.get("repair", {})),
-        boilerplate=bp,
+        settings=typed,
         rules=load_rules(bp.rule_files),
-        entities=ent,
         gazetteer=Gazetteer.load(ent.gazetteers, include_default=ent.include_default),
     )
 
@@ -158,7 +184,17 @@ def _site_stats(path: str, mtime_ns: int, settings: BoilerplateSettings) -> Site
     return SiteLineStats.from_arrow(pq.read_table(path), settings.repetition_settings())
 
 
-def _guarded(stage: Callable[[Iterable[Document]], Iterable[Document]], docs: list[Document],
+def _run_stages(ctx: RunContext, step: str, res: Resources, docs: list[Document], rejects: list[Reject],
+                timed: "_Timer") -> list[Document]:
+    """The registry's stages of ``step`` that the run does not skip, in order, timed."""
+    for stage in stages_of_step(step):
+        if ctx.runs(stage.name):
+            run = stage.run
+            docs = timed(stage.name, lambda: _guarded(lambda d: run(d, res), docs, rejects, stage.name))
+    return docs
+
+
+def _guarded(stage: Callable[[list[Document]], Iterable[Document]], docs: list[Document],
              rejects: list[Reject], name: str) -> list[Document]:
     """Run ``stage`` document by document so one failing article becomes a reject, not a lost batch."""
     kept: list[Document] = []
@@ -199,10 +235,7 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     counts.files = result.files
     rejects = list(result.rejects)
     docs = result.docs
-    if ctx.runs("repair"):
-        docs = timed("repair", lambda: _guarded(
-            lambda d: repair_documents(d, res.repair, protected=res.gazetteer.protects),
-            docs, rejects, "repair"))
+    docs = _run_stages(ctx, "prepare", res, docs, rejects, timed)
     stats = SiteLineStats(res.boilerplate.repetition_settings())
     counted = SiteLineStats(res.boilerplate.repetition_settings())
     recount = frozenset(recount)
@@ -213,10 +246,10 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
             if recount and _file_of(doc.source_path, recount):
                 counted.add(*keys)
     ctx.work.mkdir(parents=True, exist_ok=True)
-    pq.write_table(stats.to_arrow(), ctx.work / f"sitelines-{batch:05d}.parquet")
+    pq.write_table(stats.to_arrow(), ctx.files.site_lines(batch))
     if recount:
-        pq.write_table(counted.to_arrow(), ctx.work / f"sitelines-recount-{batch:05d}.parquet")
-    _dump(ctx.work / f"prepared-{batch:05d}.pkl", (docs, rejects))
+        pq.write_table(counted.to_arrow(), ctx.files.site_lines_recount(batch))
+    _dump(ctx.files.prepared(batch), (docs, rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
     return counts
@@ -230,9 +263,9 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
     """
     import pyarrow.compute as pc
 
-    parts = [pq.read_table(ctx.work / f"sitelines-{b:05d}.parquet") for b in batches]
+    parts = [pq.read_table(ctx.files.site_lines(b)) for b in batches]
     for b in batches:
-        if (again := ctx.work / f"sitelines-recount-{b:05d}.parquet").is_file():
+        if (again := ctx.files.site_lines_recount(b)).is_file():
             t = pq.read_table(again)
             parts.append(t.set_column(2, "n_docs", pc.negate(t.column("n_docs"))))
     if previous is not None and (previous / STATE / SITE_LINES).is_file():
@@ -246,36 +279,30 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
-    docs, rejects = _load(ctx.work / f"prepared-{batch:05d}.pkl")
+    docs, rejects = _load(ctx.files.prepared(batch))
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings)
-    stats_path = ctx.work / "sitelines-active.parquet"
+    stats_path = ctx.files.site_lines_active()
     stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
         if stats_path.is_file() else None
-    if ctx.runs("boilerplate"):
-        docs = timed("boilerplate", lambda: _guarded(
-            lambda d: clean_documents(d, res.rules, stats, res.boilerplate), docs, rejects, "boilerplate"))
-    if ctx.runs("entities"):
-        docs = timed("entities", lambda: _guarded(
-            lambda d: resolve_entities(d, res.gazetteer, res.entities), docs, rejects, "entities"))
-    if ctx.runs("quotes"):
-        docs = timed("quotes", lambda: _guarded(extract_quotes, docs, rejects, "quotes"))
+    docs = _run_stages(ctx, "finish", dataclasses.replace(res, site_stats=stats), docs, rejects, timed)
     dedup = ctx.runs("dedup")
-    quotes = timed("sketch", lambda: quotes_pending(docs, ctx, sketches=dedup))
-    article_sketches = timed("sketch", lambda: _sketches([d.text for d in docs], ARTICLE_SETTINGS, dedup))
+    near_dup = res.settings["dedup"]
+    quotes = timed("sketch", lambda: quotes_pending(docs, ctx, sketches=dedup, settings=near_dup.quotes))
+    article_sketches = timed("sketch", lambda: _sketches([d.text for d in docs], near_dup.articles, dedup))
 
     now = datetime.now(timezone.utc)
     staging = Path(ctx.staging)
-    name = part_name(ctx, batch)
+    name = ctx.files.part_name(batch)
     articles = articles_table(docs, ctx, now)
     # Articles wait in the work folder for their near-duplicate links (finalize_run).
     pq.write_table(pa.table({"doc_id": articles.column("doc_id"),
                              "signature": article_sketches.column("signature"),
                              "grams": article_sketches.column("grams")}),
-                   ctx.work / f"article-sketches-{batch:05d}.parquet")
-    pq.write_table(articles, ctx.work / f"articles-{batch:05d}.parquet")
-    pq.write_table(quotes, ctx.work / f"quotes-{batch:05d}.parquet")
+                   ctx.files.article_sketches(batch))
+    pq.write_table(articles, ctx.files.articles(batch))
+    pq.write_table(quotes, ctx.files.quotes(batch))
     counts.articles = articles.num_rows
     counts.quotes = quotes.num_rows
     edits = edits_table(docs, ctx)
@@ -299,17 +326,18 @@ def _sketches(texts: list[str], settings, on: bool) -> pa.Table:
 
 
 def part_name(ctx: RunContext, batch: int) -> str:
-    return f"part-{ctx.run_id[:8]}-{batch:05d}"
+    return ctx.files.part_name(batch)
 
 
 def quote_id(doc_id: str, start: int, end: int) -> str:
     return hashlib.blake2b(f"{doc_id}:{start}:{end}".encode(), digest_size=8).hexdigest()
 
 
-def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True) -> pa.Table:
+def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True,
+                   settings: DedupSettings = QUOTE_SETTINGS) -> pa.Table:
     """The batch's quotes with their MinHash sketches, waiting for cluster ids."""
     rows = [(d, q) for d in docs for q in d.quotes]
-    sketches = _sketches([q.text for _, q in rows], QUOTE_SETTINGS, sketches)
+    sketches = _sketches([q.text for _, q in rows], settings, sketches)
     # Typed columns: a batch without quotes must give the same schema as one with.
     return pa.table({
         "quote_id": pa.array([quote_id(d.doc_id, q.start, q.end) for d, q in rows], pa.string()),
@@ -393,9 +421,6 @@ def _load(path: Path) -> object:
         return pickle.load(fh)
 
 
-_PART = re.compile(r"part-(.{8})-[0-9]+\.parquet")
-
-
 def _parts_of(runs: Iterable[str] | None):
     """Which part files can hold rows of ``runs``: theirs, and any not named by a run."""
     if runs is None:
@@ -403,7 +428,7 @@ def _parts_of(runs: Iterable[str] | None):
     prefixes = {r[:8] for r in runs}
     if "" in prefixes:  # a file whose writer is not recorded: look everywhere
         return None
-    return lambda name: (m := _PART.fullmatch(name)) is None or m.group(1) in prefixes
+    return lambda name: (run := run_of_part(name)) is None or run in prefixes
 
 
 def _file_of(source_path: str, files: frozenset[str]) -> bool:
@@ -411,8 +436,6 @@ def _file_of(source_path: str, files: frozenset[str]) -> bool:
     return source_path in files or source_path.rpartition("#")[0] in files
 
 
-# Doc ids whose rows a re-read file replaced (work folder: this run's; state: all).
-REMOVED_DOCS = "removed-docs.parquet"
 # Tables whose rows name their file; entities name only their article.
 _BY_PATH = ("articles", "edits", "rejects", "suggestions")
 
@@ -446,7 +469,7 @@ def drop_replaced(ctx: RunContext, replaced: list[str], runs: Iterable[str] | No
             removed_articles, doc_ids = n, ids
     if len(doc_ids):
         ctx.work.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.work / REMOVED_DOCS)  # for finalize_run
+        pq.write_table(pa.table({"doc_id": doc_ids}), ctx.files.removed_docs())  # for finalize_run
         remove_rows(staging, "entities", lambda rows: pc.and_(
             stored(rows), pc.is_in(rows.column("doc_id"), value_set=doc_ids)), ["doc_id", "run_id"], parts)
     return removed_articles

@@ -31,9 +31,10 @@ from ..dedup import distributed
 from ..dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from ..dedup.lsh import GRAM_PARTS
 from .incremental import file_key_in
-from .batch import REMOVED_DOCS, RunContext, part_name
+from .batch import RunContext
+from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen
-from .propagation import ARTICLE_COLUMNS, write_propagation
+from .propagation import write_snapshot_propagation
 from ..schemas import QUOTES
 from ..store import STATE, Store, read_table, rewrite_rows, write_part
 
@@ -81,17 +82,12 @@ def check_stored_indexes(out: Path) -> None:
             cls.check(current.resolve() / STATE)
 
 
-def _parts(ctx: RunContext, name: str, batches: list[int]) -> list[Path]:
-    pattern = {"quotes": "quotes-{:05d}.parquet", "articles": "article-sketches-{:05d}.parquet"}[name]
-    return [ctx.work / pattern.format(b) for b in batches]
-
-
 def register_run(ctx: RunContext, batches: list[int], previous: Path | None) -> DedupPlan:
     """Step 1: item numbers and sketch files for the run's new quotes and articles."""
     old = previous / STATE if previous else None
     state = Path(ctx.staging) / STATE
-    return DedupPlan({name: distributed.register(cls, name, old, state, ctx.work / "dedup",
-                                                 _parts(ctx, name, batches))
+    return DedupPlan({name: distributed.register(cls, name, old, state, ctx.files.dedup(),
+                                                 ctx.files.sketch_parts(name, batches))
                       for name, cls in INDEXES.items()})
 
 
@@ -117,7 +113,6 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     stored files read again: their stored quotes are dropped (the new ones
     come with the batches).
     """
-    staging = Path(ctx.staging)
     counts = FinalCounts()
     linked = {}
     indexes: dict[str, NearDupIndex] = {}
@@ -127,8 +122,19 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     elif previous is not None:
         indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
     quotes_index = indexes.get("quotes")
+    counts.near_duplicates = _write_articles(ctx, batches, previous, indexes, linked.get("articles"))
+    counts.quotes, counts.clusters = _write_quotes(ctx, batches, previous, quotes_index, linked.get("quotes"),
+                                                   replaced)
+    write_snapshot_propagation(Path(ctx.staging), ctx.run_id, ctx.run_date)  # quote_clusters, article_clusters
+    return counts
 
-    new_parts = [pq.read_table(ctx.work / f"articles-{b:05d}.parquet") for b in batches]
+
+def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
+                    indexes: dict[str, NearDupIndex], linked: pa.Table | None) -> int:
+    """The run's article parts with their near-duplicate links (``linked``: the
+    index's answer for every new article, in batch order); returns the links."""
+    staging = Path(ctx.staging)
+    new_parts = [pq.read_table(ctx.files.articles(b)) for b in batches]
     seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"])  # first_seen survives re-reads
     dead, gone_now = _dead_articles(ctx, previous, new_parts)
     if len(dead) and "articles" not in indexes and previous is not None:
@@ -136,48 +142,58 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     article_index = indexes.get("articles")
     if len(gone_now) and article_index is not None:
         _repoint_stored(staging, article_index, gone_now, dead)
-    offset = 0
+    offset, near_duplicates = 0, 0
     for b, articles in zip(batches, new_parts):
-        if "articles" in linked and articles.num_rows:
-            dup = linked["articles"].column("near_duplicate_of").slice(offset, articles.num_rows)
+        if linked is not None and articles.num_rows:
+            dup = linked.column("near_duplicate_of").slice(offset, articles.num_rows)
             offset += articles.num_rows
             dup = _repointed(articles.column("doc_id"), dup.combine_chunks(), article_index, dead)
-            counts.near_duplicates += len(dup) - dup.null_count
+            near_duplicates += len(dup) - dup.null_count
             articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"),
                                            "near_duplicate_of", dup)
-        write_part(staging, "articles", keep_first_seen(articles, seen), part_name(ctx, b), ctx.run_date)
+        write_part(staging, "articles", keep_first_seen(articles, seen), ctx.files.part_name(b), ctx.run_date)
+    return near_duplicates
 
-    pending = [pq.read_table(p) for p in _parts(ctx, "quotes", batches)]
-    new = pa.concat_tables(pending).drop_columns(["signature", "grams"]) if pending else None
-    if new is not None and new.num_rows:
-        if "quotes" in linked:
-            assigned = linked["quotes"]
-            if assigned.column("quote_id").to_pylist() != new.column("quote_id").to_pylist():
-                raise RuntimeError("quote index returned rows out of order")
-            cluster_id, similarity = assigned.column("cluster_id"), assigned.column("similarity").cast(pa.float32())
-        else:
-            cluster_id, similarity = pa.nulls(new.num_rows, pa.string()), pa.nulls(new.num_rows, pa.float32())
-        new = new.append_column("cluster_id", cluster_id).append_column("similarity", similarity).append_column(
-            "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
-        counts.quotes = new.num_rows
-    # The quotes table is rewritten whole: old members' cluster_size grows when new ones join,
-    # and the quotes of re-read files give way to their new ones.
+
+def _write_quotes(ctx: RunContext, batches: list[int], previous: Path | None, quotes_index: NearDupIndex | None,
+                  linked: pa.Table | None, replaced: list[str] | tuple) -> tuple[int, int]:
+    """The quotes table, rewritten whole: old members' cluster_size grows when new
+    ones join, and the quotes of re-read files give way to their new ones.
+    Returns the run's quotes and the clusters of more than one member."""
+    staging = Path(ctx.staging)
+    new, n_new = _new_quotes(ctx, batches, linked), 0
     keep = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
     target = pa.schema([QUOTES.field(c) for c in keep] + [pa.field("run_date", pa.string())])
     parts = [_without(read_table(previous, "quotes"), replaced)] if previous else []
     if new is not None:
         parts.append(new)
+        n_new = new.num_rows
     parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
-    quotes = None
+    clusters = 0
     if parts:
-        quotes, counts.clusters = with_clusters(pa.concat_tables(parts), quotes_index or QuoteIndex())
+        quotes, clusters = with_clusters(pa.concat_tables(parts), quotes_index or QuoteIndex())
         for run_date in pc.unique(quotes.column("run_date")).to_pylist():
             part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
-            write_part(staging, "quotes", part, f"quotes-{ctx.run_id[:8]}", run_date)
+            write_part(staging, "quotes", part, ctx.files.quotes_part_name(), run_date)
     elif replaced:  # every stored quote was replaced by none: the commit must not carry them over
         (staging / "quotes" / f"run_date={ctx.run_date}").mkdir(parents=True, exist_ok=True)
-    write_propagation(staging, quotes, article_columns(staging, ARTICLE_COLUMNS), ctx.run_id, ctx.run_date)
-    return counts
+    return n_new, clusters
+
+
+def _new_quotes(ctx: RunContext, batches: list[int], linked: pa.Table | None) -> pa.Table | None:
+    """The run's quotes with their cluster ids (null when dedup is skipped), or None."""
+    pending = [pq.read_table(p) for p in ctx.files.sketch_parts("quotes", batches)]
+    new = pa.concat_tables(pending).drop_columns(["signature", "grams"]) if pending else None
+    if new is None or not new.num_rows:
+        return new
+    if linked is not None:
+        if linked.column("quote_id").to_pylist() != new.column("quote_id").to_pylist():
+            raise RuntimeError("quote index returned rows out of order")
+        cluster_id, similarity = linked.column("cluster_id"), linked.column("similarity").cast(pa.float32())
+    else:
+        cluster_id, similarity = pa.nulls(new.num_rows, pa.string()), pa.nulls(new.num_rows, pa.float32())
+    return new.append_column("cluster_id", cluster_id).append_column("similarity", similarity).append_column(
+        "run_date", pa.array([ctx.run_date] * new.num_rows, pa.string()))
 
 
 def _dead_articles(ctx: RunContext, previous: Path | None, new_parts: list[pa.Table]) -> tuple[pa.Array, pa.Array]:
@@ -187,7 +203,7 @@ def _dead_articles(ctx: RunContext, previous: Path | None, new_parts: list[pa.Ta
     stored = previous / STATE / REMOVED_DOCS if previous is not None else None
     old = pq.read_table(stored).column("doc_id").combine_chunks() if stored and stored.is_file() \
         else pa.array([], pa.string())
-    now_file = ctx.work / REMOVED_DOCS
+    now_file = ctx.files.removed_docs()
     now = pq.read_table(now_file).column("doc_id").combine_chunks() if now_file.is_file() else pa.array([], pa.string())
     if not len(old) and not len(now):
         return old, now

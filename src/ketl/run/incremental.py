@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..atomic import atomic_path
 from ..ingest.scan import SCAN_PROBLEMS, SourceFile
 
 PROCESSED_FILE = "processed.parquet"
@@ -136,10 +137,9 @@ def save_processed(state_dir: Path, previous: dict[str, Seen], run_id: str,
         "n_articles": [rows[p][3] for p in paths],
         "run_id": [rows[p][4] for p in paths],
     }, schema=PROCESSED_SCHEMA)
-    tmp = state_dir / f".{PROCESSED_FILE}.tmp"
-    pq.write_table(table, tmp, compression="zstd")
     # Replace, never write in place: the old file is hard-linked into the previous snapshot.
-    os.replace(tmp, state_dir / PROCESSED_FILE)
+    with atomic_path(state_dir / PROCESSED_FILE) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 # A JSONL article's source_path is ``<file>#<line>``: its file is the path without the suffix.

@@ -19,14 +19,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schemas import ARTICLE_CLUSTERS, QUOTE_CLUSTERS
+from ..schemas import ARTICLE_CLUSTERS, QUOTE_CLUSTERS, QUOTES
 from ..stages.quotes.kind import STATEMENT, quote_kind
 from ..store import PLACEHOLDER, write_part
 
-__all__ = ["quote_clusters", "article_clusters", "write_propagation", "ARTICLE_COLUMNS"]
+__all__ = ["quote_clusters", "article_clusters", "write_propagation", "write_snapshot_propagation",
+           "ARTICLE_COLUMNS"]
 
 ARTICLE_COLUMNS = ["doc_id", "source_path", "site", "title", "published", "first_seen", "processed_at",
                    "near_duplicate_of"]
+QUOTE_COLUMNS = ["quote_id", "doc_id", "text", "speaker_id", "speaker_name", "kind", "cluster_id", "similarity"]
 _US_PER_HOUR = 3_600_000_000
 
 
@@ -193,3 +195,23 @@ def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table
         (staging / name).mkdir(parents=True, exist_ok=True)
         out.append(write_part(staging, name, rows, f"{name}-{run_id[:8]}", run_date))
     return out[0], out[1]
+
+
+def _quote_columns(folder: Path) -> pa.Table:
+    """The few quotes columns the builder needs (rows of an older ketl: nulls where a column is new)."""
+    import pyarrow.dataset as ds
+
+    root = folder / "quotes"
+    schema = pa.schema([QUOTES.field(c) for c in QUOTE_COLUMNS])
+    if not root.is_dir() or not any(root.rglob("*.parquet")):
+        return schema.empty_table()
+    full = QUOTES.append(pa.field("run_date", pa.string()))
+    return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(columns=QUOTE_COLUMNS)
+
+
+def write_snapshot_propagation(staging: Path, run_id: str, run_date: str) -> tuple[int, int]:
+    """Both tables rebuilt from the quotes and articles the staging snapshot now holds."""
+    from .first_seen import article_columns
+
+    return write_propagation(staging, _quote_columns(staging), article_columns(staging, ARTICLE_COLUMNS),
+                             run_id, run_date)

@@ -15,6 +15,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_path
+
 __all__ = ["cache_root", "read_pickle", "write_pickle"]
 
 
@@ -44,14 +46,9 @@ def read_pickle(kind: str, key: Any) -> Any | None:
 def write_pickle(kind: str, key: Any, value: Any) -> None:
     """Written beside and renamed into place: a reader never sees half a file."""
     path = _path(kind, key)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             pickle.dump((key, value), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
     except OSError:  # unwritable, full, not a folder: only costs the time to build again
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        pass

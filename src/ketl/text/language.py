@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 import unicodedata
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from .cache import cache_root
 
 __all__ = ["detect_language", "language_sample", "UNDETERMINED"]
@@ -232,16 +232,13 @@ def _cached_scorer(folder: Path | None):
 
 def _store(fast: _VectorScorer, folder: Path, checks: list[tuple[str, float]]) -> None:
     """Written to a private folder renamed into place: readers never see half a cache."""
-    tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
     try:
         shutil.rmtree(folder, ignore_errors=True)  # a stale or damaged copy
-        tmp.mkdir(parents=True, exist_ok=True)
-        fast.save(tmp, checks)
-        os.replace(tmp, folder)
+        with atomic_path(folder) as tmp:
+            tmp.mkdir(parents=True, exist_ok=True)
+            fast.save(tmp, checks)
     except OSError:
         pass  # a cache that cannot be written only costs time
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @lru_cache(maxsize=1)

@@ -440,13 +440,15 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
 _HEADER_MAX_CHARS = 40
 
 _MENU_MAX_WORDS = 3
+_COUNT = re.compile(r"[%#№$€£+]?\d[\d.,]*\s*%?\s+[^\W\d_]+$")
 _MENU_MAX_CHARS = 32
 
 
 def _menu_item(line: str) -> bool:
-    """A navigation entry: a few words, no sentence punctuation."""
+    """A navigation entry: a few words, no sentence punctuation; not a count
+    of something ("%165 голосов", "12 votes": a poll's results are data)."""
     return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS
-            and line.count(" ") < _MENU_MAX_WORDS and "," not in line)
+            and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not _COUNT.match(line))
 
 
 def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> None:
@@ -500,8 +502,9 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
         q = _next_hard(hard, edge + step, step, end)
         while q != end and (weak[q] or headers[q]):
             resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap)
-            if resumed is None and headers[q] and step == 1:
-                resumed = _past_box(lines, hard, weak, q, end, max_gap)
+            if resumed is None and headers[q]:
+                resumed = _past_box(lines, hard, weak, q, end, max_gap) if step == 1 else \
+                    _lead_above_box(lines, hard, weak, edge, q, end, max_gap)
             if resumed is None:
                 break
             take_to, resume_at = resumed
@@ -566,7 +569,7 @@ def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], 
     box itself is not taken), or None. The box is a few lines that are no
     sentences; what follows must be prose of some length, not a teaser's blurb."""
     r = q + 1
-    while r != end and r - q <= max_gap and not hard[r] and not is_prose(lines[r]):
+    while r != end and r - q <= max_gap and (weak[r] or not hard[r] and not is_prose(lines[r])):
         r += 1
     if r == end or r == q + 1 or hard[r] or not is_prose(lines[r]):
         return None
@@ -579,6 +582,30 @@ def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], 
             size, n = size + len(lines[k]), n + 1
         k += 1
     return (q, r) if size >= _RESUMED_MIN_CHARS and n >= 2 else None
+
+
+# The article's lead paragraph above a box is one sentence or two.
+_LEAD_MIN_CHARS = 100
+
+
+def _lead_above_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int, q: int,
+                    end: int, max_gap: int) -> tuple[int, int] | None:
+    """A box dropped in right below the article's first paragraph ("Most read"
+    and two headlines): reading upwards from the article, its lead above the
+    box, as ``(edge, lead line)`` (the box is not taken), or None. The box is
+    a few lines that are no sentences; the lead is prose, not a teaser's blurb."""
+    box = range(q + 1, edge)
+    if not 1 <= len(box) <= max_gap or any(is_prose(lines[r]) for r in box):
+        return None
+    r = q - 1
+    if r == end or hard[r] or not is_prose(lines[r]) or lines[r].endswith(("…", "...")):
+        return None
+    size, k = 0, r
+    while k != end and (not hard[k] or weak[k]) and size < _LEAD_MIN_CHARS:
+        if not hard[k] and is_prose(lines[k]):
+            size += len(lines[k])
+        k -= 1
+    return (edge, r) if size >= _LEAD_MIN_CHARS else None
 
 
 _BULLETS = frozenset("-–—•*·●▪►◦")

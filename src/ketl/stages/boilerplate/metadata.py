@@ -1,7 +1,7 @@
 """Article metadata found in the text itself: title, site, dateline, reprint source.
 
 Each piece leaves the body through a located :class:`Change` (stage
-"metadata"), and its value goes to ``doc.meta``:
+"boilerplate.metadata"), and its value goes to ``doc.meta``:
 
 * ``title``: the headline line at the top (after leading furniture such as a
   Telegram invitation), without a site suffix (`` - Site``, `` | Site``, a bare `` |``);
@@ -29,7 +29,7 @@ from .site_stats import doc_site, split_title_suffix
 
 __all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
 
-STAGE = "metadata"
+STAGE = "boilerplate.metadata"  # "metadata" in 0.2 datasets
 # A final full stop, colon, semicolon or comma in the scripts ketl meets: a line
 # ending so is a sentence, not a headline ("?", "!" and closing quotes may end either).
 _TERMINAL = re.compile("[.;:,\u3002\uff0e\uff61\uff1b\uff1a\uff0c\u060c\u061b\u06d4"
@@ -166,7 +166,7 @@ def _norm(s: str) -> str:
 
 def extract_metadata(doc: Document, is_furniture: Callable[[str], bool] = lambda s: False) -> Document:
     """Fill ``doc.meta`` (title, site, dateline, reprinted_from) and remove what
-    they came from from the body, as edits of stage "metadata"."""
+    they came from from the body, as edits of stage "boilerplate.metadata"."""
     extract_metadata_at(doc, is_furniture)
     return doc
 

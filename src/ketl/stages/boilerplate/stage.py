@@ -6,7 +6,7 @@ lines repeated across a site's articles, so they need every batch's counts):
 * phase A: :func:`site_and_line_keys` per document, folded into a
   :class:`SiteLineStats` by the flow (and persisted);
 * phase B: :func:`clean_documents` -- metadata first (title, site, dateline,
-  reprint source: stage "metadata"), then every boilerplate line leaves with
+  reprint source: stage "boilerplate.metadata"), then every boilerplate line leaves with
   the id of the rule that condemned it (stage "boilerplate").
 
 A line goes when (first reason wins, that is its edit's rule id):
@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
@@ -38,8 +38,11 @@ from .rules import CompiledRules, load_rules
 from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                          site_and_line_keys, split_title_suffix)
 
+if TYPE_CHECKING:
+    from .. import StageResources
+
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
-           "SiteLineStats", "RepetitionSettings", "site_and_line_keys"]
+           "SiteLineStats", "run", "RepetitionSettings", "site_and_line_keys"]
 
 STAGE = "boilerplate"
 _LAYOUT = "layout.blank_lines"
@@ -67,11 +70,11 @@ class BoilerplateSettings:
     cross_min_sites: int = 4  # a short line printed on this many sites (0 = off) ...
     cross_min_docs: int = 8  # ... and in this many documents is furniture (repeated.cross_site)
     trailing_fragment_max_overlap: float = 0.34  # shared content words with the article, at most
-    stray_script_max_chars: int = 12
+    stray_script_max_chars: int = 12  # a line this short with no letter of the article's script goes
     # One edit per removed line, as the edits table promises; True merges consecutive
     # lines removed by one rule into one edit (faster, fewer rows).
     merge_runs: bool = False
-    # Classifier knobs (see ClassifierSettings).
+    # Classifier knobs: ClassifierSettings documents the fields both classes share.
     length_low: int = 70
     length_high: int = 200
     stop_low: float = 0.22
@@ -82,13 +85,13 @@ class BoilerplateSettings:
     earlier_ratio: float = 0.6
     table_min_rows: int = 4
     # Bridging a short interruption of the article (see ClassifierSettings.bridge_*).
-    bridge_max_gap: int = 6
-    bridge_min_chars: int = 120
-    bridge_min_lines: int = 2
+    bridge_max_gap: int = 6  # the article continues past at most this many non-blank lines of furniture ...
+    bridge_min_chars: int = 120  # ... when prose worth this many characters ...
+    bridge_min_lines: int = 2  # ... in at least this many lines follows
     # Teaser lists: this many consecutive lines gluing a headline to its summary
     # (0 = off); each costs teaser_penalty inside the article.
     teaser_min_run: int = 3
-    teaser_penalty: int = 150
+    teaser_penalty: int = 150  # cost of keeping a teaser line inside the article
     # Removal needs evidence (see ClassifierSettings): the article reaches out to
     # the nearest line condemned on its own; menus of menu_min_run entries count.
     evidence_bounds: bool = True
@@ -108,6 +111,12 @@ class BoilerplateSettings:
     def repetition_settings(self) -> RepetitionSettings:
         return RepetitionSettings(min_docs=self.repeated_min_docs, min_share=self.repeated_min_share,
                                   cross_min_sites=self.cross_min_sites, cross_min_docs=self.cross_min_docs)
+
+
+def run(docs: list[Document], resources: StageResources) -> list[Document]:
+    """The registry's entry point (:data:`ketl.stages.STAGES`): ``[boilerplate]``, the
+    run's rules and its per-site line counts."""
+    return list(clean_documents(docs, resources.rules, resources.site_stats, resources.settings["boilerplate"]))
 
 
 def clean_documents(docs: Iterable[Document], rules: CompiledRules | None = None,

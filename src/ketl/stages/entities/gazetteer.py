@@ -44,7 +44,6 @@ from __future__ import annotations
 import bisect
 import gzip
 import hashlib
-import os
 import pickle
 import tomllib
 from dataclasses import dataclass, field
@@ -59,6 +58,7 @@ import regex
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
+from ...atomic import atomic_path
 from ...text.cache import cache_root
 
 __all__ = [
@@ -159,10 +159,8 @@ def _write_disk_cache(gaz: "Gazetteer", key: tuple) -> None:
     path = _cache_path(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
     except OSError:
         pass  # a cache that cannot be written only costs time
 

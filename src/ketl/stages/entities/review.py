@@ -18,7 +18,6 @@ they are, and the file stays a plain, diffable gazetteer.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from typing import Sequence
 import pyarrow as pa
 import xxhash
 
+from ...atomic import atomic_write
 from .stage import SUGGESTIONS_SCHEMA
 from .gazetteer import Entity, Gazetteer, entity_toml
 
@@ -160,7 +160,5 @@ def record_decisions(path: Path, accepted: Sequence[ReviewItem] = (),
     new = old.rstrip("\n") + "\n\n" + "\n".join(blocks)
     tomllib.loads(new)  # never write a file the next run cannot read
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(new, encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, new.encode("utf-8"))
     return len(blocks)

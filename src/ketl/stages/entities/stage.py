@@ -42,10 +42,13 @@ from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_w
 if TYPE_CHECKING:
     import numpy as np
 
+    from .. import StageResources
+
 __all__ = [
     "EntitySettings",
     "resolve_entities",
     "resolve_document",
+    "run",
     "ENTITIES_SCHEMA",
     "SUGGESTIONS_SCHEMA",
     "entities_table",
@@ -53,7 +56,7 @@ __all__ = [
     "warm_up",
 ]
 
-STAGE = "entity"
+STAGE = "entities"  # "entity" in 0.2 datasets
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,8 @@ class EntitySettings:
     suggest_threshold: float = 0.80  # from here up to threshold: a suggestion for review
     canonicalize_variants: bool = False  # rewrite legitimate variants to the canonical form
     fuzzy: bool = True  # score unknown capitalised spans against the gazetteer
-    hint_bonus: float = 0.05
-    mention_bonus: float = 0.10
+    hint_bonus: float = 0.05  # added when a neighbouring word tells the type ("regions", "President")
+    mention_bonus: float = 0.10  # added for a person named in full elsewhere in the article
     context_penalty: float = 0.20  # half of it off a candidate whose context fits only by country
     near_needs_hint: bool = True  # a candidate that fits only by country needs a type hint too
     ordinary_rank: int = 12000  # words among the N most frequent English words are ordinary
@@ -73,7 +76,7 @@ class EntitySettings:
     min_fix_length: int = 6  # shorter spans are at most suggested (Imran/Iran, Turki/Turkey)
     context_chars: int = 60  # characters each side kept in a suggestion's context
     gazetteers: tuple[str, ...] = ()  # user gazetteer files, merged after the default one
-    include_default: bool = True
+    include_default: bool = True  # load ketl's own gazetteer besides the user's
 
 
 # The table contracts live with the others in ketl.schemas.
@@ -89,6 +92,12 @@ _CAP_TOKEN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])" + _CAP)
 _CAP_RUN = regex.compile(r"(?<![\p{L}\p{M}\p{N}])" + _CAP + r"(?: " + _CAP + r")*")
 _WORD = regex.compile(r"[\p{L}\p{M}]+")
 _MAX_RUN = 4
+
+
+def run(docs: list[Document], resources: StageResources) -> list[Document]:
+    """The registry's entry point (:data:`ketl.stages.STAGES`): ``[entities]`` and the
+    run's gazetteer."""
+    return list(resolve_entities(docs, resources.gazetteer, resources.settings["entities"]))
 
 
 def resolve_entities(docs: Iterable[Document], gaz: Gazetteer,

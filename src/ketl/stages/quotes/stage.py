@@ -33,7 +33,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import regex
 
@@ -41,7 +41,10 @@ from ...document import Document, Edit, Quote
 from .kind import quote_kind
 from .speakers import SpeakerResolver, speaker_id
 
-__all__ = ["QuoteSettings", "extract_quotes", "find_quotes", "resolve_speakers"]
+if TYPE_CHECKING:
+    from .. import StageResources
+
+__all__ = ["QuoteSettings", "extract_quotes", "find_quotes", "resolve_speakers", "run"]
 
 
 # Inner-loop steps allowed per quotation mark of a text (see _capped_spans).
@@ -51,6 +54,8 @@ CAPPED_RULE = "quotes.work_cap"
 
 @dataclass(frozen=True)
 class QuoteSettings:
+    """Settings of the quote stage (``[quotes]`` in the config)."""
+
     max_chars: int = 5000  # a longer "quote" is an unmatched mark, not a quote
     max_paragraphs: int = 10  # paragraphs one quote may run over
 
@@ -111,6 +116,11 @@ def _lexicon() -> _Lexicon:
         head=regex.compile(rf"^\s*({phrase})"),
         name_runs=regex.compile(rf"(?<![\p{{L}}\p{{M}}])({_NAME_RUN})"),
     )
+
+
+def run(docs: list[Document], resources: StageResources) -> list[Document]:
+    """The registry's entry point (:data:`ketl.stages.STAGES`): ``[quotes]``."""
+    return list(extract_quotes(docs, resources.settings["quotes"]))
 
 
 def extract_quotes(docs: Iterable[Document], settings: QuoteSettings = QuoteSettings(),

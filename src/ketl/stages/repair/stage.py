@@ -4,8 +4,8 @@ Public entry points:
 
 * :func:`repair` - one string in, a :class:`RepairResult` (text and edits) out;
 * :func:`repair_documents` - the batch stage: Documents in, Documents out, with
-  the changes applied through :func:`ketl.document.apply_changes` (stage
-  ``encoding`` for ftfy, ``normalize`` for the rest) and ``meta["language"]``.
+  the changes applied through :func:`ketl.document.apply_changes` (edits of stage
+  ``repair.encoding`` for ftfy, ``repair.normalize`` for the rest) and ``meta["language"]``.
 
 The passes run in a fixed order and the whole sequence repeats until nothing
 changes (a removal can create new work, e.g. a deleted zero-width space leaves
@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
 from ...text.language import UNDETERMINED, detect_language
@@ -32,27 +32,35 @@ from .spacing import spacing_changes
 from .unicode import REPLACEMENT_CHAR, unicode_changes
 from .words import glued_word_changes
 
-__all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
-           "replacement_char_count", "warm_up"]
+if TYPE_CHECKING:
+    from .. import StageResources
 
+__all__ = ["RepairSettings", "RepairResult", "repair", "repair_document", "repair_documents",
+           "replacement_char_count", "run", "warm_up"]
+
+# edits.stage of the two sub-stages ("encoding" and "normalize" in 0.2 datasets).
+ENCODING = "repair.encoding"
+NORMALIZE = "repair.normalize"
 
 
 @dataclass(frozen=True, slots=True)
 class RepairSettings:
+    """Settings of the repair stage (``[repair]`` in the config)."""
+
     fix_encoding: bool = True  # ftfy: mojibake, entities, C1 controls, ligatures, width, NFC
     uncurl_quotes: bool = False  # curly quotes carry information: keep them unless asked
     unicode_hygiene: bool = True  # odd spaces, invisible and control characters, NFC
     # U+FFFD marks bytes lost upstream; deleting it glues its neighbours into a wrong word
     drop_replacement_chars: bool = False
-    fix_spacing: bool = True
-    fix_punctuation: bool = True
-    split_glued_words: bool = True
-    remove_duplicate_parentheticals: bool = True
-    remove_stray_script_lines: bool = True
-    stray_line_max_letters: int = 12
-    stray_line_max_words: int = 2
-    stray_script_max_share: float = 0.05
-    detect_language: bool = True
+    fix_spacing: bool = True  # runs of spaces and tabs, trailing spaces, blank-line runs
+    fix_punctuation: bool = True  # "said.." "century. ." " ," and other damage; spacing before ; ! ? in English only
+    split_glued_words: bool = True  # "wasagreed" -> "was agreed", English text only
+    remove_duplicate_parentheticals: bool = True  # "Vladimir Putin (Vladimir Putin)"
+    remove_stray_script_lines: bool = True  # short lines in a script the article hardly uses
+    stray_line_max_letters: int = 12  # ... of at most this many letters
+    stray_line_max_words: int = 2  # ... and words
+    stray_script_max_share: float = 0.05  # ... when their script is at most this share of the letters
+    detect_language: bool = True  # set the article's language (articles.language)
     max_rounds: int = 4  # the passes repeat until stable; this bounds pathological input
 
 
@@ -110,7 +118,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     # What the text holds, looked at once; looked at again only after a change.
     facts = scan_text(doc.text)
 
-    def apply(changes: list[Change], stage: str = "normalize") -> None:
+    def apply(changes: list[Change], stage: str = NORMALIZE) -> None:
         nonlocal facts
         if changes:
             if dirty is not None:
@@ -119,7 +127,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
             facts = scan_text(doc.text)
 
     if s.fix_encoding:
-        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage="encoding")
+        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
     if s.remove_stray_script_lines:
@@ -144,7 +152,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         changes = _non_overlapping(spacing_changes(doc.text, facts))
         if changes and dirty is not None:
             dirty.update(doc.text, changes)
-        apply_changes(doc, changes, stage="normalize")
+        apply_changes(doc, changes, stage=NORMALIZE)
     return len(doc.edits) > before
 
 
@@ -211,6 +219,12 @@ def repair(text: str, settings: RepairSettings | None = None,
     repair_document(doc, s, protected)
     return RepairResult(text=doc.text, edits=list(doc.edits),
                         language=doc.meta.get("language", UNDETERMINED))
+
+
+def run(docs: list[Document], resources: StageResources) -> list[Document]:
+    """The registry's entry point (:data:`ketl.stages.STAGES`): ``[repair]``, names
+    of the run's gazetteers protected from word splitting."""
+    return list(repair_documents(docs, resources.settings["repair"], protected=resources.gazetteer.protects))
 
 
 def repair_documents(docs: Iterable[Document], settings: RepairSettings | None = None,

@@ -1,0 +1,29 @@
+"""``ketl report``: the dataset's HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .console import err, fail, out
+from .text import printable
+
+
+def report(
+    out_dir: Path = typer.Option(Path("curated"), "--out", help="The curated dataset."),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="Report file. (default: <out>/report.html)"),
+) -> None:
+    """Write an HTML report (with charts) of the dataset beside it."""
+    from ..report.build import write_report
+
+    try:
+        path = write_report(out_dir, dest)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        fail(str(exc))
+    out.print(f"report written to {printable(path)}", highlight=False, soft_wrap=True)
+    from ..report.charts import MISSING, available
+
+    if not available():
+        err.print(f"[yellow]note:[/] {printable(MISSING)}", highlight=False, soft_wrap=True)

@@ -1,0 +1,200 @@
+"""The flow layer's plumbing: Prefect's settings set by the entry points (not by an
+import), the run's process pool as an object the run owns, the compiled-resources
+cache, and the typed run summary the CLI prints."""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS
+from ketl.flows.prefect_env import DEFAULTS, STARTUP_TIMEOUT
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src" / "ketl"
+
+
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    """This environment without ketl's Prefect defaults (conftest sets them for the suite)."""
+    env = {k: v for k, v in os.environ.items() if k not in DEFAULTS and k != "PREFECT_API_URL"}
+    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(tmp_path / "prefect-home"))
+    return env
+
+
+def _python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *args], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_importing_the_flow_layer_leaves_the_environment_alone(tmp_path):
+    done = _python("""
+        import json, os, sys
+        before = dict(os.environ)
+        import ketl.flows, ketl.flows.pool, ketl.flows.tasks, ketl.flows.flow, ketl.flows.dask
+        after = dict(os.environ)
+        print(json.dumps({"changed": sorted(k for k in {**before, **after} if before.get(k) != after.get(k)),
+                          "prefect": "prefect" in sys.modules}))
+    """, _clean_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"changed": [], "prefect": True}
+
+
+def test_ketl_flows_loads_prefect_only_when_the_flow_is_used_and_configures_it_first(tmp_path):
+    done = _python("""
+        import sys
+        import ketl.flows
+        assert "prefect" not in sys.modules, "importing ketl.flows loaded prefect"
+        curate = ketl.flows.curate  # the first use: configure(), then the flow module
+        from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+        print(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), PREFECT_SERVER_ANALYTICS_ENABLED.value())
+    """, _clean_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["120", "False"]
+
+
+def test_a_value_the_user_set_wins(tmp_path):
+    env = {**_clean_env(tmp_path), STARTUP_TIMEOUT: "45"}
+    done = _python("""
+        from ketl.flows.prefect_env import configure, startup_timeout
+        print(configure(), startup_timeout())
+    """, env)
+    assert done.stdout.split() == ["True", "45"], done.stderr
+
+
+def test_ketl_run_gets_the_120_second_start_up_timeout(tmp_path):
+    """The CLI path, with the flow replaced by a stand-in that reads Prefect's settings
+    where the real flow would start its temporary server, and returns a summary."""
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    raw.mkdir()
+    shutil.copy(sorted(SEEDS.glob("*.txt"))[0], raw / "a.txt")
+    done = _python("""
+        import sys, types
+        stand_in = types.ModuleType("ketl.flows.flow")
+
+        class UsageError(ValueError):
+            pass
+
+        def curate_with(**kwargs):
+            from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as timeout
+            from ketl.run.summary import RunSummary
+            print("timeout", timeout.value())
+            return RunSummary(run_id="feedc0de-run", out=kwargs["out"], files_seen=1, articles=1, seconds=0.5,
+                              stage_seconds={"repair": 0.25}, notes=["a note with [brackets]"])
+
+        stand_in.UsageError, stand_in.curate_with = UsageError, curate_with
+        sys.modules["ketl.flows.flow"] = stand_in
+        from ketl.cli.app import main
+        sys.argv = ["ketl", "run", "--raw", sys.argv[1], "--out", sys.argv[2], "--workers", "1"]
+        main()
+    """, {**_clean_env(tmp_path), "COLUMNS": "200"}, str(raw), str(out))
+    assert done.returncode == 0, done.stderr
+    assert "timeout 120" in done.stdout
+    # the typed summary reached the CLI's table
+    assert "run feedc0de" in done.stdout and "docs/s" in done.stdout and "CPU s: repair" in done.stdout
+    assert "a note with [brackets]" in done.stderr
+
+
+def test_no_import_time_environment_writes_and_no_noqa_e402_in_the_flow_layer():
+    for path in sorted((SRC / "flows").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert "E402" not in text, path.name
+        top_level = [line for line in text.splitlines() if line.startswith("os.environ")]
+        assert not top_level, (path.name, top_level)
+
+
+def test_no_global_statement_in_the_run_steps_and_flow_layer():
+    owned = [*sorted((SRC / "flows").glob("*.py")),
+             *(SRC / "run" / f for f in ("batch.py", "dedup.py", "work.py", "summary.py", "incremental.py"))]
+    offenders = [f"{p.name}:{n}" for p in owned
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+                 if line.strip().startswith("global ")]
+    assert not offenders
+
+
+# -------------------------------------------------------------- the pool
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def test_compute_pool_runs_batches_in_its_workers_and_only_while_open():
+    from ketl.flows.pool import CURRENT, ComputePool, compute
+
+    assert compute(_pid) == os.getpid()  # no pool: in this process (a Dask worker's case)
+    with ComputePool(2) as pool:
+        assert CURRENT.get() is pool
+        worker = compute(_pid)
+        # Prefect's thread runner runs each task in a copy of the flow's context
+        assert contextvars.copy_context().run(compute, _pid) != os.getpid() and worker != os.getpid()
+    assert CURRENT.get() is None
+    assert compute(_pid) == os.getpid()
+    with ComputePool(1) as pool:
+        assert pool.compute(_pid) == os.getpid()  # one worker: no processes to start
+
+
+def test_stop_now_ends_the_workers_at_once():
+    import time
+
+    from ketl.flows.pool import ComputePool
+
+    with ComputePool(2) as pool:
+        pool.compute(_pid)  # the workers are up
+        procs = list(pool._executor._processes.values())
+        t = time.monotonic()
+        pool.stop_now(grace=1.0)
+        assert time.monotonic() - t < 2 and not any(p.is_alive() for p in procs)
+        t = time.monotonic()
+    assert time.monotonic() - t < 5  # closing the pool after that does not wait on the dead workers
+
+
+# -------------------------------------------------------------- the resources cache
+
+def test_resource_cache_compiles_once_per_settings():
+    from ketl.run.batch import ResourceCache
+    from ketl.settings import Settings
+
+    cache = ResourceCache()
+    a = cache.get(Settings())
+    assert cache.get(Settings(raw="elsewhere", workers=3)) is a  # same config_hash: not compiled again
+    other = cache.get(Settings(skip=("quotes",)))
+    assert other is not a and cache.get(Settings(skip=("quotes",))) is other
+    cache.clear()
+    assert cache.get(Settings()) is not a
+
+
+def test_a_failed_compile_leaves_no_stale_entry(tmp_path):
+    from ketl.run.batch import ResourceCache
+    from ketl.settings import Settings
+
+    cache = ResourceCache()
+    good = cache.get(Settings())
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[rule]]\npattern = '('\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.toml"):
+        cache.get(Settings(rule_files=(str(bad),)))
+    assert cache.get(Settings()) is not good  # compiled again, not the entry of before the failure
+
+
+# -------------------------------------------------------------- the summary
+
+def test_run_summary_round_trips_and_refuses_unknown_keys():
+    from ketl.run.summary import RunSummary
+
+    s = RunSummary(run_id="r", out="o", articles=3, seconds=1.5, stage_seconds={"repair": 0.5},
+                   notes=["re-curated 2 articles (settings changed)"], user_files=["/tmp/g.toml"])
+    d = s.to_dict()
+    assert json.loads(json.dumps(d)) == d  # plain values, for Prefect's result display
+    assert RunSummary.from_dict(d) == s and s.docs_per_second == 2.0
+    with pytest.raises(ValueError, match="artciles"):
+        RunSummary.from_dict({**d, "artciles": 1})
+    assert {f.name for f in dataclasses.fields(RunSummary)} >= {"near_duplicates", "band_workers", "clusters"}
