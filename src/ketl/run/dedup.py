@@ -125,7 +125,8 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     counts.near_duplicates = _write_articles(ctx, batches, previous, indexes, linked.get("articles"))
     counts.quotes, counts.clusters = _write_quotes(ctx, batches, previous, quotes_index, linked.get("quotes"),
                                                    replaced)
-    write_snapshot_propagation(Path(ctx.staging), ctx.run_id, ctx.run_date)  # quote_clusters, article_clusters
+    # quote_clusters and article_clusters: rebuilt whole from what the snapshot now holds, as quotes is
+    write_snapshot_propagation(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
     return counts
 
 

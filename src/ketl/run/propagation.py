@@ -181,8 +181,9 @@ def article_clusters(articles: pa.Table, run_id: str) -> pa.Table:
 
 
 def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table, run_id: str,
-                      run_date: str) -> tuple[int, int]:
-    """Replace both tables in the staging snapshot (they are rebuilt whole); rows written."""
+                      run_date: str, part: str) -> tuple[int, int]:
+    """Replace both tables in the staging snapshot (they are rebuilt whole, like quotes: one
+    part per run, named ``part``); rows written."""
     out = []
     for name, rows in (("quote_clusters", quote_clusters(quotes, articles, run_id) if quotes is not None
                         else QUOTE_CLUSTERS.empty_table()),
@@ -193,7 +194,7 @@ def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table
             continue
         shutil.rmtree(staging / name, ignore_errors=True)  # the previous snapshot's rows: links only
         (staging / name).mkdir(parents=True, exist_ok=True)
-        out.append(write_part(staging, name, rows, f"{name}-{run_id[:8]}", run_date))
+        out.append(write_part(staging, name, rows, part, run_date))
     return out[0], out[1]
 
 
@@ -209,9 +210,9 @@ def _quote_columns(folder: Path) -> pa.Table:
     return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(columns=QUOTE_COLUMNS)
 
 
-def write_snapshot_propagation(staging: Path, run_id: str, run_date: str) -> tuple[int, int]:
+def write_snapshot_propagation(staging: Path, run_id: str, run_date: str, part: str) -> tuple[int, int]:
     """Both tables rebuilt from the quotes and articles the staging snapshot now holds."""
     from .first_seen import article_columns
 
     return write_propagation(staging, _quote_columns(staging), article_columns(staging, ARTICLE_COLUMNS),
-                             run_id, run_date)
+                             run_id, run_date, part)
