@@ -27,7 +27,8 @@ _CHARS_PER_WORD = 2  # scripts without spaces: a rough word length, for counting
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}’'\-]+")
 _UNSPACED = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}]")
 # A sentence end of any script, possibly followed by closing brackets or marks.
-_SENTENCE_END = regex.compile(r"[.!?…。！？؟۔।॥።፧։]['\"”’»)\]]*\s*$")
+_ENDS = frozenset(".!?…。！？؟۔।॥።፧։")
+_CLOSERS = "'\"”’»)]"
 
 # Auxiliaries, copulas, modals and subject pronouns of common news languages: a
 # short span holding one is a clause ("We will win", "Es ist vorbei"), not a term.
@@ -61,6 +62,11 @@ def _word_count(text: str, words: list[str]) -> int:
     return spaced + -(-unspaced // _CHARS_PER_WORD)
 
 
+def _ends_sentence(text: str) -> bool:
+    t = text.rstrip().rstrip(_CLOSERS)  # string methods: a regex anchored at $ tries every position
+    return bool(t) and t[-1] in _ENDS
+
+
 def _is_name(words: list[str]) -> bool:
     """Every word capitalised (a cased script) and none a clause word: "Iron Fist", "Operation Dawn"."""
     cased = [w for w in words if w[0].isalpha() and (w[0].isupper() or w[0].islower())]
@@ -72,14 +78,14 @@ def _is_name(words: list[str]) -> bool:
 
 def quote_kind(text: str) -> str:
     """``statement``, ``term`` (a scare quote or a quoted term) or ``name`` for a quote's words."""
-    if text.count(" ") >= 2 * _LONG:  # most statements: no need to count words exactly
+    if text.count(" ") >= _LONG + 2:  # most statements: ten gaps hold eight words (a dash or two aside)
         return STATEMENT
     words = _words(text)
     n = _word_count(text, words)
     if n >= _LONG:
         return STATEMENT
     clause = any(w.casefold() in _CLAUSE_WORDS for w in words)
-    ends = _SENTENCE_END.search(text) is not None
+    ends = _ends_sentence(text)
     # One capitalised word is no name: a German noun ("Verräter") or a lone "We".
     if not ends and len(words) >= 2 and _is_name(words):
         return NAME
