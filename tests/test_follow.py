@@ -265,3 +265,31 @@ def test_article_clusters_give_first_outlet_reprints_and_delays():
 def test_empty_inputs_give_empty_tables_with_the_schema():
     assert quote_clusters(QUOTES.empty_table(), ARTICLES.empty_table(), "r").schema == QUOTE_CLUSTERS
     assert article_clusters(_articles([("a", "A", T0, None)]), "r").num_rows == 0
+
+
+def test_article_parts_of_an_older_ketl_are_upgraded_to_a_published_timestamp(tmp_path):
+    """Before #16 `published` was the JSONL string as given: such a part is rewritten once, the
+    string kept in published_raw, so no reader meets two types for one column."""
+    import pyarrow.parquet as pq
+
+    from ketl.run.first_seen import upgrade_published
+
+    old_fields = [f for f in ARTICLES if f.name not in ("published", "published_raw", "first_seen")]
+    old = pa.schema(old_fields).insert(6, pa.field("published", pa.string()))
+    rows = []
+    for i, value in enumerate(["Tue, 27 Oct 2020 10:15:00 GMT", None, "soon"]):
+        row = {f.name: None for f in old}
+        row.update(doc_id=f"d{i}", source_path=f"f{i}.jsonl#1", source_sha256="0", source_encoding="utf-8",
+                   text="Текст статьи.", n_chars=13, n_edits=0, run_id="r", pipeline_version="0.2.0",
+                   config_hash="c", processed_at=T0, published=value)
+        rows.append(row)
+    part = tmp_path / "articles" / "run_date=2024-05-01" / "part-aaaaaaaa-00000.parquet"
+    part.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=old), part)
+    assert upgrade_published(tmp_path) == 1
+    got = pq.read_table(part)
+    assert got.schema.field("published").type == ARTICLES.field("published").type
+    assert got.column("published").to_pylist() == [datetime(2020, 10, 27, 10, 15, tzinfo=UTC), None, None]
+    assert got.column("published_raw").to_pylist() == ["Tue, 27 Oct 2020 10:15:00 GMT", None, "soon"]
+    assert got.column("text").to_pylist() == ["Текст статьи."] * 3
+    assert upgrade_published(tmp_path) == 0  # once

@@ -33,7 +33,7 @@ from ..dedup.lsh import GRAM_PARTS
 from .incremental import file_key_in
 from .batch import RunContext
 from .work import REMOVED_DOCS
-from .first_seen import article_columns, keep_first_seen
+from .first_seen import article_columns, keep_first_seen, upgrade_published
 from .propagation import write_snapshot_propagation
 from ..schemas import QUOTES
 from ..store import STATE, Store, read_table, rewrite_rows, write_part
@@ -137,6 +137,7 @@ def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
     staging = Path(ctx.staging)
     new_parts = [pq.read_table(ctx.files.articles(b)) for b in batches]
     seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"])  # first_seen survives re-reads
+    upgrade_published(staging)  # parts of an older ketl: published was the string as given
     dead, gone_now = _dead_articles(ctx, previous, new_parts)
     if len(dead) and "articles" not in indexes and previous is not None:
         indexes["articles"] = ArticleIndex.load(previous / STATE, bands=False, grams=False)

@@ -3,6 +3,10 @@
 A re-read or re-curated article gets new rows, but it was seen before: the
 stored value wins. Rows written before the column existed give their
 ``processed_at``, the best record of when they were first processed.
+
+Also the one-time upgrade of article parts written before ``published`` was a
+timestamp (it held the JSONL string as given): such parts are rewritten with the
+parsed date and the string in ``published_raw``, so no reader meets two types.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import pyarrow.compute as pc
 
 from ..schemas import ARTICLES
 
-__all__ = ["article_columns", "keep_first_seen"]
+__all__ = ["article_columns", "keep_first_seen", "upgrade_published"]
 
 
 def article_columns(folder: Path | None, columns: list[str]) -> pa.Table:
@@ -59,3 +63,32 @@ def keep_first_seen(articles: pa.Table, stored: pa.Table) -> pa.Table:
     prior = pc.take(old.column("old_min"), idx)
     col = articles.schema.get_field_index("first_seen")
     return articles.set_column(col, articles.schema.field(col), pc.coalesce(prior, articles.column(col)))
+
+
+def _upgraded(part: pa.Table) -> pa.Table:
+    """An older article part in today's schema: published parsed, the string kept, new columns null."""
+    from ..ingest.dates import parse_published
+
+    raw = part.column("published").cast(pa.string())
+    parsed = [parse_published(v) for v in raw.to_pylist()]
+    columns = {}
+    for f in ARTICLES:
+        if f.name == "published":
+            columns[f.name] = pa.array(parsed, f.type)
+        elif f.name == "published_raw":
+            columns[f.name] = raw
+        elif f.name in part.column_names:
+            columns[f.name] = part.column(f.name).cast(f.type)
+        else:
+            columns[f.name] = pa.nulls(part.num_rows, f.type)
+    return pa.table(columns, schema=ARTICLES)
+
+
+def upgrade_published(staging: Path) -> int:
+    """Rewrite the staging snapshot's article parts whose ``published`` is still a string; parts rewritten."""
+    from ..store import rewrite_rows
+
+    def fix(rows: pa.Table):
+        return _upgraded if pa.types.is_string(rows.schema.field("published").type) else None
+
+    return rewrite_rows(staging, "articles", ["published"], fix)
