@@ -12,7 +12,7 @@ from conftest import SEEDS
 pytest.importorskip("prefect_dask")
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
-VOLATILE = {"run_id", "processed_at", "run_date", "pipeline_version"}
+VOLATILE = {"run_id", "processed_at", "run_date", "pipeline_version", "first_seen"}
 
 
 def _rows(out, table, key):
