@@ -431,7 +431,7 @@ code{background:#f3f5f7;padding:0 .2em;white-space:pre-wrap;word-break:break-wor
 del{background:#fde2e1;text-decoration:none}ins{background:#dcf5e0;text-decoration:none}
 .muted{color:#7b8794}.warn{color:#b45309;font-weight:600}img{max-width:100%;height:auto;display:block;margin:.6em 0}
 blockquote{margin:.2em 0;padding-left:.8em;border-left:3px solid #3b6ea5}
-th.n{text-align:right}.missing{color:#5b6875;font-style:italic}
+th.n{text-align:right}.nw{white-space:nowrap}.missing{color:#5b6875;font-style:italic}
 table.timeline td:first-child{white-space:nowrap}q{quotes:none}q del{margin-right:.25em}
 .stage{border-left:4px solid;padding-left:.3em;white-space:nowrap}
 .ba{display:grid;grid-template-columns:1fr 1fr;gap:1em}.ba pre{white-space:pre-wrap;word-break:break-word;

@@ -114,7 +114,8 @@ def _reprints(r: Research, charts, img) -> list[str]:
     if not r.reprints:
         return parts + ([] if "reprints" in r.missing else ["<p>No article was reprinted.</p>"])
     rows = [[e(g["title"] or ""), e(g["first_outlet"]), _at(g["first_at"]),
-             ", ".join(f"{e(o)} <span class=\"muted\">+{h:,.1f} h</span>" for o, h in g["copies"]),
+             ", ".join(f'<span class="nw">{e(o)} <span class="muted">+{h:,.1f} h</span></span>'
+                       for o, h in g["copies"]),
              f'{g["members"]:,}', f'{g["spread_hours"]:,.1f}'] for g in r.reprints]
     return parts + [table(["title", "first outlet", "first (UTC)", "reprinted by", "articles", "spread (h)"],
                           rows, {4, 5})]
