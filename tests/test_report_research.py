@@ -304,3 +304,25 @@ def test_report_opens_in_chromium_without_errors(built, tmp_path):
     title, console, _ = browse(page, browser, tmp_path / "shot.png")
     assert title.startswith("KETL-OK") and not console, (title, console)
     assert (tmp_path / "shot.png").stat().st_size > 10_000
+
+
+def test_data_in_the_research_sections_is_escaped(built):
+    from ketl.report.research import Research
+    from ketl.report.research_html import research_sections
+
+    bad = "<script>alert(1)</script>"
+    r = Research(speakers=[{"name": bad, "quotes": 2, "articles": 1, "spellings": 1}],
+                 timelines=[{**built["summary"].research.timelines[0], "speaker_name": bad, "first_outlet": bad,
+                             "canonical_text": bad, "rows": [{**built["summary"].research.timelines[0]["rows"][0],
+                                                              "outlet": bad, "diff": word_diff(bad, bad + " x")}]}])
+    page = "".join(research_sections(r, {}, lambda *a: ""))
+    assert "<script>" not in page and page.count("&lt;script&gt;") >= 5
+
+
+def test_empty_dataset_has_no_research_rows_and_no_older_ketl_lines(tmp_path):
+    out = tmp_path / "curated"
+    _commit(out, "r0", {"articles": []})
+    s = summarize(out)
+    assert s.research.missing == {} and s.research.over_time is None and s.research.most_cut == []
+    page = write_report(out).read_text(encoding="utf-8")
+    assert "older ketl" not in page

@@ -66,6 +66,8 @@ def research(root: Path, read: Callable[..., pa.Table], articles: pa.Table,
     """``articles`` holds doc_id, source_path, site, title, published, first_seen, n_chars, source_chars,
     n_edits; ``read(table, columns, where=None)`` reads the snapshot."""
     r = Research()
+    if articles.num_rows == 0:  # an empty dataset: each section says "none", not "older ketl"
+        return r
     when = pc.coalesce(articles.column("published"), articles.column("first_seen"))
     outlet = pc.coalesce(articles.column("site"), articles.column("source_path"))
     meta = articles.append_column("at", when).append_column("outlet", outlet)
