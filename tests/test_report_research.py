@@ -168,6 +168,7 @@ def test_timeline_runs_first_to_last_with_one_canonical_speaker(built):
     assert [r["speaker"] for r in c["rows"][:3]] == ["Armen Sarkissian"] * 3
     text = Page(built["page"]).text("timelines")
     assert "Armen Sarkissian" in text and all(s in text for s in SITES)
+    assert [h in text for h in ("first", "+3.0 h", "+6.0 h", "+9.0 h")] == [True] * 4
 
 
 def test_wording_differences_are_marked_against_the_canonical_text(built):

@@ -32,10 +32,11 @@ def _at(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value is not None else '<span class="muted">undated</span>'
 
 
-def _hours(h: float | None) -> str:
-    if h is None:
-        return ""
-    return f"+{h:,.1f} h" if h else "first"
+def _hours(h: float | None, first: bool) -> str:
+    """"first" marks the first row only: a same-hour reprint reads +0.0 h."""
+    if first:
+        return "first"
+    return "" if h is None else f"+{h:,.1f} h"
 
 
 def _diff(ops: list[tuple[str, str]]) -> str:
@@ -74,8 +75,8 @@ def _timelines(r: Research, charts, img) -> list[str]:
                      f'{c["wordings"]:,} wordings (lowest similarity {sim}), first by {e(c["first_outlet"])}, '
                      f'spread {c["spread_hours"]:,.1f} h.</p>')
         rows = [[_at(m["at"]) + ("" if m["dated"] else ' <span class="muted">(first seen)</span>'),
-                 _hours(m["hours"]), e(m["outlet"]), e(m["speaker"] or ""), f'<q>{_diff(m["diff"])}</q>']
-                for m in c["rows"]]
+                 _hours(m["hours"], i == 0), e(m["outlet"]), e(m["speaker"] or ""), f'<q>{_diff(m["diff"])}</q>']
+                for i, m in enumerate(c["rows"])]
         parts.append(table(["time (UTC)", "after first", "outlet", "speaker", "wording"], rows, {1},
                            cls="timeline"))
         if c["hidden"]:
@@ -140,7 +141,7 @@ def _cuts(r: Research, charts, img) -> list[str]:
     for m in (m for m in r.most_cut if m["edits"] is not None):
         parts.append(f'<h3 id="{anchor(m["doc_id"])}">Edits of <code>{e(m["source_path"])}</code> '
                      f'<span class="muted">({m["share"]:.1%} removed)</span></h3>')
-        rows = [[f'{x["seq"]:,}', _chip(x["stage"]), f'<code>{e(x["rule"])}</code>',
+        rows = [[f'{x["seq"]:,}', _chip(x["stage"]), f'<code class="nw">{e(x["rule"])}</code>',
                  f'<code><del>{visible(x["before"])}</del></code>',
                  f'<code><ins>{visible(x["after"])}</ins></code>' if x["after"] else
                  '<span class="muted">(removed)</span>'] for x in m["edits"]]
