@@ -198,3 +198,18 @@ def test_run_summary_round_trips_and_refuses_unknown_keys():
     with pytest.raises(ValueError, match="artciles"):
         RunSummary.from_dict({**d, "artciles": 1})
     assert {f.name for f in dataclasses.fields(RunSummary)} >= {"near_duplicates", "band_workers", "clusters"}
+
+
+def test_stage_seconds_are_cpu_time_of_the_batch_thread_not_wall_time():
+    import time as _time
+
+    from ketl.run.batch import _Timer
+
+    spent: dict[str, float] = {}
+    timer = _Timer(spent)
+    timer("sleeping", lambda: _time.sleep(0.3))  # waiting is no stage work
+    t0 = _time.perf_counter()
+    timer("working", lambda: sum(i * i for i in range(300_000)))
+    wall = _time.perf_counter() - t0
+    assert spent["sleeping"] < 0.05
+    assert 0 < spent["working"] <= wall + 0.01
