@@ -327,3 +327,28 @@ def test_empty_dataset_has_no_research_rows_and_no_older_ketl_lines(tmp_path):
     assert s.research.missing == {} and s.research.over_time is None and s.research.most_cut == []
     page = write_report(out).read_text(encoding="utf-8")
     assert "older ketl" not in page
+
+
+def test_article_asked_for_is_shown_before_and_after(built, tmp_path):
+    from ketl.report.build import ReportSettings
+    from ketl.report.research import ResearchSettings
+
+    def chosen(article):
+        return summarize(built["out"], ReportSettings(research=ResearchSettings(article=article))).research
+
+    r = chosen("news.am/a001.txt")
+    assert r.chosen["doc_id"] == "d001" and r.chosen["asked"] and r.chosen["curated"] == built["arts"][1]["text"]
+    assert chosen("d001").chosen["doc_id"] == "d001"
+    r = chosen("no/such.txt")
+    assert r.chosen["doc_id"] == "d004" and not r.chosen["asked"] and "no/such.txt" in r.missing["chosen"]
+
+
+def test_cli_report_takes_article(built, tmp_path):
+    from typer.testing import CliRunner
+
+    from ketl.cli.app import app
+
+    result = CliRunner().invoke(app, ["report", "--out", str(built["out"]), "--dest", str(tmp_path / "r.html"),
+                                      "--article", "d001"])
+    assert result.exit_code == 0, result.output
+    assert "The article asked for" in (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -36,6 +36,7 @@ class ResearchSettings:
     cut_edits: int = 5            # most-cut articles whose edits are listed
     edits_per_article: int = 12
     text_chars: int = 6000        # before/after texts are cut here
+    article: str | None = None    # doc_id or source_path shown before/after; None: the most cut
 
 
 @dataclass
@@ -247,16 +248,34 @@ def _cuts(r: Research, read, meta: pa.Table, s: ResearchSettings) -> None:
         hist[v["values"]] = v["counts"]
     r.cut_hist, r.cut_measured = hist, has.num_rows
     ranked = has.append_column("share", share).sort_by([("share", "descending"), ("doc_id", "ascending")])
-    r.most_cut = ranked.select(["doc_id", "source_path", "outlet", "title", "share", "n_chars",
-                                "source_chars", "n_edits"]).slice(0, s.most_cut).to_pylist()
+    ranked = ranked.select(["doc_id", "source_path", "outlet", "title", "share", "n_chars", "source_chars",
+                            "n_edits"])
+    r.most_cut = ranked.slice(0, s.most_cut).to_pylist()
     shown = pa.array([m["doc_id"] for m in r.most_cut[: s.cut_edits]], pa.string())
-    edits = read("edits", ["doc_id", "seq", "stage", "rule", "before", "after", "source_start", "source_end"],
-                 where=pc.field("doc_id").isin(shown))
+    edits = read("edits", _EDIT_COLUMNS, where=pc.field("doc_id").isin(shown))
     for m in r.most_cut:
         rows = edits.filter(pc.equal(edits.column("doc_id"), m["doc_id"])).sort_by("seq")
         m["edits"] = rows.slice(0, s.edits_per_article).to_pylist() if m["doc_id"] in shown.to_pylist() else None
+    _choose(r, read, ranked, edits, s)
+
+
+_EDIT_COLUMNS = ["doc_id", "seq", "stage", "rule", "before", "after", "source_start", "source_end"]
+
+
+def _choose(r: Research, read, ranked: pa.Table, edits: pa.Table, s: ResearchSettings) -> None:
+    """The article asked for (its doc_id or source_path), else the most cut one."""
+    if s.article:
+        hit = ranked.filter(pc.or_(pc.equal(ranked.column("doc_id"), s.article),
+                                   pc.equal(ranked.column("source_path"), s.article)))
+        if hit.num_rows:
+            article = hit.slice(0, 1).to_pylist()[0]
+            rows = read("edits", _EDIT_COLUMNS, where=pc.field("doc_id") == article["doc_id"])
+            r.chosen = {**_before_after(article, read, rows, s), "asked": True}
+            return
+        r.missing["chosen"] = (f"No article {s.article!r} (doc_id or source_path) with source_chars in this "
+                               "dataset: the most cut article is shown instead.")
     if r.most_cut:
-        r.chosen = _before_after(r.most_cut[0], read, edits, s)
+        r.chosen = {**_before_after(r.most_cut[0], read, edits, s), "asked": False}
 
 
 def _before_after(article: dict[str, Any], read, edits: pa.Table, s: ResearchSettings) -> dict[str, Any]:

@@ -165,8 +165,10 @@ def _chosen(r: Research, charts, img) -> list[str]:
     c = r.chosen
     if c is None:
         return []
-    parts = [f'<h2 id="before-after">Before and after: <code>{e(c["source_path"])}</code></h2>',
-             f'<p class="muted">The most cut article ({c["share"]:.1%} removed). Left, the decoded source with '
+    which = "The article asked for" if c["asked"] else "The most cut article (<code>ketl report --article</code> "\
+        "picks another)"
+    parts = [f'<h2 id="before-after">Before and after: <code>{e(c["source_path"])}</code></h2>', *_missing(r, "chosen"),
+             f'<p class="muted">{which} ({c["share"]:.1%} removed). Left, the decoded source with '
              "each edit's span marked in its stage's colour (removed text struck); right, the curated text.</p>"]
     if c["source"] is None:
         parts.append('<p class="missing">The source is not shown: the article is a JSONL line, or its file is no '
