@@ -352,3 +352,17 @@ def test_cli_report_takes_article(built, tmp_path):
                                       "--article", "d001"])
     assert result.exit_code == 0, result.output
     assert "The article asked for" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_a_quote_as_long_as_an_article_is_diffed_by_its_head():
+    import time
+
+    from ketl.report.research import _head
+
+    long = " ".join(f"слово{i}" for i in range(30_000))
+    other = long.replace("слово7 ", "иное ")
+    t = time.perf_counter()
+    ops = word_diff(_head(long), _head(other))
+    assert time.perf_counter() - t < 1.0
+    assert "".join(w for op, w in ops if op != "-") == _head(other) and _head(other).endswith("…")
+    assert [w for op, w in ops if op != "="] == ["слово7", "иное"]

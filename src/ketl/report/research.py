@@ -108,7 +108,7 @@ def _timelines(r: Research, root: Path, read, meta: pa.Table, s: ResearchSetting
         c["rows"] = [{"at": m["at"], "dated": m["published"] is not None, "outlet": m["outlet"],
                       "doc_id": m["doc_id"], "speaker": m["speaker_name"] or m["speaker"],
                       "hours": _hours(first, m["at"]),
-                      "diff": word_diff(c["canonical_text"], m["text"])} for m in members]
+                      "diff": word_diff(_head(c["canonical_text"]), _head(m["text"]))} for m in members]
         c["hidden"] = max(0, rows.num_rows - len(members))
         r.timelines.append(c)
 
@@ -117,6 +117,11 @@ def _hours(first: datetime | None, at: datetime | None) -> float | None:
     if first is None or at is None:
         return None
     return (at - first).total_seconds() / 3600
+
+
+def _head(text: str, n: int = 1500) -> str:
+    """A quote as long as an article would make difflib quadratic: its head is compared (and shown, with …)."""
+    return text if len(text) <= n else text[:n] + "…"
 
 
 _TOKEN = re.compile(r"\s+|[^\s]+")
