@@ -48,8 +48,13 @@ def _missing(r: Research, key: str) -> list[str]:
     return [f'<p class="missing">{e(r.missing[key])}</p>'] if key in r.missing else []
 
 
+_NAV = (("timelines", "statements"), ("speakers", "speakers"), ("over-time", "over time"),
+        ("reprints", "reprints"), ("cuts", "text removed"), ("before-after", "before/after"))
+
+
 def research_sections(r: Research, charts: dict[str, bytes], img) -> list[str]:
-    parts: list[str] = []
+    links = [f'<a href="#{k}">{name}</a>' for k, name in _NAV if k != "before-after" or r.chosen is not None]
+    parts: list[str] = ['<nav class="sub">' + " · ".join(links) + "</nav>"]
     for section in (_timelines, _speakers, _over_time, _reprints, _cuts, _chosen):
         parts.extend(section(r, charts, img))
     return parts
