@@ -17,8 +17,6 @@ from typing import Any, Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..store import PLACEHOLDER
-
 __all__ = ["ResearchSettings", "Research", "research", "word_diff", "CUT_BINS"]
 
 CUT_BINS = 20  # histogram bars of the removed share, 5 % each
@@ -56,10 +54,6 @@ class Research:
 def _has(root: Path, table: str) -> bool:
     """True when the table folder exists (an older dataset has no folder for a newer table)."""
     return (root / table).is_dir()
-
-
-def _empty(root: Path, table: str) -> bool:
-    return not any(p.name != PLACEHOLDER for p in (root / table).rglob("*.parquet"))
 
 
 def research(root: Path, read: Callable[..., pa.Table], articles: pa.Table,
