@@ -27,13 +27,15 @@ import pyarrow.compute as pc
 from ..schemas import EDIT_STAGE_RENAMES, TABLES
 from ..atomic import atomic_write
 from ..store import INTERNAL, PLACEHOLDER
+from .research import Research, ResearchSettings, research
+from .research_html import research_sections, table as _research_table, visible
 
 __all__ = ["ReportSettings", "Summary", "summarize", "render_html", "write_report"]
 
 # Table folders a ketl dataset always has (the store writes placeholders for empty ones).
 _REQUIRED = ("articles", "runs")
 UNKNOWN = "(unknown)"
-CHARTS = frozenset({"articles_per_site.png", "languages.png", "edits_per_stage.png", "edits_per_rule.png",
+CHARTS = frozenset({"articles_over_time.png", "removed_share.png", "articles_per_site.png", "languages.png", "edits_per_stage.png", "edits_per_rule.png",
                     "rejects_by_reason.png", "runs.png"})
 
 
@@ -52,6 +54,7 @@ class ReportSettings:
     snippet_chars: int = 160      # before/after and quote text are cut here
     run_rows: int = 30            # newest runs listed in the table (the chart shows all)
     runs_per_bar_max: int = 60    # more runs than this are charted per day
+    research: ResearchSettings = ResearchSettings()
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -126,6 +129,7 @@ class Summary:
     suggestions_pending: int
     suggestions: list[tuple[str, str, float, int]]          # (span, candidate, best score, count)
     runs: list[dict[str, Any]] = field(default_factory=list)  # oldest first
+    research: Research = field(default_factory=Research)
 
 
 def _counts(values: Iterable[Any], none: str = UNKNOWN) -> list[tuple[str, int]]:
@@ -165,7 +169,8 @@ def summarize(out: Path | str, settings: ReportSettings = ReportSettings()) -> S
     out = Path(out)
     root = _snapshot(out)
     s = settings
-    articles = _read(root, "articles", ["doc_id", "source_path", "site", "language", "near_duplicate_of"])
+    articles = _read(root, "articles", ["doc_id", "source_path", "site", "language", "near_duplicate_of", "title",
+                                        "published", "first_seen", "n_chars", "source_chars", "n_edits"])
     # the edit texts can be large: counts use the small columns, texts are read for the shown rules only
     edits = _current_stages(_read(root, "edits", ["stage", "rule", "seq"]))
     rules = _rules(edits, s.top_rules)
@@ -174,7 +179,10 @@ def summarize(out: Path | str, settings: ReportSettings = ReportSettings()) -> S
                                                   "after"],
                                   where=pc.field("rule").isin(shown) | pc.field("stage").isin(_ENTITY_STAGES)))
     quotes = _read(root, "quotes", ["quote_id", "doc_id", "source_path", "text", "speaker",
-                                    "cluster_id", "is_canonical"])
+                                    "cluster_id", "is_canonical", "kind"])
+    # terms, scare quotes and names are not statements: they stay out of the cluster list
+    # (rows of an older ketl have no kind and are kept)
+    quotes = quotes.filter(pc.fill_null(pc.equal(quotes.column("kind"), "statement"), True))
     rejects = _read(root, "rejects", ["source_path", "reason", "detail"])
     runs = _read(root, "runs", ["run_id", "started_at", "finished_at", "pipeline_version", "config_hash",
                                 "full", "files_seen", "files_new", "files_skipped", "rejected",
@@ -215,6 +223,8 @@ def summarize(out: Path | str, settings: ReportSettings = ReportSettings()) -> S
         suggestions_pending=pending.num_rows,
         suggestions=_suggestions(pending, s.top_suggestions),
         runs=run_rows,
+        research=research(root, lambda table, columns, where=None: _read(root, table, columns, where),
+                          articles, s.research),
     )
 
 
@@ -357,7 +367,8 @@ def _charts(summary: Summary, s: ReportSettings) -> dict[str, bytes]:
                                           [v for _, v in top], "articles")
     if summary.stages:
         charts["edits_per_stage.png"] = rc.hbar("Edits per stage", [k for k, _ in summary.stages],
-                                                [v for _, v in summary.stages], "edits")
+                                                [v for _, v in summary.stages], "edits",
+                                                colours=[rc.stage_colour(k) for k, _ in summary.stages])
     if summary.rules:
         shown = f" (top {len(summary.rules)} of {summary.n_rules})" if len(summary.rules) < summary.n_rules else ""
         charts["edits_per_rule.png"] = rc.hbar(
@@ -366,8 +377,25 @@ def _charts(summary: Summary, s: ReportSettings) -> dict[str, bytes]:
     if summary.rejects:
         charts["rejects_by_reason.png"] = rc.hbar("Rejected inputs by reason", [r["reason"] for r in summary.rejects],
                                                   [r["count"] for r in summary.rejects], "inputs")
+    charts.update(_research_charts(summary.research))
     if summary.runs:
         charts["runs.png"] = rc.runs(*_run_series(summary.runs, s.runs_per_bar_max))
+    return charts
+
+
+def _research_charts(r: Research) -> dict[str, bytes]:
+    from . import charts as rc
+
+    charts: dict[str, bytes] = {}
+    t = r.over_time
+    if t:
+        fmt = "%Y-%m" if t["unit"] == "month" else "%Y-%m-%d"
+        by = "publication date" if t["by"] == "published" else "first seen"
+        charts["articles_over_time.png"] = rc.stacked(f"Articles per {t['unit']} by site ({by})",
+                                                      [b.strftime(fmt) for b in t["bins"]], t["series"], "articles")
+    if r.cut_measured:
+        charts["removed_share.png"] = rc.histogram("Share of each article's text removed", r.cut_hist,
+                                                   "removed (% of the source's characters)", "articles")
     return charts
 
 
@@ -403,6 +431,12 @@ code{background:#f3f5f7;padding:0 .2em;white-space:pre-wrap;word-break:break-wor
 del{background:#fde2e1;text-decoration:none}ins{background:#dcf5e0;text-decoration:none}
 .muted{color:#7b8794}.warn{color:#b45309;font-weight:600}img{max-width:100%;height:auto;display:block;margin:.6em 0}
 blockquote{margin:.2em 0;padding-left:.8em;border-left:3px solid #3b6ea5}
+th.n{text-align:right}.nw{white-space:nowrap}.missing{color:#5b6875;font-style:italic}
+table.timeline td:first-child{white-space:nowrap}q{quotes:none}q del{margin-right:.25em}
+.stage{border-left:4px solid;padding-left:.3em;white-space:nowrap}
+.ba{display:grid;grid-template-columns:1fr 1fr;gap:1em}.ba pre{white-space:pre-wrap;word-break:break-word;
+background:#f8f9fa;padding:.6em;max-height:40em;overflow:auto;font-size:12px}
+.ba del{text-decoration:line-through}.ba mark{color:inherit}
 """
 
 
@@ -416,17 +450,10 @@ def _cut(text: str | None, n: int) -> str:
 
 
 def _visible(text: str, n: int) -> str:
-    """Escaped snippet with line breaks and odd spaces shown, since many edits touch only those."""
-    text = _cut(text, n)
-    shown = _e(text).replace("\n", "⏎").replace("\t", "⇥").replace("\u00a0", "⍽")
-    return shown
+    return visible(text, n)
 
 
-def _table(head: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    th = "".join(f"<th>{h}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f'<td class="n">{c}</td>' if i in numeric else f"<td>{c}</td>"
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
+_table = _research_table  # one table writer: numbers right-aligned under right-aligned headers
 
 
 def _img(charts: dict[str, bytes], name: str, alt: str) -> str:
@@ -439,6 +466,7 @@ def _img(charts: dict[str, bytes], name: str, alt: str) -> str:
 def render_html(summary: Summary, charts: dict[str, bytes], settings: ReportSettings = ReportSettings(),
                 note: str = "") -> str:
     parts = _html_head(summary, note)
+    parts.extend(research_sections(summary.research, charts, _img))
     for section in (_html_articles, _html_edits, _html_rejects, _html_quotes, _html_entities, _html_runs):
         parts.extend(section(summary, charts, settings))
     parts.append("</body></html>\n")

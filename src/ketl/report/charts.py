@@ -18,7 +18,28 @@ MISSING = "charts left out: matplotlib does not import (pip install matplotlib)"
 _BAR = "#3b6ea5"
 _ACCENT = "#9aa5b1"
 _LINE = "#c0392b"
+_SITES = ("#3b6ea5", "#e08e2b", "#3a9d5d", "#8e5ea2", "#c0392b", "#17a2b8", "#7f6a3b", "#d4a017")
 _GROUPS = ("#3b6ea5", "#e08e2b", "#3a9d5d", "#8e5ea2", "#c0392b", "#17a2b8", "#7f6a3b")
+# A stage keeps its colour in every report: fixed by name (ketl 0.2's names map to the same
+# colour through EDIT_STAGE_RENAMES); a stage not listed gets one picked from its name's hash.
+STAGE_COLOURS = {
+    "repair.encoding": "#3b6ea5", "repair.normalize": "#17a2b8", "repair": "#3b6ea5",
+    "boilerplate": "#e08e2b", "boilerplate.metadata": "#b5651d", "entities": "#3a9d5d",
+    "quotes": "#8e5ea2", "quotes.work_cap": "#8e5ea2", "dates": "#7f6a3b",
+}
+
+
+def stage_colour(stage: str) -> str:
+    from ..schemas import EDIT_STAGE_RENAMES
+
+    stage = EDIT_STAGE_RENAMES.get(stage, stage)
+    if stage in STAGE_COLOURS:
+        return STAGE_COLOURS[stage]
+    import hashlib
+
+    return _GROUPS[hashlib.blake2b(stage.encode("utf-8"), digest_size=2).digest()[0] % len(_GROUPS)]
+
+
 _STYLE = {
     "font.size": 9,
     "axes.spines.top": False,
@@ -64,7 +85,8 @@ def _short(label: str, width: int = 38) -> str:
 
 
 def hbar(title: str, labels: Sequence[str], values: Sequence[int | float], xlabel: str,
-         accent: Sequence[bool] | None = None, groups: Sequence[str] | None = None) -> bytes:
+         accent: Sequence[bool] | None = None, groups: Sequence[str] | None = None,
+         colours: Sequence[str] | None = None) -> bytes:
     """Horizontal bars, largest on top, each labelled with its value.
 
     ``accent`` greys out buckets such as "other"; ``groups`` colours bars by a
@@ -78,10 +100,11 @@ def hbar(title: str, labels: Sequence[str], values: Sequence[int | float], xlabe
         ys = list(range(len(labels)))[::-1]
         colors = [(_ACCENT if accent and accent[i] else _BAR) for i in range(len(labels))]
         legend = {}
-        if groups:
-            order = sorted(set(groups))
-            legend = {g: _GROUPS[i % len(_GROUPS)] for i, g in enumerate(order)}
+        if groups:  # groups are stages: their colours are fixed across reports
+            legend = {g: stage_colour(g) for g in sorted(set(groups))}
             colors = [legend[g] for g in groups]
+        elif colours:
+            colors = list(colours)
         ax.barh(ys, values, color=colors, height=0.7)
         positive = [v for v in values if v > 0]
         # one huge rule would squash the rest into hairlines: switch to a log axis then
@@ -144,4 +167,46 @@ def runs(title: str, labels: Sequence[str], articles: Sequence[int], seconds: Se
         ax.set_xlim(-0.6, max(len(xs), 1) - 0.4)
         if not xs:
             ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes)
+        return _png(fig)
+
+
+def stacked(title: str, labels: Sequence[str], series: dict[str, Sequence[int]], ylabel: str) -> bytes:
+    """Columns per time bin, one colour per site stacked; "other" is grey."""
+    matplotlib, Figure = _mpl()
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(9, 3.8), layout="constrained")
+        ax = fig.add_subplot()
+        xs = list(range(len(labels)))
+        bottom = [0] * len(labels)
+        for i, (name, values) in enumerate(series.items()):
+            colour = _ACCENT if name == "other" else _SITES[i % len(_SITES)]
+            ax.bar(xs, values, bottom=bottom, color=colour, width=0.85, label=_short(name, 28))
+            bottom = [b + v for b, v in zip(bottom, values)]
+        ax.set_title(_plain(title), loc="left")
+        ax.set_ylabel(_plain(ylabel))
+        step = max(1, len(xs) // 14)
+        ax.set_xticks(xs[::step], [_plain(labels[i]) for i in xs[::step]], rotation=30, ha="right")
+        from matplotlib.ticker import MaxNLocator
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+        return _png(fig)
+
+
+def histogram(title: str, counts: Sequence[int], xlabel: str, ylabel: str) -> bytes:
+    """Equal bins over 0-100 %; the count is printed above each non-empty bar."""
+    matplotlib, Figure = _mpl()
+    with matplotlib.rc_context(_STYLE):
+        fig = Figure(figsize=(9, 3.2), layout="constrained")
+        ax = fig.add_subplot()
+        width = 100 / max(len(counts), 1)
+        xs = [i * width for i in range(len(counts))]
+        ax.bar(xs, counts, width=width * 0.92, align="edge", color=_BAR)
+        for x, c in zip(xs, counts):
+            if c:
+                ax.text(x + width / 2, c, f"{c:,}", ha="center", va="bottom", fontsize=7)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, (max(counts, default=0) or 1) * 1.15)
+        ax.set_xlabel(_plain(xlabel))
+        ax.set_ylabel(_plain(ylabel))
+        ax.set_title(_plain(title), loc="left")
         return _png(fig)
