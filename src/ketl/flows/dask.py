@@ -58,6 +58,20 @@ def remote_workers(worker_addresses: list[str], local: set[str] | None = None) -
     return out
 
 
+def _refused_at_once(address: str, timeout: float = 3.0) -> None:
+    """A scheduler address where nothing listens is said at once: Dask's client
+    would retry for its whole timeout (10 s) before giving up."""
+    parsed = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parsed.scheme not in ("tcp", "") or not parsed.hostname or not parsed.port:
+        return  # tls://, inproc://, ...: leave them to Dask
+    try:
+        socket.create_connection((parsed.hostname, parsed.port), timeout=timeout).close()
+    except ConnectionRefusedError as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    except OSError:
+        return  # a slow or filtered network: Dask's own timeout decides
+
+
 def check_cluster(address: str, api_configured: bool, timeout: float = 10.0,
                   folders: tuple[str, ...] = ()) -> int:
     """Connect to the scheduler at ``address``; return its number of workers.
@@ -69,6 +83,7 @@ def check_cluster(address: str, api_configured: bool, timeout: float = 10.0,
     """
     from distributed import Client
 
+    _refused_at_once(address)
     try:
         with Client(address, timeout=timeout) as client:
             workers = list(client.scheduler_info().get("workers", {}))
