@@ -128,18 +128,25 @@ def quote_clusters(quotes: pa.Table, articles: pa.Table, run_id: str) -> pa.Tabl
         "articles": agg.column("doc_id_count_distinct").cast(pa.int32()),
         "outlets": agg.column("outlet_distinct"),
         "n_outlets": pc.list_value_length(agg.column("outlet_distinct")).cast(pa.int32()),
-        "first_at": agg.column("at_min"),
-        "first_dated": agg.column("dated_first"),
-        "first_outlet": agg.column("outlet_first"),
-        "first_doc_id": agg.column("doc_id_first"),
-        "last_at": agg.column("at_max"),
-        "last_outlet": agg.column("outlet_last"),
+        **_first_and_last(agg),
         "last_doc_id": agg.column("doc_id_last"),
         "spread_hours": _hours(agg.column("at_max"), agg.column("at_min")),
         "wordings": agg.column("wording_count_distinct").cast(pa.int32()),
         "min_similarity": agg.column("similarity_min").cast(pa.float32()),
         "run_id": pa.array([run_id] * n, pa.string()),
     }).cast(QUOTE_CLUSTERS)
+
+
+def _first_and_last(agg: pa.Table) -> dict[str, pa.ChunkedArray]:
+    """Who ran a cluster first and last, and when: the same columns in both propagation tables."""
+    return {
+        "first_at": agg.column("at_min"),
+        "first_dated": agg.column("dated_first"),
+        "first_outlet": agg.column("outlet_first"),
+        "first_doc_id": agg.column("doc_id_first"),
+        "last_at": agg.column("at_max"),
+        "last_outlet": agg.column("outlet_last"),
+    }
 
 
 def article_clusters(articles: pa.Table, run_id: str) -> pa.Table:
@@ -169,12 +176,7 @@ def article_clusters(articles: pa.Table, run_id: str) -> pa.Table:
         "n_outlets": pc.list_value_length(agg.column("outlet_distinct")).cast(pa.int32()),
         "doc_ids": agg.column("doc_id_list"),
         "delays_hours": agg.column("delay_list"),
-        "first_at": agg.column("at_min"),
-        "first_dated": agg.column("dated_first"),
-        "first_outlet": agg.column("outlet_first"),
-        "first_doc_id": agg.column("doc_id_first"),
-        "last_at": agg.column("at_max"),
-        "last_outlet": agg.column("outlet_last"),
+        **_first_and_last(agg),
         "spread_hours": _hours(agg.column("at_max"), agg.column("at_min")),
         "run_id": pa.array([run_id] * agg.num_rows, pa.string()),
     }).cast(ARTICLE_CLUSTERS)
