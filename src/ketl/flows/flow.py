@@ -171,11 +171,12 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
     summary = RunSummary(run_id=run_id, out=str(settings.out), user_files=user_files(settings))
     started = datetime.now(timezone.utc)
     lap = Laps(summary.phase_seconds)
+    config_hash = settings.config_hash()  # once: it hashes every rule and gazetteer file
     with Store(Path(settings.out)) as store:
-        scanned = _scan(store, summary, settings, raw_path, full, keep_stale)
+        scanned = _scan(store, summary, settings, raw_path, full, keep_stale, config_hash)
         staging = store.begin(run_id, full)
         ctx = RunContext(run_id=run_id, raw=str(raw_path), staging=str(staging), settings=settings,
-                         config_hash=settings.config_hash(), started_at=started)
+                         config_hash=config_hash, started_at=started)
         batches = make_batches(scanned.plan.to_read, settings.batch_size)
         file_rows = list(scanned.plan.restat)
         lap("scan")
@@ -191,7 +192,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
 
 
 def _scan(store: Store, summary: RunSummary, settings: Settings, raw_path: Path, full: bool,
-          keep_stale: bool) -> _Scanned:
+          keep_stale: bool, config_hash: str) -> _Scanned:
     """Read the stored state and plan which files to read."""
     if not full:
         store.verify()  # damaged state stops the run here, before it is read or carried over
@@ -199,7 +200,7 @@ def _scan(store: Store, summary: RunSummary, settings: Settings, raw_path: Path,
     processed = load_processed(previous / STATE if previous else None)
     files = scan(raw_path, settings.follow_external_links)
     the_plan = plan(raw_path, files, processed)
-    stale = _plan_stale(summary, the_plan, files, processed, previous, settings.config_hash(), keep_stale)
+    stale = _plan_stale(summary, the_plan, files, processed, previous, config_hash, keep_stale)
     summary.files_seen = len(files)
     summary.files_skipped = the_plan.skipped
     summary.files_new = len(the_plan.to_read)

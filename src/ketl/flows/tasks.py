@@ -39,7 +39,7 @@ def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) 
     merged = merge_site_lines(ctx, previous, batches)
     pq.write_table(merged, Path(ctx.staging) / STATE / SITE_LINES, compression="zstd")
     # Workers only need lines that are frequent enough to be judged repeated.
-    min_docs = resources(ctx.settings).boilerplate.repeated_min_docs
+    min_docs = resources(ctx.settings, ctx.config_hash).boilerplate.repeated_min_docs
     active = merged.filter(pc.or_(pc.is_null(merged.column("line_key")),
                                   pc.greater_equal(merged.column("n_docs"), min_docs)))
     pq.write_table(active, ctx.files.site_lines_active())

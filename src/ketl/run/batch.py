@@ -138,8 +138,10 @@ class ResourceCache:
         self._key: str | None = None
         self._value: Resources | None = None
 
-    def get(self, settings: Settings) -> Resources:
-        key = settings.config_hash()
+    def get(self, settings: Settings, config_hash: str | None = None) -> Resources:
+        # A run's steps pass the hash their RunContext holds: computing it hashes
+        # every rule and gazetteer file again.
+        key = config_hash or settings.config_hash()
         if self._value is None or key != self._key:
             self._key, self._value = None, None  # a failed compile must not leave the old entry
             self._value, self._key = _compile(settings), key
@@ -155,9 +157,9 @@ class ResourceCache:
 PROCESS_RESOURCES = ResourceCache()
 
 
-def resources(settings: Settings) -> Resources:
+def resources(settings: Settings, config_hash: str | None = None) -> Resources:
     """The run's compiled resources, built on first use in each worker process."""
-    return PROCESS_RESOURCES.get(settings)
+    return PROCESS_RESOURCES.get(settings, config_hash)
 
 
 def check_resources(settings: Settings) -> Resources:
@@ -234,7 +236,7 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     """
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
-    res = resources(ctx.settings)
+    res = resources(ctx.settings, ctx.config_hash)
     result = timed("read", lambda: read_units(Path(ctx.raw), units, ctx.settings.max_file_bytes))
     counts.files = result.files
     rejects = list(result.rejects)
@@ -286,7 +288,7 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     docs, rejects = _load(ctx.files.prepared(batch))
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
-    res = resources(ctx.settings)
+    res = resources(ctx.settings, ctx.config_hash)
     stats_path = ctx.files.site_lines_active()
     stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
         if stats_path.is_file() else None

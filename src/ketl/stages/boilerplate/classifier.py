@@ -573,15 +573,26 @@ def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], 
         r += 1
     if r == end or r == q + 1 or hard[r] or not is_prose(lines[r]):
         return None
-    # Its sentences, counted up to the next line that bounds the article (an
-    # ad marker between two of them bounds nothing).
     # A teaser's blurb is cut short ("... and what…"): it is no sentence of the article.
-    size, n, k = 0, 0, r
-    while k != end and (not hard[k] or weak[k]) and (size < _RESUMED_MIN_CHARS or n < 2):
-        if not hard[k] and is_prose(lines[k]) and not lines[k].endswith(("…", "...")):
+    enough = _prose_from(lines, hard, weak, r, 1, end, _RESUMED_MIN_CHARS, 2, skip_cut_short=True)
+    return (q, r) if enough else None
+
+
+def _cut_short(line: str) -> bool:
+    return line.endswith(("…", "..."))
+
+
+def _prose_from(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], k: int, step: int, end: int,
+                min_chars: int, min_lines: int, skip_cut_short: bool) -> bool:
+    """Are there ``min_lines`` sentences worth ``min_chars`` from line ``k`` on
+    (in direction ``step``), before the next line that bounds the article? An
+    ad marker between two of them bounds nothing."""
+    size, n = 0, 0
+    while k != end and (not hard[k] or weak[k]) and (size < min_chars or n < min_lines):
+        if not hard[k] and is_prose(lines[k]) and not (skip_cut_short and _cut_short(lines[k])):
             size, n = size + len(lines[k]), n + 1
-        k += 1
-    return (q, r) if size >= _RESUMED_MIN_CHARS and n >= 2 else None
+        k += step
+    return size >= min_chars and n >= min_lines
 
 
 # The article's lead paragraph above a box is one sentence or two.
@@ -598,14 +609,10 @@ def _lead_above_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[b
     if not 1 <= len(box) <= max_gap or any(is_prose(lines[r]) for r in box):
         return None
     r = q - 1
-    if r == end or hard[r] or not is_prose(lines[r]) or lines[r].endswith(("…", "...")):
+    if r == end or hard[r] or not is_prose(lines[r]) or _cut_short(lines[r]):
         return None
-    size, k = 0, r
-    while k != end and (not hard[k] or weak[k]) and size < _LEAD_MIN_CHARS:
-        if not hard[k] and is_prose(lines[k]):
-            size += len(lines[k])
-        k -= 1
-    return (edge, r) if size >= _LEAD_MIN_CHARS else None
+    enough = _prose_from(lines, hard, weak, r, -1, end, _LEAD_MIN_CHARS, 1, skip_cut_short=False)
+    return (edge, r) if enough else None
 
 
 _BULLETS = frozenset("-–—•*·●▪►◦")

@@ -140,9 +140,11 @@ def find_title(lines: Sequence[tuple[int, int, str]],
             continue
         if is_furniture(line):
             continue
+        if not _is_headline(line):
+            return None
         # The only text line is the article itself, never its headline.
         has_body = any(rest.strip() and not is_furniture(rest) for _, _, rest in lines[k + 1:])
-        return k if has_body and _is_headline(line) else None
+        return k if has_body else None
     return None
 
 
