@@ -98,7 +98,7 @@ def test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130(tmp_path, pre
 # -- the handler alone, in a small process (no Prefect) ---------------------------
 
 HANDLER_SCRIPT = textwrap.dedent("""
-    import os, signal, sys, time
+    import os, signal, sys, threading, time
     from pathlib import Path
     from ketl.run.interrupt import Handler, on_interrupt
 
@@ -112,6 +112,10 @@ HANDLER_SCRIPT = textwrap.dedent("""
             time.sleep(60)
         if mode == "fail":
             raise OSError("disk gone")
+        if mode == "thread":  # as a pool's queue feeder thread dies when its pipe is closed under it
+            t = threading.Thread(target=lambda: os.close(-1), name="QueueFeederThread")
+            t.start()
+            t.join()
 
     Handler(out, cleanup=cleanup, label="data [set]").install()
     print("ready", flush=True)
@@ -132,7 +136,7 @@ def _handler_run(tmp_path: Path, mode: str, signals: int) -> tuple[subprocess.Co
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), time.monotonic() - t0
 
 
-@pytest.mark.parametrize("mode,signals", [("ok", 1), ("ok", 3), ("fail", 1), ("hang", 1), ("hang", 2)])
+@pytest.mark.parametrize("mode,signals", [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("hang", 1), ("hang", 2)])
 def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(tmp_path, mode, signals):
     done, took = _handler_run(tmp_path, mode, signals)
     assert done.returncode == 130

@@ -128,6 +128,7 @@ class Handler:
         if self.fired:  # a second Ctrl-C while cleaning up: the clean-up is bounded, let it end
             return
         self.fired = True
+        _silence_other_threads()
         # Whatever hangs in the clean-up (a slow disk), the process ends in DEADLINE s.
         timer = threading.Timer(DEADLINE, self._exit)
         timer.daemon = True
@@ -149,6 +150,16 @@ class Handler:
             line = message(self.label, self.before, current_run(self.out))
             _quietly(lambda: os.write(2, (line + "\n").encode("utf-8", "replace")))
         os._exit(EXIT_CODE)
+
+
+def _silence_other_threads() -> None:
+    """From the first Ctrl-C on, an exception in another thread prints nothing: stopping
+    the pool and running multiprocessing's finalizers (``_release_semaphores``) closes
+    the pipes under a process pool's queue feeder thread, which then died with two
+    tracebacks ("Bad file descriptor", "semaphore released too many times") above
+    the one line, in about one interrupt in ten on a busy machine."""
+    threading.excepthook = lambda args: None
+    sys.unraisablehook = lambda unraisable: None
 
 
 def _release_semaphores() -> None:
