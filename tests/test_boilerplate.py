@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -641,3 +642,21 @@ def test_counts_are_data_and_menus_stay_menus():
         assert not _menu_item(line), line
     for line in ("News", "Politics", "GTA 5", "PS4", "9to5Toys", "Real Estate"):
         assert _menu_item(line), line
+
+
+def test_line_key_is_the_persisted_key():
+    """Site line counts persist across runs: the key must stay the one 0.2
+    wrote (lower-cased, digit runs as 0, whitespace as re's \\s collapsed),
+    whatever shortcut computes it, in every script and kind of space."""
+    import xxhash
+
+    def reference(line: str) -> int:
+        norm = re.sub(r"\s+", " ", re.sub(r"\d+", "0", line.strip().lower()))
+        return xxhash.xxh64_intdigest(norm.encode("utf-8", "surrogatepass")) - (1 << 63)
+
+    lines = ["  Caucasus  DAILY ", "© 2019 Site. All rights reserved.", "Tel.\u00a0+7\u2009495\u3000123",
+             "\tМосква —\x1c 12 мая\u2028", "٢٠١٩ جميع الحقوق محفوظة", "第１２回　ニュース", "a\x85b\x0bc",
+             "", "   ", "१२३ समाचार", "Ⅻ chapter ½"]
+    for line in lines:
+        assert line_key(line) == reference(line), line
+    assert line_key("© 2019 Site") == line_key("©  2020 site ")

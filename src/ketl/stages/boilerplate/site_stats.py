@@ -24,7 +24,7 @@ __all__ = ["line_key", "doc_site", "site_and_line_keys", "SiteLineStats", "Repet
            "split_title_suffix"]
 
 _DIGITS = re.compile(r"\d+")
-_SPACE = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
 # "Headline - Site Name", "Headline | Site", "Headline — Site", or a bare trailing " |".
 _SUFFIX = re.compile(r"^(?P<title>.+?)\s+(?:[|–—]|-{1,2})\s*(?P<site>[^|–—]{0,60}?)\s*$")
 _SITE_WORD = re.compile(r"^(?:[A-Z0-9][\w'&.!-]*|[a-z0-9-]+\.[a-z]{2,}|of|the|and|for|de|la|el|al|&)$")
@@ -45,7 +45,11 @@ class RepetitionSettings:
 def line_key(line: str) -> int:
     """Stable signed 64-bit key of a line: case, spacing and numbers ignored
     (so "© 2019 Site" and "© 2020 Site" are one footer). Signed so it fits int64."""
-    norm = _SPACE.sub(" ", _DIGITS.sub("0", line.strip().lower()))
+    s = line.lower()
+    if _DIGIT.search(s):  # most lines hold no number: no substitution to pay for
+        s = _DIGITS.sub("0", s)
+    # split/join strips and collapses the same whitespace as re's \s (str.isspace)
+    norm = " ".join(s.split())
     return xxhash.xxh64_intdigest(norm.encode("utf-8", "surrogatepass")) - (1 << 63)
 
 
