@@ -138,20 +138,55 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
     if not doc.text.strip():
         return doc
 
+    facts = _LineFacts(doc.text, rules, stats is not None)
+
     def furniture(line: str) -> bool:
-        return rules.match(line) is not None or (stats is not None and stats.is_repeated(site, line_key(line)))
+        return facts.rule(line) >= 0 or (stats is not None and stats.is_repeated(site, facts.key(line)))
 
     dateline_at = extract_metadata_at(doc, furniture)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     n_edits = len(doc.edits)
-    _strip_lines(doc, rules, stats, site, settings, cfg)
+    _strip_lines(doc, rules, stats, site, settings, cfg, facts)
     if dateline_at is not None and any(e.source_start <= dateline_at < e.source_end
                                        for e in doc.edits[n_edits:]):
         # The line that held the dateline was furniture (a teaser's "Baku: ..."):
         # its dateline is not the article's.
         doc.meta.pop("dateline", None)
     return doc
+
+
+class _LineFacts:
+    """What the metadata scan and the line steps both ask of a line, computed
+    once per document: the rule it matches (one keyword scan and one
+    alternation per line, for all lines at once) and its site-statistics key.
+    Metadata removes whole lines only, so the lines left afterwards are found
+    here by their text."""
+
+    __slots__ = ("_rules", "_rule", "_key", "_keys")
+
+    def __init__(self, text: str, rules: CompiledRules, keys: bool) -> None:
+        raw = text.split("\n")
+        self._rules = rules
+        stripped = [t.strip() for t in raw]
+        verdicts = rules.match_lines([s.lower() for s in stripped])
+        self._rule = dict(zip(raw, verdicts))
+        self._keys = keys
+        self._key: dict[str, int] = {}
+
+    def rule(self, line: str) -> int:
+        """Index into ``rules.rules`` of the rule matching ``line`` (-1: none)."""
+        k = self._rule.get(line)
+        if k is None:
+            s = line.strip().lower()
+            k = self._rule[line] = self._rules.match_lines([s])[0]
+        return k
+
+    def key(self, line: str) -> int:
+        k = self._key.get(line)
+        if k is None:
+            k = self._key[line] = line_key(line)
+        return k
 
 
 class _Lines:
@@ -174,13 +209,15 @@ class _Lines:
 
 
 def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | None, site: str,
-                 settings: BoilerplateSettings, cfg: ClassifierSettings) -> None:
+                 settings: BoilerplateSettings, cfg: ClassifierSettings, facts: "_LineFacts | None" = None) -> None:
     lines = _Lines(doc.text)
     texts, n = lines.texts, lines.n
     starts = [0, *accumulate(len(t) + 1 for t in texts[:-1])] if n else []
-    _mark_rules(lines, rules)
+    if facts is None:
+        facts = _LineFacts(doc.text, rules, stats is not None)
+    _mark_rules(lines, rules, facts)
     if stats is not None:
-        _mark_site_lines(lines, stats, site, settings)
+        _mark_site_lines(lines, stats, site, settings, facts)
     _mark_repeated_title(lines, doc.meta.get("title"))
     main = _mark_stray_script(lines, doc.text, settings)
     if settings.classifier:
@@ -195,20 +232,22 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
 
 
-def _mark_rules(lines: _Lines, rules: CompiledRules) -> None:
+def _mark_rules(lines: _Lines, rules: CompiledRules, facts: _LineFacts) -> None:
     """1. Rules (one combined regex per line, short lines cached per process)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
-    lowered = [s.lower() for s in lines.stripped]
     by_index = rules.rules
-    for i, k in enumerate(rules.match_lines(lowered)):
+    rule = facts.rule
+    for i, t in enumerate(lines.texts):
+        k = rule(t)
         if k >= 0:
             r = by_index[k]
             reason[i], penalty[i] = r.id, max(1, r.penalty)
             if r.category == "comment":
-                comment[i] = _DIGITS.sub("0", lowered[i])
+                comment[i] = _DIGITS.sub("0", lines.stripped[i].lower())
 
 
-def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: BoilerplateSettings) -> None:
+def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: BoilerplateSettings,
+                     facts: _LineFacts) -> None:
     """2. Lines repeated across the site: the page's leading and trailing furniture,
     plus short repeated lines anywhere (a long repeated line mid-page may be a
     republished article's text).
@@ -218,7 +257,8 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     a reprinted article, and its subheadings are its own."""
     n, texts, stripped, blank = lines.n, lines.texts, lines.stripped, lines.blank
     reason, penalty = lines.reason, lines.penalty
-    keys = [0 if blank[i] else line_key(texts[i]) for i in range(n)]
+    key = facts.key
+    keys = [0 if blank[i] else key(texts[i]) for i in range(n)]
     if site and stats.n_docs(site):
         rep = [not blank[i] and stats.is_repeated(site, keys[i]) for i in range(n)]
         own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
