@@ -95,6 +95,7 @@ _TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]\u104b\u0964\u0965\u06
 # Scripts written without spaces: count characters, not tokens.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
 _LETTER_OR_MARK = regex.compile(r"[\p{L}\p{M}]")
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 _UNPUNCTUATED = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff]")
 # Scripts whose sentences run long between spaces (Thai, Lao, Burmese, Khmer, Tibetan).
 _SPACELESS = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
@@ -668,10 +669,12 @@ def is_prose(line: str) -> bool:
         n = effective_length(line)
         if n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line):
             return False
-    if line.isascii():
-        letters = len(line) - len(line.encode("ascii").translate(None, _ASCII_LETTERS))
-    else:  # letters with their marks (Burmese, Devanagari and Thai vowels are marks)
-        letters = len(_LETTER_OR_MARK.findall(line))
+    # ASCII letters counted in bytes; the regex (letters with their marks: Burmese,
+    # Devanagari and Thai vowels are marks) sees only the rest, often a few quotes.
+    ascii_part = line.encode("ascii", "ignore")
+    letters = len(ascii_part) - len(ascii_part.translate(None, _ASCII_LETTERS))
+    if len(ascii_part) < len(line):
+        letters += len(_LETTER_OR_MARK.findall(_ASCII_RUN.sub("", line)))
     return letters * 2 >= len(line) - line.count(" ")
 
 
