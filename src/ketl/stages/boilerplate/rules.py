@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from bisect import bisect_right
-from itertools import accumulate
 
 import ahocorasick
 from dataclasses import dataclass, field
@@ -38,7 +36,8 @@ _ID = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
 # most lines of a page are longer): the verdict is the same, the work is less.
 _LENGTH_STEPS = (24, 48, 96, 192, 384)
 # Gated rules that cannot match a line longer than one of these have their
-# keywords looked for in lines that short only (most keyword hits are in prose).
+# keywords looked for in lines that short only (most keyword hits are in prose):
+# a line is scanned once, by the automaton of the rules that fit its length band.
 _GATE_TIERS = (80, 240)
 
 
@@ -70,10 +69,10 @@ class CompiledRules:
     # Keyword gate: each keyword maps to the bit mask of the gated rules that need it
     # (bit j = the j-th gated rule, rules[_gated[j]], tried alone as _singles[j]);
     # _base is the alternation of the other rules.
-    _gate: Any = field(default=None, compare=False, repr=False)
-    # (longest line, automaton of the keywords of the gated rules no wider than
-    # that): a rule's keywords are looked for only in lines it could match.
-    _gate_tiers: tuple[tuple[int, Any], ...] = field(default=(), compare=False, repr=False)
+    # (longest line, automaton of the keywords of the gated rules that can match
+    # a line that long; None: no such rule) per band of _GATE_TIERS, the last
+    # band unbounded: a rule's keywords are looked for only in lines it could match.
+    _gate_bands: tuple[tuple[int, Any], ...] = field(default=(), compare=False, repr=False)
     _gated: tuple[int, ...] = field(default=(), compare=False, repr=False)
     _singles: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
     _base: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
@@ -102,14 +101,11 @@ class CompiledRules:
         masks = [0] * n
         index, cache = self._index, self._cache
         if self._gated and n:
-            # Lines with a cached verdict need no mask; short-line rules' keywords
-            # are looked for in short lines only (most keyword hits are in prose).
-            todo = [q for q, s in enumerate(lines)
-                    if s and not (len(s) <= _CACHE_MAX_CHARS and s in cache)]
-            if self._gate is not None:
-                _scan(self._gate, lines, todo, masks)
-            for limit, auto in self._gate_tiers:
-                _scan(auto, lines, [q for q in todo if len(lines[q]) <= limit], masks)
+            # Lines with a cached verdict need no mask.
+            mask = self._mask
+            for q, s in enumerate(lines):
+                if s and not (len(s) <= _CACHE_MAX_CHARS and s in cache):
+                    masks[q] = mask(s)
         out = [-1] * n
         for q, s in enumerate(lines):
             if s:
@@ -119,15 +115,17 @@ class CompiledRules:
         return out
 
     def _mask(self, s: str) -> int:
-        mask = 0
-        if self._gate is not None:
-            for _, bits in self._gate.iter(s):
-                mask |= bits
-        for limit, auto in self._gate_tiers:
-            if len(s) <= limit:
-                for _, bits in auto.iter(s):
-                    mask |= bits
-        return mask
+        """The bits of the gated rules whose keyword ``s`` holds, among those
+        that can match a line as long as ``s``."""
+        n = len(s)
+        for limit, auto in self._gate_bands:
+            if n <= limit:
+                mask = 0
+                if auto is not None:
+                    for _, bits in auto.iter(s):
+                        mask |= bits
+                return mask
+        return 0
 
     def _index(self, s: str, mask: int) -> int:
         """Rule index for the stripped lower-cased line ``s`` holding the keywords of
@@ -182,22 +180,24 @@ def _combine(rules: Sequence[Rule], which: Sequence[int], lower: bool) -> re.Pat
     return re.compile("|".join(f"(?P<r{i}>{rules[i].pattern})" for i in which), re.IGNORECASE)
 
 
-def _keyword_gate(rules: Sequence[Rule], widths: Sequence[int]) -> tuple[Any, tuple[tuple[int, Any], ...],
+def _keyword_gate(rules: Sequence[Rule], widths: Sequence[int]) -> tuple[tuple[tuple[int, Any], ...],
                                                                         tuple[int, ...]]:
-    """The Aho-Corasick automaton of the wide gated rules' keywords (None when
-    there are none), the automata of the narrower ones per tier of
-    _GATE_TIERS, and the indices of the gated rules (bit j of a mask = rules[gated[j]])."""
+    """Per band of line lengths (up to each of _GATE_TIERS, then unbounded), the
+    Aho-Corasick automaton of the keywords of the gated rules that can match a
+    line longer than the band's lower end (None when there are none); and the
+    indices of the gated rules (bit j of a mask = rules[gated[j]])."""
     gated = tuple(i for i, r in enumerate(rules) if r.keywords)
     if not gated:
-        return None, (), ()
-    tiers: list[dict[str, int]] = [{} for _ in (*_GATE_TIERS, None)]
-    for j, i in enumerate(gated):
-        t = next((t for t, limit in enumerate(_GATE_TIERS) if widths[i] <= limit), len(_GATE_TIERS))
-        into = tiers[t]
-        for kw in rules[i].keywords:
-            into[kw] = into.get(kw, 0) | (1 << j)
-    narrow = tuple((limit, _automaton(m)) for limit, m in zip(_GATE_TIERS, tiers) if m)
-    return _automaton(tiers[-1]), narrow, gated
+        return (), ()
+    bands = []
+    for low, limit in zip((0, *_GATE_TIERS), (*_GATE_TIERS, 1 << 62)):
+        into: dict[str, int] = {}
+        for j, i in enumerate(gated):
+            if widths[i] > low:
+                for kw in rules[i].keywords:
+                    into[kw] = into.get(kw, 0) | (1 << j)
+        bands.append((limit, _automaton(into)))
+    return tuple(bands), gated
 
 
 def _automaton(masks: dict[str, int]) -> Any:
@@ -208,15 +208,6 @@ def _automaton(masks: dict[str, int]) -> Any:
         auto.add_word(kw, bits)
     auto.make_automaton()
     return auto
-
-
-def _scan(auto: Any, lines: Sequence[str], which: Sequence[int], masks: list[int]) -> None:
-    """OR into ``masks[q]`` the bits of the keywords found in ``lines[q]``, for q in ``which``."""
-    if not which:
-        return
-    ends = list(accumulate(len(lines[q]) + 1 for q in which))  # offset after each line's "\n"
-    for end, bits in auto.iter("\n".join([lines[q] for q in which])):
-        masks[which[bisect_right(ends, end)]] |= bits  # keywords hold no "\n": one line each
 
 
 def _shipped_text() -> tuple[str, str]:
@@ -310,7 +301,7 @@ def load_rules(extra_files: Sequence[Path | str] = ()) -> CompiledRules:
     except re.error:  # a construct the lower-casing broke: fall back to IGNORECASE
         lower_matcher = None
     widths = tuple(_max_width(r.pattern) for r in ordered)
-    gate, tiers, gated = _keyword_gate(ordered, widths)
+    bands, gated = _keyword_gate(ordered, widths)
     lower = lower_matcher is not None
     singles = tuple(_combine(ordered, [i], lower) for i in gated)
     ungated = [i for i in every if i not in gated]
@@ -320,7 +311,7 @@ def load_rules(extra_files: Sequence[Path | str] = ()) -> CompiledRules:
                   for prev, limit in zip((0, *_LENGTH_STEPS), _LENGTH_STEPS)) if gated else ()
     return CompiledRules(rules=ordered, matcher=_combine(ordered, every, lower=False),
                          stopwords=frozenset(extra_stop), lower_matcher=lower_matcher,
-                         _gate=gate, _gate_tiers=tiers, _gated=gated, _singles=singles, _base=base,
+                         _gate_bands=bands, _gated=gated, _singles=singles, _base=base,
                          _base_steps=steps, _widths=widths)
 
 
