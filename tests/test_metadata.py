@@ -292,3 +292,21 @@ def test_a_headline_above_a_body_is_still_taken():
                                   "The ceasefire announced on Sunday collapsed within hours.\n"))
     assert doc.meta["title"] == "Armenia and Azerbaijan trade blame as truce breaks down"
     assert doc.text.strip() == "The ceasefire announced on Sunday collapsed within hours."
+
+
+def test_reprint_hint_prefilter_agrees_with_the_hint_pattern():
+    """The Aho-Corasick pass before the notice phrasings skips only lines the
+    hint pattern skips: notices in eight languages, prose with "ran" inside
+    words ("Iran", "grand", "transport") and as a word."""
+    from ketl.stages.boilerplate.reprint import _HINT, _hinted
+
+    lines = ["This article was originally published by The Conversation.", "© 2024 Reuters",
+             "(c) Agence France-Presse 2023", "Quelle: dpa", "Источник: ТАСС", "المصدر: الجزيرة",
+             "来源：新华社", "출처: 연합뉴스", "Iran and the grand transport plan", "The story ran on Monday.",
+             "He ran for office.", "Copyright 2019 Hawaii News Now.", "A plain line of news.", "",
+             "Źródło: PAP", "स्रोत: पीटीआई", "Provided by Bloomberg", "Erstveröffentlichung bei Zeit"]
+    for line in lines:
+        low = line.lower()
+        assert _hinted(low) == (_HINT.search(low) is not None), line
+    assert not _hinted("iran and the grand transport plan")
+    assert _hinted("the story ran on monday.")
