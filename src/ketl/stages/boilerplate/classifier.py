@@ -236,7 +236,8 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
         # A short sentence is a paragraph too: its neighbours decide, it never
         # costs the article like a menu entry does.
         return SHORT, ""
-    if not stop or (_NO_SPACE_SCRIPT.search(line) and len(_WORD.findall(line)) < len(line) / 8):
+    if not stop or (not line.isascii() and _NO_SPACE_SCRIPT.search(line)
+                    and len(_WORD.findall(line)) < len(line) / 8):
         # No stop words to count: judge by length and punctuation alone.
         if _terminal(line) or n_chars >= cfg.length_high or is_prose(line):
             return GOOD, ""

@@ -24,6 +24,7 @@ never one before the headline printed in the body when a later run is better).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate
@@ -301,7 +302,7 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     cap = settings.stray_script_max_chars
     short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
     # Most texts hold one script: one scan of the text settles it.
-    main = ("LATIN" if not _NON_LATIN_LETTER.search(text) else dominant_script(stripped)) \
+    main = ("LATIN" if text.isascii() or not _NON_LATIN_LETTER.search(text) else dominant_script(stripped)) \
         if short or settings.classifier else ""
     if short:
         for i in short:
@@ -449,11 +450,14 @@ def _count_scripts(line: str, counts: dict[str, float]) -> None:
     if latin:
         counts["LATIN"] = counts.get("LATIN", 0) + latin
     if not line.isascii():
-        for ch in _ASCII_RUN.sub("", line):
+        # Each distinct character once (a line of Chinese repeats many): the
+        # sums are exact (halves), and scripts enter ``counts`` in the order of
+        # their first letter, as one character at a time would.
+        for ch, c in Counter(_ASCII_RUN.sub("", line)).items():
             if ch.isalpha():
                 sc = script_of(ch)
                 if sc != "LATIN":
-                    counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1)
+                    counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1) * c
 
 
 def _shares_script(line: str, main: str) -> bool:
