@@ -273,6 +273,8 @@ _SOURCES = ["Radio Free Europe/Radio Liberty", "The Conversation", "Eurasianet",
             "Reuters", "Agence France-Presse", "Balkan Insight", "OC Media", "Mongabay", "Al-Monitor",
             "The Moscow Times", "Nikkei Asia", "CalMatters", "Stateline", "Undark", "Carbon Brief",
             "Project Syndicate", "The Diplomat", "Rest of World", "Hakai Magazine", "Yale Environment 360"]
+_WIRE = frozenset({"The Associated Press", "Reuters", "Agence France-Presse"})
+_COPYRIGHT_FORMS = ("(c) ", "Copyright ", "© ")
 _PEOPLE = ["Anna Petrova", "John Miller", "Maria Garcia", "Kenji Sato", "Leyla Aliyeva", "Tom Baker",
            "Sofia Rossi", "David Cohen", "Aram Hakobyan", "Li Wei", "Fatima Zahra", "Jan Novak"]
 _WORDS = ["politics", "economy", "climate", "energy", "health", "education", "transport", "Europe",
@@ -418,7 +420,11 @@ def dress(key: str, lang: str, title: str, body: list[str], site: _Site, seed: i
         put([p], "content")
         put([""], "blank")
     if reprint and reprint[1] == "bottom":
-        put([reprint[0]], "noise:reprint")
+        # A wire agency's copyright right below the story is the story's own
+        # last line to the AEB annotators (c467d507551a keeps "© 2019
+        # Associated Press. All Rights Reserved."): content, its source noted.
+        wire = src in _WIRE and template.startswith(_COPYRIGHT_FORMS)
+        put([reprint[0]], "content" if wire else "noise:reprint")
         put([""], "blank")
     for kind in rng.sample(_BOTTOM, k=rng.randint(1, 5)):
         noise(kind)

@@ -222,3 +222,47 @@ def test_recipe_card_keeps_its_ingredients_around_an_ad():
     for line in card + rest:
         assert line in doc.text
     assert "Advertisement" not in doc.text
+
+
+def test_wire_agency_copyright_below_the_story_stays_and_names_the_source():
+    """The AEB annotators keep "© 2019 Associated Press. All Rights Reserved."
+    below an AP story as its text: it stays (an ad marker may sit between),
+    and still names the source; a site's own copyright and an agency's in
+    the footer below the teasers go."""
+    notice = ("© 2019 Associated Press. All Rights Reserved. This material may not be published, "
+              "broadcast, rewritten, or redistributed.")
+    doc = clean("\n\n".join([*PARAS, "Advertisement", notice, "Comments", "Terms of Service | Cookie Policy"])
+                + "\n")
+    assert notice in doc.text
+    assert doc.meta.get("reprinted_from") == "Associated Press"
+    assert "Advertisement" not in doc.text and "Cookie Policy" not in doc.text
+    fr = ["Le cessez-le-feu conclu dimanche a tenu toute la nuit dans la plupart des quartiers, ont indiqué les autorités.",
+          "Les habitants des villages de l'est ont signalé des tirs sporadiques avant l'aube, sans faire de victimes.",
+          "(c) Agence France-Presse 2024"]
+    doc = clean("\n\n".join(fr) + "\n")
+    assert fr[2] in doc.text and doc.meta.get("reprinted_from") == "Agence France-Presse"
+    footer = clean("\n\n".join([*PARAS, "Most Read", "Storm Closes Schools Across The Region For Two Days",
+                                "Council Approves New Budget For The Harbour District",
+                                "©2019 The Associated Press. All rights reserved.",
+                                "Terms under which this site is provided."]) + "\n")
+    assert "Associated Press" not in footer.text
+    for p in PARAS:
+        assert p in footer.text
+
+
+def test_site_address_signing_off_the_article_stays():
+    """A site's bare address below the article ("www.autoracing.com.br", "AS -
+    www.autoracing.com.br"; 4 of 4 AEB pages keep it) stays with the footnotes
+    above it; what follows it is still the page's, and links with a path go."""
+    body = ["Calendário da Stock Car 2018", *[f"{k}a etapa: {k + 9} de março – Interlagos" for k in range(1, 7)],
+            "* Calendário sujeito a inúmeras alterações usualmente feitas pelo Organizador",
+            "* Calendário acima divulgado pela categoria em janeiro de 2018",
+            "www.autoracing.com.br", "AS - www.autoracing.com.br"]
+    doc = clean("\n\n".join(body) + "\n")
+    for line in body[1:]:
+        assert line in doc.text, line
+    page = clean("\n\n".join([*PARAS, "www.ledger-news.com", "Share this on WhatsApp",
+                              "https://www.ledger-news.com/world/2019/11/ceasefire-holds-12345.html",
+                              "Política de Privacidade | Quem Somos | Contato"]) + "\n")
+    assert "www.ledger-news.com" in page.text.split("\n")
+    assert "ceasefire-holds" not in page.text and "Quem Somos" not in page.text

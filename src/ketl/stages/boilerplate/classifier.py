@@ -472,7 +472,7 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
         run = [q]
 
 
-def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence[bool],
+def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[bool],
                         weak: Sequence[bool], headers: Sequence[bool], stop: int, max_run: int = 6,
                         max_gap: int = 6) -> None:
     """Removal needs evidence: the article reaches out from its chosen run up to
@@ -498,6 +498,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
             listed = False
         elif headers[q]:
             listed = True
+        if hard[q] and not listed and _SIGNATURE.fullmatch(lines[q]):
+            hard[q] = False  # the site's address signing off the article above
         if not hard[q] and not listed:
             inside[q] = True
     for step, edge, end in ((-1, first, -1), (1, last, stop)):
@@ -517,6 +519,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
             q = _next_hard(hard, edge + step, step, end)
         if step == -1 and q != end and headers[q]:
             continue
+        if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
+            continue
         reach = q - step  # the farthest line the article may take
         if q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
@@ -528,6 +532,34 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: Sequence
                 reach = anchor
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+
+
+# A site's bare address signing off an article ("www.autoracing.com.br", "AS -
+# www.autoracing.com.br"): the AEB annotators keep it, and what lies between the
+# article and it (footnotes), as the article's (4 of 4 pages); what follows it
+# is the page's. A link with a path, or a list of links, is another matter.
+_SIGNATURE = re.compile(r"(?:[^\W\d_]{1,4}\s{0,3}[-–—:]\s{0,3})?(?:https?://)?www\.[\w-]+(?:\.[\w-]+)+/?")
+
+
+def _sign_off(lines: Sequence[str], inside: list[bool], hard: list[bool], edge: int, q: int, end: int,
+              max_run: int) -> bool:
+    """Is the evidence at ``q``, below the article's last line ``edge``, the
+    site's address signing the article off (at most ``max_run`` lines below)?
+    Then the article takes the lines up to it, it, and the signatures right
+    after it (one condemned line may sit between two); what follows is the page's."""
+    if q - edge > max_run + 1 or not _SIGNATURE.fullmatch(lines[q]):
+        return False
+    r = q
+    while True:
+        for k in range(edge + 1, r):
+            inside[k] = inside[k] or not hard[k]
+        inside[r], hard[r] = True, False  # the address is the article's; it still ends it
+        edge = r
+        r += 1
+        if r < end and hard[r] and not _SIGNATURE.fullmatch(lines[r]):
+            r += 1  # a share row between two signatures
+        if r >= end or not _SIGNATURE.fullmatch(lines[r]):
+            return True
 
 
 def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int, q: int, step: int,

@@ -24,7 +24,8 @@ from itertools import accumulate
 from typing import Callable, Sequence
 
 from ...document import Change, Document, apply_changes
-from .reprint import find_reprint, find_reprint_strength
+from .classifier import is_prose
+from .reprint import agency_copyright, find_reprint, find_reprint_strength
 from .site_stats import doc_site, split_title_suffix
 
 __all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
@@ -234,7 +235,7 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
         seen += 1
         if seen >= 3:
             break
-    for k in _bottom_notices(doc, lines, removed):
+    for k in _bottom_notices(doc, lines, removed, is_furniture):
         drop(k, "metadata.reprint_notice")
     apply_changes(doc, changes, stage=STAGE)
     return dateline_at
@@ -287,7 +288,8 @@ def _remembered(is_furniture: Callable[[str], bool]) -> Callable[[str], bool]:
 _BOTTOM_LINES = 15
 
 
-def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int]) -> list[int]:
+def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int],
+                    is_furniture: Callable[[str], bool] = lambda s: False) -> list[int]:
     """Indices of the reprint notices among the last non-blank lines (of the
     lower half of the page: on a short page the top is near); the lowest one
     sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
@@ -307,8 +309,21 @@ def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: s
         if src is None or not (strong or "reprinted_from" not in doc.meta):
             continue
         doc.meta.setdefault("reprinted_from", src)
+        if not strong and closes_story(lines, k, is_furniture):
+            continue  # the wire copy's own last line: the source is noted, the text stays
         out.append(k)
     return out
+
+
+def closes_story(lines: Sequence[tuple[int, int, str]], k: int,
+                 is_furniture: Callable[[str], bool] = lambda s: False) -> bool:
+    """Is line ``k`` a wire agency's copyright right below a sentence (the
+    story's last paragraph; furniture may sit between)? The AEB annotators
+    keep it as the story's text."""
+    if agency_copyright(lines[k][2]) is None:
+        return False
+    prev = next((t.strip() for _, _, t in reversed(lines[:k]) if t.strip() and not is_furniture(t)), "")
+    return bool(prev) and is_prose(prev)
 
 
 def _lines(text: str) -> list[tuple[int, int, str]]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import ahocorasick
 
-__all__ = ["find_reprint", "find_reprint_strength", "clean_source"]
+__all__ = ["find_reprint", "find_reprint_strength", "clean_source", "agency_copyright"]
 
 _SUBJECT = (r"(?:(?:this|the) (?:article|story|piece|post|report|item|content|interview|essay|column|op-ed|analysis)"
             r"|a version of this (?:article|story|piece|post)|(?:article|story|content))")
@@ -186,3 +186,36 @@ def _weak_source(s: str, site: str) -> str | None:
             continue
         return src
     return None
+
+
+# Wire agencies: their copyright line closing a story is the wire copy's own
+# last line (the AEB annotators keep "© 2019 Associated Press. All Rights
+# Reserved. This material may not be published..." below an AP story as its
+# text), unlike a site's copyright in its footer.
+_AGENCIES = frozenset({
+    "associated press", "ap", "reuters", "thomson reuters", "agence france-presse", "agence france presse", "afp",
+    "dpa", "deutsche presse-agentur", "xinhua", "xinhua news agency", "tass", "ria novosti", "interfax", "ansa",
+    "efe", "agencia efe", "kyodo", "kyodo news", "yonhap", "yonhap news agency", "press trust of india", "pti",
+    "united press international", "upi", "canadian press", "australian associated press", "aap",
+    "anadolu agency", "anadolu", "europa press", "apa", "bernama", "antara", "pa media", "press association",
+    "ani", "ians", "bloomberg", "bloomberg news", "ntb", "tt", "sda", "belga", "ctk", "pap", "mti", "bta",
+})
+
+
+def agency_copyright(line: str) -> str | None:
+    """The wire agency a copyright line names ("© 2019 Associated Press. All
+    Rights Reserved.", "Copyright 2024 The Associated Press."), or None."""
+    s = line.strip()
+    if not s or len(s) > 300 or not _COPYRIGHT_HINT.search(s):
+        return None
+    m = _WEAK[1].match(s)
+    if not m:
+        return None
+    src = clean_source(_YEAR.sub("", m.group("src")).strip(" ,.-–"))
+    if not src:
+        return None
+    name = re.sub(r"^the\s+", "", src.lower()).rstrip(".")
+    return src if name in _AGENCIES else None
+
+
+_COPYRIGHT_HINT = re.compile(r"©|\(c\)|copyright", re.IGNORECASE)

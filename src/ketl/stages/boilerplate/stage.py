@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
-from .classifier import (_TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
+from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .metadata import extract_metadata_at, title_key
+from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
 from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
                          site_and_line_keys, split_title_suffix)
@@ -217,17 +218,20 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     if facts is None:
         facts = _LineFacts(doc.text, rules, stats is not None)
     _mark_rules(lines, rules, facts)
+    spared = _spare_closing_lines(lines, texts)
     if stats is not None:
         _mark_site_lines(lines, stats, site, settings, facts)
     _mark_repeated_title(lines, doc.meta.get("title"))
     main = _mark_stray_script(lines, doc.text, settings)
     if settings.classifier:
         _mark_classified(lines, rules, settings, cfg, main)
+        _keep_closing_lines(lines, spared)
 
     # 6. A trailing fragment of another article.
     blank, reason = lines.blank, lines.reason
     last = max((i for i in range(n) if not blank[i] and not reason[i]), default=None)
-    if last is not None and _is_trailing_fragment(texts, reason, blank, last, settings):
+    if (last is not None and all(i != last for i, _ in spared)
+            and _is_trailing_fragment(texts, reason, blank, last, settings)):
         reason[last] = "fragment.trailing"
 
     apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
@@ -245,6 +249,30 @@ def _mark_rules(lines: _Lines, rules: CompiledRules, facts: _LineFacts) -> None:
             reason[i], penalty[i] = r.id, max(1, r.penalty)
             if r.category == "comment":
                 comment[i] = _DIGITS.sub("0", lines.stripped[i].lower())
+
+
+def _spare_closing_lines(lines: _Lines, texts: list[str]) -> list[tuple[int, int]]:
+    """1b. A wire agency's copyright right below the story's last sentence (an
+    ad marker or a share row may sit between) is the wire copy's own closing
+    line, not the site's footer (the rules condemn every copyright line).
+    Returns ``(line, its sentence)`` pairs: the line stays where the sentence does."""
+    reason, penalty = lines.reason, lines.penalty
+    out = []
+    for i, r in enumerate(reason):
+        if r == "legal.copyright" and agency_copyright(texts[i]) is not None:
+            prev = next((q for q in range(i - 1, -1, -1) if not lines.blank[q] and not reason[q]), None)
+            if prev is not None and is_prose(lines.stripped[prev]):
+                reason[i], penalty[i] = "", 0
+                out.append((i, prev))
+    return out
+
+
+def _keep_closing_lines(lines: _Lines, spared: list[tuple[int, int]]) -> None:
+    """The spared closing lines stay with the story's sentence above them
+    (the classifier sees a short line after the article's last sentence)."""
+    for i, prev in spared:
+        if not lines.reason[prev] and lines.reason[i].startswith("classifier."):
+            lines.reason[i] = ""
 
 
 def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: BoilerplateSettings,
@@ -484,7 +512,7 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     """The last kept line is a fragment of some other article: no final
     punctuation, and (an unclosed opening quote, or) few words shared with the rest."""
     s = texts[last].strip()
-    if _ends_sentence(s) or _REFERENCE.match(s):
+    if _ends_sentence(s) or _REFERENCE.match(s) or _SIGNATURE.fullmatch(s):
         return False
     words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
     if not words:
