@@ -266,3 +266,24 @@ def test_site_address_signing_off_the_article_stays():
                               "Política de Privacidade | Quem Somos | Contato"]) + "\n")
     assert "www.ledger-news.com" in page.text.split("\n")
     assert "ceasefire-holds" not in page.text and "Quem Somos" not in page.text
+
+
+def test_click_here_sentence_about_the_articles_subject_stays():
+    """"Click here to get more information or download this game." inside an
+    article about the game is its sentence (AEB a860fb5e); a link-call to
+    the site's newsletter or to "more information" between the same
+    paragraphs goes."""
+    game = ["The new season of Harbour Quest adds forty levels to the game and a map editor.",
+            "Players can now share the maps they build with friends, and the game saves them online.",
+            "Click here to get more information or download this game.",
+            "The developers say the next update of the game will add a co-operative mode in spring."]
+    doc = clean("\n\n".join(game) + "\n")
+    for line in game:
+        assert line in doc.text, line
+    for call in ("Click here to subscribe to our daily newsletter.", "Click here for more information."):
+        doc = clean("\n\n".join([game[0], game[1], call, game[3]]) + "\n")
+        assert call not in doc.text
+        assert any(e.rule == "cta.click" for e in doc.edits)
+    # The call stays only inside the article: below its last paragraph it goes.
+    doc = clean("\n\n".join([*game[:2], game[3], game[2], "Comments"]) + "\n")
+    assert game[2] not in doc.text

@@ -219,6 +219,7 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         facts = _LineFacts(doc.text, rules, stats is not None)
     _mark_rules(lines, rules, facts)
     spared = _spare_closing_lines(lines, texts)
+    topical = _topical_calls(lines)
     if stats is not None:
         _mark_site_lines(lines, stats, site, settings, facts)
     _mark_repeated_title(lines, doc.meta.get("title"))
@@ -226,6 +227,7 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     if settings.classifier:
         _mark_classified(lines, rules, settings, cfg, main)
         _keep_closing_lines(lines, spared)
+    _keep_inner_calls(lines, topical)
 
     # 6. A trailing fragment of another article.
     blank, reason = lines.blank, lines.reason
@@ -265,6 +267,47 @@ def _spare_closing_lines(lines: _Lines, texts: list[str]) -> list[tuple[int, int
                 reason[i], penalty[i] = "", 0
                 out.append((i, prev))
     return out
+
+
+# What a link-call points the reader to when it is no part of the article.
+_CALL = re.compile(r"\b(?:click|tap)\s+(?:here|to)\b(?P<rest>.*)", re.IGNORECASE)
+_CALL_WORDS = frozenset("""more information info details here click read full story article articles subscribe
+newsletter newsletters download app apps sign join follow share print email watch video videos learn latest news
+updates free visit website site page link links below above continue reading view find check today offer offers
+deal deals shop order register login account notifications alerts support donate contact listen podcast gallery
+photos pictures results list tickets comment comments channel coverage stories version copy skip""".split())
+
+
+def _topical_calls(lines: _Lines) -> list[int]:
+    """1c. "Click here to get more information or download this game." in an
+    article about the game is a sentence of the article, not a link-call: the
+    click-here lines that read as prose and point to the article's own subject
+    (a word of what they point to that the rest of the article uses twice,
+    beyond the words every link-call uses). They still bound the article for
+    the classifier (a weak line); see :func:`_keep_inner_calls`."""
+    reason, stripped = lines.reason, lines.stripped
+    calls = [i for i, r in enumerate(reason) if r == "cta.click" and is_prose(stripped[i])]
+    if not calls:
+        return []
+    stop = _stop_en()
+    counts = Counter(w for i, s in enumerate(stripped) if s and not reason[i] for w in _WORDS.findall(s.lower()))
+    out = []
+    for i in calls:
+        m = _CALL.search(stripped[i])
+        words = [w for w in _WORDS.findall(m.group("rest").lower()) if len(w) > 3] if m else []
+        if any(counts[w] >= 2 for w in words if w not in _CALL_WORDS and w not in stop):
+            out.append(i)
+    return out
+
+
+def _keep_inner_calls(lines: _Lines, calls: list[int]) -> None:
+    """A topical click-here sentence between two kept lines of the article stays."""
+    reason, blank = lines.reason, lines.blank
+    for i in calls:
+        above = next((q for q in range(i - 1, -1, -1) if not blank[q]), None)
+        below = next((q for q in range(i + 1, lines.n) if not blank[q]), None)
+        if above is not None and below is not None and not reason[above] and not reason[below]:
+            reason[i] = ""
 
 
 def _keep_closing_lines(lines: _Lines, spared: list[tuple[int, int]]) -> None:
