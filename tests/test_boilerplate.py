@@ -660,3 +660,16 @@ def test_line_key_is_the_persisted_key():
     for line in lines:
         assert line_key(line) == reference(line), line
     assert line_key("© 2019 Site") == line_key("©  2020 site ")
+
+
+def test_warm_up_loads_the_lazy_tables_and_changes_no_result():
+    from ketl.stages.boilerplate import metadata, warm_up
+    from ketl.stages.boilerplate.classifier import _stop_index
+
+    before = clean(seed("001"))
+    warm_up(RULES)
+    assert metadata._place_names.cache_info().currsize == 1
+    assert _stop_index.cache_info().currsize == 1
+    after = clean(seed("001"))
+    assert after.text == before.text and after.meta == before.meta
+    assert [(e.rule, e.source_start) for e in after.edits] == [(e.rule, e.source_start) for e in before.edits]

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .. import StageResources
 
 __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rules", "CompiledRules",
-           "SiteLineStats", "run", "RepetitionSettings", "site_and_line_keys"]
+           "SiteLineStats", "run", "RepetitionSettings", "site_and_line_keys", "warm_up"]
 
 STAGE = "boilerplate"
 _LAYOUT = "layout.blank_lines"
@@ -119,6 +119,28 @@ def run(docs: list[Document], resources: StageResources) -> list[Document]:
     """The registry's entry point (:data:`ketl.stages.STAGES`): ``[boilerplate]``, the
     run's rules and its per-site line counts."""
     return list(clean_documents(docs, resources.rules, resources.site_stats, resources.settings["boilerplate"]))
+
+
+# A page that asks every lazy load of the stage: a headline, an English
+# dateline the shipped place list does not settle, prose in two scripts, a notice.
+_WARM_TEXT = ("Harbour council approves the new budget\n\nPORT ELLEN (Reuters) - The council of the harbour town "
+              "approved the new budget on Tuesday after a long debate about the ferry.\n\nAdvertisement\n\n"
+              "Совет города одобрил новый бюджет во вторник после долгих споров о пароме.\n\n"
+              "This article was originally published by The Harbour Times.\n")
+
+
+def warm_up(rules: CompiledRules | None = None, settings: BoilerplateSettings = BoilerplateSettings()) -> None:
+    """Load what the stage loads lazily (the gazetteer of place names behind
+    datelines, the common-word and stop-word lists, the rules), so that a
+    worker process pays for it before its first batch, e.g. as a process
+    pool's initializer while the run is still starting. Changes no result
+    (the short-line verdicts it caches are the ones any page would cache)."""
+    from .metadata import _common_words, _core_places, _place_names
+
+    _core_places(), _common_words(), _place_names(), _stop_en()
+    doc = Document.from_source(doc_id="warm-up", source_path="warm-up/0.txt", source_sha256="",
+                               source_encoding="utf-8", source=_WARM_TEXT)
+    clean_document(doc, rules or load_rules(settings.rule_files), None, settings)
 
 
 def clean_documents(docs: Iterable[Document], rules: CompiledRules | None = None,
