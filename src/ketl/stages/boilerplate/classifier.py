@@ -873,7 +873,8 @@ def _best_block(weights: Sequence[int], start: int, stop: int) -> tuple[int, int
 # WASHINGTON: Expressing concern..." (a dateline in the middle of the line).
 _MID_DATELINE = re.compile(r"[a-z0-9’'”)] (?:[A-Z][A-Z.]+ ){0,2}[A-Z][A-Z.]{3,}(?: \([A-Z]+\))?(?::| —| –) [A-Z\"“]")
 _CAPS_RUN = re.compile(r"[A-Z][A-Z.]{3}")
-_CAP_WORD = re.compile(r"(?<![.!?:;] )(?<=\s)[A-Z][a-z]{0,5}\b")
+# (Led by the whitespace, not a look-behind: the engine skips to the next space.)
+_CAP_WORD = re.compile(r"\s(?<![.!?:;] )([A-Z][a-z]{0,5})\b")
 
 
 def _glued_headline(line: str, stop: frozenset[str]) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import pyarrow as pa
 import xxhash
@@ -147,6 +147,26 @@ class SiteLineStats:
         c = self.count(site, key)
         total = self._docs.get(site, 0)
         return c >= self.settings.min_docs and total > 0 and c / total >= self.settings.min_share
+
+    def repeated_flags(self, site: str, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
+        """:meth:`is_repeated` of each key (False for blank lines), in one pass."""
+        counts = self._lines.get(site) if site else None
+        total = self._docs.get(site, 0)
+        if not counts or total <= 0:
+            return [False] * len(keys)
+        get, min_docs, min_share = counts.get, self.settings.min_docs, self.settings.min_share
+        return [not b and (c := get(k, 0)) >= min_docs and c / total >= min_share for k, b in zip(keys, blank)]
+
+    def shared_flags(self, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
+        """:meth:`is_shared` of each key (False for blank lines), in one pass."""
+        st = self.settings
+        if st.cross_min_sites <= 0:
+            return [False] * len(keys)
+        if self._across is None:
+            self._across = self._count_across()
+        get, none = self._across.get, (0, 0)
+        min_sites, min_docs = st.cross_min_sites, st.cross_min_docs
+        return [not b and (sd := get(k, none))[0] >= min_sites and sd[1] >= min_docs for k, b in zip(keys, blank)]
 
     def is_shared(self, key: int) -> bool:
         """Is this line printed on many sites (``cross_min_sites`` sites and

@@ -196,7 +196,8 @@ class _LineFacts:
         verdicts = rules.match_lines([s.lower() for s in stripped])
         self._rule = dict(zip(raw, verdicts))
         self._keys = keys
-        self._key: dict[str, int] = {}
+        # Every line's key at once (the site steps ask for all of them).
+        self._key: dict[str, int] = dict(zip(raw, map(line_key, raw))) if keys else {}
 
     def rule(self, line: str) -> int:
         """Index into ``rules.rules`` of the rule matching ``line`` (-1: none)."""
@@ -354,7 +355,7 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     key = facts.key
     keys = [0 if blank[i] else key(texts[i]) for i in range(n)]
     if site and stats.n_docs(site):
-        rep = [not blank[i] and stats.is_repeated(site, keys[i]) for i in range(n)]
+        rep = stats.repeated_flags(site, keys, blank)
         own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
@@ -362,7 +363,7 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
             if rep[i] and not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
                 reason[i], penalty[i] = "site.repeated_line", 150
     if settings.cross_min_sites > 0:
-        shared = [not blank[i] and stats.is_shared(keys[i]) for i in range(n)]
+        shared = stats.shared_flags(keys, blank)
         if any(shared):
             body = [i for i in range(n) if not blank[i]]
             for q, i in enumerate(body):
