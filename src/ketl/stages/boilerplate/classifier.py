@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Sequence
 
 import regex
@@ -157,9 +158,7 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     if size >= 200:
         # Word by word as "\n".join(sample) would give them; per line, so the
         # classifier finds these lines' words already split.
-        counts: Counter[str] = Counter()
-        for line in sample:
-            counts.update(_line_words(line))
+        counts: Counter[str] = Counter(chain.from_iterable(map(_line_words, sample)))
     else:
         counts = Counter(_WORD.findall("\n".join(lines)[:_SAMPLE_CHARS].lower()))
     lists, index = _stop_index()

@@ -396,7 +396,7 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     cap = settings.stray_script_max_chars
     short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
     # Most texts hold one script: one scan of the text settles it.
-    main = ("LATIN" if text.isascii() or not _NON_LATIN_LETTER.search(text) else dominant_script(stripped)) \
+    main = ("LATIN" if text.isascii() or not _NON_LATIN_LETTER.search(text) else dominant_script(stripped, True)) \
         if short or settings.classifier else ""
     if short:
         for i in short:
@@ -415,7 +415,9 @@ def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateS
     # its script (an English menu must not make a Turkish article's
     # sentences look like furniture).
     own = [b for b in body if _shares_script(b, main)] if main and main != "LATIN" else body
-    stop = rules.stopwords | document_stopwords(own or body)
+    stop = document_stopwords(own or body)
+    if rules.stopwords:  # (a union copies the whole list: only when a rule file adds words)
+        stop = rules.stopwords | stop
     if settings.teaser_min_run > 0:
         judged = [bool(reason[i]) for i in idx]
         glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
@@ -509,13 +511,14 @@ def _edge_runs(rep: list[bool], blank: list[bool], reason: list[str]) -> set[int
 _COMPATIBLE = {"JAPANESE": {"JAPANESE", "HAN"}, "HAN": {"HAN", "JAPANESE"}, "HANGUL": {"HANGUL", "HAN"}}
 
 
-def dominant_script(lines: Sequence[str]) -> str:
+def dominant_script(lines: Sequence[str], mixed: bool = False) -> str:
     """The script most of the article's prose is written in: LATIN, CYRILLIC,
     ARABIC, HAN, JAPANESE (kana among kanji), HANGUL, THAI, MYANMAR, ...; ""
     without letters. Counted over the lines that read as sentences (an English
     menu around a Korean article is not its script), a CJK or Hangul letter
-    counting as the 2.5 Latin ones it is worth, over at most 5,000 characters."""
-    if not any(_NON_LATIN_LETTER.search(line) for line in lines if not line.isascii()):
+    counting as the 2.5 Latin ones it is worth, over at most 5,000 characters.
+    ``mixed``: the caller knows a letter of another script than Latin is there."""
+    if not mixed and not any(_NON_LATIN_LETTER.search(line) for line in lines if not line.isascii()):
         # One script only (most texts): no need to weigh the prose.
         return "LATIN" if any(_LATIN.search(line) for line in lines) else ""
     counts: dict[str, float] = {}
