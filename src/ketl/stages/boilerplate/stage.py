@@ -197,7 +197,7 @@ class _LineFacts:
         self._rule = dict(zip(raw, verdicts))
         self._keys = keys
         # Every line's key at once (the site steps ask for all of them).
-        self._key: dict[str, int] = dict(zip(raw, map(line_key, raw))) if keys else {}
+        self._key: dict[str, int] = {t: line_key(t) for t, s in zip(raw, stripped) if s} if keys else {}
 
     def rule(self, line: str) -> int:
         """Index into ``rules.rules`` of the rule matching ``line`` (-1: none)."""
