@@ -673,3 +673,30 @@ def test_warm_up_loads_the_lazy_tables_and_changes_no_result():
     after = clean(seed("001"))
     assert after.text == before.text and after.meta == before.meta
     assert [(e.rule, e.source_start) for e in after.edits] == [(e.rule, e.source_start) for e in before.edits]
+
+
+def test_teaser_runs_found_by_sampling_every_kth_line_equal_a_full_scan(monkeypatch):
+    """teaser_lines judges only every min_run-th line first: the runs it marks
+    are the runs of min_run or more flagged lines a line-by-line scan marks."""
+    import random
+
+    from ketl.stages.boilerplate import classifier as cl
+
+    def full_scan(flags, k):
+        out, q = [False] * len(flags), 0
+        while q < len(flags):
+            e = q
+            while e < len(flags) and flags[e]:
+                e += 1
+            if e - q >= k > 0 or (e > q and k <= 0):
+                out[q:e] = [True] * (e - q)
+            q = max(e, q + 1)
+        return out
+
+    rng = random.Random(11)
+    for _ in range(2000):
+        flags = [rng.random() < 0.55 for _ in range(rng.randint(0, 30))]
+        lines = [f"{q} " + "x" * 70 for q in range(len(flags))]
+        monkeypatch.setattr(cl, "_glued_headline", lambda s, stop, f=flags: f[int(s.split(" ", 1)[0])])
+        for k in (1, 2, 3, 5):
+            assert cl.teaser_lines(lines, frozenset(), k) == full_scan(flags, k), (flags, k)

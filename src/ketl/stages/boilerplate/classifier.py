@@ -912,24 +912,33 @@ def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
     """Lines of a teaser list: at least ``min_run`` consecutive (non-blank,
     stripped) lines that each glue a headline to its summary. One such line
     is a sentence with a title in it; a run of them is a list of articles.
-    ``skip`` marks lines already judged (never teasers: they end a run)."""
-    if skip is None:
-        flags = [_glued_headline(s, stop) for s in lines]
-    else:
-        flags = [not k and len(s) >= 60 and _glued_headline(s, stop) for s, k in zip(lines, skip)]
-    out = [False] * len(lines)
-    q, m = 0, len(lines)
-    while q < m:
-        if not flags[q]:
-            q += 1
+    ``skip`` marks lines already judged (never teasers: they end a run).
+    A run of ``min_run`` lines holds a line of every ``min_run``-th index: only
+    those are judged first, their neighbours only when one of them is flagged."""
+    m = len(lines)
+    memo: dict[int, bool] = {}
+
+    def flag(q: int) -> bool:
+        v = memo.get(q)
+        if v is None:
+            s = lines[q]
+            v = memo[q] = (_glued_headline(s, stop) if skip is None
+                           else not skip[q] and len(s) >= 60 and _glued_headline(s, stop))
+        return v
+
+    out = [False] * m
+    step = max(1, min_run)
+    for c in range(step - 1, m, step):
+        if out[c] or not flag(c):
             continue
-        k = q
-        while k < m and flags[k]:
-            k += 1
-        if k - q >= min_run:
-            for r in range(q, k):
+        lo, hi = c, c
+        while lo > 0 and flag(lo - 1):
+            lo -= 1
+        while hi + 1 < m and flag(hi + 1):
+            hi += 1
+        if hi - lo + 1 >= min_run:
+            for r in range(lo, hi + 1):
                 out[r] = True
-        q = k
     return out
 
 
