@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from itertools import accumulate
+from pathlib import Path
 from typing import Callable, Sequence
 
 from ...document import Change, Document, apply_changes
@@ -92,12 +93,26 @@ def _place_names() -> frozenset[str]:
 def _common_words() -> frozenset[str]:
     """The most frequent English words (wordninja's list is ordered by
     frequency): a word among them that the shipped place list lacks is a common
-    noun first ("Police", "Update", "Watch"), even where some town bears its name."""
-    from itertools import islice
+    noun first ("Police", "Update", "Watch"), even where some town bears its name.
 
-    import wordninja
+    The head of wordninja's word file, read without importing wordninja: the
+    import builds its whole language model (most of a second per process,
+    charged to whichever stage asks first). The same words as the first
+    entries of ``wordninja.DEFAULT_LANGUAGE_MODEL._wordcost``."""
+    import gzip
+    from importlib.util import find_spec
 
-    return frozenset(islice(wordninja.DEFAULT_LANGUAGE_MODEL._wordcost, _COMMON_WORDS))
+    spec = find_spec("wordninja")
+    if spec is None or spec.origin is None:
+        raise ImportError("wordninja is not installed")
+    words: dict[str, None] = {}
+    with gzip.open(Path(spec.origin).parent / "wordninja" / "wordninja_words.txt.gz", "rt") as f:
+        for line in f:
+            for w in line.split():
+                words.setdefault(w)
+            if len(words) >= _COMMON_WORDS:
+                break
+    return frozenset(list(words)[:_COMMON_WORDS])
 
 
 _COMMON_WORDS = 10_000
