@@ -700,3 +700,16 @@ def test_teaser_runs_found_by_sampling_every_kth_line_equal_a_full_scan(monkeypa
         monkeypatch.setattr(cl, "_glued_headline", lambda s, stop, f=flags: f[int(s.split(" ", 1)[0])])
         for k in (1, 2, 3, 5):
             assert cl.teaser_lines(lines, frozenset(), k) == full_scan(flags, k), (flags, k)
+
+
+@pytest.mark.parametrize("line", ["Share this on WhatsApp", "Share this article on Facebook",
+                                  "Share this story via email", "Share this with your friends"])
+def test_share_calls_naming_what_and_where_are_share_furniture(line):
+    # "Share on X" matched, "Share this on X" did not (a gap the noise review found)
+    assert RULES.match(line).id == "social.share"
+
+
+@pytest.mark.parametrize("line", ["She did not share this view on Twitter or anywhere else.",
+                                  "Share prices fell on the news."])
+def test_sentences_about_sharing_are_not_share_furniture(line):
+    assert RULES.match(line) is None
