@@ -37,6 +37,9 @@ def run(
     """Run the `curate` flow in-process: raw/ -> curated/ (no server needed)."""
     from ..flows.prefect_env import configure
 
+    from ..run import timeline
+
+    timeline.mark("cli started")
     configure()  # before anything imports prefect: it reads its settings then
     _quiet_prefect(verbose)
     settings = load_settings_or_fail(config)
@@ -154,8 +157,11 @@ def _curate(**flow_args):
     from ..flows import UsageError, curate_with
     from ..manifest import DamagedState
     from ..run import progress as progress_hook
+    from ..run import timeline
     from ..settings import ConfigError
     from ..store import StoreError
+
+    timeline.mark("prefect imported")
 
     bar = progress_bar()
     progress_hook.set_reporter(RichReporter(bar))

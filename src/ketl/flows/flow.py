@@ -36,7 +36,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..ingest.scan import SourceFile, scan
-from ..run import progress
+from ..run import progress, timeline
 from ..run.batch import BatchCounts, RunContext, check_resources, drop_replaced
 from ..run.dedup import SHARDS, DedupPlan, ShardPairs, stored_clusters
 from ..run.incremental import Plan, Seen, add_stale, load_processed, plan, save_processed, stale_files
@@ -85,6 +85,8 @@ def _gather(futures, phase: str) -> list[BatchCounts]:
     results = []
     for fut in as_completed(futures):
         counts = fut.result()
+        if not results:
+            timeline.mark(f"first batch done ({phase})")
         results.append(counts)
         progress.advance(phase, 1)
     return sorted(results, key=lambda c: c.batch)
@@ -141,6 +143,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
                  workers: int | None = None, full: bool = False, local_pool: bool = True,
                  keep_stale: bool = False) -> RunSummary:
     t0 = time.perf_counter()
+    timeline.mark("flow started")  # Prefect is up (its temporary server too)
     settings = settings.with_overrides(raw=raw, out=out, batch_size=batch_size, workers=workers)
     settings, notes = with_user_gazetteer(settings)
     raw_path = Path(settings.raw)
@@ -188,6 +191,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
         _commit(store, ctx, summary, scanned.processed, file_rows, full, t0, nothing_new=not batches and not full)
         lap("commit")
         summary.seconds = time.perf_counter() - t0
+    timeline.mark("committed")
     return summary
 
 

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
 from typing import Any, Callable
 
-from ..run import interrupt
+from ..run import interrupt, timeline
 from ..run.watchdog import exit_with_parent
 
 # The pool of the flow run whose context this is (None: compute in this process).
@@ -39,6 +39,7 @@ class ComputePool:
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_worker_start, initargs=(os.getpid(),))
             self._off = interrupt.on_interrupt(self.stop_now)
+            timeline.mark("pool started")
         self._token = CURRENT.set(self)
         return self
 
