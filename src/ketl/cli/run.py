@@ -50,13 +50,15 @@ def run(
     start_watchdog()  # before Prefect or any worker starts: nothing this run starts outlives it
     uncatch = _catch_ctrl_c(store)
     try:
-        _check_dataset(Path(out_s), full, dedup="dedup" not in (*settings.skip, *skip))
-        summary = _curate(workers=workers or settings.workers or None, runner=runner, dask_address=dask_address,
-                          raw=raw_s, out=out_s, batch_size=batch_size, full=full,
-                          config=str(config) if config else None,
-                          rule_files=[str(p) for p in rules] or None,
-                          gazetteer_files=[str(p) for p in gazetteer] or None,
-                          skip=list(skip) or None, keep_stale=keep_stale)
+        # after the Ctrl-C handler: the workers inherit its blocked SIGINT, and it stops them
+        with _early_pool(settings, out_s, skip, rules, gazetteer, workers, runner):
+            _check_dataset(Path(out_s), full, dedup="dedup" not in (*settings.skip, *skip))
+            summary = _curate(workers=workers or settings.workers or None, runner=runner,
+                              dask_address=dask_address, raw=raw_s, out=out_s, batch_size=batch_size, full=full,
+                              config=str(config) if config else None,
+                              rule_files=[str(p) for p in rules] or None,
+                              gazetteer_files=[str(p) for p in gazetteer] or None,
+                              skip=list(skip) or None, keep_stale=keep_stale)
         print_summary(summary)
         raise typer.Exit(1 if summary.rejected else 0)
     finally:
@@ -111,6 +113,22 @@ def _hold_dataset(settings, out_s: str, skip, rules, gazetteer):
     except (ConfigError, StoreError) as exc:
         fail(str(exc))
     return store
+
+
+def _early_pool(settings, out_s: str, skip, rules, gazetteer, workers: int | None, runner: str):
+    """The local runner's worker pool, started now: its workers load the stages' tables while
+    Prefect is imported and its server starts, and the flow adopts it (flows/pool.py)."""
+    from contextlib import nullcontext
+
+    if runner != "local":
+        return nullcontext()  # a Dask cluster's workers are the processes
+    from ..flows.pool import start_early
+    from ..run.user_files import with_user_gazetteer
+
+    # the settings the flow will run with (raw, out and workers are not hashed)
+    run_settings = with_user_gazetteer(settings.with_cli(
+        out=out_s, skip=skip, rule_files=rules, gazetteer_files=gazetteer))[0]
+    return start_early(workers or settings.workers or os.cpu_count() or 1, run_settings, run_settings.config_hash())
 
 
 def _catch_ctrl_c(store):

@@ -44,7 +44,7 @@ from ..run.summary import Laps, RunSummary, runs_row
 from ..run.user_files import user_files, with_user_gazetteer
 from ..settings import Settings, load_settings
 from ..store import STATE, Store, fault_point, read_table, write_part
-from .pool import ComputePool
+from .pool import for_run
 from .prefect_env import startup_timeout
 from .tasks import band_task, finalize_task, finish_task, prepare_task, register_task, site_lines_task
 
@@ -153,7 +153,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
         raise UsageError("--batch-size must be at least 1")
     check_resources(settings)
     run_id = _run_id()
-    with ComputePool((settings.workers or os.cpu_count() or 1) if local_pool else 1):
+    with for_run((settings.workers or os.cpu_count() or 1) if local_pool else 1):
         summary = _run(settings, raw_path, run_id, full, t0, keep_stale)
     summary.notes = notes + summary.notes
     return summary
