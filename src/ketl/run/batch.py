@@ -13,8 +13,9 @@ A run has three steps, each over batches of files (one Prefect task per batch):
    cluster the run's quotes and articles and write the tables that need the
    whole run.
 
-Documents travel between steps as pickles in the run's work folder, so task
-results stay small and memory does not grow with the size of the run.
+Documents travel between steps as pickles in the run's work folder (narrowed:
+:mod:`ketl.run.handoff`), so task results stay small and memory does not grow
+with the size of the run.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from ..stages.repair.stage import RepairSettings, replacement_char_count
 from ..ingest.dates import article_date
 from ..schemas import EDITS, items_table
 from ..store import STATE, remove_rows, write_part
+from .handoff import pack, unpack
 from .work import REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -255,7 +257,7 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     pq.write_table(stats.to_arrow(), ctx.files.site_lines(batch))
     if recount:
         pq.write_table(counted.to_arrow(), ctx.files.site_lines_recount(batch))
-    _dump(ctx.files.prepared(batch), (docs, rejects))
+    _dump(ctx.files.prepared(batch), (pack(docs), rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
     return counts
@@ -285,7 +287,8 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
-    docs, rejects = _load(ctx.files.prepared(batch))
+    records, rejects = _load(ctx.files.prepared(batch))
+    docs = unpack(records)
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings, ctx.config_hash)
