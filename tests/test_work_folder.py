@@ -20,6 +20,7 @@ from conftest import SEEDS
 from ketl.ingest.scan import scan
 from ketl.run.batch import RunContext, drop_replaced, finish_batch, merge_site_lines, prepare_batch
 from ketl.run.dedup import SHARDS, band_shard, finalize_run, register_run
+from ketl.run.handoff import unpack
 from ketl.run.work import WorkFolder, run_of_part
 from ketl.settings import Settings
 from ketl.store import Store
@@ -49,7 +50,8 @@ def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None =
                     if not p.relative_to(root).parts[0].startswith("_")} if root else set()
         # parts rewritten in place (rows of a re-read file removed) keep their stored names
         new_parts = sorted(p.name for p in tables(staging) - tables(previous))
-        docs, _rejects = pickle.loads(ctx.files.prepared(0).read_bytes())
+        records, _rejects = pickle.loads(ctx.files.prepared(0).read_bytes())
+        docs = unpack(records)
         assert docs and all(d.text for d in docs)  # the finish step read what the prepare step wrote
         store.commit(staging)
         shutil.rmtree(ctx.work)

@@ -135,17 +135,19 @@ def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
     """The run's article parts with their near-duplicate links (``linked``: the
     index's answer for every new article, in batch order); returns the links."""
     staging = Path(ctx.staging)
-    new_parts = [pq.read_table(ctx.files.articles(b)) for b in batches]
+    # One batch's texts in memory at a time (all of the run's were: memory grew with the run).
+    new_ids = [pq.read_table(ctx.files.articles(b), columns=["doc_id"]) for b in batches]
     seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"])  # first_seen survives re-reads
     upgrade_published(staging)  # parts of an older ketl: published was the string as given
-    dead, gone_now = _dead_articles(ctx, previous, new_parts)
+    dead, gone_now = _dead_articles(ctx, previous, new_ids)
     if len(dead) and "articles" not in indexes and previous is not None:
         indexes["articles"] = ArticleIndex.load(previous / STATE, bands=False, grams=False)
     article_index = indexes.get("articles")
     if len(gone_now) and article_index is not None:
         _repoint_stored(staging, article_index, gone_now, dead)
     offset, near_duplicates = 0, 0
-    for b, articles in zip(batches, new_parts):
+    for b in batches:
+        articles = pq.read_table(ctx.files.articles(b))
         if linked is not None and articles.num_rows:
             dup = linked.column("near_duplicate_of").slice(offset, articles.num_rows)
             offset += articles.num_rows
