@@ -6,7 +6,8 @@ prints the seconds from the process start to each milestone:
 
     cli started, pool started, prefect imported, worker warm (each worker),
     flow started (Prefect's server is up and the flow run created),
-    first batch done (read), first batch done (curate), committed, exit
+    first batch done (read), first batch done (curate), committed,
+    flow returned, pool closed, cli done (then the interpreter's exit), exit
 
 plus the CPU seconds of the whole tree (``os.wait4``). Give several source
 folders to compare versions; the runs alternate between them (``--repeat``
@@ -34,7 +35,8 @@ from bench_vs_by_hand import cached_corpus  # noqa: E402 - a sibling script
 
 BIN = Path(sys.executable).parent
 ORDER = ["cli started", "pool started", "prefect imported", "worker warm", "flow started",
-         "first batch done (read)", "first batch done (curate)", "committed", "exit"]
+         "first batch done (read)", "first batch done (curate)", "committed", "flow returned", "pool closed",
+         "cli done", "exit"]
 
 
 def one_run(src: str, raw: Path, work: Path, home: Path) -> tuple[dict[str, float], float, float]:

@@ -59,11 +59,13 @@ def run(
                               rule_files=[str(p) for p in rules] or None,
                               gazetteer_files=[str(p) for p in gazetteer] or None,
                               skip=list(skip) or None, keep_stale=keep_stale)
+        timeline.mark("pool closed")
         print_summary(summary)
         raise typer.Exit(1 if summary.rejected else 0)
     finally:
         uncatch()  # Ctrl-C's clean-up removes staging folders: never once another run may hold the lock
         store.release()
+        timeline.mark("cli done")  # what follows is the interpreter's exit (Prefect's atexit hooks)
 
 
 def _quiet_prefect(verbose: bool) -> None:
@@ -187,6 +189,7 @@ def _curate(**flow_args):
         with bar:
             err.print("[dim]starting Prefect (a temporary local server unless PREFECT_API_URL is set)...[/]")
             summary = curate_with(**flow_args)
+        timeline.mark("flow returned")
     except (UsageError, StoreError, ConfigError) as exc:
         fail(str(exc))
     except (DamagedIndex, DamagedState) as exc:
