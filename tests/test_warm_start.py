@@ -169,9 +169,44 @@ def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_pat
     events = read(str(trace), t0)
     names = [e for e, _, _ in events]
     at = {e: t for e, t, _ in events}
-    assert names[0] == "cli started" and names[-1] == "committed"
-    assert at["pool started"] < at["prefect imported"] < at["flow started"] < at["first batch done (read)"]
+    assert names[0] == "cli started" and names[-1] == "cli done"
+    assert at["pool started"] < at["prefect imported"] < at["flow started"] < at["first batch done (read)"] \
+        < at["committed"] < at["flow returned"] <= at["pool closed"] <= at["cli done"]
     warm = [(t, pid) for e, t, pid in events if e == "worker warm"]
     main = {pid for e, _, pid in events if e == "cli started"}
     assert len(warm) == 2 and not main & {pid for _, pid in warm}  # two worker processes, not the CLI
     assert (out / ".ketl" / "current").exists()
+    assert "articles written" in done.stdout  # the summary, flushed before the quick exit
+
+
+def test_a_finished_run_exits_without_teardown_but_with_every_exit_step():
+    """exit_now: non-daemon threads finish and atexit hooks run (Prefect stops its server
+    there), stdout is flushed, the exit code is kept; only the interpreter's teardown is skipped."""
+    code = """
+import atexit, sys, threading, time
+from ketl.cli.run import exit_now
+atexit.register(lambda: print("atexit hook ran"))
+threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+sys.stdout.write("unflushed summary")
+exit_now(int(sys.argv[1]) if sys.argv[1].isdigit() else sys.argv[1])
+print("never")
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    for arg, status in (("0", 0), ("1", 1), ("usage message", 1)):
+        done = subprocess.run([sys.executable, "-c", code, arg], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == status, done.stderr
+        assert "unflushed summary" in done.stdout and "thread finished" in done.stdout
+        assert "atexit hook ran" in done.stdout and "never" not in done.stdout
+        assert ("usage message" in done.stderr) == (arg == "usage message")
+
+
+def test_only_a_finished_run_takes_the_quick_exit(tmp_path):
+    """A usage error, or a command other than run, exits the ordinary way (exit code kept)."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(tmp_path / "ph"))
+    done = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(tmp_path / "nowhere")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    from ketl.cli.run import finished_run
+
+    assert not finished_run()
