@@ -31,7 +31,7 @@ from ..dedup import distributed
 from ..dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from ..dedup.lsh import GRAM_PARTS
 from .incremental import file_key_in
-from .batch import RunContext
+from .batch import RunContext, merge_small_tables
 from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen, upgrade_published
 from .propagation import write_snapshot_propagation
@@ -114,6 +114,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     come with the batches).
     """
     counts = FinalCounts()
+    merge_small_tables(ctx, batches)
     linked = {}
     indexes: dict[str, NearDupIndex] = {}
     if plan is not None:
