@@ -210,3 +210,22 @@ def test_only_a_finished_run_takes_the_quick_exit(tmp_path):
     from ketl.cli.run import finished_run
 
     assert not finished_run()
+
+
+def _place_names_loaded(settings) -> int:
+    from ketl.run.warm import warm_worker
+    from ketl.stages.boilerplate import metadata
+
+    warm_worker(settings, settings.config_hash())
+    return metadata._place_names.cache_info().currsize
+
+
+def test_a_skipped_stage_is_not_warmed():
+    """Its tables would only take memory (boilerplate's place names: 33 MB)."""
+    from ketl.settings import Settings
+
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as a, ProcessPoolExecutor(1, mp_context=spawn) as b:
+        skipped = a.submit(_place_names_loaded, Settings(skip=("boilerplate",)))
+        running = b.submit(_place_names_loaded, Settings())
+        assert (skipped.result(timeout=300), running.result(timeout=300)) == (0, 1)

@@ -77,10 +77,14 @@ def _stage_warm_ups(settings: Settings | None, config_hash: str | None) -> None:
     from ..stages.repair.stage import warm_up as repair_warm_up
     from .batch import resources
 
-    boilerplate_warm_up()
+    skip = settings.skip if settings is not None else ()
+    if "boilerplate" not in skip:
+        boilerplate_warm_up()
     if settings is None:
         repair_warm_up()
         return
     res = resources(settings, config_hash)
-    repair_warm_up(res.repair, res.gazetteer.protects)
-    entities_warm_up(res.gazetteer, res.entities)
+    if "repair" not in skip:  # a skipped stage's tables would only take memory
+        repair_warm_up(res.repair, res.gazetteer.protects)
+    if "entities" not in skip:
+        entities_warm_up(res.gazetteer, res.entities)
