@@ -178,6 +178,18 @@ def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_pat
     assert (out / ".ketl" / "current").exists()
     assert "articles written" in done.stdout  # the summary, flushed before the quick exit
 
+    # a run that finds nothing new keeps the processed-files state as stored (linked, not rewritten)
+    from ketl.run.incremental import PROCESSED_FILE, load_processed
+
+    state = (out / ".ketl" / "current").resolve() / "_state"
+    before, inode = load_processed(state), (state / PROCESSED_FILE).stat().st_ino
+    again = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
+                            "--workers", "2"], env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    state2 = (out / ".ketl" / "current").resolve() / "_state"
+    assert state2 != state and (state2 / PROCESSED_FILE).stat().st_ino == inode
+    assert load_processed(state2) == before and len(before) == len(list(raw.iterdir()))
+
 
 def test_a_finished_run_exits_without_teardown_but_with_every_exit_step():
     """exit_now: non-daemon threads finish and atexit hooks run (Prefect stops its server

@@ -259,7 +259,9 @@ def _commit(store: Store, ctx: RunContext, summary: RunSummary, processed: dict[
             full: bool, t0: float, nothing_new: bool) -> None:
     """The processed-files state and the run's history row, then the atomic commit."""
     staging = Path(ctx.staging)
-    save_processed(staging / STATE, processed, ctx.run_id, file_rows)
+    if file_rows or full or not processed:
+        save_processed(staging / STATE, processed, ctx.run_id, file_rows)
+    # else the state is the stored one unchanged: the commit links it over (Store._carry_over)
     summary.seconds = time.perf_counter() - t0
     # Every run is a row of the history, one that found nothing new too: its
     # snapshot holds the same data (hard links) plus that row.
