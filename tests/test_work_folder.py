@@ -83,7 +83,8 @@ def test_the_second_run_writes_every_kind_of_work_file(two_runs):
     files, left, _ = two_runs[1]
     expected = {files.prepared(0), files.prepared(1), files.site_lines(0), files.site_lines(1),
                 files.site_lines_active(), files.articles(1), files.quotes(0), files.article_sketches(1),
-                files.removed_docs(), files.merged_rows("entities", 1), files.merged_rows("suggestions", 0)}
+                files.removed_docs(), files.merged_rows("entities", 1), files.merged_rows("suggestions", 0),
+                files.shard_pairs("quotes", 0), files.shard_pairs("articles", SHARDS - 1)}
     assert expected <= set(left)
     assert any(files.site_lines_recount(b) in left for b in (0, 1))
     assert any(p.is_relative_to(files.dedup()) for p in left)

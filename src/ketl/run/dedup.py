@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -54,16 +55,24 @@ class DedupPlan:
 
 @dataclass
 class ShardPairs:
-    """A band task's verified pairs per index."""
+    """A band task's verified pairs per index, left in the work folder (``files``: the
+    path of each index's pairs). They used to be the task's result: a corpus with many
+    reprints has many pairs, and the flow process held every shard's and sent them
+    on to the cluster step (10 MB per 2,000 articles of bench_vs_by_hand's corpus,
+    measured with tracemalloc: memory that grew with the run)."""
 
     shard: int
-    pairs: dict[str, distributed.ShardResult] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
     worker: str = ""  # host:pid that ran it, so a run can say where its band step ran
     seconds: float = 0.0
 
     @property
     def batch(self) -> int:  # the flow orders task results by this
         return self.shard
+
+    def pairs(self, index: str) -> distributed.ShardResult:
+        with np.load(self.files[index]) as saved:
+            return distributed.ShardResult(saved["pairs"], saved["weights"], saved["anchor_rows"])
 
 
 @dataclass
@@ -98,7 +107,12 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
     for name, cls in INDEXES.items():
         bands = distributed.shard_bands(cls.default_settings.bands, shard, shards)
         parts = distributed.shard_bands(GRAM_PARTS, shard, shards)
-        out.pairs[name] = distributed.band_shard(cls, plan.plans[name], bands, gram_parts=parts)
+        found = distributed.band_shard(cls, plan.plans[name], bands, gram_parts=parts)
+        path = ctx.files.shard_pairs(name, shard)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:  # rewritten whole by a retried task: no atomic rename needed
+            np.savez(fh, pairs=found.pairs, weights=found.weights, anchor_rows=found.anchor_rows)
+        out.files[name] = str(path)
     out.seconds = time.thread_time() - t0
     return out
 
@@ -119,7 +133,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     indexes: dict[str, NearDupIndex] = {}
     if plan is not None:
         for name, cls in INDEXES.items():
-            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], [s.pairs[name] for s in shards])
+            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], [s.pairs(name) for s in shards])
     elif previous is not None:
         indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
     quotes_index = indexes.get("quotes")

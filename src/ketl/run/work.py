@@ -32,6 +32,7 @@ _WORK_FILES = re.compile(
     r"|sitelines-(?:recount-)?[0-9]{5}\.parquet"
     r"|sitelines-active\.parquet"
     r"|(?:articles|quotes|article-sketches|entities|suggestions)-[0-9]{5}\.parquet"
+    r"|pairs-(?:quotes|articles)-[0-9]{2}\.npz"
     + "|" + re.escape(REMOVED_DOCS))
 _DEDUP = "dedup"  # a folder whose files ketl.dedup.distributed names (it cannot import run/)
 _PART = re.compile(r"part-(.{8})-[0-9]+\.parquet")
@@ -91,6 +92,10 @@ class WorkFolder:
         """The files holding the sketches of ``index`` (``quotes`` or ``articles``)."""
         per_batch = {"quotes": self.quotes, "articles": self.article_sketches}[index]
         return [per_batch(b) for b in batches]
+
+    def shard_pairs(self, index: str, shard: int) -> Path:
+        """A band task's verified pairs of ``index`` (``quotes`` or ``articles``), for the cluster step."""
+        return self.path / f"pairs-{index}-{shard:02d}.npz"
 
     def removed_docs(self) -> Path:
         """Doc ids of stored articles this run's re-read files replaced."""
