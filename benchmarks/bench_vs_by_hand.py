@@ -200,7 +200,9 @@ class TreeSampler:
                 with p.oneshot():
                     rss = p.memory_info().rss
                     t = p.cpu_times()
-                    role = self._roles.get(p.pid) or self._roles.setdefault(p.pid, _role(p, self.root))
+                    role = self._roles.get(p.pid) or _role(p, self.root)
+                    if role != "other children":  # a child seen between fork and exec has the parent's
+                        self._roles[p.pid] = role  # command line: ask again until it shows its own
                 self._cpu[p.pid] = (role, t.user + t.system)
                 total += rss
                 by_role[role] = by_role.get(role, 0) + rss
