@@ -15,10 +15,12 @@ mojibake and spacing damage. Then runs, each in a fresh process:
 Prints wall time, docs/s, CPU seconds of the process and all its children
 (``os.wait4``: reaped descendants included) and split by process (the main
 process, the worker processes, the temporary Prefect server; sampled), peak
-RSS of the process tree (sampled every 50 ms, summed), the ratios ketl /
-by-hand, and ketl's milliseconds per article per stage (from the run summary
-ketl prints: seconds measured in the worker processes, summed), with the load
-average around each run: on a shared machine compare runs made side by side.
+RSS of the process tree (sampled every 50 ms, summed; and per kind of process),
+the ratios ketl / by-hand, ketl's milliseconds per article per stage (from the
+run summary ketl prints: seconds measured in the worker processes, summed) and
+its timeline (``KETL_TIMELINE``: when the pool was warm, Prefect up, the first
+batch done), with the load average around each run: on a shared machine
+compare runs made side by side.
 
     python benchmarks/bench_vs_by_hand.py [--n 20000] [--server] [--repeat 1] [--cache DIR]
 """
@@ -159,6 +161,8 @@ class Run:
     load: tuple[float, float] = (0.0, 0.0)
     stdout: str = ""
     cpu_roles: dict[str, float] = field(default_factory=dict)  # sampled, up to 50 ms short per process
+    rss_roles: dict[str, int] = field(default_factory=dict)  # peak RSS of each role's processes together
+    milestones: dict[str, float] = field(default_factory=dict)  # ketl.run.timeline, seconds after the start
     server_cpu: float | None = None  # CPU s of the running `prefect server start` during the run
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -182,9 +186,11 @@ class TreeSampler:
         self.peak_rss = 0
         self._cpu: dict[int, tuple[str, float]] = {}
         self._roles: dict[int, str] = {}
+        self.peak_by_role: dict[str, int] = {}
 
     def sample(self) -> None:
         total = 0
+        by_role: dict[str, int] = {}
         try:
             procs = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
@@ -192,13 +198,19 @@ class TreeSampler:
         for p in procs:
             try:
                 with p.oneshot():
-                    total += p.memory_info().rss
+                    rss = p.memory_info().rss
                     t = p.cpu_times()
-                    role = self._roles.get(p.pid) or self._roles.setdefault(p.pid, _role(p, self.root))
+                    role = self._roles.get(p.pid) or _role(p, self.root)
+                    if role != "other children":  # a child seen between fork and exec has the parent's
+                        self._roles[p.pid] = role  # command line: ask again until it shows its own
                 self._cpu[p.pid] = (role, t.user + t.system)
+                total += rss
+                by_role[role] = by_role.get(role, 0) + rss
             except psutil.Error:
                 pass
         self.peak_rss = max(self.peak_rss, total)
+        for role, rss in by_role.items():
+            self.peak_by_role[role] = max(self.peak_by_role.get(role, 0), rss)
 
     def cpu_by_role(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -211,6 +223,9 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
     """Runs ``cmd`` in a fresh process; wall, CPU (children included) and peak tree RSS."""
     run = Run(label)
     load0 = os.getloadavg()[0]
+    trace = Path(tempfile.mkdtemp(prefix="ketl-timeline-")) / "timeline.tsv"
+    env = {**env, "KETL_TIMELINE": str(trace)}  # ketl.run.timeline: when Prefect was up, the first batch done
+    t_unix = time.time()
     t = time.perf_counter()
     popen = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = TreeSampler(psutil.Process(popen.pid))
@@ -230,7 +245,12 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
         else:
             time.sleep(0.05)
     run.wall = time.perf_counter() - t
-    run.peak_rss, run.cpu_roles = sampler.peak_rss, sampler.cpu_by_role()
+    run.peak_rss, run.cpu_roles, run.rss_roles = sampler.peak_rss, sampler.cpu_by_role(), sampler.peak_by_role
+    if trace.is_file():
+        for line in trace.read_text(encoding="utf-8").splitlines():
+            event, at, _pid = line.split("\t")
+            run.milestones[event] = max(run.milestones.get(event, 0.0), float(at) - t_unix)
+    shutil.rmtree(trace.parent, ignore_errors=True)
     popen.returncode = status
     reader.join()
     err_reader.join()
@@ -323,6 +343,11 @@ def report(runs: list[Run], n: int, nbytes: int) -> None:
                   f"CPU outside them {(r.cpu - staged) / n * 1e3:.2f}")
             roles = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.cpu_roles.items(), key=lambda kv: -kv[1]))
             print(f"  CPU s by process (sampled every 50 ms): {roles}")
+            rss = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(r.rss_roles.items(), key=lambda kv: -kv[1]))
+            print(f"  peak RSS MiB by process (each role's processes together): {rss}")
+            if r.milestones:
+                steps = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.milestones.items(), key=lambda kv: kv[1]))
+                print(f"  timeline, s after the start (the last worker for 'worker warm'): {steps}")
             if r.server_cpu is not None:
                 print(f"  the running Prefect server used {r.server_cpu:.1f} CPU s during this run (not in ketl's CPU s)")
 

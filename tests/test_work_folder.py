@@ -13,6 +13,7 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -20,6 +21,7 @@ from conftest import SEEDS
 from ketl.ingest.scan import scan
 from ketl.run.batch import RunContext, drop_replaced, finish_batch, merge_site_lines, prepare_batch
 from ketl.run.dedup import SHARDS, band_shard, finalize_run, register_run
+from ketl.run.handoff import unpack
 from ketl.run.work import WorkFolder, run_of_part
 from ketl.settings import Settings
 from ketl.store import Store
@@ -49,7 +51,8 @@ def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None =
                     if not p.relative_to(root).parts[0].startswith("_")} if root else set()
         # parts rewritten in place (rows of a re-read file removed) keep their stored names
         new_parts = sorted(p.name for p in tables(staging) - tables(previous))
-        docs, _rejects = pickle.loads(ctx.files.prepared(0).read_bytes())
+        records, _rejects = pickle.loads(ctx.files.prepared(0).read_bytes())
+        docs = unpack(records)
         assert docs and all(d.text for d in docs)  # the finish step read what the prepare step wrote
         store.commit(staging)
         shutil.rmtree(ctx.work)
@@ -80,7 +83,8 @@ def test_the_second_run_writes_every_kind_of_work_file(two_runs):
     files, left, _ = two_runs[1]
     expected = {files.prepared(0), files.prepared(1), files.site_lines(0), files.site_lines(1),
                 files.site_lines_active(), files.articles(1), files.quotes(0), files.article_sketches(1),
-                files.removed_docs()}
+                files.removed_docs(), files.merged_rows("entities", 1), files.merged_rows("suggestions", 0),
+                files.shard_pairs("quotes", 0), files.shard_pairs("articles", SHARDS - 1)}
     assert expected <= set(left)
     assert any(files.site_lines_recount(b) in left for b in (0, 1))
     assert any(p.is_relative_to(files.dedup()) for p in left)
@@ -92,6 +96,30 @@ def test_the_parts_a_run_adds_carry_its_part_names(two_runs):
         names = {f"{files.part_name(b)}.parquet" for b in (0, 1)} | {f"{files.quotes_part_name()}.parquet"}
         assert set(parts) <= names, set(parts) - names
         assert {run_of_part(p) for p in parts if p.startswith("part-")} == {files.run_id[:8]}
+
+
+def test_merge_small_tables_writes_one_part_holding_all_batches(tmp_path):
+    from ketl.run.batch import merge_small_tables
+    from ketl.schemas import TABLES
+
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    ctx = RunContext(run_id="abcdefgh-run", raw=str(tmp_path), staging=str(staging), settings=Settings(),
+                     config_hash="h", started_at=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    ctx.work.mkdir(parents=True)
+    schema = TABLES["entities"]
+    rows = [{"doc_id": f"d{b}", "start": b, "end": b + 4, "surface": "Baku", "canonical": "Baku",
+             "type": "place", "run_id": ctx.run_id} for b in range(3)]
+    for b in (0, 2):  # batch 1 found no entity: no rows, still written as an empty file
+        pq.write_table(pa.Table.from_pylist([rows[b]], schema), ctx.files.merged_rows("entities", b))
+    pq.write_table(schema.empty_table(), ctx.files.merged_rows("entities", 1))
+    with pytest.raises(ValueError):
+        ctx.files.merged_rows("articles", 0)  # large per batch: one part per batch stays
+    merge_small_tables(ctx, [0, 1, 2])
+    written = sorted((staging / "entities").rglob("*.parquet"))
+    assert [p.name for p in written] == [f"{ctx.files.part_name(0)}.parquet"]
+    assert pq.read_table(written[0]).column("doc_id").to_pylist() == ["d0", "d2"]
+    assert not (staging / "suggestions").exists()  # no rows at all: no part
 
 
 def test_owns_rejects_names_no_method_gives(tmp_path):

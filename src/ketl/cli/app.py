@@ -22,7 +22,7 @@ from .console import err, out
 from .entities import gazetteer_app, review
 from .export import export
 from .report import report
-from .run import _quiet_prefect, run  # noqa: F401  (_quiet_prefect: tests/test_interrupt.py imports it from here)
+from .run import _quiet_prefect, exit_now, finished_run, run  # noqa: F401  (_quiet_prefect: tests/test_interrupt.py imports it from here)
 from .serve import serve
 
 __all__ = ["app", "main"]
@@ -64,3 +64,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted: the dataset is unchanged (the next run cleans up)")
         sys.exit(130)
+    except SystemExit as exc:
+        if finished_run():
+            exit_now(exc.code)
+        raise

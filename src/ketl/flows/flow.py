@@ -36,7 +36,7 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..ingest.scan import SourceFile, scan
-from ..run import progress
+from ..run import progress, timeline
 from ..run.batch import BatchCounts, RunContext, check_resources, drop_replaced
 from ..run.dedup import SHARDS, DedupPlan, ShardPairs, stored_clusters
 from ..run.incremental import Plan, Seen, add_stale, load_processed, plan, save_processed, stale_files
@@ -44,7 +44,7 @@ from ..run.summary import Laps, RunSummary, runs_row
 from ..run.user_files import user_files, with_user_gazetteer
 from ..settings import Settings, load_settings
 from ..store import STATE, Store, fault_point, read_table, write_part
-from .pool import ComputePool
+from .pool import for_run
 from .prefect_env import startup_timeout
 from .tasks import band_task, finalize_task, finish_task, prepare_task, register_task, site_lines_task
 
@@ -85,6 +85,8 @@ def _gather(futures, phase: str) -> list[BatchCounts]:
     results = []
     for fut in as_completed(futures):
         counts = fut.result()
+        if not results:
+            timeline.mark(f"first batch done ({phase})")
         results.append(counts)
         progress.advance(phase, 1)
     return sorted(results, key=lambda c: c.batch)
@@ -141,6 +143,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
                  workers: int | None = None, full: bool = False, local_pool: bool = True,
                  keep_stale: bool = False) -> RunSummary:
     t0 = time.perf_counter()
+    timeline.mark("flow started")  # Prefect is up (its temporary server too)
     settings = settings.with_overrides(raw=raw, out=out, batch_size=batch_size, workers=workers)
     settings, notes = with_user_gazetteer(settings)
     raw_path = Path(settings.raw)
@@ -150,7 +153,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
         raise UsageError("--batch-size must be at least 1")
     check_resources(settings)
     run_id = _run_id()
-    with ComputePool((settings.workers or os.cpu_count() or 1) if local_pool else 1):
+    with for_run((settings.workers or os.cpu_count() or 1) if local_pool else 1):
         summary = _run(settings, raw_path, run_id, full, t0, keep_stale)
     summary.notes = notes + summary.notes
     return summary
@@ -188,6 +191,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
         _commit(store, ctx, summary, scanned.processed, file_rows, full, t0, nothing_new=not batches and not full)
         lap("commit")
         summary.seconds = time.perf_counter() - t0
+    timeline.mark("committed")
     return summary
 
 
@@ -255,7 +259,9 @@ def _commit(store: Store, ctx: RunContext, summary: RunSummary, processed: dict[
             full: bool, t0: float, nothing_new: bool) -> None:
     """The processed-files state and the run's history row, then the atomic commit."""
     staging = Path(ctx.staging)
-    save_processed(staging / STATE, processed, ctx.run_id, file_rows)
+    if file_rows or full or not processed:
+        save_processed(staging / STATE, processed, ctx.run_id, file_rows)
+    # else the state is the stored one unchanged: the commit links it over (Store._carry_over)
     summary.seconds = time.perf_counter() - t0
     # Every run is a row of the history, one that found nothing new too: its
     # snapshot holds the same data (hard links) plus that row.

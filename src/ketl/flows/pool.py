@@ -1,11 +1,18 @@
 """The worker processes a flow run computes its batches in (see flows/flow.py for why).
 
-A :class:`ComputePool` belongs to one flow run: ``run_pipeline`` opens it
-around the run and closes it at the end (or on Ctrl-C). The batch tasks reach
-it through :data:`CURRENT`, a context variable the pool sets while it is open:
+A :class:`ComputePool` belongs to one flow run. The batch tasks reach it
+through :data:`CURRENT`, a context variable the pool sets while it is open:
 Prefect's thread task runner runs each task in a copy of the flow's context,
 so the tasks of this run see this run's pool and nothing else does. On a Dask
 worker (another process) no pool is set and the task computes in place.
+
+``ketl run`` starts the pool *early* (:func:`start_early`), before Prefect is
+imported and its temporary server started (10-25 s here): each worker spends
+that time loading what the stages load lazily (:mod:`ketl.run.warm`) instead
+of paying for it in its first batch. The flow's :func:`for_run` then adopts
+that pool; without one (``curate`` called from Python, a deployment) it opens
+its own, as before. Either way the pool's workers are stopped on Ctrl-C
+(:func:`ketl.run.interrupt.on_interrupt`) from the moment they exist.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from ..run import interrupt
+from ..run import interrupt, timeline
 from ..run.watchdog import exit_with_parent
 
 # The pool of the flow run whose context this is (None: compute in this process).
@@ -25,29 +33,60 @@ CURRENT: ContextVar["ComputePool | None"] = ContextVar("ketl_compute_pool", defa
 
 
 class ComputePool:
-    """``workers`` processes for the batch work of one run (none when ``workers`` is 1)."""
+    """``workers`` processes for the batch work of one run (none when ``workers`` is 1).
 
-    def __init__(self, workers: int) -> None:
+    ``warm`` is ``(settings, config_hash)`` of the run: each worker compiles that
+    run's resources and fills the stages' caches as it starts (``None``: only
+    the tables that do not depend on settings).
+    """
+
+    def __init__(self, workers: int, warm: tuple[Any, str | None] | None = None) -> None:
         self.workers = workers
+        self.warm = warm
         self._executor: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> "ComputePool":
         self._off: Callable[[], None] = lambda: None
-        if self.workers > 1:
+        self._started: list[Future] = []
+        self._tokens: list = []
+
+    def start(self) -> "ComputePool":
+        """Spawn every worker now (not at the first batch); they warm up in the background."""
+        if self.workers > 1 and self._executor is None:
             # spawn, not fork: the flow process runs Prefect's threads and event loops.
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_worker_start, initargs=(os.getpid(),))
+                initializer=_worker_start, initargs=(os.getpid(), self.warm))
             self._off = interrupt.on_interrupt(self.stop_now)
-        self._token = CURRENT.set(self)
+            # The executor spawns a process per task submitted while none is idle:
+            # one trivial task per worker starts them all at once.
+            self._started = [self._executor.submit(os.getpid) for _ in range(self.workers)]
+            timeline.mark("pool started")
+        return self
+
+    def __enter__(self) -> "ComputePool":
+        self.start()
+        self._tokens.append(CURRENT.set(self))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        CURRENT.reset(self._token)
+        CURRENT.reset(self._tokens.pop())
+        self.close()
+
+    def close(self) -> None:
+        """Wait for the running batches and end the workers (idempotent)."""
         self._off()
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Have all workers started and warmed up (within ``timeout`` seconds)?"""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            for f in self._started:
+                f.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        except Exception:  # noqa: BLE001 - a timeout, or a broken pool: the first batch will say
+            return False
+        return True
 
     def compute(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker process (in this one without workers)."""
@@ -69,12 +108,51 @@ class ComputePool:
                 p.kill()
 
 
+# The pool ``ketl run`` started before Prefect, waiting for its flow run to adopt it.
+_EARLY: list[ComputePool] = []
+
+
+@contextmanager
+def start_early(workers: int, settings: Any, config_hash: str | None) -> Iterator[ComputePool]:
+    """Start the run's pool now, warmed for ``settings``, for :func:`for_run` to adopt;
+    stop it when the block ends (the run is over, or it never started)."""
+    pool = ComputePool(workers, (settings, config_hash)).start()
+    _EARLY.append(pool)
+    try:
+        yield pool
+    finally:
+        _EARLY.remove(pool)
+        # The run is over (or never started): nothing the workers could still do is
+        # wanted, so end them now rather than wait for each interpreter's exit, which
+        # took 0.7-2.8 s for workers holding a run's tables (measured).
+        pool.stop_now()
+        pool.close()
+
+
+@contextmanager
+def for_run(workers: int) -> Iterator[ComputePool]:
+    """The pool of a flow run: the early one when it has as many workers, else a new one."""
+    early = next((p for p in _EARLY if p.workers == workers and p.warm is not None), None)
+    if early is None:
+        with ComputePool(workers) as pool:
+            yield pool
+        return
+    token = CURRENT.set(early)
+    try:
+        yield early
+    finally:
+        CURRENT.reset(token)
+
+
 def compute(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` in the current run's pool, or here when there is none (a Dask worker)."""
     pool = CURRENT.get()
     return pool.compute(fn, *args) if pool is not None else fn(*args)
 
 
-def _worker_start(parent: int) -> None:
+def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> None:
     interrupt.ignore_in_worker()
     exit_with_parent(parent)
+    from ..run.warm import warm_worker
+
+    warm_worker(*(warm or (None, None)))

@@ -13,8 +13,9 @@ A run has three steps, each over batches of files (one Prefect task per batch):
    cluster the run's quotes and articles and write the tables that need the
    whole run.
 
-Documents travel between steps as pickles in the run's work folder, so task
-results stay small and memory does not grow with the size of the run.
+Documents travel between steps as pickles in the run's work folder (narrowed:
+:mod:`ketl.run.handoff`), so task results stay small and memory does not grow
+with the size of the run.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ from ..ingest.read import Reject, read_units
 from ..ingest.scan import SourceFile
 from ..stages.repair.stage import RepairSettings, replacement_char_count
 from ..ingest.dates import article_date
-from ..schemas import EDITS, items_table
+from ..schemas import EDITS, TABLES, items_table
 from ..store import STATE, remove_rows, write_part
-from .work import REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
+from .handoff import pack, unpack
+from .work import MERGED_TABLES, REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
 _TS = pa.timestamp("us", tz="UTC")
 
@@ -255,7 +257,7 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     pq.write_table(stats.to_arrow(), ctx.files.site_lines(batch))
     if recount:
         pq.write_table(counted.to_arrow(), ctx.files.site_lines_recount(batch))
-    _dump(ctx.files.prepared(batch), (docs, rejects))
+    _dump(ctx.files.prepared(batch), (pack(docs), rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
     return counts
@@ -285,7 +287,8 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
-    docs, rejects = _load(ctx.files.prepared(batch))
+    records, rejects = _load(ctx.files.prepared(batch))
+    docs = unpack(records)
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings, ctx.config_hash)
@@ -315,13 +318,27 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     counts.edits = write_part(staging, "edits", edits, name, ctx.run_date)
     for stage in edits.column("stage").to_pylist():
         counts.edits_by_stage[stage] = counts.edits_by_stage.get(stage, 0) + 1
-    write_part(staging, "entities", entities_table(docs, ctx.run_id), name, ctx.run_date)
-    write_part(staging, "suggestions", suggestions_table(docs, ctx.run_id), name, ctx.run_date)
+    # a few rows per article: one part per run, written by finalize_run (merge_small_tables)
+    pq.write_table(entities_table(docs, ctx.run_id), ctx.files.merged_rows("entities", batch))
+    pq.write_table(suggestions_table(docs, ctx.run_id), ctx.files.merged_rows("suggestions", batch))
     counts.rejects = write_part(staging, "rejects", rejects_table(rejects, ctx), name, ctx.run_date)
     for r in rejects:
         counts.rejects_by_reason[r.reason] = counts.rejects_by_reason.get(r.reason, 0) + 1
     counts.chars = sum(len(d.source) for d in docs)
     return counts
+
+
+def merge_small_tables(ctx: RunContext, batches: list[int]) -> None:
+    """Each table of :data:`MERGED_TABLES` as one part of the run in the staging snapshot,
+    from the batches' rows in the work folder. One part per batch was 40 files of a
+    few KB per 20,000 articles (and more with every hourly run) for readers to open."""
+    for table in MERGED_TABLES:
+        schema = TABLES[table]
+        parts = [pq.read_table(p) for b in batches if (p := ctx.files.merged_rows(table, b)).is_file()]
+        parts = [t.select(schema.names).cast(schema) for t in parts if t.num_rows]
+        if parts:
+            write_part(Path(ctx.staging), table, pa.concat_tables(parts), ctx.files.part_name(min(batches)),
+                       ctx.run_date)
 
 
 def _sketches(texts: list[str], settings, on: bool) -> pa.Table:

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -31,7 +32,7 @@ from ..dedup import distributed
 from ..dedup.index import ArticleIndex, NearDupIndex, QuoteIndex
 from ..dedup.lsh import GRAM_PARTS
 from .incremental import file_key_in
-from .batch import RunContext
+from .batch import RunContext, merge_small_tables
 from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen, upgrade_published
 from .propagation import write_snapshot_propagation
@@ -54,16 +55,24 @@ class DedupPlan:
 
 @dataclass
 class ShardPairs:
-    """A band task's verified pairs per index."""
+    """A band task's verified pairs per index, left in the work folder (``files``: the
+    path of each index's pairs). They used to be the task's result: a corpus with many
+    reprints has many pairs, and the flow process held every shard's and sent them
+    on to the cluster step (10 MB per 2,000 articles of bench_vs_by_hand's corpus,
+    measured with tracemalloc: memory that grew with the run)."""
 
     shard: int
-    pairs: dict[str, distributed.ShardResult] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
     worker: str = ""  # host:pid that ran it, so a run can say where its band step ran
     seconds: float = 0.0
 
     @property
     def batch(self) -> int:  # the flow orders task results by this
         return self.shard
+
+    def pairs(self, index: str) -> distributed.ShardResult:
+        with np.load(self.files[index]) as saved:
+            return distributed.ShardResult(saved["pairs"], saved["weights"], saved["anchor_rows"])
 
 
 @dataclass
@@ -98,7 +107,12 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
     for name, cls in INDEXES.items():
         bands = distributed.shard_bands(cls.default_settings.bands, shard, shards)
         parts = distributed.shard_bands(GRAM_PARTS, shard, shards)
-        out.pairs[name] = distributed.band_shard(cls, plan.plans[name], bands, gram_parts=parts)
+        found = distributed.band_shard(cls, plan.plans[name], bands, gram_parts=parts)
+        path = ctx.files.shard_pairs(name, shard)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as fh:  # rewritten whole by a retried task: no atomic rename needed
+            np.savez(fh, pairs=found.pairs, weights=found.weights, anchor_rows=found.anchor_rows)
+        out.files[name] = str(path)
     out.seconds = time.thread_time() - t0
     return out
 
@@ -114,11 +128,12 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     come with the batches).
     """
     counts = FinalCounts()
+    merge_small_tables(ctx, batches)
     linked = {}
     indexes: dict[str, NearDupIndex] = {}
     if plan is not None:
         for name, cls in INDEXES.items():
-            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], [s.pairs[name] for s in shards])
+            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], [s.pairs(name) for s in shards])
     elif previous is not None:
         indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
     quotes_index = indexes.get("quotes")
@@ -135,17 +150,19 @@ def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
     """The run's article parts with their near-duplicate links (``linked``: the
     index's answer for every new article, in batch order); returns the links."""
     staging = Path(ctx.staging)
-    new_parts = [pq.read_table(ctx.files.articles(b)) for b in batches]
+    # One batch's texts in memory at a time (all of the run's were: memory grew with the run).
+    new_ids = [pq.read_table(ctx.files.articles(b), columns=["doc_id"]) for b in batches]
     seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"])  # first_seen survives re-reads
     upgrade_published(staging)  # parts of an older ketl: published was the string as given
-    dead, gone_now = _dead_articles(ctx, previous, new_parts)
+    dead, gone_now = _dead_articles(ctx, previous, new_ids)
     if len(dead) and "articles" not in indexes and previous is not None:
         indexes["articles"] = ArticleIndex.load(previous / STATE, bands=False, grams=False)
     article_index = indexes.get("articles")
     if len(gone_now) and article_index is not None:
         _repoint_stored(staging, article_index, gone_now, dead)
     offset, near_duplicates = 0, 0
-    for b, articles in zip(batches, new_parts):
+    for b in batches:
+        articles = pq.read_table(ctx.files.articles(b))
         if linked is not None and articles.num_rows:
             dup = linked.column("near_duplicate_of").slice(offset, articles.num_rows)
             offset += articles.num_rows

@@ -23,12 +23,16 @@ SITE_LINES = "site_lines.parquet"
 # Doc ids whose rows a re-read file replaced (work folder: this run's; state: all).
 REMOVED_DOCS = "removed-docs.parquet"
 
+# Tables of a few rows per article whose batches' rows go into one part per run.
+MERGED_TABLES = ("entities", "suggestions")
+
 # The work folder's files, for :meth:`WorkFolder.owns`: one pattern per method below.
 _WORK_FILES = re.compile(
     r"prepared-[0-9]{5}\.pkl"
     r"|sitelines-(?:recount-)?[0-9]{5}\.parquet"
     r"|sitelines-active\.parquet"
-    r"|(?:articles|quotes|article-sketches)-[0-9]{5}\.parquet"
+    r"|(?:articles|quotes|article-sketches|entities|suggestions)-[0-9]{5}\.parquet"
+    r"|pairs-(?:quotes|articles)-[0-9]{2}\.npz"
     + "|" + re.escape(REMOVED_DOCS))
 _DEDUP = "dedup"  # a folder whose files ketl.dedup.distributed names (it cannot import run/)
 _PART = re.compile(r"part-(.{8})-[0-9]+\.parquet")
@@ -77,10 +81,21 @@ class WorkFolder:
     def article_sketches(self, batch: int) -> Path:
         return self.path / f"article-sketches-{batch:05d}.parquet"
 
+    def merged_rows(self, table: str, batch: int) -> Path:
+        """The batch's rows of a table small per batch (``entities``, ``suggestions``),
+        written into the snapshot as one part per run (fewer, larger files)."""
+        if table not in MERGED_TABLES:
+            raise ValueError(f"{table} is not written as one part per run")
+        return self.path / f"{table}-{batch:05d}.parquet"
+
     def sketch_parts(self, index: str, batches: list[int]) -> list[Path]:
         """The files holding the sketches of ``index`` (``quotes`` or ``articles``)."""
         per_batch = {"quotes": self.quotes, "articles": self.article_sketches}[index]
         return [per_batch(b) for b in batches]
+
+    def shard_pairs(self, index: str, shard: int) -> Path:
+        """A band task's verified pairs of ``index`` (``quotes`` or ``articles``), for the cluster step."""
+        return self.path / f"pairs-{index}-{shard:02d}.npz"
 
     def removed_docs(self) -> Path:
         """Doc ids of stored articles this run's re-read files replaced."""

@@ -1,0 +1,59 @@
+"""Does ketl's peak memory grow with the dataset? Peak RSS per kind of process at several sizes.
+
+Runs ``ketl run`` (temporary Prefect server, fresh process, a fresh dataset) on
+bench_vs_by_hand's corpus at each ``--n`` and prints the peak RSS of the whole
+tree and of each kind of process (main, workers, Prefect server), sampled every
+50 ms. ``--skip`` leaves stages out to make large sizes affordable on a small
+machine: what grows with the run is in the run layer (file lists, the cluster +
+write step, the indexes, the quotes table), which every stage feeds:
+
+    python benchmarks/bench_rss_scale.py --n 20000 100000 --skip boilerplate --skip repair --skip entities
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_vs_by_hand import _env, cached_corpus, measure  # noqa: E402 - a sibling script
+
+BIN = Path(sys.executable).parent
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, nargs="+", default=[20000, 100000])
+    ap.add_argument("--skip", action="append", default=[], help="a stage to leave out (repeatable)")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                    / "ketl-bench" / "vs-by-hand")
+    args = ap.parse_args()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in args.n:
+        raw, nbytes = cached_corpus(args.cache, n)
+        with tempfile.TemporaryDirectory(prefix="ketl-rss-") as tmp:
+            out = Path(tmp) / "out"
+            cmd = [str(BIN / "ketl"), "run", "--raw", str(raw), "--out", str(out),
+                   *[a for s in args.skip for a in ("--skip", s)]]
+            run = measure(f"ketl run, {n} articles", cmd, _env(args.cache / "prefect-home"))
+            shutil.rmtree(out, ignore_errors=True)
+        rows.append((n, nbytes, run))
+        print(f"{n} articles: wall {run.wall:.1f} s, CPU {run.cpu:.1f} s, peak RSS {run.peak_rss / 2**20:.0f} MiB; "
+              + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(run.rss_roles.items())), flush=True)
+    print(f"\npeak RSS MiB (skipped: {', '.join(args.skip) or 'none'}); load average now {os.getloadavg()[0]:.1f}")
+    roles = sorted({k for _, _, r in rows for k in r.rss_roles})
+    print(f"{'articles':>10}{'MB in':>8}{'tree':>8}" + "".join(f"{r:>18}" for r in roles))
+    for n, nbytes, run in rows:
+        print(f"{n:>10}{nbytes / 1e6:8.0f}{run.peak_rss / 2**20:8.0f}"
+              + "".join(f"{run.rss_roles.get(r, 0) / 2**20:18.0f}" for r in roles))
+
+
+if __name__ == "__main__":
+    main()

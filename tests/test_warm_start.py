@@ -1,0 +1,243 @@
+"""The run's worker pool starts before Prefect and warms up while Prefect's server starts (issue 15).
+
+``ketl run`` starts the pool early (ketl.flows.pool.start_early), each worker
+compiling the run's resources and filling the stages' lazy caches
+(ketl.run.warm); the flow adopts that pool; Ctrl-C stops it from the moment it
+exists; a warm-up changes no result and a failing one fails nothing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from conftest import SEEDS
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _worker_state() -> dict:
+    """What a worker holds: the compiled resources' key and the lazy tables' cache sizes."""
+    from ketl.run.batch import PROCESS_RESOURCES
+    from ketl.stages.boilerplate import classifier, metadata
+    from ketl.stages.quotes import stage as quotes
+
+    return {"pid": os.getpid(), "resources": PROCESS_RESOURCES._key,
+            "place names": metadata._place_names.cache_info().currsize,
+            "stop words": classifier._stop_index.cache_info().currsize,
+            "quote lexicon": quotes._lexicon.cache_info().currsize}
+
+
+def test_the_early_pool_is_warm_for_the_run_and_the_flow_adopts_it():
+    from ketl.flows.pool import CURRENT, compute, for_run, start_early
+    from ketl.run import interrupt
+    from ketl.settings import Settings
+
+    settings = Settings(skip=("dedup",))  # not the default: the warm-up must compile these settings
+    key = settings.config_hash()
+    with start_early(2, settings, key) as early:
+        assert early.stop_now in interrupt._stoppers  # Ctrl-C stops it from the start, not from the flow on
+        assert early.ready(timeout=180)
+        with for_run(2) as pool:
+            assert pool is early and CURRENT.get() is early
+            states = [compute(_worker_state) for _ in range(6)]
+        assert CURRENT.get() is None
+        assert len({s["pid"] for s in states} - {os.getpid()}) >= 1
+        for s in states:
+            assert s == {"pid": s["pid"], "resources": key, "place names": 1, "stop words": 1, "quote lexicon": 1}
+        with for_run(3) as other:  # another worker count: a pool of its own, closed with the run
+            assert other is not early and compute(_pid) != os.getpid()
+        assert other._executor is None
+    assert early.stop_now not in interrupt._stoppers and early._executor is None
+
+
+def test_the_early_pool_ends_at_once_when_the_run_never_starts():
+    from ketl.flows.pool import start_early
+    from ketl.settings import Settings
+
+    t = time.monotonic()
+    with pytest.raises(SystemExit):
+        with start_early(2, Settings(), None) as early:
+            procs = list(early._executor._processes.values())
+            raise SystemExit(2)  # a usage error found after the pool started
+    assert time.monotonic() - t < 10
+    assert procs and not any(p.is_alive() for p in procs)
+
+
+def test_stop_now_ends_warming_workers_as_ctrl_c_does():
+    from ketl.flows.pool import start_early
+    from ketl.run import interrupt
+    from ketl.settings import Settings
+
+    with start_early(2, Settings(), None) as early:
+        procs = list(early._executor._processes.values())
+        t = time.monotonic()
+        for stop in list(interrupt._stoppers):  # what the Ctrl-C handler does first
+            stop()
+        assert time.monotonic() - t < 3 and not any(p.is_alive() for p in procs)
+
+
+def test_a_failing_warm_up_fails_nothing(tmp_path):
+    """A gazetteer that cannot be read: the warm-up gives up quietly, the pool works,
+    and the batch that needs the gazetteer is where the error shows."""
+    from ketl.flows.pool import compute, for_run, start_early
+    from ketl.run.batch import resources
+    from ketl.settings import Settings
+
+    bad = Settings(gazetteer_files=(str(tmp_path / "missing.toml"),))
+    with start_early(2, bad, "some-hash") as early:
+        assert early.ready(timeout=180)
+        with for_run(2):
+            assert compute(_pid) != os.getpid()
+            with pytest.raises(Exception, match="missing.toml"):
+                compute(resources, bad, "some-hash")
+
+
+def _stage_outputs(raw: str) -> list:
+    """Every stage's output on the articles under ``raw``, as plain values."""
+    from ketl.ingest.read import read_units
+    from ketl.ingest.scan import scan
+    from ketl.run.batch import resources
+    from ketl.settings import Settings
+    from ketl.stages import stages_of_step
+
+    settings = Settings()
+    res = resources(settings, settings.config_hash())
+    docs = read_units(Path(raw), scan(Path(raw), False), settings.max_file_bytes).docs
+    for step in ("prepare", "finish"):
+        for stage in stages_of_step(step):
+            docs = stage.run(docs, res)
+    return [(d.doc_id, d.text, d.meta, d.edits, d.quotes, d.entities, d.suggestions) for d in docs]
+
+
+def _warm_then(raw: str) -> list:
+    from ketl.run.warm import warm_worker
+    from ketl.settings import Settings
+
+    settings = Settings()
+    warm_worker(settings, settings.config_hash())
+    return _stage_outputs(raw)
+
+
+def test_the_warm_up_changes_no_result(tmp_path):
+    """The seeds and a few AEB-like pages in several scripts, cold and warmed, each in a fresh process."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for p in sorted(SEEDS.glob("*.txt")):
+        (raw / p.name).write_bytes(p.read_bytes())
+    from ketl.run.warm import _ARTICLES
+
+    for name, data in _ARTICLES.items():  # the warm-up's own articles, as input too
+        (raw / f"warm-{name}").write_bytes(data)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as cold, ProcessPoolExecutor(1, mp_context=spawn) as warm:
+        a = cold.submit(_stage_outputs, str(raw))
+        b = warm.submit(_warm_then, str(raw))
+        cold_out, warm_out = a.result(timeout=300), b.result(timeout=300)
+    assert len(cold_out) == len(list(raw.iterdir())) >= 10
+    assert any(o[3] for o in cold_out) and any(o[4] for o in cold_out)  # edits and quotes to compare
+    assert warm_out == cold_out
+
+
+@pytest.mark.slow
+def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_path):
+    """A real run with KETL_TIMELINE: the pool starts before Prefect is even imported,
+    both workers warm up, the flow (Prefect up) uses them, the run commits."""
+    from ketl.run.timeline import read
+
+    raw, out, trace = tmp_path / "raw", tmp_path / "out", tmp_path / "timeline.tsv"
+    raw.mkdir()
+    for p in sorted(SEEDS.glob("*.txt")):
+        (raw / p.name).write_bytes(p.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(tmp_path / "ph"), KETL_TIMELINE=str(trace))
+    t0 = time.time()
+    done = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
+                           "--workers", "2"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    events = read(str(trace), t0)
+    names = [e for e, _, _ in events]
+    at = {e: t for e, t, _ in events}
+    assert names[0] == "cli started" and names[-1] == "cli done"
+    assert at["pool started"] < at["prefect imported"] < at["flow started"] < at["first batch done (read)"] \
+        < at["committed"] < at["flow returned"] <= at["pool closed"] <= at["cli done"]
+    warm = [(t, pid) for e, t, pid in events if e == "worker warm"]
+    main = {pid for e, _, pid in events if e == "cli started"}
+    assert len(warm) == 2 and not main & {pid for _, pid in warm}  # two worker processes, not the CLI
+    assert (out / ".ketl" / "current").exists()
+    assert "articles written" in done.stdout  # the summary, flushed before the quick exit
+
+    # a run that finds nothing new keeps the processed-files state as stored (linked, not rewritten)
+    from ketl.run.incremental import PROCESSED_FILE, load_processed
+
+    state = (out / ".ketl" / "current").resolve() / "_state"
+    before, inode = load_processed(state), (state / PROCESSED_FILE).stat().st_ino
+    again = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
+                            "--workers", "2"], env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    state2 = (out / ".ketl" / "current").resolve() / "_state"
+    assert state2 != state and (state2 / PROCESSED_FILE).stat().st_ino == inode
+    assert load_processed(state2) == before and len(before) == len(list(raw.iterdir()))
+
+
+def test_a_finished_run_exits_without_teardown_but_with_every_exit_step():
+    """exit_now: non-daemon threads finish and atexit hooks run (Prefect stops its server
+    there), stdout is flushed, the exit code is kept; only the interpreter's teardown is skipped."""
+    code = """
+import atexit, sys, threading, time
+from ketl.cli.run import exit_now
+atexit.register(lambda: print("atexit hook ran"))
+threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+sys.stdout.write("unflushed summary")
+exit_now(int(sys.argv[1]) if sys.argv[1].isdigit() else sys.argv[1])
+print("never")
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    for arg, status in (("0", 0), ("1", 1), ("usage message", 1)):
+        done = subprocess.run([sys.executable, "-c", code, arg], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == status, done.stderr
+        assert "unflushed summary" in done.stdout and "thread finished" in done.stdout
+        assert "atexit hook ran" in done.stdout and "never" not in done.stdout
+        assert ("usage message" in done.stderr) == (arg == "usage message")
+
+
+def test_only_a_finished_run_takes_the_quick_exit(tmp_path):
+    """A usage error, or a command other than run, exits the ordinary way (exit code kept)."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(tmp_path / "ph"))
+    done = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(tmp_path / "nowhere")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "does not exist" in done.stderr
+    from ketl.cli.run import finished_run
+
+    assert not finished_run()
+
+
+def _place_names_loaded(settings) -> int:
+    from ketl.run.warm import warm_worker
+    from ketl.stages.boilerplate import metadata
+
+    warm_worker(settings, settings.config_hash())
+    return metadata._place_names.cache_info().currsize
+
+
+def test_a_skipped_stage_is_not_warmed():
+    """Its tables would only take memory (boilerplate's place names: 33 MB)."""
+    from ketl.settings import Settings
+
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn) as a, ProcessPoolExecutor(1, mp_context=spawn) as b:
+        skipped = a.submit(_place_names_loaded, Settings(skip=("boilerplate",)))
+        running = b.submit(_place_names_loaded, Settings())
+        assert (skipped.result(timeout=300), running.result(timeout=300)) == (0, 1)
