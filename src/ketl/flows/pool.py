@@ -106,6 +106,8 @@ class ComputePool:
             p.join(max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
+        for p in procs:  # reap the killed ones: is_alive() right after kill() may still say yes
+            p.join(0.5)
 
 
 # The pool ``ketl run`` started before Prefect, waiting for its flow run to adopt it.
