@@ -137,9 +137,15 @@ class Document:
     def line_starts(self) -> np.ndarray:
         """Offsets in the decoded source where each line starts (computed once)."""
         if self._source_line_starts is None:
-            starts = [0]
-            starts.extend(m.end() for m in _LINE_BREAK.finditer(self.source))
-            self._source_line_starts = np.asarray(starts, dtype=np.int64)
+            source = self.source
+            if "\r" in source:
+                starts = [0]
+                starts.extend(m.end() for m in _LINE_BREAK.finditer(source))
+                self._source_line_starts = np.asarray(starts, dtype=np.int64)
+            else:  # only "\n" breaks: found by numpy, not a Python step per line
+                codes = np.frombuffer(source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+                self._source_line_starts = np.concatenate(
+                    ([0], np.flatnonzero(codes == 10) + 1)).astype(np.int64, copy=False)
         return self._source_line_starts
 
     def source_line(self, source_offset: int) -> int:
