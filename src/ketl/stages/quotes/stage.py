@@ -546,13 +546,18 @@ def _runs_outside(text: str, masked: list[tuple[int, int]], runs: regex.Pattern)
 
 
 def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
-                     ) -> list[tuple[int, str]]:
-    """(position, name) of named persons outside quotes, in text order: one pass."""
-    out: list[tuple[int, str]] = []
+                     ) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
+    """Named persons outside quotes, in text order, in one pass: ``(position, name)``
+    of names of several words, and ``(position, name, end)`` of one-word names.
+
+    Whether a one-word name is a person is decided by :meth:`_Persons._find`: it
+    is when it is the surname of a longer name of the text, and otherwise only
+    when a speech verb or an apposition follows it, which is looked at only then.
+    """
+    fulls: list[tuple[int, str]] = []
+    singles: list[tuple[int, str, int]] = []
     cache = lex.mention_cache
-    verbs_match = lex.verbs.match
     for m in _runs_outside(text, masked, lex.name_runs):
-        pos = m.start()
         phrase = m.group(1)
         try:
             hit = cache[phrase]
@@ -566,13 +571,16 @@ def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
             continue
         name, single = hit
         if single:
-            end = m.end()
-            after = text[end:end + 40]
-            if not verbs_match(after.lstrip(" ,")) and not _APPOSITION_NEXT.match(after):
-                out.append((pos, name + "\x00"))  # a known surname, if it is one: checked later
-                continue
-        out.append((pos, name))
-    return out
+            singles.append((m.start(), name, m.end()))
+        else:
+            fulls.append((m.start(), name))
+    return fulls, singles
+
+
+def _said_after(text: str, end: int, lex: _Lexicon) -> bool:
+    """A speech verb or an apposition ("X, who ...") right after a name ending at ``end``."""
+    after = text[end:end + 40]
+    return bool(lex.verbs.match(after.lstrip(" ,")) or _APPOSITION_NEXT.match(after))
 
 
 def _expand(name: str, full_names: list[str]) -> str:
@@ -599,12 +607,13 @@ class _Persons:
 
     def _find(self) -> None:
         self._found = True
-        mentions = _person_mentions(self.text, self.masked, self.lex)
-        self.full_names = [n for _, n in mentions if " " in n and "\x00" not in n]
+        fulls, singles = _person_mentions(self.text, self.masked, self.lex)
+        self.full_names = [n for _, n in fulls]
         self.by_surname = {n.split()[-1]: n for n in self.full_names}
-        surnames = set(self.by_surname)
-        persons = [(p, n.rstrip("\x00")) for p, n in mentions
-                   if "\x00" not in n or n.rstrip("\x00") in surnames]
+        surnames = self.by_surname
+        persons = fulls
+        persons.extend((p, n) for p, n, end in singles
+                       if n in surnames or _said_after(self.text, end, self.lex))
         persons.extend(self.extra)
         persons.sort()
         self.persons = persons
