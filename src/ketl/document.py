@@ -18,7 +18,7 @@ The module is pure: no I/O, no Prefect.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -239,10 +239,16 @@ def _copy(segments: _Segments, a: int, b: int, land: int, out: _Segments) -> Non
     """Segments of the old positions ``[a, b)``, moved to start at ``land``."""
     new, src, step = segments
     i = bisect_right(new, a) - 1
-    while i < len(new) and new[i] < b:
-        p = max(new[i], a)
-        _push(out, land + p - a, src[i] + step[i] * (p - new[i]), step[i])
-        i += 1
+    _push(out, land, src[i] + step[i] * (a - new[i]), step[i])  # the one holding a, from a on
+    j = bisect_left(new, b, i + 1)
+    if j > i + 1:
+        # The segments starting inside [a, b) are copied whole, moved by land - a: in
+        # bulk, since a text with many \r\n line ends has one segment per line. They
+        # never continue the one before (the old list had none that did).
+        d = land - a
+        out[0].extend([q + d for q in new[i + 1:j]])
+        out[1].extend(src[i + 1:j])
+        out[2].extend(step[i + 1:j])
 
 
 def _remap(segments: _Segments, ordered: list[Change], src_starts: list[int], length: int) -> _Segments:
