@@ -18,6 +18,7 @@ The module is pure: no I/O, no Prefect.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -184,10 +185,18 @@ def normalize_newlines(source: str) -> tuple[str, np.ndarray | None]:
 # Segment i covers the positions from new[i] to the next segment's start;
 # position q there maps to src[i] + step[i] * (q - new[i]): step 1 for text
 # copied from the source, 0 for inserted text (every inserted character maps to
-# where the text it replaced started). Plain lists: a document has a few
-# segments per edit, where numpy's per-call cost would be most of the work.
-_Segments = tuple[list[int], list[int], list[int]]
-_IDENTITY: _Segments = ([0], [0], [1])
+# where the text it replaced started). Plain arrays of int64, not numpy: a
+# document has a few segments per edit, where numpy's per-call cost would be
+# most of the work; not lists: the garbage collector would walk every number
+# of every document of a batch on each full collection.
+_Segments = tuple[array, array, array]
+
+
+def _segments() -> _Segments:
+    return array("q"), array("q"), array("q")
+
+
+_IDENTITY: _Segments = (array("q", [0]), array("q", [0]), array("q", [1]))
 
 
 def _lookup(segments: _Segments, pos: np.ndarray) -> np.ndarray:
@@ -213,7 +222,8 @@ def _normalize(source: str) -> tuple[str, _Segments | None]:
         return text, None
     # The k-th removed "\r" sits at normalised position removed[k] - k; from there
     # on, positions map k + 1 characters further.
-    segments: _Segments = ([0], [0], [1])
+    segments = _segments()
+    _push(segments, 0, 0, 1)
     for k, r in enumerate(removed):
         _push(segments, r - k, r + 1, 1)
     return text, segments
@@ -256,7 +266,7 @@ def _remap(segments: _Segments, ordered: list[Change], src_starts: list[int], le
     of ``length`` characters: the text between them (and the end position
     ``length``) keeps its source offsets, moved to where it lands; inserted text
     maps to the source offset of the start of what it replaced."""
-    out: _Segments = ([], [], [])
+    out = _segments()
     shift = a = 0
     for ch, s0 in zip(ordered, src_starts):
         if ch.start > a:
