@@ -1,5 +1,5 @@
 """The prepare step hands its documents to the finish step as narrow records (ketl.run.handoff):
-the same Documents come back, position maps included, at a fifth of the bytes."""
+the same Documents come back, position maps included, at little more than the bytes of their texts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from conftest import SEEDS, shared_path
 from ketl.document import Document
-from ketl.run.handoff import from_shift_runs, pack, shift_runs, unpack
+from ketl.run.handoff import pack, unpack
 
 
 def _prepared(texts: dict[str, str]) -> list[Document]:
@@ -70,21 +70,11 @@ def test_aeb_pages_come_back_equal_and_smaller():
     records = pickle.dumps(pack(docs), protocol=pickle.HIGHEST_PROTOCOL)
     assert all(_same(a, b) for a, b in zip(docs, unpack(pickle.loads(records))))
     whole = pickle.dumps(docs, protocol=pickle.HIGHEST_PROTOCOL)
-    assert len(records) < 0.6 * len(whole), (len(records), len(whole))
-
-
-@pytest.mark.parametrize("positions", [
-    None,
-    np.arange(1, dtype=np.int64),  # an empty text
-    np.arange(10, dtype=np.int64) + 3,  # one shift all along
-    np.array([0, 1, 2, 5, 6, 6, 6, 7, 20, 21], dtype=np.int64),  # removals, a replacement, a jump
-])
-def test_position_maps_survive_as_runs(positions):
-    back = from_shift_runs(shift_runs(positions))
-    if positions is None:
-        assert back is None
-    else:
-        assert back.dtype == np.int64 and np.array_equal(back, positions)
+    assert len(records) <= len(whole)
+    # the texts themselves and little else: a position map of an int64 per character
+    # (what a Document carried before its map became segments) made it 5x this
+    texts = sum(len(d.source.encode("utf-8")) + len(d.text.encode("utf-8")) for d in docs)
+    assert len(records) < 1.3 * texts, (len(records), texts)
 
 
 def test_only_prepared_documents_travel_this_way():

@@ -99,3 +99,18 @@ def test_tables_cached_on_disk_give_py3langid_answers(tmp_path, monkeypatch):
         assert np.array_equal(np.load(folder / "pc.npy"), pc)
     finally:
         _classifier.cache_clear()
+
+
+def test_a_text_asked_again_after_a_small_change_is_not_classified_again():
+    """Repair asks for the language after each round that changed the text; when the
+    change leaves the sample (the longest lines) as it was, the answer is remembered."""
+    from ketl.text import language
+
+    text = next(iter(sorted(SEEDS.glob("*.txt")))).read_text(encoding="utf-8")
+    first = detect_language(text + "\n")
+    before = language._classify.cache_info()
+    assert detect_language(text.replace("  ", " ").rstrip("\n")) == first
+    after = language._classify.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    # A different sample is classified, not taken from the cache.
+    assert detect_language("Der Krieg in der Region geht weiter, sagte der Minister am Sonntag.")[0] == "de"

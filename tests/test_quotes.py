@@ -84,6 +84,25 @@ def test_she_said_resolves_to_nearest_preceding_person():
     assert q.speaker == "Anna Berg"
 
 
+def test_one_word_mentions_a_pronoun_can_point_at():
+    """A one-word name is who spoke last when it is the surname of a longer name of the
+    article, or when a speech verb or an apposition follows it; otherwise ("Berlin")
+    it is no person for a pronoun to point at."""
+    cases = {
+        # the surname of a full name named later in the article
+        "Weber met the press. “We will not give up,” he said. Paul Weber left.": "Paul Weber",
+        # a speech verb after it
+        "Anna Berg came. Then Weber said nothing more. “We will not give up,” he said.": "Weber",
+        # an apposition after it
+        "Anna Berg came. Then Weber, who leads the talks, arrived. “We will not give up,” he said.": "Weber",
+        # neither: the last person stays the one named in full
+        "Anna Berg came. Then Berlin answered. “We will not give up,” she said.": "Anna Berg",
+    }
+    for text, speaker in cases.items():
+        (q,) = find_quotes(text)
+        assert q.speaker == speaker, text
+
+
 def test_quote_over_paragraphs_with_reopened_mark():
     text = ("“The first paragraph of the statement goes on.\n\n"
             "“And the second one ends it,” said Anna Berg.\nNext paragraph.")

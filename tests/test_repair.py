@@ -639,6 +639,31 @@ def test_spacing_hot_spot_search_on_real_pages():
     assert found > 1000  # the pages do hold spacing damage for the search to find
 
 
+def test_spacing_search_starts_near_each_match_not_behind_it(monkeypatch):
+    """After a trailing space is matched, the search goes on from the next hot spot: it
+    used to restart right behind that space and try the six-way pattern at every
+    character up to the next match (a whole article when that was its last newline)."""
+    from ketl.stages.repair import spacing
+
+    lines = (" ".join(line.split()) for p in sorted(SEEDS.glob("*.txt"))
+             for line in p.read_text(encoding="utf-8").splitlines())
+    body = "\n\n".join(line for line in lines if line)
+    text = "A headline \n\n" + body + "\n"
+    real = spacing._SPACING
+    gaps = []
+
+    class Counting:
+        def search(self, s, pos):
+            m = real.search(s, pos)
+            gaps.append(m.start() - pos if m else len(s) - pos)
+            return m
+
+    monkeypatch.setattr(spacing, "_SPACING", Counting())
+    found = [(m.start(), m.lastgroup) for m in spacing._matches(text)]
+    assert found == [(10, "trailing"), (len(text) - 1, "edge_end")]
+    assert max(gaps) <= 2, gaps
+
+
 def _clear_word_caches():
     from ketl.stages.repair import words as rw
 

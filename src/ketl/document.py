@@ -18,6 +18,8 @@ The module is pure: no I/O, no Prefect.
 from __future__ import annotations
 
 import re
+from array import array
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -115,31 +117,50 @@ class Document:
     quotes: list[Quote] = field(default_factory=list)
     entities: list[EntityMention] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
-    # Source offset of every position 0..len(text) of the current text.
-    # None means the identity map (the common case: nothing changed yet).
-    positions: np.ndarray | None = None
+    # The source offset of every position 0..len(text) of the current text, as
+    # segments (see _Segments); None means the identity map (nothing changed yet).
+    # A few segments per edit, not 8 bytes per character: cheap to update and to pickle.
+    _segments: _Segments | None = None
     _source_line_starts: np.ndarray | None = None
 
     @classmethod
     def from_source(cls, *, doc_id: str, source_path: str, source_sha256: str,
                     source_encoding: str, source: str, **meta: Any) -> "Document":
-        text, positions = normalize_newlines(source)
+        text, segments = _normalize(source)
         return cls(doc_id=doc_id, source_path=source_path, source_sha256=source_sha256,
                    source_encoding=source_encoding, source=source, text=text,
-                   meta={k: v for k, v in meta.items() if v is not None}, positions=positions)
+                   meta={k: v for k, v in meta.items() if v is not None}, _segments=segments)
+
+    @property
+    def positions(self) -> np.ndarray | None:
+        """Source offset of every position 0..len(text) of the current text (None: the identity)."""
+        if self._segments is None:
+            return None
+        return _lookup(self._segments, np.arange(len(self.text) + 1, dtype=np.int64))
 
     def source_offset(self, pos: int) -> int:
         """Offset in the decoded source of position ``pos`` of the current text."""
-        if self.positions is None:
+        if self._segments is None:
             return pos
-        return int(self.positions[pos])
+        n = len(self.text)
+        if not -n - 1 <= pos <= n:
+            raise IndexError(f"position {pos} outside the text (length {n})")
+        if pos < 0:  # counted from the end, as indexing the full map would
+            pos += n + 1
+        return _offset(self._segments, pos)
 
     def line_starts(self) -> np.ndarray:
         """Offsets in the decoded source where each line starts (computed once)."""
         if self._source_line_starts is None:
-            starts = [0]
-            starts.extend(m.end() for m in _LINE_BREAK.finditer(self.source))
-            self._source_line_starts = np.asarray(starts, dtype=np.int64)
+            source = self.source
+            if "\r" in source:
+                starts = [0]
+                starts.extend(m.end() for m in _LINE_BREAK.finditer(source))
+                self._source_line_starts = np.asarray(starts, dtype=np.int64)
+            else:  # only "\n" breaks: found by numpy, not a Python step per line
+                codes = np.frombuffer(source.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+                self._source_line_starts = np.concatenate(
+                    ([0], np.flatnonzero(codes == 10) + 1)).astype(np.int64, copy=False)
         return self._source_line_starts
 
     def source_line(self, source_offset: int) -> int:
@@ -155,17 +176,107 @@ def normalize_newlines(source: str) -> tuple[str, np.ndarray | None]:
 
     The map is None when nothing was removed (a lone ``\\r`` -> ``\\n`` keeps offsets).
     """
+    text, segments = _normalize(source)
+    if segments is None:
+        return text, None
+    return text, _lookup(segments, np.arange(len(text) + 1, dtype=np.int64))
+
+
+# Segment i covers the positions from new[i] to the next segment's start;
+# position q there maps to src[i] + step[i] * (q - new[i]): step 1 for text
+# copied from the source, 0 for inserted text (every inserted character maps to
+# where the text it replaced started). Plain arrays of int64, not numpy: a
+# document has a few segments per edit, where numpy's per-call cost would be
+# most of the work; not lists: the garbage collector would walk every number
+# of every document of a batch on each full collection.
+_Segments = tuple[array, array, array]
+
+
+def _segments() -> _Segments:
+    return array("q"), array("q"), array("q")
+
+
+_IDENTITY: _Segments = (array("q", [0]), array("q", [0]), array("q", [1]))
+
+
+def _lookup(segments: _Segments, pos: np.ndarray) -> np.ndarray:
+    """Source offsets of the positions ``pos`` (an array) of the current text."""
+    new, src, step = (np.asarray(x, dtype=np.int64) for x in segments)
+    i = np.searchsorted(new, pos, side="right") - 1
+    return src[i] + step[i] * (pos - new[i])
+
+
+def _offset(segments: _Segments, pos: int) -> int:
+    new, src, step = segments
+    i = bisect_right(new, pos) - 1
+    return src[i] + step[i] * (pos - new[i])
+
+
+def _normalize(source: str) -> tuple[str, _Segments | None]:
+    """:func:`normalize_newlines` with the map as segments: one per removed ``\\r``."""
     if "\r" not in source:
         return source, None
     removed = [m.start() for m in re.finditer(r"\r(?=\n)", source)]
     text = source.replace("\r\n", "\n").replace("\r", "\n")
     if not removed:
         return text, None
-    # The k-th removed "\r" sits at normalised position removed[k] - k.
-    removed_norm = np.asarray(removed, dtype=np.int64) - np.arange(len(removed), dtype=np.int64)
-    idx = np.arange(len(text) + 1, dtype=np.int64)
-    positions = idx + np.searchsorted(removed_norm, idx, side="right")
-    return text, positions
+    # The k-th removed "\r" sits at normalised position removed[k] - k; from there
+    # on, positions map k + 1 characters further.
+    segments = _segments()
+    _push(segments, 0, 0, 1)
+    for k, r in enumerate(removed):
+        _push(segments, r - k, r + 1, 1)
+    return text, segments
+
+
+def _push(out: _Segments, q: int, s: int, step: int) -> None:
+    """Append a segment, or nothing when it only continues the last one."""
+    new, src, steps = out
+    if new:
+        last = steps[-1]
+        if last == step and src[-1] + last * (q - new[-1]) == s:
+            return
+        if new[-1] == q:  # an empty segment before it: replaced
+            new.pop(), src.pop(), steps.pop()
+            _push(out, q, s, step)
+            return
+    new.append(q)
+    src.append(s)
+    steps.append(step)
+
+
+def _copy(segments: _Segments, a: int, b: int, land: int, out: _Segments) -> None:
+    """Segments of the old positions ``[a, b)``, moved to start at ``land``."""
+    new, src, step = segments
+    i = bisect_right(new, a) - 1
+    _push(out, land, src[i] + step[i] * (a - new[i]), step[i])  # the one holding a, from a on
+    j = bisect_left(new, b, i + 1)
+    if j > i + 1:
+        # The segments starting inside [a, b) are copied whole, moved by land - a: in
+        # bulk, since a text with many \r\n line ends has one segment per line. They
+        # never continue the one before (the old list had none that did).
+        d = land - a
+        out[0].extend([q + d for q in new[i + 1:j]])
+        out[1].extend(src[i + 1:j])
+        out[2].extend(step[i + 1:j])
+
+
+def _remap(segments: _Segments, ordered: list[Change], src_starts: list[int], length: int) -> _Segments:
+    """The segments after the sorted, non-overlapping ``ordered`` changes to a text
+    of ``length`` characters: the text between them (and the end position
+    ``length``) keeps its source offsets, moved to where it lands; inserted text
+    maps to the source offset of the start of what it replaced."""
+    out = _segments()
+    shift = a = 0
+    for ch, s0 in zip(ordered, src_starts):
+        if ch.start > a:
+            _copy(segments, a, ch.start, a + shift, out)
+        if ch.replacement:
+            _push(out, ch.start + shift, s0, 0)
+        shift += len(ch.replacement) - (ch.end - ch.start)
+        a = ch.end
+    _copy(segments, a, length + 1, a + shift, out)
+    return out
 
 
 def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Document:
@@ -186,32 +297,23 @@ def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Docum
         if ch.start < prev or ch.end < ch.start or ch.end > len(text):
             raise ValueError(f"overlapping or out-of-range change {ch!r} in {doc.doc_id}")
         prev = ch.end
-    old_pos = doc.positions
-    if old_pos is None:
-        old_pos = np.arange(len(text) + 1, dtype=np.int64)
-    starts = np.fromiter((c.start for c in ordered), dtype=np.int64, count=len(ordered))
-    ends = np.fromiter((c.end for c in ordered), dtype=np.int64, count=len(ordered))
-    src_starts = old_pos[starts]
-    src_ends = old_pos[ends]
-    lines = np.searchsorted(doc.line_starts(), src_starts, side="right")
+    segments = doc._segments if doc._segments is not None else _IDENTITY
+    src_starts = [_offset(segments, c.start) for c in ordered]
+    src_ends = [_offset(segments, c.end) for c in ordered]
+    line_starts = doc.line_starts()
+    lines = np.searchsorted(line_starts, src_starts, side="right").tolist() if len(ordered) > 8 else \
+        [bisect_right(line_starts, s0) for s0 in src_starts]
     seq = len(doc.edits)
     pieces: list[str] = []
-    pos_pieces: list[np.ndarray] = []
     prev = 0
-    for k, (ch, s0, e0, line) in enumerate(zip(ordered, src_starts.tolist(), src_ends.tolist(), lines.tolist())):
+    for k, (ch, s0, e0, line) in enumerate(zip(ordered, src_starts, src_ends, lines)):
         doc.edits.append(Edit(stage, ch.rule, text[ch.start:ch.end], ch.replacement, line, s0, e0, seq + k))
         pieces.append(text[prev:ch.start])
         pieces.append(ch.replacement)
-        pos_pieces.append(old_pos[prev:ch.start])
-        if ch.replacement:
-            # Inserted characters all map to the start of what they replaced; the
-            # position right after them maps to the end (taken from the next slice).
-            pos_pieces.append(np.full(len(ch.replacement), s0, dtype=np.int64))
         prev = ch.end
     pieces.append(text[prev:])
-    pos_pieces.append(old_pos[prev:])
     doc.text = "".join(pieces)
-    doc.positions = np.concatenate(pos_pieces)
+    doc._segments = _remap(segments, ordered, src_starts, len(text))
     return doc
 
 

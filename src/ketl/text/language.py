@@ -260,6 +260,18 @@ def _classifier():
         return ident.classify
 
 
+@lru_cache(maxsize=16)
+def _classify(sample: str) -> tuple[str, float]:
+    """The classifier's answer for ``sample``, remembered for the last few samples.
+
+    The repair stage asks again after each round that changed the text, and
+    most changes (a trailing newline, a double space) leave the sample, the
+    longest lines, as it was: the answer is then the same, without the gathers.
+    """
+    lang, prob = _classifier()(sample)
+    return str(lang), float(prob)
+
+
 def _pick(lines: list[str], size: int) -> str:
     picked: list[str] = []
     total = 0
@@ -292,8 +304,7 @@ def detect_language(text: str) -> tuple[str, float]:
     if len(text) <= _QUICK_SAMPLE_CHARS:
         if not _ENOUGH_LETTERS.match(text):
             return UNDETERMINED, 0.0
-        lang, prob = _classifier()(text)
-        return str(lang), float(prob)
+        return _classify(text)
     # One sort in C (key=len calls no Python code) is cheaper than heapq.nlargest,
     # whose loop runs in Python; its order is the same, ties included (stable).
     lines = sorted(text.split("\n"), key=len, reverse=True)
@@ -302,13 +313,12 @@ def detect_language(text: str) -> tuple[str, float]:
     # one cut shorter), so letters found in it are letters of the full sample:
     # the full sample is built only when needed.
     if _ENOUGH_LETTERS.match(quick):
-        lang, prob = _classifier()(quick)
+        lang, prob = _classify(quick)
         if prob >= _QUICK_CONFIDENCE:
-            return str(lang), float(prob)
+            return lang, prob
         sample = text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
     else:
         sample = text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
         if not _ENOUGH_LETTERS.match(sample):
             return UNDETERMINED, 0.0
-    lang, prob = _classifier()(sample)
-    return str(lang), float(prob)
+    return _classify(sample)

@@ -546,13 +546,18 @@ def _runs_outside(text: str, masked: list[tuple[int, int]], runs: regex.Pattern)
 
 
 def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
-                     ) -> list[tuple[int, str]]:
-    """(position, name) of named persons outside quotes, in text order: one pass."""
-    out: list[tuple[int, str]] = []
+                     ) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
+    """Named persons outside quotes, in text order, in one pass: ``(position, name)``
+    of names of several words, and ``(position, name, end)`` of one-word names.
+
+    Whether a one-word name is a person is decided by :meth:`_Persons._find`: it
+    is when it is the surname of a longer name of the text, and otherwise only
+    when a speech verb or an apposition follows it, which is looked at only then.
+    """
+    fulls: list[tuple[int, str]] = []
+    singles: list[tuple[int, str, int]] = []
     cache = lex.mention_cache
-    verbs_match = lex.verbs.match
     for m in _runs_outside(text, masked, lex.name_runs):
-        pos = m.start()
         phrase = m.group(1)
         try:
             hit = cache[phrase]
@@ -566,13 +571,16 @@ def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
             continue
         name, single = hit
         if single:
-            end = m.end()
-            after = text[end:end + 40]
-            if not verbs_match(after.lstrip(" ,")) and not _APPOSITION_NEXT.match(after):
-                out.append((pos, name + "\x00"))  # a known surname, if it is one: checked later
-                continue
-        out.append((pos, name))
-    return out
+            singles.append((m.start(), name, m.end()))
+        else:
+            fulls.append((m.start(), name))
+    return fulls, singles
+
+
+def _said_after(text: str, end: int, lex: _Lexicon) -> bool:
+    """A speech verb or an apposition ("X, who ...") right after a name ending at ``end``."""
+    after = text[end:end + 40]
+    return bool(lex.verbs.match(after.lstrip(" ,")) or _APPOSITION_NEXT.match(after))
 
 
 def _expand(name: str, full_names: list[str]) -> str:
@@ -585,29 +593,45 @@ def _expand(name: str, full_names: list[str]) -> str:
 
 
 class _Persons:
-    """Named persons of one document, found on first use (many documents never need them)."""
+    """Named persons of one document, found on first use (many documents never need them).
 
-    __slots__ = ("text", "masked", "lex", "_found", "full_names", "persons", "extra", "by_surname")
+    A quote's one-word speaker needs only the full names (:meth:`expand`); the
+    one-word mentions are sorted out only once a pronoun asks who spoke last
+    (:meth:`last_before`), which most documents never do.
+    """
+
+    __slots__ = ("text", "masked", "lex", "_found", "full_names", "_fulls", "_singles", "_persons", "extra",
+                 "by_surname")
 
     def __init__(self, text: str, masked: list[tuple[int, int]], lex: _Lexicon):
         self.text, self.masked, self.lex = text, masked, lex
         self._found = False
         self.full_names: list[str] = []
         self.by_surname: dict[str, str] = {}  # the last full name with each surname
-        self.persons: list[tuple[int, str]] = []
-        self.extra: list[tuple[int, str]] = []  # speakers recorded before the first use
+        self._fulls: list[tuple[int, str]] = []
+        self._singles: list[tuple[int, str, int]] = []
+        self._persons: list[tuple[int, str]] | None = None  # every person mention, sorted
+        self.extra: list[tuple[int, str]] = []  # speakers recorded before the persons were sorted
 
     def _find(self) -> None:
         self._found = True
-        mentions = _person_mentions(self.text, self.masked, self.lex)
-        self.full_names = [n for _, n in mentions if " " in n and "\x00" not in n]
+        self._fulls, self._singles = _person_mentions(self.text, self.masked, self.lex)
+        self.full_names = [n for _, n in self._fulls]
         self.by_surname = {n.split()[-1]: n for n in self.full_names}
-        surnames = set(self.by_surname)
-        persons = [(p, n.rstrip("\x00")) for p, n in mentions
-                   if "\x00" not in n or n.rstrip("\x00") in surnames]
-        persons.extend(self.extra)
-        persons.sort()
-        self.persons = persons
+
+    @property
+    def persons(self) -> list[tuple[int, str]]:
+        if self._persons is None:
+            if not self._found:
+                self._find()
+            surnames = self.by_surname
+            persons = list(self._fulls)
+            persons.extend((p, n) for p, n, end in self._singles
+                           if n in surnames or _said_after(self.text, end, self.lex))
+            persons.extend(self.extra)
+            persons.sort()
+            self._persons = persons
+        return self._persons
 
     def expand(self, name: str) -> str:
         if " " in name:
@@ -617,14 +641,13 @@ class _Persons:
         return self.by_surname.get(name, name)  # as _expand, in O(1): names recur in long texts
 
     def last_before(self, pos: int) -> str | None:
-        if not self._found:
-            self._find()
-        i = bisect_left(self.persons, (pos,))
-        return self.persons[i - 1][1] if i else None
+        persons = self.persons
+        i = bisect_left(persons, (pos,))
+        return persons[i - 1][1] if i else None
 
     def add(self, pos: int, name: str) -> None:
-        if self._found:
-            insort(self.persons, (pos, name))
+        if self._persons is not None:
+            insort(self._persons, (pos, name))
         else:
             self.extra.append((pos, name))
 

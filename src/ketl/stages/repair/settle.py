@@ -16,6 +16,7 @@ from bisect import bisect_right
 from typing import Iterable
 
 from ...document import Change
+from .scan import TextFacts
 
 __all__ = ["DirtySpans", "window_text", "CONTEXT"]
 
@@ -29,6 +30,9 @@ class DirtySpans:
 
     def __init__(self) -> None:
         self.spans: list[tuple[int, int]] = []
+        # What the round that filled the spans saw of the resulting text (its
+        # non-ASCII characters): the stray-script check of the whole text reads it.
+        self.facts: TextFacts | None = None
 
     def update(self, text: str, changes: Iterable[Change]) -> None:
         """Record ``changes`` (offsets in ``text``) about to be applied to ``text``."""

@@ -33,6 +33,7 @@ _RULES = {"edge_start": "space.blank_lines", "edge_end": "space.blank_lines",
 # the stage's spacing cost.
 _HOT = ("\n\n\n", "\n ", "\n\t", " \n", "\t", "  ")
 _BLANKS = " \t\n"
+_LINE_LEAD = frozenset(i for i, h in enumerate(_HOT) if h[0] == "\n" and h[1] in " \t")
 
 
 def _matches(text: str, marks: frozenset[str] | None = None) -> Iterator[re.Match]:
@@ -50,8 +51,12 @@ def _matches(text: str, marks: frozenset[str] | None = None) -> Iterator[re.Matc
     nxt = [text.find(h) if marks is None or (h if h != "\n\t" else "\t") in marks else -1 for h in _HOT]
     pos = 0
     while pos < n:
-        lo = max(pos - 1, 0)  # "\n " may straddle the end of the last match
         for i, at in enumerate(nxt):
+            # A match at or after pos holds a hot spot starting there too, but for
+            # "\n " and "\n\t", whose newline may end the last match (a line led by
+            # spaces). A spot left behind would start the search at pos, from where
+            # the pattern is tried at every character up to the next match.
+            lo = pos - 1 if i in _LINE_LEAD else pos
             if 0 <= at < lo:
                 nxt[i] = text.find(_HOT[i], lo)
         cands = [at for at in nxt if at >= 0]

@@ -153,6 +153,10 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         if changes and dirty is not None:
             dirty.update(doc.text, changes)
         apply_changes(doc, changes, stage=NORMALIZE)
+    if dirty is not None:
+        # Spacing rewrites only spaces, tabs and newlines: the non-ASCII
+        # characters the facts list are still the text's.
+        dirty.facts = facts
     return len(doc.edits) > before
 
 
@@ -171,7 +175,7 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
         return False
     text = doc.text
     if s.remove_stray_script_lines and stray_script_changes(
-            text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share):
+            text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share, dirty.facts):
         return False
     window = window_text(text, dirty.spans)
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
