@@ -1,13 +1,11 @@
-"""Scheduling against a real `prefect server start` on loopback, bounded in time."""
+"""Scheduling against a real Prefect server on loopback, bounded in time."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,43 +15,12 @@ from conftest import REPO
 KETL = [sys.executable, "-m", "ketl.cli"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    """A real Prefect server on 127.0.0.1 for this module; stopped at the end."""
-    home = tmp_path_factory.mktemp("prefect-server-home")
-    port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_UI_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            pytest.fail("prefect server start exited early")
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("prefect server did not start within 120 s")
-    yield api, {**env, "PREFECT_API_URL": api}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def prefect_server(prefect_api):
+    """(API URL, an environment pointing at it): the session's Prefect server, which is
+    the API ``prefect server start`` serves (the same app under uvicorn, on loopback);
+    starting a second one for this module cost 10 s."""
+    return prefect_api, {**os.environ, "PREFECT_API_URL": prefect_api}
 
 
 def _deployments(api: str) -> list[dict]:
