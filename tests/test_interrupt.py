@@ -137,26 +137,52 @@ HANDLER_SCRIPT = textwrap.dedent("""
 """)
 
 
-def _handler_run(tmp_path: Path, mode: str, signals: int) -> tuple[subprocess.CompletedProcess, float]:
+HANDLER_CASES = [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("hang", 1), ("hang", 2)]
+
+
+@pytest.fixture(scope="module")
+def handler_runs(tmp_path_factory) -> dict[tuple[str, int], tuple[subprocess.CompletedProcess, float, Path]]:
+    """Every case's small process, signalled together: each mostly sleeps (a hang waits out
+    DEADLINE), so one after the other cost the sum of those waits. Per case: the process,
+    seconds from its first SIGINT to its exit, its folder."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-c", HANDLER_SCRIPT, str(tmp_path), mode], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    t0 = time.monotonic()
-    for _ in range(signals):
-        proc.send_signal(signal.SIGINT)
+    runs = {}
+    for mode, signals in HANDLER_CASES:
+        folder = tmp_path_factory.mktemp(f"handler-{mode}-{signals}")
+        runs[mode, signals] = (subprocess.Popen([sys.executable, "-c", HANDLER_SCRIPT, str(folder), mode], env=env,
+                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), folder)
+    for proc, _ in runs.values():
+        assert proc.stdout.readline().strip() == "ready"
+    first, exited = {}, {}
+    for k in range(max(n for _, n in HANDLER_CASES)):
+        for (mode, signals), (proc, _) in runs.items():
+            if k < signals:
+                first.setdefault((mode, signals), time.monotonic())
+                proc.send_signal(signal.SIGINT)
         time.sleep(0.05)
-    out, err = proc.communicate(timeout=30)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), time.monotonic() - t0
+    deadline = time.monotonic() + 30
+    while len(exited) < len(runs) and time.monotonic() < deadline:
+        for case, (proc, _) in runs.items():
+            if case not in exited and proc.poll() is not None:
+                exited[case] = time.monotonic()
+        time.sleep(0.01)
+    found = {}
+    for case, (proc, folder) in runs.items():
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate()
+        took = exited.get(case, float("inf")) - first[case]
+        found[case] = (subprocess.CompletedProcess(proc.args, proc.returncode, out, err), took, folder)
+    return found
 
 
-@pytest.mark.parametrize("mode,signals", [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("hang", 1), ("hang", 2)])
-def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(tmp_path, mode, signals):
-    done, took = _handler_run(tmp_path, mode, signals)
+@pytest.mark.parametrize("mode,signals", HANDLER_CASES)
+def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(handler_runs, mode, signals):
+    done, took, folder = handler_runs[mode, signals]
     assert done.returncode == 130
     # the label is printed as given (no rich markup involved), once however many signals came
     assert done.stderr == "Interrupted: nothing was committed; data [set] still holds no dataset.\n"
-    assert (tmp_path / "cleanup-ran").read_text() == "1"  # the pool stopper ran before the clean-up
+    assert (folder / "cleanup-ran").read_text() == "1"  # the pool stopper ran before the clean-up
     # a clean-up that hangs is cut off at the deadline; one that ends exits at once
     assert took < (DEADLINE + 3 if mode == "hang" else 3), took
     if mode == "hang":
