@@ -156,10 +156,15 @@ def seeded(tmp_path: Path, _seed_dataset) -> tuple[Path, Path]:
 
     copy2 keeps raw/'s mtimes, so the next run skips the seeds by their stat as it
     would in place; the dataset's links are relative and copied as links."""
-    raw, out = _seed_dataset
-    shutil.copytree(raw, tmp_path / "raw")
-    shutil.copytree(out, tmp_path / "curated", symlinks=True)
-    return tmp_path / "raw", tmp_path / "curated"
+    return copy_seed_dataset(_seed_dataset, tmp_path)
+
+
+def copy_seed_dataset(seed_dataset: tuple[Path, Path], dest: Path) -> tuple[Path, Path]:
+    """``seeded`` into ``dest`` (for module fixtures): (dest/raw, dest/curated)."""
+    raw, out = seed_dataset
+    shutil.copytree(raw, dest / "raw")
+    shutil.copytree(out, dest / "curated", symlinks=True)
+    return dest / "raw", dest / "curated"
 
 
 @pytest.fixture
