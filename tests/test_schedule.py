@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -21,6 +22,37 @@ def prefect_server(prefect_api):
     the API ``prefect server start`` serves (the same app under uvicorn, on loopback);
     starting a second one for this module cost 10 s."""
     return prefect_api, {**os.environ, "PREFECT_API_URL": prefect_api}
+
+
+@pytest.fixture(scope="module")
+def deployed(prefect_server):
+    """``prefect work-pool create`` then ``prefect deploy --all`` in the repository, started in
+    the background as the module starts (seconds of Prefect's CLI while the other tests
+    here run): a function that waits for the deploy and returns it."""
+    _, env = prefect_server
+    done: list[subprocess.CompletedProcess] = []
+
+    def deploy() -> None:
+        subprocess.run([sys.executable, "-m", "prefect", "work-pool", "create", "ketl-process", "--type", "process"],
+                       env=env, capture_output=True, text=True, timeout=120)
+        done.append(subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], env=env,
+                                   capture_output=True, text=True, timeout=180, cwd=REPO))
+    worker = threading.Thread(target=deploy, daemon=True)
+    worker.start()
+
+    def result() -> subprocess.CompletedProcess:
+        worker.join(320)
+        assert done, "prefect deploy did not finish"
+        return done[0]
+    yield result
+    worker.join(320)
+
+
+@pytest.fixture(autouse=True)
+def _deploy_from_the_start(request):
+    # the deploy starts with the module's first test, whichever is selected
+    if any(item.name == "test_prefect_deploy_reads_prefect_yaml" for item in request.session.items):
+        request.getfixturevalue("deployed")
 
 
 def _deployments(api: str) -> list[dict]:
@@ -52,7 +84,7 @@ def test_serve_registers_a_cron_deployment(prefect_server, tmp_path):
             found = next((d for d in _deployments(api) if d["name"] == "ketl-test"), None)
             if proc.poll() is not None:
                 pytest.fail(f"ketl serve exited: {proc.stderr.read()}")
-            time.sleep(1)
+            time.sleep(0.2)
         assert found is not None, "ketl serve did not register its deployment within 90 s"
         assert _schedules(api, found) == ["*/5 * * * *"]
         assert found["parameters"]["out"] == str((tmp_path / "curated").resolve())
@@ -71,12 +103,9 @@ def test_invalid_cron_is_a_usage_error(prefect_server):
     assert proc.returncode == 2 and "invalid cron" in proc.stderr
 
 
-def test_prefect_deploy_reads_prefect_yaml(prefect_server):
-    api, env = prefect_server
-    subprocess.run([sys.executable, "-m", "prefect", "work-pool", "create", "ketl-process", "--type", "process"],
-                   env=env, capture_output=True, text=True, timeout=120)
-    proc = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], env=env,
-                          capture_output=True, text=True, timeout=180, cwd=REPO)
+def test_prefect_deploy_reads_prefect_yaml(prefect_server, deployed):
+    api, _ = prefect_server
+    proc = deployed()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     dep = next(d for d in _deployments(api) if d["name"] == "ketl-hourly")
     assert _schedules(api, dep) == ["0 * * * *"]
