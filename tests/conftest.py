@@ -193,7 +193,10 @@ def dask_cluster(tmp_path_factory, prefect_api) -> tuple[str, Path]:
     here = os.getcwd()
     os.chdir(home)  # a spawned worker process starts in the folder it is spawned from
     try:
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        # ":0": the scheduler's HTTP server on a free port. With None it still takes 8787 for the
+        # session, and every later Dask cluster (a `ketl run --runner dask` under test) warns
+        # "Port 8787 is already in use" on its stderr.
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                env={"PREFECT_API_URL": prefect_api})
     finally:
         os.chdir(here)
