@@ -93,16 +93,34 @@ def seed_texts() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def prefect_api():
-    """One temporary Prefect server for the whole session; yields its API URL.
+def _prefect_server(tmp_path_factory):
+    """One temporary Prefect server for the session: (API URL, a copy of its
+    database taken right after its start-up: migrated, blocks registered, no runs)."""
+    import sqlite3
+
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
+        url = url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
+        copy = tmp_path_factory.mktemp("migrated-prefect-db") / "prefect.db"
+        src, dst = sqlite3.connect(url.split(":///", 1)[1]), sqlite3.connect(copy)
+        try:
+            src.backup(dst)  # consistent while the server writes, unlike a file copy
+        finally:
+            src.close()
+            dst.close()
+        yield PREFECT_API_URL.value(), copy
+
+
+@pytest.fixture(scope="session")
+def prefect_api(_prefect_server) -> str:
+    """The session's temporary Prefect server; its API URL.
 
     Subprocess runs (crash tests) reuse it through PREFECT_API_URL instead of
     starting their own."""
-    from prefect.testing.utilities import prefect_test_harness
-    from prefect.settings import PREFECT_API_URL
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield PREFECT_API_URL.value()
+    return _prefect_server[0]
 
 
 @pytest.fixture
@@ -110,3 +128,78 @@ def raw_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "raw"
     shutil.copytree(RAW, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def _seed_dataset(tmp_path_factory, prefect_api) -> tuple[Path, Path]:
+    """raw/ and the dataset one ``ketl run --workers 1`` makes of it, built once.
+
+    Many tests start from "the seeds, curated once" and then damage, kill or
+    extend that dataset: a copy of this one is the same start for milliseconds
+    instead of a run (2-7 s each here)."""
+    from typer.testing import CliRunner
+
+    from ketl.cli import app
+
+    root = tmp_path_factory.mktemp("seed-dataset")
+    raw, out = root / "raw", root / "curated"
+    shutil.copytree(RAW, raw)
+    res = CliRunner().invoke(app, ["run", "--raw", str(raw), "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    return raw, out
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, _seed_dataset) -> tuple[Path, Path]:
+    """(raw, curated) in ``tmp_path``: the five seeds after one committed run, as if
+    this test had run ``ketl run --raw raw --out curated --workers 1`` itself.
+
+    copy2 keeps raw/'s mtimes, so the next run skips the seeds by their stat as it
+    would in place; the dataset's links are relative and copied as links."""
+    return copy_seed_dataset(_seed_dataset, tmp_path)
+
+
+def copy_seed_dataset(seed_dataset: tuple[Path, Path], dest: Path) -> tuple[Path, Path]:
+    """``seeded`` into ``dest`` (for module fixtures): (dest/raw, dest/curated)."""
+    raw, out = seed_dataset
+    shutil.copytree(raw, dest / "raw")
+    shutil.copytree(out, dest / "curated", symlinks=True)
+    return dest / "raw", dest / "curated"
+
+
+@pytest.fixture
+def prefect_home(tmp_path: Path, _prefect_server) -> Path:
+    """A ``PREFECT_HOME`` of its own for a run that starts its own temporary server
+    (as a user's run without PREFECT_API_URL does), whose database is already
+    migrated: the server still starts, stops and is signalled like a user's, but
+    skips the migrations of a first ever start (several seconds of a cold start).
+    Tests about that first start-up itself use an empty folder instead."""
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    shutil.copy(_prefect_server[1], home / "prefect.db")
+    return home
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory, prefect_api) -> tuple[str, Path]:
+    """(address, the workers' working folder) of a Dask cluster started on its own,
+    as a user's would be, that runs reach by its address: a scheduler and two
+    single-threaded worker processes, in a folder that is not the tests'. One for
+    the session (each start cost 5-12 s here); nothing a test does changes it."""
+    pytest.importorskip("prefect_dask")
+    from distributed import Client, LocalCluster
+
+    home = tmp_path_factory.mktemp("workers-home")
+    here = os.getcwd()
+    os.chdir(home)  # a spawned worker process starts in the folder it is spawned from
+    try:
+        # ":0": the scheduler's HTTP server on a free port. With None it still takes 8787 for the
+        # session, and every later Dask cluster (a `ketl run --runner dask` under test) warns
+        # "Port 8787 is already in use" on its stderr.
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               env={"PREFECT_API_URL": prefect_api})
+    finally:
+        os.chdir(here)
+    with cluster, Client(cluster) as client:
+        assert set(client.run(os.getcwd).values()) == {str(home)}  # what the relative-path tests rely on
+        yield cluster.scheduler_address, home

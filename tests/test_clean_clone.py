@@ -40,17 +40,45 @@ def clone(tmp_path_factory) -> Path:
     return root
 
 
-def _pytest(clone: Path, *args: str, ci: bool = False) -> subprocess.CompletedProcess:
+def _start(clone: Path, *args: str, ci: bool = False) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "KETL_REQUIRE_SHARED")}
     env["PYTHONPATH"] = os.pathsep.join([str(clone / "src"), env.get("PYTHONPATH", "")])
     if ci:
         env["CI"] = "true"
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", *args],
-                          cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", *args],
+                            cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_tests_needing_shared_skip_with_a_reason(clone):
-    res = _pytest(clone, *FILES, "tests/test_unguarded.py")
+# The clone's pytest run behind each test here: (arguments, with CI set).
+RUNS = {
+    "test_tests_needing_shared_skip_with_a_reason": ((*FILES, "tests/test_unguarded.py"), False),
+    "test_ci_fails_instead_of_skipping": (("tests/test_language.py::test_vectorised_scorer_equals_py3langid",), True),
+    "test_the_whole_suite_collects_without_shared": (("--collect-only",), False),
+}
+
+
+@pytest.fixture(scope="module")
+def runs(clone, request):
+    """The clone's pytest runs of the tests selected here, started together: each is
+    seconds of imports in a process of its own while this one only waits."""
+    chosen = {item.name for item in request.session.items if item.module is request.module} & set(RUNS)
+    procs = {name: _start(clone, *RUNS[name][0], ci=RUNS[name][1]) for name in sorted(chosen)}
+    try:
+        yield lambda name: _finished(procs[name])
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+
+
+def _finished(proc: subprocess.Popen) -> subprocess.CompletedProcess:
+    stdout, stderr = proc.communicate(timeout=600)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_tests_needing_shared_skip_with_a_reason(runs):
+    res = runs("test_tests_needing_shared_skip_with_a_reason")
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     skips = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", out, re.M)
@@ -67,8 +95,8 @@ def test_tests_needing_shared_skip_with_a_reason(clone):
     assert passed > 20  # the tests on the seeds (raw/) and on built text still run
 
 
-def test_ci_fails_instead_of_skipping(clone):
-    res = _pytest(clone, "tests/test_language.py::test_vectorised_scorer_equals_py3langid", ci=True)
+def test_ci_fails_instead_of_skipping(runs):
+    res = runs("test_ci_fails_instead_of_skipping")
     out = res.stdout + res.stderr
     assert res.returncode == 1, out[-3000:]
     assert "needs ../shared/bench/aeb/html-text.json" in out and "CI runs every test" in out
@@ -76,8 +104,8 @@ def test_ci_fails_instead_of_skipping(clone):
 
 
 @pytest.mark.slow
-def test_the_whole_suite_collects_without_shared(clone):
-    res = _pytest(clone, "--collect-only")
+def test_the_whole_suite_collects_without_shared(runs):
+    res = runs("test_the_whole_suite_collects_without_shared")
     out = res.stdout + res.stderr
     assert res.returncode == 0 and re.search(r"\d{3} tests collected", out), out[-3000:]
     assert not re.search(r"^ERROR |\d+ errors?\b", out, re.M), out[-3000:]

@@ -21,7 +21,7 @@ def _rows(out, table, key):
     return sorted(rows, key=lambda r: tuple(str(r[k]) for k in key))
 
 
-def test_dask_runner_equals_default_runner(tmp_path):
+def test_dask_runner_equals_default_runner(tmp_path, dask_cluster):
     from ketl.flows import curate_with
 
     raw = tmp_path / "raw"
@@ -38,12 +38,14 @@ def test_dask_runner_equals_default_runner(tmp_path):
     _same_dataset(tmp_path)
     dups = [r for r in _rows(tmp_path / "dask", "articles", ["doc_id"]) if r["near_duplicate_of"]]
     assert len(dups) == 5
-    # A later run grows the stored shards on the cluster as it does locally.
+    # A later run grows the stored shards on a cluster as it does locally (the session's
+    # cluster, by its address: the run above tested the cluster a run starts itself).
     (raw / "site-c").mkdir()
     for p in sorted(SEEDS.glob("*.txt"))[:2]:
         shutil.copy(p, raw / "site-c" / p.name)
     local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=3)
-    dask = curate_with(workers=2, runner="dask", raw=str(raw), out=str(tmp_path / "dask"), batch_size=3)
+    dask = curate_with(runner="dask", dask_address=dask_cluster[0], raw=str(raw), out=str(tmp_path / "dask"),
+                       batch_size=3)
     assert local.articles == dask.articles == 2 and dask.clusters == local.clusters > 0
     _same_dataset(tmp_path)
     quotes = _rows(tmp_path / "dask", "quotes", ["quote_id"])
@@ -56,10 +58,8 @@ def _same_dataset(tmp_path):
         assert _rows(tmp_path / "local", table, key) == _rows(tmp_path / "dask", table, key), table
 
 
-def test_existing_cluster_by_address(tmp_path):
+def test_existing_cluster_by_address(tmp_path, dask_cluster):
     """--dask-address: a cluster started on its own, as a user's would be."""
-    from distributed import LocalCluster
-
     from ketl.flows import curate_with
 
     raw = tmp_path / "raw"
@@ -67,9 +67,8 @@ def test_existing_cluster_by_address(tmp_path):
     for p in sorted(SEEDS.glob("*.txt"))[:3]:
         shutil.copy(p, raw / p.name)
     local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=2)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        dask = curate_with(runner="dask", dask_address=cluster.scheduler_address, raw=str(raw),
-                           out=str(tmp_path / "dask"), batch_size=2)
+    dask = curate_with(runner="dask", dask_address=dask_cluster[0], raw=str(raw), out=str(tmp_path / "dask"),
+                       batch_size=2)
     assert local.articles == dask.articles == 3 and dask.band_workers >= 1
     _same_dataset(tmp_path)
 

@@ -1,14 +1,12 @@
-"""A real Dask cluster (``dask scheduler`` and two ``dask worker`` processes in
-another working folder) and relative --raw/--out (issue 13, point 2)."""
+"""A real Dask cluster (a scheduler and two worker processes in another working
+folder, reached by its address) and relative --raw/--out (issue 13, point 2)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -19,13 +17,6 @@ from conftest import SEEDS
 pytest.importorskip("prefect_dask")
 pytestmark = pytest.mark.usefixtures("prefect_api")
 SRC = Path(__file__).resolve().parents[1] / "src"
-DASK = Path(sys.executable).with_name("dask")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(prefect_api: str) -> dict:
@@ -34,35 +25,10 @@ def _env(prefect_api: str) -> dict:
     return env
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory, prefect_api):
-    """(address, the workers' working folder)."""
-    from distributed import Client
-
-    if not DASK.exists():
-        pytest.skip("the dask command is not installed")
-    cwd = tmp_path_factory.mktemp("workers-home")
-    address = f"tcp://127.0.0.1:{_free_port()}"
-    env = _env(prefect_api)
-    procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                               "--no-dashboard"], cwd=cwd, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        time.sleep(2)
-        procs += [subprocess.Popen([str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard"],
-                                   cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                  for _ in range(2)]
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
-        yield address, cwd
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+@pytest.fixture
+def cluster(dask_cluster):
+    """(address, the workers' working folder): the session's cluster (conftest.py)."""
+    return dask_cluster
 
 
 def test_relative_paths_on_a_real_cluster(cluster, tmp_path, prefect_api):

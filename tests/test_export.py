@@ -258,12 +258,10 @@ def test_cli_prints_the_summary_with_paths_as_written(dataset, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("prefect_api")
-def test_export_after_real_incremental_runs(raw_copy, tmp_path):
+def test_export_after_real_incremental_runs(seeded, tmp_path):
     """ketl run, export, a new file and ketl run again, export: only that run's files are written."""
-    out, dest = tmp_path / "curated", tmp_path / "published"
+    (raw_copy, out), dest = seeded, tmp_path / "published"  # the seeds after one committed run
     runner = CliRunner()
-    assert runner.invoke(app, ["run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1"]).exit_code == 0
     assert runner.invoke(app, ["export", "--out", str(out), "--to", str(dest)]).exit_code == 0
     before = _stats(dest)
     (raw_copy / "sub").mkdir()

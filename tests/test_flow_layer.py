@@ -35,29 +35,97 @@ def _python(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedP
                           text=True, timeout=300)
 
 
-def test_importing_the_flow_layer_leaves_the_environment_alone(tmp_path):
-    done = _python("""
-        import json, os, sys
-        before = dict(os.environ)
-        import ketl.flows, ketl.flows.pool, ketl.flows.tasks, ketl.flows.flow, ketl.flows.dask
-        after = dict(os.environ)
-        print(json.dumps({"changed": sorted(k for k in {**before, **after} if before.get(k) != after.get(k)),
-                          "prefect": "prefect" in sys.modules}))
-    """, _clean_env(tmp_path))
+ENVIRONMENT_PROBE = """
+    import json, os, sys
+    before = dict(os.environ)
+    import ketl.flows, ketl.flows.pool, ketl.flows.tasks, ketl.flows.flow, ketl.flows.dask
+    after = dict(os.environ)
+    print(json.dumps({"changed": sorted(k for k in {**before, **after} if before.get(k) != after.get(k)),
+                      "prefect": "prefect" in sys.modules}))
+"""
+
+FIRST_USE_PROBE = """
+    import sys
+    import ketl.flows
+    assert "prefect" not in sys.modules, "importing ketl.flows loaded prefect"
+    curate = ketl.flows.curate  # the first use: configure(), then the flow module
+    from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+    print(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), PREFECT_SERVER_ANALYTICS_ENABLED.value())
+"""
+
+# The CLI path, with the flow replaced by a stand-in that reads Prefect's settings
+# where the real flow would start its temporary server, and returns a summary.
+STAND_IN_RUN = """
+    import sys, types
+    stand_in = types.ModuleType("ketl.flows.flow")
+
+    class UsageError(ValueError):
+        pass
+
+    def curate_with(**kwargs):
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as timeout
+        from ketl.run.summary import RunSummary
+        print("timeout", timeout.value())
+        return RunSummary(run_id="feedc0de-run", out=kwargs["out"], files_seen=1, articles=1, seconds=0.5,
+                          stage_seconds={"repair": 0.25}, notes=["a note with [brackets]"])
+
+    stand_in.UsageError, stand_in.curate_with = UsageError, curate_with
+    sys.modules["ketl.flows.flow"] = stand_in
+    from ketl.cli.app import main
+    sys.argv = ["ketl", "run", "--raw", sys.argv[1], "--out", sys.argv[2], "--workers", "1"]
+    main()
+"""
+
+
+def _stand_in_run(tmp: Path) -> tuple[dict[str, str], tuple[str, ...]]:
+    raw, out = tmp / "raw", tmp / "out"
+    raw.mkdir()
+    shutil.copy(sorted(SEEDS.glob("*.txt"))[0], raw / "a.txt")
+    return {**_clean_env(tmp), "COLUMNS": "200"}, (str(raw), str(out))
+
+
+# test -> (script, its environment and arguments in a fresh folder)
+PROBES = {
+    "test_importing_the_flow_layer_leaves_the_environment_alone": (ENVIRONMENT_PROBE, lambda t: (_clean_env(t), ())),
+    "test_ketl_flows_loads_prefect_only_when_the_flow_is_used_and_configures_it_first":
+        (FIRST_USE_PROBE, lambda t: (_clean_env(t), ())),
+    "test_ketl_run_gets_the_120_second_start_up_timeout": (STAND_IN_RUN, _stand_in_run),
+}
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory, request):
+    """The selected tests' scripts, started together in fresh interpreters: each is
+    seconds of importing Prefect while this process only waits."""
+    chosen = {item.name for item in request.session.items if item.module is request.module} & set(PROBES)
+    procs = {}
+    for name in sorted(chosen):
+        script, setup = PROBES[name]
+        env, args = setup(tmp_path_factory.mktemp("probe"))
+        procs[name] = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result(name: str) -> subprocess.CompletedProcess:
+        stdout, stderr = procs[name].communicate(timeout=300)
+        return subprocess.CompletedProcess(procs[name].args, procs[name].returncode, stdout, stderr)
+    try:
+        yield result
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
+
+
+def test_importing_the_flow_layer_leaves_the_environment_alone(probe):
+    done = probe("test_importing_the_flow_layer_leaves_the_environment_alone")
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == {"changed": [], "prefect": True}
 
 
-def test_ketl_flows_loads_prefect_only_when_the_flow_is_used_and_configures_it_first(tmp_path):
-    done = _python("""
-        import sys
-        import ketl.flows
-        assert "prefect" not in sys.modules, "importing ketl.flows loaded prefect"
-        curate = ketl.flows.curate  # the first use: configure(), then the flow module
-        from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
-        print(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value(), PREFECT_SERVER_ANALYTICS_ENABLED.value())
-    """, _clean_env(tmp_path))
+def test_ketl_flows_loads_prefect_only_when_the_flow_is_used_and_configures_it_first(probe):
+    done = probe("test_ketl_flows_loads_prefect_only_when_the_flow_is_used_and_configures_it_first")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["120", "False"]
 
@@ -71,32 +139,9 @@ def test_a_value_the_user_set_wins(tmp_path):
     assert done.stdout.split() == ["True", "45"], done.stderr
 
 
-def test_ketl_run_gets_the_120_second_start_up_timeout(tmp_path):
-    """The CLI path, with the flow replaced by a stand-in that reads Prefect's settings
-    where the real flow would start its temporary server, and returns a summary."""
-    raw, out = tmp_path / "raw", tmp_path / "out"
-    raw.mkdir()
-    shutil.copy(sorted(SEEDS.glob("*.txt"))[0], raw / "a.txt")
-    done = _python("""
-        import sys, types
-        stand_in = types.ModuleType("ketl.flows.flow")
-
-        class UsageError(ValueError):
-            pass
-
-        def curate_with(**kwargs):
-            from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as timeout
-            from ketl.run.summary import RunSummary
-            print("timeout", timeout.value())
-            return RunSummary(run_id="feedc0de-run", out=kwargs["out"], files_seen=1, articles=1, seconds=0.5,
-                              stage_seconds={"repair": 0.25}, notes=["a note with [brackets]"])
-
-        stand_in.UsageError, stand_in.curate_with = UsageError, curate_with
-        sys.modules["ketl.flows.flow"] = stand_in
-        from ketl.cli.app import main
-        sys.argv = ["ketl", "run", "--raw", sys.argv[1], "--out", sys.argv[2], "--workers", "1"]
-        main()
-    """, {**_clean_env(tmp_path), "COLUMNS": "200"}, str(raw), str(out))
+def test_ketl_run_gets_the_120_second_start_up_timeout(probe):
+    """The CLI path with a stand-in flow (STAND_IN_RUN)."""
+    done = probe("test_ketl_run_gets_the_120_second_start_up_timeout")
     assert done.returncode == 0, done.stderr
     assert "timeout 120" in done.stdout
     # the typed summary reached the CLI's table

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from ketl.cli import app
 from ketl.schemas import TABLES
 from ketl.store import Store
-from conftest import SEEDS
+from conftest import SEEDS, copy_seed_dataset
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 runner = CliRunner()
@@ -194,24 +194,49 @@ def test_second_run_on_same_out_fails_fast(raw_copy, tmp_path):
     assert "another ketl run" in res.output
 
 
-@pytest.mark.parametrize("point", ["after_batches", "before_commit", "after_rename"])
-def test_kill_9_mid_run_leaves_the_earlier_dataset_intact(point, raw_copy, tmp_path, prefect_api):
-    out = tmp_path / "curated"
-    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
-    before = snapshot_files(out)
-    shutil.copy(SEEDS / "002_67a6e7a638f7b526.txt", raw_copy / "new.txt")
-    env = {**os.environ, "KETL_FAULT": point, "PREFECT_API_URL": prefect_api}
-    proc = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw_copy), "--out", str(out),
-                           "--workers", "1"], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == -9, proc.stderr
+KILL_POINTS = ["after_batches", "before_commit", "after_rename"]
+
+
+@pytest.fixture(scope="module")
+def killed_runs(tmp_path_factory, _seed_dataset, prefect_api):
+    """Per fault point: a copy of the seed dataset with one new file, and the ``ketl run``
+    that KETL_FAULT killed (-9) at that point, with what the dataset held before it.
+    The three runs go side by side: each is seconds of a fresh interpreter importing
+    Prefect while this process only waits."""
+    cases = {}
+    for point in KILL_POINTS:
+        raw, out = copy_seed_dataset(_seed_dataset, tmp_path_factory.mktemp(point))
+        before = snapshot_files(out), (out / ".ketl" / "current").resolve().name
+        shutil.copy(SEEDS / "002_67a6e7a638f7b526.txt", raw / "new.txt")
+        env = {**os.environ, "KETL_FAULT": point, "PREFECT_API_URL": prefect_api}
+        proc = subprocess.Popen([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
+                                 "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
+        cases[point] = (raw, out, before, proc)
+    found = {}
+    for point, (raw, out, before, proc) in cases.items():
+        _, stderr = proc.communicate(timeout=300)
+        found[point] = (raw, out, before, proc.returncode, stderr)
+    return found
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_kill_9_mid_run_leaves_the_earlier_dataset_intact(point, killed_runs):
+    raw, out, (before, committed), returncode, stderr = killed_runs[point]  # the seeds' dataset, then the kill
+    snaps = out / ".ketl" / "snapshots"
+    assert returncode == -9, stderr
     assert snapshot_files(out) == before
     assert table(out, "articles").num_rows == 5
+    left = {p.name for p in snaps.iterdir()} - {committed}
+    assert len(left) == (point == "after_rename"), left  # renamed into snapshots/, never made current
     # the next run cleans up and adds the new file exactly once
-    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
+    res = ketl("run", "--raw", str(raw), "--out", str(out), "--workers", "1")
     assert res.exit_code == 0, res.output
     assert table(out, "articles").num_rows == 6
     assert not list((out / ".ketl" / "staging").glob("*"))
-    assert len(list((out / ".ketl" / "snapshots").iterdir())) <= 2
+    # the orphan was never current: it goes; the last committed snapshot stays for readers
+    current = (out / ".ketl" / "current").resolve().name
+    assert {p.name for p in snaps.iterdir()} == {current, committed} and current not in left
 
 
 def test_curate_flow_is_callable_from_python(raw_copy, tmp_path):
@@ -351,9 +376,8 @@ def test_index_in_the_old_layout_is_converted_by_the_next_run(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])
-def test_damaged_index_is_one_line_exit_3_and_full_rebuilds(damage, raw_copy, tmp_path):
-    out = tmp_path / "curated"
-    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
+def test_damaged_index_is_one_line_exit_3_and_full_rebuilds(damage, seeded):
+    raw_copy, out = seeded  # the seeds after one committed run
     before = snapshot_files(out)
     (sketch,) = (out / ".ketl" / "current" / "_state" / "quote_index.sketches").glob("*.arrow")
     if damage == "missing":

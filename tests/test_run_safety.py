@@ -70,22 +70,26 @@ def _ketl_cmd(raw: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out), "--workers", "1", *extra]
 
 
-def test_second_run_is_refused_at_once_while_the_first_starts_prefect(raw_copy, tmp_path):
+def test_second_run_is_refused_at_once_while_the_first_starts_prefect(raw_copy, tmp_path, prefect_home):
     out = tmp_path / "curated"
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the first starts its own server
+    # the first starts its own temporary server, as a user's run does
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(prefect_home)}
     first = subprocess.Popen(_ketl_cmd(raw_copy, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
     try:
         lock = out / ".ketl" / "lock"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (lock.is_file() and lock.read_text().startswith("pid")):
+        deadline = time.monotonic() + 120  # the moment comes when it comes on a loaded machine
+        while first.poll() is None and not (lock.is_file() and lock.read_text().startswith("pid")):
+            assert time.monotonic() < deadline, "the first run never took the lock"
             time.sleep(0.05)
-        t0 = time.monotonic()
         second = subprocess.run(_ketl_cmd(raw_copy, out), env=env, capture_output=True, text=True, timeout=120)
-        took = time.monotonic() - t0
+        # refused while the first still runs, before its own Prefect start-up (10-25 s here): no
+        # wall-clock bound, which a loaded machine breaks, but what the refused run printed
+        assert first.poll() is None, "the first run ended before the second was refused"
         assert second.returncode == 2, second.stderr
-        assert "another ketl run" in second.stderr and "Traceback" not in second.stderr
-        assert took < 8, took  # refused before any Prefect start-up (which takes 10-25 s here)
+        said = " ".join(second.stderr.split())  # one line, soft-wrapped at the console's width
+        assert said.startswith("error: another ketl run is writing to ") and said.endswith("; wait for it to finish"), \
+            second.stderr  # and nothing else: no "starting Prefect", no traceback
     finally:
         stdout, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
@@ -115,12 +119,10 @@ DAMAGE = {
 }
 
 
-@pytest.mark.usefixtures("prefect_api")
-def test_damaged_state_is_refused_in_one_line_and_never_carried_forward(raw_copy, tmp_path):
+def test_damaged_state_is_refused_in_one_line_and_never_carried_forward(seeded, tmp_path):
     from test_run import snapshot_files
 
-    first = tmp_path / "first"
-    assert ketl("run", "--raw", str(raw_copy), "--out", str(first), "--workers", "1").exit_code == 0
+    raw_copy, first = seeded  # the seeds after one committed run
     # a new article holding one short quote (on main this run exited 0 with the damage linked in)
     (raw_copy / "new.txt").write_text("Brief\n\nThe mayor said \"we agree\" and left Ganja.\n", encoding="utf-8")
     for name, (rel, damage) in DAMAGE.items():
@@ -167,24 +169,6 @@ def test_manifest_names_every_state_file_and_catches_changes(tmp_path):
         manifest.verify(snap, manifest.HashCache())
 
 
-def test_crash_after_the_snapshot_rename_keeps_the_last_committed_snapshot(raw_copy, tmp_path, prefect_api):
-    out = tmp_path / "curated"
-    assert ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1").exit_code == 0
-    committed = (out / ".ketl" / "current").resolve().name
-    shutil.copy(SEED[2], raw_copy / "new.txt")
-    env = {**os.environ, "KETL_FAULT": "after_rename", "PREFECT_API_URL": prefect_api}
-    crash = subprocess.run(_ketl_cmd(raw_copy, out), env=env, capture_output=True, text=True, timeout=300)
-    assert crash.returncode == -9, crash.stderr
-    snaps = out / ".ketl" / "snapshots"
-    (orphan,) = {p.name for p in snaps.iterdir()} - {committed}
-    res = ketl("run", "--raw", str(raw_copy), "--out", str(out), "--workers", "1")
-    assert res.exit_code == 0, res.output
-    current = (out / ".ketl" / "current").resolve().name
-    # the orphan was never current: it goes; the last committed snapshot stays for readers
-    assert {p.name for p in snaps.iterdir()} == {current, committed}
-    assert orphan != current and table(out, "articles").num_rows == 6
-
-
 @pytest.mark.usefixtures("prefect_api")
 def test_a_gazetteer_planted_beside_out_is_not_loaded_and_loaded_files_are_named(tmp_path):
     from ketl.stages.entities.gazetteer import entity_toml
@@ -228,8 +212,15 @@ def _is_watchdog(pid: int) -> bool:
         return False
 
 
+def _is_server(pid: int) -> bool:  # Prefect's temporary server
+    try:
+        return b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig):
+def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig, prefect_home):
     """The temporary Prefect server, the resource tracker and the pool workers die within
     seconds of the ketl process, and the next run is not slowed by them."""
     from ketl.run.watchdog import _processes, descendants
@@ -239,16 +230,17 @@ def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig
         (raw / f"s{i % 7}").mkdir(parents=True, exist_ok=True)
         shutil.copy(SEED[i % 5], raw / f"s{i % 7}" / f"{i}.txt")
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # its own temporary server
+    env["PREFECT_HOME"] = str(prefect_home)
     proc = subprocess.Popen(_ketl_cmd(raw, tmp_path / "out", "--batch-size", "20")[:-2] + ["--workers", "2"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # the server, the resource tracker and two workers
             below = [p for p in descendants({proc.pid}, _processes()) if not _is_watchdog(p)]
-            if len(below) >= 4:
+            if len(below) >= 4 and any(_is_server(p) for p in below):
                 break
             time.sleep(0.2)
-        assert len(below) >= 4, below
+        assert len(below) >= 4 and any(_is_server(p) for p in below), below
         os.kill(proc.pid, sig)
         proc.wait(timeout=10)
         t0 = time.monotonic()

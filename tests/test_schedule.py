@@ -1,13 +1,12 @@
-"""Scheduling against a real `prefect server start` on loopback, bounded in time."""
+"""Scheduling against a real Prefect server on loopback, bounded in time."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
+import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,43 +16,43 @@ from conftest import REPO
 KETL = [sys.executable, "-m", "ketl.cli"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+@pytest.fixture(scope="module")
+def prefect_server(prefect_api):
+    """(API URL, an environment pointing at it): the session's Prefect server, which is
+    the API ``prefect server start`` serves (the same app under uvicorn, on loopback);
+    starting a second one for this module cost 10 s."""
+    return prefect_api, {**os.environ, "PREFECT_API_URL": prefect_api}
 
 
 @pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory):
-    """A real Prefect server on 127.0.0.1 for this module; stopped at the end."""
-    home = tmp_path_factory.mktemp("prefect-server-home")
-    port = _free_port()
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_UI_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    api = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            pytest.fail("prefect server start exited early")
-        time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("prefect server did not start within 120 s")
-    yield api, {**env, "PREFECT_API_URL": api}
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def deployed(prefect_server):
+    """``prefect work-pool create`` then ``prefect deploy --all`` in the repository, started in
+    the background as the module starts (seconds of Prefect's CLI while the other tests
+    here run): a function that waits for the deploy and returns it."""
+    _, env = prefect_server
+    done: list[subprocess.CompletedProcess] = []
+
+    def deploy() -> None:
+        subprocess.run([sys.executable, "-m", "prefect", "work-pool", "create", "ketl-process", "--type", "process"],
+                       env=env, capture_output=True, text=True, timeout=120)
+        done.append(subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], env=env,
+                                   capture_output=True, text=True, timeout=180, cwd=REPO))
+    worker = threading.Thread(target=deploy, daemon=True)
+    worker.start()
+
+    def result() -> subprocess.CompletedProcess:
+        worker.join(320)
+        assert done, "prefect deploy did not finish"
+        return done[0]
+    yield result
+    worker.join(320)
+
+
+@pytest.fixture(autouse=True)
+def _deploy_from_the_start(request):
+    # the deploy starts with the module's first test, whichever is selected
+    if any(item.name == "test_prefect_deploy_reads_prefect_yaml" for item in request.session.items):
+        request.getfixturevalue("deployed")
 
 
 def _deployments(api: str) -> list[dict]:
@@ -85,7 +84,7 @@ def test_serve_registers_a_cron_deployment(prefect_server, tmp_path):
             found = next((d for d in _deployments(api) if d["name"] == "ketl-test"), None)
             if proc.poll() is not None:
                 pytest.fail(f"ketl serve exited: {proc.stderr.read()}")
-            time.sleep(1)
+            time.sleep(0.2)
         assert found is not None, "ketl serve did not register its deployment within 90 s"
         assert _schedules(api, found) == ["*/5 * * * *"]
         assert found["parameters"]["out"] == str((tmp_path / "curated").resolve())
@@ -104,12 +103,9 @@ def test_invalid_cron_is_a_usage_error(prefect_server):
     assert proc.returncode == 2 and "invalid cron" in proc.stderr
 
 
-def test_prefect_deploy_reads_prefect_yaml(prefect_server):
-    api, env = prefect_server
-    subprocess.run([sys.executable, "-m", "prefect", "work-pool", "create", "ketl-process", "--type", "process"],
-                   env=env, capture_output=True, text=True, timeout=120)
-    proc = subprocess.run([sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"], env=env,
-                          capture_output=True, text=True, timeout=180, cwd=REPO)
+def test_prefect_deploy_reads_prefect_yaml(prefect_server, deployed):
+    api, _ = prefect_server
+    proc = deployed()
     assert proc.returncode == 0, proc.stdout + proc.stderr
     dep = next(d for d in _deployments(api) if d["name"] == "ketl-hourly")
     assert _schedules(api, dep) == ["0 * * * *"]
