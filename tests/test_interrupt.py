@@ -132,12 +132,22 @@ HANDLER_SCRIPT = textwrap.dedent("""
             t.join()
 
     Handler(out, cleanup=cleanup, label="data [set]").install()
+    if mode == "worker":  # a worker no stopper knows of, as a local Dask cluster's are
+        import multiprocessing
+        worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+        # on /dev/null, so the test's pipes close when this process ends, whatever the worker does
+        saved = [os.dup(1), os.dup(2)]
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1), os.dup2(null, 2)
+        worker.start()
+        os.dup2(saved[0], 1), os.dup2(saved[1], 2)
+        (out / "worker-pid").write_text(str(worker.pid))
     print("ready", flush=True)
     time.sleep(60)
 """)
 
 
-HANDLER_CASES = [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("hang", 1), ("hang", 2)]
+HANDLER_CASES = [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("worker", 1), ("hang", 1), ("hang", 2)]
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +163,7 @@ def handler_runs(tmp_path_factory) -> dict[tuple[str, int], tuple[subprocess.Com
                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), folder)
     for proc, _ in runs.values():
         assert proc.stdout.readline().strip() == "ready"
-    first, exited = {}, {}
+    first, exited, worker_left = {}, {}, {}
     for k in range(max(n for _, n in HANDLER_CASES)):
         for (mode, signals), (proc, _) in runs.items():
             if k < signals:
@@ -165,6 +175,7 @@ def handler_runs(tmp_path_factory) -> dict[tuple[str, int], tuple[subprocess.Com
         for case, (proc, _) in runs.items():
             if case not in exited and proc.poll() is not None:
                 exited[case] = time.monotonic()
+                worker_left[case] = _worker_running(runs[case][1])
         time.sleep(0.01)
     found = {}
     for case, (proc, folder) in runs.items():
@@ -172,13 +183,26 @@ def handler_runs(tmp_path_factory) -> dict[tuple[str, int], tuple[subprocess.Com
             proc.kill()
         out, err = proc.communicate()
         took = exited.get(case, float("inf")) - first[case]
-        found[case] = (subprocess.CompletedProcess(proc.args, proc.returncode, out, err), took, folder)
+        found[case] = (subprocess.CompletedProcess(proc.args, proc.returncode, out, err), took, folder,
+                       worker_left.get(case))
     return found
+
+
+def _worker_running(folder: Path) -> bool:
+    """Was the case's worker process (if it started one) still running when the case exited?"""
+    pid_file = folder / "worker-pid"
+    if not pid_file.exists():
+        return False
+    stat = Path(f"/proc/{pid_file.read_text()}/stat")
+    try:
+        return stat.read_bytes().rsplit(b") ", 1)[1][:1] != b"Z"
+    except OSError:
+        return False
 
 
 @pytest.mark.parametrize("mode,signals", HANDLER_CASES)
 def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(handler_runs, mode, signals):
-    done, took, folder = handler_runs[mode, signals]
+    done, took, folder, worker_left = handler_runs[mode, signals]
     assert done.returncode == 130
     # the label is printed as given (no rich markup involved), once however many signals came
     assert done.stderr == "Interrupted: nothing was committed; data [set] still holds no dataset.\n"
@@ -187,6 +211,8 @@ def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(handler_runs,
     assert took < (DEADLINE + 3 if mode == "hang" else 3), took
     if mode == "hang":
         assert took >= DEADLINE - 0.5
+    if mode == "worker":  # killed before the exit, not left to the watchdog's later sweep
+        assert (folder / "worker-pid").exists() and not worker_left, "the worker outlived the interrupt"
 
 
 def test_the_line_names_the_run_the_dataset_holds(tmp_path):

@@ -388,8 +388,10 @@ def curate_with(workers: int | None = None, runner: str = "local", dask_address:
             raise UsageError(str(exc)) from None
         task_runner = DaskTaskRunner(address=dask_address)
     else:
+        # dashboard_address=None still binds Dask's default 8787 (a warning when anything
+        # else holds it); ":0" takes a free port.
         task_runner = DaskTaskRunner(cluster_kwargs={"n_workers": n, "threads_per_worker": 1,
-                                                     "processes": True, "dashboard_address": None})
+                                                     "processes": True, "dashboard_address": ":0"})
     import dask
 
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in its workers: numpy's large

@@ -23,13 +23,17 @@ comes (importing Prefect alone takes seconds).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
 import threading
+import time
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Callable
+
+from . import watchdog
 
 EXIT_CODE = 130
 DEADLINE = 4.0  # seconds from the first Ctrl-C to the exit, at most
@@ -136,6 +140,7 @@ class Handler:
         try:
             for stop in list(_stoppers):
                 _quietly(stop)
+            _quietly(_kill_workers)
             _quietly(_release_semaphores)
             _quietly(self.cleanup)
         finally:
@@ -160,6 +165,46 @@ def _silence_other_threads() -> None:
     the one line, in about one interrupt in ten on a busy machine."""
     threading.excepthook = lambda args: None
     sys.unraisablehook = lambda unraisable: None
+    # A local Dask cluster's nanny (in this process) logs its workers' deaths.
+    logging.disable(logging.CRITICAL)
+
+
+def _kill_workers(wait: float = 1.0) -> None:
+    """SIGKILL every worker process below this one (multiprocessing's spawned
+    children: a local Dask cluster's workers, a pool no stopper knows of), and wait
+    until they are gone. Left to the watchdog, which acts only once ketl has
+    exited, a Dask worker printed heartbeat tracebacks on the terminal, or
+    finished its batch and wrote into the staging folder after the clean-up had
+    removed it. The temporary Prefect server is not a worker: the watchdog stops it."""
+    procs = watchdog._processes()  # noqa: SLF001 - the same /proc scan
+    workers = [pid for pid in watchdog.descendants({os.getpid()}, procs) if _is_worker(pid)]
+    for pid in workers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    deadline = time.monotonic() + wait
+    while workers and time.monotonic() < deadline:
+        workers = [pid for pid in workers if _running(pid)]
+        if workers:
+            time.sleep(0.01)
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"--multiprocessing-fork" in cmd and b"resource_tracker" not in cmd
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a dead child of ours not yet reaped writes nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] != b"Z"
 
 
 def _release_semaphores() -> None:
