@@ -238,9 +238,11 @@ def _batch_run(tmp_path: Path, settings: Settings) -> tuple[dict, batch.BatchCou
     pq.write_table(batch.merge_site_lines(ctx, None, [0]), ctx.work / "sitelines-active.parquet")
     counts = batch.finish_batch(ctx, 0)
     tables = {}
-    for table in ("edits", "entities", "rejects"):
+    for table in ("edits", "rejects"):
         files = sorted((Path(ctx.staging) / table).rglob("*.parquet"))
         tables[table] = [r for f in files for r in pq.read_table(f).to_pylist()]
+    # entities wait in the work folder for the run's one part (written by the cluster + write step)
+    tables["entities"] = pq.read_table(ctx.files.merged_rows("entities", 0)).to_pylist()
     tables["articles"] = pq.read_table(ctx.work / "articles-00000.parquet").to_pylist()
     return tables, counts
 
