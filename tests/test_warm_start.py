@@ -151,7 +151,7 @@ def test_the_warm_up_changes_no_result(tmp_path):
 
 
 @pytest.mark.slow
-def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_path):
+def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_path, prefect_home, prefect_api):
     """A real run with KETL_TIMELINE: the pool starts before Prefect is even imported,
     both workers warm up, the flow (Prefect up) uses them, the run commits."""
     from ketl.run.timeline import read
@@ -161,7 +161,8 @@ def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_pat
     for p in sorted(SEEDS.glob("*.txt")):
         (raw / p.name).write_bytes(p.read_bytes())
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(tmp_path / "ph"), KETL_TIMELINE=str(trace))
+    # its own temporary server, as a user's run (a migrated database: no first-start migrations)
+    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(prefect_home), KETL_TIMELINE=str(trace))
     t0 = time.time()
     done = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
                            "--workers", "2"], env=env, capture_output=True, text=True, timeout=600)
@@ -184,7 +185,8 @@ def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_pat
     state = (out / ".ketl" / "current").resolve() / "_state"
     before, inode = load_processed(state), (state / PROCESSED_FILE).stat().st_ino
     again = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
-                            "--workers", "2"], env=env, capture_output=True, text=True, timeout=600)
+                            "--workers", "2"], env={**env, "PREFECT_API_URL": prefect_api},  # the session's server
+                           capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     state2 = (out / ".ketl" / "current").resolve() / "_state"
     assert state2 != state and (state2 / PROCESSED_FILE).stat().st_ino == inode
