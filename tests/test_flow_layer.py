@@ -18,6 +18,7 @@ import pytest
 
 from conftest import SEEDS
 from ketl.flows.prefect_env import DEFAULTS, STARTUP_TIMEOUT
+from ketl.run.watchdog import running
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src" / "ketl"
@@ -197,7 +198,7 @@ def test_stop_now_ends_the_workers_at_once():
         procs = list(pool._executor._processes.values())
         t = time.monotonic()
         pool.stop_now(grace=1.0)
-        assert time.monotonic() - t < 2 and not any(_running(p.pid) for p in procs)
+        assert time.monotonic() - t < 2 and not any(running(p.pid) for p in procs)
         t = time.monotonic()
     assert time.monotonic() - t < 5  # closing the pool after that does not wait on the dead workers
 
@@ -258,13 +259,3 @@ def test_stage_seconds_are_cpu_time_of_the_batch_thread_not_wall_time():
     wall = _time.perf_counter() - t0
     assert spent["sleeping"] < 0.05
     assert 0 < spent["working"] <= wall + 0.01
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie, from /proc: ``Process.is_alive()`` asks waitpid, which
-    says "alive" for a dead child another part of the test process reaped first."""
-    try:
-        stat = open(f"/proc/{pid}/stat", "rb").read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] != b"Z"

@@ -19,6 +19,7 @@ import pytest
 from interrupt_trial import (batches_started, build_raw, dataset_fingerprint, env_without_server, interrupt,
                              ketl_cmd, server_starting)
 from ketl.run.interrupt import DEADLINE, current_run, message
+from ketl.run.watchdog import running
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # Four batches of 250 new files: the Ctrl-C (1 s after the batches start) finds both pool
@@ -191,13 +192,7 @@ def handler_runs(tmp_path_factory) -> dict[tuple[str, int], tuple[subprocess.Com
 def _worker_running(folder: Path) -> bool:
     """Was the case's worker process (if it started one) still running when the case exited?"""
     pid_file = folder / "worker-pid"
-    if not pid_file.exists():
-        return False
-    stat = Path(f"/proc/{pid_file.read_text()}/stat")
-    try:
-        return stat.read_bytes().rsplit(b") ", 1)[1][:1] != b"Z"
-    except OSError:
-        return False
+    return pid_file.exists() and running(int(pid_file.read_text()))
 
 
 @pytest.mark.parametrize("mode,signals", HANDLER_CASES)

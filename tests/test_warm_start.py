@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEEDS
+from ketl.run.watchdog import running
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,7 +86,7 @@ def test_stop_now_ends_warming_workers_as_ctrl_c_does():
         t = time.monotonic()
         for stop in list(interrupt._stoppers):  # what the Ctrl-C handler does first
             stop()
-        assert time.monotonic() - t < 3 and not any(_running(p.pid) for p in procs)
+        assert time.monotonic() - t < 3 and not any(running(p.pid) for p in procs)
 
 
 def test_a_failing_warm_up_fails_nothing(tmp_path):
@@ -240,13 +241,3 @@ def test_a_skipped_stage_is_not_warmed():
         skipped = a.submit(_place_names_loaded, Settings(skip=("boilerplate",)))
         running = b.submit(_place_names_loaded, Settings())
         assert (skipped.result(timeout=300), running.result(timeout=300)) == (0, 1)
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie, from /proc: ``Process.is_alive()`` asks waitpid, which
-    says "alive" for a dead child another part of the test process reaped first."""
-    try:
-        stat = open(f"/proc/{pid}/stat", "rb").read()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] != b"Z"

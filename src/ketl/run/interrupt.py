@@ -185,7 +185,7 @@ def _kill_workers(wait: float = 1.0) -> None:
             pass
     deadline = time.monotonic() + wait
     while workers and time.monotonic() < deadline:
-        workers = [pid for pid in workers if _running(pid)]
+        workers = [pid for pid in workers if watchdog.running(pid)]
         if workers:
             time.sleep(0.01)
 
@@ -196,15 +196,6 @@ def _is_worker(pid: int) -> bool:
     except OSError:
         return False
     return b"--multiprocessing-fork" in cmd and b"resource_tracker" not in cmd
-
-
-def _running(pid: int) -> bool:
-    """Alive and not a zombie (a dead child of ours not yet reaped writes nothing)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:][:1] != b"Z"
 
 
 def _release_semaphores() -> None:

@@ -140,6 +140,17 @@ def cleanup(noted: dict[int, int], grace: float = GRACE_SECONDS) -> int:
     return len(noted)
 
 
+def running(pid: int) -> bool:
+    """Is ``pid`` alive and not a zombie (from /proc)? A dead child not yet reaped
+    writes nothing; and ``Process.is_alive()`` asks waitpid, which says "alive"
+    for a child reaped elsewhere in the process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] != b"Z"
+
+
 def group_members(pgid: int) -> list[int]:
     """The live (not zombie) processes of group ``pgid``, from /proc: what a
     test or the SIGKILL trial checks is gone after a run."""
