@@ -502,7 +502,9 @@ def test_every_line_a_gated_rule_matches_holds_one_of_its_keywords(rule):
 
     pattern = re.compile(_lower_pattern(rule.pattern))
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    # 50 generated lines per rule (x 58 rules): the real AEB and seed lines are checked
+    # against the plain alternation below; 150 per rule cost 23 s of the suite for little more.
+    @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.from_regex(pattern, fullmatch=True))
     def check(line):
         assert any(k in line for k in rule.keywords), (rule.id, line)
