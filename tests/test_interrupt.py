@@ -143,6 +143,9 @@ HANDLER_SCRIPT = textwrap.dedent("""
         worker.start()
         os.dup2(saved[0], 1), os.dup2(saved[1], 2)
         (out / "worker-pid").write_text(str(worker.pid))
+        # what a killed Dask worker leaves: a semaphore the tracker must clean up, which it warned of
+        from multiprocessing import resource_tracker
+        resource_tracker.register("/ketl-test-left-by-a-worker", "semaphore")
     print("ready", flush=True)
     time.sleep(60)
 """)

@@ -103,7 +103,7 @@ class Handler:
         # Starting multiprocessing's resource tracker unblocks SIGINT in the thread
         # that starts it (the pool or a Dask cluster would, from the main thread,
         # and every thread started after would get Ctrl-C): start it first.
-        resource_tracker.ensure_running()
+        _start_tracker_quietly()
         done = threading.Event()
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
@@ -155,6 +155,22 @@ class Handler:
             line = message(self.label, self.before, current_run(self.out))
             _quietly(lambda: os.write(2, (line + "\n").encode("utf-8", "replace")))
         os._exit(EXIT_CODE)
+
+
+def _start_tracker_quietly() -> None:
+    """Start multiprocessing's resource tracker with its stderr on /dev/null. It
+    still unlinks what dead workers leave, but its "There appear to be 6 leaked
+    semaphore objects" warning (a local Dask cluster's workers, killed on Ctrl-C,
+    leave theirs) came after ketl's one line, once ketl was gone."""
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def _silence_other_threads() -> None:
