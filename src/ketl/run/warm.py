@@ -77,13 +77,14 @@ def _stage_warm_ups(settings: Settings | None, config_hash: str | None) -> None:
     from ..stages.repair.stage import warm_up as repair_warm_up
     from .batch import resources
 
-    skip = settings.skip if settings is not None else ()
-    if "boilerplate" not in skip:
-        boilerplate_warm_up()
     if settings is None:
+        boilerplate_warm_up()
         repair_warm_up()
         return
-    res = resources(settings, config_hash)
+    skip = settings.skip
+    res = resources(settings, config_hash)  # compiled by the batch steps above: cached
+    if "boilerplate" not in skip:  # the run's rules, not the defaults compiled once more
+        boilerplate_warm_up(res.rules, res.boilerplate)
     if "repair" not in skip:  # a skipped stage's tables would only take memory
         repair_warm_up(res.repair, res.gazetteer.protects)
     if "entities" not in skip:
