@@ -715,3 +715,122 @@ def test_share_calls_naming_what_and_where_are_share_furniture(line):
                                   "Share prices fell on the news."])
 def test_sentences_about_sharing_are_not_share_furniture(line):
     assert RULES.match(line) is None
+
+
+# --- Evidence against teaser lists inside the chosen run, and copies of the article. ---
+
+_TEASERS = {
+    "en": ("Related articles", [
+        "Hong Kong uprising: Protesters send a defiant warning to Beijing",
+        "Police say the students left the campus before dawn on Tuesday morning.",
+        "Flights: Passengers can fly for up to 80 percent less on this day",
+        "The cheapest day to travel is not the one most people would guess, experts say.",
+        "Queen and Prince Philip spend their wedding anniversary apart",
+        "Royal aides said the couple would meet again at Sandringham next week.",
+        "Venice flooding: Italian city will drown, says a leading expert",
+    ]),
+    "es": ("Noticias relacionadas", [
+        "El Gobierno aprueba el nuevo plan de vivienda para los jóvenes",
+        "La medida costará más de mil millones de euros en los próximos tres años.",
+        "Los trenes de cercanías vuelven a funcionar tras la huelga de ayer",
+        "Los sindicatos y la empresa firmaron un acuerdo de madrugada en Madrid.",
+        "Un incendio obliga a desalojar tres edificios en el centro de Valencia",
+    ]),
+    "ru": ("Новости по теме", [
+        "В Москве открылась новая станция метро на севере города",
+        "Станция стала двести пятидесятой в столичной подземке, сообщили в мэрии.",
+        "Курс рубля укрепился на фоне роста цен на нефть в понедельник",
+        "Аналитики ждут, что рост продолжится до конца недели, если спрос сохранится.",
+        "Синоптики пообещали снег и гололедицу в выходные дни в центре",
+    ]),
+}
+
+_ARTICLES = {
+    "en": _ARTICLE + _MORE,
+    "es": ["El alto el fuego entró en vigor el lunes a medianoche, según confirmaron ambos gobiernos en un comunicado.",
+           "Los observadores internacionales dijeron que la noche había sido tranquila en casi toda la línea del frente.",
+           "En la capital, cientos de personas salieron a la calle para celebrar el acuerdo alcanzado tras semanas de conversaciones.",
+           "Los diplomáticos advirtieron, sin embargo, que quedan muchas cuestiones por resolver antes de una paz duradera.",
+           "La próxima ronda de negociaciones está prevista para diciembre en Ginebra, con la mediación de varios países."],
+    "ru": ["Перемирие вступило в силу в понедельник в полночь, сообщили правительства обеих стран в совместном заявлении.",
+           "Международные наблюдатели сообщили, что ночь прошла спокойно почти на всей линии соприкосновения сторон.",
+           "В столице сотни людей вышли на улицы, чтобы отметить соглашение, достигнутое после нескольких недель переговоров.",
+           "Дипломаты, однако, предупредили, что до прочного мира предстоит решить ещё очень много сложных вопросов.",
+           "Следующий раунд переговоров запланирован на декабрь в Женеве при посредничестве нескольких государств."],
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_TEASERS))
+def test_teaser_list_after_a_header_inside_the_article_run_goes(lang):
+    # Headlines with a one-sentence blurb each, heavy enough that the best run of
+    # lines takes them in across their header: the list, never two paragraphs in a
+    # row, is evidence the article ended at the header.
+    header, teasers = _TEASERS[lang]
+    article = _ARTICLES[lang]
+    text = "\n\n".join(["Menu"] + article + [header] + teasers + ["Contact", "About us"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in article)
+    assert not any(t in doc.text for t in teasers)
+    if lang == "en":  # (the Russian blurbs weigh too little to be bridged to anyway)
+        off = next(clean_documents([doc_of(text)], RULES, None, BoilerplateSettings(teaser_tail=False)))
+        assert any(t in off.text for t in teasers)
+
+
+@pytest.mark.parametrize("lang", sorted(_TEASERS))
+def test_article_going_on_in_paragraphs_and_subheadings_after_a_header_stays(lang):
+    # The same header with the article's own sections after it: two paragraphs
+    # in a row (and a subheading between them) are the article going on.
+    header, teasers = _TEASERS[lang]
+    article = _ARTICLES[lang]
+    rest = [article[2], article[3], teasers[2], article[4]]
+    text = "\n\n".join(["Menu"] + article[:2] + [header] + rest + ["Contact"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in article[:2] + rest)
+
+
+def test_teaser_tail_in_a_script_without_spaces_stays_an_article():
+    # Chinese: headlines and sentences are told apart by 。, not by spaces. The
+    # article's sections after "相关阅读" go on in paragraphs: they stay.
+    paras = ["周一午夜停火协议正式生效，两国政府在联合声明中确认了这一消息，观察员表示前线整夜平静。",
+             "首都数百人走上街头庆祝经过数周谈判达成的协议，许多家庭在广场上一起唱歌直到深夜。",
+             "外交官们警告说，在实现持久和平之前，仍有许多复杂的问题需要双方坐下来逐一解决。",
+             "下一轮谈判定于十二月在日内瓦举行，多个国家将派代表参加并担任双方之间的调解人。"]
+    text = "\n\n".join(paras[:2] + ["相关阅读", paras[2], "谈判的下一步", paras[3]]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in paras + ["谈判的下一步"])
+
+
+_GLUED_COPY_PARAS = [
+    "Good morning! This is the tech news you need to know this Tuesday.",
+    "The state attorney general is investigating the office-sharing company amid layoffs, the company confirmed.",
+    "The mobile carrier's chief executive is stepping down in May and will hand over to the company's president.",
+    "A new game in the long-running series is finally coming out after twelve years of waiting, but only for VR.",
+]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_copy_of_the_article_in_the_pages_structured_data_goes(lang):
+    paras = _GLUED_COPY_PARAS if lang == "en" else _ARTICLES["ru"]
+    glued = " ".join(paras)[:400] + "..."  # the page's description field: paragraphs glued, cut short
+    cut = paras[0][:45] + "..."  # a teaser card of the same article
+    text = "\n\n".join(paras + ["Share", "Tech", cut, "500", "250", glued, "Contact"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in paras)
+    assert glued not in doc.text and cut not in doc.text.split("\n")
+    assert len(removed(doc).get("classifier.copy", [])) == 2
+    off = next(clean_documents([doc_of(text)], RULES, None, BoilerplateSettings(page_copies=False)))
+    assert "classifier.copy" not in removed(off)
+
+
+def test_a_pull_quote_above_its_paragraph_and_a_repeated_line_are_no_copies():
+    # The longer line that begins with an earlier short one is the article's
+    # paragraph (the short one was a pull quote); a line repeated exactly, an
+    # interview's question, is no copy either.
+    lead = "The brain behind this well-timed startup is said to be two young founders."
+    para = lead + (" The duo reportedly saw a similar oxygen bar in Las Vegas and decided to set one up at home,"
+                   " charging a small fee for fifteen minutes of fresh air.")
+    question = "What inspired you to start the cooking page in the first place ..."
+    text = "\n\n".join([_ARTICLE[0], lead, para, question, _ARTICLE[1], question, _ARTICLE[2]]) + "\n"
+    doc = clean(doc_of(text))
+    assert para in doc.text and doc.text.count(question) == 2
+    assert "classifier.copy" not in removed(doc)

@@ -73,6 +73,9 @@ class ClassifierSettings:
     short_prose_free: bool = True  # a short sentence costs the article nothing
     after_title_min: int = 300  # a run of prose this heavy right below the headline ...
     after_title_gap: int = 8  # ... starting within this many lines of it, is the article
+    # A list header or a menu inside the chosen run, followed by nothing but a
+    # teaser list (headlines, each with one blurb at most), ends the article.
+    teaser_tail: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +352,15 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     _context(labels)
     weights = _weights(lines, labels, penalties, cfg, thread, lengths)
     lo, hi = _choose_block(weights, cfg, title_at)
+    hard = _evidence(lines, penalties, reasons, cfg, title_at)
+    if hi > lo and cfg.teaser_tail:
+        cut = _teaser_tail(lines, penalties, hard, lo, min(thread, m), cfg)
+        if cut < m:  # the article ends before the box: nothing reaches past it
+            thread = min(thread, cut)
+            if hi >= cut:
+                hi = cut - 1
+                while hi > lo and weights[hi] < 0:
+                    hi -= 1
     inside = [False] * m
     for q in range(lo, hi + 1):
         inside[q] = True
@@ -359,7 +371,6 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
                                                             or len(lines[q]) > _HEADER_MAX_CHARS) else w
                         for q, w in enumerate(weights)]
         _bridge(seen_through, labels, inside, lo, hi, min(thread, m), cfg)
-    hard = _evidence(lines, penalties, reasons, cfg, title_at)
     if hi >= lo and cfg.evidence_bounds:
         headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS
                    for q, p in enumerate(penalties)]
@@ -381,6 +392,74 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         elif lab != BAD:
             labels[q], reasons[q] = BAD, "classifier.outside_article"
     return keep, labels, reasons
+
+
+def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: Sequence[bool],
+                 lo: int, end: int, cfg: ClassifierSettings) -> int:
+    """Where the article that starts at ``lo`` ends, before ``end``: at a
+    list header or a menu when what follows it, up to the next one, is a
+    teaser list (items of a headline with a byline, a time stamp, one blurb
+    at most; never two paragraphs in a row). An article goes on in paragraphs
+    after a box; a list of other articles does not. The header's index, or
+    ``len(lines)`` when there is no such end."""
+    bounds = []  # (first line, line after) of each run of condemned lines that is a header or a menu
+    q = lo + 1
+    while q < end:
+        if not hard[q]:
+            q += 1
+            continue
+        start = q
+        while q < end and hard[q]:
+            q += 1
+        if q - start >= cfg.menu_min_run or any(
+                penalties[r] >= cfg.list_header_penalty and len(lines[r]) <= _HEADER_MAX_CHARS for r in range(start, q)):
+            bounds.append((start, q))
+    for k, (start, after) in enumerate(bounds):
+        stop = bounds[k + 1][0] - 1 if k + 1 < len(bounds) else end - 1
+        if _teaser_items(lines, hard, after, stop):
+            return start
+    return len(lines)
+
+
+def _teaser_items(lines: Sequence[str], hard: Sequence[bool], a: int, b: int, min_items: int = 3) -> bool:
+    """Lines ``a..b`` read as a list of teasers (see :func:`_teaser_tail`):
+    at least ``min_items`` headlines (four words or more, no full stop), no
+    fewer than the sentences, never two sentences in a row (condemned lines,
+    an ad marker, between them change nothing), not led alike."""
+    items = sentences = 0
+    prev_sentence = False
+    leads: dict[str, int] = {}
+    for q in range(a, b + 1):
+        if hard[q]:
+            continue
+        line = lines[q]
+        # A short question is as often a headline ("What made Joker so popular?").
+        sentence = _full_stop(line) and is_prose(line) and (len(line) >= 60 or line[-1] not in "?!？！")
+        if sentence:
+            if prev_sentence:
+                return False
+            sentences += 1
+        elif len(line) >= 20 and line.count(" ") >= 3:  # a headline (not a byline, a time stamp)
+            items += 1
+            lead = list_lead(line)
+            leads[lead] = leads.get(lead, 0) + 1
+        prev_sentence = sentence
+    # Items led alike ("June 23 – City, ST @ Venue", "1. ...") are the article's own
+    # list; a word and a colon alone ("Flights: ...") is how headlines open, too.
+    shared = max((n for lead, n in leads.items() if lead and lead != "W:"), default=0)
+    return items >= min_items and items >= sentences and 2 * shared < items
+
+
+_FULL_STOPS = frozenset(".!?。！？…\u104b\u0964\u0965\u061f\u06d4\u1362\u1367\u0589\u0f0d\uff0e\uff61")
+
+
+def _full_stop(line: str) -> bool:
+    """Ends with a full stop, inside a closing quote or bracket or not. (A
+    headline may end with a quoted word: "... ‘top-secret super missile’".)"""
+    c = line[-1]
+    if c in _FULL_STOPS:
+        return True
+    return len(line) > 1 and c in _TERMINAL_CHARS and line[-2] in _FULL_STOPS
 
 
 # Verdicts a line earns by itself, whatever its neighbours: a menu of links, a
@@ -639,7 +718,7 @@ def _lead_above_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[b
     box, as ``(edge, lead line)`` (the box is not taken), or None. The box is
     a few lines that are no sentences; the lead is prose, not a teaser's blurb."""
     box = range(q + 1, edge)
-    if not 1 <= len(box) <= max_gap or any(is_prose(lines[r]) for r in box):
+    if len(box) > max_gap or any(is_prose(lines[r]) for r in box):
         return None
     r = q - 1
     if r == end or hard[r] or not is_prose(lines[r]) or _cut_short(lines[r]):

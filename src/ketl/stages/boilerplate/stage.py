@@ -16,7 +16,8 @@ page, or short, so a republished article is not emptied); it repeats the title
 (``title.repeated``); it is a short line in another script (``fragment.stray_script``);
 it is the unrelated trailing fragment of another article (``fragment.trailing``);
 it belongs to a teaser list of headlines glued to their summaries
-(``classifier.teaser``); or the line classifier puts it outside the article
+(``classifier.teaser``); it is a later copy of the article's paragraphs, glued
+or cut short (``classifier.copy``: structured data); or the line classifier puts it outside the article
 (``classifier.*``: the best run of prose, bridged across short interruptions,
 never one before the headline printed in the body when a later run is better).
 """
@@ -34,6 +35,7 @@ from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
 from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
+from .copies import copied_lines
 from .metadata import extract_metadata_at, title_key
 from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
@@ -94,6 +96,9 @@ class BoilerplateSettings:
     # (0 = off); each costs teaser_penalty inside the article.
     teaser_min_run: int = 3
     teaser_penalty: int = 150  # cost of keeping a teaser line inside the article
+    # Later copies of the article's paragraphs (structured data flattened into
+    # the text: copies.py), condemned like teasers.
+    page_copies: bool = True
     # Removal needs evidence (see ClassifierSettings): the article reaches out to
     # the nearest line condemned on its own; menus of menu_min_run entries count.
     evidence_bounds: bool = True
@@ -104,6 +109,7 @@ class BoilerplateSettings:
     edge_run_max: int = 6
     after_title_min: int = 300
     after_title_gap: int = 8
+    teaser_tail: bool = True  # a teaser list after a header or menu inside the run ends the article
 
     def classifier_settings(self) -> ClassifierSettings:
         """The classifier's knobs: the fields both settings classes name alike."""
@@ -426,6 +432,10 @@ def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateS
             i = idx[q]
             if (flag or head or glued_numbered_list(body[q])) and not reason[i]:
                 reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
+    if settings.page_copies:
+        for q, flag in enumerate(copied_lines(body)):
+            if flag and not reason[idx[q]]:
+                reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
     title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
     keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
                                      [comment[i] for i in idx], title_at)
