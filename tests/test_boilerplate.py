@@ -834,3 +834,33 @@ def test_a_pull_quote_above_its_paragraph_and_a_repeated_line_are_no_copies():
     doc = clean(doc_of(text))
     assert para in doc.text and doc.text.count(question) == 2
     assert "classifier.copy" not in removed(doc)
+
+
+_ANNOUNCED = {
+    "en": ("What the new version brings:", ["Hundreds of new tasks that make every evening different",
+                                         "Dozens of questions that help you know each other better",
+                                         "A large variety of challenges for a whole week of play",
+                                         "Quizzes, surprises and bonuses in every single round"]),
+    "de": ("Was die neue Version bietet:", ["Hunderte neue Aufgaben für jeden einzelnen Abend",
+                                          "Dutzende Fragen, mit denen man sich besser kennenlernt",
+                                          "Eine große Auswahl an Herausforderungen für die Woche",
+                                          "Quizfragen, Überraschungen und Boni in jeder Runde"]),
+    "ru": ("Что нового в этой версии:", ["Сотни новых заданий на каждый вечер недели",
+                                        "Десятки вопросов, чтобы лучше узнать друг друга",
+                                        "Большой выбор испытаний на всю следующую неделю",
+                                        "Викторины, сюрпризы и бонусы в каждом раунде"]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_ANNOUNCED))
+def test_a_list_announced_with_a_colon_goes_on_past_a_share_row_to_the_footer(lang):
+    # The article's last lines are a list its line with a colon announces; a share
+    # row dropped between two items, then the page's footer. The items are the
+    # article's, not a footer run: the colon is the evidence.
+    intro, items = _ANNOUNCED[lang]
+    article = _ARTICLES["ru" if lang == "ru" else "es" if lang == "de" else "en"][:3]
+    text = "\n\n".join(["Menu"] + article + [intro] + items[:2] + ["Facebook Twitter WhatsApp Email"]
+                       + items[2:] + ["Topics: Europe | education", "Copyright © 2024 Plains Journal"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(line in doc.text for line in article + [intro] + items)
+    assert "Facebook Twitter WhatsApp Email" not in doc.text

@@ -605,11 +605,36 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
                            or step == 1 and _BARE_LINK.match(lines[r]) and _anchor(lines[r - 1], lead)), edge)
             # ... unless what lies between is too long to be a page's footer or
-            # header run: a list of tour dates, a recipe, a table.
-            if abs(reach - anchor) <= max_run:
+            # header run (a list of tour dates, a recipe, a table), or is the
+            # list the article's last line announces ("Dare to Play 3:").
+            if abs(reach - anchor) <= max_run and not (step == 1 and _announced_items(lines, hard, edge, reach)):
                 reach = anchor
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+
+
+# How far above a list item its announcing line ("Dare to Play 3:") may be.
+_ANNOUNCED_MAX = 30
+
+
+def _announced(lines: Sequence[str], hard: Sequence[bool], k: int) -> bool:
+    """Is line ``k`` an item of a list that a line of the article announces
+    with a colon ("What you get:"), only items and condemned lines between?"""
+    for r in range(k, max(-1, k - _ANNOUNCED_MAX), -1):
+        line = lines[r]
+        if not hard[r] and line[-1] in ":：" and r < k:
+            return True
+        if not hard[r] and is_prose(line):
+            return False
+    return False
+
+
+def _announced_items(lines: Sequence[str], hard: Sequence[bool], edge: int, reach: int) -> bool:
+    """Are the lines after ``edge`` up to ``reach`` more items of the announced
+    list ``edge`` belongs to (or begins)? Then they are the article's."""
+    if reach <= edge or any(is_prose(lines[r]) for r in range(edge + 1, reach + 1)):
+        return False
+    return lines[edge][-1] in ":：" or _announced(lines, hard, edge)
 
 
 # A site's bare address signing off an article ("www.autoracing.com.br", "AS -
@@ -657,6 +682,11 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
     prev = q - step
     # An item's own link line ("http://amzn.to/.."): the list's lead is its item's.
     item = prev - step if step == 1 and _BARE_LINK.match(lines[prev]) and prev - step >= 0 else prev
+    # Items of an announced list ("What you get:") go on past an ad marker.
+    nxt_line = q + step
+    if (step == 1 and weak[q] and nxt_line != end and not hard[nxt_line] and not hard[prev]
+            and not is_prose(lines[nxt_line]) and _announced(lines, hard, prev)):
+        return prev, nxt_line
     lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
     if not lead:
         return None
