@@ -864,3 +864,39 @@ def test_a_list_announced_with_a_colon_goes_on_past_a_share_row_to_the_footer(la
     doc = clean(doc_of(text))
     assert all(line in doc.text for line in article + [intro] + items)
     assert "Facebook Twitter WhatsApp Email" not in doc.text
+
+
+_KITS = {
+    "en": ("Our hiking survival kit is really very simple.",
+           ["Arrowhead bottled water", "baby carrier", "healthy snack bars", "camera"]),
+    "ru": ("Характеристики бега можно увеличить с помощью кодов консоли.",
+           ["player.setav speedmult 150", "player.setav health 500", "player.setav stamina 300"]),
+    "es": ("Nuestro equipo para la montaña es realmente muy sencillo.",
+           ["agua embotellada", "portabebés", "barritas de cereales", "cámara de fotos"]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_KITS))
+def test_the_articles_list_above_it_goes_on_past_ad_markers(lang):
+    # A sentence, its list, ad markers and a newsletter call dropped between the
+    # items, then the article's paragraphs: the items below the sentence are the
+    # article's, however short (reading upwards, the sentence is the evidence).
+    intro, items = _KITS[lang]
+    article = _ARTICLES["ru" if lang == "ru" else "es" if lang == "es" else "en"]
+    text = "\n\n".join(["Menu", "Sports", "Video", "Politics", "Home", intro, items[0], "Advertisement", items[1],
+                        "Stay informed: sign up for our morning newsletter", *items[2:], "Advertisement"]
+                       + article + ["Copyright © 2024 Plains Journal"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(line in doc.text for line in [intro, *items] + article)
+    assert "Advertisement" not in doc.text and "Politics" not in doc.text
+
+
+def test_short_lines_between_ad_markers_above_the_article_without_their_sentence_go():
+    # The same short lines, but no sentence right above the first of them (an ad
+    # marker between): nothing says they are a list of the article's.
+    teaser = "Fuel prices climb again across the region this week."
+    boxed = ["Border town braces", "Advertisement", "Winter tyres sold out", "Advertisement"]
+    text = "\n\n".join(["Menu", teaser, "Advertisement"] + boxed + _ARTICLE) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ARTICLE)
+    assert "Border town braces" not in doc.text and "Winter tyres sold out" not in doc.text

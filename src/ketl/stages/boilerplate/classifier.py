@@ -679,6 +679,10 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
         prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r])), None)
         if prose is not None:
             return prose, prose
+        if step == -1:
+            found = _items_up_to_prose(lines, hard, weak, q, end)
+            if found is not None:
+                return found, found
     prev = q - step
     # An item's own link line ("http://amzn.to/.."): the list's lead is its item's.
     item = prev - step if step == 1 and _BARE_LINK.match(lines[prev]) and prev - step >= 0 else prev
@@ -697,6 +701,38 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
         if not hard[r] and list_lead(lines[r]) == lead:
             return prev, r
         r += step
+    return None
+
+
+# Items of the article's own list (a kit, a set of codes) above it, between
+# ad markers: short lines, this many at most before a sentence is reached.
+_ITEM_MAX_CHARS = 80
+_ITEMS_MAX = 8
+
+
+def _items_up_to_prose(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int,
+                       end: int) -> int | None:
+    """Reading upwards from the ad marker at ``q``: list items (short lines,
+    no sentence), other ad markers between them, and then a sentence of the
+    article before any line that bounds it. The sentence's index, or None.
+    (Furniture above an article is menus and rule lines, which bound it; a run
+    of items right below a sentence of the article is the article's list.)"""
+    items = 0
+    r = q - 1
+    while r != end:
+        if hard[r]:
+            if not weak[r]:
+                return None
+        elif is_prose(lines[r]):
+            # The sentence introduces its list: the first item right below it.
+            return r if items >= 2 and not hard[r + 1] else None
+        elif len(lines[r]) > _ITEM_MAX_CHARS:
+            return None
+        else:
+            items += 1
+            if items > _ITEMS_MAX:
+                return None
+        r -= 1
     return None
 
 
