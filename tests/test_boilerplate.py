@@ -900,3 +900,30 @@ def test_short_lines_between_ad_markers_above_the_article_without_their_sentence
     doc = clean(doc_of(text))
     assert all(p in doc.text for p in _ARTICLE)
     assert "Border town braces" not in doc.text and "Winter tyres sold out" not in doc.text
+
+
+_ROUNDUPS = {
+    "en": (["GIRLS BASKETBALL", "Palm Bay d. Rockledge 70-44"],
+           ["Palm Bay (1-0): Tolivert 25 points. Davis 17 points. Burgher 10 points and six rebounds.",
+            "Rockledge (0-1): Blakely 15 points. Devoe 2 points. Baker 6 points. Brown 4 points.",
+            "BOYS SOCCER", "Viera d. Rockledge 3-1",
+            "Viera (4-0): Hupfer 1 goal. Patikas 1 goal. Nielsen 1 goal. Anasa 1 assist and a save."]),
+    "ru": (["ЖЕНСКИЙ БАСКЕТБОЛ", "Зенит – Спарта 70-44"],
+           ["Зенит (1-0): Петрова 25 очков. Иванова 17 очков. Смирнова 10 очков и шесть подборов.",
+            "Спарта (0-1): Белова 15 очков. Орлова 2 очка. Попова 6 очков. Козлова 4 очка.",
+            "МУЖСКОЙ ФУТБОЛ", "Динамо – Спарта 3-1",
+            "Динамо (4-0): Волков 1 гол. Морозов 1 гол. Лебедев 1 гол. Новиков 1 передача и сейв."]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_ROUNDUPS))
+def test_lines_above_the_article_shaped_like_its_own_are_the_articles(lang):
+    # A results roundup opens with a section heading in capitals and a score line,
+    # between an ad template and its first sentence: short lines, but shaped like
+    # lines inside the article (another heading, another score), so not a header run.
+    head, body = _ROUNDUPS[lang]
+    text = "\n\n".join(["Roundup: Viera stays unbeaten", "Menu", "Sports", "Politics", "Video",
+                         "▶ Follow us on Twitter @MetroCourier", "Advertisement"] + head + body + ["Leave a Reply"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(line in doc.text for line in head + body)
+    assert "Advertisement" not in doc.text and "Politics" not in doc.text

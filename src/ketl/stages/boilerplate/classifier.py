@@ -608,9 +608,30 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             # header run (a list of tour dates, a recipe, a table), or is the
             # list the article's last line announces ("Dare to Play 3:").
             if abs(reach - anchor) <= max_run and not (step == 1 and _announced_items(lines, hard, edge, reach)):
-                reach = anchor
+                # A line shaped like the article's own ("GIRLS SOCCER", "Viera
+                # d. Rockledge 3-1") is the article's, and so is what lies after it.
+                own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop)) if reach != anchor else set()
+                reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+
+
+def _shape(line: str) -> str:
+    """A line's shape when it has a telling one: its list lead with marks
+    ("W-" for "Viera d. Rockledge 3-1"), or "CAPS" for a heading in capitals
+    of two words or more; else ""."""
+    if line.isupper() and " " in line and not is_prose(line):
+        return "CAPS"
+    lead = list_lead(line)
+    return lead if len(lead) >= 2 and lead != "W:" else ""
+
+
+def _shapes(lines: Sequence[str], first: int, stop: int) -> set[str]:
+    """The telling shapes of the article's lines from ``first`` up to the
+    evidence below it (``stop``, excluded)."""
+    out = {_shape(lines[q]) for q in range(first, stop)}
+    out.discard("")
+    return out
 
 
 # How far above a list item its announcing line ("Dare to Play 3:") may be.
