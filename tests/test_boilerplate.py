@@ -927,3 +927,19 @@ def test_lines_above_the_article_shaped_like_its_own_are_the_articles(lang):
     doc = clean(doc_of(text))
     assert all(line in doc.text for line in head + body)
     assert "Advertisement" not in doc.text and "Politics" not in doc.text
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_teaser_list_after_a_share_row_and_a_newsletter_call_goes(lang):
+    # No list header, but two condemned lines in a row (a share row, a newsletter
+    # call) and then headlines with one blurb each: the article ended there.
+    _, teasers = _TEASERS[lang]
+    article = _ARTICLES[lang]
+    cluster = ["Facebook Twitter WhatsApp Email", "Sign up for our newsletter"]
+    text = "\n\n".join(["Menu"] + article + cluster + teasers + ["Contact"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in article)
+    assert not any(t in doc.text for t in teasers)
+    # The article going on in paragraphs after the same two lines stays whole.
+    text = "\n\n".join(["Menu"] + article[:2] + cluster + article[2:] + ["Contact"]) + "\n"
+    assert all(p in clean(doc_of(text)).text for p in article)

@@ -397,12 +397,13 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
 def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: Sequence[bool],
                  lo: int, end: int, cfg: ClassifierSettings) -> int:
     """Where the article that starts at ``lo`` ends, before ``end``: at a
-    list header or a menu when what follows it, up to the next one, is a
-    teaser list (items of a headline with a byline, a time stamp, one blurb
-    at most; never two paragraphs in a row). An article goes on in paragraphs
-    after a box; a list of other articles does not. The header's index, or
+    list header, or a run of condemned lines (a menu, a share row and a
+    newsletter call), when what follows it, up to the next one, is a teaser
+    list (items of a headline with a byline, a time stamp, one blurb at most;
+    never two sentences in a row). An article goes on in paragraphs after a
+    box; a list of other articles does not. The header's index, or
     ``len(lines)`` when there is no such end."""
-    bounds = []  # (first line, line after) of each run of condemned lines that is a header or a menu
+    bounds = []  # (first line, line after) of each run of condemned lines that is a header or a cluster
     q = lo + 1
     while q < end:
         if not hard[q]:
@@ -411,7 +412,7 @@ def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: Sequence[
         start = q
         while q < end and hard[q]:
             q += 1
-        if q - start >= cfg.menu_min_run or any(
+        if q - start >= _FURNITURE_RUN or any(
                 penalties[r] >= cfg.list_header_penalty and len(lines[r]) <= _HEADER_MAX_CHARS for r in range(start, q)):
             bounds.append((start, q))
     for k, (start, after) in enumerate(bounds):
@@ -419,6 +420,11 @@ def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: Sequence[
         if _teaser_items(lines, hard, after, stop):
             return start
     return len(lines)
+
+
+# Condemned lines in a row that bound a teaser list below them (one alone, an ad
+# marker, sits between an article's paragraphs as often as anywhere).
+_FURNITURE_RUN = 2
 
 
 def _teaser_items(lines: Sequence[str], hard: Sequence[bool], a: int, b: int, min_items: int = 3) -> bool:
