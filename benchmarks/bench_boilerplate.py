@@ -6,7 +6,10 @@ human-written bodies with the published metric (word 4-gram multisets, per-page
 shares, precision/recall averaged over pages, F1 from the averages; see
 ``../shared/bench/README.md``). Prints the scores, docs/s, MB/s and peak memory.
 
-    python benchmarks/bench_boilerplate.py [--repeat N] [--worst K]
+    python benchmarks/bench_boilerplate.py [--repeat N] [--worst K] [--lines]
+
+``--worst K --lines`` also prints, for each of the K worst pages, the lines kept
+that the gold body lacks (``+``) and the gold lines lost (``-``): where to look next.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="timing repetitions (best is reported)")
     ap.add_argument("--worst", type=int, default=0, help="print the K worst pages")
+    ap.add_argument("--lines", action="store_true", help="with --worst: their wrongly kept and lost lines")
     args = ap.parse_args()
 
     pages = load_aeb()
@@ -112,8 +116,26 @@ def main() -> None:
             s = page_shares(d.text, g)
             if s:
                 rows.append((s[1] + s[2], k, s))
+        texts = {d.doc_id: d.text for d in out}
+        golds = {k: g for k, _, g in pages}
         for loss, k, s in sorted(rows)[-args.worst:]:
             print(f"  {k[:12]}  tp {s[0]:.2f} fp {s[1]:.2f} fn {s[2]:.2f}")
+            if args.lines:
+                for sign, line in wrong_lines(texts[k], golds[k]):
+                    print(f"      {sign} {line[:120]}")
+
+
+def wrong_lines(pred: str, gold: str) -> list[tuple[str, str]]:
+    """Lines of ``pred`` whose 4-grams are mostly not in ``gold`` ("+"), and
+    lines of ``gold`` mostly missing from ``pred`` ("-")."""
+    out = []
+    for sign, text, other in (("+", pred, grams(gold)), ("-", gold, grams(pred))):
+        for line in text.split("\n"):
+            g = grams(line)
+            n = sum(g.values())
+            if n and 2 * sum((g - other).values()) > n:
+                out.append((sign, line.strip()))
+    return out
 
 
 if __name__ == "__main__":
