@@ -944,3 +944,20 @@ def test_teaser_list_after_a_share_row_and_a_newsletter_call_goes(lang):
     # The article going on in paragraphs after the same two lines stays whole.
     text = "\n\n".join(["Menu"] + article[:2] + cluster + article[2:] + ["Contact"]) + "\n"
     assert all(p in clean(doc_of(text)).text for p in article)
+
+
+def test_headlines_above_the_headline_printed_in_the_body_stay_out():
+    # A "most commented" box above the article, its headlines ending like
+    # sentences (the comment counts in brackets), an ad marker between them and the
+    # headline printed again in the body: the headline opens the article, what
+    # precedes it is the page's however sentence-like.
+    title = "Coach says the team needed to win this game"
+    box = ["Star quarterback says he is waiting for the owners to stop running (185)",
+           "Defensive end should expect a significant suspension after the fight (148)",
+           "Reports say the quarterback will be fined for his part in the brawl (145)",
+           "The home side come back to beat the visitors in the final quarter (145)"]
+    text = "\n\n".join([title, "Menu", "Most Commented"] + box
+                       + ["Advertisement", title, "Posted by Michael Smith on November 19, 2019"] + _ARTICLE + _MORE) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ARTICLE + _MORE)
+    assert not any(b in doc.text for b in box)

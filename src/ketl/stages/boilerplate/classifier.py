@@ -370,7 +370,7 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         seen_through = [0 if w < 0 and 0 < penalties[q] and (penalties[q] < cfg.list_header_penalty
                                                             or len(lines[q]) > _HEADER_MAX_CHARS) else w
                         for q, w in enumerate(weights)]
-        _bridge(seen_through, labels, inside, lo, hi, min(thread, m), cfg)
+        _bridge(seen_through, labels, inside, lo, hi, min(thread, m), cfg, title_at + 1 if title_at < lo else 0)
     if hi >= lo and cfg.evidence_bounds:
         headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS
                    for q, p in enumerate(penalties)]
@@ -379,6 +379,10 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         # a run of furniture. The article goes on past it where prose follows.
         weak = [hard[q] and 0 < penalties[q] and not headers[q]
                 and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
+        if 0 <= title_at < m:
+            # The headline printed in the body opens the article: what lies
+            # above it ("Most commented" and its headlines) is the page's.
+            weak[title_at] = False
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
                             cfg.bridge_max_gap)
     keep = [False] * m
@@ -886,14 +890,14 @@ _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 
 def _bridge(weights: Sequence[int], labels: Sequence[str], inside: list[bool], lo: int, hi: int,
-            stop: int, cfg: ClassifierSettings) -> None:
+            stop: int, cfg: ClassifierSettings, floor: int = 0) -> None:
     """Extend the article run ``[lo, hi]`` across short interruptions, both ways:
     the interruption stays outside, the prose beyond it comes in. Never into a
-    comment thread (``stop``)."""
+    comment thread (``stop``), never above ``floor`` (below the headline)."""
     for step in (1, -1):
         edge = hi if step == 1 else lo
         while True:
-            run = _prose_after_gap(weights, labels, edge, step, stop, cfg)
+            run = _prose_after_gap(weights, labels, edge, step, stop, cfg, floor)
             if run is None:
                 break
             a, b = run  # a: first line of the prose beyond the gap, b: its last
@@ -903,20 +907,20 @@ def _bridge(weights: Sequence[int], labels: Sequence[str], inside: list[bool], l
 
 
 def _prose_after_gap(weights: Sequence[int], labels: Sequence[str], edge: int, step: int, stop: int,
-                     cfg: ClassifierSettings) -> tuple[int, int] | None:
+                     cfg: ClassifierSettings, floor: int = 0) -> tuple[int, int] | None:
     m = min(len(weights), stop)
     q = edge + step
     gap = 0
-    while 0 <= q < m and weights[q] <= 0:
+    while floor <= q < m and weights[q] <= 0:
         gap += 1
         if gap > cfg.bridge_max_gap:
             return None
         q += step
-    if gap == 0 or not 0 <= q < m:
+    if gap == 0 or not floor <= q < m:
         return None
     # The prose beyond: the best-sum stretch starting at q, going away from the run.
     start, total, best, best_end, lines, best_lines = q, 0, 0, -1, 0, 0
-    while 0 <= q < m:
+    while floor <= q < m:
         total += weights[q]
         if total <= 0:
             break
@@ -1017,6 +1021,13 @@ def _choose_block(weights: Sequence[int], cfg: ClassifierSettings, title_at: int
         if (s0 >= cfg.after_title_min and lo0 - title_at <= cfg.after_title_gap
                 and not any(w <= -cfg.list_header_penalty for w in weights[title_at + 1:lo0])):
             lo, hi = lo0, hi0
+    elif lo < title_at <= hi:
+        # The run takes in what precedes the headline (a "most commented" box,
+        # its headlines ending in their comment counts): the article starts
+        # below the headline when prose enough follows it closely.
+        s0, lo0, _ = _best_block(weights, title_at + 1, hi + 1)
+        if s0 >= cfg.after_title_min and lo0 - title_at <= cfg.after_title_gap:
+            lo = lo0
     return lo, hi
 
 
