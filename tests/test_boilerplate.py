@@ -961,3 +961,19 @@ def test_headlines_above_the_headline_printed_in_the_body_stay_out():
     doc = clean(doc_of(text))
     assert all(p in doc.text for p in _ARTICLE + _MORE)
     assert not any(b in doc.text for b in box)
+
+
+def test_headlines_led_by_a_word_and_a_colon_are_no_list_going_on():
+    # "Liberman: ...", "Russia: ..." with a byline under each: headlines of other
+    # stories open with a word and a colon as often as a list's items do, so the
+    # shape alone does not carry the article past the byline below the first.
+    heads = ["Liberman: Both parties are to blame for lack of unity government",
+             "Russia: Israeli strikes on Syria wrong move",
+             "Gantz: Government will protect the citizens of the south"]
+    tail = []
+    for h in heads:
+        tail += [h, "By JERUSALEM POST STAFF"]
+    text = "\n\n".join(["Menu"] + _ARTICLE[:2] + tail + ["Contact"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ARTICLE[:2])
+    assert not any(h in doc.text for h in heads)

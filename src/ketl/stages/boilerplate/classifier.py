@@ -723,7 +723,7 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
             and not is_prose(lines[nxt_line]) and _announced(lines, hard, prev)):
         return prev, nxt_line
     lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
-    if not lead:
+    if not lead or lead == "W:":  # (a word and a colon: how headlines open, too)
         return None
     r = q + step
     for _ in range(max_gap):
