@@ -977,3 +977,11 @@ def test_headlines_led_by_a_word_and_a_colon_are_no_list_going_on():
     doc = clean(doc_of(text))
     assert all(p in doc.text for p in _ARTICLE[:2])
     assert not any(h in doc.text for h in heads)
+
+
+def test_seed002_lead_above_the_headline_printed_again_stays():
+    # The seed prints its lead paragraph between the page title and the headline
+    # printed again: it is the article's (the bounds the headline sets for
+    # boxes above it must not cut it).
+    doc = clean(seed("002"))
+    assert doc.text.startswith("Nagorno-Karabakh continued fighting in the encircled enclave on Saturday")

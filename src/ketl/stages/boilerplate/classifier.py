@@ -379,10 +379,6 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         # a run of furniture. The article goes on past it where prose follows.
         weak = [hard[q] and 0 < penalties[q] and not headers[q]
                 and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
-        if 0 <= title_at < m:
-            # The headline printed in the body opens the article: what lies
-            # above it ("Most commented" and its headlines) is the page's.
-            weak[title_at] = False
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
                             cfg.bridge_max_gap)
     keep = [False] * m
