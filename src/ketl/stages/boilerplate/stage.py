@@ -109,7 +109,7 @@ class BoilerplateSettings:
     edge_run_max: int = 6
     after_title_min: int = 300
     after_title_gap: int = 8
-    teaser_tail: bool = True  # a teaser list after a header or menu inside the run ends the article
+    teaser_tail: bool = True  # a teaser list below a list header or two condemned lines ends the article
 
     def classifier_settings(self) -> ClassifierSettings:
         """The classifier's knobs: the fields both settings classes name alike."""
