@@ -985,3 +985,26 @@ def test_seed002_lead_above_the_headline_printed_again_stays():
     # boxes above it must not cut it).
     doc = clean(seed("002"))
     assert doc.text.startswith("Nagorno-Karabakh continued fighting in the encircled enclave on Saturday")
+
+
+_ZH_PARAS = ["周一午夜停火协议正式生效，两国政府在联合声明中确认了这一消息，观察员表示前线整夜平静。",
+             "首都数百人走上街头庆祝经过数周谈判达成的协议，许多家庭在广场上一起唱歌直到深夜。",
+             "外交官们警告说，在实现持久和平之前，仍有许多复杂的问题需要双方坐下来逐一解决。",
+             "下一轮谈判定于十二月在日内瓦举行，多个国家将派代表参加并担任双方之间的调解人。"]
+_ZH_TEASERS = ["北京地铁新线路本周末开通运营沿线居民出行更方便",
+               "新线路全长三十多公里，设有二十座车站，预计每天可运送乘客五十万人次。",
+               "今年冬季供暖提前启动多地气温将创下新低",
+               "气象部门预计寒潮将在周末抵达北方地区，最低气温可能降到零下十五度。",
+               "新能源汽车销量连续三个月增长超过百分之二十",
+               "业内人士认为，充电设施的快速建设和购车补贴是推动销量增长的主要原因。",
+               "高校毕业生就业形势总体稳定部分行业需求旺盛"]
+
+
+def test_teaser_headlines_in_a_script_without_spaces_go_after_their_header():
+    # Chinese headlines have no spaces to count words by: their length and
+    # script make them headlines, and a list of them (one blurb each) below
+    # "相关阅读" ends the article.
+    text = "\n\n".join(["首页"] + _ZH_PARAS + ["相关阅读"] + _ZH_TEASERS + ["联系我们"]) + "\n"
+    doc = clean(doc_of(text))
+    assert all(p in doc.text for p in _ZH_PARAS)
+    assert not any(t in doc.text for t in _ZH_TEASERS)

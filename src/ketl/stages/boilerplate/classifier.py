@@ -445,7 +445,8 @@ def _teaser_items(lines: Sequence[str], hard: Sequence[bool], a: int, b: int, mi
             if prev_sentence:
                 return False
             sentences += 1
-        elif len(line) >= 20 and line.count(" ") >= 3:  # a headline (not a byline, a time stamp)
+        elif effective_length(line) >= 20 and (line.count(" ") >= 3 or _headline_without_spaces(line)):
+            # a headline (not a byline, a time stamp)
             items += 1
             lead = list_lead(line)
             leads[lead] = leads.get(lead, 0) + 1
@@ -454,6 +455,12 @@ def _teaser_items(lines: Sequence[str], hard: Sequence[bool], a: int, b: int, mi
     # list; a word and a colon alone ("Flights: ...") is how headlines open, too.
     shared = max((n for lead, n in leads.items() if lead and lead != "W:"), default=0)
     return items >= min_items and items >= sentences and 2 * shared < items
+
+
+def _headline_without_spaces(line: str) -> bool:
+    """A line in a script written without spaces (Chinese, Japanese, Thai...),
+    where a headline's words cannot be counted."""
+    return not line.isascii() and bool(_NO_SPACE_SCRIPT.search(line) or _SPACELESS.search(line))
 
 
 _FULL_STOPS = frozenset(".!?。！？…\u104b\u0964\u0965\u061f\u06d4\u1362\u1367\u0589\u0f0d\uff0e\uff61")
