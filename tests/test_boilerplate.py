@@ -259,9 +259,9 @@ def test_aeb_f1_beats_plain_line_rules():
     p, r, f1 = bench.aeb_score((d.text, g) for d, (_, _, g) in zip(out, pages))
     _, _, f_raw = bench.aeb_score((t, g) for _, t, g in pages)
     assert abs(f_raw - 0.665) < 0.002  # the metric matches the published figure
-    # Measured 0.9303 (P 0.8773, R 0.9900; 0.9207, P 0.8616 before the teaser-list
+    # Measured 0.9333 (P 0.8828, R 0.9900; 0.9207, P 0.8616 before the teaser-list
     # bounds and the copies of the article); C4-style line rules reach 0.836.
-    assert f1 > 0.928 and p > 0.874 and r > 0.987
+    assert f1 > 0.931 and p > 0.880 and r > 0.987
 
 
 def test_lower_cased_matcher_agrees_with_ignorecase():
