@@ -394,7 +394,7 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     return keep, labels, reasons
 
 
-def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: Sequence[bool],
+def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: list[bool],
                  lo: int, end: int, cfg: ClassifierSettings) -> int:
     """Where the article that starts at ``lo`` ends, before ``end``: at a
     list header, or a run of condemned lines (a menu, a share row and a
@@ -406,10 +406,11 @@ def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: Sequence[
     bounds = []  # (first line, line after) of each run of condemned lines that is a header or a cluster
     q = lo + 1
     while q < end:
-        if not hard[q]:
-            q += 1
-            continue
-        start = q
+        try:
+            start = hard.index(True, q, end)  # (a C scan: most lines are not condemned)
+        except ValueError:
+            break
+        q = start + 1
         while q < end and hard[q]:
             q += 1
         if q - start >= _FURNITURE_RUN or any(

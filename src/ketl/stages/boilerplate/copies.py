@@ -33,17 +33,21 @@ def copied_lines(lines: Sequence[str]) -> list[bool]:
     starts: dict[str, list[str]] = {}  # first _KEY characters -> paragraphs seen
     for q, line in enumerate(lines):
         n = len(line)
-        if n >= _MIN_STEM:
-            seen = starts.get(line[:_KEY]) if n >= _KEY else None
-            if seen is not None and any(_copies(line, p, starts) for p in seen):
-                out[q] = True
-                continue
-            if n < _KEY and line.endswith(_ELLIPSES):
+        if n < _MIN_STEM:
+            continue
+        if n < _KEY:
+            if line.endswith(_ELLIPSES):
                 out[q] = _cut_copy_of_short_key(line, lines, q)
-                if out[q]:
-                    continue
-        if n >= _MIN_PARAGRAPH:
-            starts.setdefault(line[:_KEY], []).append(line)
+            continue
+        key = line[:_KEY]
+        seen = starts.get(key)
+        if seen is not None and any(_copies(line, p, starts) for p in seen):
+            out[q] = True
+        elif n >= _MIN_PARAGRAPH:
+            if seen is None:
+                starts[key] = [line]
+            else:
+                seen.append(line)
     return out
 
 
