@@ -159,6 +159,8 @@ PROSE = [
     "Reklam sektörü geçen yıl yüzde 12 büyüdü.", "Реклама на телевидении подорожала на 20 процентов.",
     "Die Anzeige wurde am Montag bei der Polizei erstattet.", "Компания опубликовала отчёт в понедельник.",
     "The report was originally published in Russian and translated by volunteers who worked for months.",
+    "\"Follow us on Twitter and Telegram,\" the minister said.", "« Follow us on Facebook », a dit le ministre.",
+    "‘Like us on Facebook,’ the campaign told voters.", "»Follow us on Twitter«, schrieb die Partei.",
 ]
 
 
