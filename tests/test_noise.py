@@ -368,3 +368,51 @@ def test_own_site_copyright_is_no_reprint_but_another_outlets_is():
     assert find_reprint(line, site="hawaiinewsnow.com") is None
     assert find_reprint(line, site="Daily Ledger") == "Hawaii News Now"
     assert find_reprint("© 2021 Le Monde. Tous droits réservés.", site="Le Monde") is None
+
+
+def _clean_text(text: str):
+    from ketl.document import Document
+
+    doc = Document.from_source(doc_id="t", source_path="site/t.txt", source_sha256="0",
+                               source_encoding="utf-8", source=text)
+    return next(clean_documents([doc], RULES, None, BoilerplateSettings()))
+
+
+_ID_PROSE = ("Jangan berlebihan dalam mencintai atau membenci sesuatu, kata sang ustaz kepada jamaah.\n\n"
+             "Dari hadits Abu Hurairah, Rasulullah bersabda tentang cinta dan benci kepada sesama manusia.\n\n")
+
+
+@pytest.mark.parametrize("text, kept, gone", [
+    # The last word of a verse quoted in Arabic, on a line of its own below it (AEB 21486419bb).
+    (_ID_PROSE + "ْﺐِﺒْﺣَﺃ َﻚَﺒﻴِﺒَﺣ ﺎًﻧْﻮَﻫ ﺎَﻣ ﻰَﺴَﻋ ْﻥَﺃ َﻥﻮُﻜَﻳ َﻚَﻀْﻴِﻐَﺑ ﺎًﻣْﻮَﻳ\n\nﺎَﻣ\n\n"
+     "Hadits ini mengajarkan kita untuk bersikap seimbang dalam segala hal, termasuk perasaan.\n", "ﺎَﻣ", None),
+    # A Japanese passage quoted in an English article: its short sentence goes on from the long one.
+    ("The manual, written in Japanese, explains the repair in plain words for beginners.\n\n"
+     "再起動する前に、設定画面を開いて、すべての項目を確認してください。\n以下、その手順。\n\n"
+     "The translation of the manual was published by the company later in the year.\n", "以下、その手順。", None),
+    # Stray letters among the article's own lines still go: English, Russian, Greek articles.
+    ("The council approved the budget on Tuesday after a long debate.\n\nبب\n\n"
+     "The mayor said the ferry would run again in the spring.\n", None, "بب"),
+    ("Совет города одобрил новый бюджет во вторник после долгих споров.\n\nXx\n\n"
+     "Мэр сказал, что паром снова будет ходить весной.\n", None, "Xx"),
+    ("Το δημοτικό συμβούλιο ενέκρινε τον προϋπολογισμό την Τρίτη μετά από συζήτηση.\n\n中\n\n"
+     "Ο δήμαρχος είπε ότι το πλοίο θα ξεκινήσει ξανά την άνοιξη.\n", None, "中"),
+])
+def test_stray_script_spares_a_line_going_on_from_its_neighbour(text, kept, gone):
+    doc = _clean_text(text)
+    lines = doc.text.split("\n")
+    if kept:
+        assert kept in lines, doc.text
+    if gone:
+        assert gone not in lines
+        assert any(e.rule == "fragment.stray_script" and e.before.strip() == gone for e in doc.edits)
+
+
+def test_a_last_line_of_numbers_is_no_trailing_fragment():
+    # A theatre listing ends with its box-office number (AEB 521118842884); a
+    # headline of another article at the end still goes.
+    body = ("The play runs every evening except Monday at the Jeongdong Theater in central Seoul.\n\n"
+            "Tickets cost between 40,000 and 60,000 won and can be booked by phone.\n\n")
+    assert "02-751-1500" in _clean_text(body + "02-751-1500\n").text.split("\n")
+    doc = _clean_text(body + "Celebrity chef opens a second restaurant downtown amid rising rents\n")
+    assert [e.rule for e in doc.edits if "Celebrity chef" in e.before] == ["fragment.trailing"]

@@ -400,9 +400,24 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
         if short or settings.classifier else ""
     if short:
         for i in short:
-            if main and not _shares_script(stripped[i], main):
+            if main and not _shares_script(stripped[i], main) and not _continues_neighbour(lines, i, cap):
                 reason[i], penalty[i] = "fragment.stray_script", 1
     return main
+
+
+def _continues_neighbour(lines: _Lines, i: int, cap: int) -> bool:
+    """Short line ``i`` ends (or opens) a longer line of its own script next to
+    it: the last word of a verse quoted in Arabic in an Indonesian sermon, not
+    a stray fragment (those sit among the article's own lines)."""
+    stripped, reason = lines.stripped, lines.reason
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < lines.n and not stripped[j]:
+            j += step
+        if 0 <= j < lines.n and not reason[j] and len(stripped[j]) > 2 * cap \
+                and _shares_script(stripped[i], dominant_script([stripped[j]], True)):
+            return True
+    return False
 
 
 def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateSettings,
@@ -584,8 +599,8 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     if _ends_sentence(s) or _REFERENCE.match(s) or _SIGNATURE.fullmatch(s):
         return False
     words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
-    if not words:
-        return False
+    if all(w.isdigit() for w in words):
+        return False  # numbers only ("02-751-1500", a listing's phone): no other article's words
     # A missing full stop is evidence only where the article's lines have one
     # (Thai, for one, ends sentences with a space).
     ends = [_ends_sentence(texts[i].rstrip()) for i in range(last)
