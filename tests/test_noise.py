@@ -416,3 +416,17 @@ def test_a_last_line_of_numbers_is_no_trailing_fragment():
     assert "02-751-1500" in _clean_text(body + "02-751-1500\n").text.split("\n")
     doc = _clean_text(body + "Celebrity chef opens a second restaurant downtown amid rising rents\n")
     assert [e.rule for e in doc.edits if "Celebrity chef" in e.before] == ["fragment.trailing"]
+
+
+def test_line_key_of_the_lower_cased_stripped_line_is_the_line_key():
+    # The stage hashes the lines it lower-cased for the rules: the keys must be
+    # the ones phase A stored from the raw lines (final sigma, dotted İ,
+    # non-ASCII digits and spaces included).
+    from ketl.stages.boilerplate.site_stats import line_key, line_key_lower
+
+    lines = _aeb_lines()[:3000] + [
+        "  ΟΔΟΣ ΠΑΤΗΣΙΩΝ  ", "ΟΔΟΣ\u00a0ΠΑΤΗΣΙΩΝ 12", "İSTANBUL  2019", "© ٢٠٢٤ Site", "\tShare\u2009this ",
+        "Страница 3 из 10", "第１２回　大会", "x" * 300 + " 42"]
+    for ln in lines:
+        assert line_key_lower(ln.strip().lower()) == line_key(ln), ln
+    assert line_key("© 2019 Site") == line_key("©  2020   SITE")

@@ -37,7 +37,7 @@ from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classi
 from .metadata import extract_metadata_at, title_key
 from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
-from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
+from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key, line_key_lower,
                          site_and_line_keys, split_title_suffix)
 
 if TYPE_CHECKING:
@@ -192,12 +192,13 @@ class _LineFacts:
     def __init__(self, text: str, rules: CompiledRules, keys: bool) -> None:
         raw = text.split("\n")
         self._rules = rules
-        stripped = [t.strip() for t in raw]
-        verdicts = rules.match_lines([s.lower() for s in stripped])
+        low = [t.strip().lower() for t in raw]
+        verdicts = rules.match_lines(low)
         self._rule = dict(zip(raw, verdicts))
         self._keys = keys
-        # Every line's key at once (the site steps ask for all of them).
-        self._key: dict[str, int] = {t: line_key(t) for t, s in zip(raw, stripped) if s} if keys else {}
+        # Every line's key at once (the site steps ask for all of them), from the
+        # lower-cased lines the rules had: line_key_lower(low) == line_key(raw).
+        self._key: dict[str, int] = {t: line_key_lower(s) for t, s in zip(raw, low) if s} if keys else {}
 
     def rule(self, line: str) -> int:
         """Index into ``rules.rules`` of the rule matching ``line`` (-1: none)."""
