@@ -32,7 +32,7 @@ at what ketl does with it, it is one of:
 * affiliate: an affiliate, sponsorship or legal disclosure, a shop button
   ("FTC: We use income earning auto affiliate links. More.", "Buy Now");
 * follow: a call to follow, subscribe, click or download;
-* related: a related-stories heading whose links were not annotated;
+* related: a related-stories box, its heading and the headlines it lists ("Story Timeline");
 * separator: a line with no letters at all (rule lines, a lone zero-width space).
 
 Article prose stays content even where ketl removes it (an embedded tweet's
