@@ -35,6 +35,7 @@ from ..repair.script import script_of
 from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .metadata import extract_metadata_at, title_key
+from .related import RULE as RELATED_ITEM, related_items
 from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
 from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key, line_key_lower,
@@ -252,6 +253,9 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         _mark_classified(lines, rules, settings, cfg, main)
         _keep_closing_lines(lines, spared)
     _keep_inner_calls(lines, topical)
+    # 5b. The headlines a related-stories box lists below the header a rule removed.
+    for i in related_items(lines.stripped, lines.reason):
+        lines.reason[i] = RELATED_ITEM
 
     # 6. A trailing fragment of another article.
     blank, reason = lines.blank, lines.reason
