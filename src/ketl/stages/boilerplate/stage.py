@@ -15,6 +15,7 @@ the site (``site.repeated_line``: only in the leading/trailing furniture of the
 page, or short, so a republished article is not emptied); it repeats the title
 (``title.repeated``); it is a short line in another script (``fragment.stray_script``);
 it is the unrelated trailing fragment of another article (``fragment.trailing``);
+it is a headline a related-stories box lists below a header a rule removed (``related.list_item``);
 it belongs to a teaser list of headlines glued to their summaries
 (``classifier.teaser``); or the line classifier puts it outside the article
 (``classifier.*``: the best run of prose, bridged across short interruptions,
