@@ -471,6 +471,11 @@ def test_related_box_items_leave_with_their_header(box, gone):
     (["Related", "- Ferry prices to rise", "", "Spring timetable"], [1]),
     # Only a header a rule removed opens a box.
     (["Don't Miss", "Apple AirPods", "Automatically on, automatically connected"], []),
+    # A box inside the article's list of dates: it ends where the dates go on.
+    (["Tour dates:", "June 1 – City 1, FL @ Arena 1", "Trending Now", "- Floods close roads in the north",
+      "- Parliament votes on the budget", "July 1 – Town 1, NY @ Hall 1", "July 2 – Town 2, NY @ Hall 2"], [3, 4]),
+    # Its items led as the list around it: where the box ends cannot be told, all stays.
+    (["- Flour, two cups", "Related", "- Sugar, one cup", "- Butter, half a cup"], []),
 ])
 def test_related_items_are_the_headlines_right_below_a_bare_header(lines, items):
     from ketl.stages.boilerplate.related import related_items

@@ -4,9 +4,10 @@ A rule removes the header ("Related Stories", "MOST READ", "You may also
 like", "Читайте также"); the links below it are headlines of other articles,
 one per line, right below the header. They leave with it when every one of
 them reads as a headline, not as a sentence: no final full stop, few words,
-and the box ends at the first blank line or the first sentence (the article
-going on). Only bare headers open a box: "READ MORE: <headline>" names its one
-link itself, and the line after it is the article's.
+and the box ends at the first blank line, sentence or differently led line
+(the article going on: "June 9 – City @ Venue" after "- Headline"). Only
+bare headers open a box: "READ MORE: <headline>" names its one link itself,
+and the line after it is the article's.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .classifier import _TERMINAL_CHARS, is_prose
+from .classifier import _TERMINAL_CHARS, is_prose, list_lead
 
 __all__ = ["RULE", "related_items"]
 
@@ -33,20 +34,40 @@ def related_items(stripped: Sequence[str], reason: Sequence[str]) -> list[int]:
     """Indices of the kept lines (``reason`` empty) that are the items of a
     related-stories box whose bare header a rule removed."""
     out: list[int] = []
-    n = len(stripped)
-    for i in range(n):
-        if reason[i] not in _HEADER_RULES or not _bare(stripped[i]):
-            continue
-        items: list[int] = []
-        j = i + 1
-        while j < n and stripped[j] and len(items) < _MAX_ITEMS:
-            if not reason[j]:
-                if not _headline(stripped[j]):
-                    break
-                items.append(j)
-            j += 1
-        out.extend(items)
+    for i in range(len(stripped)):
+        if reason[i] in _HEADER_RULES and _bare(stripped[i]):
+            out.extend(_box(stripped, reason, i))
     return out
+
+
+def _box(stripped: Sequence[str], reason: Sequence[str], i: int) -> list[int]:
+    """The kept items below header ``i``: headlines all led alike (bullets,
+    numbers or none; one the classifier took already still shows how), up to
+    a blank line, a sentence or a line led otherwise. A box inside a list led
+    as its items are is left alone: where the box ends and the article's list
+    goes on cannot be told."""
+    n = len(stripped)
+    items: list[int] = []
+    lead = None
+    j = i + 1
+    while j < n and stripped[j] and j - i <= _MAX_ITEMS and _headline(stripped[j]):
+        here = _lead(stripped[j])
+        if lead is None:
+            lead = here
+            prev = next((stripped[k] for k in range(i - 1, -1, -1) if stripped[k]), "")
+            if lead and prev and _lead(prev) == lead:
+                return []
+        elif here != lead:
+            break
+        if not reason[j]:
+            items.append(j)
+        j += 1
+    return items
+
+
+def _lead(line: str) -> str:
+    """How an item is led (classifier.list_lead), a question read as the headline it is."""
+    return list_lead(line[:-1] if line[-1:] in ("?", "？") else line)
 
 
 def _bare(header: str) -> bool:
