@@ -34,7 +34,9 @@ SHARED = ROOT.parent / "shared"
 AEB = SHARED / "bench" / "aeb"
 MULTILINGUAL = ROOT / "tests" / "data" / "multilingual"
 
-__all__ = ["Dressed", "dress", "aeb_bodies", "multilingual_bodies", "build_corpus", "KINDS"]
+__all__ = ["Dressed", "dress", "aeb_bodies", "multilingual_bodies", "build_corpus", "KINDS", "gold_furniture",
+           "furniture_kind"]
+FURNITURE_TSV = ROOT / "benchmarks" / "noise_gold_furniture.tsv"
 
 KINDS = ("header", "menu", "footer", "ad", "share", "subscribe", "caption", "cookie", "paywall",
          "related", "comment", "bio", "html", "stray_script", "reprint", "tags")
@@ -253,6 +255,12 @@ _SCRIPT_OF = {"ar": "arabic", "fa": "arabic", "ka": "georgian", "ru": "cyrillic"
 OWN_NOTICES = {"14cc2a0ca59c": "Futurism", "3c5bf8db4272": "Live Science", "bd673bd79881": "Live Science",
                "c467d507551a": "Associated Press", "e1c7023ee214": "European Space Agency",
                "f344ca5fb36e": None}
+# The publisher a None above names: the body is dressed on that publisher's own
+# site. On any other outlet's page the same line ("Copyright 2019 Hawaii News
+# Now. All rights reserved.") would be a reprint notice naming its source --
+# the corpus's own "Copyright {year} {src}" reprint template -- so a None truth
+# holds only on the publisher's site.
+OWN_SITES = {"f344ca5fb36e": "Hawaii News Now"}
 
 _REPRINT = [
     ("This article was originally published by {src}.", "top"), ("Originally published at {src}.", "bottom"),
@@ -488,7 +496,8 @@ def build_corpus(seed: int = 7, limit: int | None = None, reprint_share: float =
     sites = [make_site(n, "en", seed) for n in _SITE_NAMES]
     for i, (k, lang, title, body) in enumerate(aeb):
         others = [t for t in titles[max(0, i - 6):i + 6] if t != title]
-        out.append(dress(k, lang, title, body, sites[i % len(sites)], seed, others, reprint_share))
+        site = make_site(OWN_SITES[k[:12]], "en", seed) if k[:12] in OWN_SITES else sites[i % len(sites)]
+        out.append(dress(k, lang, title, body, site, seed, others, reprint_share))
     ml = multilingual_bodies()
     for i, (k, lang, title, body) in enumerate(ml):
         others = [t for _, g, t, _ in ml if g != lang][i % 5:i % 5 + 3]
@@ -524,6 +533,28 @@ if __name__ == "__main__":
 
 
 # --- scoring ------------------------------------------------------------------------
+def gold_furniture(path: Path = FURNITURE_TSV) -> dict[tuple[str, str], str]:
+    """``{(body, line): kind}`` of ``noise_gold_furniture.tsv``: AEB gold-body
+    lines that are catalogue noise (``body`` a 12-hex key prefix or ``*``)."""
+    out: dict[tuple[str, str], str] = {}
+    for n, row in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+        if not row.strip() or row.startswith("#") or row.startswith("body\t"):
+            continue
+        parts = row.split("\t")
+        if len(parts) != 4:
+            raise ValueError(f"{path.name}:{n}: 4 tab-separated fields expected, got {len(parts)}")
+        body, kind, line, _why = parts
+        out[(body, json.loads(line))] = kind
+    return out
+
+
+def furniture_kind(furniture: dict[tuple[str, str], str], key: str, line: str) -> str | None:
+    """The catalogue kind of a content line of body ``key`` listed in ``furniture``, or None."""
+    s = line.strip()
+    return furniture.get((key[:12], s)) or furniture.get(("*", s))
+
+
+
 _W = re.compile(r"\w+")
 
 

@@ -20,7 +20,7 @@ import xxhash
 
 from ...document import Document
 
-__all__ = ["line_key", "doc_site", "site_and_line_keys", "SiteLineStats", "RepetitionSettings",
+__all__ = ["line_key", "line_key_lower", "doc_site", "site_and_line_keys", "SiteLineStats", "RepetitionSettings",
            "split_title_suffix"]
 
 _DIGITS = re.compile(r"\d+")
@@ -45,12 +45,16 @@ class RepetitionSettings:
 def line_key(line: str) -> int:
     """Stable signed 64-bit key of a line: case, spacing and numbers ignored
     (so "© 2019 Site" and "© 2020 Site" are one footer). Signed so it fits int64."""
-    s = line.lower()
-    if _DIGIT.search(s):  # most lines hold no number: no substitution to pay for
-        s = _DIGITS.sub("0", s)
+    return line_key_lower(line.lower())
+
+
+def line_key_lower(s: str, _search=_DIGIT.search, _sub=_DIGITS.sub, _hash=xxhash.xxh64_intdigest) -> int:
+    """:func:`line_key` of a line already lower-cased, stripped or not (the
+    stage has the lines so for its rules: no second lower-casing)."""
+    if _search(s):  # most lines hold no number: no substitution to pay for
+        s = _sub("0", s)
     # split/join strips and collapses the same whitespace as re's \s (str.isspace)
-    norm = " ".join(s.split())
-    return xxhash.xxh64_intdigest(norm.encode("utf-8", "surrogatepass")) - (1 << 63)
+    return _hash(" ".join(s.split()).encode("utf-8", "surrogatepass")) - (1 << 63)
 
 
 def split_title_suffix(line: str) -> tuple[str, str | None]:

@@ -15,6 +15,7 @@ the site (``site.repeated_line``: only in the leading/trailing furniture of the
 page, or short, so a republished article is not emptied); it repeats the title
 (``title.repeated``); it is a short line in another script (``fragment.stray_script``);
 it is the unrelated trailing fragment of another article (``fragment.trailing``);
+it is a headline a related-stories box lists below a header a rule removed (``related.list_item``);
 it belongs to a teaser list of headlines glued to their summaries
 (``classifier.teaser``); it is a later copy of the article's paragraphs, glued
 or cut short (``classifier.copy``: structured data); or the line classifier puts it outside the article
@@ -37,9 +38,10 @@ from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classi
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .copies import copied_lines
 from .metadata import extract_metadata_at, title_key
+from .related import RULE as RELATED_ITEM, related_items
 from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
-from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key,
+from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key, line_key_lower,
                          site_and_line_keys, split_title_suffix)
 
 if TYPE_CHECKING:
@@ -198,12 +200,13 @@ class _LineFacts:
     def __init__(self, text: str, rules: CompiledRules, keys: bool) -> None:
         raw = text.split("\n")
         self._rules = rules
-        stripped = [t.strip() for t in raw]
-        verdicts = rules.match_lines([s.lower() for s in stripped])
+        low = [t.strip().lower() for t in raw]
+        verdicts = rules.match_lines(low)
         self._rule = dict(zip(raw, verdicts))
         self._keys = keys
-        # Every line's key at once (the site steps ask for all of them).
-        self._key: dict[str, int] = {t: line_key(t) for t, s in zip(raw, stripped) if s} if keys else {}
+        # Every line's key at once (the site steps ask for all of them), from the
+        # lower-cased lines the rules had: line_key_lower(low) == line_key(raw).
+        self._key: dict[str, int] = {t: line_key_lower(s) for t, s in zip(raw, low) if s} if keys else {}
 
     def rule(self, line: str) -> int:
         """Index into ``rules.rules`` of the rule matching ``line`` (-1: none)."""
@@ -257,6 +260,9 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         _mark_classified(lines, rules, settings, cfg, main)
         _keep_closing_lines(lines, spared)
     _keep_inner_calls(lines, topical)
+    # 5b. The headlines a related-stories box lists below the header a rule removed.
+    for i in related_items(lines.stripped, lines.reason):
+        lines.reason[i] = RELATED_ITEM
 
     # 6. A trailing fragment of another article.
     blank, reason = lines.blank, lines.reason
@@ -406,9 +412,24 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
         if short or settings.classifier else ""
     if short:
         for i in short:
-            if main and not _shares_script(stripped[i], main):
+            if main and not _shares_script(stripped[i], main) and not _continues_neighbour(lines, i, cap):
                 reason[i], penalty[i] = "fragment.stray_script", 1
     return main
+
+
+def _continues_neighbour(lines: _Lines, i: int, cap: int) -> bool:
+    """Short line ``i`` ends (or opens) a longer line of its own script next to
+    it: the last word of a verse quoted in Arabic in an Indonesian sermon, not
+    a stray fragment (those sit among the article's own lines)."""
+    stripped, reason = lines.stripped, lines.reason
+    for step in (-1, 1):
+        j = i + step
+        while 0 <= j < lines.n and not stripped[j]:
+            j += step
+        if 0 <= j < lines.n and not reason[j] and len(stripped[j]) > 2 * cap \
+                and _shares_script(stripped[i], dominant_script([stripped[j]], True)):
+            return True
+    return False
 
 
 def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateSettings,
@@ -594,8 +615,8 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     if _ends_sentence(s) or _REFERENCE.match(s) or _SIGNATURE.fullmatch(s):
         return False
     words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
-    if not words:
-        return False
+    if all(w.isdigit() for w in words):
+        return False  # numbers only ("02-751-1500", a listing's phone): no other article's words
     # A missing full stop is evidence only where the article's lines have one
     # (Thai, for one, ends sentences with a space).
     ends = [_ends_sentence(texts[i].rstrip()) for i in range(last)
