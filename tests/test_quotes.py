@@ -283,3 +283,16 @@ def test_marks_found_by_find_are_the_regex_ones():
     texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()
     for text in texts:
         assert stage._marks_of(text) == [(m.start(), m.group()) for m in stage._MARKS.finditer(text)]
+
+
+def test_warm_up_builds_the_lexicon_and_changes_no_result():
+    from ketl.stages.quotes import stage
+
+    text = _seed("000")
+    stage._lexicon.cache_clear()
+    before = find_quotes(text)
+    stage._lexicon.cache_clear()
+    stage.warm_up()
+    assert stage._lexicon.cache_info().currsize == 1  # a worker's first batch finds it built
+    assert find_quotes(text) == before
+    assert [q.speaker for q in find_quotes(stage._WARM_TEXT)] == ["Ilham Aliyev"] * 3
