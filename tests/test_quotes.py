@@ -296,3 +296,25 @@ def test_warm_up_builds_the_lexicon_and_changes_no_result():
     assert stage._lexicon.cache_info().currsize == 1  # a worker's first batch finds it built
     assert find_quotes(text) == before
     assert [q.speaker for q in find_quotes(stage._WARM_TEXT)] == ["Ilham Aliyev"] * 3
+
+
+def test_tail_search_started_after_the_last_non_phrase_char_is_the_full_search():
+    # _tail skips the part of a string no speaker phrase can reach: same match, same groups.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    lex = stage._lexicon()
+    rng = random.Random(7)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    cases = []
+    for text in texts:
+        for _ in range(40):
+            end = rng.randrange(1, len(text) + 1)
+            cases.append(text[max(0, end - rng.randrange(1, 300)):end])
+    alphabet = ["Ilham", " ", "Aliyev", "the", "U.S.", "Dr.", "he", "’", "'", "-", ",", "\n", "é", "\u0301",
+                "Ωμέγα", "3", ":", "(", "of", "\t", ".", "“"]
+    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(3000)]
+    for s in cases:
+        want, got = lex.tail.search(s), stage._tail(s, lex)
+        assert (want and (want.span(), want.group(1))) == (got and (got.span(), got.group(1))), s

@@ -426,6 +426,21 @@ def _clean_uncached(phrase: str, lex: _Lexicon) -> str | None:
     return name
 
 
+# A character no speaker phrase holds (phrases are letters, marks, spaces, ’ ' - and
+# the dots of abbreviations). Searched backwards: where the last one stands.
+_NOT_PHRASE = regex.compile(r"(?r)[^\p{L}\p{M}\s’'\-.]")
+
+
+def _tail(s: str, lex: _Lexicon):
+    """``lex.tail.search(s)``, started after the last character no phrase can hold.
+
+    The tail match runs to the end of ``s``, so it cannot start before that
+    character; the search from 0 tried the phrase at every position before it
+    (most of a long sentence) only to fail at each."""
+    m = _NOT_PHRASE.search(s)
+    return lex.tail.search(s, m.end()) if m else lex.tail.search(s)
+
+
 def _subject_before(s: str, lex: _Lexicon) -> str | None:
     """Speaker phrase ending ``s`` (the text right before a speech verb)."""
     for _ in range(3):
@@ -436,14 +451,14 @@ def _subject_before(s: str, lex: _Lexicon) -> str | None:
     if _APPOSITIVE_END.search(s):
         # "X, an aide to ..., said" or "President of Armenia, Armen Sarkissian, said"
         inner = s.rstrip()[:-1]
-        m = lex.tail.search(inner)
+        m = _tail(inner, lex)
         if m and (name := _clean(m.group(1), lex)) and _is_person(name, lex):
             return name
         comma = inner.rfind(",")
         if comma < 0:
             return None
         s = inner[:comma]
-    m = lex.tail.search(s)
+    m = _tail(s, lex)
     return _clean(m.group(1), lex) if m else None
 
 
@@ -505,7 +520,7 @@ def _before_speaker(before: str, lex: _Lexicon) -> str | None:
         m = _COLON_END.search(before)
         if m:
             head = m.group(1)
-            t = lex.tail.search(head)
+            t = _tail(head, lex)
             if t and t.end() == len(head.rstrip()) and (name := _clean(t.group(1), lex)):
                 # "X told the meeting:": the listener is not the speaker, X is.
                 # Only the few characters before the phrase: the verb must end right there.
