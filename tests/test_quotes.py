@@ -318,3 +318,30 @@ def test_tail_search_started_after_the_last_non_phrase_char_is_the_full_search()
     for s in cases:
         want, got = lex.tail.search(s), stage._tail(s, lex)
         assert (want and (want.span(), want.group(1))) == (got and (got.span(), got.group(1))), s
+
+
+def test_verb_prefilter_gives_the_regex_matches():
+    # _verb_from may only skip text where lex.verbs cannot match: same search and finditer results.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    lex = stage._lexicon()
+    rng = random.Random(11)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    cases = []
+    for text in texts:
+        for _ in range(40):
+            start = rng.randrange(len(text))
+            cases.append(text[start:start + rng.randrange(1, 300)])
+    pieces = ["said", "SAID", "Said", "ſaid", "saİd", "as\u212aed", "unsaid", "saidly", "told", "straße", "ß",
+              "ﬁ", " ", ",", "he", "Aliyev", "é", "\u0301", "warns", "\n", "İ"]
+    cases += ["".join(rng.choice(pieces) for _ in range(rng.randrange(10))) for _ in range(4000)]
+    for s in cases:
+        at = stage._verb_from(s, lex, 0, 120)
+        want = lex.verbs.search(s, 0, 120)
+        got = lex.verbs.search(s, at, 120) if at >= 0 else None
+        assert (want and want.span()) == (got and got.span()), s
+        at = stage._verb_from(s, lex)
+        want = [m.span() for m in lex.verbs.finditer(s)]
+        assert want == ([m.span() for m in lex.verbs.finditer(s, at)] if at >= 0 else []), s

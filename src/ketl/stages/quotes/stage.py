@@ -35,6 +35,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Iterable, Iterator
 
+import ahocorasick
 import regex
 
 from ...document import Document, Edit, Quote
@@ -88,6 +89,8 @@ class _Lexicon:
     tail: regex.Pattern  # the speaker phrase at the end of a string
     head: regex.Pattern  # the speaker phrase at the start of a string
     name_runs: regex.Pattern
+    # The speech verbs casefolded, for _verb_from (None when a verb is not plain ASCII letters).
+    verb_words: ahocorasick.Automaton | None
     # Per-phrase decisions are pure functions of the phrase: computed once per
     # distinct phrase, not once per occurrence (names recur within and across articles).
     clean_cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -115,7 +118,41 @@ def _lexicon() -> _Lexicon:
         tail=regex.compile(rf"(?<![\p{{L}}\p{{M}}])({phrase})\s*$"),
         head=regex.compile(rf"^\s*({phrase})"),
         name_runs=regex.compile(rf"(?<![\p{{L}}\p{{M}}])({_NAME_RUN})"),
+        verb_words=_verb_automaton(set(data["speech_verbs"])),
     )
+
+
+def _verb_automaton(verbs: set[str]) -> ahocorasick.Automaton | None:
+    if not all(v.isascii() and v.isalpha() for v in verbs):
+        return None
+    auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    for v in verbs:
+        auto.add_word(v.casefold(), len(v))
+    auto.make_automaton()
+    return auto
+
+
+def _verb_from(s: str, lex: _Lexicon, lo: int = 0, hi: int | None = None) -> int:
+    """A position in ``s[lo:hi]`` no speech verb starts before; -1 when none is there.
+
+    ``lex.verbs`` tries its case-insensitive alternation at every position, and half
+    the strings it is asked about hold no verb. The regex matches a verb of ASCII
+    letters only where every character casefolds to the verb's letter (``İ`` aside,
+    which casefolds to two characters), so the verb is then a substring of the
+    casefolded text, which one Aho-Corasick pass (in C) finds."""
+    auto = lex.verb_words
+    sub = s[lo:hi]
+    if auto is None or "İ" in sub:
+        return lo
+    folded = sub.casefold()
+    first = -1
+    for end, n in auto.iter(folded):
+        if first < 0 or end - n + 1 < first:
+            first = end - n + 1
+    if first < 0:
+        return -1
+    # Positions agree only when no character folded to several (ß -> ss).
+    return lo + first if len(folded) == len(sub) else lo
 
 
 def run(docs: list[Document], resources: StageResources) -> list[Document]:
@@ -491,7 +528,8 @@ def _after_speaker(after: str, lex: _Lexicon) -> str | None:
         tail = rest[v.end():]
         h = lex.head.match(tail)
         return (_titled_name(tail, h.end(), lex) or _clean(h.group(1), lex)) if h else None
-    v = lex.verbs.search(rest, 0, 120)
+    at = _verb_from(rest, lex, 0, 120)
+    v = lex.verbs.search(rest, at, 120) if at >= 0 else None
     if v and not _SENTENCE_END.search(rest, 0, v.start()) and len(rest[:v.start()].split()) <= 8:
         return _subject_before(rest[:v.start()], lex)
     return None
@@ -539,7 +577,8 @@ def _before_speaker(before: str, lex: _Lexicon) -> str | None:
         h = lex.head.match(before[m.end():])
         if h and (name := _clean(h.group(1), lex)):
             return name
-    for v in reversed(list(lex.verbs.finditer(before))):
+    at = _verb_from(before, lex)
+    for v in reversed(list(lex.verbs.finditer(before, at)) if at >= 0 else []):
         name = _subject_before(before[:v.start()], lex)
         if name:
             return name
