@@ -321,3 +321,22 @@ def test_many_small_adds_equal_one_add():
     assert len(index) == len(rows)
     with pytest.raises(ValueError):
         index.add(pa.table({"quote_id": pa.array([None], pa.string()), "text": ["a quote"]}))
+
+
+@pytest.mark.parametrize("block_elems", [128 * 7, 128 * 64, 1 << 20])
+def test_signatures_across_block_edges_equal_datasketch(monkeypatch, block_elems):
+    # Texts that fill a block, spill over its edge, or need several blocks alone:
+    # the reused product buffer must give each exactly datasketch's signature.
+    from ketl.dedup import minhash
+
+    monkeypatch.setattr(minhash, "_BLOCK_ELEMS", block_elems)
+    words = " ".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))).split()
+    rng = random.Random(block_elems)
+    texts = [" ".join(words[i:i + n]) for i, n in
+             ((rng.randrange(len(words) - 400), rng.choice((1, 4, 6, 9, 40, 150, 400))) for _ in range(60))]
+    texts[5] = ""
+    sigs = signatures(texts)
+    for text, sig in zip(texts, sigs):
+        ref = MinHash(num_perm=128, seed=1, hashfunc=int)
+        ref.update_batch(shingle_hashes_reference(text))
+        assert (ref.hashvalues == sig).all() if text else (sig == 0xFFFFFFFF).all()

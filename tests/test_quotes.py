@@ -268,3 +268,80 @@ def test_20_mb_single_line_is_linear_in_time_and_memory():
         (t5, m5), (t20, m20) = by[(layout, 5.0)], by[(layout, 20.0)]
         assert t20 < 6 * t5 + 2, (layout, t5, t20)  # linear: 4x the text, about 4x the time
         assert m20 < 6 * m5, (layout, m5, m20)  # peak RSS of the stage's own process
+
+
+def test_marks_found_by_find_are_the_regex_ones():
+    # _marks_of replaces a scan with the _MARKS class: the same marks, in the same order.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    assert set(stage._MARKS.pattern[1:-1].replace("\\", "")) == set(stage._MARK_CHARS)
+    rng = random.Random(5)
+    alphabet = stage._MARK_CHARS + "ab \n.Ωд€🙂\x00"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(60))) for _ in range(300)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()
+    for text in texts:
+        assert stage._marks_of(text) == [(m.start(), m.group()) for m in stage._MARKS.finditer(text)]
+
+
+def test_warm_up_builds_the_lexicon_and_changes_no_result():
+    from ketl.stages.quotes import stage
+
+    text = _seed("000")
+    stage._lexicon.cache_clear()
+    before = find_quotes(text)
+    stage._lexicon.cache_clear()
+    stage.warm_up()
+    assert stage._lexicon.cache_info().currsize == 1  # a worker's first batch finds it built
+    assert find_quotes(text) == before
+    assert [q.speaker for q in find_quotes(stage._WARM_TEXT)] == ["Ilham Aliyev"] * 3
+
+
+def test_tail_search_started_after_the_last_non_phrase_char_is_the_full_search():
+    # _tail skips the part of a string no speaker phrase can reach: same match, same groups.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    lex = stage._lexicon()
+    rng = random.Random(7)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    cases = []
+    for text in texts:
+        for _ in range(40):
+            end = rng.randrange(1, len(text) + 1)
+            cases.append(text[max(0, end - rng.randrange(1, 300)):end])
+    alphabet = ["Ilham", " ", "Aliyev", "the", "U.S.", "Dr.", "he", "’", "'", "-", ",", "\n", "é", "\u0301",
+                "Ωμέγα", "3", ":", "(", "of", "\t", ".", "“"]
+    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(3000)]
+    for s in cases:
+        want, got = lex.tail.search(s), stage._tail(s, lex)
+        assert (want and (want.span(), want.group(1))) == (got and (got.span(), got.group(1))), s
+
+
+def test_verb_prefilter_gives_the_regex_matches():
+    # _verb_from may only skip text where lex.verbs cannot match: same search and finditer results.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    lex = stage._lexicon()
+    rng = random.Random(11)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    cases = []
+    for text in texts:
+        for _ in range(40):
+            start = rng.randrange(len(text))
+            cases.append(text[start:start + rng.randrange(1, 300)])
+    pieces = ["said", "SAID", "Said", "ſaid", "saİd", "as\u212aed", "unsaid", "saidly", "told", "straße", "ß",
+              "ﬁ", " ", ",", "he", "Aliyev", "é", "\u0301", "warns", "\n", "İ"]
+    cases += ["".join(rng.choice(pieces) for _ in range(rng.randrange(10))) for _ in range(4000)]
+    for s in cases:
+        at = stage._verb_from(s, lex, 0, 120)
+        want = lex.verbs.search(s, 0, 120)
+        got = lex.verbs.search(s, at, 120) if at >= 0 else None
+        assert (want and want.span()) == (got and got.span()), s
+        at = stage._verb_from(s, lex)
+        want = [m.span() for m in lex.verbs.finditer(s)]
+        assert want == ([m.span() for m in lex.verbs.finditer(s, at)] if at >= 0 else []), s

@@ -384,10 +384,10 @@ def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None
         return []
     splits = {}
     for token in unknown:
-        if protected is not None and protected(token):
-            continue
+        # split_glued is cached and says no to almost every token: the gazetteer
+        # (a hash and a search per call) is asked only about the few it would split.
         parts = split_glued(token)
-        if parts is not None:
+        if parts is not None and not (protected is not None and protected(token)):
             splits[token] = parts
     if not splits:
         return []
