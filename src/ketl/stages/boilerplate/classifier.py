@@ -625,6 +625,7 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
                 # A line shaped like the article's own ("GIRLS SOCCER", "Viera
                 # d. Rockledge 3-1") is the article's, and so is what lies after it.
                 own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop)) if reach != anchor else set()
+                own |= _repeated_shapes(lines, reach, anchor)
                 reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
         for r in range(edge + step, reach + step, step):
             inside[r] = True
@@ -645,6 +646,22 @@ def _shapes(lines: Sequence[str], first: int, stop: int) -> set[str]:
     evidence below it (``stop``, excluded)."""
     out = {_shape(lines[q]) for q in range(first, stop)}
     out.discard("")
+    return out
+
+
+def _repeated_shapes(lines: Sequence[str], a: int, b: int, min_items: int = 3) -> set[str]:
+    """Telling shapes that lead ``min_items`` lines in a row between ``a`` and
+    ``b`` (either order): a list of its own ("player.setav speedmult *",
+    "player.setav health *", ...), which a page's header or footer run is not
+    (its menus are evidence already; its bullets have no telling shape)."""
+    out: set[str] = set()
+    run_shape, run = "", 0
+    for q in range(min(a, b), max(a, b) + 1):
+        shape = _shape(lines[q])
+        run = run + 1 if shape and shape == run_shape else (1 if shape else 0)
+        run_shape = shape
+        if run >= min_items:
+            out.add(shape)
     return out
 
 
