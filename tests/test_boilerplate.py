@@ -1050,3 +1050,47 @@ def test_a_list_of_codes_below_the_title_stays_when_a_related_box_follows():
     for line in codes:
         assert line in out
     assert "Вам также может быть интересно" not in out
+
+
+def _meal_plan(day: str) -> list[str]:
+    return [f"Meal Prep Menu for {day}", "Pre-Workout Meal", "Eat 60–90 minutes before your workout",
+            "Asparagus and Eggs [1 cup asparagus, 2 poached eggs, ½ cup sweet potato]",
+            "Portion Fix Containers: 1 Green, 1 Red, 1 Yellow, 1 tsp.", "Post-Workout Meal",
+            "Eat 1–2 hours after your workout", "Asian Chicken Zoodles [1 cup zucchini noodles, 4 oz. cooked chicken]",
+            "Portion Fix Containers: 1 Green, 1 Red, 1 Yellow, 1 tsp.", "Meal 1", "Eat every 2–3 hours",
+            "1 scoop Shakeology, 1 cup strawberries, 8 oz. unsweetened almond milk",
+            "Portion Fix Containers: 1 Purple, 1 Red, 1 tsp."]
+
+
+def test_a_list_article_goes_on_past_a_related_box_dropped_into_it():
+    # Noise set, seed 11: a "More stories" box inside a meal plan ended the
+    # article there (176 lines of the plan lost). Past the box the plan repeats
+    # its own labels; a teaser list does not.
+    before, after = _meal_plan("Eating Plan A"), _meal_plan("Eating Plan B")
+    text = "\n\n".join([
+        "A little more obsessed meal prep",
+        "If you have done 80 Day Obsession, you have seen firsthand how her timed nutrition plan works for you.",
+        "This meal plan works for both programmes, so there is no need to figure out a whole new plan. Now get prepping!",
+        *before, "More stories", "• So this is the future of apple innovation", "• Clymer workshop manual review",
+        *after, "Daily Ledger | Independent news since 1992"])
+    doc = clean(doc_of(text, "ledger/meal.txt"))
+    for line in before + after:
+        assert line in doc.text
+    assert "So this is the future of apple innovation" not in doc.text
+    assert "More stories" not in doc.text
+
+
+@pytest.mark.parametrize("marker", ["&nbsp;", "Advertisement"])
+def test_a_list_article_goes_on_past_an_ad_marker_where_its_labels_repeat(marker):
+    # Noise set, seed 13: an ad marker between two plans of a meal plan ended
+    # the article there (168 lines lost): no prose follows, but its labels do.
+    before, after = _meal_plan("Eating Plan A"), _meal_plan("Eating Plan B")
+    text = "\n\n".join([
+        "A little more obsessed meal prep",
+        "If you have done 80 Day Obsession, you have seen firsthand how her timed nutrition plan works for you.",
+        "This meal plan works for both programmes, so there is no need to figure out a whole new plan. Now get prepping!",
+        *before, marker, *after, "Daily Ledger | Independent news since 1992"])
+    doc = clean(doc_of(text, "ledger/meal.txt"))
+    for line in before + after:
+        assert line in doc.text
+    assert marker not in doc.text.split("\n")

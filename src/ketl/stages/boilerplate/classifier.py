@@ -418,7 +418,8 @@ def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: list[bool
             bounds.append((start, q))
     for k, (start, after) in enumerate(bounds):
         stop = bounds[k + 1][0] - 1 if k + 1 < len(bounds) else end - 1
-        if _teaser_items(lines, hard, after, stop):
+        if _teaser_items(lines, hard, after, stop) and _own_lines_resume(
+                lines, hard, after - 1, end, cfg.bridge_max_gap, (lo, start - 1)) is None:
             return start
     return len(lines)
 
@@ -597,9 +598,9 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
     for step, edge, end in ((-1, first, -1), (1, last, stop)):
         q = _next_hard(hard, edge + step, step, end)
         while q != end and (weak[q] or headers[q]):
-            resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap)
+            resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap, first)
             if resumed is None and headers[q]:
-                resumed = _past_box(lines, hard, weak, q, end, max_gap) if step == 1 else \
+                resumed = _past_box(lines, hard, weak, q, end, max_gap, (first, q - 1)) if step == 1 else \
                     _lead_above_box(lines, hard, weak, edge, q, end, max_gap)
             if resumed is None:
                 break
@@ -718,7 +719,7 @@ def _sign_off(lines: Sequence[str], inside: list[bool], hard: list[bool], edge: 
 
 
 def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int, q: int, step: int,
-            end: int, max_gap: int) -> tuple[int, int] | None:
+            end: int, max_gap: int, first: int = -1) -> tuple[int, int] | None:
     """Where the article goes on past the interruption at ``q`` (an ad marker,
     a caption's credit, a "Trending now" box): ``(first, last)`` lines to take,
     or None. A weak line is passed when a sentence follows before the next
@@ -733,6 +734,10 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
             return prose, prose
         if step == -1:
             found = _items_up_to_prose(lines, hard, weak, q, end)
+            if found is not None:
+                return found, found
+        elif first >= 0:  # a list-and-label article goes on past an ad marker: its labels repeat
+            found = _own_lines_resume(lines, hard, q, end, max_gap, (first, q - 1), exact=True)
             if found is not None:
                 return found, found
     prev = q - step
@@ -793,7 +798,7 @@ _RESUMED_MIN_CHARS = 200
 
 
 def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int, end: int,
-              max_gap: int) -> tuple[int, int] | None:
+              max_gap: int, article: tuple[int, int] | None = None) -> tuple[int, int] | None:
     """A box dropped into the article ("Editor's picks" and three headlines):
     where the article's prose resumes after it, as ``(q, first line)`` (the
     box itself is not taken), or None. The box is a few lines that are no
@@ -801,11 +806,52 @@ def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], 
     r = q + 1
     while r != end and r - q <= max_gap and (weak[r] or not hard[r] and not is_prose(lines[r])):
         r += 1
+    if article is not None:
+        resumed = _own_lines_resume(lines, hard, q, end, max_gap, article)
+        if resumed is not None and (r == end or r == q + 1 or hard[r] or not is_prose(lines[r]) or resumed < r):
+            return q, resumed
     if r == end or r == q + 1 or hard[r] or not is_prose(lines[r]):
         return None
     # A teaser's blurb is cut short ("... and what…"): it is no sentence of the article.
     enough = _prose_from(lines, hard, weak, r, 1, end, _RESUMED_MIN_CHARS, 2, skip_cut_short=True)
     return (q, r) if enough else None
+
+
+# Lines after a box that must repeat the article's own (its labels, its
+# telling shapes) for its structured text to resume past the box.
+_OWN_AFTER_BOX = 3
+
+
+def _own_lines_resume(lines: Sequence[str], hard: Sequence[bool], q: int, end: int, max_gap: int,
+                      article: tuple[int, int], exact: bool = False) -> int | None:
+    """An article of lists and labels (a meal plan, a schedule) has no prose
+    to resume with after a box dropped into it: it resumes where, past the
+    box, ``_OWN_AFTER_BOX`` lines within ``max_gap`` lines repeat the
+    article's own lines above the box, word for word or by their telling
+    shape ("Eat 60–90 minutes before your workout"). A teaser list does not
+    repeat the article it follows. The first such line, or None."""
+    first, last = article
+    own_text = {lines[k] for k in range(first, last + 1) if not hard[k]}
+    own_shapes = set() if exact else _shapes(lines, first, last + 1)
+    found: list[int] = []
+    r = q + 1
+    while r != end and r - q <= 2 * max_gap and len(found) < _OWN_AFTER_BOX:
+        if not hard[r] and (lines[r] in own_text or _shape(lines[r]) in own_shapes):
+            found.append(r)
+        r += 1
+    if len(found) < _OWN_AFTER_BOX:
+        return None
+    # The box's items are led alike ("• ..."): the article resumes at the first
+    # line led otherwise; items led by nothing telling end at the first repeat.
+    r = q + 1
+    while r < found[0] and hard[r]:
+        r += 1
+    lead = list_lead(lines[r])
+    if not lead or lead == "W:":
+        return found[0]
+    while r < found[0] and (hard[r] or list_lead(lines[r]) == lead):
+        r += 1
+    return r
 
 
 def _cut_short(line: str) -> bool:
