@@ -3,9 +3,11 @@ temporary server costs 10-26 s here); everything else tests plain functions."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -92,26 +94,113 @@ def seed_texts() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
 
 
+class _ServerBoot:
+    """The session's temporary Prefect server, booting in its own process while this one
+    goes on (the boot is 10-26 s here, most of it imports in that process). Prefect's own
+    test harness, split in two: ``prefect_test_harness`` waits for the server at once."""
+
+    def __init__(self, folder: Path):
+        from prefect.server.api.server import SubprocessASGIServer
+        from prefect.testing.utilities import _find_available_port
+
+        self.db = folder / "prefect.db"
+        self.server = SubprocessASGIServer(port=_find_available_port())
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._boot, name="prefect-server-boot", daemon=True)
+        self.thread.start()
+
+    def _boot(self) -> None:
+        from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+        try:  # a database of its own, as the harness gives it
+            with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{self.db}"}):
+                self.server.start(timeout=120)
+        except BaseException as exc:  # raised where a test waits for the server
+            self.error = exc
+
+    def wait(self) -> str:
+        """The server's API URL, once it answers."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.server.api_url
+
+
+_EARLY: dict[str, object] = {}
+
+
+def pytest_collection_finish(session):
+    """Start, before the first test, the work in other processes that selected tests will
+    only wait for, so it runs beside the tests that come first instead of before them:
+    the session's Prefect server if a test uses it, and what a test module's
+    ``start_early(items)`` starts for its selected tests."""
+    if session.config.option.collectonly or not session.items:
+        return
+    if any("_prefect_server" in item.fixturenames for item in session.items):
+        folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
+        _EARLY["server"] = _ServerBoot(folder)
+    by_module: dict[object, list] = {}
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "start_early"):
+            by_module.setdefault(module, []).append(item)
+    for module, items in by_module.items():
+        module.start_early(items)
+
+
 @pytest.fixture(scope="session")
-def _prefect_server(tmp_path_factory):
+def _prefect_server():
     """One temporary Prefect server for the session: (API URL, a copy of its
     database taken right after its start-up: migrated, blocks registered, no runs)."""
     import sqlite3
+    from contextlib import ExitStack
 
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
-    from prefect.testing.utilities import prefect_test_harness
+    import prefect.context
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.utilities.asyncutils import run_coro_as_sync
 
-    with prefect_test_harness(server_startup_timeout=120):
-        url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
-        url = url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
-        copy = tmp_path_factory.mktemp("migrated-prefect-db") / "prefect.db"
-        src, dst = sqlite3.connect(url.split(":///", 1)[1]), sqlite3.connect(copy)
-        try:
-            src.backup(dst)  # consistent while the server writes, unlike a file copy
-        finally:
-            src.close()
-            dst.close()
-        yield PREFECT_API_URL.value(), copy
+    boot = _EARLY.pop("server", None) or _ServerBoot(Path(tempfile.mkdtemp(prefix="session-server-",
+                                                                           dir=_PREFECT_HOME)))
+    url = boot.wait()
+    copy = boot.db.with_name("migrated-copy.db")
+    src, dst = sqlite3.connect(boot.db), sqlite3.connect(copy)
+    try:
+        src.backup(dst)  # consistent while the server writes, unlike a file copy
+    finally:
+        src.close()
+        dst.close()
+    prior = SubprocessASGIServer._instances.get(None)
+    try:
+        with ExitStack() as stack:
+            # what prefect_test_harness does once its server answers: this process's runs
+            # use it, and Prefect code asking for "the" temporary server gets this one
+            stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
+            global_context = getattr(prefect.context, "_temporary_global_settings_context", None)
+            if global_context is not None:
+                stack.enter_context(global_context(prefect.context.get_settings_context()))
+            SubprocessASGIServer._instances[None] = boot.server
+            yield url, copy
+
+            async def drain() -> None:  # the logs and events still queued, before the server goes
+                try:
+                    result = APILogWorker.instance().drain()
+                    if inspect.isawaitable(result):
+                        await result
+                except RuntimeError:
+                    pass  # no log worker was started
+                result = EventsWorker.drain_all()
+                if inspect.isawaitable(result):
+                    await result
+            run_coro_as_sync(drain())
+    finally:
+        boot.server.stop()
+        if prior is not None:
+            SubprocessASGIServer._instances[None] = prior
+        else:
+            SubprocessASGIServer._instances.pop(None, None)
 
 
 @pytest.fixture(scope="session")
