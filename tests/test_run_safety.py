@@ -219,39 +219,79 @@ def _is_server(pid: int) -> bool:  # Prefect's temporary server
         return False
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig, prefect_home):
-    """The temporary Prefect server, the resource tracker and the pool workers die within
-    seconds of the ketl process, and the next run is not slowed by them."""
+KILL_SIGNALS = [signal.SIGKILL, signal.SIGTERM]
+
+
+def _busy(proc: subprocess.Popen) -> list[int]:
+    """The processes below ``proc`` (not its watchdog), once they are the temporary server,
+    the resource tracker and two pool workers at least; else []."""
     from ketl.run.watchdog import _processes, descendants
 
-    raw = tmp_path / "raw"
+    below = [p for p in descendants({proc.pid}, _processes()) if not _is_watchdog(p)]
+    return below if len(below) >= 4 and any(_is_server(p) for p in below) else []
+
+
+@pytest.fixture(scope="module")
+def killed_alone(tmp_path_factory, _prefect_server):
+    """Per signal: a ``ketl run`` on its own temporary server, killed (the ketl process alone)
+    once its pool is busy: (the processes below it then, those of its group still alive
+    10 s after its death or when none was, seconds from its death to then).
+
+    The two runs go side by side: each is a temporary server's start-up (seconds of
+    imports in the run and in the server) that this process only waits for."""
+    root = tmp_path_factory.mktemp("killed-alone")
+    raw = root / "raw"
     for i in range(300):  # enough work that the pool is busy when the kill comes
         (raw / f"s{i % 7}").mkdir(parents=True, exist_ok=True)
         shutil.copy(SEED[i % 5], raw / f"s{i % 7}" / f"{i}.txt")
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # its own temporary server
-    env["PREFECT_HOME"] = str(prefect_home)
-    proc = subprocess.Popen(_ketl_cmd(raw, tmp_path / "out", "--batch-size", "20")[:-2] + ["--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs = {}
+    for sig in KILL_SIGNALS:
+        home = root / f"prefect-home-{sig.name}"  # a migrated database, as ``prefect_home`` gives
+        home.mkdir()
+        shutil.copy(_prefect_server[1], home / "prefect.db")
+        env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # its own temporary server
+        env["PREFECT_HOME"] = str(home)
+        procs[sig] = subprocess.Popen(_ketl_cmd(raw, root / f"out-{sig.name}", "--batch-size", "20")[:-2]
+                                      + ["--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+    waiting, dying, found = dict(procs), {}, {}
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # the server, the resource tracker and two workers
-            below = [p for p in descendants({proc.pid}, _processes()) if not _is_watchdog(p)]
-            if len(below) >= 4 and any(_is_server(p) for p in below):
-                break
-            time.sleep(0.2)
-        assert len(below) >= 4 and any(_is_server(p) for p in below), below
-        os.kill(proc.pid, sig)
-        proc.wait(timeout=10)
-        t0 = time.monotonic()
-        while group_members(proc.pid) and time.monotonic() - t0 < 10:
+        while waiting or dying:
+            for sig, proc in list(waiting.items()):
+                below = _busy(proc)
+                if below:
+                    os.kill(proc.pid, sig)
+                    proc.wait(timeout=10)
+                    dying[sig] = (below, time.monotonic())
+                    del waiting[sig]
+                elif proc.poll() is not None or time.monotonic() > deadline:
+                    found[sig] = ([], [], 0.0)  # never busy: the test says so
+                    del waiting[sig]
+            for sig, (below, t0) in list(dying.items()):
+                left = group_members(procs[sig].pid)
+                if not left or time.monotonic() - t0 >= 10:
+                    found[sig] = (below, left, time.monotonic() - t0)
+                    del dying[sig]
             time.sleep(0.1)
-        left = group_members(proc.pid)
-        assert not left, f"{len(left)} processes outlived ketl by {time.monotonic() - t0:.1f} s"
-        assert time.monotonic() - t0 < 5
+        yield found
     finally:
-        for pid in group_members(proc.pid):
-            os.kill(pid, signal.SIGKILL)
+        for proc in procs.values():
+            for pid in group_members(proc.pid):
+                os.kill(pid, signal.SIGKILL)
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("sig", KILL_SIGNALS, ids=lambda sig: sig.name)
+def test_killing_the_ketl_process_alone_takes_its_children_with_it(sig, killed_alone):
+    """The temporary Prefect server, the resource tracker and the pool workers die within
+    seconds of the ketl process, and the next run is not slowed by them."""
+    below, left, took = killed_alone[sig]
+    assert below, "the run never had its server, resource tracker and two pool workers running"
+    assert not left, f"{len(left)} processes outlived ketl by {took:.1f} s"
+    assert took < 5
 
 
 def test_minhash_of_one_huge_text_needs_one_block_of_memory_and_gives_the_same_signature():
