@@ -6,8 +6,12 @@ from __future__ import annotations
 import inspect
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -138,7 +142,9 @@ def pytest_collection_finish(session):
         return
     if any("_prefect_server" in item.fixturenames for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
-        _EARLY["server"] = _ServerBoot(folder)
+        _EARLY["server"] = boot = _ServerBoot(folder)
+        if any("dask_cluster" in item.fixturenames for item in session.items) and find_spec("prefect_dask"):
+            _EARLY["dask"] = _dask_boot(boot.server.api_url)  # the server's URL is known before it answers
     by_module: dict[object, list] = {}
     for item in session.items:
         module = getattr(item, "module", None)
@@ -148,8 +154,21 @@ def pytest_collection_finish(session):
         module.start_early(items)
 
 
+def _start_with_server(items, server: tuple[str, Path]) -> None:
+    """A test module's ``start_with_server(items, (API URL, migrated database))``, for the
+    work in other processes its selected tests only wait for and that needs the server:
+    called once the session's server is up, to run beside the tests that follow."""
+    by_module: dict[object, list] = {}
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "start_with_server"):
+            by_module.setdefault(module, []).append(item)
+    for module, selected in by_module.items():
+        module.start_with_server(selected, server)
+
+
 @pytest.fixture(scope="session")
-def _prefect_server():
+def _prefect_server(request):
     """One temporary Prefect server for the session: (API URL, a copy of its
     database taken right after its start-up: migrated, blocks registered, no runs)."""
     import sqlite3
@@ -182,6 +201,7 @@ def _prefect_server():
             if global_context is not None:
                 stack.enter_context(global_context(prefect.context.get_settings_context()))
             SubprocessASGIServer._instances[None] = boot.server
+            _start_with_server(request.session.items, (url, copy))
             yield url, copy
 
             async def drain() -> None:  # the logs and events still queued, before the server goes
@@ -269,26 +289,69 @@ def prefect_home(tmp_path: Path, _prefect_server) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory, prefect_api) -> tuple[str, Path]:
-    """(address, the workers' working folder) of a Dask cluster started on its own,
-    as a user's would be, that runs reach by its address: a scheduler and two
-    single-threaded worker processes, in a folder that is not the tests'. One for
-    the session (each start cost 5-12 s here); nothing a test does changes it."""
-    pytest.importorskip("prefect_dask")
-    from distributed import Client, LocalCluster
+class _DaskBoot:
+    """A Dask cluster started on its own, as a user's would be: ``dask scheduler`` and
+    ``dask worker --nworkers 2 --nthreads 1`` (two single-threaded worker processes) in
+    ``home``, a folder that is not the tests', their workers' tasks reporting to ``api_url``.
+    It starts in other processes at once; ``address()`` waits for it."""
 
-    home = tmp_path_factory.mktemp("workers-home")
-    here = os.getcwd()
-    os.chdir(home)  # a spawned worker process starts in the folder it is spawned from
+    def __init__(self, home: Path, api_url: str):
+        self.home, self.api_url = home, api_url
+        self.file = home.parent / "scheduler.json"
+        self.log = open(home.parent / "dask.log", "w")  # noqa: SIM115 - closed in stop()
+        env = {**os.environ, "PREFECT_API_URL": api_url}
+        # --dashboard-address :0: the scheduler's HTTP server on a free port. On 8787 it
+        # stays for the session, and every later Dask cluster (a `ketl run --runner dask`
+        # under test) warns "Port 8787 is already in use" on its stderr.
+        commands = (["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                     "--dashboard-address", ":0", "--scheduler-file", str(self.file)],
+                    ["distributed.cli.dask_worker", "--scheduler-file", str(self.file), "--host", "127.0.0.1",
+                     "--nworkers", "2", "--nthreads", "1"])
+        self.procs = [subprocess.Popen([sys.executable, "-m", *args], cwd=home, env=env, stdout=self.log,
+                                       stderr=subprocess.STDOUT, start_new_session=True) for args in commands]
+
+    def address(self, timeout: float = 120) -> str:
+        """The scheduler's address, once both workers have joined it."""
+        from distributed import Client
+
+        with Client(scheduler_file=str(self.file), timeout=timeout) as client:
+            client.wait_for_workers(2, timeout=timeout)
+            # what the relative-path tests rely on: the workers run in ``home``
+            assert set(client.run(os.getcwd).values()) == {str(self.home)}
+            return client.scheduler.address
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):  # the workers first, then the scheduler
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.log.close()
+
+
+def _dask_boot(api_url: str) -> _DaskBoot:
+    home = Path(tempfile.mkdtemp(prefix="dask-cluster-")) / "workers-home"
+    home.mkdir()
+    return _DaskBoot(home, api_url)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(prefect_api) -> tuple[str, Path]:
+    """(address, the workers' working folder) of a Dask cluster started on its own,
+    as a user's would be, that runs reach by its address (``_DaskBoot``). One for the
+    session, started after collection beside the first tests (each start cost 5-12 s
+    here); nothing a test does changes it."""
+    pytest.importorskip("prefect_dask")
+    boot = _EARLY.pop("dask", None)
+    if boot is not None and boot.api_url != prefect_api:  # the server took another port at its start
+        boot.stop()
+        boot = None
+    boot = boot or _dask_boot(prefect_api)
     try:
-        # ":0": the scheduler's HTTP server on a free port. With None it still takes 8787 for the
-        # session, and every later Dask cluster (a `ketl run --runner dask` under test) warns
-        # "Port 8787 is already in use" on its stderr.
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               env={"PREFECT_API_URL": prefect_api})
+        yield boot.address(), boot.home
     finally:
-        os.chdir(here)
-    with cluster, Client(cluster) as client:
-        assert set(client.run(os.getcwd).values()) == {str(home)}  # what the relative-path tests rely on
-        yield cluster.scheduler_address, home
+        boot.stop()
+        shutil.rmtree(boot.home.parent, ignore_errors=True)
