@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -112,6 +113,10 @@ class _ServerBoot:
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._boot, name="prefect-server-boot", daemon=True)
         self.thread.start()
+        # Back to the tests only once the server's process has started, with this moment's
+        # environment: a test that sets os.environ for a while cannot give it a torn copy.
+        while self.thread.is_alive() and self.server.server_process is None:
+            time.sleep(0.005)
 
     def _boot(self) -> None:
         from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
