@@ -1,6 +1,6 @@
 """Wall and CPU seconds of pytest runs, this checkout against another, alternating.
 
-    python benchmarks/bench_suite.py --base /path/to/old/checkout [--rounds 2] [pytest args...]
+    python benchmarks/bench_suite.py --base /path/to/old/checkout [--rounds 2] [--together] [pytest args...]
 
 Each round runs ``pytest -q -p no:cacheprovider ARGS`` in a fresh process in the
 other checkout, then in this one (each with its own ``src`` first on PYTHONPATH
@@ -8,7 +8,8 @@ and KETL_REQUIRE_SHARED=1, as CI runs). CPU is the user + system time of every
 process the run waited for (pytest, the ketl runs it starts, their servers and
 workers once reaped), so it says what the suite costs even on a busy machine,
 where the wall time mostly says how busy the machine was: the load average is
-printed beside each run.
+printed beside each run. ``--together`` starts the two at the same moment instead:
+on a machine others load unevenly, both then see the same load (and each other).
 
 The checkouts must each have ``../shared`` beside them (the benchmarks the tests read).
 """
@@ -21,6 +22,7 @@ import re
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,13 +47,49 @@ def run_once(checkout: Path, args: list[str]) -> tuple[float, float, str]:
     return wall, cpu, last.strip("= ")
 
 
+def run_together(checkouts: dict[str, Path], args: list[str]) -> dict[str, tuple[float, float, str]]:
+    """``run_once`` for every checkout, all started at once: label -> (wall s, CPU s, last line)."""
+    t0, procs, outputs = time.monotonic(), {}, {}
+    for label, checkout in checkouts.items():
+        env = {**os.environ, "PYTHONPATH": str(checkout / "src"), "KETL_REQUIRE_SHARED": "1"}
+        procs[label] = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                                        cwd=checkout, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+        # a reader per pipe, so neither run blocks on a full pipe while the other is awaited
+        reader = threading.Thread(target=lambda lb=label: outputs.__setitem__(lb, procs[lb].stdout.read()))
+        reader.start()
+        outputs[label + " reader"] = reader
+    found, by_pid = {}, {proc.pid: label for label, proc in procs.items()}
+    while by_pid:
+        pid, status, usage = os.wait4(-1, 0)  # whichever ends first, with its own CPU (and its reaped children's)
+        label = by_pid.pop(pid, None)
+        if label is None:
+            continue
+        procs[label].returncode = os.waitstatus_to_exitcode(status)
+        found[label] = (time.monotonic() - t0, usage.ru_utime + usage.ru_stime)
+    result = {}
+    for label, (wall, cpu) in found.items():
+        outputs[label + " reader"].join()
+        last = next((ln for ln in reversed(outputs[label].splitlines()) if re.search(r"passed|failed|error", ln)), "?")
+        result[label] = (wall, cpu, last.strip("= "))
+    return result
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", type=Path, required=True, help="the other checkout (e.g. a worktree of main)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--together", action="store_true", help="start both runs at once (see above)")
     opts, pytest_args = ap.parse_known_args()
     args = pytest_args or DEFAULT
     for k in range(opts.rounds):
+        if opts.together:
+            load = os.getloadavg()[0]
+            found = run_together({"base": opts.base.resolve(), "this": HERE}, args)
+            for label, (wall, cpu, last) in found.items():
+                print(f"round {k + 1} {label} (together): wall {wall:6.1f} s  CPU {cpu:6.1f} s  load before {load:4.1f}"
+                      f"  ({last})", flush=True)
+            continue
         for label, checkout in (("base", opts.base.resolve()), ("this", HERE)):
             load = os.getloadavg()[0]
             wall, cpu, last = run_once(checkout, args)

@@ -3,9 +3,16 @@ temporary server costs 10-26 s here); everything else tests plain functions."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
+import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -92,26 +99,133 @@ def seed_texts() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
 
 
+class _ServerBoot:
+    """The session's temporary Prefect server, booting in its own process while this one
+    goes on (the boot is 10-26 s here, most of it imports in that process). Prefect's own
+    test harness, split in two: ``prefect_test_harness`` waits for the server at once."""
+
+    def __init__(self, folder: Path):
+        from prefect.server.api.server import SubprocessASGIServer
+        from prefect.testing.utilities import _find_available_port
+
+        self.db = folder / "prefect.db"
+        self.server = SubprocessASGIServer(port=_find_available_port())
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._boot, name="prefect-server-boot", daemon=True)
+        self.thread.start()
+        # Back to the tests only once the server's process has started, with this moment's
+        # environment: a test that sets os.environ for a while cannot give it a torn copy.
+        while self.thread.is_alive() and self.server.server_process is None:
+            time.sleep(0.005)
+
+    def _boot(self) -> None:
+        from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+        try:  # a database of its own, as the harness gives it
+            with temporary_settings(updates={PREFECT_SERVER_DATABASE_CONNECTION_URL: f"sqlite+aiosqlite:///{self.db}"}):
+                self.server.start(timeout=120)
+        except BaseException as exc:  # raised where a test waits for the server
+            self.error = exc
+
+    def wait(self) -> str:
+        """The server's API URL, once it answers."""
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.server.api_url
+
+
+_EARLY: dict[str, object] = {}
+
+
+def pytest_collection_finish(session):
+    """Start, before the first test, the work in other processes that selected tests will
+    only wait for, so it runs beside the tests that come first instead of before them:
+    the session's Prefect server if a test uses it, and what a test module's
+    ``start_early(items)`` starts for its selected tests."""
+    if session.config.option.collectonly or not session.items:
+        return
+    if any("_prefect_server" in item.fixturenames for item in session.items):
+        folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
+        _EARLY["server"] = boot = _ServerBoot(folder)
+        if any("dask_cluster" in item.fixturenames for item in session.items) and find_spec("prefect_dask"):
+            _EARLY["dask"] = _dask_boot(boot.server.api_url)  # the server's URL is known before it answers
+    by_module: dict[object, list] = {}
+    for item in session.items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "start_early"):
+            by_module.setdefault(module, []).append(item)
+    for module, items in by_module.items():
+        module.start_early(items)
+
+
+def _start_with_server(items, server: tuple[str, Path]) -> None:
+    """A test module's ``start_with_server(items, (API URL, migrated database))``, for the
+    work in other processes its selected tests only wait for and that needs the server:
+    called once the session's server is up, to run beside the tests that follow."""
+    by_module: dict[object, list] = {}
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and hasattr(module, "start_with_server"):
+            by_module.setdefault(module, []).append(item)
+    for module, selected in by_module.items():
+        module.start_with_server(selected, server)
+
+
 @pytest.fixture(scope="session")
-def _prefect_server(tmp_path_factory):
+def _prefect_server(request):
     """One temporary Prefect server for the session: (API URL, a copy of its
     database taken right after its start-up: migrated, blocks registered, no runs)."""
     import sqlite3
+    from contextlib import ExitStack
 
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
-    from prefect.testing.utilities import prefect_test_harness
+    import prefect.context
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.utilities.asyncutils import run_coro_as_sync
 
-    with prefect_test_harness(server_startup_timeout=120):
-        url = PREFECT_SERVER_DATABASE_CONNECTION_URL.value()
-        url = url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
-        copy = tmp_path_factory.mktemp("migrated-prefect-db") / "prefect.db"
-        src, dst = sqlite3.connect(url.split(":///", 1)[1]), sqlite3.connect(copy)
-        try:
-            src.backup(dst)  # consistent while the server writes, unlike a file copy
-        finally:
-            src.close()
-            dst.close()
-        yield PREFECT_API_URL.value(), copy
+    boot = _EARLY.pop("server", None) or _ServerBoot(Path(tempfile.mkdtemp(prefix="session-server-",
+                                                                           dir=_PREFECT_HOME)))
+    url = boot.wait()
+    copy = boot.db.with_name("migrated-copy.db")
+    src, dst = sqlite3.connect(boot.db), sqlite3.connect(copy)
+    try:
+        src.backup(dst)  # consistent while the server writes, unlike a file copy
+    finally:
+        src.close()
+        dst.close()
+    prior = SubprocessASGIServer._instances.get(None)
+    try:
+        with ExitStack() as stack:
+            # what prefect_test_harness does once its server answers: this process's runs
+            # use it, and Prefect code asking for "the" temporary server gets this one
+            stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
+            global_context = getattr(prefect.context, "_temporary_global_settings_context", None)
+            if global_context is not None:
+                stack.enter_context(global_context(prefect.context.get_settings_context()))
+            SubprocessASGIServer._instances[None] = boot.server
+            _start_with_server(request.session.items, (url, copy))
+            yield url, copy
+
+            async def drain() -> None:  # the logs and events still queued, before the server goes
+                try:
+                    result = APILogWorker.instance().drain()
+                    if inspect.isawaitable(result):
+                        await result
+                except RuntimeError:
+                    pass  # no log worker was started
+                result = EventsWorker.drain_all()
+                if inspect.isawaitable(result):
+                    await result
+            run_coro_as_sync(drain())
+    finally:
+        boot.server.stop()
+        if prior is not None:
+            SubprocessASGIServer._instances[None] = prior
+        else:
+            SubprocessASGIServer._instances.pop(None, None)
 
 
 @pytest.fixture(scope="session")
@@ -180,26 +294,84 @@ def prefect_home(tmp_path: Path, _prefect_server) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def dask_cluster(tmp_path_factory, prefect_api) -> tuple[str, Path]:
-    """(address, the workers' working folder) of a Dask cluster started on its own,
-    as a user's would be, that runs reach by its address: a scheduler and two
-    single-threaded worker processes, in a folder that is not the tests'. One for
-    the session (each start cost 5-12 s here); nothing a test does changes it."""
-    pytest.importorskip("prefect_dask")
-    from distributed import Client, LocalCluster
+class _DaskBoot:
+    """A Dask cluster started on its own, as a user's would be: ``dask scheduler`` and
+    ``dask worker --nworkers 2 --nthreads 1`` (two single-threaded worker processes) in
+    ``home``, a folder that is not the tests', their workers' tasks reporting to ``api_url``.
+    It starts in other processes at once; ``address()`` waits for it."""
 
-    home = tmp_path_factory.mktemp("workers-home")
-    here = os.getcwd()
-    os.chdir(home)  # a spawned worker process starts in the folder it is spawned from
+    def __init__(self, home: Path, api_url: str):
+        self.home, self.api_url = home, api_url
+        self.file = home.parent / "scheduler.json"
+        self.log = open(home.parent / "dask.log", "w")  # noqa: SIM115 - closed in stop()
+        env = {**os.environ, "PREFECT_API_URL": api_url}
+        # --dashboard-address :0: the scheduler's HTTP server on a free port. On 8787 it
+        # stays for the session, and every later Dask cluster (a `ketl run --runner dask`
+        # under test) warns "Port 8787 is already in use" on its stderr.
+        commands = (["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
+                     "--dashboard-address", ":0", "--scheduler-file", str(self.file)],
+                    ["distributed.cli.dask_worker", "--scheduler-file", str(self.file), "--host", "127.0.0.1",
+                     "--nworkers", "2", "--nthreads", "1"])
+        self.procs = [subprocess.Popen([sys.executable, "-m", *args], cwd=home, env=env, stdout=self.log,
+                                       stderr=subprocess.STDOUT, start_new_session=True) for args in commands]
+
+    def address(self, timeout: float = 120) -> str:
+        """The scheduler's address, once both workers have joined it."""
+        from distributed import Client
+
+        with Client(scheduler_file=str(self.file), timeout=timeout) as client:
+            client.wait_for_workers(2, timeout=timeout)
+            # what the relative-path tests rely on: the workers run in ``home``
+            assert set(client.run(os.getcwd).values()) == {str(self.home)}
+            return client.scheduler.address
+
+    def stop(self) -> None:
+        if self.log.closed:
+            return  # stopped after its last test already
+        for proc in reversed(self.procs):  # the workers first, then the scheduler
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.log.close()
+
+
+def _dask_boot(api_url: str) -> _DaskBoot:
+    home = Path(tempfile.mkdtemp(prefix="dask-cluster-")) / "workers-home"
+    home.mkdir()
+    return _DaskBoot(home, api_url)
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(prefect_api) -> tuple[str, Path]:
+    """(address, the workers' working folder) of a Dask cluster started on its own,
+    as a user's would be, that runs reach by its address (``_DaskBoot``). One for the
+    session, started after collection beside the first tests (each start cost 5-12 s
+    here); nothing a test does changes it."""
+    pytest.importorskip("prefect_dask")
+    boot = _EARLY.pop("dask", None)
+    if boot is not None and boot.api_url != prefect_api:  # the server took another port at its start
+        boot.stop()
+        boot = None
+    boot = boot or _dask_boot(prefect_api)
+    _EARLY["dask running"] = boot
     try:
-        # ":0": the scheduler's HTTP server on a free port. With None it still takes 8787 for the
-        # session, and every later Dask cluster (a `ketl run --runner dask` under test) warns
-        # "Port 8787 is already in use" on its stderr.
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               env={"PREFECT_API_URL": prefect_api})
+        yield boot.address(), boot.home
     finally:
-        os.chdir(here)
-    with cluster, Client(cluster) as client:
-        assert set(client.run(os.getcwd).values()) == {str(home)}  # what the relative-path tests rely on
-        yield cluster.scheduler_address, home
+        boot.stop()
+        shutil.rmtree(boot.home.parent, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """The session's Dask cluster stops after the last selected test that uses it: idle,
+    its scheduler and workers still cost 8 % of a core (heartbeats), for the rest of the
+    session otherwise."""
+    yield
+    boot = _EARLY.get("dask running")
+    if boot is not None and not any("dask_cluster" in later.fixturenames
+                                    for later in item.session.items[item.session.items.index(item) + 1:]):
+        _EARLY.pop("dask running").stop()

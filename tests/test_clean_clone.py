@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,10 +20,8 @@ FILES = ["tests/test_decode.py", "tests/test_language.py", "tests/test_repair_ft
          "tests/test_content_safety.py"]
 
 
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory) -> Path:
-    """The repository's files in a folder with no ``shared`` beside it."""
-    root = tmp_path_factory.mktemp("fresh") / "ketl"
+def _make_clone(root: Path) -> Path:
+    """The repository's files in ``root``, a folder with no ``shared`` beside it."""
     # What a clone holds: every file git tracks (new ones too), so a new top-level
     # folder (tools/ was one) cannot be missed.
     listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
@@ -57,19 +56,38 @@ RUNS = {
 }
 
 
+_STARTED: dict[str, subprocess.Popen] = {}  # the clone's pytest runs, by the test that reads one
+_CLONES: list[Path] = []
+
+
+def start_early(items) -> None:
+    """Called by conftest.py after collection: the clone's pytest runs of the tests selected
+    here start before the session's first test, side by side. Each is seconds of imports
+    in a process of its own: they run beside the tests that come first, and the tests
+    here read their results."""
+    chosen = {item.name for item in items} & set(RUNS) - set(_STARTED)
+    if not chosen:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="ketl-fresh-"))
+    _CLONES.append(folder)
+    clone = _make_clone(folder / "ketl")
+    _STARTED.update({name: _start(clone, *RUNS[name][0], ci=RUNS[name][1]) for name in sorted(chosen)})
+
+
 @pytest.fixture(scope="module")
-def runs(clone, request):
-    """The clone's pytest runs of the tests selected here, started together: each is
-    seconds of imports in a process of its own while this one only waits."""
-    chosen = {item.name for item in request.session.items if item.module is request.module} & set(RUNS)
-    procs = {name: _start(clone, *RUNS[name][0], ci=RUNS[name][1]) for name in sorted(chosen)}
+def runs(request):
+    """The clone's pytest run behind a test here, by that test's name (started early)."""
+    start_early([item for item in request.session.items if item.module is request.module])
     try:
-        yield lambda name: _finished(procs[name])
+        yield lambda name: _finished(_STARTED[name])
     finally:
-        for proc in procs.values():
+        for proc in _STARTED.values():
             if proc.poll() is None:
                 proc.kill()
             proc.communicate()
+        _STARTED.clear()
+        for folder in _CLONES:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _finished(proc: subprocess.Popen) -> subprocess.CompletedProcess:

@@ -6,7 +6,13 @@ their bracketed parts (``'ketl[dask]'`` printed as ``'ketl'``).
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -56,18 +62,39 @@ def test_export_errors_show_no_escaping_backslashes(tmp_path):
     assert "no[such]set" in result.output and "\\[" not in result.output
 
 
-def test_serve_against_an_unreachable_server_is_one_line(tmp_path):
-    """A wrong PREFECT_API_URL (nothing listens there) is a usage error, not httpx's traceback."""
-    import os
-    import socket
-    import subprocess
+_UNREACHABLE: list[tuple[int, subprocess.Popen, Path]] = []  # (port, the ketl serve aimed at it, its folder)
 
+
+def start_early(items) -> None:
+    """Called by conftest.py after collection: the ``ketl serve`` below starts before the
+    session's first test (seconds of importing Prefect, which the test only waits for)."""
+    if any(item.name == "test_serve_against_an_unreachable_server_is_one_line" for item in items):
+        _start_unreachable()
+
+
+def _start_unreachable() -> None:
+    if _UNREACHABLE:
+        return
     with socket.socket() as s:  # a port that was free a moment ago: nothing answers on it
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_HOME": str(tmp_path / "ph")}
-    proc = subprocess.run([sys.executable, "-m", "ketl.cli", "serve", "--cron", "*/5 * * * *"], env=env,
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert f"error: cannot reach the Prefect server at http://127.0.0.1:{port}/api" in proc.stderr
+    folder = Path(tempfile.mkdtemp(prefix="ketl-unreachable-"))
+    env = {**os.environ, "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_HOME": str(folder / "ph")}
+    proc = subprocess.Popen([sys.executable, "-m", "ketl.cli", "serve", "--cron", "*/5 * * * *"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder)
+    _UNREACHABLE.append((port, proc, folder))
+
+
+def test_serve_against_an_unreachable_server_is_one_line():
+    """A wrong PREFECT_API_URL (nothing listens there) is a usage error, not httpx's traceback."""
+    _start_unreachable()  # started early, unless this test was not collected then
+    port, proc, folder = _UNREACHABLE[0]
+    try:
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert proc.returncode == 2, stderr
+    assert "Traceback" not in stderr
+    assert f"error: cannot reach the Prefect server at http://127.0.0.1:{port}/api" in stderr

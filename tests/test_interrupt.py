@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -260,30 +261,55 @@ def test_no_process_started_under_the_handler_sees_ctrl_c(tmp_path):
     assert done.stdout.split() == ["2", "2", "False"], done.stdout
 
 
-def test_prefect_error_logs_reach_the_terminal_only_with_verbose(tmp_path):
-    """The setting ketl uses without -v (Prefect's console handler at CRITICAL) keeps a
-    task's ERROR off the terminal; -v leaves Prefect's default."""
+_PROBES: dict[bool, subprocess.Popen] = {}  # -v or not -> a process logging a task's ERROR
+_PROBES_HOME: list[Path] = []
+_PROBE_SCRIPT = ("from prefect.logging.configuration import setup_logging\n"
+                 "setup_logging()\n"  # what a flow run does first
+                 "from prefect.logging import get_logger\n"
+                 "get_logger('prefect.task_runs').error('boom from a task')\n")
+
+
+def start_early(items) -> None:
+    """Called by conftest.py after collection: the logging probes start before the
+    session's first test (each is seconds of importing Prefect in a process of its own,
+    which the test below only waits for)."""
+    if any(item.name == "test_prefect_error_logs_reach_the_terminal_only_with_verbose" for item in items):
+        _start_probes()
+
+
+def _start_probes() -> None:
     from ketl.cli.app import _quiet_prefect
 
-    script = ("from prefect.logging.configuration import setup_logging\n"
-              "setup_logging()\n"  # what a flow run does first
-              "from prefect.logging import get_logger\n"
-              "get_logger('prefect.task_runs').error('boom from a task')\n")
-    procs = {}
+    if _PROBES:
+        return
+    home = Path(tempfile.mkdtemp(prefix="ketl-log-probe-"))
+    _PROBES_HOME.append(home)
     for verbose in (False, True):
         saved = dict(os.environ)
         try:
             for k in ("PREFECT_LOGGING_LEVEL", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"):
                 os.environ.pop(k, None)
             _quiet_prefect(verbose)
-            env = {**os.environ, "PREFECT_HOME": str(tmp_path / f"ph-{verbose}"),
+            env = {**os.environ, "PREFECT_HOME": str(home / f"ph-{verbose}"),
                    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore"}
         finally:
             os.environ.clear()
             os.environ.update(saved)
-        # both at once: each is seconds of importing Prefect, and this process only waits
-        procs[verbose] = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE, text=True)
-    seen = {verbose: proc.communicate(timeout=120)[1] for verbose, proc in procs.items()}
+        _PROBES[verbose] = subprocess.Popen([sys.executable, "-c", _PROBE_SCRIPT], env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_prefect_error_logs_reach_the_terminal_only_with_verbose():
+    """The setting ketl uses without -v (Prefect's console handler at CRITICAL) keeps a
+    task's ERROR off the terminal; -v leaves Prefect's default."""
+    _start_probes()  # started early, unless this test was not collected then
+    try:
+        seen = {verbose: proc.communicate(timeout=120)[1] for verbose, proc in _PROBES.items()}
+    finally:
+        for proc in _PROBES.values():
+            if proc.poll() is None:
+                proc.kill()
+        shutil.rmtree(_PROBES_HOME[0], ignore_errors=True)
+    assert sorted(seen) == [False, True]
     assert "boom from a task" not in seen[False], seen[False]
     assert "boom from a task" in seen[True], seen[True]

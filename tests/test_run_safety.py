@@ -8,7 +8,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -17,7 +19,7 @@ from typer.testing import CliRunner
 
 from ketl.cli import app
 from ketl.run.watchdog import group_members
-from conftest import SEEDS
+from conftest import RAW, SEEDS
 
 runner = CliRunner()
 SEED = sorted(SEEDS.glob("*.txt"))
@@ -70,30 +72,48 @@ def _ketl_cmd(raw: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out), "--workers", "1", *extra]
 
 
-def test_second_run_is_refused_at_once_while_the_first_starts_prefect(raw_copy, tmp_path, prefect_home):
-    out = tmp_path / "curated"
+def _refused_second_run(root: Path, migrated_db: Path, env: dict) -> dict:
+    """A first ``ketl run`` starting its own temporary server, and a second on the same
+    dataset once the first holds the lock: what each did."""
+    raw, out, home = root / "raw", root / "curated", root / "prefect-home"
+    shutil.copytree(RAW, raw)
+    home.mkdir()
+    shutil.copy(migrated_db, home / "prefect.db")  # as ``prefect_home`` gives it
     # the first starts its own temporary server, as a user's run does
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(prefect_home)}
-    first = subprocess.Popen(_ketl_cmd(raw_copy, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(home)}
+    first = subprocess.Popen(_ketl_cmd(raw, out), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=root)
+    found = {"second": None, "first_ran_on": None}
     try:
         lock = out / ".ketl" / "lock"
         deadline = time.monotonic() + 120  # the moment comes when it comes on a loaded machine
         while first.poll() is None and not (lock.is_file() and lock.read_text().startswith("pid")):
-            assert time.monotonic() < deadline, "the first run never took the lock"
+            if time.monotonic() > deadline:
+                return found  # the test says the first never took the lock
             time.sleep(0.05)
-        second = subprocess.run(_ketl_cmd(raw_copy, out), env=env, capture_output=True, text=True, timeout=120)
-        # refused while the first still runs, before its own Prefect start-up (10-25 s here): no
-        # wall-clock bound, which a loaded machine breaks, but what the refused run printed
-        assert first.poll() is None, "the first run ended before the second was refused"
-        assert second.returncode == 2, second.stderr
-        said = " ".join(second.stderr.split())  # one line, soft-wrapped at the console's width
-        assert said.startswith("error: another ketl run is writing to ") and said.endswith("; wait for it to finish"), \
-            second.stderr  # and nothing else: no "starting Prefect", no traceback
+        found["second"] = subprocess.run(_ketl_cmd(raw, out), env=env, capture_output=True, text=True, timeout=120,
+                                         cwd=root)
+        found["first_ran_on"] = first.poll() is None
     finally:
-        stdout, stderr = first.communicate(timeout=300)
-    assert first.returncode == 0, stderr
-    assert table(out, "articles").num_rows == 5
+        found["first"] = first.communicate(timeout=300)[1], first.wait()
+    found["articles"] = table(out, "articles").num_rows if found["first"][1] == 0 else None
+    return found
+
+
+def test_second_run_is_refused_at_once_while_the_first_starts_prefect(background):
+    found = background("refused")
+    second = found["second"]
+    assert second is not None, "the first run never took the lock"
+    # refused while the first still runs, before its own Prefect start-up (10-25 s here): no
+    # wall-clock bound, which a loaded machine breaks, but what the refused run printed
+    assert found["first_ran_on"], "the first run ended before the second was refused"
+    assert second.returncode == 2, second.stderr
+    said = " ".join(second.stderr.split())  # one line, soft-wrapped at the console's width
+    assert said.startswith("error: another ketl run is writing to ") and said.endswith("; wait for it to finish"), \
+        second.stderr  # and nothing else: no "starting Prefect", no traceback
+    stderr, returncode = found["first"]
+    assert returncode == 0, stderr
+    assert found["articles"] == 5
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -219,39 +239,77 @@ def _is_server(pid: int) -> bool:  # Prefect's temporary server
         return False
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killing_the_ketl_process_alone_takes_its_children_with_it(tmp_path, sig, prefect_home):
-    """The temporary Prefect server, the resource tracker and the pool workers die within
-    seconds of the ketl process, and the next run is not slowed by them."""
+KILL_SIGNALS = [signal.SIGKILL, signal.SIGTERM]
+
+
+def _busy(proc: subprocess.Popen) -> list[int]:
+    """The processes below ``proc`` (not its watchdog), once they are the temporary server,
+    the resource tracker and two pool workers at least; else []."""
     from ketl.run.watchdog import _processes, descendants
 
-    raw = tmp_path / "raw"
+    below = [p for p in descendants({proc.pid}, _processes()) if not _is_watchdog(p)]
+    return below if len(below) >= 4 and any(_is_server(p) for p in below) else []
+
+
+def _killed_alone(root: Path, migrated_db: Path, env: dict) -> dict:
+    """Per signal: a ``ketl run`` on its own temporary server, killed (the ketl process alone)
+    once its pool is busy: (the processes below it then, those of its group still alive
+    10 s after its death or when none was, seconds from its death to then).
+
+    The two runs go side by side: each is a temporary server's start-up (seconds of
+    imports in the run and in the server) that this process only waits for."""
+    raw = root / "raw"
     for i in range(300):  # enough work that the pool is busy when the kill comes
         (raw / f"s{i % 7}").mkdir(parents=True, exist_ok=True)
         shutil.copy(SEED[i % 5], raw / f"s{i % 7}" / f"{i}.txt")
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # its own temporary server
-    env["PREFECT_HOME"] = str(prefect_home)
-    proc = subprocess.Popen(_ketl_cmd(raw, tmp_path / "out", "--batch-size", "20")[:-2] + ["--workers", "2"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs = {}
+    for sig in KILL_SIGNALS:
+        home = root / f"prefect-home-{sig.name}"  # a migrated database, as ``prefect_home`` gives
+        home.mkdir()
+        shutil.copy(migrated_db, home / "prefect.db")
+        own = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}  # its own temporary server
+        own["PREFECT_HOME"] = str(home)
+        procs[sig] = subprocess.Popen(_ketl_cmd(raw, root / f"out-{sig.name}", "--batch-size", "20")[:-2]
+                                      + ["--workers", "2"], env=own, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True, cwd=root)
+    waiting, dying, found = dict(procs), {}, {}
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # the server, the resource tracker and two workers
-            below = [p for p in descendants({proc.pid}, _processes()) if not _is_watchdog(p)]
-            if len(below) >= 4 and any(_is_server(p) for p in below):
-                break
-            time.sleep(0.2)
-        assert len(below) >= 4 and any(_is_server(p) for p in below), below
-        os.kill(proc.pid, sig)
-        proc.wait(timeout=10)
-        t0 = time.monotonic()
-        while group_members(proc.pid) and time.monotonic() - t0 < 10:
+        while waiting or dying:
+            for sig, proc in list(waiting.items()):
+                below = _busy(proc)
+                if below:
+                    os.kill(proc.pid, sig)
+                    proc.wait(timeout=10)
+                    dying[sig] = (below, time.monotonic())
+                    del waiting[sig]
+                elif proc.poll() is not None or time.monotonic() > deadline:
+                    found[sig] = ([], [], 0.0)  # never busy: the test says so
+                    del waiting[sig]
+            for sig, (below, t0) in list(dying.items()):
+                left = group_members(procs[sig].pid)
+                if not left or time.monotonic() - t0 >= 10:
+                    found[sig] = (below, left, time.monotonic() - t0)
+                    del dying[sig]
             time.sleep(0.1)
-        left = group_members(proc.pid)
-        assert not left, f"{len(left)} processes outlived ketl by {time.monotonic() - t0:.1f} s"
-        assert time.monotonic() - t0 < 5
+        return found
     finally:
-        for pid in group_members(proc.pid):
-            os.kill(pid, signal.SIGKILL)
+        for proc in procs.values():
+            for pid in group_members(proc.pid):
+                os.kill(pid, signal.SIGKILL)
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("sig", KILL_SIGNALS, ids=lambda sig: sig.name)
+def test_killing_the_ketl_process_alone_takes_its_children_with_it(sig, background):
+    """The temporary Prefect server, the resource tracker and the pool workers die within
+    seconds of the ketl process, and the next run is not slowed by them."""
+    below, left, took = background("killed")[sig]
+    assert below, "the run never had its server, resource tracker and two pool workers running"
+    assert not left, f"{len(left)} processes outlived ketl by {took:.1f} s"
+    assert took < 5
 
 
 def test_minhash_of_one_huge_text_needs_one_block_of_memory_and_gives_the_same_signature():
@@ -297,3 +355,42 @@ def test_a_worker_whose_parent_died_while_it_started_exits_at_once():
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code], timeout=20)
     assert proc.returncode == 1 and time.monotonic() - t0 < 10
+
+
+# The runs that start their own temporary Prefect server (10-25 s each here, most of it
+# imports in new processes) go in a thread from the moment the session's server is up
+# (conftest.py calls start_with_server), beside the tests that follow, which use the
+# other core; the tests here read what they found. One after the other: the kill test
+# bounds how long the children may outlive ketl, so no third server starts beside it.
+_SCENARIOS = {"killed": ("test_killing_the_ketl_process_alone_takes_its_children_with_it", _killed_alone),
+              "refused": ("test_second_run_is_refused_at_once_while_the_first_starts_prefect", _refused_second_run)}
+_STARTED: dict[str, Future] = {}
+_ROOTS: list[Path] = []
+
+
+def start_with_server(items, server: tuple[str, Path]) -> None:
+    names = {item.originalname for item in items}
+    chosen = [key for key, (test, _) in _SCENARIOS.items() if test in names and key not in _STARTED]
+    if not chosen:
+        return
+    env = dict(os.environ)  # now, in this thread: tests change os.environ for a moment now and then
+    root = Path(tempfile.mkdtemp(prefix="ketl-run-safety-"))
+    _ROOTS.append(root)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-safety")
+    for key in chosen:
+        (root / key).mkdir()
+        _STARTED[key] = pool.submit(_SCENARIOS[key][1], root / key, server[1], env)
+    pool.shutdown(wait=False)
+
+
+@pytest.fixture(scope="module")
+def background(request, _prefect_server):
+    """What a scenario above found (started with the session's server, or now)."""
+    start_with_server([item for item in request.session.items if item.module is request.module], _prefect_server)
+    yield lambda key: _STARTED[key].result(timeout=900)
+    for future in _STARTED.values():
+        if not future.cancel():
+            future.exception(timeout=900)  # let it end: it stops its own processes
+    _STARTED.clear()
+    for root in _ROOTS:
+        shutil.rmtree(root, ignore_errors=True)

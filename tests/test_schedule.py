@@ -48,11 +48,44 @@ def deployed(prefect_server):
     worker.join(320)
 
 
+@pytest.fixture(scope="module")
+def serving(prefect_server, tmp_path_factory):
+    """(``ketl serve --cron`` started as the module starts, the dataset folder it was given)."""
+    _, env = prefect_server
+    out = tmp_path_factory.mktemp("serve") / "curated"
+    proc = subprocess.Popen([*KETL, "serve", "--cron", "*/5 * * * *", "--raw", str(REPO / "raw"),
+                             "--out", str(out), "--name", "ketl-test"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    yield proc, out
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="module")
+def invalid_cron(prefect_server):
+    """``ketl serve --cron 'every hour'``, started as the module starts."""
+    _, env = prefect_server
+    return subprocess.Popen([*KETL, "serve", "--cron", "every hour"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+# Each of these is seconds of a process importing Prefect that its test only waits for.
+_STARTED_WITH_THE_MODULE = {"test_prefect_deploy_reads_prefect_yaml": "deployed",
+                            "test_serve_registers_a_cron_deployment": "serving",
+                            "test_invalid_cron_is_a_usage_error": "invalid_cron"}
+
+
 @pytest.fixture(autouse=True)
-def _deploy_from_the_start(request):
-    # the deploy starts with the module's first test, whichever is selected
-    if any(item.name == "test_prefect_deploy_reads_prefect_yaml" for item in request.session.items):
-        request.getfixturevalue("deployed")
+def _start_with_the_module(request):
+    # the processes of the selected tests start with the module's first test, side by side
+    selected = {item.name for item in request.session.items if item.module is request.module}
+    for name, fixture in _STARTED_WITH_THE_MODULE.items():
+        if name in selected:
+            request.getfixturevalue(fixture)
 
 
 def _deployments(api: str) -> list[dict]:
@@ -72,35 +105,24 @@ def test_serve_without_a_server_says_what_to_do(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_serve_registers_a_cron_deployment(prefect_server, tmp_path):
-    api, env = prefect_server
-    proc = subprocess.Popen([*KETL, "serve", "--cron", "*/5 * * * *", "--raw", str(REPO / "raw"),
-                             "--out", str(tmp_path / "curated"), "--name", "ketl-test"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 90
-        found = None
-        while time.monotonic() < deadline and found is None:
-            found = next((d for d in _deployments(api) if d["name"] == "ketl-test"), None)
-            if proc.poll() is not None:
-                pytest.fail(f"ketl serve exited: {proc.stderr.read()}")
-            time.sleep(0.2)
-        assert found is not None, "ketl serve did not register its deployment within 90 s"
-        assert _schedules(api, found) == ["*/5 * * * *"]
-        assert found["parameters"]["out"] == str((tmp_path / "curated").resolve())
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def test_serve_registers_a_cron_deployment(prefect_server, serving):
+    api, _ = prefect_server
+    proc, out = serving
+    deadline = time.monotonic() + 90
+    found = None
+    while time.monotonic() < deadline and found is None:
+        found = next((d for d in _deployments(api) if d["name"] == "ketl-test"), None)
+        if proc.poll() is not None:
+            pytest.fail(f"ketl serve exited: {proc.stderr.read()}")
+        time.sleep(0.2)
+    assert found is not None, "ketl serve did not register its deployment within 90 s"
+    assert _schedules(api, found) == ["*/5 * * * *"]
+    assert found["parameters"]["out"] == str(out.resolve())
 
 
-def test_invalid_cron_is_a_usage_error(prefect_server):
-    _, env = prefect_server
-    proc = subprocess.run([*KETL, "serve", "--cron", "every hour"], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 2 and "invalid cron" in proc.stderr
+def test_invalid_cron_is_a_usage_error(invalid_cron):
+    _, stderr = invalid_cron.communicate(timeout=120)
+    assert invalid_cron.returncode == 2 and "invalid cron" in stderr
 
 
 def test_prefect_deploy_reads_prefect_yaml(prefect_server, deployed):
