@@ -241,3 +241,21 @@ def test_a_skipped_stage_is_not_warmed():
         skipped = a.submit(_place_names_loaded, Settings(skip=("boilerplate",)))
         running = b.submit(_place_names_loaded, Settings())
         assert (skipped.result(timeout=300), running.result(timeout=300)) == (0, 1)
+
+
+def _quotes_lexicon_after_stage_warm_ups(skip: tuple[str, ...]) -> int:
+    from ketl.run.warm import _stage_warm_ups
+    from ketl.settings import Settings
+    from ketl.stages.quotes import stage as quotes_stage
+
+    quotes_stage._lexicon.cache_clear()
+    settings = Settings(skip=skip)
+    _stage_warm_ups(settings, settings.config_hash())
+    return quotes_stage._lexicon.cache_info().currsize
+
+
+def test_the_stage_warm_ups_build_the_quote_lexicon_unless_quotes_are_skipped():
+    # The quote stage's lexicon (about 7 ms) was built inside each worker's first batch.
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert pool.submit(_quotes_lexicon_after_stage_warm_ups, ()).result(timeout=300) == 1
+        assert pool.submit(_quotes_lexicon_after_stage_warm_ups, ("quotes",)).result(timeout=300) == 0

@@ -74,12 +74,14 @@ def _stage_warm_ups(settings: Settings | None, config_hash: str | None) -> None:
     """The stages' own warm-ups: tables the articles above may not have reached."""
     from ..stages.boilerplate import warm_up as boilerplate_warm_up
     from ..stages.entities.stage import warm_up as entities_warm_up
+    from ..stages.quotes.stage import warm_up as quotes_warm_up
     from ..stages.repair.stage import warm_up as repair_warm_up
     from .batch import resources
 
     if settings is None:
         boilerplate_warm_up()
         repair_warm_up()
+        quotes_warm_up()
         return
     skip = settings.skip
     res = resources(settings, config_hash)  # compiled by the batch steps above: cached
@@ -89,3 +91,5 @@ def _stage_warm_ups(settings: Settings | None, config_hash: str | None) -> None:
         repair_warm_up(res.repair, res.gazetteer.protects)
     if "entities" not in skip:
         entities_warm_up(res.gazetteer, res.entities)
+    if "quotes" not in skip:
+        quotes_warm_up()
