@@ -140,6 +140,7 @@ class Handler:
         try:
             for stop in list(_stoppers):
                 _quietly(stop)
+            _quietly(_hold_nannies)
             _quietly(_kill_workers)
             _quietly(_release_semaphores)
             _quietly(self.cleanup)
@@ -204,6 +205,20 @@ def _kill_workers(wait: float = 1.0) -> None:
         workers = [pid for pid in workers if watchdog.running(pid)]
         if workers:
             time.sleep(0.01)
+
+
+def _hold_nannies() -> None:
+    """A local Dask cluster's nannies live in this process and restart a worker
+    that dies: after ``_kill_workers``, one sometimes started a fresh worker in
+    the moment before ketl exited, which printed its start-up log after ketl's
+    one line or outlived it. A nanny that is closing restarts nothing."""
+    nanny = sys.modules.get("distributed.nanny")
+    if nanny is None:  # no Dask in this run
+        return
+    from distributed.core import Status
+
+    for n in list(nanny.Nanny._instances):  # noqa: SLF001 - the live nannies of this process
+        n.status = Status.closing
 
 
 def _is_worker(pid: int) -> bool:
