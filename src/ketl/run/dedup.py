@@ -36,6 +36,7 @@ from .batch import RunContext, merge_small_tables
 from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen, upgrade_published
 from .propagation import write_snapshot_propagation
+from .release import release_memory
 from ..schemas import QUOTES
 from ..store import STATE, PartWriters, Store, rewrite_rows, write_part
 
@@ -135,6 +136,7 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
         for name, cls in INDEXES.items():
             indexes[name], linked[name] = distributed.link(cls, plan.plans[name], (s.pairs(name) for s in shards))
             indexes[name].drop_sketches()
+        release_memory()  # the link step's arrays: the tables below are written in what they held
     elif previous is not None:
         indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
     quotes_index = indexes.get("quotes")
@@ -153,7 +155,11 @@ def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
     staging = Path(ctx.staging)
     # One batch's texts in memory at a time (all of the run's were: memory grew with the run).
     new_ids = [pq.read_table(ctx.files.articles(b), columns=["doc_id"]) for b in batches]
-    seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"])  # first_seen survives re-reads
+    # first_seen survives re-reads: the stored rows of this run's doc_ids (not every stored row)
+    run_ids = pa.chunked_array([c for t in new_ids for c in t.column(0).chunks], pa.string())
+    run_ids = run_ids.combine_chunks() if len(run_ids) else pa.array([], pa.string())
+    seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"],
+                           lambda t: pc.is_in(t.column("doc_id"), value_set=run_ids))
     upgrade_published(staging)  # parts of an older ketl: published was the string as given
     dead, gone_now = _dead_articles(ctx, previous, new_ids)
     if len(dead) and "articles" not in indexes and previous is not None:
