@@ -148,32 +148,19 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
         for k in gram_parts:
             _keep(old_paths and old_paths.gram_part(k), new_paths.gram_part(k))
         return none
-    store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
     table = BandTable(s.bands)
     for b in bands:
         if old_paths and old_paths.band(b).exists():
             table.load_band(b, pq.read_table(old_paths.band(b)))
-    # A block of new items at a time: a block's rows pair only with earlier items, so
-    # the blocks' pairs are disjoint and their union is the one-shot result, while
-    # the raw pairs, their de-duplication and the signatures read stay one block's.
-    found_pairs, found_weights = [none.pairs], [none.weights]
-    for lo in range(plan.n_old, plan.n, _BLOCK):
-        hi = min(lo + _BLOCK, plan.n)
-        keys = band_keys(store.signatures(np.arange(lo, hi)), s.bands, s.rows, which=bands)
-        raw = [table.add_band(b, keys[:, j], lo) for j, b in enumerate(bands)]
-        pairs = _unique_pairs(np.concatenate([a for a, _ in raw]), np.concatenate([c for _, c in raw]))
-        del keys, raw
-        weights = store.jaccard(pairs)
-        ok = weights >= s.threshold
-        found_pairs.append(pairs[ok])
-        found_weights.append(weights[ok])
+    pairs, weights = _band_pairs(new_paths.sketches, plan, table, bands, s)
     for b in bands:
         write_atomic(table.band_to_table(b), new_paths.band(b), use_dictionary=False)
     del table
-    pairs, weights = np.concatenate(found_pairs), np.concatenate(found_weights)
     rows = [none.anchor_rows]
     if gram_parts:
+        store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
         gv, go = store.grams(plan.n_old, plan.n)
+        del store  # the copy is enough: unmap the pages read
         for k in gram_parts:
             old = old_paths.gram_part(k) if old_paths else None
             grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
@@ -181,6 +168,32 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
             rows.append(np.stack((a, c), axis=1))
             write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
     return ShardResult(pairs, weights, np.concatenate(rows))
+
+
+def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence[int],
+                s) -> tuple[np.ndarray, np.ndarray]:
+    """The new items' verified pairs in ``bands``, merging their keys into ``table``.
+
+    A block of new items at a time: a block's rows pair only with earlier items, so
+    the blocks' pairs are disjoint and their union is the one-shot result, while
+    the raw pairs and their de-duplication stay one block's. Each block maps the
+    sketch files anew: the pages a block read (its signatures, its pairs') leave
+    the process with it instead of piling up to every signature of the run.
+    """
+    found_pairs, found_weights = [np.empty((0, 2), np.int64)], [np.empty(0, np.float32)]
+    for lo in range(plan.n_old, plan.n, _BLOCK):
+        hi = min(lo + _BLOCK, plan.n)
+        store = SketchStore.open(sketches, s.num_perm, upto=plan.n)
+        keys = band_keys(store.signatures(np.arange(lo, hi)), s.bands, s.rows, which=bands)
+        raw = [table.add_band(b, keys[:, j], lo) for j, b in enumerate(bands)]
+        pairs = _unique_pairs(np.concatenate([a for a, _ in raw]), np.concatenate([c for _, c in raw]))
+        del keys, raw
+        weights = store.jaccard(pairs)
+        del store
+        ok = weights >= s.threshold
+        found_pairs.append(pairs[ok])
+        found_weights.append(weights[ok])
+    return np.concatenate(found_pairs), np.concatenate(found_weights)
 
 
 def _keep(old: Path | None, new: Path) -> None:
