@@ -156,7 +156,8 @@ def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
     # One batch's texts in memory at a time (all of the run's were: memory grew with the run).
     new_ids = [pq.read_table(ctx.files.articles(b), columns=["doc_id"]) for b in batches]
     # first_seen survives re-reads: the stored rows of this run's doc_ids (not every stored row)
-    run_ids = pa.chunked_array([c for t in new_ids for c in t.column(0).chunks], pa.string())
+    # cast: a batch without articles wrote its doc_id column as nulls
+    run_ids = pa.chunked_array([c for t in new_ids for c in t.column(0).cast(pa.string()).chunks], pa.string())
     run_ids = run_ids.combine_chunks() if len(run_ids) else pa.array([], pa.string())
     seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"],
                            lambda t: pc.is_in(t.column("doc_id"), value_set=run_ids))
@@ -233,7 +234,7 @@ class _QuotePieces:
         parts = [self._stored(p, ["quote_id", "source_path"]).column("quote_id") for p in self.stored]
         parts += [pq.read_table(p, columns=["quote_id"]).column(0)
                   for p in self.ctx.files.sketch_parts("quotes", self.batches)]
-        chunks = [c for col in parts for c in col.chunks]
+        chunks = [c for col in parts for c in col.cast(pa.string()).chunks]
         return pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
 
     def __iter__(self):
@@ -268,7 +269,7 @@ def _new_quotes(ctx: RunContext, path: Path, linked: pa.Table | None, offset: in
     # Not the sketches (512 bytes of signature a quote).
     columns = [n for n in pq.read_schema(path).names if n not in ("signature", "grams")]
     new = pq.read_table(path, columns=columns)
-    if linked is not None:
+    if linked is not None and new.num_rows:
         rows = linked.slice(offset, new.num_rows)
         if not rows.column("quote_id").equals(new.column("quote_id")):
             raise RuntimeError("quote index returned rows out of order")
