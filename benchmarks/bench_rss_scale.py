@@ -27,9 +27,37 @@ from bench_vs_by_hand import _env, cached_corpus, measure  # noqa: E402 - a sibl
 BIN = Path(sys.executable).parent
 
 
+def phase_peaks(run) -> list[tuple[str, float, dict[str, int]]]:
+    """Each phase of the run (from the ``phase done`` timeline marks) with its end time
+    and each role's peak RSS while it ran; what came before the first phase is "start"."""
+    ends = [(e.removeprefix("phase done: "), t) for e, t in run.events if e.startswith("phase done: ")]
+    ends.append(("exit", float("inf")))
+    flow_up = next((t for e, t in run.events if e == "flow started"), 0.0)
+    out, i, start = [], 0, ("start (Prefect up)", flow_up)
+    phases = [start, *ends]
+    peaks: list[dict[str, int]] = [{} for _ in phases]
+    for t, by_role in run.series:
+        while i < len(phases) - 1 and t > phases[i][1]:
+            i += 1
+        for role, rss in by_role.items():
+            peaks[i][role] = max(peaks[i].get(role, 0), rss)
+    for (name, end), peak in zip(phases, peaks):
+        out.append((name, end, peak))
+    return out
+
+
+def print_phases(run) -> None:
+    roles = sorted({r for _, by_role in run.series for r in by_role})
+    print(f"  {'phase':<22}{'ends at s':>10}" + "".join(f"{r:>18}" for r in roles))
+    for name, end, peak in phase_peaks(run):
+        print(f"  {name:<22}{end:10.1f}" + "".join(f"{peak.get(r, 0) / 2**20:18.0f}" for r in roles))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, nargs="+", default=[20000, 100000])
+    ap.add_argument("--by-phase", action="store_true",
+                    help="also print each role's peak RSS per phase of the run (timeline marks)")
     ap.add_argument("--skip", action="append", default=[], help="a stage to leave out (repeatable)")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                     / "ketl-bench" / "vs-by-hand")
@@ -45,6 +73,8 @@ def main() -> None:
             run = measure(f"ketl run, {n} articles", cmd, _env(args.cache / "prefect-home"))
             shutil.rmtree(out, ignore_errors=True)
         rows.append((n, nbytes, run))
+        if args.by_phase:
+            print_phases(run)
         print(f"{n} articles: wall {run.wall:.1f} s, CPU {run.cpu:.1f} s, peak RSS {run.peak_rss / 2**20:.0f} MiB; "
               + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(run.rss_roles.items())), flush=True)
     print(f"\npeak RSS MiB (skipped: {', '.join(args.skip) or 'none'}); load average now {os.getloadavg()[0]:.1f}")

@@ -163,6 +163,8 @@ class Run:
     cpu_roles: dict[str, float] = field(default_factory=dict)  # sampled, up to 50 ms short per process
     rss_roles: dict[str, int] = field(default_factory=dict)  # peak RSS of each role's processes together
     milestones: dict[str, float] = field(default_factory=dict)  # ketl.run.timeline, seconds after the start
+    events: list[tuple[str, float]] = field(default_factory=list)  # every timeline line, in time order
+    series: list[tuple[float, dict[str, int]]] = field(default_factory=list)  # (seconds, RSS by role) samples
     server_cpu: float | None = None  # CPU s of the running `prefect server start` during the run
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -187,6 +189,8 @@ class TreeSampler:
         self._cpu: dict[int, tuple[str, float]] = {}
         self._roles: dict[int, str] = {}
         self.peak_by_role: dict[str, int] = {}
+        self.series: list[tuple[float, dict[str, int]]] = []
+        self._t0 = time.time()
 
     def sample(self) -> None:
         total = 0
@@ -209,6 +213,7 @@ class TreeSampler:
             except psutil.Error:
                 pass
         self.peak_rss = max(self.peak_rss, total)
+        self.series.append((time.time() - self._t0, by_role))
         for role, rss in by_role.items():
             self.peak_by_role[role] = max(self.peak_by_role.get(role, 0), rss)
 
@@ -229,6 +234,7 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
     t = time.perf_counter()
     popen = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = TreeSampler(psutil.Process(popen.pid))
+    sampler._t0 = t_unix
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.append(popen.stdout.read()), daemon=True)
     err: list[str] = []
@@ -250,6 +256,9 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
         for line in trace.read_text(encoding="utf-8").splitlines():
             event, at, _pid = line.split("\t")
             run.milestones[event] = max(run.milestones.get(event, 0.0), float(at) - t_unix)
+            run.events.append((event, float(at) - t_unix))
+        run.events.sort(key=lambda e: e[1])
+    run.series = sampler.series
     shutil.rmtree(trace.parent, ignore_errors=True)
     popen.returncode = status
     reader.join()

@@ -77,6 +77,35 @@ def test_distributed_runs_equal_in_memory_add(tmp_path, shards):
     assert clustered > 40  # the variants really cluster: the comparison is not between empty results
 
 
+@pytest.mark.parametrize("block", [1, 5, 64])
+def test_band_shards_in_blocks_of_new_items_equal_in_memory_add(tmp_path, monkeypatch, block):
+    """A band task takes the run's new items a block at a time (its memory is a block's,
+    not the run's): every block size gives NearDupIndex.add's result, over two runs,
+    and link takes the shards' results one at a time (a generator)."""
+    rows = _rows()
+    runs = [rows[:60], rows[60:] + rows[:5]]
+    memory_dir, expected = tmp_path / "memory", []
+    for run in runs:
+        index = QuoteIndex.load(memory_dir)
+        expected.append(index.add(_table(run)))
+        index.save(memory_dir)
+    monkeypatch.setattr(distributed, "_BLOCK", block)
+    old = None
+    for k, run in enumerate(runs):
+        new = tmp_path / f"state-{k}"
+        work = tmp_path / f"work-{k}"
+        plan = distributed.register(QuoteIndex, "q", old, new, work, _parts(work, QuoteIndex, run, "part", 11))
+        shards = (distributed.band_shard(QuoteIndex, plan, distributed.shard_bands(32, s, 3),
+                                         gram_parts=distributed.shard_bands(GRAM_PARTS, s, 3)) for s in range(3))
+        _, got = distributed.link(QuoteIndex, plan, shards)
+        assert got.equals(expected[k]), f"run {k}"
+        old = new
+    assert sum(1 for t in expected for q, c in zip(t["quote_id"].to_pylist(), t["cluster_id"].to_pylist())
+               if q != c) > 20  # clusters were found: the equality is not between empty results
+    loaded, memory = QuoteIndex.load(old), QuoteIndex.load(memory_dir)
+    assert loaded._bands.to_table().equals(memory._bands.to_table())
+
+
 def test_distributed_articles_give_near_duplicate_of(tmp_path):
     texts = [p for r in _seed_quotes() for p in [r[2]]]
     long_texts = [" ".join(texts[k:k + 6]) for k in range(0, len(texts) - 6, 6)]

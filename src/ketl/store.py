@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import manifest
-from .atomic import atomic_path, atomic_write  # noqa: F401 - the dataset's one writer, re-exported
+from .atomic import Pending, atomic_path, atomic_write  # noqa: F401 - the dataset's one writer, re-exported
 from .schemas import TABLES
 
 INTERNAL = ".ketl"
@@ -308,6 +308,43 @@ def write_part(folder: Path, table: str, rows: pa.Table, name: str, run_date: st
     with atomic_path(part_dir / f"{name}.parquet") as tmp:
         pq.write_table(rows, tmp, compression="zstd")
     return rows.num_rows
+
+
+class PartWriters:
+    """:func:`write_part` for rows that come in pieces: one part named ``name`` per
+    run date, each written as its rows arrive (a row group per piece), so a
+    table rebuilt from many pieces is never held whole. Parts appear in
+    ``folder`` on :meth:`close`; an error (or leaving the ``with`` block by one)
+    removes what was written."""
+
+    def __init__(self, folder: Path, table: str, name: str) -> None:
+        self.folder, self.table, self.name = Path(folder), table, name
+        self.schema = TABLES[table]
+        self._open: dict[str, tuple[Pending, pq.ParquetWriter]] = {}
+        self.rows = 0
+
+    def write(self, rows: pa.Table, run_date: str) -> None:
+        if not rows.num_rows:
+            return
+        if run_date not in self._open:
+            part_dir = self.folder / self.table / f"run_date={run_date}"
+            part_dir.mkdir(parents=True, exist_ok=True)
+            pending = Pending(part_dir / f"{self.name}.parquet")
+            self._open[run_date] = (pending, pq.ParquetWriter(pending.tmp, self.schema, compression="zstd"))
+        self._open[run_date][1].write_table(rows.select(self.schema.names).cast(self.schema))
+        self.rows += rows.num_rows
+
+    def close(self, commit: bool = True) -> None:
+        for pending, writer in self._open.values():
+            writer.close()
+            pending.commit() if commit else pending.discard()
+        self._open.clear()
+
+    def __enter__(self) -> "PartWriters":
+        return self
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        self.close(commit=exc_type is None)
 
 
 def read_table(folder: Path, table: str) -> pa.Table:

@@ -377,6 +377,13 @@ class NearDupIndex:
             size = _scatter(len(ids), slots, pa.array(counts[roots]), pa.int32())
         return cluster_id, size
 
+    def drop_sketches(self) -> None:
+        """Unmap the signatures and n-gram sets: what the cluster step keeps after linking
+        needs only ids and roots, and the pages the link step read (every new item's
+        signature, 512 bytes each) stayed resident in the worker until the step ended."""
+        self._sketches = SketchStore(self.settings.num_perm)
+        self._bands = self._grams = None
+
     def signatures(self, items: np.ndarray) -> np.ndarray:
         """Stored signatures of ``items`` (row numbers in processing order)."""
         return self._sketches.signatures(items)
@@ -475,7 +482,7 @@ class NearDupIndex:
         n_new = n - n_old
         lens = self._lens
         if cpairs is not None and len(cpairs):
-            c = self._sketches.intersection_sizes(cpairs) / np.maximum(lens[cpairs[:, 0]], 1)
+            c = _intersections(self._sketches, cpairs) / np.maximum(lens[cpairs[:, 0]], 1)
             ok = c >= s.containment_threshold
             pairs = np.concatenate((pairs, np.sort(cpairs[ok], axis=1)))
             weights = np.concatenate((weights, c[ok].astype(np.float32)))
@@ -487,11 +494,24 @@ class NearDupIndex:
             sim[joined] = self._sketches.jaccard(canon)
             if s.containment:
                 smaller = np.minimum(lens[canon[:, 0]], lens[canon[:, 1]])
-                c = self._sketches.intersection_sizes(canon) / np.maximum(smaller, 1)
+                c = _intersections(self._sketches, canon) / np.maximum(smaller, 1)
                 c[smaller < s.containment_min_grams] = 0
                 sim[joined] = np.maximum(sim[joined], c)
         self._root = np.concatenate((self._root, roots))
         self._sim = np.concatenate((self._sim, sim))
+
+
+_PAIR_BLOCK = 1 << 16
+
+
+def _intersections(store: SketchStore, pairs: np.ndarray) -> np.ndarray:
+    """Exact n-gram intersection sizes of ``pairs``, a block of pairs at a time: both
+    sides' sets are expanded and sorted together, which for every candidate of
+    a 100,000-article run at once took memory proportional to the run."""
+    if len(pairs) <= _PAIR_BLOCK:
+        return store.intersection_sizes(pairs)
+    return np.concatenate([store.intersection_sizes(pairs[s:s + _PAIR_BLOCK])
+                           for s in range(0, len(pairs), _PAIR_BLOCK)])
 
 
 def _scatter(n: int, slots: np.ndarray, values: pa.Array, typ: pa.DataType) -> pa.Array:

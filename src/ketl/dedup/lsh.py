@@ -313,6 +313,34 @@ def containment_candidates(a: np.ndarray, b: np.ndarray, lens: np.ndarray, min_h
     return np.stack((codes // m, codes % m), axis=1)
 
 
+def _new_codes(values: np.ndarray, offsets: np.ndarray, first_new: int, anchors: int, min_size: int,
+               part: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``value << 32 | item`` codes of new sets (CSR) and their anchor flags, unsorted;
+    only values of partition ``part`` when given.
+
+    The partition is chosen on the uint32 values first: a band task holds a few
+    of the 32 partitions, and building the uint64 codes of every value for each
+    of them took memory proportional to the whole run's n-grams (measured: the
+    largest part of a band task's peak at 100,000 articles).
+    """
+    offsets = np.asarray(offsets, np.int64)
+    values = np.asarray(values)
+    new_lens = np.diff(offsets)
+    if part is None:
+        item = np.repeat(np.arange(len(new_lens), dtype=np.int64), new_lens)
+        taken = values
+    else:
+        where = np.flatnonzero((values >> (32 - GRAM_PART_BITS)) == part)  # the value's top bits
+        item = np.searchsorted(offsets, where, side="right") - 1  # empty sets share an offset: the last wins
+        taken = values[where]
+    # Sets are sorted, so each set's anchors are its first `anchors` values.
+    at = (where if part is not None else np.arange(len(values))) - offsets[item]
+    anc = (at < anchors) & (new_lens[item] >= min_size)
+    codes = (item + first_new).astype(np.uint64)
+    codes |= np.asarray(taken, np.uint64) << np.uint64(32)
+    return codes, anc
+
+
 class GramIndex:
     """Every stored word n-gram hash, for containment: sorted ``value << 32 | item`` codes.
 
@@ -359,19 +387,7 @@ class GramIndex:
         :func:`gram_part_range`), and the union of all partitions' rows is
         the whole index's. :func:`containment_candidates` counts them.
         """
-        n_new = len(offsets) - 1
-        new_lens = np.diff(offsets)
-        codes = np.repeat(np.arange(first_new, first_new + n_new, dtype=np.uint64), new_lens)
-        codes |= np.asarray(values, np.uint64) << np.uint64(32)
-        # Sets are sorted, so each set's anchors are its first `anchors` values.
-        k = np.arange(anchors)
-        anc = np.zeros(len(codes), dtype=bool)
-        anc[(offsets[:-1, None] + k)[(k < new_lens[:, None]) & (new_lens[:, None] >= min_size)]] = True
-        if part is not None:
-            lo, hi = gram_part_range(part)
-            value = codes >> np.uint64(32)
-            mine = (value >= np.uint64(lo)) & (value < np.uint64(hi))  # hi may be 2**32: no shift
-            codes, anc = codes[mine], anc[mine]
+        codes, anc = _new_codes(values, offsets, first_new, anchors, min_size, part)
         order = np.argsort(codes)  # codes are distinct: any sort will do
         codes, anc = codes[order], anc[order]
         del order

@@ -26,6 +26,7 @@ from contextvars import ContextVar
 from typing import Any, Callable, Iterator
 
 from ..run import interrupt, timeline
+from ..run.release import releasing
 from ..run.watchdog import exit_with_parent
 
 # The pool of the flow run whose context this is (None: compute in this process).
@@ -92,7 +93,7 @@ class ComputePool:
         """``fn(*args)`` in a worker process (in this one without workers)."""
         if self._executor is None:
             return fn(*args)
-        return self._executor.submit(fn, *args).result()
+        return self._executor.submit(releasing, fn, *args).result()
 
     def stop_now(self, grace: float = 1.0) -> None:
         """On Ctrl-C: end the workers now (SIGTERM, SIGKILL after ``grace``); the
@@ -149,7 +150,7 @@ def for_run(workers: int) -> Iterator[ComputePool]:
 def compute(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` in the current run's pool, or here when there is none (a Dask worker)."""
     pool = CURRENT.get()
-    return pool.compute(fn, *args) if pool is not None else fn(*args)
+    return pool.compute(fn, *args) if pool is not None else releasing(fn, *args)
 
 
 def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> None:

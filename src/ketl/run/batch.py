@@ -48,8 +48,8 @@ from ..ingest.read import Reject, read_units
 from ..ingest.scan import SourceFile
 from ..stages.repair.stage import RepairSettings, replacement_char_count
 from ..ingest.dates import article_date
-from ..schemas import EDITS, TABLES, items_table
-from ..store import STATE, remove_rows, write_part
+from ..schemas import EDITS, items_table
+from ..store import STATE, PartWriters, remove_rows, write_part
 from .handoff import pack, unpack
 from .work import MERGED_TABLES, REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
@@ -333,12 +333,11 @@ def merge_small_tables(ctx: RunContext, batches: list[int]) -> None:
     from the batches' rows in the work folder. One part per batch was 40 files of a
     few KB per 20,000 articles (and more with every hourly run) for readers to open."""
     for table in MERGED_TABLES:
-        schema = TABLES[table]
-        parts = [pq.read_table(p) for b in batches if (p := ctx.files.merged_rows(table, b)).is_file()]
-        parts = [t.select(schema.names).cast(schema) for t in parts if t.num_rows]
-        if parts:
-            write_part(Path(ctx.staging), table, pa.concat_tables(parts), ctx.files.part_name(min(batches)),
-                       ctx.run_date)
+        # A batch at a time into the one part (a row group each): the run's rows are never all held.
+        with PartWriters(Path(ctx.staging), table, ctx.files.part_name(min(batches))) as out:
+            for b in batches:
+                if (p := ctx.files.merged_rows(table, b)).is_file():
+                    out.write(pq.read_table(p), ctx.run_date)
 
 
 def _sketches(texts: list[str], settings, on: bool) -> pa.Table:

@@ -36,8 +36,9 @@ from .batch import RunContext, merge_small_tables
 from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen, upgrade_published
 from .propagation import write_snapshot_propagation
+from .release import release_memory
 from ..schemas import QUOTES
-from ..store import STATE, Store, read_table, rewrite_rows, write_part
+from ..store import STATE, PartWriters, Store, rewrite_rows, write_part
 
 # Band tasks per run. The result does not depend on it (tested); 8 splits the
 # quotes' 32 bands and the articles' 16 evenly and keeps a 2-8 worker cluster busy.
@@ -133,7 +134,9 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     indexes: dict[str, NearDupIndex] = {}
     if plan is not None:
         for name, cls in INDEXES.items():
-            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], [s.pairs(name) for s in shards])
+            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], (s.pairs(name) for s in shards))
+            indexes[name].drop_sketches()
+        release_memory()  # the link step's arrays: the tables below are written in what they held
     elif previous is not None:
         indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
     quotes_index = indexes.get("quotes")
@@ -152,7 +155,12 @@ def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
     staging = Path(ctx.staging)
     # One batch's texts in memory at a time (all of the run's were: memory grew with the run).
     new_ids = [pq.read_table(ctx.files.articles(b), columns=["doc_id"]) for b in batches]
-    seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"])  # first_seen survives re-reads
+    # first_seen survives re-reads: the stored rows of this run's doc_ids (not every stored row)
+    # cast: a batch without articles wrote its doc_id column as nulls
+    run_ids = pa.chunked_array([c for t in new_ids for c in t.column(0).cast(pa.string()).chunks], pa.string())
+    run_ids = run_ids.combine_chunks() if len(run_ids) else pa.array([], pa.string())
+    seen = article_columns(previous, ["doc_id", "first_seen", "processed_at"],
+                           lambda t: pc.is_in(t.column("doc_id"), value_set=run_ids))
     upgrade_published(staging)  # parts of an older ketl: published was the string as given
     dead, gone_now = _dead_articles(ctx, previous, new_ids)
     if len(dead) and "articles" not in indexes and previous is not None:
@@ -176,39 +184,96 @@ def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
 
 def _write_quotes(ctx: RunContext, batches: list[int], previous: Path | None, quotes_index: NearDupIndex | None,
                   linked: pa.Table | None, replaced: list[str] | tuple) -> tuple[int, int]:
-    """The quotes table, rewritten whole: old members' cluster_size grows when new
-    ones join, and the quotes of re-read files give way to their new ones.
-    Returns the run's quotes and the clusters of more than one member."""
+    """The quotes table, rewritten: old members' cluster_size grows when new ones join,
+    and the quotes of re-read files give way to their new ones. Returns the run's
+    quotes and the clusters of more than one member.
+
+    Streamed in two passes over the stored parts and the run's batches, in the same
+    order: the ids (narrow) for the clusters' live members, then each piece with
+    its cluster columns, written as it comes. The table was read whole, three
+    copies deep (400 MB of a worker at 100,000 articles).
+    """
     staging = Path(ctx.staging)
-    new, n_new = _new_quotes(ctx, batches, linked), 0
-    keep = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
-    target = pa.schema([QUOTES.field(c) for c in keep] + [pa.field("run_date", pa.string())])
-    parts = [_without(read_table(previous, "quotes"), replaced)] if previous else []
-    if new is not None:
-        parts.append(new)
-        n_new = new.num_rows
-    parts = [t.select(target.names).cast(target) for t in parts if t.num_rows]
-    clusters = 0
-    if parts:
-        quotes, clusters = with_clusters(pa.concat_tables(parts), quotes_index or QuoteIndex())
-        for run_date in pc.unique(quotes.column("run_date")).to_pylist():
-            part = quotes.filter(pc.equal(quotes.column("run_date"), run_date))
-            write_part(staging, "quotes", part, ctx.files.quotes_part_name(), run_date)
+    pieces = _QuotePieces(ctx, batches, previous, linked, replaced)
+    ids = pieces.ids()
+    clusters, n_new = 0, 0
+    if len(ids):
+        live_id, live_size = (quotes_index or QuoteIndex()).live_clusters(ids)
+        offset = 0
+        with PartWriters(staging, "quotes", ctx.files.quotes_part_name()) as out:
+            for piece, new in pieces:
+                n = piece.num_rows
+                piece, multi = _cluster_columns(piece, live_id.slice(offset, n), live_size.slice(offset, n))
+                offset += n
+                clusters += multi
+                n_new += n if new else 0
+                for run_date in pc.unique(piece.column("run_date")).to_pylist():
+                    out.write(piece.filter(pc.equal(piece.column("run_date"), run_date)), run_date)
     elif replaced:  # every stored quote was replaced by none: the commit must not carry them over
         (staging / "quotes" / f"run_date={ctx.run_date}").mkdir(parents=True, exist_ok=True)
     return n_new, clusters
 
 
-def _new_quotes(ctx: RunContext, batches: list[int], linked: pa.Table | None) -> pa.Table | None:
-    """The run's quotes with their cluster ids (null when dedup is skipped), or None."""
-    pending = [pq.read_table(p) for p in ctx.files.sketch_parts("quotes", batches)]
-    new = pa.concat_tables(pending).drop_columns(["signature", "grams"]) if pending else None
-    if new is None or not new.num_rows:
-        return new
-    if linked is not None:
-        if linked.column("quote_id").to_pylist() != new.column("quote_id").to_pylist():
+# The quotes columns the table is rebuilt from (cluster_size and is_canonical are recomputed).
+_KEPT = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
+_TARGET = pa.schema([QUOTES.field(c) for c in _KEPT] + [pa.field("run_date", pa.string())])
+
+
+class _QuotePieces:
+    """The rows of the new quotes table, a piece at a time: each stored part (less the
+    re-read files' rows), then each batch's new quotes; iterating gives
+    ``(piece, is_new)`` in :data:`_TARGET`'s schema, :meth:`ids` their quote ids."""
+
+    def __init__(self, ctx: RunContext, batches: list[int], previous: Path | None,
+                 linked: pa.Table | None, replaced: list[str] | tuple) -> None:
+        self.ctx, self.batches, self.linked, self.replaced = ctx, batches, linked, replaced
+        root = previous / "quotes" if previous is not None else None
+        self.stored = sorted(root.rglob("*.parquet")) if root is not None and root.is_dir() else []
+
+    def ids(self) -> pa.Array:
+        parts = [self._stored(p, ["quote_id", "source_path"]).column("quote_id") for p in self.stored]
+        parts += [pq.read_table(p, columns=["quote_id"]).column(0)
+                  for p in self.ctx.files.sketch_parts("quotes", self.batches)]
+        chunks = [c for col in parts for c in col.cast(pa.string()).chunks]
+        return pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
+
+    def __iter__(self):
+        for path in self.stored:
+            piece = self._stored(path, _TARGET.names)
+            if piece.num_rows:
+                yield piece.cast(_TARGET), False
+        offset = 0
+        for path in self.ctx.files.sketch_parts("quotes", self.batches):
+            piece = _new_quotes(self.ctx, path, self.linked, offset)
+            offset += piece.num_rows
+            if piece.num_rows:
+                yield piece.select(_TARGET.names).cast(_TARGET), True
+
+    def _stored(self, path: Path, columns: list[str]) -> pa.Table:
+        """A stored part's ``columns`` (nulls for those an older ketl did not write), less
+        the rows of re-read files; ``run_date`` from its folder."""
+        names = pq.read_schema(path).names
+        t = pq.read_table(path, columns=[c for c in columns if c in names and c != "run_date"])
+        for c in columns:
+            if c == "run_date":
+                run_date = path.parent.name.partition("run_date=")[2] or None
+                t = t.append_column("run_date", pa.array([run_date] * t.num_rows, pa.string()))
+            elif c not in t.column_names:
+                t = t.append_column(_TARGET.field(c), pa.nulls(t.num_rows, _TARGET.field(c).type))
+        return _without(t.select(columns), self.replaced) if "source_path" in columns else t.select(columns)
+
+
+def _new_quotes(ctx: RunContext, path: Path, linked: pa.Table | None, offset: int) -> pa.Table:
+    """One batch's quotes with their cluster ids (null when dedup is skipped); ``offset``:
+    the batch's first row in ``linked`` (the index's answer for every new quote)."""
+    # Not the sketches (512 bytes of signature a quote).
+    columns = [n for n in pq.read_schema(path).names if n not in ("signature", "grams")]
+    new = pq.read_table(path, columns=columns)
+    if linked is not None and new.num_rows:
+        rows = linked.slice(offset, new.num_rows)
+        if not rows.column("quote_id").equals(new.column("quote_id")):
             raise RuntimeError("quote index returned rows out of order")
-        cluster_id, similarity = linked.column("cluster_id"), linked.column("similarity").cast(pa.float32())
+        cluster_id, similarity = rows.column("cluster_id"), rows.column("similarity").cast(pa.float32())
     else:
         cluster_id, similarity = pa.nulls(new.num_rows, pa.string()), pa.nulls(new.num_rows, pa.float32())
     return new.append_column("cluster_id", cluster_id).append_column("similarity", similarity).append_column(
@@ -276,8 +341,13 @@ def with_clusters(quotes: pa.Table, index: NearDupIndex) -> tuple[pa.Table, int]
     member still stored (:meth:`NearDupIndex.live_clusters`); quotes never
     indexed (dedup skipped) keep what they have.
     """
+    return _cluster_columns(quotes, *index.live_clusters(quotes.column("quote_id")))
+
+
+def _cluster_columns(quotes: pa.Table, live_id: pa.Array, live_size: pa.Array) -> tuple[pa.Table, int]:
+    """:func:`with_clusters` for rows whose live cluster ids and sizes are known (a
+    piece of the table: the live members are counted over the whole table)."""
     ids = quotes.column("quote_id")
-    live_id, live_size = index.live_clusters(ids)
     cluster_id = pc.coalesce(live_id, quotes.column("cluster_id"))
     canonical = pc.equal(cluster_id, ids)
     # The canonical member is its own reference, also after it took a replaced root's place.

@@ -21,11 +21,13 @@ from ..schemas import ARTICLES
 __all__ = ["article_columns", "keep_first_seen", "upgrade_published"]
 
 
-def article_columns(folder: Path | None, columns: list[str]) -> pa.Table:
+def article_columns(folder: Path | None, columns: list[str], keep=None) -> pa.Table:
     """``columns`` of every stored article row in a snapshot folder (typed as the schema today).
 
     An older part whose ``published`` is the string as given (before it was a
-    timestamp) reads as null there rather than failing the run."""
+    timestamp) reads as null there rather than failing the run. ``keep(rows)``,
+    when given, is a mask of the rows wanted, applied part by part (a few
+    rows of a large table are never all read at once)."""
     import pyarrow.dataset as ds
 
     schema = pa.schema([ARTICLES.field(c) for c in columns])
@@ -45,7 +47,8 @@ def article_columns(folder: Path | None, columns: list[str]) -> pa.Table:
                     t = t.set_column(t.schema.get_field_index(c), f, t.column(c).cast(f.type))
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     t = t.set_column(t.schema.get_field_index(c), f, pa.nulls(t.num_rows, f.type))
-        parts.append(t.select(columns).cast(schema))
+        t = t.select(columns).cast(schema)
+        parts.append(t.filter(keep(t)) if keep is not None else t)
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 

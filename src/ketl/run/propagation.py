@@ -201,7 +201,10 @@ def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table
 
 
 def _quote_columns(folder: Path) -> pa.Table:
-    """The few quotes columns the builder needs (rows of an older ketl: nulls where a column is new)."""
+    """The few quotes columns the builder needs (rows of an older ketl: nulls where a column is new),
+    of the quotes in clusters of two members or more: only those can be in ``quote_clusters``
+    (the scan filters as it reads; the whole table's texts were 290 MB of a worker at 100,000
+    articles)."""
     import pyarrow.dataset as ds
 
     root = folder / "quotes"
@@ -209,12 +212,24 @@ def _quote_columns(folder: Path) -> pa.Table:
     if not root.is_dir() or not any(root.rglob("*.parquet")):
         return schema.empty_table()
     full = QUOTES.append(pa.field("run_date", pa.string()))
-    return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(columns=QUOTE_COLUMNS)
+    size = ds.field("cluster_size")
+    return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(
+        columns=QUOTE_COLUMNS, filter=(size >= 2) | ~size.is_valid())
+
+
+def _needed_articles(folder: Path, quotes: pa.Table) -> pa.Table:
+    """The article rows either table can use: near-duplicates, the articles they point at,
+    and the articles of the clustered quotes (the others take no part in either)."""
+    from .first_seen import article_columns
+
+    dup = article_columns(folder, ["near_duplicate_of"], lambda t: pc.is_valid(t.column(0))).column(0)
+    wanted = pa.chunked_array([*dup.chunks, *quotes.column("doc_id").chunks], pa.string())
+    wanted = pc.unique(wanted.combine_chunks()) if len(wanted) else pa.array([], pa.string())
+    return article_columns(folder, ARTICLE_COLUMNS, lambda t: pc.or_(
+        pc.is_valid(t.column("near_duplicate_of")), pc.is_in(t.column("doc_id"), value_set=wanted)))
 
 
 def write_snapshot_propagation(staging: Path, run_id: str, run_date: str, part: str) -> tuple[int, int]:
     """Both tables rebuilt from the quotes and articles the staging snapshot now holds."""
-    from .first_seen import article_columns
-
-    return write_propagation(staging, _quote_columns(staging), article_columns(staging, ARTICLE_COLUMNS),
-                             run_id, run_date, part)
+    quotes = _quote_columns(staging)
+    return write_propagation(staging, quotes, _needed_articles(staging, quotes), run_id, run_date, part)

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from .. import __version__
+from . import timeline
 from .batch import BatchCounts, RunContext
 
 
@@ -99,6 +100,7 @@ class Laps:
         now = time.perf_counter()
         self.into[phase] = self.into.get(phase, 0.0) + now - self.t
         self.t = now
+        timeline.mark(f"phase done: {phase}")  # benchmarks attribute memory and CPU to phases by these
 
 
 def runs_row(s: RunSummary, ctx: RunContext, full: bool) -> pa.Table:

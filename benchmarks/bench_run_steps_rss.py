@@ -1,0 +1,96 @@
+"""Peak RSS and CPU of each run-wide step (register, band shards, cluster + write), each in a fresh process.
+
+A worker process keeps the high-water mark of every step it ran, so the worker
+peak of ``bench_rss_scale.py`` says *that* memory grows with the run, not *where*.
+This script replays the near-duplicate steps of a real run on its kept work
+folder, one step per fresh process (as a pool worker would run it), and prints
+each one's peak RSS (``ru_maxrss``) and CPU seconds. Keep a work folder by
+killing a run right after its batches (the crash tests' fault point):
+
+    KETL_FAULT=after_batches ketl run --raw <corpus> --out /tmp/k/out --skip boilerplate --skip repair --skip entities
+    python benchmarks/bench_run_steps_rss.py /tmp/k/out/.ketl/staging/<run>.work
+
+The replay writes into a temporary staging folder; the work folder's dedup
+scratch files are rewritten with the same content.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _ctx(staging: Path):
+    from ketl.run.batch import RunContext
+    from ketl.settings import Settings
+
+    settings = Settings(raw=str(staging)).with_cli(skip=["boilerplate", "repair", "entities"])
+    return RunContext(run_id="replay00-run", raw=str(staging), staging=str(staging), settings=settings,
+                      config_hash="replay", started_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def _step(staging: Path, step: str, batches: list[int]) -> None:
+    """Run one step here (a child process) and pickle its result beside the staging folder."""
+    from ketl.run.dedup import SHARDS, band_shard, finalize_run, register_run
+
+    if step == "imports":  # the floor: a process that imported the steps and ran nothing
+        return
+    ctx = _ctx(staging)
+    keep = staging.parent / "results.pkl"
+    done = pickle.loads(keep.read_bytes()) if keep.is_file() else {}
+    if step == "register":
+        done["plan"] = register_run(ctx, batches, None)
+    elif step.startswith("bands-"):
+        done.setdefault("shards", {})[step] = band_shard(ctx, done["plan"], int(step.split("-")[1]), SHARDS)
+    else:
+        shards = [done["shards"][k] for k in sorted(done["shards"])]
+        finalize_run(ctx, batches, None, done["plan"], shards, [])
+    keep.write_bytes(pickle.dumps(done))
+
+
+def _child(staging: Path, step: str, batches: list[int]) -> tuple[float, float]:
+    """Peak RSS MiB and CPU seconds of ``step`` in a fresh process."""
+    code = ("import sys, pickle; sys.path.insert(0, sys.argv[1]); import bench_run_steps_rss as b; "
+            "from pathlib import Path; b._step(Path(sys.argv[2]), sys.argv[3], pickle.loads(bytes.fromhex(sys.argv[4])))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), str(staging), step,
+                             pickle.dumps(batches).hex()])
+    _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own figures
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"step {step} failed ({proc.returncode})")
+    return usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("work", type=Path, help="a run's kept work folder (<staging>/<run>.work)")
+    ap.add_argument("--keep", type=Path, help="replay into this folder and keep it (to compare two versions' tables)")
+    args = ap.parse_args()
+    from ketl.run.dedup import SHARDS
+
+    batches = sorted(int(m.group(1)) for p in args.work.iterdir() if (m := re.fullmatch(r"quotes-(\d+)\.parquet", p.name)))
+    with tempfile.TemporaryDirectory(prefix="ketl-steps-") as scratch:
+        tmp = args.keep or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
+        staging = Path(tmp) / "stage"
+        for sub in ("_state", "articles", "quotes"):
+            (staging / sub).mkdir(parents=True)
+        os.symlink(args.work.resolve(), Path(tmp) / "stage.work")
+        print(f"{len(batches)} batches from {args.work}; load average {os.getloadavg()[0]:.1f}")
+        print(f"{'step':<14}{'peak RSS MiB':>27}{'CPU s':>8}{'wall s':>8}")
+        for step in ["imports", "register", *[f"bands-{s}" for s in range(SHARDS)], "cluster+write"]:
+            t = time.perf_counter()
+            rss, cpu = _child(staging, step, batches)
+            print(f"{step:<14}{rss:27.0f}{cpu:8.2f}{time.perf_counter() - t:8.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
