@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import pickle
-import re
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_stage_instructions import count_instructions  # noqa: E402 - a sibling script
 
 PREPARE = r"""
 import dataclasses, pickle, sys
@@ -110,13 +112,7 @@ print(json.dumps({k: v / len(items) * 1e3 for k, v in out.items()}))
 
 
 def _instructions(src: str, items: Path, mode: str) -> int:
-    env = {**os.environ, "PYTHONPATH": src}
-    run = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                          sys.executable, "-c", CHILD, str(items), mode], env=env, capture_output=True, text=True)
-    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
-    if run.returncode or not found:
-        sys.exit(f"{src} failed:\n{run.stderr[-3000:]}")
-    return int(found.group(1).replace(",", ""))
+    return count_instructions(src, CHILD, [str(items), mode], "quotes")
 
 
 def main() -> None:

@@ -78,16 +78,20 @@ through(docs_of(paths[:n]), on)
 """ % {"stages": STAGES}
 
 
-def instructions(src: str, corpus: Path, n: int, stage: str, on: bool) -> int:
+def count_instructions(src: str, child: str, args: list[str], what: str) -> int:
+    """Instructions valgrind counts for ``python -c child *args`` with ``src`` first on the path."""
     # A fixed hash seed: set and dict order moves repair's count by about 1.5 % from run to run.
     env = {**os.environ, "PYTHONPATH": src, "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
     run = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                          sys.executable, "-c", CHILD, str(corpus), str(n), stage, "1" if on else "0"],
-                         env=env, capture_output=True, text=True)
+                          sys.executable, "-c", child, *args], env=env, capture_output=True, text=True)
     found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
     if run.returncode or not found:
-        sys.exit(f"{src} ({stage}) failed:\n{run.stderr[-3000:]}")
+        sys.exit(f"{src} ({what}) failed:\n{run.stderr[-3000:]}")
     return int(found.group(1).replace(",", ""))
+
+
+def instructions(src: str, corpus: Path, n: int, stage: str, on: bool) -> int:
+    return count_instructions(src, CHILD, [str(corpus), str(n), stage, "1" if on else "0"], stage)
 
 
 def main() -> None:

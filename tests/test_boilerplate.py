@@ -1062,18 +1062,23 @@ def _meal_plan(day: str) -> list[str]:
             "Portion Fix Containers: 1 Purple, 1 Red, 1 tsp."]
 
 
+def _meal_plan_page(before: list[str], middle: list[str], after: list[str]) -> Document:
+    """An article of two meal plans with ``middle`` dropped between them, cleaned."""
+    text = "\n\n".join([
+        "A little more obsessed meal prep",
+        "If you have done 80 Day Obsession, you have seen firsthand how her timed nutrition plan works for you.",
+        "This meal plan works for both programmes, so there is no need to figure out a whole new plan. Now get prepping!",
+        *before, *middle, *after, "Daily Ledger | Independent news since 1992"])
+    return clean(doc_of(text, "ledger/meal.txt"))
+
+
 def test_a_list_article_goes_on_past_a_related_box_dropped_into_it():
     # Noise set, seed 11: a "More stories" box inside a meal plan ended the
     # article there (176 lines of the plan lost). Past the box the plan repeats
     # its own labels; a teaser list does not.
     before, after = _meal_plan("Eating Plan A"), _meal_plan("Eating Plan B")
-    text = "\n\n".join([
-        "A little more obsessed meal prep",
-        "If you have done 80 Day Obsession, you have seen firsthand how her timed nutrition plan works for you.",
-        "This meal plan works for both programmes, so there is no need to figure out a whole new plan. Now get prepping!",
-        *before, "More stories", "• So this is the future of apple innovation", "• Clymer workshop manual review",
-        *after, "Daily Ledger | Independent news since 1992"])
-    doc = clean(doc_of(text, "ledger/meal.txt"))
+    doc = _meal_plan_page(before, ["More stories", "• So this is the future of apple innovation",
+                                   "• Clymer workshop manual review"], after)
     for line in before + after:
         assert line in doc.text
     assert "So this is the future of apple innovation" not in doc.text
@@ -1085,12 +1090,7 @@ def test_a_list_article_goes_on_past_an_ad_marker_where_its_labels_repeat(marker
     # Noise set, seed 13: an ad marker between two plans of a meal plan ended
     # the article there (168 lines lost): no prose follows, but its labels do.
     before, after = _meal_plan("Eating Plan A"), _meal_plan("Eating Plan B")
-    text = "\n\n".join([
-        "A little more obsessed meal prep",
-        "If you have done 80 Day Obsession, you have seen firsthand how her timed nutrition plan works for you.",
-        "This meal plan works for both programmes, so there is no need to figure out a whole new plan. Now get prepping!",
-        *before, marker, *after, "Daily Ledger | Independent news since 1992"])
-    doc = clean(doc_of(text, "ledger/meal.txt"))
+    doc = _meal_plan_page(before, [marker], after)
     for line in before + after:
         assert line in doc.text
     assert marker not in doc.text.split("\n")
