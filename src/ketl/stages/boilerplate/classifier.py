@@ -353,8 +353,10 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     weights = _weights(lines, labels, penalties, cfg, thread, lengths)
     lo, hi = _choose_block(weights, cfg, title_at)
     hard = _evidence(lines, penalties, reasons, cfg, title_at)
+    # A list header ("Related", "More from UK"): a rule line this costly and short.
+    headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS for q, p in enumerate(penalties)]
     if hi > lo and cfg.teaser_tail:
-        cut = _teaser_tail(lines, penalties, hard, lo, min(thread, m), cfg)
+        cut = _teaser_tail(lines, headers, hard, lo, min(thread, m), cfg.bridge_max_gap)
         if cut < m:  # the article ends before the box: nothing reaches past it
             thread = min(thread, cut)
             if hi >= cut:
@@ -367,13 +369,9 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     if hi >= lo and cfg.bridge_max_gap > 0:
         # An ad marker or a share button between two paragraphs costs nothing
         # when measuring the prose beyond a gap: the article goes on past it.
-        seen_through = [0 if w < 0 and 0 < penalties[q] and (penalties[q] < cfg.list_header_penalty
-                                                            or len(lines[q]) > _HEADER_MAX_CHARS) else w
-                        for q, w in enumerate(weights)]
+        seen_through = [0 if w < 0 and 0 < penalties[q] and not headers[q] else w for q, w in enumerate(weights)]
         _bridge(seen_through, labels, inside, lo, hi, min(thread, m), cfg, title_at + 1 if title_at < lo else 0)
     if hi >= lo and cfg.evidence_bounds:
-        headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS
-                   for q, p in enumerate(penalties)]
         # An interruption: a rule line standing alone (an ad marker, a caption's
         # credit, one "Related: <headline>" link), not a list header, not part of
         # a run of furniture. The article goes on past it where prose follows.
@@ -394,8 +392,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     return keep, labels, reasons
 
 
-def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: list[bool],
-                 lo: int, end: int, cfg: ClassifierSettings) -> int:
+def _teaser_tail(lines: Sequence[str], headers: Sequence[bool], hard: list[bool],
+                 lo: int, end: int, max_gap: int) -> int:
     """Where the article that starts at ``lo`` ends, before ``end``: at a
     list header, or a run of condemned lines (a menu, a share row and a
     newsletter call), when what follows it, up to the next one, is a teaser
@@ -413,13 +411,12 @@ def _teaser_tail(lines: Sequence[str], penalties: Sequence[int], hard: list[bool
         q = start + 1
         while q < end and hard[q]:
             q += 1
-        if q - start >= _FURNITURE_RUN or any(
-                penalties[r] >= cfg.list_header_penalty and len(lines[r]) <= _HEADER_MAX_CHARS for r in range(start, q)):
+        if q - start >= _FURNITURE_RUN or any(headers[start:q]):
             bounds.append((start, q))
     for k, (start, after) in enumerate(bounds):
         stop = bounds[k + 1][0] - 1 if k + 1 < len(bounds) else end - 1
         if _teaser_items(lines, hard, after, stop) and _own_lines_resume(
-                lines, hard, after - 1, end, cfg.bridge_max_gap, (lo, start - 1)) is None:
+                lines, hard, after - 1, end, max_gap, (lo, start - 1)) is None:
             return start
     return len(lines)
 
