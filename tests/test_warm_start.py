@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -153,56 +151,22 @@ def test_the_warm_up_changes_no_result(tmp_path):
     assert warm_out == cold_out
 
 
-_TIMED_RUN = "test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up"
-_EARLY: dict[str, object] = {}
-
-
-def start_with_server(items, server: tuple[str, Path]) -> None:
-    """Called by conftest.py once the session's server is up: the timed run, which
-    starts a temporary server of its own (20 s of mostly waiting), runs beside the
-    tests that come first; its test reads what it did."""
-    if _TIMED_RUN not in {item.originalname for item in items} or _EARLY:
-        return
-    root = Path(tempfile.mkdtemp(prefix="ketl-warm-start-"))
-    raw, home = root / "raw", root / "prefect-home"
-    raw.mkdir()
-    home.mkdir()
-    shutil.copy(server[1], home / "prefect.db")  # migrated: no first-start migrations
-    for p in sorted(SEEDS.glob("*.txt")):
-        (raw / p.name).write_bytes(p.read_bytes())
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    # its own temporary server, as a user's run
-    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(home), KETL_TIMELINE=str(root / "timeline.tsv"))
-    _EARLY.update(root=root, env=env, t0=time.time())
-    _EARLY["proc"] = subprocess.Popen([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw),
-                                       "--out", str(root / "out"), "--workers", "2"],
-                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.fixture
-def timed_run(request, _prefect_server):
-    """The timed run (started with the session's server, or now): its folder, env, start time and result."""
-    start_with_server([item for item in request.session.items if item.module is request.module], _prefect_server)
-    proc = _EARLY["proc"]
-    try:
-        stdout, stderr = proc.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-    yield _EARLY["root"], _EARLY["env"], _EARLY["t0"], subprocess.CompletedProcess(proc.args, proc.returncode,
-                                                                                   stdout, stderr)
-    shutil.rmtree(_EARLY["root"], ignore_errors=True)
-    _EARLY.clear()
-
-
 @pytest.mark.slow
-def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(timed_run, prefect_api):
+def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_path, prefect_home, prefect_api):
     """A real run with KETL_TIMELINE: the pool starts before Prefect is even imported,
     both workers warm up, the flow (Prefect up) uses them, the run commits."""
     from ketl.run.timeline import read
 
-    root, env, t0, done = timed_run
-    raw, out, trace = root / "raw", root / "out", root / "timeline.tsv"
+    raw, out, trace = tmp_path / "raw", tmp_path / "out", tmp_path / "timeline.tsv"
+    raw.mkdir()
+    for p in sorted(SEEDS.glob("*.txt")):
+        (raw / p.name).write_bytes(p.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    # its own temporary server, as a user's run (a migrated database: no first-start migrations)
+    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(prefect_home), KETL_TIMELINE=str(trace))
+    t0 = time.time()
+    done = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
+                           "--workers", "2"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     events = read(str(trace), t0)
     names = [e for e, _, _ in events]
