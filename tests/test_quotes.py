@@ -345,3 +345,31 @@ def test_verb_prefilter_gives_the_regex_matches():
         at = stage._verb_from(s, lex)
         want = [m.span() for m in lex.verbs.finditer(s)]
         assert want == ([m.span() for m in lex.verbs.finditer(s, at)] if at >= 0 else []), s
+
+
+def test_surname_prefilter_never_hides_a_full_name():
+    # _may_end_name may answer no only when the scan finds no full name ending with
+    # that surname: expand gives what it gives after the scan, on real and random text.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    lex = stage._lexicon()
+    particles = stage._NAME_RUN.split(r"\s+(?:(?:", 1)[1].split(")", 1)[0].split("|")
+    assert set(particles) == stage._PARTICLES  # the prefilter's particles are the pattern's
+    rng = random.Random(5)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    pieces = ["Ilham", " ", "Aliyev", "aliyev", "the", "U.S.", "Dr.", "Jr.", "bin", "of", "he", "’", "'", "-",
+              ",", "\n", "é", "É", "\u0301", "Ωμέγα", "\u2003", "\x1c", ".", "“", "”", "said", "Anna", "Berg"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randrange(30))) for _ in range(4000)]
+    checked = hidden = 0
+    for text in texts:
+        masked = [(s.open_pos, s.close_pos + 1) for s in stage._spans(text, stage.QuoteSettings())]
+        persons = stage._Persons(text, masked, lex)
+        persons._find()
+        for name in {n.split()[-1] for n in persons.full_names} | {"Aliyev", "Berg", "Jr", "U.S"}:
+            checked += 1
+            if not stage._may_end_name(text, name):
+                hidden += 1
+                assert name not in persons.by_surname, (text, name)
+    assert checked > 1000 and 0 < hidden < checked  # it does say no, and not always

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -666,6 +667,39 @@ def _said_after(text: str, end: int, lex: _Lexicon) -> bool:
     return bool(lex.verbs.match(after.lstrip(" ,")) or _APPOSITION_NEXT.match(after))
 
 
+# How far back _may_end_name looks for the word before a surname; past it, it answers yes.
+_WORD_BEFORE_LIMIT = 64
+
+
+def _may_end_name(text: str, name: str) -> bool:
+    """False only when no name run of several words can end with ``name`` as its last
+    token (or that token with dots stripped), wherever the scan would start its runs.
+
+    Such a last token follows whitespace, and before that whitespace a particle or the
+    end of a name token: a run of letters, marks, ’ ' - . holding a capital. Most
+    one-word speakers ("Aliyev said") are then told apart by a few ``str.find`` calls,
+    without the name-run scan of the whole text (a third of the stage's time)."""
+    at = text.find(name, 1)  # at 0 it follows nothing
+    while at >= 0:
+        if text[at - 1].isspace():
+            j = at - 1
+            while j > 0 and text[j - 1].isspace():
+                j -= 1
+            k = j
+            while k > 0 and j - k < _WORD_BEFORE_LIMIT and _name_char(text[k - 1]):
+                k -= 1
+            word = text[k:j]
+            if word and (j - k >= _WORD_BEFORE_LIMIT or word in _PARTICLES or not word.islower()):
+                return True
+        at = text.find(name, at + 1)
+    return False
+
+
+def _name_char(ch: str) -> bool:
+    """A character a name token holds (``[\\p{L}\\p{M}’'\\-.]``)."""
+    return ch.isalpha() or ch in "’'-." or unicodedata.category(ch)[0] == "M"
+
+
 def _expand(name: str, full_names: list[str]) -> str:
     if " " in name:
         return name
@@ -720,6 +754,8 @@ class _Persons:
         if " " in name:
             return name
         if not self._found:
+            if not _may_end_name(self.text, name):
+                return name  # no full name of the text can end with it: the scan would find none
             self._find()
         return self.by_surname.get(name, name)  # as _expand, in O(1): names recur in long texts
 
