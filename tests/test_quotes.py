@@ -373,3 +373,35 @@ def test_surname_prefilter_never_hides_a_full_name():
                 hidden += 1
                 assert name not in persons.by_surname, (text, name)
     assert checked > 1000 and 0 < hidden < checked  # it does say no, and not always
+
+
+def test_last_person_before_a_pronoun_is_the_one_the_sorted_list_gives():
+    # last_before judges one-word mentions only as a walk back reaches them: the
+    # answers are those of every person mention and speaker in one sorted list.
+    import random
+    from bisect import bisect_left, insort
+
+    from ketl.stages.quotes import stage
+
+    lex = stage._lexicon()
+    rng = random.Random(3)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:80]
+    asked = 0
+    for text in texts:
+        masked = [(s.open_pos, s.close_pos + 1) for s in stage._spans(text, stage.QuoteSettings())]
+        lazy = stage._Persons(text, masked, lex)
+        fulls, singles = stage._person_mentions(text, masked, lex)
+        surnames = {n.split()[-1] for _, n in fulls}
+        eager = sorted(list(fulls) + [(p, n) for p, n, end in singles
+                                      if n in surnames or stage._said_after(text, end, lex)])
+        for _ in range(30):
+            pos = rng.randrange(len(text) + 1)
+            if rng.random() < 0.3:
+                name = rng.choice(["Anna Berg", "Aliyev", "Zed"])
+                lazy.add(pos, name)
+                insort(eager, (pos, name))
+                continue
+            i = bisect_left(eager, (pos,))
+            assert lazy.last_before(pos) == (eager[i - 1][1] if i else None), (text[:80], pos)
+            asked += 1
+    assert asked > 1000

@@ -714,11 +714,13 @@ class _Persons:
 
     A quote's one-word speaker needs only the full names (:meth:`expand`); the
     one-word mentions are sorted out only once a pronoun asks who spoke last
-    (:meth:`last_before`), which most documents never do.
+    (:meth:`last_before`), which most documents never do, and then only those the
+    question reaches, walking back from the pronoun (a one-word mention is a person
+    when it is a known surname or a speech verb or apposition follows it).
     """
 
-    __slots__ = ("text", "masked", "lex", "_found", "full_names", "_fulls", "_singles", "_persons", "extra",
-                 "by_surname")
+    __slots__ = ("text", "masked", "lex", "_found", "full_names", "_fulls", "_singles", "_mentions", "_jump",
+                 "_added", "by_surname")
 
     def __init__(self, text: str, masked: list[tuple[int, int]], lex: _Lexicon):
         self.text, self.masked, self.lex = text, masked, lex
@@ -727,28 +729,19 @@ class _Persons:
         self.by_surname: dict[str, str] = {}  # the last full name with each surname
         self._fulls: list[tuple[int, str]] = []
         self._singles: list[tuple[int, str, int]] = []
-        self._persons: list[tuple[int, str]] | None = None  # every person mention, sorted
-        self.extra: list[tuple[int, str]] = []  # speakers recorded before the persons were sorted
+        # Every mention, sorted: (position, name, -1) for a person, (position, name,
+        # end) for a one-word mention not yet known to be one.
+        self._mentions: list[tuple[int, str, int]] | None = None
+        # Index of a mention -> index of the nearest person at or before it (-1: none),
+        # filled as walks pass: each mention is judged once, however many pronouns ask.
+        self._jump: dict[int, int] = {}
+        self._added: list[tuple[int, str]] = []  # the speakers found, sorted
 
     def _find(self) -> None:
         self._found = True
         self._fulls, self._singles = _person_mentions(self.text, self.masked, self.lex)
         self.full_names = [n for _, n in self._fulls]
         self.by_surname = {n.split()[-1]: n for n in self.full_names}
-
-    @property
-    def persons(self) -> list[tuple[int, str]]:
-        if self._persons is None:
-            if not self._found:
-                self._find()
-            surnames = self.by_surname
-            persons = list(self._fulls)
-            persons.extend((p, n) for p, n, end in self._singles
-                           if n in surnames or _said_after(self.text, end, self.lex))
-            persons.extend(self.extra)
-            persons.sort()
-            self._persons = persons
-        return self._persons
 
     def expand(self, name: str) -> str:
         if " " in name:
@@ -759,16 +752,42 @@ class _Persons:
             self._find()
         return self.by_surname.get(name, name)  # as _expand, in O(1): names recur in long texts
 
+    def _last_mention(self, pos: int) -> tuple[int, str, int] | None:
+        """The last mention before ``pos`` that is a person."""
+        if self._mentions is None:
+            if not self._found:
+                self._find()
+            self._mentions = sorted([(p, n, -1) for p, n in self._fulls] + self._singles)
+        mentions, jump = self._mentions, self._jump
+        i = bisect_left(mentions, (pos,)) - 1
+        passed = []
+        while i >= 0:
+            to = jump.get(i)
+            if to is not None:
+                i = to
+                break
+            _, name, end = mentions[i]
+            if end < 0 or name in self.by_surname or _said_after(self.text, end, self.lex):
+                break
+            passed.append(i)
+            i -= 1
+        if i >= 0:
+            jump[i] = i
+        for k in passed:
+            jump[k] = i
+        return mentions[i] if i >= 0 else None
+
     def last_before(self, pos: int) -> str | None:
-        persons = self.persons
-        i = bisect_left(persons, (pos,))
-        return persons[i - 1][1] if i else None
+        found = self._last_mention(pos)
+        i = bisect_left(self._added, (pos,))
+        speaker = self._added[i - 1] if i else None
+        # The later of the two; at one position, the larger name, as one sorted list gives.
+        if found is None or (speaker is not None and speaker > found[:2]):
+            return speaker[1] if speaker else None
+        return found[1]
 
     def add(self, pos: int, name: str) -> None:
-        if self._persons is not None:
-            insort(self._persons, (pos, name))
-        else:
-            self.extra.append((pos, name))
+        insort(self._added, (pos, name))
 
 
 def find_quotes(text: str, settings: QuoteSettings = QuoteSettings()) -> list[Quote]:
