@@ -114,3 +114,41 @@ def test_a_text_asked_again_after_a_small_change_is_not_classified_again():
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     # A different sample is classified, not taken from the cache.
     assert detect_language("Der Krieg in der Region geht weiter, sagte der Minister am Sonntag.")[0] == "de"
+
+
+def _batch_texts() -> list[str]:
+    import random
+
+    folder = Path(__file__).parent / "data" / "multilingual" / "clean"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_pages()[::3]
+    rng = random.Random(2)
+    # Cut anywhere: short texts, texts of one line, samples that begin mid-character run.
+    texts += [t[rng.randrange(len(t)):][:rng.randrange(1, 700)] for t in texts[:60]]
+    texts += ["", "a", "ab", "ÅÄÖ", "x\ud800y" * 40, "ΚΑΛΗΜΕΡΑ ΚΟΣΜΕ " * 30, "...\n" * 200, "日本語。" * 120]
+    return texts
+
+
+def test_one_walk_for_many_texts_gives_each_texts_answer():
+    # The batched automaton walk must not let an n-gram reach across two texts.
+    from ketl.text.language import _classifier
+
+    scorer = _classifier().__self__
+    texts = _batch_texts()
+    assert len(texts) > 140
+    assert scorer.classify_many(texts) == [scorer.classify(t) for t in texts]
+    assert scorer.classify_many(texts[::-1]) == [scorer.classify(t) for t in texts[::-1]]
+    assert scorer.classify_many([]) == [] and scorer.classify_many([""]) == [scorer.classify("")]
+
+
+def test_answers_given_beforehand_are_the_ones_detect_language_finds():
+    from ketl.text.language import sample_answers
+
+    texts = _batch_texts()
+    known = sample_answers(texts)
+    answers = [detect_language(t) for t in texts]
+    assert [detect_language(t, known) for t in texts] == answers
+    assert {a[0] for a in answers} >= {"en", "de", "ru", "ja", "und"}
+    # A text changed outside its sample (trailing blank lines) still finds its answer there.
+    long = [t for t in texts if len(t) > 3000][:20]
+    assert long and all(detect_language(t + "\n\n\n", known) == detect_language(t) for t in long)

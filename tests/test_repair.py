@@ -753,3 +753,30 @@ def test_encoding_pass_keeps_a_line_end_ftfy_would_swallow(text, expected):
     "é": the "À" and the line break are lost, two lines glued. Found by the property test."""
     assert fix_encoding_text(text) == expected == ftfy_reference(text)
     assert repair(text).text.rstrip("\n") == expected.rstrip("\n")
+
+
+def test_batch_stage_gives_what_each_document_gets_alone(monkeypatch):
+    # repair_documents identifies a chunk's languages beforehand: same texts, edits
+    # and languages as one document at a time, in many languages and past a chunk's end.
+    import json
+
+    from ketl.stages.repair import stage
+
+    folder = Path(__file__).parent / "data" / "multilingual"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    pages = json.loads((SEEDS.parent / "bench" / "aeb" / "html-text.json").read_text(encoding="utf-8"))["output"]
+    texts += [v["articleBody"] for v in pages.values()][:120]
+    texts += ["CafÃ© owners said the\ttalks  wasagreed .\n\n\n", "", "x"]
+
+    def docs():
+        return [Document.from_source(doc_id=str(i), source_path="", source_sha256="", source_encoding="utf-8",
+                                     source=t) for i, t in enumerate(texts)]
+
+    alone = [stage.repair_document(d) for d in docs()]
+    monkeypatch.setattr(stage, "_LANGUAGE_CHUNK", 64)  # several chunks, the last one short
+    batch = list(stage.repair_documents(iter(docs())))
+    assert len(batch) == len(texts) > 2 * 64
+    assert [(d.text, d.edits, d.meta["language"]) for d in batch] == \
+        [(d.text, d.edits, d.meta["language"]) for d in alone]
+    assert len({d.meta["language"] for d in batch}) > 10 and any(d.edits for d in batch)

@@ -29,13 +29,14 @@ import shutil
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from ..atomic import atomic_path
 from .cache import cache_root
 
-__all__ = ["detect_language", "language_sample", "UNDETERMINED"]
+__all__ = ["detect_language", "language_sample", "sample_answers", "UNDETERMINED"]
 
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 _SAMPLE_CHARS = 2000  # the language shows in a few paragraphs; keeps the cost per article flat
@@ -177,16 +178,72 @@ class _VectorScorer:
         self._alias_pairs = [tuple(pair) for pair in meta["alias_pairs"]]
         return self, [tuple(c) for c in meta["checks"]]
 
-    def classify(self, text: str) -> tuple[str, float]:
+    def _batch_feature_counts(self, datas: list[bytes]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`_feature_counts` of each of ``datas``, the walk done once over all of them.
+
+        The texts are laid end to end; a suffix that reaches back over the start of
+        its text must count nothing. Such a suffix is born at a text's first byte
+        (extended from the previous text's last node), and a node set to the root
+        stays the root at every deeper level (row 0 has no edges): zeroing the
+        nodes at the texts' first bytes, level by level, is enough.
+        """
+        lengths = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas))
+        offsets = np.zeros(len(datas) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        b = np.frombuffer(b"".join(datas), dtype=np.uint8)
+        edges, rowbase = self._edges, self._rowbase
+        node = self._first.take(b)
+        state = node.copy()
+        firsts = offsets[1:-1][lengths[1:] > 0]  # first bytes of every text but the first
+        for k in range(2, self._max_depth + 1):
+            node = edges.take(rowbase.take(node[:-1]) + b[k - 1:])
+            at = firsts - (k - 1)  # index j of node holds the suffix ending at byte j + k - 1
+            node[at[at >= 0]] = 0
+            tail = state[k - 1:]
+            np.maximum(tail, node, out=tail)
+        feats = self._output.take(state).astype(np.int64)
+        keep = feats >= 0
+        owner = np.repeat(np.arange(len(datas), dtype=np.int64), lengths)[keep]
+        width = np.int64(len(self._ptc))
+        keys = np.sort(owner * width + feats[keep])
+        if not len(keys):
+            empty = np.zeros(0, dtype=np.int64)
+            return [(empty, empty)] * len(datas)
+        change = np.empty(len(keys), dtype=bool)
+        change[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=change[1:])
+        first = np.flatnonzero(change)
+        counts = np.empty(len(first), dtype=first.dtype)
+        counts[:-1] = first[1:] - first[:-1]
+        counts[-1] = len(keys) - first[-1]
+        distinct = keys[first]
+        bounds = np.searchsorted(distinct, np.arange(len(datas) + 1, dtype=np.int64) * width).tolist()
+        feat_ids = distinct % width
+        return [(feat_ids[lo:hi], counts[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+    @staticmethod
+    def _data(text: str) -> bytes:
         if text.isupper():
             text = text.lower()
-        data = unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+        return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
+
+    def classify_many(self, texts: list[str]) -> list[tuple[str, float]]:
+        """``[classify(t) for t in texts]``, with one automaton walk for all the texts."""
+        datas = [self._data(t) for t in texts]
+        return [self._scores(idx, counts, len(data))
+                for data, (idx, counts) in zip(datas, self._batch_feature_counts(datas))]
+
+    def classify(self, text: str) -> tuple[str, float]:
+        data = self._data(text)
         idx, counts = self._feature_counts(data)
+        return self._scores(idx, counts, len(data))
+
+    def _scores(self, idx: np.ndarray, counts: np.ndarray, n_bytes: int) -> tuple[str, float]:
         if len(idx):
             scores = np.log1p(counts.astype(np.float32)) @ self._ptc.take(idx, axis=0) + self._pc
         else:
             scores = np.zeros(len(self._classes), dtype=np.float32)
-        scores = scores.astype(np.float32) * np.float32(1.0 / math.sqrt(len(data) or 1))
+        scores = scores.astype(np.float32) * np.float32(1.0 / math.sqrt(n_bytes or 1))
         np.exp(scores - scores.max(), out=scores)
         scores /= scores.sum()
         for i, j in self._alias_pairs:
@@ -290,7 +347,7 @@ def language_sample(text: str, size: int = _SAMPLE_CHARS) -> str:
     return _pick(sorted(text.split("\n"), key=len, reverse=True), size)
 
 
-def detect_language(text: str) -> tuple[str, float]:
+def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = None) -> tuple[str, float]:
     """ISO 639-1 code and probability; ``("und", 0.0)`` when there is too little text.
 
     The identifier first sees the longest 350 characters; only when it is less
@@ -299,12 +356,27 @@ def detect_language(text: str) -> tuple[str, float]:
     language of the earlier 600-character first look every time (0 of 367
     differ), and the full sample's on the AEB pages (see the benchmark), with
     a fallback on about one text in ten. The probability is that of the sample
-    that decided.
+    that decided. ``known`` holds answers for samples classified beforehand
+    (:func:`sample_answers`); the others are classified here.
     """
+    def classify(sample: str) -> tuple[str, float]:
+        hit = known.get(sample) if known else None
+        return hit if hit is not None else _classify(sample)
+
+    first, lines = _first_sample(text)
+    if first is None:
+        return UNDETERMINED, 0.0
+    lang, prob = classify(first)
+    if lines is None or prob >= _QUICK_CONFIDENCE:
+        return lang, prob
+    return classify(_full_sample(text, lines))
+
+
+def _first_sample(text: str) -> tuple[str | None, list[str] | None]:
+    """The sample to classify first (None: too few letters), and the text's lines,
+    longest first, when a low confidence sends the text on to its full sample."""
     if len(text) <= _QUICK_SAMPLE_CHARS:
-        if not _ENOUGH_LETTERS.match(text):
-            return UNDETERMINED, 0.0
-        return _classify(text)
+        return (text if _ENOUGH_LETTERS.match(text) else None), None
     # One sort in C (key=len calls no Python code) is cheaper than heapq.nlargest,
     # whose loop runs in Python; its order is the same, ties included (stable).
     lines = sorted(text.split("\n"), key=len, reverse=True)
@@ -313,12 +385,39 @@ def detect_language(text: str) -> tuple[str, float]:
     # one cut shorter), so letters found in it are letters of the full sample:
     # the full sample is built only when needed.
     if _ENOUGH_LETTERS.match(quick):
-        lang, prob = _classify(quick)
-        if prob >= _QUICK_CONFIDENCE:
-            return lang, prob
-        sample = text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
-    else:
-        sample = text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
-        if not _ENOUGH_LETTERS.match(sample):
-            return UNDETERMINED, 0.0
-    return _classify(sample)
+        return quick, lines
+    sample = _full_sample(text, lines)
+    return (sample if _ENOUGH_LETTERS.match(sample) else None), None
+
+
+def _full_sample(text: str, lines: list[str]) -> str:
+    return text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
+
+
+def sample_answers(texts: Sequence[str]) -> dict[str, tuple[str, float]]:
+    """The classifier's answers for the samples :func:`detect_language` reads of ``texts``.
+
+    Given as ``known`` they make ``detect_language`` answer as it would alone; the
+    automaton walk is done once for all the samples (its numpy calls cost a text of
+    a few hundred characters more than its bytes do). A batch stage classifies its
+    documents this way, and a text its rules changed only where the sample does not
+    reach (spacing, a fixed line that is not among the longest) still hits.
+    """
+    answers: dict[str, tuple[str, float]] = {}
+    firsts = [_first_sample(t) for t in texts]
+    asked = [(t, s, lines) for t, (s, lines) in zip(texts, firsts) if s is not None]
+    fulls = []
+    for (text, sample, lines), answer in zip(asked, _classify_many([s for _, s, _ in asked])):
+        answers[sample] = answer
+        if lines is not None and answer[1] < _QUICK_CONFIDENCE:
+            fulls.append(_full_sample(text, lines))
+    answers.update(zip(fulls, _classify_many(fulls)))
+    return answers
+
+
+def _classify_many(samples: list[str]) -> list[tuple[str, float]]:
+    clf = _classifier()
+    many = getattr(getattr(clf, "__self__", None), "classify_many", None)
+    if many is None:  # py3langid's own walk
+        return [(str(lang), float(prob)) for lang, prob in map(clf, samples)]
+    return many(samples) if samples else []

@@ -19,10 +19,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
-from ...text.language import UNDETERMINED, detect_language
+from ...text.language import UNDETERMINED, detect_language, sample_answers
 from .encoding import encoding_changes
 from .punctuation import parenthetical_changes, punctuation_changes
 from .scan import scan_text
@@ -74,8 +75,9 @@ class RepairResult:
 class _LazyLanguage:
     """The language of the current text, computed only when a rule needs it."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, known: dict[str, tuple[str, float]] | None = None) -> None:
         self._doc = doc
+        self._known = known  # answers for the batch's samples (language.sample_answers)
         self._lang: str | None = None
         self._text: str | None = None
         self.answers: set[str] = set()  # what the rules were told since the last reset
@@ -85,7 +87,7 @@ class _LazyLanguage:
         # decide on the text they see, which keeps repair idempotent.
         if self._lang is None or self._text != self._doc.text:
             self._text = self._doc.text
-            self._lang = detect_language(self._text)[0]
+            self._lang = detect_language(self._text, self._known)[0]
         self.answers.add(self._lang)
         return self._lang
 
@@ -93,7 +95,7 @@ class _LazyLanguage:
         """The language of the repaired text (reusing the answer if nothing changed since)."""
         if self._lang is not None and self._text == self._doc.text:
             return self._lang
-        return detect_language(self._doc.text)[0]
+        return detect_language(self._doc.text, self._known)[0]
 
 
 def _non_overlapping(changes: list[Change]) -> list[Change]:
@@ -192,10 +194,14 @@ def _look_settings(s: RepairSettings) -> RepairSettings:
 
 
 def repair_document(doc: Document, settings: RepairSettings | None = None,
-                    protected: Callable[[str], bool] | None = None) -> Document:
-    """Repair one document in place (edits appended) and set ``meta["language"]``."""
+                    protected: Callable[[str], bool] | None = None,
+                    known_languages: dict[str, tuple[str, float]] | None = None) -> Document:
+    """Repair one document in place (edits appended) and set ``meta["language"]``.
+
+    ``known_languages``: the language identifier's answers for samples of the
+    batch, given beforehand (:func:`ketl.text.language.sample_answers`)."""
     s = settings or RepairSettings()
-    language = _LazyLanguage(doc)
+    language = _LazyLanguage(doc, known_languages)
     rounds = max(1, s.max_rounds)
     for r in range(rounds):
         language.answers.clear()
@@ -233,10 +239,24 @@ def run(docs: list[Document], resources: StageResources) -> list[Document]:
 
 def repair_documents(docs: Iterable[Document], settings: RepairSettings | None = None,
                      protected: Callable[[str], bool] | None = None) -> Iterator[Document]:
-    """The repair stage over a batch (the Prefect task calls this)."""
+    """The repair stage over a batch (the Prefect task calls this).
+
+    The documents' languages are identified a chunk at a time, before their
+    repair (one automaton walk for the chunk: :func:`ketl.text.language.sample_answers`);
+    the rules and ``meta["language"]`` get the answers they would get one by one.
+    """
     s = settings or RepairSettings()
-    for doc in docs:
-        yield repair_document(doc, s, protected)
+    asks = s.detect_language or s.fix_punctuation or s.split_glued_words
+    it = iter(docs)
+    while chunk := list(islice(it, _LANGUAGE_CHUNK)):
+        known = sample_answers([d.text for d in chunk]) if asks else None
+        for doc in chunk:
+            yield repair_document(doc, s, protected, known)
+
+
+# Documents whose languages are identified together: enough to spread the walk's
+# numpy calls thin, few enough that a stream of documents still flows.
+_LANGUAGE_CHUNK = 256
 
 
 # Reaches every lazily built table: mojibake, odd spacing, a glued pair, an English text.
