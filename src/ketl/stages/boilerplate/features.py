@@ -1,0 +1,103 @@
+"""What the boilerplate steps ask of each line of a page, computed once per page.
+
+The metadata scan, the rules, the site statistics and the line steps all ask
+about the same lines: their stripped and lower-cased text, the rule they
+match, their site-statistics key. :class:`PageLines` computes each of these
+once for the whole page, held in lists indexed by line number (the page's
+``text.split("\\n")``), so no step looks a line up by its text or lower-cases
+it again.
+
+Metadata removes whole lines; :meth:`PageLines.without` gives the same facts
+for the text left afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Sequence
+
+import xxhash
+
+from .site_stats import line_key_lower
+
+if TYPE_CHECKING:
+    from .rules import CompiledRules
+
+__all__ = ["PageLines", "line_keys"]
+
+_DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
+_OFFSET = 1 << 63
+
+
+def line_keys(low: Sequence[str]) -> list[int]:
+    """``line_key_lower`` of each stripped, lower-cased line (0 for a blank one),
+    with the per-line work cut to what each line needs: most lines hold no
+    number and no whitespace but single spaces, so the key is their hash."""
+    search, sub, h = _DIGIT.search, _DIGITS.sub, xxhash.xxh64_intdigest
+    out = []
+    for s in low:
+        if not s:
+            out.append(0)
+            continue
+        if search(s):
+            s = sub("0", s)
+        # line_key_lower's split/join changes a stripped line only where it holds
+        # two spaces in a row or whitespace other than a space (a control or
+        # separator character: all of those are not printable).
+        if "  " in s or not s.isprintable():
+            s = " ".join(s.split())
+        out.append(h(s.encode("utf-8", "surrogatepass")) - _OFFSET)
+    return out
+
+
+class PageLines:
+    """One page's lines and what the steps ask of each (lists indexed by line).
+
+    * ``texts``: ``text.split("\\n")`` (a final newline gives a last ``""``);
+    * ``stripped``, ``low``: each line stripped, and stripped and lower-cased;
+    * ``rule``: index into ``rules.rules`` of the rule the line matches (-1: none);
+    * :meth:`keys`: site-statistics keys (0 for a blank line), on first request.
+    """
+
+    __slots__ = ("texts", "stripped", "low", "rule", "_keys")
+
+    def __init__(self, text: str, rules: CompiledRules) -> None:
+        self.texts = text.split("\n")
+        self.stripped = [t.strip() for t in self.texts]
+        # One lower() for the page: case mapping never makes or takes a
+        # newline, and a final sigma is settled within its line either way
+        # (whitespace and newlines are not case-ignorable).
+        self.low = [t.strip() for t in text.lower().split("\n")]
+        self.rule = rules.match_lines(self.low)
+        self._keys: list[int] | None = None
+
+    def keys(self) -> list[int]:
+        if self._keys is None:
+            self._keys = line_keys(self.low)
+        return self._keys
+
+    def without(self, text: str, removed: set[int], rules: CompiledRules) -> PageLines:
+        """The facts of ``text``: this page's text minus its lines ``removed``
+        (whole lines, as metadata takes them). Lines that are not this page's
+        (a removed last line leaves its newline behind) are computed anew."""
+        keep = [k for k in range(len(self.texts)) if k not in removed]
+        texts = text.split("\n")
+        out = PageLines.__new__(PageLines)
+        out.texts = texts
+        if [self.texts[k] for k in keep] == texts:
+            out.stripped = [self.stripped[k] for k in keep]
+            out.low = [self.low[k] for k in keep]
+            out.rule = [self.rule[k] for k in keep]
+            out._keys = None if self._keys is None else [self._keys[k] for k in keep]
+            return out
+        # Found by their text instead (rare: the two texts differ at the end).
+        known = {t: k for k, t in enumerate(self.texts)}
+        at = [known.get(t, -1) for t in texts]
+        out.stripped = [t.strip() for t in texts]
+        out.low = low = [t.lower() for t in out.stripped]
+        fresh = rules.match_lines([s if k < 0 else "" for s, k in zip(low, at)])
+        out.rule = [f if k < 0 else self.rule[k] for f, k in zip(fresh, at)]
+        old = self.keys()
+        out._keys = [old[k] if k >= 0 else (line_key_lower(s) if s else 0) for s, k in zip(low, at)]
+        return out
