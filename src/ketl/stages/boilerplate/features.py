@@ -16,14 +16,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Sequence
 
+import numpy as np
 import xxhash
 
+from ..repair.script import script_of
 from .site_stats import line_key_lower
 
 if TYPE_CHECKING:
     from .rules import CompiledRules
 
-__all__ = ["PageLines", "line_keys"]
+__all__ = ["PageLines", "line_keys", "has_non_latin_letter", "script_counts"]
 
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
@@ -101,3 +103,71 @@ class PageLines:
         old = self.keys()
         out._keys = [old[k] if k >= 0 else (line_key_lower(s) if s else 0) for s, k in zip(low, at)]
         return out
+
+
+# Scripts of a page, counted on its code points with numpy: a regex or a
+# Counter walks the text a character at a time in Python's C code, a few
+# hundred times slower per character than one vectorised comparison.
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _latin(cp: np.ndarray) -> np.ndarray:
+    """``[A-Za-z\\u00c0-\\u024f]`` per code point."""
+    return ((cp >= 0x41) & (cp <= 0x5a)) | ((cp >= 0x61) & (cp <= 0x7a)) | ((cp >= 0xc0) & (cp <= 0x24f))
+
+
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def has_non_latin_letter(text: str) -> bool:
+    """``_NON_LATIN_LETTER.search(text)``: a letter of another script than
+    Latin, settled on the text's distinct characters outside ASCII and the
+    Latin blocks (a few quotes and dashes in most texts)."""
+    if text.isascii():
+        return False
+    cp = _code_points(text)
+    cp = cp[(cp > 0x7f) & ((cp < 0xc0) | (cp > 0x24f)) & ((cp < 0x1e00) | (cp > 0x1eff))]
+    return any(_NON_LATIN_LETTER.match(chr(c)) for c in np.unique(cp).tolist())
+
+
+def script_counts(lines: Sequence[str]) -> dict[str, float]:
+    """Letters per script over ``lines``, a CJK or
+    Hangul letter counting 2.5: the Latin ones (``[A-Za-z\\u00c0-\\u024f]``) as
+    LATIN, every other letter outside ASCII by :func:`script_of` unless that
+    is LATIN. The scripts enter the dict as a line by line count enters them:
+    in the order of their first letter, LATIN ahead of the others of the line
+    that holds its first letter."""
+    counts: dict[str, float] = {}
+    if not lines:
+        return counts
+    cp = _code_points("".join(lines))
+    ends = np.cumsum([len(line) for line in lines])
+
+    def line_of(at: int) -> int:
+        return int(np.searchsorted(ends, at, side="right"))
+    order: list[tuple[int, int, str]] = []
+    latin = _latin(cp)
+    first_latin = int(latin.argmax()) if cp.size else 0
+    if cp.size and latin[first_latin]:
+        order.append((line_of(first_latin), -1, "LATIN"))
+        counts["LATIN"] = int(latin.sum())
+    where = np.flatnonzero(cp > 0x7f)
+    if where.size:
+        found: dict[str, tuple[float, int]] = {}
+        chars, first, n = np.unique(cp[where], return_index=True, return_counts=True)
+        for c, q, k in zip(chars.tolist(), first.tolist(), n.tolist()):
+            ch = chr(c)
+            if ch.isalpha():
+                sc = script_of(ch)
+                if sc != "LATIN":
+                    total, at = found.get(sc, (0, 1 << 62))
+                    found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, int(where[q])))
+        order += [(line_of(at), at, sc) for sc, (_, at) in found.items()]
+        counts.update((sc, total) for sc, (total, _) in found.items())
+    order.sort()
+    return {sc: counts[sc] for _, _, sc in order}
+
+
+_WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})

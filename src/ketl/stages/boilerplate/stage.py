@@ -37,7 +37,7 @@ from ..repair.script import script_of
 from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .copies import copied_lines
-from .features import PageLines
+from .features import PageLines, has_non_latin_letter, script_counts
 from .metadata import extract_metadata_lines, title_key
 from .related import RULE as RELATED_ITEM, related_items
 from .reprint import agency_copyright
@@ -56,7 +56,6 @@ _WORDS = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
-_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _OPEN_QUOTES = "\"“«„"
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
@@ -382,7 +381,7 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     cap = settings.stray_script_max_chars
     short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
     # Most texts hold one script: one scan of the text settles it.
-    main = ("LATIN" if text.isascii() or not _NON_LATIN_LETTER.search(text) else dominant_script(stripped, True)) \
+    main = ("LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)) \
         if short or settings.classifier else ""
     if short:
         for i in short:
@@ -526,40 +525,22 @@ def dominant_script(lines: Sequence[str], mixed: bool = False) -> str:
     if not mixed and not any(_NON_LATIN_LETTER.search(line) for line in lines if not line.isascii()):
         # One script only (most texts): no need to weigh the prose.
         return "LATIN" if any(_LATIN.search(line) for line in lines) else ""
-    counts: dict[str, float] = {}
+    prose: list[str] = []
     size = 0
     for line in lines:
         if line and is_prose(line):
-            _count_scripts(line, counts)
+            prose.append(line)
             size += len(line)
             if size > 5000:
                 break
+    counts = script_counts(prose)
     if not counts:  # no sentence anywhere: every line has a say
-        for line in lines[:200]:
-            _count_scripts(line, counts)
+        counts = script_counts(lines[:200])
     if counts.get("JAPANESE", 0) >= max(20, counts.get("HAN", 0) / 10):
         counts["JAPANESE"] += counts.pop("HAN", 0)  # kana among kanji: Japanese
     if not counts:
         return ""
     return max(counts, key=counts.__getitem__)
-
-
-_WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
-
-
-def _count_scripts(line: str, counts: dict[str, float]) -> None:
-    latin = len(_LATIN.findall(line))
-    if latin:
-        counts["LATIN"] = counts.get("LATIN", 0) + latin
-    if not line.isascii():
-        # Each distinct character once (a line of Chinese repeats many): the
-        # sums are exact (halves), and scripts enter ``counts`` in the order of
-        # their first letter, as one character at a time would.
-        for ch, c in Counter(_ASCII_RUN.sub("", line)).items():
-            if ch.isalpha():
-                sc = script_of(ch)
-                if sc != "LATIN":
-                    counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1) * c
 
 
 def _shares_script(line: str, main: str) -> bool:
