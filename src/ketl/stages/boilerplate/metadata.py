@@ -205,11 +205,12 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
     return extract_metadata_lines(doc, texts, lambda k: is_furniture(texts[k]))[0]
 
 
-def extract_metadata_lines(doc: Document, texts: list[str],
-                           furniture: Callable[[int], bool]) -> tuple[int | None, set[int]]:
+def extract_metadata_lines(doc: Document, texts: list[str], furniture: Callable[[int], bool],
+                           site: str | None = None) -> tuple[int | None, set[int]]:
     """:func:`extract_metadata_at` for a caller that has the text's lines
-    (``doc.text.split("\n")``) and knows which are furniture by their index;
-    also returns the indices of the lines removed (whole lines, each with its newline)."""
+    (``doc.text.split("\n")``) and knows which are furniture by their index
+    (and ``doc_site(doc)``, as ``site``); also returns the indices of the lines
+    removed (whole lines, each with its newline)."""
     if texts and texts[-1] == "":
         texts = texts[:-1]  # the final newline ends the last line, it opens none
     lines = _Lines(texts)
@@ -227,7 +228,7 @@ def extract_metadata_lines(doc: Document, texts: list[str],
     notices = _top_notices(doc, texts, removed, first, furniture)
     removed.update(notices)
     dateline_at = _dateline(doc, lines, removed, first, furniture)
-    notices += _bottom_notices(doc, texts, removed, furniture)
+    notices += _bottom_notices(doc, texts, removed, furniture, site)
     for k in notices:
         # Take the line's newline with it (the next line's start), or the
         # previous newline for a last line without one.
@@ -346,12 +347,13 @@ _BOTTOM_LINES = 15
 
 
 def _bottom_notices(doc: Document, texts: list[str], removed: set[int],
-                    furniture: Callable[[int], bool] = lambda k: False) -> list[int]:
+                    furniture: Callable[[int], bool] = lambda k: False, site: str | None = None) -> list[int]:
     """Indices of the reprint notices among the last non-blank lines (of the
     lower half of the page: on a short page the top is near); the lowest one
     sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
     copyright lines) count only when they set it."""
-    site = doc.meta.get("site") or doc_site(doc)
+    # (the text is the one the caller's doc_site saw: nothing is cut before the end)
+    site = doc.meta.get("site") or (doc_site(doc) if site is None else site)
     out: list[int] = []
     looked = 0
     for k in range(len(texts) - 1, len(texts) // 2, -1):

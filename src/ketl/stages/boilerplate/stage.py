@@ -180,7 +180,7 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
 
-    dateline_at, removed = extract_metadata_lines(doc, page.texts, furniture)
+    dateline_at, removed = extract_metadata_lines(doc, page.texts, furniture, site)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     if removed:
@@ -364,13 +364,15 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
         return
     reason, penalty = lines.reason, lines.penalty
     lo, hi = len(tk) // 2, 2 * len(tk) + 80
-    first_word = tk.split(" ", 1)[0]
+    words = tk.split(" ")
+    # Every word of the key is in a line that repeats the title (lower-cased,
+    # its suffix cut or not): the longest one rules out most lines at once.
+    first_word, longest = words[0], max(words, key=len)
     low = lines.low
     for i, s in enumerate(lines.stripped):
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in low[i]:
-            t0, _ = split_title_suffix(s)
-            if title_key(s) == tk or title_key(t0) == tk:
-                reason[i], penalty[i] = "title.repeated", 1
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in low[i] and longest in low[i] \
+                and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
+            reason[i], penalty[i] = "title.repeated", 1
 
 
 def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) -> str:
