@@ -14,6 +14,7 @@ for the text left afterwards.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -105,9 +106,20 @@ class PageLines:
         return out
 
 
-# Scripts of a page, counted on its code points with numpy: a regex or a
-# Counter walks the text a character at a time in Python's C code, a few
-# hundred times slower per character than one vectorised comparison.
+# Scripts of a page. A regex walks the text a character at a time (~10-20 ns
+# each with Unicode classes), a numpy comparison over its code points costs
+# ~20 us however short the text: numpy for long texts, else the characters
+# outside ASCII alone, cut out by C-level byte translation.
+
+_ASCII_BYTES = bytes(range(0x80))
+
+
+def non_ascii(text: str) -> str:
+    """The characters of ``text`` outside ASCII, in order: UTF-8 never uses a
+    byte below 0x80 inside a longer sequence, so deleting those bytes leaves
+    the other characters whole."""
+    return text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+
 
 def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -123,13 +135,12 @@ _NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 
 def has_non_latin_letter(text: str) -> bool:
     """``_NON_LATIN_LETTER.search(text)``: a letter of another script than
-    Latin, settled on the text's distinct characters outside ASCII and the
-    Latin blocks (a few quotes and dashes in most texts)."""
-    if text.isascii():
-        return False
-    cp = _code_points(text)
-    cp = cp[(cp > 0x7f) & ((cp < 0xc0) | (cp > 0x24f)) & ((cp < 0x1e00) | (cp > 0x1eff))]
-    return any(_NON_LATIN_LETTER.match(chr(c)) for c in np.unique(cp).tolist())
+    Latin (never an ASCII character), looked for among the text's characters
+    outside ASCII (a few quotes and dashes in most texts)."""
+    return not text.isascii() and _NON_LATIN_LETTER.search(non_ascii(text)) is not None
+
+
+_NUMPY_CHARS = 2000  # from this many characters on, script_counts counts with numpy
 
 
 def script_counts(lines: Sequence[str]) -> dict[str, float]:
@@ -140,7 +151,9 @@ def script_counts(lines: Sequence[str]) -> dict[str, float]:
     in the order of their first letter, LATIN ahead of the others of the line
     that holds its first letter."""
     counts: dict[str, float] = {}
-    if not lines:
+    if sum(map(len, lines)) < _NUMPY_CHARS:
+        for line in lines:
+            _count_line(line, counts)
         return counts
     cp = _code_points("".join(lines))
     ends = np.cumsum([len(line) for line in lines])
@@ -171,3 +184,22 @@ def script_counts(lines: Sequence[str]) -> dict[str, float]:
 
 
 _WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
+
+
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def _count_line(line: str, counts: dict[str, float]) -> None:
+    """:func:`script_counts` of one more line, into ``counts``."""
+    latin = len(_LATIN.findall(line))
+    if latin:
+        counts["LATIN"] = counts.get("LATIN", 0) + latin
+    if not line.isascii():
+        # Each distinct character once (a line of Chinese repeats many): the
+        # sums are exact (halves), and scripts enter ``counts`` in the order of
+        # their first letter, as one character at a time would.
+        for ch, c in Counter(non_ascii(line)).items():
+            if ch.isalpha():
+                sc = script_of(ch)
+                if sc != "LATIN":
+                    counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1) * c
