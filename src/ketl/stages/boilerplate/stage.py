@@ -338,8 +338,7 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     n, stripped, blank = lines.n, lines.stripped, lines.blank
     reason, penalty = lines.reason, lines.penalty
     keys = page_keys[:n]
-    if site and stats.n_docs(site):
-        rep = stats.repeated_flags(site, keys, blank)
+    if site and stats.n_docs(site) and any(rep := stats.repeated_flags(site, keys, blank)):
         own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
