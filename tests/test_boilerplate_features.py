@@ -201,3 +201,9 @@ def test_clean_document_is_the_same_through_the_fallback_alignment(monkeypatch):
     assert [(d.text, d.meta, d.edits) for d in fast] == [(d.text, d.meta, d.edits) for d in slow]
     assert sum(len(d.edits) for d in fast) > 100
     assert sum(1 for d in fast if d.meta.get("title")) > 20
+
+
+@pytest.mark.parametrize("k", range(len(TEXTS)))
+def test_phase_a_keys_are_the_line_keys(k):
+    _, keys = site_and_line_keys(_doc(TEXTS[k]))
+    assert keys == {line_key(t) for t in TEXTS[k].split("\n") if t.strip()}
