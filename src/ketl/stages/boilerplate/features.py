@@ -14,7 +14,9 @@ for the text left afterwards.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
+from itertools import accumulate
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -126,8 +128,9 @@ def _code_points(text: str) -> np.ndarray:
 
 
 def _latin(cp: np.ndarray) -> np.ndarray:
-    """``[A-Za-z\\u00c0-\\u024f]`` per code point."""
-    return ((cp >= 0x41) & (cp <= 0x5a)) | ((cp >= 0x61) & (cp <= 0x7a)) | ((cp >= 0xc0) & (cp <= 0x24f))
+    """``[A-Za-z\\u00c0-\\u024f]`` per code point (unsigned subtraction wraps
+    below a range's start: one comparison per range; ``| 0x20`` folds A-Z onto a-z)."""
+    return ((cp | 0x20) - 0x61 < 26) | (cp - 0xc0 < 0x190)
 
 
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
@@ -155,29 +158,26 @@ def script_counts(lines: Sequence[str]) -> dict[str, float]:
         for line in lines:
             _count_line(line, counts)
         return counts
-    cp = _code_points("".join(lines))
-    ends = np.cumsum([len(line) for line in lines])
-
-    def line_of(at: int) -> int:
-        return int(np.searchsorted(ends, at, side="right"))
+    cp = _code_points("".join(lines))  # (2,000 characters or more)
+    ends = list(accumulate(map(len, lines)))
     order: list[tuple[int, int, str]] = []
     latin = _latin(cp)
-    first_latin = int(latin.argmax()) if cp.size else 0
-    if cp.size and latin[first_latin]:
-        order.append((line_of(first_latin), -1, "LATIN"))
-        counts["LATIN"] = int(latin.sum())
+    first_latin = int(latin.argmax())
+    if latin[first_latin]:
+        order.append((bisect_right(ends, first_latin), -1, "LATIN"))
+        counts["LATIN"] = int(np.count_nonzero(latin))
     where = np.flatnonzero(cp > 0x7f)
     if where.size:
         found: dict[str, tuple[float, int]] = {}
         chars, first, n = np.unique(cp[where], return_index=True, return_counts=True)
-        for c, q, k in zip(chars.tolist(), first.tolist(), n.tolist()):
+        for c, at, k in zip(chars.tolist(), where[first].tolist(), n.tolist()):
             ch = chr(c)
             if ch.isalpha():
                 sc = script_of(ch)
                 if sc != "LATIN":
-                    total, at = found.get(sc, (0, 1 << 62))
-                    found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, int(where[q])))
-        order += [(line_of(at), at, sc) for sc, (_, at) in found.items()]
+                    total, seen = found.get(sc, (0, at))
+                    found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, seen))
+        order += [(bisect_right(ends, at), at, sc) for sc, (_, at) in found.items()]
         counts.update((sc, total) for sc, (total, _) in found.items())
     order.sort()
     return {sc: counts[sc] for _, _, sc in order}
