@@ -207,3 +207,12 @@ def test_clean_document_is_the_same_through_the_fallback_alignment(monkeypatch):
 def test_phase_a_keys_are_the_line_keys(k):
     _, keys = site_and_line_keys(_doc(TEXTS[k]))
     assert keys == {line_key(t) for t in TEXTS[k].split("\n") if t.strip()}
+
+
+def test_line_keys_turn_every_digit_run_into_one_zero():
+    """The byte path (ASCII digit runs halved to one "0") against line_key,
+    on runs of every length, zeros inside them, and digits beside other scripts."""
+    low = ["0", "007", "a1b22c333d4444e55555", "x00y", "1" * 33, "“quoted” 2024 — 10:45", "٣4 mixed", "4٣",
+           "page 1 of 12", "№ 5", "²³ superscripts", "1,000,000.50 $"]
+    assert line_keys(low) == [line_key(s) for s in low]
+    assert line_keys(["a1b"]) == line_keys(["a999b"]) != line_keys(["ab"])

@@ -33,26 +33,42 @@ __all__ = ["PageLines", "line_keys", "has_non_latin_letter", "script_counts"]
 _DIGIT = re.compile(r"\d")
 _DIGITS = re.compile(r"\d+")
 _OFFSET = 1 << 63
+_ASCII_DIGITS = b"0123456789"
+_TO_ZERO = bytes.maketrans(_ASCII_DIGITS, b"0" * 10)
 
 
 def line_keys(low: Sequence[str]) -> list[int]:
     """``line_key_lower`` of each stripped, lower-cased line (0 for a blank one),
-    with the per-line work cut to what each line needs: most lines hold no
-    number and no whitespace but single spaces, so the key is their hash."""
+    with the per-line work cut to what each line needs. line_key_lower's
+    split/join changes a stripped line only where it holds two spaces in a row
+    or whitespace other than a space (control and separator characters: none
+    of them printable); such lines take its own path. The others are hashed as
+    UTF-8 bytes, their ASCII digit runs turned into "0" by byte translation
+    (a digit run becomes a run of "0", halved until one is left), without a
+    regex over every character; a line with a digit of another script (Nd) is
+    left to the regex."""
     search, sub, h = _DIGIT.search, _DIGITS.sub, xxhash.xxh64_intdigest
     out = []
     for s in low:
         if not s:
             out.append(0)
             continue
-        if search(s):
-            s = sub("0", s)
-        # line_key_lower's split/join changes a stripped line only where it holds
-        # two spaces in a row or whitespace other than a space (a control or
-        # separator character: all of those are not printable).
-        if "  " in s or not s.isprintable():
-            s = " ".join(s.split())
-        out.append(h(s.encode("utf-8", "surrogatepass")) - _OFFSET)
+        b = None
+        if "  " not in s and s.isprintable():
+            b = s.encode("utf-8", "surrogatepass")
+            if not s.isascii() and search(b.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
+                b = None  # a digit outside ASCII
+            elif len(b.translate(None, _ASCII_DIGITS)) != len(b):
+                b = b.translate(_TO_ZERO)
+                while b"00" in b:
+                    b = b.replace(b"00", b"0")
+        if b is None:
+            if search(s):
+                s = sub("0", s)
+            if "  " in s or not s.isprintable():
+                s = " ".join(s.split())
+            b = s.encode("utf-8", "surrogatepass")
+        out.append(h(b) - _OFFSET)
     return out
 
 
