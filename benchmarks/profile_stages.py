@@ -6,6 +6,11 @@ and once under cProfile. ``--stage sketches``/``bands`` profile dedup's
 shingling + MinHash and band keys of the curated texts.
 
     python benchmarks/profile_stages.py --stage repair --n 2000 [--top 30] [--cold]
+
+``--steps`` (boilerplate) prints instead the CPU of each step of the stage, unprofiled
+(a clock around each step function, over ``--rounds`` runs): the classifier's
+steps apart from the rest. Names a version lacks are skipped, so the same
+command measures an older checkout (``PYTHONPATH=/tmp/base/src``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,20 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 ORDER = ("repair", "boilerplate", "entities", "quotes")
+
+# Step functions of the boilerplate stage as stage.py calls them (module, name),
+# old names included. The classifier's own (classifier.py, copies.py) are marked.
+BOILERPLATE_STEPS = (
+    ("stage", "PageLines"), ("stage", "_LineFacts"), ("stage", "extract_metadata_lines"),
+    ("stage", "extract_metadata_at"), ("stage", "doc_site"), ("stage", "_mark_rules"),
+    ("stage", "_spare_closing_lines"), ("stage", "_topical_calls"), ("stage", "_mark_site_lines"),
+    ("stage", "_mark_repeated_title"), ("stage", "_mark_stray_script"), ("stage", "_mark_classified"),
+    ("stage", "related_items"), ("stage", "_is_trailing_fragment"), ("stage", "_line_changes"),
+    ("stage", "apply_changes"), ("metadata", "apply_changes"),
+    ("stage", "classify_stripped"), ("stage", "document_stopwords"), ("stage", "teaser_lines"),
+    ("stage", "headline_lists"), ("stage", "copied_lines"),
+)
+CLASSIFIER_STEPS = {"classify_stripped", "document_stopwords", "teaser_lines", "headline_lists", "copied_lines"}
 
 
 def documents(n: int, upto: str):
@@ -58,7 +77,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--cold", action="store_true", help="profile the first (cold) call, no warm-up")
+    ap.add_argument("--steps", action="store_true", help="boilerplate: CPU per step, no profiler")
+    ap.add_argument("--rounds", type=int, default=3, help="with --steps: runs measured (after one warm-up)")
     args = ap.parse_args()
+    if args.steps:
+        return steps(args.n, args.rounds)
     upto = args.stage if args.stage in ORDER else "end"
     docs, res, stats, run, sources = documents(args.n, upto)
     if args.stage in ORDER:
@@ -96,6 +119,53 @@ def main() -> None:
     work()
     pr.disable()
     pstats.Stats(pr).sort_stats("tottime").print_stats(args.top)
+
+
+def _clocked(module, name: str, spent: dict[str, float], key: str) -> None:
+    import functools
+
+    f = getattr(module, name)
+    clock = time.process_time
+
+    @functools.wraps(f)
+    def timed(*a, **k):
+        t = clock()
+        try:
+            return f(*a, **k)
+        finally:
+            spent[key] = spent.get(key, 0.0) + clock() - t
+    setattr(module, name, timed)
+
+
+def steps(n: int, rounds: int) -> None:
+    """CPU per article of each boilerplate step (see BOILERPLATE_STEPS), and of the stage."""
+    import importlib
+    import pickle
+
+    docs, res, stats, run, _ = documents(n, "boilerplate")
+    spent: dict[str, float] = {}
+    wrapped = []
+    for mod, name in BOILERPLATE_STEPS:
+        module = importlib.import_module(f"ketl.stages.boilerplate.{mod}")
+        if hasattr(module, name):
+            _clocked(module, name, spent, f"{mod}.{name}")
+            wrapped.append(f"{mod}.{name}")
+    frozen = pickle.dumps(docs)
+    run("boilerplate", pickle.loads(frozen))  # warm-up
+    spent.clear()
+    total = 0.0
+    for _ in range(rounds):
+        batch = pickle.loads(frozen)
+        t = time.process_time()
+        run("boilerplate", batch)
+        total += time.process_time() - t
+    per = 1e3 / (len(docs) * rounds)
+    print(f"boilerplate steps, ms CPU/article ({len(docs)} articles x {rounds}; nested steps are inside their callers)")
+    for key in sorted(wrapped, key=lambda k: -spent.get(k, 0.0)):
+        mark = "  (classifier)" if key.split(".")[1] in CLASSIFIER_STEPS else ""
+        print(f"  {key:<36}{spent.get(key, 0.0) * per:>8.3f}{mark}")
+    classify = spent.get("stage.classify_stripped", 0.0) * per
+    print(f"  {'stage':<36}{total * per:>8.3f}\n  {'stage outside classify_stripped':<36}{total * per - classify:>8.3f}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from .classifier import is_prose
 from .reprint import agency_copyright, find_reprint, find_reprint_strength
 from .site_stats import doc_site, split_title_suffix
 
-__all__ = ["extract_metadata", "extract_metadata_at", "find_title", "find_dateline", "find_reprint", "is_place"]
+__all__ = ["extract_metadata", "extract_metadata_at", "extract_metadata_lines", "find_title", "find_dateline", "find_reprint", "is_place"]
 
 STAGE = "boilerplate.metadata"  # "metadata" in 0.2 datasets
 # A final full stop, colon, semicolon or comma in the scripts ketl meets: a line
@@ -151,15 +151,20 @@ def find_title(lines: Sequence[tuple[int, int, str]],
     The headline is the first non-blank line that is not furniture, if it looks
     like one (no final full stop, 2-40 words).
     """
-    for k, (_, _, line) in enumerate(lines):
+    return _find_title([t for _, _, t in lines], lambda k: is_furniture(lines[k][2]))
+
+
+def _find_title(texts: Sequence[str], furniture: Callable[[int], bool]) -> int | None:
+    """:func:`find_title` over the lines' texts, ``furniture`` asked by line index."""
+    for k, line in enumerate(texts):
         if not line.strip():
             continue
-        if is_furniture(line):
+        if furniture(k):
             continue
         if not _is_headline(line):
             return None
         # The only text line is the article itself, never its headline.
-        has_body = any(rest.strip() and not is_furniture(rest) for _, _, rest in lines[k + 1:])
+        has_body = any(texts[q].strip() and not furniture(q) for q in range(k + 1, len(texts)))
         return k if has_body else None
     return None
 
@@ -194,50 +199,91 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
     goes on (its source offset; None without a dateline): a later stage that
     removes that line as boilerplate must drop the dateline too, the dateline
     of a teaser is not the article's."""
-    dateline_at = None
-    lines = _lines(doc.text)
+    texts = doc.text.split("\n")
+    # the title, notice and dateline scans ask about the same lines
+    is_furniture = _remembered(is_furniture)
+    return extract_metadata_lines(doc, texts, lambda k: is_furniture(texts[k]))[0]
+
+
+def extract_metadata_lines(doc: Document, texts: list[str], furniture: Callable[[int], bool],
+                           site: str | None = None) -> tuple[int | None, set[int]]:
+    """:func:`extract_metadata_at` for a caller that has the text's lines
+    (``doc.text.split("\n")``) and knows which are furniture by their index
+    (and ``doc_site(doc)``, as ``site``); also returns the indices of the lines
+    removed (whole lines, each with its newline)."""
+    if texts and texts[-1] == "":
+        texts = texts[:-1]  # the final newline ends the last line, it opens none
+    lines = _Lines(texts)
     changes: list[Change] = []
     removed: set[int] = set()
-
-    def drop(k: int, rule: str) -> None:
-        start, end, _ = lines[k]
-        # Take the line's newline with it (the next line's start), or the
-        # previous newline for a last line without one.
-        stop = lines[k + 1][0] if k + 1 < len(lines) else end
-        changes.append(Change(start, stop, "", rule))
-        removed.add(k)
-
-    is_furniture = _remembered(is_furniture)  # the title, notice and dateline scans ask about the same lines
-    t = find_title(lines, is_furniture)
+    t = _find_title(texts, furniture)
     if t is not None:
-        start, end, line = lines[t]
-        title, site = split_title_suffix(line)
-        stop = lines[t + 1][0] if t + 1 < len(lines) else end
-        if site is not None:
-            # Two edits, so the audit shows the suffix apart from the headline.
-            cut = start + line.rstrip().rfind(title) + len(title) if title in line else end
-            changes.append(Change(start, cut, "", "metadata.title"))
-            changes.append(Change(cut, stop, "", "metadata.site_suffix"))
-            if site and not doc.meta.get("site"):
-                doc.meta["site"] = site
-        else:
-            changes.append(Change(start, stop, "", "metadata.title"))
+        _take_title(doc, lines, t, changes)
         removed.add(t)
-        doc.meta.setdefault("title", title)
-
     # The reprint notice and the dateline live near the top: the first few
     # non-blank lines after the title that are not furniture (a notice is
     # furniture to the rules too, so notices are looked for first, and a little
     # further down: a site's tagline or a menu may sit between them and the title).
     first = 0 if t is None else t + 1  # the lines above the headline are the page's header
-    for k in _top_notices(doc, lines, removed, first, is_furniture):
-        drop(k, "metadata.reprint_notice")
+    notices = _top_notices(doc, texts, removed, first, furniture)
+    removed.update(notices)
+    dateline_at = _dateline(doc, lines, removed, first, furniture)
+    notices += _bottom_notices(doc, texts, removed, furniture, site)
+    for k in notices:
+        # Take the line's newline with it (the next line's start), or the
+        # previous newline for a last line without one.
+        stop = lines.start(k + 1) if k + 1 < len(texts) else lines.end(k)
+        changes.append(Change(lines.start(k), stop, "", "metadata.reprint_notice"))
+        removed.add(k)
+    apply_changes(doc, changes, stage=STAGE)
+    return dateline_at, removed
+
+
+class _Lines:
+    """Where each line starts and ends, from the cumulated line lengths."""
+
+    __slots__ = ("texts", "_ends")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self._ends = list(accumulate(map(len, texts)))  # characters before each line's end, newlines aside
+
+    def start(self, k: int) -> int:
+        return (self._ends[k - 1] if k else 0) + k
+
+    def end(self, k: int) -> int:
+        return self._ends[k] + k
+
+
+def _take_title(doc: Document, lines: _Lines, t: int, changes: list[Change]) -> None:
+    """The headline leaves the body for ``meta["title"]`` (its site suffix for ``meta["site"]``)."""
+    start, end, line = lines.start(t), lines.end(t), lines.texts[t]
+    title, site = split_title_suffix(line)
+    stop = lines.start(t + 1) if t + 1 < len(lines.texts) else end
+    if site is not None:
+        # Two edits, so the audit shows the suffix apart from the headline.
+        cut = start + line.rstrip().rfind(title) + len(title) if title in line else end
+        changes.append(Change(start, cut, "", "metadata.title"))
+        changes.append(Change(cut, stop, "", "metadata.site_suffix"))
+        if site and not doc.meta.get("site"):
+            doc.meta["site"] = site
+    else:
+        changes.append(Change(start, stop, "", "metadata.title"))
+    doc.meta.setdefault("title", title)
+
+
+def _dateline(doc: Document, lines: _Lines, removed: set[int], first: int,
+              furniture: Callable[[int], bool]) -> int | None:
+    """The dateline opening the first line of text below the title (among the
+    first three that are not furniture), recorded in ``meta["dateline"]``; its
+    source offset, or None."""
     seen = 0
-    for k in range(first, len(lines)):
-        start, end, line = lines[k]
+    texts = lines.texts
+    for k in range(first, len(texts)):
+        line = texts[k]
         if k in removed or not line.strip():
             continue
-        if is_furniture(line):
+        if furniture(k):
             continue
         if seen == 0 and "dateline" not in doc.meta:
             found = find_dateline(line)
@@ -246,14 +292,11 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
                 # Recorded, not cut: "BAKU (Reuters) -" is the article's first
                 # words as its outlet printed them (cutting it lost text).
                 doc.meta["dateline"] = places
-                dateline_at = doc.source_offset(start + cut)
+                return doc.source_offset(lines.start(k) + cut)
         seen += 1
         if seen >= 3:
             break
-    for k in _bottom_notices(doc, lines, removed, is_furniture):
-        drop(k, "metadata.reprint_notice")
-    apply_changes(doc, changes, stage=STAGE)
-    return dateline_at
+    return None
 
 
 # How far down from the title a reprint notice is looked for, in lines that are
@@ -261,14 +304,14 @@ def extract_metadata_at(doc: Document, is_furniture: Callable[[str], bool] = lam
 _TOP_LINES = 6
 
 
-def _top_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int], first: int,
-                 is_furniture: Callable[[str], bool]) -> list[int]:
+def _top_notices(doc: Document, texts: list[str], removed: set[int], first: int,
+                 furniture: Callable[[int], bool]) -> list[int]:
     """Indices of the (strongly phrased) reprint notices near the top; the
     first sets ``reprinted_from``."""
     out: list[int] = []
     looked = 0
-    for k in range(first, len(lines)):
-        line = lines[k][2]
+    for k in range(first, len(texts)):
+        line = texts[k]
         if k in removed or not line.strip():
             continue
         src = find_reprint(line, weak=False)
@@ -277,7 +320,7 @@ def _top_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[
             out.append(k)
             continue
         # A long line is prose (no need to ask the rules, the costly part).
-        if len(line) > _PROSE_CHARS or not is_furniture(line):
+        if len(line) > _PROSE_CHARS or not furniture(k):
             looked += 1
             if looked >= _TOP_LINES:
                 break
@@ -303,28 +346,29 @@ def _remembered(is_furniture: Callable[[str], bool]) -> Callable[[str], bool]:
 _BOTTOM_LINES = 15
 
 
-def _bottom_notices(doc: Document, lines: list[tuple[int, int, str]], removed: set[int],
-                    is_furniture: Callable[[str], bool] = lambda s: False) -> list[int]:
+def _bottom_notices(doc: Document, texts: list[str], removed: set[int],
+                    furniture: Callable[[int], bool] = lambda k: False, site: str | None = None) -> list[int]:
     """Indices of the reprint notices among the last non-blank lines (of the
     lower half of the page: on a short page the top is near); the lowest one
     sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
     copyright lines) count only when they set it."""
-    site = doc.meta.get("site") or doc_site(doc)
+    # (the text is the one the caller's doc_site saw: nothing is cut before the end)
+    site = doc.meta.get("site") or (doc_site(doc) if site is None else site)
     out: list[int] = []
     looked = 0
-    for k in range(len(lines) - 1, len(lines) // 2, -1):
-        if not lines[k][2].strip():
+    for k in range(len(texts) - 1, len(texts) // 2, -1):
+        if not texts[k].strip():
             continue
         looked += 1
         if looked > _BOTTOM_LINES:
             break
         if k in removed:
             continue
-        src, strong = find_reprint_strength(lines[k][2], site=site)
+        src, strong = find_reprint_strength(texts[k], site=site)
         if src is None or not (strong or "reprinted_from" not in doc.meta):
             continue
         doc.meta.setdefault("reprinted_from", src)
-        if not strong and closes_story(lines, k, is_furniture):
+        if not strong and _closes_story(texts, k, furniture):
             continue  # the wire copy's own last line: the source is noted, the text stays
         out.append(k)
     return out
@@ -335,19 +379,14 @@ def closes_story(lines: Sequence[tuple[int, int, str]], k: int,
     """Is line ``k`` a wire agency's copyright right below a sentence (the
     story's last paragraph; furniture may sit between)? The AEB annotators
     keep it as the story's text."""
-    if agency_copyright(lines[k][2]) is None:
+    return _closes_story([t for _, _, t in lines], k, lambda q: is_furniture(lines[q][2]))
+
+
+def _closes_story(texts: Sequence[str], k: int, furniture: Callable[[int], bool]) -> bool:
+    if agency_copyright(texts[k]) is None:
         return False
-    prev = next((t.strip() for _, _, t in reversed(lines[:k]) if t.strip() and not is_furniture(t)), "")
+    prev = next((texts[q].strip() for q in range(k - 1, -1, -1) if texts[q].strip() and not furniture(q)), "")
     return bool(prev) and is_prose(prev)
-
-
-def _lines(text: str) -> list[tuple[int, int, str]]:
-    """``list(iter_lines(text))``, built by C-level splitting (a page has hundreds of lines)."""
-    texts = text.split("\n")
-    if texts[-1] == "":
-        texts.pop()  # the final newline ends the last line, it opens none
-    starts = [0, *accumulate(len(t) + 1 for t in texts)]
-    return list(zip(starts, [s + len(t) for s, t in zip(starts, texts)], texts))
 
 
 def title_key(text: str) -> str:

@@ -101,6 +101,13 @@ def _hinted(low: str) -> bool:
     return False
 
 
+# Every phrasing, strong or weak, in one alternation: a line none of them
+# matches names no source, settled in one call (the metadata scan asks it of a
+# page's first and last lines, nearly all of them prose or furniture).
+_ANY_NOTICE = re.compile("|".join(f"(?:{re.sub(r'[(][?]P<[a-z0-9]+>', '(?:', p.pattern)})" for p in (*_STRONG, *_WEAK)),
+                         re.IGNORECASE).match
+
+
 _LEAD = re.compile(r"^(?:the (?:website|site|blog|magazine|newspaper|journal) )", re.IGNORECASE)
 _NAME_WORD = re.compile(r"^[\w&'’./+:-]+$")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -156,7 +163,7 @@ def find_reprint(line: str, *, weak: bool = True, site: str = "") -> str | None:
 def find_reprint_strength(line: str, *, weak: bool = True, site: str = "") -> tuple[str | None, bool]:
     """``(source, strong)``: :func:`find_reprint` and whether the phrasing was a strong one."""
     s = line.strip()
-    if not s or len(s) > 300 or not _hinted(s.lower()):
+    if not s or len(s) > 300 or not _ANY_NOTICE(s) or not _hinted(s.lower()):
         return None, False
     for pat in _STRONG:
         m = pat.match(s)

@@ -99,8 +99,11 @@ def doc_site(doc: Document) -> str:
 
 def site_and_line_keys(doc: Document) -> tuple[str, set[int]]:
     """Phase A: the document's site and the keys of its distinct non-blank lines."""
-    keys = {line_key(ln) for ln in doc.text.split("\n") if ln.strip()}
-    return doc_site(doc), keys
+    from .features import line_keys  # (features builds on this module)
+
+    # One lower() for the text: each line's lower(), as line_key takes it.
+    low = [s for ln in doc.text.lower().split("\n") if (s := ln.strip())]
+    return doc_site(doc), set(line_keys(low))
 
 
 class SiteLineStats:

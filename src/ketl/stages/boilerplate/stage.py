@@ -37,12 +37,12 @@ from ..repair.script import script_of
 from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .copies import copied_lines
-from .metadata import extract_metadata_at, title_key
+from .features import PageLines, has_non_latin_letter, script_counts
+from .metadata import extract_metadata_lines, title_key
 from .related import RULE as RELATED_ITEM, related_items
 from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
-from .site_stats import (RepetitionSettings, SiteLineStats, doc_site, line_key, line_key_lower,
-                         site_and_line_keys, split_title_suffix)
+from .site_stats import RepetitionSettings, SiteLineStats, doc_site, site_and_line_keys, split_title_suffix
 
 if TYPE_CHECKING:
     from .. import StageResources
@@ -56,7 +56,6 @@ _WORDS = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
-_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 _NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _OPEN_QUOTES = "\"“«„"
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
@@ -170,16 +169,24 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
     if not doc.text.strip():
         return doc
 
-    facts = _LineFacts(doc.text, rules, stats is not None)
+    page = PageLines(doc.text, rules)
+    verdict = page.rule
+    if stats is not None and site and stats.n_docs(site):
+        keys = page.keys()
 
-    def furniture(line: str) -> bool:
-        return facts.rule(line) >= 0 or (stats is not None and stats.is_repeated(site, facts.key(line)))
+        def furniture(k: int) -> bool:
+            return verdict[k] >= 0 or stats.is_repeated(site, keys[k])
+    else:
+        def furniture(k: int) -> bool:
+            return verdict[k] >= 0
 
-    dateline_at = extract_metadata_at(doc, furniture)
+    dateline_at, removed = extract_metadata_lines(doc, page.texts, furniture, site)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
+    if removed:
+        page = page.without(doc.text, removed, rules)
     n_edits = len(doc.edits)
-    _strip_lines(doc, rules, stats, site, settings, cfg, facts)
+    _strip_lines(doc, rules, stats, site, settings, cfg, page)
     if dateline_at is not None and any(e.source_start <= dateline_at < e.source_end
                                        for e in doc.edits[n_edits:]):
         # The line that held the dateline was furniture (a teaser's "Baku: ..."):
@@ -188,54 +195,21 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
     return doc
 
 
-class _LineFacts:
-    """What the metadata scan and the line steps both ask of a line, computed
-    once per document: the rule it matches (one keyword scan and one
-    alternation per line, for all lines at once) and its site-statistics key.
-    Metadata removes whole lines only, so the lines left afterwards are found
-    here by their text."""
-
-    __slots__ = ("_rules", "_rule", "_key", "_keys")
-
-    def __init__(self, text: str, rules: CompiledRules, keys: bool) -> None:
-        raw = text.split("\n")
-        self._rules = rules
-        low = [t.strip().lower() for t in raw]
-        verdicts = rules.match_lines(low)
-        self._rule = dict(zip(raw, verdicts))
-        self._keys = keys
-        # Every line's key at once (the site steps ask for all of them), from the
-        # lower-cased lines the rules had: line_key_lower(low) == line_key(raw).
-        self._key: dict[str, int] = {t: line_key_lower(s) for t, s in zip(raw, low) if s} if keys else {}
-
-    def rule(self, line: str) -> int:
-        """Index into ``rules.rules`` of the rule matching ``line`` (-1: none)."""
-        k = self._rule.get(line)
-        if k is None:
-            s = line.strip().lower()
-            k = self._rule[line] = self._rules.match_lines([s])[0]
-        return k
-
-    def key(self, line: str) -> int:
-        k = self._key.get(line)
-        if k is None:
-            k = self._key[line] = line_key(line)
-        return k
-
-
 class _Lines:
     """One document's lines and the verdict on each: the first reason found wins."""
 
-    __slots__ = ("texts", "n", "stripped", "blank", "reason", "penalty", "comment")
+    __slots__ = ("texts", "n", "stripped", "low", "blank", "reason", "penalty", "comment")
 
-    def __init__(self, text: str) -> None:
-        texts = text.split("\n")
+    def __init__(self, page: PageLines) -> None:
+        texts, stripped, low = page.texts, page.stripped, page.low
         if texts[-1] == "":
-            texts.pop()  # the text's final newline ends the last line, it opens none
+            # the text's final newline ends the last line, it opens none
+            texts, stripped, low = texts[:-1], stripped[:-1], low[:-1]
         self.texts = texts
         self.n = n = len(texts)
-        self.stripped = [t.strip() for t in texts]
-        self.blank = [not s for s in self.stripped]
+        self.stripped = stripped
+        self.low = low  # stripped and lower-cased
+        self.blank = [not s for s in stripped]
         self.reason: list[str] = [""] * n
         self.penalty: list[int] = [0] * n
         # the text of comment-marker lines (the classifier wants them varied)
@@ -243,17 +217,17 @@ class _Lines:
 
 
 def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | None, site: str,
-                 settings: BoilerplateSettings, cfg: ClassifierSettings, facts: "_LineFacts | None" = None) -> None:
-    lines = _Lines(doc.text)
+                 settings: BoilerplateSettings, cfg: ClassifierSettings, page: PageLines | None = None) -> None:
+    if page is None:
+        page = PageLines(doc.text, rules)
+    lines = _Lines(page)
     texts, n = lines.texts, lines.n
     starts = [0, *accumulate(len(t) + 1 for t in texts[:-1])] if n else []
-    if facts is None:
-        facts = _LineFacts(doc.text, rules, stats is not None)
-    _mark_rules(lines, rules, facts)
+    _mark_rules(lines, rules, page.rule)
     spared = _spare_closing_lines(lines, texts)
     topical = _topical_calls(lines)
     if stats is not None:
-        _mark_site_lines(lines, stats, site, settings, facts)
+        _mark_site_lines(lines, stats, site, settings, page.keys())
     _mark_repeated_title(lines, doc.meta.get("title"))
     main = _mark_stray_script(lines, doc.text, settings)
     if settings.classifier:
@@ -274,18 +248,17 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
     apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
 
 
-def _mark_rules(lines: _Lines, rules: CompiledRules, facts: _LineFacts) -> None:
-    """1. Rules (one combined regex per line, short lines cached per process)."""
+def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None:
+    """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    rule = facts.rule
-    for i, t in enumerate(lines.texts):
-        k = rule(t)
+    for i in range(lines.n):
+        k = verdict[i]
         if k >= 0:
             r = by_index[k]
             reason[i], penalty[i] = r.id, max(1, r.penalty)
             if r.category == "comment":
-                comment[i] = _DIGITS.sub("0", lines.stripped[i].lower())
+                comment[i] = _DIGITS.sub("0", lines.low[i])
 
 
 def _spare_closing_lines(lines: _Lines, texts: list[str]) -> list[tuple[int, int]]:
@@ -354,7 +327,7 @@ def _keep_closing_lines(lines: _Lines, spared: list[tuple[int, int]]) -> None:
 
 
 def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: BoilerplateSettings,
-                     facts: _LineFacts) -> None:
+                     page_keys: list[int]) -> None:
     """2. Lines repeated across the site: the page's leading and trailing furniture,
     plus short repeated lines anywhere (a long repeated line mid-page may be a
     republished article's text).
@@ -362,12 +335,10 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     2b. Short lines printed on many sites (ad markers, syndication furniture),
     unless the text around them is shared as widely: then the whole passage is
     a reprinted article, and its subheadings are its own."""
-    n, texts, stripped, blank = lines.n, lines.texts, lines.stripped, lines.blank
+    n, stripped, blank = lines.n, lines.stripped, lines.blank
     reason, penalty = lines.reason, lines.penalty
-    key = facts.key
-    keys = [0 if blank[i] else key(texts[i]) for i in range(n)]
-    if site and stats.n_docs(site):
-        rep = stats.repeated_flags(site, keys, blank)
+    keys = page_keys[:n]
+    if site and stats.n_docs(site) and any(rep := stats.repeated_flags(site, keys, blank)):
         own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
@@ -392,12 +363,15 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
         return
     reason, penalty = lines.reason, lines.penalty
     lo, hi = len(tk) // 2, 2 * len(tk) + 80
-    first_word = tk.split(" ", 1)[0]
+    words = tk.split(" ")
+    # Every word of the key is in a line that repeats the title (lower-cased,
+    # its suffix cut or not): the longest one rules out most lines at once.
+    first_word, longest = words[0], max(words, key=len)
+    low = lines.low
     for i, s in enumerate(lines.stripped):
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in s.lower():
-            t0, _ = split_title_suffix(s)
-            if title_key(s) == tk or title_key(t0) == tk:
-                reason[i], penalty[i] = "title.repeated", 1
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in low[i] and longest in low[i] \
+                and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
+            reason[i], penalty[i] = "title.repeated", 1
 
 
 def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) -> str:
@@ -408,7 +382,7 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     cap = settings.stray_script_max_chars
     short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
     # Most texts hold one script: one scan of the text settles it.
-    main = ("LATIN" if text.isascii() or not _NON_LATIN_LETTER.search(text) else dominant_script(stripped, True)) \
+    main = ("LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)) \
         if short or settings.classifier else ""
     if short:
         for i in short:
@@ -552,40 +526,22 @@ def dominant_script(lines: Sequence[str], mixed: bool = False) -> str:
     if not mixed and not any(_NON_LATIN_LETTER.search(line) for line in lines if not line.isascii()):
         # One script only (most texts): no need to weigh the prose.
         return "LATIN" if any(_LATIN.search(line) for line in lines) else ""
-    counts: dict[str, float] = {}
+    prose: list[str] = []
     size = 0
     for line in lines:
         if line and is_prose(line):
-            _count_scripts(line, counts)
+            prose.append(line)
             size += len(line)
             if size > 5000:
                 break
+    counts = script_counts(prose)
     if not counts:  # no sentence anywhere: every line has a say
-        for line in lines[:200]:
-            _count_scripts(line, counts)
+        counts = script_counts(lines[:200])
     if counts.get("JAPANESE", 0) >= max(20, counts.get("HAN", 0) / 10):
         counts["JAPANESE"] += counts.pop("HAN", 0)  # kana among kanji: Japanese
     if not counts:
         return ""
     return max(counts, key=counts.__getitem__)
-
-
-_WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
-
-
-def _count_scripts(line: str, counts: dict[str, float]) -> None:
-    latin = len(_LATIN.findall(line))
-    if latin:
-        counts["LATIN"] = counts.get("LATIN", 0) + latin
-    if not line.isascii():
-        # Each distinct character once (a line of Chinese repeats many): the
-        # sums are exact (halves), and scripts enter ``counts`` in the order of
-        # their first letter, as one character at a time would.
-        for ch, c in Counter(_ASCII_RUN.sub("", line)).items():
-            if ch.isalpha():
-                sc = script_of(ch)
-                if sc != "LATIN":
-                    counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1) * c
 
 
 def _shares_script(line: str, main: str) -> bool:

@@ -1,0 +1,221 @@
+"""What the boilerplate steps ask of each line of a page, computed once per page.
+
+The metadata scan, the rules, the site statistics and the line steps all ask
+about the same lines: their stripped and lower-cased text, the rule they
+match, their site-statistics key. :class:`PageLines` computes each of these
+once for the whole page, held in lists indexed by line number (the page's
+``text.split("\\n")``), so no step looks a line up by its text or lower-cases
+it again.
+
+Metadata removes whole lines; :meth:`PageLines.without` gives the same facts
+for the text left afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import Counter
+from itertools import accumulate
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import xxhash
+
+from ..repair.script import script_of
+from .site_stats import line_key_lower
+
+if TYPE_CHECKING:
+    from .rules import CompiledRules
+
+__all__ = ["PageLines", "line_keys", "has_non_latin_letter", "script_counts"]
+
+_DIGIT = re.compile(r"\d")
+_DIGITS = re.compile(r"\d+")
+_OFFSET = 1 << 63
+_ASCII_DIGITS = b"0123456789"
+_TO_ZERO = bytes.maketrans(_ASCII_DIGITS, b"0" * 10)
+
+
+def line_keys(low: Sequence[str]) -> list[int]:
+    """``line_key_lower`` of each stripped, lower-cased line (0 for a blank one),
+    with the per-line work cut to what each line needs. line_key_lower's
+    split/join changes a stripped line only where it holds two spaces in a row
+    or whitespace other than a space (control and separator characters: none
+    of them printable); such lines take its own path. The others are hashed as
+    UTF-8 bytes, their ASCII digit runs turned into "0" by byte translation
+    (a digit run becomes a run of "0", halved until one is left), without a
+    regex over every character; a line with a digit of another script (Nd) is
+    left to the regex."""
+    search, sub, h = _DIGIT.search, _DIGITS.sub, xxhash.xxh64_intdigest
+    out = []
+    for s in low:
+        if not s:
+            out.append(0)
+            continue
+        b = None
+        if "  " not in s and s.isprintable():
+            b = s.encode("utf-8", "surrogatepass")
+            if not s.isascii() and search(b.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")):
+                b = None  # a digit outside ASCII
+            elif len(b.translate(None, _ASCII_DIGITS)) != len(b):
+                b = b.translate(_TO_ZERO)
+                while b"00" in b:
+                    b = b.replace(b"00", b"0")
+        if b is None:
+            if search(s):
+                s = sub("0", s)
+            if "  " in s or not s.isprintable():
+                s = " ".join(s.split())
+            b = s.encode("utf-8", "surrogatepass")
+        out.append(h(b) - _OFFSET)
+    return out
+
+
+class PageLines:
+    """One page's lines and what the steps ask of each (lists indexed by line).
+
+    * ``texts``: ``text.split("\\n")`` (a final newline gives a last ``""``);
+    * ``stripped``, ``low``: each line stripped, and stripped and lower-cased;
+    * ``rule``: index into ``rules.rules`` of the rule the line matches (-1: none);
+    * :meth:`keys`: site-statistics keys (0 for a blank line), on first request.
+    """
+
+    __slots__ = ("texts", "stripped", "low", "rule", "_keys")
+
+    def __init__(self, text: str, rules: CompiledRules) -> None:
+        self.texts = text.split("\n")
+        self.stripped = [t.strip() for t in self.texts]
+        # One lower() for the page: case mapping never makes or takes a
+        # newline, and a final sigma is settled within its line either way
+        # (whitespace and newlines are not case-ignorable).
+        self.low = [t.strip() for t in text.lower().split("\n")]
+        self.rule = rules.match_lines(self.low)
+        self._keys: list[int] | None = None
+
+    def keys(self) -> list[int]:
+        if self._keys is None:
+            self._keys = line_keys(self.low)
+        return self._keys
+
+    def without(self, text: str, removed: set[int], rules: CompiledRules) -> PageLines:
+        """The facts of ``text``: this page's text minus its lines ``removed``
+        (whole lines, as metadata takes them). Lines that are not this page's
+        (a removed last line leaves its newline behind) are computed anew."""
+        keep = [k for k in range(len(self.texts)) if k not in removed]
+        texts = text.split("\n")
+        out = PageLines.__new__(PageLines)
+        out.texts = texts
+        if [self.texts[k] for k in keep] == texts:
+            out.stripped = [self.stripped[k] for k in keep]
+            out.low = [self.low[k] for k in keep]
+            out.rule = [self.rule[k] for k in keep]
+            out._keys = None if self._keys is None else [self._keys[k] for k in keep]
+            return out
+        # Found by their text instead (rare: the two texts differ at the end).
+        known = {t: k for k, t in enumerate(self.texts)}
+        at = [known.get(t, -1) for t in texts]
+        out.stripped = [t.strip() for t in texts]
+        out.low = low = [t.lower() for t in out.stripped]
+        fresh = rules.match_lines([s if k < 0 else "" for s, k in zip(low, at)])
+        out.rule = [f if k < 0 else self.rule[k] for f, k in zip(fresh, at)]
+        old = self.keys()
+        out._keys = [old[k] if k >= 0 else (line_key_lower(s) if s else 0) for s, k in zip(low, at)]
+        return out
+
+
+# Scripts of a page. A regex walks the text a character at a time (~10-20 ns
+# each with Unicode classes), a numpy comparison over its code points costs
+# ~20 us however short the text: numpy for long texts, else the characters
+# outside ASCII alone, cut out by C-level byte translation.
+
+_ASCII_BYTES = bytes(range(0x80))
+
+
+def non_ascii(text: str) -> str:
+    """The characters of ``text`` outside ASCII, in order: UTF-8 never uses a
+    byte below 0x80 inside a longer sequence, so deleting those bytes leaves
+    the other characters whole."""
+    return text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _latin(cp: np.ndarray) -> np.ndarray:
+    """``[A-Za-z\\u00c0-\\u024f]`` per code point (unsigned subtraction wraps
+    below a range's start: one comparison per range; ``| 0x20`` folds A-Z onto a-z)."""
+    return ((cp | 0x20) - 0x61 < 26) | (cp - 0xc0 < 0x190)
+
+
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
+def has_non_latin_letter(text: str) -> bool:
+    """``_NON_LATIN_LETTER.search(text)``: a letter of another script than
+    Latin (never an ASCII character), looked for among the text's characters
+    outside ASCII (a few quotes and dashes in most texts)."""
+    return not text.isascii() and _NON_LATIN_LETTER.search(non_ascii(text)) is not None
+
+
+_NUMPY_CHARS = 2000  # from this many characters on, script_counts counts with numpy
+
+
+def script_counts(lines: Sequence[str]) -> dict[str, float]:
+    """Letters per script over ``lines``, a CJK or
+    Hangul letter counting 2.5: the Latin ones (``[A-Za-z\\u00c0-\\u024f]``) as
+    LATIN, every other letter outside ASCII by :func:`script_of` unless that
+    is LATIN. The scripts enter the dict as a line by line count enters them:
+    in the order of their first letter, LATIN ahead of the others of the line
+    that holds its first letter."""
+    counts: dict[str, float] = {}
+    if sum(map(len, lines)) < _NUMPY_CHARS:
+        for line in lines:
+            _count_line(line, counts)
+        return counts
+    cp = _code_points("".join(lines))  # (2,000 characters or more)
+    ends = list(accumulate(map(len, lines)))
+    order: list[tuple[int, int, str]] = []
+    latin = _latin(cp)
+    first_latin = int(latin.argmax())
+    if latin[first_latin]:
+        order.append((bisect_right(ends, first_latin), -1, "LATIN"))
+        counts["LATIN"] = int(np.count_nonzero(latin))
+    where = np.flatnonzero(cp > 0x7f)
+    if where.size:
+        found: dict[str, tuple[float, int]] = {}
+        chars, first, n = np.unique(cp[where], return_index=True, return_counts=True)
+        for c, at, k in zip(chars.tolist(), where[first].tolist(), n.tolist()):
+            ch = chr(c)
+            if ch.isalpha():
+                sc = script_of(ch)
+                if sc != "LATIN":
+                    total, seen = found.get(sc, (0, at))
+                    found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, seen))
+        order += [(bisect_right(ends, at), at, sc) for sc, (_, at) in found.items()]
+        counts.update((sc, total) for sc, (total, _) in found.items())
+    order.sort()
+    return {sc: counts[sc] for _, _, sc in order}
+
+
+_WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
+
+
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def _count_line(line: str, counts: dict[str, float]) -> None:
+    """:func:`script_counts` of one more line, into ``counts``."""
+    latin = len(_LATIN.findall(line))
+    if latin:
+        counts["LATIN"] = counts.get("LATIN", 0) + latin
+    if not line.isascii():
+        # Each distinct character once (a line of Chinese repeats many): the
+        # sums are exact (halves), and scripts enter ``counts`` in the order of
+        # their first letter, as one character at a time would.
+        for ch, c in Counter(non_ascii(line)).items():
+            if ch.isalpha():
+                sc = script_of(ch)
+                if sc != "LATIN":
+                    counts[sc] = counts.get(sc, 0) + (2.5 if sc in _WIDE_SCRIPTS else 1) * c
