@@ -46,7 +46,7 @@ from ..settings import Settings, load_settings
 from ..store import STATE, Store, fault_point, read_table, write_part
 from .pool import for_run
 from .prefect_env import startup_timeout
-from .tasks import band_task, finalize_task, finish_task, prepare_task, register_task, site_lines_task
+from .tasks import Sealed, band_task, finalize_task, finish_task, prepare_task, register_task, site_lines_task
 
 __all__ = ["RunSummary", "UsageError", "curate", "curate_with", "make_batches", "run_pipeline"]
 
@@ -239,8 +239,9 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
     groups = _split(list(range(len(batches))), tasks)
     recounts = _recounts(batches, processed)
     prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batches=groups,
-                                        units=[[batches[b] for b in g] for g in groups],
-                                        recount=[[recounts[b] for b in g] for g in groups]), "read", tasks > 0)
+                                        units=[Sealed([batches[b] for b in g]) for g in groups],
+                                        recount=[Sealed([recounts[b] for b in g]) for g in groups]),
+                       "read", tasks > 0)
     for c in prepared:
         file_rows.extend(c.files)
         summary.add_seconds(c)
