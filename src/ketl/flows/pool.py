@@ -171,10 +171,10 @@ def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = ""
     (a pool is current) each call done advances ``phase``'s progress; elsewhere (a
     Dask worker) the flow counts the task's calls when the task is done.
 
-    Lets one Prefect task stand for several batches: a task run costs the flow
-    process and the Prefect server about 0.2 CPU s (measured: 51 task runs per
-    20,000 articles took the running server 8.0 CPU s, 15 took 2.9), while the
-    pool still balances the batches one by one over its workers. When a call
+    Lets one Prefect task stand for several batches (8 task runs per 20,000
+    articles instead of 51: less of the flow process's CPU, which the workers
+    share the cores with; about 1-1.7 CPU s measured), while the pool still
+    balances the batches one by one over its workers. When a call
     fails, the calls not started are cancelled and the running ones finished
     before the error is raised: a retry of the task must not write a batch's
     files while an earlier attempt still does.
