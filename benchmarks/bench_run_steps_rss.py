@@ -1,5 +1,9 @@
 """Peak RSS and CPU of each run-wide step (register, band shards, cluster + write), each in a fresh process.
 
+The register and cluster steps are replayed per index (``register-quotes``,
+``cluster-articles``, ...) as the pool runs them, side by side, then the
+propagation tables that read both.
+
 A worker process keeps the high-water mark of every step it ran, so the worker
 peak of ``bench_rss_scale.py`` says *that* memory grows with the run, not *where*.
 This script replays the near-duplicate steps of a real run on its kept work
@@ -39,20 +43,23 @@ def _ctx(staging: Path):
 
 def _step(staging: Path, step: str, batches: list[int]) -> None:
     """Run one step here (a child process) and pickle its result beside the staging folder."""
-    from ketl.run.dedup import SHARDS, band_shard, finalize_run, register_run
+    from ketl.run.dedup import SHARDS, DedupPlan, band_shard, finalize_index, register_index, write_propagation
 
     if step == "imports":  # the floor: a process that imported the steps and ran nothing
         return
     ctx = _ctx(staging)
     keep = staging.parent / "results.pkl"
     done = pickle.loads(keep.read_bytes()) if keep.is_file() else {}
-    if step == "register":
-        done["plan"] = register_run(ctx, batches, None)
+    if step.startswith("register-"):  # the pool runs the two indexes' steps side by side
+        done.setdefault("plans", {})[step.split("-")[1]] = register_index(ctx, step.split("-")[1], batches, None)
     elif step.startswith("bands-"):
-        done.setdefault("shards", {})[step] = band_shard(ctx, done["plan"], int(step.split("-")[1]), SHARDS)
-    else:
+        plan = DedupPlan(done["plans"])
+        done.setdefault("shards", {})[step] = band_shard(ctx, plan, int(step.split("-")[1]), SHARDS)
+    elif step.startswith("cluster-"):
         shards = [done["shards"][k] for k in sorted(done["shards"])]
-        finalize_run(ctx, batches, None, done["plan"], shards, [])
+        finalize_index(ctx, step.split("-")[1], batches, None, DedupPlan(done["plans"]), shards, [])
+    else:
+        write_propagation(ctx)
     keep.write_bytes(pickle.dumps(done))
 
 
@@ -86,7 +93,9 @@ def main() -> None:
         os.symlink(args.work.resolve(), Path(tmp) / "stage.work")
         print(f"{len(batches)} batches from {args.work}; load average {os.getloadavg()[0]:.1f}")
         print(f"{'step':<14}{'peak RSS MiB':>27}{'CPU s':>8}{'wall s':>8}")
-        for step in ["imports", "register", *[f"bands-{s}" for s in range(SHARDS)], "cluster+write"]:
+        steps = ["imports", "register-quotes", "register-articles", *[f"bands-{s}" for s in range(SHARDS)],
+                 "cluster-quotes", "cluster-articles", "propagation"]
+        for step in steps:
             t = time.perf_counter()
             rss, cpu = _child(staging, step, batches)
             print(f"{step:<14}{rss:27.0f}{cpu:8.2f}{time.perf_counter() - t:8.1f}", flush=True)

@@ -23,6 +23,13 @@ batch done), with the load average around each run: on a shared machine
 compare runs made side by side.
 
     python benchmarks/bench_vs_by_hand.py [--n 20000] [--server] [--repeat 1] [--cache DIR]
+        [--sides by-hand,temporary,server] [--base OLD/src]
+
+``--sides`` runs only some of the three (``--sides server`` implies ``--server``);
+``--base OLD/src`` also runs every ketl side with another checkout's code
+(``PYTHONPATH``), alternating with this one in each round: on a shared machine
+only runs made side by side compare. Each ketl run also prints its phases' wall
+seconds (the flow's ``phase done`` timeline marks).
 """
 
 from __future__ import annotations
@@ -336,16 +343,19 @@ def _ketl(raw: Path, out: Path) -> list[str]:
 
 def report(runs: list[Run], n: int, nbytes: int) -> None:
     print(f"\n{n} articles, {nbytes / 1e6:.1f} MB, {nbytes / n / 1e3:.1f} KB each; {os.cpu_count()} cores")
-    print(f"{'':<26}{'wall s':>8}{'docs/s':>8}{'CPU s':>8}{'CPU ms/doc':>11}{'peak RSS MiB':>14}  load avg before/after")
+    print(f"{'':<34}{'wall s':>8}{'docs/s':>8}{'CPU s':>8}{'CPU ms/doc':>11}{'peak RSS MiB':>14}  load avg before/after")
     for r in runs:
-        print(f"{r.label:<26}{r.wall:8.1f}{n / r.wall:8.0f}{r.cpu:8.1f}{r.cpu / n * 1e3:11.2f}"
+        print(f"{r.label:<34}{r.wall:8.1f}{n / r.wall:8.0f}{r.cpu:8.1f}{r.cpu / n * 1e3:11.2f}"
               f"{r.peak_rss / 2**20:14.0f}  {r.load[0]:.1f} / {r.load[1]:.1f}")
     base = [r for r in runs if r.label.startswith("by hand")]
     for r in runs:
-        if base and not r.label.startswith("by hand"):
-            b = min(base, key=lambda x: x.wall)
-            print(f"{r.label} / by hand: wall {r.wall / b.wall:.2f}x, CPU {r.cpu / b.cpu:.2f}x, "
-                  f"peak RSS {r.peak_rss / b.peak_rss:.2f}x")
+        if not r.label.startswith("by hand"):
+            if base:
+                b = min(base, key=lambda x: x.wall)
+                print(f"{r.label} / by hand: wall {r.wall / b.wall:.2f}x, CPU {r.cpu / b.cpu:.2f}x, "
+                      f"peak RSS {r.peak_rss / b.peak_rss:.2f}x")
+            else:
+                print(r.label)
             staged = sum(r.stages.values())
             stages = ", ".join(f"{k} {v / n * 1e3:.2f}" for k, v in sorted(r.stages.items(), key=lambda kv: -kv[1]))
             print(f"  seconds per stage summed over worker processes (run summary), ms per article: {stages}; "
@@ -354,11 +364,29 @@ def report(runs: list[Run], n: int, nbytes: int) -> None:
             print(f"  CPU s by process (sampled every 50 ms): {roles}")
             rss = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(r.rss_roles.items(), key=lambda kv: -kv[1]))
             print(f"  peak RSS MiB by process (each role's processes together): {rss}")
+            phases = _phases(r.events)
+            if phases:
+                print("  phases, wall s: " + ", ".join(f"{k} {v:.2f}" for k, v in phases))
             if r.milestones:
                 steps = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.milestones.items(), key=lambda kv: kv[1]))
                 print(f"  timeline, s after the start (the last worker for 'worker warm'): {steps}")
             if r.server_cpu is not None:
                 print(f"  the running Prefect server used {r.server_cpu:.1f} CPU s during this run (not in ketl's CPU s)")
+
+
+def _phases(events: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """Wall seconds of each phase of the flow, from its ``phase done: <phase>`` marks."""
+    start = next((t for e, t in events if e == "flow started"), None)
+    out = []
+    for event, t in events:
+        if start is not None and event.startswith("phase done: "):
+            out.append((event.removeprefix("phase done: "), t - start))
+            start = t
+    return out
+
+
+def _with_src(env: dict[str, str], src: str | None) -> dict[str, str]:
+    return {**env, "PYTHONPATH": src} if src else env
 
 
 def main() -> None:
@@ -368,7 +396,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="rounds of (by hand, ketl[, ketl --server]), alternating")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                     / "ketl-bench" / "vs-by-hand", help="where the corpus is kept between runs")
+    ap.add_argument("--sides", default="by-hand,temporary,server",
+                    help="which of by-hand, temporary, server to run (server: only with --server or named here)")
+    ap.add_argument("--base", help="another checkout's src folder: each ketl side also runs with that code")
     args = ap.parse_args()
+    sides = set(args.sides.split(","))
+    if "server" in sides and args.sides != ap.get_default("sides"):
+        args.server = True
+    variants = [("", os.environ.get("PYTHONPATH"))] + ([(" base", args.base)] if args.base else [])
     args.cache.mkdir(parents=True, exist_ok=True)
     raw, nbytes = cached_corpus(args.cache, args.n)
     work = Path(tempfile.mkdtemp(prefix="ketl-vs-by-hand-"))
@@ -379,13 +414,18 @@ def main() -> None:
         if server:
             server.__enter__()
         for _ in range(args.repeat):
-            runs.append(measure("by hand (1 process)", [sys.executable, str(HERE / "by_hand_baseline.py"),
-                                                        str(raw), str(work / "by-hand.parquet")], _env(home)))
-            runs.append(measure("ketl run (temporary server)", _ketl(raw, work / "out"), _env(home)))
-            if server:
-                before = server.cpu()
-                runs.append(measure("ketl run (prefect server)", _ketl(raw, work / "out"), _env(home, server.url)))
-                runs[-1].server_cpu = server.cpu() - before
+            if "by-hand" in sides:
+                runs.append(measure("by hand (1 process)", [sys.executable, str(HERE / "by_hand_baseline.py"),
+                                                            str(raw), str(work / "by-hand.parquet")], _env(home)))
+            for tag, src in variants:
+                if "temporary" in sides:
+                    runs.append(measure(f"ketl run (temporary server){tag}", _ketl(raw, work / "out"),
+                                        _with_src(_env(home), src)))
+                if server:
+                    before = server.cpu()
+                    runs.append(measure(f"ketl run (prefect server){tag}", _ketl(raw, work / "out"),
+                                        _with_src(_env(home, server.url), src)))
+                    runs[-1].server_cpu = server.cpu() - before
     finally:
         if server:
             server.__exit__()

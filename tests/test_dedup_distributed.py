@@ -253,3 +253,26 @@ def test_many_runs_merge_their_sketch_files(tmp_path, monkeypatch):
     assert max(counts) <= 3 and counts[:3] == [1, 2, 3] and counts[3] == 3 - 1 + 1
     assert QuoteIndex.load(old).to_table().equals(QuoteIndex.load(memory_dir).to_table())
     assert len(QuoteIndex.load(old)) == len({r[0] for r in rows})
+
+
+def test_the_link_steps_block_mapped_sketches_answer_as_the_store_mapped_once(tmp_path):
+    """The link step maps the sketch files anew per block of pairs (their pages leave the
+    process with the block): the answers must be the once-mapped store's, across chunk files."""
+    from ketl.dedup.sketches import SketchStore, SketchWriter
+
+    rng = np.random.default_rng(15)
+    n, perm = 40, 16
+    sigs = rng.integers(0, 4, size=(n, perm), dtype=np.uint32)  # few values: many equal positions
+    sets = [np.unique(rng.integers(0, 30, size=rng.integers(0, 12))).astype(np.uint32) for _ in range(n)]
+    for first, stop in ((0, 25), (25, n)):  # two chunk files, as after a stored run and a new one
+        with SketchWriter(tmp_path, first, perm) as w:
+            w.write(sigs[first:stop], pa.array([s.tolist() for s in sets[first:stop]], pa.list_(pa.uint32())))
+    pairs = np.array([(a, b) for a in range(n) for b in range(a + 1, n) if (a * 7 + b) % 5 == 0], np.int64)
+    once = SketchStore.open(tmp_path, perm, upto=n)
+    blocks = distributed.BlockMapped(tmp_path, perm, n, block=7)
+    assert len(pairs) > 3 * 7  # several blocks
+    assert np.array_equal(blocks.jaccard(pairs), once.jaccard(pairs))
+    want = np.array([len(np.intersect1d(sets[a], sets[b])) for a, b in pairs])
+    assert np.array_equal(blocks.intersection_sizes(pairs), want)
+    assert np.array_equal(once.intersection_sizes(pairs), want)
+    assert blocks.intersection_sizes(pairs[:0]).shape == (0,) and blocks.files() == once.files()

@@ -188,6 +188,75 @@ def test_compute_pool_runs_batches_in_its_workers_and_only_while_open():
         assert pool.compute(_pid) == os.getpid()  # one worker: no processes to start
 
 
+def _pid_after(seconds: float, mark: str | None = None) -> int:
+    import time
+
+    time.sleep(seconds)
+    if mark:
+        Path(mark).write_text("done")
+    return os.getpid()
+
+
+def _fail() -> None:
+    raise OSError("disk full")
+
+
+def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each():
+    from ketl.flows.pool import ComputePool, compute_each
+    from ketl.run import progress
+
+    class Count:
+        def __init__(self):
+            self.done = []
+
+        def start(self, phase, total):
+            pass
+
+        def advance(self, phase, n=1):
+            self.done.append((phase, n))
+
+    seen = Count()
+    progress.set_reporter(seen)
+    try:
+        assert compute_each(_pid_after, [(0.0,), (0.0,)]) == [os.getpid()] * 2  # no pool: here, in order
+        assert seen.done == []  # and the flow counts the task's batches (a Dask worker's case)
+        with ComputePool(2) as pool:
+            assert pool.ready(120)  # both workers up: else the first takes every call
+            pids = compute_each(_pid_after, [(0.4,), (0.4,), (0.0,), (0.0,)], "read")
+        assert len(set(pids[:2])) == 2 and os.getpid() not in pids  # side by side, in the workers
+        assert seen.done == [("read", 1)] * 4
+    finally:
+        progress.set_reporter(None)
+
+
+def test_compute_each_raises_only_once_the_tasks_running_batches_are_done(tmp_path):
+    """A retried task must not write a batch's files while its first attempt still does."""
+    from ketl.flows.pool import ComputePool, compute_each
+
+    mark = tmp_path / "slow-batch-done"
+    with ComputePool(2):
+        compute_each(_pid_after, [(0.0,), (0.0,)])  # both workers up
+        with pytest.raises(OSError, match="disk full"):
+            compute_each(_fail_or_sleep, [(None,), (str(mark),)])
+        assert mark.read_text() == "done"
+
+
+def _fail_or_sleep(mark: str | None) -> int:
+    if mark is None:
+        _fail()
+    return _pid_after(1.0, mark)
+
+
+def test_split_groups_consecutive_batches_into_tasks():
+    from ketl.flows.flow import _split
+
+    assert _split(list(range(5)), 2) == [[0, 1, 2], [3, 4]]
+    assert _split(list(range(20)), 2) == [list(range(10)), list(range(10, 20))]
+    assert _split([0], 4) == [[0]]  # fewer items than tasks: fewer tasks
+    assert _split(list(range(3)), 0) == [[0], [1], [2]]  # 0: one per task (Dask)
+    assert _split([], 2) == []
+
+
 def test_stop_now_ends_the_workers_at_once():
     import time
 

@@ -82,6 +82,47 @@ def test_propagation_from_the_snapshot_reads_only_what_it_needs_and_equals_the_w
     assert read("article_clusters").equals(want_a)
 
 
+@pytest.mark.parametrize("pass_rows", [8, 25])
+def test_propagation_built_in_passes_over_cluster_ranges_equals_the_whole_build(tmp_path, pass_rows):
+    """A large quotes table is built a range of cluster ids at a time (memory bounded by the
+    pass, not the run): the rows and their order must be the one-pass build's."""
+    import hashlib
+
+    from ketl.run.propagation import _passes, _ranges
+
+    articles, quotes = _dataset(90)
+    hexed = [hashlib.blake2b(c.encode(), digest_size=8).hexdigest() for c in quotes.column("cluster_id").to_pylist()]
+    quotes = quotes.set_column(quotes.schema.get_field_index("cluster_id"), "cluster_id",
+                               pa.array(hexed, pa.string()))
+    for k in range(3):
+        sl = slice(k * 30, (k + 1) * 30)
+        write_part(tmp_path, "articles", articles[sl], f"part-run{k}-00000", f"2021-03-0{k + 1}")
+        write_part(tmp_path, "quotes", quotes[sl], f"quotes-run{k}", f"2021-03-0{k + 1}")
+    passes = _passes(tmp_path, pass_rows)
+    assert passes == (16 if pass_rows == 8 else 4)
+    used = {next(k for k, (lo, hi) in enumerate(_ranges(passes)) if c >= lo and (hi is None or c < hi))
+            for c in hexed}
+    assert len(used) > 2  # the clusters fall in several passes
+    write_snapshot_propagation(tmp_path, "run", "2021-03-04", "part-run", pass_rows=pass_rows)
+    got = ds.dataset(tmp_path / "quote_clusters", format="parquet", partitioning="hive").to_table()
+    want = quote_clusters(quotes, articles, "run")
+    assert want.num_rows >= 5
+    assert got.drop_columns(["run_date"]).equals(want)
+    reprints = ds.dataset(tmp_path / "article_clusters", format="parquet", partitioning="hive").to_table()
+    assert reprints.drop_columns(["run_date"]).equals(article_clusters(articles, "run"))
+
+
+def test_cluster_ranges_cover_every_id_once():
+    from ketl.run.propagation import _ranges
+
+    ids = ["", "0", "0f", "3zz", "4", "7fff", "8", "c000", "ffff", "g", "Z", "~~"]
+    for passes in (1, 2, 4, 8, 16):
+        ranges = _ranges(passes)
+        assert len(ranges) == passes
+        for i in ids:
+            assert sum(1 for lo, hi in ranges if i >= lo and (hi is None or i < hi)) == 1, (passes, i)
+
+
 def test_part_writers_stream_pieces_into_one_part_per_run_date(tmp_path):
     _, quotes = _dataset(30)
     with PartWriters(tmp_path, "quotes", "quotes-abc") as out:

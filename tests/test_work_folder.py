@@ -20,14 +20,22 @@ import pytest
 from conftest import SEEDS
 from ketl.ingest.scan import scan
 from ketl.run.batch import RunContext, drop_replaced, finish_batch, merge_site_lines, prepare_batch
-from ketl.run.dedup import SHARDS, band_shard, finalize_run, register_run
+from ketl.run.dedup import (INDEXES, SHARDS, band_shard, finalize_index, finalize_run, register_run,
+                            write_propagation)
 from ketl.run.handoff import unpack
 from ketl.run.work import WorkFolder, run_of_part
 from ketl.settings import Settings
 from ketl.store import Store
 
 
-def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None = None):
+def _finalize_halves_reversed(ctx, batches, previous, plan, shards, replaced):
+    """Step 3 as the pool runs it (one worker per index, side by side), the quotes half first."""
+    for name in reversed(list(INDEXES)):
+        finalize_index(ctx, name, batches, previous, plan, shards, replaced)
+    write_propagation(ctx)
+
+
+def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None = None, finalize=finalize_run):
     """One run through the plain steps, two batches, committed like the flow does."""
     with Store(out) as store:
         previous = store.current.resolve() if store.current is not None else None
@@ -44,7 +52,7 @@ def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None =
         drop_replaced(ctx, sorted(recount))
         plan = register_run(ctx, [0, 1], previous)
         shards = [band_shard(ctx, plan, s) for s in range(SHARDS)]
-        finalize_run(ctx, [0, 1], previous, plan, shards, sorted(recount))
+        finalize(ctx, [0, 1], previous, plan, shards, sorted(recount))
         left = sorted(p for p in ctx.work.rglob("*") if p.is_file())
         def tables(root):
             return {p.relative_to(root) for p in root.rglob("*.parquet")
@@ -59,17 +67,43 @@ def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None =
     return ctx.files, left, new_parts
 
 
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("work")
+def _two_runs(tmp: Path, finalize=finalize_run):
     raw = tmp / "raw"
     shutil.copytree(SEEDS, raw, ignore=shutil.ignore_patterns("*.md"))
-    first = _run(tmp / "out", raw, "11111111-run")
+    first = _run(tmp / "out", raw, "11111111-run", finalize=finalize)
     changed = sorted(raw.glob("*.txt"))[0]
     changed.write_text(changed.read_text(encoding="utf-8") + "\nOne sentence more, added later.\n",
                        encoding="utf-8")
-    second = _run(tmp / "out", raw, "22222222-run", recount={changed.name})
+    second = _run(tmp / "out", raw, "22222222-run", recount={changed.name}, finalize=finalize)
     return first, second
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    return _two_runs(tmp_path_factory.mktemp("work"))
+
+
+def test_the_cluster_steps_halves_in_either_order_write_what_the_whole_step_writes(two_runs, tmp_path):
+    """The flow runs the articles and quotes halves of step 3 side by side in two workers:
+    they must share no file, so either order gives every table and index file alike."""
+    from ketl.schemas import TABLES
+    from ketl.store import read_table
+
+    _two_runs(tmp_path, finalize=_finalize_halves_reversed)
+    whole, halves = (Store(root).current.resolve() for root in (two_runs[0][0].path.parents[2], tmp_path / "out"))
+    def timeless(t: pa.Table) -> pa.Table:  # each run reads the clock: its times, and hours between them
+        return t.select([f.name for f in t.schema if not pa.types.is_timestamp(f.type) and "hours" not in f.name])
+
+    for table in TABLES:
+        a, b = timeless(read_table(whole, table)), timeless(read_table(halves, table))
+        key = [(c, "ascending") for c in a.column_names if not pa.types.is_nested(a.schema.field(c).type)]
+        assert a.sort_by(key).equals(b.sort_by(key)), table
+    assert read_table(whole, "quotes").num_rows and read_table(whole, "articles").num_rows
+    state = sorted(p.relative_to(whole) for p in (whole / "_state").rglob("*") if p.is_file())
+    assert state == sorted(p.relative_to(halves) for p in (halves / "_state").rglob("*") if p.is_file())
+    for rel in state:
+        if rel.suffix == ".parquet":
+            assert pq.read_table(whole / rel).equals(pq.read_table(halves / rel)), rel
 
 
 def test_every_file_a_run_leaves_in_its_work_folder_is_named_by_work_folder(two_runs):

@@ -46,7 +46,7 @@ from ..settings import Settings, load_settings
 from ..store import STATE, Store, fault_point, read_table, write_part
 from .pool import for_run
 from .prefect_env import startup_timeout
-from .tasks import band_task, finalize_task, finish_task, prepare_task, register_task, site_lines_task
+from .tasks import Sealed, band_task, finalize_task, finish_task, prepare_task, register_task, site_lines_task
 
 __all__ = ["RunSummary", "UsageError", "curate", "curate_with", "make_batches", "run_pipeline"]
 
@@ -81,15 +81,31 @@ def _run_id() -> str:
         return str(uuid.uuid4())
 
 
-def _gather(futures, phase: str) -> list[BatchCounts]:
+def _gather(futures, phase: str, counted: bool) -> list:
+    """The tasks' results (each a list, one item per batch or shard) in batch order.
+
+    ``counted``: the tasks moved the progress bar batch by batch (a local pool,
+    :func:`ketl.flows.pool.compute_each`); else each task's batches count when it is done.
+    """
     results = []
     for fut in as_completed(futures):
-        counts = fut.result()
-        if not results:
-            timeline.mark(f"first batch done ({phase})")
-        results.append(counts)
-        progress.advance(phase, 1)
+        done = fut.result()
+        if not counted:
+            if not results:
+                timeline.mark(f"first batch done ({phase})")
+            progress.advance(phase, len(done))
+        results.extend(done)
     return sorted(results, key=lambda c: c.batch)
+
+
+def _split(items: list, tasks: int) -> list[list]:
+    """``items`` as ``tasks`` runs of consecutive items (fewer when there are fewer items).
+
+    ``tasks`` 0: one item per task (a Dask runner: each task computes where it runs)."""
+    if tasks <= 0:
+        return [[x] for x in items]
+    per = -(-len(items) // tasks) if items else 1
+    return [items[i:i + per] for i in range(0, len(items), per)]
 
 
 @flow(name="curate", description="Curate raw/ into the Parquet dataset in out/ (see the ketl README).",
@@ -153,8 +169,11 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
         raise UsageError("--batch-size must be at least 1")
     check_resources(settings)
     run_id = _run_id()
-    with for_run((settings.workers or os.cpu_count() or 1) if local_pool else 1):
-        summary = _run(settings, raw_path, run_id, full, t0, keep_stale)
+    workers = (settings.workers or os.cpu_count() or 1) if local_pool else 1
+    with for_run(workers):
+        # With a local pool a task run stands for several batches (one task per worker and
+        # step: 8 task runs for 20,000 articles, were 51); with Dask, one per batch.
+        summary = _run(settings, raw_path, run_id, full, t0, keep_stale, workers if local_pool else 0)
     summary.notes = notes + summary.notes
     return summary
 
@@ -170,7 +189,7 @@ class _Scanned:
 
 
 def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
-         keep_stale: bool = False) -> RunSummary:
+         keep_stale: bool = False, tasks: int = 0) -> RunSummary:
     summary = RunSummary(run_id=run_id, out=str(settings.out), user_files=user_files(settings))
     started = datetime.now(timezone.utc)
     lap = Laps(summary.phase_seconds)
@@ -184,7 +203,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
         file_rows = list(scanned.plan.restat)
         lap("scan")
         if batches:
-            _curate_batches(ctx, summary, lap, batches, scanned, file_rows)
+            _curate_batches(ctx, summary, lap, batches, scanned, file_rows, tasks)
         elif scanned.previous is not None:
             summary.clusters = stored_clusters(scanned.previous)  # a dataset figure, as after a run that reads
         fault_point("after_batches")
@@ -212,12 +231,17 @@ def _scan(store: Store, summary: RunSummary, settings: Settings, raw_path: Path,
 
 
 def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: list[list[SourceFile]],
-                    scanned: _Scanned, file_rows: list) -> None:
-    """Steps 1-3 over the batches; adds the files read to ``file_rows``."""
+                    scanned: _Scanned, file_rows: list, tasks: int) -> None:
+    """Steps 1-3 over the batches; adds the files read to ``file_rows``. ``tasks``: task
+    runs per step (0: one per batch)."""
     previous, processed = scanned.previous, scanned.processed
     progress.start("read", len(batches))
-    prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batch=list(range(len(batches))),
-                                        units=batches, recount=_recounts(batches, processed)), "read")
+    groups = _split(list(range(len(batches))), tasks)
+    recounts = _recounts(batches, processed)
+    prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batches=groups,
+                                        units=[Sealed([batches[b] for b in g]) for g in groups],
+                                        recount=[Sealed([recounts[b] for b in g]) for g in groups]),
+                       "read", tasks > 0)
     for c in prepared:
         file_rows.extend(c.files)
         summary.add_seconds(c)
@@ -226,12 +250,13 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
     site_lines_task(ctx, previous, [c.batch for c in prepared])
     lap("site lines")
     progress.start("curate", len(batches))
-    finished = _gather(finish_task.map(ctx=unmapped(ctx), batch=[c.batch for c in prepared]), "curate")
+    finished = _gather(finish_task.map(ctx=unmapped(ctx), batches=_split([c.batch for c in prepared], tasks)),
+                       "curate", tasks > 0)
     done = [c.batch for c in finished]
     lap("clean")
     drop_replaced(ctx, replaced, {processed[p].run_id for p in replaced})  # quotes: in finalize
     lap("replace stored rows")
-    dedup_plan, shards = _dedup_bands(ctx, summary, lap, done, previous) if ctx.runs("dedup") else (None, [])
+    dedup_plan, shards = _dedup_bands(ctx, summary, lap, done, previous, tasks) if ctx.runs("dedup") else (None, [])
     final = finalize_task(ctx, done, previous, dedup_plan, shards, replaced)
     lap("cluster + write")
     summary.quotes = final.quotes
@@ -242,13 +267,14 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
 
 
 def _dedup_bands(ctx: RunContext, summary: RunSummary, lap: Laps, done: list[int],
-                 previous: Path | None) -> tuple[DedupPlan, list[ShardPairs]]:
-    """Register the run's sketches, then the band tasks (one per group of bands)."""
+                 previous: Path | None, tasks: int) -> tuple[DedupPlan, list[ShardPairs]]:
+    """Register the run's sketches, then the band tasks (one per group of bands; with a
+    local pool one task for them all, the pool spreading the groups)."""
     dedup_plan = register_task(ctx, done, previous)
     lap("dedup register")
     progress.start("dedup", SHARDS)
-    shards = _gather(band_task.map(ctx=unmapped(ctx), plan=unmapped(dedup_plan), shard=list(range(SHARDS))),
-                     "dedup")
+    shards = _gather(band_task.map(ctx=unmapped(ctx), plan=unmapped(dedup_plan),
+                                   shards=_split(list(range(SHARDS)), min(tasks, 1))), "dedup", tasks > 0)
     summary.band_workers = len({s.worker for s in shards})
     summary.stage_seconds["dedup bands"] = sum(s.seconds for s in shards)
     lap("dedup bands")

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
-from ..run import interrupt, timeline
+from ..run import interrupt, progress, timeline
 from ..run.release import releasing
 from ..run.watchdog import exit_with_parent
 
@@ -48,6 +49,8 @@ class ComputePool:
         self._off: Callable[[], None] = lambda: None
         self._started: list[Future] = []
         self._tokens: list = []
+        self._lock = threading.Lock()
+        self._phases: set[str] = set()  # phases with a batch done (for the timeline's first mark)
 
     def start(self) -> "ComputePool":
         """Spawn every worker now (not at the first batch); they warm up in the background."""
@@ -94,6 +97,15 @@ class ComputePool:
         if self._executor is None:
             return fn(*args)
         return self._executor.submit(releasing, fn, *args).result()
+
+    def batch_done(self, phase: str) -> None:
+        """A batch of ``phase`` is done (in a task's thread): the progress bar moves."""
+        with self._lock:
+            first = phase not in self._phases
+            self._phases.add(phase)
+        if first:
+            timeline.mark(f"first batch done ({phase})")
+        progress.advance(phase, 1)
 
     def stop_now(self, grace: float = 1.0) -> None:
         """On Ctrl-C: end the workers now (SIGTERM, SIGKILL after ``grace``); the
@@ -151,6 +163,42 @@ def compute(fn: Callable[..., Any], *args: Any) -> Any:
     """``fn(*args)`` in the current run's pool, or here when there is none (a Dask worker)."""
     pool = CURRENT.get()
     return pool.compute(fn, *args) if pool is not None else releasing(fn, *args)
+
+
+def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = "") -> list:
+    """``fn(*args)`` for each ``args`` of ``calls``, side by side in the current run's pool
+    (one after another without one); the results in order. In the flow's process
+    (a pool is current) each call done advances ``phase``'s progress; elsewhere (a
+    Dask worker) the flow counts the task's calls when the task is done.
+
+    Lets one Prefect task stand for several batches (8 task runs per 20,000
+    articles instead of 51: less of the flow process's CPU, which the workers
+    share the cores with; about 1-1.7 CPU s measured), while the pool still
+    balances the batches one by one over its workers. When a call
+    fails, the calls not started are cancelled and the running ones finished
+    before the error is raised: a retry of the task must not write a batch's
+    files while an earlier attempt still does.
+    """
+    pool = CURRENT.get()
+    done = (lambda: pool.batch_done(phase)) if pool is not None and phase else (lambda: None)
+    executor = pool._executor if pool is not None else None  # noqa: SLF001 - same module
+    if executor is None:
+        out = []
+        for args in calls:
+            out.append(pool.compute(fn, *args) if pool is not None else releasing(fn, *args))
+            done()
+        return out
+    futures = [executor.submit(releasing, fn, *args) for args in calls]
+    try:
+        for fut in as_completed(futures):
+            fut.result()  # the first error, as soon as it happens
+            done()
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        wait(futures)
+        raise
+    return [f.result() for f in futures]
 
 
 def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> None:

@@ -8,6 +8,7 @@ hand their step to the run's worker processes (:func:`ketl.flows.pool.compute`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Generic, TypeVar
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -16,21 +17,48 @@ from prefect.cache_policies import NO_CACHE
 
 from ..ingest.scan import SourceFile
 from ..run.batch import SITE_LINES, BatchCounts, RunContext, finish_batch, merge_site_lines, prepare_batch, resources
-from ..run.dedup import DedupPlan, ShardPairs, band_shard, finalize_run, register_run
+from ..run.dedup import INDEXES, DedupPlan, FinalCounts, ShardPairs, band_shard, finalize_index, register_index, write_propagation
 from ..store import STATE
-from .pool import compute
+from .pool import compute, compute_each
+
+T = TypeVar("T")
 
 _RETRY = {"cache_policy": NO_CACHE, "retries": 2, "retry_delay_seconds": 1}
 
 
-@task(name="prepare-batch", task_run_name="prepare-{batch}", **_RETRY)
-def prepare_task(ctx: RunContext, batch: int, units: list[SourceFile], recount: list[str]) -> BatchCounts:
-    return compute(prepare_batch, ctx, batch, units, recount)
+def _run_name(step: str, key: str) -> Callable[[], str]:
+    """A task run's name from the batches (or shards) it computes: ``prepare-3`` or ``prepare-0-9``."""
+    def name() -> str:
+        from prefect.runtime import task_run
+
+        items = task_run.parameters.get(key) or [0]
+        return f"{step}-{items[0]}" if len(items) == 1 else f"{step}-{items[0]}-{items[-1]}"
+    return name
 
 
-@task(name="finish-batch", task_run_name="finish-{batch}", **_RETRY)
-def finish_task(ctx: RunContext, batch: int) -> BatchCounts:
-    return compute(finish_batch, ctx, batch)
+class Sealed(Generic[T]):
+    """A task argument Prefect hands over as it is. It walks lists, tuples, dicts and
+    dataclasses looking for futures, twice per task run: every SourceFile of a
+    batch, 1 CPU s of the flow process per 20,000 files (measured); other
+    objects it leaves alone."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: T) -> None:
+        self.value = value
+
+
+# One task run may stand for several batches (the flow groups them with a local
+# pool: see pool.compute_each); on a Dask worker each computes one.
+@task(name="prepare-batch", task_run_name=_run_name("prepare", "batches"), **_RETRY)
+def prepare_task(ctx: RunContext, batches: list[int], units: Sealed[list[list[SourceFile]]],
+                 recount: Sealed[list[list[str]]]) -> list[BatchCounts]:
+    return compute_each(prepare_batch, [(ctx, *call) for call in zip(batches, units.value, recount.value)], "read")
+
+
+@task(name="finish-batch", task_run_name=_run_name("finish", "batches"), **_RETRY)
+def finish_task(ctx: RunContext, batches: list[int]) -> list[BatchCounts]:
+    return compute_each(finish_batch, [(ctx, b) for b in batches], "curate")
 
 
 @task(name="site-lines", **_RETRY)
@@ -48,17 +76,24 @@ def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) 
 
 @task(name="dedup-register", **_RETRY)
 def register_task(ctx: RunContext, batches: list[int], previous: Path | None) -> DedupPlan:
-    return compute(register_run, ctx, batches, previous)
+    """Both indexes side by side in the pool (one after another on a Dask worker)."""
+    plans = compute_each(register_index, [(ctx, name, batches, previous) for name in INDEXES])
+    return DedupPlan(dict(zip(INDEXES, plans)))
 
 
 # The LSH band group-by: one task per group of bands, each on whichever worker
-# the task runner picks (a Dask worker with --runner dask).
-@task(name="dedup-bands", task_run_name="bands-{shard}", **_RETRY)
-def band_task(ctx: RunContext, plan: DedupPlan, shard: int) -> ShardPairs:
-    return compute(band_shard, ctx, plan, shard)
+# the task runner picks (a Dask worker with --runner dask); with a local pool one
+# task computes every group, the pool spreading them over its workers.
+@task(name="dedup-bands", task_run_name=_run_name("bands", "shards"), **_RETRY)
+def band_task(ctx: RunContext, plan: DedupPlan, shards: list[int]) -> list[ShardPairs]:
+    return compute_each(band_shard, [(ctx, plan, shard) for shard in shards], "dedup")
 
 
 @task(name="cluster", **_RETRY)
 def finalize_task(ctx: RunContext, batches: list[int], previous: Path | None, plan: DedupPlan | None,
-                  shards: list[ShardPairs], replaced: list[str]):
-    return compute(finalize_run, ctx, batches, previous, plan, shards, replaced)
+                  shards: list[ShardPairs], replaced: list[str]) -> FinalCounts:
+    """The two indexes side by side in the pool, then the propagation tables (which read both)."""
+    halves = compute_each(finalize_index, [(ctx, name, batches, previous, plan, shards, replaced)
+                                           for name in INDEXES])
+    compute(write_propagation, ctx)
+    return halves[0].plus(halves[1])

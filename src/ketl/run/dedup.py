@@ -82,6 +82,10 @@ class FinalCounts:
     clusters: int = 0
     near_duplicates: int = 0
 
+    def plus(self, other: "FinalCounts") -> "FinalCounts":
+        return FinalCounts(self.quotes + other.quotes, self.clusters + other.clusters,
+                           self.near_duplicates + other.near_duplicates)
+
 
 def check_stored_indexes(out: Path) -> None:
     """Raise DamagedIndex now if the dataset's stored indexes cannot be read,
@@ -94,11 +98,15 @@ def check_stored_indexes(out: Path) -> None:
 
 def register_run(ctx: RunContext, batches: list[int], previous: Path | None) -> DedupPlan:
     """Step 1: item numbers and sketch files for the run's new quotes and articles."""
+    return DedupPlan({name: register_index(ctx, name, batches, previous) for name in INDEXES})
+
+
+def register_index(ctx: RunContext, name: str, batches: list[int], previous: Path | None) -> distributed.RunPlan:
+    """Step 1 for one index (``quotes`` or ``articles``): the two share no file, so two
+    workers can register them side by side."""
     old = previous / STATE if previous else None
-    state = Path(ctx.staging) / STATE
-    return DedupPlan({name: distributed.register(cls, name, old, state, ctx.files.dedup(),
-                                                 ctx.files.sketch_parts(name, batches))
-                      for name, cls in INDEXES.items()})
+    return distributed.register(INDEXES[name], name, old, Path(ctx.staging) / STATE, ctx.files.dedup(),
+                                ctx.files.sketch_parts(name, batches))
 
 
 def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARDS) -> ShardPairs:
@@ -129,23 +137,41 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     come with the batches).
     """
     counts = FinalCounts()
-    merge_small_tables(ctx, batches)
-    linked = {}
-    indexes: dict[str, NearDupIndex] = {}
-    if plan is not None:
-        for name, cls in INDEXES.items():
-            indexes[name], linked[name] = distributed.link(cls, plan.plans[name], (s.pairs(name) for s in shards))
-            indexes[name].drop_sketches()
-        release_memory()  # the link step's arrays: the tables below are written in what they held
-    elif previous is not None:
-        indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
-    quotes_index = indexes.get("quotes")
-    counts.near_duplicates = _write_articles(ctx, batches, previous, indexes, linked.get("articles"))
-    counts.quotes, counts.clusters = _write_quotes(ctx, batches, previous, quotes_index, linked.get("quotes"),
-                                                   replaced)
-    # quote_clusters and article_clusters: rebuilt whole from what the snapshot now holds, as quotes is
-    write_snapshot_propagation(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
+    for name in INDEXES:
+        counts = counts.plus(finalize_index(ctx, name, batches, previous, plan, shards, replaced))
+    write_propagation(ctx)
     return counts
+
+
+def finalize_index(ctx: RunContext, name: str, batches: list[int], previous: Path | None,
+                   plan: DedupPlan | None = None, shards: list[ShardPairs] | tuple = (),
+                   replaced: list[str] | tuple = ()) -> FinalCounts:
+    """Step 3 for one index: cluster and write the ``articles`` (with the run's entities and
+    suggestions) or the ``quotes`` table. The two write different files, so two
+    workers run them side by side; :func:`write_propagation` follows both."""
+    counts = FinalCounts()
+    indexes: dict[str, NearDupIndex] = {}
+    linked = None
+    if name == "articles":
+        merge_small_tables(ctx, batches)
+    if plan is not None:
+        index, linked = distributed.link(INDEXES[name], plan.plans[name], (s.pairs(name) for s in shards))
+        index.drop_sketches()
+        indexes[name] = index
+        release_memory()  # the link step's arrays: the tables below are written in what they held
+    elif previous is not None and name == "quotes":
+        indexes["quotes"] = QuoteIndex.load(previous / STATE, bands=False, grams=False)
+    if name == "articles":
+        counts.near_duplicates = _write_articles(ctx, batches, previous, indexes, linked)
+    else:
+        counts.quotes, counts.clusters = _write_quotes(ctx, batches, previous, indexes.get("quotes"), linked,
+                                                       replaced)
+    return counts
+
+
+def write_propagation(ctx: RunContext) -> None:
+    """quote_clusters and article_clusters: rebuilt whole from what the snapshot now holds, as quotes is."""
+    write_snapshot_propagation(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
 
 
 def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
