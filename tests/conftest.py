@@ -3,6 +3,7 @@ temporary server costs 10-26 s here); everything else tests plain functions."""
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import os
 import shutil
@@ -314,6 +315,10 @@ class _DaskBoot:
                      "--nworkers", "2", "--nthreads", "1"])
         self.procs = [subprocess.Popen([sys.executable, "-m", *args], cwd=home, env=env, stdout=self.log,
                                        stderr=subprocess.STDOUT, start_new_session=True) for args in commands]
+        # In sessions of their own, nothing else ends them: a session that stops before the
+        # fixture's teardown (an error in a later module's start_early, a Ctrl-C) left them
+        # running for good.
+        atexit.register(self.stop)
 
     def address(self, timeout: float = 120) -> str:
         """The scheduler's address, once both workers have joined it."""
