@@ -12,6 +12,15 @@ printed beside each run. ``--together`` starts the two at the same moment instea
 on a machine others load unevenly, both then see the same load (and each other).
 
 The checkouts must each have ``../shared`` beside them (the benchmarks the tests read).
+
+Per test (which tests cost the CPU), as a pytest plugin:
+
+    PYTHONPATH=src:benchmarks python -m pytest -p bench_suite [pytest args...]
+
+writes ``KETL_CPU_PER_TEST`` (default cpu-per-test.tsv): per test, the CPU seconds of the
+pytest process and every process below it (live ones read from /proc, ended ones once
+reaped) from its setup to its teardown; the session's server and cluster count where
+they work. Sorted, most first; the total is printed at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +38,52 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parents[1]
 DEFAULT = ["tests/test_interrupt.py", "tests/test_run_safety.py", "tests/test_dask.py", "tests/test_dask_paths.py",
            "tests/test_schedule.py", "tests/test_run.py"]
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds of ``root`` and its descendants: the live ones' own and reaped children's."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, cpu = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
+    total = 0.0
+    for pid, value in cpu.items():
+        p = pid
+        while p > 1 and p != root:
+            p = parents.get(p, 0)
+        if p == root:
+            total += value
+    return total
+
+
+_PER_TEST: dict[str, float] = {}
+
+
+def pytest_runtest_protocol(item, nextitem):  # noqa: ARG001 - the hook's signature
+    item.config._cpu_before = _tree_cpu(os.getpid())
+
+
+def pytest_runtest_makereport(item, call):
+    if call.when == "teardown":
+        _PER_TEST[item.nodeid] = _tree_cpu(os.getpid()) - item.config._cpu_before
+
+
+def pytest_sessionfinish(session):
+    path = os.environ.get("KETL_CPU_PER_TEST", "cpu-per-test.tsv")
+    rows = sorted(_PER_TEST.items(), key=lambda kv: -kv[1])
+    with open(path, "w", encoding="utf-8") as f:
+        for nodeid, cpu in rows:
+            f.write(f"{cpu:8.2f}\t{nodeid}\n")
+    print(f"\nCPU of the tests (tree, setup to teardown): {sum(_PER_TEST.values()):.1f} s; per test in {path}")
 
 
 def _children_cpu() -> float:

@@ -3,6 +3,7 @@ temporary server costs 10-26 s here); everything else tests plain functions."""
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import os
 import shutil
@@ -65,6 +66,8 @@ def pytest_configure(config):
 
 
 def pytest_runtest_setup(item):
+    if _EARLY.get("dask at") == item.nodeid:  # the session's Dask cluster, as its users draw near
+        _EARLY["dask"] = _dask_boot(_EARLY.pop("dask url"))
     for mark in item.iter_markers("shared"):
         for part in mark.args or ("",):
             shared_path(part)
@@ -136,6 +139,7 @@ class _ServerBoot:
 
 
 _EARLY: dict[str, object] = {}
+DASK_LEAD = 40  # tests between the session Dask cluster's start and its first user: seconds here
 
 
 def pytest_collection_finish(session):
@@ -148,8 +152,13 @@ def pytest_collection_finish(session):
     if any("_prefect_server" in item.fixturenames for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
         _EARLY["server"] = boot = _ServerBoot(folder)
-        if any("dask_cluster" in item.fixturenames for item in session.items) and find_spec("prefect_dask"):
-            _EARLY["dask"] = _dask_boot(boot.server.api_url)  # the server's URL is known before it answers
+        first = next((k for k, item in enumerate(session.items) if "dask_cluster" in item.fixturenames), None)
+        if first is not None and find_spec("prefect_dask"):
+            # Not now: idle, the cluster costs a tenth of a core (heartbeats, 6 CPU s a
+            # minute here), and its first user came a quarter of the suite after
+            # collection. Its start (4 s) runs beside the tests just before that user.
+            _EARLY["dask at"] = session.items[max(0, first - DASK_LEAD)].nodeid
+            _EARLY["dask url"] = boot.server.api_url  # known before the server answers
     by_module: dict[object, list] = {}
     for item in session.items:
         module = getattr(item, "module", None)
@@ -314,6 +323,10 @@ class _DaskBoot:
                      "--nworkers", "2", "--nthreads", "1"])
         self.procs = [subprocess.Popen([sys.executable, "-m", *args], cwd=home, env=env, stdout=self.log,
                                        stderr=subprocess.STDOUT, start_new_session=True) for args in commands]
+        # In sessions of their own, nothing else ends them: a session that stops before the
+        # fixture's teardown (an error in a later module's start_early, a Ctrl-C) left them
+        # running for good.
+        atexit.register(self.stop)
 
     def address(self, timeout: float = 120) -> str:
         """The scheduler's address, once both workers have joined it."""

@@ -10,6 +10,9 @@ import time
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
+from ketl.cli import app
 
 from conftest import REPO
 
@@ -65,18 +68,9 @@ def serving(prefect_server, tmp_path_factory):
         proc.wait()
 
 
-@pytest.fixture(scope="module")
-def invalid_cron(prefect_server):
-    """``ketl serve --cron 'every hour'``, started as the module starts."""
-    _, env = prefect_server
-    return subprocess.Popen([*KETL, "serve", "--cron", "every hour"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-
-
 # Each of these is seconds of a process importing Prefect that its test only waits for.
 _STARTED_WITH_THE_MODULE = {"test_prefect_deploy_reads_prefect_yaml": "deployed",
-                            "test_serve_registers_a_cron_deployment": "serving",
-                            "test_invalid_cron_is_a_usage_error": "invalid_cron"}
+                            "test_serve_registers_a_cron_deployment": "serving"}
 
 
 @pytest.fixture(autouse=True)
@@ -97,12 +91,15 @@ def _schedules(api: str, deployment: dict) -> list[str]:
     return [s["schedule"].get("cron") for s in got]
 
 
-def test_serve_without_a_server_says_what_to_do(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    proc = subprocess.run([*KETL, "serve"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert proc.returncode == 2
-    assert "prefect server start" in proc.stderr and "PREFECT_API_URL" in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_serve_without_a_server_says_what_to_do(tmp_path, monkeypatch):
+    # in this process (a usage error before anything reaches Prefect): a process of its
+    # own cost a second of imports
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, ["serve"])
+    assert res.exit_code == 2, res.output
+    assert "prefect server start" in res.output and "PREFECT_API_URL" in res.output
+    assert "Traceback" not in res.output
 
 
 def test_serve_registers_a_cron_deployment(prefect_server, serving):
@@ -120,9 +117,11 @@ def test_serve_registers_a_cron_deployment(prefect_server, serving):
     assert found["parameters"]["out"] == str(out.resolve())
 
 
-def test_invalid_cron_is_a_usage_error(invalid_cron):
-    _, stderr = invalid_cron.communicate(timeout=120)
-    assert invalid_cron.returncode == 2 and "invalid cron" in stderr
+def test_invalid_cron_is_a_usage_error(prefect_server, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", prefect_server[0])  # a server: the cron is what is wrong
+    res = CliRunner().invoke(app, ["serve", "--cron", "every hour"])
+    assert res.exit_code == 2 and "invalid cron" in res.output, res.output
+    assert "Traceback" not in res.output and "serving deployment" not in res.output
 
 
 def test_prefect_deploy_reads_prefect_yaml(prefect_server, deployed):
