@@ -289,3 +289,50 @@ def test_click_here_sentence_about_the_articles_subject_stays():
     # The call stays only inside the article: below its last paragraph it goes.
     doc = clean("\n\n".join([*game[:2], game[3], game[2], "Comments"]) + "\n")
     assert game[2] not in doc.text
+
+
+def test_embedded_tweets_signature_and_text_stay_with_the_article():
+    """An embedded tweet flattens to its text and "— Name (@handle) date": the
+    AEB annotators keep all 17 such signatures on their pages, and the tweet's
+    text above one even when it is a few words and a link (link density alone
+    condemned it). Below the article's last paragraph, the signature stays and
+    the share row after it goes; a link line with no signature below still goes."""
+    tweet = ["Hey Twitter, the whole point of this ad campaign is to raise awareness. #MethWeAreOnIt",
+             "⬇️⬇️⬇️ https://t.co/hopPjqa95w",
+             "— Governor Kristi Noem (@govkristinoem) November 18, 2019"]
+    body = [*PARAS[:2], *tweet, PARAS[2], "we’re. on. it. https://t.co/HO1ZRs9T1P",
+            "— Cooper Lund (@cooperlund) November 18, 2019", "Facebook  Twitter  Pinterest  WhatsApp"]
+    doc = clean("\n\n".join(body) + "\n")
+    for line in body[:-1]:
+        assert line in doc.text, line
+    assert "Pinterest" not in doc.text
+    # Other scripts and a day-first date: the signature is the same shape.
+    ru = ["Губернатор ответил критикам в своём аккаунте в тот же вечер, не дожидаясь пресс-конференции.",
+          "Мы продолжим кампанию. https://t.co/Xy12AbCdEf",
+          "— Кристи Ноэм (@govkristinoem) 18 November 2019",
+          "Решение о продолжении кампании примут в декабре, сообщили в администрации штата."]
+    doc = clean("\n\n".join(ru) + "\n")
+    for line in ru:
+        assert line in doc.text, line
+    # No signature: a bare short link line between the paragraphs is still a menu link.
+    doc = clean("\n\n".join([PARAS[0], "Menu | https://t.co/HO1ZRs9T1P | Home", PARAS[1], PARAS[2]]) + "\n")
+    assert "t.co" not in doc.text
+
+
+def test_an_inline_related_link_with_a_short_headline_is_no_list_header():
+    """"RELATED: Latest news report" is one teaser between the paragraphs, not
+    the head of a list, however short its headline: the article's prose and the
+    tweet after it stay; after a bare "Related" header, the headlines go."""
+    after = ["His first match in charge will be away to West Ham on Saturday.",
+             "I can’t thank this man enough. He’s taught me so much pic.twitter.com/abcdEFGh12",
+             "— Dele (@dele_official) November 19, 2019",
+             "Spurs have won just five matches this season and currently lie 14th in the table."]
+    doc = clean("\n\n".join([*PARAS, "RELATED: Latest news report", *after, "Copyright © 2023 Caucasus Herald"]) + "\n")
+    for line in after:
+        assert line in doc.text, line
+    assert "RELATED" not in doc.text and "Caucasus Herald" not in doc.text
+    box = ["Related", "Anthony Lynn says we needed to win this game", "Browns player on his role in the fight",
+           "New York attorney general investigating the company"]
+    doc = clean("\n\n".join([*PARAS, *box]) + "\n")
+    for line in box:
+        assert line not in doc.text, line

@@ -23,6 +23,8 @@ from typing import Sequence
 import regex
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
+from .embeds import clear_tweet_text, tweet_signature
+
 __all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
            "GOOD", "BAD", "SHORT", "NEAR"]
 
@@ -354,7 +356,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     lo, hi = _choose_block(weights, cfg, title_at)
     hard = _evidence(lines, penalties, reasons, cfg, title_at)
     # A list header ("Related", "More from UK"): a rule line this costly and short.
-    headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS for q, p in enumerate(penalties)]
+    headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS and not _inline_teaser(lines[q])
+               for q, p in enumerate(penalties)]
     if hi > lo and cfg.teaser_tail:
         cut = _teaser_tail(lines, headers, hard, lo, min(thread, m), cfg.bridge_max_gap)
         if cut < m:  # the article ends before the box: nothing reaches past it
@@ -486,6 +489,7 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     menu entries, the headline printed in the body."""
     hard = [penalties[q] > 0 or reasons[q] in _HARD_REASONS for q in range(len(lines))]
     _clear_item_links(lines, hard, penalties, reasons)
+    clear_tweet_text(lines, hard, penalties)
     if 0 <= title_at < len(lines):
         hard[title_at] = True
     _mark_menu_runs(lines, hard, cfg.menu_min_run)
@@ -530,6 +534,15 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
 # A list header is short ("Related", "Most read"); "Related: <a headline>" is
 # one teaser inside the article, not the head of a list.
 _HEADER_MAX_CHARS = 40
+# "RELATED: Latest news report": a label, a colon and the headline it links.
+_INLINE_TEASER = re.compile(r"[^:：]{2,20}[:：]\s*\S+(?:\s+\S+){2,}")
+
+
+def _inline_teaser(line: str) -> bool:
+    """One teaser link with its label, however short the headline: it sits
+    between an article's paragraphs (the article goes on past it); a list's
+    header ("Related", "More from UK", "READ MORE:") has no headline after it."""
+    return (":" in line or "：" in line) and _INLINE_TEASER.fullmatch(line) is not None
 
 _MENU_MAX_WORDS = 3
 _COUNT = re.compile(r"[%#№$€£+]?\d[\d.,]*\s*%?\s+[^\W\d_]+$")
@@ -726,7 +739,8 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
     between left out."""
     nxt = _next_hard(hard, q + step, step, end)
     if weak[q]:
-        prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r])), None)
+        prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r]) or tweet_signature(lines[r])),
+                     None)
         if prose is not None:
             return prose, prose
         if step == -1:
@@ -914,8 +928,9 @@ _MARKS = re.compile(r"[^\w\s'’.]")
 
 
 def _anchor(line: str, lead: str) -> bool:
-    """A line the article reaches for: a sentence, or its list going on."""
-    return is_prose(line) or bool(lead) and list_lead(line) == lead
+    """A line the article reaches for: a sentence, an embedded tweet's
+    signature, or its list going on."""
+    return is_prose(line) or bool(lead) and list_lead(line) == lead or tweet_signature(line)
 def _alone(hard: Sequence[bool], q: int) -> bool:
     """No other condemned line right before or after line ``q``."""
     return not (q > 0 and hard[q - 1]) and not (q + 1 < len(hard) and hard[q + 1])
