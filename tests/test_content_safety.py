@@ -336,3 +336,28 @@ def test_an_inline_related_link_with_a_short_headline_is_no_list_header():
     doc = clean("\n\n".join([*PARAS, *box]) + "\n")
     for line in box:
         assert line not in doc.text, line
+
+
+def test_a_source_link_between_the_articles_lines_stays():
+    """Bare links citing the statements and headings around them (AEB 7837c9d6,
+    an Indonesian essay) are the article's: the annotators keep them. A bare
+    link next to furniture, or to an image file, still goes."""
+    body = ["Sebelumnya kita tegaskan bahwa menghina istri Nabi dan para sahabat tidak dibenarkan apa pun alasannya.",
+            "Presiden Ahmadinejad menandaskan, “Dari tribun ini saya tegaskan bahwa siapa pun yang menghina sahabat adalah sekutu musuh.”",
+            "http://www.ipabionline.com/2013/02/ahmadinejad-siapa-menghina-sahabat.html#ixzz2PpyAj3AN",
+            "Khamenei: Haram Menghina Istri Nabi dan Simbol Ahlusunah",
+            "http://syiahali.wordpress.com/2011/09/07/fatwa-para-ulama-larangan-mencaci-para-sahabat/",
+            "Sekarang kita lihat asal muasal penghinaan terhadap istri dan sahabat Nabi dalam sejarah Islam.",
+            "Saya dulu merasa kehidupan semua sahabat rukun dan damai. Itu benar di zaman Nabi, tetapi saat Nabi "
+            "wafat timbul perdebatan siapa yang berhak menjadi khalifah, dan perdebatan itu berlanjut lama sekali.",
+            "Saat Ali menjadi khalifah terjadi Perang Jamal yang menewaskan ribuan orang, dan sesudahnya Perang "
+            "Siffin; tentu semua itu diawali dengan perang lisan dan juga tulisan di antara para pendukungnya."]
+    doc = clean("\n\n".join(body) + "\n")
+    for line in body:
+        assert line in doc.text, line
+    logo = "https://www.businessinsider.de/assets/images/logos/og-image-logo.png"
+    doc = clean("\n\n".join([*body[:2], logo, *body[3:]]) + "\n")
+    assert "og-image" not in doc.text and body[5] in doc.text
+    teaser = "https://www.ctpost.com/news/article/Deval-Patrick-takes-nascent-campaign.php"
+    doc = clean("\n\n".join([*PARAS, "Menu Sections", teaser, "Deval Patrick takes nascent 2020 campaign"]) + "\n")
+    assert "ctpost" not in doc.text and PARAS[2] in doc.text

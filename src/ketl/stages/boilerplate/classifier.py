@@ -382,6 +382,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
                 and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
                             cfg.bridge_max_gap)
+    if cfg.evidence_bounds:
+        _keep_cited_links(lines, inside, hard, penalties, reasons)
     keep = [False] * m
     for q in range(m):
         lab = labels[q]
@@ -529,6 +531,23 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
                 if penalties[r] <= 0:
                     hard[r] = False
         run = []
+
+
+_IMAGE_LINK = re.compile(r"\.(?:png|jpe?g|gif|svg|webp)(?:[?#]\S*)?\s*$", re.IGNORECASE)
+
+
+def _keep_cited_links(lines: Sequence[str], inside: list[bool], hard: list[bool], penalties: Sequence[int],
+                      reasons: Sequence[str]) -> None:
+    """A bare link between two lines the article keeps (the source a quoted
+    statement or a heading cites, "http://www.ipabionline.com/2013/02/...") is
+    the article's: link density alone condemned it (no rule, no repetition).
+    A link next to furniture or at the article's edge, or to an image file
+    (a page's logo), stays condemned."""
+    for q in range(1, len(lines) - 1):
+        if (hard[q] and penalties[q] <= 0 and reasons[q] == "classifier.link_density"
+                and inside[q - 1] and inside[q + 1] and not hard[q - 1] and not hard[q + 1]
+                and _BARE_LINK.match(lines[q]) and not _IMAGE_LINK.search(lines[q])):
+            hard[q], inside[q] = False, True
 
 
 # A list header is short ("Related", "Most read"); "Related: <a headline>" is
