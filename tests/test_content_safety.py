@@ -361,3 +361,37 @@ def test_a_source_link_between_the_articles_lines_stays():
     teaser = "https://www.ctpost.com/news/article/Deval-Patrick-takes-nascent-campaign.php"
     doc = clean("\n\n".join([*PARAS, "Menu Sections", teaser, "Deval Patrick takes nascent 2020 campaign"]) + "\n")
     assert "ctpost" not in doc.text and PARAS[2] in doc.text
+
+
+KO = ["[엔터미디어=정덕현의 이슈공감] 엘제이의 리벤지인가, 류화영의 피해자 코스프레인가. 시작은 엘제이의 일방적인 사진 공개였다.",
+      "그래서 처음 이러한 사진 공개에 대한 대중들의 반응은 엘제이의 행동에 대한 비난으로 이어졌다. 하지만 상황은 달라졌다.",
+      "사실 남녀 관계라는 것이 당사자들이 아니면 그 속사정을 알기는 어려운 일이다. 게다가 그 사적인 관계는 복잡하다."]
+
+
+@pytest.mark.parametrize("heading, body", [
+    ("Pittsburgh", PARAS),  # a dateline on a line of its own
+    ("BAAR, SWITZERLAND", PARAS),
+    ("Taylor Swift's big night; Britney Spears' new pop-up", PARAS),  # a video's kicker
+    ("엘제이의 리벤지인가, 류화영의 코스프레인가", KO),  # a Korean column's subheading
+])
+def test_a_heading_below_a_header_of_rule_lines_opens_the_article(heading, body):
+    """When every line above it is furniture a rule names (a newsletter call,
+    a share button, an ad marker), nothing puts the short line right above the
+    article's first sentence in the page's header run: it opens the article
+    (the AEB bodies' datelines, kickers and subheadings). Below a header the
+    rules do not account for (a menu the classifier found, a byline with a time
+    stamp) the line stays the header's."""
+    header = ["Ceasefire holds in the eastern districts", "Sign up for our daily newsletter", "Share on WhatsApp",
+              "Advertisement"]  # the headline (metadata's title), then rule lines
+    doc = clean("\n\n".join([*header, heading, *body]) + "\n")
+    assert doc.meta["title"] == header[0]
+    assert heading in doc.text.split("\n")
+    for line in header:
+        assert line not in doc.text
+    doc = clean("\n\n".join([*header, "Catherine Shu @catherineshu / 2 days", *body]) + "\n")
+    assert "catherineshu" not in doc.text
+    # A menu no rule names (in the article's script: a foreign one is stray script, a rule).
+    menu = ["Motoring", "Puzzles", "Letters", "Obituaries", "Weddings", "Crosswords"] if body is PARAS else \
+        ["자동차", "퍼즐", "독자투고", "부고", "결혼", "십자말풀이"]
+    doc = clean("\n\n".join([header[0], *menu, heading, *body]) + "\n")
+    assert heading not in doc.text.split("\n") and menu[-1] not in doc.text

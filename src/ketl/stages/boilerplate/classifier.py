@@ -380,8 +380,9 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         # a run of furniture. The article goes on past it where prose follows.
         weak = [hard[q] and 0 < penalties[q] and not headers[q]
                 and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
+        ruled_top = next((q for q, p in enumerate(penalties) if p <= 0), m)  # lines a rule condemns, from the top
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
-                            cfg.bridge_max_gap)
+                            cfg.bridge_max_gap, ruled_top)
     if cfg.evidence_bounds:
         _keep_cited_links(lines, inside, hard, penalties, reasons)
     keep = [False] * m
@@ -596,7 +597,7 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
 
 def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[bool],
                         weak: Sequence[bool], headers: Sequence[bool], stop: int, max_run: int = 6,
-                        max_gap: int = 6) -> None:
+                        max_gap: int = 6, ruled_top: int = 0) -> None:
     """Removal needs evidence: the article reaches out from its chosen run up to
     the nearest line condemned on its own (a rule, repetition, the title, a
     link menu) or a comment thread (``stop``). What lies between is the
@@ -644,7 +645,9 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
             continue
         reach = q - step  # the farthest line the article may take
-        if q != end:  # evidence there: stop at the last sentence (or list item) before it ...
+        if step == -1 and _below_judged_header(lines, q, edge, ruled_top):
+            pass  # the page's header run is all evidence: what follows it is the article's
+        elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
             anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
                            or step == 1 and _BARE_LINK.match(lines[r]) and _anchor(lines[r - 1], lead)), edge)
@@ -659,6 +662,27 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
                 reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+
+
+# Lines between a page header judged line by line and the article's first
+# sentence: a kicker, a dateline, a heading ("Pittsburgh", "BAAR, SWITZERLAND").
+_HEAD_GAP_MAX = 2
+
+
+def _below_judged_header(lines: Sequence[str], q: int, edge: int, ruled_top: int) -> bool:
+    """Is every line from the top of the page down to the evidence at ``q``
+    condemned by a rule or by repetition (the header run is accounted for,
+    line by line: ``ruled_top`` such lines lead the page), with at most
+    ``_HEAD_GAP_MAX`` lines between it and the article's first line ``edge``?
+    Then nothing puts those lines in the header run: they open the article.
+    (Not a time stamp's line: "Catherine Shu @catherineshu / 2 days" is the
+    byline the rules missed.)"""
+    return (0 <= q < ruled_top and 0 < edge - q - 1 <= _HEAD_GAP_MAX
+            and not any(_TIME_STAMP.search(lines[r]) for r in range(q + 1, edge)))
+
+
+_TIME_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d+\s*(?:sec|secs|min|mins|minutes?|hours?|hrs?|days?|weeks?)\b",
+                         re.IGNORECASE)
 
 
 def _shape(line: str) -> str:
