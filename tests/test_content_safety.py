@@ -395,3 +395,45 @@ def test_a_heading_below_a_header_of_rule_lines_opens_the_article(heading, body)
         ["자동차", "퍼즐", "독자투고", "부고", "결혼", "십자말풀이"]
     doc = clean("\n\n".join([header[0], *menu, heading, *body]) + "\n")
     assert heading not in doc.text.split("\n") and menu[-1] not in doc.text
+
+
+def test_a_list_announced_by_a_sentence_goes_on_past_a_share_button():
+    """A sentence ending in a colon announces the list below it ("... su
+    Amazon:"); a share button dropped between them (AEB 20b2b649 dressed,
+    22 numbered items each with its link) does not end the article. A label
+    that is no sentence ("See more photos:") announces nothing: the tag line
+    after a "Tags:" marker still goes."""
+    intro = ["Il black Friday incombe su di noi: per chi non lo sapesse il venerdì nero è l’ennesima consuetudine "
+             "importata dagli USA, dove i negozi offrono super sconti per lo shopping di Natale.",
+             "E chi siamo noi per astenersi da questa corsa consumistica? Ecco allora le offerte PRO-NOSTALGICI "
+             "anni ’80 e ’90 da non lasciarsi sfuggire su Amazon:"]
+    items = []
+    for k, name in enumerate(["Lego Star Wars 75188 Bombardiere della Resistenza", "Polistil 960574 Pista Elettrica",
+                              "Blade Runner The Final Cut (4K Ultra HD + Blu-Ray)", "Roger Waters – The Wall (DVD)",
+                              "Hasbro Gaming – Taboo"], start=1):
+        items += [f"{k}) {name}", f"http://amzn.to/2iJFh{k}j"]
+    page = [*intro, "Print this article", items[0], "Ad", *items[1:5], "Photo: Maria Garcia/AFP", *items[5:],
+            "You may also like", "› So this is the future of apple innovation"]
+    doc = clean("\n\n".join(page) + "\n")
+    for line in [*intro, *items]:
+        assert line in doc.text, line
+    assert "Print this article" not in doc.text and "apple innovation" not in doc.text
+    page = [*PARAS, "See more photos:", "Tags:", "Entertainment Latest News", "Facebook", "Twitter"]
+    doc = clean("\n\n".join(page) + "\n")
+    assert "Entertainment Latest News" not in doc.text and PARAS[2] in doc.text
+
+
+def test_a_tweet_signature_leads_no_list_of_teasers():
+    """"— Name (@handle) date" starts with a dash but is no bullet: the
+    "- headline" teasers under a "Read more" header after it are no items of
+    the article's list."""
+    body = [*PARAS, "The details were shared on the Senate's Twitter handle, @NGRSenate, on Tuesday afternoon.",
+            "Senate Leader, Ahmad Lawan raises a motion on the deaths of former members pic.twitter.com/abcdEFGh12",
+            "— The Nigerian Senate (@NGRSenate) October 9, 2018"]
+    teasers = ["- Disney plus kevin mayer", "- New york state attorney general investigating wework",
+               "- Make arrowhead water a part of your mountain hike survival kit"]
+    doc = clean("\n\n".join([*body, "Read more", *teasers, "0 Comments", "Leave a comment"]) + "\n")
+    for line in body:
+        assert line in doc.text, line
+    for line in teasers:
+        assert line not in doc.text, line

@@ -797,10 +797,12 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
     prev = q - step
     # An item's own link line ("http://amzn.to/.."): the list's lead is its item's.
     item = prev - step if step == 1 and _BARE_LINK.match(lines[prev]) and prev - step >= 0 else prev
-    # Items of an announced list ("What you get:") go on past an ad marker.
+    # Items of an announced list ("What you get:") go on past an ad marker, and
+    # so does the list a sentence announces right above one ("... su Amazon:").
     nxt_line = q + step
     if (step == 1 and weak[q] and nxt_line != end and not hard[nxt_line] and not hard[prev]
-            and not is_prose(lines[nxt_line]) and _announced(lines, hard, prev)):
+            and not is_prose(lines[nxt_line])
+            and (lines[prev][-1] in ":：" and is_prose(lines[prev]) or _announced(lines, hard, prev))):
         return prev, nxt_line
     lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
     if not lead or lead == "W:":  # (a word and a colon: how headlines open, too)
@@ -962,7 +964,8 @@ def list_lead(line: str) -> str:
     if c.isdigit():
         return "#"
     if c in _BULLETS:
-        return "-"
+        # (An embedded tweet's signature, "— Name (@handle) date", leads no list.)
+        return "" if tweet_signature(line) else "-"
     marks = _MARKS.findall(line)
     return "W" + "".join(marks) if marks else ""
 
