@@ -437,3 +437,27 @@ def test_a_tweet_signature_leads_no_list_of_teasers():
         assert line in doc.text, line
     for line in teasers:
         assert line not in doc.text, line
+
+
+def test_a_list_opening_the_article_below_a_header_of_rule_lines_stays():
+    """A Russian page of game codes (AEB c4a3637c, dressed): a heading and its
+    codes above the first sentence, a photo credit and a markup remnant between
+    them; the header above is all rule lines. The heading and every code open
+    the article. A header zone full of the site's own furniture (three ad
+    markers and more between unjudged lines, as a newspaper prints them) is
+    still the header's."""
+    codes = ["Характеристики бега можно увеличить за счет кодов", "стандартная скорость player.setav speedmult *х100",
+             "player.setav health * .", "player.setav magicka *", "player.setav stamina *"]
+    prose = ["То, что вы поставите, такая скорость у вас и будет, стоит только ввести код в консоль и нажать ввод.",
+             "Из рекомендаций можно еще прописать player.modav speedmult 125, тогда бег станет заметно быстрее.",
+             "Как отмечается, после гибели персонажа скорость меняется обратно, и код придется вводить заново."]
+    header = ["Ceasefire holds in the eastern districts", "Follow us on Google News"]
+    page = [*header, *codes[:3], "© Aram Hakobyan/dpa", *codes[3:], "&nbsp; &nbsp;", *prose]
+    doc = clean("\n\n".join(page) + "\n")
+    for line in [*codes, *prose]:
+        assert line in doc.text.split("\n"), line
+    assert "dpa" not in doc.text and "Google News" not in doc.text
+    zone = ["Skip to content Skip to site index", "Advertisement", "Today’s Paper", "Continue reading the main story",
+            "Supported by", "Advertisement", "Continue reading the main story"]
+    doc = clean("\n\n".join([*header, *zone, *PARAS]) + "\n")
+    assert "Today’s Paper" not in doc.text and "Supported by" not in doc.text and PARAS[0] in doc.text

@@ -381,6 +381,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         weak = [hard[q] and 0 < penalties[q] and not headers[q]
                 and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
         ruled_top = next((q for q, p in enumerate(penalties) if p <= 0), m)  # lines a rule condemns, from the top
+        if title_at >= ruled_top:
+            ruled_top = 0  # the headline printed below them: what precedes it is the page's header
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
                             cfg.bridge_max_gap, ruled_top)
     if cfg.evidence_bounds:
@@ -645,8 +647,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
             continue
         reach = q - step  # the farthest line the article may take
-        if step == -1 and _below_judged_header(lines, q, edge, ruled_top):
-            pass  # the page's header run is all evidence: what follows it is the article's
+        if step == -1 and q != end and _below_judged_header(lines, hard, weak, edge, ruled_top, max_run):
+            reach = ruled_top  # the page's header run is all evidence: what follows it is the article's
         elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
             anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
@@ -664,21 +666,34 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             inside[r] = True
 
 
-# Lines between a page header judged line by line and the article's first
-# sentence: a kicker, a dateline, a heading ("Pittsburgh", "BAAR, SWITZERLAND").
-_HEAD_GAP_MAX = 2
+# Weak rule lines between the header run and the article: an ad marker or a
+# credit interrupts its opening lines; many are the header's own furniture.
+_HEAD_WEAK_MAX = 2
 
 
-def _below_judged_header(lines: Sequence[str], q: int, edge: int, ruled_top: int) -> bool:
-    """Is every line from the top of the page down to the evidence at ``q``
-    condemned by a rule or by repetition (the header run is accounted for,
-    line by line: ``ruled_top`` such lines lead the page), with at most
-    ``_HEAD_GAP_MAX`` lines between it and the article's first line ``edge``?
-    Then nothing puts those lines in the header run: they open the article.
-    (Not a time stamp's line: "Catherine Shu @catherineshu / 2 days" is the
-    byline the rules missed.)"""
-    return (0 <= q < ruled_top and 0 < edge - q - 1 <= _HEAD_GAP_MAX
-            and not any(_TIME_STAMP.search(lines[r]) for r in range(q + 1, edge)))
+def _below_judged_header(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int,
+                         ruled_top: int, max_run: int) -> bool:
+    """Is the page's header run accounted for line by line (the ``ruled_top``
+    lines leading the page are condemned by rules or repetition), with only
+    unjudged lines and a weak rule line or two (an ad marker, a credit) between
+    it and the article's first line ``edge``, at most ``max_run`` of them with letters?
+    Then nothing puts those lines in the header run: they open the article (a
+    kicker, a dateline, a heading, the first items of a list: "Pittsburgh",
+    "BAAR, SWITZERLAND"). Not when one carries a time stamp: "Catherine Shu
+    @catherineshu / 2 days" is the byline the rules missed."""
+    if ruled_top <= 0 or ruled_top >= edge:
+        return False
+    n = n_weak = 0
+    for r in range(ruled_top, edge):
+        if hard[r]:
+            n_weak += 1
+            if not weak[r] or n_weak > _HEAD_WEAK_MAX:
+                return False
+        elif _LETTER.search(lines[r]):
+            n += 1
+            if n > max_run or _TIME_STAMP.search(lines[r]):
+                return False
+    return n > 0
 
 
 _TIME_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d+\s*(?:sec|secs|min|mins|minutes?|hours?|hrs?|days?|weeks?)\b",
