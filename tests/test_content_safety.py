@@ -461,3 +461,26 @@ def test_a_list_opening_the_article_below_a_header_of_rule_lines_stays():
             "Supported by", "Advertisement", "Continue reading the main story"]
     doc = clean("\n\n".join([*header, *zone, *PARAS]) + "\n")
     assert "Today’s Paper" not in doc.text and "Supported by" not in doc.text and PARAS[0] in doc.text
+
+
+QA = [*PARAS, "Q: Favorite technology purchase in the last 5 years",
+      "A: Sonos – Music is the soundtrack to your life, and filling the house with it at the touch of a button is great."]
+
+
+@pytest.mark.parametrize("body, closing", [(QA, ["Thanks Junior!"]), (PARAS, ["Version tested: PC."]),
+                                           (KO, ["고맙습니다, 주니어!"])])
+def test_a_short_closing_line_above_a_footer_of_rule_lines_stays(body, closing):
+    """An interview's "Thanks Junior!", a review's "Version tested: PC.": when
+    every line below is furniture a rule names, nothing puts the short sentence
+    after the article's last paragraph in the footer run. Headlines there (a
+    related box whose header no rule knows) still go."""
+    footer = ["Topics: transport | health", "Paid Post", "Advertise with us", "© 2019 Coastal Report. All rights reserved."]
+    doc = clean("\n\n".join(["Ceasefire holds in the eastern districts", *body, *closing, *footer]) + "\n")
+    for line in closing:
+        assert line in doc.text.split("\n"), line
+    for line in footer:
+        assert line not in doc.text, line
+    box = ["DON'T MISS", "• Is football violence a crime", "• Thousands of teachers pack the Indiana statehouse"]
+    doc = clean("\n\n".join(["Ceasefire holds in the eastern districts", *PARAS, *box, *footer]) + "\n")
+    for line in box:
+        assert line not in doc.text, line

@@ -380,11 +380,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         # a run of furniture. The article goes on past it where prose follows.
         weak = [hard[q] and 0 < penalties[q] and not headers[q]
                 and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
-        ruled_top = next((q for q, p in enumerate(penalties) if p <= 0), m)  # lines a rule condemns, from the top
-        if title_at >= ruled_top:
-            ruled_top = 0  # the headline printed below them: what precedes it is the page's header
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
-                            cfg.bridge_max_gap, ruled_top)
+                            cfg.bridge_max_gap, _ruled_edges(penalties, title_at))
     if cfg.evidence_bounds:
         _keep_cited_links(lines, inside, hard, penalties, reasons)
     keep = [False] * m
@@ -599,7 +596,7 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
 
 def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[bool],
                         weak: Sequence[bool], headers: Sequence[bool], stop: int, max_run: int = 6,
-                        max_gap: int = 6, ruled_top: int = 0) -> None:
+                        max_gap: int = 6, ruled: tuple[int, int] = (0, 0)) -> None:
     """Removal needs evidence: the article reaches out from its chosen run up to
     the nearest line condemned on its own (a rule, repetition, the title, a
     link menu) or a comment thread (``stop``). What lies between is the
@@ -647,8 +644,11 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
             continue
         reach = q - step  # the farthest line the article may take
-        if step == -1 and q != end and _below_judged_header(lines, hard, weak, edge, ruled_top, max_run):
-            reach = ruled_top  # the page's header run is all evidence: what follows it is the article's
+        zone = (ruled[0], edge) if step == -1 else (edge + 1, ruled[1])
+        if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
+                and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1):
+            # The page's header (footer) run is all evidence: what lies between is the article's.
+            reach = zone[0] if step == -1 else zone[1] - 1
         elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
             anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
@@ -666,32 +666,45 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             inside[r] = True
 
 
-# Weak rule lines between the header run and the article: an ad marker or a
-# credit interrupts its opening lines; many are the header's own furniture.
-_HEAD_WEAK_MAX = 2
+def _ruled_edges(penalties: Sequence[int], title_at: int) -> tuple[int, int]:
+    """``(top, bottom)``: the page's first ``top`` lines and its lines from
+    ``bottom`` on are all condemned by rules or repetition (0 and len: none).
+    No ruled top above the headline printed in the body: what precedes it is
+    the page's header, whatever the rules say."""
+    m = len(penalties)
+    top = next((q for q, p in enumerate(penalties) if p <= 0), m)
+    bottom = next((q + 1 for q in range(m - 1, -1, -1) if penalties[q] <= 0), 0)
+    return (0 if title_at >= top else top), bottom
 
 
-def _below_judged_header(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int,
-                         ruled_top: int, max_run: int) -> bool:
-    """Is the page's header run accounted for line by line (the ``ruled_top``
-    lines leading the page are condemned by rules or repetition), with only
-    unjudged lines and a weak rule line or two (an ad marker, a credit) between
-    it and the article's first line ``edge``, at most ``max_run`` of them with letters?
-    Then nothing puts those lines in the header run: they open the article (a
-    kicker, a dateline, a heading, the first items of a list: "Pittsburgh",
-    "BAAR, SWITZERLAND"). Not when one carries a time stamp: "Catherine Shu
-    @catherineshu / 2 days" is the byline the rules missed."""
-    if ruled_top <= 0 or ruled_top >= edge:
-        return False
+# Weak rule lines between the header (footer) run and the article: an ad marker
+# or a credit interrupts its edge lines; more are the page's own furniture.
+_ZONE_WEAK_MAX = 2
+
+
+def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], a: int, b: int,
+                   max_run: int, sentences: bool = False) -> bool:
+    """Are lines ``a..b-1``, between a header or footer run that rules and
+    repetition account for line by line and the article, only lines nothing
+    condemns and a weak rule line or two (an ad marker, a credit), at most
+    ``max_run`` of them with letters? Then nothing puts them in the page's
+    run: they are the article's edge (a kicker, a dateline, a heading, the
+    first items of a list: "Pittsburgh", "BAAR, SWITZERLAND"; a sign-off:
+    "Thanks Junior!"). Not when one carries a time stamp: "Catherine Shu
+    @catherineshu / 2 days" is the byline the rules missed. ``sentences``
+    (below the article): each ends like a sentence and has no bullet; a list
+    of headlines there is a related box whose header no rule knew ("DON'T MISS")."""
     n = n_weak = 0
-    for r in range(ruled_top, edge):
+    for r in range(a, b):
         if hard[r]:
             n_weak += 1
-            if not weak[r] or n_weak > _HEAD_WEAK_MAX:
+            if not weak[r] or n_weak > _ZONE_WEAK_MAX:
                 return False
         elif _LETTER.search(lines[r]):
             n += 1
             if n > max_run or _TIME_STAMP.search(lines[r]):
+                return False
+            if sentences and (lines[r][-1] not in _TERMINAL_CHARS or lines[r][0] in _BULLETS):
                 return False
     return n > 0
 
