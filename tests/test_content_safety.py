@@ -484,3 +484,61 @@ def test_a_short_closing_line_above_a_footer_of_rule_lines_stays(body, closing):
     doc = clean("\n\n".join(["Ceasefire holds in the eastern districts", *PARAS, *box, *footer]) + "\n")
     for line in box:
         assert line not in doc.text, line
+
+
+def test_a_fact_check_box_with_a_markup_remnant_is_no_menu():
+    """A fact check's box ("Rating", "Unproven", "About this rating", "Origin",
+    AEB 8380689f) with a markup remnant dropped among its rows: the remnant
+    is no navigation entry, so the rows are no five-entry menu and stay with
+    the claim above and the article below. Five real menu entries still go."""
+    box = ["Claim", "Former U.S. ambassador to Ukraine Marie Yovanovitch has a net worth of $17 million.",
+           "Rating", "<p>&nbsp;</p>", "Unproven", "About this rating", "Origin"]
+    page = ["Marie Yovanovitch net worth", "Join our WhatsApp channel", *box, *PARAS]
+    doc = clean("\n\n".join(page) + "\n")
+    for line in [*box[:3], *box[4:], *PARAS]:
+        assert line in doc.text.split("\n"), line
+    assert "&nbsp;" not in doc.text
+    menu = ["Motoring", "Puzzles", "Letters", "Obituaries", "Weddings"]
+    doc = clean("\n\n".join(["Marie Yovanovitch net worth", *PARAS[:2], *menu, PARAS[2]]) + "\n")
+    assert "Obituaries" not in doc.text
+
+
+def test_an_article_goes_on_below_a_box_of_led_alike_teasers():
+    """A "Read next" box of four "› headline" teasers dropped into a Russian
+    diet article (AEB ff0f958a dressed): below the box the article's lists and
+    sentences go on, so the box does not end the article. A box at the end,
+    with only a blurb below it, still does."""
+    above = ["Средняя суточная калорийность 1694 Ккал.",
+             "Эта диета пришла к нам с запада и в своей основе содержит ограничение углеводов в рационе.",
+             "Этой диете с успехом следуют зарубежные и отечественные знаменитости, и о ее результатах говорят "
+             "много: за первые две недели уходит до пяти килограммов лишнего веса без чувства голода.",
+             "Диета противопоказана при беременности, потому что может неблагоприятно сказаться на развитии "
+             "ребенка, а также при болезнях почек и при сахарном диабете без наблюдения врача.",
+             "На протяжении двух первых недель количество углеводов не должно превышать двадцати граммов в "
+             "сутки, и это главное правило первой фазы, которое нельзя нарушать ни в один из дней.",
+             "Список разрешенных продуктов в меню диеты Аткинса:", "любая рыба (и морская и речная)",
+             "любая птица (включая дичь)"]
+    box = ["Read next", "› Beauty stock coty could surge after kylie jenner makeover",
+           "› Things in tech you need to know today november", "› How to retire early steps for early retirement"]
+    below = ["любые морепродукты (ограничение по количеству на устрицы - но лучше заранее уточнить у врача)",
+             "в любом виде яйца (можно и куриные и перепелиные)",
+             "любой твердый сыр (на некоторые сорта ограничение по количеству - заранее уточните)",
+             "все типы овощей (употребление которых можно в сыром виде)",
+             "Дополнительное ограничение - нельзя за один прием пищи употреблять дневную норму углеводов.",
+             "Список запрещенных продуктов:", "алкоголь в любом виде", "жиры искусственного происхождения",
+             "сахар в любом виде (иначе выйдите за пределы дневной нормы по другим продуктам)",
+             "кондитерские изделия (все содержат сахар)"]
+    tail = ["Список продуктов с ограничением по количеству", "капуста", "кабачок", "горох", "помидоры", "лук",
+            "Вторая фаза диеты еще более простая - организм уже привыкает к ряду ограничений, и обмен веществ "
+            "переориентирован на расходование внутренних жировых резервов."]
+    footer = ["I accept", "Promoted", "Join the conversation", "3 comments", "Terms of Service | Cookie Policy"]
+    doc = clean("\n\n".join(["Диета Аткинса", *above, *box, *below[:5], '<div class="ad-container"></div>',
+                             *below[5:], *tail, *footer]) + "\n")
+    for line in [*above, *below]:
+        assert line in doc.text.split("\n"), line
+    for line in box:
+        assert line not in doc.text, line
+    doc = clean("\n\n".join(["Диета Аткинса", *above, *below, *box, "Вторая фаза диеты.",
+                             "© 2019 Coastal Report. All rights reserved."]) + "\n")
+    for line in box:
+        assert line not in doc.text, line

@@ -421,9 +421,33 @@ def _teaser_tail(lines: Sequence[str], headers: Sequence[bool], hard: list[bool]
     for k, (start, after) in enumerate(bounds):
         stop = bounds[k + 1][0] - 1 if k + 1 < len(bounds) else end - 1
         if _teaser_items(lines, hard, after, stop) and _own_lines_resume(
-                lines, hard, after - 1, end, max_gap, (lo, start - 1)) is None:
+                lines, hard, after - 1, end, max_gap, (lo, start - 1)) is None \
+                and not _prose_after_led_items(lines, hard, after, stop):
             return start
     return len(lines)
+
+
+def _prose_after_led_items(lines: Sequence[str], hard: Sequence[bool], a: int, b: int) -> bool:
+    """Lines ``a..b`` (below a list header): the box's items, led alike ("›
+    Beauty stock coty could surge..."), and after them, led otherwise, an
+    article's worth of sentences (two or more, ``_RESUMED_MIN_CHARS``): the
+    box was dropped into the article (a diet's lists go on below it), not
+    appended to its end."""
+    r = a
+    while r <= b and hard[r]:
+        r += 1
+    lead = list_lead(lines[r]) if r <= b else ""
+    if not lead or lead == "W:":
+        return False
+    items = 0
+    while r <= b and (hard[r] or list_lead(lines[r]) == lead):
+        items += not hard[r]
+        r += 1
+    size = n = 0
+    for k in range(r, b + 1):
+        if not hard[k] and is_prose(lines[k]) and not _cut_short(lines[k]):
+            size, n = size + len(lines[k]), n + 1
+    return items >= 2 and n >= 2 and size >= _RESUMED_MIN_CHARS
 
 
 # Condemned lines in a row that bound a teaser list below them (one alone, an ad
@@ -570,8 +594,9 @@ _MENU_MAX_CHARS = 32
 
 def _menu_item(line: str) -> bool:
     """A navigation entry: a few words, no sentence punctuation; not a count
-    of something ("%165 голосов", "12 votes": a poll's results are data)."""
-    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS
+    of something ("%165 голосов", "12 votes": a poll's results are data), not
+    a markup remnant ("<p>&nbsp;</p>": no link text, it joins no menu)."""
+    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and line[0] not in "<&{["
             and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not _COUNT.match(line))
 
 
