@@ -542,3 +542,26 @@ def test_an_article_goes_on_below_a_box_of_led_alike_teasers():
                              "© 2019 Coastal Report. All rights reserved."]) + "\n")
     for line in box:
         assert line not in doc.text, line
+
+
+def test_a_list_goes_on_past_an_ad_marker_below_its_heading():
+    """"Qualified teams", a markup remnant, then 17 lines "England (Group A):
+    10th appearance" (AEB 9a440270 dressed): a heading, an interruption and a
+    list of its own (three or more lines led alike by words and marks) go on
+    with the article. Below a sentence, tags ("Mac," "Review,") or arrow-led
+    headlines after an ad marker are still the page's."""
+    teams = [f"{c} (Group {g}): {n} appearance" for c, g, n in [
+        ("England", "A", "10th"), ("Czech Republic", "A", "Seventh"), ("Ukraine", "B", "Third"),
+        ("Spain", "F", "11th"), ("Sweden", "F", "Seventh"), ("Poland", "G", "Fourth")]]
+    body = [*PARAS, "Qualified teams", "<!-- /wp:paragraph -->", *teams]
+    doc = clean("\n\n".join(["Euro 2020 qualifying", *body, "Trending Now", "Latest news news report",
+                             "© 2019 Valley Gazette. All rights reserved."]) + "\n")
+    for line in [*PARAS, "Qualified teams", *teams]:
+        assert line in doc.text.split("\n"), line
+    assert "wp:paragraph" not in doc.text and "Latest news" not in doc.text
+    for tail in (["Topics:", "MacBook Pro,", "Mac,", "Review,", "Video,"],
+                 ["Advertisement", "› Beauty stock coty could surge", "› Things in tech you need to know",
+                  "› How to retire early in five steps"]):
+        doc = clean("\n\n".join(["Euro 2020 qualifying", *PARAS, *tail, "Tweet"]) + "\n")
+        for line in tail:
+            assert line not in doc.text.split("\n"), line

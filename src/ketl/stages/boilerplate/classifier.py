@@ -858,6 +858,9 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
             and (lines[prev][-1] in ":：" and is_prose(lines[prev]) or _announced(lines, hard, prev))):
         return prev, nxt_line
     lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
+    if (not lead and step == 1 and weak[q] and not hard[prev] and not is_prose(lines[prev])
+            and _own_list_after(lines, hard, q + 1, end)):
+        return prev, q + 1  # a list's heading, an ad marker, the list ("Qualified teams")
     if not lead or lead == "W:":  # (a word and a colon: how headlines open, too)
         return None
     r = q + step
@@ -868,6 +871,24 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
             return prev, r
         r += step
     return None
+
+
+# Lines in a row led alike by words and marks that make a list of its own.
+_OWN_LIST_MIN = 3
+
+
+def _own_list_after(lines: Sequence[str], hard: Sequence[bool], k: int, end: int) -> bool:
+    """Do ``_OWN_LIST_MIN`` lines in a row from ``k`` share a word-led shape
+    of two marks or more ("England (Group A): 10th appearance": "W():")? A
+    list of the article's own, as furniture's lists are not: theirs are led by
+    a bullet, an arrow or a number ("› headline", "1. headline"), or are words
+    and one mark ("Flights: ...", the tags "Mac," "Review,")."""
+    if k + _OWN_LIST_MIN > end:
+        return False
+    shape = list_lead(lines[k])
+    if not shape.startswith("W") or len(shape) < 3 or not lines[k][0].isalnum():
+        return False
+    return all(not hard[r] and list_lead(lines[r]) == shape for r in range(k + 1, k + _OWN_LIST_MIN))
 
 
 # Items of the article's own list (a kit, a set of codes) above it, between
