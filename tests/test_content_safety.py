@@ -565,3 +565,26 @@ def test_a_list_goes_on_past_an_ad_marker_below_its_heading():
         doc = clean("\n\n".join(["Euro 2020 qualifying", *PARAS, *tail, "Tweet"]) + "\n")
         for line in tail:
             assert line not in doc.text.split("\n"), line
+
+
+def test_a_polls_results_go_on_past_an_ad_marker():
+    """A Russian poll (AEB 3c6d3381 dressed): the sentence that asks for the
+    vote, a "Sponsored Content" marker, then the results, one count a line
+    ("%165 голосов"): five or more counts in a row are data, the article's.
+    Two or three counters after an ad marker (shares, comments) still go."""
+    ask = ["Голосование продлится до 8 октября до 18:00 по московскому времени, итоги подведем в тот же вечер.",
+           "Выбери самого крутого фудблогера Instagram по версии Wday.ru!"]
+    results = ["%165 голосов", "%250 голосов", "%437 голосов", "%155 голосов", "%590 голосов", "%61 голос",
+               "%34 голоса"]
+    intro = ["Они – настоящие гении кулинарного искусства, и мы собрали их рецепты и истории в одном месте.",
+             "Наши герои знают толк не только во вкусе, но и в красоте: их страницы читают сотни тысяч людей.",
+             "Первые три участника, набравшие большее количество голосов, получат призы от нашей редакции."]
+    doc = clean("\n\n".join(["Самые популярные кулинарные блогеры", *intro, *ask, "Sponsored Content", *results,
+                             "More from Lakeside Record ›", "› Most detailed universe simulation",
+                             "Leave a Reply"]) + "\n")
+    for line in [*ask, *results]:
+        assert line in doc.text.split("\n"), line
+    assert "Sponsored" not in doc.text and "universe simulation" not in doc.text
+    doc = clean("\n\n".join(["Ceasefire holds", *PARAS, "Advertisement", "234 Shares", "12 Comments",
+                             "Leave a Reply"]) + "\n")
+    assert "Shares" not in doc.text and "12 Comments" not in doc.text

@@ -858,9 +858,10 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
             and (lines[prev][-1] in ":：" and is_prose(lines[prev]) or _announced(lines, hard, prev))):
         return prev, nxt_line
     lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
-    if (not lead and step == 1 and weak[q] and not hard[prev] and not is_prose(lines[prev])
-            and _own_list_after(lines, hard, q + 1, end)):
-        return prev, q + 1  # a list's heading, an ad marker, the list ("Qualified teams")
+    if not lead and step == 1 and weak[q] and not hard[prev] and (
+            not is_prose(lines[prev]) and _own_list_after(lines, hard, q + 1, end)
+            or _count_rows_after(lines, hard, q + 1, end)):
+        return prev, q + 1  # a list's heading, an ad marker, the list ("Qualified teams"; a poll's results)
     if not lead or lead == "W:":  # (a word and a colon: how headlines open, too)
         return None
     r = q + step
@@ -889,6 +890,19 @@ def _own_list_after(lines: Sequence[str], hard: Sequence[bool], k: int, end: int
     if not shape.startswith("W") or len(shape) < 3 or not lines[k][0].isalnum():
         return False
     return all(not hard[r] and list_lead(lines[r]) == shape for r in range(k + 1, k + _OWN_LIST_MIN))
+
+
+# Count rows in a row that are data (a poll's results), not a share counter's few.
+_COUNT_ROWS_MIN = 5
+
+
+def _count_rows_after(lines: Sequence[str], hard: Sequence[bool], k: int, end: int) -> bool:
+    """Are the ``_COUNT_ROWS_MIN`` lines from ``k`` counts of something
+    ("%165 голосов", "12 votes"), nothing condemned between? A poll's results
+    or a table's column below the sentence that introduces them."""
+    if k + _COUNT_ROWS_MIN > end:
+        return False
+    return all(not hard[r] and _COUNT.match(lines[r]) for r in range(k, k + _COUNT_ROWS_MIN))
 
 
 # Items of the article's own list (a kit, a set of codes) above it, between
