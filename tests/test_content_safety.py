@@ -486,19 +486,21 @@ def test_a_short_closing_line_above_a_footer_of_rule_lines_stays(body, closing):
         assert line not in doc.text, line
 
 
-def test_a_fact_check_box_with_a_markup_remnant_is_no_menu():
+@pytest.mark.parametrize("filler", ["<p>&nbsp;</p>", "ก"])
+def test_a_fact_check_box_with_a_filler_is_no_menu(filler):
     """A fact check's box ("Rating", "Unproven", "About this rating", "Origin",
-    AEB 8380689f) with a markup remnant dropped among its rows: the remnant
-    is no navigation entry, so the rows are no five-entry menu and stay with
-    the claim above and the article below. Five real menu entries still go."""
+    AEB 8380689f) with a markup remnant or a stray letter dropped among its
+    rows: neither is a navigation entry, so the rows are no five-entry menu
+    and stay with the claim above and the article below. Five real menu
+    entries still go, a stray letter between them or not."""
     box = ["Claim", "Former U.S. ambassador to Ukraine Marie Yovanovitch has a net worth of $17 million.",
-           "Rating", "<p>&nbsp;</p>", "Unproven", "About this rating", "Origin"]
+           "Rating", filler, "Unproven", "About this rating", "Origin"]
     page = ["Marie Yovanovitch net worth", "Join our WhatsApp channel", *box, *PARAS]
     doc = clean("\n\n".join(page) + "\n")
     for line in [*box[:3], *box[4:], *PARAS]:
         assert line in doc.text.split("\n"), line
-    assert "&nbsp;" not in doc.text
-    menu = ["Motoring", "Puzzles", "Letters", "Obituaries", "Weddings"]
+    assert filler not in doc.text.split("\n")
+    menu = ["Motoring", "Puzzles", "Letters", "ก", "Obituaries", "Weddings"]
     doc = clean("\n\n".join(["Marie Yovanovitch net worth", *PARAS[:2], *menu, PARAS[2]]) + "\n")
     assert "Obituaries" not in doc.text
 

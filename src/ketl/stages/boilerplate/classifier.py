@@ -595,14 +595,22 @@ _MENU_MAX_CHARS = 32
 def _menu_item(line: str) -> bool:
     """A navigation entry: a few words, no sentence punctuation; not a count
     of something ("%165 голосов", "12 votes": a poll's results are data), not
-    a markup remnant ("<p>&nbsp;</p>": no link text, it joins no menu)."""
-    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and line[0] not in "<&{["
+    a filler (below)."""
+    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and not _filler(line)
             and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not _COUNT.match(line))
 
 
+def _filler(line: str) -> bool:
+    """A markup remnant ("<p>&nbsp;</p>") or a lone letter (a stray "ก"): no
+    link text. It neither counts as a menu entry nor breaks a run of them, so
+    it does not join a fact check's four box rows into a five-entry menu."""
+    return line[0] in "<&{[" or len(line) < 2 and line.isalpha()
+
+
 def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> None:
-    """Runs of at least ``min_run`` navigation entries in a row are a menu:
-    evidence of furniture, so the article does not reach across them."""
+    """Runs of at least ``min_run`` navigation entries in a row (fillers between
+    them aside) are a menu: evidence of furniture, so the article does not
+    reach across them."""
     if min_run <= 0:
         return
     items = [q for q, line in enumerate(lines) if len(line) <= _MENU_MAX_CHARS and _menu_item(line)]
@@ -610,7 +618,7 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
         return
     run = [items[0]]
     for q in items[1:] + [-2]:
-        if q == run[-1] + 1:
+        if q > run[-1] and all(_filler(lines[r]) for r in range(run[-1] + 1, q)):
             run.append(q)
             continue
         if len(run) >= min_run:
