@@ -590,3 +590,24 @@ def test_a_polls_results_go_on_past_an_ad_marker():
     doc = clean("\n\n".join(["Ceasefire holds", *PARAS, "Advertisement", "234 Shares", "12 Comments",
                              "Leave a Reply"]) + "\n")
     assert "Shares" not in doc.text and "12 Comments" not in doc.text
+
+
+def test_the_article_goes_on_to_a_tweet_past_two_ad_markers():
+    """"See tweets :", an ad slot, "Senate resolves to:", a share button, then
+    the embedded tweets (AEB 0dd13570 dressed): the tweet signature below is
+    the article's, so are the short lines before it, and the stage leaves it as
+    the article's last line (no trailing fragment). Without a tweet, what
+    follows the markers is judged as before."""
+    body = [*PARAS, "The details of the Senate’s plenary session were shared on the Twitter handle of the Senate."]
+    tweets = ["See tweets :", "[ad id=\"4471\"]", "Senate resolves to:", "Share this story",
+              "Observe a minute silence in honour of the departed souls.",
+              "— The Nigerian Senate (@NGRSenate) October 9, 2018"]
+    doc = clean("\n\n".join(["Lawan moves motion", *body, *tweets, "Read more", "- Disney plus kevin mayer",
+                             "- News news report", "- New york state attorney general investigating wework",
+                             "0 Comments"]) + "\n")
+    for line in [*body, *tweets[:1], tweets[2], *tweets[4:]]:
+        assert line in doc.text.split("\n"), line
+    assert "4471" not in doc.text and "Share this story" not in doc.text and "Disney" not in doc.text
+    doc = clean("\n\n".join(["Lawan moves motion", *body, "See more :", "[ad id=\"4471\"]", "Gallery:",
+                             "Share this story", "Most read today", "0 Comments"]) + "\n")
+    assert "Most read today" not in doc.text and "4471" not in doc.text

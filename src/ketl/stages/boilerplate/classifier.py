@@ -845,6 +845,8 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
     if weak[q]:
         prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r]) or tweet_signature(lines[r])),
                      None)
+        if prose is None and step == 1:
+            prose = _tweet_past_weak(lines, hard, weak, q, end, max_gap)
         if prose is not None:
             return prose, prose
         if step == -1:
@@ -879,6 +881,20 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
         if not hard[r] and list_lead(lines[r]) == lead:
             return prev, r
         r += step
+    return None
+
+
+def _tweet_past_weak(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int, end: int,
+                     max_gap: int) -> int | None:
+    """An embedded tweet's signature within ``max_gap`` lines below the weak
+    line ``q``, past other weak lines (an ad slot, a share button) but no
+    stronger evidence: the article goes on to it ("See tweets :", an ad, "Senate
+    resolves to:", a share button, the tweet). Its index, or None."""
+    for r in range(q + 1, min(end, q + 1 + max_gap)):
+        if hard[r] and not weak[r]:
+            return None
+        if not hard[r] and "(@" in lines[r] and tweet_signature(lines[r]):
+            return r
     return None
 
 
