@@ -679,7 +679,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         reach = q - step  # the farthest line the article may take
         zone = (ruled[0], edge) if step == -1 else (edge + 1, ruled[1])
         if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
-                and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1):
+                and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1) \
+                and not (step == -1 and _menu_goes_on(lines, zone[0])):
             # The page's header (footer) run is all evidence: what lies between is the article's.
             reach = zone[0] if step == -1 else zone[1] - 1
         elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
@@ -740,6 +741,14 @@ def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bo
             if sentences and (lines[r][-1] not in _TERMINAL_CHARS or lines[r][0] in _BULLETS):
                 return False
     return n > 0
+
+
+def _menu_goes_on(lines: Sequence[str], k: int) -> bool:
+    """Is line ``k`` a navigation entry right below two others, each a word or
+    two ("Home", "News", then "Standings" no rule knew)? The menu goes on: its
+    last entry is no heading of the article. (An ad marker and a share button
+    above a dateline are no menu: "Share on WhatsApp", "Advertisement", "Pittsburgh".)"""
+    return k >= 2 and all(lines[r].count(" ") <= 1 and _menu_item(lines[r]) for r in (k - 2, k - 1, k))
 
 
 _TIME_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d+\s*(?:sec|secs|min|mins|minutes?|hours?|hrs?|days?|weeks?)\b",
