@@ -677,7 +677,7 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
             continue
         reach = q - step  # the farthest line the article may take
-        zone = (ruled[0], edge) if step == -1 else (edge + 1, ruled[1])
+        zone = (_past_printed_headline(lines, hard, ruled[0], edge), edge) if step == -1 else (edge + 1, ruled[1])
         if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
                 and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1) \
                 and not (step == -1 and _menu_goes_on(lines, zone[0])):
@@ -716,6 +716,29 @@ def _ruled_edges(penalties: Sequence[int], title_at: int) -> tuple[int, int]:
 _ZONE_WEAK_MAX = 2
 
 
+def _printed_headline(lines: Sequence[str], r: int, b: int) -> bool:
+    """Does line ``r`` open one of the lines after it, up to two past ``b``,
+    word for word (the headline cut from the article's first sentence; spaces
+    aside, as the glued-word repair may split the cut word), or end in a
+    separator (a title bar's "Headline |")?"""
+    line = lines[r]
+    if line[-1] in "|»›·":
+        return True
+    head = line.replace(" ", "")
+    return any(lines[k].replace(" ", "").startswith(head) for k in range(r + 1, min(len(lines), b + 3)))
+
+
+def _past_printed_headline(lines: Sequence[str], hard: Sequence[bool], a: int, b: int) -> int:
+    """Where the zone between the page's ruled header (up to ``a``) and the
+    article (at ``b``) starts: past its first line when that is the headline
+    printed above the article (it opens one of the article's first lines word
+    for word): the title repeated, which the rules did not see as such."""
+    r = a
+    while r < b and hard[r]:
+        r += 1
+    return r + 1 if r < b and _printed_headline(lines, r, b) else a
+
+
 def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], a: int, b: int,
                    max_run: int, sentences: bool = False) -> bool:
     """Are lines ``a..b-1``, between a header or footer run that rules and
@@ -725,7 +748,8 @@ def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bo
     run: they are the article's edge (a kicker, a dateline, a heading, the
     first items of a list: "Pittsburgh", "BAAR, SWITZERLAND"; a sign-off:
     "Thanks Junior!"). Not when one carries a time stamp: "Catherine Shu
-    @catherineshu / 2 days" is the byline the rules missed. ``sentences``
+    @catherineshu / 2 days" is the byline the rules missed, nor a headline
+    that opens one of the article's first lines word for word. ``sentences``
     (below the article): each ends like a sentence and has no bullet; a list
     of headlines there is a related box whose header no rule knew ("DON'T MISS")."""
     n = n_weak = 0
@@ -738,6 +762,8 @@ def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bo
             n += 1
             if n > max_run or _TIME_STAMP.search(lines[r]):
                 return False
+            if not sentences and _printed_headline(lines, r, b):
+                return False  # the headline cut from a sentence of the article's opening, printed above it
             if sentences and (lines[r][-1] not in _TERMINAL_CHARS or lines[r][0] in _BULLETS):
                 return False
     return n > 0
