@@ -567,6 +567,8 @@ def _keep_cited_links(lines: Sequence[str], inside: list[bool], hard: list[bool]
     the article's: link density alone condemned it (no rule, no repetition).
     A link next to furniture or at the article's edge, or to an image file
     (a page's logo), stays condemned."""
+    if "classifier.link_density" not in reasons:  # (a C scan: most pages have no such line)
+        return
     for q in range(1, len(lines) - 1):
         if (hard[q] and penalties[q] <= 0 and reasons[q] == "classifier.link_density"
                 and inside[q - 1] and inside[q + 1] and not hard[q - 1] and not hard[q + 1]
@@ -618,7 +620,7 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
         return
     run = [items[0]]
     for q in items[1:] + [-2]:
-        if q > run[-1] and all(_filler(lines[r]) for r in range(run[-1] + 1, q)):
+        if q == run[-1] + 1 or q > run[-1] and all(_filler(lines[r]) for r in range(run[-1] + 1, q)):
             run.append(q)
             continue
         if len(run) >= min_run:

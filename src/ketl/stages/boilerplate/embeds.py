@@ -34,6 +34,8 @@ def clear_tweet_text(lines: Sequence[str], hard: list[bool], penalties: Sequence
     condemns (no rule, no repetition: ``penalties`` 0). Up to
     ``_TEXT_MAX_LINES`` such lines in a row right above a signature are the
     tweet's text, no evidence of furniture."""
+    if "(@" not in "\n".join(lines):  # most pages embed no tweet: one C scan, no loop
+        return
     for q, line in enumerate(lines):
         if "(@" not in line or not tweet_signature(line):
             continue
