@@ -598,8 +598,9 @@ def _menu_item(line: str) -> bool:
     """A navigation entry: a few words, no sentence punctuation; not a count
     of something ("%165 голосов", "12 votes": a poll's results are data), not
     a filler (below)."""
-    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and not _filler(line)
-            and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not _COUNT.match(line))
+    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and line[0] not in "<&{["
+            and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not (len(line) < 2 and line.isalpha())
+            and not _COUNT.match(line))  # (the filler test inline: this runs for every short line)
 
 
 def _filler(line: str) -> bool:
@@ -643,10 +644,10 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
     when prose follows it before the next evidence. What follows a list header
     ("Related", "More from UK") up to the article is that list, not the article."""
     m = len(inside)
-    first = next((q for q in range(m) if inside[q]), None)
-    if first is None:
+    if True not in inside:
         return
-    last = max(q for q in range(m) if inside[q])
+    first = inside.index(True)  # (C scans, not generators over every line)
+    last = m - 1 - inside[::-1].index(True)
     # A gap the bridge crossed is the article's where nothing condemns it, but
     # for what follows a list header in it (the box's links).
     listed = False
