@@ -567,10 +567,13 @@ def _keep_cited_links(lines: Sequence[str], inside: list[bool], hard: list[bool]
     the article's: link density alone condemned it (no rule, no repetition).
     A link next to furniture or at the article's edge, or to an image file
     (a page's logo), stays condemned."""
-    if "classifier.link_density" not in reasons:  # (a C scan: most pages have no such line)
-        return
-    for q in range(1, len(lines) - 1):
-        if (hard[q] and penalties[q] <= 0 and reasons[q] == "classifier.link_density"
+    q = 0
+    while True:
+        try:  # (C scans from one link-density line to the next: most lines are none)
+            q = reasons.index("classifier.link_density", q + 1)
+        except ValueError:
+            return
+        if (q + 1 < len(lines) and hard[q] and penalties[q] <= 0
                 and inside[q - 1] and inside[q + 1] and not hard[q - 1] and not hard[q + 1]
                 and _BARE_LINK.match(lines[q]) and not _IMAGE_LINK.search(lines[q])):
             hard[q], inside[q] = False, True
@@ -610,6 +613,9 @@ def _filler(line: str) -> bool:
     return line[0] in "<&{[" or len(line) < 2 and line.isalpha()
 
 
+_FILLERS_MAX = 2  # fillers in a row a menu run spans
+
+
 def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> None:
     """Runs of at least ``min_run`` navigation entries in a row (fillers between
     them aside) are a menu: evidence of furniture, so the article does not
@@ -621,7 +627,8 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
         return
     run = [items[0]]
     for q in items[1:] + [-2]:
-        if q == run[-1] + 1 or q > run[-1] and all(_filler(lines[r]) for r in range(run[-1] + 1, q)):
+        if q == run[-1] + 1 or run[-1] < q <= run[-1] + _FILLERS_MAX + 1 and all(
+                _filler(lines[r]) for r in range(run[-1] + 1, q)):
             run.append(q)
             continue
         if len(run) >= min_run:
@@ -680,7 +687,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
             continue
         reach = q - step  # the farthest line the article may take
-        zone = (_past_printed_headline(lines, hard, ruled[0], edge), edge) if step == -1 else (edge + 1, ruled[1])
+        zone = (edge + 1, ruled[1]) if step == 1 else \
+            (_past_printed_headline(lines, hard, ruled[0], edge), edge) if 0 < ruled[0] < edge else (0, 0)
         if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
                 and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1) \
                 and not (step == -1 and _menu_goes_on(lines, zone[0])):
@@ -719,6 +727,9 @@ def _ruled_edges(penalties: Sequence[int], title_at: int) -> tuple[int, int]:
 _ZONE_WEAK_MAX = 2
 
 
+_HEADLINE_REACH = 6  # lines below a printed headline where the sentence it was cut from may start
+
+
 def _printed_headline(lines: Sequence[str], r: int, b: int) -> bool:
     """Does line ``r`` open one of the lines after it, up to two past ``b``,
     word for word (the headline cut from the article's first sentence; spaces
@@ -727,8 +738,9 @@ def _printed_headline(lines: Sequence[str], r: int, b: int) -> bool:
     line = lines[r]
     if line[-1] in "|»›·":
         return True
-    head = line.replace(" ", "")
-    return any(lines[k].replace(" ", "").startswith(head) for k in range(r + 1, min(len(lines), b + 3)))
+    head, first = line.replace(" ", ""), line[0]
+    return any(lines[k][0] == first and lines[k].replace(" ", "").startswith(head)
+               for k in range(r + 1, min(len(lines), b + 3, r + _HEADLINE_REACH)))
 
 
 def _past_printed_headline(lines: Sequence[str], hard: Sequence[bool], a: int, b: int) -> int:
