@@ -43,6 +43,7 @@ figure, like the clean-bodies benchmark (``shared/bench/clean_in.py``), keeps
 counting them as content.
 
     python benchmarks/bench_noise.py [--seed N] [--no-stats] [--show K]
+    python benchmarks/bench_noise.py --seeds 1,3,5,7,11,13   # one line of figures per dressing
 """
 
 from __future__ import annotations
@@ -199,12 +200,31 @@ def report(score: Score, n_docs: int, seconds: float, show: int) -> None:
             con.print(f"  {escape(key[:10])}  want {escape(str(want))}  got {escape(str(got))}")
 
 
+def seeds_table(seeds: list[int], use_stats: bool = True) -> None:
+    """The headline figures of several dressings of the same bodies, one line each:
+    a change that helps one dressing only shows here."""
+    print(f"{'seed':>4}  {'content strict':>24}  {'furniture aside':>24}  {'noise removed':>24}  reprint")
+    for seed in seeds:
+        corpus = build_corpus(seed=seed)
+        out, _ = run(corpus, use_stats=use_stats)
+        score = Score()
+        for d, doc in zip(corpus, out):
+            score.add(d, doc)
+        print(f"{seed:>4}  {_share(score.content):>24}  {_share(score.content_cat):>24}  "
+              f"{_share(score.noise):>24}  {_share(score.reprint)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=7, help="seed of the noise (default 7)")
     ap.add_argument("--no-stats", action="store_true", help="no per-site line counts (each page alone)")
     ap.add_argument("--show", type=int, default=0, help="print up to K lost content / left noise lines")
+    ap.add_argument("--seeds", default="", help="comma-separated seeds: one summary line each (strict, "
+                    "furniture aside, noise removed, reprint source)")
     args = ap.parse_args()
+    if args.seeds:
+        seeds_table([int(s) for s in args.seeds.split(",")], use_stats=not args.no_stats)
+        return
     corpus = build_corpus(seed=args.seed)
     out, seconds = run(corpus, use_stats=not args.no_stats)
     score = Score()

@@ -23,6 +23,8 @@ from typing import Sequence
 import regex
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
+from .embeds import clear_tweet_text, tweet_signature
+
 __all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
            "GOOD", "BAD", "SHORT", "NEAR"]
 
@@ -354,7 +356,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     lo, hi = _choose_block(weights, cfg, title_at)
     hard = _evidence(lines, penalties, reasons, cfg, title_at)
     # A list header ("Related", "More from UK"): a rule line this costly and short.
-    headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS for q, p in enumerate(penalties)]
+    headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS and not _inline_teaser(lines[q])
+               for q, p in enumerate(penalties)]
     if hi > lo and cfg.teaser_tail:
         cut = _teaser_tail(lines, headers, hard, lo, min(thread, m), cfg.bridge_max_gap)
         if cut < m:  # the article ends before the box: nothing reaches past it
@@ -378,7 +381,9 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         weak = [hard[q] and 0 < penalties[q] and not headers[q]
                 and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
-                            cfg.bridge_max_gap)
+                            cfg.bridge_max_gap, _ruled_edges(penalties, title_at))
+    if cfg.evidence_bounds:
+        _keep_cited_links(lines, inside, hard, penalties, reasons)
     keep = [False] * m
     for q in range(m):
         lab = labels[q]
@@ -416,9 +421,33 @@ def _teaser_tail(lines: Sequence[str], headers: Sequence[bool], hard: list[bool]
     for k, (start, after) in enumerate(bounds):
         stop = bounds[k + 1][0] - 1 if k + 1 < len(bounds) else end - 1
         if _teaser_items(lines, hard, after, stop) and _own_lines_resume(
-                lines, hard, after - 1, end, max_gap, (lo, start - 1)) is None:
+                lines, hard, after - 1, end, max_gap, (lo, start - 1)) is None \
+                and not _prose_after_led_items(lines, hard, after, stop):
             return start
     return len(lines)
+
+
+def _prose_after_led_items(lines: Sequence[str], hard: Sequence[bool], a: int, b: int) -> bool:
+    """Lines ``a..b`` (below a list header): the box's items, led alike ("›
+    Beauty stock coty could surge..."), and after them, led otherwise, an
+    article's worth of sentences (two or more, ``_RESUMED_MIN_CHARS``): the
+    box was dropped into the article (a diet's lists go on below it), not
+    appended to its end."""
+    r = a
+    while r <= b and hard[r]:
+        r += 1
+    lead = list_lead(lines[r]) if r <= b else ""
+    if not lead or lead == "W:":
+        return False
+    items = 0
+    while r <= b and (hard[r] or list_lead(lines[r]) == lead):
+        items += not hard[r]
+        r += 1
+    size = n = 0
+    for k in range(r, b + 1):
+        if not hard[k] and is_prose(lines[k]) and not _cut_short(lines[k]):
+            size, n = size + len(lines[k]), n + 1
+    return items >= 2 and n >= 2 and size >= _RESUMED_MIN_CHARS
 
 
 # Condemned lines in a row that bound a teaser list below them (one alone, an ad
@@ -486,6 +515,7 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     menu entries, the headline printed in the body."""
     hard = [penalties[q] > 0 or reasons[q] in _HARD_REASONS for q in range(len(lines))]
     _clear_item_links(lines, hard, penalties, reasons)
+    clear_tweet_text(lines, hard, penalties)
     if 0 <= title_at < len(lines):
         hard[title_at] = True
     _mark_menu_runs(lines, hard, cfg.menu_min_run)
@@ -527,9 +557,40 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
         run = []
 
 
+_IMAGE_LINK = re.compile(r"\.(?:png|jpe?g|gif|svg|webp)(?:[?#]\S*)?\s*$", re.IGNORECASE)
+
+
+def _keep_cited_links(lines: Sequence[str], inside: list[bool], hard: list[bool], penalties: Sequence[int],
+                      reasons: Sequence[str]) -> None:
+    """A bare link between two lines the article keeps (the source a quoted
+    statement or a heading cites, "http://www.ipabionline.com/2013/02/...") is
+    the article's: link density alone condemned it (no rule, no repetition).
+    A link next to furniture or at the article's edge, or to an image file
+    (a page's logo), stays condemned."""
+    q = 0
+    while True:
+        try:  # (C scans from one link-density line to the next: most lines are none)
+            q = reasons.index("classifier.link_density", q + 1)
+        except ValueError:
+            return
+        if (q + 1 < len(lines) and hard[q] and penalties[q] <= 0
+                and inside[q - 1] and inside[q + 1] and not hard[q - 1] and not hard[q + 1]
+                and _BARE_LINK.match(lines[q]) and not _IMAGE_LINK.search(lines[q])):
+            hard[q], inside[q] = False, True
+
+
 # A list header is short ("Related", "Most read"); "Related: <a headline>" is
 # one teaser inside the article, not the head of a list.
 _HEADER_MAX_CHARS = 40
+# "RELATED: Latest news report": a label, a colon and the headline it links.
+_INLINE_TEASER = re.compile(r"[^:：]{2,20}[:：]\s*\S+(?:\s+\S+){2,}")
+
+
+def _inline_teaser(line: str) -> bool:
+    """One teaser link with its label, however short the headline: it sits
+    between an article's paragraphs (the article goes on past it); a list's
+    header ("Related", "More from UK", "READ MORE:") has no headline after it."""
+    return (":" in line or "：" in line) and _INLINE_TEASER.fullmatch(line) is not None
 
 _MENU_MAX_WORDS = 3
 _COUNT = re.compile(r"[%#№$€£+]?\d[\d.,]*\s*%?\s+[^\W\d_]+$")
@@ -538,14 +599,27 @@ _MENU_MAX_CHARS = 32
 
 def _menu_item(line: str) -> bool:
     """A navigation entry: a few words, no sentence punctuation; not a count
-    of something ("%165 голосов", "12 votes": a poll's results are data)."""
-    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS
-            and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not _COUNT.match(line))
+    of something ("%165 голосов", "12 votes": a poll's results are data), not
+    a filler (below)."""
+    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and line[0] not in "<&{["
+            and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not (len(line) < 2 and line.isalpha())
+            and not _COUNT.match(line))  # (the filler test inline: this runs for every short line)
+
+
+def _filler(line: str) -> bool:
+    """A markup remnant ("<p>&nbsp;</p>") or a lone letter (a stray "ก"): no
+    link text. It neither counts as a menu entry nor breaks a run of them, so
+    it does not join a fact check's four box rows into a five-entry menu."""
+    return line[0] in "<&{[" or len(line) < 2 and line.isalpha()
+
+
+_FILLERS_MAX = 2  # fillers in a row a menu run spans
 
 
 def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> None:
-    """Runs of at least ``min_run`` navigation entries in a row are a menu:
-    evidence of furniture, so the article does not reach across them."""
+    """Runs of at least ``min_run`` navigation entries in a row (fillers between
+    them aside) are a menu: evidence of furniture, so the article does not
+    reach across them."""
     if min_run <= 0:
         return
     items = [q for q, line in enumerate(lines) if len(line) <= _MENU_MAX_CHARS and _menu_item(line)]
@@ -553,7 +627,8 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
         return
     run = [items[0]]
     for q in items[1:] + [-2]:
-        if q == run[-1] + 1:
+        if q == run[-1] + 1 or run[-1] < q <= run[-1] + _FILLERS_MAX + 1 and all(
+                _filler(lines[r]) for r in range(run[-1] + 1, q)):
             run.append(q)
             continue
         if len(run) >= min_run:
@@ -564,7 +639,7 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
 
 def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[bool],
                         weak: Sequence[bool], headers: Sequence[bool], stop: int, max_run: int = 6,
-                        max_gap: int = 6) -> None:
+                        max_gap: int = 6, ruled: tuple[int, int] = (0, 0)) -> None:
     """Removal needs evidence: the article reaches out from its chosen run up to
     the nearest line condemned on its own (a rule, repetition, the title, a
     link menu) or a comment thread (``stop``). What lies between is the
@@ -576,10 +651,10 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
     when prose follows it before the next evidence. What follows a list header
     ("Related", "More from UK") up to the article is that list, not the article."""
     m = len(inside)
-    first = next((q for q in range(m) if inside[q]), None)
-    if first is None:
+    if True not in inside:
         return
-    last = max(q for q in range(m) if inside[q])
+    first = inside.index(True)  # (C scans, not generators over every line)
+    last = m - 1 - inside[::-1].index(True)
     # A gap the bridge crossed is the article's where nothing condemns it, but
     # for what follows a list header in it (the box's links).
     listed = False
@@ -612,7 +687,14 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
             continue
         reach = q - step  # the farthest line the article may take
-        if q != end:  # evidence there: stop at the last sentence (or list item) before it ...
+        zone = (edge + 1, ruled[1]) if step == 1 else \
+            (_past_printed_headline(lines, hard, ruled[0], edge), edge) if 0 < ruled[0] < edge else (0, 0)
+        if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
+                and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1) \
+                and not (step == -1 and _menu_goes_on(lines, zone[0])):
+            # The page's header (footer) run is all evidence: what lies between is the article's.
+            reach = zone[0] if step == -1 else zone[1] - 1
+        elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
             anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
                            or step == 1 and _BARE_LINK.match(lines[r]) and _anchor(lines[r - 1], lead)), edge)
@@ -627,6 +709,91 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
                 reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+
+
+def _ruled_edges(penalties: Sequence[int], title_at: int) -> tuple[int, int]:
+    """``(top, bottom)``: the page's first ``top`` lines and its lines from
+    ``bottom`` on are all condemned by rules or repetition (0 and len: none).
+    No ruled top above the headline printed in the body: what precedes it is
+    the page's header, whatever the rules say."""
+    m = len(penalties)
+    top = next((q for q, p in enumerate(penalties) if p <= 0), m)
+    bottom = next((q + 1 for q in range(m - 1, -1, -1) if penalties[q] <= 0), 0)
+    return (0 if title_at >= top else top), bottom
+
+
+# Weak rule lines between the header (footer) run and the article: an ad marker
+# or a credit interrupts its edge lines; more are the page's own furniture.
+_ZONE_WEAK_MAX = 2
+
+
+_HEADLINE_REACH = 6  # lines below a printed headline where the sentence it was cut from may start
+
+
+def _printed_headline(lines: Sequence[str], r: int, b: int) -> bool:
+    """Does line ``r`` open one of the lines after it, up to two past ``b``,
+    word for word (the headline cut from the article's first sentence; spaces
+    aside, as the glued-word repair may split the cut word), or end in a
+    separator (a title bar's "Headline |")?"""
+    line = lines[r]
+    if line[-1] in "|»›·":
+        return True
+    head, first = line.replace(" ", ""), line[0]
+    return any(lines[k][0] == first and lines[k].replace(" ", "").startswith(head)
+               for k in range(r + 1, min(len(lines), b + 3, r + _HEADLINE_REACH)))
+
+
+def _past_printed_headline(lines: Sequence[str], hard: Sequence[bool], a: int, b: int) -> int:
+    """Where the zone between the page's ruled header (up to ``a``) and the
+    article (at ``b``) starts: past its first line when that is the headline
+    printed above the article (it opens one of the article's first lines word
+    for word): the title repeated, which the rules did not see as such."""
+    r = a
+    while r < b and hard[r]:
+        r += 1
+    return r + 1 if r < b and _printed_headline(lines, r, b) else a
+
+
+def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], a: int, b: int,
+                   max_run: int, sentences: bool = False) -> bool:
+    """Are lines ``a..b-1``, between a header or footer run that rules and
+    repetition account for line by line and the article, only lines nothing
+    condemns and a weak rule line or two (an ad marker, a credit), at most
+    ``max_run`` of them with letters? Then nothing puts them in the page's
+    run: they are the article's edge (a kicker, a dateline, a heading, the
+    first items of a list: "Pittsburgh", "BAAR, SWITZERLAND"; a sign-off:
+    "Thanks Junior!"). Not when one carries a time stamp: "Catherine Shu
+    @catherineshu / 2 days" is the byline the rules missed, nor a headline
+    that opens one of the article's first lines word for word. ``sentences``
+    (below the article): each ends like a sentence and has no bullet; a list
+    of headlines there is a related box whose header no rule knew ("DON'T MISS")."""
+    n = n_weak = 0
+    for r in range(a, b):
+        if hard[r]:
+            n_weak += 1
+            if not weak[r] or n_weak > _ZONE_WEAK_MAX:
+                return False
+        elif _LETTER.search(lines[r]):
+            n += 1
+            if n > max_run or _TIME_STAMP.search(lines[r]):
+                return False
+            if not sentences and _printed_headline(lines, r, b):
+                return False  # the headline cut from a sentence of the article's opening, printed above it
+            if sentences and (lines[r][-1] not in _TERMINAL_CHARS or lines[r][0] in _BULLETS):
+                return False
+    return n > 0
+
+
+def _menu_goes_on(lines: Sequence[str], k: int) -> bool:
+    """Is line ``k`` a navigation entry right below two others, each a word or
+    two ("Home", "News", then "Standings" no rule knew)? The menu goes on: its
+    last entry is no heading of the article. (An ad marker and a share button
+    above a dateline are no menu: "Share on WhatsApp", "Advertisement", "Pittsburgh".)"""
+    return k >= 2 and all(lines[r].count(" ") <= 1 and _menu_item(lines[r]) for r in (k - 2, k - 1, k))
+
+
+_TIME_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d+\s*(?:sec|secs|min|mins|minutes?|hours?|hrs?|days?|weeks?)\b",
+                         re.IGNORECASE)
 
 
 def _shape(line: str) -> str:
@@ -726,7 +893,10 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
     between left out."""
     nxt = _next_hard(hard, q + step, step, end)
     if weak[q]:
-        prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r])), None)
+        prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r]) or tweet_signature(lines[r])),
+                     None)
+        if prose is None and step == 1:
+            prose = _tweet_past_weak(lines, hard, weak, q, end, max_gap)
         if prose is not None:
             return prose, prose
         if step == -1:
@@ -740,12 +910,18 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
     prev = q - step
     # An item's own link line ("http://amzn.to/.."): the list's lead is its item's.
     item = prev - step if step == 1 and _BARE_LINK.match(lines[prev]) and prev - step >= 0 else prev
-    # Items of an announced list ("What you get:") go on past an ad marker.
+    # Items of an announced list ("What you get:") go on past an ad marker, and
+    # so does the list a sentence announces right above one ("... su Amazon:").
     nxt_line = q + step
     if (step == 1 and weak[q] and nxt_line != end and not hard[nxt_line] and not hard[prev]
-            and not is_prose(lines[nxt_line]) and _announced(lines, hard, prev)):
+            and not is_prose(lines[nxt_line])
+            and (lines[prev][-1] in ":：" and is_prose(lines[prev]) or _announced(lines, hard, prev))):
         return prev, nxt_line
     lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
+    if not lead and step == 1 and weak[q] and not hard[prev] and (
+            not is_prose(lines[prev]) and _own_list_after(lines, hard, q + 1, end)
+            or _count_rows_after(lines, hard, q + 1, end)):
+        return prev, q + 1  # a list's heading, an ad marker, the list ("Qualified teams"; a poll's results)
     if not lead or lead == "W:":  # (a word and a colon: how headlines open, too)
         return None
     r = q + step
@@ -756,6 +932,51 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
             return prev, r
         r += step
     return None
+
+
+def _tweet_past_weak(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int, end: int,
+                     max_gap: int) -> int | None:
+    """An embedded tweet's signature within ``max_gap`` lines below the weak
+    line ``q``, past other weak lines (an ad slot, a share button) but no
+    stronger evidence: the article goes on to it ("See tweets :", an ad, "Senate
+    resolves to:", a share button, the tweet). Its index, or None."""
+    for r in range(q + 1, min(end, q + 1 + max_gap)):
+        if hard[r] and not weak[r]:
+            return None
+        if not hard[r] and "(@" in lines[r] and tweet_signature(lines[r]):
+            return r
+    return None
+
+
+# Lines in a row led alike by words and marks that make a list of its own.
+_OWN_LIST_MIN = 3
+
+
+def _own_list_after(lines: Sequence[str], hard: Sequence[bool], k: int, end: int) -> bool:
+    """Do ``_OWN_LIST_MIN`` lines in a row from ``k`` share a word-led shape
+    of two marks or more ("England (Group A): 10th appearance": "W():")? A
+    list of the article's own, as furniture's lists are not: theirs are led by
+    a bullet, an arrow or a number ("› headline", "1. headline"), or are words
+    and one mark ("Flights: ...", the tags "Mac," "Review,")."""
+    if k + _OWN_LIST_MIN > end:
+        return False
+    shape = list_lead(lines[k])
+    if not shape.startswith("W") or len(shape) < 3 or not lines[k][0].isalnum():
+        return False
+    return all(not hard[r] and list_lead(lines[r]) == shape for r in range(k + 1, k + _OWN_LIST_MIN))
+
+
+# Count rows in a row that are data (a poll's results), not a share counter's few.
+_COUNT_ROWS_MIN = 5
+
+
+def _count_rows_after(lines: Sequence[str], hard: Sequence[bool], k: int, end: int) -> bool:
+    """Are the ``_COUNT_ROWS_MIN`` lines from ``k`` counts of something
+    ("%165 голосов", "12 votes"), nothing condemned between? A poll's results
+    or a table's column below the sentence that introduces them."""
+    if k + _COUNT_ROWS_MIN > end:
+        return False
+    return all(not hard[r] and _COUNT.match(lines[r]) for r in range(k, k + _COUNT_ROWS_MIN))
 
 
 # Items of the article's own list (a kit, a set of codes) above it, between
@@ -905,7 +1126,8 @@ def list_lead(line: str) -> str:
     if c.isdigit():
         return "#"
     if c in _BULLETS:
-        return "-"
+        # (An embedded tweet's signature, "— Name (@handle) date", leads no list.)
+        return "" if tweet_signature(line) else "-"
     marks = _MARKS.findall(line)
     return "W" + "".join(marks) if marks else ""
 
@@ -914,8 +1136,9 @@ _MARKS = re.compile(r"[^\w\s'’.]")
 
 
 def _anchor(line: str, lead: str) -> bool:
-    """A line the article reaches for: a sentence, or its list going on."""
-    return is_prose(line) or bool(lead) and list_lead(line) == lead
+    """A line the article reaches for: a sentence, an embedded tweet's
+    signature, or its list going on."""
+    return is_prose(line) or bool(lead) and list_lead(line) == lead or tweet_signature(line)
 def _alone(hard: Sequence[bool], q: int) -> bool:
     """No other condemned line right before or after line ``q``."""
     return not (q > 0 and hard[q - 1]) and not (q + 1 < len(hard) and hard[q + 1])

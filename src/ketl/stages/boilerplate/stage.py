@@ -37,6 +37,7 @@ from ..repair.script import script_of
 from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .copies import copied_lines
+from .embeds import tweet_signature
 from .features import PageLines, has_non_latin_letter, script_counts
 from .metadata import extract_metadata_lines, title_key
 from .related import RULE as RELATED_ITEM, related_items
@@ -568,8 +569,8 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     """The last kept line is a fragment of some other article: no final
     punctuation, and (an unclosed opening quote, or) few words shared with the rest."""
     s = texts[last].strip()
-    if _ends_sentence(s) or _REFERENCE.match(s) or _SIGNATURE.fullmatch(s):
-        return False
+    if _ends_sentence(s) or _REFERENCE.match(s) or _SIGNATURE.fullmatch(s) or tweet_signature(s):
+        return False  # (an embedded tweet's signature closing the article is the article's)
     words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
     if all(w.isdigit() for w in words):
         return False  # numbers only ("02-751-1500", a listing's phone): no other article's words
