@@ -64,6 +64,23 @@ def _identifier():
     return LanguageIdentifier.from_modelpath(MODEL_DIR / MODEL_FILE, norm_probs=True)
 
 
+def _distinct_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of sorted ``keys`` and how often each occurs.
+
+    np.unique(keys, return_counts=True) without its Python overhead (nor
+    np.diff's prepend/append, which cost more than the gathers here)."""
+    if not len(keys):
+        return keys, keys
+    change = np.empty(len(keys), dtype=bool)
+    change[0] = True
+    np.not_equal(keys[1:], keys[:-1], out=change[1:])
+    first = np.flatnonzero(change)
+    counts = np.empty(len(first), dtype=first.dtype)
+    counts[:-1] = first[1:] - first[:-1]
+    counts[-1] = len(keys) - first[-1]
+    return keys[first], counts
+
+
 class _VectorScorer:
     """py3langid's ``classify`` with the automaton walk done by numpy."""
 
@@ -144,19 +161,7 @@ class _VectorScorer:
             tail = state[k - 1:]
             np.maximum(tail, node, out=tail)
         feats = self._output.take(state)
-        feats = np.sort(feats[feats >= 0])
-        # np.unique(feats, return_counts=True) without its Python overhead (nor
-        # np.diff's prepend/append, which cost more than the gathers here).
-        if not len(feats):
-            return feats, feats
-        change = np.empty(len(feats), dtype=bool)
-        change[0] = True
-        np.not_equal(feats[1:], feats[:-1], out=change[1:])
-        first = np.flatnonzero(change)
-        counts = np.empty(len(first), dtype=first.dtype)
-        counts[:-1] = first[1:] - first[:-1]
-        counts[-1] = len(feats) - first[-1]
-        return feats[first], counts
+        return _distinct_counts(np.sort(feats[feats >= 0]))
 
     def save(self, folder: Path, checks: list[tuple[str, float]]) -> None:
         """The tables as .npy files (memory-mappable) plus what classify needs besides."""
@@ -209,14 +214,7 @@ class _VectorScorer:
         if not len(keys):
             empty = np.zeros(0, dtype=np.int64)
             return [(empty, empty)] * len(datas)
-        change = np.empty(len(keys), dtype=bool)
-        change[0] = True
-        np.not_equal(keys[1:], keys[:-1], out=change[1:])
-        first = np.flatnonzero(change)
-        counts = np.empty(len(first), dtype=first.dtype)
-        counts[:-1] = first[1:] - first[:-1]
-        counts[-1] = len(keys) - first[-1]
-        distinct = keys[first]
+        distinct, counts = _distinct_counts(keys)
         bounds = np.searchsorted(distinct, np.arange(len(datas) + 1, dtype=np.int64) * width).tolist()
         feat_ids = distinct % width
         return [(feat_ids[lo:hi], counts[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
