@@ -225,6 +225,14 @@ def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each
             pids = compute_each(_pid_after, [(0.4,), (0.4,), (0.0,), (0.0,)], "read")
         assert len(set(pids[:2])) == 2 and os.getpid() not in pids  # side by side, in the workers
         assert seen.done == [("read", 1)] * 4
+        # a retried task runs its finished batches again: each batch still counts once
+        seen.done.clear()
+        with ComputePool(2) as pool:
+            keys = [("run", b) for b in (3, 4)]
+            compute_each(_pid_after, [(0.0,), (0.0,)], "curate", keys)
+            compute_each(_pid_after, [(0.0,), (0.0,)], "curate", keys)  # the retry
+            compute_each(_pid_after, [(0.0,)], "curate", [("run", 5)])
+        assert seen.done == [("curate", 1)] * 3
     finally:
         progress.set_reporter(None)
 

@@ -24,7 +24,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed, wait
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Hashable, Iterator, Sequence
 
 from ..run import interrupt, progress, timeline
 from ..run.release import releasing
@@ -51,6 +51,7 @@ class ComputePool:
         self._tokens: list = []
         self._lock = threading.Lock()
         self._phases: set[str] = set()  # phases with a batch done (for the timeline's first mark)
+        self._counted: set[tuple] = set()  # (phase, key) of batches counted: a retried task counts none twice
 
     def start(self) -> "ComputePool":
         """Spawn every worker now (not at the first batch); they warm up in the background."""
@@ -98,9 +99,14 @@ class ComputePool:
             return fn(*args)
         return self._executor.submit(releasing, fn, *args).result()
 
-    def batch_done(self, phase: str) -> None:
-        """A batch of ``phase`` is done (in a task's thread): the progress bar moves."""
+    def batch_done(self, phase: str, key: Hashable = None) -> None:
+        """A batch of ``phase`` is done (in a task's thread): the progress bar moves,
+        once per ``key`` (a retried task runs its finished batches again)."""
         with self._lock:
+            if key is not None:
+                if (phase, key) in self._counted:
+                    return
+                self._counted.add((phase, key))
             first = phase not in self._phases
             self._phases.add(phase)
         if first:
@@ -165,7 +171,8 @@ def compute(fn: Callable[..., Any], *args: Any) -> Any:
     return pool.compute(fn, *args) if pool is not None else releasing(fn, *args)
 
 
-def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = "") -> list:
+def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = "",
+                 keys: Sequence[Hashable] | None = None) -> list:
     """``fn(*args)`` for each ``args`` of ``calls``, side by side in the current run's pool
     (one after another without one); the results in order. In the flow's process
     (a pool is current) each call done advances ``phase``'s progress; elsewhere (a
@@ -177,22 +184,29 @@ def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = ""
     balances the batches one by one over its workers. When a call
     fails, the calls not started are cancelled and the running ones finished
     before the error is raised: a retry of the task must not write a batch's
-    files while an earlier attempt still does.
+    files while an earlier attempt still does. ``keys`` name the calls' batches,
+    so that a retry's progress counts each batch once.
     """
     pool = CURRENT.get()
-    done = (lambda: pool.batch_done(phase)) if pool is not None and phase else (lambda: None)
+    keys = list(keys) if keys is not None else [None] * len(calls)
+
+    def done(i: int) -> None:
+        if pool is not None and phase:
+            pool.batch_done(phase, keys[i])
+
     executor = pool._executor if pool is not None else None  # noqa: SLF001 - same module
     if executor is None:
         out = []
-        for args in calls:
+        for i, args in enumerate(calls):
             out.append(pool.compute(fn, *args) if pool is not None else releasing(fn, *args))
-            done()
+            done(i)
         return out
     futures = [executor.submit(releasing, fn, *args) for args in calls]
+    index = {fut: i for i, fut in enumerate(futures)}
     try:
         for fut in as_completed(futures):
             fut.result()  # the first error, as soon as it happens
-            done()
+            done(index[fut])
     except BaseException:
         for fut in futures:
             fut.cancel()

@@ -53,12 +53,13 @@ class Sealed(Generic[T]):
 @task(name="prepare-batch", task_run_name=_run_name("prepare", "batches"), **_RETRY)
 def prepare_task(ctx: RunContext, batches: list[int], units: Sealed[list[list[SourceFile]]],
                  recount: Sealed[list[list[str]]]) -> list[BatchCounts]:
-    return compute_each(prepare_batch, [(ctx, *call) for call in zip(batches, units.value, recount.value)], "read")
+    return compute_each(prepare_batch, [(ctx, *call) for call in zip(batches, units.value, recount.value)], "read",
+                        [(ctx.run_id, b) for b in batches])
 
 
 @task(name="finish-batch", task_run_name=_run_name("finish", "batches"), **_RETRY)
 def finish_task(ctx: RunContext, batches: list[int]) -> list[BatchCounts]:
-    return compute_each(finish_batch, [(ctx, b) for b in batches], "curate")
+    return compute_each(finish_batch, [(ctx, b) for b in batches], "curate", [(ctx.run_id, b) for b in batches])
 
 
 @task(name="site-lines", **_RETRY)
@@ -86,7 +87,8 @@ def register_task(ctx: RunContext, batches: list[int], previous: Path | None) ->
 # task computes every group, the pool spreading them over its workers.
 @task(name="dedup-bands", task_run_name=_run_name("bands", "shards"), **_RETRY)
 def band_task(ctx: RunContext, plan: DedupPlan, shards: list[int]) -> list[ShardPairs]:
-    return compute_each(band_shard, [(ctx, plan, shard) for shard in shards], "dedup")
+    return compute_each(band_shard, [(ctx, plan, shard) for shard in shards], "dedup",
+                        [(ctx.run_id, s) for s in shards])
 
 
 @task(name="cluster", **_RETRY)
