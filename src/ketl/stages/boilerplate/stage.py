@@ -57,7 +57,6 @@ _WORDS = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
-_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 _OPEN_QUOTES = "\"“«„"
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
 _STRAY_WORD = re.compile(r"(?<=[.!?])(\s+)(?P<w>[A-Z][a-z]{1,4})\.\s*$")
@@ -524,7 +523,7 @@ def dominant_script(lines: Sequence[str], mixed: bool = False) -> str:
     menu around a Korean article is not its script), a CJK or Hangul letter
     counting as the 2.5 Latin ones it is worth, over at most 5,000 characters.
     ``mixed``: the caller knows a letter of another script than Latin is there."""
-    if not mixed and not any(_NON_LATIN_LETTER.search(line) for line in lines if not line.isascii()):
+    if not mixed and not any(map(has_non_latin_letter, lines)):
         # One script only (most texts): no need to weigh the prose.
         return "LATIN" if any(_LATIN.search(line) for line in lines) else ""
     prose: list[str] = []
