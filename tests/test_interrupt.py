@@ -207,7 +207,8 @@ def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(handler_runs,
     assert done.stderr == "Interrupted: nothing was committed; data [set] still holds no dataset.\n"
     assert (folder / "cleanup-ran").read_text() == "1"  # the pool stopper ran before the clean-up
     # a clean-up that hangs is cut off at the deadline; one that ends exits at once
-    assert took < (DEADLINE + 3 if mode == "hang" else 3), took
+    # (a worker killed while in uninterruptible sleep may hold the exit up to _kill_workers' 3 s wait)
+    assert took < (DEADLINE + 3 if mode == "hang" else 5 if mode == "worker" else 3), took
     if mode == "hang":
         assert took >= DEADLINE - 0.5
     if mode == "worker":  # killed before the exit, not left to the watchdog's later sweep

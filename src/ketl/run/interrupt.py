@@ -186,13 +186,16 @@ def _silence_other_threads() -> None:
     logging.disable(logging.CRITICAL)
 
 
-def _kill_workers(wait: float = 1.0) -> None:
+def _kill_workers(wait: float = 3.0) -> None:
     """SIGKILL every worker process below this one (multiprocessing's spawned
     children: a local Dask cluster's workers, a pool no stopper knows of), and wait
     until they are gone. Left to the watchdog, which acts only once ketl has
     exited, a Dask worker printed heartbeat tracebacks on the terminal, or
     finished its batch and wrote into the staging folder after the clean-up had
-    removed it. The temporary Prefect server is not a worker: the watchdog stops it."""
+    removed it. The temporary Prefect server is not a worker: the watchdog stops it.
+    The wait ends as soon as they are gone (milliseconds); it is long because a
+    worker in uninterruptible sleep (paging in its imports on a busy disk) dies only
+    when that ends: 1 s was once too short in CI, and the worker outlived ketl."""
     procs = watchdog._processes()  # noqa: SLF001 - the same /proc scan
     workers = [pid for pid in watchdog.descendants({os.getpid()}, procs) if _is_worker(pid)]
     for pid in workers:
