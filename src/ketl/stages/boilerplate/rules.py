@@ -95,23 +95,19 @@ class CompiledRules:
 
     def match_lines(self, lines: Sequence[str]) -> list[int]:
         """Index into :attr:`rules` of the rule matching each stripped,
-        lower-cased line (-1: none, or a blank line): the hot path, one keyword
-        scan for the whole document instead of one per line."""
-        n = len(lines)
-        masks = [0] * n
-        index, cache = self._index, self._cache
-        if self._gated and n:
-            # Lines with a cached verdict need no mask.
-            mask = self._mask
-            for q, s in enumerate(lines):
-                if s and not (len(s) <= _CACHE_MAX_CHARS and s in cache):
-                    masks[q] = mask(s)
-        out = [-1] * n
-        for q, s in enumerate(lines):
-            if s:
-                # Most short lines were seen before (cached verdicts): skip the call.
-                k = cache.get(s) if len(s) <= _CACHE_MAX_CHARS else None
-                out[q] = k if k is not None else index(s, masks[q])
+        lower-cased line (-1: none, or a blank line): the hot path, one pass
+        over the lines (a line's keyword scan only when its verdict is not cached)."""
+        index, get = self._index, self._cache.get
+        mask = self._mask if self._gated else None
+        out = []
+        for s in lines:
+            if not s:
+                out.append(-1)
+                continue
+            # Most short lines were seen before (cached verdicts): no keyword
+            # scan, no call.
+            k = get(s) if len(s) <= _CACHE_MAX_CHARS else None
+            out.append(k if k is not None else index(s, mask(s) if mask is not None else 0))
         return out
 
     def _mask(self, s: str) -> int:
