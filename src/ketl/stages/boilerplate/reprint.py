@@ -18,6 +18,7 @@ Two strengths of evidence:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import ahocorasick
@@ -163,7 +164,21 @@ def find_reprint(line: str, *, weak: bool = True, site: str = "") -> str | None:
 def find_reprint_strength(line: str, *, weak: bool = True, site: str = "") -> tuple[str | None, bool]:
     """``(source, strong)``: :func:`find_reprint` and whether the phrasing was a strong one."""
     s = line.strip()
-    if not s or len(s) > 300 or not _ANY_NOTICE(s) or not _hinted(s.lower()):
+    if not s or len(s) > 300:
+        return None, False
+    return _strength(s, weak, site)
+
+
+# The lines a page's edges hold repeat across a site's pages (its footer, share
+# rows, copyright): their answers are remembered (per process, the most recent
+# ones only; a line of at most 300 characters each).
+_REMEMBERED = 8192
+
+
+@lru_cache(maxsize=_REMEMBERED)
+def _strength(s: str, weak: bool, site: str) -> tuple[str | None, bool]:
+    """:func:`find_reprint_strength` of the stripped line ``s`` (1 to 300 characters)."""
+    if not _ANY_NOTICE(s) or not _hinted(s.lower()):
         return None, False
     for pat in _STRONG:
         m = pat.match(s)
@@ -213,7 +228,15 @@ def agency_copyright(line: str) -> str | None:
     """The wire agency a copyright line names ("© 2019 Associated Press. All
     Rights Reserved.", "Copyright 2024 The Associated Press."), or None."""
     s = line.strip()
-    if not s or len(s) > 300 or not _COPYRIGHT_HINT.search(s):
+    if not s or len(s) > 300:
+        return None
+    return _agency(s)
+
+
+@lru_cache(maxsize=1024)  # a site's copyright footer, on every page of the site
+def _agency(s: str) -> str | None:
+    """:func:`agency_copyright` of the stripped line ``s`` (1 to 300 characters)."""
+    if not _COPYRIGHT_HINT.search(s):
         return None
     m = _WEAK[1].match(s)
     if not m:

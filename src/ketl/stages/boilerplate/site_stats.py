@@ -65,7 +65,9 @@ def split_title_suffix(line: str) -> tuple[str, str | None]:
     is left alone.
     """
     s = line.strip()
-    m = _SUFFIX.match(s)
+    # (no separator, no suffix: most lines, answered without the regex's
+    # backtracking over the whole line)
+    m = _SUFFIX.match(s) if "|" in s or "-" in s or "–" in s or "—" in s else None
     if not m:
         return s, None
     title, site = m.group("title").strip(), m.group("site").strip()

@@ -1,0 +1,158 @@
+"""The boilerplate stage's shortcuts give the answers of the long way round, on
+real text in many scripts: the caption rules' lookahead for the closing bracket,
+the remembered reprint and agency answers, split_title_suffix's separator test,
+match_lines' single pass."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ketl.stages.boilerplate import reprint
+from ketl.stages.boilerplate.reprint import agency_copyright, find_reprint_strength
+from ketl.stages.boilerplate.rules import load_rules
+from ketl.stages.boilerplate.site_stats import _SUFFIX, _SITE_WORD, split_title_suffix
+
+from test_boilerplate_features import TEXTS
+
+RULES = load_rules()
+BY_ID = {r.id: r for r in RULES.rules}
+
+# Lines a caption rule is about: credits in brackets at the end, in several
+# scripts, and sentences that hold a bracket elsewhere.
+CAPTION_LINES = [
+    "Special forces Azerbaijan (WalkerBaku/WikiCommons)",
+    "Protesters in front of the parliament on Monday (Photo: AFP).",
+    "Protesters in front of the parliament on Monday (AP Photo/Jane Doe)",
+    "Президент на встрече с министрами (фото: ТАСС)",
+    "서울 시내의 모습 (사진=연합뉴스)",
+    "東京の街並み（写真：共同）",
+    "東京の街並み（写真：共同）.",
+    "The minister (who declined to comment) said the plan would go ahead (Reuters) today.",
+    "The ministry (Reuters) said on Tuesday it would appeal.",
+    "Officials (AFP) - more to follow",
+    "A caption with a trailing space (Photo: AFP) ",
+    "(Photo: AFP)",
+    "Photo credit: Jane Doe",
+    "Courtesy of the museum",
+]
+
+
+def _old_caption_rules(tmp_path):
+    """The shipped rules with the two caption patterns as they were before the
+    lookahead (a user file replaces a rule by id)."""
+    lines = []
+    for rid, look in (("caption.credit", r"(?=.*\)\.?\Z)"), ("caption.agency", r"(?=.*\)\.?\Z|.*）\.?\Z)")):
+        pattern = BY_ID[rid].pattern
+        assert pattern.startswith(look) or look in pattern, rid
+        old = pattern.replace(look, "", 1)
+        kws = ", ".join("'" + k.replace("'", "\\'") + "'" for k in BY_ID[rid].keywords)
+        lines += ["[[rule]]", f'id = "{rid}"', 'category = "caption"', f"pattern = '''{old}'''",
+                  f"keywords = [{kws}]", ""]
+    path = tmp_path / "old_captions.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return load_rules([path])
+
+
+def test_the_caption_lookahead_changes_no_verdict(tmp_path):
+    old = _old_caption_rules(tmp_path)
+    assert [r.id for r in old.rules] == [r.id for r in RULES.rules]  # replaced in place
+    assert old._widths == RULES._widths  # the lookahead is zero-width
+    lines = [s for t in TEXTS for s in (x.strip().lower() for x in t.split("\n")) if s]
+    lines += [c.strip().lower() for c in CAPTION_LINES]
+    got = RULES.match_lines(lines)
+    assert got == old.match_lines(lines)
+    # and the credits are still caught, the sentences still kept
+    ids = [RULES.rules[k].id if k >= 0 else None for k in got[-len(CAPTION_LINES):]]
+    assert ids[0] == "caption.credit" and ids[1] == "caption.credit"
+    assert ids[3] == "caption.agency" and ids[4] == "caption.agency" and ids[5] == "caption.agency"
+    assert ids[7] is None and ids[8] is None and ids[9] is None
+
+
+def test_match_lines_equals_one_line_at_a_time():
+    one_by_one, paged = load_rules(), load_rules()
+    for text in TEXTS:
+        low = [x.strip().lower() for x in text.split("\n")]
+        low = low + low[:5]  # lines seen twice in a page
+        paged._cache.clear()  # no verdict known before the page
+        one = [one_by_one.match_lower(s) if s else None for s in low]
+        assert paged.match_lines(low) == [RULES.rules.index(r) if r else -1 for r in one]
+
+
+NOTICES = [
+    "This article was originally published by The Conversation and is reprinted with permission.",
+    "Source: Daily Planet",
+    "Source: Daily Planet",
+    "© 2019 Associated Press. All rights reserved.",
+    "© 2019 Associated Press. All rights reserved.",
+    "Copyright 2024 The Associated Press.",
+    "Dieser Artikel erschien zuerst bei Zeit Online.",
+    "Статья впервые опубликована на сайте Коммерсантъ",
+    "The story goes on, and nobody was published.",
+]
+
+
+def test_remembered_reprint_answers_follow_weak_and_site():
+    reprint._strength.cache_clear()
+    first = [find_reprint_strength(s, site="") for s in NOTICES]
+    again = [find_reprint_strength("  " + s + " ", site="") for s in NOTICES]
+    assert first == again
+    assert first[0] == ("The Conversation", True) and first[1] == ("Daily Planet", False)
+    # the site and the strength asked are part of the question
+    assert find_reprint_strength("Source: Daily Planet", site="Daily Planet") == (None, False)
+    assert find_reprint_strength("Source: Daily Planet", weak=False) == (None, False)
+    assert find_reprint_strength("Source: Daily Planet", site="") == ("Daily Planet", False)
+    assert reprint._strength.cache_info().hits >= len(NOTICES)
+    assert find_reprint_strength("x" * 301) == (None, False) and find_reprint_strength("   ") == (None, False)
+
+
+def test_remembered_agency_answers():
+    reprint._agency.cache_clear()
+    assert agency_copyright(NOTICES[3]) == "Associated Press" == agency_copyright(" " + NOTICES[3])
+    assert agency_copyright("© 2024 Daily Planet. All rights reserved.") is None
+    assert agency_copyright("© 2024 Daily Planet. All rights reserved.") is None
+    assert reprint._agency.cache_info().hits == 2
+
+
+def _suffix_the_long_way(line: str) -> tuple[str, str | None]:
+    s = line.strip()
+    m = _SUFFIX.match(s)
+    if not m:
+        return s, None
+    title, site = m.group("title").strip(), m.group("site").strip()
+    if not site:
+        return title, ""
+    words = site.split()
+    if len(words) > 6 or not all(_SITE_WORD.match(w) for w in words) or not _SITE_WORD.match(words[0]):
+        return s, None
+    if len(title.split()) < 2:
+        return s, None
+    return title, site
+
+
+@pytest.mark.parametrize("line", [
+    "Harbour council approves the new budget - Harbour Times",
+    "Harbour council approves the new budget -- Harbour Times",
+    "Harbour council approves the new budget – Harbour Times",
+    "Harbour council approves the new budget — Harbour Times",
+    "Harbour council approves the new budget | Harbour Times",
+    "Harbour council approves the new budget |",
+    "Harbour council approves the new budget",
+    "Совет одобрил бюджет — Новости",
+    "COVID-19 cases rise again in the north",
+])
+def test_split_title_suffix_separators(line):
+    assert split_title_suffix(line) == _suffix_the_long_way(line)
+
+
+def test_split_title_suffix_on_every_line_of_the_texts():
+    lines = [x for t in TEXTS for x in t.split("\n") if x.strip()]
+    assert sum(1 for x in lines if split_title_suffix(x)[1] is not None) > 0
+    assert [split_title_suffix(x) for x in lines] == [_suffix_the_long_way(x) for x in lines]
+
+
+def test_no_line_without_a_separator_has_a_suffix():
+    # the shortcut's premise: the regex needs one of | - – —
+    assert not _SUFFIX.match("Harbour council approves the new budget Harbour Times")
+    assert re.search(r"\[\|–—\]", _SUFFIX.pattern) and "-{1,2}" in _SUFFIX.pattern
