@@ -166,13 +166,15 @@ def find_reprint_strength(line: str, *, weak: bool = True, site: str = "") -> tu
     s = line.strip()
     if not s or len(s) > 300:
         return None, False
-    return _strength(s, weak, site)
+    return _strength(s, weak, site) if len(s) <= _REMEMBERED_CHARS else _strength.__wrapped__(s, weak, site)
 
 
-# The lines a page's edges hold repeat across a site's pages (its footer, share
-# rows, copyright): their answers are remembered (per process, the most recent
-# ones only; a line of at most 300 characters each).
+# The short lines of a page's edges repeat across a site's pages (its footer,
+# share rows, copyright): their answers are remembered, per process, the most
+# recent ones only. Longer ones are mostly the article's own first and last
+# paragraphs, seen once.
 _REMEMBERED = 8192
+_REMEMBERED_CHARS = 80
 
 
 @lru_cache(maxsize=_REMEMBERED)
