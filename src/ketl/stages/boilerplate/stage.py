@@ -339,11 +339,11 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     reason, penalty = lines.reason, lines.penalty
     keys = page_keys[:n]
     if site and stats.n_docs(site) and any(rep := stats.repeated_flags(site, keys, blank)):
-        own = any(not rep[i] and not blank[i] and not reason[i] for i in range(n))
+        own = any(not r and not b and not why for r, b, why in zip(rep, blank, reason))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
-        for i in range(n):
-            if rep[i] and not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
+        for i in [i for i, r in enumerate(rep) if r]:  # (a few lines of the page)
+            if not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
                 reason[i], penalty[i] = "site.repeated_line", 150
     if settings.cross_min_sites > 0:
         shared = stats.shared_flags(keys, blank)
