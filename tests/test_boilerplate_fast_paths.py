@@ -158,3 +158,34 @@ def test_no_line_without_a_separator_has_a_suffix():
     # the shortcut's premise: the regex needs one of | - – —
     assert not _SUFFIX.match("Harbour council approves the new budget Harbour Times")
     assert re.search(r"\[\|–—\]", _SUFFIX.pattern) and "-{1,2}" in _SUFFIX.pattern
+
+
+def _stats_over_sites(n_sites: int, line: str, settings=None):
+    from ketl.stages.boilerplate.site_stats import RepetitionSettings, SiteLineStats, line_key
+
+    stats = SiteLineStats(settings or RepetitionSettings())
+    for k in range(n_sites):
+        for d in range(2):
+            stats.add(f"site{k}.example", [line_key(line), line_key(f"own line of site {chr(97 + k)} page {chr(97 + d)}")])
+    return stats
+
+
+def test_shared_flags_equal_is_shared_and_follow_new_counts():
+    from ketl.stages.boilerplate.site_stats import SiteLineStats, line_key
+
+    stats = _stats_over_sites(4, "Advertisement")
+    page = ["Advertisement", "own line of site a page a", "", "Reklam"]
+    keys = [line_key(s) if s else 0 for s in page]
+    blank = [not s for s in page]
+    want = [not b and stats.is_shared(k) for k, b in zip(keys, blank)]
+    assert stats.shared_flags(keys, blank) == want == [True, False, False, False]
+    # a line printed on a fifth site's pages now too: the answer follows the counts
+    more = _stats_over_sites(4, "Reklam")
+    assert stats.shared_flags(keys, blank)[3] is False
+    stats.merge(more)
+    assert stats.shared_flags(keys, blank) == [True, False, False, True]
+    stats.add("site9.example", [line_key("own line of site a page a")] * 1)
+    assert stats.shared_flags(keys, blank) == [not b and stats.is_shared(k) for k, b in zip(keys, blank)]
+    # a blank line is never shared, whatever its key
+    assert stats.shared_flags([keys[0]], [True]) == [False]
+    assert SiteLineStats().shared_flags([], []) == []

@@ -116,12 +116,13 @@ class SiteLineStats:
         self._lines: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self._docs: dict[str, int] = defaultdict(int)
         self._across: dict[int, tuple[int, int]] | None = None  # key -> (sites, docs), built on demand
+        self._shared: frozenset[int] | None = None  # the keys is_shared says yes to, built on demand
 
     def add(self, site: str, keys: Iterable[int]) -> None:
         """Count one document of ``site`` holding ``keys`` (sites "" are not tracked)."""
         if not site:
             return
-        self._across = None
+        self._across = self._shared = None
         self._docs[site] += 1
         counts = self._lines[site]
         for k in set(keys):
@@ -133,7 +134,7 @@ class SiteLineStats:
 
     def merge(self, other: "SiteLineStats") -> "SiteLineStats":
         """Add ``other``'s counts into this one (in place); returns self."""
-        self._across = None
+        self._across = self._shared = None
         for site, n in other._docs.items():
             self._docs[site] += n
         for site, counts in other._lines.items():
@@ -171,11 +172,16 @@ class SiteLineStats:
         st = self.settings
         if st.cross_min_sites <= 0:
             return [False] * len(keys)
-        if self._across is None:
-            self._across = self._count_across()
-        get, none = self._across.get, (0, 0)
-        min_sites, min_docs = st.cross_min_sites, st.cross_min_docs
-        return [not b and (sd := get(k, none))[0] >= min_sites and sd[1] >= min_docs for k, b in zip(keys, blank)]
+        if self._shared is None:
+            if self._across is None:
+                self._across = self._count_across()
+            min_sites, min_docs = st.cross_min_sites, st.cross_min_docs
+            self._shared = frozenset(k for k, (sites, docs) in self._across.items()
+                                     if sites >= min_sites and docs >= min_docs)
+        shared = self._shared
+        if shared.isdisjoint(keys):  # most pages: one set pass in C
+            return [False] * len(keys)
+        return [not b and k in shared for k, b in zip(keys, blank)]
 
     def is_shared(self, key: int) -> bool:
         """Is this line printed on many sites (``cross_min_sites`` sites and
