@@ -189,3 +189,21 @@ def test_shared_flags_equal_is_shared_and_follow_new_counts():
     # a blank line is never shared, whatever its key
     assert stats.shared_flags([keys[0]], [True]) == [False]
     assert SiteLineStats().shared_flags([], []) == []
+
+
+@pytest.mark.parametrize("main", ["LATIN", "CYRILLIC", "HAN", "JAPANESE", "HANGUL", "ARABIC", "GREEK", ""])
+def test_shares_script_looks_at_the_letters_outside_ascii_only(main):
+    from ketl.stages.boilerplate.stage import _COMPATIBLE, _LATIN, _shares_script
+    from ketl.stages.repair.script import script_of
+
+    def char_by_char(line: str) -> bool:
+        ok = _COMPATIBLE.get(main, {main})
+        if "LATIN" in ok and _LATIN.search(line):
+            return True
+        return any(script_of(ch) in ok for ch in line if ch.isalpha() and not ch.isascii())
+
+    lines = [x.strip() for t in TEXTS for x in t.split("\n") if x.strip()]
+    got = [_shares_script(s, main) for s in lines]
+    assert got == [char_by_char(s) for s in lines]
+    if main not in ("LATIN", ""):
+        assert any(got) and not all(got)  # the texts hold lines of this script and others

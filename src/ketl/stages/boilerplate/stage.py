@@ -38,7 +38,7 @@ from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classi
                          headline_lists, is_prose, list_lead, teaser_lines)
 from .copies import copied_lines
 from .embeds import tweet_signature
-from .features import PageLines, has_non_latin_letter, script_counts
+from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
 from .metadata import extract_metadata_lines, title_key
 from .related import RULE as RELATED_ITEM, related_items
 from .reprint import agency_copyright
@@ -548,7 +548,9 @@ def _shares_script(line: str, main: str) -> bool:
     ok = _COMPATIBLE.get(main, {main})
     if "LATIN" in ok and _LATIN.search(line):
         return True
-    return any(script_of(ch) in ok for ch in line if ch.isalpha() and not ch.isascii())
+    # (the letters outside ASCII only, cut out in C: an English line of a
+    # Russian page is not walked a character at a time)
+    return not line.isascii() and any(script_of(ch) in ok for ch in non_ascii(line) if ch.isalpha())
 
 
 # The article's own closing lines that carry no final stop: a footnote ("[2] ...",
