@@ -39,6 +39,9 @@ BOILERPLATE_STEPS = (
     ("stage", "apply_changes"), ("metadata", "apply_changes"),
     ("stage", "classify_stripped"), ("stage", "document_stopwords"), ("stage", "teaser_lines"),
     ("stage", "headline_lists"), ("stage", "copied_lines"),
+    # inside the steps above (bpcpu): the metadata scans, the site keys, the page's script
+    ("metadata", "_find_title"), ("metadata", "_top_notices"), ("metadata", "_dateline"),
+    ("metadata", "_bottom_notices"), ("features", "line_keys"), ("stage", "dominant_script"),
 )
 CLASSIFIER_STEPS = {"classify_stripped", "document_stopwords", "teaser_lines", "headline_lists", "copied_lines"}
 
