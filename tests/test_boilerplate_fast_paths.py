@@ -43,7 +43,8 @@ def _old_caption_rules(tmp_path):
     """The shipped rules with the two caption patterns as they were before the
     lookahead (a user file replaces a rule by id)."""
     lines = []
-    for rid, look in (("caption.credit", r"(?=.*\)\.?\Z)"), ("caption.agency", r"(?=.*\)\.?\Z|.*）\.?\Z)")):
+    for rid, look in (("caption.credit", r"(?=(?s:.*)\)\.?\Z)"),
+                      ("caption.agency", r"(?=(?s:.*)\)\.?\Z|(?s:.*)）\.?\Z)")):
         pattern = BY_ID[rid].pattern
         assert pattern.startswith(look) or look in pattern, rid
         old = pattern.replace(look, "", 1)
@@ -64,6 +65,12 @@ def test_the_caption_lookahead_changes_no_verdict(tmp_path):
     got = RULES.match_lines(lines)
     assert got == old.match_lines(lines)
     # and the credits are still caught, the sentences still kept
+    # the rules' own match() keeps a line's inner newlines: the same answers there too
+    for c in CAPTION_LINES:
+        two = c.replace(" (", "\n(", 1)
+        for line in (two, c):
+            assert getattr(RULES.match(line), "id", None) == getattr(old.match(line), "id", None)
+    assert RULES.match("Special forces\n(WalkerBaku/WikiCommons)").id == "caption.credit"
     ids = [RULES.rules[k].id if k >= 0 else None for k in got[-len(CAPTION_LINES):]]
     assert ids[0] == "caption.credit" and ids[1] == "caption.credit"
     assert ids[3] == "caption.agency" and ids[4] == "caption.agency" and ids[5] == "caption.agency"
