@@ -214,3 +214,21 @@ def test_shares_script_looks_at_the_letters_outside_ascii_only(main):
     assert got == [char_by_char(s) for s in lines]
     if main not in ("LATIN", ""):
         assert any(got) and not all(got)  # the texts hold lines of this script and others
+
+
+def test_stray_word_prefilter_keeps_every_match():
+    """_line_changes asks _STRAY_WORD only of kept lines with a stop between the
+    17th and the 5th character from the end: every line it matches has one."""
+    from ketl.stages.boilerplate.stage import _STRAY_WORD
+
+    lines = [x for t in TEXTS for x in t.split("\n") if x.strip()]
+    lines += ["It rose since the 1990s. Is.", "It rose. Is. ", "x! Yes.", "Ok? Why.", "ab. Cd.", "Hi. Abcd.   ",
+              "word.\tIs.", "a.\u00a0Is.", "long sentence here.          Is.", "Is."]
+    found = 0
+    for t in lines:
+        m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if t.endswith(".") or t[-1:].isspace() else None
+        if m:
+            found += 1
+            tail = t[-17:-4]
+            assert "." in tail or "!" in tail or "?" in tail, t
+    assert found >= 8

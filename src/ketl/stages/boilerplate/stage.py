@@ -465,8 +465,11 @@ def _line_changes(starts: list[int], texts: list[str], blank: list[bool],
             seen_kept, blank_kept = True, False
             t = texts[i]
             # The stray word sits in the last few characters: search only there
-            # (the look-behind still sees the full stop before them).
-            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if t.endswith(".") or t[-1:].isspace() else None
+            # (the look-behind still sees the full stop before them), and only
+            # where one could: the stop ending the sentence before it sits
+            # between the 17th and the 5th character from the end.
+            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if (t.endswith(".") or t[-1:].isspace()) and (
+                "." in (tail := t[-17:-4]) or "!" in tail or "?" in tail) else None
             if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
                 changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
             continue
