@@ -166,7 +166,7 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
                    cfg: ClassifierSettings | None = None) -> Document:
     cfg = cfg or settings.classifier_settings()
     site = doc_site(doc)  # before the title (and its suffix) leave the text
-    if not doc.text.strip():
+    if not doc.text or doc.text.isspace():  # (no stripped copy of the text to test it)
         return doc
 
     page = PageLines(doc.text, rules)
