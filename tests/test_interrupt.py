@@ -133,6 +133,18 @@ HANDLER_SCRIPT = textwrap.dedent("""
             t.start()
             t.join()
 
+    if mode == "starting":  # a worker the Ctrl-C finds starting: forked, its exec still to come
+        go_r, go_w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            null = os.open(os.devnull, os.O_WRONLY)  # off the test's pipes, as below
+            os.dup2(null, 1), os.dup2(null, 2)
+            os.read(go_r, 1)
+            time.sleep(0.3)  # the handler's first look finds a copy of this process
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)", "--multiprocessing-fork"])
+        on_interrupt(lambda: os.write(go_w, b"1"))  # the stoppers run just before the workers are killed
+        (out / "worker-pid").write_text(str(child))
+
     Handler(out, cleanup=cleanup, label="data [set]").install()
     if mode == "worker":  # a worker no stopper knows of, as a local Dask cluster's are
         import multiprocessing
@@ -152,7 +164,8 @@ HANDLER_SCRIPT = textwrap.dedent("""
 """)
 
 
-HANDLER_CASES = [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("worker", 1), ("hang", 1), ("hang", 2)]
+HANDLER_CASES = [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("worker", 1), ("starting", 1), ("hang", 1),
+                 ("hang", 2)]
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +200,7 @@ def handler_runs(tmp_path_factory) -> dict[tuple[str, int], tuple[subprocess.Com
         if proc.poll() is None:
             proc.kill()
         out, err = proc.communicate()
+        _kill_worker_left(folder)  # a failed case's worker would sleep on for a minute
         took = exited.get(case, float("inf")) - first[case]
         found[case] = (subprocess.CompletedProcess(proc.args, proc.returncode, out, err), took, folder,
                        worker_left.get(case))
@@ -199,6 +213,11 @@ def _worker_running(folder: Path) -> bool:
     return pid_file.exists() and running(int(pid_file.read_text()))
 
 
+def _kill_worker_left(folder: Path) -> None:
+    if _worker_running(folder):
+        os.kill(int((folder / "worker-pid").read_text()), signal.SIGKILL)
+
+
 @pytest.mark.parametrize("mode,signals", HANDLER_CASES)
 def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(handler_runs, mode, signals):
     done, took, folder, worker_left = handler_runs[mode, signals]
@@ -207,11 +226,12 @@ def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(handler_runs,
     assert done.stderr == "Interrupted: nothing was committed; data [set] still holds no dataset.\n"
     assert (folder / "cleanup-ran").read_text() == "1"  # the pool stopper ran before the clean-up
     # a clean-up that hangs is cut off at the deadline; one that ends exits at once
-    # (a worker killed while in uninterruptible sleep may hold the exit up to _kill_workers' 3 s wait)
-    assert took < (DEADLINE + 3 if mode == "hang" else 5 if mode == "worker" else 3), took
+    # (a worker killed while in uninterruptible sleep, or one still starting, holds the exit until
+    # it is gone: up to _kill_workers' 3 s wait)
+    assert took < (DEADLINE + 3 if mode == "hang" else 5 if mode in ("worker", "starting") else 3), took
     if mode == "hang":
         assert took >= DEADLINE - 0.5
-    if mode == "worker":  # killed before the exit, not left to the watchdog's later sweep
+    if mode in ("worker", "starting"):  # killed before the exit, not left to the watchdog's later sweep
         assert (folder / "worker-pid").exists() and not worker_left, "the worker outlived the interrupt"
 
 
