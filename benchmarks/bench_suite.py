@@ -19,8 +19,9 @@ Per test (which tests cost the CPU), as a pytest plugin:
 
 writes ``KETL_CPU_PER_TEST`` (default cpu-per-test.tsv): per test, the CPU seconds of the
 pytest process and every process below it (live ones read from /proc, ended ones once
-reaped) from its setup to its teardown; the session's server and cluster count where
-they work. Sorted, most first; the total is printed at the end.
+reaped) from its setup to its teardown (the session's server and cluster count where
+they work), then the pytest process's own share of it, then the wall seconds. Sorted,
+most CPU first; the totals are printed at the end.
 """
 
 from __future__ import annotations
@@ -65,25 +66,29 @@ def _tree_cpu(root: int) -> float:
     return total
 
 
-_PER_TEST: dict[str, float] = {}
+_PER_TEST: dict[str, tuple[float, float, float]] = {}  # nodeid -> (tree CPU, pytest's own CPU, wall)
 
 
 def pytest_runtest_protocol(item, nextitem):  # noqa: ARG001 - the hook's signature
-    item.config._cpu_before = _tree_cpu(os.getpid())
+    item.config._cpu_before = (_tree_cpu(os.getpid()), time.process_time(), time.monotonic())
 
 
 def pytest_runtest_makereport(item, call):
     if call.when == "teardown":
-        _PER_TEST[item.nodeid] = _tree_cpu(os.getpid()) - item.config._cpu_before
+        tree, own, wall = item.config._cpu_before
+        _PER_TEST[item.nodeid] = (_tree_cpu(os.getpid()) - tree, time.process_time() - own, time.monotonic() - wall)
 
 
 def pytest_sessionfinish(session):
     path = os.environ.get("KETL_CPU_PER_TEST", "cpu-per-test.tsv")
-    rows = sorted(_PER_TEST.items(), key=lambda kv: -kv[1])
+    rows = sorted(_PER_TEST.items(), key=lambda kv: -kv[1][0])
     with open(path, "w", encoding="utf-8") as f:
-        for nodeid, cpu in rows:
-            f.write(f"{cpu:8.2f}\t{nodeid}\n")
-    print(f"\nCPU of the tests (tree, setup to teardown): {sum(_PER_TEST.values()):.1f} s; per test in {path}")
+        f.write("# tree CPU s\tpytest's own CPU s\twall s\ttest\n")
+        for nodeid, (cpu, own, wall) in rows:
+            f.write(f"{cpu:8.2f}\t{own:8.2f}\t{wall:8.2f}\t{nodeid}\n")
+    total = [sum(v[k] for v in _PER_TEST.values()) for k in range(3)]
+    print(f"\nCPU of the tests (tree, setup to teardown): {total[0]:.1f} s, of which pytest's own {total[1]:.1f} s;"
+          f" wall {total[2]:.1f} s; per test in {path}")
 
 
 def _children_cpu() -> float:
