@@ -95,7 +95,9 @@ def test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130(seeded, 
         pytest.importorskip("prefect_dask")  # a local Dask cluster's workers must not print either
     raw, out, env = _base(seeded, prefect_api, files=DASK_FILES)
     before, base_run = dataset_fingerprint(out), current_run(out)
-    o = interrupt(ketl_cmd(raw, out, "--workers", "2", "--runner", runner), env, batches_started(out),
+    # One worker: the Ctrl-C must find a Dask worker computing, kill it and keep its nanny
+    # from starting another; a second one (11 CPU s of imports and warm-up) showed nothing more.
+    o = interrupt(ketl_cmd(raw, out, "--workers", "1", "--runner", runner), env, batches_started(out),
                   delay=1.0, second_after=0.05, grace=90)
     _interrupted_cleanly(o, out, before, base_run)
 
@@ -116,9 +118,12 @@ def test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130(seeded, prefe
 HANDLER_SCRIPT = textwrap.dedent("""
     import os, signal, sys, threading, time
     from pathlib import Path
+    from ketl.run import interrupt
     from ketl.run.interrupt import Handler, on_interrupt
 
     out, mode = Path(sys.argv[1]), sys.argv[2]
+    if mode != "hang":  # an exit left to the deadline's timer then takes a minute, not 4 s
+        interrupt.DEADLINE = 60.0
     stopped = []
     on_interrupt(lambda: stopped.append(1))
 
@@ -225,12 +230,14 @@ def test_the_handler_stops_the_workers_cleans_up_and_says_one_line(handler_runs,
     # the label is printed as given (no rich markup involved), once however many signals came
     assert done.stderr == "Interrupted: nothing was committed; data [set] still holds no dataset.\n"
     assert (folder / "cleanup-ran").read_text() == "1"  # the pool stopper ran before the clean-up
-    # a clean-up that hangs is cut off at the deadline; one that ends exits at once
-    # (a worker killed while in uninterruptible sleep, or one still starting, holds the exit until
-    # it is gone: up to _kill_workers' 3 s wait)
-    assert took < (DEADLINE + 3 if mode == "hang" else 5 if mode in ("worker", "starting") else 3), took
+    # A clean-up that hangs is cut off at the deadline; one that ends exits at once, not by the
+    # deadline's timer: that timer is set to 60 s in those cases, so a wrong exit shows as a
+    # minute, and the bound leaves a loaded machine its seconds (0.1-0.5 s measured here; a
+    # worker still starting holds the exit until it is killed, up to _kill_workers' 3 s).
     if mode == "hang":
-        assert took >= DEADLINE - 0.5
+        assert DEADLINE - 0.5 <= took < DEADLINE + 6, took
+    else:
+        assert took < 20, took
     if mode in ("worker", "starting"):  # killed before the exit, not left to the watchdog's later sweep
         assert (folder / "worker-pid").exists() and not worker_left, "the worker outlived the interrupt"
 
