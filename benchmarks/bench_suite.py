@@ -6,7 +6,8 @@ Each round runs ``pytest -q -p no:cacheprovider ARGS`` in a fresh process in the
 other checkout, then in this one (each with its own ``src`` first on PYTHONPATH
 and KETL_REQUIRE_SHARED=1, as CI runs). CPU is the user + system time of every
 process the run waited for (pytest, the ketl runs it starts, their servers and
-workers once reaped), so it says what the suite costs even on a busy machine,
+workers once reaped; and, this process being their subreaper, the processes a
+killed run left to end on their own), so it says what the suite costs even on a busy machine,
 where the wall time mostly says how busy the machine was: the load average is
 printed beside each run. ``--together`` starts the two at the same moment instead:
 on a machine others load unevenly, both then see the same load (and each other).
@@ -96,13 +97,45 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def adopt_orphans() -> bool:
+    """Make this process the subreaper of everything started below it (Linux). A process
+    whose parent ends without reaping it (a worker ketl's Ctrl-C handler SIGKILLs before its
+    os._exit, a Dask worker a killed run leaves) is then reparented here, not to init, and
+    its CPU counts once ``reap_orphans`` reaps it: without this, the CPU of the killed runs'
+    workers was in no figure."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(wait: float = 15.0) -> None:
+    """Reap the adopted processes, waiting up to ``wait`` s for those still running (a
+    watchdog outlives its run by its grace)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+
+
 def run_once(checkout: Path, args: list[str]) -> tuple[float, float, str]:
-    """(wall s, CPU s, pytest's last line) of one run in ``checkout``."""
+    """(wall s, CPU s, pytest's last line) of one run in ``checkout`` (with ``adopt_orphans``
+    called first, the processes it left to die on their own count too)."""
     env = {**os.environ, "PYTHONPATH": str(checkout / "src"), "KETL_REQUIRE_SHARED": "1"}
     cpu0, t0 = _children_cpu(), time.monotonic()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=checkout,
                           env=env, capture_output=True, text=True)
-    wall, cpu = time.monotonic() - t0, _children_cpu() - cpu0
+    wall = time.monotonic() - t0
+    reap_orphans()
+    cpu = _children_cpu() - cpu0
     last = next((ln for ln in reversed(done.stdout.splitlines()) if re.search(r"passed|failed|error", ln)), "?")
     return wall, cpu, last.strip("= ")
 
@@ -142,6 +175,8 @@ def main() -> None:
     ap.add_argument("--together", action="store_true", help="start both runs at once (see above)")
     opts, pytest_args = ap.parse_known_args()
     args = pytest_args or DEFAULT
+    if not opts.together:  # together, an orphan's CPU could not be told to either side
+        adopt_orphans()
     for k in range(opts.rounds):
         if opts.together:
             load = os.getloadavg()[0]
