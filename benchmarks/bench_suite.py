@@ -6,7 +6,8 @@ Each round runs ``pytest -q -p no:cacheprovider ARGS`` in a fresh process in the
 other checkout, then in this one (each with its own ``src`` first on PYTHONPATH
 and KETL_REQUIRE_SHARED=1, as CI runs). CPU is the user + system time of every
 process the run waited for (pytest, the ketl runs it starts, their servers and
-workers once reaped), so it says what the suite costs even on a busy machine,
+workers once reaped; and, this process being their subreaper, the processes a
+killed run left to end on their own), so it says what the suite costs even on a busy machine,
 where the wall time mostly says how busy the machine was: the load average is
 printed beside each run. ``--together`` starts the two at the same moment instead:
 on a machine others load unevenly, both then see the same load (and each other).
@@ -19,8 +20,9 @@ Per test (which tests cost the CPU), as a pytest plugin:
 
 writes ``KETL_CPU_PER_TEST`` (default cpu-per-test.tsv): per test, the CPU seconds of the
 pytest process and every process below it (live ones read from /proc, ended ones once
-reaped) from its setup to its teardown; the session's server and cluster count where
-they work. Sorted, most first; the total is printed at the end.
+reaped) from its setup to its teardown (the session's server and cluster count where
+they work), then the pytest process's own share of it, then the wall seconds. Sorted,
+most CPU first; the totals are printed at the end.
 """
 
 from __future__ import annotations
@@ -65,25 +67,29 @@ def _tree_cpu(root: int) -> float:
     return total
 
 
-_PER_TEST: dict[str, float] = {}
+_PER_TEST: dict[str, tuple[float, float, float]] = {}  # nodeid -> (tree CPU, pytest's own CPU, wall)
 
 
 def pytest_runtest_protocol(item, nextitem):  # noqa: ARG001 - the hook's signature
-    item.config._cpu_before = _tree_cpu(os.getpid())
+    item.config._cpu_before = (_tree_cpu(os.getpid()), time.process_time(), time.monotonic())
 
 
 def pytest_runtest_makereport(item, call):
     if call.when == "teardown":
-        _PER_TEST[item.nodeid] = _tree_cpu(os.getpid()) - item.config._cpu_before
+        tree, own, wall = item.config._cpu_before
+        _PER_TEST[item.nodeid] = (_tree_cpu(os.getpid()) - tree, time.process_time() - own, time.monotonic() - wall)
 
 
 def pytest_sessionfinish(session):
     path = os.environ.get("KETL_CPU_PER_TEST", "cpu-per-test.tsv")
-    rows = sorted(_PER_TEST.items(), key=lambda kv: -kv[1])
+    rows = sorted(_PER_TEST.items(), key=lambda kv: -kv[1][0])
     with open(path, "w", encoding="utf-8") as f:
-        for nodeid, cpu in rows:
-            f.write(f"{cpu:8.2f}\t{nodeid}\n")
-    print(f"\nCPU of the tests (tree, setup to teardown): {sum(_PER_TEST.values()):.1f} s; per test in {path}")
+        f.write("# tree CPU s\tpytest's own CPU s\twall s\ttest\n")
+        for nodeid, (cpu, own, wall) in rows:
+            f.write(f"{cpu:8.2f}\t{own:8.2f}\t{wall:8.2f}\t{nodeid}\n")
+    total = [sum(v[k] for v in _PER_TEST.values()) for k in range(3)]
+    print(f"\nCPU of the tests (tree, setup to teardown): {total[0]:.1f} s, of which pytest's own {total[1]:.1f} s;"
+          f" wall {total[2]:.1f} s; per test in {path}")
 
 
 def _children_cpu() -> float:
@@ -91,13 +97,45 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def adopt_orphans() -> bool:
+    """Make this process the subreaper of everything started below it (Linux). A process
+    whose parent ends without reaping it (a worker ketl's Ctrl-C handler SIGKILLs before its
+    os._exit, a Dask worker a killed run leaves) is then reparented here, not to init, and
+    its CPU counts once ``reap_orphans`` reaps it: without this, the CPU of the killed runs'
+    workers was in no figure."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans(wait: float = 15.0) -> None:
+    """Reap the adopted processes, waiting up to ``wait`` s for those still running (a
+    watchdog outlives its run by its grace)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return  # none left
+        if pid == 0:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+
+
 def run_once(checkout: Path, args: list[str]) -> tuple[float, float, str]:
-    """(wall s, CPU s, pytest's last line) of one run in ``checkout``."""
+    """(wall s, CPU s, pytest's last line) of one run in ``checkout`` (with ``adopt_orphans``
+    called first, the processes it left to die on their own count too)."""
     env = {**os.environ, "PYTHONPATH": str(checkout / "src"), "KETL_REQUIRE_SHARED": "1"}
     cpu0, t0 = _children_cpu(), time.monotonic()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=checkout,
                           env=env, capture_output=True, text=True)
-    wall, cpu = time.monotonic() - t0, _children_cpu() - cpu0
+    wall = time.monotonic() - t0
+    reap_orphans()
+    cpu = _children_cpu() - cpu0
     last = next((ln for ln in reversed(done.stdout.splitlines()) if re.search(r"passed|failed|error", ln)), "?")
     return wall, cpu, last.strip("= ")
 
@@ -137,6 +175,8 @@ def main() -> None:
     ap.add_argument("--together", action="store_true", help="start both runs at once (see above)")
     opts, pytest_args = ap.parse_known_args()
     args = pytest_args or DEFAULT
+    if not opts.together:  # together, an orphan's CPU could not be told to either side
+        adopt_orphans()
     for k in range(opts.rounds):
         if opts.together:
             load = os.getloadavg()[0]

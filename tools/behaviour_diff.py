@@ -10,6 +10,9 @@ it is not (or a run failed), 2 on usage errors.
 
     python tools/behaviour_diff.py [--base 1c60d71] [--head COMMIT] [--keep]
 
+Each run starts its own temporary Prefect server and waits up to
+``KETL_DIFF_SERVER_TIMEOUT`` seconds (default 600) for it.
+
 How each side is installed, and why this way:
 
 * The source is ``git archive``d into a temporary folder (the working tree is
@@ -394,7 +397,10 @@ def run_ketl(side: Side, corpus: Path, out: Path, workers: int | None) -> RunRes
     tag = f"{out.name}"
     env = _clean_env(PREFECT_HOME=str(side.root / f"prefect-{tag}"),
                      PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90",
+                     # 90 s was too short at load 15-24 (the run failed before it started);
+                     # a server that does start is waited for, one that cannot still fails
+                     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=os.environ.get(
+                         "KETL_DIFF_SERVER_TIMEOUT", "600"),
                      KETL_CACHE_DIR=str(side.root / f"cache-{tag}"))
     cmd = [str(side.python.parent / "ketl"), "run", "--raw", str(corpus), "--out", str(out)]
     if workers:

@@ -193,21 +193,51 @@ def _kill_workers(wait: float = 3.0) -> None:
     exited, a Dask worker printed heartbeat tracebacks on the terminal, or
     finished its batch and wrote into the staging folder after the clean-up had
     removed it. The temporary Prefect server is not a worker: the watchdog stops it.
-    The wait ends as soon as they are gone (milliseconds); it is long because a
-    worker in uninterruptible sleep (paging in its imports on a busy disk) dies only
-    when that ends: 1 s was once too short in CI, and the worker outlived ketl."""
-    procs = watchdog._processes()  # noqa: SLF001 - the same /proc scan
-    workers = [pid for pid in watchdog.descendants({os.getpid()}, procs) if _is_worker(pid)]
-    for pid in workers:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+
+    A worker the signal finds still starting cannot be told by its command line
+    yet: before its exec it is a copy of this process, and during the exec its
+    /proc cmdline reads empty (a third of spawns read so right after
+    ``Process.start()`` returned, tens of ms under load). Skipped, it lived on after
+    ketl (CI's "the worker outlived the interrupt"). So the scan repeats until no
+    descendant is starting and every killed one is gone, within ``wait`` seconds
+    (milliseconds as a rule)."""
     deadline = time.monotonic() + wait
-    while workers and time.monotonic() < deadline:
-        workers = [pid for pid in workers if watchdog.running(pid)]
-        if workers:
-            time.sleep(0.01)
+    own = _cmdline(os.getpid())
+    killed: set[int] = set()
+    while True:
+        starting = False
+        for pid in watchdog.descendants({os.getpid()}, watchdog._processes()):  # noqa: SLF001 - same scan
+            kind = _kind(pid, own)
+            if kind == "worker" and pid not in killed:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+                except OSError:
+                    pass
+            starting = starting or kind == "starting"
+        killed = {pid for pid in killed if watchdog.running(pid)}
+        if not (killed or starting) or time.monotonic() >= deadline:
+            return
+        time.sleep(0.01)
+
+
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def _kind(pid: int, own: bytes | None) -> str:
+    """"worker", "starting" (not yet exec'd, or in the exec: not yet known), "gone", or "other"."""
+    if not watchdog.running(pid):  # a zombie's cmdline reads empty too
+        return "gone"
+    cmd = _cmdline(pid)
+    if cmd is None:
+        return "gone"
+    if not cmd or cmd == own:
+        return "starting"
+    return "worker" if _is_worker_cmd(cmd) else "other"
 
 
 def _hold_nannies() -> None:
@@ -225,10 +255,10 @@ def _hold_nannies() -> None:
 
 
 def _is_worker(pid: int) -> bool:
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    return _is_worker_cmd(_cmdline(pid) or b"")
+
+
+def _is_worker_cmd(cmd: bytes) -> bool:
     return b"--multiprocessing-fork" in cmd and b"resource_tracker" not in cmd
 
 
