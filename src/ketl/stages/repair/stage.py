@@ -249,7 +249,11 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
     asks = s.detect_language or s.fix_punctuation or s.split_glued_words
     it = iter(docs)
     while chunk := list(islice(it, _LANGUAGE_CHUNK)):
-        known = sample_answers([d.text for d in chunk]) if asks else None
+        # A run's stage is handed one document at a time (run.batch._guarded, so
+        # that a failing article becomes a reject): a walk for one text costs
+        # more than classify's own (the batch bookkeeping, the samples cut
+        # twice) and misses its cache, so a lone document is asked as before.
+        known = sample_answers([d.text for d in chunk]) if asks and len(chunk) > 1 else None
         for doc in chunk:
             yield repair_document(doc, s, protected, known)
 
