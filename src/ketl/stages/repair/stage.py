@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
 from ...text.language import UNDETERMINED, detect_language, sample_answers
-from .encoding import encoding_changes
+from .encoding import encoding_changes, may_trigger
 from .punctuation import parenthetical_changes, punctuation_changes
 from .scan import scan_text
 from .settle import DirtySpans, window_text
@@ -179,11 +179,42 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     if s.remove_stray_script_lines and stray_script_changes(
             text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share, dirty.facts):
         return False
+    if _only_tail_trimmed(text, s, dirty, edits):
+        return True
     window = window_text(text, dirty.spans)
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
     # The language is the whole text's, as in a full round.
     return not _round(look, _look_settings(s), protected, language)
+
+
+def _only_tail_trimmed(text: str, s: RepairSettings, dirty: DirtySpans, edits: list[Edit]) -> bool:
+    """True when the round only cut the blank tail of the text (three articles in
+    four: the final newline) and that cut provably gives no rule new work.
+
+    Every other rule found nothing in the text before the cut, which is this text
+    plus blanks starting with a newline. The cut text ends where that newline
+    was: the punctuation rules' lookaheads (whitespace, a newline or the end:
+    not a space, "decade. 1990.\\t\\n"), the quote and joiner rules' next character
+    and the glued-word rule's line and boundary tests answer as they did; the
+    text's tokens, brackets, non-ASCII characters and marks are the same or
+    fewer; the spacing pattern's leftmost match was the tail, and a match before
+    it would have been one in the longer text too. The encoding rule is the one
+    whose whole lines (ftfy's segments) change: it is asked to prove it has
+    nothing to look at. The stray-script rule and the language were checked on
+    the whole text by the caller.
+    """
+    n = len(text)
+    if len(edits) != 1 or edits[0].rule != _BLANK_LINES or edits[0].before[:1] != "\n" \
+            or any(span != (n, n) for span in dirty.spans):
+        return False
+    facts = dirty.facts
+    # Spacing changes no non-ASCII character or control: the facts are this text's.
+    return not s.fix_encoding or (facts is not None and facts.nfc
+                                  and not may_trigger(text, s.uncurl_quotes, facts))
+
+
+_BLANK_LINES = "space.blank_lines"
 
 
 @lru_cache(maxsize=8)
