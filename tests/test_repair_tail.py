@@ -22,7 +22,7 @@ from conftest import SEEDS, SHARED
 _ENDINGS = ["", "\n", " \n", "\n\n\n", "\t\n \n", "  ", "said..", "century. .", "word ,", "vraiment ;",
             "the decade. 1990.", "biased’", "it's'", "Putin (Putin)", "heavyshelling", "wasagreed",
             "CafÃ©", "&amp;", "&amp", "x\u200d", "\u200b", "e\u0301", "Привет мир", "中文。", "ok <b>",
-            "a\xa0b", "(x", "“quote”", "'so'", "\x07", "\ufffd"]
+            "a\xa0b", "(x", "“quote”", "'so'", "\x07", "\ufffd", "\nبب", "\nПривет мир", "\n中文"]
 
 
 def _texts() -> list[str]:
