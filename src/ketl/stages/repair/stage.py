@@ -129,7 +129,12 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
             facts = scan_text(doc.text)
 
     if s.fix_encoding:
-        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
+        # encoding_changes' own first test, kept for _only_tail_trimmed.
+        idle = facts.nfc and not may_trigger(doc.text, s.uncurl_quotes, facts)
+        if dirty is not None:
+            dirty.encoding_idle = idle
+        if not idle:
+            apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
     if s.remove_stray_script_lines:
@@ -200,18 +205,18 @@ def _only_tail_trimmed(text: str, s: RepairSettings, dirty: DirtySpans, edits: l
     text's tokens, brackets, non-ASCII characters and marks are the same or
     fewer; the spacing pattern's leftmost match was the tail, and a match before
     it would have been one in the longer text too. The encoding rule is the one
-    whose whole lines (ftfy's segments) change: it is asked to prove it has
-    nothing to look at. The stray-script rule and the language were checked on
+    whose whole lines (ftfy's segments) change: its prefilter must have proved
+    it had nothing to look at (``encoding_idle``). The stray-script rule and the language were checked on
     the whole text by the caller.
     """
     n = len(text)
     if len(edits) != 1 or edits[0].rule != _BLANK_LINES or edits[0].before[:1] != "\n" \
             or any(span != (n, n) for span in dirty.spans):
         return False
-    facts = dirty.facts
-    # Spacing changes no non-ASCII character or control: the facts are this text's.
-    return not s.fix_encoding or (facts is not None and facts.nfc
-                                  and not may_trigger(text, s.uncurl_quotes, facts))
+    # The round's text was this one plus the blanks: the same non-ASCII
+    # characters, controls and entities, so the encoding rule's first test
+    # answers as it did there.
+    return not s.fix_encoding or dirty.encoding_idle
 
 
 _BLANK_LINES = "space.blank_lines"
