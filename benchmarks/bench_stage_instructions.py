@@ -17,7 +17,9 @@ by ``--n`` is the stage's instructions per article. Instructions are not time
 bench_stages_ab.py too; but a smaller count for the same output is less work.
 Each child runs about 40x slower than natively (a minute or two).
 
-    python benchmarks/bench_stage_instructions.py --base /tmp/base/src --stages repair,quotes
+    python benchmarks/bench_stage_instructions.py --base /tmp/base/src --stages repair,quotes [--one-at-a-time]
+
+``--one-at-a-time``: each stage gets one document per call, as in a run (run.batch._guarded).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from ketl.document import Document
 from ketl.dedup.index import sketch_table
 
 corpus, n, measured, on = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
+one_at_a_time = sys.argv[5] == "1"
 res = p.resources(Settings())
 registry = {s.name: s for s in p.STAGES}
 paths = sorted(corpus.rglob("*.txt"))
@@ -57,6 +60,8 @@ def run(name, docs, r):
         sketch_table([d.text for d in docs], dedup.articles)
         sketch_table([q.text for d in docs for q in d.quotes], dedup.quotes)
         return docs
+    if one_at_a_time:  # as a run's batch step calls a stage (run.batch._guarded)
+        return [out for d in docs for out in registry[name].run([d], r)]
     return list(registry[name].run(docs, r))
 
 def through(docs, measure):
@@ -90,8 +95,9 @@ def count_instructions(src: str, child: str, args: list[str], what: str) -> int:
     return int(found.group(1).replace(",", ""))
 
 
-def instructions(src: str, corpus: Path, n: int, stage: str, on: bool) -> int:
-    return count_instructions(src, CHILD, [str(corpus), str(n), stage, "1" if on else "0"], stage)
+def instructions(src: str, corpus: Path, n: int, stage: str, on: bool, one_at_a_time: bool = False) -> int:
+    return count_instructions(src, CHILD, [str(corpus), str(n), stage, "1" if on else "0",
+                                           "1" if one_at_a_time else "0"], stage)
 
 
 def main() -> None:
@@ -100,6 +106,8 @@ def main() -> None:
     ap.add_argument("--this", help="src folder to measure instead of this checkout's")
     ap.add_argument("--stages", default=",".join(STAGES), help=f"comma-separated, of {', '.join(STAGES)}")
     ap.add_argument("--n", type=int, default=300, help="articles of the benchmark corpus")
+    ap.add_argument("--one-at-a-time", action="store_true",
+                    help="call each stage with one document at a time, as a run's batch step does")
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
@@ -115,13 +123,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         build_corpus(Path(tmp), args.n + 100)
         print(f"instructions per article ({args.n} articles of the bench_vs_by_hand corpus, "
-              f"valgrind cachegrind; millions)")
+              f"valgrind cachegrind; millions; {'one document per call' if args.one_at_a_time else 'whole input per call'})")
         print(f"{'stage':<12}" + "".join(f"{v:>10}" for v in versions) + ("   base/this" if args.base else ""))
         for stage in stages:
             per = {}
             for label, src in versions.items():
-                off = instructions(src, Path(tmp), args.n, stage, False)
-                on = instructions(src, Path(tmp), args.n, stage, True)
+                off = instructions(src, Path(tmp), args.n, stage, False, args.one_at_a_time)
+                on = instructions(src, Path(tmp), args.n, stage, True, args.one_at_a_time)
                 per[label] = (on - off) / args.n
             row = f"{stage:<12}" + "".join(f"{per[v] / 1e6:>10.3f}" for v in versions)
             if args.base:

@@ -9,7 +9,10 @@ per-stage functions it imported, so any two versions compare. Input: the
 seeds, the AEB pages and ``--n`` articles of the bench_vs_by_hand corpus.
 Prints the best and median of the rounds, in ms per article, and base/this.
 
-    python benchmarks/bench_stages_ab.py --base /tmp/base/src --rounds 5
+    python benchmarks/bench_stages_ab.py --base /tmp/base/src --rounds 5 [--one-at-a-time]
+
+``--one-at-a-time`` calls each stage with one document per call, as a run does:
+a stage's batch-level work (repair's chunked language walk) shows as it costs there.
 """
 
 from __future__ import annotations
@@ -43,9 +46,13 @@ docs = [Document.from_source(doc_id=f.name, source_path=str(f.relative_to(sys.ar
                              source_encoding="utf-8", source=f.read_text(encoding="utf-8")) for f in paths]
 # Since #14 phase 2 every stage is called as the batch steps call it: the registry's run(docs, resources).
 registry = {s.name: s for s in getattr(p, "STAGES", ())}
+one_at_a_time = sys.argv[2] == "1"
 def stage(name, docs, before, stats=None):
     if registry:
-        return list(registry[name].run(docs, dataclasses.replace(res, site_stats=stats)))
+        r = dataclasses.replace(res, site_stats=stats)
+        if one_at_a_time:  # as a run's batch step calls a stage (run.batch._guarded)
+            return [out for d in docs for out in registry[name].run([d], r)]
+        return list(registry[name].run(docs, r))
     return list(before())
 out = {}
 clock = time.process_time
@@ -87,6 +94,9 @@ def main() -> None:
     ap.add_argument("--this", help="src folder to measure instead of this checkout's")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--n", type=int, default=1000, help="articles of the benchmark corpus")
+    ap.add_argument("--one-at-a-time", action="store_true",
+                    help="call each stage with one document at a time, as a run's batch step does "
+                         "(run.batch._guarded); by default a stage gets the whole input at once")
     args = ap.parse_args()
     versions = {"this": str(Path(args.this).resolve()) if args.this else str(HERE.parent / "src")}
     if args.base:
@@ -97,11 +107,13 @@ def main() -> None:
         for _ in range(args.rounds):
             for label, src in versions.items():
                 env = {**os.environ, "PYTHONPATH": src}
-                run = subprocess.run([sys.executable, "-c", CHILD, tmp], env=env, capture_output=True, text=True)
+                run = subprocess.run([sys.executable, "-c", CHILD, tmp, "1" if args.one_at_a_time else "0"], env=env, capture_output=True, text=True)
                 if run.returncode:
                     sys.exit(f"{label} ({src}) failed:\n{run.stderr}")
                 results[label].append(json.loads(run.stdout.strip().splitlines()[-1]))
     stages = list(results["this"][0])
+    print(f"{args.rounds} rounds, {'one document per call' if args.one_at_a_time else 'whole input per call'}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'ms/article':<14}" + "".join(f"{v + ' best':>12}{v + ' median':>14}" for v in versions)
           + ("   base/this (best)" if args.base else ""))
     for st in stages:

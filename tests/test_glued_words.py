@@ -223,3 +223,39 @@ def test_recall_on_pairs_glued_at_random(english_bodies):
                                    "é", "x" * 200, "the\ud800"])
 def test_odd_tokens_never_raise(token):
     assert split_glued(token) is None or all(split_glued(token))
+
+
+def _regex_tokens(text: str, min_len: int) -> set[str]:
+    # The regex candidate_tokens replaced (ASCII word boundaries).
+    return set(re.findall(r"\b[a-z]{%d,}\b" % min_len, text, re.ASCII))
+
+
+def test_candidate_tokens_are_the_regex_tokens_on_real_text_in_many_scripts():
+    from ketl.stages.repair.words import candidate_tokens
+
+    folder = Path(__file__).parent / "data" / "multilingual"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    gt = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
+    texts += [v["articleBody"] for _, v in sorted(gt.items())]
+    texts += ["", "abc", "Wasagreed wasagreed_x x_wasagreed 3abc abc3 abc\x00def abc\ud800def ab",
+              "café caféteria naïveté e\u0301tude ｆｕｌｌ ｗｉｄｔｈ\tfoo\x1cbar\x0bbaz quux"]
+    known = frozenset({"the", "and", "said"})
+    found = 0
+    for text in texts:
+        for min_len in (1, 3, 5):
+            expected = _regex_tokens(text, min_len)
+            assert candidate_tokens(text, min_len) == expected
+            assert candidate_tokens(text, min_len, known) == expected - known
+            found += len(expected)
+    assert found > 10_000
+
+
+def test_candidate_tokens_on_random_characters():
+    from ketl.stages.repair.words import candidate_tokens
+
+    rng = random.Random(15)
+    alphabet = "abcxyzABZ019_ -'.,\n\t\x00\x1f\x7féßЖ中\u200b\ud800😀"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert candidate_tokens(text, 3) == _regex_tokens(text, 3), repr(text)

@@ -36,7 +36,7 @@ from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 from ...document import Change
 from .scan import TextFacts, nonascii_runs, scan_text
 
-__all__ = ["encoding_changes", "fix_encoding_text", "line_changes"]
+__all__ = ["encoding_changes", "fix_encoding_text", "line_changes", "may_trigger"]
 
 # Cyrillic and Greek letters: pairs of them are ordinary words, never a
 # badness match on their own (ftfy's patterns always pair them with another
@@ -98,10 +98,10 @@ def _trigger_re(uncurl_quotes: bool) -> re.Pattern[str]:
     # Every alternative starts with one of these characters: testing them first
     # lets the scan skip ordinary text at C speed.
     first = singles | suspicious | {"&"}
-    # _may_trigger relies on this: every ASCII character a match can start with
+    # may_trigger relies on this: every ASCII character a match can start with
     # is '&' or a control character that TextFacts.controls reports.
     if not all(c == "&" or c == "\x7f" or (c < " " and c not in "\t\n") for c in first if c.isascii()):
-        raise RuntimeError("ftfy's trigger characters changed: update _may_trigger")
+        raise RuntimeError("ftfy's trigger characters changed: update may_trigger")
     return re.compile(f"(?=[\ud800-\udfff]|{_klass(first)})(?:(?P<strong>{strong})|(?P<pair>{pair}))")
 
 
@@ -310,7 +310,7 @@ def _gate_chars(uncurl_quotes: bool) -> frozenset[str]:
 _RUNS_REGEX_LIMIT = 1500
 
 
-def _may_trigger(text: str, uncurl_quotes: bool, facts: TextFacts) -> bool:
+def may_trigger(text: str, uncurl_quotes: bool, facts: TextFacts) -> bool:
     """False when no trigger match can occur: the cheap tests, most specific first.
 
     ``facts.nonascii`` would put side by side characters that ASCII separates
@@ -339,7 +339,7 @@ def encoding_changes(text: str, uncurl_quotes: bool = False,
     ``ftfy.<fixer>`` of its first fix (``unicode.nfc`` for NFC alone).
     """
     facts = facts or scan_text(text)
-    if not _may_trigger(text, uncurl_quotes, facts):
+    if not may_trigger(text, uncurl_quotes, facts):
         if facts.nfc:
             return []
     # Lines to fix: those holding a strong trigger match or not in NFC, and

@@ -33,6 +33,8 @@ class DirtySpans:
         # What the round that filled the spans saw of the resulting text (its
         # non-ASCII characters): the stray-script check of the whole text reads it.
         self.facts: TextFacts | None = None
+        # The encoding rule's prefilter proved it had nothing to do on the round's text.
+        self.encoding_idle = False
 
     def update(self, text: str, changes: Iterable[Change]) -> None:
         """Record ``changes`` (offsets in ``text``) about to be applied to ``text``."""

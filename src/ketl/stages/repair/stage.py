@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
 from ...text.language import UNDETERMINED, detect_language, sample_answers
-from .encoding import encoding_changes
+from .encoding import encoding_changes, may_trigger
 from .punctuation import parenthetical_changes, punctuation_changes
 from .scan import scan_text
 from .settle import DirtySpans, window_text
@@ -129,7 +129,12 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
             facts = scan_text(doc.text)
 
     if s.fix_encoding:
-        apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
+        # encoding_changes' own first test, kept for _only_tail_trimmed.
+        idle = facts.nfc and not may_trigger(doc.text, s.uncurl_quotes, facts)
+        if dirty is not None:
+            dirty.encoding_idle = idle
+        if not idle:
+            apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
     if s.remove_stray_script_lines:
@@ -179,11 +184,42 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     if s.remove_stray_script_lines and stray_script_changes(
             text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share, dirty.facts):
         return False
+    if _only_tail_trimmed(text, s, dirty, edits):
+        return True
     window = window_text(text, dirty.spans)
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
     # The language is the whole text's, as in a full round.
     return not _round(look, _look_settings(s), protected, language)
+
+
+def _only_tail_trimmed(text: str, s: RepairSettings, dirty: DirtySpans, edits: list[Edit]) -> bool:
+    """True when the round only cut the blank tail of the text (three articles in
+    four: the final newline) and that cut provably gives no rule new work.
+
+    Every other rule found nothing in the text before the cut, which is this text
+    plus blanks starting with a newline. The cut text ends where that newline
+    was: the punctuation rules' lookaheads (whitespace, a newline or the end:
+    not a space, "decade. 1990.\\t\\n"), the quote and joiner rules' next character
+    and the glued-word rule's line and boundary tests answer as they did; the
+    text's tokens, brackets, non-ASCII characters and marks are the same or
+    fewer; the spacing pattern's leftmost match was the tail, and a match before
+    it would have been one in the longer text too. The encoding rule is the one
+    whose whole lines (ftfy's segments) change: its prefilter must have proved
+    it had nothing to look at (``encoding_idle``). The stray-script rule and the language were checked on
+    the whole text by the caller.
+    """
+    n = len(text)
+    if len(edits) != 1 or edits[0].rule != _BLANK_LINES or edits[0].before[:1] != "\n" \
+            or any(span != (n, n) for span in dirty.spans):
+        return False
+    # The round's text was this one plus the blanks: the same non-ASCII
+    # characters, controls and entities, so the encoding rule's first test
+    # answers as it did there.
+    return not s.fix_encoding or dirty.encoding_idle
+
+
+_BLANK_LINES = "space.blank_lines"
 
 
 @lru_cache(maxsize=8)
@@ -249,7 +285,11 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
     asks = s.detect_language or s.fix_punctuation or s.split_glued_words
     it = iter(docs)
     while chunk := list(islice(it, _LANGUAGE_CHUNK)):
-        known = sample_answers([d.text for d in chunk]) if asks else None
+        # A run's stage is handed one document at a time (run.batch._guarded, so
+        # that a failing article becomes a reject): a walk for one text costs
+        # more than classify's own (the batch bookkeeping, the samples cut
+        # twice) and misses its cache, so a lone document is asked as before.
+        known = sample_answers([d.text for d in chunk]) if asks and len(chunk) > 1 else None
         for doc in chunk:
             yield repair_document(doc, s, protected, known)
 
