@@ -303,3 +303,5 @@ def test_pairs_measured_tile_by_tile_equal_one_mapping(tmp_path, window):
     assert np.array_equal(mapped.jaccard(pairs), want_j)
     assert np.array_equal(mapped.intersection_sizes(pairs), want_i)
     assert len(mapped.jaccard(np.empty((0, 2), np.int64))) == 0
+    chunked = distributed._by_tiles(folder, settings.num_perm, n, pairs, "intersection_sizes", np.int64, window, 7)
+    assert np.array_equal(chunked, want_i)  # a tile's pairs a few at a time
