@@ -36,10 +36,12 @@ def test_the_tail_shrinks_so_the_workers_end_together():
         left -= s
 
 
-def test_a_small_run_uses_every_worker():
-    # 181 files (the AEB pages) were one batch: one core worked, the other idled
-    assert [len(b) for b in make_batches(_files([4_500] * 181), 1_000, workers=2)] == [100, 81]
-    assert [len(b) for b in make_batches(_files([4_500] * 60), 1_000, workers=2)] == [60]
+def test_a_run_of_one_batch_stays_one_batch():
+    # each batch stamps first_seen with its own clock, and the propagation tables order
+    # undated articles by it: splitting the 181 AEB pages changed 9 quote clusters
+    assert [len(b) for b in make_batches(_files([4_500] * 181), 1_000, workers=2)] == [181]
+    assert [len(b) for b in make_batches(_files([4_500] * 1_000), 1_000, workers=2)] == [1_000]
+    assert [len(b) for b in make_batches(_files([4_500] * 1_001), 1_000, workers=2)] == [501, 250, 125, 100, 25]
 
 
 def test_batch_size_and_byte_cap_still_bound_the_tail():
