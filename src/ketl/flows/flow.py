@@ -197,7 +197,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
     run_id = _run_id()
     workers = (settings.workers or os.cpu_count() or 1) if local_pool else 1
     with for_run(workers):
-        # With a local pool a task run stands for all of a step's batches (5 task runs
+        # With a local pool a task run stands for all of a step's batches (6 task runs
         # for 20,000 articles, were 51 and then 8); with Dask, one per batch.
         summary = _run(settings, raw_path, run_id, full, t0, keep_stale, workers if local_pool else 0)
     summary.notes = notes + summary.notes
@@ -275,9 +275,7 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
         summary.add_seconds(c)
     replaced = _replaced(summary, file_rows, processed, scanned.stale)
     lap("read")
-    # With a local pool the merge runs here as a plain call: a task run of its own cost
-    # more wall time in Prefect's calls than the merge (about 0.05 CPU s per 20,000 articles).
-    (site_lines_task.fn if tasks > 0 else site_lines_task)(ctx, previous, [c.batch for c in prepared])
+    site_lines_task(ctx, previous, [c.batch for c in prepared])
     lap("site lines")
     progress.start("curate", len(batches))
     finished = _gather(finish_task.map(ctx=unmapped(ctx), batches=_split([c.batch for c in prepared], min(tasks, 1))),
