@@ -20,8 +20,7 @@ import pytest
 from conftest import SEEDS
 from ketl.ingest.scan import scan
 from ketl.run.batch import RunContext, drop_replaced, finish_batch, merge_site_lines, prepare_batch
-from ketl.run.dedup import (INDEXES, SHARDS, band_shard, finalize_index, finalize_run, register_run,
-                            write_propagation)
+from ketl.run.dedup import INDEXES, SHARDS, band_shard, finalize_run, register_run
 from ketl.run.handoff import unpack
 from ketl.run.work import WorkFolder, run_of_part
 from ketl.settings import Settings
