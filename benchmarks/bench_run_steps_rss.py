@@ -43,6 +43,7 @@ def _ctx(staging: Path):
 
 def _step(staging: Path, step: str, batches: list[int]) -> None:
     """Run one step here (a child process) and pickle its result beside the staging folder."""
+    from ketl.run import dedup
     from ketl.run.dedup import SHARDS, DedupPlan, band_shard, finalize_index, register_index, write_propagation
 
     if step == "imports":  # the floor: a process that imported the steps and ran nothing
@@ -57,9 +58,11 @@ def _step(staging: Path, step: str, batches: list[int]) -> None:
         done.setdefault("shards", {})[step] = band_shard(ctx, plan, int(step.split("-")[1]), SHARDS)
     elif step.startswith("cluster-"):
         shards = [done["shards"][k] for k in sorted(done["shards"])]
-        finalize_index(ctx, step.split("-")[1], batches, None, DedupPlan(done["plans"]), shards, [])
-    else:
-        write_propagation(ctx)
+        # as the pool runs it: the articles half also builds article_clusters (older code: finalize_index)
+        half = getattr(dedup, "finalize_half", finalize_index)
+        half(ctx, step.split("-")[1], batches, None, DedupPlan(done["plans"]), shards, [])
+    else:  # what follows both halves: quote_clusters (older code: both propagation tables)
+        getattr(dedup, "write_quote_propagation", write_propagation)(ctx)
     keep.write_bytes(pickle.dumps(done))
 
 

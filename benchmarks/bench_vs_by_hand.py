@@ -171,6 +171,7 @@ class Run:
     rss_roles: dict[str, int] = field(default_factory=dict)  # peak RSS of each role's processes together
     milestones: dict[str, float] = field(default_factory=dict)  # ketl.run.timeline, seconds after the start
     events: list[tuple[str, float]] = field(default_factory=list)  # every timeline line, in time order
+    work: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # worker pid: (start, end) of each step
     series: list[tuple[float, dict[str, int]]] = field(default_factory=list)  # (seconds, RSS by role) samples
     server_cpu: float | None = None  # CPU s of the running `prefect server start` during the run
     stages: dict[str, float] = field(default_factory=dict)
@@ -264,6 +265,10 @@ def measure(label: str, cmd: list[str], env: dict[str, str]) -> Run:
             event, at, _pid = line.split("\t")
             run.milestones[event] = max(run.milestones.get(event, 0.0), float(at) - t_unix)
             run.events.append((event, float(at) - t_unix))
+            if event.startswith("work start: "):
+                run.work.setdefault(int(_pid), []).append((float(at) - t_unix, float("nan")))
+            elif event.startswith("work end: ") and run.work.get(int(_pid)):
+                run.work[int(_pid)][-1] = (run.work[int(_pid)][-1][0], float(at) - t_unix)
         run.events.sort(key=lambda e: e[1])
     run.series = sampler.series
     shutil.rmtree(trace.parent, ignore_errors=True)
@@ -367,6 +372,10 @@ def report(runs: list[Run], n: int, nbytes: int) -> None:
             phases = _phases(r.events)
             if phases:
                 print("  phases, wall s: " + ", ".join(f"{k} {v:.2f}" for k, v in phases))
+            idle = _idle(r.events, r.work)
+            if idle:
+                print(f"  idle worker s per phase ({len(r.work)} workers; wall x workers - time in a step): "
+                      + ", ".join(f"{k} {v:.2f}" for k, v in idle) + f"; total {sum(v for _, v in idle):.2f}")
             if r.milestones:
                 steps = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r.milestones.items(), key=lambda kv: kv[1]))
                 print(f"  timeline, s after the start (the last worker for 'worker warm'): {steps}")
@@ -385,6 +394,22 @@ def _phases(events: list[tuple[str, float]]) -> list[tuple[str, float]]:
     return out
 
 
+def _idle(events: list[tuple[str, float]], work: dict[int, list[tuple[float, float]]]) -> list[tuple[str, float]]:
+    """Per phase of the flow, the worker seconds no step ran (the ``work start``/``work
+    end`` marks of the pool's workers): a core the run left idle."""
+    start = next((t for e, t in events if e == "flow started"), None)
+    if start is None or not work:
+        return []
+    spans = [(a, b) for runs in work.values() for a, b in runs if b == b]  # b != b: nan, never ended
+    out = []
+    for event, t in events:
+        if event.startswith("phase done: "):
+            busy = sum(max(0.0, min(b, t) - max(a, start)) for a, b in spans)
+            out.append((event.removeprefix("phase done: "), len(work) * (t - start) - busy))
+            start = t
+    return out
+
+
 def _with_src(env: dict[str, str], src: str | None) -> dict[str, str]:
     return {**env, "PYTHONPATH": src} if src else env
 
@@ -399,6 +424,8 @@ def main() -> None:
     ap.add_argument("--sides", default="by-hand,temporary,server",
                     help="which of by-hand, temporary, server to run (server: only with --server or named here)")
     ap.add_argument("--base", help="another checkout's src folder: each ketl side also runs with that code")
+    ap.add_argument("--port", type=int, default=4297,
+                    help="port of the running server (another one per developer on a shared machine)")
     args = ap.parse_args()
     sides = set(args.sides.split(","))
     if "server" in sides and args.sides != ap.get_default("sides"):
@@ -409,7 +436,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ketl-vs-by-hand-"))
     home = args.cache / "prefect-home"  # kept, like a user's ~/.prefect: its database is not rebuilt each time
     runs: list[Run] = []
-    server = PrefectServer(args.cache / "prefect-server-home") if args.server else None
+    server = PrefectServer(args.cache / "prefect-server-home", args.port) if args.server else None
     try:
         if server:
             server.__enter__()

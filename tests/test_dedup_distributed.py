@@ -276,3 +276,32 @@ def test_the_link_steps_block_mapped_sketches_answer_as_the_store_mapped_once(tm
     assert np.array_equal(blocks.intersection_sizes(pairs), want)
     assert np.array_equal(once.intersection_sizes(pairs), want)
     assert blocks.intersection_sizes(pairs[:0]).shape == (0,) and blocks.files() == once.files()
+
+
+@pytest.mark.parametrize("window", [3, 16, 1 << 16])
+def test_pairs_measured_tile_by_tile_equal_one_mapping(tmp_path, window):
+    """The band and link steps map the sketch files anew per tile of pairs (their peak RSS
+    no longer grows with the run's signatures): same Jaccard and n-gram overlaps, in order."""
+    from ketl.dedup.sketches import SketchStore, SketchWriter
+
+    rows = _rows()
+    settings = QuoteIndex.default_settings
+    sk = sketch_table([r[2] for r in rows], settings)
+    folder = tmp_path / "sketches"
+    with SketchWriter(folder, 0, settings.num_perm) as w:  # two files, as after a second run
+        w.write(sk["signature"].combine_chunks()[:20], sk["grams"].combine_chunks()[:20])
+    with SketchWriter(folder, 20, settings.num_perm) as w:
+        w.write(sk["signature"].combine_chunks()[20:], sk["grams"].combine_chunks()[20:])
+    n = len(rows)
+    rng = np.random.default_rng(3)
+    pairs = np.stack([rng.integers(0, n, 500), rng.integers(0, n, 500)], axis=1)
+    pairs = np.concatenate([pairs, [[0, 1], [n - 1, 0], [5, 5]]])
+    whole = SketchStore.open(folder, settings.num_perm, upto=n)
+    want_j, want_i = whole.jaccard(pairs), whole.intersection_sizes(pairs)
+    assert (want_j == 1).sum() >= 3 and 0 < (want_i > 0).sum() < len(pairs)  # not all equal or all zero
+    mapped = distributed.BlockMapped(folder, settings.num_perm, n, block=window)
+    assert np.array_equal(mapped.jaccard(pairs), want_j)
+    assert np.array_equal(mapped.intersection_sizes(pairs), want_i)
+    assert len(mapped.jaccard(np.empty((0, 2), np.int64))) == 0
+    chunked = distributed._by_tiles(folder, settings.num_perm, n, pairs, "intersection_sizes", np.int64, window, 7)
+    assert np.array_equal(chunked, want_i)  # a tile's pairs a few at a time

@@ -142,3 +142,26 @@ def test_part_writers_leave_nothing_when_the_block_fails(tmp_path):
             out.write(quotes, "2021-03-01")
             raise RuntimeError("a failed step")
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_article_clusters_are_built_from_the_articles_alone_while_the_quotes_are_rewritten(tmp_path):
+    """The cluster step's articles half builds article_clusters before the quotes table is
+    written (the other worker is still rewriting it): the articles alone give the whole build's rows."""
+    from ketl.run.propagation import write_snapshot_article_clusters, write_snapshot_quote_clusters
+
+    articles, quotes = _dataset()
+    for k in range(3):
+        sl = slice(k * 20, (k + 1) * 20)
+        write_part(tmp_path, "articles", articles[sl], f"part-run{k}-00000", f"2021-03-0{k + 1}")
+    assert not (tmp_path / "quotes").exists()
+    assert write_snapshot_article_clusters(tmp_path, "run", "2021-03-04", "part-run") >= 5
+
+    def read(name):
+        return ds.dataset(tmp_path / name, format="parquet", partitioning="hive").to_table().drop_columns(["run_date"])
+
+    assert read("article_clusters").equals(article_clusters(articles, "run"))
+    for k in range(3):  # then the quotes half's table, and quote_clusters from both
+        write_part(tmp_path, "quotes", quotes[k * 20:(k + 1) * 20], f"quotes-run{k}", f"2021-03-0{k + 1}")
+    assert write_snapshot_quote_clusters(tmp_path, "run", "2021-03-04", "part-run") >= 3
+    assert read("quote_clusters").equals(quote_clusters(quotes, articles, "run"))
+    assert read("article_clusters").equals(article_clusters(articles, "run"))  # left as it was

@@ -20,8 +20,7 @@ import pytest
 from conftest import SEEDS
 from ketl.ingest.scan import scan
 from ketl.run.batch import RunContext, drop_replaced, finish_batch, merge_site_lines, prepare_batch
-from ketl.run.dedup import (INDEXES, SHARDS, band_shard, finalize_index, finalize_run, register_run,
-                            write_propagation)
+from ketl.run.dedup import INDEXES, SHARDS, band_shard, finalize_run, register_run
 from ketl.run.handoff import unpack
 from ketl.run.work import WorkFolder, run_of_part
 from ketl.settings import Settings
@@ -29,10 +28,13 @@ from ketl.store import Store
 
 
 def _finalize_halves_reversed(ctx, batches, previous, plan, shards, replaced):
-    """Step 3 as the pool runs it (one worker per index, side by side), the quotes half first."""
+    """Step 3 as the pool runs it (one worker per index, side by side; the articles half
+    builds article_clusters, quote_clusters follows both), the articles half first."""
+    from ketl.run.dedup import finalize_half, write_quote_propagation
+
     for name in reversed(list(INDEXES)):
-        finalize_index(ctx, name, batches, previous, plan, shards, replaced)
-    write_propagation(ctx)
+        finalize_half(ctx, name, batches, previous, plan, shards, replaced)
+    write_quote_propagation(ctx)
 
 
 def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None = None, finalize=finalize_run):

@@ -43,6 +43,10 @@ from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_fil
 __all__ = ["RunPlan", "ShardResult", "register", "band_shard", "link", "shard_bands"]
 
 _BLOCK = 1 << 16  # new items whose band keys are computed at a time in a shard
+# Items per window of the pair measures' tiles (_by_tiles): 64 MB of signatures. Windows of
+# 2^16 items cut a 100,000-article band task's pair step to 276 MiB (376 mapped once) but
+# cost 10 % more CPU in remapping; 2^17: 298 MiB, 3-5 % (2^18: 342 MiB, none).
+_TILE = 1 << 17
 MAX_SKETCH_FILES = 32  # stored sketch files before a run merges them
 
 
@@ -187,24 +191,52 @@ def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence
         keys = band_keys(store.signatures(np.arange(lo, hi)), s.bands, s.rows, which=bands)
         raw = [table.add_band(b, keys[:, j], lo) for j, b in enumerate(bands)]
         pairs = _unique_pairs(np.concatenate([a for a, _ in raw]), np.concatenate([c for _, c in raw]))
-        del keys, raw
-        weights = store.jaccard(pairs)
-        del store
+        del keys, raw, store
+        weights = _by_tiles(sketches, s.num_perm, plan.n, pairs, "jaccard", np.float32)
         ok = weights >= s.threshold
         found_pairs.append(pairs[ok])
         found_weights.append(weights[ok])
     return np.concatenate(found_pairs), np.concatenate(found_weights)
 
 
-class BlockMapped:
-    """The sketch files as the link step reads them: mapped anew for each block of pairs,
-    so the pages a block read leave the process with it. Mapped once, every
-    signature and n-gram set the step touched stayed resident to its end: 385 MB
-    of file pages at 100,000 articles of bench_vs_by_hand's corpus (nearly every
-    quote is clustered there, so nearly every item is read)."""
+def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure: str, dtype,
+              window: int = _TILE, chunk: int = _BLOCK) -> np.ndarray:
+    """``SketchStore.<measure>(pairs)`` (``jaccard`` or ``intersection_sizes``), the files
+    mapped anew for each tile of pairs whose two items fall in the same two windows of
+    ``window`` items, ``chunk`` pairs at a time.
 
-    def __init__(self, folder: Path, num_perm: int, n: int, block: int = _BLOCK) -> None:
-        self.folder, self.num_perm, self.n, self.block = Path(folder), num_perm, n, block
+    Pairs reach back to any earlier item, so one mapping kept every page of the
+    run's signatures they touched resident: the band tasks' peak RSS grew with the
+    run (233 MiB at 20,000 articles of bench_vs_by_hand's corpus, 438 at 100,000,
+    where the quote signatures are 284 MB). Per tile the pages of at most two
+    windows are mapped. Same values, in the pairs' order.
+    """
+    out = np.empty(len(pairs), dtype)
+    if not len(pairs):
+        return out
+    tiles = -(-max(n, 1) // window)
+    key = (pairs[:, 0] // window) * tiles + pairs[:, 1] // window
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    cuts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1], [True])))
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        fn = getattr(SketchStore.open(sketches, num_perm, upto=n), measure)
+        for start in range(lo, hi, chunk):  # a tile's pairs a block at a time (the measure's own arrays)
+            take = order[start:min(hi, start + chunk)]
+            out[take] = fn(pairs[take])
+    return out
+
+
+class BlockMapped:
+    """The sketch files as the link step reads them: mapped anew for each tile of pairs
+    (:func:`_by_tiles`), so the pages a tile read leave the process with it. Mapped
+    once, every signature and n-gram set the step touched stayed resident to its
+    end: 385 MB of file pages at 100,000 articles of bench_vs_by_hand's corpus
+    (nearly every quote is clustered there, so nearly every item is read); mapped
+    per block of pairs, a block's pairs still touched items all over the files."""
+
+    def __init__(self, folder: Path, num_perm: int, n: int, block: int = _TILE) -> None:
+        self.folder, self.num_perm, self.n, self.block = Path(folder), num_perm, n, block  # items per tile window
 
     def _store(self) -> SketchStore:
         return SketchStore.open(self.folder, self.num_perm, upto=self.n)
@@ -213,14 +245,10 @@ class BlockMapped:
         return self.n
 
     def jaccard(self, pairs: np.ndarray) -> np.ndarray:
-        out = np.empty(len(pairs), np.float32)
-        for lo in range(0, len(pairs), self.block):
-            out[lo:lo + self.block] = self._store().jaccard(pairs[lo:lo + self.block])
-        return out
+        return _by_tiles(self.folder, self.num_perm, self.n, pairs, "jaccard", np.float32, self.block)
 
     def intersection_sizes(self, pairs: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.zeros(0, np.int64), *(self._store().intersection_sizes(pairs[lo:lo + self.block])
-                                                         for lo in range(0, len(pairs), self.block))])
+        return _by_tiles(self.folder, self.num_perm, self.n, pairs, "intersection_sizes", np.int64, self.block)
 
     def write_new(self, folder: Path) -> None:
         self._store().write_new(folder)

@@ -97,7 +97,7 @@ class ComputePool:
         """``fn(*args)`` in a worker process (in this one without workers)."""
         if self._executor is None:
             return fn(*args)
-        return self._executor.submit(releasing, fn, *args).result()
+        return self._executor.submit(traced, fn, *args).result()
 
     def batch_done(self, phase: str, key: Hashable = None) -> None:
         """A batch of ``phase`` is done (in a task's thread): the progress bar moves,
@@ -201,7 +201,7 @@ def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = ""
             out.append(pool.compute(fn, *args) if pool is not None else releasing(fn, *args))
             done(i)
         return out
-    futures = [executor.submit(releasing, fn, *args) for args in calls]
+    futures = [executor.submit(traced, fn, *args) for args in calls]
     index = {fut: i for i, fut in enumerate(futures)}
     try:
         for fut in as_completed(futures):
@@ -213,6 +213,16 @@ def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = ""
         wait(futures)
         raise
     return [f.result() for f in futures]
+
+
+def traced(fn: Callable[..., Any], *args: Any) -> Any:
+    """How a worker runs a step: :func:`releasing`, between two timeline marks
+    (``work start``/``work end``), so a benchmark can tell when each core idled."""
+    timeline.mark(f"work start: {fn.__name__}")
+    try:
+        return releasing(fn, *args)
+    finally:
+        timeline.mark(f"work end: {fn.__name__}")
 
 
 def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> None:

@@ -17,7 +17,8 @@ from prefect.cache_policies import NO_CACHE
 
 from ..ingest.scan import SourceFile
 from ..run.batch import SITE_LINES, BatchCounts, RunContext, finish_batch, merge_site_lines, prepare_batch, resources
-from ..run.dedup import INDEXES, DedupPlan, FinalCounts, ShardPairs, band_shard, finalize_index, register_index, write_propagation
+from ..run.dedup import (INDEXES, DedupPlan, FinalCounts, ShardPairs, band_shard, finalize_half, register_index,
+                         write_quote_propagation)
 from ..store import STATE
 from .pool import compute, compute_each
 
@@ -94,8 +95,9 @@ def band_task(ctx: RunContext, plan: DedupPlan, shards: list[int]) -> list[Shard
 @task(name="cluster", **_RETRY)
 def finalize_task(ctx: RunContext, batches: list[int], previous: Path | None, plan: DedupPlan | None,
                   shards: list[ShardPairs], replaced: list[str]) -> FinalCounts:
-    """The two indexes side by side in the pool, then the propagation tables (which read both)."""
-    halves = compute_each(finalize_index, [(ctx, name, batches, previous, plan, shards, replaced)
-                                           for name in INDEXES])
-    compute(write_propagation, ctx)
+    """The two indexes side by side in the pool (the articles half then builds
+    article_clusters), then quote_clusters, which reads both."""
+    halves = compute_each(finalize_half, [(ctx, name, batches, previous, plan, shards, replaced)
+                                          for name in INDEXES])
+    compute(write_quote_propagation, ctx)
     return halves[0].plus(halves[1])

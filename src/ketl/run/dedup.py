@@ -35,7 +35,7 @@ from .incremental import file_key_in
 from .batch import RunContext, merge_small_tables
 from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen, upgrade_published
-from .propagation import write_snapshot_propagation
+from .propagation import write_snapshot_article_clusters, write_snapshot_propagation, write_snapshot_quote_clusters
 from .release import release_memory
 from ..schemas import QUOTES
 from ..store import STATE, PartWriters, Store, rewrite_rows, write_part
@@ -172,6 +172,24 @@ def finalize_index(ctx: RunContext, name: str, batches: list[int], previous: Pat
 def write_propagation(ctx: RunContext) -> None:
     """quote_clusters and article_clusters: rebuilt whole from what the snapshot now holds, as quotes is."""
     write_snapshot_propagation(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
+
+
+def finalize_half(ctx: RunContext, name: str, batches: list[int], previous: Path | None,
+                  plan: DedupPlan | None = None, shards: list[ShardPairs] | tuple = (),
+                  replaced: list[str] | tuple = ()) -> FinalCounts:
+    """:func:`finalize_index`, and after the articles half ``article_clusters``, which reads
+    only the articles: the worker that wrote them builds it while the other still
+    rewrites the quotes (it ran after both, on one core). :func:`write_quote_propagation`
+    follows both halves."""
+    counts = finalize_index(ctx, name, batches, previous, plan, shards, replaced)
+    if name == "articles":
+        write_snapshot_article_clusters(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
+    return counts
+
+
+def write_quote_propagation(ctx: RunContext) -> None:
+    """``quote_clusters``, once both halves of step 3 are written (it reads quotes and articles)."""
+    write_snapshot_quote_clusters(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
 
 
 def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,

@@ -24,7 +24,7 @@ from ..stages.quotes.kind import STATEMENT, quote_kind
 from ..store import PLACEHOLDER, write_part
 
 __all__ = ["quote_clusters", "article_clusters", "write_propagation", "write_snapshot_propagation",
-           "ARTICLE_COLUMNS"]
+           "write_snapshot_quote_clusters", "write_snapshot_article_clusters", "ARTICLE_COLUMNS"]
 
 ARTICLE_COLUMNS = ["doc_id", "source_path", "site", "title", "published", "first_seen", "processed_at",
                    "near_duplicate_of"]
@@ -191,16 +191,17 @@ def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table
 
 
 def _replace(staging: Path, clusters: pa.Table, reprints: pa.Table, run_date: str, part: str) -> tuple[int, int]:
-    out = []
-    for name, rows in (("quote_clusters", clusters), ("article_clusters", reprints)):
-        existing = list((staging / name).rglob("*.parquet"))
-        if not rows.num_rows and all(f.name == PLACEHOLDER for f in existing):
-            out.append(0)  # still empty: the linked placeholder stays (an export copies nothing new)
-            continue
-        shutil.rmtree(staging / name, ignore_errors=True)  # the previous snapshot's rows: links only
-        (staging / name).mkdir(parents=True, exist_ok=True)
-        out.append(write_part(staging, name, rows, part, run_date))
-    return out[0], out[1]
+    return (_replace_one(staging, "quote_clusters", clusters, run_date, part),
+            _replace_one(staging, "article_clusters", reprints, run_date, part))
+
+
+def _replace_one(staging: Path, name: str, rows: pa.Table, run_date: str, part: str) -> int:
+    existing = list((staging / name).rglob("*.parquet"))
+    if not rows.num_rows and all(f.name == PLACEHOLDER for f in existing):
+        return 0  # still empty: the linked placeholder stays (an export copies nothing new)
+    shutil.rmtree(staging / name, ignore_errors=True)  # the previous snapshot's rows: links only
+    (staging / name).mkdir(parents=True, exist_ok=True)
+    return write_part(staging, name, rows, part, run_date)
 
 
 def _quote_columns(folder: Path, columns: list[str] = QUOTE_COLUMNS, clusters: tuple[str, str | None] = ("", None),
@@ -226,13 +227,13 @@ def _quote_columns(folder: Path, columns: list[str] = QUOTE_COLUMNS, clusters: t
     return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(columns=columns, filter=where)
 
 
-def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray) -> pa.Table:
+def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None) -> pa.Table:
     """The article rows either table can use: near-duplicates, the articles they point at,
     and the articles of the clustered quotes (``doc_ids``; the others take no part in either)."""
     from .first_seen import article_columns
 
     dup = article_columns(folder, ["near_duplicate_of"], lambda t: pc.is_valid(t.column(0))).column(0)
-    wanted = pa.chunked_array([*dup.chunks, *doc_ids.chunks], pa.string())
+    wanted = pa.chunked_array([*dup.chunks, *(doc_ids.chunks if doc_ids is not None else [])], pa.string())
     wanted = pc.unique(wanted.combine_chunks()) if len(wanted) else pa.array([], pa.string())
     return article_columns(folder, ARTICLE_COLUMNS, lambda t: pc.or_(
         pc.is_valid(t.column("near_duplicate_of")), pc.is_in(t.column("doc_id"), value_set=wanted)))
@@ -249,18 +250,33 @@ _HEX = "0123456789abcdef"  # cluster ids are quote ids, hex digests: even ranges
 def write_snapshot_propagation(staging: Path, run_id: str, run_date: str, part: str,
                                pass_rows: int = PASS_ROWS) -> tuple[int, int]:
     """Both tables rebuilt from the quotes and articles the staging snapshot now holds."""
+    return (write_snapshot_quote_clusters(staging, run_id, run_date, part, pass_rows),
+            write_snapshot_article_clusters(staging, run_id, run_date, part))
+
+
+def write_snapshot_article_clusters(staging: Path, run_id: str, run_date: str, part: str) -> int:
+    """``article_clusters`` alone: it reads only the articles table, so it can be built as soon
+    as that is written, beside the quotes table's rewrite (rows written)."""
+    return _replace_one(staging, "article_clusters", article_clusters(_needed_articles(staging), run_id),
+                        run_date, part)
+
+
+def write_snapshot_quote_clusters(staging: Path, run_id: str, run_date: str, part: str,
+                                  pass_rows: int = PASS_ROWS) -> int:
+    """``quote_clusters`` alone, from the clustered quotes and their articles (rows written)."""
     passes = _passes(staging, pass_rows)
     if passes == 1:
         quotes = _quote_columns(staging)
-        return write_propagation(staging, quotes, _needed_articles(staging, quotes.column("doc_id")), run_id,
-                                 run_date, part)
-    articles = _needed_articles(staging, _quote_columns(staging, ["doc_id"]).column("doc_id"))
-    # A cluster's rows all fall in one range and the builder works per cluster, so the
-    # passes' rows are the whole build's; only its final order is global.
-    clusters = pa.concat_tables([quote_clusters(_quote_columns(staging, clusters=r), articles, run_id)
-                                 for r in _ranges(passes)])
-    clusters = clusters.sort_by([("first_at", "ascending"), ("cluster_id", "ascending")])
-    return _replace(staging, clusters, article_clusters(articles, run_id), run_date, part)
+        # the same article rows as the two tables built together read (the join's input unchanged)
+        clusters = quote_clusters(quotes, _needed_articles(staging, quotes.column("doc_id")), run_id)
+    else:
+        articles = _needed_articles(staging, _quote_columns(staging, ["doc_id"]).column("doc_id"))
+        # A cluster's rows all fall in one range and the builder works per cluster, so the
+        # passes' rows are the whole build's; only its final order is global.
+        clusters = pa.concat_tables([quote_clusters(_quote_columns(staging, clusters=r), articles, run_id)
+                                     for r in _ranges(passes)])
+        clusters = clusters.sort_by([("first_at", "ascending"), ("cluster_id", "ascending")])
+    return _replace_one(staging, "quote_clusters", clusters, run_date, part)
 
 
 def _passes(staging: Path, pass_rows: int) -> int:
