@@ -201,7 +201,21 @@ def _fail() -> None:
     raise OSError("disk full")
 
 
-def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each():
+def _pid_meeting(folder: str, me: str, other: str, limit: float = 20.0) -> int:
+    """Say "here", then wait (up to ``limit``) for the other call: two calls that run side
+    by side both return at once; one worker taking both waits out the limit on the first,
+    and the pids then show it. (Two 0.4 s sleeps were flaky under load: a worker
+    descheduled for 0.4 s let the other take both calls.)"""
+    import time
+
+    Path(folder, me).write_text("here")
+    deadline = time.monotonic() + limit
+    while not Path(folder, other).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return os.getpid()
+
+
+def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each(tmp_path):
     from ketl.flows.pool import ComputePool, compute_each
     from ketl.run import progress
 
@@ -222,7 +236,9 @@ def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each
         assert seen.done == []  # and the flow counts the task's batches (a Dask worker's case)
         with ComputePool(2) as pool:
             assert pool.ready(120)  # both workers up: else the first takes every call
-            pids = compute_each(_pid_after, [(0.4,), (0.4,), (0.0,), (0.0,)], "read")
+            meet = [(str(tmp_path), "a", "b"), (str(tmp_path), "b", "a"),
+                    (str(tmp_path), "c", "c"), (str(tmp_path), "d", "d")]
+            pids = compute_each(_pid_meeting, meet, "read")
         assert len(set(pids[:2])) == 2 and os.getpid() not in pids  # side by side, in the workers
         assert seen.done == [("read", 1)] * 4
         # a retried task runs its finished batches again: each batch still counts once
