@@ -1094,3 +1094,33 @@ def test_a_list_article_goes_on_past_an_ad_marker_where_its_labels_repeat(marker
     for line in before + after:
         assert line in doc.text
     assert marker not in doc.text.split("\n")
+
+
+_OPENINGS = {
+    "en": (["The refreshing autumn sky!", "This is the park where the air is filled with the scent of fall",
+            "The reason we came to the park!"],
+           ["It was part of the opening ceremony of the city festival, held on a stage in the middle of the park.",
+            "Crowds of people came to see the performers, and the square was full long before six o'clock.",
+            "The dancers wore traditional costumes and the drummers played until late in the evening."]),
+    "de": (["Der Himmel war klar!", "Das ist der Park, in dem die Luft nach Herbst riecht",
+            "Darum sind wir hierhergekommen!"],
+           ["Das Stück war Teil der Eröffnungsfeier des Stadtfestes auf einer Bühne mitten im Park.",
+            "Viele Menschen kamen, um die Tänzer zu sehen, und der Platz war lange vor sechs Uhr voll.",
+            "Die Tänzer trugen traditionelle Kostüme und die Trommler spielten bis spät in den Abend."]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_OPENINGS))
+def test_the_articles_opening_below_a_one_item_box_above_it_stays(lang):
+    # Noise set, seed 5 (AEB 8cad...): a "More from X >>" box with one headline
+    # above the article's opening lines took them as more of its list. A box
+    # holds its few items and no sentence; the sentences below it open the article.
+    opening, paragraphs = _OPENINGS[lang]
+    text = "\n\n".join(["Lakeside Record", "Opinion", "News", "Politics", "Culture", "Video",
+                        "More from Lakeside Record >>", "Gannett gatehouse merger future local news",
+                        *opening, *paragraphs, "© 2021 Lakeside Record. All rights reserved."])
+    doc = clean(doc_of(text, "lakeside/fest.txt"))
+    for line in opening + paragraphs:
+        assert line in doc.text
+    assert "Gannett gatehouse merger future local news" not in doc.text
+    assert "More from Lakeside Record" not in doc.text

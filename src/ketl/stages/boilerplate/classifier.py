@@ -673,7 +673,7 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap, first)
             if resumed is None and headers[q]:
                 resumed = _past_box(lines, hard, weak, q, end, max_gap, (first, q - 1)) if step == 1 else \
-                    _lead_above_box(lines, hard, weak, edge, q, end, max_gap)
+                    _lead_above_box(lines, hard, weak, edge, q, end, max_gap) or _prose_below_box(lines, hard, q, edge)
             if resumed is None:
                 break
             take_to, resume_at = resumed
@@ -1107,6 +1107,27 @@ def _lead_above_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[b
         return None
     enough = _prose_from(lines, hard, weak, r, -1, end, _LEAD_MIN_CHARS, 1, skip_cut_short=False)
     return (edge, r) if enough else None
+
+
+# A box's few items under its header above the article: one teaser or two.
+_BOX_ITEMS_MAX = 2
+
+
+def _prose_below_box(lines: Sequence[str], hard: Sequence[bool], q: int, edge: int) -> tuple[int, int] | None:
+    """Reading upwards from the article at ``edge``: the lines above it up to
+    the first sentence after the box that the list header at ``q`` heads ("More
+    from X >>" and one headline). A box holds its header's few items, no
+    sentence; the sentences below it and what lies between them and the
+    article are the article's opening ("The refreshing autumn sky!"), not more
+    of the box. ``(first sentence, first sentence)``, or None."""
+    items = 0
+    r = q + 1
+    while r < edge and not is_prose(lines[r]):
+        items += bool(_LETTER.search(lines[r]))
+        r += 1
+    if r >= edge or not 0 < items <= _BOX_ITEMS_MAX or _cut_short(lines[r]):
+        return None
+    return r, r
 
 
 _BULLETS = frozenset("-–—•*·●▪►◦")
