@@ -1124,3 +1124,24 @@ def test_the_articles_opening_below_a_one_item_box_above_it_stays(lang):
         assert line in doc.text
     assert "Gannett gatehouse merger future local news" not in doc.text
     assert "More from Lakeside Record" not in doc.text
+
+
+def test_a_list_goes_on_past_a_teaser_link_after_an_item_with_an_odd_mark():
+    # Noise set, seeds 3 and 11 (AEB 9cb8...): "Oct. 3 -- Ak-Chin Pavilion"
+    # (a hyphen in the name) right above a "RELATED:" link ended a list of
+    # tour dates led "W--,,": the list's own leads above it go on past the link.
+    dates = [f"{m} {d} -- {venue}, {city}" for m, d, venue, city in [
+        ("Sept.", 5, "White River Amphitheatre", "Seattle"), ("Sept.", 12, "Shoreline Amphitheatre", "Mountain View"),
+        ("Sept.", 18, "The Forum", "Los Angeles"), ("Oct.", 3, "Ak-Chin Pavilion", "Phoenix")]]
+    after = ["Oct. 9 -- Toyota Music Factory, Irving", "Oct. 10 -- The Cynthia Woods Mitchell Pavilion, Houston"]
+    text = "\n\n".join([
+        "Northern Star", "The band announced a tour of North America on Monday, with dates across the summer and autumn.",
+        "Tickets go on sale on Friday morning through the band's website and the usual outlets.",
+        *dates,
+        "RELATED: Uefa euro qualifying tracking every team to clinch a spot as wales punches ticket", *after,
+        "This website uses cookies. By continuing to browse the site you agree to our use of cookies.",
+        "© 2023 Northern Star. All rights reserved."])
+    doc = clean(doc_of(text, "star/tour.txt"))
+    for line in dates + after:
+        assert line in doc.text
+    assert "punches ticket" not in doc.text

@@ -924,14 +924,37 @@ def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], ed
         return prev, q + 1  # a list's heading, an ad marker, the list ("Qualified teams"; a poll's results)
     if not lead or lead == "W:":  # (a word and a colon: how headlines open, too)
         return None
+    leads = _list_leads(lines, hard, item, -step, lead)
     r = q + step
     for _ in range(max_gap):
         if r == end:
             return None
-        if not hard[r] and list_lead(lines[r]) == lead:
+        if not hard[r] and list_lead(lines[r]) in leads:
             return prev, r
         r += step
     return None
+
+
+# Items of the list before an interruption whose leads it may go on with.
+_LIST_LEADS = 3
+
+
+def _list_leads(lines: Sequence[str], hard: Sequence[bool], item: int, step: int, lead: str) -> set[str]:
+    """The leads of the list that item ``item`` ends (``lead``, its own, and
+    those of the items before it, in direction ``step``, condemned lines
+    passed): one item's odd mark ("Oct. 3 -- Ak-Chin Pavilion") does not
+    end a list of tour dates led "W--,,"."""
+    leads = {lead}
+    n, r = 1, item + step
+    while n < _LIST_LEADS and 0 <= r < len(lines):
+        if not hard[r]:
+            other = list_lead(lines[r])
+            if not other or other == "W:":
+                break
+            leads.add(other)
+            n += 1
+        r += step
+    return leads
 
 
 def _tweet_past_weak(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int, end: int,
