@@ -1145,3 +1145,52 @@ def test_a_list_goes_on_past_a_teaser_link_after_an_item_with_an_odd_mark():
     for line in dates + after:
         assert line in doc.text
     assert "punches ticket" not in doc.text
+
+
+_INFO_BOXES = {
+    "en": (["During the design week, the Flos Showroom in Corso Monforte 15 shows a light installation by "
+            "Michael Anastassiades, a London-based designer born in Cyprus.",
+            "The installation, entitled Jewels after Jewels, presents a new collection of chandeliers.",
+            "The public can also simulate every combination of the elements on tablets in the showroom."],
+           ["Michael Anastassiades", "Jewels after Jewels", "Flos Showroom", "corso Monforte, 15, Milan",
+            "9.30 A.M. / 7.00 P.M."]),
+    "it": (["Durante la settimana del design, lo showroom Flos di corso Monforte 15 ospita un'installazione "
+            "luminosa di Michael Anastassiades, designer londinese nato a Cipro.",
+            "L'installazione, intitolata Gioielli dopo gioielli, presenta una nuova collezione di lampadari.",
+            "Il pubblico può anche simulare ogni combinazione degli elementi sui tablet dello showroom."],
+           ["Michael Anastassiades", "Gioielli dopo gioielli", "Showroom Flos", "corso Monforte, 15, Milano",
+            "9.30 / 19.00"]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_INFO_BOXES))
+def test_an_info_box_restating_the_article_stays_past_ad_markers(lang):
+    # Noise set, seeds 3 and 7 (AEB 94fbcc..., 33fe...): the article's closing
+    # box (who, what, where, when) between its prose and the page's footer,
+    # with an ad marker and a newsletter call dressed into it, was taken for the
+    # footer run. Its lines name what the article tells of, in its words.
+    paragraphs, box = _INFO_BOXES[lang]
+    text = "\n\n".join(["Metro Courier", "Video", "News", "Opinion", "Culture", *paragraphs,
+                        "Sign up for our daily newsletter", box[0], "Continue reading below", *box[1:3],
+                        "[ad id=\"4471\"]", *box[3:], "Ad Feedback", "Terms of Service | Cookie Policy",
+                        "© 2021 Metro Courier. All rights reserved."])
+    doc = clean(doc_of(text, "courier/flos.txt"))
+    for line in paragraphs + box:
+        assert line in doc.text
+    for line in ("Sign up for our daily newsletter", "Continue reading below", "Ad Feedback", "ad id"):
+        assert line not in doc.text
+
+
+def test_short_lines_below_the_article_that_do_not_restate_it_stay_out():
+    # The same place with a footer's own short lines (a byline, headlines of
+    # other stories): they name nothing the article tells of, and go.
+    paragraphs = _INFO_BOXES["en"][0]
+    footer = ["Kenji Sato", "Senate passes the budget bill", "Storm closes the coastal road"]
+    text = "\n\n".join(["Metro Courier", "Video", "News", "Opinion", "Culture", *paragraphs,
+                        "Sign up for our daily newsletter", footer[0], "Continue reading below", *footer[1:],
+                        "Ad Feedback", "Terms of Service | Cookie Policy", "© 2021 Metro Courier. All rights reserved."])
+    doc = clean(doc_of(text, "courier/flos.txt"))
+    for line in paragraphs:
+        assert line in doc.text
+    for line in footer:
+        assert line not in doc.text

@@ -690,7 +690,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         zone = (edge + 1, ruled[1]) if step == 1 else \
             (_past_printed_headline(lines, hard, ruled[0], edge), edge) if 0 < ruled[0] < edge else (0, 0)
         if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
-                and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1) \
+                and (_unjudged_zone(lines, hard, weak, *zone, max_run, step == 1)
+                     or step == 1 and _echo_zone(lines, inside, hard, weak, *zone, max_run, first)) \
                 and not (step == -1 and _menu_goes_on(lines, zone[0])):
             # The page's header (footer) run is all evidence: what lies between is the article's.
             reach = zone[0] if step == -1 else zone[1] - 1
@@ -782,6 +783,46 @@ def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bo
             if sentences and (lines[r][-1] not in _TERMINAL_CHARS or lines[r][0] in _BULLETS):
                 return False
     return n > 0
+
+
+def _echo_zone(lines: Sequence[str], inside: Sequence[bool], hard: Sequence[bool], weak: Sequence[bool],
+               a: int, b: int, max_run: int, first: int) -> bool:
+    """Are lines ``a..b-1``, between the article and the page's ruled footer
+    run, the article's info box: at most ``max_run`` short lines, half of them
+    or more naming what the article tells of in its own words ("Flos
+    Showroom", "7th Amsterdam Light Festival"), the others its dates or hours,
+    and weak rule lines (an ad marker, a newsletter call) no more than the
+    lines that echo? (The article's words: those of its lines from ``first``,
+    not of a box left out between them.) A footer's lines (bylines, menus, related headlines) do
+    not restate the article; the box need not end like a sentence."""
+    n = n_weak = echoes = 0
+    for r in range(a, b):
+        if hard[r]:
+            n_weak += 1
+            if not weak[r]:
+                return False
+        elif _LETTER.search(lines[r]):
+            n += 1
+            if n > max_run or _TIME_STAMP.search(lines[r]) or lines[r][0] in _BULLETS:
+                return False
+    if n == 0:
+        return False
+    words = {w for r in range(first, a) if inside[r] and not hard[r] for w in _telling_words(lines[r])}
+    echoes = sum(_echoes(lines[r], words) for r in range(a, b) if not hard[r])
+    return 2 * echoes >= n and n_weak <= echoes
+
+
+_ECHO_SHARE = 2 / 3  # of a line's telling words the article must use
+
+
+def _telling_words(line: str) -> list[str]:
+    return [w for w in _WORD.findall(line.lower()) if len(w) >= 4 or any(c.isdigit() for c in w)]
+
+
+def _echoes(line: str, words: set[str]) -> bool:
+    """Does ``line`` name, in two telling words or more, what the article says?"""
+    own = _telling_words(line)
+    return len(own) >= 2 and sum(w in words for w in own) >= _ECHO_SHARE * len(own)
 
 
 def _menu_goes_on(lines: Sequence[str], k: int) -> bool:
