@@ -1194,3 +1194,39 @@ def test_short_lines_below_the_article_that_do_not_restate_it_stay_out():
         assert line in doc.text
     for line in footer:
         assert line not in doc.text
+
+
+_LAST_PARAGRAPHS = {
+    "en": (["Hong Kong is burning. The authorities continue to pour fuel on the fire, and the protests go on.",
+            "As the commentary was published, the university was besieged by police, and hundreds were arrested.",
+            "Though many remain peaceful, a radical minority of protesters have responded with violence."],
+           "China’s leaders may still believe all this is a price worth paying. Since 1989, when it crushed the "
+           "protests that began in Tiananmen Square, the party has bet that prosperity buys patience; in Hong Kong "
+           "that bet is failing, and the cost of failing rises every week."),
+    "fr": (["Hong Kong brûle. Les autorités continuent de jeter de l'huile sur le feu, et les manifestations continuent.",
+            "Au moment où le commentaire paraissait, l'université était assiégée par la police et des centaines arrêtés.",
+            "Si beaucoup restent pacifiques, une minorité radicale de manifestants a répondu par la violence."],
+           "Les dirigeants chinois pensent peut-être encore que c'est un prix qui vaut d'être payé. Depuis 1989, "
+           "quand il a écrasé les manifestations de la place Tiananmen, le parti parie que la prospérité achète la "
+           "patience ; à Hong Kong, ce pari échoue, et son coût augmente chaque semaine."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_LAST_PARAGRAPHS))
+def test_the_articles_last_paragraph_after_a_box_dropped_above_it_stays(lang):
+    # Noise set, seed 5 (AEB 5fa3...): a "Read next" box above the article's
+    # last paragraph, one line of 476 characters, cut it off: the article was
+    # taken to resume only at two sentences. One paragraph that long is an
+    # article's worth; a teaser's blurb is cut far shorter.
+    paragraphs, last = _LAST_PARAGRAPHS[lang]
+    box = ["• The latest man stabbed to death on san francisco",
+           "• Native ad platform names mobile marketing pioneer chief strategy officer",
+           "• Ascom announces a strategic distribution partnership with ge healthcare",
+           "• Hong kong latest china protesters police china hong kong riots polytechnic university"]
+    text = "\n\n".join(["Metro Courier", "Home", "News", "World", *paragraphs, "Read next", *box, last,
+                        "Be the first to comment", "Advertise with us", "© 2023 Metro Courier. All rights reserved."])
+    doc = clean(doc_of(text, "courier/hk.txt"))
+    for line in paragraphs + [last]:
+        assert line in doc.text
+    for line in box + ["Read next"]:
+        assert line not in doc.text

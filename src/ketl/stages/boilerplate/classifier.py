@@ -1095,7 +1095,7 @@ def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], 
     if r == end or r == q + 1 or hard[r] or not is_prose(lines[r]):
         return None
     # A teaser's blurb is cut short ("... and what…"): it is no sentence of the article.
-    enough = _prose_from(lines, hard, weak, r, 1, end, _RESUMED_MIN_CHARS, 2, skip_cut_short=True)
+    enough = _prose_from(lines, hard, weak, r, 1, end, _RESUMED_MIN_CHARS, 1, skip_cut_short=True)
     return (q, r) if enough else None
 
 
