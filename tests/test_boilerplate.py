@@ -1230,3 +1230,60 @@ def test_the_articles_last_paragraph_after_a_box_dropped_above_it_stays(lang):
         assert line in doc.text
     for line in box + ["Read next"]:
         assert line not in doc.text
+
+
+_FACT_CHECKS = {
+    "en": (["Claim", "Former U.S. ambassador to Ukraine Marie Yovanovitch has a net worth of $17 million.",
+            "Rating", "Unproven", "About this rating", "Origin"],
+           ["On Nov. 15, 2019, the former ambassador testified before the House Intelligence Committee.",
+            "We have found no evidence to corroborate this claim.",
+            "Those making the claim have offered a wide range of figures, and none of them cites a source.",
+            "In other words, this claim appears to have been conjured out of thin air."]),
+    "es": (["Afirmación", "La exembajadora de Estados Unidos en Ucrania tiene un patrimonio de 17 millones de dólares.",
+            "Calificación", "Sin pruebas", "Sobre esta calificación", "Origen"],
+           ["El 15 de noviembre de 2019, la exembajadora declaró ante el Comité de Inteligencia de la Cámara.",
+            "No hemos encontrado ninguna prueba que respalde esta afirmación.",
+            "Quienes la difunden ofrecen cifras muy distintas, y ninguno de ellos cita una fuente.",
+            "En otras palabras, la afirmación parece haber salido de la nada."]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_FACT_CHECKS))
+def test_a_fact_checks_box_above_the_article_stays_around_a_teaser_box(lang):
+    # Noise set, seed 5 (AEB 8380...): a "Trending Now" box with two headlines
+    # dressed into the fact check's rows above the article made all of them
+    # its list. The box is furniture; the rows around it are no rule's and
+    # lie between the page's ruled header and the article: they are the article's.
+    rows, paragraphs = _FACT_CHECKS[lang]
+    box = ["- James van der beek eliminated dancing with the stars wife suffers miscarriage",
+           "- Gannett gatehouse merger future local news"]
+    text = "\n\n".join(["Civic Tribune", "Sports", "Video", "Culture", "Print this article", "Advertisement:",
+                        "Click here to join our Telegram channel", *rows[:2], "Trending Now", *box, *rows[2:],
+                        *paragraphs, "Advertisement →", "Terms of Service | Cookie Policy"])
+    doc = clean(doc_of(text, "civic/claim.txt"))
+    for line in rows + paragraphs:
+        assert line in doc.text
+    for line in box + ["Trending Now"]:
+        assert line not in doc.text
+
+
+def test_a_table_cut_by_a_teaser_box_above_the_article_stays():
+    # Noise set, seeds 3 and 5 (AEB 5137...): the stock table between the lead
+    # and the article, cut by a "Trending Now" box, went with the box.
+    table = ["Ticker Security Last Change Change %", "HD THE HOME DEPOT INC. 225.86 -12.99 -5.44%",
+             "LOW LOWE'S COMPANIES INC. 113.40 -1.62 -1.41%"]
+    box = ["Spiced honey pear jam recipe", "Asian shares soft as trade doubts creep back in",
+           "The long march of the electronic patient record"]
+    paragraphs = ["The home-improvement retailer earned $2.8 billion, or $2.53 per diluted share, as revenue rose.",
+                  "Our third quarter results reflected broad-based growth across our business, the chief executive said.",
+                  "Home Depot shares are up 39 percent year-to-date while the S&P 500 is up 24.5 percent."]
+    lead = ("Dow component Home Depot reported third-quarter earnings that topped estimates as revenue fell short, "
+            "sending shares lower ahead of the opening bell.")
+    text = "\n\n".join(["Global Dispatch", "Video", "Home", "Culture", "Opinion", "Politics", lead,
+                        "Read more: Asian shares soft as trade doubts creep back in", table[0], "Trending Now", *box,
+                        *table[1:], "Advertisement", *paragraphs, "About Us | Contact | Privacy Policy | Terms of Use"])
+    doc = clean(doc_of(text, "dispatch/hd.txt"))
+    for line in [lead, *table, *paragraphs]:
+        assert line in doc.text
+    for line in box + ["Trending Now"]:
+        assert line not in doc.text

@@ -682,19 +682,21 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             inside[resume_at] = True
             edge = resume_at
             q = _next_hard(hard, edge + step, step, end)
-        if step == -1 and q != end and headers[q]:
-            continue
         if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
             continue
         reach = q - step  # the farthest line the article may take
         zone = (edge + 1, ruled[1]) if step == 1 else \
             (_past_printed_headline(lines, hard, ruled[0], edge), edge) if 0 < ruled[0] < edge else (0, 0)
+        box = None
         if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
                 and (_unjudged_zone(lines, hard, weak, *zone, max_run, step == 1)
-                     or step == 1 and _echo_zone(lines, inside, hard, weak, *zone, max_run, first)) \
+                     or step == 1 and _echo_zone(lines, inside, hard, weak, *zone, max_run, first)
+                     or step == -1 and (box := _zone_around_box(lines, hard, weak, headers, *zone, max_run))) \
                 and not (step == -1 and _menu_goes_on(lines, zone[0])):
             # The page's header (footer) run is all evidence: what lies between is the article's.
             reach = zone[0] if step == -1 else zone[1] - 1
+        elif step == -1 and q != end and headers[q]:
+            continue  # what follows a list header up to the article is its list
         elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
             anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
@@ -710,6 +712,8 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
                 reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
         for r in range(edge + step, reach + step, step):
             inside[r] = True
+        for r in box or ():
+            inside[r] = False
 
 
 def _ruled_edges(penalties: Sequence[int], title_at: int) -> tuple[int, int]:
@@ -783,6 +787,28 @@ def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bo
             if sentences and (lines[r][-1] not in _TERMINAL_CHARS or lines[r][0] in _BULLETS):
                 return False
     return n > 0
+
+
+def _zone_around_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], headers: Sequence[bool],
+                     a: int, b: int, max_run: int) -> range | None:
+    """Lines ``a..b-1`` between the page's ruled header run and the article,
+    with one box dropped into them (a list header and the headlines below it,
+    led alike, three words or more: "Trending Now", "- ..."): is each side of the box a zone no
+    rule judged (:func:`_unjudged_zone`: a fact check's "Claim" and its
+    sentence above it, "Rating", "Unproven" below)? The box is furniture; it
+    says nothing of the lines around it. The box's items, or None."""
+    h = next((r for r in range(a, b) if headers[r]), b)
+    if h == b or any(headers[r] for r in range(h + 1, b)):
+        return None
+    j = h + 1
+    lead = list_lead(lines[j]) if j < b else ""
+    while j < b and not hard[j] and list_lead(lines[j]) == lead and lines[j].count(" ") >= 2 \
+            and not is_prose(lines[j]):
+        j += 1
+    if j == h + 1 or j == b:
+        return None
+    above = a == h or _unjudged_zone(lines, hard, weak, a, h, max_run)
+    return range(h + 1, j) if above and _unjudged_zone(lines, hard, weak, j, b, max_run) else None
 
 
 def _echo_zone(lines: Sequence[str], inside: Sequence[bool], hard: Sequence[bool], weak: Sequence[bool],
