@@ -687,15 +687,15 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         reach = q - step  # the farthest line the article may take
         zone = (edge + 1, ruled[1]) if step == 1 else \
             (_past_printed_headline(lines, hard, ruled[0], edge), edge) if 0 < ruled[0] < edge else (0, 0)
-        box = None
+        box, listed = None, step == -1 and q != end and headers[q]  # (the zone may hold a box, not start in one)
         if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
-                and (_unjudged_zone(lines, hard, weak, *zone, max_run, step == 1)
+                and (not listed and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1)
                      or step == 1 and _echo_zone(lines, inside, hard, weak, *zone, max_run, first)
                      or step == -1 and (box := _zone_around_box(lines, hard, weak, headers, *zone, max_run))) \
                 and not (step == -1 and _menu_goes_on(lines, zone[0])):
             # The page's header (footer) run is all evidence: what lies between is the article's.
             reach = zone[0] if step == -1 else zone[1] - 1
-        elif step == -1 and q != end and headers[q]:
+        elif listed:
             continue  # what follows a list header up to the article is its list
         elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
             lead = list_lead(lines[edge])
