@@ -217,10 +217,14 @@ def _echo_zone(lines: Sequence[str], inside: Sequence[bool], hard: Sequence[bool
             n += 1
             if n > max_run or _TIME_STAMP.search(lines[r]) or lines[r][0] in _BULLETS:
                 return False
-    if n == 0:
+    # Lines that could echo (two telling words or more), before reading the
+    # article's words: most zones have too few, and the article is long.
+    telling = [own for r in range(a, b) if not hard[r] and len(own := _telling_words(lines[r])) >= 2]
+    if n == 0 or 2 * len(telling) < n or n_weak > len(telling):
         return False
-    words = {w for r in range(first, a) if inside[r] and not hard[r] for w in _telling_words(lines[r])}
-    echoes = sum(_echoes(lines[r], words) for r in range(a, b) if not hard[r])
+    # (Every word, split in C: a telling word is in it exactly when it is among the telling ones.)
+    words = set(_WORD.findall("\n".join(lines[r] for r in range(first, a) if inside[r] and not hard[r]).lower()))
+    echoes = sum(sum(w in words for w in own) >= _ECHO_SHARE * len(own) for own in telling)
     return 2 * echoes >= n and n_weak <= echoes
 
 
@@ -228,13 +232,8 @@ _ECHO_SHARE = 2 / 3  # of a line's telling words the article must use
 
 
 def _telling_words(line: str) -> list[str]:
+    """A line's words that name something: four letters or more, or a number."""
     return [w for w in _WORD.findall(line.lower()) if len(w) >= 4 or any(c.isdigit() for c in w)]
-
-
-def _echoes(line: str, words: set[str]) -> bool:
-    """Does ``line`` name, in two telling words or more, what the article says?"""
-    own = _telling_words(line)
-    return len(own) >= 2 and sum(w in words for w in own) >= _ECHO_SHARE * len(own)
 
 
 def _menu_goes_on(lines: Sequence[str], k: int) -> bool:
