@@ -105,8 +105,8 @@ def main() -> None:
     p, r, f1 = aeb_score((d.text, g) for d, (_, _, g) in zip(out, pages))
     p0, r0, f0 = aeb_score((t, g) for _, t, g in pages)
     print(f"AEB pages: {len(pages)}  ({n_bytes / 1e6:.2f} MB of text)")
-    print(f"as is          precision {p0:.3f}  recall {r0:.3f}  F1 {f0:.3f}")
-    print(f"ketl stage     precision {p:.3f}  recall {r:.3f}  F1 {f1:.3f}")
+    print(f"as is          precision {p0:.4f}  recall {r0:.4f}  F1 {f0:.4f}")
+    print(f"ketl stage     precision {p:.4f}  recall {r:.4f}  F1 {f1:.4f}")
     print(f"throughput     {len(pages) / best:.0f} docs/s  {n_bytes / 1e6 / best:.2f} MB/s  "
           f"(best of {args.repeat}, {best:.2f} s)")
     print(f"peak traced memory {peak / 1e6:.1f} MB")

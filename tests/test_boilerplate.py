@@ -1094,3 +1094,196 @@ def test_a_list_article_goes_on_past_an_ad_marker_where_its_labels_repeat(marker
     for line in before + after:
         assert line in doc.text
     assert marker not in doc.text.split("\n")
+
+
+_OPENINGS = {
+    "en": (["The refreshing autumn sky!", "This is the park where the air is filled with the scent of fall",
+            "The reason we came to the park!"],
+           ["It was part of the opening ceremony of the city festival, held on a stage in the middle of the park.",
+            "Crowds of people came to see the performers, and the square was full long before six o'clock.",
+            "The dancers wore traditional costumes and the drummers played until late in the evening."]),
+    "de": (["Der Himmel war klar!", "Das ist der Park, in dem die Luft nach Herbst riecht",
+            "Darum sind wir hierhergekommen!"],
+           ["Das Stück war Teil der Eröffnungsfeier des Stadtfestes auf einer Bühne mitten im Park.",
+            "Viele Menschen kamen, um die Tänzer zu sehen, und der Platz war lange vor sechs Uhr voll.",
+            "Die Tänzer trugen traditionelle Kostüme und die Trommler spielten bis spät in den Abend."]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_OPENINGS))
+def test_the_articles_opening_below_a_one_item_box_above_it_stays(lang):
+    # Noise set, seed 5 (AEB 8cad...): a "More from X >>" box with one headline
+    # above the article's opening lines took them as more of its list. A box
+    # holds its few items and no sentence; the sentences below it open the article.
+    opening, paragraphs = _OPENINGS[lang]
+    text = "\n\n".join(["Lakeside Record", "Opinion", "News", "Politics", "Culture", "Video",
+                        "More from Lakeside Record >>", "Gannett gatehouse merger future local news",
+                        *opening, *paragraphs, "© 2021 Lakeside Record. All rights reserved."])
+    doc = clean(doc_of(text, "lakeside/fest.txt"))
+    for line in opening + paragraphs:
+        assert line in doc.text
+    assert "Gannett gatehouse merger future local news" not in doc.text
+    assert "More from Lakeside Record" not in doc.text
+
+
+def test_a_list_goes_on_past_a_teaser_link_after_an_item_with_an_odd_mark():
+    # Noise set, seeds 3 and 11 (AEB 9cb8...): "Oct. 3 -- Ak-Chin Pavilion"
+    # (a hyphen in the name) right above a "RELATED:" link ended a list of
+    # tour dates led "W--,,": the list's own leads above it go on past the link.
+    dates = [f"{m} {d} -- {venue}, {city}" for m, d, venue, city in [
+        ("Sept.", 5, "White River Amphitheatre", "Seattle"), ("Sept.", 12, "Shoreline Amphitheatre", "Mountain View"),
+        ("Sept.", 18, "The Forum", "Los Angeles"), ("Oct.", 3, "Ak-Chin Pavilion", "Phoenix")]]
+    after = ["Oct. 9 -- Toyota Music Factory, Irving", "Oct. 10 -- The Cynthia Woods Mitchell Pavilion, Houston"]
+    text = "\n\n".join([
+        "Northern Star", "The band announced a tour of North America on Monday, with dates across the summer and autumn.",
+        "Tickets go on sale on Friday morning through the band's website and the usual outlets.",
+        *dates,
+        "RELATED: Uefa euro qualifying tracking every team to clinch a spot as wales punches ticket", *after,
+        "This website uses cookies. By continuing to browse the site you agree to our use of cookies.",
+        "© 2023 Northern Star. All rights reserved."])
+    doc = clean(doc_of(text, "star/tour.txt"))
+    for line in dates + after:
+        assert line in doc.text
+    assert "punches ticket" not in doc.text
+
+
+_INFO_BOXES = {
+    "en": (["During the design week, the Flos Showroom in Corso Monforte 15 shows a light installation by "
+            "Michael Anastassiades, a London-based designer born in Cyprus.",
+            "The installation, entitled Jewels after Jewels, presents a new collection of chandeliers.",
+            "The public can also simulate every combination of the elements on tablets in the showroom."],
+           ["Michael Anastassiades", "Jewels after Jewels", "Flos Showroom", "corso Monforte, 15, Milan",
+            "9.30 A.M. / 7.00 P.M."]),
+    "it": (["Durante la settimana del design, lo showroom Flos di corso Monforte 15 ospita un'installazione "
+            "luminosa di Michael Anastassiades, designer londinese nato a Cipro.",
+            "L'installazione, intitolata Gioielli dopo gioielli, presenta una nuova collezione di lampadari.",
+            "Il pubblico può anche simulare ogni combinazione degli elementi sui tablet dello showroom."],
+           ["Michael Anastassiades", "Gioielli dopo gioielli", "Showroom Flos", "corso Monforte, 15, Milano",
+            "9.30 / 19.00"]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_INFO_BOXES))
+def test_an_info_box_restating_the_article_stays_past_ad_markers(lang):
+    # Noise set, seeds 3 and 7 (AEB 94fbcc..., 33fe...): the article's closing
+    # box (who, what, where, when) between its prose and the page's footer,
+    # with an ad marker and a newsletter call dressed into it, was taken for the
+    # footer run. Its lines name what the article tells of, in its words.
+    paragraphs, box = _INFO_BOXES[lang]
+    text = "\n\n".join(["Metro Courier", "Video", "News", "Opinion", "Culture", *paragraphs,
+                        "Sign up for our daily newsletter", box[0], "Continue reading below", *box[1:3],
+                        "[ad id=\"4471\"]", *box[3:], "Ad Feedback", "Terms of Service | Cookie Policy",
+                        "© 2021 Metro Courier. All rights reserved."])
+    doc = clean(doc_of(text, "courier/flos.txt"))
+    for line in paragraphs + box:
+        assert line in doc.text
+    for line in ("Sign up for our daily newsletter", "Continue reading below", "Ad Feedback", "ad id"):
+        assert line not in doc.text
+
+
+def test_short_lines_below_the_article_that_do_not_restate_it_stay_out():
+    # The same place with a footer's own short lines (a byline, headlines of
+    # other stories): they name nothing the article tells of, and go.
+    paragraphs = _INFO_BOXES["en"][0]
+    footer = ["Kenji Sato", "Senate passes the budget bill", "Storm closes the coastal road"]
+    text = "\n\n".join(["Metro Courier", "Video", "News", "Opinion", "Culture", *paragraphs,
+                        "Sign up for our daily newsletter", footer[0], "Continue reading below", *footer[1:],
+                        "Ad Feedback", "Terms of Service | Cookie Policy", "© 2021 Metro Courier. All rights reserved."])
+    doc = clean(doc_of(text, "courier/flos.txt"))
+    for line in paragraphs:
+        assert line in doc.text
+    for line in footer:
+        assert line not in doc.text
+
+
+_LAST_PARAGRAPHS = {
+    "en": (["Hong Kong is burning. The authorities continue to pour fuel on the fire, and the protests go on.",
+            "As the commentary was published, the university was besieged by police, and hundreds were arrested.",
+            "Though many remain peaceful, a radical minority of protesters have responded with violence."],
+           "China’s leaders may still believe all this is a price worth paying. Since 1989, when it crushed the "
+           "protests that began in Tiananmen Square, the party has bet that prosperity buys patience; in Hong Kong "
+           "that bet is failing, and the cost of failing rises every week."),
+    "fr": (["Hong Kong brûle. Les autorités continuent de jeter de l'huile sur le feu, et les manifestations continuent.",
+            "Au moment où le commentaire paraissait, l'université était assiégée par la police et des centaines arrêtés.",
+            "Si beaucoup restent pacifiques, une minorité radicale de manifestants a répondu par la violence."],
+           "Les dirigeants chinois pensent peut-être encore que c'est un prix qui vaut d'être payé. Depuis 1989, "
+           "quand il a écrasé les manifestations de la place Tiananmen, le parti parie que la prospérité achète la "
+           "patience ; à Hong Kong, ce pari échoue, et son coût augmente chaque semaine."),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_LAST_PARAGRAPHS))
+def test_the_articles_last_paragraph_after_a_box_dropped_above_it_stays(lang):
+    # Noise set, seed 5 (AEB 5fa3...): a "Read next" box above the article's
+    # last paragraph, one line of 476 characters, cut it off: the article was
+    # taken to resume only at two sentences. One paragraph that long is an
+    # article's worth; a teaser's blurb is cut far shorter.
+    paragraphs, last = _LAST_PARAGRAPHS[lang]
+    box = ["• The latest man stabbed to death on san francisco",
+           "• Native ad platform names mobile marketing pioneer chief strategy officer",
+           "• Ascom announces a strategic distribution partnership with ge healthcare",
+           "• Hong kong latest china protesters police china hong kong riots polytechnic university"]
+    text = "\n\n".join(["Metro Courier", "Home", "News", "World", *paragraphs, "Read next", *box, last,
+                        "Be the first to comment", "Advertise with us", "© 2023 Metro Courier. All rights reserved."])
+    doc = clean(doc_of(text, "courier/hk.txt"))
+    for line in paragraphs + [last]:
+        assert line in doc.text
+    for line in box + ["Read next"]:
+        assert line not in doc.text
+
+
+_FACT_CHECKS = {
+    "en": (["Claim", "Former U.S. ambassador to Ukraine Marie Yovanovitch has a net worth of $17 million.",
+            "Rating", "Unproven", "About this rating", "Origin"],
+           ["On Nov. 15, 2019, the former ambassador testified before the House Intelligence Committee.",
+            "We have found no evidence to corroborate this claim.",
+            "Those making the claim have offered a wide range of figures, and none of them cites a source.",
+            "In other words, this claim appears to have been conjured out of thin air."]),
+    "es": (["Afirmación", "La exembajadora de Estados Unidos en Ucrania tiene un patrimonio de 17 millones de dólares.",
+            "Calificación", "Sin pruebas", "Sobre esta calificación", "Origen"],
+           ["El 15 de noviembre de 2019, la exembajadora declaró ante el Comité de Inteligencia de la Cámara.",
+            "No hemos encontrado ninguna prueba que respalde esta afirmación.",
+            "Quienes la difunden ofrecen cifras muy distintas, y ninguno de ellos cita una fuente.",
+            "En otras palabras, la afirmación parece haber salido de la nada."]),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(_FACT_CHECKS))
+def test_a_fact_checks_box_above_the_article_stays_around_a_teaser_box(lang):
+    # Noise set, seed 5 (AEB 8380...): a "Trending Now" box with two headlines
+    # dressed into the fact check's rows above the article made all of them
+    # its list. The box is furniture; the rows around it are no rule's and
+    # lie between the page's ruled header and the article: they are the article's.
+    rows, paragraphs = _FACT_CHECKS[lang]
+    box = ["- James van der beek eliminated dancing with the stars wife suffers miscarriage",
+           "- Gannett gatehouse merger future local news"]
+    text = "\n\n".join(["Civic Tribune", "Sports", "Video", "Culture", "Print this article", "Advertisement:",
+                        "Click here to join our Telegram channel", *rows[:2], "Trending Now", *box, *rows[2:],
+                        *paragraphs, "Advertisement →", "Terms of Service | Cookie Policy"])
+    doc = clean(doc_of(text, "civic/claim.txt"))
+    for line in rows + paragraphs:
+        assert line in doc.text
+    for line in box + ["Trending Now"]:
+        assert line not in doc.text
+
+
+def test_a_table_cut_by_a_teaser_box_above_the_article_stays():
+    # Noise set, seeds 3 and 5 (AEB 5137...): the stock table between the lead
+    # and the article, cut by a "Trending Now" box, went with the box.
+    table = ["Ticker Security Last Change Change %", "HD THE HOME DEPOT INC. 225.86 -12.99 -5.44%",
+             "LOW LOWE'S COMPANIES INC. 113.40 -1.62 -1.41%"]
+    box = ["Spiced honey pear jam recipe", "Asian shares soft as trade doubts creep back in",
+           "The long march of the electronic patient record"]
+    paragraphs = ["The home-improvement retailer earned $2.8 billion, or $2.53 per diluted share, as revenue rose.",
+                  "Our third quarter results reflected broad-based growth across our business, the chief executive said.",
+                  "Home Depot shares are up 39 percent year-to-date while the S&P 500 is up 24.5 percent."]
+    lead = ("Dow component Home Depot reported third-quarter earnings that topped estimates as revenue fell short, "
+            "sending shares lower ahead of the opening bell.")
+    text = "\n\n".join(["Global Dispatch", "Video", "Home", "Culture", "Opinion", "Politics", lead,
+                        "Read more: Asian shares soft as trade doubts creep back in", table[0], "Trending Now", *box,
+                        *table[1:], "Advertisement", *paragraphs, "About Us | Contact | Privacy Policy | Terms of Use"])
+    doc = clean(doc_of(text, "dispatch/hd.txt"))
+    for line in [lead, *table, *paragraphs]:
+        assert line in doc.text
+    for line in box + ["Trending Now"]:
+        assert line not in doc.text

@@ -353,8 +353,8 @@ def test_noise_set_figures(noise_pages):
     for d, doc in noise_pages.values():
         score.add(d, doc)
     share = lambda pair: pair[0] / pair[1]  # noqa: E731
-    assert share(score.content) >= 0.992  # strict: every gold line is content (0.9927; 0.9845 before #11's evidence round)
-    assert share(score.content_cat) >= 0.998  # the gold bodies' catalogue furniture set aside (0.9984)
+    assert share(score.content) >= 0.993  # strict: every gold line is content (0.9938; 0.9927 before the info boxes, 0.9845 before #11's evidence round)
+    assert share(score.content_cat) >= 0.999  # the gold bodies' catalogue furniture set aside (0.9995; 0.9984 before the info boxes)
     assert share(score.noise) >= 0.995
     assert share(score.reprint) >= 0.99 and score.reprint[1] >= 100
     assert score.reprint_false[0] == 0 and score.reprint_false[1] >= 80
@@ -484,7 +484,7 @@ def test_related_items_are_the_headlines_right_below_a_bare_header(lines, items)
     assert related_items(lines, reason) == items
 
 
-@pytest.mark.parametrize("seed, strict", [(1, 0.991), (3, 0.987), (5, 0.987), (11, 0.99), (13, 0.99)])
+@pytest.mark.parametrize("seed, strict", [(1, 0.991), (3, 0.99), (5, 0.99), (11, 0.992), (13, 0.99)])
 def test_other_dressings_keep_the_content_too(seed, strict):
     # Seed 7's figure alone hid dressings that cut whole articles: a related box
     # (seeds 1, 11) or an ad marker (seed 13) inside a meal plan of lists and
@@ -501,7 +501,8 @@ def test_other_dressings_keep_the_content_too(seed, strict):
             gone = [ln for ln, lab, kept in zip(d.lines, d.labels, noise_corpus.line_fates(d, doc.text))
                     if lab == "content" and kept is False]
             assert len(gone) <= 3, gone
-    # Strict content kept: 0.9913 / 0.9880 / 0.9878 / 0.9900 / 0.9902 (0.983 / 0.972 / 0.975 / 0.978 /
-    # 0.979 before the evidence of tweets, cited links, ruled headers and footers, announced and own lists).
+    # Strict content kept: 0.9920 / 0.9909 / 0.9905 / 0.9925 / 0.9902 (0.9913 / 0.9880 / 0.9878 / 0.9900 /
+    # 0.9902 before info boxes, boxes above the article and one-paragraph resumes; 0.983 / 0.972 / 0.975 /
+    # 0.978 / 0.979 before the evidence of tweets, cited links, ruled headers and footers, announced and own lists).
     assert score.content[0] / score.content[1] >= strict
     assert score.noise[0] / score.noise[1] >= 0.99

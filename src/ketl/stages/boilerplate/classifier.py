@@ -8,7 +8,8 @@ contiguous run of content (a maximum-sum segment, so islands of prose far from
 the article -- "most popular" teasers, comments -- go too).
 
 Pure functions over lists of strings; the stage decides what to do with the
-verdicts.
+verdicts. What a line reads as by itself is ``prose``'s; how far the article
+reaches past the chosen run, on evidence, is ``edges``' and ``resume``'s.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from functools import lru_cache
 from itertools import chain
 from typing import Sequence
 
-import regex
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
-from .embeds import clear_tweet_text, tweet_signature
+from .edges import _SIGNATURE, _extend_to_evidence, _ruled_edges  # noqa: F401  (_SIGNATURE: stage.py's, from here)
+from .embeds import clear_tweet_text
+from .prose import (_ITEM_NUMBER, _LETTER, _MENU_MAX_CHARS, _NO_SPACE_SCRIPT, _SPACELESS, _TERMINAL_CHARS, _WORD,
+                    _cut_short, _menu_item, effective_length, is_prose, list_lead)
+from .resume import _BARE_LINK, _RESUMED_MIN_CHARS, _own_lines_resume
 
 __all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
            "GOOD", "BAD", "SHORT", "NEAR"]
@@ -87,24 +91,11 @@ class LineVerdict:
     reason: str  # rule-ish id for why a line went, "" when kept
 
 
-_WORD = re.compile(r"\w+")
 _SEPARATORS = re.compile(r"[|»›•·>/\\→←]|\s-\s")
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
-_LETTER = re.compile(r"[^\W\d_]")
 # Cheap pre-tests (a plain character class scans at C speed; an alternation does not).
 _SEPARATOR_CHAR = re.compile(r"[|»›•·>/\\→←@]")
 _SPACED_DASH = re.compile(r"\s-\s")
-# Sentence ends; "]" covers footnote marks ("...end.[3]") too. Other scripts'
-# full stops: Burmese ။, Devanagari । ॥, Arabic ؟ and Urdu ۔, Ethiopic ። ፧,
-# Armenian ։, Tibetan །, full-width and half-width forms.
-_TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]\u104b\u0964\u0965\u061f\u06d4\u1362\u1367\u0589\u0f0d\uff0e\uff61」』）")
-# Scripts written without spaces: count characters, not tokens.
-_NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
-_LETTER_OR_MARK = regex.compile(r"[\p{L}\p{M}]")
-_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
-_UNPUNCTUATED = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff]")
-# Scripts whose sentences run long between spaces (Thai, Lao, Burmese, Khmer, Tibetan).
-_SPACELESS = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
 
 
 @lru_cache(maxsize=1)
@@ -204,18 +195,6 @@ def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int 
     densities.sort()
     # The upper quartile: keyword clouds and menus are long lines too.
     return densities[(3 * len(densities)) // 4] >= min_density
-
-
-_WIDE = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
-
-
-def effective_length(line: str) -> int:
-    """Length in "Latin characters": a CJK or Hangul character carries about as
-    much text as 2.5 Latin ones, so thresholds tuned on Latin prose fit them too."""
-    n = len(line)
-    if n and not line.isascii():
-        n += (3 * len(_WIDE.findall(line))) // 2
-    return n
 
 
 def _terminal(line: str) -> bool:
@@ -522,8 +501,6 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     return hard
 
 
-_BARE_LINK = re.compile(r"\s*(?:https?://|www\.)\S+\s*$")
-_ITEM_NUMBER = re.compile(r"\s*(\d{1,3})[.)]\s+\w")
 # Lines allowed between item n and item n + 1: the item's link, an ad slot.
 _ITEM_GAP = 2
 _ITEM_MIN_RUN = 3
@@ -592,19 +569,6 @@ def _inline_teaser(line: str) -> bool:
     header ("Related", "More from UK", "READ MORE:") has no headline after it."""
     return (":" in line or "：" in line) and _INLINE_TEASER.fullmatch(line) is not None
 
-_MENU_MAX_WORDS = 3
-_COUNT = re.compile(r"[%#№$€£+]?\d[\d.,]*\s*%?\s+[^\W\d_]+$")
-_MENU_MAX_CHARS = 32
-
-
-def _menu_item(line: str) -> bool:
-    """A navigation entry: a few words, no sentence punctuation; not a count
-    of something ("%165 голосов", "12 votes": a poll's results are data), not
-    a filler (below)."""
-    return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and line[0] not in "<&{["
-            and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not (len(line) < 2 and line.isalpha())
-            and not _COUNT.match(line))  # (the filler test inline: this runs for every short line)
-
 
 def _filler(line: str) -> bool:
     """A markup remnant ("<p>&nbsp;</p>") or a lone letter (a stray "ก"): no
@@ -637,543 +601,9 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
         run = [q]
 
 
-def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[bool],
-                        weak: Sequence[bool], headers: Sequence[bool], stop: int, max_run: int = 6,
-                        max_gap: int = 6, ruled: tuple[int, int] = (0, 0)) -> None:
-    """Removal needs evidence: the article reaches out from its chosen run up to
-    the nearest line condemned on its own (a rule, repetition, the title, a
-    link menu) or a comment thread (``stop``). What lies between is the
-    article's: headings, list items, short paragraphs, a recipe's ingredients.
-    Beyond the last line of prose before such a line, the short lines are the
-    page's header or footer run (their position is the evidence); with no such
-    line up to the page's edge nothing says they are furniture, and they stay.
-    A weak line (an ad marker, a share button) goes itself but bounds nothing
-    when prose follows it before the next evidence. What follows a list header
-    ("Related", "More from UK") up to the article is that list, not the article."""
-    m = len(inside)
-    if True not in inside:
-        return
-    first = inside.index(True)  # (C scans, not generators over every line)
-    last = m - 1 - inside[::-1].index(True)
-    # A gap the bridge crossed is the article's where nothing condemns it, but
-    # for what follows a list header in it (the box's links).
-    listed = False
-    for q in range(first + 1, last):
-        if inside[q] or is_prose(lines[q]):
-            listed = False
-        elif headers[q]:
-            listed = True
-        if hard[q] and not listed and _SIGNATURE.fullmatch(lines[q]):
-            hard[q] = False  # the site's address signing off the article above
-        if not hard[q] and not listed:
-            inside[q] = True
-    for step, edge, end in ((-1, first, -1), (1, last, stop)):
-        q = _next_hard(hard, edge + step, step, end)
-        while q != end and (weak[q] or headers[q]):
-            resumed = _resume(lines, hard, weak, edge, q, step, end, max_gap, first)
-            if resumed is None and headers[q]:
-                resumed = _past_box(lines, hard, weak, q, end, max_gap, (first, q - 1)) if step == 1 else \
-                    _lead_above_box(lines, hard, weak, edge, q, end, max_gap)
-            if resumed is None:
-                break
-            take_to, resume_at = resumed
-            for r in range(edge + step, take_to + step, step):
-                inside[r] = inside[r] or not hard[r]
-            inside[resume_at] = True
-            edge = resume_at
-            q = _next_hard(hard, edge + step, step, end)
-        if step == -1 and q != end and headers[q]:
-            continue
-        if step == 1 and q != end and _sign_off(lines, inside, hard, edge, q, end, max_run):
-            continue
-        reach = q - step  # the farthest line the article may take
-        zone = (edge + 1, ruled[1]) if step == 1 else \
-            (_past_printed_headline(lines, hard, ruled[0], edge), edge) if 0 < ruled[0] < edge else (0, 0)
-        if q != end and 0 < zone[0] < zone[1] <= m and (step == -1 or zone[1] <= stop) \
-                and _unjudged_zone(lines, hard, weak, *zone, max_run, step == 1) \
-                and not (step == -1 and _menu_goes_on(lines, zone[0])):
-            # The page's header (footer) run is all evidence: what lies between is the article's.
-            reach = zone[0] if step == -1 else zone[1] - 1
-        elif q != end:  # evidence there: stop at the last sentence (or list item) before it ...
-            lead = list_lead(lines[edge])
-            anchor = next((r for r in range(reach, edge, -step) if _anchor(lines[r], lead)
-                           or step == 1 and _BARE_LINK.match(lines[r]) and _anchor(lines[r - 1], lead)), edge)
-            # ... unless what lies between is too long to be a page's footer or
-            # header run (a list of tour dates, a recipe, a table), or is the
-            # list the article's last line announces ("Dare to Play 3:").
-            if abs(reach - anchor) <= max_run and not (step == 1 and _announced_items(lines, hard, edge, reach)):
-                # A line shaped like the article's own ("GIRLS SOCCER", "Viera
-                # d. Rockledge 3-1") is the article's, and so is what lies after it.
-                own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop)) if reach != anchor else set()
-                own |= _repeated_shapes(lines, reach, anchor)
-                reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
-        for r in range(edge + step, reach + step, step):
-            inside[r] = True
-
-
-def _ruled_edges(penalties: Sequence[int], title_at: int) -> tuple[int, int]:
-    """``(top, bottom)``: the page's first ``top`` lines and its lines from
-    ``bottom`` on are all condemned by rules or repetition (0 and len: none).
-    No ruled top above the headline printed in the body: what precedes it is
-    the page's header, whatever the rules say."""
-    m = len(penalties)
-    top = next((q for q, p in enumerate(penalties) if p <= 0), m)
-    bottom = next((q + 1 for q in range(m - 1, -1, -1) if penalties[q] <= 0), 0)
-    return (0 if title_at >= top else top), bottom
-
-
-# Weak rule lines between the header (footer) run and the article: an ad marker
-# or a credit interrupts its edge lines; more are the page's own furniture.
-_ZONE_WEAK_MAX = 2
-
-
-_HEADLINE_REACH = 6  # lines below a printed headline where the sentence it was cut from may start
-
-
-def _printed_headline(lines: Sequence[str], r: int, b: int) -> bool:
-    """Does line ``r`` open one of the lines after it, up to two past ``b``,
-    word for word (the headline cut from the article's first sentence; spaces
-    aside, as the glued-word repair may split the cut word), or end in a
-    separator (a title bar's "Headline |")?"""
-    line = lines[r]
-    if line[-1] in "|»›·":
-        return True
-    head, first = line.replace(" ", ""), line[0]
-    return any(lines[k][0] == first and lines[k].replace(" ", "").startswith(head)
-               for k in range(r + 1, min(len(lines), b + 3, r + _HEADLINE_REACH)))
-
-
-def _past_printed_headline(lines: Sequence[str], hard: Sequence[bool], a: int, b: int) -> int:
-    """Where the zone between the page's ruled header (up to ``a``) and the
-    article (at ``b``) starts: past its first line when that is the headline
-    printed above the article (it opens one of the article's first lines word
-    for word): the title repeated, which the rules did not see as such."""
-    r = a
-    while r < b and hard[r]:
-        r += 1
-    return r + 1 if r < b and _printed_headline(lines, r, b) else a
-
-
-def _unjudged_zone(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], a: int, b: int,
-                   max_run: int, sentences: bool = False) -> bool:
-    """Are lines ``a..b-1``, between a header or footer run that rules and
-    repetition account for line by line and the article, only lines nothing
-    condemns and a weak rule line or two (an ad marker, a credit), at most
-    ``max_run`` of them with letters? Then nothing puts them in the page's
-    run: they are the article's edge (a kicker, a dateline, a heading, the
-    first items of a list: "Pittsburgh", "BAAR, SWITZERLAND"; a sign-off:
-    "Thanks Junior!"). Not when one carries a time stamp: "Catherine Shu
-    @catherineshu / 2 days" is the byline the rules missed, nor a headline
-    that opens one of the article's first lines word for word. ``sentences``
-    (below the article): each ends like a sentence and has no bullet; a list
-    of headlines there is a related box whose header no rule knew ("DON'T MISS")."""
-    n = n_weak = 0
-    for r in range(a, b):
-        if hard[r]:
-            n_weak += 1
-            if not weak[r] or n_weak > _ZONE_WEAK_MAX:
-                return False
-        elif _LETTER.search(lines[r]):
-            n += 1
-            if n > max_run or _TIME_STAMP.search(lines[r]):
-                return False
-            if not sentences and _printed_headline(lines, r, b):
-                return False  # the headline cut from a sentence of the article's opening, printed above it
-            if sentences and (lines[r][-1] not in _TERMINAL_CHARS or lines[r][0] in _BULLETS):
-                return False
-    return n > 0
-
-
-def _menu_goes_on(lines: Sequence[str], k: int) -> bool:
-    """Is line ``k`` a navigation entry right below two others, each a word or
-    two ("Home", "News", then "Standings" no rule knew)? The menu goes on: its
-    last entry is no heading of the article. (An ad marker and a share button
-    above a dateline are no menu: "Share on WhatsApp", "Advertisement", "Pittsburgh".)"""
-    return k >= 2 and all(lines[r].count(" ") <= 1 and _menu_item(lines[r]) for r in (k - 2, k - 1, k))
-
-
-_TIME_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b\d+\s*(?:sec|secs|min|mins|minutes?|hours?|hrs?|days?|weeks?)\b",
-                         re.IGNORECASE)
-
-
-def _shape(line: str) -> str:
-    """A line's shape when it has a telling one: its list lead with marks
-    ("W-" for "Viera d. Rockledge 3-1"), or "CAPS" for a heading in capitals
-    of two words or more; else ""."""
-    if line.isupper() and " " in line and not is_prose(line):
-        return "CAPS"
-    lead = list_lead(line)
-    return lead if len(lead) >= 2 and lead != "W:" else ""
-
-
-def _shapes(lines: Sequence[str], first: int, stop: int) -> set[str]:
-    """The telling shapes of the article's lines from ``first`` up to the
-    evidence below it (``stop``, excluded)."""
-    out = {_shape(lines[q]) for q in range(first, stop)}
-    out.discard("")
-    return out
-
-
-def _repeated_shapes(lines: Sequence[str], a: int, b: int, min_items: int = 3) -> set[str]:
-    """Telling shapes that lead ``min_items`` lines in a row between ``a`` and
-    ``b`` (either order): a list of its own ("player.setav speedmult *",
-    "player.setav health *", ...), which a page's header or footer run is not
-    (its menus are evidence already; its bullets have no telling shape)."""
-    out: set[str] = set()
-    run_shape, run = "", 0
-    for q in range(min(a, b), max(a, b) + 1):
-        shape = _shape(lines[q])
-        run = run + 1 if shape and shape == run_shape else (1 if shape else 0)
-        run_shape = shape
-        if run >= min_items:
-            out.add(shape)
-    return out
-
-
-# How far above a list item its announcing line ("Dare to Play 3:") may be.
-_ANNOUNCED_MAX = 30
-
-
-def _announced(lines: Sequence[str], hard: Sequence[bool], k: int) -> bool:
-    """Is line ``k`` an item of a list that a line of the article announces
-    with a colon ("What you get:"), only items and condemned lines between?"""
-    for r in range(k, max(-1, k - _ANNOUNCED_MAX), -1):
-        line = lines[r]
-        if not hard[r] and line[-1] in ":：" and r < k:
-            return True
-        if not hard[r] and is_prose(line):
-            return False
-    return False
-
-
-def _announced_items(lines: Sequence[str], hard: Sequence[bool], edge: int, reach: int) -> bool:
-    """Are the lines after ``edge`` up to ``reach`` more items of the announced
-    list ``edge`` belongs to (or begins)? Then they are the article's."""
-    if reach <= edge or any(is_prose(lines[r]) for r in range(edge + 1, reach + 1)):
-        return False
-    return lines[edge][-1] in ":：" or _announced(lines, hard, edge)
-
-
-# A site's bare address signing off an article ("www.autoracing.com.br", "AS -
-# www.autoracing.com.br"): the AEB annotators keep it, and what lies between the
-# article and it (footnotes), as the article's (4 of 4 pages); what follows it
-# is the page's. A link with a path, or a list of links, is another matter.
-_SIGNATURE = re.compile(r"(?:[^\W\d_]{1,4}\s{0,3}[-–—:]\s{0,3})?(?:https?://)?www\.[\w-]+(?:\.[\w-]+)+/?")
-
-
-def _sign_off(lines: Sequence[str], inside: list[bool], hard: list[bool], edge: int, q: int, end: int,
-              max_run: int) -> bool:
-    """Is the evidence at ``q``, below the article's last line ``edge``, the
-    site's address signing the article off (at most ``max_run`` lines below)?
-    Then the article takes the lines up to it, it, and the signatures right
-    after it (one condemned line may sit between two); what follows is the page's."""
-    if q - edge > max_run + 1 or not _SIGNATURE.fullmatch(lines[q]):
-        return False
-    r = q
-    while True:
-        for k in range(edge + 1, r):
-            inside[k] = inside[k] or not hard[k]
-        inside[r], hard[r] = True, False  # the address is the article's; it still ends it
-        edge = r
-        r += 1
-        if r < end and hard[r] and not _SIGNATURE.fullmatch(lines[r]):
-            r += 1  # a share row between two signatures
-        if r >= end or not _SIGNATURE.fullmatch(lines[r]):
-            return True
-
-
-def _resume(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int, q: int, step: int,
-            end: int, max_gap: int, first: int = -1) -> tuple[int, int] | None:
-    """Where the article goes on past the interruption at ``q`` (an ad marker,
-    a caption's credit, a "Trending now" box): ``(first, last)`` lines to take,
-    or None. A weak line is passed when a sentence follows before the next
-    evidence (everything up to that sentence is taken); any interruption is
-    passed when, within ``max_gap`` lines, the list it cut goes on (a line led
-    like the one before it: a number, a bullet, the same first word), the box
-    between left out."""
-    nxt = _next_hard(hard, q + step, step, end)
-    if weak[q]:
-        prose = next((r for r in range(nxt - step, q, -step) if is_prose(lines[r]) or tweet_signature(lines[r])),
-                     None)
-        if prose is None and step == 1:
-            prose = _tweet_past_weak(lines, hard, weak, q, end, max_gap)
-        if prose is not None:
-            return prose, prose
-        if step == -1:
-            found = _items_up_to_prose(lines, hard, weak, q, end)
-            if found is not None:
-                return found, found
-        elif first >= 0:  # a list-and-label article goes on past an ad marker: its labels repeat
-            found = _own_lines_resume(lines, hard, q, end, max_gap, (first, q - 1), exact=True)
-            if found is not None:
-                return found, found
-    prev = q - step
-    # An item's own link line ("http://amzn.to/.."): the list's lead is its item's.
-    item = prev - step if step == 1 and _BARE_LINK.match(lines[prev]) and prev - step >= 0 else prev
-    # Items of an announced list ("What you get:") go on past an ad marker, and
-    # so does the list a sentence announces right above one ("... su Amazon:").
-    nxt_line = q + step
-    if (step == 1 and weak[q] and nxt_line != end and not hard[nxt_line] and not hard[prev]
-            and not is_prose(lines[nxt_line])
-            and (lines[prev][-1] in ":：" and is_prose(lines[prev]) or _announced(lines, hard, prev))):
-        return prev, nxt_line
-    lead = "" if hard[prev] or hard[item] else list_lead(lines[item])
-    if not lead and step == 1 and weak[q] and not hard[prev] and (
-            not is_prose(lines[prev]) and _own_list_after(lines, hard, q + 1, end)
-            or _count_rows_after(lines, hard, q + 1, end)):
-        return prev, q + 1  # a list's heading, an ad marker, the list ("Qualified teams"; a poll's results)
-    if not lead or lead == "W:":  # (a word and a colon: how headlines open, too)
-        return None
-    r = q + step
-    for _ in range(max_gap):
-        if r == end:
-            return None
-        if not hard[r] and list_lead(lines[r]) == lead:
-            return prev, r
-        r += step
-    return None
-
-
-def _tweet_past_weak(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int, end: int,
-                     max_gap: int) -> int | None:
-    """An embedded tweet's signature within ``max_gap`` lines below the weak
-    line ``q``, past other weak lines (an ad slot, a share button) but no
-    stronger evidence: the article goes on to it ("See tweets :", an ad, "Senate
-    resolves to:", a share button, the tweet). Its index, or None."""
-    for r in range(q + 1, min(end, q + 1 + max_gap)):
-        if hard[r] and not weak[r]:
-            return None
-        if not hard[r] and "(@" in lines[r] and tweet_signature(lines[r]):
-            return r
-    return None
-
-
-# Lines in a row led alike by words and marks that make a list of its own.
-_OWN_LIST_MIN = 3
-
-
-def _own_list_after(lines: Sequence[str], hard: Sequence[bool], k: int, end: int) -> bool:
-    """Do ``_OWN_LIST_MIN`` lines in a row from ``k`` share a word-led shape
-    of two marks or more ("England (Group A): 10th appearance": "W():")? A
-    list of the article's own, as furniture's lists are not: theirs are led by
-    a bullet, an arrow or a number ("› headline", "1. headline"), or are words
-    and one mark ("Flights: ...", the tags "Mac," "Review,")."""
-    if k + _OWN_LIST_MIN > end:
-        return False
-    shape = list_lead(lines[k])
-    if not shape.startswith("W") or len(shape) < 3 or not lines[k][0].isalnum():
-        return False
-    return all(not hard[r] and list_lead(lines[r]) == shape for r in range(k + 1, k + _OWN_LIST_MIN))
-
-
-# Count rows in a row that are data (a poll's results), not a share counter's few.
-_COUNT_ROWS_MIN = 5
-
-
-def _count_rows_after(lines: Sequence[str], hard: Sequence[bool], k: int, end: int) -> bool:
-    """Are the ``_COUNT_ROWS_MIN`` lines from ``k`` counts of something
-    ("%165 голосов", "12 votes"), nothing condemned between? A poll's results
-    or a table's column below the sentence that introduces them."""
-    if k + _COUNT_ROWS_MIN > end:
-        return False
-    return all(not hard[r] and _COUNT.match(lines[r]) for r in range(k, k + _COUNT_ROWS_MIN))
-
-
-# Items of the article's own list (a kit, a set of codes) above it, between
-# ad markers: short lines, this many at most before a sentence is reached.
-_ITEM_MAX_CHARS = 80
-_ITEMS_MAX = 8
-
-
-def _items_up_to_prose(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int,
-                       end: int) -> int | None:
-    """Reading upwards from the ad marker at ``q``: list items (short lines,
-    no sentence), other ad markers between them, and then a sentence of the
-    article before any line that bounds it. The sentence's index, or None.
-    (Furniture above an article is menus and rule lines, which bound it; a run
-    of items right below a sentence of the article is the article's list.)"""
-    items = 0
-    r = q - 1
-    while r != end:
-        if hard[r]:
-            if not weak[r]:
-                return None
-        elif is_prose(lines[r]):
-            # The sentence introduces its list: the first item right below it.
-            return r if items >= 2 and not hard[r + 1] else None
-        elif len(lines[r]) > _ITEM_MAX_CHARS:
-            return None
-        else:
-            items += 1
-            if items > _ITEMS_MAX:
-                return None
-        r -= 1
-    return None
-
-
-# Prose that resumes after a box must be an article's worth, not one teaser's blurb.
-_RESUMED_MIN_CHARS = 200
-
-
-def _past_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], q: int, end: int,
-              max_gap: int, article: tuple[int, int] | None = None) -> tuple[int, int] | None:
-    """A box dropped into the article ("Editor's picks" and three headlines):
-    where the article's prose resumes after it, as ``(q, first line)`` (the
-    box itself is not taken), or None. The box is a few lines that are no
-    sentences; what follows must be prose of some length, not a teaser's blurb."""
-    r = q + 1
-    while r != end and r - q <= max_gap and (weak[r] or not hard[r] and not is_prose(lines[r])):
-        r += 1
-    if article is not None:
-        resumed = _own_lines_resume(lines, hard, q, end, max_gap, article)
-        if resumed is not None and (r == end or r == q + 1 or hard[r] or not is_prose(lines[r]) or resumed < r):
-            return q, resumed
-    if r == end or r == q + 1 or hard[r] or not is_prose(lines[r]):
-        return None
-    # A teaser's blurb is cut short ("... and what…"): it is no sentence of the article.
-    enough = _prose_from(lines, hard, weak, r, 1, end, _RESUMED_MIN_CHARS, 2, skip_cut_short=True)
-    return (q, r) if enough else None
-
-
-# Lines after a box that must repeat the article's own (its labels, its
-# telling shapes) for its structured text to resume past the box.
-_OWN_AFTER_BOX = 3
-
-
-def _own_lines_resume(lines: Sequence[str], hard: Sequence[bool], q: int, end: int, max_gap: int,
-                      article: tuple[int, int], exact: bool = False) -> int | None:
-    """An article of lists and labels (a meal plan, a schedule) has no prose
-    to resume with after a box dropped into it: it resumes where, past the
-    box, ``_OWN_AFTER_BOX`` lines within ``max_gap`` lines repeat the
-    article's own lines above the box, word for word or by their telling
-    shape ("Eat 60–90 minutes before your workout"). A teaser list does not
-    repeat the article it follows. The first such line, or None."""
-    first, last = article
-    own_text = {lines[k] for k in range(first, last + 1) if not hard[k]}
-    own_shapes = set() if exact else _shapes(lines, first, last + 1)
-    found: list[int] = []
-    r = q + 1
-    while r != end and r - q <= 2 * max_gap and len(found) < _OWN_AFTER_BOX:
-        if not hard[r] and (lines[r] in own_text or _shape(lines[r]) in own_shapes):
-            found.append(r)
-        r += 1
-    if len(found) < _OWN_AFTER_BOX:
-        return None
-    # The box's items are led alike ("• ..."): the article resumes at the first
-    # line led otherwise; items led by nothing telling end at the first repeat.
-    r = q + 1
-    while r < found[0] and hard[r]:
-        r += 1
-    lead = list_lead(lines[r])
-    if not lead or lead == "W:":
-        return found[0]
-    while r < found[0] and (hard[r] or list_lead(lines[r]) == lead):
-        r += 1
-    return r
-
-
-def _cut_short(line: str) -> bool:
-    return line.endswith(("…", "..."))
-
-
-def _prose_from(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], k: int, step: int, end: int,
-                min_chars: int, min_lines: int, skip_cut_short: bool) -> bool:
-    """Are there ``min_lines`` sentences worth ``min_chars`` from line ``k`` on
-    (in direction ``step``), before the next line that bounds the article? An
-    ad marker between two of them bounds nothing."""
-    size, n = 0, 0
-    while k != end and (not hard[k] or weak[k]) and (size < min_chars or n < min_lines):
-        if not hard[k] and is_prose(lines[k]) and not (skip_cut_short and _cut_short(lines[k])):
-            size, n = size + len(lines[k]), n + 1
-        k += step
-    return size >= min_chars and n >= min_lines
-
-
-# The article's lead paragraph above a box is one sentence or two.
-_LEAD_MIN_CHARS = 100
-
-
-def _lead_above_box(lines: Sequence[str], hard: Sequence[bool], weak: Sequence[bool], edge: int, q: int,
-                    end: int, max_gap: int) -> tuple[int, int] | None:
-    """A box dropped in right below the article's first paragraph ("Most read"
-    and two headlines): reading upwards from the article, its lead above the
-    box, as ``(edge, lead line)`` (the box is not taken), or None. The box is
-    a few lines that are no sentences; the lead is prose, not a teaser's blurb."""
-    box = range(q + 1, edge)
-    if len(box) > max_gap or any(is_prose(lines[r]) for r in box):
-        return None
-    r = q - 1
-    if r == end or hard[r] or not is_prose(lines[r]) or _cut_short(lines[r]):
-        return None
-    enough = _prose_from(lines, hard, weak, r, -1, end, _LEAD_MIN_CHARS, 1, skip_cut_short=False)
-    return (edge, r) if enough else None
-
-
-_BULLETS = frozenset("-–—•*·●▪►◦")
-
-
-def list_lead(line: str) -> str:
-    """How a list item looks: led by a number or a bullet, or a word followed by
-    the same marks ("June 9 – City, ST @ Venue": "W–,@"); "" for a sentence,
-    a line too long to be an item, or a plain run of words."""
-    if not line or len(line) > 150:
-        return ""
-    if _ITEM_NUMBER.match(line):  # "12) Roger Waters – The Wall (DVD)" reads as a sentence too
-        return "#"
-    if is_prose(line):
-        return ""
-    c = line[0]
-    if c.isdigit():
-        return "#"
-    if c in _BULLETS:
-        # (An embedded tweet's signature, "— Name (@handle) date", leads no list.)
-        return "" if tweet_signature(line) else "-"
-    marks = _MARKS.findall(line)
-    return "W" + "".join(marks) if marks else ""
-
-
-_MARKS = re.compile(r"[^\w\s'’.]")
-
-
-def _anchor(line: str, lead: str) -> bool:
-    """A line the article reaches for: a sentence, an embedded tweet's
-    signature, or its list going on."""
-    return is_prose(line) or bool(lead) and list_lead(line) == lead or tweet_signature(line)
 def _alone(hard: Sequence[bool], q: int) -> bool:
     """No other condemned line right before or after line ``q``."""
     return not (q > 0 and hard[q - 1]) and not (q + 1 < len(hard) and hard[q + 1])
-
-
-def _next_hard(hard: Sequence[bool], q: int, step: int, end: int) -> int:
-    while q != end and not hard[q]:
-        q += step
-    return q
-
-
-@lru_cache(maxsize=32768)
-def is_prose(line: str) -> bool:
-    """Reads as a sentence of an article: ends like one (in its script), has
-    enough words (or characters, in scripts without spaces), letters dominate.
-    (Cached: the stage asks it of the same lines at several steps.)"""
-    if line[-1] not in _TERMINAL_CHARS:
-        # Thai, Lao and Khmer end a sentence with a space, not a mark: there a
-        # long enough line of letters reads as a sentence.
-        if len(line) < 30 or line.isascii() or not _UNPUNCTUATED.search(line):
-            return False
-    elif line.count(" ") < 3 or len(line) < 40 and len(_line_words(line)) < 4:
-        n = effective_length(line)
-        if n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line):
-            return False
-    # ASCII letters counted in bytes; the regex (letters with their marks: Burmese,
-    # Devanagari and Thai vowels are marks) sees only the rest, often a few quotes.
-    ascii_part = line.encode("ascii", "ignore")
-    letters = len(ascii_part) - len(ascii_part.translate(None, _ASCII_LETTERS))
-    if len(ascii_part) < len(line):
-        letters += len(_LETTER_OR_MARK.findall(_ASCII_RUN.sub("", line)))
-    return letters * 2 >= len(line) - line.count(" ")
-
-
-_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
 
 
 def _bridge(weights: Sequence[int], labels: Sequence[str], inside: list[bool], lo: int, hi: int,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from .classifier import _TERMINAL_CHARS, is_prose, list_lead
+from .prose import _TERMINAL_CHARS, is_prose, list_lead
 
 __all__ = ["RULE", "related_items"]
 
@@ -66,7 +66,7 @@ def _box(stripped: Sequence[str], reason: Sequence[str], i: int) -> list[int]:
 
 
 def _lead(line: str) -> str:
-    """How an item is led (classifier.list_lead), a question read as the headline it is."""
+    """How an item is led (prose.list_lead), a question read as the headline it is."""
     return list_lead(line[:-1] if line[-1:] in ("?", "？") else line)
 
 
