@@ -111,22 +111,48 @@ def _stop_lists() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
-def _stop_index() -> tuple[list[frozenset[str]], dict[str, tuple[int, ...]]]:
-    """The lists, and for every stop word the lists holding it: one dictionary
-    look-up per distinct token instead of one per token and language."""
+def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], list[tuple[int, ...]]]:
+    """The lists; for every stop word the number of its group, the words held
+    by the same lists (1 and up); and each group's lists (``groups[0]``: none).
+    A page's hits are then counted per group, a few dozen, not per word."""
     lists = list(_stop_lists().values())
     index: dict[str, list[int]] = {}
     for k, words in enumerate(lists):
         for w in words:
             index.setdefault(w, []).append(k)
-    return lists, {w: tuple(ks) for w, ks in index.items()}
+    numbers: dict[tuple[int, ...], int] = {(): 0}
+    group = {w: numbers.setdefault(tuple(ks), len(numbers)) for w, ks in index.items()}
+    return lists, group, list(numbers)
+
+
+# Splitting at spaces instead of matching ``\w+`` (a regex step per character):
+# ``\w`` is exactly ``str.isalnum() or "_"``, so once every other character is
+# a space, ``str.split()`` gives the same words. ASCII ones become spaces by one
+# byte translation (UTF-8 uses no byte below 0x80 inside a longer character);
+# the few others (curly quotes, dashes) by a replace each.
+_ASCII_BYTES = bytes(range(0x80))
+_NON_WORD_ASCII = bytes(b for b in range(0x80) if not (chr(b).isalnum() or b == ord("_")))
+_NON_WORD_TO_SPACE = bytes.maketrans(_NON_WORD_ASCII, b" " * len(_NON_WORD_ASCII))
+
+
+def _words(low: str) -> list[str]:
+    """``_WORD.findall(low)``: the runs of word characters of ``low``."""
+    if not low.isascii():
+        others = low.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        if not others.isalnum():
+            for ch in set(others):
+                if not ch.isalnum():
+                    low = low.replace(ch, " ")
+        if not low.isascii():
+            return low.encode("utf-8").translate(_NON_WORD_TO_SPACE).decode("utf-8").split()
+    return low.encode("ascii").translate(_NON_WORD_TO_SPACE).decode("ascii").split()
 
 
 @lru_cache(maxsize=4096)
 def _line_words(line: str) -> list[str]:
     """The lower-cased words of a line (shared: do not modify). Cached because
     the language guess and the line classifier both split the long lines."""
-    return _WORD.findall(line.lower())
+    return _words(line.lower())
 
 
 _SAMPLE_CHARS = 3_000  # enough text to tell the language, bounded cost on huge pages
@@ -154,24 +180,25 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     if size >= 200:
         # Word by word as "\n".join(sample) would give them; per line, so the
         # classifier finds these lines' words already split.
-        counts: Counter[str] = Counter(chain.from_iterable(map(_line_words, sample)))
+        words = list(chain.from_iterable(map(_line_words, sample)))
     else:
-        counts = Counter(_WORD.findall("\n".join(lines)[:_SAMPLE_CHARS].lower()))
-    lists, index = _stop_index()
+        words = _words("\n".join(lines)[:_SAMPLE_CHARS].lower())
+    lists, group, groups = _stop_index()
+    # The page's stop words counted by group (one look-up per word, at C speed).
     hits = [0] * len(lists)
-    for w in filter(index.__contains__, counts):  # the page's stop words only
-        c = counts[w]
-        for k in index[w]:
+    for g, c in Counter(filter(None, map(group.get, words))).items():
+        for k in groups[g]:
             hits[k] += c
     best, best_hits = frozenset(), 0
     for k, h in enumerate(hits):
         if h > best_hits:  # first list wins ties, as before
             best, best_hits = lists[k], h
-    if best_hits < min_coverage * max(1, sum(counts.values())):
+    if best_hits < min_coverage * max(1, len(words)):
         best = frozenset()
     elif not _describes_prose(lines, best):
         best = frozenset()
     if n_adaptive > 0:
+        counts = Counter(words)
         extra = {w for w, c in counts.most_common(n_adaptive) if c >= 3 and len(w) <= 4 and not w.isdigit()}
         best = best | extra
     return best
@@ -197,9 +224,36 @@ def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int 
     return densities[(3 * len(densities)) // 4] >= min_density
 
 
-def _terminal(line: str) -> bool:
-    """Ends like a sentence (``line`` is stripped and not empty)."""
-    return line[-1] in _TERMINAL_CHARS
+def _has_separator(line: str) -> bool:
+    """``_SEPARATOR_CHAR.search(line) or "www." in line or _SPACED_DASH.search(line)``:
+    in an ASCII line by substring tests (a memchr each, where the character
+    class takes a regex step per character); a dash by its neighbours
+    (``\\s`` is ``str.isspace``)."""
+    if line.isascii():
+        if "/" in line or "|" in line or ">" in line or "@" in line or "\\" in line:
+            return True
+    elif _SEPARATOR_CHAR.search(line):
+        return True
+    if "www." in line:
+        return True
+    if "-" not in line:
+        return False
+    if " - " in line:
+        return True
+    i = line.find("-", 1)
+    while i > 0:
+        if line[i - 1].isspace() and line[i + 1:i + 2].isspace():
+            return True
+        i = line.find("-", i + 1)
+    return False
+
+
+def _few_words(line: str, words: list[str]) -> bool:
+    """``len(_WORD.findall(line)) < len(line) / 8`` given ``words = _line_words(line)``:
+    lower-casing keeps the runs of word characters but for "İ" ("i" and a
+    combining dot, no word character)."""
+    n = len(words) if "\u0130" not in line else len(_words(line))
+    return n < len(line) / 8
 
 
 def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
@@ -209,8 +263,7 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
     if not _LETTER.search(line):
         return (SHORT, "") if n_chars < cfg.length_low else (BAD, "classifier.no_letters")
     words: list[str] | None = None
-    if (_SEPARATOR_CHAR.search(line) or "www." in line
-            or ("-" in line and _SPACED_DASH.search(line))):  # most lines have none: skip the counting
+    if _has_separator(line):  # most lines have none: skip the counting
         sep = len(_SEPARATORS.findall(line)) + 3 * len(_URL.findall(line))
         words = _line_words(line)
         if words and sep / len(words) > cfg.max_separator_density * 4 and len(words) > 3:
@@ -219,16 +272,19 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
         # A short sentence is a paragraph too: its neighbours decide, it never
         # costs the article like a menu entry does.
         return SHORT, ""
-    if not stop or (not line.isascii() and _NO_SPACE_SCRIPT.search(line)
-                    and len(_WORD.findall(line)) < len(line) / 8):
+    terminal = line[-1] in _TERMINAL_CHARS
+    spaceless = False
+    if stop:
+        if words is None:
+            words = _line_words(line)
+        # (The word count first: a character class would scan every line.)
+        spaceless = not line.isascii() and _few_words(line, words) and _NO_SPACE_SCRIPT.search(line)
+    if not stop or spaceless:
         # No stop words to count: judge by length and punctuation alone.
-        if _terminal(line) or n_chars >= cfg.length_high or is_prose(line):
+        if terminal or n_chars >= cfg.length_high or is_prose(line):
             return GOOD, ""
         return NEAR, ""
-    if words is None:
-        words = _line_words(line)
     density = sum(map(stop.__contains__, words)) / max(1, len(words))
-    terminal = _terminal(line)
     if density >= cfg.stop_high and (n_chars >= cfg.length_high or terminal):
         return GOOD, ""
     if density >= cfg.stop_low:
