@@ -49,3 +49,25 @@ def test_batch_size_and_byte_cap_still_bound_the_tail():
     # 30 MB files: the 64 MiB cap allows two per batch, whatever the tail would allow
     big = make_batches(_files([30 << 20] * 7), 1_000, workers=2)
     assert [len(b) for b in big] == [2, 2, 2, 1]
+
+
+def test_new_articles_are_first_seen_at_the_run_start_whatever_their_batch():
+    """quote_clusters and article_clusters order undated articles by first_seen: with
+    each batch's own clock that order followed the cut into batches (which follows the
+    worker count) and which worker finished first."""
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from ketl.document import Document
+    from ketl.run.batch import articles_table
+
+    started = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    ctx = SimpleNamespace(run_id="r", pipeline_version="0", config_hash="c", started_at=started)
+    docs = [Document.from_source(doc_id=str(i), source_path=f"{i}.txt", source_sha256="0" * 64,
+                                 source_encoding="utf-8", source="A line about the truce.") for i in range(2)]
+    first = articles_table(docs[:1], ctx, started + timedelta(seconds=5))  # two batches, two clocks
+    second = articles_table(docs[1:], ctx, started + timedelta(seconds=9))
+    seen = first.column("first_seen").to_pylist() + second.column("first_seen").to_pylist()
+    assert seen == [started, started]
+    # processed_at stays the batch's own time
+    assert second.column("processed_at")[0].as_py() == started + timedelta(seconds=9)

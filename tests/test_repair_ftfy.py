@@ -98,7 +98,8 @@ def test_replacement_chars_are_counted_per_article():
         d = Document.from_source(doc_id=str(i), source_path=f"{i}.txt", source_sha256="0" * 64,
                                  source_encoding="utf-8", source=t)
         docs.append(repair_document(d))
-    ctx = SimpleNamespace(run_id="r", pipeline_version="0", config_hash="c")
+    ctx = SimpleNamespace(run_id="r", pipeline_version="0", config_hash="c",
+                          started_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
     table = articles_table(docs, ctx, datetime(2026, 1, 1, tzinfo=timezone.utc))
     assert table.column("n_replacement_chars").to_pylist() == [0, 3, 0]
     # the pipeline's column is what the schema (and the README) describe
@@ -132,7 +133,8 @@ def test_raw_files_to_articles_rows_without_prefect(tmp_path):
     result = read_units(Path(raw), scan(Path(raw)), 1 << 20)
     assert result.rejects == []
     docs = list(repair_documents(result.docs))
-    ctx = SimpleNamespace(run_id="r", pipeline_version="0", config_hash="c")
+    ctx = SimpleNamespace(run_id="r", pipeline_version="0", config_hash="c",
+                          started_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
     rows = {r["source_path"]: r for r in articles_table(docs, ctx, datetime(2026, 1, 1, tzinfo=timezone.utc))
             .select(["source_path", "source_encoding", "text", "n_replacement_chars"]).to_pylist()}
     assert rows["latin1.txt"]["text"] == latin.strip() and rows["latin1.txt"]["source_encoding"] == "cp1252"

@@ -71,10 +71,11 @@ def make_batches(units: list[SourceFile], batch_size: int, max_bytes: int = 64 <
     short and every worker ends each phase at about the same time. With 1,000-file
     batches the last batch ran alone for a whole batch's time while a core idled, in
     each of the two batch phases. The files stay in order, so the items are numbered
-    as before. A run of at most ``batch_size`` files stays one batch: each batch
-    stamps its articles' first_seen with its own clock, and quote_clusters and
-    article_clusters order undated articles by it, so splitting the 181 AEB pages
-    in two changed which outlet came first in 9 of their 43 quote clusters.
+    as before. A run of at most ``batch_size`` files stays one batch. (The cut no
+    longer changes output: new articles are first seen at the run's start, not at
+    their batch's clock, by which quote_clusters and article_clusters order
+    undated articles; with a batch clock, splitting the 181 AEB pages in two
+    changed which outlet came first in 9 of their 43 quote clusters.)
     """
     batches: list[list[SourceFile]] = []
     current: list[SourceFile] = []

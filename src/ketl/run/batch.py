@@ -387,7 +387,7 @@ def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.T
         "source_encoding": [d.source_encoding for d in docs],
         "source_id": [x.get("id") for x in m],
         "url": [x.get("url") for x in m],
-        **_dates(docs, now),
+        **_dates(docs, ctx.started_at),
         "title": [x.get("title") for x in m],
         "site": [x.get("site") for x in m],
         "dateline": [x.get("dateline") for x in m],
@@ -408,13 +408,18 @@ def articles_table(docs: list[Document], ctx: RunContext, now: datetime) -> pa.T
     })
 
 
-def _dates(docs: list[Document], now: datetime) -> dict[str, pa.Array]:
-    """published (UTC), published_raw and first_seen columns (finalize_run keeps a stored first_seen)."""
+def _dates(docs: list[Document], started: datetime) -> dict[str, pa.Array]:
+    """published (UTC), published_raw and first_seen columns (finalize_run keeps a stored first_seen).
+
+    A new article is first seen when its run started, not when its batch ran:
+    quote_clusters and article_clusters order undated articles by first_seen, and a
+    batch clock made that order depend on how the run was cut into batches (which
+    follows the worker count) and on which worker finished first."""
     found = [article_date(d.meta.get("published"), d.source) for d in docs]
     return {
         "published": pa.array([int(t.timestamp() * 1e6) if t else None for t, _ in found], pa.int64()).cast(_TS),
         "published_raw": pa.array([raw for _, raw in found], pa.string()),
-        "first_seen": pa.array([int(now.timestamp() * 1e6)] * len(docs), pa.int64()).cast(_TS),
+        "first_seen": pa.array([int(started.timestamp() * 1e6)] * len(docs), pa.int64()).cast(_TS),
     }
 
 
