@@ -353,3 +353,34 @@ def test_a_killed_dask_worker_is_not_restarted_by_its_nanny():
     said = out.stdout + out.stderr[-2000:]
     assert "without hold: workers 1 restarted 1" in out.stdout, said
     assert "with hold: workers 1 restarted 0" in out.stdout, said
+
+
+FORKED_SCRIPT = textwrap.dedent("""
+    import os, signal, sys, time
+    from ketl.run import interrupt, watchdog
+    child = os.fork()
+    if child == 0:
+        time.sleep(30)
+        os._exit(0)
+    t0 = time.monotonic()
+    interrupt._kill_workers(wait=8.0)
+    took = time.monotonic() - t0
+    alive = watchdog.running(child)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    print(took, alive, interrupt.STARTING_AT_MOST)
+""")
+
+
+def test_a_child_forked_without_exec_does_not_hold_the_worker_kill():
+    """A library's own fork (no exec) reads as this process for good: the kill stops
+    waiting for it after STARTING_AT_MOST seconds instead of the whole wait, and does
+    not kill it (it is no worker). In its own process: the kill takes every worker
+    below the process that calls it, and pytest's has the session's."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", FORKED_SCRIPT], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    took, alive, at_most = done.stdout.split()
+    assert float(at_most) <= float(took) < 6.0, took  # not the whole 8 s wait
+    assert alive == "True"

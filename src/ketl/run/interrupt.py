@@ -186,6 +186,11 @@ def _silence_other_threads() -> None:
     logging.disable(logging.CRITICAL)
 
 
+# How long a child may read as "starting" (no exec yet, or in it) before the worker
+# kill stops waiting for it to show what it is: spawns took up to 80 ms under load.
+STARTING_AT_MOST = 1.0
+
+
 def _kill_workers(wait: float = 3.0) -> None:
     """SIGKILL every worker process below this one (multiprocessing's spawned
     children: a local Dask cluster's workers, a pool no stopper knows of), and wait
@@ -200,12 +205,16 @@ def _kill_workers(wait: float = 3.0) -> None:
     ``Process.start()`` returned, tens of ms under load). Skipped, it lived on after
     ketl (CI's "the worker outlived the interrupt"). So the scan repeats until no
     descendant is starting and every killed one is gone, within ``wait`` seconds
-    (milliseconds as a rule)."""
+    (milliseconds as a rule). A child that stays a copy of this process for
+    ``STARTING_AT_MOST`` seconds forked without an exec (a library's own fork): it is
+    no worker about to appear, and waiting on it held every Ctrl-C for ``wait``."""
     deadline = time.monotonic() + wait
     own = _cmdline(os.getpid())
     killed: set[int] = set()
+    since: dict[int, float] = {}  # pid -> when it was first seen starting
     while True:
         starting = False
+        now = time.monotonic()
         for pid in watchdog.descendants({os.getpid()}, watchdog._processes()):  # noqa: SLF001 - same scan
             kind = _kind(pid, own)
             if kind == "worker" and pid not in killed:
@@ -214,7 +223,8 @@ def _kill_workers(wait: float = 3.0) -> None:
                     killed.add(pid)
                 except OSError:
                     pass
-            starting = starting or kind == "starting"
+            if kind == "starting":
+                starting = starting or now - since.setdefault(pid, now) < STARTING_AT_MOST
         killed = {pid for pid in killed if watchdog.running(pid)}
         if not (killed or starting) or time.monotonic() >= deadline:
             return
