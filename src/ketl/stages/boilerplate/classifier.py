@@ -25,7 +25,7 @@ from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
 from .edges import _SIGNATURE, _extend_to_evidence, _ruled_edges  # noqa: F401  (_SIGNATURE: stage.py's, from here)
 from .embeds import clear_tweet_text
-from .prose import (_ITEM_NUMBER, _LETTER, _MENU_MAX_CHARS, _NO_SPACE_SCRIPT, _SPACELESS, _TERMINAL_CHARS, _WORD,
+from .prose import (_ITEM_NUMBER, _LETTER, _MENU_MAX_CHARS, _NO_SPACE_SCRIPT, _SPACELESS, _TERMINAL_CHARS,
                     _cut_short, _menu_item, effective_length, is_prose, list_lead)
 from .resume import _BARE_LINK, _RESUMED_MIN_CHARS, _own_lines_resume
 

@@ -207,7 +207,7 @@ def _echo_zone(lines: Sequence[str], inside: Sequence[bool], hard: Sequence[bool
     lines that echo? (The article's words: those of its lines from ``first``,
     not of a box left out between them.) A footer's lines (bylines, menus, related headlines) do
     not restate the article; the box need not end like a sentence."""
-    n = n_weak = echoes = 0
+    n = n_weak = 0
     for r in range(a, b):
         if hard[r]:
             n_weak += 1
