@@ -215,6 +215,11 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
     if not len(pairs):
         return out
     tiles = -(-max(n, 1) // window)
+    if tiles == 1:  # every pair in the one tile (runs up to ``window`` items): no sort, no key arrays
+        fn = getattr(SketchStore.open(sketches, num_perm, upto=n), measure)
+        for start in range(0, len(pairs), chunk):
+            out[start:start + chunk] = fn(pairs[start:start + chunk])
+        return out
     key = (pairs[:, 0] // window) * tiles + pairs[:, 1] // window
     order = np.argsort(key, kind="stable")
     key = key[order]
