@@ -44,7 +44,7 @@ def _ctx(staging: Path):
 def _step(staging: Path, step: str, batches: list[int]) -> None:
     """Run one step here (a child process) and pickle its result beside the staging folder."""
     from ketl.run import dedup
-    from ketl.run.dedup import SHARDS, DedupPlan, band_shard, finalize_index, register_index, write_propagation
+    from ketl.run.dedup import SHARDS, DedupPlan, band_shard, finalize_index, register_index
 
     if step == "imports":  # the floor: a process that imported the steps and ran nothing
         return
@@ -62,7 +62,7 @@ def _step(staging: Path, step: str, batches: list[int]) -> None:
         half = getattr(dedup, "finalize_half", finalize_index)
         half(ctx, step.split("-")[1], batches, None, DedupPlan(done["plans"]), shards, [])
     else:  # what follows both halves: quote_clusters (older code: both propagation tables)
-        getattr(dedup, "write_quote_propagation", write_propagation)(ctx)
+        (getattr(dedup, "write_quote_propagation", None) or dedup.write_propagation)(ctx)
     keep.write_bytes(pickle.dumps(done))
 
 

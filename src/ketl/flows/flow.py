@@ -263,9 +263,11 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
     local pool's workers (0: a Dask runner, one task run per batch)."""
     previous, processed = scanned.previous, scanned.processed
     progress.start("read", len(batches))
-    # With a local pool one task run per step: its batches reach the pool in order,
-    # so the short tail batches (make_batches) run last.
-    groups = _split(list(range(len(batches))), min(tasks, 1))
+    # With a local pool one task run per step (its batches reach the pool in order,
+    # so the short tail batches of make_batches run last); with Dask (tasks 0) one
+    # task per batch, each computed where it runs.
+    step_tasks = min(tasks, 1)
+    groups = _split(list(range(len(batches))), step_tasks)
     recounts = _recounts(batches, processed)
     prepared = _gather(prepare_task.map(ctx=unmapped(ctx), batches=groups,
                                         units=[Sealed([batches[b] for b in g]) for g in groups],
@@ -279,7 +281,7 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
     site_lines_task(ctx, previous, [c.batch for c in prepared])
     lap("site lines")
     progress.start("curate", len(batches))
-    finished = _gather(finish_task.map(ctx=unmapped(ctx), batches=_split([c.batch for c in prepared], min(tasks, 1))),
+    finished = _gather(finish_task.map(ctx=unmapped(ctx), batches=_split([c.batch for c in prepared], step_tasks)),
                        "curate", tasks > 0)
     done = [c.batch for c in finished]
     lap("clean")

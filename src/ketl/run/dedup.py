@@ -8,8 +8,10 @@ to the work folder:
 2. :func:`band_shard` (``SHARDS`` tasks, on any worker: a local process or a
    Dask worker) updates one group of LSH bands and verifies its candidate
    pairs, reading only those pairs' signatures;
-3. :func:`finalize_run` (one task) clusters with the shards' pairs and writes
-   the ``articles`` and ``quotes`` tables.
+3. :func:`finalize_half` (two tasks side by side, one per index) clusters with
+   the shards' pairs and writes the ``articles`` (then ``article_clusters``) or
+   the ``quotes`` table; :func:`write_quote_propagation` follows both.
+   :func:`finalize_run` runs the same steps one after the other, in one process.
 
 See :mod:`ketl.dedup.distributed` for why the split gives exactly the result
 of one in-process ``NearDupIndex.add``.
@@ -35,7 +37,7 @@ from .incremental import file_key_in
 from .batch import RunContext, merge_small_tables
 from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen, upgrade_published
-from .propagation import write_snapshot_article_clusters, write_snapshot_propagation, write_snapshot_quote_clusters
+from .propagation import write_snapshot_article_clusters, write_snapshot_quote_clusters
 from .release import release_memory
 from ..schemas import QUOTES
 from ..store import STATE, PartWriters, Store, rewrite_rows, write_part
@@ -138,8 +140,8 @@ def finalize_run(ctx: RunContext, batches: list[int], previous: Path | None,
     """
     counts = FinalCounts()
     for name in INDEXES:
-        counts = counts.plus(finalize_index(ctx, name, batches, previous, plan, shards, replaced))
-    write_propagation(ctx)
+        counts = counts.plus(finalize_half(ctx, name, batches, previous, plan, shards, replaced))
+    write_quote_propagation(ctx)
     return counts
 
 
@@ -148,7 +150,7 @@ def finalize_index(ctx: RunContext, name: str, batches: list[int], previous: Pat
                    replaced: list[str] | tuple = ()) -> FinalCounts:
     """Step 3 for one index: cluster and write the ``articles`` (with the run's entities and
     suggestions) or the ``quotes`` table. The two write different files, so two
-    workers run them side by side; :func:`write_propagation` follows both."""
+    workers run them side by side (:func:`finalize_half`)."""
     counts = FinalCounts()
     indexes: dict[str, NearDupIndex] = {}
     linked = None
@@ -167,11 +169,6 @@ def finalize_index(ctx: RunContext, name: str, batches: list[int], previous: Pat
         counts.quotes, counts.clusters = _write_quotes(ctx, batches, previous, indexes.get("quotes"), linked,
                                                        replaced)
     return counts
-
-
-def write_propagation(ctx: RunContext) -> None:
-    """quote_clusters and article_clusters: rebuilt whole from what the snapshot now holds, as quotes is."""
-    write_snapshot_propagation(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
 
 
 def finalize_half(ctx: RunContext, name: str, batches: list[int], previous: Path | None,

@@ -26,7 +26,7 @@ from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 from .edges import _SIGNATURE, _extend_to_evidence, _ruled_edges  # noqa: F401  (_SIGNATURE: stage.py's, from here)
 from .embeds import clear_tweet_text
 from .prose import (_ITEM_NUMBER, _LETTER, _MENU_MAX_CHARS, _NO_SPACE_SCRIPT, _SPACELESS, _TERMINAL_CHARS,
-                    _cut_short, _menu_item, effective_length, is_prose, list_lead)
+                    _cut_short, _menu_item, _words, effective_length, is_prose, list_lead)
 from .resume import _BARE_LINK, _RESUMED_MIN_CHARS, _own_lines_resume
 
 __all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
@@ -123,29 +123,6 @@ def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], list[tuple[int,
     numbers: dict[tuple[int, ...], int] = {(): 0}
     group = {w: numbers.setdefault(tuple(ks), len(numbers)) for w, ks in index.items()}
     return lists, group, list(numbers)
-
-
-# Splitting at spaces instead of matching ``\w+`` (a regex step per character):
-# ``\w`` is exactly ``str.isalnum() or "_"``, so once every other character is
-# a space, ``str.split()`` gives the same words. ASCII ones become spaces by one
-# byte translation (UTF-8 uses no byte below 0x80 inside a longer character);
-# the few others (curly quotes, dashes) by a replace each.
-_ASCII_BYTES = bytes(range(0x80))
-_NON_WORD_ASCII = bytes(b for b in range(0x80) if not (chr(b).isalnum() or b == ord("_")))
-_NON_WORD_TO_SPACE = bytes.maketrans(_NON_WORD_ASCII, b" " * len(_NON_WORD_ASCII))
-
-
-def _words(low: str) -> list[str]:
-    """``_WORD.findall(low)``: the runs of word characters of ``low``."""
-    if not low.isascii():
-        others = low.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
-        if not others.isalnum():
-            for ch in set(others):
-                if not ch.isalnum():
-                    low = low.replace(ch, " ")
-        if not low.isascii():
-            return low.encode("utf-8").translate(_NON_WORD_TO_SPACE).decode("utf-8").split()
-    return low.encode("ascii").translate(_NON_WORD_TO_SPACE).decode("ascii").split()
 
 
 @lru_cache(maxsize=4096)

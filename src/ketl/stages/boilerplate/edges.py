@@ -19,7 +19,7 @@ import re
 from typing import Sequence
 
 from .embeds import tweet_signature
-from .prose import (_BULLETS, _LETTER, _TERMINAL_CHARS, _WORD, _menu_item, _repeated_shapes, _shape, _shapes,
+from .prose import (_BULLETS, _LETTER, _TERMINAL_CHARS, _menu_item, _repeated_shapes, _shape, _shapes, _words,
                     is_prose, list_lead)
 from .resume import _BARE_LINK, _announced_items, _lead_above_box, _next_hard, _past_box, _prose_below_box, _resume
 
@@ -223,7 +223,7 @@ def _echo_zone(lines: Sequence[str], inside: Sequence[bool], hard: Sequence[bool
     if n == 0 or 2 * len(telling) < n or n_weak > len(telling):
         return False
     # (Every word, split in C: a telling word is in it exactly when it is among the telling ones.)
-    words = set(_WORD.findall("\n".join(lines[r] for r in range(first, a) if inside[r] and not hard[r]).lower()))
+    words = set(_words("\n".join(lines[r] for r in range(first, a) if inside[r] and not hard[r]).lower()))
     echoes = sum(sum(w in words for w in own) >= _ECHO_SHARE * len(own) for own in telling)
     return 2 * echoes >= n and n_weak <= echoes
 
@@ -233,7 +233,7 @@ _ECHO_SHARE = 2 / 3  # of a line's telling words the article must use
 
 def _telling_words(line: str) -> list[str]:
     """A line's words that name something: four letters or more, or a number."""
-    return [w for w in _WORD.findall(line.lower()) if len(w) >= 4 or any(c.isdigit() for c in w)]
+    return [w for w in _words(line.lower()) if len(w) >= 4 or any(c.isdigit() for c in w)]
 
 
 def _menu_goes_on(lines: Sequence[str], k: int) -> bool:

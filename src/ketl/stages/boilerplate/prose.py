@@ -1,7 +1,8 @@
 """What a line reads as by its own text, whatever its neighbours: a sentence of
 an article (``is_prose``), an item of a list and how it is led (``list_lead``,
 its telling ``_shape``), a navigation entry (``_menu_item``), its length in
-Latin characters (``effective_length``).
+Latin characters (``effective_length``), its words (``_words``, the one splitter
+the boilerplate steps share).
 
 The classifier, the evidence of where the article's edges lie (``edges``,
 ``resume``), the related-box and metadata steps all ask these questions of the
@@ -19,8 +20,32 @@ from typing import Sequence
 import regex
 
 from .embeds import tweet_signature
+from .features import non_ascii
 
 _WORD = re.compile(r"\w+")
+
+
+# Splitting at spaces instead of matching ``\w+`` (a regex step per character):
+# ``\w`` is exactly ``str.isalnum() or "_"``, so once every other character is
+# a space, ``str.split()`` gives the same words. ASCII ones become spaces by one
+# byte translation (UTF-8 uses no byte below 0x80 inside a longer character);
+# the few others (curly quotes, dashes) by a replace each.
+_NON_WORD_ASCII = bytes(b for b in range(0x80) if not (chr(b).isalnum() or b == ord("_")))
+_NON_WORD_TO_SPACE = bytes.maketrans(_NON_WORD_ASCII, b" " * len(_NON_WORD_ASCII))
+
+
+def _words(low: str) -> list[str]:
+    """``_WORD.findall(low)``: the runs of word characters of ``low``."""
+    if not low.isascii():
+        others = non_ascii(low)
+        if not others.isalnum():
+            for ch in set(others):
+                if not ch.isalnum():
+                    low = low.replace(ch, " ")
+        if not low.isascii():
+            return low.encode("utf-8").translate(_NON_WORD_TO_SPACE).decode("utf-8").split()
+    return low.encode("ascii").translate(_NON_WORD_TO_SPACE).decode("ascii").split()
+
 
 
 _LETTER = re.compile(r"[^\W\d_]")
@@ -142,7 +167,7 @@ def is_prose(line: str) -> bool:
         # long enough line of letters reads as a sentence.
         if len(line) < 30 or line.isascii() or not _UNPUNCTUATED.search(line):
             return False
-    elif line.count(" ") < 3 or len(line) < 40 and len(_WORD.findall(line.lower())) < 4:
+    elif line.count(" ") < 3 or len(line) < 40 and len(_words(line.lower())) < 4:
         n = effective_length(line)
         if n < 24 or not _NO_SPACE_SCRIPT.search(line) and not _SPACELESS.search(line):
             return False
