@@ -21,12 +21,13 @@ from functools import lru_cache
 from itertools import chain
 from typing import Sequence
 
+import numpy as np
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
 from .edges import _SIGNATURE, _extend_to_evidence, _ruled_edges  # noqa: F401  (_SIGNATURE: stage.py's, from here)
 from .embeds import clear_tweet_text
 from .prose import (_ITEM_NUMBER, _LETTER, _MENU_MAX_CHARS, _NO_SPACE_SCRIPT, _SPACELESS, _TERMINAL_CHARS,
-                    _cut_short, _menu_item, _words, effective_length, is_prose, list_lead)
+                    _cut_short, _menu_item, _words, effective_length, effective_lengths, is_prose, list_lead)
 from .resume import _BARE_LINK, _RESUMED_MIN_CHARS, _own_lines_resume
 
 __all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
@@ -111,10 +112,11 @@ def _stop_lists() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
-def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], list[tuple[int, ...]]]:
+def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], np.ndarray]:
     """The lists; for every stop word the number of its group, the words held
-    by the same lists (1 and up); and each group's lists (``groups[0]``: none).
-    A page's hits are then counted per group, a few dozen, not per word."""
+    by the same lists (1 and up); and which lists hold each group's words
+    (``member[g, k]``, row 0: none). A page's hits are then counted per group,
+    a few dozen, and turned into hits per list by one product."""
     lists = list(_stop_lists().values())
     index: dict[str, list[int]] = {}
     for k, words in enumerate(lists):
@@ -122,7 +124,10 @@ def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], list[tuple[int,
             index.setdefault(w, []).append(k)
     numbers: dict[tuple[int, ...], int] = {(): 0}
     group = {w: numbers.setdefault(tuple(ks), len(numbers)) for w, ks in index.items()}
-    return lists, group, list(numbers)
+    member = np.zeros((len(numbers), len(lists)))
+    for ks, g in numbers.items():
+        member[g, list(ks)] = 1
+    return lists, group, member
 
 
 @lru_cache(maxsize=4096)
@@ -160,12 +165,14 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
         words = list(chain.from_iterable(map(_line_words, sample)))
     else:
         words = _words("\n".join(lines)[:_SAMPLE_CHARS].lower())
-    lists, group, groups = _stop_index()
-    # The page's stop words counted by group (one look-up per word, at C speed).
-    hits = [0] * len(lists)
-    for g, c in Counter(filter(None, map(group.get, words))).items():
-        for k in groups[g]:
-            hits[k] += c
+    lists, group, member = _stop_index()
+    # The page's stop words counted by group (one look-up per word, at C
+    # speed), then per list by one product (counts are small: floats are exact).
+    counts = Counter(filter(None, map(group.get, words)))
+    n = len(counts)
+    per_group = np.bincount(np.fromiter(counts, np.intp, n), np.fromiter(counts.values(), np.float64, n),
+                            len(member))
+    hits = (per_group @ member).tolist()
     best, best_hits = frozenset(), 0
     for k, h in enumerate(hits):
         if h > best_hits:  # first list wins ties, as before
@@ -241,7 +248,11 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
         return (SHORT, "") if n_chars < cfg.length_low else (BAD, "classifier.no_letters")
     words: list[str] | None = None
     if _has_separator(line):  # most lines have none: skip the counting
-        sep = len(_SEPARATORS.findall(line)) + 3 * len(_URL.findall(line))
+        sep = len(_SEPARATORS.findall(line))
+        if "://" in line or "www." in line or "@" in line:
+            # (Each of _URL's branches needs one of these: without them its
+            # "\S+@" would try every position of every long token.)
+            sep += 3 * len(_URL.findall(line))
         words = _line_words(line)
         if words and sep / len(words) > cfg.max_separator_density * 4 and len(words) > 3:
             return BAD, "classifier.link_density"
@@ -358,7 +369,7 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     m = len(lines)
     labels: list[str] = [BAD] * m
     reasons: list[str] = ["rule"] * m
-    lengths = [effective_length(line) for line in lines]
+    lengths = effective_lengths(lines)
     initial = _initial
     for q in range(m):
         if penalties[q] <= 0:
@@ -546,8 +557,9 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
     reading list), not a link menu: numbers counting up 1, 2, 3 are the
     evidence. Its link lines, condemned by link density alone (no rule, no
     repetition), are no evidence of furniture and are kept with their items."""
+    # (A match starts with a digit or a space: ``str.isdigit`` holds for every ``\d``.)
     numbered = [(q, int(m.group(1))) for q, line in enumerate(lines)
-                if (m := _ITEM_NUMBER.match(line)) is not None]
+                if (line[0].isdigit() or line[0].isspace()) and (m := _ITEM_NUMBER.match(line)) is not None]
     run: list[int] = []
     for (q, n), nxt in zip(numbered, [*numbered[1:], (-1, -1)]):
         run.append(q)
@@ -903,7 +915,9 @@ def headline_lists(lines: Sequence[str], min_headlines: int = 3, max_gap: int = 
     between them (kickers, bylines, summaries). One headline is an article's
     subheading; a run of them with their furniture is a list of articles."""
     m = len(lines)
-    heads = [(skip is None or not skip[q]) and headline_like(lines[q]) for q in range(m)]
+    # (headline_like's first tests inline: most lines are sentences, ending in a full stop.)
+    heads = [20 <= len(line) <= 200 and line[-1] not in ".;,:" and (skip is None or not skip[q])
+             and headline_like(line) for q, line in enumerate(lines)]
     if sum(heads) < min_headlines:
         return [False] * m
     out = [False] * m
