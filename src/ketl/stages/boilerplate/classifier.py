@@ -370,10 +370,7 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     labels: list[str] = [BAD] * m
     reasons: list[str] = ["rule"] * m
     lengths = effective_lengths(lines)
-    initial = _initial
-    for q in range(m):
-        if penalties[q] <= 0:
-            labels[q], reasons[q] = initial(lines[q], stop, cfg, lengths[q])
+    _initial_labels(lines, stop, penalties, cfg, lengths, labels, reasons)
     _context(labels)
     weights = _weights(lines, labels, penalties, cfg, thread, lengths)
     lo, hi = _choose_block(weights, cfg, title_at)
@@ -418,6 +415,56 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         elif lab != BAD:
             labels[q], reasons[q] = BAD, "classifier.outside_article"
     return keep, labels, reasons
+
+
+# Verdicts of _initial by line, per settings and stop-word list (a pure
+# function of the three): a line a site prints on many pages (a dateline, a
+# byline, a boxed sentence the rules do not know) or an article printed again
+# is judged once. Bounded: cleared when full.
+_VERDICTS: dict[tuple[ClassifierSettings, int], dict[str, tuple[str, str]]] = {}
+_VERDICTS_MAX = 32768
+_VERDICT_STATS = [0, 0]  # hits, misses (benchmarks report the hit rate)
+
+
+def _stop_number(stop: frozenset[str]) -> int | None:
+    """Which shared list ``stop`` is (-1: none), or None for a set of the
+    caller's own (a union with a rule file's words): not remembered by."""
+    if not stop:
+        return -1
+    return _stop_numbers().get(id(stop))
+
+
+@lru_cache(maxsize=1)
+def _stop_numbers() -> dict[int, int]:
+    # (The lists live as long as the process: their ids stay theirs.)
+    return {id(words): k for k, words in enumerate(_stop_index()[0])}
+
+
+def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int], cfg: ClassifierSettings,
+                    lengths: Sequence[int], labels: list[str], reasons: list[str]) -> None:
+    """``_initial`` of every line no rule condemned, into ``labels`` and ``reasons``."""
+    number = _stop_number(stop)
+    if number is None:
+        for q, line in enumerate(lines):
+            if penalties[q] <= 0:
+                labels[q], reasons[q] = _initial(line, stop, cfg, lengths[q])
+        return
+    memo = _VERDICTS.get((cfg, number))
+    if memo is None or len(memo) >= _VERDICTS_MAX:
+        memo = _VERDICTS[(cfg, number)] = {}
+    known = memo.get
+    hits = misses = 0
+    for q, line in enumerate(lines):
+        if penalties[q] <= 0:
+            v = known(line)
+            if v is None:
+                v = memo[line] = _initial(line, stop, cfg, lengths[q])
+                misses += 1
+            else:
+                hits += 1
+            labels[q], reasons[q] = v
+    _VERDICT_STATS[0] += hits
+    _VERDICT_STATS[1] += misses
 
 
 def _teaser_tail(lines: Sequence[str], headers: Sequence[bool], hard: list[bool],
