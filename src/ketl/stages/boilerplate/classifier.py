@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
@@ -899,6 +899,28 @@ def glued_numbered_list(line: str) -> bool:
     return False
 
 
+_GLUED: dict[int, dict[str, bool]] = {}  # _glued_headline by line, per shared stop-word list (as _VERDICTS)
+
+
+def _glued_judge(stop: frozenset[str]) -> Callable[[str], bool]:
+    """``_glued_headline(line, stop)`` as a function of the line, remembered
+    by line when ``stop`` is a shared list (a pure function of the two)."""
+    number = _stop_number(stop)
+    if number is None:
+        return lambda line: _glued_headline(line, stop)
+    memo = _GLUED.get(number)
+    if memo is None or len(memo) >= _VERDICTS_MAX:
+        memo = _GLUED[number] = {}
+    known = memo.get
+
+    def judge(line: str) -> bool:
+        v = known(line)
+        if v is None:
+            v = memo[line] = _glued_headline(line, stop)
+        return v
+    return judge
+
+
 def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
                  skip: Sequence[bool] | None = None) -> list[bool]:
     """Lines of a teaser list: at least ``min_run`` consecutive (non-blank,
@@ -909,13 +931,13 @@ def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
     those are judged first, their neighbours only when one of them is flagged."""
     m = len(lines)
     memo: dict[int, bool] = {}
+    glued = _glued_judge(stop)
 
     def flag(q: int) -> bool:
         v = memo.get(q)
         if v is None:
             s = lines[q]
-            v = memo[q] = (_glued_headline(s, stop) if skip is None
-                           else not skip[q] and len(s) >= 60 and _glued_headline(s, stop))
+            v = memo[q] = glued(s) if skip is None else not skip[q] and len(s) >= 60 and glued(s)
         return v
 
     out = [False] * m
