@@ -159,16 +159,20 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
             size += len(line)
             if size >= _SAMPLE_CHARS:
                 break
+    lists, group, member = _stop_index()
+    words: list[str] | None = None
     if size >= 200:
-        # Word by word as "\n".join(sample) would give them; per line, so the
-        # classifier finds these lines' words already split.
-        words = list(chain.from_iterable(map(_line_words, sample)))
+        # Word by word as "\n".join(sample) would give them; line by line, each
+        # line's stop words by group remembered (_line_groups).
+        facts = list(map(_line_groups, sample))
+        n_words = sum(n for n, _ in facts)
+        counts = Counter(chain.from_iterable(g for _, g in facts))
     else:
         words = _words("\n".join(lines)[:_SAMPLE_CHARS].lower())
-    lists, group, member = _stop_index()
-    # The page's stop words counted by group (one look-up per word, at C
-    # speed), then per list by one product (counts are small: floats are exact).
-    counts = Counter(filter(None, map(group.get, words)))
+        n_words = len(words)
+        # (One look-up per word, at C speed.)
+        counts = Counter(filter(None, map(group.get, words)))
+    # The page's stop words by group, then per list by one product (counts are small: floats are exact).
     n = len(counts)
     per_group = np.bincount(np.fromiter(counts, np.intp, n), np.fromiter(counts.values(), np.float64, n),
                             len(member))
@@ -177,15 +181,33 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     for k, h in enumerate(hits):
         if h > best_hits:  # first list wins ties, as before
             best, best_hits = lists[k], h
-    if best_hits < min_coverage * max(1, len(words)):
+    if best_hits < min_coverage * max(1, n_words):
         best = frozenset()
     elif not _describes_prose(lines, best):
         best = frozenset()
     if n_adaptive > 0:
+        if words is None:
+            words = list(chain.from_iterable(map(_line_words, sample)))
         counts = Counter(words)
         extra = {w for w, c in counts.most_common(n_adaptive) if c >= 3 and len(w) <= 4 and not w.isdigit()}
         best = best | extra
     return best
+
+
+_GROUPS: dict[str, tuple[int, tuple[int, ...]]] = {}
+
+
+def _line_groups(line: str) -> tuple[int, tuple[int, ...]]:
+    """A line's number of words and the stop-word groups of its words that
+    have one (:func:`_stop_index`), remembered by line (pure; bounded like
+    the verdicts): a page's sample then counts small numbers, not words."""
+    v = _GROUPS.get(line)
+    if v is None:
+        if len(_GROUPS) >= _VERDICTS_MAX:
+            _GROUPS.clear()
+        words = _line_words(line)
+        v = _GROUPS[line] = (len(words), tuple(filter(None, map(_stop_index()[1].get, words))))
+    return v
 
 
 def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int = 80,
@@ -904,9 +926,9 @@ _GLUED: dict[int, dict[str, bool]] = {}  # _glued_headline by line, per shared s
 
 def _glued_judge(stop: frozenset[str]) -> Callable[[str], bool]:
     """``_glued_headline(line, stop)`` as a function of the line, remembered
-    by line when ``stop`` is a shared list (a pure function of the two)."""
+    by line when ``stop`` is a shared, non-empty list (a pure function of the two)."""
     number = _stop_number(stop)
-    if number is None:
+    if number is None or number < 0:  # (no list: _glued_headline is the dateline test alone, and cheap)
         return lambda line: _glued_headline(line, stop)
     memo = _GLUED.get(number)
     if memo is None or len(memo) >= _VERDICTS_MAX:
