@@ -62,7 +62,10 @@ for _, state, main in calls:
     s._mark_classified(lines, rules, settings, cfg, main)
     spent += clock() - t
     h.update(repr((lines.reason, lines.penalty)).encode())
-print(json.dumps({"ms": spent / len(calls) * 1e3, "n": len(calls), "digest": h.hexdigest()}))
+from ketl.stages.boilerplate import classifier as c
+hits, misses = getattr(c, "_VERDICT_STATS", (0, 0))
+print(json.dumps({"ms": spent / len(calls) * 1e3, "n": len(calls), "digest": h.hexdigest(),
+                  "verdict_hits": hits / max(1, hits + misses)}))
 """
 
 
@@ -165,16 +168,19 @@ def main() -> None:
             print(f"  this/base {a / b:.3f} ({(1 - a / b) * 100:+.1f} % fewer)")
         return
     got: dict[str, list[float]] = {name: [] for name, _ in sides}
+    hit_rate: dict[str, float] = {}
     digests: dict[str, set[str]] = {name: set() for name, _ in sides}
     for r in range(args.rounds):
         for name, src in (sides if r % 2 == 0 else sides[::-1]):
             res = child(src, cache, which)
             got[name].append(res["ms"])
+            hit_rate[name] = res.get("verdict_hits", 0.0)
             digests[name].add(res["digest"])
     print(f"_mark_classified, ms CPU/call ({res['n']} calls, {which}; load {os.getloadavg()[0]:.2f})")
     for name, _ in sides:
         v = got[name]
-        print(f"  {name:<5} median {statistics.median(v):.4f}  min {min(v):.4f}  max {max(v):.4f}")
+        print(f"  {name:<5} median {statistics.median(v):.4f}  min {min(v):.4f}  max {max(v):.4f}"
+              f"  (line verdicts remembered: {hit_rate.get(name, 0):.1%} of lookups)")
     if args.base:
         a, b = statistics.median(got["this"]), statistics.median(got["base"])
         print(f"  this/base {a / b:.3f} ({(1 - a / b) * 100:+.1f} % cheaper)")

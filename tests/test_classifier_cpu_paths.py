@@ -166,3 +166,33 @@ def test_headline_lists_pretest_changes_nothing():
         heads = [20 <= len(line) <= 200 and line[-1] not in ".;,:" and cl.headline_like(line) for line in page]
         assert heads == reference(page)
     assert sum(cl.headline_like(line) for line in LINES) > 20
+
+
+def test_stop_words_from_remembered_line_groups_equal_a_fresh_count():
+    """document_stopwords counts each sample line's remembered stop-word groups:
+    the same list, first call or later, as counting the page's words afresh."""
+    cl._GROUPS.clear()
+    chosen = set()
+    for page in PAGES:
+        first = cl.document_stopwords(page)
+        assert cl.document_stopwords(page) == first  # (now from the memo)
+        lists, group, _ = cl._stop_index()
+        sample, size = [], 0
+        for line in page:
+            if len(line) >= 60:
+                sample.append(line)
+                size += len(line)
+                if size >= cl._SAMPLE_CHARS:
+                    break
+        if size >= 200:
+            words = [w for line in sample for w in cl._words(line.lower())]
+            hits = [sum(w in words_k for w in words) for words_k in lists]
+            best = max(range(len(lists)), key=lambda k: (hits[k], -k))
+            if hits[best] >= 0.08 * max(1, len(words)) and cl._describes_prose(page, lists[best]):
+                assert first is lists[best]
+            else:
+                assert first == frozenset()
+        chosen.add(first)
+    assert len(chosen) >= 6
+    page = ["Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor ut ut ut."] * 5
+    assert "ut" in cl.document_stopwords(page, n_adaptive=3)  # the adaptive words still come from the page
