@@ -19,14 +19,15 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
-from typing import Sequence
+from typing import Callable, Sequence
 
+import numpy as np
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
 from .edges import _SIGNATURE, _extend_to_evidence, _ruled_edges  # noqa: F401  (_SIGNATURE: stage.py's, from here)
 from .embeds import clear_tweet_text
 from .prose import (_ITEM_NUMBER, _LETTER, _MENU_MAX_CHARS, _NO_SPACE_SCRIPT, _SPACELESS, _TERMINAL_CHARS,
-                    _cut_short, _menu_item, _words, effective_length, is_prose, list_lead)
+                    _cut_short, _menu_item, _words, effective_length, effective_lengths, is_prose, list_lead)
 from .resume import _BARE_LINK, _RESUMED_MIN_CHARS, _own_lines_resume
 
 __all__ = ["ClassifierSettings", "LineVerdict", "classify_lines", "classify_stripped", "teaser_lines",
@@ -111,10 +112,11 @@ def _stop_lists() -> dict[str, frozenset[str]]:
 
 
 @lru_cache(maxsize=1)
-def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], list[tuple[int, ...]]]:
+def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], np.ndarray]:
     """The lists; for every stop word the number of its group, the words held
-    by the same lists (1 and up); and each group's lists (``groups[0]``: none).
-    A page's hits are then counted per group, a few dozen, not per word."""
+    by the same lists (1 and up); and which lists hold each group's words
+    (``member[g, k]``, row 0: none). A page's hits are then counted per group,
+    a few dozen, and turned into hits per list by one product."""
     lists = list(_stop_lists().values())
     index: dict[str, list[int]] = {}
     for k, words in enumerate(lists):
@@ -122,7 +124,10 @@ def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], list[tuple[int,
             index.setdefault(w, []).append(k)
     numbers: dict[tuple[int, ...], int] = {(): 0}
     group = {w: numbers.setdefault(tuple(ks), len(numbers)) for w, ks in index.items()}
-    return lists, group, list(numbers)
+    member = np.zeros((len(numbers), len(lists)))
+    for ks, g in numbers.items():
+        member[g, list(ks)] = 1
+    return lists, group, member
 
 
 @lru_cache(maxsize=4096)
@@ -154,31 +159,55 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
             size += len(line)
             if size >= _SAMPLE_CHARS:
                 break
+    lists, group, member = _stop_index()
+    words: list[str] | None = None
     if size >= 200:
-        # Word by word as "\n".join(sample) would give them; per line, so the
-        # classifier finds these lines' words already split.
-        words = list(chain.from_iterable(map(_line_words, sample)))
+        # Word by word as "\n".join(sample) would give them; line by line, each
+        # line's stop words by group remembered (_line_groups).
+        facts = list(map(_line_groups, sample))
+        n_words = sum(n for n, _ in facts)
+        counts = Counter(chain.from_iterable(g for _, g in facts))
     else:
         words = _words("\n".join(lines)[:_SAMPLE_CHARS].lower())
-    lists, group, groups = _stop_index()
-    # The page's stop words counted by group (one look-up per word, at C speed).
-    hits = [0] * len(lists)
-    for g, c in Counter(filter(None, map(group.get, words))).items():
-        for k in groups[g]:
-            hits[k] += c
+        n_words = len(words)
+        # (One look-up per word, at C speed.)
+        counts = Counter(filter(None, map(group.get, words)))
+    # The page's stop words by group, then per list by one product (counts are small: floats are exact).
+    n = len(counts)
+    per_group = np.bincount(np.fromiter(counts, np.intp, n), np.fromiter(counts.values(), np.float64, n),
+                            len(member))
+    hits = (per_group @ member).tolist()
     best, best_hits = frozenset(), 0
     for k, h in enumerate(hits):
         if h > best_hits:  # first list wins ties, as before
             best, best_hits = lists[k], h
-    if best_hits < min_coverage * max(1, len(words)):
+    if best_hits < min_coverage * max(1, n_words):
         best = frozenset()
     elif not _describes_prose(lines, best):
         best = frozenset()
     if n_adaptive > 0:
+        if words is None:
+            words = list(chain.from_iterable(map(_line_words, sample)))
         counts = Counter(words)
         extra = {w for w, c in counts.most_common(n_adaptive) if c >= 3 and len(w) <= 4 and not w.isdigit()}
         best = best | extra
     return best
+
+
+_GROUPS: dict[str, tuple[int, tuple[int, ...]]] = {}
+
+
+def _line_groups(line: str) -> tuple[int, tuple[int, ...]]:
+    """A line's number of words and the stop-word groups of its words that
+    have one (:func:`_stop_index`), remembered by line (pure; bounded like
+    the verdicts): a page's sample then counts small numbers, not words."""
+    v = _GROUPS.get(line)
+    if v is None:
+        if len(_GROUPS) >= _VERDICTS_MAX:
+            _GROUPS.clear()
+        words = _line_words(line)
+        v = _GROUPS[line] = (len(words), tuple(filter(None, map(_stop_index()[1].get, words))))
+    return v
 
 
 def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int = 80,
@@ -241,7 +270,11 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
         return (SHORT, "") if n_chars < cfg.length_low else (BAD, "classifier.no_letters")
     words: list[str] | None = None
     if _has_separator(line):  # most lines have none: skip the counting
-        sep = len(_SEPARATORS.findall(line)) + 3 * len(_URL.findall(line))
+        sep = len(_SEPARATORS.findall(line))
+        if "://" in line or "www." in line or "@" in line:
+            # (Each of _URL's branches needs one of these: without them its
+            # "\S+@" would try every position of every long token.)
+            sep += 3 * len(_URL.findall(line))
         words = _line_words(line)
         if words and sep / len(words) > cfg.max_separator_density * 4 and len(words) > 3:
             return BAD, "classifier.link_density"
@@ -358,11 +391,8 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     m = len(lines)
     labels: list[str] = [BAD] * m
     reasons: list[str] = ["rule"] * m
-    lengths = [effective_length(line) for line in lines]
-    initial = _initial
-    for q in range(m):
-        if penalties[q] <= 0:
-            labels[q], reasons[q] = initial(lines[q], stop, cfg, lengths[q])
+    lengths = effective_lengths(lines)
+    _initial_labels(lines, stop, penalties, cfg, lengths, labels, reasons)
     _context(labels)
     weights = _weights(lines, labels, penalties, cfg, thread, lengths)
     lo, hi = _choose_block(weights, cfg, title_at)
@@ -407,6 +437,56 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
         elif lab != BAD:
             labels[q], reasons[q] = BAD, "classifier.outside_article"
     return keep, labels, reasons
+
+
+# Verdicts of _initial by line, per settings and stop-word list (a pure
+# function of the three): a line a site prints on many pages (a dateline, a
+# byline, a boxed sentence the rules do not know) or an article printed again
+# is judged once. Bounded: cleared when full.
+_VERDICTS: dict[tuple[ClassifierSettings, int], dict[str, tuple[str, str]]] = {}
+_VERDICTS_MAX = 32768
+_VERDICT_STATS = [0, 0]  # hits, misses (benchmarks report the hit rate)
+
+
+def _stop_number(stop: frozenset[str]) -> int | None:
+    """Which shared list ``stop`` is (-1: none), or None for a set of the
+    caller's own (a union with a rule file's words): not remembered by."""
+    if not stop:
+        return -1
+    return _stop_numbers().get(id(stop))
+
+
+@lru_cache(maxsize=1)
+def _stop_numbers() -> dict[int, int]:
+    # (The lists live as long as the process: their ids stay theirs.)
+    return {id(words): k for k, words in enumerate(_stop_index()[0])}
+
+
+def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int], cfg: ClassifierSettings,
+                    lengths: Sequence[int], labels: list[str], reasons: list[str]) -> None:
+    """``_initial`` of every line no rule condemned, into ``labels`` and ``reasons``."""
+    number = _stop_number(stop)
+    if number is None:
+        for q, line in enumerate(lines):
+            if penalties[q] <= 0:
+                labels[q], reasons[q] = _initial(line, stop, cfg, lengths[q])
+        return
+    memo = _VERDICTS.get((cfg, number))
+    if memo is None or len(memo) >= _VERDICTS_MAX:
+        memo = _VERDICTS[(cfg, number)] = {}
+    known = memo.get
+    hits = misses = 0
+    for q, line in enumerate(lines):
+        if penalties[q] <= 0:
+            v = known(line)
+            if v is None:
+                v = memo[line] = _initial(line, stop, cfg, lengths[q])
+                misses += 1
+            else:
+                hits += 1
+            labels[q], reasons[q] = v
+    _VERDICT_STATS[0] += hits
+    _VERDICT_STATS[1] += misses
 
 
 def _teaser_tail(lines: Sequence[str], headers: Sequence[bool], hard: list[bool],
@@ -546,8 +626,9 @@ def _clear_item_links(lines: Sequence[str], hard: list[bool], penalties: Sequenc
     reading list), not a link menu: numbers counting up 1, 2, 3 are the
     evidence. Its link lines, condemned by link density alone (no rule, no
     repetition), are no evidence of furniture and are kept with their items."""
+    # (A match starts with a digit or a space: ``str.isdigit`` holds for every ``\d``.)
     numbered = [(q, int(m.group(1))) for q, line in enumerate(lines)
-                if (m := _ITEM_NUMBER.match(line)) is not None]
+                if (line[0].isdigit() or line[0].isspace()) and (m := _ITEM_NUMBER.match(line)) is not None]
     run: list[int] = []
     for (q, n), nxt in zip(numbered, [*numbered[1:], (-1, -1)]):
         run.append(q)
@@ -840,6 +921,28 @@ def glued_numbered_list(line: str) -> bool:
     return False
 
 
+_GLUED: dict[int, dict[str, bool]] = {}  # _glued_headline by line, per shared stop-word list (as _VERDICTS)
+
+
+def _glued_judge(stop: frozenset[str]) -> Callable[[str], bool]:
+    """``_glued_headline(line, stop)`` as a function of the line, remembered
+    by line when ``stop`` is a shared, non-empty list (a pure function of the two)."""
+    number = _stop_number(stop)
+    if number is None or number < 0:  # (no list: _glued_headline is the dateline test alone, and cheap)
+        return lambda line: _glued_headline(line, stop)
+    memo = _GLUED.get(number)
+    if memo is None or len(memo) >= _VERDICTS_MAX:
+        memo = _GLUED[number] = {}
+    known = memo.get
+
+    def judge(line: str) -> bool:
+        v = known(line)
+        if v is None:
+            v = memo[line] = _glued_headline(line, stop)
+        return v
+    return judge
+
+
 def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
                  skip: Sequence[bool] | None = None) -> list[bool]:
     """Lines of a teaser list: at least ``min_run`` consecutive (non-blank,
@@ -850,13 +953,13 @@ def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
     those are judged first, their neighbours only when one of them is flagged."""
     m = len(lines)
     memo: dict[int, bool] = {}
+    glued = _glued_judge(stop)
 
     def flag(q: int) -> bool:
         v = memo.get(q)
         if v is None:
             s = lines[q]
-            v = memo[q] = (_glued_headline(s, stop) if skip is None
-                           else not skip[q] and len(s) >= 60 and _glued_headline(s, stop))
+            v = memo[q] = glued(s) if skip is None else not skip[q] and len(s) >= 60 and glued(s)
         return v
 
     out = [False] * m
@@ -903,7 +1006,9 @@ def headline_lists(lines: Sequence[str], min_headlines: int = 3, max_gap: int = 
     between them (kickers, bylines, summaries). One headline is an article's
     subheading; a run of them with their furniture is a list of articles."""
     m = len(lines)
-    heads = [(skip is None or not skip[q]) and headline_like(lines[q]) for q in range(m)]
+    # (headline_like's first tests inline: most lines are sentences, ending in a full stop.)
+    heads = [20 <= len(line) <= 200 and line[-1] not in ".;,:" and (skip is None or not skip[q])
+             and headline_like(line) for q, line in enumerate(lines)]
     if sum(heads) < min_headlines:
         return [False] * m
     out = [False] * m

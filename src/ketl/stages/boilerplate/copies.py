@@ -30,6 +30,14 @@ def copied_lines(lines: Sequence[str]) -> list[bool]:
     going on past it) or a copy cut short (an earlier paragraph's start
     followed by an ellipsis)."""
     out = [False] * len(lines)
+    keys = [line[:_KEY] for line in lines if len(line) >= _KEY]
+    if len(set(keys)) == len(keys):
+        # No two lines open alike (most pages): no line copies a paragraph but
+        # an ellipsis copy shorter than the key.
+        for q, line in enumerate(lines):
+            if _MIN_STEM <= len(line) < _KEY and line.endswith(_ELLIPSES):
+                out[q] = _cut_copy_of_short_key(line, lines, q)
+        return out
     starts: dict[str, list[str]] = {}  # first _KEY characters -> paragraphs seen
     for q, line in enumerate(lines):
         n = len(line)

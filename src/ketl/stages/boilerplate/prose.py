@@ -57,8 +57,7 @@ _LETTER = re.compile(r"[^\W\d_]")
 _TERMINAL_CHARS = frozenset(".!?。！？…:;\"”»’)]\u104b\u0964\u0965\u061f\u06d4\u1362\u1367\u0589\u0f0d\uff0e\uff61」』）")
 # Scripts written without spaces: count characters, not tokens.
 _NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
-_LETTER_OR_MARK = regex.compile(r"[\p{L}\p{M}]")
-_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
+_NOT_LETTER_OR_MARK = regex.compile(r"[^\p{L}\p{M}]")
 _UNPUNCTUATED = re.compile(r"[\u0e00-\u0eff\u1780-\u17ff]")
 # Scripts whose sentences run long between spaces (Thai, Lao, Burmese, Khmer, Tibetan).
 _SPACELESS = re.compile(r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff]")
@@ -74,6 +73,16 @@ def effective_length(line: str) -> int:
     if n and not line.isascii():
         n += (3 * len(_WIDE.findall(line))) // 2
     return n
+
+
+def effective_lengths(lines: Sequence[str]) -> list[int]:
+    """``[effective_length(line) for line in lines]``: on a page without a CJK
+    or Hangul character (most pages, told by one scan of its characters
+    outside ASCII) each line's length is its ``len``."""
+    others = non_ascii("".join(lines))
+    if not others or not _WIDE.search(others):
+        return list(map(len, lines))
+    return [effective_length(line) for line in lines]
 
 
 _ITEM_NUMBER = re.compile(r"\s*(\d{1,3})[.)]\s+\w")
@@ -176,7 +185,10 @@ def is_prose(line: str) -> bool:
     ascii_part = line.encode("ascii", "ignore")
     letters = len(ascii_part) - len(ascii_part.translate(None, _ASCII_LETTERS))
     if len(ascii_part) < len(line):
-        letters += len(_LETTER_OR_MARK.findall(_ASCII_RUN.sub("", line)))
+        # The others cut out in C; counted by what is no letter (a few
+        # quotes and dashes), not by a match object per letter.
+        others = non_ascii(line)
+        letters += len(others) - len(_NOT_LETTER_OR_MARK.findall(others))
     return letters * 2 >= len(line) - line.count(" ")
 
 

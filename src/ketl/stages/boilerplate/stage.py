@@ -425,7 +425,7 @@ def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateS
         listed = headline_lists(body, settings.teaser_min_run, skip=judged)
         for q, (flag, head) in enumerate(zip(glued, listed)):
             i = idx[q]
-            if (flag or head or glued_numbered_list(body[q])) and not reason[i]:
+            if (flag or head or body[q].startswith("1 ") and glued_numbered_list(body[q])) and not reason[i]:
                 reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
     if settings.page_copies:
         for q, flag in enumerate(copied_lines(body)):
