@@ -35,6 +35,10 @@ _DIGITS = re.compile(r"\d+")
 _OFFSET = 1 << 63
 _ASCII_DIGITS = b"0123456789"
 _TO_ZERO = bytes.maketrans(_ASCII_DIGITS, b"0" * 10)
+_ZERO_RUN = re.compile(rb"00+")
+# Every byte but ASCII whitespace other than the space, control characters
+# and DEL (UTF-8 sequences of other characters use bytes from 0x80 up only).
+_NOT_ASCII_CONTROL = b"\n" + bytes(range(0x20, 0x7f)) + bytes(range(0x80, 0x100))
 
 
 def line_keys(low: Sequence[str]) -> list[int]:
@@ -47,6 +51,42 @@ def line_keys(low: Sequence[str]) -> list[int]:
     (a digit run becomes a run of "0", halved until one is left), without a
     regex over every character; a line with a digit of another script (Nd) is
     left to the regex."""
+    fast = _page_keys(low)
+    if fast is not None:
+        return fast
+    return _keys_by_line(low)
+
+
+def _page_keys(low: Sequence[str]) -> list[int] | None:
+    """:func:`line_keys` for a page none of whose lines needs line_key_lower's
+    own path (two spaces in a row, whitespace other than a space, a character
+    that is not printable, a digit outside ASCII): a few byte-level passes over
+    the whole page in C, lines joined by "\n" (no line holds one, and a run of
+    digits never crosses it), then one hash per line. None for a page that has
+    such a line (rare: repair collapses spaces)."""
+    body = [s for s in low if s]
+    if not body:
+        return [0] * len(low)
+    b = "\n".join(body).encode("utf-8", "surrogatepass")
+    # (ASCII whitespace and control bytes but the space and the joining newlines)
+    if b"  " in b or b.translate(None, _NOT_ASCII_CONTROL):
+        return None
+    if not b.isascii():
+        other = b.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        if not other.isprintable() or _DIGIT.search(other):
+            return None
+    if len(b.translate(None, _ASCII_DIGITS)) != len(b):
+        b = b.translate(_TO_ZERO)
+        if b"00" in b:
+            b = _ZERO_RUN.sub(b"0", b)
+    keys = map(xxhash.xxh64_intdigest, b.split(b"\n"))
+    if len(body) == len(low):
+        return [k - _OFFSET for k in keys]
+    return [next(keys) - _OFFSET if s else 0 for s in low]
+
+
+def _keys_by_line(low: Sequence[str]) -> list[int]:
+    """:func:`line_keys` a line at a time (a page with a line that needs it)."""
     search, sub, h = _DIGIT.search, _DIGITS.sub, xxhash.xxh64_intdigest
     out = []
     for s in low:
@@ -85,11 +125,11 @@ class PageLines:
 
     def __init__(self, text: str, rules: CompiledRules) -> None:
         self.texts = text.split("\n")
-        self.stripped = [t.strip() for t in self.texts]
+        self.stripped = list(map(str.strip, self.texts))
         # One lower() for the page: case mapping never makes or takes a
         # newline, and a final sigma is settled within its line either way
         # (whitespace and newlines are not case-ignorable).
-        self.low = [t.strip() for t in text.lower().split("\n")]
+        self.low = list(map(str.strip, text.lower().split("\n")))
         self.rule = rules.match_lines(self.low)
         self._keys: list[int] | None = None
 

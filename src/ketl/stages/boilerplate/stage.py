@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from operator import add, not_
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate
@@ -173,9 +174,10 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
     verdict = page.rule
     if stats is not None and site and stats.n_docs(site):
         keys = page.keys()
+        repeated = stats.repeated_test(site)
 
         def furniture(k: int) -> bool:
-            return verdict[k] >= 0 or stats.is_repeated(site, keys[k])
+            return verdict[k] >= 0 or repeated(keys[k])
     else:
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
@@ -209,7 +211,7 @@ class _Lines:
         self.n = n = len(texts)
         self.stripped = stripped
         self.low = low  # stripped and lower-cased
-        self.blank = [not s for s in stripped]
+        self.blank = list(map(not_, stripped))
         self.reason: list[str] = [""] * n
         self.penalty: list[int] = [0] * n
         # the text of comment-marker lines (the classifier wants them varied)
@@ -222,7 +224,6 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         page = PageLines(doc.text, rules)
     lines = _Lines(page)
     texts, n = lines.texts, lines.n
-    starts = [0, *accumulate(len(t) + 1 for t in texts[:-1])] if n else []
     _mark_rules(lines, rules, page.rule)
     spared = _spare_closing_lines(lines, texts)
     topical = _topical_calls(lines)
@@ -240,25 +241,23 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
 
     # 6. A trailing fragment of another article.
     blank, reason = lines.blank, lines.reason
-    last = max((i for i in range(n) if not blank[i] and not reason[i]), default=None)
+    last = next((i for i in range(n - 1, -1, -1) if not blank[i] and not reason[i]), None)
     if (last is not None and all(i != last for i, _ in spared)
             and _is_trailing_fragment(texts, reason, blank, last, settings)):
         reason[last] = "fragment.trailing"
 
-    apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
+    apply_changes(doc, _line_changes(texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
 
 
 def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None:
     """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    for i in range(lines.n):
-        k = verdict[i]
-        if k >= 0:
-            r = by_index[k]
-            reason[i], penalty[i] = r.id, max(1, r.penalty)
-            if r.category == "comment":
-                comment[i] = _DIGITS.sub("0", lines.low[i])
+    for i in [i for i, k in enumerate(verdict[:lines.n]) if k >= 0]:
+        r = by_index[verdict[i]]
+        reason[i], penalty[i] = r.id, max(1, r.penalty)
+        if r.category == "comment":
+            comment[i] = _DIGITS.sub("0", lines.low[i])
 
 
 def _spare_closing_lines(lines: _Lines, texts: list[str]) -> list[tuple[int, int]]:
@@ -267,7 +266,9 @@ def _spare_closing_lines(lines: _Lines, texts: list[str]) -> list[tuple[int, int
     line, not the site's footer (the rules condemn every copyright line).
     Returns ``(line, its sentence)`` pairs: the line stays where the sentence does."""
     reason, penalty = lines.reason, lines.penalty
-    out = []
+    out: list[tuple[int, int]] = []
+    if "legal.copyright" not in reason:  # (most pages: one scan in C)
+        return out
     for i, r in enumerate(reason):
         if r == "legal.copyright" and agency_copyright(texts[i]) is not None:
             prev = next((q for q in range(i - 1, -1, -1) if not lines.blank[q] and not reason[q]), None)
@@ -294,6 +295,8 @@ def _topical_calls(lines: _Lines) -> list[int]:
     beyond the words every link-call uses). They still bound the article for
     the classifier (a weak line); see :func:`_keep_inner_calls`."""
     reason, stripped = lines.reason, lines.stripped
+    if "cta.click" not in reason:
+        return []
     calls = [i for i, r in enumerate(reason) if r == "cta.click" and is_prose(stripped[i])]
     if not calls:
         return []
@@ -368,8 +371,13 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
     # its suffix cut or not): the longest one rules out most lines at once.
     first_word, longest = words[0], max(words, key=len)
     low = lines.low
+    page = "\n".join(low)
+    if longest not in page or first_word not in page:
+        return  # (most pages: two scans in C instead of a test per line)
+    rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
     for i, s in enumerate(lines.stripped):
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in low[i] and longest in low[i] \
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) and longest in t \
+                and all(w in t for w in rest) \
                 and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
             reason[i], penalty[i] = "title.repeated", 1
 
@@ -380,14 +388,21 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     Returns the article's main script ("" when nobody needs it)."""
     stripped, reason, penalty = lines.stripped, lines.reason, lines.penalty
     cap = settings.stray_script_max_chars
-    short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
+    short = [i for i, n in enumerate(map(len, stripped)) if 0 < n <= cap and not reason[i]]
+    if not settings.classifier:  # (the classifier wants the main script, whatever the lines)
+        short = [i for i in short if _LETTER.search(stripped[i])]
+        if not short:
+            return ""
     # Most texts hold one script: one scan of the text settles it.
-    main = ("LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)) \
-        if short or settings.classifier else ""
-    if short:
-        for i in short:
-            if main and not _shares_script(stripped[i], main) and not _continues_neighbour(lines, i, cap):
-                reason[i], penalty[i] = "fragment.stray_script", 1
+    main = "LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)
+    if not main:
+        return main
+    for i in short:
+        s = stripped[i]
+        # (an ASCII line with a letter has a Latin one: only the others can be strays of a Latin page)
+        if (main != "LATIN" or not s.isascii()) and _LETTER.search(s) and not _shares_script(s, main) \
+                and not _continues_neighbour(lines, i, cap):
+            reason[i], penalty[i] = "fragment.stray_script", 1
     return main
 
 
@@ -439,7 +454,7 @@ def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateS
             reason[i] = why[q] or "classifier.low_content"
 
 
-def _line_changes(starts: list[int], texts: list[str], blank: list[bool],
+def _line_changes(texts: list[str], blank: list[bool],
                   reason: list[str], merge_runs: bool, text_len: int) -> list[Change]:
     """The removals of one document as changes, blank-line layout included:
     between two kept lines at most one blank line stays, none at the top or the
@@ -449,7 +464,9 @@ def _line_changes(starts: list[int], texts: list[str], blank: list[bool],
     furniture: a menu, a comment thread)."""
     n = len(texts)
     kept = [not b and not r for b, r in zip(blank, reason)]
-    last_kept = max((i for i in range(n) if kept[i]), default=-1)
+    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
+    # where each line starts: the lengths before it, plus one newline per line
+    starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
     changes: list[Change] = []
     run_start = run_stop = -1
     run_rule = ""
