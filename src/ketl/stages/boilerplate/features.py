@@ -224,15 +224,8 @@ def script_counts(lines: Sequence[str]) -> dict[str, float]:
         counts["LATIN"] = int(np.count_nonzero(latin))
     where = np.flatnonzero(cp > 0x7f)
     if where.size:
-        found: dict[str, tuple[float, int]] = {}
-        chars, first, n = np.unique(cp[where], return_index=True, return_counts=True)
-        for c, at, k in zip(chars.tolist(), where[first].tolist(), n.tolist()):
-            ch = chr(c)
-            if ch.isalpha():
-                sc = script_of(ch)
-                if sc != "LATIN":
-                    total, seen = found.get(sc, (0, at))
-                    found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, seen))
+        other = cp[where]
+        found = _counted_scripts(other, where) if int(other.max()) <= 0xFFFF else _counted_chars(other, where)
         order += [(bisect_right(ends, at), at, sc) for sc, (_, at) in found.items()]
         counts.update((sc, total) for sc, (total, _) in found.items())
     order.sort()
@@ -240,6 +233,58 @@ def script_counts(lines: Sequence[str]) -> dict[str, float]:
 
 
 _WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
+
+# The script of each letter of the Basic Multilingual Plane outside ASCII that
+# script_counts counts (0: not counted, a non-letter or a Latin one; else an
+# index into _SCRIPT_NAMES), filled a block of 256 code points at a time as
+# pages reach it: one table lookup per character instead of a sort of the
+# page's characters and a call per distinct one.
+_SCRIPT_NAMES: list[str] = [""]
+_SCRIPT_IDS = np.zeros(0x10000, dtype=np.uint16)
+_FILLED = np.zeros(0x100, dtype=bool)
+
+
+def _fill_block(block: int) -> None:
+    from ..repair.script import script_of as uncached  # (its cache kept for the stage's own calls)
+
+    uncached = getattr(uncached, "__wrapped__", uncached)
+    for c in range(max(block << 8, 0x80), (block + 1) << 8):
+        ch = chr(c)
+        if ch.isalpha() and (sc := uncached(ch)) != "LATIN":
+            if sc not in _SCRIPT_NAMES:
+                _SCRIPT_NAMES.append(sc)
+            _SCRIPT_IDS[c] = _SCRIPT_NAMES.index(sc)
+    _FILLED[block] = True
+
+
+def _counted_chars(cp: np.ndarray, where: np.ndarray) -> dict[str, tuple[float, int]]:
+    """:func:`_counted_scripts` a distinct character at a time (a page with
+    characters outside the BMP)."""
+    found: dict[str, tuple[float, int]] = {}
+    chars, first, n = np.unique(cp, return_index=True, return_counts=True)
+    for c, at, k in zip(chars.tolist(), where[first].tolist(), n.tolist()):
+        ch = chr(c)
+        if ch.isalpha():
+            sc = script_of(ch)
+            if sc != "LATIN":
+                total, seen = found.get(sc, (0, at))
+                found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, seen))
+    return found
+
+
+def _counted_scripts(cp: np.ndarray, where: np.ndarray) -> dict[str, tuple[float, int]]:
+    """``{script: (weighted letters, position of the first)}`` of the code
+    points ``cp`` (outside ASCII, inside the BMP) found at ``where``."""
+    for block in np.flatnonzero(np.bincount(cp >> 8, minlength=0x100).astype(bool) & ~_FILLED).tolist():
+        _fill_block(block)
+    ids = _SCRIPT_IDS[cp]
+    per = np.bincount(ids, minlength=len(_SCRIPT_NAMES))
+    found: dict[str, tuple[float, int]] = {}
+    for sid in np.flatnonzero(per[1:]).tolist():
+        sc = _SCRIPT_NAMES[sid + 1]
+        found[sc] = ((2.5 if sc in _WIDE_SCRIPTS else 1) * int(per[sid + 1]),
+                     int(where[int(np.argmax(ids == sid + 1))]))
+    return found
 
 
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
