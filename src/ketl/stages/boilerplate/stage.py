@@ -30,7 +30,7 @@ from collections import Counter
 from operator import add, not_
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
@@ -154,23 +154,67 @@ def warm_up(rules: CompiledRules | None = None, settings: BoilerplateSettings = 
 def clean_documents(docs: Iterable[Document], rules: CompiledRules | None = None,
                     stats: SiteLineStats | None = None,
                     settings: BoilerplateSettings = BoilerplateSettings()) -> Iterator[Document]:
-    """Phase B over a batch: metadata, then boilerplate removal (edits appended)."""
+    """Phase B over a batch: metadata, then boilerplate removal (edits appended),
+    a chunk of documents at a time (see :func:`_clean_chunk`)."""
     if rules is None:
         rules = load_rules(settings.rule_files)
     cfg = settings.classifier_settings()
+    chunk: list[Document] = []
     for doc in docs:
-        yield clean_document(doc, rules, stats, settings, cfg)
+        chunk.append(doc)
+        if len(chunk) >= _CHUNK:
+            yield from _clean_chunk(chunk, rules, stats, settings, cfg)
+            chunk = []
+    yield from _clean_chunk(chunk, rules, stats, settings, cfg)
 
 
 def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | None = None,
                    settings: BoilerplateSettings = BoilerplateSettings(),
                    cfg: ClassifierSettings | None = None) -> Document:
-    cfg = cfg or settings.classifier_settings()
-    site = doc_site(doc)  # before the title (and its suffix) leave the text
-    if not doc.text or doc.text.isspace():  # (no stripped copy of the text to test it)
-        return doc
+    return _clean_chunk([doc], rules, stats, settings, cfg or settings.classifier_settings())[0]
 
-    page = PageLines(doc.text, rules)
+
+# Documents that go through each step together. Every step runs over the whole
+# chunk before the next one starts: its code and tables (the rules' automata
+# and regexes, the classifier's word lists) stay in the processor's caches
+# instead of being evicted by the other steps at every document (the page
+# lines alone cost half as much so). A document's steps and their order are
+# the same: each one's result is what it was a document at a time. Chunks
+# bound the memory a batch's line facts take.
+_CHUNK = 64
+
+
+class _Job:
+    """One document on its way through the steps of :func:`_clean_chunk`."""
+
+    __slots__ = ("doc", "site", "page", "lines", "dateline_at", "n_edits", "spared", "topical", "main")
+
+    def __init__(self, doc: Document, rules: CompiledRules) -> None:
+        self.doc = doc
+        self.site = doc_site(doc)  # before the title (and its suffix) leave the text
+        self.page = PageLines(doc.text, rules)
+
+
+def _clean_chunk(docs: list[Document], rules: CompiledRules, stats: SiteLineStats | None,
+                 settings: BoilerplateSettings, cfg: ClassifierSettings) -> list[Document]:
+    """:func:`clean_document` of each of ``docs``, a step over all of them at a time."""
+    jobs = []
+    for doc in docs:
+        if doc.text and not doc.text.isspace():  # (no stripped copy of the text to test it)
+            jobs.append(_Job(doc, rules))
+    for job in jobs:
+        _take_metadata(job, rules, stats)
+    _mark_lines(jobs, rules, stats, settings)
+    if settings.classifier:
+        _mark_classified(jobs, rules, settings, cfg)
+    for job in jobs:
+        _finish_lines(job, settings)
+    return docs
+
+
+def _take_metadata(job: _Job, rules: CompiledRules, stats: SiteLineStats | None) -> None:
+    """Title, site, dateline and reprint notices leave the text (metadata.py)."""
+    doc, site, page = job.doc, job.site, job.page
     verdict = page.rule
     if stats is not None and site and stats.n_docs(site):
         keys = page.keys()
@@ -182,19 +226,12 @@ def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | N
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
 
-    dateline_at, removed = extract_metadata_lines(doc, page.texts, furniture, site)
+    job.dateline_at, removed = extract_metadata_lines(doc, page.texts, furniture, site)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     if removed:
-        page = page.without(doc.text, removed, rules)
-    n_edits = len(doc.edits)
-    _strip_lines(doc, rules, stats, site, settings, cfg, page)
-    if dateline_at is not None and any(e.source_start <= dateline_at < e.source_end
-                                       for e in doc.edits[n_edits:]):
-        # The line that held the dateline was furniture (a teaser's "Baku: ..."):
-        # its dateline is not the article's.
-        doc.meta.pop("dateline", None)
-    return doc
+        job.page = page.without(doc.text, removed, rules)
+    job.n_edits = len(doc.edits)
 
 
 class _Lines:
@@ -218,23 +255,29 @@ class _Lines:
         self.comment: list[str] = [""] * n
 
 
-def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | None, site: str,
-                 settings: BoilerplateSettings, cfg: ClassifierSettings, page: PageLines | None = None) -> None:
-    if page is None:
-        page = PageLines(doc.text, rules)
-    lines = _Lines(page)
-    texts, n = lines.texts, lines.n
-    _mark_rules(lines, rules, page.rule)
-    spared = _spare_closing_lines(lines, texts)
-    topical = _topical_calls(lines)
+def _mark_lines(jobs: list[_Job], rules: CompiledRules, stats: SiteLineStats | None,
+                settings: BoilerplateSettings) -> None:
+    """Steps 1 to 4, before the classifier: rules, site repetition, title, stray
+    scripts (each over the chunk, in the order a document takes them)."""
+    for job in jobs:
+        job.lines = lines = _Lines(job.page)
+        _mark_rules(lines, rules, job.page.rule)
+        job.spared = _spare_closing_lines(lines, lines.texts)
+        job.topical = _topical_calls(lines)
     if stats is not None:
-        _mark_site_lines(lines, stats, site, settings, page.keys())
-    _mark_repeated_title(lines, doc.meta.get("title"))
-    main = _mark_stray_script(lines, doc.text, settings)
-    if settings.classifier:
-        _mark_classified(lines, rules, settings, cfg, main)
-        _keep_closing_lines(lines, spared)
-    _keep_inner_calls(lines, topical)
+        for job in jobs:
+            _mark_site_lines(job.lines, stats, job.site, settings, job.page.keys())
+    for job in jobs:
+        _mark_repeated_title(job.lines, job.doc.meta.get("title"))
+    for job in jobs:
+        job.main = _mark_stray_script(job.lines, job.doc.text, settings)
+
+
+def _finish_lines(job: _Job, settings: BoilerplateSettings) -> None:
+    """The steps after the classifier, and the removals applied to the text."""
+    doc, lines, spared = job.doc, job.lines, job.spared
+    texts, n = lines.texts, lines.n
+    _keep_inner_calls(lines, job.topical)
     # 5b. The headlines a related-stories box lists below the header a rule removed.
     for i in related_items(lines.stripped, lines.reason):
         lines.reason[i] = RELATED_ITEM
@@ -247,6 +290,11 @@ def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | Non
         reason[last] = "fragment.trailing"
 
     apply_changes(doc, _line_changes(texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
+    if job.dateline_at is not None and any(e.source_start <= job.dateline_at < e.source_end
+                                           for e in doc.edits[job.n_edits:]):
+        # The line that held the dateline was furniture (a teaser's "Baku: ..."):
+        # its dateline is not the article's.
+        doc.meta.pop("dateline", None)
 
 
 def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None:
@@ -421,12 +469,40 @@ def _continues_neighbour(lines: _Lines, i: int, cap: int) -> bool:
     return False
 
 
-def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateSettings,
-                     cfg: ClassifierSettings, main: str) -> None:
-    """5. The line classifier decides what is left."""
-    stripped, reason, penalty, comment = lines.stripped, lines.reason, lines.penalty, lines.comment
-    idx = [i for i in range(lines.n) if not lines.blank[i]]
-    body = [stripped[i] for i in idx]
+def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: BoilerplateSettings,
+                     cfg: ClassifierSettings) -> None:
+    """5. The line classifier decides what is left (each of its steps over the chunk)."""
+    inputs = [_classifier_input(job.lines, rules, job.main) for job in jobs]
+    if settings.teaser_min_run > 0:
+        for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
+            _mark_teasers(job.lines, nonblank, idx, body, stop, settings)
+    if settings.page_copies:
+        for job, (_, idx, body, _) in zip(jobs, inputs):
+            reason, penalty = job.lines.reason, job.lines.penalty
+            for q, flag in enumerate(copied_lines(body)):
+                if flag and not reason[idx[q]]:
+                    reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
+    for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
+        lines = job.lines
+        reason = lines.reason
+        judged_why = list(compress(reason, nonblank))
+        title_at = judged_why.index("title.repeated") if "title.repeated" in judged_why else -1
+        keep, _, why = classify_stripped(body, stop, list(compress(lines.penalty, nonblank)), cfg,
+                                         list(compress(lines.comment, nonblank)), title_at)
+        for q in [q for q, k in enumerate(keep) if not k]:
+            i = idx[q]
+            if not reason[i]:
+                reason[i] = why[q] or "classifier.low_content"
+        _keep_closing_lines(lines, job.spared)
+
+
+def _classifier_input(lines: _Lines, rules: CompiledRules,
+                      main: str) -> tuple[list[bool], list[int], list[str], frozenset[str]]:
+    """The non-blank lines (which, where, their text) and the page's stop words."""
+    # (the non-blank lines picked out in C: no test per line in Python)
+    nonblank = list(map(bool, lines.stripped))
+    idx = list(compress(range(lines.n), nonblank))
+    body = list(compress(lines.stripped, nonblank))
     # The stop words of the article's language, guessed from the lines in
     # its script (an English menu must not make a Turkish article's
     # sentences look like furniture).
@@ -434,24 +510,20 @@ def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateS
     stop = document_stopwords(own or body)
     if rules.stopwords:  # (a union copies the whole list: only when a rule file adds words)
         stop = rules.stopwords | stop
-    if settings.teaser_min_run > 0:
-        judged = [bool(reason[i]) for i in idx]
-        glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
-        listed = headline_lists(body, settings.teaser_min_run, skip=judged)
-        for q, (flag, head) in enumerate(zip(glued, listed)):
-            i = idx[q]
-            if (flag or head or glued_numbered_list(body[q])) and not reason[i]:
-                reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
-    if settings.page_copies:
-        for q, flag in enumerate(copied_lines(body)):
-            if flag and not reason[idx[q]]:
-                reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
-    title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
-    keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
-                                     [comment[i] for i in idx], title_at)
-    for q, i in enumerate(idx):
-        if not keep[q] and not reason[i]:
-            reason[i] = why[q] or "classifier.low_content"
+    return nonblank, idx, body, stop
+
+
+def _mark_teasers(lines: _Lines, nonblank: list[bool], idx: list[int], body: list[str], stop: frozenset[str],
+                  settings: BoilerplateSettings) -> None:
+    """Teaser lists: headlines glued to their summaries, lists of headlines."""
+    reason, penalty = lines.reason, lines.penalty
+    judged = list(map(bool, compress(reason, nonblank)))
+    glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
+    listed = headline_lists(body, settings.teaser_min_run, skip=judged)
+    for q, (flag, head) in enumerate(zip(glued, listed)):
+        i = idx[q]
+        if not reason[i] and (flag or head or glued_numbered_list(body[q])):
+            reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
 
 
 def _line_changes(texts: list[str], blank: list[bool],

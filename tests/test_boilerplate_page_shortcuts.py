@@ -16,7 +16,7 @@ from ketl.stages.boilerplate import features, stage
 from ketl.stages.boilerplate.features import _keys_by_line, _page_keys, line_keys, script_counts
 from ketl.stages.boilerplate.metadata import title_key
 from ketl.stages.boilerplate.rules import load_rules
-from ketl.stages.boilerplate.site_stats import SiteLineStats, line_key_lower, split_title_suffix
+from ketl.stages.boilerplate.site_stats import SiteLineStats, line_key_lower, site_and_line_keys, split_title_suffix
 from ketl.stages.boilerplate.stage import BoilerplateSettings, _Lines, _mark_repeated_title, _mark_stray_script
 from ketl.stages.repair.script import script_of
 
@@ -218,3 +218,27 @@ def test_a_whole_document_keeps_its_article_in_many_scripts():
         stage.clean_document(doc, RULES)
         longest = max(text.split("\n"), key=len).strip()
         assert longest in doc.text
+
+
+def _docs(texts):
+    return [Document.from_source(doc_id=f"d{k}", source_path=f"site{k % 3}/{k}.txt", source_sha256="",
+                                 source_encoding="utf-8", source=t) for k, t in enumerate(texts)]
+
+
+def test_a_chunk_at_a_time_equals_a_document_at_a_time():
+    # every step over a chunk before the next: the same edits, text and
+    # metadata as each document through all steps alone, with and without the
+    # site statistics and the classifier, across chunk boundaries and with an
+    # empty document and a blank one among them
+    texts = TEXTS + ["", "   \n\n"] + [t + "\nShare this article\n© 2024 Daily Planet" for t in TEXTS[:30]]
+    stats = SiteLineStats()
+    for doc in _docs(texts):
+        stats.add(*site_and_line_keys(doc))
+    for settings in (BoilerplateSettings(), BoilerplateSettings(classifier=False)):
+        for st in (stats, None):
+            alone = [stage.clean_document(d, RULES, st, settings) for d in _docs(texts)]
+            together = list(stage.clean_documents(_docs(texts), RULES, st, settings))
+            assert len(together) == len(alone) > 2 * stage._CHUNK
+            for a, b in zip(alone, together):
+                assert (a.text, a.meta, a.edits) == (b.text, b.meta, b.edits)
+            assert sum(len(d.edits) for d in together) > len(texts)
