@@ -40,7 +40,7 @@ from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classi
 from .copies import copied_lines
 from .embeds import tweet_signature
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
-from .metadata import extract_metadata_lines, title_key
+from .metadata import STAGE as METADATA_STAGE, metadata_changes, title_key
 from .related import RULE as RELATED_ITEM, related_items
 from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
@@ -187,7 +187,7 @@ _CHUNK = 64
 class _Job:
     """One document on its way through the steps of :func:`_clean_chunk`."""
 
-    __slots__ = ("doc", "site", "page", "lines", "dateline_at", "n_edits", "spared", "topical", "main")
+    __slots__ = ("doc", "site", "page", "lines", "dateline_at", "removed", "n_edits", "spared", "topical", "main")
 
     def __init__(self, doc: Document, rules: CompiledRules) -> None:
         self.doc = doc
@@ -198,22 +198,25 @@ class _Job:
 def _clean_chunk(docs: list[Document], rules: CompiledRules, stats: SiteLineStats | None,
                  settings: BoilerplateSettings, cfg: ClassifierSettings) -> list[Document]:
     """:func:`clean_document` of each of ``docs``, a step over all of them at a time."""
-    jobs = []
+    jobs: list[_Job] = []
     for doc in docs:
         if doc.text and not doc.text.isspace():  # (no stripped copy of the text to test it)
             jobs.append(_Job(doc, rules))
-    for job in jobs:
-        _take_metadata(job, rules, stats)
+    metadata = [_metadata_of(job, stats) for job in jobs]
+    for job, changes in zip(jobs, metadata):
+        _take_metadata(job, changes, rules)
     _mark_lines(jobs, rules, stats, settings)
     if settings.classifier:
         _mark_classified(jobs, rules, settings, cfg)
-    for job in jobs:
-        _finish_lines(job, settings)
+    removals = [_finish_lines(job, settings) for job in jobs]
+    for job, changes in zip(jobs, removals):
+        _apply_removals(job, changes)
     return docs
 
 
-def _take_metadata(job: _Job, rules: CompiledRules, stats: SiteLineStats | None) -> None:
-    """Title, site, dateline and reprint notices leave the text (metadata.py)."""
+def _metadata_of(job: _Job, stats: SiteLineStats | None) -> list[Change]:
+    """Title, site, dateline and reprint notices (metadata.py) into ``doc.meta``;
+    the changes that take them out of the text."""
     doc, site, page = job.doc, job.site, job.page
     verdict = page.rule
     if stats is not None and site and stats.n_docs(site):
@@ -226,11 +229,18 @@ def _take_metadata(job: _Job, rules: CompiledRules, stats: SiteLineStats | None)
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
 
-    job.dateline_at, removed = extract_metadata_lines(doc, page.texts, furniture, site)
+    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
-    if removed:
-        job.page = page.without(doc.text, removed, rules)
+    return changes
+
+
+def _take_metadata(job: _Job, changes: list[Change], rules: CompiledRules) -> None:
+    """The metadata leaves the text; the page's line facts follow."""
+    doc = job.doc
+    apply_changes(doc, changes, stage=METADATA_STAGE)
+    if job.removed:
+        job.page = job.page.without(doc.text, job.removed, rules)
     job.n_edits = len(doc.edits)
 
 
@@ -273,9 +283,9 @@ def _mark_lines(jobs: list[_Job], rules: CompiledRules, stats: SiteLineStats | N
         job.main = _mark_stray_script(job.lines, job.doc.text, settings)
 
 
-def _finish_lines(job: _Job, settings: BoilerplateSettings) -> None:
-    """The steps after the classifier, and the removals applied to the text."""
-    doc, lines, spared = job.doc, job.lines, job.spared
+def _finish_lines(job: _Job, settings: BoilerplateSettings) -> list[Change]:
+    """The steps after the classifier; the removals they leave, as changes."""
+    lines, spared = job.lines, job.spared
     texts, n = lines.texts, lines.n
     _keep_inner_calls(lines, job.topical)
     # 5b. The headlines a related-stories box lists below the header a rule removed.
@@ -289,7 +299,12 @@ def _finish_lines(job: _Job, settings: BoilerplateSettings) -> None:
             and _is_trailing_fragment(texts, reason, blank, last, settings)):
         reason[last] = "fragment.trailing"
 
-    apply_changes(doc, _line_changes(texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
+    return _line_changes(texts, blank, reason, settings.merge_runs, len(job.doc.text))
+
+
+def _apply_removals(job: _Job, changes: list[Change]) -> None:
+    doc = job.doc
+    apply_changes(doc, changes, stage=STAGE)
     if job.dateline_at is not None and any(e.source_start <= job.dateline_at < e.source_end
                                            for e in doc.edits[job.n_edits:]):
         # The line that held the dateline was furniture (a teaser's "Baku: ..."):
