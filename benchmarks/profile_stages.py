@@ -42,6 +42,8 @@ BOILERPLATE_STEPS = (
     # inside the steps above (bpcpu): the metadata scans, the site keys, the page's script
     ("metadata", "_find_title"), ("metadata", "_top_notices"), ("metadata", "_dateline"),
     ("metadata", "_bottom_notices"), ("features", "line_keys"), ("stage", "dominant_script"),
+    # a step over a chunk of documents at a time (bpcpu, 7th stop): metadata without its apply_changes
+    ("stage", "metadata_changes"),
 )
 CLASSIFIER_STEPS = {"classify_stripped", "document_stopwords", "teaser_lines", "headline_lists", "copied_lines"}
 

@@ -35,6 +35,10 @@ _DIGITS = re.compile(r"\d+")
 _OFFSET = 1 << 63
 _ASCII_DIGITS = b"0123456789"
 _TO_ZERO = bytes.maketrans(_ASCII_DIGITS, b"0" * 10)
+_ZERO_RUN = re.compile(rb"00+")
+# Every byte but ASCII whitespace other than the space, control characters
+# and DEL (UTF-8 sequences of other characters use bytes from 0x80 up only).
+_NOT_ASCII_CONTROL = b"\n" + bytes(range(0x20, 0x7f)) + bytes(range(0x80, 0x100))
 
 
 def line_keys(low: Sequence[str]) -> list[int]:
@@ -47,6 +51,42 @@ def line_keys(low: Sequence[str]) -> list[int]:
     (a digit run becomes a run of "0", halved until one is left), without a
     regex over every character; a line with a digit of another script (Nd) is
     left to the regex."""
+    fast = _page_keys(low)
+    if fast is not None:
+        return fast
+    return _keys_by_line(low)
+
+
+def _page_keys(low: Sequence[str]) -> list[int] | None:
+    """:func:`line_keys` for a page none of whose lines needs line_key_lower's
+    own path (two spaces in a row, whitespace other than a space, a character
+    that is not printable, a digit outside ASCII): a few byte-level passes over
+    the whole page in C, lines joined by "\n" (no line holds one, and a run of
+    digits never crosses it), then one hash per line. None for a page that has
+    such a line (rare: repair collapses spaces)."""
+    body = [s for s in low if s]
+    if not body:
+        return [0] * len(low)
+    b = "\n".join(body).encode("utf-8", "surrogatepass")
+    # (ASCII whitespace and control bytes but the space and the joining newlines)
+    if b"  " in b or b.translate(None, _NOT_ASCII_CONTROL):
+        return None
+    if not b.isascii():
+        other = b.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        if not other.isprintable() or _DIGIT.search(other):
+            return None
+    if len(b.translate(None, _ASCII_DIGITS)) != len(b):
+        b = b.translate(_TO_ZERO)
+        if b"00" in b:
+            b = _ZERO_RUN.sub(b"0", b)
+    keys = map(xxhash.xxh64_intdigest, b.split(b"\n"))
+    if len(body) == len(low):
+        return [k - _OFFSET for k in keys]
+    return [next(keys) - _OFFSET if s else 0 for s in low]
+
+
+def _keys_by_line(low: Sequence[str]) -> list[int]:
+    """:func:`line_keys` a line at a time (a page with a line that needs it)."""
     search, sub, h = _DIGIT.search, _DIGITS.sub, xxhash.xxh64_intdigest
     out = []
     for s in low:
@@ -85,11 +125,11 @@ class PageLines:
 
     def __init__(self, text: str, rules: CompiledRules) -> None:
         self.texts = text.split("\n")
-        self.stripped = [t.strip() for t in self.texts]
+        self.stripped = list(map(str.strip, self.texts))
         # One lower() for the page: case mapping never makes or takes a
         # newline, and a final sigma is settled within its line either way
         # (whitespace and newlines are not case-ignorable).
-        self.low = [t.strip() for t in text.lower().split("\n")]
+        self.low = list(map(str.strip, text.lower().split("\n")))
         self.rule = rules.match_lines(self.low)
         self._keys: list[int] | None = None
 
@@ -184,15 +224,8 @@ def script_counts(lines: Sequence[str]) -> dict[str, float]:
         counts["LATIN"] = int(np.count_nonzero(latin))
     where = np.flatnonzero(cp > 0x7f)
     if where.size:
-        found: dict[str, tuple[float, int]] = {}
-        chars, first, n = np.unique(cp[where], return_index=True, return_counts=True)
-        for c, at, k in zip(chars.tolist(), where[first].tolist(), n.tolist()):
-            ch = chr(c)
-            if ch.isalpha():
-                sc = script_of(ch)
-                if sc != "LATIN":
-                    total, seen = found.get(sc, (0, at))
-                    found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, seen))
+        other = cp[where]
+        found = _counted_scripts(other, where) if int(other.max()) <= 0xFFFF else _counted_chars(other, where)
         order += [(bisect_right(ends, at), at, sc) for sc, (_, at) in found.items()]
         counts.update((sc, total) for sc, (total, _) in found.items())
     order.sort()
@@ -200,6 +233,58 @@ def script_counts(lines: Sequence[str]) -> dict[str, float]:
 
 
 _WIDE_SCRIPTS = frozenset({"HAN", "JAPANESE", "HANGUL"})
+
+# The script of each letter of the Basic Multilingual Plane outside ASCII that
+# script_counts counts (0: not counted, a non-letter or a Latin one; else an
+# index into _SCRIPT_NAMES), filled a block of 256 code points at a time as
+# pages reach it: one table lookup per character instead of a sort of the
+# page's characters and a call per distinct one.
+_SCRIPT_NAMES: list[str] = [""]
+_SCRIPT_IDS = np.zeros(0x10000, dtype=np.uint16)
+_FILLED = np.zeros(0x100, dtype=bool)
+
+
+def _fill_block(block: int) -> None:
+    from ..repair.script import script_of as uncached  # (its cache kept for the stage's own calls)
+
+    uncached = getattr(uncached, "__wrapped__", uncached)
+    for c in range(max(block << 8, 0x80), (block + 1) << 8):
+        ch = chr(c)
+        if ch.isalpha() and (sc := uncached(ch)) != "LATIN":
+            if sc not in _SCRIPT_NAMES:
+                _SCRIPT_NAMES.append(sc)
+            _SCRIPT_IDS[c] = _SCRIPT_NAMES.index(sc)
+    _FILLED[block] = True
+
+
+def _counted_chars(cp: np.ndarray, where: np.ndarray) -> dict[str, tuple[float, int]]:
+    """:func:`_counted_scripts` a distinct character at a time (a page with
+    characters outside the BMP)."""
+    found: dict[str, tuple[float, int]] = {}
+    chars, first, n = np.unique(cp, return_index=True, return_counts=True)
+    for c, at, k in zip(chars.tolist(), where[first].tolist(), n.tolist()):
+        ch = chr(c)
+        if ch.isalpha():
+            sc = script_of(ch)
+            if sc != "LATIN":
+                total, seen = found.get(sc, (0, at))
+                found[sc] = (total + (2.5 if sc in _WIDE_SCRIPTS else 1) * k, min(at, seen))
+    return found
+
+
+def _counted_scripts(cp: np.ndarray, where: np.ndarray) -> dict[str, tuple[float, int]]:
+    """``{script: (weighted letters, position of the first)}`` of the code
+    points ``cp`` (outside ASCII, inside the BMP) found at ``where``."""
+    for block in np.flatnonzero(np.bincount(cp >> 8, minlength=0x100).astype(bool) & ~_FILLED).tolist():
+        _fill_block(block)
+    ids = _SCRIPT_IDS[cp]
+    per = np.bincount(ids, minlength=len(_SCRIPT_NAMES))
+    found: dict[str, tuple[float, int]] = {}
+    for sid in np.flatnonzero(per[1:]).tolist():
+        sc = _SCRIPT_NAMES[sid + 1]
+        found[sc] = ((2.5 if sc in _WIDE_SCRIPTS else 1) * int(per[sid + 1]),
+                     int(where[int(np.argmax(ids == sid + 1))]))
+    return found
 
 
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")

@@ -29,7 +29,7 @@ from .classifier import is_prose
 from .reprint import agency_copyright, find_reprint, find_reprint_strength
 from .site_stats import doc_site, split_title_suffix
 
-__all__ = ["extract_metadata", "extract_metadata_at", "extract_metadata_lines", "find_title", "find_dateline", "find_reprint", "is_place"]
+__all__ = ["extract_metadata", "extract_metadata_at", "extract_metadata_lines", "metadata_changes", "find_title", "find_dateline", "find_reprint", "is_place"]
 
 STAGE = "boilerplate.metadata"  # "metadata" in 0.2 datasets
 # A final full stop, colon, semicolon or comma in the scripts ketl meets: a line
@@ -211,6 +211,16 @@ def extract_metadata_lines(doc: Document, texts: list[str], furniture: Callable[
     (``doc.text.split("\n")``) and knows which are furniture by their index
     (and ``doc_site(doc)``, as ``site``); also returns the indices of the lines
     removed (whole lines, each with its newline)."""
+    dateline_at, removed, changes = metadata_changes(doc, texts, furniture, site)
+    apply_changes(doc, changes, stage=STAGE)
+    return dateline_at, removed
+
+
+def metadata_changes(doc: Document, texts: list[str], furniture: Callable[[int], bool],
+                     site: str | None = None) -> tuple[int | None, set[int], list[Change]]:
+    """:func:`extract_metadata_lines` but for the text: ``doc.meta`` is filled,
+    the changes that take the metadata out of the text are returned, for the
+    caller to apply (stage "boilerplate.metadata") before anything else changes it."""
     if texts and texts[-1] == "":
         texts = texts[:-1]  # the final newline ends the last line, it opens none
     lines = _Lines(texts)
@@ -235,8 +245,7 @@ def extract_metadata_lines(doc: Document, texts: list[str], furniture: Callable[
         stop = lines.start(k + 1) if k + 1 < len(texts) else lines.end(k)
         changes.append(Change(lines.start(k), stop, "", "metadata.reprint_notice"))
         removed.add(k)
-    apply_changes(doc, changes, stage=STAGE)
-    return dateline_at, removed
+    return dateline_at, removed, changes
 
 
 class _Lines:

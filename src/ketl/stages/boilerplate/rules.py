@@ -77,7 +77,7 @@ class CompiledRules:
     _singles: tuple[re.Pattern[str], ...] = field(default=(), compare=False, repr=False)
     _base: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     # (longest line, alternation of the ungated rules that can match a line that long)
-    # for lines up to each of _LENGTH_STEPS characters; longer lines use _base.
+    # for lines up to each of _LENGTH_STEPS characters, then for longer lines.
     _base_steps: tuple[tuple[int, re.Pattern[str]], ...] = field(default=(), compare=False, repr=False)
     _widths: tuple[int, ...] = field(default=(), compare=False, repr=False)  # longest match per rule
 
@@ -303,8 +303,9 @@ def load_rules(extra_files: Sequence[Path | str] = ()) -> CompiledRules:
     ungated = [i for i in every if i not in gated]
     base = _combine(ordered, ungated, lower) if gated else None
     # A line longer than the previous step cannot match a rule no longer than that.
+    # (and past the last step, the rules that can match a line longer than it)
     steps = tuple((limit, _combine(ordered, [i for i in ungated if widths[i] > prev], lower))
-                  for prev, limit in zip((0, *_LENGTH_STEPS), _LENGTH_STEPS)) if gated else ()
+                  for prev, limit in zip((0, *_LENGTH_STEPS), (*_LENGTH_STEPS, 1 << 62))) if gated else ()
     return CompiledRules(rules=ordered, matcher=_combine(ordered, every, lower=False),
                          stopwords=frozenset(extra_stop), lower_matcher=lower_matcher,
                          _gate_bands=bands, _gated=gated, _singles=singles, _base=base,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import pyarrow as pa
 import xxhash
@@ -157,6 +157,16 @@ class SiteLineStats:
         c = self.count(site, key)
         total = self._docs.get(site, 0)
         return c >= self.settings.min_docs and total > 0 and c / total >= self.settings.min_share
+
+    def repeated_test(self, site: str) -> Callable[[int], bool]:
+        """:meth:`is_repeated` of ``site`` as a function of the key alone (the
+        thresholds and the site's counts looked up once, for a page's lines)."""
+        counts = self._lines.get(site) if site else None
+        total = self._docs.get(site, 0)
+        if not counts or total <= 0:
+            return lambda key: False
+        get, min_docs, min_share = counts.get, self.settings.min_docs, self.settings.min_share
+        return lambda key: (c := get(key, 0)) >= min_docs and c / total >= min_share
 
     def repeated_flags(self, site: str, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
         """:meth:`is_repeated` of each key (False for blank lines), in one pass."""

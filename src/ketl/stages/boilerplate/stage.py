@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from operator import add, not_
 from dataclasses import dataclass, fields
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
@@ -39,7 +40,7 @@ from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classi
 from .copies import copied_lines
 from .embeds import tweet_signature
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
-from .metadata import extract_metadata_lines, title_key
+from .metadata import STAGE as METADATA_STAGE, metadata_changes, title_key
 from .related import RULE as RELATED_ITEM, related_items
 from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
@@ -153,46 +154,94 @@ def warm_up(rules: CompiledRules | None = None, settings: BoilerplateSettings = 
 def clean_documents(docs: Iterable[Document], rules: CompiledRules | None = None,
                     stats: SiteLineStats | None = None,
                     settings: BoilerplateSettings = BoilerplateSettings()) -> Iterator[Document]:
-    """Phase B over a batch: metadata, then boilerplate removal (edits appended)."""
+    """Phase B over a batch: metadata, then boilerplate removal (edits appended),
+    a chunk of documents at a time (see :func:`_clean_chunk`)."""
     if rules is None:
         rules = load_rules(settings.rule_files)
     cfg = settings.classifier_settings()
+    chunk: list[Document] = []
     for doc in docs:
-        yield clean_document(doc, rules, stats, settings, cfg)
+        chunk.append(doc)
+        if len(chunk) >= _CHUNK:
+            yield from _clean_chunk(chunk, rules, stats, settings, cfg)
+            chunk = []
+    yield from _clean_chunk(chunk, rules, stats, settings, cfg)
 
 
 def clean_document(doc: Document, rules: CompiledRules, stats: SiteLineStats | None = None,
                    settings: BoilerplateSettings = BoilerplateSettings(),
                    cfg: ClassifierSettings | None = None) -> Document:
-    cfg = cfg or settings.classifier_settings()
-    site = doc_site(doc)  # before the title (and its suffix) leave the text
-    if not doc.text or doc.text.isspace():  # (no stripped copy of the text to test it)
-        return doc
+    return _clean_chunk([doc], rules, stats, settings, cfg or settings.classifier_settings())[0]
 
-    page = PageLines(doc.text, rules)
+
+# Documents that go through each step together. Every step runs over the whole
+# chunk before the next one starts: its code and tables (the rules' automata
+# and regexes, the classifier's word lists) stay in the processor's caches
+# instead of being evicted by the other steps at every document (the page
+# lines alone cost half as much so). A document's steps and their order are
+# the same: each one's result is what it was a document at a time. Chunks
+# bound the memory a batch's line facts take.
+_CHUNK = 64
+
+
+class _Job:
+    """One document on its way through the steps of :func:`_clean_chunk`."""
+
+    __slots__ = ("doc", "site", "page", "lines", "dateline_at", "removed", "n_edits", "spared", "topical", "main")
+
+    def __init__(self, doc: Document, rules: CompiledRules) -> None:
+        self.doc = doc
+        self.site = doc_site(doc)  # before the title (and its suffix) leave the text
+        self.page = PageLines(doc.text, rules)
+
+
+def _clean_chunk(docs: list[Document], rules: CompiledRules, stats: SiteLineStats | None,
+                 settings: BoilerplateSettings, cfg: ClassifierSettings) -> list[Document]:
+    """:func:`clean_document` of each of ``docs``, a step over all of them at a time."""
+    jobs: list[_Job] = []
+    for doc in docs:
+        if doc.text and not doc.text.isspace():  # (no stripped copy of the text to test it)
+            jobs.append(_Job(doc, rules))
+    metadata = [_metadata_of(job, stats) for job in jobs]
+    for job, changes in zip(jobs, metadata):
+        _take_metadata(job, changes, rules)
+    _mark_lines(jobs, rules, stats, settings)
+    if settings.classifier:
+        _mark_classified(jobs, rules, settings, cfg)
+    removals = [_finish_lines(job, settings) for job in jobs]
+    for job, changes in zip(jobs, removals):
+        _apply_removals(job, changes)
+    return docs
+
+
+def _metadata_of(job: _Job, stats: SiteLineStats | None) -> list[Change]:
+    """Title, site, dateline and reprint notices (metadata.py) into ``doc.meta``;
+    the changes that take them out of the text."""
+    doc, site, page = job.doc, job.site, job.page
     verdict = page.rule
     if stats is not None and site and stats.n_docs(site):
         keys = page.keys()
+        repeated = stats.repeated_test(site)
 
         def furniture(k: int) -> bool:
-            return verdict[k] >= 0 or stats.is_repeated(site, keys[k])
+            return verdict[k] >= 0 or repeated(keys[k])
     else:
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
 
-    dateline_at, removed = extract_metadata_lines(doc, page.texts, furniture, site)
+    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
-    if removed:
-        page = page.without(doc.text, removed, rules)
-    n_edits = len(doc.edits)
-    _strip_lines(doc, rules, stats, site, settings, cfg, page)
-    if dateline_at is not None and any(e.source_start <= dateline_at < e.source_end
-                                       for e in doc.edits[n_edits:]):
-        # The line that held the dateline was furniture (a teaser's "Baku: ..."):
-        # its dateline is not the article's.
-        doc.meta.pop("dateline", None)
-    return doc
+    return changes
+
+
+def _take_metadata(job: _Job, changes: list[Change], rules: CompiledRules) -> None:
+    """The metadata leaves the text; the page's line facts follow."""
+    doc = job.doc
+    apply_changes(doc, changes, stage=METADATA_STAGE)
+    if job.removed:
+        job.page = job.page.without(doc.text, job.removed, rules)
+    job.n_edits = len(doc.edits)
 
 
 class _Lines:
@@ -209,56 +258,69 @@ class _Lines:
         self.n = n = len(texts)
         self.stripped = stripped
         self.low = low  # stripped and lower-cased
-        self.blank = [not s for s in stripped]
+        self.blank = list(map(not_, stripped))
         self.reason: list[str] = [""] * n
         self.penalty: list[int] = [0] * n
         # the text of comment-marker lines (the classifier wants them varied)
         self.comment: list[str] = [""] * n
 
 
-def _strip_lines(doc: Document, rules: CompiledRules, stats: SiteLineStats | None, site: str,
-                 settings: BoilerplateSettings, cfg: ClassifierSettings, page: PageLines | None = None) -> None:
-    if page is None:
-        page = PageLines(doc.text, rules)
-    lines = _Lines(page)
-    texts, n = lines.texts, lines.n
-    starts = [0, *accumulate(len(t) + 1 for t in texts[:-1])] if n else []
-    _mark_rules(lines, rules, page.rule)
-    spared = _spare_closing_lines(lines, texts)
-    topical = _topical_calls(lines)
+def _mark_lines(jobs: list[_Job], rules: CompiledRules, stats: SiteLineStats | None,
+                settings: BoilerplateSettings) -> None:
+    """Steps 1 to 4, before the classifier: rules, site repetition, title, stray
+    scripts (each over the chunk, in the order a document takes them)."""
+    for job in jobs:
+        job.lines = lines = _Lines(job.page)
+        _mark_rules(lines, rules, job.page.rule)
+        job.spared = _spare_closing_lines(lines, lines.texts)
+        job.topical = _topical_calls(lines)
     if stats is not None:
-        _mark_site_lines(lines, stats, site, settings, page.keys())
-    _mark_repeated_title(lines, doc.meta.get("title"))
-    main = _mark_stray_script(lines, doc.text, settings)
-    if settings.classifier:
-        _mark_classified(lines, rules, settings, cfg, main)
-        _keep_closing_lines(lines, spared)
-    _keep_inner_calls(lines, topical)
+        for job in jobs:
+            _mark_site_lines(job.lines, stats, job.site, settings, job.page.keys())
+    for job in jobs:
+        _mark_repeated_title(job.lines, job.doc.meta.get("title"))
+    for job in jobs:
+        job.main = _mark_stray_script(job.lines, job.doc.text, settings)
+
+
+def _finish_lines(job: _Job, settings: BoilerplateSettings) -> list[Change]:
+    """The steps after the classifier; the removals they leave, as changes."""
+    lines, spared = job.lines, job.spared
+    texts, n = lines.texts, lines.n
+    _keep_inner_calls(lines, job.topical)
     # 5b. The headlines a related-stories box lists below the header a rule removed.
     for i in related_items(lines.stripped, lines.reason):
         lines.reason[i] = RELATED_ITEM
 
     # 6. A trailing fragment of another article.
     blank, reason = lines.blank, lines.reason
-    last = max((i for i in range(n) if not blank[i] and not reason[i]), default=None)
+    last = next((i for i in range(n - 1, -1, -1) if not blank[i] and not reason[i]), None)
     if (last is not None and all(i != last for i, _ in spared)
             and _is_trailing_fragment(texts, reason, blank, last, settings)):
         reason[last] = "fragment.trailing"
 
-    apply_changes(doc, _line_changes(starts, texts, blank, reason, settings.merge_runs, len(doc.text)), stage=STAGE)
+    return _line_changes(texts, blank, reason, settings.merge_runs, len(job.doc.text))
+
+
+def _apply_removals(job: _Job, changes: list[Change]) -> None:
+    doc = job.doc
+    apply_changes(doc, changes, stage=STAGE)
+    if job.dateline_at is not None and any(e.source_start <= job.dateline_at < e.source_end
+                                           for e in doc.edits[job.n_edits:]):
+        # The line that held the dateline was furniture (a teaser's "Baku: ..."):
+        # its dateline is not the article's.
+        doc.meta.pop("dateline", None)
 
 
 def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None:
     """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    for i in range(lines.n):
-        k = verdict[i]
-        if k >= 0:
-            r = by_index[k]
-            reason[i], penalty[i] = r.id, max(1, r.penalty)
-            if r.category == "comment":
-                comment[i] = _DIGITS.sub("0", lines.low[i])
+    for i in [i for i, k in enumerate(verdict[:lines.n]) if k >= 0]:
+        r = by_index[verdict[i]]
+        reason[i], penalty[i] = r.id, max(1, r.penalty)
+        if r.category == "comment":
+            comment[i] = _DIGITS.sub("0", lines.low[i])
 
 
 def _spare_closing_lines(lines: _Lines, texts: list[str]) -> list[tuple[int, int]]:
@@ -267,7 +329,9 @@ def _spare_closing_lines(lines: _Lines, texts: list[str]) -> list[tuple[int, int
     line, not the site's footer (the rules condemn every copyright line).
     Returns ``(line, its sentence)`` pairs: the line stays where the sentence does."""
     reason, penalty = lines.reason, lines.penalty
-    out = []
+    out: list[tuple[int, int]] = []
+    if "legal.copyright" not in reason:  # (most pages: one scan in C)
+        return out
     for i, r in enumerate(reason):
         if r == "legal.copyright" and agency_copyright(texts[i]) is not None:
             prev = next((q for q in range(i - 1, -1, -1) if not lines.blank[q] and not reason[q]), None)
@@ -294,6 +358,8 @@ def _topical_calls(lines: _Lines) -> list[int]:
     beyond the words every link-call uses). They still bound the article for
     the classifier (a weak line); see :func:`_keep_inner_calls`."""
     reason, stripped = lines.reason, lines.stripped
+    if "cta.click" not in reason:
+        return []
     calls = [i for i, r in enumerate(reason) if r == "cta.click" and is_prose(stripped[i])]
     if not calls:
         return []
@@ -368,8 +434,13 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
     # its suffix cut or not): the longest one rules out most lines at once.
     first_word, longest = words[0], max(words, key=len)
     low = lines.low
+    page = "\n".join(low)
+    if longest not in page or first_word not in page:
+        return  # (most pages: two scans in C instead of a test per line)
+    rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
     for i, s in enumerate(lines.stripped):
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in low[i] and longest in low[i] \
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) and longest in t \
+                and all(w in t for w in rest) \
                 and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
             reason[i], penalty[i] = "title.repeated", 1
 
@@ -380,14 +451,21 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     Returns the article's main script ("" when nobody needs it)."""
     stripped, reason, penalty = lines.stripped, lines.reason, lines.penalty
     cap = settings.stray_script_max_chars
-    short = [i for i, s in enumerate(stripped) if s and not reason[i] and len(s) <= cap and _LETTER.search(s)]
+    short = [i for i, n in enumerate(map(len, stripped)) if 0 < n <= cap and not reason[i]]
+    if not settings.classifier:  # (the classifier wants the main script, whatever the lines)
+        short = [i for i in short if _LETTER.search(stripped[i])]
+        if not short:
+            return ""
     # Most texts hold one script: one scan of the text settles it.
-    main = ("LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)) \
-        if short or settings.classifier else ""
-    if short:
-        for i in short:
-            if main and not _shares_script(stripped[i], main) and not _continues_neighbour(lines, i, cap):
-                reason[i], penalty[i] = "fragment.stray_script", 1
+    main = "LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)
+    if not main:
+        return main
+    for i in short:
+        s = stripped[i]
+        # (an ASCII line with a letter has a Latin one: only the others can be strays of a Latin page)
+        if (main != "LATIN" or not s.isascii()) and _LETTER.search(s) and not _shares_script(s, main) \
+                and not _continues_neighbour(lines, i, cap):
+            reason[i], penalty[i] = "fragment.stray_script", 1
     return main
 
 
@@ -406,12 +484,40 @@ def _continues_neighbour(lines: _Lines, i: int, cap: int) -> bool:
     return False
 
 
-def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateSettings,
-                     cfg: ClassifierSettings, main: str) -> None:
-    """5. The line classifier decides what is left."""
-    stripped, reason, penalty, comment = lines.stripped, lines.reason, lines.penalty, lines.comment
-    idx = [i for i in range(lines.n) if not lines.blank[i]]
-    body = [stripped[i] for i in idx]
+def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: BoilerplateSettings,
+                     cfg: ClassifierSettings) -> None:
+    """5. The line classifier decides what is left (each of its steps over the chunk)."""
+    inputs = [_classifier_input(job.lines, rules, job.main) for job in jobs]
+    if settings.teaser_min_run > 0:
+        for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
+            _mark_teasers(job.lines, nonblank, idx, body, stop, settings)
+    if settings.page_copies:
+        for job, (_, idx, body, _) in zip(jobs, inputs):
+            reason, penalty = job.lines.reason, job.lines.penalty
+            for q, flag in enumerate(copied_lines(body)):
+                if flag and not reason[idx[q]]:
+                    reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
+    for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
+        lines = job.lines
+        reason = lines.reason
+        judged_why = list(compress(reason, nonblank))
+        title_at = judged_why.index("title.repeated") if "title.repeated" in judged_why else -1
+        keep, _, why = classify_stripped(body, stop, list(compress(lines.penalty, nonblank)), cfg,
+                                         list(compress(lines.comment, nonblank)), title_at)
+        for q in [q for q, k in enumerate(keep) if not k]:
+            i = idx[q]
+            if not reason[i]:
+                reason[i] = why[q] or "classifier.low_content"
+        _keep_closing_lines(lines, job.spared)
+
+
+def _classifier_input(lines: _Lines, rules: CompiledRules,
+                      main: str) -> tuple[list[bool], list[int], list[str], frozenset[str]]:
+    """The non-blank lines (which, where, their text) and the page's stop words."""
+    # (the non-blank lines picked out in C: no test per line in Python)
+    nonblank = list(map(bool, lines.stripped))
+    idx = list(compress(range(lines.n), nonblank))
+    body = list(compress(lines.stripped, nonblank))
     # The stop words of the article's language, guessed from the lines in
     # its script (an English menu must not make a Turkish article's
     # sentences look like furniture).
@@ -419,27 +525,23 @@ def _mark_classified(lines: _Lines, rules: CompiledRules, settings: BoilerplateS
     stop = document_stopwords(own or body)
     if rules.stopwords:  # (a union copies the whole list: only when a rule file adds words)
         stop = rules.stopwords | stop
-    if settings.teaser_min_run > 0:
-        judged = [bool(reason[i]) for i in idx]
-        glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
-        listed = headline_lists(body, settings.teaser_min_run, skip=judged)
-        for q, (flag, head) in enumerate(zip(glued, listed)):
-            i = idx[q]
-            if (flag or head or body[q].startswith("1 ") and glued_numbered_list(body[q])) and not reason[i]:
-                reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
-    if settings.page_copies:
-        for q, flag in enumerate(copied_lines(body)):
-            if flag and not reason[idx[q]]:
-                reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
-    title_at = next((q for q, i in enumerate(idx) if reason[i] == "title.repeated"), -1)
-    keep, _, why = classify_stripped(body, stop, [penalty[i] for i in idx], cfg,
-                                     [comment[i] for i in idx], title_at)
-    for q, i in enumerate(idx):
-        if not keep[q] and not reason[i]:
-            reason[i] = why[q] or "classifier.low_content"
+    return nonblank, idx, body, stop
 
 
-def _line_changes(starts: list[int], texts: list[str], blank: list[bool],
+def _mark_teasers(lines: _Lines, nonblank: list[bool], idx: list[int], body: list[str], stop: frozenset[str],
+                  settings: BoilerplateSettings) -> None:
+    """Teaser lists: headlines glued to their summaries, lists of headlines."""
+    reason, penalty = lines.reason, lines.penalty
+    judged = list(map(bool, compress(reason, nonblank)))
+    glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
+    listed = headline_lists(body, settings.teaser_min_run, skip=judged)
+    for q, (flag, head) in enumerate(zip(glued, listed)):
+        i = idx[q]
+        if not reason[i] and (flag or head or body[q].startswith("1 ") and glued_numbered_list(body[q])):
+            reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
+
+
+def _line_changes(texts: list[str], blank: list[bool],
                   reason: list[str], merge_runs: bool, text_len: int) -> list[Change]:
     """The removals of one document as changes, blank-line layout included:
     between two kept lines at most one blank line stays, none at the top or the
@@ -449,7 +551,9 @@ def _line_changes(starts: list[int], texts: list[str], blank: list[bool],
     furniture: a menu, a comment thread)."""
     n = len(texts)
     kept = [not b and not r for b, r in zip(blank, reason)]
-    last_kept = max((i for i in range(n) if kept[i]), default=-1)
+    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
+    # where each line starts: the lengths before it, plus one newline per line
+    starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
     changes: list[Change] = []
     run_start = run_stop = -1
     run_rule = ""
