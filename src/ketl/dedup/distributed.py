@@ -30,23 +30,28 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ketl.dedup.index import _FORMAT, NearDupIndex, merge_pairs, write_atomic
-from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates
+from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
+from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files
 
-__all__ = ["RunPlan", "ShardResult", "register", "band_shard", "link", "shard_bands"]
+__all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "link", "shard_bands"]
 
 _BLOCK = 1 << 16  # new items whose band keys are computed at a time in a shard
 # Items per window of the pair measures' tiles (_by_tiles): 64 MB of signatures. Windows of
 # 2^16 items cut a 100,000-article band task's pair step to 276 MiB (376 mapped once) but
 # cost 10 % more CPU in remapping; 2^17: 298 MiB, 3-5 % (2^18: 342 MiB, none).
 _TILE = 1 << 17
+# The link step's tile window: its measures (containment candidates, every joined item
+# against its root) reach across the whole run, so a tile of two 2^17-item windows kept
+# 128 MB of signature pages resident at 100,000 articles; 2^15 (16 MB a window) keeps the
+# step near its 20,000-article peak (the whole run there is one window).
+_LINK_TILE = 1 << 15
 MAX_SKETCH_FILES = 32  # stored sketch files before a run merges them
 
 
@@ -229,6 +234,7 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
         for start in range(lo, hi, chunk):  # a tile's pairs a block at a time (the measure's own arrays)
             take = order[start:min(hi, start + chunk)]
             out[take] = fn(pairs[take])
+        del fn  # unmapped before the next tile maps its windows: two tiles' pages were resident at once
     return out
 
 
@@ -268,28 +274,42 @@ def _keep(old: Path | None, new: Path) -> None:
         os.link(old, new)
 
 
-def _merged(shards: Iterable[ShardResult]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The shards' verified pairs (distinct, sorted, as :func:`merge_pairs`) and their
-    containment rows, taking in one shard at a time.
+class ShardFile:
+    """A band task's :class:`ShardResult` left in a ``.npz`` file: each array read when asked
+    for, and not kept, so the link step can read the shards' pairs a shard at a time,
+    as often as it needs, without holding them (8.9 million pairs with repeats, 1.1
+    million distinct, at 100,000 articles of bench_vs_by_hand's corpus)."""
 
-    A pair is found by every band it shares, so the shards' pairs repeat each
-    other: holding all of them before merging was 8 copies of the run's pairs
-    (790 MB traced at 100,000 articles of bench_vs_by_hand's corpus).
-    """
-    pairs, weights = np.empty((0, 2), np.int64), np.empty(0, np.float32)
-    rows = [np.empty((0, 2), np.int64)]
-    for r in shards:
-        pairs, weights = merge_pairs([(pairs, weights), (r.pairs, r.weights)])
-        rows.append(r.anchor_rows)
-    return pairs, weights, np.concatenate(rows)
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def _read(self, name: str) -> np.ndarray:
+        with np.load(self.path) as saved:
+            return saved[name]
+
+    @property
+    def pairs(self) -> np.ndarray:
+        return self._read("pairs")
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._read("weights")
+
+    @property
+    def anchor_rows(self) -> np.ndarray:
+        return self._read("anchor_rows")
 
 
-def link(cls: type[NearDupIndex], plan: RunPlan, shards: Iterable[ShardResult],
+def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | ShardFile],
          settings=None) -> tuple[NearDupIndex, pa.Table]:
     """Step 3: cluster the new items with the shards' pairs and containment rows;
     save the index's main table to ``plan.new_state``.
 
-    ``shards`` may be a generator (each shard's result loaded when its turn comes).
+    ``shards`` are read a shard at a time, in order, a few times over (a
+    :class:`ShardFile` reads its file each time): the pairs are streamed into the
+    components (:func:`~ketl.dedup.lsh.cluster_blocks`) and the containment rows
+    into their counts (:func:`~ketl.dedup.lsh.containment_candidates_blocks`); merging
+    every shard's pairs first held them all (the cluster step's peak grew with the run).
     Returns the index (for cluster sizes) and, for every row registered in
     step 1 in the same order, ``<id>, cluster_id, similarity`` (as ``add``).
     """
@@ -306,12 +326,11 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Iterable[ShardResult],
         idx._n = plan.n
         idx._lens = np.concatenate((idx._lens, SketchStore.open(folder, s.num_perm, upto=plan.n)
                                     .gram_lengths(plan.n_old, plan.n)))
-        idx._sketches = BlockMapped(folder, s.num_perm, plan.n)
-        pairs, weights, rows = _merged(shards)
-        cpairs = containment_candidates(rows[:, 0], rows[:, 1], idx._lens, s.min_anchor_hits) \
-            if s.containment else None
-        del rows
-        idx._link(plan.n_old, pairs, weights, cpairs)
+        idx._sketches = BlockMapped(folder, s.num_perm, plan.n, _LINK_TILE)
+        shards = list(shards)
+        cpairs = containment_candidates_blocks(((r[:, 0], r[:, 1]) for r in (sh.anchor_rows for sh in shards)),
+                                               idx._lens, s.min_anchor_hits) if s.containment else None
+        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), cpairs)
     idx.save(plan.new_state)
     ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
     return idx, idx._output(ids, pos)

@@ -74,9 +74,9 @@ class ShardPairs:
     def batch(self) -> int:  # the flow orders task results by this
         return self.shard
 
-    def pairs(self, index: str) -> distributed.ShardResult:
-        with np.load(self.files[index]) as saved:
-            return distributed.ShardResult(saved["pairs"], saved["weights"], saved["anchor_rows"])
+    def pairs(self, index: str) -> distributed.ShardFile:
+        """The index's pairs and containment rows, read from the file as they are asked for."""
+        return distributed.ShardFile(self.files[index])
 
 
 @dataclass
@@ -158,7 +158,8 @@ def finalize_index(ctx: RunContext, name: str, batches: list[int], previous: Pat
     if name == "articles":
         merge_small_tables(ctx, batches)
     if plan is not None:
-        index, linked = distributed.link(INDEXES[name], plan.plans[name], (s.pairs(name) for s in shards))
+        index, linked = distributed.link(INDEXES[name], plan.plans[name],
+                                         [s.pairs(name) for s in shards])
         index.drop_sketches()
         indexes[name] = index
         release_memory()  # the link step's arrays: the tables below are written in what they held
