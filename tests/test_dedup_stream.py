@@ -128,14 +128,23 @@ def test_containment_candidates_counted_block_by_block_equal_all_rows_at_once():
     assert len(want) > 100 and got.tolist() == want.tolist()
 
 
-@pytest.mark.parametrize("shards", [3, 8])
-def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(tmp_path, shards):
+@pytest.mark.parametrize("shards,tile", [(3, 1 << 15), (8, 7)])
+def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(tmp_path, monkeypatch, shards, tile):
     """What a run does (each band task's result left in a file, read a shard at a time) against
-    the results in memory, over two runs so new quotes join stored clusters."""
+    the results in memory and NearDupIndex.add, over two runs so new quotes join stored
+    clusters; with tiles of 7 items every measure spans many tiles and blocks."""
+    from test_dedup import _table
     from test_dedup_distributed import _parts, _rows
 
     rows = _rows()
     runs = [rows[:70], rows[70:] + rows[:4]]
+    memory_dir, expected = tmp_path / "memory", []
+    for run in runs:
+        index = QuoteIndex.load(memory_dir)
+        expected.append(index.add(_table(run)))
+        index.save(memory_dir)
+    monkeypatch.setattr(distributed, "_TILE", tile)
+    monkeypatch.setattr(distributed, "_BLOCK", tile)
     old = None
     for k, run in enumerate(runs):
         new, work = tmp_path / f"state-{k}", tmp_path / f"work-{k}"
@@ -151,6 +160,7 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
         _, from_files = distributed.link(QuoteIndex, plan, files)
         _, in_memory = distributed.link(QuoteIndex, plan, results)
         assert from_files.equals(in_memory), k
+        assert from_files.equals(expected[k]), k
         ids, cids = from_files.column("quote_id").to_pylist(), from_files.column("cluster_id").to_pylist()
         assert sum(q != c for q, c in zip(ids, cids)) > 10  # quotes were clustered
         if k:

@@ -37,21 +37,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
-from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks
+from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks, new_codes
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files
 
 __all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "link", "shard_bands"]
 
-_BLOCK = 1 << 16  # new items whose band keys are computed at a time in a shard
-# Items per window of the pair measures' tiles (_by_tiles): 64 MB of signatures. Windows of
-# 2^16 items cut a 100,000-article band task's pair step to 276 MiB (376 mapped once) but
-# cost 10 % more CPU in remapping; 2^17: 298 MiB, 3-5 % (2^18: 342 MiB, none).
-_TILE = 1 << 17
-# The link step's tile window: its measures (containment candidates, every joined item
-# against its root) reach across the whole run, so a tile of two 2^17-item windows kept
-# 128 MB of signature pages resident at 100,000 articles; 2^15 (16 MB a window) keeps the
-# step near its 20,000-article peak (the whole run there is one window).
-_LINK_TILE = 1 << 15
+# New items whose band keys are computed at a time in a shard: a block's signatures are
+# copied (16 MB) and its pages mapped. 2^16 was a 100,000-article band task's peak.
+_BLOCK = 1 << 15
+# Items per window of the pair measures' tiles (_by_tiles): 16 MB of signatures, so a tile
+# (two windows) keeps 32 MB of pages resident. Pairs reach back across the whole run: with
+# 2^17 windows a band task held 128 MB of pages at 100,000 articles (the whole run is one
+# window at 20,000); measured CPU was the same within noise once a tile is unmapped before
+# the next maps (bands-0 at 100,000: 2.8-3.2 s for 2^15 items, 2.9-3.6 s for 2^17).
+_TILE = 1 << 15
 MAX_SKETCH_FILES = 32  # stored sketch files before a run merges them
 
 
@@ -167,16 +166,32 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
     del table
     rows = [none.anchor_rows]
     if gram_parts:
-        store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
-        gv, go = store.grams(plan.n_old, plan.n)
-        del store  # the copy is enough: unmap the pages read
+        codes = _part_codes(new_paths.sketches, plan, gram_parts, s)
         for k in gram_parts:
             old = old_paths.gram_part(k) if old_paths else None
             grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
-            a, c = grams.add_raw(gv, go, plan.n_old, s.anchors, s.containment_min_grams, s.max_anchor_group, part=k)
+            a, c = grams.add_codes(*codes.pop(k), s.max_anchor_group)
             rows.append(np.stack((a, c), axis=1))
             write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
     return ShardResult(pairs, weights, np.concatenate(rows))
+
+
+def _part_codes(sketches: Path, plan: RunPlan, parts: Sequence[int], s) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The new items' n-gram codes and anchor flags (:func:`~ketl.dedup.lsh.new_codes`) of each
+    value partition in ``parts``, read a block of items at a time: a copy of every new
+    n-gram (56 MB at 100,000 articles) and its whole-run temporaries were the band
+    task's peak; a task keeps only its partitions' codes (4 of 32 with 8 tasks)."""
+    out: dict[int, list] = {k: ([], []) for k in parts}
+    for lo in range(plan.n_old, plan.n, _BLOCK):
+        store = SketchStore.open(sketches, s.num_perm, upto=plan.n)
+        gv, go = store.grams(lo, min(lo + _BLOCK, plan.n))
+        del store  # the copy is enough: unmap the pages read
+        for k in parts:
+            c, a = new_codes(gv, go, lo, s.anchors, s.containment_min_grams, k)
+            out[k][0].append(c)
+            out[k][1].append(a)
+    return {k: (np.concatenate(c) if c else np.empty(0, np.uint64), np.concatenate(a) if a else np.empty(0, bool))
+            for k, (c, a) in out.items()}
 
 
 def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence[int],
@@ -205,7 +220,7 @@ def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence
 
 
 def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure: str, dtype,
-              window: int = _TILE, chunk: int = _BLOCK) -> np.ndarray:
+              window: int | None = None, chunk: int | None = None) -> np.ndarray:
     """``SketchStore.<measure>(pairs)`` (``jaccard`` or ``intersection_sizes``), the files
     mapped anew for each tile of pairs whose two items fall in the same two windows of
     ``window`` items, ``chunk`` pairs at a time.
@@ -219,6 +234,7 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
     out = np.empty(len(pairs), dtype)
     if not len(pairs):
         return out
+    window, chunk = window or _TILE, chunk or _BLOCK
     tiles = -(-max(n, 1) // window)
     if tiles == 1:  # every pair in the one tile (runs up to ``window`` items): no sort, no key arrays
         fn = getattr(SketchStore.open(sketches, num_perm, upto=n), measure)
@@ -246,8 +262,9 @@ class BlockMapped:
     (nearly every quote is clustered there, so nearly every item is read); mapped
     per block of pairs, a block's pairs still touched items all over the files."""
 
-    def __init__(self, folder: Path, num_perm: int, n: int, block: int = _TILE) -> None:
-        self.folder, self.num_perm, self.n, self.block = Path(folder), num_perm, n, block  # items per tile window
+    def __init__(self, folder: Path, num_perm: int, n: int, block: int | None = None) -> None:
+        self.folder, self.num_perm, self.n = Path(folder), num_perm, n
+        self.block = block or _TILE  # items per tile window
 
     def _store(self) -> SketchStore:
         return SketchStore.open(self.folder, self.num_perm, upto=self.n)
@@ -326,7 +343,7 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | 
         idx._n = plan.n
         idx._lens = np.concatenate((idx._lens, SketchStore.open(folder, s.num_perm, upto=plan.n)
                                     .gram_lengths(plan.n_old, plan.n)))
-        idx._sketches = BlockMapped(folder, s.num_perm, plan.n, _LINK_TILE)
+        idx._sketches = BlockMapped(folder, s.num_perm, plan.n)
         shards = list(shards)
         cpairs = containment_candidates_blocks(((r[:, 0], r[:, 1]) for r in (sh.anchor_rows for sh in shards)),
                                                idx._lens, s.min_anchor_hits) if s.containment else None

@@ -313,7 +313,7 @@ def containment_candidates(a: np.ndarray, b: np.ndarray, lens: np.ndarray, min_h
     return np.stack((codes // m, codes % m), axis=1)
 
 
-def _new_codes(values: np.ndarray, offsets: np.ndarray, first_new: int, anchors: int, min_size: int,
+def new_codes(values: np.ndarray, offsets: np.ndarray, first_new: int, anchors: int, min_size: int,
                part: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``value << 32 | item`` codes of new sets (CSR) and their anchor flags, unsorted;
     only values of partition ``part`` when given.
@@ -387,7 +387,11 @@ class GramIndex:
         :func:`gram_part_range`), and the union of all partitions' rows is
         the whole index's. :func:`containment_candidates` counts them.
         """
-        codes, anc = _new_codes(values, offsets, first_new, anchors, min_size, part)
+        return self.add_codes(*new_codes(values, offsets, first_new, anchors, min_size, part), max_group)
+
+    def add_codes(self, codes: np.ndarray, anc: np.ndarray, max_group: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`add_raw` from the new sets' codes and anchor flags (:func:`new_codes`, in
+        any order: a caller may build them a block of items at a time)."""
         order = np.argsort(codes)  # codes are distinct: any sort will do
         codes, anc = codes[order], anc[order]
         del order

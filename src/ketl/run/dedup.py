@@ -125,6 +125,8 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
         with open(path, "wb") as fh:  # rewritten whole by a retried task: no atomic rename needed
             np.savez(fh, pairs=found.pairs, weights=found.weights, anchor_rows=found.anchor_rows)
         out.files[name] = str(path)
+        del found
+        release_memory()  # the quotes' freed arrays: the articles' bands were built on top of them
     out.seconds = time.thread_time() - t0
     return out
 
