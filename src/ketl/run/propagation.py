@@ -211,7 +211,8 @@ def _quote_columns(folder: Path, columns: list[str] = QUOTE_COLUMNS, clusters: t
         where = where & (cid >= lo) if lo else where
         where = where & (cid < hi) if hi is not None else where
         where = where & cid.is_valid()
-    return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(columns=columns, filter=where)
+    return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(
+        columns=columns, filter=where, batch_readahead=_READAHEAD, fragment_readahead=1)
 
 
 def near_duplicate_targets(folder: Path) -> pa.Array:
@@ -240,8 +241,13 @@ def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None,
 # Quotes per pass of the quote_clusters build: its joins and sorts took about four times
 # the columns' size (436 MB of Arrow memory for the 555,216 quotes of 100,000 articles of
 # bench_vs_by_hand's corpus, nearly all clustered), so a larger table is built in passes
-# over ranges of cluster ids, each reading only its range's rows.
-PASS_ROWS = 250_000
+# over ranges of cluster ids, each reading only its range's rows. 125,000 (8 passes at
+# 100,000 articles, one at 20,000) keeps the step at its 20,000-article peak: 353 against
+# 331-337 MiB (250,000: 423), CPU within noise (benchmarks/bench_run_steps_rss.py).
+PASS_ROWS = 125_000
+# Batches a scan reads ahead: none. Each pass's scan reads whole row groups (texts
+# included) before its filter, and the default 16 buffered were 120 MB of every pass.
+_READAHEAD = 0
 _HEX = "0123456789abcdef"  # cluster ids are quote ids, hex digests: even ranges of the first digit
 
 
@@ -268,10 +274,21 @@ def write_snapshot_quote_clusters(staging: Path, run_id: str, run_date: str, par
         articles = _needed_articles(staging, _quote_columns(staging, ["doc_id"]).column("doc_id"), targets)
         # A cluster's rows all fall in one range and the builder works per cluster, so the
         # passes' rows are the whole build's; only its final order is global.
-        clusters = pa.concat_tables([quote_clusters(_quote_columns(staging, clusters=r), articles, run_id)
-                                     for r in _ranges(passes)])
+        clusters = pa.concat_tables([_quote_pass(staging, r, articles, run_id) for r in _ranges(passes)])
         clusters = clusters.sort_by([("first_at", "ascending"), ("cluster_id", "ascending")])
     return _replace_one(staging, "quote_clusters", clusters, run_date, part)
+
+
+def _quote_pass(staging: Path, clusters: tuple[str, str | None], articles: pa.Table, run_id: str) -> pa.Table:
+    """One pass of the quote_clusters build; the pool's pages are returned after it, or each
+    pass's joins and sorts were laid over the last one's freed pages (three passes at
+    100,000 articles grew the step from 412 to 518 MiB)."""
+    from .release import release_memory
+
+    try:
+        return quote_clusters(_quote_columns(staging, clusters=clusters), articles, run_id)
+    finally:
+        release_memory()
 
 
 def _passes(staging: Path, pass_rows: int) -> int:
