@@ -241,10 +241,12 @@ def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None,
 # Quotes per pass of the quote_clusters build: its joins and sorts took about four times
 # the columns' size (436 MB of Arrow memory for the 555,216 quotes of 100,000 articles of
 # bench_vs_by_hand's corpus, nearly all clustered), so a larger table is built in passes
-# over ranges of cluster ids, each reading only its range's rows. 125,000 (8 passes at
-# 100,000 articles, one at 20,000) keeps the step at its 20,000-article peak: 353 against
-# 331-337 MiB (250,000: 423), CPU within noise (benchmarks/bench_run_steps_rss.py).
-PASS_ROWS = 125_000
+# over ranges of cluster ids, each reading only its range's rows. Not lowered, though
+# 125,000 (8 passes at 100,000 articles) measured 353 MiB against 423 for 250,000 (20,000
+# articles: 331-337): the order of a cluster's ``outlets`` list changes with the passes
+# (the base code at 100,000 articles: 251 of 2,508 clusters differ between 4 and 8 passes,
+# and those 4 passes give the order of appearance), so the pass size is part of the output.
+PASS_ROWS = 250_000
 # Batches a scan reads ahead: none. Each pass's scan reads whole row groups (texts
 # included) before its filter, and the default 16 buffered were 120 MB of every pass.
 _READAHEAD = 0
