@@ -30,7 +30,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -318,7 +318,7 @@ class ShardFile:
 
 
 def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | ShardFile],
-         settings=None) -> tuple[NearDupIndex, pa.Table]:
+         settings=None, release: Callable[[], None] = lambda: None) -> tuple[NearDupIndex, pa.Table]:
     """Step 3: cluster the new items with the shards' pairs and containment rows;
     save the index's main table to ``plan.new_state``.
 
@@ -327,6 +327,7 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | 
     components (:func:`~ketl.dedup.lsh.cluster_blocks`) and the containment rows
     into their counts (:func:`~ketl.dedup.lsh.containment_candidates_blocks`); merging
     every shard's pairs first held them all (the cluster step's peak grew with the run).
+    ``release()`` is called between the phases (the run returns freed memory to the system).
     Returns the index (for cluster sizes) and, for every row registered in
     step 1 in the same order, ``<id>, cluster_id, similarity`` (as ``add``).
     """
@@ -347,7 +348,8 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | 
         shards = list(shards)
         cpairs = containment_candidates_blocks(((r[:, 0], r[:, 1]) for r in (sh.anchor_rows for sh in shards)),
                                                idx._lens, s.min_anchor_hits) if s.containment else None
-        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), cpairs)
+        release()
+        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), cpairs, release)
     idx.save(plan.new_state)
     ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
     return idx, idx._output(ids, pos)

@@ -471,7 +471,7 @@ class NearDupIndex:
         })
 
     def _link(self, n_old: int, band: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
-              cpairs: np.ndarray | None) -> None:
+              cpairs: np.ndarray | None, release: Callable[[], None] = lambda: None) -> None:
         """Cluster items ``n_old ..`` (already appended) given their verified band
         pairs and their containment candidates ``(smaller, larger)``.
 
@@ -480,7 +480,9 @@ class NearDupIndex:
         needed: :func:`~ketl.dedup.lsh.cluster_blocks`). Verifies the candidates
         (share of the smaller set found in the larger), finds components and each
         new item's similarity to its cluster's root. Set intersections are read
-        from the sketch store: only the pairs' sets.
+        from the sketch store: only the pairs' sets. ``release()`` follows each phase
+        (the run returns freed memory to the system: each phase's peak was laid on the
+        last one's freed pages).
         """
         s = self.settings
         n = self._n
@@ -492,7 +494,10 @@ class NearDupIndex:
             ok = c >= s.containment_threshold
             extra = (np.sort(cpairs[ok], axis=1), c[ok].astype(np.float32))
             del c, ok
+            release()
         roots = cluster_blocks(n, n_old, self._root, band, extra)
+        del extra
+        release()
         sim = np.ones(n_new, dtype=np.float32)
         joined = np.flatnonzero(roots != np.arange(n_old, n))
         if len(joined):

@@ -161,7 +161,7 @@ def finalize_index(ctx: RunContext, name: str, batches: list[int], previous: Pat
         merge_small_tables(ctx, batches)
     if plan is not None:
         index, linked = distributed.link(INDEXES[name], plan.plans[name],
-                                         [s.pairs(name) for s in shards])
+                                         [s.pairs(name) for s in shards], release=release_memory)
         index.drop_sketches()
         indexes[name] = index
         release_memory()  # the link step's arrays: the tables below are written in what they held
@@ -264,6 +264,8 @@ def _write_quotes(ctx: RunContext, batches: list[int], previous: Path | None, qu
     clusters, n_new = 0, 0
     if len(ids):
         live_id, live_size = (quotes_index or QuoteIndex()).live_clusters(ids)
+        del ids
+        release_memory()  # the id look-up's hash tables: the pieces below were read into their pages
         offset = 0
         with PartWriters(staging, "quotes", ctx.files.quotes_part_name()) as out:
             for piece, new in pieces:
