@@ -144,6 +144,7 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
         expected.append(index.add(_table(run)))
         index.save(memory_dir)
     monkeypatch.setattr(distributed, "_TILE", tile)
+    monkeypatch.setattr(distributed, "_LINK_TILE", tile)
     monkeypatch.setattr(distributed, "_BLOCK", tile)
     old = None
     for k, run in enumerate(runs):

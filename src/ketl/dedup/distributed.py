@@ -51,6 +51,11 @@ _BLOCK = 1 << 15
 # window at 20,000); measured CPU was the same within noise once a tile is unmapped before
 # the next maps (bands-0 at 100,000: 2.8-3.2 s for 2^15 items, 2.9-3.6 s for 2^17).
 _TILE = 1 << 15
+# The link step's window (BlockMapped): its measures read a tile's pages for fewer pairs,
+# so remapping costs more there: cluster-quotes at 100,000 articles took 14.2 s CPU with
+# 2^15 windows (peak 351 MiB), 10.1 with 2^16 (348), 9.1 with 2^17 (386) against 8.4 s
+# before streaming (557 MiB). 2^17 keeps its CPU within 10 %.
+_LINK_TILE = 1 << 17
 MAX_SKETCH_FILES = 32  # stored sketch files before a run merges them
 
 
@@ -264,7 +269,7 @@ class BlockMapped:
 
     def __init__(self, folder: Path, num_perm: int, n: int, block: int | None = None) -> None:
         self.folder, self.num_perm, self.n = Path(folder), num_perm, n
-        self.block = block or _TILE  # items per tile window
+        self.block = block or _LINK_TILE  # items per tile window
 
     def _store(self) -> SketchStore:
         return SketchStore.open(self.folder, self.num_perm, upto=self.n)
