@@ -45,12 +45,12 @@ __all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "lin
 # New items whose band keys are computed at a time in a shard: a block's signatures are
 # copied (16 MB) and its pages mapped. 2^16 was a 100,000-article band task's peak.
 _BLOCK = 1 << 15
-# Items per window of the pair measures' tiles (_by_tiles): 16 MB of signatures, so a tile
-# (two windows) keeps 32 MB of pages resident. Pairs reach back across the whole run: with
+# Items per window of the pair measures' tiles (_by_tiles): 32 MB of signatures, so a tile
+# (two windows) keeps 64 MB of pages resident. Pairs reach back across the whole run: with
 # 2^17 windows a band task held 128 MB of pages at 100,000 articles (the whole run is one
-# window at 20,000); measured CPU was the same within noise once a tile is unmapped before
-# the next maps (bands-0 at 100,000: 2.8-3.2 s for 2^15 items, 2.9-3.6 s for 2^17).
-_TILE = 1 << 15
+# window at 20,000). bands-0 at 100,000, in process: 2^17 3.0 s CPU / 276 MiB, 2^16 3.3 s /
+# 248 MiB, 2^15 3.9 s / 240 MiB (a tile's pages are faulted in again for fewer pairs).
+_TILE = 1 << 16
 # The link step's window (BlockMapped): its measures read a tile's pages for fewer pairs,
 # so remapping costs more there: cluster-quotes at 100,000 articles took 14.2 s CPU with
 # 2^15 windows (peak 351 MiB), 10.1 with 2^16 (348), 9.1 with 2^17 (386) against 8.4 s
