@@ -16,8 +16,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from ketl.run.propagation import article_clusters, quote_clusters, write_snapshot_propagation
+from ketl.run.batch import RunContext
+from ketl.run.dedup import write_article_propagation, write_quote_propagation
+from ketl.run.propagation import article_clusters, quote_clusters
 from ketl.schemas import ARTICLES, QUOTES
+from ketl.settings import Settings
 from ketl.store import PartWriters, write_part
 
 T0 = datetime(2021, 3, 1, 9, 0, tzinfo=timezone.utc)
@@ -64,19 +67,36 @@ def _dataset(n_articles: int = 60):
     return articles, quotes
 
 
+def _ctx(staging) -> RunContext:
+    """The run whose step 3 writes the propagation tables into ``staging`` (as finalize_run's halves do)."""
+    staging.mkdir(parents=True, exist_ok=True)
+    return RunContext(run_id="abcdefgh-run", raw=str(staging), staging=str(staging), settings=Settings(),
+                      config_hash="h", started_at=datetime(2021, 3, 4, tzinfo=timezone.utc))
+
+
+def _propagate(staging, pass_rows: int | None = None) -> None:
+    """What step 3 runs once the tables are written: the articles half's article_clusters
+    (it leaves the near-duplicates' targets in the work folder), then quote_clusters."""
+    ctx = _ctx(staging)
+    write_article_propagation(ctx)
+    assert ctx.files.dedup().is_dir()  # the targets were left for the quotes' table
+    write_quote_propagation(ctx, *([pass_rows] if pass_rows else []))
+
+
 def test_propagation_from_the_snapshot_reads_only_what_it_needs_and_equals_the_whole_build(tmp_path):
     articles, quotes = _dataset()
+    tmp_path = tmp_path / "staging"
     for k in range(3):  # several parts and run dates, as a dataset grown run after run has
         sl = slice(k * 20, (k + 1) * 20)
         write_part(tmp_path, "articles", articles[sl], f"part-run{k}-00000", f"2021-03-0{k + 1}")
         write_part(tmp_path, "quotes", quotes[sl], f"quotes-run{k}", f"2021-03-0{k + 1}")
-    write_snapshot_propagation(tmp_path, "run", "2021-03-04", "part-run")
+    _propagate(tmp_path)
 
     def read(name):
         return ds.dataset(tmp_path / name, format="parquet", partitioning="hive").to_table().drop_columns(["run_date"])
 
-    want_q = quote_clusters(quotes, articles, "run")
-    want_a = article_clusters(articles, "run")
+    want_q = quote_clusters(quotes, articles, "abcdefgh-run")
+    want_a = article_clusters(articles, "abcdefgh-run")
     assert want_q.num_rows >= 3 and want_a.num_rows >= 5  # both tables have rows: the comparison is not empty
     assert read("quote_clusters").equals(want_q)
     assert read("article_clusters").equals(want_a)
@@ -91,6 +111,7 @@ def test_propagation_built_in_passes_over_cluster_ranges_equals_the_whole_build(
     from ketl.run.propagation import _passes, _ranges
 
     articles, quotes = _dataset(90)
+    tmp_path = tmp_path / "staging"
     hexed = [hashlib.blake2b(c.encode(), digest_size=8).hexdigest() for c in quotes.column("cluster_id").to_pylist()]
     quotes = quotes.set_column(quotes.schema.get_field_index("cluster_id"), "cluster_id",
                                pa.array(hexed, pa.string()))
@@ -103,13 +124,13 @@ def test_propagation_built_in_passes_over_cluster_ranges_equals_the_whole_build(
     used = {next(k for k, (lo, hi) in enumerate(_ranges(passes)) if c >= lo and (hi is None or c < hi))
             for c in hexed}
     assert len(used) > 2  # the clusters fall in several passes
-    write_snapshot_propagation(tmp_path, "run", "2021-03-04", "part-run", pass_rows=pass_rows)
+    _propagate(tmp_path, pass_rows)
     got = ds.dataset(tmp_path / "quote_clusters", format="parquet", partitioning="hive").to_table()
-    want = quote_clusters(quotes, articles, "run")
+    want = quote_clusters(quotes, articles, "abcdefgh-run")
     assert want.num_rows >= 5
     assert got.drop_columns(["run_date"]).equals(want)
     reprints = ds.dataset(tmp_path / "article_clusters", format="parquet", partitioning="hive").to_table()
-    assert reprints.drop_columns(["run_date"]).equals(article_clusters(articles, "run"))
+    assert reprints.drop_columns(["run_date"]).equals(article_clusters(articles, "abcdefgh-run"))
 
 
 def test_cluster_ranges_cover_every_id_once():
@@ -165,3 +186,34 @@ def test_article_clusters_are_built_from_the_articles_alone_while_the_quotes_are
     assert write_snapshot_quote_clusters(tmp_path, "run", "2021-03-04", "part-run") >= 3
     assert read("quote_clusters").equals(quote_clusters(quotes, articles, "run"))
     assert read("article_clusters").equals(article_clusters(articles, "run"))  # left as it was
+
+
+def test_step_3_scans_the_articles_table_three_times_and_the_passed_targets_give_the_same_tables(tmp_path, monkeypatch):
+    """The articles half reads the near-duplicates' targets once and leaves them for quote_clusters
+    (each table read them itself: four scans); without the file the quotes' table reads them again."""
+    from ketl.run import first_seen
+
+    articles, quotes = _dataset()
+    staging = tmp_path / "staging"
+    for k in range(3):
+        sl = slice(k * 20, (k + 1) * 20)
+        write_part(staging, "articles", articles[sl], f"part-run{k}-00000", f"2021-03-0{k + 1}")
+        write_part(staging, "quotes", quotes[sl], f"quotes-run{k}", f"2021-03-0{k + 1}")
+    scans = []
+    real = first_seen.article_columns
+    monkeypatch.setattr(first_seen, "article_columns", lambda *a, **k: scans.append(a[1]) or real(*a, **k))
+    ctx = _ctx(staging)
+    write_article_propagation(ctx)
+    assert len(scans) == 2  # the targets (one narrow column), then the rows article_clusters needs
+    write_quote_propagation(ctx)
+    assert len(scans) == 3 and len(scans[2]) > 1  # quote_clusters: the rows alone
+
+    def read(name):
+        return ds.dataset(staging / name, format="parquet", partitioning="hive").to_table().drop_columns(["run_date"])
+
+    got = read("quote_clusters")
+    assert got.num_rows >= 3 and got.equals(quote_clusters(quotes, articles, "abcdefgh-run"))
+    (ctx.files.dedup() / "near-duplicate-targets.parquet").unlink()  # an older work folder: read them again
+    write_quote_propagation(ctx)
+    assert len(scans) == 5
+    assert read("quote_clusters").equals(got)

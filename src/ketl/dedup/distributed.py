@@ -30,23 +30,32 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ketl.dedup.index import _FORMAT, NearDupIndex, merge_pairs, write_atomic
-from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates
+from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
+from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks, new_codes
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files
 
-__all__ = ["RunPlan", "ShardResult", "register", "band_shard", "link", "shard_bands"]
+__all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "link", "shard_bands"]
 
-_BLOCK = 1 << 16  # new items whose band keys are computed at a time in a shard
-# Items per window of the pair measures' tiles (_by_tiles): 64 MB of signatures. Windows of
-# 2^16 items cut a 100,000-article band task's pair step to 276 MiB (376 mapped once) but
-# cost 10 % more CPU in remapping; 2^17: 298 MiB, 3-5 % (2^18: 342 MiB, none).
-_TILE = 1 << 17
+# New items whose band keys are computed at a time in a shard: a block's signatures are
+# copied (16 MB) and its pages mapped. 2^16 was a 100,000-article band task's peak.
+_BLOCK = 1 << 15
+# Items per window of the pair measures' tiles (_by_tiles): 32 MB of signatures, so a tile
+# (two windows) keeps 64 MB of pages resident. Pairs reach back across the whole run: with
+# 2^17 windows a band task held 128 MB of pages at 100,000 articles (the whole run is one
+# window at 20,000). bands-0 at 100,000, in process: 2^17 3.0 s CPU / 276 MiB, 2^16 3.3 s /
+# 248 MiB, 2^15 3.9 s / 240 MiB (a tile's pages are faulted in again for fewer pairs).
+_TILE = 1 << 16
+# The link step's window (BlockMapped): its measures read a tile's pages for fewer pairs,
+# so remapping costs more there: cluster-quotes at 100,000 articles took 14.2 s CPU with
+# 2^15 windows (peak 351 MiB), 10.1 with 2^16 (348), 9.1 with 2^17 (386) against 8.4 s
+# before streaming (557 MiB). 2^17 keeps its CPU within 10 %.
+_LINK_TILE = 1 << 17
 MAX_SKETCH_FILES = 32  # stored sketch files before a run merges them
 
 
@@ -162,16 +171,32 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
     del table
     rows = [none.anchor_rows]
     if gram_parts:
-        store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
-        gv, go = store.grams(plan.n_old, plan.n)
-        del store  # the copy is enough: unmap the pages read
+        codes = _part_codes(new_paths.sketches, plan, gram_parts, s)
         for k in gram_parts:
             old = old_paths.gram_part(k) if old_paths else None
             grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
-            a, c = grams.add_raw(gv, go, plan.n_old, s.anchors, s.containment_min_grams, s.max_anchor_group, part=k)
+            a, c = grams.add_codes(*codes.pop(k), s.max_anchor_group)
             rows.append(np.stack((a, c), axis=1))
             write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
     return ShardResult(pairs, weights, np.concatenate(rows))
+
+
+def _part_codes(sketches: Path, plan: RunPlan, parts: Sequence[int], s) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The new items' n-gram codes and anchor flags (:func:`~ketl.dedup.lsh.new_codes`) of each
+    value partition in ``parts``, read a block of items at a time: a copy of every new
+    n-gram (56 MB at 100,000 articles) and its whole-run temporaries were the band
+    task's peak; a task keeps only its partitions' codes (4 of 32 with 8 tasks)."""
+    out: dict[int, list] = {k: ([], []) for k in parts}
+    for lo in range(plan.n_old, plan.n, _BLOCK):
+        store = SketchStore.open(sketches, s.num_perm, upto=plan.n)
+        gv, go = store.grams(lo, min(lo + _BLOCK, plan.n))
+        del store  # the copy is enough: unmap the pages read
+        for k in parts:
+            c, a = new_codes(gv, go, lo, s.anchors, s.containment_min_grams, k)
+            out[k][0].append(c)
+            out[k][1].append(a)
+    return {k: (np.concatenate(c) if c else np.empty(0, np.uint64), np.concatenate(a) if a else np.empty(0, bool))
+            for k, (c, a) in out.items()}
 
 
 def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence[int],
@@ -200,7 +225,7 @@ def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence
 
 
 def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure: str, dtype,
-              window: int = _TILE, chunk: int = _BLOCK) -> np.ndarray:
+              window: int | None = None, chunk: int | None = None) -> np.ndarray:
     """``SketchStore.<measure>(pairs)`` (``jaccard`` or ``intersection_sizes``), the files
     mapped anew for each tile of pairs whose two items fall in the same two windows of
     ``window`` items, ``chunk`` pairs at a time.
@@ -214,6 +239,7 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
     out = np.empty(len(pairs), dtype)
     if not len(pairs):
         return out
+    window, chunk = window or _TILE, chunk or _BLOCK
     tiles = -(-max(n, 1) // window)
     if tiles == 1:  # every pair in the one tile (runs up to ``window`` items): no sort, no key arrays
         fn = getattr(SketchStore.open(sketches, num_perm, upto=n), measure)
@@ -229,6 +255,7 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
         for start in range(lo, hi, chunk):  # a tile's pairs a block at a time (the measure's own arrays)
             take = order[start:min(hi, start + chunk)]
             out[take] = fn(pairs[take])
+        del fn  # unmapped before the next tile maps its windows: two tiles' pages were resident at once
     return out
 
 
@@ -240,8 +267,9 @@ class BlockMapped:
     (nearly every quote is clustered there, so nearly every item is read); mapped
     per block of pairs, a block's pairs still touched items all over the files."""
 
-    def __init__(self, folder: Path, num_perm: int, n: int, block: int = _TILE) -> None:
-        self.folder, self.num_perm, self.n, self.block = Path(folder), num_perm, n, block  # items per tile window
+    def __init__(self, folder: Path, num_perm: int, n: int, block: int | None = None) -> None:
+        self.folder, self.num_perm, self.n = Path(folder), num_perm, n
+        self.block = block or _LINK_TILE  # items per tile window
 
     def _store(self) -> SketchStore:
         return SketchStore.open(self.folder, self.num_perm, upto=self.n)
@@ -268,28 +296,43 @@ def _keep(old: Path | None, new: Path) -> None:
         os.link(old, new)
 
 
-def _merged(shards: Iterable[ShardResult]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The shards' verified pairs (distinct, sorted, as :func:`merge_pairs`) and their
-    containment rows, taking in one shard at a time.
+class ShardFile:
+    """A band task's :class:`ShardResult` left in a ``.npz`` file: each array read when asked
+    for, and not kept, so the link step can read the shards' pairs a shard at a time,
+    as often as it needs, without holding them (8.9 million pairs with repeats, 1.1
+    million distinct, at 100,000 articles of bench_vs_by_hand's corpus)."""
 
-    A pair is found by every band it shares, so the shards' pairs repeat each
-    other: holding all of them before merging was 8 copies of the run's pairs
-    (790 MB traced at 100,000 articles of bench_vs_by_hand's corpus).
-    """
-    pairs, weights = np.empty((0, 2), np.int64), np.empty(0, np.float32)
-    rows = [np.empty((0, 2), np.int64)]
-    for r in shards:
-        pairs, weights = merge_pairs([(pairs, weights), (r.pairs, r.weights)])
-        rows.append(r.anchor_rows)
-    return pairs, weights, np.concatenate(rows)
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def _read(self, name: str) -> np.ndarray:
+        with np.load(self.path) as saved:
+            return saved[name]
+
+    @property
+    def pairs(self) -> np.ndarray:
+        return self._read("pairs")
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._read("weights")
+
+    @property
+    def anchor_rows(self) -> np.ndarray:
+        return self._read("anchor_rows")
 
 
-def link(cls: type[NearDupIndex], plan: RunPlan, shards: Iterable[ShardResult],
-         settings=None) -> tuple[NearDupIndex, pa.Table]:
+def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | ShardFile],
+         settings=None, release: Callable[[], None] = lambda: None) -> tuple[NearDupIndex, pa.Table]:
     """Step 3: cluster the new items with the shards' pairs and containment rows;
     save the index's main table to ``plan.new_state``.
 
-    ``shards`` may be a generator (each shard's result loaded when its turn comes).
+    ``shards`` are read a shard at a time, in order, a few times over (a
+    :class:`ShardFile` reads its file each time): the pairs are streamed into the
+    components (:func:`~ketl.dedup.lsh.cluster_blocks`) and the containment rows
+    into their counts (:func:`~ketl.dedup.lsh.containment_candidates_blocks`); merging
+    every shard's pairs first held them all (the cluster step's peak grew with the run).
+    ``release()`` is called between the phases (the run returns freed memory to the system).
     Returns the index (for cluster sizes) and, for every row registered in
     step 1 in the same order, ``<id>, cluster_id, similarity`` (as ``add``).
     """
@@ -307,11 +350,11 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Iterable[ShardResult],
         idx._lens = np.concatenate((idx._lens, SketchStore.open(folder, s.num_perm, upto=plan.n)
                                     .gram_lengths(plan.n_old, plan.n)))
         idx._sketches = BlockMapped(folder, s.num_perm, plan.n)
-        pairs, weights, rows = _merged(shards)
-        cpairs = containment_candidates(rows[:, 0], rows[:, 1], idx._lens, s.min_anchor_hits) \
-            if s.containment else None
-        del rows
-        idx._link(plan.n_old, pairs, weights, cpairs)
+        shards = list(shards)
+        cpairs = containment_candidates_blocks(((r[:, 0], r[:, 1]) for r in (sh.anchor_rows for sh in shards)),
+                                               idx._lens, s.min_anchor_hits) if s.containment else None
+        release()
+        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), cpairs, release)
     idx.save(plan.new_state)
     ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
     return idx, idx._output(ids, pos)

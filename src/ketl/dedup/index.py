@@ -26,7 +26,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ketl.atomic import atomic_path
-from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, band_keys, cluster, containment_candidates
+from ketl.dedup.lsh import GRAM_PARTS, BandTable, GramIndex, band_keys, cluster_blocks, containment_candidates
 from ketl.dedup.minhash import SCHEME, MinHashSettings, signatures
 from ketl.dedup.shingles import ShingleSettings, shingle_hashes
 from ketl.dedup.sketches import REBUILD, DamagedIndex, SketchStore
@@ -418,7 +418,8 @@ class NearDupIndex:
                 gv, go = self._sketches.grams(n_old, self._n)
                 a, b = self._grams.add_raw(gv, go, n_old, s.anchors, s.containment_min_grams, s.max_anchor_group)
                 cpairs = containment_candidates(a, b, self._lens, s.min_anchor_hits)
-            self._link(n_old, *self.verify(pairs), cpairs)
+            verified = self.verify(pairs)
+            self._link(n_old, lambda: [verified], cpairs)
         return self._output(ids, pos)
 
     def _id_array(self, table: pa.Table) -> pa.Array:
@@ -469,24 +470,34 @@ class NearDupIndex:
             "similarity": pa.array(self._sim[pos], pa.float32()),
         })
 
-    def _link(self, n_old: int, pairs: np.ndarray, weights: np.ndarray, cpairs: np.ndarray | None) -> None:
+    def _link(self, n_old: int, band: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
+              cpairs: np.ndarray | None, release: Callable[[], None] = lambda: None) -> None:
         """Cluster items ``n_old ..`` (already appended) given their verified band
         pairs and their containment candidates ``(smaller, larger)``.
 
-        Verifies the candidates (share of the smaller set found in the larger),
-        finds components and each new item's similarity to its cluster's root.
-        Set intersections are read from the sketch store: only the pairs' sets.
+        ``band()`` yields the verified band pairs and their weights a block at a time
+        (one block in process; the band tasks' files in a run, read as they are
+        needed: :func:`~ketl.dedup.lsh.cluster_blocks`). Verifies the candidates
+        (share of the smaller set found in the larger), finds components and each
+        new item's similarity to its cluster's root. Set intersections are read
+        from the sketch store: only the pairs' sets. ``release()`` follows each phase
+        (the run returns freed memory to the system: each phase's peak was laid on the
+        last one's freed pages).
         """
         s = self.settings
         n = self._n
         n_new = n - n_old
         lens = self._lens
+        extra = (np.empty((0, 2), np.int64), np.empty(0, np.float32))
         if cpairs is not None and len(cpairs):
             c = _intersections(self._sketches, cpairs) / np.maximum(lens[cpairs[:, 0]], 1)
             ok = c >= s.containment_threshold
-            pairs = np.concatenate((pairs, np.sort(cpairs[ok], axis=1)))
-            weights = np.concatenate((weights, c[ok].astype(np.float32)))
-        roots = cluster(n, n_old, self._root, pairs, weights)
+            extra = (np.sort(cpairs[ok], axis=1), c[ok].astype(np.float32))
+            del c, ok
+            release()
+        roots = cluster_blocks(n, n_old, self._root, band, extra)
+        del extra
+        release()
         sim = np.ones(n_new, dtype=np.float32)
         joined = np.flatnonzero(roots != np.arange(n_old, n))
         if len(joined):

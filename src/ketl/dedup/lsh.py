@@ -313,7 +313,7 @@ def containment_candidates(a: np.ndarray, b: np.ndarray, lens: np.ndarray, min_h
     return np.stack((codes // m, codes % m), axis=1)
 
 
-def _new_codes(values: np.ndarray, offsets: np.ndarray, first_new: int, anchors: int, min_size: int,
+def new_codes(values: np.ndarray, offsets: np.ndarray, first_new: int, anchors: int, min_size: int,
                part: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``value << 32 | item`` codes of new sets (CSR) and their anchor flags, unsorted;
     only values of partition ``part`` when given.
@@ -387,7 +387,11 @@ class GramIndex:
         :func:`gram_part_range`), and the union of all partitions' rows is
         the whole index's. :func:`containment_candidates` counts them.
         """
-        codes, anc = _new_codes(values, offsets, first_new, anchors, min_size, part)
+        return self.add_codes(*new_codes(values, offsets, first_new, anchors, min_size, part), max_group)
+
+    def add_codes(self, codes: np.ndarray, anc: np.ndarray, max_group: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`add_raw` from the new sets' codes and anchor flags (:func:`new_codes`, in
+        any order: a caller may build them a block of items at a time)."""
         order = np.argsort(codes)  # codes are distinct: any sort will do
         codes, anc = codes[order], anc[order]
         del order
@@ -537,3 +541,138 @@ def _kruskal(first_new: int, old_root: np.ndarray, pairs: np.ndarray, weights: n
             continue  # both old: frozen
         parent[hi] = lo  # a root stays the earliest member: an old root always wins
     return np.fromiter((find(int(i)) for i in items), dtype=np.int64, count=len(items))
+
+
+class Components:
+    """Connected components of ``m`` nodes whose edges come a block at a time.
+
+    ``label[x]`` is the smallest node of ``x``'s component. A block's edges join
+    labels (each the smallest node of its component), scipy finds the components
+    of that small graph, and every node takes its label's new smallest node:
+    components do not depend on the order or repetition of edges, so the labels
+    after the last block are those of one pass over every edge. Memory is the
+    labels plus one block, not every edge at once.
+    """
+
+    def __init__(self, m: int) -> None:
+        self.label = np.arange(m, dtype=np.int64)
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> None:
+        if not len(a):
+            return
+        m = len(self.label)
+        graph = coo_matrix((np.ones(len(a), np.int8), (self.label[a], self.label[b])), shape=(m, m))
+        _, comp = connected_components(graph, directed=False)
+        del graph
+        low = np.full(comp.max() + 1, m, np.int64)
+        np.minimum.at(low, comp, np.arange(m, dtype=np.int64))  # a non-label node is alone in its comp
+        self.label = low[comp[self.label]]
+
+
+def _live_roots(pairs: np.ndarray, first_new: int, old_root: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cluster`'s pairs touching a new item, each end replaced by its old cluster's
+    root when old; and the mask of those pairs."""
+    u, v = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    live = (u >= first_new) | (v >= first_new)
+    u, v = u[live], v[live]
+    u[u < first_new] = old_root[u[u < first_new]]
+    v[v < first_new] = old_root[v[v < first_new]]
+    return u, v, live
+
+
+def cluster_blocks(n: int, first_new: int, old_root: np.ndarray, blocks, extra: tuple[np.ndarray, np.ndarray]
+                   ) -> np.ndarray:
+    """:func:`cluster` of the verified pairs given a block at a time: the result equals
+    ``cluster(n, first_new, old_root, concat(merge_pairs(blocks()), extra pairs),
+    concat(their weights, extra weights))`` without holding the merged pairs.
+
+    ``blocks()`` yields ``(pairs, weights)`` afresh on each call (the band tasks'
+    files; read up to three times); a pair may repeat across blocks with its
+    weight. ``extra`` (the verified containment pairs) follows them, as in
+    :meth:`NearDupIndex._link`. Why it is the same:
+
+    * nodes: the old roots the live pairs touch, sorted, then the new items;
+      node order is item order, so a component's smallest node is its earliest
+      member, the root :func:`cluster` takes (old roots precede new items);
+    * components: :class:`Components` over the same edge set, repeats or not;
+    * a component touching two old clusters takes Kruskal's order, which
+      depends on the order of equal weights: its pairs are gathered from every
+      block, merged as :func:`~ketl.dedup.index.merge_pairs` merges (sorted by
+      ``(earlier, later)``, the first block's weight of a repeated pair), then
+      its extra pairs in their order: ``pairs[sub]`` of :func:`cluster`.
+    """
+    n_new = n - first_new
+    if n_new <= 0:
+        return np.empty(0, np.int64)
+    own = np.arange(first_new, n, dtype=np.int64)
+    olds = [np.empty(0, np.int64)]
+    if first_new:
+        for pairs, _ in _with_extra(blocks, extra):
+            u, v, _live = _live_roots(pairs, first_new, old_root)
+            olds.append(np.unique(np.concatenate((u[u < first_new], v[v < first_new]))))
+    olds = np.unique(np.concatenate(olds))
+    k = len(olds)
+
+    def node(r: np.ndarray) -> np.ndarray:
+        return np.where(r >= first_new, r - first_new + k, np.searchsorted(olds, r))
+
+    comps = Components(k + n_new)
+    for pairs, _ in _with_extra(blocks, extra):
+        u, v, _live = _live_roots(pairs, first_new, old_root)
+        comps.add(node(u), node(v))
+    label = comps.label
+    roots = np.concatenate((olds, own))[label[k:]]
+    n_olds = np.bincount(label[:k], minlength=k + n_new)
+    bad = n_olds[label[k:]] >= 2
+    if bad.any():
+        on = n_olds >= 2  # per label: a component holding two old clusters or more
+
+        def on_bad(pairs: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            u, _v, live = _live_roots(pairs, first_new, old_root)
+            sel = on[label[node(u)]]
+            return pairs[live][sel], weights[live][sel]
+
+        from ketl.dedup.index import merge_pairs  # index imports this module
+
+        pairs, weights = merge_pairs([on_bad(p, w) for p, w in blocks()])
+        more, more_w = on_bad(*extra)
+        roots[bad] = _kruskal(first_new, old_root, np.concatenate((pairs, more)),
+                              np.concatenate((weights, more_w)), own[bad])
+    return roots
+
+
+# Pairs joined per Components.add: a band task's file holds a million pairs at 100,000
+# articles, and one add's temporaries (node numbers, scipy's CSR copy) are ~60 bytes a pair.
+_EDGES = 1 << 18
+
+
+def _with_extra(blocks, extra: tuple[np.ndarray, np.ndarray]):
+    """Every block's pairs, then the extra pairs, in slices of at most ``_EDGES``."""
+    for pairs, weights in _chain(blocks(), extra):
+        for lo in range(0, len(pairs), _EDGES):
+            yield pairs[lo:lo + _EDGES], weights[lo:lo + _EDGES]
+
+
+def _chain(blocks, extra):
+    yield from blocks
+    yield extra
+
+
+def containment_candidates_blocks(blocks, lens: np.ndarray, min_hits: int) -> np.ndarray:
+    """:func:`containment_candidates` of the rows of every block (``(a, b)`` arrays, the
+    band tasks' containment rows) without holding them all: each block's rows are
+    counted per pair and the counts summed into a running sorted table, whose size
+    is the distinct pairs. Same pairs in the same order."""
+    n = np.int64(len(lens))
+    codes, hits = np.empty(0, np.int64), np.empty(0, np.int64)
+    for a, b in blocks:
+        keep = lens[a] <= lens[b]
+        c, h = np.unique(a[keep].astype(np.int64) * n + b[keep], return_counts=True)
+        del keep
+        if len(codes):
+            c, inv = np.unique(np.concatenate((codes, c)), return_inverse=True)
+            h = np.bincount(inv, weights=np.concatenate((hits, h)), minlength=len(c)).astype(np.int64)
+            del inv
+        codes, hits = c, h
+    codes = codes[hits >= np.minimum(min_hits, lens[codes // n])]
+    return np.stack((codes // n, codes % n), axis=1) if len(codes) else _NO_PAIRS

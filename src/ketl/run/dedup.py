@@ -37,7 +37,8 @@ from .incremental import file_key_in
 from .batch import RunContext, merge_small_tables
 from .work import REMOVED_DOCS
 from .first_seen import article_columns, keep_first_seen, upgrade_published
-from .propagation import write_snapshot_article_clusters, write_snapshot_quote_clusters
+from .propagation import (PASS_ROWS, near_duplicate_targets, write_snapshot_article_clusters,
+                          write_snapshot_quote_clusters)
 from .release import release_memory
 from ..schemas import QUOTES
 from ..store import STATE, PartWriters, Store, rewrite_rows, write_part
@@ -73,9 +74,9 @@ class ShardPairs:
     def batch(self) -> int:  # the flow orders task results by this
         return self.shard
 
-    def pairs(self, index: str) -> distributed.ShardResult:
-        with np.load(self.files[index]) as saved:
-            return distributed.ShardResult(saved["pairs"], saved["weights"], saved["anchor_rows"])
+    def pairs(self, index: str) -> distributed.ShardFile:
+        """The index's pairs and containment rows, read from the file as they are asked for."""
+        return distributed.ShardFile(self.files[index])
 
 
 @dataclass
@@ -124,6 +125,8 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
         with open(path, "wb") as fh:  # rewritten whole by a retried task: no atomic rename needed
             np.savez(fh, pairs=found.pairs, weights=found.weights, anchor_rows=found.anchor_rows)
         out.files[name] = str(path)
+        del found
+        release_memory()  # the quotes' freed arrays: the articles' bands were built on top of them
     out.seconds = time.thread_time() - t0
     return out
 
@@ -157,7 +160,8 @@ def finalize_index(ctx: RunContext, name: str, batches: list[int], previous: Pat
     if name == "articles":
         merge_small_tables(ctx, batches)
     if plan is not None:
-        index, linked = distributed.link(INDEXES[name], plan.plans[name], (s.pairs(name) for s in shards))
+        index, linked = distributed.link(INDEXES[name], plan.plans[name],
+                                         [s.pairs(name) for s in shards], release=release_memory)
         index.drop_sketches()
         indexes[name] = index
         release_memory()  # the link step's arrays: the tables below are written in what they held
@@ -180,13 +184,33 @@ def finalize_half(ctx: RunContext, name: str, batches: list[int], previous: Path
     follows both halves."""
     counts = finalize_index(ctx, name, batches, previous, plan, shards, replaced)
     if name == "articles":
-        write_snapshot_article_clusters(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
+        write_article_propagation(ctx)
     return counts
 
 
-def write_quote_propagation(ctx: RunContext) -> None:
-    """``quote_clusters``, once both halves of step 3 are written (it reads quotes and articles)."""
-    write_snapshot_quote_clusters(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name())
+def write_article_propagation(ctx: RunContext) -> int:
+    """``article_clusters``, once the articles table is written; leaves the near-duplicates'
+    targets in the work folder for :func:`write_quote_propagation` (rows written)."""
+    targets = near_duplicate_targets(Path(ctx.staging))
+    _targets_file(ctx).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"doc_id": targets}), _targets_file(ctx))
+    return write_snapshot_article_clusters(Path(ctx.staging), ctx.run_id, ctx.run_date,
+                                           ctx.files.quotes_part_name(), targets)
+
+
+def write_quote_propagation(ctx: RunContext, pass_rows: int = PASS_ROWS) -> int:
+    """``quote_clusters``, once both halves of step 3 are written (it reads quotes and articles).
+    The articles half left the near-duplicates' targets: the articles table is not scanned
+    for them again (it was scanned four times in step 3, now three)."""
+    saved = _targets_file(ctx)
+    targets = pq.read_table(saved).column(0).combine_chunks() if saved.is_file() else None
+    return write_snapshot_quote_clusters(Path(ctx.staging), ctx.run_id, ctx.run_date, ctx.files.quotes_part_name(),
+                                         pass_rows, targets)
+
+
+def _targets_file(ctx: RunContext) -> Path:
+    """Where the articles half of step 3 leaves :func:`near_duplicate_targets` (the work folder)."""
+    return ctx.files.dedup() / "near-duplicate-targets.parquet"
 
 
 def _write_articles(ctx: RunContext, batches: list[int], previous: Path | None,
@@ -240,6 +264,8 @@ def _write_quotes(ctx: RunContext, batches: list[int], previous: Path | None, qu
     clusters, n_new = 0, 0
     if len(ids):
         live_id, live_size = (quotes_index or QuoteIndex()).live_clusters(ids)
+        del ids
+        release_memory()  # the id look-up's hash tables: the pieces below were read into their pages
         offset = 0
         with PartWriters(staging, "quotes", ctx.files.quotes_part_name()) as out:
             for piece, new in pieces:

@@ -23,8 +23,8 @@ from ..schemas import ARTICLE_CLUSTERS, QUOTE_CLUSTERS, QUOTES
 from ..stages.quotes.kind import STATEMENT, quote_kind
 from ..store import PLACEHOLDER, write_part
 
-__all__ = ["quote_clusters", "article_clusters", "write_propagation", "write_snapshot_propagation",
-           "write_snapshot_quote_clusters", "write_snapshot_article_clusters", "ARTICLE_COLUMNS"]
+__all__ = ["quote_clusters", "article_clusters", "write_snapshot_quote_clusters", "write_snapshot_article_clusters",
+           "near_duplicate_targets", "ARTICLE_COLUMNS"]
 
 ARTICLE_COLUMNS = ["doc_id", "source_path", "site", "title", "published", "first_seen", "processed_at",
                    "near_duplicate_of"]
@@ -182,19 +182,6 @@ def article_clusters(articles: pa.Table, run_id: str) -> pa.Table:
     }).cast(ARTICLE_CLUSTERS)
 
 
-def write_propagation(staging: Path, quotes: pa.Table | None, articles: pa.Table, run_id: str,
-                      run_date: str, part: str) -> tuple[int, int]:
-    """Replace both tables in the staging snapshot (they are rebuilt whole, like quotes: one
-    part per run, named ``part``); rows written."""
-    return _replace(staging, quote_clusters(quotes, articles, run_id) if quotes is not None
-                    else QUOTE_CLUSTERS.empty_table(), article_clusters(articles, run_id), run_date, part)
-
-
-def _replace(staging: Path, clusters: pa.Table, reprints: pa.Table, run_date: str, part: str) -> tuple[int, int]:
-    return (_replace_one(staging, "quote_clusters", clusters, run_date, part),
-            _replace_one(staging, "article_clusters", reprints, run_date, part))
-
-
 def _replace_one(staging: Path, name: str, rows: pa.Table, run_date: str, part: str) -> int:
     existing = list((staging / name).rglob("*.parquet"))
     if not rows.num_rows and all(f.name == PLACEHOLDER for f in existing):
@@ -224,16 +211,28 @@ def _quote_columns(folder: Path, columns: list[str] = QUOTE_COLUMNS, clusters: t
         where = where & (cid >= lo) if lo else where
         where = where & (cid < hi) if hi is not None else where
         where = where & cid.is_valid()
-    return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(columns=columns, filter=where)
+    return ds.dataset(root, format="parquet", partitioning="hive", schema=full).to_table(
+        columns=columns, filter=where, batch_readahead=_READAHEAD, fragment_readahead=1)
 
 
-def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None) -> pa.Table:
-    """The article rows either table can use: near-duplicates, the articles they point at,
-    and the articles of the clustered quotes (``doc_ids``; the others take no part in either)."""
+def near_duplicate_targets(folder: Path) -> pa.Array:
+    """The articles some near-duplicate points at (distinct ``near_duplicate_of`` values): one
+    narrow scan of the articles table, which both cluster tables need."""
     from .first_seen import article_columns
 
     dup = article_columns(folder, ["near_duplicate_of"], lambda t: pc.is_valid(t.column(0))).column(0)
-    wanted = pa.chunked_array([*dup.chunks, *(doc_ids.chunks if doc_ids is not None else [])], pa.string())
+    return pc.unique(dup.combine_chunks()) if len(dup) else pa.array([], pa.string())
+
+
+def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None,
+                     targets: pa.Array | None = None) -> pa.Table:
+    """The article rows either table can use: near-duplicates, the articles they point at
+    (``targets``, :func:`near_duplicate_targets`: read when not given) and the articles of
+    the clustered quotes (``doc_ids``; the others take no part in either)."""
+    from .first_seen import article_columns
+
+    dup = near_duplicate_targets(folder) if targets is None else targets
+    wanted = pa.chunked_array([dup, *(doc_ids.chunks if doc_ids is not None else [])], pa.string())
     wanted = pc.unique(wanted.combine_chunks()) if len(wanted) else pa.array([], pa.string())
     return article_columns(folder, ARTICLE_COLUMNS, lambda t: pc.or_(
         pc.is_valid(t.column("near_duplicate_of")), pc.is_in(t.column("doc_id"), value_set=wanted)))
@@ -242,41 +241,56 @@ def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None) -> pa
 # Quotes per pass of the quote_clusters build: its joins and sorts took about four times
 # the columns' size (436 MB of Arrow memory for the 555,216 quotes of 100,000 articles of
 # bench_vs_by_hand's corpus, nearly all clustered), so a larger table is built in passes
-# over ranges of cluster ids, each reading only its range's rows.
+# over ranges of cluster ids, each reading only its range's rows. Not lowered, though
+# 125,000 (8 passes at 100,000 articles) measured 353 MiB against 423 for 250,000 (20,000
+# articles: 331-337): the order of a cluster's ``outlets`` list changes with the passes
+# (the base code at 100,000 articles: 251 of 2,508 clusters differ between 4 and 8 passes,
+# and those 4 passes give the order of appearance), so the pass size is part of the output.
 PASS_ROWS = 250_000
+# Batches a scan reads ahead: none. Each pass's scan reads whole row groups (texts
+# included) before its filter, and the default 16 buffered were 120 MB of every pass.
+_READAHEAD = 0
 _HEX = "0123456789abcdef"  # cluster ids are quote ids, hex digests: even ranges of the first digit
 
 
-def write_snapshot_propagation(staging: Path, run_id: str, run_date: str, part: str,
-                               pass_rows: int = PASS_ROWS) -> tuple[int, int]:
-    """Both tables rebuilt from the quotes and articles the staging snapshot now holds."""
-    return (write_snapshot_quote_clusters(staging, run_id, run_date, part, pass_rows),
-            write_snapshot_article_clusters(staging, run_id, run_date, part))
-
-
-def write_snapshot_article_clusters(staging: Path, run_id: str, run_date: str, part: str) -> int:
+def write_snapshot_article_clusters(staging: Path, run_id: str, run_date: str, part: str,
+                                    targets: pa.Array | None = None) -> int:
     """``article_clusters`` alone: it reads only the articles table, so it can be built as soon
-    as that is written, beside the quotes table's rewrite (rows written)."""
-    return _replace_one(staging, "article_clusters", article_clusters(_needed_articles(staging), run_id),
+    as that is written, beside the quotes table's rewrite (rows written). ``targets``:
+    :func:`near_duplicate_targets` when the caller read them (read here otherwise)."""
+    return _replace_one(staging, "article_clusters", article_clusters(_needed_articles(staging, None, targets), run_id),
                         run_date, part)
 
 
 def write_snapshot_quote_clusters(staging: Path, run_id: str, run_date: str, part: str,
-                                  pass_rows: int = PASS_ROWS) -> int:
-    """``quote_clusters`` alone, from the clustered quotes and their articles (rows written)."""
+                                  pass_rows: int = PASS_ROWS, targets: pa.Array | None = None) -> int:
+    """``quote_clusters`` alone, from the clustered quotes and their articles (rows written).
+    ``targets``: :func:`near_duplicate_targets` of the articles table as it now is, when the
+    articles half passed them on (one scan of that table fewer)."""
     passes = _passes(staging, pass_rows)
     if passes == 1:
         quotes = _quote_columns(staging)
         # the same article rows as the two tables built together read (the join's input unchanged)
-        clusters = quote_clusters(quotes, _needed_articles(staging, quotes.column("doc_id")), run_id)
+        clusters = quote_clusters(quotes, _needed_articles(staging, quotes.column("doc_id"), targets), run_id)
     else:
-        articles = _needed_articles(staging, _quote_columns(staging, ["doc_id"]).column("doc_id"))
+        articles = _needed_articles(staging, _quote_columns(staging, ["doc_id"]).column("doc_id"), targets)
         # A cluster's rows all fall in one range and the builder works per cluster, so the
         # passes' rows are the whole build's; only its final order is global.
-        clusters = pa.concat_tables([quote_clusters(_quote_columns(staging, clusters=r), articles, run_id)
-                                     for r in _ranges(passes)])
+        clusters = pa.concat_tables([_quote_pass(staging, r, articles, run_id) for r in _ranges(passes)])
         clusters = clusters.sort_by([("first_at", "ascending"), ("cluster_id", "ascending")])
     return _replace_one(staging, "quote_clusters", clusters, run_date, part)
+
+
+def _quote_pass(staging: Path, clusters: tuple[str, str | None], articles: pa.Table, run_id: str) -> pa.Table:
+    """One pass of the quote_clusters build; the pool's pages are returned after it, or each
+    pass's joins and sorts were laid over the last one's freed pages (three passes at
+    100,000 articles grew the step from 412 to 518 MiB)."""
+    from .release import release_memory
+
+    try:
+        return quote_clusters(_quote_columns(staging, clusters=clusters), articles, run_id)
+    finally:
+        release_memory()
 
 
 def _passes(staging: Path, pass_rows: int) -> int:
