@@ -36,13 +36,17 @@ import numpy as np
 from ..atomic import atomic_path
 from .cache import cache_root
 
-__all__ = ["detect_language", "language_sample", "sample_answers", "UNDETERMINED"]
+__all__ = ["detect_language", "first_sample", "first_sample_after_trim", "language_sample",
+           "sample_answers", "UNDETERMINED"]
 
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 _SAMPLE_CHARS = 2000  # the language shows in a few paragraphs; keeps the cost per article flat
 _QUICK_SAMPLE_CHARS = 350  # usually enough: see detect_language
 _QUICK_CONFIDENCE = 0.995
 _MIN_LETTERS = 12
+# What detect_language reads first: the sample to classify first, and the text's
+# lines longest first when it may go on to the full sample (else None).
+FirstSample = tuple[str | None, list[str] | None]
 # At least _MIN_LETTERS letters: matched from the start, it stops at the 12th.
 _ENOUGH_LETTERS = re.compile(r"(?:[\W\d_]*[^\W\d_]){%d}" % _MIN_LETTERS)
 _SELF_CHECK = [
@@ -356,7 +360,8 @@ def language_sample(text: str, size: int = _SAMPLE_CHARS) -> str:
     return _pick(sorted(text.split("\n"), key=len, reverse=True), size)
 
 
-def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = None) -> tuple[str, float]:
+def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = None,
+                    first: FirstSample | None = None) -> tuple[str, float]:
     """ISO 639-1 code and probability; ``("und", 0.0)`` when there is too little text.
 
     The identifier first sees the longest 350 characters; only when it is less
@@ -366,13 +371,14 @@ def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = N
     differ), and the full sample's on the AEB pages (see the benchmark), with
     a fallback on about one text in ten. The probability is that of the sample
     that decided. ``known`` holds answers for samples classified beforehand
-    (:func:`sample_answers`); the others are classified here.
+    (:func:`sample_answers`); the others are classified here. ``first`` is
+    :func:`first_sample` of ``text`` when the caller has it already.
     """
     def classify(sample: str) -> tuple[str, float]:
         hit = known.get(sample) if known else None
         return hit if hit is not None else _classify(sample)
 
-    first, lines = _first_sample(text)
+    first, lines = first if first is not None else _first_sample(text)
     if first is None:
         return UNDETERMINED, 0.0
     lang, prob = classify(first)
@@ -381,7 +387,35 @@ def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = N
     return classify(_full_sample(text, lines))
 
 
-def _first_sample(text: str) -> tuple[str | None, list[str] | None]:
+def first_sample(text: str) -> FirstSample:
+    """What :func:`detect_language` reads of ``text`` first (see ``first`` there)."""
+    return _first_sample(text)
+
+
+def first_sample_after_trim(text: str, original: str, first: FirstSample) -> FirstSample | None:
+    """:func:`first_sample` of ``text`` from ``first``, the original's, when ``text`` is
+    ``original`` without some of its trailing newlines (most repaired articles: the
+    final newline is cut) and that provably changes nothing but the list of lines;
+    None otherwise.
+
+    The cut newlines end empty lines, which sort last (stable sort, shortest
+    last), so the text's lines are the original's minus that many final entries.
+    The quick sample picks the longest lines until it holds 350 characters; a
+    text longer than that reaches them before its lines run out (all its lines
+    with their newlines make ``len(text) + 1``), so it never reaches the empty
+    lines and is the original's. A short text (its sample is the text itself)
+    and an original whose quick sample had too few letters are not shortcut.
+    """
+    sample, lines = first
+    n = len(text)
+    cut = len(original) - n
+    if lines is None or n <= _QUICK_SAMPLE_CHARS or cut <= 0 \
+            or not original.startswith(text) or original.count("\n", n) != cut:
+        return None
+    return sample, lines[:len(lines) - cut]
+
+
+def _first_sample(text: str) -> FirstSample:
     """The sample to classify first (None: too few letters), and the text's lines,
     longest first, when a low confidence sends the text on to its full sample."""
     if len(text) <= _QUICK_SAMPLE_CHARS:
@@ -403,7 +437,8 @@ def _full_sample(text: str, lines: list[str]) -> str:
     return text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
 
 
-def sample_answers(texts: Sequence[str]) -> dict[str, tuple[str, float]]:
+def sample_answers(texts: Sequence[str], firsts: Sequence[FirstSample] | None = None
+                   ) -> dict[str, tuple[str, float]]:
     """The classifier's answers for the samples :func:`detect_language` reads of ``texts``.
 
     Given as ``known`` they make ``detect_language`` answer as it would alone; the
@@ -411,9 +446,11 @@ def sample_answers(texts: Sequence[str]) -> dict[str, tuple[str, float]]:
     a few hundred characters more than its bytes do). A batch stage classifies its
     documents this way, and a text its rules changed only where the sample does not
     reach (spacing, a fixed line that is not among the longest) still hits.
+    ``firsts``: :func:`first_sample` of each text, when the caller has them.
     """
     answers: dict[str, tuple[str, float]] = {}
-    firsts = [_first_sample(t) for t in texts]
+    if firsts is None:
+        firsts = [_first_sample(t) for t in texts]
     asked = [(t, s, lines) for t, (s, lines) in zip(texts, firsts) if s is not None]
     fulls = []
     for (text, sample, lines), answer in zip(asked, _classify_many([s for _, s, _ in asked])):

@@ -23,7 +23,8 @@ from itertools import islice
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
-from ...text.language import UNDETERMINED, detect_language, sample_answers
+from ...text.language import (UNDETERMINED, FirstSample, detect_language, first_sample,
+                              first_sample_after_trim, sample_answers)
 from .encoding import encoding_changes, may_trigger
 from .punctuation import parenthetical_changes, punctuation_changes
 from .scan import scan_text
@@ -75,9 +76,15 @@ class RepairResult:
 class _LazyLanguage:
     """The language of the current text, computed only when a rule needs it."""
 
-    def __init__(self, doc: Document, known: dict[str, tuple[str, float]] | None = None) -> None:
+    def __init__(self, doc: Document, known: dict[str, tuple[str, float]] | None = None,
+                 first: FirstSample | None = None) -> None:
         self._doc = doc
         self._known = known  # answers for the batch's samples (language.sample_answers)
+        # The text as given and its first sample (language.first_sample), when the
+        # caller has it: asked about that text, or about it without its final
+        # newlines (what repair most often does), the sample is not cut again.
+        self._original = doc.text if first is not None else None
+        self._first = first
         self._lang: str | None = None
         self._text: str | None = None
         self.answers: set[str] = set()  # what the rules were told since the last reset
@@ -87,7 +94,7 @@ class _LazyLanguage:
         # decide on the text they see, which keeps repair idempotent.
         if self._lang is None or self._text != self._doc.text:
             self._text = self._doc.text
-            self._lang = detect_language(self._text, self._known)[0]
+            self._lang = self._detect(self._text)
         self.answers.add(self._lang)
         return self._lang
 
@@ -95,7 +102,16 @@ class _LazyLanguage:
         """The language of the repaired text (reusing the answer if nothing changed since)."""
         if self._lang is not None and self._text == self._doc.text:
             return self._lang
-        return detect_language(self._doc.text, self._known)[0]
+        return self._detect(self._doc.text)
+
+    def _detect(self, text: str) -> str:
+        first = None
+        if self._original is not None:
+            if text == self._original:
+                first = self._first
+            else:
+                first = first_sample_after_trim(text, self._original, self._first)
+        return detect_language(text, self._known, first)[0]
 
 
 def _non_overlapping(changes: list[Change]) -> list[Change]:
@@ -231,13 +247,15 @@ def _look_settings(s: RepairSettings) -> RepairSettings:
 
 def repair_document(doc: Document, settings: RepairSettings | None = None,
                     protected: Callable[[str], bool] | None = None,
-                    known_languages: dict[str, tuple[str, float]] | None = None) -> Document:
+                    known_languages: dict[str, tuple[str, float]] | None = None,
+                    first: FirstSample | None = None) -> Document:
     """Repair one document in place (edits appended) and set ``meta["language"]``.
 
     ``known_languages``: the language identifier's answers for samples of the
-    batch, given beforehand (:func:`ketl.text.language.sample_answers`)."""
+    batch, given beforehand (:func:`ketl.text.language.sample_answers`);
+    ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given."""
     s = settings or RepairSettings()
-    language = _LazyLanguage(doc, known_languages)
+    language = _LazyLanguage(doc, known_languages, first)
     rounds = max(1, s.max_rounds)
     for r in range(rounds):
         language.answers.clear()
@@ -289,9 +307,14 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
         # that a failing article becomes a reject): a walk for one text costs
         # more than classify's own (the batch bookkeeping, the samples cut
         # twice) and misses its cache, so a lone document is asked as before.
-        known = sample_answers([d.text for d in chunk]) if asks and len(chunk) > 1 else None
-        for doc in chunk:
-            yield repair_document(doc, s, protected, known)
+        texts = [d.text for d in chunk]
+        # Cut once: the batch's walk reads them, and so does the final language
+        # of a text whose repair only cut its final newlines.
+        firsts = [first_sample(t) for t in texts] if s.detect_language else [None] * len(chunk)
+        known = sample_answers(texts, firsts if s.detect_language else None) \
+            if asks and len(chunk) > 1 else None
+        for doc, first in zip(chunk, firsts):
+            yield repair_document(doc, s, protected, known, first)
 
 
 # Documents whose languages are identified together: enough to spread the walk's
