@@ -20,6 +20,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
+from operator import attrgetter
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
@@ -116,14 +117,19 @@ class _LazyLanguage:
 
 def _non_overlapping(changes: list[Change]) -> list[Change]:
     """Sorted changes, dropping any that overlaps an earlier one (it is retried next round)."""
+    if len(changes) < 2:  # most calls: nothing to sort or drop
+        return list(changes)
     out: list[Change] = []
     end = -1
-    for ch in sorted(changes, key=lambda c: (c.start, c.end)):
+    for ch in sorted(changes, key=_SPAN):
         if ch.start < end:
             continue
         out.append(ch)
         end = max(end, ch.end)
     return out
+
+
+_SPAN = attrgetter("start", "end")
 
 
 def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
@@ -150,7 +156,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         if dirty is not None:
             dirty.encoding_idle = idle
         if not idle:
-            apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
+            apply(encoding_changes(doc.text, s.uncurl_quotes, facts, screened=True), stage=ENCODING)
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
     if s.remove_stray_script_lines:
