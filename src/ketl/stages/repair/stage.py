@@ -203,11 +203,11 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     if language.answers and any(a != language() for a in language.answers):
         return False
     text = doc.text
+    if _only_tail_trimmed(text, s, dirty, edits):
+        return True
     if s.remove_stray_script_lines and stray_script_changes(
             text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share, dirty.facts):
         return False
-    if _only_tail_trimmed(text, s, dirty, edits):
-        return True
     window = window_text(text, dirty.spans)
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
@@ -228,8 +228,11 @@ def _only_tail_trimmed(text: str, s: RepairSettings, dirty: DirtySpans, edits: l
     fewer; the spacing pattern's leftmost match was the tail, and a match before
     it would have been one in the longer text too. The encoding rule is the one
     whose whole lines (ftfy's segments) change: its prefilter must have proved
-    it had nothing to look at (``encoding_idle``). The stray-script rule and the language were checked on
-    the whole text by the caller.
+    it had nothing to look at (``encoding_idle``). The stray-script rule found
+    nothing in the round's text (it made no edit) and finds nothing here: the cut
+    began at a newline after the last line with text, so it took only lines of
+    spaces and tabs, which that rule never cuts nor counts (no letters). The
+    language was checked on the whole text by the caller.
     """
     n = len(text)
     if len(edits) != 1 or edits[0].rule != _BLANK_LINES or edits[0].before[:1] != "\n" \
