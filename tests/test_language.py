@@ -154,34 +154,15 @@ def test_answers_given_beforehand_are_the_ones_detect_language_finds():
     assert long and all(detect_language(t + "\n\n\n", known) == detect_language(t) for t in long)
 
 
-def _one_text_scores(scorer, idx, counts, n_bytes):
-    """The scorer's former per-text normalisation: the reference for the batched one."""
-    import math
-
-    import numpy as np
-
-    if len(idx):
-        scores = np.log1p(counts.astype(np.float32)) @ scorer._ptc.take(idx, axis=0) + scorer._pc
-    else:
-        scores = np.zeros(len(scorer._classes), dtype=np.float32)
-    scores = scores.astype(np.float32) * np.float32(1.0 / math.sqrt(n_bytes or 1))
-    np.exp(scores - scores.max(), out=scores)
-    scores /= scores.sum()
-    for i, j in scorer._alias_pairs:
-        scores[i] += scores[j]
-        scores[j] = 0.0
-    i = int(scores.argmax())
-    return scorer._classes[i], float(scores[i])
-
-
 def test_scores_normalised_for_many_rows_at_once_are_the_per_text_numbers():
-    # Bit for bit: the 0.995 confidence test and the probability must not move.
+    # Bit for bit (the 0.995 confidence test and the probability must not move): the
+    # batched normalisation against the lone text's, the scorer's code before batching.
     from ketl.text.language import _classifier
 
     scorer = _classifier().__self__
     texts = _batch_texts()
     datas = [scorer._data(t) for t in texts]
     features = scorer._batch_feature_counts(datas)
-    expected = [_one_text_scores(scorer, idx, counts, len(d)) for d, (idx, counts) in zip(datas, features)]
+    expected = [scorer._score_one(idx, counts, len(d)) for d, (idx, counts) in zip(datas, features)]
     assert scorer._scores(features, [len(d) for d in datas]) == expected
     assert len({lang for lang, _ in expected}) >= 8  # many languages and scripts, not one

@@ -69,3 +69,13 @@ def test_a_batch_repairs_as_each_document_alone():
     alone = [repair_document(_doc(i, t)) for i, t in enumerate(texts)]
     assert [(d.text, d.edits, d.meta) for d in batch] == [(d.text, d.edits, d.meta) for d in alone]
     assert len({d.meta["language"] for d in batch}) >= 10
+
+
+def test_the_language_set_is_that_of_the_repaired_text_cut_afresh():
+    # Alone or in a batch, meta["language"] is detect_language of the final text
+    # with nothing reused; trailing newlines of every count exercise the reuse.
+    rng = random.Random(3)
+    texts = [t.rstrip("\n") + "\n" * rng.randint(0, 3) for t in _texts()]
+    for docs in ([repair_document(_doc(i, t)) for i, t in enumerate(texts)],
+                 list(repair_documents([_doc(i, t) for i, t in enumerate(texts)]))):
+        assert [d.meta["language"] for d in docs] == [detect_language(d.text)[0] for d in docs]

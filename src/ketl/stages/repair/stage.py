@@ -81,10 +81,11 @@ class _LazyLanguage:
                  first: FirstSample | None = None) -> None:
         self._doc = doc
         self._known = known  # answers for the batch's samples (language.sample_answers)
-        # The text as given and its first sample (language.first_sample), when the
-        # caller has it: asked about that text, or about it without its final
-        # newlines (what repair most often does), the sample is not cut again.
-        self._original = doc.text if first is not None else None
+        # The text as given and its first sample (language.first_sample: given by
+        # the batch, else cut when first needed): asked about that text, or about
+        # it without trailing newlines (what repair most often does), the sample
+        # is cut once.
+        self._original = doc.text
         self._first = first
         self._lang: str | None = None
         self._text: str | None = None
@@ -106,13 +107,20 @@ class _LazyLanguage:
         return self._detect(self._doc.text)
 
     def _detect(self, text: str) -> str:
+        original = self._original
         first = None
-        if self._original is not None:
-            if text == self._original:
-                first = self._first
-            else:
-                first = first_sample_after_trim(text, self._original, self._first)
+        if text == original:
+            first = self._original_first()
+        elif len(text) < len(original) and original.startswith(text) \
+                and original.count("\n", len(text)) == len(original) - len(text):
+            # Only newlines cut (checked before cutting the original's sample)
+            first = first_sample_after_trim(text, original, self._original_first())
         return detect_language(text, self._known, first)[0]
+
+    def _original_first(self) -> FirstSample:
+        if self._first is None:
+            self._first = first_sample(self._original)
+        return self._first
 
 
 def _non_overlapping(changes: list[Change]) -> list[Change]:
@@ -317,11 +325,11 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
         # more than classify's own (the batch bookkeeping, the samples cut
         # twice) and misses its cache, so a lone document is asked as before.
         texts = [d.text for d in chunk]
+        walk = asks and len(chunk) > 1
         # Cut once: the batch's walk reads them, and so does the final language
         # of a text whose repair only cut its final newlines.
-        firsts = [first_sample(t) for t in texts] if s.detect_language else [None] * len(chunk)
-        known = sample_answers(texts, firsts if s.detect_language else None) \
-            if asks and len(chunk) > 1 else None
+        firsts = [first_sample(t) for t in texts] if walk else [None] * len(chunk)
+        known = sample_answers(texts, firsts) if walk else None
         for doc, first in zip(chunk, firsts):
             yield repair_document(doc, s, protected, known, first)
 
