@@ -259,3 +259,23 @@ def test_candidate_tokens_on_random_characters():
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         assert candidate_tokens(text, 3) == _regex_tokens(text, 3), repr(text)
+
+
+def test_the_common_words_taken_out_first_change_no_candidate():
+    # lex.common is looked up before the big safe set, for speed only: it must be a
+    # subset of it holding the everyday words, and leave every candidate set as it was.
+    from ketl.stages.repair.words import _lexicon, candidate_tokens
+
+    lex = _lexicon()
+    assert lex.common <= lex.safe and {"the", "said", "government", "minister"} <= lex.common
+    folder = Path(__file__).parent / "data" / "multilingual"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += ["Wasagreed wasagreed the THE thé x_the 3the the3 ofthe", ""]
+    found = 0
+    for text in texts:
+        for min_len in (1, 3, 5):
+            expected = _regex_tokens(text, min_len) - lex.safe
+            assert candidate_tokens(text, min_len, lex.safe, lex.common) == expected
+            found += len(expected)
+    assert found > 50

@@ -152,3 +152,17 @@ def test_answers_given_beforehand_are_the_ones_detect_language_finds():
     # A text changed outside its sample (trailing blank lines) still finds its answer there.
     long = [t for t in texts if len(t) > 3000][:20]
     assert long and all(detect_language(t + "\n\n\n", known) == detect_language(t) for t in long)
+
+
+def test_scores_normalised_for_many_rows_at_once_are_the_per_text_numbers():
+    # Bit for bit (the 0.995 confidence test and the probability must not move): the
+    # batched normalisation against the lone text's, the scorer's code before batching.
+    from ketl.text.language import _classifier
+
+    scorer = _classifier().__self__
+    texts = _batch_texts()
+    datas = [scorer._data(t) for t in texts]
+    features = scorer._batch_feature_counts(datas)
+    expected = [scorer._score_one(idx, counts, len(d)) for d, (idx, counts) in zip(datas, features)]
+    assert scorer._scores(features, [len(d) for d in datas]) == expected
+    assert len({lang for lang, _ in expected}) >= 8  # many languages and scripts, not one

@@ -21,6 +21,7 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Iterable, Iterator
 
 import numpy as np
@@ -283,38 +284,68 @@ def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Docum
     """Apply non-overlapping ``changes`` (current-text offsets) to ``doc`` in place.
 
     Changes are sorted here; overlapping changes raise ``ValueError`` because the
-    result would depend on their order and could not be replayed. The source
-    offsets and lines of all the changes are looked up in one vectorised step:
-    boilerplate removal makes tens of edits per article, and this is its hot path.
+    result would depend on their order and could not be replayed. Every stage
+    calls this (boilerplate with tens of edits per article, repair on nearly
+    every article for one trimmed newline), so the spans are checked and the
+    new text's pieces cut in one pass, and the source lines are counted with
+    ``str.count`` between consecutive edits instead of building the document's
+    array of line starts.
     """
     text = doc.text
-    ordered = [c for c in sorted(changes, key=lambda c: (c.start, c.end))
-               if text[c.start:c.end] != c.replacement]
+    ordered = [c for c in sorted(changes, key=_SPAN) if text[c.start:c.end] != c.replacement]
     if not ordered:
         return doc
-    prev = 0
-    for ch in ordered:
-        if ch.start < prev or ch.end < ch.start or ch.end > len(text):
-            raise ValueError(f"overlapping or out-of-range change {ch!r} in {doc.doc_id}")
-        prev = ch.end
-    segments = doc._segments if doc._segments is not None else _IDENTITY
-    src_starts = [_offset(segments, c.start) for c in ordered]
-    src_ends = [_offset(segments, c.end) for c in ordered]
-    line_starts = doc.line_starts()
-    lines = np.searchsorted(line_starts, src_starts, side="right").tolist() if len(ordered) > 8 else \
-        [bisect_right(line_starts, s0) for s0 in src_starts]
-    seq = len(doc.edits)
+    n = len(text)
     pieces: list[str] = []
     prev = 0
-    for k, (ch, s0, e0, line) in enumerate(zip(ordered, src_starts, src_ends, lines)):
-        doc.edits.append(Edit(stage, ch.rule, text[ch.start:ch.end], ch.replacement, line, s0, e0, seq + k))
-        pieces.append(text[prev:ch.start])
+    for ch in ordered:  # checked before anything is changed: a bad list leaves doc as it was
+        start, end = ch.start, ch.end
+        if start < prev or end < start or end > n:
+            raise ValueError(f"overlapping or out-of-range change {ch!r} in {doc.doc_id}")
+        pieces.append(text[prev:start])
         pieces.append(ch.replacement)
-        prev = ch.end
+        prev = end
     pieces.append(text[prev:])
+    segments = doc._segments
+    if segments is None:  # the identity map: current offsets are source offsets
+        segments = _IDENTITY
+        src_starts = [c.start for c in ordered]
+        src_ends = [c.end for c in ordered]
+    else:
+        src_starts = [_offset(segments, c.start) for c in ordered]
+        src_ends = [_offset(segments, c.end) for c in ordered]
+    seq = len(doc.edits)
+    doc.edits.extend([Edit(stage, ch.rule, text[ch.start:ch.end], ch.replacement, line, s0, e0, seq + k)
+                      for k, (ch, s0, e0, line) in enumerate(
+                          zip(ordered, src_starts, src_ends, _source_lines(doc, src_starts)))])
     doc.text = "".join(pieces)
-    doc._segments = _remap(segments, ordered, src_starts, len(text))
+    doc._segments = _remap(segments, ordered, src_starts, n)
     return doc
+
+
+_SPAN = attrgetter("start", "end")
+
+
+def _source_lines(doc: Document, offsets: list[int]) -> list[int]:
+    """1-based source line of each of ``offsets`` (as :meth:`Document.source_line`)."""
+    source = doc.source
+    if doc._source_line_starts is not None or "\r" in source:
+        line_starts = doc.line_starts()
+        if len(offsets) > 8:
+            return np.searchsorted(line_starts, offsets, side="right").tolist()
+        return [bisect_right(line_starts, s0) for s0 in offsets]
+    # Only "\n" breaks: the line of s0 is 1 + the newlines before it, counted on
+    # from the previous offset (they come in order; a step back counts afresh).
+    lines = []
+    line, at = 1, 0
+    for s0 in offsets:
+        if s0 >= at:
+            line += source.count("\n", at, s0)
+        else:
+            line = 1 + source.count("\n", 0, s0)
+        at = s0
+        lines.append(line)
+    return lines
 
 
 def iter_lines(text: str) -> Iterator[tuple[int, int, str]]:

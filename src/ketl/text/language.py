@@ -36,13 +36,17 @@ import numpy as np
 from ..atomic import atomic_path
 from .cache import cache_root
 
-__all__ = ["detect_language", "language_sample", "sample_answers", "UNDETERMINED"]
+__all__ = ["detect_language", "first_sample", "first_sample_after_trim", "language_sample",
+           "sample_answers", "UNDETERMINED"]
 
 UNDETERMINED = "und"  # ISO 639-2 code for "undetermined"
 _SAMPLE_CHARS = 2000  # the language shows in a few paragraphs; keeps the cost per article flat
 _QUICK_SAMPLE_CHARS = 350  # usually enough: see detect_language
 _QUICK_CONFIDENCE = 0.995
 _MIN_LETTERS = 12
+# What detect_language reads first: the sample to classify first, and the text's
+# lines longest first when it may go on to the full sample (else None).
+FirstSample = tuple[str | None, list[str] | None]
 # At least _MIN_LETTERS letters: matched from the start, it stops at the 12th.
 _ENOUGH_LETTERS = re.compile(r"(?:[\W\d_]*[^\W\d_]){%d}" % _MIN_LETTERS)
 _SELF_CHECK = [
@@ -228,15 +232,17 @@ class _VectorScorer:
     def classify_many(self, texts: list[str]) -> list[tuple[str, float]]:
         """``[classify(t) for t in texts]``, with one automaton walk for all the texts."""
         datas = [self._data(t) for t in texts]
-        return [self._scores(idx, counts, len(data))
-                for data, (idx, counts) in zip(datas, self._batch_feature_counts(datas))]
+        return self._scores(self._batch_feature_counts(datas), [len(data) for data in datas])
 
     def classify(self, text: str) -> tuple[str, float]:
         data = self._data(text)
         idx, counts = self._feature_counts(data)
-        return self._scores(idx, counts, len(data))
+        return self._score_one(idx, counts, len(data))
 
-    def _scores(self, idx: np.ndarray, counts: np.ndarray, n_bytes: int) -> tuple[str, float]:
+    def _score_one(self, idx: np.ndarray, counts: np.ndarray, n_bytes: int) -> tuple[str, float]:
+        """:meth:`_scores` of one text, on 1-D arrays (fewer, cheaper numpy calls for
+        a lone text): the same operations on the same numbers, so the same answer
+        (test_language checks classify against classify_many bit for bit)."""
         if len(idx):
             scores = np.log1p(counts.astype(np.float32)) @ self._ptc.take(idx, axis=0) + self._pc
         else:
@@ -249,6 +255,33 @@ class _VectorScorer:
             scores[j] = 0.0
         i = int(scores.argmax())
         return self._classes[i], float(scores[i])
+
+    def _scores(self, features: list[tuple[np.ndarray, np.ndarray]], n_bytes: list[int]) -> list[tuple[str, float]]:
+        """(language, probability) of each text from its feature counts.
+
+        The dot product is taken one text at a time (the same products and sums
+        as before, so the same numbers); the rest (scale, softmax, aliases,
+        argmax) is elementwise or per row, done for all the rows at once rather
+        than a dozen numpy calls per text; each row gets the operations
+        :meth:`_score_one` applies to a lone text.
+        """
+        if not features:
+            return []
+        ptc, pc = self._ptc, self._pc
+        scores = np.zeros((len(features), len(self._classes)), dtype=np.float32)
+        for row, (idx, counts) in zip(scores, features):
+            if len(idx):
+                np.add(np.log1p(counts.astype(np.float32)) @ ptc.take(idx, axis=0), pc, out=row)
+        scores *= np.array([1.0 / math.sqrt(n or 1) for n in n_bytes], dtype=np.float32)[:, None]
+        np.exp(scores - scores.max(axis=1, keepdims=True), out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        for i, j in self._alias_pairs:
+            scores[:, i] += scores[:, j]
+            scores[:, j] = 0.0
+        best = scores.argmax(axis=1)
+        probs = scores[np.arange(len(best)), best].tolist()
+        classes = self._classes
+        return [(classes[b], p) for b, p in zip(best.tolist(), probs)]
 
 
 _TABLES_FORMAT = 1  # bump when _VectorScorer's tables change meaning
@@ -345,7 +378,8 @@ def language_sample(text: str, size: int = _SAMPLE_CHARS) -> str:
     return _pick(sorted(text.split("\n"), key=len, reverse=True), size)
 
 
-def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = None) -> tuple[str, float]:
+def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = None,
+                    first: FirstSample | None = None) -> tuple[str, float]:
     """ISO 639-1 code and probability; ``("und", 0.0)`` when there is too little text.
 
     The identifier first sees the longest 350 characters; only when it is less
@@ -355,13 +389,14 @@ def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = N
     differ), and the full sample's on the AEB pages (see the benchmark), with
     a fallback on about one text in ten. The probability is that of the sample
     that decided. ``known`` holds answers for samples classified beforehand
-    (:func:`sample_answers`); the others are classified here.
+    (:func:`sample_answers`); the others are classified here. ``first`` is
+    :func:`first_sample` of ``text`` when the caller has it already.
     """
     def classify(sample: str) -> tuple[str, float]:
         hit = known.get(sample) if known else None
         return hit if hit is not None else _classify(sample)
 
-    first, lines = _first_sample(text)
+    first, lines = first if first is not None else _first_sample(text)
     if first is None:
         return UNDETERMINED, 0.0
     lang, prob = classify(first)
@@ -370,7 +405,35 @@ def detect_language(text: str, known: Mapping[str, tuple[str, float]] | None = N
     return classify(_full_sample(text, lines))
 
 
-def _first_sample(text: str) -> tuple[str | None, list[str] | None]:
+def first_sample(text: str) -> FirstSample:
+    """What :func:`detect_language` reads of ``text`` first (see ``first`` there)."""
+    return _first_sample(text)
+
+
+def first_sample_after_trim(text: str, original: str, first: FirstSample) -> FirstSample | None:
+    """:func:`first_sample` of ``text`` from ``first``, the original's, when ``text`` is
+    ``original`` without some of its trailing newlines (most repaired articles: the
+    final newline is cut) and that provably changes nothing but the list of lines;
+    None otherwise.
+
+    The cut newlines end empty lines, which sort last (stable sort, shortest
+    last), so the text's lines are the original's minus that many final entries.
+    The quick sample picks the longest lines until it holds 350 characters; a
+    text longer than that reaches them before its lines run out (all its lines
+    with their newlines make ``len(text) + 1``), so it never reaches the empty
+    lines and is the original's. A short text (its sample is the text itself)
+    and an original whose quick sample had too few letters are not shortcut.
+    """
+    sample, lines = first
+    n = len(text)
+    cut = len(original) - n
+    if lines is None or n <= _QUICK_SAMPLE_CHARS or cut <= 0 \
+            or not original.startswith(text) or original.count("\n", n) != cut:
+        return None
+    return sample, lines[:len(lines) - cut]
+
+
+def _first_sample(text: str) -> FirstSample:
     """The sample to classify first (None: too few letters), and the text's lines,
     longest first, when a low confidence sends the text on to its full sample."""
     if len(text) <= _QUICK_SAMPLE_CHARS:
@@ -392,7 +455,8 @@ def _full_sample(text: str, lines: list[str]) -> str:
     return text if len(text) <= _SAMPLE_CHARS else _pick(lines, _SAMPLE_CHARS)
 
 
-def sample_answers(texts: Sequence[str]) -> dict[str, tuple[str, float]]:
+def sample_answers(texts: Sequence[str], firsts: Sequence[FirstSample] | None = None
+                   ) -> dict[str, tuple[str, float]]:
     """The classifier's answers for the samples :func:`detect_language` reads of ``texts``.
 
     Given as ``known`` they make ``detect_language`` answer as it would alone; the
@@ -400,9 +464,11 @@ def sample_answers(texts: Sequence[str]) -> dict[str, tuple[str, float]]:
     a few hundred characters more than its bytes do). A batch stage classifies its
     documents this way, and a text its rules changed only where the sample does not
     reach (spacing, a fixed line that is not among the longest) still hits.
+    ``firsts``: :func:`first_sample` of each text, when the caller has them.
     """
     answers: dict[str, tuple[str, float]] = {}
-    firsts = [_first_sample(t) for t in texts]
+    if firsts is None:
+        firsts = [_first_sample(t) for t in texts]
     asked = [(t, s, lines) for t, (s, lines) in zip(texts, firsts) if s is not None]
     fulls = []
     for (text, sample, lines), answer in zip(asked, _classify_many([s for _, s, _ in asked])):

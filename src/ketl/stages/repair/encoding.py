@@ -332,14 +332,16 @@ _CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-
 
 
 def encoding_changes(text: str, uncurl_quotes: bool = False,
-                     facts: TextFacts | None = None) -> list[Change]:
+                     facts: TextFacts | None = None, screened: bool = False) -> list[Change]:
     """Changes equal to ``ftfy.fix_text(text, uncurl_quotes=...)``, one rule per line.
 
     The rule is ``ftfy.fix_encoding`` when ftfy re-decoded the line, otherwise
     ``ftfy.<fixer>`` of its first fix (``unicode.nfc`` for NFC alone).
+    ``screened``: the caller found the text not in NFC or :func:`may_trigger`
+    true already (the repair stage asks first), so it is not asked again.
     """
     facts = facts or scan_text(text)
-    if not may_trigger(text, uncurl_quotes, facts):
+    if not screened and not may_trigger(text, uncurl_quotes, facts):
         if facts.nfc:
             return []
     # Lines to fix: those holding a strong trigger match or not in NFC, and

@@ -196,6 +196,16 @@ def parenthetical_changes(text: str) -> list[Change]:
         return []
     changes = []
     for m in _PAREN.finditer(text):
+        # The words before the bracket must end as the words inside do: a
+        # character test first spares the normalisations below to nearly every
+        # bracket ("said (Reuters)"). What precedes "(" past spaces and tabs is
+        # the last character of ``before``; a blank there (a newline) cannot end it.
+        start = m.start()
+        while start > 0 and text[start - 1] in " \t":
+            start -= 1
+        last = m.group(1).rstrip()[-1:]
+        if not last or not start or text[start - 1] != last:
+            continue
         inner = _NORM_SPACE.sub(" ", m.group(1).strip())
         if not inner or not any(c.isalpha() for c in inner):
             continue
@@ -204,9 +214,6 @@ def parenthetical_changes(text: str) -> list[Change]:
         if " " not in inner and not (inner.isascii() and inner[:1].isupper() and len(inner) >= 4):
             continue
         n = len(inner)
-        start = m.start()
-        while start > 0 and text[start - 1] in " \t":
-            start -= 1
         before = _NORM_SPACE.sub(" ", text[max(0, start - n - 8):start])
         if not before.endswith(inner):
             continue

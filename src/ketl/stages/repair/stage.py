@@ -20,10 +20,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
+from operator import attrgetter
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...document import Change, Document, Edit, apply_changes
-from ...text.language import UNDETERMINED, detect_language, sample_answers
+from ...text.language import (UNDETERMINED, FirstSample, detect_language, first_sample,
+                              first_sample_after_trim, sample_answers)
 from .encoding import encoding_changes, may_trigger
 from .punctuation import parenthetical_changes, punctuation_changes
 from .scan import scan_text
@@ -75,9 +77,16 @@ class RepairResult:
 class _LazyLanguage:
     """The language of the current text, computed only when a rule needs it."""
 
-    def __init__(self, doc: Document, known: dict[str, tuple[str, float]] | None = None) -> None:
+    def __init__(self, doc: Document, known: dict[str, tuple[str, float]] | None = None,
+                 first: FirstSample | None = None) -> None:
         self._doc = doc
         self._known = known  # answers for the batch's samples (language.sample_answers)
+        # The text as given and its first sample (language.first_sample: given by
+        # the batch, else cut when first needed): asked about that text, or about
+        # it without trailing newlines (what repair most often does), the sample
+        # is cut once.
+        self._original = doc.text
+        self._first = first
         self._lang: str | None = None
         self._text: str | None = None
         self.answers: set[str] = set()  # what the rules were told since the last reset
@@ -87,7 +96,7 @@ class _LazyLanguage:
         # decide on the text they see, which keeps repair idempotent.
         if self._lang is None or self._text != self._doc.text:
             self._text = self._doc.text
-            self._lang = detect_language(self._text, self._known)[0]
+            self._lang = self._detect(self._text)
         self.answers.add(self._lang)
         return self._lang
 
@@ -95,19 +104,40 @@ class _LazyLanguage:
         """The language of the repaired text (reusing the answer if nothing changed since)."""
         if self._lang is not None and self._text == self._doc.text:
             return self._lang
-        return detect_language(self._doc.text, self._known)[0]
+        return self._detect(self._doc.text)
+
+    def _detect(self, text: str) -> str:
+        original = self._original
+        first = None
+        if text == original:
+            first = self._original_first()
+        elif len(text) < len(original) and original.startswith(text) \
+                and original.count("\n", len(text)) == len(original) - len(text):
+            # Only newlines cut (checked before cutting the original's sample)
+            first = first_sample_after_trim(text, original, self._original_first())
+        return detect_language(text, self._known, first)[0]
+
+    def _original_first(self) -> FirstSample:
+        if self._first is None:
+            self._first = first_sample(self._original)
+        return self._first
 
 
 def _non_overlapping(changes: list[Change]) -> list[Change]:
     """Sorted changes, dropping any that overlaps an earlier one (it is retried next round)."""
+    if len(changes) < 2:  # most calls: nothing to sort or drop
+        return list(changes)
     out: list[Change] = []
     end = -1
-    for ch in sorted(changes, key=lambda c: (c.start, c.end)):
+    for ch in sorted(changes, key=_SPAN):
         if ch.start < end:
             continue
         out.append(ch)
         end = max(end, ch.end)
     return out
+
+
+_SPAN = attrgetter("start", "end")
 
 
 def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
@@ -134,7 +164,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         if dirty is not None:
             dirty.encoding_idle = idle
         if not idle:
-            apply(encoding_changes(doc.text, s.uncurl_quotes, facts), stage=ENCODING)
+            apply(encoding_changes(doc.text, s.uncurl_quotes, facts, screened=True), stage=ENCODING)
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
     if s.remove_stray_script_lines:
@@ -181,11 +211,11 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     if language.answers and any(a != language() for a in language.answers):
         return False
     text = doc.text
+    if _only_tail_trimmed(text, s, dirty, edits):
+        return True
     if s.remove_stray_script_lines and stray_script_changes(
             text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share, dirty.facts):
         return False
-    if _only_tail_trimmed(text, s, dirty, edits):
-        return True
     window = window_text(text, dirty.spans)
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
@@ -206,8 +236,11 @@ def _only_tail_trimmed(text: str, s: RepairSettings, dirty: DirtySpans, edits: l
     fewer; the spacing pattern's leftmost match was the tail, and a match before
     it would have been one in the longer text too. The encoding rule is the one
     whose whole lines (ftfy's segments) change: its prefilter must have proved
-    it had nothing to look at (``encoding_idle``). The stray-script rule and the language were checked on
-    the whole text by the caller.
+    it had nothing to look at (``encoding_idle``). The stray-script rule found
+    nothing in the round's text (it made no edit) and finds nothing here: the cut
+    began at a newline after the last line with text, so it took only lines of
+    spaces and tabs, which that rule never cuts nor counts (no letters). The
+    language was checked on the whole text by the caller.
     """
     n = len(text)
     if len(edits) != 1 or edits[0].rule != _BLANK_LINES or edits[0].before[:1] != "\n" \
@@ -231,13 +264,15 @@ def _look_settings(s: RepairSettings) -> RepairSettings:
 
 def repair_document(doc: Document, settings: RepairSettings | None = None,
                     protected: Callable[[str], bool] | None = None,
-                    known_languages: dict[str, tuple[str, float]] | None = None) -> Document:
+                    known_languages: dict[str, tuple[str, float]] | None = None,
+                    first: FirstSample | None = None) -> Document:
     """Repair one document in place (edits appended) and set ``meta["language"]``.
 
     ``known_languages``: the language identifier's answers for samples of the
-    batch, given beforehand (:func:`ketl.text.language.sample_answers`)."""
+    batch, given beforehand (:func:`ketl.text.language.sample_answers`);
+    ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given."""
     s = settings or RepairSettings()
-    language = _LazyLanguage(doc, known_languages)
+    language = _LazyLanguage(doc, known_languages, first)
     rounds = max(1, s.max_rounds)
     for r in range(rounds):
         language.answers.clear()
@@ -289,9 +324,14 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
         # that a failing article becomes a reject): a walk for one text costs
         # more than classify's own (the batch bookkeeping, the samples cut
         # twice) and misses its cache, so a lone document is asked as before.
-        known = sample_answers([d.text for d in chunk]) if asks and len(chunk) > 1 else None
-        for doc in chunk:
-            yield repair_document(doc, s, protected, known)
+        texts = [d.text for d in chunk]
+        walk = asks and len(chunk) > 1
+        # Cut once: the batch's walk reads them, and so does the final language
+        # of a text whose repair only cut its final newlines.
+        firsts = [first_sample(t) for t in texts] if walk else [None] * len(chunk)
+        known = sample_answers(texts, firsts) if walk else None
+        for doc, first in zip(chunk, firsts):
+            yield repair_document(doc, s, protected, known, first)
 
 
 # Documents whose languages are identified together: enough to spread the walk's
