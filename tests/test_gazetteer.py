@@ -245,3 +245,46 @@ def _flags(text):
 
     cps = _code_points(text)
     return cps, _word_flags(text, cps)
+
+
+def _real_texts() -> list[str]:
+    """Seeds, the multilingual test texts (many scripts) and the AEB bodies, when present."""
+    import json
+
+    from conftest import REPO, SEEDS
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "data" / "multilingual").rglob("*.txt"))]
+    truth = SEEDS.parent / "bench" / "aeb" / "ground-truth.json"
+    if truth.is_file():
+        data = json.loads(truth.read_text(encoding="utf-8"))
+        data = data.get("output", data)
+        texts += [v if isinstance(v, str) else v.get("articleBody") or "" for v in list(data.values())[:300]]
+    return [t for t in texts if t]
+
+
+def test_word_key_screen_finds_what_a_lookup_of_every_word_finds(gaz, tmp_path):
+    """The key screen in _word_hits only skips lookups that would miss: every word run of
+    real text in many scripts, looked up one by one, gives the same hits (default
+    gazetteer, and one whose names share keys: same first two and last letters, same length)."""
+    import numpy as np
+
+    body = "\n".join(entity_toml(n, "person") for n in ("Abcd Efgh", "Abxd", "Абвг", "Ab𐐀d", "Ilham Aliyev"))
+    colliding = Gazetteer.load([_write(tmp_path, body)], include_default=False).compiled
+    texts = _real_texts() + ["Abcd Abxd Abyd Abcd Efgh Абвг Абжг Ab𐐀d Abd Ilham Aliyev."]
+    for cg in (gaz.compiled, colliding):
+        hits = 0
+        for text in texts:
+            cps, word = _flags(text)
+            edges = np.flatnonzero(word[1:] != word[:-1])
+            # The reference: every run looked up, no screen (the first-word hits the loop reads too).
+            expected = [(s, e, cg._run_lookup[text[s:e]] >> 1) for s, e in zip(edges[0::2].tolist(), edges[1::2].tolist())
+                        if cg._run_lookup.get(text[s:e], -1) >= 0]
+            starts, ends, sids = cg._word_hits(text, cps, word)
+            one_word = [(s, e, i) for s, e, i in zip(starts.tolist(), ends.tolist(), sids.tolist())
+                        if cg.surface_list[i] in cg.word_sids]
+            assert sorted(one_word) == sorted(expected), text[:60]
+            hits += len(expected)
+        assert hits  # the texts do name gazetteer entries
+    found = {m.surface for m in colliding.find_exact(texts[-1])}
+    assert found == {"Abxd", "Абвг", "Ab𐐀d", "Abcd Efgh", "Ilham Aliyev"}  # never "Abyd" or "Абжг"

@@ -624,9 +624,6 @@ class CompiledGazetteer:
         self._by_first: dict[str, list[int]] = {}  # first word -> ids of word + punctuation ("St.")
         self._by_two: dict[str, list[int]] = {}  # first two words -> ids of longer surfaces
         self._first_words: set[str] = set()  # first words of surfaces that are not one word
-        first = np.zeros(0x10000, dtype=bool)
-        self._astral_first = False
-        lo, hi = 1 << 30, 0
         rest = [""] * len(surface_list)
         if len(word):
             # Word runs of all surfaces at once: the run at each surface's start,
@@ -647,12 +644,6 @@ class CompiledGazetteer:
                 if not sw:
                     rest[sid] = surface  # empty, or starts with punctuation: the automaton's
                     continue
-                c = ord(surface[0])
-                if c < 0x10000:
-                    first[c] = True
-                else:
-                    self._astral_first = True
-                lo, hi = min(lo, e1), max(hi, e1)
                 if e1 == len(surface):
                     self.word_sids[surface] = sid
                     continue
@@ -662,14 +653,14 @@ class CompiledGazetteer:
                     self._by_two.setdefault(surface[:e2], []).append(sid)
                 else:
                     self._by_first.setdefault(w1, []).append(sid)
-        self._word_first = first
-        self._word_len = (lo, hi)
         # One lookup per word of the text: 2 * id + 1 when it is also a first
         # word, 2 * id when it is only a one-word surface, -1 when only a first word.
         self._run_lookup: dict[str, int] = {w: 2 * sid + (w in self._first_words)
                                             for w, sid in self.word_sids.items()}
         for w in self._first_words:
             self._run_lookup.setdefault(w, -1)
+        # Their keys (see _run_keys), sorted: a text's words are screened in bulk.
+        self._run_keys = _lookup_keys(list(self._run_lookup))
         self.automaton = _automaton(rest, ints=True)
 
     def hint_starts(self, text: str) -> list[int] | None:
@@ -768,28 +759,25 @@ class CompiledGazetteer:
         """Whole words of ``text`` that are one-word surfaces: (starts, ends, surface ids).
 
         A one-word surface passes the boundary check exactly where it is a whole
-        run of word characters, so the runs are cut in bulk and only those that
-        start with a letter some surface starts with are looked up.
+        run of word characters, so the runs are cut in bulk and only those whose
+        key (:func:`_run_keys`) is a surface's or a first word's are looked up.
         """
         empty = np.zeros(0, dtype=np.int64)
         if not self.word_sids and not self._first_words:
             return empty, empty, empty
         edges = np.flatnonzero(word[1:] != word[:-1])
         rs, re_ = edges[0::2], edges[1::2]
-        lo, hi = self._word_len
-        n = re_ - rs
-        first = cps[rs]
-        bmp = first < 0x10000
-        ok = np.zeros(len(rs), dtype=bool)
-        ok[bmp] = self._word_first[first[bmp]]
-        if self._astral_first:
-            ok[~bmp] = True
-        ok &= (n >= lo) & (n <= hi)
+        # Most words are no surface: keys of their first two and last characters and
+        # length, looked up in bulk, leave the dict lookups below to the few (3 of 640
+        # words an article) that can be one; a key collision only costs a lookup.
+        keys = self._run_keys
+        wk = _run_keys(cps, rs, re_)
+        at = np.minimum(np.searchsorted(keys, wk), len(keys) - 1)
+        idx = np.flatnonzero(keys[at] == wk)
         get = self._run_lookup.get
         hs, he, hid = [], [], []
         later = []
-        idx = np.flatnonzero(ok).tolist()
-        for i, s, e in zip(idx, rs[ok].tolist(), re_[ok].tolist()):
+        for i, s, e in zip(idx.tolist(), rs[idx].tolist(), re_[idx].tolist()):
             w = text[s:e]
             code = get(w)
             if code is None:
@@ -1030,6 +1018,9 @@ def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
         cps = _code_points(text)
     table = _word_table()
     word = np.zeros(len(cps) + 2, dtype=bool)
+    if not len(cps) or cps.max() < 0x10000:  # most texts: a plain gather, no mask
+        np.take(table, cps, out=word[1:-1])
+        return word
     bmp = cps < 0x10000
     word[1:-1][bmp] = table[cps[bmp]]
     if not bmp.all():
@@ -1037,6 +1028,29 @@ def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
         for i in np.flatnonzero(~bmp).tolist():
             word[i + 1] = bool(_WORD_CHAR.match(text[i]))
     return word
+
+
+_KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _run_keys(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A uint64 key per non-empty run ``cps[start:end]``: its first, second and last code
+    points and its length. Equal runs have equal keys (unequal ones rarely do)."""
+    c0 = cps[starts].astype(np.uint64)
+    c1 = cps[np.minimum(starts + 1, ends - 1)].astype(np.uint64)
+    cl = cps[ends - 1].astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return ((c0 << np.uint64(42)) | (c1 << np.uint64(21)) | cl) ^ ((ends - starts).astype(np.uint64) * _KEY_MIX)
+
+
+def _lookup_keys(words: list[str]) -> np.ndarray:
+    """Sorted :func:`_run_keys` of non-empty ``words`` (at least one key)."""
+    if not words:
+        return np.zeros(1, dtype=np.uint64)  # searchsorted needs one key; a run keyed 0 costs one dict miss
+    cps = _code_points("\x00".join(words))
+    lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    starts = np.concatenate(([0], np.cumsum(lens + 1)[:-1]))
+    return np.unique(_run_keys(cps, starts, starts + lens))
 
 
 def _boundaries(word: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
