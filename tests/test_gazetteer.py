@@ -228,7 +228,7 @@ def test_word_lookup_matcher_agrees_with_a_full_automaton_scan(tmp_path):
         if _is_boundary(text, start, end_idx + 1):
             expected.add((start, end_idx + 1, cg.surface_list[sid]))
     starts, ends, sids = cg._word_hits(text, *_flags(text))
-    got = {(s, e, cg.surface_list[i]) for s, e, i in zip(starts.tolist(), ends.tolist(), sids.tolist())}
+    got = {(s, e, cg.surface_list[i]) for s, e, i in zip(starts, ends, sids)}
     for end_idx, sid in (cg.automaton.iter(text) if cg.automaton else ()):
         start = end_idx + 1 - len(cg.surface_list[sid])
         if _is_boundary(text, start, end_idx + 1):
@@ -281,7 +281,7 @@ def test_word_key_screen_finds_what_a_lookup_of_every_word_finds(gaz, tmp_path):
             expected = [(s, e, cg._run_lookup[text[s:e]] >> 1) for s, e in zip(edges[0::2].tolist(), edges[1::2].tolist())
                         if cg._run_lookup.get(text[s:e], -1) >= 0]
             starts, ends, sids = cg._word_hits(text, cps, word)
-            one_word = [(s, e, i) for s, e, i in zip(starts.tolist(), ends.tolist(), sids.tolist())
+            one_word = [(s, e, i) for s, e, i in zip(starts, ends, sids)
                         if cg.surface_list[i] in cg.word_sids]
             assert sorted(one_word) == sorted(expected), text[:60]
             hits += len(expected)

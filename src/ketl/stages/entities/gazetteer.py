@@ -608,6 +608,8 @@ class CompiledGazetteer:
                 cs = cset_ids[key] = len(cset_ids)
             csets_append(cs)
         self.surface_kind = np.frombuffer(bytes(kinds), dtype=np.int8)
+        self._kinds = bytes(kinds)  # the same, read per hit as Python ints
+        self._surface_csets = csets
         surface_cset = np.asarray(csets, dtype=np.int32)
         self.surface_cset = surface_cset
         flat, offsets = [], []
@@ -755,16 +757,15 @@ class CompiledGazetteer:
 
     # -- exact matching --------------------------------------------------------------
     def _word_hits(self, text: str, cps: np.ndarray, word: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   ) -> tuple[list[int], list[int], list[int]]:
         """Whole words of ``text`` that are one-word surfaces: (starts, ends, surface ids).
 
         A one-word surface passes the boundary check exactly where it is a whole
         run of word characters, so the runs are cut in bulk and only those whose
         key (:func:`_run_keys`) is a surface's or a first word's are looked up.
         """
-        empty = np.zeros(0, dtype=np.int64)
         if not self.word_sids and not self._first_words:
-            return empty, empty, empty
+            return [], [], []
         edges = np.flatnonzero(word[1:] != word[:-1])
         rs, re_ = edges[0::2], edges[1::2]
         # Most words are no surface: keys of their first two and last characters and
@@ -807,8 +808,7 @@ class CompiledGazetteer:
                         hs.append(s)
                         he.append(e)
                         hid.append(sid)
-        return (np.asarray(hs, dtype=np.int64), np.asarray(he, dtype=np.int64),
-                np.asarray(hid, dtype=np.int64))
+        return hs, he, hid
 
     def find_exact(self, text: str, levels: np.ndarray | None = None) -> list[Match]:
         """Leftmost-longest, whole-word occurrences of every gazetteer surface.
@@ -830,28 +830,36 @@ class CompiledGazetteer:
             a_ends = arr[:, 0] + 1
             a_starts = a_ends - self.surface_len[a_sids]
             ok = _boundaries(word, a_starts, a_ends)
-            starts = np.concatenate((starts, a_starts[ok]))
-            ends = np.concatenate((ends, a_ends[ok]))
-            sids = np.concatenate((sids, a_sids[ok]))
-        if not len(sids):
+            starts = starts + a_starts[ok].tolist()
+            ends = ends + a_ends[ok].tolist()
+            sids = sids + a_sids[ok].tolist()
+        if not sids:
             return []
-        keep = np.ones(len(sids), dtype=bool)
+        # A few hits an article: plain Python, where numpy's per-call cost was most of it.
+        kinds = self._kinds
         if levels is not None:
-            cset_level = np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets)
-            keep &= (cset_level[self.surface_cset[sids]] > 0) | (self.surface_kind[sids] == KIND_CORRUPTION)
-        if not keep.any():
-            return []
-        starts, ends, sids = starts[keep], ends[keep], sids[keep]
-        order = np.lexsort((starts - ends, starts))
+            fits = self._cset_fits(levels)
+            csets = self._surface_csets
+            hits = [(s, s - e, k) for k, (s, e, sid) in enumerate(zip(starts, ends, sids))
+                    if fits[csets[sid]] or kinds[sid] == KIND_CORRUPTION]
+        else:
+            hits = [(s, s - e, k) for k, (s, e) in enumerate(zip(starts, ends))]
+        # Leftmost, then longest, then in the order found (what a stable lexsort gave).
+        hits.sort()
         out: list[Match] = []
         last = 0
-        surface_list, kinds, ents = self.surface_list, self.surface_kind, self.surface_entities
-        for start, end, sid in zip(starts[order].tolist(), ends[order].tolist(), sids[order].tolist()):
+        surface_list, ents = self.surface_list, self.surface_entities
+        for start, neg_len, k in hits:
             if start < last:
                 continue
-            out.append(Match(start, end, surface_list[sid], int(kinds[sid]), ents[sid]))
-            last = end
+            sid = sids[k]
+            last = start - neg_len
+            out.append(Match(start, last, surface_list[sid], kinds[sid], ents[sid]))
         return out
+
+    def _cset_fits(self, levels: np.ndarray) -> list[bool]:
+        """Per context set: whether any of its contexts fits (level > 0) for ``levels``."""
+        return (np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets) > 0).tolist()
 
     # -- fuzzy matching ---------------------------------------------------------------
     @property
