@@ -579,6 +579,20 @@ class CompiledGazetteer:
             for w in countries:
                 self._country_of.setdefault(w, []).append(cid)
         self.context_automaton = _automaton({w: (w, i) for w, i in words.items()})
+        # Context words found from the text's word runs, as surfaces are (see _word_hits):
+        # a word that starts and ends with a word character matches, on word boundaries,
+        # only where a run of the text is its first run. The others keep an automaton.
+        self._ctx_by_first: dict[str, list[tuple[str, int]]] = {}
+        rest = {}
+        for w, i in words.items():
+            flags = _word_flags(w)[1:-1] if w else np.zeros(0, dtype=bool)
+            if not len(flags) or not (flags[0] and flags[-1]):
+                rest[w] = (w, i)
+                continue
+            first = int(np.argmin(flags)) if not flags.all() else len(w)
+            self._ctx_by_first.setdefault(w[:first], []).append((w, i))
+        self._ctx_keys = _lookup_keys(list(self._ctx_by_first))
+        self._ctx_rest = _automaton(rest)
 
     def _index_surfaces(self, surfaces: dict[str, list[tuple[int, int]]]) -> None:
         """Per surface id: its text, length, the kind it counts as and the entities
@@ -708,13 +722,25 @@ class CompiledGazetteer:
         return i < len(arr) and int(arr[i]) == h
 
     # -- context -----------------------------------------------------------------------
-    def context_hits(self, text: str) -> frozenset[int]:
+    def context_hits(self, text: str, runs: "TextRuns | None" = None) -> frozenset[int]:
+        """Ids of the context words in ``text`` on word boundaries (``runs``: its
+        :class:`TextRuns`, when the caller has them)."""
         if not text or self.context_automaton is None:
             return frozenset()
         hits = set()
-        for end_idx, (surface, wid) in self.context_automaton.iter(text):
-            if _is_boundary(text, end_idx + 1 - len(surface), end_idx + 1):
-                hits.add(wid)
+        if self._ctx_by_first:
+            runs = runs or TextRuns(text)
+            word, by_first, rs, re_ = runs.word, self._ctx_by_first, runs.starts.item, runs.ends.item
+            for i in runs.screen(self._ctx_keys).tolist():
+                s = rs(i)
+                for w, wid in by_first.get(text[s:re_(i)], ()):
+                    e = s + len(w)
+                    if text.startswith(w, s) and not (word[e] and word[e + 1]):
+                        hits.add(wid)
+        if self._ctx_rest is not None:
+            for end_idx, (surface, wid) in self._ctx_rest.iter(text):
+                if _is_boundary(text, end_idx + 1 - len(surface), end_idx + 1):
+                    hits.add(wid)
         return frozenset(hits)
 
     def context_levels(self, hits: frozenset[int]) -> np.ndarray:
@@ -756,8 +782,7 @@ class CompiledGazetteer:
         return int(max(levels[a] for a in atoms))
 
     # -- exact matching --------------------------------------------------------------
-    def _word_hits(self, text: str, cps: np.ndarray, word: np.ndarray
-                   ) -> tuple[list[int], list[int], list[int]]:
+    def _word_hits(self, text: str, runs: "TextRuns") -> tuple[list[int], list[int], list[int]]:
         """Whole words of ``text`` that are one-word surfaces: (starts, ends, surface ids).
 
         A one-word surface passes the boundary check exactly where it is a whole
@@ -766,19 +791,15 @@ class CompiledGazetteer:
         """
         if not self.word_sids and not self._first_words:
             return [], [], []
-        edges = np.flatnonzero(word[1:] != word[:-1])
-        rs, re_ = edges[0::2], edges[1::2]
-        # Most words are no surface: keys of their first two and last characters and
-        # length, looked up in bulk, leave the dict lookups below to the few (3 of 640
-        # words an article) that can be one; a key collision only costs a lookup.
-        keys = self._run_keys
-        wk = _run_keys(cps, rs, re_)
-        at = np.minimum(np.searchsorted(keys, wk), len(keys) - 1)
-        idx = np.flatnonzero(keys[at] == wk)
+        # Most words are no surface: their keys, looked up in bulk, leave the dict lookups
+        # below to the few (3 of 640 words an article) that can be one.
+        idx = runs.screen(self._run_keys).tolist()
+        rs, re_, word = runs.starts.item, runs.ends.item, runs.word
         get = self._run_lookup.get
         hs, he, hid = [], [], []
         later = []
-        for i, s, e in zip(idx.tolist(), rs[idx].tolist(), re_[idx].tolist()):
+        for i in idx:
+            s, e = rs(i), re_(i)
             w = text[s:e]
             code = get(w)
             if code is None:
@@ -793,12 +814,11 @@ class CompiledGazetteer:
             # Surfaces of several words: candidates by the text's first two words,
             # then the whole surface compared in place, and its end boundary checked.
             surface_list, by_first, by_two = self.surface_list, self._by_first, self._by_two
-            starts_l, ends_l = rs.tolist(), re_.tolist()
-            last = len(starts_l) - 1
+            last = len(runs.starts) - 1
             for i, s, w in later:
                 cands = by_first.get(w, ())
                 if i < last:
-                    two = by_two.get(text[s:ends_l[i + 1]])
+                    two = by_two.get(text[s:re_(i + 1)])
                     if two:
                         cands = [*cands, *two]
                 for sid in cands:
@@ -810,19 +830,20 @@ class CompiledGazetteer:
                         hid.append(sid)
         return hs, he, hid
 
-    def find_exact(self, text: str, levels: np.ndarray | None = None) -> list[Match]:
+    def find_exact(self, text: str, levels: np.ndarray | None = None,
+                   runs: "TextRuns | None" = None) -> list[Match]:
         """Leftmost-longest, whole-word occurrences of every gazetteer surface.
 
         With ``levels`` (see :meth:`context_levels`), only known corruptions and
         names of an entity whose context fits the article are kept, *before* the
         leftmost-longest choice: a name from another part of the world never
-        hides a shorter local one.
+        hides a shorter local one. ``runs``: the text's :class:`TextRuns`, when the caller has them.
         """
         if not text or not self.surface_list:
             return []
-        cps = _code_points(text)
-        word = _word_flags(text, cps)
-        starts, ends, sids = self._word_hits(text, cps, word)
+        runs = runs or TextRuns(text)
+        word = runs.word
+        starts, ends, sids = self._word_hits(text, runs)
         raw = list(self.automaton.iter(text)) if self.automaton is not None else ()
         if raw:
             arr = np.asarray(raw, dtype=np.int64)
@@ -1036,6 +1057,27 @@ def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
         for i in np.flatnonzero(~bmp).tolist():
             word[i + 1] = bool(_WORD_CHAR.match(text[i]))
     return word
+
+
+class TextRuns:
+    """The runs of word characters of one text, cut once for the context words and the
+    surfaces: ``word`` (:func:`_word_flags`), run ``starts`` and ``ends`` and their
+    :func:`_run_keys` (arrays: a text's few candidate runs are read with ``.item``)."""
+
+    __slots__ = ("word", "starts", "ends", "keys")
+
+    def __init__(self, text: str) -> None:
+        cps = _code_points(text)
+        self.word = word = _word_flags(text, cps)
+        edges = np.flatnonzero(word[1:] != word[:-1])
+        self.starts, self.ends = edges[0::2], edges[1::2]
+        self.keys = _run_keys(cps, self.starts, self.ends)
+
+    def screen(self, keys: np.ndarray) -> np.ndarray:
+        """Indices of the runs whose key is in the sorted ``keys``: every run equal to
+        one of the words ``keys`` were made from, and rarely another."""
+        at = np.minimum(np.searchsorted(keys, self.keys), len(keys) - 1)
+        return np.flatnonzero(keys[at] == self.keys)
 
 
 _KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
