@@ -341,6 +341,7 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
         j = i
         done = None
         depth = 0  # quotes nested inside with the same mark ("He called it "a disaster" and left")
+        nl = lines.next_nl(seg_start)  # looked up again only when seg_start moves
         while j < len(marks):
             budget -= 1
             if budget < 0:
@@ -348,7 +349,6 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
             q, d = marks[j]
             if q - p > settings.max_chars:
                 break  # too long for a quote: unmatched (scanning on would be quadratic)
-            nl = lines.next_nl(seg_start)
             if 0 <= nl < q:
                 # A paragraph ended inside the quote: go on only if the next
                 # paragraph reopens with the same mark, right at its start.
@@ -358,6 +358,7 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
                 if k == q and d == c and not depth and len(segments) + 1 < settings.max_paragraphs:
                     segments.append((seg_start, nl))
                     seg_start = q + 1
+                    nl = lines.next_nl(seg_start)
                     j += 1
                     continue
                 break
