@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ketl.stages.entities.gazetteer import ENTITY_TYPES, Gazetteer, entity_toml, toml_str
+from ketl.stages.entities.gazetteer import ENTITY_TYPES, Gazetteer, TextRuns, entity_toml, toml_str
 
 
 @pytest.fixture(scope="module")
@@ -227,8 +227,8 @@ def test_word_lookup_matcher_agrees_with_a_full_automaton_scan(tmp_path):
         start = end_idx + 1 - len(cg.surface_list[sid])
         if _is_boundary(text, start, end_idx + 1):
             expected.add((start, end_idx + 1, cg.surface_list[sid]))
-    starts, ends, sids = cg._word_hits(text, *_flags(text))
-    got = {(s, e, cg.surface_list[i]) for s, e, i in zip(starts.tolist(), ends.tolist(), sids.tolist())}
+    starts, ends, sids = cg._word_hits(text, TextRuns(text))
+    got = {(s, e, cg.surface_list[i]) for s, e, i in zip(starts, ends, sids)}
     for end_idx, sid in (cg.automaton.iter(text) if cg.automaton else ()):
         start = end_idx + 1 - len(cg.surface_list[sid])
         if _is_boundary(text, start, end_idx + 1):
@@ -245,3 +245,75 @@ def _flags(text):
 
     cps = _code_points(text)
     return cps, _word_flags(text, cps)
+
+
+def _real_texts() -> list[str]:
+    """Seeds, the multilingual test texts (many scripts) and the AEB bodies, when present."""
+    import json
+
+    from conftest import REPO, SEEDS
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "data" / "multilingual").rglob("*.txt"))]
+    truth = SEEDS.parent / "bench" / "aeb" / "ground-truth.json"
+    if truth.is_file():
+        data = json.loads(truth.read_text(encoding="utf-8"))
+        data = data.get("output", data)
+        texts += [v if isinstance(v, str) else v.get("articleBody") or "" for v in list(data.values())[:300]]
+    return [t for t in texts if t]
+
+
+def test_word_key_screen_finds_what_a_lookup_of_every_word_finds(gaz, tmp_path):
+    """The key screen in _word_hits only skips lookups that would miss: every word run of
+    real text in many scripts, looked up one by one, gives the same hits (default
+    gazetteer, and one whose names share keys: same first two and last letters, same length)."""
+    import numpy as np
+
+    body = "\n".join(entity_toml(n, "person") for n in ("Abcd Efgh", "Abxd", "Абвг", "Ab𐐀d", "Ilham Aliyev"))
+    colliding = Gazetteer.load([_write(tmp_path, body)], include_default=False).compiled
+    texts = _real_texts() + ["Abcd Abxd Abyd Abcd Efgh Абвг Абжг Ab𐐀d Abd Ilham Aliyev."]
+    for cg in (gaz.compiled, colliding):
+        hits = 0
+        for text in texts:
+            cps, word = _flags(text)
+            edges = np.flatnonzero(word[1:] != word[:-1])
+            # The reference: every run looked up, no screen (the first-word hits the loop reads too).
+            expected = [(s, e, cg._run_lookup[text[s:e]] >> 1) for s, e in zip(edges[0::2].tolist(), edges[1::2].tolist())
+                        if cg._run_lookup.get(text[s:e], -1) >= 0]
+            starts, ends, sids = cg._word_hits(text, TextRuns(text))
+            one_word = [(s, e, i) for s, e, i in zip(starts, ends, sids)
+                        if cg.surface_list[i] in cg.word_sids]
+            assert sorted(one_word) == sorted(expected), text[:60]
+            hits += len(expected)
+        assert hits  # the texts do name gazetteer entries
+    found = {m.surface for m in colliding.find_exact(texts[-1])}
+    assert found == {"Abxd", "Абвг", "Ab𐐀d", "Abcd Efgh", "Ilham Aliyev"}  # never "Abyd" or "Абжг"
+
+
+def test_context_words_from_word_runs_agree_with_an_automaton_scan(gaz, tmp_path):
+    """Context words are found from the text's word runs (those that start and end with a
+    word character) or by an automaton (the others); a plain scan of every context word
+    with the boundary check is the reference, on real text in many scripts and on words
+    of odd shapes (dots, hyphens, two words, a word inside another, astral letters)."""
+    from ketl.stages.entities.gazetteer import _automaton, _is_boundary
+
+    odd = ["U.S.", "-Kar", "Nagorno-Karabakh", "Nagorno Karabakh", "Karabakh", "South Caucasus", "Baku",
+           "Bakuś", "𐐀Baku", "Ꭰ𐐀x", "Минская группа", "Arm", "Armenia"]
+    user = _write(tmp_path, "[contexts.odd]\ntopics = [" + ", ".join(toml_str(w) for w in odd) + "]\n\n"
+                  + entity_toml("Xanadu", "place").replace('type = "place"', 'type = "place"\ncontext = "odd"'))
+    made = ("U.S. and U.S.A., US-Kar -Kar x-Kar Nagorno-Karabakh's Nagorno  Karabakh Nagorno Karabakhs "
+            "South Caucasus; Baku1 Bakuś 🙂Baku 𐐀Baku Ꭰ𐐀x Минская группа Armenian Arm.")
+    for cg in (gaz.compiled, Gazetteer.load([user], include_default=False).compiled):
+        plain = cg.context_automaton  # every context word, as the stage scanned before
+        found = 0
+        for text in [made, *_real_texts()]:
+            expected = {wid for end_idx, (surface, wid) in plain.iter(text)
+                        if _is_boundary(text, end_idx + 1 - len(surface), end_idx + 1)}
+            assert cg.context_hits(text) == cg.context_hits(text, TextRuns(text)) == expected, text[:60]
+            found += len(expected)
+        assert found
+    hits = cg.context_hits(made)
+    ids = {w: i for _, (w, i) in plain.items()}
+    assert {ids[w] for w in ("U.S.", "-Kar", "Nagorno-Karabakh", "South Caucasus", "Bakuś", "Baku", "𐐀Baku",
+                             "Ꭰ𐐀x", "Минская группа", "Arm")} <= hits  # Baku after the emoji
+    assert not {ids[w] for w in ("Nagorno Karabakh", "Armenia")} & hits

@@ -26,7 +26,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ketl.dedup.minhash import EMPTY
-from ketl.dedup.shingles import _fmix64
+from ketl.dedup.shingles import _fmix64_inplace
 
 __all__ = ["band_keys", "band_rows", "band_table", "group_pairs", "group_pairs_table", "lsh_candidates", "BandTable", "GramIndex",
            "estimated_jaccard", "cluster"]
@@ -55,7 +55,7 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int, which=None) -> np.ndarray
         for r in range(rows):
             k ^= v[:, :, r]
             k *= _ROW_MULT
-            k = _fmix64(k)
+            _fmix64_inplace(k)  # in place: no fresh (n, bands) array per step
     k[k == 0] = 1  # 0 is the "no key" marker (a real 0 has probability 2**-64)
     k[(sigs == EMPTY).all(axis=1)] = 0
     return k

@@ -118,12 +118,22 @@ def shingle_hashes_reference(text: str, settings: ShingleSettings = ShingleSetti
     return [_fmix64_int(_poly_int(units[i:i + n], base)) >> 32 for i in range(len(units) - n + 1)]
 
 
-def _fmix64(h: np.ndarray) -> np.ndarray:
-    h = h ^ (h >> np.uint64(33))
-    h *= np.uint64(0xFF51AFD7ED558CCD)
-    h ^= h >> np.uint64(33)
-    h *= np.uint64(0xC4CEB9FE1A85EC53)
-    h ^= h >> np.uint64(33)
+_S33 = np.uint64(33)
+_M1, _M2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
+
+
+def _fmix64_inplace(h: np.ndarray) -> np.ndarray:
+    """The 64-bit MurmurHash3 finaliser (:func:`_fmix64_int`) of every value, written into
+    ``h`` and returned: one scratch array for the shifts, not a fresh array per step."""
+    tmp = np.empty_like(h)
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
+    h *= _M1
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
+    h *= _M2
+    np.right_shift(h, _S33, out=tmp)
+    h ^= tmp
     return h
 
 
@@ -165,7 +175,7 @@ def _ngrams(units: np.ndarray, sent: np.ndarray, n: int, base: int) -> tuple[np.
         for k in range(n):
             idx = sent - k
             valid[idx[(idx >= 0) & (idx < m)]] = False
-        hashes = (_fmix64(h[valid]) >> np.uint64(32)).astype(np.uint32)
+        hashes = (_fmix64_inplace(h[valid]) >> np.uint64(32)).astype(np.uint32)
         cum = np.zeros(m + 1, dtype=np.int64)
         np.cumsum(valid, out=cum[1:])
         before = cum[np.minimum(sent, m)]
@@ -248,10 +258,10 @@ def _chunk_hashes(texts: list[str], settings: ShingleSettings) -> tuple[np.ndarr
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=n_docs)
     seps = np.cumsum(lens + 1) - 1
     folded = _fold_table()[cp]
-    edges = np.diff((folded != 0).view(np.int8), prepend=np.int8(0))
-    word_starts = np.flatnonzero(edges == 1)
-    word_doc = np.searchsorted(seps, word_starts)
     if settings.unit == "char":
+        edges = np.diff((folded != 0).view(np.int8), prepend=np.int8(0))
+        word_starts = np.flatnonzero(edges == 1)
+        word_doc = np.searchsorted(seps, word_starts)
         # Keep word chars, seps (as 0) and, as one space, the first non-word
         # char after a word when the next word is in the same doc.
         word_ends = np.flatnonzero(edges == -1)
@@ -263,14 +273,20 @@ def _chunk_hashes(texts: list[str], settings: ShingleSettings) -> tuple[np.ndarr
             folded[inner] = 32
         units = folded[keep].astype(np.uint64)
         return _ngrams(units, np.flatnonzero(units == 0), settings.n, _CHAR_BASE)
+    # Word starts: a word character after a non-word one (the text starts after a NUL).
+    nz = folded != 0
+    word_starts = np.flatnonzero(nz[1:] > nz[:-1]) + 1
+    if len(nz) and nz[0]:
+        word_starts = np.concatenate(([0], word_starts))
+    word_doc = np.searchsorted(seps, word_starts)
     # Word hashes: sum(cp_j * B**j) per word by a segmented sum (non-word chars
     # are 0), shifted to start at B**0 with B**-start (B odd, so invertible).
     with np.errstate(over="ignore"):
-        weighted = folded.astype(np.uint64) * _powers(_CHAR_BASE, len(cp))
+        weighted = np.multiply(folded, _powers(_CHAR_BASE, len(cp)), dtype=np.uint64)
         if len(word_starts):
             sums = np.add.reduceat(weighted, word_starts)
-            inv = _powers(pow(_CHAR_BASE, -1, 1 << 64), len(cp))
-            word_h = _fmix64(sums * inv[word_starts])
+            sums *= _powers(pow(_CHAR_BASE, -1, 1 << 64), len(cp))[word_starts]
+            word_h = _fmix64_inplace(sums)
         else:
             word_h = np.empty(0, np.uint64)
     ins = np.searchsorted(word_doc, np.arange(n_docs), side="right")

@@ -579,6 +579,20 @@ class CompiledGazetteer:
             for w in countries:
                 self._country_of.setdefault(w, []).append(cid)
         self.context_automaton = _automaton({w: (w, i) for w, i in words.items()})
+        # Context words found from the text's word runs, as surfaces are (see _word_hits):
+        # a word that starts and ends with a word character matches, on word boundaries,
+        # only where a run of the text is its first run. The others keep an automaton.
+        self._ctx_by_first: dict[str, list[tuple[str, int]]] = {}
+        rest = {}
+        for w, i in words.items():
+            flags = _word_flags(w)[1:-1] if w else np.zeros(0, dtype=bool)
+            if not len(flags) or not (flags[0] and flags[-1]):
+                rest[w] = (w, i)
+                continue
+            first = int(np.argmin(flags)) if not flags.all() else len(w)
+            self._ctx_by_first.setdefault(w[:first], []).append((w, i))
+        self._ctx_keys = _lookup_keys(list(self._ctx_by_first))
+        self._ctx_rest = _automaton(rest)
 
     def _index_surfaces(self, surfaces: dict[str, list[tuple[int, int]]]) -> None:
         """Per surface id: its text, length, the kind it counts as and the entities
@@ -608,6 +622,8 @@ class CompiledGazetteer:
                 cs = cset_ids[key] = len(cset_ids)
             csets_append(cs)
         self.surface_kind = np.frombuffer(bytes(kinds), dtype=np.int8)
+        self._kinds = bytes(kinds)  # the same, read per hit as Python ints
+        self._surface_csets = csets
         surface_cset = np.asarray(csets, dtype=np.int32)
         self.surface_cset = surface_cset
         flat, offsets = [], []
@@ -624,9 +640,6 @@ class CompiledGazetteer:
         self._by_first: dict[str, list[int]] = {}  # first word -> ids of word + punctuation ("St.")
         self._by_two: dict[str, list[int]] = {}  # first two words -> ids of longer surfaces
         self._first_words: set[str] = set()  # first words of surfaces that are not one word
-        first = np.zeros(0x10000, dtype=bool)
-        self._astral_first = False
-        lo, hi = 1 << 30, 0
         rest = [""] * len(surface_list)
         if len(word):
             # Word runs of all surfaces at once: the run at each surface's start,
@@ -647,12 +660,6 @@ class CompiledGazetteer:
                 if not sw:
                     rest[sid] = surface  # empty, or starts with punctuation: the automaton's
                     continue
-                c = ord(surface[0])
-                if c < 0x10000:
-                    first[c] = True
-                else:
-                    self._astral_first = True
-                lo, hi = min(lo, e1), max(hi, e1)
                 if e1 == len(surface):
                     self.word_sids[surface] = sid
                     continue
@@ -662,14 +669,14 @@ class CompiledGazetteer:
                     self._by_two.setdefault(surface[:e2], []).append(sid)
                 else:
                     self._by_first.setdefault(w1, []).append(sid)
-        self._word_first = first
-        self._word_len = (lo, hi)
         # One lookup per word of the text: 2 * id + 1 when it is also a first
         # word, 2 * id when it is only a one-word surface, -1 when only a first word.
         self._run_lookup: dict[str, int] = {w: 2 * sid + (w in self._first_words)
                                             for w, sid in self.word_sids.items()}
         for w in self._first_words:
             self._run_lookup.setdefault(w, -1)
+        # Their keys (see _run_keys), sorted: a text's words are screened in bulk.
+        self._run_keys = _lookup_keys(list(self._run_lookup))
         self.automaton = _automaton(rest, ints=True)
 
     def hint_starts(self, text: str) -> list[int] | None:
@@ -715,13 +722,25 @@ class CompiledGazetteer:
         return i < len(arr) and int(arr[i]) == h
 
     # -- context -----------------------------------------------------------------------
-    def context_hits(self, text: str) -> frozenset[int]:
+    def context_hits(self, text: str, runs: "TextRuns | None" = None) -> frozenset[int]:
+        """Ids of the context words in ``text`` on word boundaries (``runs``: its
+        :class:`TextRuns`, when the caller has them)."""
         if not text or self.context_automaton is None:
             return frozenset()
         hits = set()
-        for end_idx, (surface, wid) in self.context_automaton.iter(text):
-            if _is_boundary(text, end_idx + 1 - len(surface), end_idx + 1):
-                hits.add(wid)
+        if self._ctx_by_first:
+            runs = runs or TextRuns(text)
+            word, by_first, rs, re_ = runs.word, self._ctx_by_first, runs.starts.item, runs.ends.item
+            for i in runs.screen(self._ctx_keys).tolist():
+                s = rs(i)
+                for w, wid in by_first.get(text[s:re_(i)], ()):
+                    e = s + len(w)
+                    if text.startswith(w, s) and not (word[e] and word[e + 1]):
+                        hits.add(wid)
+        if self._ctx_rest is not None:
+            for end_idx, (surface, wid) in self._ctx_rest.iter(text):
+                if _is_boundary(text, end_idx + 1 - len(surface), end_idx + 1):
+                    hits.add(wid)
         return frozenset(hits)
 
     def context_levels(self, hits: frozenset[int]) -> np.ndarray:
@@ -763,33 +782,24 @@ class CompiledGazetteer:
         return int(max(levels[a] for a in atoms))
 
     # -- exact matching --------------------------------------------------------------
-    def _word_hits(self, text: str, cps: np.ndarray, word: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _word_hits(self, text: str, runs: "TextRuns") -> tuple[list[int], list[int], list[int]]:
         """Whole words of ``text`` that are one-word surfaces: (starts, ends, surface ids).
 
         A one-word surface passes the boundary check exactly where it is a whole
-        run of word characters, so the runs are cut in bulk and only those that
-        start with a letter some surface starts with are looked up.
+        run of word characters, so the runs are cut in bulk and only those whose
+        key (:func:`_run_keys`) is a surface's or a first word's are looked up.
         """
-        empty = np.zeros(0, dtype=np.int64)
         if not self.word_sids and not self._first_words:
-            return empty, empty, empty
-        edges = np.flatnonzero(word[1:] != word[:-1])
-        rs, re_ = edges[0::2], edges[1::2]
-        lo, hi = self._word_len
-        n = re_ - rs
-        first = cps[rs]
-        bmp = first < 0x10000
-        ok = np.zeros(len(rs), dtype=bool)
-        ok[bmp] = self._word_first[first[bmp]]
-        if self._astral_first:
-            ok[~bmp] = True
-        ok &= (n >= lo) & (n <= hi)
+            return [], [], []
+        # Most words are no surface: their keys, looked up in bulk, leave the dict lookups
+        # below to the few (3 of 640 words an article) that can be one.
+        idx = runs.screen(self._run_keys).tolist()
+        rs, re_, word = runs.starts.item, runs.ends.item, runs.word
         get = self._run_lookup.get
         hs, he, hid = [], [], []
         later = []
-        idx = np.flatnonzero(ok).tolist()
-        for i, s, e in zip(idx, rs[ok].tolist(), re_[ok].tolist()):
+        for i in idx:
+            s, e = rs(i), re_(i)
             w = text[s:e]
             code = get(w)
             if code is None:
@@ -804,12 +814,11 @@ class CompiledGazetteer:
             # Surfaces of several words: candidates by the text's first two words,
             # then the whole surface compared in place, and its end boundary checked.
             surface_list, by_first, by_two = self.surface_list, self._by_first, self._by_two
-            starts_l, ends_l = rs.tolist(), re_.tolist()
-            last = len(starts_l) - 1
+            last = len(runs.starts) - 1
             for i, s, w in later:
                 cands = by_first.get(w, ())
                 if i < last:
-                    two = by_two.get(text[s:ends_l[i + 1]])
+                    two = by_two.get(text[s:re_(i + 1)])
                     if two:
                         cands = [*cands, *two]
                 for sid in cands:
@@ -819,22 +828,22 @@ class CompiledGazetteer:
                         hs.append(s)
                         he.append(e)
                         hid.append(sid)
-        return (np.asarray(hs, dtype=np.int64), np.asarray(he, dtype=np.int64),
-                np.asarray(hid, dtype=np.int64))
+        return hs, he, hid
 
-    def find_exact(self, text: str, levels: np.ndarray | None = None) -> list[Match]:
+    def find_exact(self, text: str, levels: np.ndarray | None = None,
+                   runs: "TextRuns | None" = None) -> list[Match]:
         """Leftmost-longest, whole-word occurrences of every gazetteer surface.
 
         With ``levels`` (see :meth:`context_levels`), only known corruptions and
         names of an entity whose context fits the article are kept, *before* the
         leftmost-longest choice: a name from another part of the world never
-        hides a shorter local one.
+        hides a shorter local one. ``runs``: the text's :class:`TextRuns`, when the caller has them.
         """
         if not text or not self.surface_list:
             return []
-        cps = _code_points(text)
-        word = _word_flags(text, cps)
-        starts, ends, sids = self._word_hits(text, cps, word)
+        runs = runs or TextRuns(text)
+        word = runs.word
+        starts, ends, sids = self._word_hits(text, runs)
         raw = list(self.automaton.iter(text)) if self.automaton is not None else ()
         if raw:
             arr = np.asarray(raw, dtype=np.int64)
@@ -842,28 +851,36 @@ class CompiledGazetteer:
             a_ends = arr[:, 0] + 1
             a_starts = a_ends - self.surface_len[a_sids]
             ok = _boundaries(word, a_starts, a_ends)
-            starts = np.concatenate((starts, a_starts[ok]))
-            ends = np.concatenate((ends, a_ends[ok]))
-            sids = np.concatenate((sids, a_sids[ok]))
-        if not len(sids):
+            starts = starts + a_starts[ok].tolist()
+            ends = ends + a_ends[ok].tolist()
+            sids = sids + a_sids[ok].tolist()
+        if not sids:
             return []
-        keep = np.ones(len(sids), dtype=bool)
+        # A few hits an article: plain Python, where numpy's per-call cost was most of it.
+        kinds = self._kinds
         if levels is not None:
-            cset_level = np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets)
-            keep &= (cset_level[self.surface_cset[sids]] > 0) | (self.surface_kind[sids] == KIND_CORRUPTION)
-        if not keep.any():
-            return []
-        starts, ends, sids = starts[keep], ends[keep], sids[keep]
-        order = np.lexsort((starts - ends, starts))
+            fits = self._cset_fits(levels)
+            csets = self._surface_csets
+            hits = [(s, s - e, k) for k, (s, e, sid) in enumerate(zip(starts, ends, sids))
+                    if fits[csets[sid]] or kinds[sid] == KIND_CORRUPTION]
+        else:
+            hits = [(s, s - e, k) for k, (s, e) in enumerate(zip(starts, ends))]
+        # Leftmost, then longest, then in the order found (what a stable lexsort gave).
+        hits.sort()
         out: list[Match] = []
         last = 0
-        surface_list, kinds, ents = self.surface_list, self.surface_kind, self.surface_entities
-        for start, end, sid in zip(starts[order].tolist(), ends[order].tolist(), sids[order].tolist()):
+        surface_list, ents = self.surface_list, self.surface_entities
+        for start, neg_len, k in hits:
             if start < last:
                 continue
-            out.append(Match(start, end, surface_list[sid], int(kinds[sid]), ents[sid]))
-            last = end
+            sid = sids[k]
+            last = start - neg_len
+            out.append(Match(start, last, surface_list[sid], kinds[sid], ents[sid]))
         return out
+
+    def _cset_fits(self, levels: np.ndarray) -> list[bool]:
+        """Per context set: whether any of its contexts fits (level > 0) for ``levels``."""
+        return (np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets) > 0).tolist()
 
     # -- fuzzy matching ---------------------------------------------------------------
     @property
@@ -1030,6 +1047,9 @@ def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
         cps = _code_points(text)
     table = _word_table()
     word = np.zeros(len(cps) + 2, dtype=bool)
+    if not len(cps) or cps.max() < 0x10000:  # most texts: a plain gather, no mask
+        np.take(table, cps, out=word[1:-1])
+        return word
     bmp = cps < 0x10000
     word[1:-1][bmp] = table[cps[bmp]]
     if not bmp.all():
@@ -1037,6 +1057,50 @@ def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
         for i in np.flatnonzero(~bmp).tolist():
             word[i + 1] = bool(_WORD_CHAR.match(text[i]))
     return word
+
+
+class TextRuns:
+    """The runs of word characters of one text, cut once for the context words and the
+    surfaces: ``word`` (:func:`_word_flags`), run ``starts`` and ``ends`` and their
+    :func:`_run_keys` (arrays: a text's few candidate runs are read with ``.item``)."""
+
+    __slots__ = ("word", "starts", "ends", "keys")
+
+    def __init__(self, text: str) -> None:
+        cps = _code_points(text)
+        self.word = word = _word_flags(text, cps)
+        edges = np.flatnonzero(word[1:] != word[:-1])
+        self.starts, self.ends = edges[0::2], edges[1::2]
+        self.keys = _run_keys(cps, self.starts, self.ends)
+
+    def screen(self, keys: np.ndarray) -> np.ndarray:
+        """Indices of the runs whose key is in the sorted ``keys``: every run equal to
+        one of the words ``keys`` were made from, and rarely another."""
+        at = np.minimum(np.searchsorted(keys, self.keys), len(keys) - 1)
+        return np.flatnonzero(keys[at] == self.keys)
+
+
+_KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _run_keys(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A uint64 key per non-empty run ``cps[start:end]``: its first, second and last code
+    points and its length. Equal runs have equal keys (unequal ones rarely do)."""
+    c0 = cps[starts].astype(np.uint64)
+    c1 = cps[np.minimum(starts + 1, ends - 1)].astype(np.uint64)
+    cl = cps[ends - 1].astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return ((c0 << np.uint64(42)) | (c1 << np.uint64(21)) | cl) ^ ((ends - starts).astype(np.uint64) * _KEY_MIX)
+
+
+def _lookup_keys(words: list[str]) -> np.ndarray:
+    """Sorted :func:`_run_keys` of non-empty ``words`` (at least one key)."""
+    if not words:
+        return np.zeros(1, dtype=np.uint64)  # searchsorted needs one key; a run keyed 0 costs one dict miss
+    cps = _code_points("\x00".join(words))
+    lens = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    starts = np.concatenate(([0], np.cumsum(lens + 1)[:-1]))
+    return np.unique(_run_keys(cps, starts, starts + lens))
 
 
 def _boundaries(word: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from ...document import Change, Document, EntityMention, Suggestion, apply_changes
 from ...schemas import ENTITIES, SUGGESTIONS, items_table
-from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, ordinary_words
+from .gazetteer import KIND_CORRUPTION, CompiledGazetteer, Gazetteer, TextRuns, ordinary_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -122,11 +122,12 @@ def warm_up(gaz: Gazetteer, settings: EntitySettings = EntitySettings()) -> None
 def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySettings,
                      ordinary: frozenset[str] | None = None) -> Document:
     text = doc.text
-    if not text or not text.strip():
+    if not text or text.isspace():
         return doc
     if ordinary is None:
         ordinary = ordinary_words(settings.ordinary_rank)
-    levels = cg.context_levels(cg.context_hits(text))
+    runs = TextRuns(text)  # the word runs, cut once for the context words and the names
+    levels = cg.context_levels(cg.context_hits(text, runs))
     fit_cache: dict[int, int] = {}
 
     def fit(i: int) -> int:
@@ -139,7 +140,7 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
     changes: list[Change] = []
     blocked: list[tuple[int, int]] = []  # spans the fuzzy pass must not touch
     mentioned: set[int] = set()
-    matches = cg.find_exact(text, levels)
+    matches = cg.find_exact(text, levels, runs)
     for m in matches:
         fitting = [i for i in m.entities if fit(i) and m.surface not in entities[i].rejected]
         if m.kind == KIND_CORRUPTION:
@@ -166,9 +167,10 @@ def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySetti
     if changes:
         apply_changes(doc, changes, stage=STAGE)
         text = doc.text
-        levels = cg.context_levels(cg.context_hits(text))
+        runs = TextRuns(text)
+        levels = cg.context_levels(cg.context_hits(text, runs))
         fit_cache.clear()
-        matches = cg.find_exact(text, levels)
+        matches = cg.find_exact(text, levels, runs)
     for m in matches:
         if m.kind == KIND_CORRUPTION:
             continue

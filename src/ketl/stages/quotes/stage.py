@@ -341,6 +341,7 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
         j = i
         done = None
         depth = 0  # quotes nested inside with the same mark ("He called it "a disaster" and left")
+        nl = lines.next_nl(seg_start)  # looked up again only when seg_start moves
         while j < len(marks):
             budget -= 1
             if budget < 0:
@@ -348,7 +349,6 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
             q, d = marks[j]
             if q - p > settings.max_chars:
                 break  # too long for a quote: unmatched (scanning on would be quadratic)
-            nl = lines.next_nl(seg_start)
             if 0 <= nl < q:
                 # A paragraph ended inside the quote: go on only if the next
                 # paragraph reopens with the same mark, right at its start.
@@ -358,6 +358,7 @@ def _capped_spans(text: str, settings: QuoteSettings, lines: _Lines) -> tuple[li
                 if k == q and d == c and not depth and len(segments) + 1 < settings.max_paragraphs:
                     segments.append((seg_start, nl))
                     seg_start = q + 1
+                    nl = lines.next_nl(seg_start)
                     j += 1
                     continue
                 break
@@ -467,6 +468,7 @@ def _clean_uncached(phrase: str, lex: _Lexicon) -> str | None:
 # A character no speaker phrase holds (phrases are letters, marks, spaces, ’ ' - and
 # the dots of abbreviations). Searched backwards: where the last one stands.
 _NOT_PHRASE = regex.compile(r"(?r)[^\p{L}\p{M}\s’'\-.]")
+_PHRASE_STOP = regex.compile(r"[^\p{L}\p{M}\s’'\-.]")  # the same, searched forwards
 
 
 def _tail(s: str, lex: _Lexicon):
@@ -602,18 +604,7 @@ def _runs_outside(text: str, masked: list[tuple[int, int]], runs: regex.Pattern)
     what follows, and the gap scan must find exactly what one whole-text scan would.
     Likewise a span opened by ' right after a name character ("Anna-'…").
     """
-    a = 0
-    cuts = []  # (scan from, scan to, masked spans inside that range)
-    inside: list[tuple[int, int]] = []
-    for start, end in masked:
-        if (text[end - 1] in "’'" and end >= 2 and _TOKEN_CHAR.match(text, end - 2)) or (
-                text[start] == "'" and start and _TOKEN_CHAR.match(text, start - 1)):
-            inside.append((start, end))
-            continue
-        cuts.append((a, start, inside))
-        a, inside = end, []
-    cuts.append((a, len(text), inside))
-    for lo, hi, inside in cuts:
+    for lo, hi, inside in _cuts(text, masked):
         if lo >= hi:
             continue
         if not inside:
@@ -629,6 +620,51 @@ def _runs_outside(text: str, masked: list[tuple[int, int]], runs: regex.Pattern)
             yield m
 
 
+def _cuts(text: str, masked: list[tuple[int, int]]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """The ranges :func:`_runs_outside` scans: ``(from, to, masked spans scanned through)``."""
+    a = 0
+    cuts = []
+    inside: list[tuple[int, int]] = []
+    for start, end in masked:
+        if (text[end - 1] in "’'" and end >= 2 and _TOKEN_CHAR.match(text, end - 2)) or (
+                text[start] == "'" and start and _TOKEN_CHAR.match(text, start - 1)):
+            inside.append((start, end))
+            continue
+        cuts.append((a, start, inside))
+        a, inside = end, []
+    cuts.append((a, len(text), inside))
+    return cuts
+
+
+def _stretch(text: str, cuts: list, cut_starts: list[int], at: int) -> tuple[int, int, list] | None:
+    """The stretch of text around ``at`` that no name run crosses, within the range
+    :func:`_runs_outside` scans there: ``(from, to, masked spans scanned through)``;
+    None when ``at`` is in a quote no run is taken from.
+
+    A run holds only letters, marks, spaces, ’ ' - and dots, so none crosses another
+    character (``_NOT_PHRASE``): the whole-text scan, reaching one, starts afresh
+    after it, as a scan of the stretch does; a run starting in the stretch ends there,
+    and what the scan's look-aheads read stops there too (they read run characters)."""
+    c = bisect_left(cut_starts, at + 1) - 1
+    if c < 0:
+        return None
+    lo, hi, inside = cuts[c]
+    if at >= hi:
+        return None
+    before = _NOT_PHRASE.search(text, lo, at)
+    after = _PHRASE_STOP.search(text, at, hi)
+    return (before.end() if before else lo), (after.start() if after else hi), inside
+
+
+def _runs_in(text: str, stretch: tuple[int, int, list], runs: regex.Pattern) -> Iterator:
+    """The runs of :func:`_runs_outside` that start in ``stretch`` (see :func:`_stretch`)."""
+    lo, hi, inside = stretch
+    for m in runs.finditer(text, lo, hi):
+        pos = m.start()
+        if not any(a <= pos < b for a, b in inside):
+            yield m
+
+
 def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
                      ) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]:
     """Named persons outside quotes, in text order, in one pass: ``(position, name)``
@@ -640,17 +676,8 @@ def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
     """
     fulls: list[tuple[int, str]] = []
     singles: list[tuple[int, str, int]] = []
-    cache = lex.mention_cache
     for m in _runs_outside(text, masked, lex.name_runs):
-        phrase = m.group(1)
-        try:
-            hit = cache[phrase]
-        except KeyError:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            name = _clean(phrase, lex)
-            hit = cache[phrase] = ((name, len(name.split()) == 1)
-                                   if name and _is_person(name, lex) else None)
+        hit = _mention(m.group(1), lex)
         if hit is None:
             continue
         name, single = hit
@@ -659,6 +686,20 @@ def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
         else:
             fulls.append((m.start(), name))
     return fulls, singles
+
+
+def _mention(phrase: str, lex: _Lexicon) -> tuple[str, bool] | None:
+    """``(name, one word)`` when a name run's phrase names a person, else None."""
+    cache = lex.mention_cache
+    try:
+        return cache[phrase]
+    except KeyError:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        name = _clean(phrase, lex)
+        hit = cache[phrase] = ((name, len(name.split()) == 1)
+                               if name and _is_person(name, lex) else None)
+        return hit
 
 
 def _said_after(text: str, end: int, lex: _Lexicon) -> bool:
@@ -720,7 +761,7 @@ class _Persons:
     """
 
     __slots__ = ("text", "masked", "lex", "_found", "full_names", "_fulls", "_singles", "_mentions", "_jump",
-                 "_added", "by_surname")
+                 "_added", "by_surname", "_owners", "_cuts")
 
     def __init__(self, text: str, masked: list[tuple[int, int]], lex: _Lexicon):
         self.text, self.masked, self.lex = text, masked, lex
@@ -736,6 +777,8 @@ class _Persons:
         # filled as walks pass: each mention is judged once, however many pronouns ask.
         self._jump: dict[int, int] = {}
         self._added: list[tuple[int, str]] = []  # the speakers found, sorted
+        self._owners: dict[str, str] = {}  # surname -> full name, found before (or without) _find
+        self._cuts: tuple[list, list[int]] | None = None
 
     def _find(self) -> None:
         self._found = True
@@ -749,8 +792,41 @@ class _Persons:
         if not self._found:
             if not _may_end_name(self.text, name):
                 return name  # no full name of the text can end with it: the scan would find none
-            self._find()
+            owner = self._owners.get(name)
+            if owner is None:
+                owner = self._owners[name] = self._surname_owner(name)
+            return owner
         return self.by_surname.get(name, name)  # as _expand, in O(1): names recur in long texts
+
+    def _surname_owner(self, name: str) -> str:
+        """``by_surname.get(name, name)`` without :meth:`_find`'s scan of the whole text.
+
+        A full name ending with ``name`` is a run whose last word starts where ``name``
+        stands in the text: only the runs through those places are read (most of
+        a long article is not)."""
+        if self._cuts is None:
+            cuts = _cuts(self.text, self.masked)
+            self._cuts = (cuts, [lo for lo, _, _ in cuts])
+        cuts, cut_starts = self._cuts
+        text, lex, runs = self.text, self.lex, self.lex.name_runs
+        seen: dict[int, str] = {}
+        # The end of the last stretch read: a name twice in one stretch reads it once, so the
+        # stretches read are disjoint and the work stays within one scan of the text.
+        done = -1
+        at = text.find(name)
+        while at >= 0:
+            stretch = _stretch(text, cuts, cut_starts, at) if at >= done else None
+            if stretch is not None:
+                done = stretch[1]
+                for m in _runs_in(text, stretch, runs):
+                    seen[m.start()] = m.group(1)
+            at = text.find(name, at + 1)
+        owner = name
+        for pos in sorted(seen):
+            hit = _mention(seen[pos], lex)
+            if hit is not None and not hit[1] and hit[0].split()[-1] == name:
+                owner = hit[0]
+        return owner
 
     def _last_mention(self, pos: int) -> tuple[int, str, int] | None:
         """The last mention before ``pos`` that is a person."""
