@@ -200,7 +200,29 @@ def _run_stages(ctx: RunContext, step: str, res: Resources, docs: list[Document]
 
 def _guarded(stage: Callable[[list[Document]], Iterable[Document]], docs: list[Document],
              rejects: list[Reject], name: str) -> list[Document]:
-    """Run ``stage`` document by document so one failing article becomes a reject, not a lost batch."""
+    """Run ``stage`` on the whole batch; when that raises, on each document alone,
+    so one failing article becomes a reject, not a lost batch.
+
+    Whole batches let a stage do its batch-level work (repair's language walk
+    over a chunk of texts) in a run too: one document per call paid the per-call
+    cost for every article. Stages change their documents in place, so a batch
+    that fails halfway leaves some changed, one half-changed and the rest not:
+    each is put back as it was before the stage (:func:`_snapshot`) and the
+    stage runs again one document at a time, which gives what it would have
+    given had it always run so (tests/test_batch_fallback.py).
+    """
+    if len(docs) > 1:
+        saved = [_snapshot(d) for d in docs]
+        try:
+            return list(stage(docs))
+        except Exception:  # noqa: BLE001 - which article failed is found one at a time below
+            for doc, state in zip(docs, saved):
+                _restore(doc, state)
+    return _one_at_a_time(stage, docs, rejects, name)
+
+
+def _one_at_a_time(stage: Callable[[list[Document]], Iterable[Document]], docs: list[Document],
+                   rejects: list[Reject], name: str) -> list[Document]:
     kept: list[Document] = []
     for doc in docs:
         try:
@@ -209,6 +231,24 @@ def _guarded(stage: Callable[[list[Document]], Iterable[Document]], docs: list[D
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             rejects.append(Reject(doc.source_path, doc.source_sha256, "stage_error", f"{name}: {tb}"))
     return kept
+
+
+# What a stage may change in a Document: its text and position map (replaced, never
+# changed in place: apply_changes), and the lists and meta it adds to. Shallow
+# copies: their items (Edit, Quote, EntityMention, Suggestion, the meta strings)
+# are frozen or immutable. The identity and source are the stage's input, and the
+# source's line starts a cache of it. About 1 microsecond per document and stage.
+_STAGE_FIELDS = ("text", "_segments", "edits", "meta", "quotes", "entities", "suggestions")
+
+
+def _snapshot(doc: Document) -> tuple:
+    return (doc.text, doc._segments, doc.edits[:], doc.meta.copy(), doc.quotes[:],  # noqa: SLF001
+            doc.entities[:], doc.suggestions[:])
+
+
+def _restore(doc: Document, state: tuple) -> None:
+    (doc.text, doc._segments, doc.edits, doc.meta, doc.quotes,  # noqa: SLF001
+     doc.entities, doc.suggestions) = state
 
 
 class _Timer:
