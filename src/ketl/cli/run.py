@@ -98,6 +98,9 @@ def exit_now(code: object) -> None:
         print(code, file=sys.stderr)
     threading._shutdown()  # noqa: SLF001 - what the interpreter runs first at exit
     atexit._run_exitfuncs()  # noqa: SLF001
+    from ..run import timeline
+
+    timeline.dump_threads("main")  # KETL_PROFILE: the flow process's CPU by thread
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
