@@ -360,6 +360,33 @@ def test_a_failed_compile_leaves_no_stale_entry(tmp_path):
     assert cache.get(Settings()) is not good  # compiled again, not the entry of before the failure
 
 
+def test_the_flow_process_compiles_only_the_users_files(tmp_path):
+    """check_settings (CLI, flow) leaves ketl's own rules and gazetteer to the workers,
+    and still turns a bad user file or setting into a one-line ConfigError."""
+    from ketl.run import batch
+    from ketl.settings import ConfigError, Settings
+
+    batch.PROCESS_RESOURCES.clear()
+    try:
+        batch.check_settings(Settings())
+        assert batch.PROCESS_RESOURCES._value is None  # nothing compiled here
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[[rule]]\npattern = '('\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="bad.toml"):
+            batch.check_settings(Settings(rule_files=(str(bad),)))
+        with pytest.raises(ConfigError, match="gaz.toml"):
+            (tmp_path / "gaz.toml").write_text("[[entity]\n", encoding="utf-8")
+            batch.check_settings(Settings(gazetteer_files=(str(tmp_path / "gaz.toml"),)))
+        with pytest.raises(ConfigError):
+            batch.check_settings(Settings(stages={"quotes": {"max_chars": "many"}}))
+        good = tmp_path / "good.toml"
+        good.write_text("", encoding="utf-8")
+        batch.check_settings(Settings(rule_files=(str(good),)))
+        assert batch.PROCESS_RESOURCES._value is not None  # a user file: compiled, to check it
+    finally:
+        batch.PROCESS_RESOURCES.clear()
+
+
 # -------------------------------------------------------------- the summary
 
 def test_run_summary_round_trips_and_refuses_unknown_keys():
