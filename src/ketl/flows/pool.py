@@ -257,6 +257,7 @@ def traced(fn: Callable[..., Any], *args: Any) -> Any:
 def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> None:
     interrupt.ignore_in_worker()
     exit_with_parent(parent)
-    from ..run.warm import warm_worker
+    from ..run.warm import keep_pandas_out, warm_worker
 
+    keep_pandas_out()
     warm_worker(*(warm or (None, None)))
