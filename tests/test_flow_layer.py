@@ -271,6 +271,42 @@ def _fail_or_sleep(mark: str | None) -> int:
     return _pid_after(1.0, mark)
 
 
+def _batch_once_failing(folder: str, batch: int, fail: int) -> int:
+    """A batch step that notes each run of ``batch`` and fails ``fail``'s first run."""
+    runs = Path(folder, f"runs-{batch}")
+    with open(runs, "a") as fh:
+        fh.write("x")
+    if batch == fail and runs.read_text() == "x":
+        raise OSError("disk full")
+    return batch * 10
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_retried_task_reruns_only_the_batches_not_done(tmp_path, workers):
+    """One task run stands for all of a step's batches: its retry (Prefect calls the
+    task again, with the same batches) must not redo the batches already written."""
+    from ketl.flows.pool import ComputePool, compute_each
+
+    calls = [(str(tmp_path), b, 2) for b in range(6)]
+    keys = [("run", b) for b in range(6)]
+    with ComputePool(workers) as pool:
+        if workers > 1:
+            assert pool.ready(120)
+        with pytest.raises(OSError, match="disk full"):
+            compute_each(_batch_once_failing, calls, "curate", keys)
+        first = {b: len(Path(tmp_path, f"runs-{b}").read_text()) for b in range(6) if Path(tmp_path, f"runs-{b}").exists()}
+        assert first[2] == 1
+        assert compute_each(_batch_once_failing, calls, "curate", keys) == [b * 10 for b in range(6)]  # the retry
+        again = {b: len(Path(tmp_path, f"runs-{b}").read_text()) for b in range(6)}
+    assert again[2] == 2  # the failed batch ran again
+    for b in range(6):  # every other batch ran once: the ones done before the failure were not redone
+        assert again[b] == (2 if b == 2 else 1), (b, first, again)
+    # another phase, or another run, with the same batch numbers is not "done"
+    with ComputePool(1):
+        assert compute_each(_batch_once_failing, calls[:1], "read", [("run", 0)]) == [0]
+    assert Path(tmp_path, "runs-0").read_text() == "xx"
+
+
 def test_split_groups_consecutive_batches_into_tasks():
     from ketl.flows.flow import _split
 
@@ -322,6 +358,33 @@ def test_a_failed_compile_leaves_no_stale_entry(tmp_path):
     with pytest.raises(ValueError, match="bad.toml"):
         cache.get(Settings(rule_files=(str(bad),)))
     assert cache.get(Settings()) is not good  # compiled again, not the entry of before the failure
+
+
+def test_the_flow_process_compiles_only_the_users_files(tmp_path):
+    """check_settings (CLI, flow) leaves ketl's own rules and gazetteer to the workers,
+    and still turns a bad user file or setting into a one-line ConfigError."""
+    from ketl.run import batch
+    from ketl.settings import ConfigError, Settings
+
+    batch.PROCESS_RESOURCES.clear()
+    try:
+        batch.check_settings(Settings())
+        assert batch.PROCESS_RESOURCES._value is None  # nothing compiled here
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[[rule]]\npattern = '('\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="bad.toml"):
+            batch.check_settings(Settings(rule_files=(str(bad),)))
+        with pytest.raises(ConfigError, match="gaz.toml"):
+            (tmp_path / "gaz.toml").write_text("[[entity]\n", encoding="utf-8")
+            batch.check_settings(Settings(gazetteer_files=(str(tmp_path / "gaz.toml"),)))
+        with pytest.raises(ConfigError):
+            batch.check_settings(Settings(stages={"quotes": {"max_chars": "many"}}))
+        good = tmp_path / "good.toml"
+        good.write_text("", encoding="utf-8")
+        batch.check_settings(Settings(rule_files=(str(good),)))
+        assert batch.PROCESS_RESOURCES._value is not None  # a user file: compiled, to check it
+    finally:
+        batch.PROCESS_RESOURCES.clear()
 
 
 # -------------------------------------------------------------- the summary

@@ -260,3 +260,51 @@ def test_the_stage_warm_ups_build_the_quote_lexicon_unless_quotes_are_skipped():
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         assert pool.submit(_quotes_lexicon_after_stage_warm_ups, ()).result(timeout=300) == 1
         assert pool.submit(_quotes_lexicon_after_stage_warm_ups, ("quotes",)).result(timeout=300) == 0
+
+
+def _batch_tables(raw: str, staging: str) -> tuple[bool, dict]:
+    """prepare_batch + finish_batch over ``raw``: every table written, as rows; and
+    whether this process loaded pandas."""
+    from datetime import datetime, timezone
+
+    import pyarrow.parquet as pq
+
+    from ketl.ingest.scan import scan
+    from ketl.run import batch
+    from ketl.settings import Settings
+
+    settings = Settings(raw=raw)
+    ctx = batch.RunContext(run_id="nopandas", raw=raw, staging=staging, settings=settings,
+                           config_hash=settings.config_hash(), started_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    batch.prepare_batch(ctx, 0, scan(Path(raw), False))
+    pq.write_table(batch.merge_site_lines(ctx, None, [0]), ctx.files.site_lines_active())
+    batch.finish_batch(ctx, 0)
+    tables = {f"{root.name}/{p.relative_to(root)}".split("part-")[0]: [
+        {k: v for k, v in r.items() if k != "processed_at"} for r in pq.read_table(p).to_pylist()]
+        for root in (Path(staging), ctx.work) for p in sorted(root.rglob("*.parquet"))}
+    return "pandas" in sys.modules, tables
+
+
+def test_pool_workers_run_without_pandas_and_write_the_same_tables(tmp_path):
+    """pyarrow imports pandas at its first conversion when it is installed (0.47 CPU s
+    per worker); the pool's workers tell it pandas is missing (run.warm.keep_pandas_out),
+    and their batch steps write exactly what a process with pandas writes."""
+    from ketl.flows.pool import ComputePool
+    from ketl.settings import Settings
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for p in sorted(SEEDS.glob("*.txt")):
+        (raw / p.name).write_bytes(p.read_bytes())
+    (raw / "ru.txt").write_text("Новости\n\nМОСКВА, 3 марта. «Мы продолжим», — заявил министр.\n", encoding="utf-8")
+    import pandas  # noqa: F401 - this process has it, as the flow process may
+
+    here = _batch_tables(str(raw), str(tmp_path / "here"))
+    settings = Settings()
+    with ComputePool(2, (settings, settings.config_hash())) as pool:
+        assert pool.ready(180)
+        there = pool.compute(_batch_tables, str(raw), str(tmp_path / "there"))
+    assert here[0] is True and there[0] is False
+    assert len(here[1]) >= 5 and set(there[1]) == {k.replace("here", "there") for k in here[1]}
+    assert list(there[1].values()) == list(here[1].values())
+    assert sum(len(rows) for rows in here[1].values()) > 50

@@ -40,6 +40,8 @@ def run(
     from ..run import timeline
 
     timeline.mark("cli started")
+    if (prof := timeline.profiler()) is not None:  # KETL_PROFILE: the main thread, to the exit
+        prof.enable()
     configure()  # before anything imports prefect: it reads its settings then
     _quiet_prefect(verbose)
     settings = load_settings_or_fail(config)
@@ -98,6 +100,12 @@ def exit_now(code: object) -> None:
         print(code, file=sys.stderr)
     threading._shutdown()  # noqa: SLF001 - what the interpreter runs first at exit
     atexit._run_exitfuncs()  # noqa: SLF001
+    from ..run import timeline
+
+    timeline.dump_threads("main")  # KETL_PROFILE: the flow process's CPU by thread
+    if (prof := timeline.profiler()) is not None:
+        prof.disable()
+        timeline.dump_profile("main")
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -138,15 +146,15 @@ def _checked_arguments(settings, raw, out_dir, rules, gazetteer, runner, dask_ad
 
 
 def _hold_dataset(settings, out_s: str, skip, rules, gazetteer):
-    """Compile the run's resources (bad rules or settings are usage errors), then take the dataset's
+    """Check the run's settings and user files (bad ones are usage errors), then take the dataset's
     lock for the whole command: a second run is refused now, not after Prefect's start-up."""
-    from ..run.batch import check_resources
+    from ..run.batch import check_settings
     from ..run.user_files import with_user_gazetteer
     from ..settings import ConfigError
     from ..store import Store, StoreError
 
     try:
-        check_resources(with_user_gazetteer(settings.with_cli(
+        check_settings(with_user_gazetteer(settings.with_cli(
             out=out_s, skip=skip, rule_files=rules, gazetteer_files=gazetteer))[0])
         store = Store(Path(out_s))
         store.hold()

@@ -37,7 +37,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..ingest.scan import SourceFile, scan
 from ..run import progress, timeline
-from ..run.batch import BatchCounts, RunContext, check_resources, drop_replaced
+from ..run.batch import BatchCounts, RunContext, check_settings, drop_replaced
 from ..run.dedup import SHARDS, DedupPlan, ShardPairs, stored_clusters
 from ..run.incremental import Plan, Seen, add_stale, load_processed, plan, save_processed, stale_files
 from ..run.summary import Laps, RunSummary, runs_row
@@ -194,7 +194,7 @@ def run_pipeline(*, raw: str | None, out: str | None, settings: Settings, batch_
         raise UsageError(f"raw folder {raw_path} does not exist or is not a folder")
     if settings.batch_size < 1:
         raise UsageError("--batch-size must be at least 1")
-    check_resources(settings)
+    check_settings(settings)
     run_id = _run_id()
     workers = (settings.workers or os.cpu_count() or 1) if local_pool else 1
     with for_run(workers):

@@ -51,7 +51,9 @@ class ComputePool:
         self._tokens: list = []
         self._lock = threading.Lock()
         self._phases: set[str] = set()  # phases with a batch done (for the timeline's first mark)
-        self._counted: set[tuple] = set()  # (phase, key) of batches counted: a retried task counts none twice
+        # The result of each batch done, by (phase, key): a retried task reruns only
+        # the batches its failed attempt did not finish, and counts none twice.
+        self._done: dict[tuple, Any] = {}
 
     def start(self) -> "ComputePool":
         """Spawn every worker now (not at the first batch); they warm up in the background."""
@@ -99,19 +101,27 @@ class ComputePool:
             return fn(*args)
         return self._executor.submit(traced, fn, *args).result()
 
-    def batch_done(self, phase: str, key: Hashable = None) -> None:
-        """A batch of ``phase`` is done (in a task's thread): the progress bar moves,
-        once per ``key`` (a retried task runs its finished batches again)."""
+    def batch_done(self, phase: str, key: Hashable = None, result: Any = None) -> None:
+        """A batch of ``phase`` is done (in a task's thread) with ``result``: the
+        progress bar moves, once per ``key``, and the result is kept for a retry
+        of its task (:meth:`done_before`)."""
         with self._lock:
             if key is not None:
-                if (phase, key) in self._counted:
+                if (phase, key) in self._done:
                     return
-                self._counted.add((phase, key))
+                self._done[(phase, key)] = result
             first = phase not in self._phases
             self._phases.add(phase)
         if first:
             timeline.mark(f"first batch done ({phase})")
         progress.advance(phase, 1)
+
+    def done_before(self, phase: str, key: Hashable) -> tuple[bool, Any]:
+        """``(True, result)`` when the batch ``key`` of ``phase`` is done in this run."""
+        with self._lock:
+            if key is None or (phase, key) not in self._done:
+                return False, None
+            return True, self._done[(phase, key)]
 
     def stop_now(self, grace: float = 1.0) -> None:
         """On Ctrl-C: end the workers now (SIGTERM, SIGKILL after ``grace``); the
@@ -184,50 +194,70 @@ def compute_each(fn: Callable[..., Any], calls: Sequence[tuple], phase: str = ""
     balances the batches one by one over its workers. When a call
     fails, the calls not started are cancelled and the running ones finished
     before the error is raised: a retry of the task must not write a batch's
-    files while an earlier attempt still does. ``keys`` name the calls' batches,
-    so that a retry's progress counts each batch once.
+    files while an earlier attempt still does. ``keys`` name the calls' batches:
+    a retry of the task reruns only the batches not done (their results are
+    kept by the pool; a batch step rewrites all its files, so a batch done
+    stays done), and its progress counts each batch once.
     """
     pool = CURRENT.get()
     keys = list(keys) if keys is not None else [None] * len(calls)
+    out: list = [None] * len(calls)
+    todo = []
+    for i, key in enumerate(keys):
+        found, result = pool.done_before(phase, key) if pool is not None else (False, None)
+        if found:
+            out[i] = result
+        else:
+            todo.append(i)
 
-    def done(i: int) -> None:
+    finished: set[int] = set()
+
+    def done(i: int, result: Any) -> None:
+        out[i] = result
+        finished.add(i)
         if pool is not None and phase:
-            pool.batch_done(phase, keys[i])
+            pool.batch_done(phase, keys[i], result)
 
     executor = pool._executor if pool is not None else None  # noqa: SLF001 - same module
     if executor is None:
-        out = []
-        for i, args in enumerate(calls):
-            out.append(pool.compute(fn, *args) if pool is not None else releasing(fn, *args))
-            done(i)
+        for i in todo:
+            done(i, pool.compute(fn, *calls[i]) if pool is not None else releasing(fn, *calls[i]))
         return out
-    futures = [executor.submit(traced, fn, *args) for args in calls]
-    index = {fut: i for i, fut in enumerate(futures)}
+    futures = {executor.submit(traced, fn, *calls[i]): i for i in todo}
     try:
         for fut in as_completed(futures):
-            fut.result()  # the first error, as soon as it happens
-            done(index[fut])
+            done(futures[fut], fut.result())  # the first error, as soon as it happens
     except BaseException:
         for fut in futures:
             fut.cancel()
         wait(futures)
+        for fut, i in futures.items():  # finished while the others were stopped: done too
+            if i not in finished and fut.done() and not fut.cancelled() and fut.exception() is None:
+                done(i, fut.result())
         raise
-    return [f.result() for f in futures]
+    return out
 
 
 def traced(fn: Callable[..., Any], *args: Any) -> Any:
     """How a worker runs a step: :func:`releasing`, between two timeline marks
     (``work start``/``work end``), so a benchmark can tell when each core idled."""
     timeline.mark(f"work start: {fn.__name__}")
+    prof = timeline.profiler()  # KETL_PROFILE: where a worker's CPU goes, step by step
+    if prof is not None:
+        prof.enable()
     try:
         return releasing(fn, *args)
     finally:
+        if prof is not None:
+            prof.disable()
+            timeline.dump_profile("worker")
         timeline.mark(f"work end: {fn.__name__}")
 
 
 def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> None:
     interrupt.ignore_in_worker()
     exit_with_parent(parent)
-    from ..run.warm import warm_worker
+    from ..run.warm import keep_pandas_out, warm_worker
 
+    keep_pandas_out()
     warm_worker(*(warm or (None, None)))

@@ -16,7 +16,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from ..ingest.scan import SourceFile
-from ..run.batch import SITE_LINES, BatchCounts, RunContext, finish_batch, merge_site_lines, prepare_batch, resources
+from ..run.batch import SITE_LINES, BatchCounts, RunContext, finish_batch, merge_site_lines, prepare_batch
 from ..run.dedup import (INDEXES, DedupPlan, FinalCounts, ShardPairs, band_shard, finalize_half, register_index,
                          write_quote_propagation)
 from ..store import STATE
@@ -69,7 +69,7 @@ def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) 
     merged = merge_site_lines(ctx, previous, batches)
     pq.write_table(merged, Path(ctx.staging) / STATE / SITE_LINES, compression="zstd")
     # Workers only need lines that are frequent enough to be judged repeated.
-    min_docs = resources(ctx.settings, ctx.config_hash).boilerplate.repeated_min_docs
+    min_docs = ctx.settings.stage("boilerplate").repeated_min_docs  # not resources(): that compiles the rules here
     active = merged.filter(pc.or_(pc.is_null(merged.column("line_key")),
                                   pc.greater_equal(merged.column("n_docs"), min_docs)))
     pq.write_table(active, ctx.files.site_lines_active())

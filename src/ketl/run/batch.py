@@ -25,12 +25,14 @@ import hashlib
 import pickle
 import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -173,6 +175,17 @@ def check_resources(settings: Settings) -> Resources:
         raise ConfigError(str(exc)) from None
 
 
+def check_settings(settings: Settings) -> None:
+    """:func:`check_resources` for the process that only starts a run (the CLI, the flow):
+    the settings are validated, and the rules and gazetteers compiled only when the
+    user's files are among them. ketl's own files are tested with ketl; compiling
+    them took the flow process 1.5-4 CPU s (the boilerplate rules' patterns) that the
+    pool's workers spend again, each for itself, while its cores are theirs."""
+    settings.validate()
+    if settings.stage("boilerplate").rule_files or settings.stage("entities").gazetteers:
+        check_resources(settings)
+
+
 def _compile(settings: Settings) -> Resources:
     typed = {s.name: settings.stage(s.name) for s in STAGES}
     bp, ent = typed["boilerplate"], typed["entities"]
@@ -200,7 +213,29 @@ def _run_stages(ctx: RunContext, step: str, res: Resources, docs: list[Document]
 
 def _guarded(stage: Callable[[list[Document]], Iterable[Document]], docs: list[Document],
              rejects: list[Reject], name: str) -> list[Document]:
-    """Run ``stage`` document by document so one failing article becomes a reject, not a lost batch."""
+    """Run ``stage`` on the whole batch; when that raises, on each document alone,
+    so one failing article becomes a reject, not a lost batch.
+
+    Whole batches let a stage do its batch-level work (repair's language walk
+    over a chunk of texts) in a run too: one document per call paid the per-call
+    cost for every article. Stages change their documents in place, so a batch
+    that fails halfway leaves some changed, one half-changed and the rest not:
+    each is put back as it was before the stage (:func:`_snapshot`) and the
+    stage runs again one document at a time, which gives what it would have
+    given had it always run so (tests/test_batch_fallback.py).
+    """
+    if len(docs) > 1:
+        saved = [_snapshot(d) for d in docs]
+        try:
+            return list(stage(docs))
+        except Exception:  # noqa: BLE001 - which article failed is found one at a time below
+            for doc, state in zip(docs, saved):
+                _restore(doc, state)
+    return _one_at_a_time(stage, docs, rejects, name)
+
+
+def _one_at_a_time(stage: Callable[[list[Document]], Iterable[Document]], docs: list[Document],
+                   rejects: list[Reject], name: str) -> list[Document]:
     kept: list[Document] = []
     for doc in docs:
         try:
@@ -209,6 +244,24 @@ def _guarded(stage: Callable[[list[Document]], Iterable[Document]], docs: list[D
             tb = traceback.format_exception_only(type(exc), exc)[-1].strip()
             rejects.append(Reject(doc.source_path, doc.source_sha256, "stage_error", f"{name}: {tb}"))
     return kept
+
+
+# What a stage may change in a Document: its text and position map (replaced, never
+# changed in place: apply_changes), and the lists and meta it adds to. Shallow
+# copies: their items (Edit, Quote, EntityMention, Suggestion, the meta strings)
+# are frozen or immutable. The identity and source are the stage's input, and the
+# source's line starts a cache of it. About 1 microsecond per document and stage.
+_STAGE_FIELDS = ("text", "_segments", "edits", "meta", "quotes", "entities", "suggestions")
+
+
+def _snapshot(doc: Document) -> tuple:
+    return (doc.text, doc._segments, doc.edits[:], doc.meta.copy(), doc.quotes[:],  # noqa: SLF001
+            doc.entities[:], doc.suggestions[:])
+
+
+def _restore(doc: Document, state: tuple) -> None:
+    (doc.text, doc._segments, doc.edits, doc.meta, doc.quotes,  # noqa: SLF001
+     doc.entities, doc.suggestions) = state
 
 
 class _Timer:
@@ -244,23 +297,50 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     rejects = list(result.rejects)
     docs = result.docs
     docs = _run_stages(ctx, "prepare", res, docs, rejects, timed)
-    stats = SiteLineStats(res.boilerplate.repetition_settings())
-    counted = SiteLineStats(res.boilerplate.repetition_settings())
     recount = frozenset(recount)
-    if ctx.runs("boilerplate"):
-        for doc in docs:
-            keys = site_and_line_keys(doc)
-            stats.add(*keys)
-            if recount and _file_of(doc.source_path, recount):
-                counted.add(*keys)
+    found = [site_and_line_keys(doc) for doc in docs] if ctx.runs("boilerplate") else []
     ctx.work.mkdir(parents=True, exist_ok=True)
-    pq.write_table(stats.to_arrow(), ctx.files.site_lines(batch))
+    pq.write_table(site_lines_table(found), ctx.files.site_lines(batch))
     if recount:
-        pq.write_table(counted.to_arrow(), ctx.files.site_lines_recount(batch))
+        again = [keys for doc, keys in zip(docs, found) if _file_of(doc.source_path, recount)]
+        pq.write_table(site_lines_table(again), ctx.files.site_lines_recount(batch))
     _dump(ctx.files.prepared(batch), (pack(docs), rejects))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
     return counts
+
+
+def site_lines_table(found: list[tuple[str, set[int]]]) -> pa.Table:
+    """The per-site line counts of documents given as ``(site, line keys)``: the rows
+    of ``SiteLineStats.add`` then ``to_arrow``, in the same order (each site, sorted,
+    its document count first with a null key, then its keys as first counted),
+    counted by ``Counter.update`` in C and turned into columns in bulk instead of
+    a Python step per key and three list appends per row (0.1 ms per article)."""
+    docs: Counter[str] = Counter()
+    lines: dict[str, Counter[int]] = {}
+    for site, keys in found:
+        if site:  # sites "" are not tracked
+            docs[site] += 1
+            counts = lines.get(site)
+            if counts is None:
+                counts = lines[site] = Counter()
+            counts.update(set(keys))
+    sites: list[str] = []
+    keys: list[np.ndarray] = []
+    n_docs: list[int] = []
+    site_rows: list[int] = []  # where each site's row (its document count, a null key) is
+    for site in sorted(docs):
+        counts = lines[site]
+        site_rows.append(len(sites))
+        sites.extend([site] * (len(counts) + 1))
+        keys += [np.zeros(1, np.int64), np.fromiter(counts.keys(), np.int64, len(counts))]
+        n_docs.append(docs[site])
+        n_docs.extend(counts.values())
+    null = np.zeros(len(sites), bool)
+    null[site_rows] = True
+    return pa.table({"site": pa.array(sites, pa.string()),
+                     "line_key": pa.array(np.concatenate(keys) if keys else np.zeros(0, np.int64), mask=null),
+                     "n_docs": pa.array(n_docs, pa.int64())}, schema=SiteLineStats.SCHEMA)
 
 
 def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int]) -> pa.Table:
@@ -306,12 +386,12 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     name = ctx.files.part_name(batch)
     articles = articles_table(docs, ctx, now)
     # Articles wait in the work folder for their near-duplicate links (finalize_run).
-    pq.write_table(pa.table({"doc_id": articles.column("doc_id"),
-                             "signature": article_sketches.column("signature"),
-                             "grams": article_sketches.column("grams")}),
-                   ctx.files.article_sketches(batch))
-    pq.write_table(articles, ctx.files.articles(batch))
-    pq.write_table(quotes, ctx.files.quotes(batch))
+    _work_file(pa.table({"doc_id": articles.column("doc_id"),
+                         "signature": article_sketches.column("signature"),
+                         "grams": article_sketches.column("grams")}),
+               ctx.files.article_sketches(batch))
+    _work_file(articles, ctx.files.articles(batch))
+    _work_file(quotes, ctx.files.quotes(batch))
     counts.articles = articles.num_rows
     counts.quotes = quotes.num_rows
     edits = edits_table(docs, ctx)
@@ -319,13 +399,22 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     for stage in edits.column("stage").to_pylist():
         counts.edits_by_stage[stage] = counts.edits_by_stage.get(stage, 0) + 1
     # a few rows per article: one part per run, written by finalize_run (merge_small_tables)
-    pq.write_table(entities_table(docs, ctx.run_id), ctx.files.merged_rows("entities", batch))
-    pq.write_table(suggestions_table(docs, ctx.run_id), ctx.files.merged_rows("suggestions", batch))
+    _work_file(entities_table(docs, ctx.run_id), ctx.files.merged_rows("entities", batch))
+    _work_file(suggestions_table(docs, ctx.run_id), ctx.files.merged_rows("suggestions", batch))
     counts.rejects = write_part(staging, "rejects", rejects_table(rejects, ctx), name, ctx.run_date)
     for r in rejects:
         counts.rejects_by_reason[r.reason] = counts.rejects_by_reason.get(r.reason, 0) + 1
     counts.chars = sum(len(d.source) for d in docs)
     return counts
+
+
+def _work_file(table: pa.Table, path: Path) -> None:
+    """A batch's rows for a later step of the run (work folder, read once or twice,
+    then deleted): Parquet without compression or dictionaries. Snappy and the
+    dictionary pass over text, signatures and n-grams that hardly repeat took
+    2-3x the CPU of a plain write, and the reads were slower too (a batch's
+    quotes: 34 -> 10 ms to write, 11 -> 8 ms to read; benchmarks/profile_run_layer.py)."""
+    pq.write_table(table, path, compression="none", use_dictionary=False)
 
 
 def merge_small_tables(ctx: RunContext, batches: list[int]) -> None:
