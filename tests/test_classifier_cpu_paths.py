@@ -4,6 +4,7 @@ pages) and on pages built to reach each branch."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -19,6 +20,7 @@ from conftest import SEEDS, shared_path
 MULTILINGUAL = Path(__file__).parent / "data" / "multilingual"
 
 
+@functools.cache  # read in a test, not at import: collection works without ../shared
 def _pages() -> list[list[str]]:
     texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
     for sub in ("clean", "dressed"):
@@ -28,18 +30,19 @@ def _pages() -> list[list[str]]:
     return [[ln.strip() for ln in t.split("\n") if ln.strip()] for t in texts]
 
 
-PAGES = _pages()
-LINES = [line for page in PAGES for line in page]
+@functools.cache
+def _lines() -> list[str]:
+    return [line for page in _pages() for line in page]
 
 _LETTER_OR_MARK = regex.compile(r"[\p{L}\p{M}]")
 _ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 
 
 def test_the_pages_cover_many_scripts():
-    text = "".join(LINES)
+    text = "".join(_lines())
     for ch in "дع中한กλשქन":  # Cyrillic, Arabic, Han, Hangul, Thai, Greek, Hebrew, Georgian, Devanagari
-        assert any(ch in line for line in LINES) or re.search(f"[{ch}]", text), ch
-    assert sum(not line.isascii() for line in LINES) > 1000
+        assert any(ch in line for line in _lines()) or re.search(f"[{ch}]", text), ch
+    assert sum(not line.isascii() for line in _lines()) > 1000
 
 
 def _reference_is_prose(line: str) -> bool:
@@ -65,7 +68,7 @@ def test_is_prose_equals_matching_each_letter():
              "lone \ud800 surrogate in a sentence that is long enough to count.", "🙂🙂🙂 emoji only line, no letters 🙂🙂.",
              "ภาษาไทยไม่มีช่องว่างระหว่างคำและประโยคยาวพอสมควรสำหรับการทดสอบ"]
     seen = {True: 0, False: 0}
-    for line in LINES + extra:
+    for line in _lines() + extra:
         got = prose.is_prose.__wrapped__(line)
         assert got == _reference_is_prose(line), line
         seen[got] += 1
@@ -73,7 +76,7 @@ def test_is_prose_equals_matching_each_letter():
 
 
 def test_effective_lengths_equal_one_line_at_a_time():
-    for page in PAGES + [["第１２回　ニュース、東京。", "plain ascii", "Ünïcödé"], ["한국어 문장입니다.", "x"], []]:
+    for page in _pages() + [["第１２回　ニュース、東京。", "plain ascii", "Ünïcödé"], ["한국어 문장입니다.", "x"], []]:
         assert prose.effective_lengths(page) == [prose.effective_length(line) for line in page]
     assert prose.effective_lengths(["東京", "ab"]) == [5, 2]  # a wide page takes each line's own count
 
@@ -100,7 +103,7 @@ def _reference_copied_lines(lines: list[str]) -> list[bool]:
 
 
 def test_copied_lines_equal_the_full_scan():
-    para = [line for line in LINES if 80 <= len(line) <= 300][:40]
+    para = [line for line in _lines() if 80 <= len(line) <= 300][:40]
     built = [
         para[:3] + [para[0] + " " + para[1]],  # a glued copy (same opening as an earlier line)
         para[:3] + [para[1][:50] + "..."],  # cut short, key shared
@@ -109,7 +112,7 @@ def test_copied_lines_equal_the_full_scan():
         ["Short line", para[5]],
     ]
     flagged = 0
-    for page in PAGES + built:
+    for page in _pages() + built:
         got = copied_lines(page)
         assert got == _reference_copied_lines(page), page[:2]
         flagged += sum(got)
@@ -120,7 +123,7 @@ def test_remembered_verdicts_equal_fresh_ones_in_every_script():
     cfg = cl.ClassifierSettings()
     cl._VERDICTS.clear()
     cl._GLUED.clear()
-    for page in PAGES[:80]:
+    for page in _pages()[:80]:
         stop = cl.document_stopwords(page)
         first = cl.classify_stripped(page, stop, None, cfg), cl.teaser_lines(page, stop)
         again = cl.classify_stripped(page, stop, None, cfg), cl.teaser_lines(page, stop)  # (from the memo)
@@ -136,12 +139,12 @@ def test_remembered_verdicts_equal_fresh_ones_in_every_script():
 
 def test_a_stop_set_of_its_own_is_not_remembered_by():
     cfg = cl.ClassifierSettings()
-    english = cl.document_stopwords(PAGES[0])
+    english = cl.document_stopwords(_pages()[0])
     own = english | {"furniture"}  # a rule file's words joined to a list: a new set each page
     assert cl._stop_number(english) is not None and cl._stop_number(own) is None
     assert cl._stop_number(frozenset()) == -1
     cl._VERDICTS.clear()
-    cl.classify_stripped(PAGES[0], own, None, cfg)
+    cl.classify_stripped(_pages()[0], own, None, cfg)
     assert not cl._VERDICTS
     line = "Furniture furniture furniture furniture furniture furniture furniture furniture."
     assert cl._initial(line, own, cfg) != cl._initial(line, english, cfg)
@@ -151,7 +154,7 @@ def test_the_verdict_memo_is_bounded(monkeypatch):
     cfg = cl.ClassifierSettings()
     monkeypatch.setattr(cl, "_VERDICTS_MAX", 5)
     cl._VERDICTS.clear()
-    page = [line for line in LINES if len(line) > 20][:40]
+    page = [line for line in _lines() if len(line) > 20][:40]
     for k in range(0, 40, 4):
         cl.classify_stripped(page[k:k + 4], frozenset(), None, cfg)
         assert len(cl._VERDICTS[(cfg, -1)]) <= 5 + 4
@@ -162,10 +165,10 @@ def test_headline_lists_pretest_changes_nothing():
         heads = [(skip is None or not skip[q]) and cl.headline_like(lines[q]) for q in range(len(lines))]
         return heads
 
-    for page in PAGES:
+    for page in _pages():
         heads = [20 <= len(line) <= 200 and line[-1] not in ".;,:" and cl.headline_like(line) for line in page]
         assert heads == reference(page)
-    assert sum(cl.headline_like(line) for line in LINES) > 20
+    assert sum(cl.headline_like(line) for line in _lines()) > 20
 
 
 def test_stop_words_from_remembered_line_groups_equal_a_fresh_count():
@@ -173,7 +176,7 @@ def test_stop_words_from_remembered_line_groups_equal_a_fresh_count():
     the same list, first call or later, as counting the page's words afresh."""
     cl._GROUPS.clear()
     chosen = set()
-    for page in PAGES:
+    for page in _pages():
         first = cl.document_stopwords(page)
         assert cl.document_stopwords(page) == first  # (now from the memo)
         lists, group, _ = cl._stop_index()
