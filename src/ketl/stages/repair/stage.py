@@ -320,10 +320,10 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
     asks = s.detect_language or s.fix_punctuation or s.split_glued_words
     it = iter(docs)
     while chunk := list(islice(it, _LANGUAGE_CHUNK)):
-        # A run's stage is handed one document at a time (run.batch._guarded, so
-        # that a failing article becomes a reject): a walk for one text costs
-        # more than classify's own (the batch bookkeeping, the samples cut
-        # twice) and misses its cache, so a lone document is asked as before.
+        # A run hands the stage whole batches; a lone document (a batch's
+        # one-at-a-time fallback after an error, the CLI's text command) is asked
+        # as before: a walk for one text costs more than classify's own (the
+        # batch bookkeeping, the samples cut twice) and misses its cache.
         texts = [d.text for d in chunk]
         walk = asks and len(chunk) > 1
         # Cut once: the batch's walk reads them, and so does the final language
