@@ -68,6 +68,22 @@ def shared_path(*parts: str | Path) -> Path:
     return path
 
 
+def texts_in_many_scripts(aeb_limit: int | None = None) -> list[str]:
+    """Real text in many scripts for fast-path-vs-reference tests: the seeds,
+    tests/data/multilingual and (the first ``aeb_limit``) AEB gold bodies; the
+    AEB bodies are required on CI (``shared_path``), optional elsewhere."""
+    import json
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "data" / "multilingual").rglob("*.txt"))]
+    truth = SHARED / "bench" / "aeb" / "ground-truth.json"
+    if truth.is_file() or shared_required():
+        data = json.loads(shared_path(truth).read_text(encoding="utf-8"))
+        data = data.get("output", data)
+        texts += [v if isinstance(v, str) else v.get("articleBody") or "" for v in list(data.values())[:aeb_limit]]
+    return [t for t in texts if t]
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "shared(*paths): the test reads these paths under ../shared; "
                                        "skipped when they are missing (failed on CI)")

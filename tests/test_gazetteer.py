@@ -248,19 +248,9 @@ def _flags(text):
 
 
 def _real_texts() -> list[str]:
-    """Seeds, the multilingual test texts (many scripts) and the AEB bodies, when present."""
-    import json
+    from conftest import texts_in_many_scripts
 
-    from conftest import REPO, SEEDS
-
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
-    texts += [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "data" / "multilingual").rglob("*.txt"))]
-    truth = SEEDS.parent / "bench" / "aeb" / "ground-truth.json"
-    if truth.is_file():
-        data = json.loads(truth.read_text(encoding="utf-8"))
-        data = data.get("output", data)
-        texts += [v if isinstance(v, str) else v.get("articleBody") or "" for v in list(data.values())[:300]]
-    return [t for t in texts if t]
+    return texts_in_many_scripts(300)
 
 
 def test_word_key_screen_finds_what_a_lookup_of_every_word_finds(gaz, tmp_path):

@@ -408,18 +408,9 @@ def test_last_person_before_a_pronoun_is_the_one_the_sorted_list_gives():
 
 
 def _texts_in_many_scripts() -> list[str]:
-    import json
+    from conftest import texts_in_many_scripts
 
-    from conftest import REPO
-
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
-    texts += [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "data" / "multilingual").rglob("*.txt"))]
-    truth = SEEDS.parent / "bench" / "aeb" / "ground-truth.json"
-    if truth.is_file():
-        data = json.loads(truth.read_text(encoding="utf-8"))
-        data = data.get("output", data)
-        texts += [v if isinstance(v, str) else v.get("articleBody") or "" for v in data.values()]
-    return [t for t in texts if t]
+    return texts_in_many_scripts()
 
 
 def test_surname_owner_reads_only_stretches_and_agrees_with_the_whole_scan():
