@@ -199,3 +199,34 @@ def test_stop_words_from_remembered_line_groups_equal_a_fresh_count():
     assert len(chosen) >= 6
     page = ["Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor ut ut ut."] * 5
     assert "ut" in cl.document_stopwords(page, n_adaptive=3)  # the adaptive words still come from the page
+
+
+def test_line_memos_share_one_bound_across_languages_and_settings(monkeypatch):
+    """The review's worry: one memo per (settings, stop list) each capped alone
+    let a worker meeting many languages keep ~100 MB of old lines."""
+    import dataclasses
+
+    monkeypatch.setattr(cl, "_VERDICTS_MAX", 50)
+    monkeypatch.setattr(cl, "_VERDICTS", {})
+    monkeypatch.setattr(cl, "_GLUED", {})
+    pages = [p for p in _pages() if len(p) > 10][:40]
+    configs = [cl.ClassifierSettings(), dataclasses.replace(cl.ClassifierSettings(), list_header_penalty=3)]
+    seen = 0
+    for cfg in configs:
+        for page in pages:
+            stop = cl.document_stopwords(page)
+            cl.classify_stripped(page, stop, None, cfg)
+            cl.teaser_lines(page, stop)
+            held = sum(map(len, cl._VERDICTS.values()))
+            assert held <= 50 + len(page), held  # a page may fill past the bound; the next one clears
+            assert sum(map(len, cl._GLUED.values())) <= 50 + len(page)
+            seen = max(seen, len(cl._VERDICTS))
+    assert seen >= 2  # more than one memo was live: the bound is shared, not per memo
+
+
+def test_an_equal_copy_of_a_shared_stop_list_is_not_taken_for_it():
+    shared = cl._stop_index()[0]
+    k = next(i for i, words in enumerate(shared) if words)
+    assert cl._stop_number(shared[k]) == k
+    assert cl._stop_number(frozenset(shared[k]) | frozenset({"zzqx"})) is None
+    assert cl._stop_number(frozenset(set(shared[k]))) is None  # equal, but not the list: no shared memo

@@ -453,13 +453,28 @@ def _stop_number(stop: frozenset[str]) -> int | None:
     caller's own (a union with a rule file's words): not remembered by."""
     if not stop:
         return -1
-    return _stop_numbers().get(id(stop))
+    k = _stop_numbers().get(id(stop))
+    # (An id is only a list's while the list lives: checked, so a set of the
+    # caller's own never takes a freed list's verdicts.)
+    return k if k is not None and _stop_index()[0][k] is stop else None
 
 
 @lru_cache(maxsize=1)
 def _stop_numbers() -> dict[int, int]:
     # (The lists live as long as the process: their ids stay theirs.)
     return {id(words): k for k, words in enumerate(_stop_index()[0])}
+
+
+def _memo(memos: dict, key: object) -> dict:
+    """The memo of ``key`` in ``memos``, all of them cleared when together they
+    hold ``_VERDICTS_MAX`` lines: one bound per kind of memo, however many
+    languages and settings a long-lived worker meets (each memo keeps whole lines)."""
+    if sum(map(len, memos.values())) >= _VERDICTS_MAX:
+        memos.clear()
+    memo = memos.get(key)
+    if memo is None:
+        memo = memos[key] = {}
+    return memo
 
 
 def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int], cfg: ClassifierSettings,
@@ -471,9 +486,7 @@ def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Seque
             if penalties[q] <= 0:
                 labels[q], reasons[q] = _initial(line, stop, cfg, lengths[q])
         return
-    memo = _VERDICTS.get((cfg, number))
-    if memo is None or len(memo) >= _VERDICTS_MAX:
-        memo = _VERDICTS[(cfg, number)] = {}
+    memo = _memo(_VERDICTS, (cfg, number))
     known = memo.get
     hits = misses = 0
     for q, line in enumerate(lines):
@@ -930,9 +943,7 @@ def _glued_judge(stop: frozenset[str]) -> Callable[[str], bool]:
     number = _stop_number(stop)
     if number is None or number < 0:  # (no list: _glued_headline is the dateline test alone, and cheap)
         return lambda line: _glued_headline(line, stop)
-    memo = _GLUED.get(number)
-    if memo is None or len(memo) >= _VERDICTS_MAX:
-        memo = _GLUED[number] = {}
+    memo = _memo(_GLUED, number)
     known = memo.get
 
     def judge(line: str) -> bool:
