@@ -3,8 +3,9 @@
 Built once per run from the whole quotes and articles tables (both are small
 columns next to the text), with Arrow group-bys: rows are sorted by cluster
 and time first, so the order-keeping aggregations (``first``, ``last``,
-``list``, ``distinct`` on one thread) give the first outlet, the outlets in
-order of appearance and the reprints in time order without a Python loop.
+``list`` on one thread) give the first outlet and the reprints in time order
+without a Python loop; the outlets in order of appearance are each outlet's
+first row, ordered (Arrow's ``distinct`` does not keep its input's order).
 
 An article's time is its ``published`` date, else its ``first_seen`` (when
 ketl first read it): an undated article still has a place in the order, and
@@ -80,6 +81,33 @@ def _main_speakers(rows: pa.Table) -> pa.Table:
     return main.rename_columns(["cluster_id", "speaker_id", "speaker_name", "votes", "attributed"])
 
 
+def _outlets_in_order(rows: pa.Table) -> pa.Table:
+    """cluster_id, outlets: each cluster's distinct outlets in the order of ``rows`` (sorted
+    by cluster, then time). Arrow's ``distinct`` aggregation does not keep that order: its
+    lists came out reordered, and differently for another set of rows, so the order of a
+    cluster's outlets changed with the number of passes of the quote_clusters build."""
+    seen = pa.table({"cluster_id": rows.column("cluster_id"), "outlet": rows.column("outlet"),
+                     "row": pa.array(range(rows.num_rows), pa.int64())})
+    seen = seen.filter(pc.is_valid(seen.column("outlet")))
+    first = seen.group_by(["cluster_id", "outlet"], use_threads=False).aggregate([("row", "min")])
+    # rows are sorted by cluster first, so ordering each outlet's first row keeps a cluster's together
+    first = first.sort_by([("row_min", "ascending")])
+    cluster = first.column("cluster_id").combine_chunks()
+    runs = pc.run_end_encode(cluster, run_end_type=pa.int64())
+    offsets = pa.concat_arrays([pa.array([0], pa.int64()), runs.run_ends])
+    lists = pa.LargeListArray.from_arrays(offsets, first.column("outlet").combine_chunks())
+    return pa.table({"cluster_id": runs.values, "outlets": lists.cast(pa.list_(pa.string()))})
+
+
+def _with_outlets(agg: pa.Table, rows: pa.Table) -> pa.Table:
+    """``agg`` with an ``outlets`` column (an empty list for a cluster with no known
+    outlet, as Arrow's ``distinct`` gave: only an article missing from the join has none)."""
+    ordered = _outlets_in_order(rows)
+    idx = pc.index_in(agg.column("cluster_id"), value_set=ordered.column("cluster_id"))
+    outlets = pc.take(ordered.column("outlets"), idx)
+    return agg.append_column("outlets", pc.fill_null(outlets, pa.scalar([], pa.list_(pa.string()))))
+
+
 def _attach(agg: pa.Table, other: pa.Table) -> pa.Table:
     """``agg`` with ``other``'s columns matched on cluster_id (null where absent): a left
     join that, unlike Arrow's, carries the list columns of ``agg``."""
@@ -106,14 +134,14 @@ def quote_clusters(quotes: pa.Table, articles: pa.Table, run_id: str) -> pa.Tabl
     rows = rows.append_column("canonical", pc.equal(rows.column("quote_id"), rows.column("cluster_id")))
     rows = rows.sort_by([("cluster_id", "ascending"), ("at", "ascending"), ("doc_id", "ascending")])
     agg = rows.group_by("cluster_id", use_threads=False).aggregate([
-        ("quote_id", "count"), ("doc_id", "count_distinct"), ("outlet", "distinct"),
+        ("quote_id", "count"), ("doc_id", "count_distinct"),
         ("at", "min"), ("at", "max"), ("wording", "count_distinct"), ("similarity", "min"),
         ("doc_id", "first"), ("outlet", "first"), ("dated", "first"), ("doc_id", "last"), ("outlet", "last"),
         ("text", "first")])
     # The canonical member's text when it is a statement of the cluster, else its earliest statement.
     canon = rows.filter(rows.column("canonical")).group_by("cluster_id", use_threads=False).aggregate(
         [("text", "first")]).rename_columns(["cluster_id", "canonical_text"])
-    agg = _attach(_attach(agg, canon), _main_speakers(rows))
+    agg = _attach(_attach(_with_outlets(agg, rows), canon), _main_speakers(rows))
     agg = agg.sort_by([("at_min", "ascending"), ("cluster_id", "ascending")])
     attributed = pc.fill_null(agg.column("attributed"), 0)
     n = agg.num_rows
@@ -126,8 +154,8 @@ def quote_clusters(quotes: pa.Table, articles: pa.Table, run_id: str) -> pa.Tabl
         "speaker_disagree": pc.subtract(attributed, pc.fill_null(agg.column("votes"), 0)).cast(pa.int32()),
         "members": agg.column("quote_id_count").cast(pa.int32()),
         "articles": agg.column("doc_id_count_distinct").cast(pa.int32()),
-        "outlets": agg.column("outlet_distinct"),
-        "n_outlets": pc.list_value_length(agg.column("outlet_distinct")).cast(pa.int32()),
+        "outlets": agg.column("outlets"),
+        "n_outlets": pc.list_value_length(agg.column("outlets")).cast(pa.int32()),
         **_first_and_last(agg),
         "last_doc_id": agg.column("doc_id_last"),
         "spread_hours": _hours(agg.column("at_max"), agg.column("at_min")),
@@ -164,16 +192,16 @@ def article_clusters(articles: pa.Table, run_id: str) -> pa.Table:
         [("cluster_id", "ascending"), ("at", "ascending"), ("doc_id", "ascending")])
     rows = rows.append_column("delay", _hours(rows.column("at"), rows.column("at_min")))
     agg = rows.group_by("cluster_id", use_threads=False).aggregate([
-        ("doc_id", "count"), ("outlet", "distinct"), ("doc_id", "list"), ("delay", "list"),
+        ("doc_id", "count"), ("doc_id", "list"), ("delay", "list"),
         ("at", "min"), ("at", "max"), ("title", "first"), ("dated", "first"), ("outlet", "first"),
         ("doc_id", "first"), ("outlet", "last")])
-    agg = agg.sort_by([("at_min", "ascending"), ("cluster_id", "ascending")])
+    agg = _with_outlets(agg, rows).sort_by([("at_min", "ascending"), ("cluster_id", "ascending")])
     return pa.table({
         "cluster_id": agg.column("cluster_id"),
         "title": agg.column("title_first"),
         "members": agg.column("doc_id_count").cast(pa.int32()),
-        "outlets": agg.column("outlet_distinct"),
-        "n_outlets": pc.list_value_length(agg.column("outlet_distinct")).cast(pa.int32()),
+        "outlets": agg.column("outlets"),
+        "n_outlets": pc.list_value_length(agg.column("outlets")).cast(pa.int32()),
         "doc_ids": agg.column("doc_id_list"),
         "delays_hours": agg.column("delay_list"),
         **_first_and_last(agg),
@@ -241,11 +269,9 @@ def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None,
 # Quotes per pass of the quote_clusters build: its joins and sorts took about four times
 # the columns' size (436 MB of Arrow memory for the 555,216 quotes of 100,000 articles of
 # bench_vs_by_hand's corpus, nearly all clustered), so a larger table is built in passes
-# over ranges of cluster ids, each reading only its range's rows. Not lowered, though
-# 125,000 (8 passes at 100,000 articles) measured 353 MiB against 423 for 250,000 (20,000
-# articles: 331-337): the order of a cluster's ``outlets`` list changes with the passes
-# (the base code at 100,000 articles: 251 of 2,508 clusters differ between 4 and 8 passes,
-# and those 4 passes give the order of appearance), so the pass size is part of the output.
+# over ranges of cluster ids, each reading only its range's rows. The output does not
+# depend on the passes (tested): a cluster's rows all fall in one pass, and its outlets
+# are ordered by the rows, not by Arrow's ``distinct`` (which reordered them per pass).
 PASS_ROWS = 250_000
 # Batches a scan reads ahead: none. Each pass's scan reads whole row groups (texts
 # included) before its filter, and the default 16 buffered were 120 MB of every pass.
