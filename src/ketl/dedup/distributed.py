@@ -27,6 +27,8 @@ stored n-grams and the signatures (512 bytes) stay in the shards and on disk.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,37 +228,115 @@ def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence
 
 def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure: str, dtype,
               window: int | None = None, chunk: int | None = None) -> np.ndarray:
-    """``SketchStore.<measure>(pairs)`` (``jaccard`` or ``intersection_sizes``), the files
-    mapped anew for each tile of pairs whose two items fall in the same two windows of
-    ``window`` items, ``chunk`` pairs at a time.
+    """``SketchStore.<measure>(pairs)`` (``jaccard`` or ``intersection_sizes``), ``chunk``
+    pairs at a time, each chunk measured on a copy of its items' sketches (:func:`_gathered`),
+    the pairs ordered by tiles of ``window`` x ``window`` items so a chunk's items lie close.
 
-    Pairs reach back to any earlier item, so one mapping kept every page of the
-    run's signatures they touched resident: the band tasks' peak RSS grew with the
-    run (233 MiB at 20,000 articles of bench_vs_by_hand's corpus, 438 at 100,000,
-    where the quote signatures are 284 MB). Per tile the pages of at most two
-    windows are mapped. Same values, in the pairs' order.
+    Pairs reach back to any earlier item, so one mapping kept every page of the run's
+    signatures they touched resident: the band tasks' peak RSS grew with the run (233
+    MiB at 20,000 articles of bench_vs_by_hand's corpus, 438 at 100,000, where the quote
+    signatures are 284 MB). Mapping the files anew per tile bounded it by a tile's two
+    windows (128 MB of pages with 2^17-item windows), and smaller windows faulted the
+    same pages in again for fewer pairs (+30 % CPU). A copy bounds the pages by
+    ``_SPAN`` bytes of file, whatever the window. Same values, in the pairs' order.
     """
     out = np.empty(len(pairs), dtype)
     if not len(pairs):
         return out
     window, chunk = window or _TILE, chunk or _BLOCK
     tiles = -(-max(n, 1) // window)
-    if tiles == 1:  # every pair in the one tile (runs up to ``window`` items): no sort, no key arrays
-        fn = getattr(SketchStore.open(sketches, num_perm, upto=n), measure)
-        for start in range(0, len(pairs), chunk):
-            out[start:start + chunk] = fn(pairs[start:start + chunk])
-        return out
-    key = (pairs[:, 0] // window) * tiles + pairs[:, 1] // window
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    cuts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1], [True])))
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
-        fn = getattr(SketchStore.open(sketches, num_perm, upto=n), measure)
-        for start in range(lo, hi, chunk):  # a tile's pairs a block at a time (the measure's own arrays)
-            take = order[start:min(hi, start + chunk)]
-            out[take] = fn(pairs[take])
-        del fn  # unmapped before the next tile maps its windows: two tiles' pages were resident at once
+    order = None
+    if tiles > 1:
+        order = np.argsort((pairs[:, 0] // window) * tiles + pairs[:, 1] // window, kind="stable")
+    store = SketchStore.open(sketches, num_perm, upto=n)
+    pages = _FilePages(store)
+    for start in range(0, len(pairs), chunk):
+        take = order[start:start + chunk] if order is not None else slice(start, start + chunk)
+        items, local = np.unique(pairs[take].ravel(), return_inverse=True)
+        near = _gathered(store, pages, items, measure)
+        out[take] = getattr(near, measure)(local.reshape(-1, 2))
+    pages.drop()
     return out
+
+
+# Bytes of sketch file whose pages a measure holds at once (:func:`_gathered`).
+_SPAN = 16 << 20
+
+
+def _gathered(store: SketchStore, pages: "_FilePages", items: np.ndarray, measure: str) -> SketchStore:
+    """An in-memory store of the sorted distinct ``items``' sketches (item k of it is
+    ``items[k]``): only what ``measure`` reads (signatures for ``jaccard``, n-gram sets
+    for ``intersection_sizes``), read ``_SPAN`` bytes of file at a time, each span's
+    pages dropped from the process once copied."""
+    near = SketchStore(store.num_perm)
+    if measure == "intersection_sizes":  # n-gram sets vary in size: the file bytes up to each item
+        lengths = store.gram_lengths(0, len(store))
+        at = np.cumsum(lengths)[items] * 4
+        offsets = np.zeros(len(items) + 1, np.int64)
+        np.cumsum(lengths[items], out=offsets[1:])
+        values = np.empty(offsets[-1], np.uint32)
+        for lo, hi in _spans(at):
+            values[offsets[lo]:offsets[hi]] = store.gram_sets(items[lo:hi])[0]
+            pages.drop()
+        near.append(np.empty((len(items), 0), np.uint32),
+                    pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(values)))
+    else:
+        sigs = np.empty((len(items), store.num_perm), np.uint32)
+        for lo, hi in _spans(items * (store.num_perm * 4)):
+            sigs[lo:hi] = store.signatures(items[lo:hi])
+            pages.drop()
+        near.append(sigs)
+    return near
+
+
+def _spans(at: np.ndarray):
+    """``[lo, hi)`` runs of the sorted file positions ``at`` that span at most ``_SPAN`` bytes
+    (one position at least)."""
+    lo = 0
+    while lo < len(at):
+        hi = max(lo + 1, int(np.searchsorted(at, at[lo] + _SPAN, side="left")))
+        yield lo, hi
+        lo = hi
+
+
+class _FilePages:
+    """Drops the pages of a store's memory-mapped sketch files from the process (they stay
+    in the page cache: reading them again is a minor fault). Resident file pages count in
+    a process's RSS, and a measure's reads would keep every page it touched to the end.
+
+    Only read-only mappings of the store's own files are dropped, found in
+    ``/proc/self/maps`` (elsewhere nothing is dropped): an array held in memory, or
+    decompressed from a file, is never touched."""
+
+    def __init__(self, store: SketchStore) -> None:
+        self._madvise = _madvise()
+        files = {str(Path(p).resolve()) for p in store.files()}
+        self.ranges: list[tuple[int, int]] = []
+        try:
+            lines = Path("/proc/self/maps").read_text().splitlines() if self._madvise and files else []
+        except OSError:
+            lines = []
+        for line in lines:
+            fields = line.split(maxsplit=5)
+            if len(fields) == 6 and fields[5] in files and "w" not in fields[1]:
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                self.ranges.append((lo, hi - lo))
+
+    def drop(self) -> None:
+        for address, size in self.ranges:
+            self._madvise(ctypes.c_void_p(address), ctypes.c_size_t(size), mmap.MADV_DONTNEED)
+
+
+def _madvise():
+    """libc's ``madvise``, or None where it or MADV_DONTNEED is missing (the pages then stay)."""
+    if not hasattr(mmap, "MADV_DONTNEED"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return fn
 
 
 class BlockMapped:
