@@ -47,17 +47,12 @@ __all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "lin
 # New items whose band keys are computed at a time in a shard: a block's signatures are
 # copied (16 MB) and its pages mapped. 2^16 was a 100,000-article band task's peak.
 _BLOCK = 1 << 15
-# Items per window of the pair measures' tiles (_by_tiles): 32 MB of signatures, so a tile
-# (two windows) keeps 64 MB of pages resident. Pairs reach back across the whole run: with
-# 2^17 windows a band task held 128 MB of pages at 100,000 articles (the whole run is one
-# window at 20,000). bands-0 at 100,000, in process: 2^17 3.0 s CPU / 276 MiB, 2^16 3.3 s /
-# 248 MiB, 2^15 3.9 s / 240 MiB (a tile's pages are faulted in again for fewer pairs).
+# Items per window of the tiles the pair measures order their pairs by (_by_tiles): a
+# chunk's items then lie close in the sketch files. Tiles used to be mapped whole, so
+# the window bounded the pages resident (2^17: 128 MB at 100,000 articles); now a chunk's
+# items are copied a span of bytes at a time (_SPAN), and the window only orders.
 _TILE = 1 << 16
-# The link step's window (BlockMapped): its measures read a tile's pages for fewer pairs,
-# so remapping costs more there: cluster-quotes at 100,000 articles took 14.2 s CPU with
-# 2^15 windows (peak 351 MiB), 10.1 with 2^16 (348), 9.1 with 2^17 (386) against 8.4 s
-# before streaming (557 MiB). 2^17 keeps its CPU within 10 %.
-_LINK_TILE = 1 << 17
+_LINK_TILE = 1 << 17  # the link step's (BlockMapped)
 MAX_SKETCH_FILES = 32  # stored sketch files before a run merges them
 
 
@@ -243,7 +238,7 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
     out = np.empty(len(pairs), dtype)
     if not len(pairs):
         return out
-    window, chunk = window or _TILE, chunk or _BLOCK
+    window, chunk = window or _TILE, chunk or _PAIRS
     tiles = -(-max(n, 1) // window)
     order = None
     if tiles > 1:
@@ -259,8 +254,14 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
     return out
 
 
-# Bytes of sketch file whose pages a measure holds at once (:func:`_gathered`).
-_SPAN = 16 << 20
+# Bytes of sketch file whose pages a measure holds at once (:func:`_gathered`), and pairs
+# measured per copy (a copy holds up to twice as many items' sketches). The link's Jaccard
+# at 100,000 articles (552,029 pairs), peak over its input / CPU: tiles of mapped 2^17-item
+# windows +155 MiB / 0.36 s (2^16: +95 / 0.63); copies of 32,768 pairs and 16 MB +75 / 0.47,
+# 8,192 and 16 MB +42 / 0.41, 8,192 and 8 MB +35 / 0.36 (a band file's 1.1 million: +175
+# / 0.80 s mapped, +49 / 0.78 copied).
+_SPAN = 8 << 20
+_PAIRS = 1 << 13
 
 
 def _gathered(store: SketchStore, pages: "_FilePages", items: np.ndarray, measure: str) -> SketchStore:

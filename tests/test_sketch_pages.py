@@ -1,0 +1,84 @@
+"""The pair measures drop the sketch files' pages they read (resident file pages count in
+a process's RSS: a band task held up to 128 MB of them at 100,000 articles), and never
+touch memory that is not a read-only mapping of those files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from ketl.dedup import distributed
+from ketl.dedup.sketches import SketchStore, SketchWriter
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/smaps")
+
+
+def _write(folder: Path, n: int, perm: int = 64, seed: int = 4) -> tuple[np.ndarray, list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    sigs = rng.integers(0, 6, size=(n, perm), dtype=np.uint32)
+    sets = [np.unique(rng.integers(0, 400, size=rng.integers(1, 60))).astype(np.uint32) for _ in range(n)]
+    half = n // 2
+    for lo, hi in ((0, half), (half, n)):  # two chunk files
+        with SketchWriter(folder, lo, perm) as w:
+            w.write(sigs[lo:hi], pa.array([s.tolist() for s in sets[lo:hi]], pa.list_(pa.uint32())))
+    return sigs, sets
+
+
+def _resident_kb(files: set[str]) -> int:
+    """Rss of this process's mappings of ``files`` (kB)."""
+    total, current = 0, None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            current = head[5] if len(head) > 5 else None
+        elif head and head[0] == "Rss:" and current in files:
+            total += int(head[1])
+    return total
+
+
+@linux
+def test_dropping_a_stores_pages_leaves_none_resident_and_reads_the_same(tmp_path):
+    sigs, _sets = _write(tmp_path, 6000)
+    store = SketchStore.open(tmp_path, 64)
+    files = {str(p.resolve()) for p in store.files()}
+    pages = distributed._FilePages(store)
+    assert len(pages.ranges) == 2  # one read-only mapping per file
+    before = store.signatures(np.arange(6000)).sum()  # every page read
+    assert _resident_kb(files) > 1000  # 1.5 MB of signatures
+    pages.drop()
+    assert _resident_kb(files) < 100
+    assert store.signatures(np.arange(6000)).sum() == before == sigs.sum()  # read again from the file
+
+
+def test_pages_held_in_memory_are_never_dropped(tmp_path):
+    sigs, _ = _write(tmp_path, 200)
+    store = SketchStore(64)
+    store.append(sigs.copy())  # in memory only: dropping its pages would zero them
+    pages = distributed._FilePages(store)
+    assert pages.ranges == []
+    pages.drop()
+    assert np.array_equal(store.signatures(np.arange(200)), sigs)
+
+
+@pytest.mark.parametrize("span", [1, 700, 1 << 23])
+def test_measures_read_a_span_of_the_files_at_a_time_give_the_mapped_answer(tmp_path, monkeypatch, span):
+    """A copy of a chunk's items read ``_SPAN`` bytes at a time (one item a span at worst):
+    the same Jaccard and n-gram overlaps as the store mapped once, in the pairs' order."""
+    sigs, sets = _write(tmp_path, 300)
+    monkeypatch.setattr(distributed, "_SPAN", span)
+    rng = np.random.default_rng(8)
+    pairs = np.stack([rng.integers(0, 300, 900), rng.integers(0, 300, 900)], axis=1)
+    pairs = np.concatenate([pairs, [[0, 299], [299, 0], [7, 7]]])
+    once = SketchStore.open(tmp_path, 64)
+    want_j = once.jaccard(pairs)
+    want_i = np.array([len(np.intersect1d(sets[a], sets[b])) for a, b in pairs])
+    assert 0 < (want_i > 0).sum() < len(pairs) and len(np.unique(want_j)) > 3
+    for window, chunk in ((16, 50), (1 << 16, 1 << 13)):
+        got_j = distributed._by_tiles(tmp_path, 64, 300, pairs, "jaccard", np.float32, window, chunk)
+        got_i = distributed._by_tiles(tmp_path, 64, 300, pairs, "intersection_sizes", np.int64, window, chunk)
+        assert np.array_equal(got_j, want_j)
+        assert np.array_equal(got_i, want_i)
