@@ -82,3 +82,27 @@ def test_measures_read_a_span_of_the_files_at_a_time_give_the_mapped_answer(tmp_
         got_i = distributed._by_tiles(tmp_path, 64, 300, pairs, "intersection_sizes", np.int64, window, chunk)
         assert np.array_equal(got_j, want_j)
         assert np.array_equal(got_i, want_i)
+
+
+@pytest.mark.parametrize("stored", [0, 3, 9])
+def test_item_positions_of_rows_with_repeats_and_stored_ids(stored):
+    """Register's item numbers: a stored id keeps its item, a new id takes the next number
+    at its first row, a repeat shares it; the new ids come in item order."""
+    from ketl.dedup.index import QuoteIndex
+
+    rows = ["q7", "ж1", "q7", "名2", "q0", "ж1", "ا3", "q9", "q0", "名2", "x", "q7"]
+    known = list(dict.fromkeys(rows))[:stored]
+    idx = QuoteIndex()
+    if known:
+        idx._id_chunks.append(pa.array(known, pa.string()))
+        idx._n = len(known)
+    pos, new_rows, new_ids = idx._positions(pa.array(rows, pa.string()))
+    items = {k: i for i, k in enumerate(known)}
+    want_new = []
+    for r, k in enumerate(rows):
+        if k not in items:
+            items[k] = len(items)
+            want_new.append(r)
+    assert pos.tolist() == [items[k] for k in rows]
+    assert new_rows.tolist() == want_new
+    assert new_ids.to_pylist() == [rows[r] for r in want_new]

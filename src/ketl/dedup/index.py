@@ -429,23 +429,32 @@ class NearDupIndex:
         return ids
 
     def _positions(self, ids: pa.Array) -> tuple[np.ndarray, np.ndarray, pa.Array]:
-        """Item number of every row, the rows that are new, and the new ids in item order."""
+        """Item number of every row, the rows that are new, and the new ids in item order.
+
+        Per-row arrays only (a run's register step holds them for every quote: 555,216 at
+        100,000 articles of bench_vs_by_hand's corpus): no copy of the ids when none is
+        stored, and each new id's first row from the running maximum of its code, not a sort.
+        """
         n_old = self._n
+        unknown = None  # every row
+        pos = np.full(len(ids), -1, np.int64)
         if n_old:
-            pos = pc.index_in(ids, value_set=self._ids())
-            known = pos.is_valid().to_numpy(zero_copy_only=False)
-            pos = pos.fill_null(-1).to_numpy().astype(np.int64)
-        else:
-            known = np.zeros(len(ids), bool)
-            pos = np.full(len(ids), -1, np.int64)
-        unknown = np.flatnonzero(~known)
-        if not len(unknown):
+            where = pc.index_in(ids, value_set=self._ids())
+            if where.null_count < len(where):
+                pos = where.fill_null(-1).to_numpy().astype(np.int64)
+                unknown = np.flatnonzero(pos < 0)
+            del where
+        if unknown is not None and not len(unknown):
             return pos, np.empty(0, np.int64), pa.array([], pa.string())
         # Dictionary indices follow first appearance: new row k is the k-th distinct new id.
-        enc = pc.dictionary_encode(ids.take(pa.array(unknown)))
-        code = enc.indices.to_numpy().astype(np.int64)
-        _, first = np.unique(code, return_index=True)
-        pos[unknown] = n_old + code
+        enc = pc.dictionary_encode(ids if unknown is None else ids.take(pa.array(unknown)))
+        code = enc.indices.to_numpy(zero_copy_only=False)
+        first = np.flatnonzero(np.diff(np.maximum.accumulate(code), prepend=-1) > 0)
+        if unknown is None:
+            pos[:] = code
+            pos += n_old
+            return pos, first.astype(np.int64), enc.dictionary
+        pos[unknown] = n_old + code.astype(np.int64)
         return pos, unknown[first], enc.dictionary
 
     def _append(self, new_ids: pa.Array, sigs: np.ndarray, grams: pa.ListArray | None) -> None:
