@@ -106,3 +106,27 @@ def test_item_positions_of_rows_with_repeats_and_stored_ids(stored):
     assert pos.tolist() == [items[k] for k in rows]
     assert new_rows.tolist() == want_new
     assert new_ids.to_pylist() == [rows[r] for r in want_new]
+
+
+def test_live_clusters_of_the_whole_index_in_item_order_equal_the_look_up():
+    """A first run's quotes table lists every item in item order: its clusters are read
+    without looking each id up; the answer must be the look-up's."""
+    from test_dedup import _table
+    from test_dedup_distributed import _rows
+
+    from ketl.dedup.index import QuoteIndex
+
+    idx = QuoteIndex()
+    idx.add(_table(_rows()))
+    ids = idx._ids().combine_chunks()
+    fast_id, fast_size = idx.live_clusters(ids)
+    # one id the index does not hold: the look-up path, whose first rows are the same ids
+    slow_id, slow_size = idx.live_clusters(pa.concat_arrays([ids, pa.array(["not indexed"])]))
+    assert fast_id.equals(slow_id.slice(0, len(ids))) and fast_size.equals(slow_size.slice(0, len(ids)))
+    assert slow_id[len(ids)].as_py() is None
+    sizes = fast_size.to_pylist()
+    assert max(sizes) > 2 and min(sizes) == 1  # clusters and lone quotes both checked
+    # rows replaced: a subset names each cluster by its earliest live member
+    part = ids.slice(3)
+    sub_id, sub_size = idx.live_clusters(part)
+    assert sum(sub_size.to_pylist()) <= sum(sizes) and len(sub_id) == len(part)
