@@ -424,6 +424,7 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | 
     s = idx.settings
     pos = np.load(plan._file("rows.npy", cls))
     new_ids = pq.read_table(plan._file("new-ids.parquet", cls)).column("id").combine_chunks()
+    release()  # the read's buffers (+80 MB at 555,216 ids) would stay under the phases below
     if plan.new:
         folder = cls.paths(plan.new_state).sketches
         idx._id_chunks.append(new_ids)
