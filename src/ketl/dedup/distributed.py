@@ -341,8 +341,8 @@ def _madvise():
 
 
 class BlockMapped:
-    """The sketch files as the link step reads them: mapped anew for each tile of pairs
-    (:func:`_by_tiles`), so the pages a tile read leave the process with it. Mapped
+    """The sketch files as the link step reads them: each measure through :func:`_by_tiles`,
+    whose pages read leave the process after each span of the files. Mapped
     once, every signature and n-gram set the step touched stayed resident to its
     end: 385 MB of file pages at 100,000 articles of bench_vs_by_hand's corpus
     (nearly every quote is clustered there, so nearly every item is read); mapped
