@@ -173,11 +173,11 @@ def _pid() -> int:
     return os.getpid()
 
 
-def test_compute_pool_runs_batches_in_its_workers_and_only_while_open():
+def test_compute_pool_runs_batches_in_its_workers_and_only_while_open(pool_of):
     from ketl.flows.pool import CURRENT, ComputePool, compute
 
     assert compute(_pid) == os.getpid()  # no pool: in this process (a Dask worker's case)
-    with ComputePool(2) as pool:
+    with pool_of(2) as pool:
         assert CURRENT.get() is pool
         worker = compute(_pid)
         # Prefect's thread runner runs each task in a copy of the flow's context
@@ -215,8 +215,8 @@ def _pid_meeting(folder: str, me: str, other: str, limit: float = 20.0) -> int:
     return os.getpid()
 
 
-def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each(tmp_path):
-    from ketl.flows.pool import ComputePool, compute_each
+def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each(tmp_path, pool_of):
+    from ketl.flows.pool import compute_each
     from ketl.run import progress
 
     class Count:
@@ -234,7 +234,7 @@ def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each
     try:
         assert compute_each(_pid_after, [(0.0,), (0.0,)]) == [os.getpid()] * 2  # no pool: here, in order
         assert seen.done == []  # and the flow counts the task's batches (a Dask worker's case)
-        with ComputePool(2) as pool:
+        with pool_of(2) as pool:
             assert pool.ready(120)  # both workers up: else the first takes every call
             meet = [(str(tmp_path), "a", "b"), (str(tmp_path), "b", "a"),
                     (str(tmp_path), "c", "c"), (str(tmp_path), "d", "d")]
@@ -243,7 +243,7 @@ def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each
         assert seen.done == [("read", 1)] * 4
         # a retried task runs its finished batches again: each batch still counts once
         seen.done.clear()
-        with ComputePool(2) as pool:
+        with pool_of(2) as pool:
             keys = [("run", b) for b in (3, 4)]
             compute_each(_pid_after, [(0.0,), (0.0,)], "curate", keys)
             compute_each(_pid_after, [(0.0,), (0.0,)], "curate", keys)  # the retry
@@ -282,14 +282,14 @@ def _batch_once_failing(folder: str, batch: int, fail: int) -> int:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_retried_task_reruns_only_the_batches_not_done(tmp_path, workers):
+def test_a_retried_task_reruns_only_the_batches_not_done(tmp_path, workers, pool_of):
     """One task run stands for all of a step's batches: its retry (Prefect calls the
     task again, with the same batches) must not redo the batches already written."""
     from ketl.flows.pool import ComputePool, compute_each
 
     calls = [(str(tmp_path), b, 2) for b in range(6)]
     keys = [("run", b) for b in range(6)]
-    with ComputePool(workers) as pool:
+    with pool_of(workers) as pool:
         if workers > 1:
             assert pool.ready(120)
         with pytest.raises(OSError, match="disk full"):
