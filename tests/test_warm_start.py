@@ -229,19 +229,19 @@ def _place_names_loaded(settings) -> int:
     from ketl.run.warm import warm_worker
     from ketl.stages.boilerplate import metadata
 
+    metadata._place_names.cache_clear()  # a pool worker of the session's: as a fresh process has them
     warm_worker(settings, settings.config_hash())
     return metadata._place_names.cache_info().currsize
 
 
-def test_a_skipped_stage_is_not_warmed():
+def test_a_skipped_stage_is_not_warmed(pool_of):
     """Its tables would only take memory (boilerplate's place names: 33 MB)."""
     from ketl.settings import Settings
 
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as a, ProcessPoolExecutor(1, mp_context=spawn) as b:
-        skipped = a.submit(_place_names_loaded, Settings(skip=("boilerplate",)))
-        running = b.submit(_place_names_loaded, Settings())
-        assert (skipped.result(timeout=300), running.result(timeout=300)) == (0, 1)
+    with pool_of(2) as pool:
+        skipped = pool.compute(_place_names_loaded, Settings(skip=("boilerplate",)))
+        running = pool.compute(_place_names_loaded, Settings())
+        assert (skipped, running) == (0, 1)
 
 
 def _quotes_lexicon_after_stage_warm_ups(skip: tuple[str, ...]) -> int:
