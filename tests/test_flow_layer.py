@@ -94,17 +94,38 @@ PROBES = {
 }
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory, request):
-    """The selected tests' scripts, started together in fresh interpreters: each is
-    seconds of importing Prefect while this process only waits."""
-    chosen = {item.name for item in request.session.items if item.module is request.module} & set(PROBES)
+_STARTED: dict[str, subprocess.Popen] = {}  # the probes start_early started, by test
+
+
+def _start_probes(names: set[str], folder: Path) -> dict[str, subprocess.Popen]:
     procs = {}
-    for name in sorted(chosen):
+    for name in sorted(names):
         script, setup = PROBES[name]
-        env, args = setup(tmp_path_factory.mktemp("probe"))
+        (folder / name).mkdir(parents=True)
+        env, args = setup(folder / name)
         procs[name] = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], env=env,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return procs
+
+
+def start_early(items) -> None:
+    """conftest calls this after collection: the selected tests' probes start then, beside
+    the tests of the files before this one, instead of while this process waits for them
+    (seconds of importing Prefect each)."""
+    import tempfile
+
+    chosen = {item.name for item in items} & set(PROBES)
+    if chosen:
+        _STARTED.update(_start_probes(chosen, Path(tempfile.mkdtemp(prefix="flow-layer-probes-"))))
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory, request):
+    """The selected tests' scripts, each in a fresh interpreter, started after collection
+    (``start_early``); started here, together, if they were not."""
+    chosen = {item.name for item in request.session.items if item.module is request.module} & set(PROBES)
+    procs = {name: _STARTED.pop(name) for name in chosen & set(_STARTED)}
+    procs.update(_start_probes(chosen - set(procs), tmp_path_factory.mktemp("probe")))
 
     def result(name: str) -> subprocess.CompletedProcess:
         stdout, stderr = procs[name].communicate(timeout=300)
