@@ -402,13 +402,58 @@ def dask_cluster(prefect_api) -> tuple[str, Path]:
         shutil.rmtree(boot.home.parent, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def _two_workers():
+    """One ``ComputePool(2)`` for the session, started and warmed once (3.5 CPU s a pool
+    here), for the tests about what an open pool does with its workers."""
+    from ketl.flows.pool import ComputePool
+
+    pool = ComputePool(2).start()
+    # Not among the Ctrl-C stoppers: tests call those (as the handler does) to stop their
+    # own pools. The workers still end with this process (exit_with_parent).
+    pool._off()
+    pool._off = lambda: None
+    assert pool.ready(180), "the session's two pool workers did not start"
+    _EARLY["pool running"] = pool
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def pool_of(_two_workers):
+    """``pool_of(n)`` for ``ComputePool(n)`` in a test of what an open pool does (compute,
+    compute_each, retries): with two workers, a pool of the test's own (its own batches
+    done, its own context) over the session's two warm worker processes, which its
+    ``with`` block leaves running. Tests of a pool's start, close or stop make their own."""
+    from ketl.flows.pool import ComputePool
+
+    class Borrowed(ComputePool):
+        def __init__(self) -> None:
+            super().__init__(2)
+            self._executor = _two_workers._executor  # start() then has nothing to start
+
+        def close(self) -> None:
+            self._executor = None  # the workers are the session's
+
+    assert _two_workers._executor is not None, "the session's pool was stopped before a test that uses it"
+    return lambda workers: Borrowed() if workers == 2 else ComputePool(workers)
+
+
+# fixture a test uses -> what _EARLY holds while it runs, stopped after its last test
+_STOP_AFTER_LAST_USER = {"dask_cluster": ("dask running", lambda boot: boot.stop()),
+                         "_two_workers": ("pool running", lambda pool: pool.close())}
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
-    """The session's Dask cluster stops after the last selected test that uses it: idle,
-    its scheduler and workers still cost 8 % of a core (heartbeats), for the rest of the
-    session otherwise."""
+    """The session's Dask cluster and pool workers stop after the last selected test that
+    uses them: idle, the cluster's scheduler and workers still cost 8 % of a core
+    (heartbeats), and the pool's workers hold their tables, for the rest of the session
+    otherwise."""
     yield
-    boot = _EARLY.get("dask running")
-    if boot is not None and not any("dask_cluster" in later.fixturenames
-                                    for later in item.session.items[item.session.items.index(item) + 1:]):
-        _EARLY.pop("dask running").stop()
+    for fixture, (key, stop) in _STOP_AFTER_LAST_USER.items():
+        if key in _EARLY and not any(fixture in later.fixturenames
+                                     for later in item.session.items[item.session.items.index(item) + 1:]):
+            stop(_EARLY.pop(key))

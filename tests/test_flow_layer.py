@@ -94,17 +94,38 @@ PROBES = {
 }
 
 
-@pytest.fixture(scope="module")
-def probe(tmp_path_factory, request):
-    """The selected tests' scripts, started together in fresh interpreters: each is
-    seconds of importing Prefect while this process only waits."""
-    chosen = {item.name for item in request.session.items if item.module is request.module} & set(PROBES)
+_STARTED: dict[str, subprocess.Popen] = {}  # the probes start_early started, by test
+
+
+def _start_probes(names: set[str], folder: Path) -> dict[str, subprocess.Popen]:
     procs = {}
-    for name in sorted(chosen):
+    for name in sorted(names):
         script, setup = PROBES[name]
-        env, args = setup(tmp_path_factory.mktemp("probe"))
+        (folder / name).mkdir(parents=True)
+        env, args = setup(folder / name)
         procs[name] = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), *args], env=env,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return procs
+
+
+def start_early(items) -> None:
+    """conftest calls this after collection: the selected tests' probes start then, beside
+    the tests of the files before this one, instead of while this process waits for them
+    (seconds of importing Prefect each)."""
+    import tempfile
+
+    chosen = {item.name for item in items} & set(PROBES)
+    if chosen:
+        _STARTED.update(_start_probes(chosen, Path(tempfile.mkdtemp(prefix="flow-layer-probes-"))))
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory, request):
+    """The selected tests' scripts, each in a fresh interpreter, started after collection
+    (``start_early``); started here, together, if they were not."""
+    chosen = {item.name for item in request.session.items if item.module is request.module} & set(PROBES)
+    procs = {name: _STARTED.pop(name) for name in chosen & set(_STARTED)}
+    procs.update(_start_probes(chosen - set(procs), tmp_path_factory.mktemp("probe")))
 
     def result(name: str) -> subprocess.CompletedProcess:
         stdout, stderr = procs[name].communicate(timeout=300)
@@ -173,11 +194,11 @@ def _pid() -> int:
     return os.getpid()
 
 
-def test_compute_pool_runs_batches_in_its_workers_and_only_while_open():
+def test_compute_pool_runs_batches_in_its_workers_and_only_while_open(pool_of):
     from ketl.flows.pool import CURRENT, ComputePool, compute
 
     assert compute(_pid) == os.getpid()  # no pool: in this process (a Dask worker's case)
-    with ComputePool(2) as pool:
+    with pool_of(2) as pool:
         assert CURRENT.get() is pool
         worker = compute(_pid)
         # Prefect's thread runner runs each task in a copy of the flow's context
@@ -215,8 +236,8 @@ def _pid_meeting(folder: str, me: str, other: str, limit: float = 20.0) -> int:
     return os.getpid()
 
 
-def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each(tmp_path):
-    from ketl.flows.pool import ComputePool, compute_each
+def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each(tmp_path, pool_of):
+    from ketl.flows.pool import compute_each
     from ketl.run import progress
 
     class Count:
@@ -234,7 +255,7 @@ def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each
     try:
         assert compute_each(_pid_after, [(0.0,), (0.0,)]) == [os.getpid()] * 2  # no pool: here, in order
         assert seen.done == []  # and the flow counts the task's batches (a Dask worker's case)
-        with ComputePool(2) as pool:
+        with pool_of(2) as pool:
             assert pool.ready(120)  # both workers up: else the first takes every call
             meet = [(str(tmp_path), "a", "b"), (str(tmp_path), "b", "a"),
                     (str(tmp_path), "c", "c"), (str(tmp_path), "d", "d")]
@@ -243,7 +264,7 @@ def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each
         assert seen.done == [("read", 1)] * 4
         # a retried task runs its finished batches again: each batch still counts once
         seen.done.clear()
-        with ComputePool(2) as pool:
+        with pool_of(2) as pool:
             keys = [("run", b) for b in (3, 4)]
             compute_each(_pid_after, [(0.0,), (0.0,)], "curate", keys)
             compute_each(_pid_after, [(0.0,), (0.0,)], "curate", keys)  # the retry
@@ -282,14 +303,14 @@ def _batch_once_failing(folder: str, batch: int, fail: int) -> int:
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_a_retried_task_reruns_only_the_batches_not_done(tmp_path, workers):
+def test_a_retried_task_reruns_only_the_batches_not_done(tmp_path, workers, pool_of):
     """One task run stands for all of a step's batches: its retry (Prefect calls the
     task again, with the same batches) must not redo the batches already written."""
     from ketl.flows.pool import ComputePool, compute_each
 
     calls = [(str(tmp_path), b, 2) for b in range(6)]
     keys = [("run", b) for b in range(6)]
-    with ComputePool(workers) as pool:
+    with pool_of(workers) as pool:
         if workers > 1:
             assert pool.ready(120)
         with pytest.raises(OSError, match="disk full"):

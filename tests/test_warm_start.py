@@ -229,19 +229,19 @@ def _place_names_loaded(settings) -> int:
     from ketl.run.warm import warm_worker
     from ketl.stages.boilerplate import metadata
 
+    metadata._place_names.cache_clear()  # a pool worker of the session's: as a fresh process has them
     warm_worker(settings, settings.config_hash())
     return metadata._place_names.cache_info().currsize
 
 
-def test_a_skipped_stage_is_not_warmed():
+def test_a_skipped_stage_is_not_warmed(pool_of):
     """Its tables would only take memory (boilerplate's place names: 33 MB)."""
     from ketl.settings import Settings
 
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as a, ProcessPoolExecutor(1, mp_context=spawn) as b:
-        skipped = a.submit(_place_names_loaded, Settings(skip=("boilerplate",)))
-        running = b.submit(_place_names_loaded, Settings())
-        assert (skipped.result(timeout=300), running.result(timeout=300)) == (0, 1)
+    with pool_of(2) as pool:
+        skipped = pool.compute(_place_names_loaded, Settings(skip=("boilerplate",)))
+        running = pool.compute(_place_names_loaded, Settings())
+        assert (skipped, running) == (0, 1)
 
 
 def _quotes_lexicon_after_stage_warm_ups(skip: tuple[str, ...]) -> int:
@@ -255,11 +255,12 @@ def _quotes_lexicon_after_stage_warm_ups(skip: tuple[str, ...]) -> int:
     return quotes_stage._lexicon.cache_info().currsize
 
 
-def test_the_stage_warm_ups_build_the_quote_lexicon_unless_quotes_are_skipped():
+def test_the_stage_warm_ups_build_the_quote_lexicon_unless_quotes_are_skipped(pool_of):
     # The quote stage's lexicon (about 7 ms) was built inside each worker's first batch.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        assert pool.submit(_quotes_lexicon_after_stage_warm_ups, ()).result(timeout=300) == 1
-        assert pool.submit(_quotes_lexicon_after_stage_warm_ups, ("quotes",)).result(timeout=300) == 0
+    # (In a pool worker of the session: the helper empties the cache first.)
+    with pool_of(2) as pool:
+        assert pool.compute(_quotes_lexicon_after_stage_warm_ups, ()) == 1
+        assert pool.compute(_quotes_lexicon_after_stage_warm_ups, ("quotes",)) == 0
 
 
 def _batch_tables(raw: str, staging: str) -> tuple[bool, dict]:
@@ -285,13 +286,10 @@ def _batch_tables(raw: str, staging: str) -> tuple[bool, dict]:
     return "pandas" in sys.modules, tables
 
 
-def test_pool_workers_run_without_pandas_and_write_the_same_tables(tmp_path):
+def test_pool_workers_run_without_pandas_and_write_the_same_tables(tmp_path, pool_of):
     """pyarrow imports pandas at its first conversion when it is installed (0.47 CPU s
     per worker); the pool's workers tell it pandas is missing (run.warm.keep_pandas_out),
     and their batch steps write exactly what a process with pandas writes."""
-    from ketl.flows.pool import ComputePool
-    from ketl.settings import Settings
-
     raw = tmp_path / "raw"
     raw.mkdir()
     for p in sorted(SEEDS.glob("*.txt")):
@@ -300,9 +298,7 @@ def test_pool_workers_run_without_pandas_and_write_the_same_tables(tmp_path):
     import pandas  # noqa: F401 - this process has it, as the flow process may
 
     here = _batch_tables(str(raw), str(tmp_path / "here"))
-    settings = Settings()
-    with ComputePool(2, (settings, settings.config_hash())) as pool:
-        assert pool.ready(180)
+    with pool_of(2) as pool:  # the session's pool workers: the tables do not depend on the warm-up
         there = pool.compute(_batch_tables, str(raw), str(tmp_path / "there"))
     assert here[0] is True and there[0] is False
     assert len(here[1]) >= 5 and set(there[1]) == {k.replace("here", "there") for k in here[1]}
