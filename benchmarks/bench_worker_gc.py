@@ -4,8 +4,9 @@ Each round runs, in two fresh processes one after the other, every batch step of
 run over the first N articles of bench_vs_by_hand's corpus as one pool worker
 would (warm-up, then prepare, site lines, finish, register, bands, finalize):
 once with CPython's default collector, once with the workers' policy (after the
-warm-up and after each step: ``worker_gc.start_worker`` / ``step_done``). Prints
-per side and round: CPU seconds the collector spent during the steps
+warm-up and after each step: ``worker_gc.before_warm_up`` / ``start_worker`` /
+``step_done``). Prints
+per side and round: CPU seconds the collector spent during the warm-up and the steps
 (``gc.callbacks``, timed with ``time.thread_time``: the figure the load hardly
 moves), the CPU of the worker policy's collections between steps, the collections
 per generation, the unreachable objects they found, the stages' ms per article
@@ -57,8 +58,11 @@ def one_side(policy: str, n: int, cache: Path, batch_size: int) -> dict:
 
         def warm_worker(*args):
             warm.keep_pandas_out()
-            original_warm(*args)
-            worker_gc.start_worker()
+            worker_gc.before_warm_up()
+            try:
+                original_warm(*args)
+            finally:
+                worker_gc.start_worker()
 
         warm.warm_worker = warm_worker
         for module, name in ((batch, "prepare_batch"), (batch, "finish_batch"), (dedup, "band_shard"),

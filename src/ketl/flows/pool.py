@@ -262,5 +262,8 @@ def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> No
     from ..run.warm import keep_pandas_out, warm_worker
 
     keep_pandas_out()
-    warm_worker(*(warm or (None, None)))
-    worker_gc.start_worker()  # a worker's collector policy: see run/worker_gc.py
+    worker_gc.before_warm_up()  # a worker's collector policy: see run/worker_gc.py
+    try:
+        warm_worker(*(warm or (None, None)))
+    finally:
+        worker_gc.start_worker()
