@@ -155,15 +155,19 @@ def test_pandas_in_a_pool_worker_fails_with_a_message_saying_why(warm_pool):
 
 def test_no_module_a_worker_runs_uses_pandas():
     """The guard costs nothing only as long as no code a worker runs needs pandas: the
-    batch steps, the stages, ingest, dedup and the text helpers."""
+    batch steps, the stages, ingest, dedup, the text helpers and the top-level modules
+    (document, schemas, store, settings...). The CLI, the report and the flows run
+    in the user's process, where pandas is allowed."""
     src = Path(__file__).resolve().parents[1] / "src" / "ketl"
+    files = [p for folder in ("run", "stages", "ingest", "dedup", "text") for p in sorted((src / folder).rglob("*.py"))]
+    files += sorted(src.glob("*.py"))
+    assert len(files) > 40 and src / "run" / "batch.py" in files
     uses = []
-    for folder in ("run", "stages", "ingest", "dedup", "text"):
-        for path in sorted((src / folder).rglob("*.py")):
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                code = line.split("#", 1)[0]
-                if "pandas" in code and path.name != "warm.py":
-                    uses.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
+    for path in files:
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if "pandas" in code and path.name != "warm.py":
+                uses.append(f"{path.relative_to(src)}:{n}: {line.strip()}")
     assert not uses, "\n".join(uses)
 
 
