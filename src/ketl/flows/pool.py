@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
-from ..run import interrupt, progress, timeline
+from ..run import interrupt, progress, timeline, worker_gc
 from ..run.release import releasing
 from ..run.watchdog import exit_with_parent
 
@@ -246,7 +246,9 @@ def traced(fn: Callable[..., Any], *args: Any) -> Any:
     if prof is not None:
         prof.enable()
     try:
-        return releasing(fn, *args)
+        result = releasing(fn, *args)
+        worker_gc.step_done()  # what the step keeps (memos, stats) is not walked again
+        return result
     finally:
         if prof is not None:
             prof.disable()
@@ -260,4 +262,8 @@ def _worker_start(parent: int, warm: tuple[Any, str | None] | None = None) -> No
     from ..run.warm import keep_pandas_out, warm_worker
 
     keep_pandas_out()
-    warm_worker(*(warm or (None, None)))
+    worker_gc.before_warm_up()  # a worker's collector policy: see run/worker_gc.py
+    try:
+        warm_worker(*(warm or (None, None)))
+    finally:
+        worker_gc.start_worker()

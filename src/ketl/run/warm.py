@@ -46,11 +46,21 @@ class _NoPandas:
     (``pa.array``, ``pa.table``: is the value a DataFrame?) and imports it when it
     is installed: 0.47 CPU s and about 50 MB in each worker (measured), for
     nothing, since nothing a batch step runs uses pandas. Told it is missing,
-    pyarrow converts exactly as before."""
+    pyarrow converts exactly as before.
+
+    Nothing a user configures runs code in a worker (rule files and gazetteers are
+    TOML data; a Dask run has no pool), and tests/test_worker_gc.py checks that no
+    module of the batch steps uses pandas. Should ketl's own code ever reach it, the
+    error says so instead of a bare "No module named 'pandas'" that contradicts
+    the user's installation; ``find_spec`` raises it too, since a None would let
+    the next finder find pandas after all."""
 
     def find_spec(self, name: str, path=None, target=None):
         if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"No module named {name!r} (not loaded in ketl's pool workers)", name=name)
+            raise ModuleNotFoundError(
+                f"No module named {name!r}: ketl keeps pandas out of its pool workers "
+                "(ketl.run.warm.keep_pandas_out; loading it cost each worker 0.5 CPU s and 50 MB), "
+                "so code a batch step runs must use pyarrow, not pandas", name=name)
         return None
 
 
