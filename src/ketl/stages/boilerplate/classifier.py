@@ -154,12 +154,11 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     # The language shows in the prose-length lines; menus only dilute it.
     sample: list[str] = []
     size = 0
-    for line in lines:
-        if len(line) >= 60:
-            sample.append(line)
-            size += len(line)
-            if size >= _SAMPLE_CHARS:
-                break
+    for line in compress(lines, map((60).__le__, map(len, lines))):  # (the short lines skipped in C)
+        sample.append(line)
+        size += len(line)
+        if size >= _SAMPLE_CHARS:
+            break
     lists, group, _ = _stop_index()
     words: list[str] | None = None
     if size >= 200:
@@ -231,17 +230,18 @@ def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int 
     every paragraph: better judge such a page without stop words."""
     densities = []
     k = _stop_number(stop)
-    # A shared list: a line's stop words are its remembered hits (_line_groups)
-    # in the list's field, no look-up per word.
+    # A shared list: the hits of a line the sample counted are remembered
+    # (_line_groups), in the list's field: no look-up per word.
     shift = _FIELD_BITS * k if k is not None and k >= 0 else -1
-    for line in lines:
-        if len(line) >= min_chars and is_prose(line):
-            if shift < 0:
+    known = _GROUPS.get
+    for line in compress(lines, map(min_chars.__le__, map(len, lines))):  # (the short lines skipped in C)
+        if is_prose(line):
+            v = known(line) if shift >= 0 else None
+            if v is None:
                 words = _line_words(line)
                 n, hits = len(words), sum(map(stop.__contains__, words))
             else:
-                n, _, packed = _line_groups(line)
-                hits = (packed >> shift) & _FIELD_MASK
+                n, hits = v[0], (v[2] >> shift) & _FIELD_MASK
             densities.append(hits / max(1, n))
             if len(densities) >= 12:
                 break
@@ -824,22 +824,22 @@ def _prose_after_gap(weights: Sequence[int], labels: Sequence[str], edge: int, s
 
 
 def _context(labels: list[str]) -> None:
-    """jusText's context pass for near-good lines: next to good prose they are prose."""
-    m = len(labels)
-    orig = labels[:]
-    # The nearest GOOD/BAD label before and after each line (page edges are BAD).
-    prev = [BAD] * m
-    last = BAD
-    for q in range(m):
-        prev[q] = last
-        if orig[q] == GOOD or orig[q] == BAD:
-            last = orig[q]
-    last = BAD
-    for q in range(m - 1, -1, -1):
-        if orig[q] == NEAR and (prev[q] == GOOD or last == GOOD):
-            labels[q] = GOOD
-        if orig[q] == GOOD or orig[q] == BAD:
-            last = orig[q]
+    """jusText's context pass for near-good lines: next to good prose they are prose.
+    A near-good line's neighbours are the nearest good or bad lines before and
+    after it (page edges are bad): it turns good when either is good, so a run
+    of near and short lines turns when a good line bounds it, found by one
+    scan of the page's labels as letters."""
+    if NEAR not in labels:  # (a C scan: nothing to turn)
+        return
+    for match in _NEAR_GOOD.finditer("".join(map(_LABEL_LETTER.__getitem__, labels))):
+        for q in range(*match.span()):
+            if labels[q] == NEAR:
+                labels[q] = GOOD
+
+
+_LABEL_LETTER = {GOOD: "g", NEAR: "n", SHORT: "s", BAD: "b"}
+# A run of near and short lines with a good line right before or right after it.
+_NEAR_GOOD = re.compile(r"(?<=g)[ns]+|(?<![ns])[ns]+(?=g)")
 
 
 def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
@@ -875,19 +875,18 @@ _TWO_NUMBERS = re.compile(r"\d\D+\d")  # two numbers or more (digit runs apart)
 
 def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg: ClassifierSettings) -> None:
     """Short lines in a run of numeric rows weigh like near-good prose."""
-    m = len(lines)
-    q = 0
-    while q < m:
-        if labels[q] != SHORT or not _TWO_NUMBERS.search(lines[q]):
-            q += 1
+    # (Only short lines can be rows: picked out in C.)
+    rows = [q for q in compress(range(len(labels)), map(SHORT.__eq__, labels)) if _TWO_NUMBERS.search(lines[q])]
+    if len(rows) < cfg.table_min_rows:
+        return
+    start = 0
+    for k in range(1, len(rows) + 1):
+        if k < len(rows) and rows[k] == rows[k - 1] + 1:
             continue
-        k = q
-        while k < m and labels[k] == SHORT and _TWO_NUMBERS.search(lines[k]):
-            k += 1
-        if k - q >= cfg.table_min_rows:
-            for r in range(q, k):
+        if k - start >= cfg.table_min_rows:  # a run of consecutive rows
+            for r in rows[start:k]:
                 weights[r] = len(lines[r]) // cfg.table_row_divisor
-        q = k
+        start = k
 
 
 def _choose_block(weights: Sequence[int], cfg: ClassifierSettings, title_at: int = -1) -> tuple[int, int]:
@@ -1055,22 +1054,6 @@ def headline_like(line: str) -> bool:
     return caps >= 0.7 * len(words)
 
 
-def _title_word_lines(lines: Sequence[str]) -> list[int]:
-    """The lines in which ``_TITLE_WORD`` matches, in order. Searched in the
-    page's text: the space before the word and the end after it are the
-    line's own (a line's start follows a newline, which is neither)."""
-    page = "\n".join(lines)
-    out: list[int] = []
-    q = at = 0
-    for match in _TITLE_WORD.finditer(page):
-        pos = match.start()
-        q += page.count("\n", at, pos)
-        at = pos
-        if not out or out[-1] != q:
-            out.append(q)
-    return out
-
-
 def headline_lists(lines: Sequence[str], min_headlines: int = 3, max_gap: int = 4,
                    skip: Sequence[bool] | None = None) -> list[bool]:
     """Lines of a list of teasers: at least ``min_headlines`` title-case
@@ -1078,17 +1061,9 @@ def headline_lists(lines: Sequence[str], min_headlines: int = 3, max_gap: int = 
     between them (kickers, bylines, summaries). One headline is an article's
     subheading; a run of them with their furniture is a list of articles."""
     m = len(lines)
-    heads = [False] * m
-    # Only a line with a capitalised function word inside it can be a headline
-    # (headline_like): those lines found by one scan of the page's text.
-    candidates = _title_word_lines(lines)
-    if len(candidates) < min_headlines:
-        return heads
-    for q in candidates:
-        line = lines[q]
-        # (headline_like's first tests inline: most lines are sentences, ending in a full stop.)
-        heads[q] = (20 <= len(line) <= 200 and line[-1] not in ".;,:" and (skip is None or not skip[q])
-                    and headline_like(line))
+    # (headline_like's first tests inline: most lines are sentences, ending in a full stop.)
+    heads = [20 <= len(line) <= 200 and line[-1] not in ".;,:" and (skip is None or not skip[q])
+             and headline_like(line) for q, line in enumerate(lines)]
     if sum(heads) < min_headlines:
         return [False] * m
     out = [False] * m
