@@ -207,14 +207,28 @@ def test_list_headers_from_rule_lines_equal_every_line():
     assert found > 100
 
 
-def test_numbered_item_count_of_the_page_equals_line_by_line():
-    pages = _pages() + [["1. First", "2) Second", " 3. Third", "4.", "Next", "12.x", "999. Big", "1000. No"]]
-    numbered = 0
+def test_numbered_item_pretest_never_skips_a_list():
+    pages = _pages() + [["1. First", "2) Second", " 3. Third", "4.", "Next", "12.x", "999. Big", "1000. No"],
+                        ["1) Lego Star Wars", "http://amzn.to/abc", "2) Lego City", "http://amzn.to/def",
+                         "3) Lego Friends", "http://amzn.to/ghi"]]
+    numbered = skipped = 0
     for page in pages:
         want = sum(_ITEM_NUMBER.match(line) is not None for line in page)
-        assert len(cl._PAGE_ITEM_NUMBER.findall("\n".join(page))) == want
+        opening = len(cl._DIGIT_OR_SPACE.findall("".join(map(cl._FIRST, page))))
+        assert opening >= want
         numbered += want
-    assert numbered > 50
+        skipped += opening < cl._ITEM_MIN_RUN
+    assert numbered > 50 and skipped > 20
+
+
+def _reference_evidence(lines, penalties, reasons, cfg, title_at):
+    hard = [penalties[q] > 0 or reasons[q] in cl._HARD_REASONS for q in range(len(lines))]
+    cl._clear_item_links(lines, hard, penalties, reasons)
+    cl.clear_tweet_text(lines, hard, penalties)
+    if 0 <= title_at < len(lines):
+        hard[title_at] = True
+    _reference_menu_runs(lines, hard, cfg.menu_min_run)
+    return hard
 
 
 def test_describes_prose_from_remembered_hits_equals_counting_words():
@@ -285,13 +299,13 @@ def test_copied_lines_with_repeated_short_lines_still_find_cut_copies():
 
 
 @pytest.mark.parametrize("shortcut", ["_context", "_table_rows", "_mark_menu_runs", "_list_headers",
-                                      "_describes_prose"])
+                                      "_describes_prose", "_evidence"])
 def test_whole_classifier_equals_the_reference_passes(monkeypatch, shortcut):
     """Each shortcut swapped for its reference: the classifier's verdicts on
     every page (its own stop words, rule penalties, a printed headline) are the same."""
     ref = {"_context": _reference_context, "_table_rows": _reference_table_rows,
            "_mark_menu_runs": _reference_menu_runs, "_list_headers": _reference_headers,
-           "_describes_prose": _reference_describes_prose}[shortcut]
+           "_describes_prose": _reference_describes_prose, "_evidence": _reference_evidence}[shortcut]
     pages = _pages()
     runs = []
     for patched in (False, True):

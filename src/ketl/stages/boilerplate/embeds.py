@@ -28,13 +28,13 @@ def tweet_signature(line: str) -> bool:
     return "(@" in line and line[0] in "—–-" and _TWEET_SIGNATURE.fullmatch(line) is not None
 
 
-def clear_tweet_text(lines: Sequence[str], hard: list[bool], penalties: Sequence[int], text: str | None = None) -> None:
+def clear_tweet_text(lines: Sequence[str], hard: list[bool], penalties: Sequence[int]) -> None:
     """A tweet's text above its signature is often a few words and a link
     ("we’re. on. it. https://t.co/HO1ZRs9T1P"), which link density alone
     condemns (no rule, no repetition: ``penalties`` 0). Up to
     ``_TEXT_MAX_LINES`` such lines in a row right above a signature are the
-    tweet's text, no evidence of furniture. ``text``: the lines joined, when the caller has them."""
-    if "(@" not in (text if text is not None else "\n".join(lines)):  # most pages embed no tweet: one C scan, no loop
+    tweet's text, no evidence of furniture."""
+    if "(@" not in "\n".join(lines):  # most pages embed no tweet: one C scan, no loop
         return
     for q, line in enumerate(lines):
         if "(@" not in line or not tweet_signature(line):
