@@ -13,7 +13,6 @@ Pure function over non-blank stripped lines.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Sequence
 
 __all__ = ["copied_lines"]
@@ -23,7 +22,6 @@ _MIN_PARAGRAPH = 60  # a paragraph this long, glued to others in a later line ..
 _MIN_GLUED = 200  # ... in a line this long, is a copy of the article
 _MIN_STEM = 30  # an ellipsis copy keeps at least this much of its paragraph
 _ELLIPSES = ("...", "…")
-_OPENING = itemgetter(slice(None, _KEY))
 
 
 def copied_lines(lines: Sequence[str]) -> list[bool]:
@@ -32,19 +30,10 @@ def copied_lines(lines: Sequence[str]) -> list[bool]:
     going on past it) or a copy cut short (an earlier paragraph's start
     followed by an ellipsis)."""
     out = [False] * len(lines)
-    # (Every line's opening, cut in C: a short line is its own, never a long
-    # line's; all distinct says the long lines' keys are.)
-    if len(set(map(_OPENING, lines))) == len(lines):
-        distinct = True
-    else:
-        keys = [line[:_KEY] for line in lines if len(line) >= _KEY]
-        distinct = len(set(keys)) == len(keys)
-    if distinct:
+    keys = [line[:_KEY] for line in lines if len(line) >= _KEY]
+    if len(set(keys)) == len(keys):
         # No two lines open alike (most pages): no line copies a paragraph but
         # an ellipsis copy shorter than the key.
-        page = "\n".join(lines) + "\n"
-        if "...\n" not in page and "…\n" not in page:  # (no line ends in an ellipsis: one C scan)
-            return out
         for q, line in enumerate(lines):
             if _MIN_STEM <= len(line) < _KEY and line.endswith(_ELLIPSES):
                 out[q] = _cut_copy_of_short_key(line, lines, q)

@@ -109,9 +109,14 @@ def _extend_edges(lines: Sequence[str], inside: list[bool], hard: list[bool], we
             if abs(reach - anchor) <= max_run and not (step == 1 and _announced_items(lines, hard, edge, reach)):
                 # A line shaped like the article's own ("GIRLS SOCCER", "Viera
                 # d. Rockledge 3-1") is the article's, and so is what lies after it.
-                own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop)) if reach != anchor else set()
-                own |= _repeated_shapes(lines, reach, anchor)
-                reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
+                # (Only a line with a telling shape can be: the article's shapes
+                # are read only when one of these lines has one.)
+                if any(_shape(lines[r]) for r in range(reach, anchor, -step)):
+                    own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop))
+                    own |= _repeated_shapes(lines, reach, anchor)
+                    reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
+                else:
+                    reach = anchor
         for r in range(edge + step, reach + step, step):
             inside[r] = True
         for r in box or ():
