@@ -11,7 +11,7 @@ time.process_time after the stage's warm-up (caches start empty, as in a
 worker); the verdicts are hashed, so the two
 versions' outputs are compared on every call. ``--aeb-only`` replays the AEB
 pages and seeds alone (no repeated bodies: what a line-level cache buys on
-input that does not repeat itself).
+input that does not repeat itself; bench_classifier_memos.py gives every memo's hit rate).
 
     python benchmarks/bench_mark_classified.py --base /tmp/base/src --n 2000 --rounds 5
     python benchmarks/bench_mark_classified.py --base /tmp/base/src --instructions 300
@@ -66,9 +66,8 @@ for a in range(0, len(calls), s._CHUNK):
         h.update(repr((job.lines.reason, job.lines.penalty)).encode())
 from ketl.stages.boilerplate import classifier as c
 hits, misses = getattr(c, "_VERDICT_STATS", (0, 0))
-memos = {name: getattr(c, "_MEMO_STATS", {}).get(name) for name in ("verdicts", "glued", "groups")}
 print(json.dumps({"ms": spent / len(calls) * 1e3, "n": len(calls), "digest": h.hexdigest(),
-                  "verdict_hits": hits / max(1, hits + misses), "memos": memos}))
+                  "verdict_hits": hits / max(1, hits + misses)}))
 """
 
 

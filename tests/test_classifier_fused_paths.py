@@ -319,3 +319,16 @@ def test_whole_classifier_equals_the_reference_passes(monkeypatch, shortcut):
         runs.append(out)
     assert runs[0] == runs[1]
     assert sum(not k for keep, _, _ in runs[0] for k in keep) > 1000  # lines were removed: real decisions
+
+
+def test_remembered_list_leads_equal_fresh_ones():
+    from ketl.stages.boilerplate.prose import list_lead
+
+    list_lead.cache_clear()
+    lines = [line for page in _pages() for line in page] + ["1) Lego", "• item", "June 9 – City, ST @ Venue"]
+    leads = set()
+    for line in lines + lines:  # the second time from the cache
+        got = list_lead(line)
+        assert got == list_lead.__wrapped__(line)
+        leads.add(got)
+    assert list_lead.cache_info().hits >= len(lines) and {"", "#", "-"} <= leads and len(leads) > 20
