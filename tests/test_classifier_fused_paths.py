@@ -332,3 +332,31 @@ def test_remembered_list_leads_equal_fresh_ones():
         assert got == list_lead.__wrapped__(line)
         leads.add(got)
     assert list_lead.cache_info().hits >= len(lines) and {"", "#", "-"} <= leads and len(leads) > 20
+
+
+def _reference_initial_labels(lines, stop, penalties, cfg, lengths, labels, reasons):
+    for q, line in enumerate(lines):
+        if penalties[q] <= 0:
+            labels[q], reasons[q] = cl._initial(line, stop, cfg, lengths[q])
+
+
+def test_verdicts_looked_up_at_once_equal_judging_each_line(monkeypatch):
+    cfg = cl.ClassifierSettings()
+    judged = []
+    real = cl._initial
+    monkeypatch.setattr(cl, "_initial", lambda line, *a: judged.append(line) or real(line, *a))
+    pages = _pages() + [["Advertisement", "A sentence printed twice on the page, long enough to be prose.",
+                         "Advertisement", "A sentence printed twice on the page, long enough to be prose."]]
+    for seed, page in enumerate(pages):
+        stop = cl.document_stopwords(page)
+        lengths = cl.effective_lengths(page)
+        for pen in (_penalties(page, seed), [0] * len(page)):
+            cl._VERDICTS.clear()
+            judged.clear()
+            got = ([cl.BAD] * len(page), ["rule"] * len(page))
+            cl._initial_labels(page, stop, pen, cfg, lengths, *got)
+            assert len(judged) == len(set(judged))  # a line printed twice is judged once
+            want = ([cl.BAD] * len(page), ["rule"] * len(page))
+            _reference_initial_labels(page, stop, pen, cfg, lengths, *want)
+            assert got == want
+    assert cl._VERDICT_STATS[0] > 0
