@@ -360,3 +360,15 @@ def test_verdicts_looked_up_at_once_equal_judging_each_line(monkeypatch):
             _reference_initial_labels(page, stop, pen, cfg, lengths, *want)
             assert got == want
     assert cl._VERDICT_STATS[0] > 0
+
+
+def test_packed_hits_of_long_lines_count_every_word():
+    lists = cl._stop_index()[0]
+    words = "the of and to in a is that for on with as by at from".split()
+    for n in (1, 16, 17, 200):
+        line = " ".join(words[k % len(words)] for k in range(n))
+        cl._GROUPS.pop(line, None)
+        _, groups, packed = cl._line_groups(line)
+        assert len(groups) == n
+        en = next(k for k, w in enumerate(lists) if "the" in w and "of" in w and "with" in w)
+        assert (packed >> (cl._FIELD_BITS * en)) & cl._FIELD_MASK == sum(w in lists[en] for w in line.split())
