@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from itertools import chain, compress
-from operator import is_, itemgetter
+from operator import itemgetter
 from typing import Callable, Sequence
 
 import numpy as np
@@ -523,31 +523,19 @@ def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Seque
                 labels[q], reasons[q] = _initial(line, stop, cfg, lengths[q])
         return
     memo = _memo(_VERDICTS, (cfg, number))
-    m = len(lines)
-    got = list(map(memo.get, lines))  # (every line's remembered verdict, looked up in C)
-    judged = m - sum(map((0).__lt__, penalties))
-    misses = 0
-    if None in got:
-        for q in compress(range(m), map(_IS_NONE, got)):
-            if penalties[q] <= 0:
-                line = lines[q]
-                v = memo.get(line)  # (the page may print the line twice: judged once)
-                if v is None:
-                    v = memo[line] = _initial(line, stop, cfg, lengths[q])
-                    misses += 1
-                got[q] = v
-    if judged == m:  # (no rule line: every verdict taken as it is, in C)
-        labels[:] = map(_LABEL, got)
-        reasons[:] = map(_REASON, got)
-    else:
-        for q in compress(range(m), map((0).__ge__, penalties)):
-            labels[q], reasons[q] = got[q]
-    _VERDICT_STATS[0] += judged - misses
+    known = memo.get
+    hits = misses = 0
+    for q, line in enumerate(lines):
+        if penalties[q] <= 0:
+            v = known(line)
+            if v is None:
+                v = memo[line] = _initial(line, stop, cfg, lengths[q])
+                misses += 1
+            else:
+                hits += 1
+            labels[q], reasons[q] = v
+    _VERDICT_STATS[0] += hits
     _VERDICT_STATS[1] += misses
-
-
-_IS_NONE = partial(is_, None)
-_LABEL, _REASON = itemgetter(0), itemgetter(1)
 
 
 def _teaser_tail(lines: Sequence[str], headers: Sequence[bool], hard: list[bool],
