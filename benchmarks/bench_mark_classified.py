@@ -11,7 +11,7 @@ time.process_time after the stage's warm-up (caches start empty, as in a
 worker); the verdicts are hashed, so the two
 versions' outputs are compared on every call. ``--aeb-only`` replays the AEB
 pages and seeds alone (no repeated bodies: what a line-level cache buys on
-input that does not repeat itself).
+input that does not repeat itself; bench_classifier_memos.py gives every memo's hit rate).
 
     python benchmarks/bench_mark_classified.py --base /tmp/base/src --n 2000 --rounds 5
     python benchmarks/bench_mark_classified.py --base /tmp/base/src --instructions 300
@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 CHILD = r"""
-import hashlib, json, pickle, sys, time
+import hashlib, json, pickle, sys, time, types
 from ketl.stages.boilerplate import stage as s
 from ketl.stages.boilerplate.rules import load_rules
 
@@ -44,11 +44,11 @@ cfg = settings.classifier_settings()
 clock = time.process_time
 
 
-def fresh(state):
+def fresh(state, main, spared):
     lines = s._Lines.__new__(s._Lines)
     for k, v in state.items():
         setattr(lines, k, list(v) if isinstance(v, list) else v)
-    return lines
+    return types.SimpleNamespace(lines=lines, main=main, spared=list(spared))
 
 
 # Warm-up on the stage's own warm-up page (lazy lists), not on the calls: each
@@ -56,12 +56,14 @@ def fresh(state):
 s.warm_up(rules, settings)
 spent = 0.0
 h = hashlib.sha256()
-for _, state, main in calls:
-    lines = fresh(state)
+# Chunks of the stage's size (stage._CHUNK), as it calls the step.
+for a in range(0, len(calls), s._CHUNK):
+    jobs = [fresh(*c[1:]) for c in calls[a:a + s._CHUNK]]
     t = clock()
-    s._mark_classified(lines, rules, settings, cfg, main)
+    s._mark_classified(jobs, rules, settings, cfg)
     spent += clock() - t
-    h.update(repr((lines.reason, lines.penalty)).encode())
+    for job in jobs:
+        h.update(repr((job.lines.reason, job.lines.penalty)).encode())
 from ketl.stages.boilerplate import classifier as c
 hits, misses = getattr(c, "_VERDICT_STATS", (0, 0))
 print(json.dumps({"ms": spent / len(calls) * 1e3, "n": len(calls), "digest": h.hexdigest(),
@@ -71,7 +73,7 @@ print(json.dumps({"ms": spent / len(calls) * 1e3, "n": len(calls), "digest": h.h
 
 # Under valgrind: both runs load the calls and warm up; only the second replays calls[:k].
 CHILD_INSTRUCTIONS = r"""
-import gc, pickle, sys
+import gc, pickle, sys, types
 from ketl.stages.boilerplate import stage as s
 from ketl.stages.boilerplate.rules import load_rules
 
@@ -83,15 +85,15 @@ rules = load_rules(())
 settings = s.BoilerplateSettings()
 cfg = settings.classifier_settings()
 s.warm_up(rules, settings)
-states = []
-for _, state, main in calls:
+jobs = []
+for _, state, main, spared in calls:
     lines = s._Lines.__new__(s._Lines)
     for key, v in state.items():
         setattr(lines, key, list(v) if isinstance(v, list) else v)
-    states.append((lines, main))
+    jobs.append(types.SimpleNamespace(lines=lines, main=main, spared=list(spared)))
 if on:
-    for lines, main in states:
-        s._mark_classified(lines, rules, settings, cfg, main)
+    for a in range(0, len(jobs), s._CHUNK):
+        s._mark_classified(jobs[a:a + s._CHUNK], rules, settings, cfg)
 """
 
 
@@ -121,11 +123,13 @@ def record(path: Path, n: int) -> None:
     tag = ["corpus"]
     real = stage._mark_classified
 
-    def rec(lines, rules, settings, cfg, main):
-        state = {k: (list(getattr(lines, k)) if isinstance(getattr(lines, k), list) else getattr(lines, k))
-                 for k in stage._Lines.__slots__}
-        calls.append((tag[0], state, main))
-        return real(lines, rules, settings, cfg, main)
+    def rec(jobs, rules, settings, cfg):
+        for job in jobs:
+            lines = job.lines
+            state = {k: (list(getattr(lines, k)) if isinstance(getattr(lines, k), list) else getattr(lines, k))
+                     for k in stage._Lines.__slots__}
+            calls.append((tag[0], state, job.main, list(job.spared)))
+        return real(jobs, rules, settings, cfg)
 
     stage._mark_classified = rec
     run("boilerplate", docs)
@@ -148,11 +152,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--aeb-only", action="store_true", help="replay the AEB pages and seeds alone")
-    ap.add_argument("--cache", type=Path, default=None, help="recorded calls (default: /tmp/ketl-mark-classified-N.pkl)")
+    ap.add_argument("--cache", type=Path, default=None, help="recorded calls (default: /tmp/ketl-mark-classified-jobs-N.pkl)")
     ap.add_argument("--instructions", type=int, default=0, metavar="K",
                     help="count instructions (valgrind) over the first K calls instead of timing")
     args = ap.parse_args()
-    cache = args.cache or Path(f"/tmp/ketl-mark-classified-{args.n}.pkl")
+    cache = args.cache or Path(f"/tmp/ketl-mark-classified-jobs-{args.n}.pkl")
     if not cache.exists():
         record(cache, args.n)
     this = str(HERE.parent / "src")

@@ -18,7 +18,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, compress
+from operator import itemgetter
 from typing import Callable, Sequence
 
 import numpy as np
@@ -115,8 +116,8 @@ def _stop_lists() -> dict[str, frozenset[str]]:
 def _stop_index() -> tuple[list[frozenset[str]], dict[str, int], np.ndarray]:
     """The lists; for every stop word the number of its group, the words held
     by the same lists (1 and up); and which lists hold each group's words
-    (``member[g, k]``, row 0: none). A page's hits are then counted per group,
-    a few dozen, and turned into hits per list by one product."""
+    (``member[g, k]``, row 0: none). A line's hits per list are then the sum
+    of its groups' packed fields (:func:`_packed_groups`)."""
     lists = list(_stop_lists().values())
     index: dict[str, list[int]] = {}
     for k, words in enumerate(lists):
@@ -153,34 +154,29 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     # The language shows in the prose-length lines; menus only dilute it.
     sample: list[str] = []
     size = 0
-    for line in lines:
-        if len(line) >= 60:
-            sample.append(line)
-            size += len(line)
-            if size >= _SAMPLE_CHARS:
-                break
-    lists, group, member = _stop_index()
+    for line in compress(lines, map((60).__le__, map(len, lines))):  # (the short lines skipped in C)
+        sample.append(line)
+        size += len(line)
+        if size >= _SAMPLE_CHARS:
+            break
+    lists, group, _ = _stop_index()
     words: list[str] | None = None
     if size >= 200:
         # Word by word as "\n".join(sample) would give them; line by line, each
-        # line's stop words by group remembered (_line_groups).
+        # line's hits per list remembered (_line_groups).
         facts = list(map(_line_groups, sample))
-        n_words = sum(n for n, _ in facts)
-        counts = Counter(chain.from_iterable(g for _, g in facts))
+        n_words = sum(map(itemgetter(0), facts))
+        total = sum(map(itemgetter(2), facts))
     else:
         words = _words("\n".join(lines)[:_SAMPLE_CHARS].lower())
         n_words = len(words)
         # (One look-up per word, at C speed.)
-        counts = Counter(filter(None, map(group.get, words)))
-    # The page's stop words by group, then per list by one product (counts are small: floats are exact).
-    n = len(counts)
-    per_group = np.bincount(np.fromiter(counts, np.intp, n), np.fromiter(counts.values(), np.float64, n),
-                            len(member))
-    hits = (per_group @ member).tolist()
-    best, best_hits = frozenset(), 0
-    for k, h in enumerate(hits):
-        if h > best_hits:  # first list wins ties, as before
-            best, best_hits = lists[k], h
+        total = sum(map(_packed_groups().__getitem__, filter(None, map(group.get, words))))
+    # The page's hits per list, unpacked from their fields (_packed_groups) in C.
+    hits = np.frombuffer(total.to_bytes(4 * len(lists), "little"), "<u4").tolist()
+    best_hits = max(hits, default=0)
+    # (The first list wins ties, as before; none when no list has a hit.)
+    best = lists[hits.index(best_hits)] if best_hits > 0 else frozenset()
     if best_hits < min_coverage * max(1, n_words):
         best = frozenset()
     elif not _describes_prose(lines, best):
@@ -194,19 +190,35 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     return best
 
 
-_GROUPS: dict[str, tuple[int, tuple[int, ...]]] = {}
+# Hits of every list in one integer: list k's count in bits [32k, 32k + 32) (a
+# page's sample holds far fewer than 2**32 words, so no field overflows into
+# the next). Lines' and pages' hits per list are then sums of plain integers.
+_FIELD_BITS = 32
+_FIELD_MASK = (1 << _FIELD_BITS) - 1
 
 
-def _line_groups(line: str) -> tuple[int, tuple[int, ...]]:
-    """A line's number of words and the stop-word groups of its words that
-    have one (:func:`_stop_index`), remembered by line (pure; bounded like
-    the verdicts): a page's sample then counts small numbers, not words."""
+@lru_cache(maxsize=1)
+def _packed_groups() -> list[int]:
+    """For each stop-word group, one in the field of every list holding its words."""
+    member = _stop_index()[2]
+    return [sum(1 << (_FIELD_BITS * k) for k in np.flatnonzero(row).tolist()) for row in member]
+
+
+_GROUPS: dict[str, tuple[int, tuple[int, ...], int]] = {}
+
+
+def _line_groups(line: str) -> tuple[int, tuple[int, ...], int]:
+    """A line's number of words, the stop-word groups of its words that have
+    one (:func:`_stop_index`), and its hits per list packed in one integer
+    (:func:`_packed_groups`), remembered by line (pure; bounded like the
+    verdicts): a page's sample then sums integers, not words."""
     v = _GROUPS.get(line)
     if v is None:
         if len(_GROUPS) >= _VERDICTS_MAX:
             _GROUPS.clear()
         words = _line_words(line)
-        v = _GROUPS[line] = (len(words), tuple(filter(None, map(_stop_index()[1].get, words))))
+        groups = tuple(filter(None, map(_stop_index()[1].get, words)))
+        v = _GROUPS[line] = (len(words), groups, sum(map(_packed_groups().__getitem__, groups)))
     return v
 
 
@@ -217,10 +229,20 @@ def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int 
     even prose has few stop words, and the density thresholds would condemn
     every paragraph: better judge such a page without stop words."""
     densities = []
-    for line in lines:
-        if len(line) >= min_chars and is_prose(line):
-            words = _line_words(line)
-            densities.append(sum(map(stop.__contains__, words)) / max(1, len(words)))
+    k = _stop_number(stop)
+    # A shared list: the hits of a line the sample counted are remembered
+    # (_line_groups), in the list's field: no look-up per word.
+    shift = _FIELD_BITS * k if k is not None and k >= 0 else -1
+    known = _GROUPS.get
+    for line in compress(lines, map(min_chars.__le__, map(len, lines))):  # (the short lines skipped in C)
+        if is_prose(line):
+            v = known(line) if shift >= 0 else None
+            if v is None:
+                words = _line_words(line)
+                n, hits = len(words), sum(map(stop.__contains__, words))
+            else:
+                n, hits = v[0], (v[2] >> shift) & _FIELD_MASK
+            densities.append(hits / max(1, n))
             if len(densities) >= 12:
                 break
     if len(densities) < 2:
@@ -353,6 +375,17 @@ def classify_stripped(lines: Sequence[str], stopwords: frozenset[str] | None = N
     return out
 
 
+def _list_headers(lines: Sequence[str], penalties: Sequence[int], min_penalty: int) -> list[bool]:
+    """A list header ("Related", "More from UK"): a rule line this costly and short."""
+    out = [False] * len(lines)
+    if not penalties or max(penalties) < min_penalty:  # (most pages: no such rule line, one C scan)
+        return out
+    # (A line without a penalty heads nothing, unless the bound is 0 or less.)
+    for q in compress(range(len(lines)), penalties) if min_penalty > 0 else range(len(lines)):
+        out[q] = penalties[q] >= min_penalty and len(lines[q]) <= _HEADER_MAX_CHARS and not _inline_teaser(lines[q])
+    return out
+
+
 def _keep_best_run(lines: Sequence[str], penalties: Sequence[int], keep: list[bool],
                    labels: list[str], reasons: list[str]) -> None:
     """The classifier alone never empties an article (a one-line article, a
@@ -397,9 +430,7 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     weights = _weights(lines, labels, penalties, cfg, thread, lengths)
     lo, hi = _choose_block(weights, cfg, title_at)
     hard = _evidence(lines, penalties, reasons, cfg, title_at)
-    # A list header ("Related", "More from UK"): a rule line this costly and short.
-    headers = [p >= cfg.list_header_penalty and len(lines[q]) <= _HEADER_MAX_CHARS and not _inline_teaser(lines[q])
-               for q, p in enumerate(penalties)]
+    headers = _list_headers(lines, penalties, cfg.list_header_penalty)
     if hi > lo and cfg.teaser_tail:
         cut = _teaser_tail(lines, headers, hard, lo, min(thread, m), cfg.bridge_max_gap)
         if cut < m:  # the article ends before the box: nothing reaches past it
@@ -414,14 +445,19 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     if hi >= lo and cfg.bridge_max_gap > 0:
         # An ad marker or a share button between two paragraphs costs nothing
         # when measuring the prose beyond a gap: the article goes on past it.
-        seen_through = [0 if w < 0 and 0 < penalties[q] and not headers[q] else w for q, w in enumerate(weights)]
+        seen_through = list(weights)
+        for q in compress(range(m), penalties):  # (only rule lines change: most lines have no penalty)
+            if weights[q] < 0 and 0 < penalties[q] and not headers[q]:
+                seen_through[q] = 0
         _bridge(seen_through, labels, inside, lo, hi, min(thread, m), cfg, title_at + 1 if title_at < lo else 0)
     if hi >= lo and cfg.evidence_bounds:
         # An interruption: a rule line standing alone (an ad marker, a caption's
         # credit, one "Related: <headline>" link), not a list header, not part of
         # a run of furniture. The article goes on past it where prose follows.
-        weak = [hard[q] and 0 < penalties[q] and not headers[q]
-                and (penalties[q] < cfg.strong_penalty or _alone(hard, q)) for q in range(m)]
+        weak = [False] * m
+        for q in compress(range(m), hard):  # (only condemned lines can be weak)
+            weak[q] = (0 < penalties[q] and not headers[q]
+                       and (penalties[q] < cfg.strong_penalty or _alone(hard, q)))
         _extend_to_evidence(lines, inside, hard, weak, headers, min(thread, m), cfg.edge_run_max,
                             cfg.bridge_max_gap, _ruled_edges(penalties, title_at))
     if cfg.evidence_bounds:
@@ -619,7 +655,11 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     repetition (penalty > 0), a link menu, a line without letters, a run of
     menu entries, the headline printed in the body."""
     hard = [penalties[q] > 0 or reasons[q] in _HARD_REASONS for q in range(len(lines))]
-    _clear_item_links(lines, hard, penalties, reasons)
+    # An item's number opens its line (_ITEM_NUMBER): with fewer lines opening
+    # with a digit (or a space) than a list's items, there is none to clear.
+    # (The lines' first characters taken in C, tested by one scan.)
+    if len(_DIGIT_OR_SPACE.findall("".join(map(_FIRST, lines)))) >= _ITEM_MIN_RUN:
+        _clear_item_links(lines, hard, penalties, reasons)
     clear_tweet_text(lines, hard, penalties)
     if 0 <= title_at < len(lines):
         hard[title_at] = True
@@ -627,6 +667,8 @@ def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[
     return hard
 
 
+_FIRST = itemgetter(0)
+_DIGIT_OR_SPACE = re.compile(r"[\d\s]")  # what a line _ITEM_NUMBER matches opens with
 # Lines allowed between item n and item n + 1: the item's link, an ad slot.
 _ITEM_GAP = 2
 _ITEM_MIN_RUN = 3
@@ -713,7 +755,11 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
     reach across them."""
     if min_run <= 0:
         return
-    items = [q for q, line in enumerate(lines) if len(line) <= _MENU_MAX_CHARS and _menu_item(line)]
+    # (The short lines picked out in C: only they can be entries.)
+    short = list(compress(range(len(lines)), map(_MENU_MAX_CHARS.__ge__, map(len, lines))))
+    if len(short) < min_run:
+        return
+    items = [q for q in short if _menu_item(lines[q])]
     if len(items) < min_run:
         return
     run = [items[0]]
@@ -779,22 +825,22 @@ def _prose_after_gap(weights: Sequence[int], labels: Sequence[str], edge: int, s
 
 
 def _context(labels: list[str]) -> None:
-    """jusText's context pass for near-good lines: next to good prose they are prose."""
-    m = len(labels)
-    orig = labels[:]
-    # The nearest GOOD/BAD label before and after each line (page edges are BAD).
-    prev = [BAD] * m
-    last = BAD
-    for q in range(m):
-        prev[q] = last
-        if orig[q] == GOOD or orig[q] == BAD:
-            last = orig[q]
-    last = BAD
-    for q in range(m - 1, -1, -1):
-        if orig[q] == NEAR and (prev[q] == GOOD or last == GOOD):
-            labels[q] = GOOD
-        if orig[q] == GOOD or orig[q] == BAD:
-            last = orig[q]
+    """jusText's context pass for near-good lines: next to good prose they are prose.
+    A near-good line's neighbours are the nearest good or bad lines before and
+    after it (page edges are bad): it turns good when either is good, so a run
+    of near and short lines turns when a good line bounds it, found by one
+    scan of the page's labels as letters."""
+    if NEAR not in labels:  # (a C scan: nothing to turn)
+        return
+    for match in _NEAR_GOOD.finditer("".join(map(_LABEL_LETTER.__getitem__, labels))):
+        for q in range(*match.span()):
+            if labels[q] == NEAR:
+                labels[q] = GOOD
+
+
+_LABEL_LETTER = {GOOD: "g", NEAR: "n", SHORT: "s", BAD: "b"}
+# A run of near and short lines with a good line right before or right after it.
+_NEAR_GOOD = re.compile(r"(?<=g)[ns]+|(?<![ns])[ns]+(?=g)")
 
 
 def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
@@ -830,19 +876,18 @@ _TWO_NUMBERS = re.compile(r"\d\D+\d")  # two numbers or more (digit runs apart)
 
 def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg: ClassifierSettings) -> None:
     """Short lines in a run of numeric rows weigh like near-good prose."""
-    m = len(lines)
-    q = 0
-    while q < m:
-        if labels[q] != SHORT or not _TWO_NUMBERS.search(lines[q]):
-            q += 1
+    # (Only short lines can be rows: picked out in C.)
+    rows = [q for q in compress(range(len(labels)), map(SHORT.__eq__, labels)) if _TWO_NUMBERS.search(lines[q])]
+    if len(rows) < cfg.table_min_rows:
+        return
+    start = 0
+    for k in range(1, len(rows) + 1):
+        if k < len(rows) and rows[k] == rows[k - 1] + 1:
             continue
-        k = q
-        while k < m and labels[k] == SHORT and _TWO_NUMBERS.search(lines[k]):
-            k += 1
-        if k - q >= cfg.table_min_rows:
-            for r in range(q, k):
+        if k - start >= cfg.table_min_rows:  # a run of consecutive rows
+            for r in rows[start:k]:
                 weights[r] = len(lines[r]) // cfg.table_row_divisor
-        q = k
+        start = k
 
 
 def _choose_block(weights: Sequence[int], cfg: ClassifierSettings, title_at: int = -1) -> tuple[int, int]:
@@ -991,7 +1036,9 @@ def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
 
 # Function words a headline capitalises ("Why Movies Went From 15 Minutes To Two
 # Hours Long") and a sentence does not.
-_TITLE_WORD = re.compile(r"(?<=[ \t])(?:A|An|And|Are|As|At|By|For|From|In|Into|Is|Of|On|Or|The|To|With|Over|After)\b")
+# (Led by the space, not a look-behind: the search then skips from space to
+# space instead of trying every position; only whether it is found matters.)
+_TITLE_WORD = re.compile(r"[ \t](?:A|An|And|Are|As|At|By|For|From|In|Into|Is|Of|On|Or|The|To|With|Over|After)\b")
 _ALPHA_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 

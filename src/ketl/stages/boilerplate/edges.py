@@ -16,6 +16,7 @@ and per-line flags.
 from __future__ import annotations
 
 import re
+from itertools import compress
 from typing import Sequence
 
 from .embeds import tweet_signature
@@ -43,6 +44,13 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
     last = m - 1 - inside[::-1].index(True)
     # A gap the bridge crossed is the article's where nothing condemns it, but
     # for what follows a list header in it (the box's links).
+    if False not in inside[first + 1:last]:
+        # (The usual case: the run is whole, no list header can open a gap, and
+        # only condemned lines inside it are looked at, for a signature.)
+        for q in compress(range(first + 1, last), hard[first + 1:last]):
+            if _SIGNATURE.fullmatch(lines[q]):
+                hard[q] = False  # the site's address signing off the article above
+        return _extend_edges(lines, inside, hard, weak, headers, stop, max_run, max_gap, ruled, first, last)
     listed = False
     for q in range(first + 1, last):
         if inside[q] or is_prose(lines[q]):
@@ -53,6 +61,14 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             hard[q] = False  # the site's address signing off the article above
         if not hard[q] and not listed:
             inside[q] = True
+    _extend_edges(lines, inside, hard, weak, headers, stop, max_run, max_gap, ruled, first, last)
+
+
+def _extend_edges(lines: Sequence[str], inside: list[bool], hard: list[bool], weak: Sequence[bool],
+                  headers: Sequence[bool], stop: int, max_run: int, max_gap: int, ruled: tuple[int, int],
+                  first: int, last: int) -> None:
+    """:func:`_extend_to_evidence` past the run ``first..last``, both ways."""
+    m = len(inside)
     for step, edge, end in ((-1, first, -1), (1, last, stop)):
         q = _next_hard(hard, edge + step, step, end)
         while q != end and (weak[q] or headers[q]):
@@ -93,9 +109,14 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
             if abs(reach - anchor) <= max_run and not (step == 1 and _announced_items(lines, hard, edge, reach)):
                 # A line shaped like the article's own ("GIRLS SOCCER", "Viera
                 # d. Rockledge 3-1") is the article's, and so is what lies after it.
-                own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop)) if reach != anchor else set()
-                own |= _repeated_shapes(lines, reach, anchor)
-                reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
+                # (Only a line with a telling shape can be: the article's shapes
+                # are read only when one of these lines has one.)
+                if any(_shape(lines[r]) for r in range(reach, anchor, -step)):
+                    own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop))
+                    own |= _repeated_shapes(lines, reach, anchor)
+                    reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
+                else:
+                    reach = anchor
         for r in range(edge + step, reach + step, step):
             inside[r] = True
         for r in box or ():

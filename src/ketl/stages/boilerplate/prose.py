@@ -143,10 +143,13 @@ def _cut_short(line: str) -> bool:
 _BULLETS = frozenset("-–—•*·●▪►◦")
 
 
+@lru_cache(maxsize=32768)
 def list_lead(line: str) -> str:
     """How a list item looks: led by a number or a bullet, or a word followed by
     the same marks ("June 9 – City, ST @ Venue": "W–,@"); "" for a sentence,
-    a line too long to be an item, or a plain run of words."""
+    a line too long to be an item, or a plain run of words. (Cached, as
+    ``is_prose``: the classifier's passes and the edges ask it of the same
+    lines again and again.)"""
     if not line or len(line) > 150:
         return ""
     if _ITEM_NUMBER.match(line):  # "12) Roger Waters – The Wall (DVD)" reads as a sentence too
