@@ -118,12 +118,13 @@ class PageLines:
     * ``texts``: ``text.split("\\n")`` (a final newline gives a last ``""``);
     * ``stripped``, ``low``: each line stripped, and stripped and lower-cased;
     * ``rule``: index into ``rules.rules`` of the rule the line matches (-1: none);
-    * :meth:`keys`: site-statistics keys (0 for a blank line), on first request.
+    * :meth:`keys`: site-statistics keys (0 for a blank line), on first request,
+      unless the caller has them (``keys``: phase A's, carried.py).
     """
 
     __slots__ = ("texts", "stripped", "low", "rule", "_keys")
 
-    def __init__(self, text: str, rules: CompiledRules) -> None:
+    def __init__(self, text: str, rules: CompiledRules, keys: list[int] | None = None) -> None:
         self.texts = text.split("\n")
         self.stripped = list(map(str.strip, self.texts))
         # One lower() for the page: case mapping never makes or takes a
@@ -131,7 +132,7 @@ class PageLines:
         # (whitespace and newlines are not case-ignorable).
         self.low = list(map(str.strip, text.lower().split("\n")))
         self.rule = rules.match_lines(self.low)
-        self._keys: list[int] | None = None
+        self._keys = keys if keys is not None and len(keys) == len(self.texts) else None
 
     def keys(self) -> list[int]:
         if self._keys is None:

@@ -37,6 +37,7 @@ from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
 from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
+from .carried import carried_keys
 from .copies import copied_lines
 from .embeds import tweet_signature
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
@@ -192,7 +193,7 @@ class _Job:
     def __init__(self, doc: Document, rules: CompiledRules) -> None:
         self.doc = doc
         self.site = doc_site(doc)  # before the title (and its suffix) leave the text
-        self.page = PageLines(doc.text, rules)
+        self.page = PageLines(doc.text, rules, carried_keys(doc))  # (phase A's keys, when the text is theirs)
 
 
 def _clean_chunk(docs: list[Document], rules: CompiledRules, stats: SiteLineStats | None,
