@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import tomllib
+from bisect import bisect_right
+from itertools import accumulate
 
 import ahocorasick
 from dataclasses import dataclass, field
@@ -23,6 +25,11 @@ from re import _parser as _sre_parse
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
+
+try:  # a DFA scan in Rust: ~3x the speed of pyahocorasick's walk over a line's characters
+    import ahocorasick_rs
+except ImportError:  # (then every line is scanned by the per-band automata, as before)
+    ahocorasick_rs = None
 
 __all__ = ["Rule", "CompiledRules", "load_rules", "DEFAULT_PENALTY"]
 
@@ -80,6 +87,12 @@ class CompiledRules:
     # for lines up to each of _LENGTH_STEPS characters, then for longer lines.
     _base_steps: tuple[tuple[int, re.Pattern[str]], ...] = field(default=(), compare=False, repr=False)
     _widths: tuple[int, ...] = field(default=(), compare=False, repr=False)  # longest match per rule
+    # The keyword gate of a page's lines in one scan (see _page_gate): (DFA of every
+    # keyword, the gated rules' bits of each keyword, (longest line, the bits of the
+    # gated rules that can match a line that long) per band of _GATE_TIERS); None
+    # without ahocorasick_rs.
+    _page: tuple[Any, tuple[int, ...], tuple[tuple[int, int], ...]] | None = field(
+        default=None, compare=False, repr=False)
 
     def match(self, line: str) -> Rule | None:
         """The first rule (in file order) matching the whole stripped ``line``, or None."""
@@ -98,17 +111,53 @@ class CompiledRules:
         lower-cased line (-1: none, or a blank line): the hot path, one pass
         over the lines (a line's keyword scan only when its verdict is not cached)."""
         index, get = self._index, self._cache.get
-        mask = self._mask if self._gated else None
-        out = []
-        for s in lines:
-            if not s:
-                out.append(-1)
-                continue
-            # Most short lines were seen before (cached verdicts): no keyword
-            # scan, no call.
-            k = get(s) if len(s) <= _CACHE_MAX_CHARS else None
-            out.append(k if k is not None else index(s, mask(s) if mask is not None else 0))
+        if self._page is None:
+            mask = self._mask if self._gated else None
+            out = []
+            for s in lines:
+                if not s:
+                    out.append(-1)
+                    continue
+                # Most short lines were seen before (cached verdicts): no keyword
+                # scan, no call.
+                k = get(s) if len(s) <= _CACHE_MAX_CHARS else None
+                out.append(k if k is not None else index(s, mask(s) if mask is not None else 0))
+            return out
+        # The cached verdicts first; the other lines' keywords in one scan of them all.
+        out = [(get(s) if len(s) <= _CACHE_MAX_CHARS else None) if s else -1 for s in lines]
+        todo = [i for i, k in enumerate(out) if k is None]
+        if todo:
+            texts = [lines[i] for i in todo]
+            for i, s, m in zip(todo, texts, self._page_masks(texts)):
+                out[i] = index(s, m)
         return out
+
+    def _page_masks(self, texts: list[str]) -> list[int]:
+        """:meth:`_mask` of each of ``texts`` (stripped, lower-cased, non-blank
+        lines), their keywords found by one DFA scan of the lines joined by
+        newlines (no keyword holds one: see load_rules). A keyword counts for a
+        line when one of its gated rules can match a line that long, as in the
+        band automata of _mask."""
+        auto, bits, bands = self._page  # type: ignore[misc]
+        # As UTF-8 bytes (a lone surrogate passed as its three bytes: no keyword
+        # starts with a continuation byte, so none matches inside another character).
+        joined = "\n".join(texts).encode("utf-8", "surrogatepass")
+        hits = auto.find_matches_as_indexes(joined, overlapping=True)
+        masks = [0] * len(texts)
+        if not hits:
+            return masks
+        # each line's end in bytes, its newline included
+        if len(joined) == sum(map(len, texts)) + len(texts) - 1:  # (ASCII: a byte per character)
+            ends = list(accumulate(len(s) + 1 for s in texts))
+        else:
+            ends = list(accumulate(len(s.encode("utf-8", "surrogatepass")) + 1 for s in texts))
+        for p, start, _ in hits:
+            masks[bisect_right(ends, start)] |= bits[p]
+        for q, m in enumerate(masks):
+            if m:
+                n = len(texts[q])
+                masks[q] = m & next(allowed for limit, allowed in bands if n <= limit)
+        return masks
 
     def _mask(self, s: str) -> int:
         """The bits of the gated rules whose keyword ``s`` holds, among those
@@ -309,7 +358,32 @@ def load_rules(extra_files: Sequence[Path | str] = ()) -> CompiledRules:
     return CompiledRules(rules=ordered, matcher=_combine(ordered, every, lower=False),
                          stopwords=frozenset(extra_stop), lower_matcher=lower_matcher,
                          _gate_bands=bands, _gated=gated, _singles=singles, _base=base,
-                         _base_steps=steps, _widths=widths)
+                         _base_steps=steps, _widths=widths, _page=_page_gate(ordered, widths, gated))
+
+
+def _page_gate(rules: Sequence[Rule], widths: Sequence[int],
+               gated: Sequence[int]) -> tuple[Any, tuple[int, ...], tuple[tuple[int, int], ...]] | None:
+    """:attr:`CompiledRules._page`: every keyword of the gated rules in one DFA
+    (its bits: the gated rules that need it, whatever the line's length), and
+    per band of _GATE_TIERS the bits of the gated rules that can match a line in
+    it (longer than the band's lower end), which _keyword_gate's automaton of
+    the band gives its keywords. None without ahocorasick_rs, without gated
+    rules, or with a keyword holding a newline (it could match across two
+    joined lines)."""
+    if ahocorasick_rs is None or not gated:
+        return None
+    into: dict[str, int] = {}
+    for j, i in enumerate(gated):
+        for kw in rules[i].keywords:
+            into[kw] = into.get(kw, 0) | (1 << j)
+    if any("\n" in kw for kw in into):
+        return None
+    bands = tuple((limit, sum(1 << j for j, i in enumerate(gated) if widths[i] > low))
+                  for low, limit in zip((0, *_GATE_TIERS), (*_GATE_TIERS, 1 << 62)))
+    auto = ahocorasick_rs.BytesAhoCorasick([kw.encode("utf-8") for kw in into],
+                                           matchkind=ahocorasick_rs.MatchKind.Standard,
+                                           implementation=ahocorasick_rs.Implementation.DFA)
+    return auto, tuple(into.values()), bands
 
 
 def _max_width(pattern: str) -> int:
