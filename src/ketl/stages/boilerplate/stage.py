@@ -451,6 +451,11 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     in a Japanese one): none of the line's letters is in the article's script.
     Returns the article's main script ("" when nobody needs it)."""
     stripped, reason, penalty = lines.stripped, lines.reason, lines.penalty
+    mixed = has_non_latin_letter(text)
+    if settings.classifier and not mixed:
+        # Every letter of the page is Latin (most pages): its main script, and
+        # no stray (a line with a letter shares the page's script).
+        return "LATIN"
     cap = settings.stray_script_max_chars
     short = [i for i, n in enumerate(map(len, stripped)) if 0 < n <= cap and not reason[i]]
     if not settings.classifier:  # (the classifier wants the main script, whatever the lines)
@@ -458,7 +463,7 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
         if not short:
             return ""
     # Most texts hold one script: one scan of the text settles it.
-    main = "LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)
+    main = "LATIN" if not mixed else dominant_script(stripped, True)
     if not main:
         return main
     for i in short:
@@ -549,35 +554,29 @@ def _line_changes(texts: list[str], blank: list[bool],
     bottom. Blank lines that go ride along with a neighbouring removal (one
     edit, not two), or leave as ``layout.blank_lines``; with ``merge_runs``
     consecutive lines removed for the same reason are one edit (one block of
-    furniture: a menu, a comment thread)."""
+    furniture: a menu, a comment thread). A kept line loses a stray final
+    one-word sentence (``fragment.stray_word``)."""
     n = len(texts)
     kept = [not b and not r for b, r in zip(blank, reason)]
     last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
     # where each line starts: the lengths before it, plus one newline per line
     starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
-    changes: list[Change] = []
+    changes = _stray_words(texts, starts, kept)
     run_start = run_stop = -1
     run_rule = ""
     seen_kept = blank_kept = False
     # A removed last line takes the text's final newline too (the kept line
     # before it keeps its own).
     stops = starts[1:] + [text_len]
-    for i in range(n):
-        if kept[i]:
+    prev = -1
+    # (the lines that are not kept, in order: a kept line is only the gap it leaves)
+    for i in compress(range(n), map(not_, kept)):
+        if i != prev + 1:  # kept lines since the previous one: they end the open run
             if run_start >= 0:
                 changes.append(Change(run_start, run_stop, "", run_rule))
                 run_start = -1
             seen_kept, blank_kept = True, False
-            t = texts[i]
-            # The stray word sits in the last few characters: search only there
-            # (the look-behind still sees the full stop before them), and only
-            # where one could: the stop ending the sentence before it sits
-            # between the 17th and the 5th character from the end.
-            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if (t.endswith(".") or t[-1:].isspace()) and (
-                "." in (tail := t[-17:-4]) or "!" in tail or "?" in tail) else None
-            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
-                changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
-            continue
+        prev = i
         start, stop = starts[i], stops[i]
         if blank[i]:
             if seen_kept and i < last_kept and not blank_kept:
@@ -603,6 +602,22 @@ def _line_changes(texts: list[str], blank: list[bool],
     if run_start >= 0:
         changes.append(Change(run_start, run_stop, "", run_rule))
     return changes
+
+
+def _stray_words(texts: list[str], starts: list[int], kept: list[bool]) -> list[Change]:
+    """A stray final one-word sentence of each kept line ("... since the 1990s. Is."), as changes."""
+    out = []
+    for i in compress(range(len(texts)), kept):
+        t = texts[i]
+        # The stray word sits in the last few characters: search only there
+        # (the look-behind still sees the full stop before them), and only
+        # where one could: the stop ending the sentence before it sits
+        # between the 17th and the 5th character from the end.
+        if (t.endswith(".") or t[-1:].isspace()) and ("." in (tail := t[-17:-4]) or "!" in tail or "?" in tail):
+            m = _STRAY_WORD.search(t, max(0, len(t) - 16))
+            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
+                out.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
+    return out
 
 
 def _edge_runs(rep: list[bool], blank: list[bool], reason: list[str]) -> set[int]:

@@ -1,0 +1,211 @@
+"""The boilerplate stage's shortcuts of the bp-8 pass (issue 15), each against
+the code it replaced (copied here as the reference), on real text in many
+scripts (tests/conftest.py texts_in_many_scripts) and on verdicts drawn at
+random over those pages: _line_changes a pass over the lines that are not
+kept, _mark_stray_script's answer for a page whose letters are all Latin, and
+PageLines.without by slices."""
+
+from __future__ import annotations
+
+import random
+import re
+from itertools import accumulate
+from operator import add
+
+import pytest
+
+from ketl.document import Change, Document
+from ketl.stages.boilerplate import stage
+from ketl.stages.boilerplate.features import PageLines
+from ketl.stages.boilerplate.rules import load_rules
+from ketl.stages.boilerplate.stage import (_LAYOUT, _STRAY_OK, _STRAY_WORD, BoilerplateSettings, _continues_neighbour,
+                                           _LETTER, _Lines, _shares_script, _stop_en, dominant_script,
+                                           has_non_latin_letter)
+
+from conftest import texts_in_many_scripts
+
+RULES = load_rules()
+TEXTS = texts_in_many_scripts(aeb_limit=120)
+# stray words, trailing blanks, no final newline, a page of blank lines
+TEXTS += ["Prices rose since the 1990s. Is.\n\nThe end.  \n\n\nMore text here. Yes.\n",
+          "\n\n\n", "One line only. Was.", "Intro.\n\n\n\nOutro. Its.\n\n"]
+REASONS = ["", "", "", "site.repeated_line", "ad.marker", "classifier.low_content"]
+
+
+# ---- the code replaced (5482be4), verbatim ----
+
+def _reference_line_changes(texts: list[str], blank: list[bool],
+                  reason: list[str], merge_runs: bool, text_len: int) -> list[Change]:
+    """The removals of one document as changes, blank-line layout included:
+    between two kept lines at most one blank line stays, none at the top or the
+    bottom. Blank lines that go ride along with a neighbouring removal (one
+    edit, not two), or leave as ``layout.blank_lines``; with ``merge_runs``
+    consecutive lines removed for the same reason are one edit (one block of
+    furniture: a menu, a comment thread)."""
+    n = len(texts)
+    kept = [not b and not r for b, r in zip(blank, reason)]
+    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
+    # where each line starts: the lengths before it, plus one newline per line
+    starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
+    changes: list[Change] = []
+    run_start = run_stop = -1
+    run_rule = ""
+    seen_kept = blank_kept = False
+    # A removed last line takes the text's final newline too (the kept line
+    # before it keeps its own).
+    stops = starts[1:] + [text_len]
+    for i in range(n):
+        if kept[i]:
+            if run_start >= 0:
+                changes.append(Change(run_start, run_stop, "", run_rule))
+                run_start = -1
+            seen_kept, blank_kept = True, False
+            t = texts[i]
+            # The stray word sits in the last few characters: search only there
+            # (the look-behind still sees the full stop before them), and only
+            # where one could: the stop ending the sentence before it sits
+            # between the 17th and the 5th character from the end.
+            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if (t.endswith(".") or t[-1:].isspace()) and (
+                "." in (tail := t[-17:-4]) or "!" in tail or "?" in tail) else None
+            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
+                changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
+            continue
+        start, stop = starts[i], stops[i]
+        if blank[i]:
+            if seen_kept and i < last_kept and not blank_kept:
+                blank_kept = True  # the one blank line of this gap stays
+                if run_start >= 0:
+                    changes.append(Change(run_start, run_stop, "", run_rule))
+                    run_start = -1
+                continue
+            if run_start >= 0:
+                run_stop = stop
+            else:
+                run_start, run_stop, run_rule = start, stop, _LAYOUT
+            continue
+        rule = reason[i]
+        if run_start >= 0 and run_rule == _LAYOUT:
+            run_stop, run_rule = stop, rule  # the blank lines before it go with it
+        elif run_start >= 0 and merge_runs and run_rule == rule:
+            run_stop = stop
+        else:
+            if run_start >= 0:
+                changes.append(Change(run_start, run_stop, "", run_rule))
+            run_start, run_stop, run_rule = start, stop, rule
+    if run_start >= 0:
+        changes.append(Change(run_start, run_stop, "", run_rule))
+    return changes
+
+
+
+def _reference_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) -> str:
+    """4. A few letters of another script ("بب" in an English article, "PAGETOP"
+    in a Japanese one): none of the line's letters is in the article's script.
+    Returns the article's main script ("" when nobody needs it)."""
+    stripped, reason, penalty = lines.stripped, lines.reason, lines.penalty
+    cap = settings.stray_script_max_chars
+    short = [i for i, n in enumerate(map(len, stripped)) if 0 < n <= cap and not reason[i]]
+    if not settings.classifier:  # (the classifier wants the main script, whatever the lines)
+        short = [i for i in short if _LETTER.search(stripped[i])]
+        if not short:
+            return ""
+    # Most texts hold one script: one scan of the text settles it.
+    main = "LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)
+    if not main:
+        return main
+    for i in short:
+        s = stripped[i]
+        # (an ASCII line with a letter has a Latin one: only the others can be strays of a Latin page)
+        if (main != "LATIN" or not s.isascii()) and _LETTER.search(s) and not _shares_script(s, main) \
+                and not _continues_neighbour(lines, i, cap):
+            reason[i], penalty[i] = "fragment.stray_script", 1
+    return main
+
+
+def _reference_without(page: PageLines, text: str, removed: set[int]) -> tuple:
+    keep = [k for k in range(len(page.texts)) if k not in removed]
+    texts = text.split("\n")
+    if [page.texts[k] for k in keep] == texts:
+        return (texts, [page.stripped[k] for k in keep], [page.low[k] for k in keep], [page.rule[k] for k in keep],
+                [page.keys()[k] for k in keep])
+    return None
+
+
+# ---- the tests ----
+
+def _verdicts(n: int, rng: random.Random, texts: list[str]) -> tuple[list[bool], list[str]]:
+    blank = [not t.strip() for t in texts]
+    mode = rng.random()
+    reason = [("" if b else rng.choice(REASONS)) if mode < 0.7 else ("" if b or rng.random() < 0.9 else "x.y")
+              for b in blank]
+    return blank, reason
+
+
+def test_line_changes_are_the_line_by_line_pass_s():
+    rng = random.Random(15)
+    n_changes = 0
+    for text in TEXTS:
+        texts = text.split("\n")
+        if texts[-1] == "":
+            texts = texts[:-1]
+        for _ in range(6):
+            blank, reason = _verdicts(len(texts), rng, texts)
+            for merge in (False, True):
+                got = stage._line_changes(texts, blank, reason, merge, len(text))
+                want = _reference_line_changes(texts, blank, reason, merge, len(text))
+                assert sorted(got, key=lambda c: (c.start, c.end)) == sorted(want, key=lambda c: (c.start, c.end))
+                n_changes += len(want)
+    assert n_changes > 5000
+
+
+def test_the_stray_words_are_found_as_before():
+    texts = ["Prices rose since the 1990s. Is.", "Kept. Yes.", "A sentence. The.", "Another one!  Its. "]
+    changes = stage._line_changes(texts, [False] * 4, [""] * 4, False, len("\n".join(texts)))
+    assert [c.rule for c in changes] == ["fragment.stray_word"] * 3  # "Yes" is a word on its own
+
+
+def _lines(text: str, reasons: list[str] | None = None) -> _Lines:
+    lines = _Lines(PageLines(text, RULES))
+    if reasons:
+        lines.reason[:] = reasons[:lines.n]
+    return lines
+
+
+@pytest.mark.parametrize("classifier", [True, False])
+def test_stray_script_gives_the_reference_s_verdicts_and_script(classifier):
+    settings = BoilerplateSettings(classifier=classifier)
+    rng = random.Random(8)
+    latin = strays = 0
+    # each text alone, and with short lines of other scripts put among its lines
+    extra = ["بب", "PAGETOP", "Ελλάδα", "한국", "Ünïcödé", "Việt", "ª", "²³", "ok"]
+    for text in TEXTS:
+        rows = text.split("\n")
+        for k in range(3):
+            at = rng.randrange(len(rows) + 1)
+            rows = rows[:at] + [rng.choice(extra)] + rows[at:]
+        for page in (text, "\n".join(rows)):
+            a, b = _lines(page), _lines(page)
+            assert stage._mark_stray_script(a, page, settings) == _reference_stray_script(b, page, settings)
+            assert a.reason == b.reason and a.penalty == b.penalty
+            latin += not has_non_latin_letter(page)
+            strays += a.reason.count("fragment.stray_script")
+    assert latin > 50 and strays > 20
+
+
+def test_without_gives_the_kept_lines_facts():
+    rng = random.Random(3)
+    for text in TEXTS[:80]:
+        page = PageLines(text, RULES)
+        page.keys()
+        n = len(page.texts)
+        for _ in range(4):
+            removed = set(rng.sample(range(n + 2), min(n, rng.randint(0, 4))))
+            lines = text.split("\n")
+            kept_text = "\n".join(t for k, t in enumerate(lines) if k not in removed)
+            out = page.without(kept_text, removed, RULES)
+            want = _reference_without(page, kept_text, removed)
+            if want is not None:
+                assert (out.texts, out.stripped, out.low, out.rule, out.keys()) == want
+            fresh = PageLines(kept_text, RULES)
+            assert (out.texts, out.stripped, out.low, out.rule, out.keys()) == \
+                (fresh.texts, fresh.stripped, fresh.low, fresh.rule, fresh.keys())
