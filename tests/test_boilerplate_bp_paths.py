@@ -209,3 +209,67 @@ def test_without_gives_the_kept_lines_facts():
             fresh = PageLines(kept_text, RULES)
             assert (out.texts, out.stripped, out.low, out.rule, out.keys()) == \
                 (fresh.texts, fresh.stripped, fresh.low, fresh.rule, fresh.keys())
+
+
+def _reference_site_lines(lines: _Lines, stats, site: str, settings: BoilerplateSettings, page_keys: list[int]) -> None:
+    """_mark_site_lines's first half as it was (5482be4), with SiteLineStats.repeated_flags."""
+    n, stripped, blank = lines.n, lines.stripped, lines.blank
+    reason, penalty = lines.reason, lines.penalty
+    keys = page_keys[:n]
+    if site and stats.n_docs(site) and any(rep := stats.repeated_flags(site, keys, blank)):
+        own = any(not r and not b and not why for r, b, why in zip(rep, blank, reason))
+        edge = stage._edge_runs(rep, blank, reason) if own else set()
+        for i in [i for i, r in enumerate(rep) if r]:
+            if not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
+                reason[i], penalty[i] = "site.repeated_line", 150
+
+
+def _dressed(text: str, site: int) -> str:
+    """A page of site ``site``: its header and footer lines around the text (one short, one long)."""
+    return (f"Harbour Times {site} daily edition\n\n{text}\n\nThe Harbour Times {site} is printed in Port Ellen "
+            f"by the harbour cooperative and delivered to the islands every morning before dawn, rain or shine.\n")
+
+
+@pytest.mark.parametrize("min_docs,min_share", [(3, 0.25), (1, 0.0), (2, 0.5), (5, 0.1), (0, 0.3333333333333333),
+                                                (3, 1.0), (4, 2.0), (3, float("inf")), (3, float("nan"))])
+def test_repeated_site_lines_are_the_flags_lines(min_docs, min_share):
+    from ketl.stages.boilerplate.site_stats import RepetitionSettings, SiteLineStats, site_and_line_keys
+
+    rng = random.Random(min_docs)
+    rep_settings = RepetitionSettings(min_docs=min_docs, min_share=min_share, cross_min_sites=0)
+    settings = BoilerplateSettings(repeated_min_docs=min_docs, repeated_min_share=min_share, cross_min_sites=0)
+    docs = [Document.from_source(doc_id=str(i), source_path=f"s{i % 3}/{i}.txt", source_sha256="",
+                                 source_encoding="utf-8", source=_dressed(t, i % 3)) for i, t in enumerate(TEXTS * 2)]
+    stats = SiteLineStats(rep_settings)
+    for d in docs:
+        stats.add(*site_and_line_keys(d))
+    marked = 0
+    for d in docs[: len(TEXTS)]:
+        page = PageLines(d.text, RULES)
+        site = d.source_path.split("/")[0]
+        a, b = _lines(d.text), _lines(d.text)
+        for x in (a, b):  # the same condemned lines in both, some drawn at random
+            for i in range(x.n):
+                if page.rule[i] >= 0 or (x.stripped[i] and rng.random() < 0.1):
+                    x.reason[i] = "ad.marker"
+        b.reason[:] = a.reason
+        # the flags of every line equal repeated_lines's indices
+        flags = stats.repeated_flags(site, page.keys()[:a.n], a.blank)
+        assert stats.repeated_lines(site, page.keys()[:a.n], a.blank) == [i for i, f in enumerate(flags) if f]
+        stage._mark_site_lines(a, stats, site, settings, page.keys())
+        _reference_site_lines(b, stats, site, settings, page.keys())
+        assert a.reason == b.reason and a.penalty == b.penalty
+        marked += a.reason.count("site.repeated_line")
+    assert marked > 50 or not (min_share <= 1)
+
+
+def test_the_least_repeated_count_is_the_test_s_edge():
+    from ketl.stages.boilerplate.site_stats import RepetitionSettings, SiteLineStats
+
+    for min_docs in (0, 1, 3, 7):
+        for min_share in (0.0, 0.1, 0.25, 1 / 3, 0.5, 0.7, 1.0, 1.5):
+            stats = SiteLineStats(RepetitionSettings(min_docs=min_docs, min_share=min_share))
+            for total in range(1, 120):
+                need = stats._least_repeated(total)
+                passes = [c >= min_docs and c / total >= min_share for c in range(0, 2 * total + 10)]
+                assert passes.index(True) == need and all(passes[need:])

@@ -18,6 +18,7 @@ import re
 import tomllib
 from bisect import bisect_right
 from itertools import accumulate
+from operator import add
 
 import ahocorasick
 from dataclasses import dataclass, field
@@ -36,6 +37,11 @@ __all__ = ["Rule", "CompiledRules", "load_rules", "DEFAULT_PENALTY"]
 DEFAULT_PENALTY = 60
 _CACHE_MAX_CHARS = 80
 _CACHE_MAX_ENTRIES = 200_000
+# Longer lines' verdicts (up to _LONG_MAX_CHARS characters), the most recent
+# _LONG_MAX_ENTRIES only (a few MB): a wire story's paragraphs printed by many sites,
+# a site's long footer. Most long lines are an article's own, seen once.
+_LONG_MAX_CHARS = 1000
+_LONG_MAX_ENTRIES = 8192
 _ESCAPE_OR_CHAR = re.compile(r"\\.|.", re.DOTALL)
 _ID = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
 # Line lengths at which the ungated alternation is rebuilt without the rules that
@@ -73,6 +79,7 @@ class CompiledRules:
     # Verdicts of short lines, per process: furniture lines ("Share", "Menu")
     # repeat across a site's pages, so most short lines are seen before.
     _cache: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _long: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # (see _LONG_MAX_CHARS)
     # Keyword gate: each keyword maps to the bit mask of the gated rules that need it
     # (bit j = the j-th gated rule, rules[_gated[j]], tried alone as _singles[j]);
     # _base is the alternation of the other rules.
@@ -124,12 +131,18 @@ class CompiledRules:
                 out.append(k if k is not None else index(s, mask(s) if mask is not None else 0))
             return out
         # The cached verdicts first; the other lines' keywords in one scan of them all.
-        out = [(get(s) if len(s) <= _CACHE_MAX_CHARS else None) if s else -1 for s in lines]
+        long_get = self._long.get
+        out = [(get(s) if len(s) <= _CACHE_MAX_CHARS else long_get(s)) if s else -1 for s in lines]
         todo = [i for i, k in enumerate(out) if k is None]
         if todo:
             texts = [lines[i] for i in todo]
+            long = self._long
             for i, s, m in zip(todo, texts, self._page_masks(texts)):
-                out[i] = index(s, m)
+                out[i] = k = index(s, m)
+                if _CACHE_MAX_CHARS < len(s) <= _LONG_MAX_CHARS:
+                    if len(long) >= _LONG_MAX_ENTRIES:
+                        long.clear()
+                    long[s] = k
         return out
 
     def _page_masks(self, texts: list[str]) -> list[int]:
@@ -147,16 +160,19 @@ class CompiledRules:
         if not hits:
             return masks
         # each line's end in bytes, its newline included
-        if len(joined) == sum(map(len, texts)) + len(texts) - 1:  # (ASCII: a byte per character)
-            ends = list(accumulate(len(s) + 1 for s in texts))
-        else:
-            ends = list(accumulate(len(s.encode("utf-8", "surrogatepass")) + 1 for s in texts))
+        lengths = list(map(len, texts))
+        if len(joined) != sum(lengths) + len(texts) - 1:  # (not ASCII: more bytes than characters)
+            lengths = [len(s.encode("utf-8", "surrogatepass")) for s in texts]
+        ends = list(map(add, accumulate(lengths), range(1, len(texts) + 1)))
         for p, start, _ in hits:
             masks[bisect_right(ends, start)] |= bits[p]
         for q, m in enumerate(masks):
             if m:
                 n = len(texts[q])
-                masks[q] = m & next(allowed for limit, allowed in bands if n <= limit)
+                for limit, allowed in bands:
+                    if n <= limit:
+                        masks[q] = m & allowed
+                        break
         return masks
 
     def _mask(self, s: str) -> int:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from operator import add, not_
+from operator import add, not_, or_
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate, compress
@@ -405,11 +405,16 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     n, stripped, blank = lines.n, lines.stripped, lines.blank
     reason, penalty = lines.reason, lines.penalty
     keys = page_keys[:n]
-    if site and stats.n_docs(site) and any(rep := stats.repeated_flags(site, keys, blank)):
-        own = any(not r and not b and not why for r, b, why in zip(rep, blank, reason))
+    if site and stats.n_docs(site) and (hits := stats.repeated_lines(site, keys, blank)):
+        rep = [False] * n
+        for i in hits:
+            rep[i] = True
+        # (lines neither blank nor condemned, counted in C; "own": some of them not repeated)
+        open_lines = list(map(or_, blank, map(bool, reason))).count(False)
+        own = open_lines > sum(1 for i in hits if not reason[i])
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
-        for i in [i for i, r in enumerate(rep) if r]:  # (a few lines of the page)
+        for i in hits:  # (a few lines of the page)
             if not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
                 reason[i], penalty[i] = "site.repeated_line", 150
     if settings.cross_min_sites > 0:
