@@ -17,7 +17,9 @@ import pytest
 from ketl.document import Change, Document
 from ketl.stages.boilerplate import stage
 from ketl.stages.boilerplate.features import PageLines
+from ketl.stages.boilerplate.metadata import title_key
 from ketl.stages.boilerplate.rules import load_rules
+from ketl.stages.boilerplate.site_stats import split_title_suffix
 from ketl.stages.boilerplate.stage import (_LAYOUT, _STRAY_OK, _STRAY_WORD, BoilerplateSettings, _continues_neighbour,
                                            _LETTER, _Lines, _shares_script, _stop_en, dominant_script,
                                            has_non_latin_letter)
@@ -273,3 +275,51 @@ def test_the_least_repeated_count_is_the_test_s_edge():
                 need = stats._least_repeated(total)
                 passes = [c >= min_docs and c / total >= min_share for c in range(0, 2 * total + 10)]
                 assert passes.index(True) == need and all(passes[need:])
+
+
+def _reference_repeated_title(lines: _Lines, title: object) -> None:
+    """3. The title printed again in the body (only lines of a fitting length are compared)."""
+    tk = title_key(title) if isinstance(title, str) else ""
+    if not tk:
+        return
+    reason, penalty = lines.reason, lines.penalty
+    lo, hi = len(tk) // 2, 2 * len(tk) + 80
+    words = tk.split(" ")
+    # Every word of the key is in a line that repeats the title (lower-cased,
+    # its suffix cut or not): the longest one rules out most lines at once.
+    first_word, longest = words[0], max(words, key=len)
+    low = lines.low
+    page = "\n".join(low)
+    if longest not in page or first_word not in page:
+        return  # (most pages: two scans in C instead of a test per line)
+    rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
+    for i, s in enumerate(lines.stripped):
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) and longest in t \
+                and all(w in t for w in rest) \
+                and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
+            reason[i], penalty[i] = "title.repeated", 1
+
+
+def test_the_repeated_title_is_found_on_the_lines_it_was_found_on():
+    rng = random.Random(5)
+    found = 0
+    for text in TEXTS:
+        rows = [r for r in text.split("\n") if r.strip()]
+        titles = [rows[0], rng.choice(rows), rows[0] + " - Daily Planet", "No such title anywhere at all"] if rows else []
+        for title in titles:
+            # the title printed again in the body, once as it is and once with a site suffix
+            page = text + f"\n\n{title}\n\nSome more text.\n{title} | The Times\n"
+            a, b = _lines(page), _lines(page)
+            stage._mark_repeated_title(a, title)
+            _reference_repeated_title(b, title)
+            assert a.reason == b.reason and a.penalty == b.penalty
+            found += a.reason.count("title.repeated")
+    assert found > 300
+
+
+def test_lines_holding_a_word_are_every_line_that_does():
+    for text in TEXTS[:60]:
+        low = [s.strip() for s in text.lower().split("\n")]
+        page = "\n".join(low)
+        for word in {w for s in low[:5] for w in s.split(" ") if w} | {"the", "zzzq"}:
+            assert stage._lines_holding(page, low, word) == [i for i, s in enumerate(low) if word in s]

@@ -26,6 +26,7 @@ never one before the headline printed in the body when a later run is better).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from operator import add, not_, or_
 from dataclasses import dataclass, fields
@@ -444,11 +445,29 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
     if longest not in page or first_word not in page:
         return  # (most pages: two scans in C instead of a test per line)
     rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
-    for i, s in enumerate(lines.stripped):
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) and longest in t \
+    stripped = lines.stripped
+    for i in _lines_holding(page, low, longest):
+        s = stripped[i]
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) \
                 and all(w in t for w in rest) \
                 and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
             reason[i], penalty[i] = "title.repeated", 1
+
+
+def _lines_holding(page: str, low: list[str], word: str) -> list[int]:
+    """The indices, in order, of the lines of ``low`` that hold ``word`` (no
+    newline in it), found by ``str.find`` over ``page`` (``low`` joined by
+    newlines), not by a test per line."""
+    out: list[int] = []
+    at = page.find(word)
+    if at < 0:
+        return out
+    ends = list(map(add, accumulate(map(len, low)), range(len(low))))  # where each line's newline is
+    while at >= 0:
+        i = bisect_right(ends, at)
+        out.append(i)
+        at = page.find(word, ends[i] + 1) if i + 1 < len(low) else -1  # on from the next line
+    return out
 
 
 def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) -> str:
