@@ -524,8 +524,8 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
     if settings.page_copies:
         for job, (_, idx, body, _) in zip(jobs, inputs):
             reason, penalty = job.lines.reason, job.lines.penalty
-            for q, flag in enumerate(copied_lines(body)):
-                if flag and not reason[idx[q]]:
+            for q in compress(range(len(body)), copied_lines(body)):  # (the flagged lines only)
+                if not reason[idx[q]]:
                     reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
     for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
         lines = job.lines
@@ -534,7 +534,7 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
         title_at = judged_why.index("title.repeated") if "title.repeated" in judged_why else -1
         keep, _, why = classify_stripped(body, stop, list(compress(lines.penalty, nonblank)), cfg,
                                          list(compress(lines.comment, nonblank)), title_at)
-        for q in [q for q, k in enumerate(keep) if not k]:
+        for q in compress(range(len(keep)), map(not_, keep)):
             i = idx[q]
             if not reason[i]:
                 reason[i] = why[q] or "classifier.low_content"
@@ -565,9 +565,15 @@ def _mark_teasers(lines: _Lines, nonblank: list[bool], idx: list[int], body: lis
     judged = list(map(bool, compress(reason, nonblank)))
     glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
     listed = headline_lists(body, settings.teaser_min_run, skip=judged)
-    for q, (flag, head) in enumerate(zip(glued, listed)):
+    # The lines flagged (picked out in C), and those opening "1 " that glue a
+    # numbered list (looked for line by line only on a page that has one).
+    marked = list(compress(range(len(body)), map(or_, map(bool, glued), map(bool, listed))))
+    if "\n1 " in "\n" + "\n".join(body):
+        numbered = [q for q, b in enumerate(body) if b.startswith("1 ") and glued_numbered_list(b)]
+        marked = sorted({*marked, *numbered})
+    for q in marked:
         i = idx[q]
-        if not reason[i] and (flag or head or body[q].startswith("1 ") and glued_numbered_list(body[q])):
+        if not reason[i]:
             reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
 
 
