@@ -20,9 +20,11 @@ from ketl.stages.boilerplate.features import PageLines
 from ketl.stages.boilerplate.metadata import title_key
 from ketl.stages.boilerplate.rules import load_rules
 from ketl.stages.boilerplate.site_stats import split_title_suffix
-from ketl.stages.boilerplate.stage import (_LAYOUT, _STRAY_OK, _STRAY_WORD, BoilerplateSettings, _continues_neighbour,
-                                           _LETTER, _Lines, _shares_script, _stop_en, dominant_script,
-                                           has_non_latin_letter)
+from ketl.stages.boilerplate.classifier import _SIGNATURE, list_lead
+from ketl.stages.boilerplate.embeds import tweet_signature
+from ketl.stages.boilerplate.stage import (_LAYOUT, _OPEN_QUOTES, _REFERENCE, _STRAY_OK, _STRAY_WORD, _WORDS,
+                                           BoilerplateSettings, _continues_neighbour, _ends_sentence, _LETTER, _Lines,
+                                           _shares_script, _stop_en, dominant_script, has_non_latin_letter)
 
 from conftest import texts_in_many_scripts
 
@@ -323,3 +325,52 @@ def test_lines_holding_a_word_are_every_line_that_does():
         page = "\n".join(low)
         for word in {w for s in low[:5] for w in s.split(" ") if w} | {"the", "zzzq"}:
             assert stage._lines_holding(page, low, word) == [i for i, s in enumerate(low) if word in s]
+
+
+def _reference_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool], last: int,
+                          settings: BoilerplateSettings) -> bool:
+    """The last kept line is a fragment of some other article: no final
+    punctuation, and (an unclosed opening quote, or) few words shared with the rest."""
+    s = texts[last].strip()
+    if _ends_sentence(s) or _REFERENCE.match(s) or _SIGNATURE.fullmatch(s) or tweet_signature(s):
+        return False  # (an embedded tweet's signature closing the article is the article's)
+    words = [w.lower() for w in _WORDS.findall(s) if len(w) > 3]
+    if all(w.isdigit() for w in words):
+        return False  # numbers only ("02-751-1500", a listing's phone): no other article's words
+    # A missing full stop is evidence only where the article's lines have one
+    # (Thai, for one, ends sentences with a space).
+    ends = [_ends_sentence(texts[i].rstrip()) for i in range(last)
+            if not blank[i] and not reason[i] and len(texts[i]) > 40]
+    if not ends or sum(ends) < 0.6 * len(ends):
+        return False
+    prev = max((i for i in range(last) if not blank[i] and not reason[i]), default=None)
+    if prev is not None and list_lead(s) and list_lead(texts[prev].strip()) == list_lead(s):
+        return False  # the last item of the article's own list
+    rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
+            for w in _WORDS.findall(t)}
+    if not rest:
+        return False  # a one-line article is the article
+    overlap = sum(1 for w in words if w in rest) / len(words)
+    unclosed = s[0] in _OPEN_QUOTES and not any(q in s[1:] for q in "\"”»")
+    return overlap <= settings.trailing_fragment_max_overlap or (unclosed and overlap < 0.5)
+
+
+def test_the_trailing_fragment_test_answers_as_before():
+    rng = random.Random(21)
+    settings = BoilerplateSettings()
+    asked = said = 0
+    tails = ["Read more about the harbour", "«Il a dit que", "02-751-1500", "Subscribe to our daily briefing today",
+             "the council approved the harbour budget after the ferry debate"]
+    for text in TEXTS:
+        for tail in ("", *rng.sample(tails, 2)):
+            page = text.rstrip("\n") + ("\n\n" + tail if tail else "")
+            lines = _lines(page)
+            blank, reason = _verdicts(lines.n, rng, lines.texts)
+            last = next((i for i in range(lines.n - 1, -1, -1) if not blank[i] and not reason[i]), None)
+            if last is None:
+                continue
+            got = stage._is_trailing_fragment(lines.texts, reason, blank, last, settings)
+            assert got == _reference_trailing_fragment(lines.texts, reason, blank, last, settings)
+            asked += 1
+            said += got
+    assert asked > 300 and said > 20

@@ -318,7 +318,7 @@ def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None
     """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    for i in [i for i, k in enumerate(verdict[:lines.n]) if k >= 0]:
+    for i in compress(range(lines.n), map((-1).__lt__, verdict)):  # (the matched lines, picked out in C)
         r = by_index[verdict[i]]
         reason[i], penalty[i] = r.id, max(1, r.penalty)
         if r.category == "comment":
@@ -737,8 +737,10 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     prev = max((i for i in range(last) if not blank[i] and not reason[i]), default=None)
     if prev is not None and list_lead(s) and list_lead(texts[prev].strip()) == list_lead(s):
         return False  # the last item of the article's own list
-    rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
-            for w in _WORDS.findall(t)}
+    # (the other kept lines' words in one findall: no word spans a newline)
+    others = [not b and not r for b, r in zip(blank, reason)]
+    others[last] = False
+    rest = set(map(str.lower, _WORDS.findall("\n".join(compress(texts, others)))))
     if not rest:
         return False  # a one-line article is the article
     overlap = sum(1 for w in words if w in rest) / len(words)
