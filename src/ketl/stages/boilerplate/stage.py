@@ -587,8 +587,8 @@ def _line_changes(texts: list[str], blank: list[bool],
     furniture: a menu, a comment thread). A kept line loses a stray final
     one-word sentence (``fragment.stray_word``)."""
     n = len(texts)
-    kept = [not b and not r for b, r in zip(blank, reason)]
-    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
+    kept = list(map(not_, map(or_, blank, map(bool, reason))))  # (neither blank nor condemned; in C)
+    last_kept = n - 1 - kept[::-1].index(True) if True in kept else -1
     # where each line starts: the lengths before it, plus one newline per line
     starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
     changes = _stray_words(texts, starts, kept)
