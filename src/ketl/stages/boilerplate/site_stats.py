@@ -11,9 +11,7 @@ incremental runs; phase B asks :meth:`SiteLineStats.is_repeated`.
 from __future__ import annotations
 
 import re
-import sys
 from collections import defaultdict
-from itertools import repeat
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -178,37 +176,6 @@ class SiteLineStats:
             return [False] * len(keys)
         get, min_docs, min_share = counts.get, self.settings.min_docs, self.settings.min_share
         return [not b and (c := get(k, 0)) >= min_docs and c / total >= min_share for k, b in zip(keys, blank)]
-
-    def repeated_lines(self, site: str, keys: Sequence[int], blank: Sequence[bool]) -> list[int]:
-        """The indices of the non-blank lines whose key :meth:`is_repeated`, in
-        order: the lines' counts looked up in C, compared with the smallest
-        count that passes (one per site), and a Python step only for a page
-        with a repeated line, only for those lines."""
-        counts = self._lines.get(site) if site else None
-        total = self._docs.get(site, 0)
-        if not counts or total <= 0:
-            return []
-        seen = list(map(counts.get, keys, repeat(0)))
-        need = self._least_repeated(total)
-        if max(seen, default=0) < need:
-            return []
-        return [i for i, c in enumerate(seen) if c >= need and not blank[i]]
-
-    def _least_repeated(self, total: int) -> int:
-        """The smallest count ``c`` of a site of ``total`` documents with
-        ``c >= min_docs and c / total >= min_share`` (the test of
-        :meth:`is_repeated`, asked as it asks it: it holds from there on up)."""
-        min_docs, min_share = self.settings.min_docs, self.settings.min_share
-        if not min_share <= 1e15:  # (an infinite or NaN share: no count passes)
-            return sys.maxsize
-
-        def passes(c: int) -> bool:
-            return c >= min_docs and c / total >= min_share
-        # (from below the edge: int() and the float product are never above it)
-        c = max(min_docs, 0, int(min_share * total) - 1)
-        while not passes(c):
-            c += 1
-        return c
 
     def shared_flags(self, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
         """:meth:`is_shared` of each key (False for blank lines), in one pass."""

@@ -26,9 +26,8 @@ never one before the headline printed in the body when a later run is better).
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections import Counter
-from operator import add, not_, or_
+from operator import add, not_
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from itertools import accumulate, compress
@@ -318,7 +317,7 @@ def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None
     """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    for i in compress(range(lines.n), map((-1).__lt__, verdict)):  # (the matched lines, picked out in C)
+    for i in [i for i, k in enumerate(verdict[:lines.n]) if k >= 0]:
         r = by_index[verdict[i]]
         reason[i], penalty[i] = r.id, max(1, r.penalty)
         if r.category == "comment":
@@ -406,16 +405,11 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     n, stripped, blank = lines.n, lines.stripped, lines.blank
     reason, penalty = lines.reason, lines.penalty
     keys = page_keys[:n]
-    if site and stats.n_docs(site) and (hits := stats.repeated_lines(site, keys, blank)):
-        rep = [False] * n
-        for i in hits:
-            rep[i] = True
-        # (lines neither blank nor condemned, counted in C; "own": some of them not repeated)
-        open_lines = list(map(or_, blank, map(bool, reason))).count(False)
-        own = open_lines > sum(1 for i in hits if not reason[i])
+    if site and stats.n_docs(site) and any(rep := stats.repeated_flags(site, keys, blank)):
+        own = any(not r and not b and not why for r, b, why in zip(rep, blank, reason))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
-        for i in hits:  # (a few lines of the page)
+        for i in [i for i, r in enumerate(rep) if r]:  # (a few lines of the page)
             if not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
                 reason[i], penalty[i] = "site.repeated_line", 150
     if settings.cross_min_sites > 0:
@@ -445,29 +439,11 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
     if longest not in page or first_word not in page:
         return  # (most pages: two scans in C instead of a test per line)
     rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
-    stripped = lines.stripped
-    for i in _lines_holding(page, low, longest):
-        s = stripped[i]
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) \
+    for i, s in enumerate(lines.stripped):
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) and longest in t \
                 and all(w in t for w in rest) \
                 and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
             reason[i], penalty[i] = "title.repeated", 1
-
-
-def _lines_holding(page: str, low: list[str], word: str) -> list[int]:
-    """The indices, in order, of the lines of ``low`` that hold ``word`` (no
-    newline in it), found by ``str.find`` over ``page`` (``low`` joined by
-    newlines), not by a test per line."""
-    out: list[int] = []
-    at = page.find(word)
-    if at < 0:
-        return out
-    ends = list(map(add, accumulate(map(len, low)), range(len(low))))  # where each line's newline is
-    while at >= 0:
-        i = bisect_right(ends, at)
-        out.append(i)
-        at = page.find(word, ends[i] + 1) if i + 1 < len(low) else -1  # on from the next line
-    return out
 
 
 def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) -> str:
@@ -524,8 +500,8 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
     if settings.page_copies:
         for job, (_, idx, body, _) in zip(jobs, inputs):
             reason, penalty = job.lines.reason, job.lines.penalty
-            for q in compress(range(len(body)), copied_lines(body)):  # (the flagged lines only)
-                if not reason[idx[q]]:
+            for q, flag in enumerate(copied_lines(body)):
+                if flag and not reason[idx[q]]:
                     reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
     for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
         lines = job.lines
@@ -534,7 +510,7 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
         title_at = judged_why.index("title.repeated") if "title.repeated" in judged_why else -1
         keep, _, why = classify_stripped(body, stop, list(compress(lines.penalty, nonblank)), cfg,
                                          list(compress(lines.comment, nonblank)), title_at)
-        for q in compress(range(len(keep)), map(not_, keep)):
+        for q in [q for q, k in enumerate(keep) if not k]:
             i = idx[q]
             if not reason[i]:
                 reason[i] = why[q] or "classifier.low_content"
@@ -565,15 +541,9 @@ def _mark_teasers(lines: _Lines, nonblank: list[bool], idx: list[int], body: lis
     judged = list(map(bool, compress(reason, nonblank)))
     glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
     listed = headline_lists(body, settings.teaser_min_run, skip=judged)
-    # The lines flagged (picked out in C), and those opening "1 " that glue a
-    # numbered list (looked for line by line only on a page that has one).
-    marked = list(compress(range(len(body)), map(or_, map(bool, glued), map(bool, listed))))
-    if "\n1 " in "\n" + "\n".join(body):
-        numbered = [q for q, b in enumerate(body) if b.startswith("1 ") and glued_numbered_list(b)]
-        marked = sorted({*marked, *numbered})
-    for q in marked:
+    for q, (flag, head) in enumerate(zip(glued, listed)):
         i = idx[q]
-        if not reason[i]:
+        if not reason[i] and (flag or head or body[q].startswith("1 ") and glued_numbered_list(body[q])):
             reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
 
 
@@ -584,29 +554,35 @@ def _line_changes(texts: list[str], blank: list[bool],
     bottom. Blank lines that go ride along with a neighbouring removal (one
     edit, not two), or leave as ``layout.blank_lines``; with ``merge_runs``
     consecutive lines removed for the same reason are one edit (one block of
-    furniture: a menu, a comment thread). A kept line loses a stray final
-    one-word sentence (``fragment.stray_word``)."""
+    furniture: a menu, a comment thread)."""
     n = len(texts)
-    kept = list(map(not_, map(or_, blank, map(bool, reason))))  # (neither blank nor condemned; in C)
-    last_kept = n - 1 - kept[::-1].index(True) if True in kept else -1
+    kept = [not b and not r for b, r in zip(blank, reason)]
+    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
     # where each line starts: the lengths before it, plus one newline per line
     starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
-    changes = _stray_words(texts, starts, kept)
+    changes: list[Change] = []
     run_start = run_stop = -1
     run_rule = ""
     seen_kept = blank_kept = False
     # A removed last line takes the text's final newline too (the kept line
     # before it keeps its own).
     stops = starts[1:] + [text_len]
-    prev = -1
-    # (the lines that are not kept, in order: a kept line is only the gap it leaves)
-    for i in compress(range(n), map(not_, kept)):
-        if i != prev + 1:  # kept lines since the previous one: they end the open run
+    for i in range(n):
+        if kept[i]:
             if run_start >= 0:
                 changes.append(Change(run_start, run_stop, "", run_rule))
                 run_start = -1
             seen_kept, blank_kept = True, False
-        prev = i
+            t = texts[i]
+            # The stray word sits in the last few characters: search only there
+            # (the look-behind still sees the full stop before them), and only
+            # where one could: the stop ending the sentence before it sits
+            # between the 17th and the 5th character from the end.
+            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if (t.endswith(".") or t[-1:].isspace()) and (
+                "." in (tail := t[-17:-4]) or "!" in tail or "?" in tail) else None
+            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
+                changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
+            continue
         start, stop = starts[i], stops[i]
         if blank[i]:
             if seen_kept and i < last_kept and not blank_kept:
@@ -632,22 +608,6 @@ def _line_changes(texts: list[str], blank: list[bool],
     if run_start >= 0:
         changes.append(Change(run_start, run_stop, "", run_rule))
     return changes
-
-
-def _stray_words(texts: list[str], starts: list[int], kept: list[bool]) -> list[Change]:
-    """A stray final one-word sentence of each kept line ("... since the 1990s. Is."), as changes."""
-    out = []
-    for i in compress(range(len(texts)), kept):
-        t = texts[i]
-        # The stray word sits in the last few characters: search only there
-        # (the look-behind still sees the full stop before them), and only
-        # where one could: the stop ending the sentence before it sits
-        # between the 17th and the 5th character from the end.
-        if (t.endswith(".") or t[-1:].isspace()) and ("." in (tail := t[-17:-4]) or "!" in tail or "?" in tail):
-            m = _STRAY_WORD.search(t, max(0, len(t) - 16))
-            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
-                out.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
-    return out
 
 
 def _edge_runs(rep: list[bool], blank: list[bool], reason: list[str]) -> set[int]:
@@ -737,10 +697,8 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     prev = max((i for i in range(last) if not blank[i] and not reason[i]), default=None)
     if prev is not None and list_lead(s) and list_lead(texts[prev].strip()) == list_lead(s):
         return False  # the last item of the article's own list
-    # (the other kept lines' words in one findall: no word spans a newline)
-    others = [not b and not r for b, r in zip(blank, reason)]
-    others[last] = False
-    rest = set(map(str.lower, _WORDS.findall("\n".join(compress(texts, others)))))
+    rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
+            for w in _WORDS.findall(t)}
     if not rest:
         return False  # a one-line article is the article
     overlap = sum(1 for w in words if w in rest) / len(words)
