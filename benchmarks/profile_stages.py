@@ -64,7 +64,12 @@ def documents(n: int, upto: str):
     sources = [d.source for d in docs]
 
     def run(name, docs):
+        if name == "boilerplate" and carried:  # (bp-8) prepare's line keys, lent as finish_batch lends them
+            with carried[0](docs, carried[1]):
+                return list(reg[name].run(docs, dataclasses.replace(res, site_stats=stats)))
         return list(reg[name].run(docs, dataclasses.replace(res, site_stats=stats)))
+
+    carried: list = []
 
     for name in ORDER:
         if name == upto:
@@ -73,7 +78,23 @@ def documents(n: int, upto: str):
         if name == "repair":
             for d in docs:
                 stats.add(*p.site_and_line_keys(d))
+            carried.extend(_carried_keys(docs))
     return docs, res, stats, run, sources
+
+
+def _carried_keys(docs) -> list:
+    """(bp-8) ``[carried_line_keys, packed keys of docs]``: the boilerplate stage
+    takes prepare's line keys as a run gives them; [] for a version without
+    carried.py, or with ``KETL_PROFILE_NO_CARRY=1`` (the stage hashing its lines)."""
+    import os
+
+    try:
+        from ketl.stages.boilerplate.carried import carried_line_keys, pack_page_keys, site_and_page_keys
+    except ImportError:
+        return []
+    if os.environ.get("KETL_PROFILE_NO_CARRY") == "1":
+        return []
+    return [carried_line_keys, pack_page_keys([site_and_page_keys(d)[2] for d in docs])]
 
 
 def main() -> None:

@@ -61,7 +61,7 @@ def _run(out: Path, raw: Path, run_id: str, recount=(), keep_work: list | None =
                     if not p.relative_to(root).parts[0].startswith("_")} if root else set()
         # parts rewritten in place (rows of a re-read file removed) keep their stored names
         new_parts = sorted(p.name for p in tables(staging) - tables(previous))
-        records, _rejects = pickle.loads(ctx.files.prepared(0).read_bytes())
+        records, _rejects, *_ = pickle.loads(ctx.files.prepared(0).read_bytes())
         docs = unpack(records)
         assert docs and all(d.text for d in docs)  # the finish step read what the prepare step wrote
         store.commit(staging)

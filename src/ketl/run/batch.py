@@ -41,6 +41,7 @@ from ..stages import STAGES, stages_of_step
 from ..stages.boilerplate.stage import BoilerplateSettings
 from ..stages.boilerplate.rules import CompiledRules, load_rules
 from ..stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
+from ..stages.boilerplate.carried import carried_line_keys, pack_page_keys, site_and_page_keys
 from ..settings import ConfigError, Settings
 from ..dedup.index import QUOTE_SETTINGS, DedupSettings, sketch_table
 from ..document import Document
@@ -298,13 +299,15 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     docs = result.docs
     docs = _run_stages(ctx, "prepare", res, docs, rejects, timed)
     recount = frozenset(recount)
-    found = [site_and_line_keys(doc) for doc in docs] if ctx.runs("boilerplate") else []
+    # (bp-8) each line's key, also kept for finish's boilerplate stage (carried.py): no line hashed twice
+    paged = [site_and_page_keys(doc) for doc in docs] if ctx.runs("boilerplate") else []
+    found = [(site, keys) for site, keys, _ in paged]
     ctx.work.mkdir(parents=True, exist_ok=True)
     pq.write_table(site_lines_table(found), ctx.files.site_lines(batch))
     if recount:
         again = [keys for doc, keys in zip(docs, found) if _file_of(doc.source_path, recount)]
         pq.write_table(site_lines_table(again), ctx.files.site_lines_recount(batch))
-    _dump(ctx.files.prepared(batch), (pack(docs), rejects))
+    _dump(ctx.files.prepared(batch), (pack(docs), rejects, pack_page_keys([keys for *_, keys in paged])))
     counts.articles = len(docs)
     counts.rejects = len(rejects)
     return counts
@@ -367,7 +370,7 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
 
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
-    records, rejects = _load(ctx.files.prepared(batch))
+    records, rejects, *carried = _load(ctx.files.prepared(batch))  # (bp-8) carried: prepare's line keys, if any
     docs = unpack(records)
     counts = BatchCounts(batch=batch)
     timed = _Timer(counts.stage_seconds)
@@ -375,7 +378,8 @@ def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     stats_path = ctx.files.site_lines_active()
     stats = _site_stats(str(stats_path), stats_path.stat().st_mtime_ns, res.boilerplate) \
         if stats_path.is_file() else None
-    docs = _run_stages(ctx, "finish", dataclasses.replace(res, site_stats=stats), docs, rejects, timed)
+    with carried_line_keys(docs, carried[0] if carried else None):  # (bp-8)
+        docs = _run_stages(ctx, "finish", dataclasses.replace(res, site_stats=stats), docs, rejects, timed)
     dedup = ctx.runs("dedup")
     near_dup = res.settings["dedup"]
     quotes = timed("sketch", lambda: quotes_pending(docs, ctx, sketches=dedup, settings=near_dup.quotes))

@@ -118,12 +118,13 @@ class PageLines:
     * ``texts``: ``text.split("\\n")`` (a final newline gives a last ``""``);
     * ``stripped``, ``low``: each line stripped, and stripped and lower-cased;
     * ``rule``: index into ``rules.rules`` of the rule the line matches (-1: none);
-    * :meth:`keys`: site-statistics keys (0 for a blank line), on first request.
+    * :meth:`keys`: site-statistics keys (0 for a blank line), on first request,
+      unless the caller has them (``keys``: phase A's, carried.py).
     """
 
     __slots__ = ("texts", "stripped", "low", "rule", "_keys")
 
-    def __init__(self, text: str, rules: CompiledRules) -> None:
+    def __init__(self, text: str, rules: CompiledRules, keys: list[int] | None = None) -> None:
         self.texts = text.split("\n")
         self.stripped = list(map(str.strip, self.texts))
         # One lower() for the page: case mapping never makes or takes a
@@ -131,7 +132,7 @@ class PageLines:
         # (whitespace and newlines are not case-ignorable).
         self.low = list(map(str.strip, text.lower().split("\n")))
         self.rule = rules.match_lines(self.low)
-        self._keys: list[int] | None = None
+        self._keys = keys if keys is not None and len(keys) == len(self.texts) else None
 
     def keys(self) -> list[int]:
         if self._keys is None:
@@ -142,15 +143,16 @@ class PageLines:
         """The facts of ``text``: this page's text minus its lines ``removed``
         (whole lines, as metadata takes them). Lines that are not this page's
         (a removed last line leaves its newline behind) are computed anew."""
-        keep = [k for k in range(len(self.texts)) if k not in removed]
         texts = text.split("\n")
         out = PageLines.__new__(PageLines)
         out.texts = texts
-        if [self.texts[k] for k in keep] == texts:
-            out.stripped = [self.stripped[k] for k in keep]
-            out.low = [self.low[k] for k in keep]
-            out.rule = [self.rule[k] for k in keep]
-            out._keys = None if self._keys is None else [self._keys[k] for k in keep]
+        # (the kept lines as slices between the few removed ones: no step per line in Python)
+        cuts = sorted(k for k in removed if 0 <= k < len(self.texts))
+        if _kept(self.texts, cuts) == texts:
+            out.stripped = _kept(self.stripped, cuts)
+            out.low = _kept(self.low, cuts)
+            out.rule = _kept(self.rule, cuts)
+            out._keys = None if self._keys is None else _kept(self._keys, cuts)
             return out
         # Found by their text instead (rare: the two texts differ at the end).
         known = {t: k for k, t in enumerate(self.texts)}
@@ -162,6 +164,17 @@ class PageLines:
         old = self.keys()
         out._keys = [old[k] if k >= 0 else (line_key_lower(s) if s else 0) for s, k in zip(low, at)]
         return out
+
+
+def _kept(items: list, cuts: list[int]) -> list:
+    """``items`` without the items at ``cuts`` (sorted, distinct indices into it)."""
+    out = []
+    prev = 0
+    for k in cuts:
+        out += items[prev:k]
+        prev = k + 1
+    out += items[prev:]
+    return out
 
 
 # Scripts of a page. A regex walks the text a character at a time (~10-20 ns

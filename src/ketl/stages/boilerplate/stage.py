@@ -37,6 +37,7 @@ from ...document import Change, Document, apply_changes
 from ..repair.script import script_of
 from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classify_stripped, document_stopwords, glued_numbered_list,
                          headline_lists, is_prose, list_lead, teaser_lines)
+from .carried import carried_keys
 from .copies import copied_lines
 from .embeds import tweet_signature
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
@@ -192,7 +193,7 @@ class _Job:
     def __init__(self, doc: Document, rules: CompiledRules) -> None:
         self.doc = doc
         self.site = doc_site(doc)  # before the title (and its suffix) leave the text
-        self.page = PageLines(doc.text, rules)
+        self.page = PageLines(doc.text, rules, carried_keys(doc))  # (phase A's keys, when the text is theirs)
 
 
 def _clean_chunk(docs: list[Document], rules: CompiledRules, stats: SiteLineStats | None,
@@ -450,6 +451,11 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
     in a Japanese one): none of the line's letters is in the article's script.
     Returns the article's main script ("" when nobody needs it)."""
     stripped, reason, penalty = lines.stripped, lines.reason, lines.penalty
+    mixed = has_non_latin_letter(text)
+    if settings.classifier and not mixed:
+        # Every letter of the page is Latin (most pages): its main script, and
+        # no stray (a line with a letter shares the page's script).
+        return "LATIN"
     cap = settings.stray_script_max_chars
     short = [i for i, n in enumerate(map(len, stripped)) if 0 < n <= cap and not reason[i]]
     if not settings.classifier:  # (the classifier wants the main script, whatever the lines)
@@ -457,7 +463,7 @@ def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) 
         if not short:
             return ""
     # Most texts hold one script: one scan of the text settles it.
-    main = "LATIN" if not has_non_latin_letter(text) else dominant_script(stripped, True)
+    main = "LATIN" if not mixed else dominant_script(stripped, True)
     if not main:
         return main
     for i in short:
