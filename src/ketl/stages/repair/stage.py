@@ -32,6 +32,7 @@ from .scan import scan_text
 from .settle import DirtySpans, window_text
 from .script import stray_script_changes
 from .spacing import spacing_changes
+from .tokens import batch_candidate_tokens
 from .unicode import REPLACEMENT_CHAR, unicode_changes
 from .words import glued_word_changes
 
@@ -141,10 +142,12 @@ _SPAN = attrgetter("start", "end")
 
 
 def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
-           language: _LazyLanguage, dirty: DirtySpans | None = None) -> bool:
+           language: _LazyLanguage, dirty: DirtySpans | None = None,
+           tokens: tuple[str, set[str]] | None = None) -> bool:
     """One pass of every rule; True when something changed.
 
-    ``dirty`` collects the spans of the resulting text that the pass rewrote.
+    ``dirty`` collects the spans of the resulting text that the pass rewrote;
+    ``tokens``: a text and its glued-word candidates, found with the batch's.
     """
     before = len(doc.edits)
     # What the text holds, looked at once; looked at again only after a change.
@@ -183,7 +186,9 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     # stage needs at the end anyway. Either order gives the same changes.
     likely_english = len(facts.nonascii) * 2 <= len(text) and " the " in text
     if s.split_glued_words and (likely_english or language() == "en"):
-        token_changes += glued_word_changes(text, protected, lambda: language() == "en")
+        # The batch's candidates hold while the earlier passes left the text as given.
+        unknown = tokens[1] if tokens is not None and text == tokens[0] else None
+        token_changes += glued_word_changes(text, protected, lambda: language() == "en", unknown)
     apply(_non_overlapping(token_changes))
     if s.fix_spacing:
         changes = _non_overlapping(spacing_changes(doc.text, facts))
@@ -265,20 +270,23 @@ def _look_settings(s: RepairSettings) -> RepairSettings:
 def repair_document(doc: Document, settings: RepairSettings | None = None,
                     protected: Callable[[str], bool] | None = None,
                     known_languages: dict[str, tuple[str, float]] | None = None,
-                    first: FirstSample | None = None) -> Document:
+                    first: FirstSample | None = None, candidates: set[str] | None = None) -> Document:
     """Repair one document in place (edits appended) and set ``meta["language"]``.
 
     ``known_languages``: the language identifier's answers for samples of the
     batch, given beforehand (:func:`ketl.text.language.sample_answers`);
-    ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given."""
+    ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given;
+    ``candidates``: the glued-word rule's candidate tokens of ``doc.text`` as
+    given (:func:`ketl.stages.repair.tokens.batch_candidate_tokens`)."""
     s = settings or RepairSettings()
     language = _LazyLanguage(doc, known_languages, first)
+    tokens = (doc.text, candidates) if candidates is not None else None
     rounds = max(1, s.max_rounds)
     for r in range(rounds):
         language.answers.clear()
         dirty = DirtySpans()
         edits_before = len(doc.edits)
-        if not _round(doc, s, protected, language, dirty):
+        if not _round(doc, s, protected, language, dirty, tokens):
             break
         if r + 1 < rounds and _settled(doc, s, protected, language, dirty, doc.edits[edits_before:]):
             break  # the next round would change nothing: skip it
@@ -330,8 +338,11 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
         # of a text whose repair only cut its final newlines.
         firsts = [first_sample(t) for t in texts] if walk else [None] * len(chunk)
         known = sample_answers(texts, firsts) if walk else None
-        for doc, first in zip(chunk, firsts):
-            yield repair_document(doc, s, protected, known, first)
+        # Found for the chunk in numpy (a lone document: by the rule itself, as cheap).
+        tokens = batch_candidate_tokens(texts) if s.split_glued_words and len(chunk) > 1 \
+            else [None] * len(chunk)
+        for doc, first, candidates in zip(chunk, firsts, tokens):
+            yield repair_document(doc, s, protected, known, first, candidates)
 
 
 # Documents whose languages are identified together: enough to spread the walk's
@@ -350,9 +361,11 @@ def warm_up(settings: RepairSettings | None = None,
     patterns), so that a worker process pays for it before its first batch: for
     instance as a process pool's initializer while the run is still starting.
     Changes no result."""
+    from .tokens import warm_token_table
     from .words import warm_word_lists
 
     warm_word_lists()
+    warm_token_table()
     repair(_WARM_TEXT, settings, protected)
 
 
