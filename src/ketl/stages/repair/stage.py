@@ -28,7 +28,7 @@ from ...text.language import (UNDETERMINED, FirstSample, detect_language, first_
                               first_sample_after_trim, sample_answers)
 from .encoding import encoding_changes, may_trigger
 from .punctuation import parenthetical_changes, punctuation_changes
-from .scan import scan_text
+from .scan import TextFacts, scan_text, scan_texts
 from .settle import DirtySpans, window_text
 from .script import stray_script_changes
 from .spacing import spacing_changes
@@ -141,17 +141,29 @@ def _non_overlapping(changes: list[Change]) -> list[Change]:
 _SPAN = attrgetter("start", "end")
 
 
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """What the batch found out about a text (its facts, its glued-word candidates,
+    None when not looked for), valid while the document's text is that text."""
+
+    text: str
+    facts: TextFacts
+    candidates: set[str] | None
+
+
 def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
            language: _LazyLanguage, dirty: DirtySpans | None = None,
-           tokens: tuple[str, set[str]] | None = None) -> bool:
+           given: _Given | None = None) -> bool:
     """One pass of every rule; True when something changed.
 
     ``dirty`` collects the spans of the resulting text that the pass rewrote;
-    ``tokens``: a text and its glued-word candidates, found with the batch's.
+    ``given``: what the batch found out about the document's text as given.
     """
     before = len(doc.edits)
+    if given is not None and doc.text != given.text:
+        given = None  # an earlier round changed the text
     # What the text holds, looked at once; looked at again only after a change.
-    facts = scan_text(doc.text)
+    facts = given.facts if given is not None else scan_text(doc.text)
 
     def apply(changes: list[Change], stage: str = NORMALIZE) -> None:
         nonlocal facts
@@ -187,7 +199,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     likely_english = len(facts.nonascii) * 2 <= len(text) and " the " in text
     if s.split_glued_words and (likely_english or language() == "en"):
         # The batch's candidates hold while the earlier passes left the text as given.
-        unknown = tokens[1] if tokens is not None and text == tokens[0] else None
+        unknown = given.candidates if given is not None and text == given.text else None
         token_changes += glued_word_changes(text, protected, lambda: language() == "en", unknown)
     apply(_non_overlapping(token_changes))
     if s.fix_spacing:
@@ -270,23 +282,22 @@ def _look_settings(s: RepairSettings) -> RepairSettings:
 def repair_document(doc: Document, settings: RepairSettings | None = None,
                     protected: Callable[[str], bool] | None = None,
                     known_languages: dict[str, tuple[str, float]] | None = None,
-                    first: FirstSample | None = None, candidates: set[str] | None = None) -> Document:
+                    first: FirstSample | None = None, given: _Given | None = None) -> Document:
     """Repair one document in place (edits appended) and set ``meta["language"]``.
 
     ``known_languages``: the language identifier's answers for samples of the
     batch, given beforehand (:func:`ketl.text.language.sample_answers`);
     ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given;
-    ``candidates``: the glued-word rule's candidate tokens of ``doc.text`` as
-    given (:func:`ketl.stages.repair.tokens.batch_candidate_tokens`)."""
+    ``given``: the text's scan and glued-word candidates, found for the whole
+    batch (:func:`repair_documents`)."""
     s = settings or RepairSettings()
     language = _LazyLanguage(doc, known_languages, first)
-    tokens = (doc.text, candidates) if candidates is not None else None
     rounds = max(1, s.max_rounds)
     for r in range(rounds):
         language.answers.clear()
         dirty = DirtySpans()
         edits_before = len(doc.edits)
-        if not _round(doc, s, protected, language, dirty, tokens):
+        if not _round(doc, s, protected, language, dirty, given):
             break
         if r + 1 < rounds and _settled(doc, s, protected, language, dirty, doc.edits[edits_before:]):
             break  # the next round would change nothing: skip it
@@ -338,11 +349,17 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
         # of a text whose repair only cut its final newlines.
         firsts = [first_sample(t) for t in texts] if walk else [None] * len(chunk)
         known = sample_answers(texts, firsts) if walk else None
-        # Found for the chunk in numpy (a lone document: by the rule itself, as cheap).
-        tokens = batch_candidate_tokens(texts) if s.split_glued_words and len(chunk) > 1 \
-            else [None] * len(chunk)
-        for doc, first, candidates in zip(chunk, firsts, tokens):
-            yield repair_document(doc, s, protected, known, first, candidates)
+        givens = _batch_givens(texts, s) if len(chunk) > 1 else [None] * len(chunk)
+        for doc, first, given in zip(chunk, firsts, givens):
+            yield repair_document(doc, s, protected, known, first, given)
+
+
+def _batch_givens(texts: list[str], s: RepairSettings) -> list[_Given]:
+    """The first scan of each text and its glued-word candidates, found for the
+    whole chunk with numpy (several times cheaper than one text at a time; a
+    lone document is scanned by the rules themselves, as cheaply)."""
+    candidates = batch_candidate_tokens(texts) if s.split_glued_words else [None] * len(texts)
+    return [_Given(t, f, c) for t, f, c in zip(texts, scan_texts(texts), candidates)]
 
 
 # Documents whose languages are identified together: enough to spread the walk's

@@ -10,6 +10,7 @@ import re
 
 from ketl.document import Document
 from ketl.repair import repair_document, repair_documents
+from ketl.stages.repair.scan import MARKS, scan_text, scan_texts
 from ketl.stages.repair.tokens import batch_candidate_tokens
 from ketl.stages.repair.words import _lexicon, candidate_tokens
 
@@ -84,3 +85,25 @@ def test_a_batch_with_glued_words_repairs_as_each_document_alone():
     alone = [repair_document(_doc(i, t)) for i, t in enumerate(texts)]
     assert [(d.text, d.edits, d.meta) for d in batch] == [(d.text, d.edits, d.meta) for d in alone]
     assert sum(e.rule == "words.glued" for d in batch for e in d.edits) > 20
+
+
+def test_the_batch_scan_is_the_scan_of_each_text_on_real_text_in_many_scripts():
+    rng = random.Random(5)
+    texts = texts_in_many_scripts()
+    # Every mark, at a text's start and end, next to non-ASCII and control characters.
+    texts += [m + t[:rng.randrange(200)] + rng.choice(MARKS) + "é\x01\t" + rng.choice(MARKS)
+              for m, t in zip(MARKS * 40, texts)]
+    texts += [m for m in MARKS] + ["", ".", ". ", "\n\n", ". x", ".\t\t", "\té", "é\t", "\ud800\t\n\n\n"]
+    expected = [scan_text(t) for t in texts]
+    assert len({m for f in expected for m in f.marks}) == len(MARKS)  # every mark found somewhere
+    for size in (1, 3, 256, len(texts)):
+        for i in range(0, len(texts), size):
+            assert scan_texts(texts[i:i + size]) == expected[i:i + size]
+
+
+def test_the_batch_scan_on_random_characters():
+    rng = random.Random(9)
+    alphabet = " \n\t.,;!?0123456789aZé中\x00\x01\x7f\u200b\ud800😀"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(5000)]
+    assert scan_texts(texts) == [scan_text(t) for t in texts]
+    assert scan_texts([]) == []
