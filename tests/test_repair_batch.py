@@ -107,3 +107,23 @@ def test_the_batch_scan_on_random_characters():
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(5000)]
     assert scan_texts(texts) == [scan_text(t) for t in texts]
     assert scan_texts([]) == []
+
+
+def test_the_word_table_read_from_the_disk_cache_is_the_one_built(tmp_path, monkeypatch):
+    import numpy as np
+
+    from ketl.stages.repair import tokens
+
+    monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
+    tokens._table.cache_clear()
+    try:
+        built = tokens._table()
+        assert list((tmp_path / "glued-table").glob("*.pickle"))  # written for the next worker
+        tokens._table.cache_clear()
+        read = tokens._table()
+        assert read is not built
+        assert np.array_equal(read.lo, built.lo) and np.array_equal(read.hi, built.hi)
+        words = [w for w in _lexicon().safe if w.isascii() and len(w) <= 16]
+        assert np.count_nonzero(built.lo) == len(words)  # every listed word has its slot
+    finally:
+        tokens._table.cache_clear()

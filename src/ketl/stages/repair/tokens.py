@@ -23,7 +23,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from .words import _TOKEN_BYTES, _lexicon
+from ...text.cache import read_pickle, write_pickle
+from .rules import repair_rules
+from .words import _TOKEN_BYTES, _lexicon, _lists_key
 
 __all__ = ["batch_candidate_tokens", "warm_token_table"]
 
@@ -53,12 +55,29 @@ def _keys(words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return raw[0::2].copy(), raw[1::2].copy()
 
 
+_TABLE_FORMAT = 1  # bump when the table's layout or hash changes
+
+
 @lru_cache(maxsize=1)
 def _table() -> _Table:
+    """The table, from the disk cache when it is there (built in ~0.2 s, read in
+    a few ms: every worker of every run needs it)."""
+    key = _lists_key(repair_rules()["words"])
+    key = key and (key, _TABLE_FORMAT, _SLOT_BITS, _KEY_BYTES)
+    if key and (cached := read_pickle("glued-table", key)) is not None:
+        return _Table(*cached)
+    table = _build_table()
+    if key:
+        write_pickle("glued-table", key, (table.lo, table.hi))
+    return table
+
+
+def _build_table() -> _Table:
     """Open addressing, linear probing, filled a round at a time: a word moves
     one slot on only past a taken slot, and slots are never emptied, so a look-up
     that stops at the first empty slot finds every word."""
-    words = [w.encode("ascii") for w in _lexicon().safe if w.isascii() and 0 < len(w) <= _KEY_BYTES]
+    # Sorted: the same layout in every process (a set's order follows the hash seed).
+    words = sorted(w.encode("ascii") for w in _lexicon().safe if w.isascii() and 0 < len(w) <= _KEY_BYTES)
     lo, hi = _keys(words)
     t_lo = np.zeros(1 << _SLOT_BITS, dtype=np.uint64)
     t_hi = np.zeros_like(t_lo)
