@@ -196,8 +196,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     # (written mostly outside ASCII, or without " the ") is asked its language
     # first: the scan for candidates costs more than that answer, which the
     # stage needs at the end anyway. Either order gives the same changes.
-    likely_english = len(facts.nonascii) * 2 <= len(text) and " the " in text
-    if s.split_glued_words and (likely_english or language() == "en"):
+    if s.split_glued_words and (_likely_english(text, facts) or language() == "en"):
         # The batch's candidates hold while the earlier passes left the text as given.
         unknown = given.candidates if given is not None and text == given.text else None
         token_changes += glued_word_changes(text, protected, lambda: language() == "en", unknown)
@@ -212,6 +211,12 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         # characters the facts list are still the text's.
         dirty.facts = facts
     return len(doc.edits) > before
+
+
+def _likely_english(text: str, facts: TextFacts) -> bool:
+    """Written mostly in ASCII, with a " the ": the glued-word rule looks for
+    candidates before asking the language (see _round)."""
+    return len(facts.nonascii) * 2 <= len(text) and " the " in text
 
 
 def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
@@ -358,8 +363,15 @@ def _batch_givens(texts: list[str], s: RepairSettings) -> list[_Given]:
     """The first scan of each text and its glued-word candidates, found for the
     whole chunk with numpy (several times cheaper than one text at a time; a
     lone document is scanned by the rules themselves, as cheaply)."""
-    candidates = batch_candidate_tokens(texts) if s.split_glued_words else [None] * len(texts)
-    return [_Given(t, f, c) for t, f, c in zip(texts, scan_texts(texts), candidates)]
+    facts = scan_texts(texts)
+    candidates: list[set[str] | None] = [None] * len(texts)
+    if s.split_glued_words:
+        # Only for the texts the rule looks at before their language is known: a
+        # text unlikely to be English is asked first, and most are not English.
+        likely = [i for i, (t, f) in enumerate(zip(texts, facts)) if _likely_english(t, f)]
+        for i, found in zip(likely, batch_candidate_tokens([texts[i] for i in likely])):
+            candidates[i] = found
+    return [_Given(t, f, c) for t, f, c in zip(texts, facts, candidates)]
 
 
 # Documents whose languages are identified together: enough to spread the walk's
