@@ -118,6 +118,15 @@ def _listed(table: _Table, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 def batch_candidate_tokens(texts: list[str]) -> list[set[str]]:
     """For each text, ``candidate_tokens(text, min_token_length, lex.safe, lex.common)``."""
+    # A few dozen texts at a time: the arrays (several 8-byte numbers a token)
+    # stay a few MB, and a numpy call still covers thousands of tokens.
+    return [found for i in range(0, len(texts), _PIECE) for found in _candidates(texts[i:i + _PIECE])]
+
+
+_PIECE = 64
+
+
+def _candidates(texts: list[str]) -> list[set[str]]:
     lex = _lexicon()
     parts = [t.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES) for t in texts]
     # A space before each text (a token never spans two) and 16 after the last:
