@@ -70,7 +70,19 @@ def _doc(i: int, text: str) -> Document:
                                 source_encoding="utf-8", source=text)
 
 
-def test_a_batch_with_glued_words_repairs_as_each_document_alone():
+def test_a_batch_with_glued_words_repairs_as_each_document_alone(monkeypatch):
+    # A batch scans the texts, then the windows of their first look rounds, all
+    # at once (stage._repair_chunk); a lone document is scanned by the rules.
+    from ketl.stages.repair import stage
+
+    looks = {"given": 0, "alone": 0}
+    look = stage._look
+
+    def counted(window, s, protected, language, given):
+        looks["given" if given is not None else "alone"] += 1
+        return look(window, s, protected, language, given)
+
+    monkeypatch.setattr(stage, "_look", counted)
     rng = random.Random(4)
     texts = texts_in_many_scripts(aeb_limit=120)
     glued = []
@@ -85,6 +97,7 @@ def test_a_batch_with_glued_words_repairs_as_each_document_alone():
     alone = [repair_document(_doc(i, t)) for i, t in enumerate(texts)]
     assert [(d.text, d.edits, d.meta) for d in batch] == [(d.text, d.edits, d.meta) for d in alone]
     assert sum(e.rule == "words.glued" for d in batch for e in d.edits) > 20
+    assert looks["given"] > 20 and looks["alone"] > 20  # both ways of the look rounds exercised
 
 
 def test_the_batch_scan_is_the_scan_of_each_text_on_real_text_in_many_scripts():

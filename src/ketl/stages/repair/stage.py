@@ -219,9 +219,10 @@ def _likely_english(text: str, facts: TextFacts) -> bool:
     return len(facts.nonascii) * 2 <= len(text) and " the " in text
 
 
-def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
-             language: _LazyLanguage, dirty: DirtySpans, edits: list[Edit]) -> bool:
-    """True when another round would provably change nothing (see :mod:`ketl.stages.repair.settle`).
+def _settled_or_window(doc: Document, s: RepairSettings, language: _LazyLanguage,
+                       dirty: DirtySpans, edits: list[Edit]) -> bool | str:
+    """True when another round would provably change nothing, False when it might
+    (see :mod:`ketl.stages.repair.settle`), else the text a look round must read.
 
     The look round covers the rewritten spans with their context; what it cannot
     see is checked on the whole text: the stray-script rule, the language the
@@ -238,11 +239,16 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     if s.remove_stray_script_lines and stray_script_changes(
             text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share, dirty.facts):
         return False
-    window = window_text(text, dirty.spans)
+    return window_text(text, dirty.spans)
+
+
+def _look(window: str, s: RepairSettings, protected: Callable[[str], bool] | None,
+          language: _LazyLanguage, given: _Given | None) -> bool:
+    """The look round over ``window``: True when it changes nothing."""
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
     # The language is the whole text's, as in a full round.
-    return not _round(look, _look_settings(s), protected, language)
+    return not _round(look, _look_settings(s), protected, language, given=given)
 
 
 def _only_tail_trimmed(text: str, s: RepairSettings, dirty: DirtySpans, edits: list[Edit]) -> bool:
@@ -295,7 +301,17 @@ def repair_document(doc: Document, settings: RepairSettings | None = None,
     ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given;
     ``given``: the text's scan and glued-word candidates, found for the whole
     batch (:func:`repair_documents`)."""
-    s = settings or RepairSettings()
+    for _ in _repair_steps(doc, settings or RepairSettings(), protected, known_languages, first, given):
+        pass  # each look round's window: scanned by the rules themselves
+    return doc
+
+
+def _repair_steps(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
+                  known_languages: dict[str, tuple[str, float]] | None, first: FirstSample | None,
+                  given: _Given | None) -> Iterator[str]:
+    """:func:`repair_document`'s rounds, stopping at each look round to yield its
+    window: the caller may send back what the batch found out about it (a
+    ``_Given``; None: the rules scan it themselves)."""
     language = _LazyLanguage(doc, known_languages, first)
     rounds = max(1, s.max_rounds)
     for r in range(rounds):
@@ -304,11 +320,15 @@ def repair_document(doc: Document, settings: RepairSettings | None = None,
         edits_before = len(doc.edits)
         if not _round(doc, s, protected, language, dirty, given):
             break
-        if r + 1 < rounds and _settled(doc, s, protected, language, dirty, doc.edits[edits_before:]):
-            break  # the next round would change nothing: skip it
+        if r + 1 < rounds:
+            settled = _settled_or_window(doc, s, language, dirty, doc.edits[edits_before:])
+            if isinstance(settled, str):
+                window = settled
+                settled = _look(window, s, protected, language, (yield window))
+            if settled:
+                break  # the next round would change nothing: skip it
     if s.detect_language:
         doc.meta["language"] = language.final()
-    return doc
 
 
 def repair(text: str, settings: RepairSettings | None = None,
@@ -354,9 +374,28 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
         # of a text whose repair only cut its final newlines.
         firsts = [first_sample(t) for t in texts] if walk else [None] * len(chunk)
         known = sample_answers(texts, firsts) if walk else None
-        givens = _batch_givens(texts, s) if len(chunk) > 1 else [None] * len(chunk)
-        for doc, first, given in zip(chunk, firsts, givens):
-            yield repair_document(doc, s, protected, known, first, given)
+        if len(chunk) == 1:
+            yield repair_document(chunk[0], s, protected, known, firsts[0])
+            continue
+        yield from _repair_chunk(chunk, s, protected, known, firsts)
+
+
+def _repair_chunk(chunk: list[Document], s: RepairSettings, protected: Callable[[str], bool] | None,
+                  known: dict[str, tuple[str, float]] | None, firsts: list) -> list[Document]:
+    """The documents' first rounds, then their first look rounds: the texts and
+    the windows each scanned for the whole chunk at once (_batch_givens). The
+    documents share no state, so the order of their steps changes no result."""
+    steps = [_repair_steps(doc, s, protected, known, first, given)
+             for doc, first, given in zip(chunk, firsts, _batch_givens([d.text for d in chunk], s))]
+    looking = [(step, window) for step in steps if (window := next(step, None)) is not None]
+    for (step, _), given in zip(looking, _batch_givens([w for _, w in looking], s)):
+        try:
+            step.send(given)
+        except StopIteration:
+            continue
+        for _ in step:  # a later look round: scanned by the rules themselves
+            pass
+    return chunk
 
 
 def _batch_givens(texts: list[str], s: RepairSettings) -> list[_Given]:
