@@ -129,3 +129,25 @@ def test_linked_folders_are_followed_once(tmp_path):
     paths = [f.path for f in scan(raw, follow_external_links=True)]
     assert paths == ["b.txt", "linked/a.txt"]
     assert [(f.path, f.problem) for f in scan(raw)] == [("b.txt", None), ("linked", "external_link")]
+
+
+def test_read_capped_reads_what_the_walk_saw_what_grew_up_to_the_limit_and_no_swapped_link(tmp_path):
+    import pytest
+
+    from ketl.ingest.read import _read_capped
+
+    f = tmp_path / "a.txt"
+    body = "Ваша статья. ".encode() * 500
+    f.write_bytes(body)
+    n = len(body)
+    assert _read_capped(f, n, 10 * n) == body
+    assert _read_capped(f, 10, 10 * n) == body  # grew since the walk: read on to its end
+    assert _read_capped(f, 10, 100) == body[:101]  # ... but never past the limit + 1
+    assert _read_capped(f, n + 50, 10 * n) == body  # shrank
+    (tmp_path / "empty.txt").write_bytes(b"")
+    assert _read_capped(tmp_path / "empty.txt", 0, 10) == b""
+    link = tmp_path / "link.txt"
+    os.symlink(f, link)
+    with pytest.raises(OSError):
+        _read_capped(link, n, 10 * n)  # not a link at the walk: not followed now
+    assert _read_capped(link, n, 10 * n, follow=True) == body

@@ -498,24 +498,36 @@ def test_skipping_the_last_round_gives_the_full_rounds_result():
     texts += [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
     texts += [_sprinkle_damage(t, rng) for t in texts for _ in range(3)]
     skipped = 0
-    original = repair_module._settled
+    decide, look = repair_module._settled_or_window, repair_module._look
 
-    def counting(*args):
+    def counting_decide(*args):
         nonlocal skipped
-        result = original(*args)
+        result = decide(*args)
+        skipped += result is True
+        return result
+
+    def counting_look(*args):
+        nonlocal skipped
+        result = look(*args)
         skipped += result
         return result
 
-    repair_module._settled = counting
+    repair_module._settled_or_window, repair_module._look = counting_decide, counting_look
     try:
-        for text in texts:
+        refs = [_full_rounds(text) for text in texts]
+        for text, (ref_text, ref_edits) in zip(texts, refs):
             got = repair(text)
-            ref_text, ref_edits = _full_rounds(text)
             assert got.text == ref_text
             assert got.edits == ref_edits
+        # A batch: the texts and the look rounds' windows scanned for all at once.
+        alone = skipped
+        docs = [Document.from_source(doc_id="", source_path="", source_sha256="", source_encoding="utf-8",
+                                     source=text) for text in texts]
+        batch = list(repair_documents(docs))
+        assert [(d.text, d.edits) for d in batch] == refs
     finally:
-        repair_module._settled = original
-    assert skipped > 20  # the shortcut was taken, so the comparison means something
+        repair_module._settled_or_window, repair_module._look = decide, look
+    assert alone > 20 and skipped - alone > 20  # the shortcut was taken, so the comparison means something
 
 
 def test_window_text_keeps_context_and_blank_runs():

@@ -82,7 +82,8 @@ class _File:
 
     def __init__(self, raw: Path, unit: SourceFile, out: ReadResult) -> None:
         self.raw, self.unit, self.out = raw, unit, out
-        self.path = raw / unit.location
+        # A string join: pathlib parses and interns every part, a fifth of reading an article.
+        self.path = os.path.join(raw, unit.location)
 
     def reject(self, reason: str, detail: str, sha: str = "") -> None:
         self.out.rejects.append(Reject(self.unit.path, sha, reason, display_path(detail)))
@@ -162,26 +163,41 @@ class _File:
         self.out.files.append((self.unit.path, sha, self.unit.size, self.unit.mtime_ns, n))
 
 
-def _read_capped(path: Path, expected: int, limit: int, follow: bool = False) -> bytes:
+def _read_capped(path: str | Path, expected: int, limit: int, follow: bool = False) -> bytes:
     """The file's bytes, but at most ``limit + 1``: a file may grow after the walk.
 
     Asking for the size the walk saw (plus one byte to notice growth) keeps the
     common case one read with a right-sized buffer. A file that was no link at
     the walk is opened with O_NOFOLLOW: swapping it for a link to /etc/passwd
-    during the run gives an error (ELOOP: unreadable), not the file.
+    during the run gives an error (ELOOP: unreadable), not the file. A bare
+    descriptor, not a file object: half the CPU of ``open`` for an article.
     """
-    with open(path, "rb", opener=None if follow else _no_follow) as fh:
-        data = fh.read(expected + 1)
+    fd = os.open(path, _READ_FLAGS if follow else _READ_FLAGS | os.O_NOFOLLOW)
+    try:
+        data = _read_upto(fd, expected + 1)
         if len(data) > expected:
-            data += fh.read(limit + 1 - len(data))
+            data += _read_upto(fd, limit + 1 - len(data))
+    finally:
+        os.close(fd)
     return data
 
 
-def _no_follow(path: str, flags: int) -> int:
-    return os.open(path, flags | os.O_NOFOLLOW)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _sha256_of(path: Path) -> str:
+def _read_upto(fd: int, n: int) -> bytes:
+    """``n`` bytes, or fewer at the end of the file (a read may return less)."""
+    parts = []
+    while n > 0:
+        part = os.read(fd, n)
+        if not part:
+            break
+        parts.append(part)
+        n -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _sha256_of(path: str | Path) -> str:
     """Streamed sha256, so a rejected file is remembered by its bytes; "" if unreadable."""
     h = hashlib.sha256()
     try:

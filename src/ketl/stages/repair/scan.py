@@ -21,7 +21,7 @@ from operator import itemgetter
 import ahocorasick
 import numpy as np
 
-__all__ = ["TextFacts", "scan_text", "nonascii_runs", "MARKS"]
+__all__ = ["TextFacts", "scan_text", "scan_texts", "nonascii_runs", "MARKS"]
 
 # Every match of a spacing or punctuation rule contains one of these.
 SPACING_MARKS = ("  ", "\t", " \n", "\n ", "\n\n\n")
@@ -64,16 +64,92 @@ def _distinct(chars: str) -> frozenset[str]:
 
 
 def scan_text(text: str) -> TextFacts:
-    data = text.encode("utf-8", "surrogatepass")
-    controls = bool(data.translate(None, _NOT_CONTROL))
     # map/itemgetter keep the loop over matches in C
-    marks = frozenset(map(itemgetter(1), _marks_automaton().iter(text)))
+    return _facts(text, text.encode("utf-8", "surrogatepass"),
+                  frozenset(map(itemgetter(1), _marks_automaton().iter(text))))
+
+
+def scan_texts(texts: list[str]) -> list[TextFacts]:
+    """``[scan_text(t) for t in texts]``, the marks found for all the texts at once
+    (see :func:`_batch_marks`): the automaton walks a text at ~6 ns a character,
+    a third of its scan."""
+    datas = [t.encode("utf-8", "surrogatepass") for t in texts]
+    # A few dozen texts at a time: the arrays (a few bytes a character) stay small.
+    marks = [m for i in range(0, len(datas), _PIECE) for m in _batch_marks(datas[i:i + _PIECE])]
+    return [_facts(t, d, m) for t, d, m in zip(texts, datas, marks)]
+
+
+_PIECE = 64
+
+
+def _facts(text: str, data: bytes, marks: frozenset[str]) -> TextFacts:
+    controls = bool(data.translate(None, _NOT_CONTROL))
     if len(data) == len(text):  # ASCII only
         return TextFacts("", frozenset(), controls, marks, True)
     # Removing ASCII bytes never splits a multi-byte sequence.
     nonascii = data.translate(None, _ASCII).decode("utf-8", "surrogatepass")
     return TextFacts(nonascii, _distinct(nonascii), controls, marks,
                      unicodedata.is_normalized("NFC", text))
+
+
+# The bytes the marks are made of, as 4-bit classes (0: any other byte, UTF-8
+# continuation and lead bytes included: every mark is ASCII).
+_CLASS_OF = {" ": 1, "\n": 2, ".": 3, ",": 4, ";": 5, "!": 6, "?": 7, "\t": 8,
+             **{d: 9 for d in "0123456789"}}
+_CLASSES = bytes(_CLASS_OF.get(chr(b), 0) for b in range(256))
+_TAB = _CLASS_OF["\t"]
+# Two classes side by side (first << 4 | second) -> the mark they make: a mark of
+# two characters, or the first two of a three-character one (checked on the third).
+_PAIRS = {m[:2]: m for m in MARKS if len(m) >= 2}
+_PAIR_CODES = sorted({_CLASS_OF[p[0]] << 4 | _CLASS_OF[p[1]] for p in _PAIRS}
+                     | {_TAB << 4 | c for c in range(16)})
+_IS_PAIR = np.zeros(256, dtype=bool)
+_IS_PAIR[_PAIR_CODES] = True
+# Pairs that are only the start of a mark -> a bit; the third classes that complete them.
+_LEAD = np.zeros(256, dtype=np.uint8)
+_THIRD = np.zeros(16, dtype=np.uint8)
+for _bit, _mark in enumerate(sorted({p for p, m in _PAIRS.items() if p not in MARKS})):
+    _LEAD[_CLASS_OF[_mark[0]] << 4 | _CLASS_OF[_mark[1]]] = 1 << _bit
+for _mark in MARKS:
+    if len(_mark) == 3 and _mark[:2] not in MARKS:
+        _THIRD[_CLASS_OF[_mark[2]]] |= _LEAD[_CLASS_OF[_mark[0]] << 4 | _CLASS_OF[_mark[1]]]
+_SEPARATOR = b"\x00"  # class 0, in no mark: no mark spans two texts
+
+
+def _batch_marks(datas: list[bytes]) -> list[frozenset[str]]:
+    """For each UTF-8 text, the MARKS it holds, as the automaton finds them: each
+    position where two mark characters meet is looked at (a tab, or a pair that
+    starts a mark), then the third character of the three-character marks."""
+    joined = _SEPARATOR.join(datas) + _SEPARATOR * 2
+    cls = np.frombuffer(joined.translate(_CLASSES), dtype=np.uint8)
+    codes = (cls[:-1] << 4) | cls[1:]
+    at = np.flatnonzero(_IS_PAIR.take(codes))
+    # ". " ends every other sentence: keep only the pairs a third character
+    # makes a mark of (". .", ". 1", "\n\n\n"), in numpy.
+    lead = _LEAD.take(codes[at])
+    at = at[(lead == 0) | (_THIRD.take(cls[at + 2]) & lead != 0)]
+    out = [_NO_MARKS] * len(datas)
+    if not len(at):
+        return out
+    starts = np.cumsum([0] + [len(d) + 1 for d in datas[:-1]])
+    found: dict[int, set[str]] = {}
+    for i, pos, code in zip(np.searchsorted(starts, at, "right").tolist(), at.tolist(), codes[at].tolist()):
+        marks = found.setdefault(i - 1, set())
+        if code >> 4 == _TAB:
+            marks.add("\t")
+        pair = joined[pos:pos + 2].decode("latin-1")  # a tab may come before any byte
+        if pair in MARKS:
+            marks.add(pair)
+        three = pair + chr(joined[pos + 2])
+        if three in _THREE:
+            marks.add(three)
+    for i, marks in found.items():
+        out[i] = frozenset(marks)
+    return out
+
+
+_NO_MARKS: frozenset[str] = frozenset()
+_THREE = frozenset(m for m in MARKS if len(m) == 3)
 
 
 # ASCII bytes to a space: what is left between the spaces is a run of adjacent

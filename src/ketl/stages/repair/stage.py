@@ -28,10 +28,11 @@ from ...text.language import (UNDETERMINED, FirstSample, detect_language, first_
                               first_sample_after_trim, sample_answers)
 from .encoding import encoding_changes, may_trigger
 from .punctuation import parenthetical_changes, punctuation_changes
-from .scan import scan_text
+from .scan import TextFacts, scan_text, scan_texts
 from .settle import DirtySpans, window_text
 from .script import stray_script_changes
 from .spacing import spacing_changes
+from .tokens import batch_candidate_tokens
 from .unicode import REPLACEMENT_CHAR, unicode_changes
 from .words import glued_word_changes
 
@@ -140,15 +141,29 @@ def _non_overlapping(changes: list[Change]) -> list[Change]:
 _SPAN = attrgetter("start", "end")
 
 
+@dataclass(frozen=True, slots=True)
+class _Given:
+    """What the batch found out about a text (its facts, its glued-word candidates,
+    None when not looked for), valid while the document's text is that text."""
+
+    text: str
+    facts: TextFacts
+    candidates: set[str] | None
+
+
 def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
-           language: _LazyLanguage, dirty: DirtySpans | None = None) -> bool:
+           language: _LazyLanguage, dirty: DirtySpans | None = None,
+           given: _Given | None = None) -> bool:
     """One pass of every rule; True when something changed.
 
-    ``dirty`` collects the spans of the resulting text that the pass rewrote.
+    ``dirty`` collects the spans of the resulting text that the pass rewrote;
+    ``given``: what the batch found out about the document's text as given.
     """
     before = len(doc.edits)
+    if given is not None and doc.text != given.text:
+        given = None  # an earlier round changed the text
     # What the text holds, looked at once; looked at again only after a change.
-    facts = scan_text(doc.text)
+    facts = given.facts if given is not None else scan_text(doc.text)
 
     def apply(changes: list[Change], stage: str = NORMALIZE) -> None:
         nonlocal facts
@@ -181,9 +196,10 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     # (written mostly outside ASCII, or without " the ") is asked its language
     # first: the scan for candidates costs more than that answer, which the
     # stage needs at the end anyway. Either order gives the same changes.
-    likely_english = len(facts.nonascii) * 2 <= len(text) and " the " in text
-    if s.split_glued_words and (likely_english or language() == "en"):
-        token_changes += glued_word_changes(text, protected, lambda: language() == "en")
+    if s.split_glued_words and (_likely_english(text, facts) or language() == "en"):
+        # The batch's candidates hold while the earlier passes left the text as given.
+        unknown = given.candidates if given is not None and text == given.text else None
+        token_changes += glued_word_changes(text, protected, lambda: language() == "en", unknown)
     apply(_non_overlapping(token_changes))
     if s.fix_spacing:
         changes = _non_overlapping(spacing_changes(doc.text, facts))
@@ -197,9 +213,16 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
     return len(doc.edits) > before
 
 
-def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
-             language: _LazyLanguage, dirty: DirtySpans, edits: list[Edit]) -> bool:
-    """True when another round would provably change nothing (see :mod:`ketl.stages.repair.settle`).
+def _likely_english(text: str, facts: TextFacts) -> bool:
+    """Written mostly in ASCII, with a " the ": the glued-word rule looks for
+    candidates before asking the language (see _round)."""
+    return len(facts.nonascii) * 2 <= len(text) and " the " in text
+
+
+def _settled_or_window(doc: Document, s: RepairSettings, language: _LazyLanguage,
+                       dirty: DirtySpans, edits: list[Edit]) -> bool | str:
+    """True when another round would provably change nothing, False when it might
+    (see :mod:`ketl.stages.repair.settle`), else the text a look round must read.
 
     The look round covers the rewritten spans with their context; what it cannot
     see is checked on the whole text: the stray-script rule, the language the
@@ -216,11 +239,16 @@ def _settled(doc: Document, s: RepairSettings, protected: Callable[[str], bool] 
     if s.remove_stray_script_lines and stray_script_changes(
             text, s.stray_line_max_letters, s.stray_line_max_words, s.stray_script_max_share, dirty.facts):
         return False
-    window = window_text(text, dirty.spans)
+    return window_text(text, dirty.spans)
+
+
+def _look(window: str, s: RepairSettings, protected: Callable[[str], bool] | None,
+          language: _LazyLanguage, given: _Given | None) -> bool:
+    """The look round over ``window``: True when it changes nothing."""
     look = Document.from_source(doc_id="", source_path="", source_sha256="",
                                 source_encoding="utf-8", source=window)
     # The language is the whole text's, as in a full round.
-    return not _round(look, _look_settings(s), protected, language)
+    return not _round(look, _look_settings(s), protected, language, given=given)
 
 
 def _only_tail_trimmed(text: str, s: RepairSettings, dirty: DirtySpans, edits: list[Edit]) -> bool:
@@ -265,26 +293,42 @@ def _look_settings(s: RepairSettings) -> RepairSettings:
 def repair_document(doc: Document, settings: RepairSettings | None = None,
                     protected: Callable[[str], bool] | None = None,
                     known_languages: dict[str, tuple[str, float]] | None = None,
-                    first: FirstSample | None = None) -> Document:
+                    first: FirstSample | None = None, given: _Given | None = None) -> Document:
     """Repair one document in place (edits appended) and set ``meta["language"]``.
 
     ``known_languages``: the language identifier's answers for samples of the
     batch, given beforehand (:func:`ketl.text.language.sample_answers`);
-    ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given."""
-    s = settings or RepairSettings()
+    ``first``: :func:`ketl.text.language.first_sample` of ``doc.text`` as given;
+    ``given``: the text's scan and glued-word candidates, found for the whole
+    batch (:func:`repair_documents`)."""
+    for _ in _repair_steps(doc, settings or RepairSettings(), protected, known_languages, first, given):
+        pass  # each look round's window: scanned by the rules themselves
+    return doc
+
+
+def _repair_steps(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | None,
+                  known_languages: dict[str, tuple[str, float]] | None, first: FirstSample | None,
+                  given: _Given | None) -> Iterator[str]:
+    """:func:`repair_document`'s rounds, stopping at each look round to yield its
+    window: the caller may send back what the batch found out about it (a
+    ``_Given``; None: the rules scan it themselves)."""
     language = _LazyLanguage(doc, known_languages, first)
     rounds = max(1, s.max_rounds)
     for r in range(rounds):
         language.answers.clear()
         dirty = DirtySpans()
         edits_before = len(doc.edits)
-        if not _round(doc, s, protected, language, dirty):
+        if not _round(doc, s, protected, language, dirty, given):
             break
-        if r + 1 < rounds and _settled(doc, s, protected, language, dirty, doc.edits[edits_before:]):
-            break  # the next round would change nothing: skip it
+        if r + 1 < rounds:
+            settled = _settled_or_window(doc, s, language, dirty, doc.edits[edits_before:])
+            if isinstance(settled, str):
+                window = settled
+                settled = _look(window, s, protected, language, (yield window))
+            if settled:
+                break  # the next round would change nothing: skip it
     if s.detect_language:
         doc.meta["language"] = language.final()
-    return doc
 
 
 def repair(text: str, settings: RepairSettings | None = None,
@@ -330,8 +374,43 @@ def repair_documents(docs: Iterable[Document], settings: RepairSettings | None =
         # of a text whose repair only cut its final newlines.
         firsts = [first_sample(t) for t in texts] if walk else [None] * len(chunk)
         known = sample_answers(texts, firsts) if walk else None
-        for doc, first in zip(chunk, firsts):
-            yield repair_document(doc, s, protected, known, first)
+        if len(chunk) == 1:
+            yield repair_document(chunk[0], s, protected, known, firsts[0])
+            continue
+        yield from _repair_chunk(chunk, s, protected, known, firsts)
+
+
+def _repair_chunk(chunk: list[Document], s: RepairSettings, protected: Callable[[str], bool] | None,
+                  known: dict[str, tuple[str, float]] | None, firsts: list) -> list[Document]:
+    """The documents' first rounds, then their first look rounds: the texts and
+    the windows each scanned for the whole chunk at once (_batch_givens). The
+    documents share no state, so the order of their steps changes no result."""
+    steps = [_repair_steps(doc, s, protected, known, first, given)
+             for doc, first, given in zip(chunk, firsts, _batch_givens([d.text for d in chunk], s))]
+    looking = [(step, window) for step in steps if (window := next(step, None)) is not None]
+    for (step, _), given in zip(looking, _batch_givens([w for _, w in looking], s)):
+        try:
+            step.send(given)
+        except StopIteration:
+            continue
+        for _ in step:  # a later look round: scanned by the rules themselves
+            pass
+    return chunk
+
+
+def _batch_givens(texts: list[str], s: RepairSettings) -> list[_Given]:
+    """The first scan of each text and its glued-word candidates, found for the
+    whole chunk with numpy (several times cheaper than one text at a time; a
+    lone document is scanned by the rules themselves, as cheaply)."""
+    facts = scan_texts(texts)
+    candidates: list[set[str] | None] = [None] * len(texts)
+    if s.split_glued_words:
+        # Only for the texts the rule looks at before their language is known: a
+        # text unlikely to be English is asked first, and most are not English.
+        likely = [i for i, (t, f) in enumerate(zip(texts, facts)) if _likely_english(t, f)]
+        for i, found in zip(likely, batch_candidate_tokens([texts[i] for i in likely])):
+            candidates[i] = found
+    return [_Given(t, f, c) for t, f, c in zip(texts, facts, candidates)]
 
 
 # Documents whose languages are identified together: enough to spread the walk's
@@ -350,9 +429,11 @@ def warm_up(settings: RepairSettings | None = None,
     patterns), so that a worker process pays for it before its first batch: for
     instance as a process pool's initializer while the run is still starting.
     Changes no result."""
+    from .tokens import warm_token_table
     from .words import warm_word_lists
 
     warm_word_lists()
+    warm_token_table()
     repair(_WARM_TEXT, settings, protected)
 
 

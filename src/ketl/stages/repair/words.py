@@ -381,13 +381,18 @@ def split_glued(token: str) -> tuple[str, ...] | None:
 
 
 def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None,
-                       is_english: Callable[[], bool] | None = None) -> list[Change]:
-    """Changes splitting glued words; ``is_english`` is asked only when it matters (see below)."""
+                       is_english: Callable[[], bool] | None = None,
+                       unknown: set[str] | None = None) -> list[Change]:
+    """Changes splitting glued words; ``is_english`` is asked only when it matters (see below).
+
+    ``unknown``: the text's candidate tokens when the caller has them (the stage
+    finds a batch's at once: :mod:`ketl.stages.repair.tokens`)."""
     lex = _lexicon()
     # Tokens found in C and a set difference: only the few tokens no cut is
     # ruled out for are looked at. Like an ASCII regex, a letter such as 'é'
     # is a word boundary, so "xxxxxxé" yields a candidate that _prose_chunks rejects.
-    unknown = candidate_tokens(text, lex.cfg["min_token_length"], lex.safe, lex.common)
+    if unknown is None:
+        unknown = candidate_tokens(text, lex.cfg["min_token_length"], lex.safe, lex.common)
     if not unknown:
         return []
     # Many unknown lowercase tokens mean another language (dozens a page on the

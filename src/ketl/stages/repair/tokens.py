@@ -1,0 +1,156 @@
+"""The glued-word rule's candidate tokens for a batch of texts at once, with numpy.
+
+:func:`ketl.stages.repair.words.candidate_tokens` costs about 0.1 ms per
+article, most of it Python objects: a string for each of the ~700 tokens of a
+page, its hash, a set entry and a look-up in a set of 20,000 words whose
+strings live far from the cache; only ~6 tokens a page survive. Here the
+tokens of a whole batch are found in numpy and looked up in a hash table of
+the listed words, keyed by their bytes: only the tokens the table lacks become
+Python strings.
+
+A token of up to 16 letters is its bytes as two little-endian 64-bit integers
+(zero past its end; a letter is never a zero byte), so equal keys are equal
+words and a token the table finds is a listed word: no false hit is possible.
+A token the table misses, or a longer one, is checked against the word set
+itself, so the answer is exactly :func:`candidate_tokens`' (the tests compare
+them on real text in many scripts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from ...text.cache import read_pickle, write_pickle
+from .rules import repair_rules
+from .words import _TOKEN_BYTES, _lexicon, _lists_key
+
+__all__ = ["batch_candidate_tokens", "warm_token_table"]
+
+_KEY_BYTES = 16  # longer tokens are looked up as strings (a few a page)
+_SLOT_BITS = 19  # 524,288 slots for ~285,000 words: 8 MiB, about 1.6 probes a hit
+_MIX_HI = np.uint64(0xC2B2AE3D27D4EB4F)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT = np.uint64(64 - _SLOT_BITS)
+_WRAP = (1 << _SLOT_BITS) - 1
+# MASKS[n]: the low n bytes of a 64-bit word (little-endian: a token's first n bytes).
+_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+_SPACE = 0x20
+
+
+@dataclass(frozen=True)
+class _Table:
+    lo: np.ndarray  # first 8 bytes of the word in each slot (0: empty)
+    hi: np.ndarray  # bytes 8-15
+
+
+def _slots(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return (((lo ^ (hi * _MIX_HI)) * _MIX) >> _SHIFT).astype(np.intp)
+
+
+def _keys(words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    raw = np.frombuffer(b"".join(w.ljust(_KEY_BYTES, b"\0") for w in words), dtype="<u8")
+    return raw[0::2].copy(), raw[1::2].copy()
+
+
+_TABLE_FORMAT = 1  # bump when the table's layout or hash changes
+
+
+@lru_cache(maxsize=1)
+def _table() -> _Table:
+    """The table, from the disk cache when it is there (built in ~0.2 s, read in
+    a few ms: every worker of every run needs it)."""
+    key = _lists_key(repair_rules()["words"])
+    key = key and (key, _TABLE_FORMAT, _SLOT_BITS, _KEY_BYTES)
+    if key and (cached := read_pickle("glued-table", key)) is not None:
+        return _Table(*cached)
+    table = _build_table()
+    if key:
+        write_pickle("glued-table", key, (table.lo, table.hi))
+    return table
+
+
+def _build_table() -> _Table:
+    """Open addressing, linear probing, filled a round at a time: a word moves
+    one slot on only past a taken slot, and slots are never emptied, so a look-up
+    that stops at the first empty slot finds every word."""
+    # Sorted: the same layout in every process (a set's order follows the hash seed).
+    words = sorted(w.encode("ascii") for w in _lexicon().safe if w.isascii() and 0 < len(w) <= _KEY_BYTES)
+    lo, hi = _keys(words)
+    t_lo = np.zeros(1 << _SLOT_BITS, dtype=np.uint64)
+    t_hi = np.zeros_like(t_lo)
+    slot = _slots(lo, hi)
+    pending = np.arange(len(words))
+    while len(pending):
+        s = slot[pending]
+        free = t_lo[s] == 0
+        _, first = np.unique(s[free], return_index=True)
+        placed = pending[free][first]  # one word per free slot
+        t_lo[slot[placed]] = lo[placed]
+        t_hi[slot[placed]] = hi[placed]
+        left = np.ones(len(words), dtype=bool)
+        left[placed] = False
+        pending = pending[left[pending]]
+        slot[pending] = (slot[pending] + 1) & _WRAP
+    return _Table(t_lo, t_hi)
+
+
+def warm_token_table() -> None:
+    """Build the table (about 0.2 s), e.g. in a worker's warm-up."""
+    _table()
+
+
+def _listed(table: _Table, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each key, whether the table holds it."""
+    found = np.zeros(len(lo), dtype=bool)
+    todo = np.arange(len(lo))
+    slot = _slots(lo, hi)
+    while len(todo):
+        at_lo = table.lo[slot]
+        hit = (at_lo == lo[todo]) & (table.hi[slot] == hi[todo])
+        found[todo[hit]] = True
+        on = ~hit & (at_lo != 0)
+        todo, slot = todo[on], (slot[on] + 1) & _WRAP
+    return found
+
+
+def batch_candidate_tokens(texts: list[str]) -> list[set[str]]:
+    """For each text, ``candidate_tokens(text, min_token_length, lex.safe, lex.common)``."""
+    # A few dozen texts at a time: the arrays (several 8-byte numbers a token)
+    # stay a few MB, and a numpy call still covers thousands of tokens.
+    return [found for i in range(0, len(texts), _PIECE) for found in _candidates(texts[i:i + _PIECE])]
+
+
+_PIECE = 64
+
+
+def _candidates(texts: list[str]) -> list[set[str]]:
+    lex = _lexicon()
+    parts = [t.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES) for t in texts]
+    # A space before each text (a token never spans two) and 16 after the last:
+    # the 8-byte reads past a token's start stay inside the buffer.
+    data = b" " + b" ".join(parts) + b" " * _KEY_BYTES
+    arr = np.frombuffer(data, dtype=np.uint8)
+    edge = np.diff((arr != _SPACE).view(np.int8))
+    starts = np.flatnonzero(edge == 1) + 1
+    ends = np.flatnonzero(edge == -1) + 1
+    size = ends - starts
+    # A token holding a NUL (a capital, digit or '_') is no candidate.
+    marked = np.zeros(len(starts) + 1, dtype=bool)
+    marked[np.searchsorted(starts, np.flatnonzero(arr == 0), "right") - 1] = True
+    todo = np.flatnonzero((size >= lex.cfg["min_token_length"]) & ~marked[:-1])
+    at, n = starts[todo], np.minimum(size[todo], _KEY_BYTES)
+    words = np.ndarray(shape=(len(arr) - 7,), dtype="<u8", buffer=data, strides=(1,))
+    lo = words[at] & _MASKS[np.minimum(n, 8)]
+    hi = words[at + 8] & _MASKS[np.maximum(n - 8, 0)]
+    listed = _listed(_table(), lo, hi) & (size[todo] <= _KEY_BYTES)
+    left = todo[~listed]
+    text_starts = np.cumsum([1] + [len(p) + 1 for p in parts[:-1]])
+    owner = np.searchsorted(text_starts, starts[left], "right") - 1
+    out: list[set[str]] = [set() for _ in texts]
+    for a, b, i in zip(starts[left].tolist(), ends[left].tolist(), owner.tolist()):
+        out[i].add(data[a:b].decode("ascii"))
+    safe = lex.safe
+    return [s - safe if s else s for s in out]
