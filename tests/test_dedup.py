@@ -43,6 +43,28 @@ def test_bulk_shingles_equal_reference(unit, n):
         assert hashes[offsets[i]:offsets[i + 1]].tolist() == shingle_hashes_reference(t, settings)
 
 
+@pytest.mark.parametrize("n", [5, 3, 1])
+def test_word_shingles_equal_reference_on_many_scripts_and_chunk_cuts(n):
+    """Word hashes come from a running sum (its difference at each word's end and start),
+    not a segmented sum per word: the same values as the per-text reference on whole
+    articles in many scripts, with chunks cut after every few texts (a chunk's first
+    and last words), texts that start or end inside a word, and empty texts between."""
+    from conftest import texts_in_many_scripts
+
+    from ketl.dedup.shingles import iter_shingle_hashes
+
+    texts = texts_in_many_scripts(40) + WEIRD + ["word", "", "a b c d e f", "x", "", "İ x"]
+    settings = ShingleSettings("word", n)
+    for chunk_chars in (1, 5000, None):
+        seen = 0
+        for first, hashes, offsets in iter_shingle_hashes(texts, settings, chunk_chars):
+            for i in range(len(offsets) - 1):
+                t = texts[first + i]
+                assert hashes[offsets[i]:offsets[i + 1]].tolist() == shingle_hashes_reference(t, settings), t[:40]
+                seen += 1
+        assert seen == len(texts)
+
+
 def test_signatures_load_in_datasketch(tmp_path):
     rows = _seed_quotes()
     index = QuoteIndex()
