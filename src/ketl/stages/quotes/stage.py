@@ -790,11 +790,12 @@ class _Persons:
         if " " in name:
             return name
         if not self._found:
-            if not _may_end_name(self.text, name):
-                return name  # no full name of the text can end with it: the scan would find none
+            # Both answers are kept: a speaker named in several quotes ("Aliyev said" five
+            # times) searched the whole text for the name once per quote.
             owner = self._owners.get(name)
             if owner is None:
-                owner = self._owners[name] = self._surname_owner(name)
+                # No full name of the text can end with it: the scan would find none.
+                owner = self._owners[name] = self._surname_owner(name) if _may_end_name(self.text, name) else name
             return owner
         return self.by_surname.get(name, name)  # as _expand, in O(1): names recur in long texts
 
