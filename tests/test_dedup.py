@@ -403,3 +403,16 @@ def test_jaccard_share_of_equal_positions_equals_the_mean(width):
         store = SketchStore(128)
         store.append(real)
         assert np.array_equal(store.jaccard(pairs), (real[pairs[:, 0]] == real[pairs[:, 1]]).mean(axis=1).astype(np.float32))
+
+
+def test_chunks_of_are_the_distinct_chunk_numbers():
+    """SketchStore reads each chunk its items fall in: _chunks_of gives np.unique's answer."""
+    import numpy as np
+
+    from ketl.dedup.sketches import _chunks_of
+
+    rng = np.random.default_rng(3)
+    for n_chunks in (1, 2, 7, 50):
+        for size in (0, 1, 5, 1000):
+            chunk = rng.integers(0, n_chunks, size=size)
+            assert _chunks_of(chunk, n_chunks) == np.unique(chunk).tolist()
