@@ -43,6 +43,28 @@ def test_bulk_shingles_equal_reference(unit, n):
         assert hashes[offsets[i]:offsets[i + 1]].tolist() == shingle_hashes_reference(t, settings)
 
 
+@pytest.mark.parametrize("n", [5, 3, 1])
+def test_word_shingles_equal_reference_on_many_scripts_and_chunk_cuts(n):
+    """Word hashes come from a running sum (its difference at each word's end and start),
+    not a segmented sum per word: the same values as the per-text reference on whole
+    articles in many scripts, with chunks cut after every few texts (a chunk's first
+    and last words), texts that start or end inside a word, and empty texts between."""
+    from conftest import texts_in_many_scripts
+
+    from ketl.dedup.shingles import iter_shingle_hashes
+
+    texts = texts_in_many_scripts(40) + WEIRD + ["word", "", "a b c d e f", "x", "", "İ x"]
+    settings = ShingleSettings("word", n)
+    for chunk_chars in (1, 5000, None):
+        seen = 0
+        for first, hashes, offsets in iter_shingle_hashes(texts, settings, chunk_chars):
+            for i in range(len(offsets) - 1):
+                t = texts[first + i]
+                assert hashes[offsets[i]:offsets[i + 1]].tolist() == shingle_hashes_reference(t, settings), t[:40]
+                seen += 1
+        assert seen == len(texts)
+
+
 def test_signatures_load_in_datasketch(tmp_path):
     rows = _seed_quotes()
     index = QuoteIndex()
@@ -340,3 +362,57 @@ def test_signatures_across_block_edges_equal_datasketch(monkeypatch, block_elems
         ref = MinHash(num_perm=128, seed=1, hashfunc=int)
         ref.update_batch(shingle_hashes_reference(text))
         assert (ref.hashvalues == sig).all() if text else (sig == 0xFFFFFFFF).all()
+
+
+@pytest.mark.parametrize("width", [128, 64, 8, 248, 256, 100, 3])
+def test_jaccard_share_of_equal_positions_equals_the_mean(width):
+    """SketchStore.jaccard counts equal positions eight bytes at a time (share_equal): the
+    same float32 values as the mean of the equality rows, for every share 0..width (with
+    widths that take the byte-lane count and widths that fall back to the mean), over
+    one chunk and several, on signatures of real quotes too."""
+    import numpy as np
+
+    from ketl.dedup.sketches import SketchStore, share_equal
+
+    rng = np.random.default_rng(width)
+    a = rng.integers(0, 2**32, size=(width + 1, width), dtype=np.uint32)
+    b = a.copy()
+    for k in range(width + 1):  # k positions differ: every share from 1 down to 0
+        b[k, rng.permutation(width)[:k]] ^= 1
+    sigs = np.concatenate([a, b])
+    pairs = np.stack([np.arange(width + 1), np.arange(width + 1) + width + 1], axis=1)
+    pairs = np.concatenate([pairs, rng.integers(0, len(sigs), size=(500, 2))])
+    expected = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1).astype(np.float32)
+    assert sorted(set(expected[:width + 1].tolist())) == [float(np.float32(k / width)) for k in range(width + 1)]
+    one, two = SketchStore(width), SketchStore(width)
+    one.append(sigs)
+    two.append(sigs[:7])
+    two.append(sigs[7:])
+    for store in (one, two):
+        got = store.jaccard(pairs, chunk=64)
+        assert got.dtype == np.float32 and np.array_equal(got, expected)
+    eq = sigs[pairs[:, 0]] == sigs[pairs[:, 1]]
+    assert np.array_equal(share_equal(eq), eq.mean(axis=1))
+    assert np.array_equal(share_equal(eq[:, ::-1]), eq[:, ::-1].mean(axis=1))  # not contiguous: the mean
+    if width == 128:
+        from ketl.dedup.index import QUOTE_SETTINGS, sketch
+
+        real = sketch([r[2] for r in _seed_quotes()], QUOTE_SETTINGS)[0]
+        m = np.arange(len(real))
+        pairs = np.stack(np.meshgrid(m, m), axis=-1).reshape(-1, 2)
+        store = SketchStore(128)
+        store.append(real)
+        assert np.array_equal(store.jaccard(pairs), (real[pairs[:, 0]] == real[pairs[:, 1]]).mean(axis=1).astype(np.float32))
+
+
+def test_chunks_of_are_the_distinct_chunk_numbers():
+    """SketchStore reads each chunk its items fall in: _chunks_of gives np.unique's answer."""
+    import numpy as np
+
+    from ketl.dedup.sketches import _chunks_of
+
+    rng = np.random.default_rng(3)
+    for n_chunks in (1, 2, 7, 50):
+        for size in (0, 1, 5, 1000):
+            chunk = rng.integers(0, n_chunks, size=size)
+            assert _chunks_of(chunk, n_chunks) == np.unique(chunk).tolist()

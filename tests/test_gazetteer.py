@@ -307,3 +307,35 @@ def test_context_words_from_word_runs_agree_with_an_automaton_scan(gaz, tmp_path
     assert {ids[w] for w in ("U.S.", "-Kar", "Nagorno-Karabakh", "South Caucasus", "Bakuś", "Baku", "𐐀Baku",
                              "Ꭰ𐐀x", "Минская группа", "Arm")} <= hits  # Baku after the emoji
     assert not {ids[w] for w in ("Nagorno Karabakh", "Armenia")} & hits
+
+
+def test_key_screen_is_a_superset_and_false_passes_change_nothing(gaz):
+    """The one-gather screen (KeyScreen) passes every run the exact key screen passes, on
+    real text in many scripts; and a screen that passes every run (all slots flagged:
+    only false passes) finds the same surfaces and context words, so a crowded table
+    (a huge user gazetteer) costs lookups, never hits."""
+    import numpy as np
+
+    from ketl.stages.entities.gazetteer import _CTX_BIT, _RUN_BIT
+
+    cg = gaz.compiled
+    texts = _real_texts()
+    expected = []
+    passed = 0
+    for text in texts:
+        runs = TextRuns(text)
+        for bit, keys in ((_RUN_BIT, cg._run_keys), (_CTX_BIT, cg._ctx_keys)):
+            exact, fast = set(runs.screen(keys).tolist()), set(runs.screened(cg.key_screen, bit).tolist())
+            assert exact <= fast, text[:60]
+            passed += len(exact)
+        expected.append((cg._word_hits(text, TextRuns(text)), cg.context_hits(text)))
+    assert passed
+    table = cg.key_screen.table.copy()
+    try:
+        cg.key_screen.table[:] = _RUN_BIT | _CTX_BIT
+        got = [(cg._word_hits(text, TextRuns(text)), cg.context_hits(text)) for text in texts]
+    finally:
+        cg.key_screen.table[:] = table
+    assert got == expected
+    assert any(hits[0] for hits, _ in expected) and any(ctx for _, ctx in expected)
+    assert np.count_nonzero(table) < len(table) // 8  # the real table is sparse: few false passes

@@ -463,3 +463,25 @@ def test_surname_owner_reads_a_stretch_once_however_often_the_name_stands_in_it(
     # 401 places, two stretches read (before the quote, after it), no whole-text scan.
     assert [(lo, hi) for lo, hi, _ in calls] == [(0, text.index("“")), (text.index("”") + 1, len(text))]
     assert not persons._found
+
+
+def test_a_speaker_named_again_expands_as_a_fresh_lookup():
+    """_Persons.expand keeps its answer per one-word name (found or not): every speaker of
+    real texts in many scripts, and of a text naming the same surnames in several quotes,
+    expands to what a fresh _Persons (nothing kept) gives for it."""
+    from ketl.stages.quotes.stage import QuoteSettings, _lexicon, _Persons, _spans
+
+    made = ("Azerbaijan President Ilham Aliyev spoke first. “We stay,” Aliyev said. “We go on,” "
+            "Aliyev said. “No,” Petrov said. “Never,” Petrov added. “Yes,” Aliyev told reporters.\n")
+    lex = _lexicon()
+    asked = 0
+    for text in [made, *_texts_in_many_scripts()]:
+        masked = [(s.open_pos, s.close_pos + 1) for s in _spans(text, QuoteSettings())]
+        kept = _Persons(text, masked, lex)
+        for q in find_quotes(text):
+            if q.speaker and " " not in q.speaker:
+                for _ in range(2):
+                    assert kept.expand(q.speaker) == _Persons(text, masked, lex).expand(q.speaker), q.speaker
+                asked += 1
+    assert asked
+    assert [q.speaker for q in find_quotes(made)] == ["Ilham Aliyev", "Ilham Aliyev", "Petrov", "Petrov", "Ilham Aliyev"]

@@ -278,17 +278,24 @@ def _chunk_hashes(texts: list[str], settings: ShingleSettings) -> tuple[np.ndarr
     word_starts = np.flatnonzero(nz[1:] > nz[:-1]) + 1
     if len(nz) and nz[0]:
         word_starts = np.concatenate(([0], word_starts))
-    word_doc = np.searchsorted(seps, word_starts)
-    # Word hashes: sum(cp_j * B**j) per word by a segmented sum (non-word chars
-    # are 0), shifted to start at B**0 with B**-start (B odd, so invertible).
+    # Word hashes: sum(cp_j * B**j) per word, shifted to start at B**0 with B**-start
+    # (B odd, so invertible). The sum of a word is the difference of a running sum
+    # (mod 2**64, as the sum itself) at its end and start: a cumsum is several times
+    # faster than np.add.reduceat, and non-word chars add 0 either way.
     with np.errstate(over="ignore"):
-        weighted = np.multiply(folded, _powers(_CHAR_BASE, len(cp)), dtype=np.uint64)
+        run = np.empty(len(cp) + 1, dtype=np.uint64)
+        run[0] = 0
+        np.multiply(folded, _powers(_CHAR_BASE, len(cp)), out=run[1:], dtype=np.uint64)
+        np.cumsum(run[1:], out=run[1:])
         if len(word_starts):
-            sums = np.add.reduceat(weighted, word_starts)
+            # The joined text ends with a NUL: every word ends before its end.
+            word_ends = np.flatnonzero(nz[:-1] > nz[1:]) + 1
+            sums = run[word_ends] - run[word_starts]
             sums *= _powers(pow(_CHAR_BASE, -1, 1 << 64), len(cp))[word_starts]
             word_h = _fmix64_inplace(sums)
         else:
             word_h = np.empty(0, np.uint64)
-    ins = np.searchsorted(word_doc, np.arange(n_docs), side="right")
+    # Words before each text's end NUL (a NUL is never a word start): the sentinel slots.
+    ins = np.searchsorted(word_starts, seps)
     units = np.insert(word_h, ins, np.uint64(0))
     return _ngrams(units, ins + np.arange(n_docs), settings.n, _NGRAM_BASE)

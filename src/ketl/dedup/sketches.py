@@ -99,14 +99,15 @@ class SketchStore:
 
     def signatures(self, items: np.ndarray) -> np.ndarray:
         """``(len(items), num_perm)`` signatures of ``items`` (any order, repeats allowed)."""
+        # np.take, not fancy indexing: the same rows, about a third less CPU for whole rows.
         items = np.asarray(items, dtype=np.int64)
         if len(self._sigs) == 1:
-            return self._sigs[0][items]
+            return np.take(self._sigs[0], items, axis=0)
         out = np.empty((len(items), self.num_perm), np.uint32)
         chunk = np.searchsorted(self._starts, items, side="right") - 1
-        for c in np.unique(chunk).tolist():
+        for c in _chunks_of(chunk, len(self._starts)):
             sel = chunk == c
-            out[sel] = self._sigs[c][items[sel] - self._starts[c]]
+            out[sel] = np.take(self._sigs[c], items[sel] - self._starts[c], axis=0)
         return out
 
     def jaccard(self, pairs: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
@@ -114,7 +115,7 @@ class SketchStore:
         out = np.empty(len(pairs), dtype=np.float32)
         for s in range(0, len(pairs), chunk):
             p = pairs[s:s + chunk]
-            out[s:s + chunk] = (self.signatures(p[:, 0]) == self.signatures(p[:, 1])).mean(axis=1)
+            out[s:s + chunk] = share_equal(self.signatures(p[:, 0]) == self.signatures(p[:, 1]))
         return out
 
     def grams(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +147,7 @@ class SketchStore:
         items = np.asarray(items, dtype=np.int64)
         chunk = np.searchsorted(self._starts, items, side="right") - 1
         vals, lens = [], []
-        for c in np.unique(chunk).tolist():
+        for c in _chunks_of(chunk, len(self._starts)):
             grams = self._grams[c]
             off = grams.offsets.to_numpy()
             local = items[chunk == c] - self._starts[c]
@@ -195,6 +196,33 @@ class SketchStore:
     def files(self) -> list[Path]:
         """The stored files the chunks are mapped from, in item order."""
         return list(dict.fromkeys(p for p in self._files if p is not None))
+
+
+def _chunks_of(chunk: np.ndarray, n_chunks: int) -> list[int]:
+    """The distinct chunk numbers in ``chunk``, ascending (``np.unique(chunk)``): one
+    count per chunk, where numpy 2's np.unique hashes every item (several times slower)."""
+    return np.flatnonzero(np.bincount(chunk, minlength=n_chunks)).tolist()
+
+
+_BYTE_SUM = np.uint64(0x0101010101010101)
+
+
+def share_equal(eq: np.ndarray) -> np.ndarray:
+    """``eq.mean(axis=1)`` of a C-contiguous ``(n, width)`` bool array, as float64.
+
+    With a width that is a multiple of 8 and below 256, each row is read as width/8
+    uint64 words of eight 0/1 bytes: their sum holds each byte's count (at most
+    width/8, no carry between bytes), and one multiply adds the eight bytes up
+    (the total is below 256). About 3x faster than the mean's float reduction,
+    and the same values: an integer count divided by the width in float64."""
+    n, width = eq.shape
+    if width % 8 or width >= 256 or not eq.flags.c_contiguous:
+        return eq.mean(axis=1)
+    lanes = eq.view(np.uint64).sum(axis=1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        lanes *= _BYTE_SUM
+    lanes >>= np.uint64(56)
+    return lanes.astype(np.float64) / width
 
 
 def _sig_view(col: pa.Array, num_perm: int) -> np.ndarray:

@@ -519,6 +519,8 @@ def _is_person_uncached(name: str, lex: _Lexicon) -> bool:
 
 def _after_speaker(after: str, lex: _Lexicon) -> str | None:
     """Attribution right after the closing mark: ``, said X`` / ``, X said`` / ``according to X``."""
+    if not after:  # a quote closing its paragraph (one in five): nothing follows it
+        return None
     rest = after[_LEAD.match(after).end():]
     if not rest:
         return None
@@ -556,6 +558,8 @@ def _titled_name(s: str, pos: int, lex: _Lexicon) -> str | None:
 
 def _before_speaker(before: str, lex: _Lexicon) -> str | None:
     """Attribution earlier in the sentence: ``X: "``, ``according to X``, ``X said ... "``."""
+    if not before:  # a quote opening its sentence: no colon, no "according to", no verb
+        return None
     # The lazy pattern is quadratic when it fails: try it only if the text ends with a colon.
     if before.rstrip().endswith(":") and "," not in before[-3:]:
         m = _COLON_END.search(before)
@@ -790,11 +794,12 @@ class _Persons:
         if " " in name:
             return name
         if not self._found:
-            if not _may_end_name(self.text, name):
-                return name  # no full name of the text can end with it: the scan would find none
+            # Both answers are kept: a speaker named in several quotes ("Aliyev said" five
+            # times) searched the whole text for the name once per quote.
             owner = self._owners.get(name)
             if owner is None:
-                owner = self._owners[name] = self._surname_owner(name)
+                # No full name of the text can end with it: the scan would find none.
+                owner = self._owners[name] = self._surname_owner(name) if _may_end_name(self.text, name) else name
             return owner
         return self.by_surname.get(name, name)  # as _expand, in O(1): names recur in long texts
 
