@@ -75,8 +75,24 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if len(a) == 0:
         return _NO_PAIRS
     m = np.int64(max(int(a.max()), int(b.max())) + 1)
-    codes = np.unique(a * m + b)
+    codes = distinct_sorted(a * m + b)
     return np.stack((codes // m, codes % m), axis=1)
+
+
+def distinct_sorted(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for a 1-D integer array, by a sort and a neighbour mask.
+
+    numpy 2.x answers a plain ``np.unique`` by hashing every value, which on
+    millions of int64 codes is ~10x slower than its SIMD sort (3.6 s against
+    0.25 s for 4 million here); the result is the same sorted distinct values.
+    """
+    s = np.sort(x)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
 
 
 def _sorted_groups(key: np.ndarray, item: np.ndarray):
@@ -490,7 +506,7 @@ def cluster(n: int, first_new: int, old_root: np.ndarray, pairs: np.ndarray,
     ru, rv = u.copy(), v.copy()
     ru[u < first_new] = old_root[u[u < first_new]]
     rv[v < first_new] = old_root[v[v < first_new]]
-    olds = np.unique(np.concatenate((ru[ru < first_new], rv[rv < first_new])))
+    olds = distinct_sorted(np.concatenate((ru[ru < first_new], rv[rv < first_new])))
 
     def node(r: np.ndarray) -> np.ndarray:
         return np.where(r >= first_new, r - first_new, n_new + np.searchsorted(olds, r))
@@ -609,8 +625,8 @@ def cluster_blocks(n: int, first_new: int, old_root: np.ndarray, blocks, extra: 
     if first_new:
         for pairs, _ in _with_extra(blocks, extra):
             u, v, _live = _live_roots(pairs, first_new, old_root)
-            olds.append(np.unique(np.concatenate((u[u < first_new], v[v < first_new]))))
-    olds = np.unique(np.concatenate(olds))
+            olds.append(distinct_sorted(np.concatenate((u[u < first_new], v[v < first_new]))))
+    olds = distinct_sorted(np.concatenate(olds))
     k = len(olds)
 
     def node(r: np.ndarray) -> np.ndarray:
