@@ -46,7 +46,7 @@ def test_dropping_a_stores_pages_leaves_none_resident_and_reads_the_same(tmp_pat
     store = SketchStore.open(tmp_path, 64)
     files = {str(p.resolve()) for p in store.files()}
     pages = distributed._FilePages(store)
-    assert len(pages.ranges) == 2  # one read-only mapping per file
+    assert len(pages.buffers) == 2  # one mapping per file
     before = store.signatures(np.arange(6000)).sum()  # every page read
     assert _resident_kb(files) > 1000  # 1.5 MB of signatures
     pages.drop()
@@ -54,12 +54,57 @@ def test_dropping_a_stores_pages_leaves_none_resident_and_reads_the_same(tmp_pat
     assert store.signatures(np.arange(6000)).sum() == before == sigs.sum()  # read again from the file
 
 
+def _resident_kb_at(address: int) -> int:
+    """Rss (kB) of the one mapping that starts at ``address``."""
+    current = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+            current = int(head[0].split("-")[0], 16)
+        elif head and head[0] == "Rss:" and current == address:
+            return int(head[1])
+    raise AssertionError(f"no mapping at {address:#x}")
+
+
+@linux
+def test_only_the_stores_own_mappings_are_dropped_not_another_of_the_same_files(tmp_path):
+    """Another store of the same files (another thread's, say) keeps its pages: addresses
+    found by file name could be another mapping's, or, once that one is unmapped, a new
+    array's, which dropping would zero-fill."""
+    sigs, _sets = _write(tmp_path, 6000)
+    mine, other = SketchStore.open(tmp_path, 64), SketchStore.open(tmp_path, 64)
+    pages = distributed._FilePages(mine)
+    assert {b.address for b in pages.buffers}.isdisjoint({b.address for b in other.mapped_buffers()})
+    assert other.signatures(np.arange(6000)).sum() == sigs.sum()  # every page of the other store read
+    theirs = [b.address for b in other.mapped_buffers()]
+    before = sum(_resident_kb_at(a) for a in theirs)
+    assert before > 1000
+    pages.drop()
+    assert sum(_resident_kb_at(a) for a in theirs) == before
+
+
+def test_a_closed_stores_mapping_stays_while_its_pages_are_held(tmp_path):
+    """The dropper holds the mappings: a store gone meanwhile cannot hand its addresses to
+    fresh memory, and dropping after it is gone reads the same sketches again."""
+    import gc
+
+    sigs, _ = _write(tmp_path, 300)
+    store = SketchStore.open(tmp_path, 64)
+    pages = distributed._FilePages(store)
+    del store
+    gc.collect()
+    pages.drop()  # on addresses still mapped to the files
+    again = SketchStore.open(tmp_path, 64)
+    assert np.array_equal(again.signatures(np.arange(300)), sigs)
+    assert all(b.size > 0 for b in pages.buffers)
+
+
 def test_pages_held_in_memory_are_never_dropped(tmp_path):
     sigs, _ = _write(tmp_path, 200)
     store = SketchStore(64)
     store.append(sigs.copy())  # in memory only: dropping its pages would zero them
     pages = distributed._FilePages(store)
-    assert pages.ranges == []
+    assert pages.buffers == []
     pages.drop()
     assert np.array_equal(store.signatures(np.arange(200)), sigs)
 

@@ -305,27 +305,21 @@ class _FilePages:
     in the page cache: reading them again is a minor fault). Resident file pages count in
     a process's RSS, and a measure's reads would keep every page it touched to the end.
 
-    Only read-only mappings of the store's own files are dropped, found in
-    ``/proc/self/maps`` (elsewhere nothing is dropped): an array held in memory, or
-    decompressed from a file, is never touched."""
+    Only the store's own mappings are dropped, as the store holds them
+    (:meth:`SketchStore.mapped_buffers`), and they are held here too, so none can be
+    unmapped and its addresses reused while this object lives. Addresses taken from
+    ``/proc/self/maps`` could not promise that: another store's mapping of the same
+    file, closed meanwhile, could by then hold a fresh array, and dropping the pages
+    of private memory zero-fills them. An array held in memory is never touched."""
 
     def __init__(self, store: SketchStore) -> None:
         self._madvise = _madvise()
-        files = {str(Path(p).resolve()) for p in store.files()}
-        self.ranges: list[tuple[int, int]] = []
-        try:
-            lines = Path("/proc/self/maps").read_text().splitlines() if self._madvise and files else []
-        except OSError:
-            lines = []
-        for line in lines:
-            fields = line.split(maxsplit=5)
-            if len(fields) == 6 and fields[5] in files and "w" not in fields[1]:
-                lo, hi = (int(x, 16) for x in fields[0].split("-"))
-                self.ranges.append((lo, hi - lo))
+        self.buffers = [b for b in store.mapped_buffers() if b.size and b.address % mmap.PAGESIZE == 0] \
+            if self._madvise else []
 
     def drop(self) -> None:
-        for address, size in self.ranges:
-            self._madvise(ctypes.c_void_p(address), ctypes.c_size_t(size), mmap.MADV_DONTNEED)
+        for buf in self.buffers:
+            self._madvise(ctypes.c_void_p(buf.address), ctypes.c_size_t(buf.size), mmap.MADV_DONTNEED)
 
 
 def _madvise():

@@ -49,6 +49,7 @@ class SketchStore:
         self._sigs: list[np.ndarray] = []
         self._grams: list[pa.ListArray] = []
         self._files: list[Path | None] = []  # the file a chunk is mapped from (None: in memory)
+        self._mapped: list[pa.Buffer] = []  # each mapped file whole (keeps its mapping alive)
         self._n = 0
 
     def __len__(self) -> int:
@@ -68,9 +69,12 @@ class SketchStore:
                 raise DamagedIndex(f"{folder}: sketch files do not follow on at item {store._n} ({path.name}); "
                                    f"{REBUILD}")
             try:
-                reader = pa.ipc.open_file(pa.memory_map(str(path)))
+                mapped = pa.memory_map(str(path))
+                reader = pa.ipc.open_file(mapped)
             except (OSError, pa.ArrowInvalid) as exc:
                 raise DamagedIndex(f"{path}: cannot be read ({exc}); {REBUILD}") from None
+            mapped.seek(0)
+            store._mapped.append(mapped.read_buffer())  # zero-copy: the mapping itself
             if reader.schema.field("signature").type != _schema(num_perm).field("signature").type:
                 raise DamagedIndex(f"{path}: signatures are not {num_perm} uint32 values; {REBUILD}")
             for i in range(reader.num_record_batches):
@@ -80,6 +84,11 @@ class SketchStore:
             raise DamagedIndex(f"{folder}: sketches stop at item {store._n}, the index has {upto} items; "
                                f"{REBUILD}")
         return store
+
+    def mapped_buffers(self) -> list[pa.Buffer]:
+        """The whole mapping of each file the store reads (page-aligned; held, so never unmapped
+        while a caller holds them)."""
+        return list(self._mapped)
 
     def _push(self, sigs: np.ndarray, grams: pa.ListArray, path: Path | None) -> None:
         if len(sigs) == 0:
