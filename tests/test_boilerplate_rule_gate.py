@@ -119,3 +119,19 @@ def test_the_long_line_memo_is_bounded(monkeypatch):
     lines.append("x" * (rules_mod._LONG_MAX_CHARS + 1))
     memo.match_lines(lines)
     assert 0 < len(memo._long) <= 50 and "x" * (rules_mod._LONG_MAX_CHARS + 1) not in memo._long
+
+
+def test_compiled_rules_pickle_and_deepcopy_with_their_page_scan(tmp_path):
+    """The DFA does not pickle (ahocorasick_rs): compiled rules, public API, still travel to
+    other processes and copy, the page scan rebuilt, the verdicts the same."""
+    import copy
+    import pickle
+
+    user = tmp_path / "extra.toml"
+    user.write_text('[[rule]]\nid = "ad.flash_sale"\ncategory = "ad"\npattern = "flash sale.*"\n'
+                    'description = "a user rule"\n', encoding="utf-8")
+    for rules in (RULES, load_rules(extra_files=[user])):
+        for other in (pickle.loads(pickle.dumps(rules)), copy.deepcopy(rules)):
+            assert other._page is not None and other == rules
+            for lines in PAGES[-2:]:
+                assert other.match_lines(lines) == _per_line(rules).match_lines(lines)

@@ -101,6 +101,15 @@ class CompiledRules:
     _page: tuple[Any, tuple[int, ...], tuple[tuple[int, int], ...]] | None = field(
         default=None, compare=False, repr=False)
 
+    # ahocorasick_rs' automata do not pickle: the page gate is rebuilt from the rules on
+    # the other side, so compiled rules still travel (multiprocessing, Dask, deepcopy).
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_page": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__["_page"] = _page_gate(self.rules, self._widths, self._gated)
+
     def match(self, line: str) -> Rule | None:
         """The first rule (in file order) matching the whole stripped ``line``, or None."""
         s = line.strip()
