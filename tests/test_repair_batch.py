@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 import re
 
+import pytest
+
 from ketl.document import Document
 from ketl.repair import repair_document, repair_documents
 from ketl.stages.repair.scan import MARKS, scan_text, scan_texts
@@ -138,5 +140,35 @@ def test_the_word_table_read_from_the_disk_cache_is_the_one_built(tmp_path, monk
         assert np.array_equal(read.lo, built.lo) and np.array_equal(read.hi, built.hi)
         words = [w for w in _lexicon().safe if w.isascii() and len(w) <= 16]
         assert np.count_nonzero(built.lo) == len(words)  # every listed word has its slot
+    finally:
+        tokens._table.cache_clear()
+
+
+@pytest.mark.parametrize("damage", ["short", "dtype", "not a tuple"])
+def test_a_damaged_cached_word_table_is_built_anew_not_used(tmp_path, monkeypatch, damage):
+    """A cache file under the right key whose table is not the layout this code reads (a
+    bad copy, another build) is ignored: the table is built and repair gives its answer."""
+    import numpy as np
+
+    from ketl.stages.repair import tokens
+    from ketl.text.cache import read_pickle, write_pickle
+
+    monkeypatch.setenv("KETL_CACHE_DIR", str(tmp_path))
+    tokens._table.cache_clear()
+    try:
+        built = tokens._table()
+        key = (tokens._lists_key(tokens.repair_rules()["words"]), tokens._TABLE_FORMAT, tokens._SLOT_BITS,
+               tokens._KEY_BYTES)
+        assert read_pickle("glued-table", key) is not None
+        bad = {"short": (built.lo[:10], built.hi[:10]),
+               "dtype": (built.lo.astype(np.int64), built.hi.astype(np.int64)),
+               "not a tuple": [built.lo, built.hi]}[damage]
+        write_pickle("glued-table", key, bad)
+        tokens._table.cache_clear()
+        again = tokens._table()
+        assert np.array_equal(again.lo, built.lo) and np.array_equal(again.hi, built.hi)
+        texts = ["The councilvoted on Tuesday to approve the budget.", "Сегодня Главная новость дня."]
+        lex = _lexicon()
+        assert tokens.batch_candidate_tokens(texts) == [candidate_tokens(t, lex.cfg["min_token_length"], lex.safe, lex.common) for t in texts]
     finally:
         tokens._table.cache_clear()

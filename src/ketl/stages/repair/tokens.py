@@ -64,12 +64,21 @@ def _table() -> _Table:
     a few ms: every worker of every run needs it)."""
     key = _lists_key(repair_rules()["words"])
     key = key and (key, _TABLE_FORMAT, _SLOT_BITS, _KEY_BYTES)
-    if key and (cached := read_pickle("glued-table", key)) is not None:
+    if key and _well_formed(cached := read_pickle("glued-table", key)):
         return _Table(*cached)
     table = _build_table()
     if key:
         write_pickle("glued-table", key, (table.lo, table.hi))
     return table
+
+
+def _well_formed(cached: object) -> bool:
+    """A cached table of the layout this code reads: a damaged or foreign file is built
+    anew, not used (a short table made every batch's repair raise, then fall back to
+    one document at a time)."""
+    size = 1 << _SLOT_BITS
+    return (isinstance(cached, tuple) and len(cached) == 2
+            and all(isinstance(a, np.ndarray) and a.dtype == np.uint64 and a.shape == (size,) for a in cached))
 
 
 def _build_table() -> _Table:
@@ -78,6 +87,9 @@ def _build_table() -> _Table:
     that stops at the first empty slot finds every word."""
     # Sorted: the same layout in every process (a set's order follows the hash seed).
     words = sorted(w.encode("ascii") for w in _lexicon().safe if w.isascii() and 0 < len(w) <= _KEY_BYTES)
+    if len(words) >= 1 << _SLOT_BITS:  # linear probing would never place the last words
+        raise ValueError(f"glued-word list of {len(words):,} words does not fit the token table "
+                         f"({1 << _SLOT_BITS:,} slots): raise _SLOT_BITS")
     lo, hi = _keys(words)
     t_lo = np.zeros(1 << _SLOT_BITS, dtype=np.uint64)
     t_hi = np.zeros_like(t_lo)
