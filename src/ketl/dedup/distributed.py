@@ -28,6 +28,7 @@ stored n-grams and the signatures (512 bytes) stay in the shards and on disk.
 from __future__ import annotations
 
 import ctypes
+import functools
 import mmap
 import os
 from dataclasses import dataclass
@@ -245,10 +246,13 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
         order = np.argsort((pairs[:, 0] // window) * tiles + pairs[:, 1] // window, kind="stable")
     store = SketchStore.open(sketches, num_perm, upto=n)
     pages = _FilePages(store)
+    # every item's n-gram set size, and where its set ends in the files: once, not per chunk
+    lengths = store.gram_lengths(0, len(store)) if measure == "intersection_sizes" else None
+    ends = np.cumsum(lengths) if lengths is not None else None
     for start in range(0, len(pairs), chunk):
         take = order[start:start + chunk] if order is not None else slice(start, start + chunk)
         items, local = np.unique(pairs[take].ravel(), return_inverse=True)
-        near = _gathered(store, pages, items, measure)
+        near = _gathered(store, pages, items, measure, lengths, ends)
         out[take] = getattr(near, measure)(local.reshape(-1, 2))
     pages.drop()
     return out
@@ -264,15 +268,16 @@ _SPAN = 8 << 20
 _PAIRS = 1 << 13
 
 
-def _gathered(store: SketchStore, pages: "_FilePages", items: np.ndarray, measure: str) -> SketchStore:
+def _gathered(store: SketchStore, pages: "_FilePages", items: np.ndarray, measure: str,
+              lengths: np.ndarray | None = None, ends: np.ndarray | None = None) -> SketchStore:
     """An in-memory store of the sorted distinct ``items``' sketches (item k of it is
     ``items[k]``): only what ``measure`` reads (signatures for ``jaccard``, n-gram sets
-    for ``intersection_sizes``), read ``_SPAN`` bytes of file at a time, each span's
-    pages dropped from the process once copied."""
+    for ``intersection_sizes``, given every item's set size ``lengths`` and their running
+    sum ``ends``), read ``_SPAN`` bytes of file at a time, each span's pages dropped from
+    the process once copied."""
     near = SketchStore(store.num_perm)
     if measure == "intersection_sizes":  # n-gram sets vary in size: the file bytes up to each item
-        lengths = store.gram_lengths(0, len(store))
-        at = np.cumsum(lengths)[items] * 4
+        at = ends[items] * 4
         offsets = np.zeros(len(items) + 1, np.int64)
         np.cumsum(lengths[items], out=offsets[1:])
         values = np.empty(offsets[-1], np.uint32)
@@ -322,6 +327,7 @@ class _FilePages:
             self._madvise(ctypes.c_void_p(buf.address), ctypes.c_size_t(buf.size), mmap.MADV_DONTNEED)
 
 
+@functools.lru_cache(maxsize=1)
 def _madvise():
     """libc's ``madvise``, or None where it or MADV_DONTNEED is missing (the pages then stay)."""
     if not hasattr(mmap, "MADV_DONTNEED"):

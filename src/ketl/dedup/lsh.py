@@ -500,19 +500,14 @@ def cluster(n: int, first_new: int, old_root: np.ndarray, pairs: np.ndarray,
     own = np.arange(first_new, n, dtype=np.int64)
     if len(pairs) == 0:
         return own
-    u, v = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
-    live = (u >= first_new) | (v >= first_new)
-    u, v = u[live], v[live]
-    ru, rv = u.copy(), v.copy()
-    ru[u < first_new] = old_root[u[u < first_new]]
-    rv[v < first_new] = old_root[v[v < first_new]]
+    ru, rv, live = _live_roots(pairs, first_new, old_root)
     olds = distinct_sorted(np.concatenate((ru[ru < first_new], rv[rv < first_new])))
 
     def node(r: np.ndarray) -> np.ndarray:
         return np.where(r >= first_new, r - first_new, n_new + np.searchsorted(olds, r))
 
     m = n_new + len(olds)
-    graph = coo_matrix((np.ones(len(u), np.int8), (node(ru), node(rv))), shape=(m, m))
+    graph = coo_matrix((np.ones(len(ru), np.int8), (node(ru), node(rv))), shape=(m, m))
     n_comp, labels = connected_components(graph, directed=False)
     member = np.concatenate((own, olds))
     comp_root = np.full(n_comp, n, dtype=np.int64)

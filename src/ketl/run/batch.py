@@ -40,7 +40,7 @@ from .. import __version__
 from ..stages import STAGES, stages_of_step
 from ..stages.boilerplate.stage import BoilerplateSettings
 from ..stages.boilerplate.rules import CompiledRules, load_rules
-from ..stages.boilerplate.site_stats import SiteLineStats, site_and_line_keys
+from ..stages.boilerplate.site_stats import SiteLineStats
 from ..stages.boilerplate.carried import carried_line_keys, pack_page_keys, site_and_page_keys
 from ..settings import ConfigError, Settings
 from ..dedup.index import QUOTE_SETTINGS, DedupSettings, sketch_table

@@ -102,10 +102,9 @@ def _outlets_in_order(rows: pa.Table) -> pa.Table:
 def _with_outlets(agg: pa.Table, rows: pa.Table) -> pa.Table:
     """``agg`` with an ``outlets`` column (an empty list for a cluster with no known
     outlet, as Arrow's ``distinct`` gave: only an article missing from the join has none)."""
-    ordered = _outlets_in_order(rows)
-    idx = pc.index_in(agg.column("cluster_id"), value_set=ordered.column("cluster_id"))
-    outlets = pc.take(ordered.column("outlets"), idx)
-    return agg.append_column("outlets", pc.fill_null(outlets, pa.scalar([], pa.list_(pa.string()))))
+    agg = _attach(agg, _outlets_in_order(rows))
+    at = agg.schema.get_field_index("outlets")
+    return agg.set_column(at, "outlets", pc.fill_null(agg.column(at), pa.scalar([], pa.list_(pa.string()))))
 
 
 def _attach(agg: pa.Table, other: pa.Table) -> pa.Table:
