@@ -16,26 +16,15 @@ Document, so they never reach a table.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from itertools import accumulate, compress
+from itertools import accumulate
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from ...document import Document
-from .features import line_keys
-from .site_stats import doc_site
+from .site_stats import site_and_page_keys  # noqa: F401 - named here, where it is used
 
 __all__ = ["site_and_page_keys", "pack_page_keys", "carried_line_keys", "carried_keys"]
-
-
-def site_and_page_keys(doc: Document) -> tuple[str, set[int], list[int]]:
-    """:func:`site_stats.site_and_line_keys` (the site, the keys of the distinct
-    non-blank lines) and the key of every line of ``doc.text.split("\\n")``
-    (0 for a blank one): the keys the stage's :class:`PageLines` asks for."""
-    # (each line lower-cased and stripped, as PageLines and site_and_line_keys take it)
-    low = list(map(str.strip, doc.text.lower().split("\n")))
-    keys = line_keys(low)
-    return doc_site(doc), set(compress(keys, low)), keys
 
 
 def pack_page_keys(pages: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import compress
 from typing import Callable, Iterable, Sequence
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ import xxhash
 
 from ...document import Document
 
-__all__ = ["line_key", "line_key_lower", "doc_site", "site_and_line_keys", "SiteLineStats", "RepetitionSettings",
+__all__ = ["line_key", "line_key_lower", "doc_site", "site_and_line_keys", "site_and_page_keys", "SiteLineStats", "RepetitionSettings",
            "split_title_suffix"]
 
 _DIGITS = re.compile(r"\d+")
@@ -101,11 +102,19 @@ def doc_site(doc: Document) -> str:
 
 def site_and_line_keys(doc: Document) -> tuple[str, set[int]]:
     """Phase A: the document's site and the keys of its distinct non-blank lines."""
+    return site_and_page_keys(doc)[:2]
+
+
+def site_and_page_keys(doc: Document) -> tuple[str, set[int], list[int]]:
+    """:func:`site_and_line_keys` and the key of every line of ``doc.text.split("\\n")``
+    (0 for a blank one): the keys the stage's ``PageLines`` asks for, which a run's
+    prepare step lends to its finish step (``carried.py``)."""
     from .features import line_keys  # (features builds on this module)
 
-    # One lower() for the text: each line's lower(), as line_key takes it.
-    low = [s for ln in doc.text.lower().split("\n") if (s := ln.strip())]
-    return doc_site(doc), set(line_keys(low))
+    # One lower() for the text: each line's lower() and strip(), as line_key takes it.
+    low = list(map(str.strip, doc.text.lower().split("\n")))
+    keys = line_keys(low)
+    return doc_site(doc), set(compress(keys, low)), keys
 
 
 class SiteLineStats:
@@ -152,11 +161,7 @@ class SiteLineStats:
 
     def is_repeated(self, site: str, key: int) -> bool:
         """Is this line a header/footer of ``site`` (thresholds from the settings)?"""
-        if not site:
-            return False
-        c = self.count(site, key)
-        total = self._docs.get(site, 0)
-        return c >= self.settings.min_docs and total > 0 and c / total >= self.settings.min_share
+        return self.repeated_test(site)(key)
 
     def repeated_test(self, site: str) -> Callable[[int], bool]:
         """:meth:`is_repeated` of ``site`` as a function of the key alone (the

@@ -621,11 +621,8 @@ class CompiledGazetteer:
             if cs is None:
                 cs = cset_ids[key] = len(cset_ids)
             csets_append(cs)
-        self.surface_kind = np.frombuffer(bytes(kinds), dtype=np.int8)
-        self._kinds = bytes(kinds)  # the same, read per hit as Python ints
+        self._kinds = bytes(kinds)  # each surface's kind, read per hit as Python ints
         self._surface_csets = csets
-        surface_cset = np.asarray(csets, dtype=np.int32)
-        self.surface_cset = surface_cset
         flat, offsets = [], []
         for key in cset_ids:  # dicts keep insertion order: cset id == position
             offsets.append(len(flat))

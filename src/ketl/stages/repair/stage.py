@@ -20,10 +20,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
-from operator import attrgetter
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from ...document import Change, Document, Edit, apply_changes
+from ...document import _SPAN, Change, Document, Edit, apply_changes
 from ...text.language import (UNDETERMINED, FirstSample, detect_language, first_sample,
                               first_sample_after_trim, sample_answers)
 from .encoding import encoding_changes, may_trigger
@@ -138,7 +137,6 @@ def _non_overlapping(changes: list[Change]) -> list[Change]:
     return out
 
 
-_SPAN = attrgetter("start", "end")
 
 
 @dataclass(frozen=True, slots=True)
