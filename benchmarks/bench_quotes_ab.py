@@ -34,6 +34,7 @@ import dataclasses, pickle, sys
 from pathlib import Path
 try:
     from ketl.run import batch as p
+    from ketl.stages.boilerplate.site_stats import site_and_line_keys as _site_line_keys
     from ketl.settings import Settings
 except ImportError:  # a version before #14
     from ketl import pipeline as p
@@ -52,7 +53,7 @@ def stage(name, before):
 docs = stage("repair", lambda: p.repair_documents(docs, res.repair, protected=res.gazetteer.protects))
 stats = p.SiteLineStats(res.boilerplate.repetition_settings())
 for d in docs:
-    stats.add(*p.site_and_line_keys(d))
+    stats.add(*_site_line_keys(d))
 docs = stage("boilerplate", lambda: p.clean_documents(docs, res.rules, stats, res.boilerplate))
 docs = stage("entities", lambda: p.resolve_entities(docs, res.gazetteer, res.entities))
 with open(sys.argv[2], "wb") as f:

@@ -40,6 +40,7 @@ CHILD = r"""
 import dataclasses, sys
 from pathlib import Path
 from ketl.run import batch as p
+from ketl.stages.boilerplate.site_stats import site_and_line_keys as _site_line_keys
 from ketl.settings import Settings
 from ketl.document import Document
 from ketl.dedup.index import sketch_table
@@ -70,7 +71,7 @@ def through(docs, measure):
         if name == "boilerplate":
             stats = p.SiteLineStats(res.boilerplate.repetition_settings())
             for d in docs:
-                stats.add(*p.site_and_line_keys(d))
+                stats.add(*_site_line_keys(d))
             r = dataclasses.replace(res, site_stats=stats)
         if name == measured:
             if measure:

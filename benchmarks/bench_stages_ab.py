@@ -33,6 +33,7 @@ import json, sys, time
 from pathlib import Path
 try:  # the layout since #14
     from ketl.run import batch as p
+    from ketl.stages.boilerplate.site_stats import site_and_line_keys as _site_line_keys
     from ketl.settings import Settings
 except ImportError:  # a version before it (compared against)
     from ketl import pipeline as p
@@ -61,7 +62,7 @@ docs = stage("repair", docs, lambda: p.repair_documents(docs, res.repair, protec
 out["repair"] = clock() - t
 stats = p.SiteLineStats(res.boilerplate.repetition_settings())
 for d in docs:
-    stats.add(*p.site_and_line_keys(d))
+    stats.add(*_site_line_keys(d))
 t = clock()
 docs = stage("boilerplate", docs, lambda: p.clean_documents(docs, res.rules, stats, res.boilerplate), stats)
 out["boilerplate"] = clock() - t

@@ -52,6 +52,7 @@ def documents(n: int, upto: str):
     from bench_vs_by_hand import cached_corpus
     from ketl.document import Document
     from ketl.run import batch as p
+    from ketl.stages.boilerplate.site_stats import site_and_line_keys as _site_line_keys
     from ketl.settings import Settings
 
     raw, _ = cached_corpus(Path.home() / ".cache" / "ketl-bench" / "vs-by-hand", n)
@@ -77,7 +78,7 @@ def documents(n: int, upto: str):
         docs = run(name, docs)
         if name == "repair":
             for d in docs:
-                stats.add(*p.site_and_line_keys(d))
+                stats.add(*_site_line_keys(d))
             carried.extend(_carried_keys(docs))
     return docs, res, stats, run, sources
 
