@@ -108,7 +108,7 @@ def _reference_headers(lines, penalties, min_penalty):
             for q, p in enumerate(penalties)]
 
 
-def _reference_describes_prose(lines, stop, min_chars=80, min_density=0.25) -> bool:
+def _reference_describes_prose(lines, stop, min_chars=80, min_density=0.25, lengths=None) -> bool:
     densities = []
     for line in lines:
         if len(line) >= min_chars and cl.is_prose(line):

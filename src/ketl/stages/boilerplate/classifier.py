@@ -18,8 +18,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain, compress
-from operator import itemgetter
+from bisect import bisect_left
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import itemgetter, sub
 from typing import Callable, Sequence
 
 import numpy as np
@@ -152,19 +153,16 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     language has no usable list, and lines are then judged without stop words.
     """
     # The language shows in the prose-length lines; menus only dilute it.
-    sample: list[str] = []
-    size = 0
-    for line in compress(lines, map((60).__le__, map(len, lines))):  # (the short lines skipped in C)
-        sample.append(line)
-        size += len(line)
-        if size >= _SAMPLE_CHARS:
-            break
+    lengths = list(map(len, lines))
+    sample, size = _sample(lines, lengths)
     lists, group, _ = _stop_index()
     words: list[str] | None = None
     if size >= 200:
         # Word by word as "\n".join(sample) would give them; line by line, each
         # line's hits per list remembered (_line_groups).
-        facts = list(map(_line_groups, sample))
+        facts = list(map(_GROUPS.get, sample))
+        if None in facts:  # (a line new to the memo; a hit is a look-up in C)
+            facts = list(map(_line_groups, sample))
         n_words = sum(map(itemgetter(0), facts))
         total = sum(map(itemgetter(2), facts))
     else:
@@ -179,7 +177,7 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     best = lists[hits.index(best_hits)] if best_hits > 0 else frozenset()
     if best_hits < min_coverage * max(1, n_words):
         best = frozenset()
-    elif not _describes_prose(lines, best):
+    elif not _describes_prose(lines, best, lengths=lengths):
         best = frozenset()
     if n_adaptive > 0:
         if words is None:
@@ -188,6 +186,15 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
         extra = {w for w, c in counts.most_common(n_adaptive) if c >= 3 and len(w) <= 4 and not w.isdigit()}
         best = best | extra
     return best
+
+
+def _sample(lines: Sequence[str], lengths: Sequence[int]) -> tuple[list[str], int]:
+    """The lines of 60 characters or more up to the first that brings their
+    size to ``_SAMPLE_CHARS``, and that size (picked out and summed in C)."""
+    long = list(compress(lines, map((60).__le__, lengths)))
+    sizes = list(accumulate(map(len, long)))
+    cut = bisect_left(sizes, _SAMPLE_CHARS)
+    return long[:cut + 1], sizes[min(cut, len(sizes) - 1)] if sizes else 0
 
 
 # Hits of every list in one integer: list k's count in bits [32k, 32k + 32) (a
@@ -223,33 +230,34 @@ def _line_groups(line: str) -> tuple[int, tuple[int, ...], int]:
 
 
 def _describes_prose(lines: Sequence[str], stop: frozenset[str], min_chars: int = 80,
-                     min_density: float = 0.25) -> bool:
+                     min_density: float = 0.25, lengths: Sequence[int] | None = None) -> bool:
     """Does the list describe this page's long lines? In agglutinative
     languages (Korean, Turkish, Finnish...) particles stick to the words, so
     even prose has few stop words, and the density thresholds would condemn
     every paragraph: better judge such a page without stop words."""
-    densities = []
+    if lengths is None:
+        lengths = list(map(len, lines))
+    # The first 12 prose lines of min_chars or more, picked out in C (is_prose: a cache).
+    prose = list(islice(filter(is_prose, compress(lines, map(min_chars.__le__, lengths))), 12))
+    if len(prose) < 2:
+        return True
     k = _stop_number(stop)
     # A shared list: the hits of a line the sample counted are remembered
     # (_line_groups), in the list's field: no look-up per word.
     shift = _FIELD_BITS * k if k is not None and k >= 0 else -1
-    known = _GROUPS.get
-    for line in compress(lines, map(min_chars.__le__, map(len, lines))):  # (the short lines skipped in C)
-        if is_prose(line):
-            v = known(line) if shift >= 0 else None
-            if v is None:
-                words = _line_words(line)
-                n, hits = len(words), sum(map(stop.__contains__, words))
-            else:
-                n, hits = v[0], (v[2] >> shift) & _FIELD_MASK
-            densities.append(hits / max(1, n))
-            if len(densities) >= 12:
-                break
-    if len(densities) < 2:
-        return True
+    if shift >= 0:
+        # (A line past the sample is remembered too: the next page that prints it reads its hits.)
+        densities = [((v[2] >> shift) & _FIELD_MASK) / max(1, v[0]) for v in map(_line_groups, prose)]
+    else:
+        densities = list(map(_density, prose, repeat(stop)))
     densities.sort()
     # The upper quartile: keyword clouds and menus are long lines too.
     return densities[(3 * len(densities)) // 4] >= min_density
+
+
+def _density(line: str, stop: frozenset[str]) -> float:
+    words = _line_words(line)
+    return sum(map(stop.__contains__, words)) / max(1, len(words))
 
 
 def _has_separator(line: str) -> bool:
@@ -276,16 +284,20 @@ def _has_separator(line: str) -> bool:
     return False
 
 
-def _few_words(line: str, words: list[str]) -> bool:
-    """``len(_WORD.findall(line)) < len(line) / 8`` given ``words = _line_words(line)``:
-    lower-casing keeps the runs of word characters but for "İ" ("i" and a
-    combining dot, no word character)."""
-    n = len(words) if "\u0130" not in line else len(_words(line))
+def _few_words(line: str, n_words: int | list[str]) -> bool:
+    """``len(_WORD.findall(line)) < len(line) / 8`` given ``len(_line_words(line))``
+    (or those words): lower-casing keeps the runs of word characters but for
+    "İ" ("i" and a combining dot, no word character)."""
+    if not isinstance(n_words, int):
+        n_words = len(n_words)
+    n = n_words if "\u0130" not in line else len(_words(line))
     return n < len(line) / 8
 
 
 def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
-             n_chars: int | None = None) -> tuple[str, str]:
+             n_chars: int | None = None, shift: int = -1) -> tuple[str, str]:
+    """A line's verdict by itself. ``shift``: where ``stop``'s hits lie in the
+    packed hits of :func:`_line_groups` (``stop`` is that shared list), -1: counted here."""
     if n_chars is None:
         n_chars = effective_length(line)
     if not _LETTER.search(line):
@@ -306,22 +318,31 @@ def _initial(line: str, stop: frozenset[str], cfg: ClassifierSettings,
         return SHORT, ""
     terminal = line[-1] in _TERMINAL_CHARS
     spaceless = False
+    hits = -1
     if stop:
-        if words is None:
-            words = _line_words(line)
+        # A line the stop-word guess sampled: its words' count and hits remembered.
+        v = _GROUPS.get(line) if shift >= 0 else None
+        if v is not None:
+            n_words, hits = v[0], (v[2] >> shift) & _FIELD_MASK
+        else:
+            if words is None:
+                words = _line_words(line)
+            n_words = len(words)
         # (The word count first: a character class would scan every line.)
-        spaceless = not line.isascii() and _few_words(line, words) and _NO_SPACE_SCRIPT.search(line)
+        spaceless = not line.isascii() and _few_words(line, n_words) and _NO_SPACE_SCRIPT.search(line)
     if not stop or spaceless:
         # No stop words to count: judge by length and punctuation alone.
         if terminal or n_chars >= cfg.length_high or is_prose(line):
             return GOOD, ""
         return NEAR, ""
-    density = sum(map(stop.__contains__, words)) / max(1, len(words))
+    if hits < 0:
+        hits = sum(map(stop.__contains__, words))
+    density = hits / max(1, n_words)
     if density >= cfg.stop_high and (n_chars >= cfg.length_high or terminal):
         return GOOD, ""
     if density >= cfg.stop_low:
         return NEAR, ""
-    if terminal and density >= cfg.stop_low / 2 and len(words) >= 4:
+    if terminal and density >= cfg.stop_low / 2 and n_words >= 4:
         # A sentence, if a terse one ("X accused Baku of “aggressive and destructive”."):
         # its neighbours decide.
         return NEAR, ""
@@ -515,7 +536,8 @@ def _memo(memos: dict, key: object) -> dict:
 
 def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int], cfg: ClassifierSettings,
                     lengths: Sequence[int], labels: list[str], reasons: list[str]) -> None:
-    """``_initial`` of every line no rule condemned, into ``labels`` and ``reasons``."""
+    """``_initial`` of every line no rule condemned, into ``labels`` and ``reasons``
+    (a ruled line's stay as they are)."""
     number = _stop_number(stop)
     if number is None:
         for q, line in enumerate(lines):
@@ -525,11 +547,12 @@ def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Seque
     memo = _memo(_VERDICTS, (cfg, number))
     known = memo.get
     hits = misses = 0
+    shift = _FIELD_BITS * number if number >= 0 else -1
     for q, line in enumerate(lines):
         if penalties[q] <= 0:
             v = known(line)
             if v is None:
-                v = memo[line] = _initial(line, stop, cfg, lengths[q])
+                v = memo[line] = _initial(line, stop, cfg, lengths[q], shift)
                 misses += 1
             else:
                 hits += 1
@@ -758,6 +781,10 @@ def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> Non
     # (The short lines picked out in C: only they can be entries.)
     short = list(compress(range(len(lines)), map(_MENU_MAX_CHARS.__ge__, map(len, lines))))
     if len(short) < min_run:
+        return
+    # A run's entries lie at most _FILLERS_MAX + 1 lines apart: without min_run
+    # short lines that close together there is none (their spans taken in C).
+    if min(map(sub, short[min_run - 1:], short)) > (min_run - 1) * (_FILLERS_MAX + 1):
         return
     items = [q for q in short if _menu_item(lines[q])]
     if len(items) < min_run:
