@@ -1,7 +1,8 @@
 """Hit rates of the classifier's line memos (issue 15): the verdicts of
 ``_initial`` (``_VERDICTS``), the glued-headline test (``_GLUED``), the
 stop-word groups of the guess's sample (``_GROUPS``) and the per-line caches
-``is_prose`` and ``list_lead``, on the bench_vs_by_hand corpus (which repeats
+``is_prose``, ``list_lead``, ``_menu_item`` and ``headline_like`` (where
+cached), on the bench_vs_by_hand corpus (which repeats
 real bodies and site furniture far more than a real corpus would) and on the
 AEB pages and seeds alone (no repeats). Replays the calls bench_mark_classified.py
 recorded (run it first), one fresh process per set, caches empty as in a worker.
@@ -66,7 +67,8 @@ c._memo = memo
 c._VERDICTS.clear()
 c._GLUED.clear()
 c._GROUPS = counting("groups")
-caches = [f for f in (getattr(prose, "is_prose", None), getattr(prose, "list_lead", None)) if hasattr(f, "cache_clear")]
+caches = [f for f in (getattr(prose, "is_prose", None), getattr(prose, "list_lead", None),
+                      getattr(prose, "_menu_item", None), getattr(c, "headline_like", None)) if hasattr(f, "cache_clear")]
 for f in caches:
     f.cache_clear()
 for a in range(0, len(calls), s._CHUNK):

@@ -110,3 +110,20 @@ def test_menu_runs_with_the_window_pre_test_equal_the_reference():
     cl._mark_menu_runs(wider, g, 5)
     assert sum(g) == 0
     assert marked > 20
+
+
+def test_remembered_headlines_and_menu_entries_equal_fresh_ones():
+    """headline_like and _menu_item are remembered by line (a site's teasers and
+    menu entries come back on its pages): the remembered answer is the fresh one."""
+    from ketl.stages.boilerplate import prose
+
+    lines = [line for page in _pages() for line in page]
+    lines += ["Why Movies Went From 15 Minutes To Two Hours Long", "Home", "12 votes", "%165 голосов", "<p>", "a"]
+    for f in (cl.headline_like, prose._menu_item):
+        f.cache_clear()
+        answers = set()
+        for line in lines + lines:  # the second time from the cache
+            got = f(line)
+            assert got == f.__wrapped__(line), (f.__name__, line)
+            answers.add(got)
+        assert answers == {True, False} and f.cache_info().hits >= len(lines), f.__name__

@@ -1069,9 +1069,11 @@ _TITLE_WORD = re.compile(r"[ \t](?:A|An|And|Are|As|At|By|For|From|In|Into|Is|Of|
 _ALPHA_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 
 
+@lru_cache(maxsize=32768)
 def headline_like(line: str) -> bool:
     """A headline in title case: four words or more, no sentence end, most
-    words capitalised and a function word capitalised inside the line."""
+    words capitalised and a function word capitalised inside the line.
+    (Cached: a site's teasers and headings come back on many of its pages.)"""
     if (not 20 <= len(line) <= 200 or line[-1] in ".;,:" or not (line[0].isupper() or line[0] in "'\"‘“")
             or line.count(" ") < 3):
         return False

@@ -93,10 +93,12 @@ _COUNT = re.compile(r"[%#№$€£+]?\d[\d.,]*\s*%?\s+[^\W\d_]+$")
 _MENU_MAX_CHARS = 32
 
 
+@lru_cache(maxsize=32768)
 def _menu_item(line: str) -> bool:
     """A navigation entry: a few words, no sentence punctuation; not a count
     of something ("%165 голосов", "12 votes": a poll's results are data), not
-    a filler (classifier._filler)."""
+    a filler (classifier._filler). (Cached, as ``is_prose``: the same short
+    lines, a site's menu entries, come back on every page of the site.)"""
     return (len(line) <= _MENU_MAX_CHARS and line[-1] not in _TERMINAL_CHARS and line[0] not in "<&{["
             and line.count(" ") < _MENU_MAX_WORDS and "," not in line and not (len(line) < 2 and line.isalpha())
             and not _COUNT.match(line))  # (the filler test inline: this runs for every short line)
