@@ -60,7 +60,7 @@ def test_streamed_shard_file_equals_in_memory_result(tmp_path, monkeypatch, bloc
                                          release=lambda: released.append(1))
             assert isinstance(got, distributed.ShardFile) and got.path == path
             assert not list(work.glob("*.part"))  # the scratch files are gone
-            assert len(released) == 1 + len(parts)  # after the bands, after each partition
+            assert len(released) == -(-plan.new // block) + 1 + len(parts)  # each block, the bands, each partition
             for name, want in _arrays(memory).items():
                 have = getattr(got, name)
                 assert have.dtype == want.dtype and have.shape == want.shape, name
@@ -92,3 +92,30 @@ def test_a_band_task_opens_the_sketch_files_once(tmp_path, monkeypatch):
     found = distributed.band_shard(QuoteIndex, plan, [0, 1, 2, 3], gram_parts=[0, 1], out=work / "p.npz")
     assert plan.new > 5 * 10 and len(found.pairs)  # many blocks, and pairs measured in them
     assert len(opened) == 1
+
+
+@pytest.mark.parametrize("chunk, span", [(7, 4096), (1 << 13, 8 << 20)])
+def test_block_jaccard_equals_the_stores_jaccard(tmp_path, monkeypatch, chunk, span):
+    """The band pairs' Jaccard takes the later items' signatures from the block's copy: the
+    same values as measuring both ends from the files, over several sketch files."""
+    rows = _many_script_rows()
+    plan, _ = _run(tmp_path, rows[:150], None, 0, 1 << 15, monkeypatch)
+    first = tmp_path / "state-0"
+    distributed.link(QuoteIndex, plan, [distributed.band_shard(QuoteIndex, plan, range(32), gram_parts=range(32))])
+    plan, _ = _run(tmp_path, rows[150:], first, 1, 1 << 15, monkeypatch)  # a second sketch file
+    monkeypatch.setattr(distributed, "_BLOCK_PAIRS", chunk)
+    monkeypatch.setattr(distributed, "_SPAN", span)
+    store = SketchStore.open(QuoteIndex.paths(plan.new_state).sketches, 128, upto=plan.n)
+    assert len(store.files()) == 2
+    rng = np.random.default_rng(3)
+    lo, hi = plan.n_old + 20, plan.n - 10
+    later = rng.integers(lo, hi, 3000)
+    earlier = (rng.random(3000) * later).astype(np.int64)
+    # near-duplicates too, so that not every share is 0: each item and the one before it
+    pairs = np.unique(np.concatenate((np.stack((earlier, later), 1),
+                                      np.stack((np.arange(lo - 1, hi - 1), np.arange(lo, hi)), 1))), axis=0)
+    got = distributed._block_jaccard(store, distributed._FilePages(store), store.signatures(np.arange(lo, hi)),
+                                     lo, pairs)
+    want = store.jaccard(pairs)
+    assert got.dtype == np.float32 and np.array_equal(got, want.astype(np.float32))
+    assert (want > 0.5).sum() > 20 and (want < 0.2).sum() > 1000

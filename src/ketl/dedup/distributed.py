@@ -42,14 +42,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
-from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks, new_codes
-from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files
+from ketl.dedup.lsh import (BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks, distinct_sorted,
+                            new_codes)
+from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files, share_equal
 
 __all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "link", "shard_bands"]
 
 # New items whose band keys are computed at a time in a shard: a block's signatures are
-# copied (16 MB) and its pages mapped. 2^16 was a 100,000-article band task's peak.
+# copied (16 MB) and kept while its pairs are measured (_block_jaccard). 2^16 was a
+# 100,000-article band task's peak. The pairs files list a block's pairs sorted, block
+# after block: another size gives the same pairs in another order.
 _BLOCK = 1 << 15
+# Pairs measured at a time by _block_jaccard (its copies: the earlier items' signatures,
+# both ends' rows, 1.1 KB a pair), fewer than _PAIRS since the block's copy is held meanwhile.
+_BLOCK_PAIRS = 1 << 12
 # Items per window of the tiles the pair measures order their pairs by (_by_tiles): a
 # chunk's items then lie close in the sketch files. Tiles used to be mapped whole, so
 # the window bounded the pages resident (2^17: 128 MB at 100,000 articles); now a chunk's
@@ -154,8 +160,9 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
     held until the task's end, the pairs were what grew with the run (1.1 million
     pairs and 0.6 million containment rows, 32 MB, per quote task at 100,000 articles
     of bench_vs_by_hand's corpus, twice that while concatenated). ``release()`` is
-    called after the band files and after each partition (the run returns freed memory
-    to the system: Arrow's pool kept the Parquet writes' pages, 9 MB at 20,000 articles)."""
+    called after each block of new items, after the band files and after each partition
+    (the run returns freed memory to the system: Arrow's pool kept the Parquet writes'
+    pages, 9 MB at 20,000 articles, and the heap grew block after block)."""
     s = settings or cls.default_settings
     new_paths = cls.paths(plan.new_state)
     old_paths = cls.paths(plan.old_state) if plan.old_state else None
@@ -181,6 +188,8 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
     for pairs, weights in _band_pairs(store, plan, table, bands, s):
         found.add("pairs", pairs)
         found.add("weights", weights)
+        del pairs, weights
+        release()  # the block's copies, freed
     for b in bands:
         write_atomic(table.band_to_table(b), new_paths.band(b), use_dictionary=False)
     del table
@@ -227,12 +236,14 @@ def _band_pairs(store: SketchStore, plan: RunPlan, table: BandTable, bands: Sequ
     pages = _FilePages(store)
     for lo in range(plan.n_old, plan.n, _BLOCK):
         hi = min(lo + _BLOCK, plan.n)
-        keys = band_keys(store.signatures(np.arange(lo, hi)), s.bands, s.rows, which=bands)
+        sigs = store.signatures(np.arange(lo, hi))
+        keys = band_keys(sigs, s.bands, s.rows, which=bands)
         pages.drop()
         raw = [table.add_band(b, keys[:, j], lo) for j, b in enumerate(bands)]
         pairs = _unique_pairs(np.concatenate([a for a, _ in raw]), np.concatenate([c for _, c in raw]))
         del keys, raw
-        weights = _by_tiles(None, s.num_perm, plan.n, pairs, "jaccard", np.float32, store=store)
+        weights = _block_jaccard(store, pages, sigs, lo, pairs)
+        del sigs
         ok = weights >= s.threshold
         yield pairs[ok], weights[ok]
 
@@ -267,7 +278,9 @@ def _by_tiles(sketches: Path | None, num_perm: int, n: int, pairs: np.ndarray, m
     ends = np.cumsum(lengths) if lengths is not None else None
     for start in range(0, len(pairs), chunk):
         take = order[start:start + chunk] if order is not None else slice(start, start + chunk)
-        items, local = np.unique(pairs[take].ravel(), return_inverse=True)
+        ends_of = pairs[take].ravel()
+        items = distinct_sorted(ends_of)  # np.unique's return_inverse argsorts: a sort and a search are faster
+        local = np.searchsorted(items, ends_of)
         near = _gathered(store, pages, items, measure, lengths, ends)
         out[take] = getattr(near, measure)(local.reshape(-1, 2))
     pages.drop()
@@ -507,3 +520,19 @@ class _Found:
         for name in self.files:
             self._scratch(name).unlink()
         return ShardFile(self.out)
+
+
+def _block_jaccard(store: SketchStore, pages: _FilePages, block: np.ndarray, lo: int, pairs: np.ndarray) -> np.ndarray:
+    """``store.jaccard(pairs)`` for the pairs of a block of new items (sorted ``(earlier, later)``,
+    every later item in the block): the later items' signatures are the block's, already
+    copied (``block``, item ``lo`` first); only the earlier ones are read from the files,
+    ``_BLOCK_PAIRS`` pairs at a time (:func:`_gathered`). Gathering both ends copied every
+    signature twice per chunk, a third of a band task's CPU."""
+    out = np.empty(len(pairs), np.float32)
+    for start in range(0, len(pairs), _BLOCK_PAIRS):
+        chunk = pairs[start:start + _BLOCK_PAIRS]
+        items = distinct_sorted(chunk[:, 0])
+        near = _gathered(store, pages, items, "jaccard")
+        eq = near.signatures(np.searchsorted(items, chunk[:, 0])) == np.take(block, chunk[:, 1] - lo, axis=0)
+        out[start:start + len(chunk)] = share_equal(eq)
+    return out
