@@ -197,10 +197,10 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
     for k in gram_parts:  # a partition at a time: its new codes, and its stored ones, are all it holds
         old = old_paths.gram_part(k) if old_paths else None
         grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
-        a, c = grams.add_codes(*_part_codes(store, plan, [k], s)[k], s.max_anchor_group)
-        found.add("anchor_rows", np.stack((a, c), axis=1))
+        for a, c in grams.add_code_rows(*_part_codes(store, plan, [k], s)[k], s.max_anchor_group):
+            found.add("anchor_rows", np.stack((a, c), axis=1))
         write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
-        del grams, a, c
+        del grams
         release()
     return found.result()
 
