@@ -83,6 +83,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("work", type=Path, help="a run's kept work folder (<staging>/<run>.work)")
     ap.add_argument("--keep", type=Path, help="replay into this folder and keep it (to compare two versions' tables)")
+    ap.add_argument("--steps", default="", help="comma-separated step-name prefixes to run (e.g. register,bands: "
+                    "the band tasks need the register steps); default every step")
     args = ap.parse_args()
     from ketl.run.dedup import SHARDS
 
@@ -98,7 +100,8 @@ def main() -> None:
         print(f"{'step':<14}{'peak RSS MiB':>27}{'CPU s':>8}{'wall s':>8}")
         steps = ["imports", "register-quotes", "register-articles", *[f"bands-{s}" for s in range(SHARDS)],
                  "cluster-quotes", "cluster-articles", "propagation"]
-        for step in steps:
+        wanted = [w for w in args.steps.split(",") if w]
+        for step in (s for s in steps if not wanted or s.startswith(tuple(wanted))):
             t = time.perf_counter()
             rss, cpu = _child(staging, step, batches)
             print(f"{step:<14}{rss:27.0f}{cpu:8.2f}{time.perf_counter() - t:8.1f}", flush=True)

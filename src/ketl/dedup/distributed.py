@@ -31,6 +31,8 @@ import ctypes
 import functools
 import mmap
 import os
+import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -40,14 +42,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
-from ketl.dedup.lsh import BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks, new_codes
-from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files
+from ketl.dedup.lsh import (BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks, distinct_sorted,
+                            new_codes)
+from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files, share_equal
 
 __all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "link", "shard_bands"]
 
 # New items whose band keys are computed at a time in a shard: a block's signatures are
-# copied (16 MB) and its pages mapped. 2^16 was a 100,000-article band task's peak.
+# copied (16 MB) and kept while its pairs are measured (_block_jaccard). 2^16 was a
+# 100,000-article band task's peak. The pairs files list a block's pairs sorted, block
+# after block: another size gives the same pairs in another order.
 _BLOCK = 1 << 15
+# Pairs measured at a time by _block_jaccard (its copies: the earlier items' signatures,
+# both ends' rows, 1.1 KB a pair), fewer than _PAIRS since the block's copy is held meanwhile.
+_BLOCK_PAIRS = 1 << 12
 # Items per window of the tiles the pair measures order their pairs by (_by_tiles): a
 # chunk's items then lie close in the sketch files. Tiles used to be mapped whole, so
 # the window bounded the pages resident (2^17: 128 MB at 100,000 articles); now a chunk's
@@ -141,10 +149,20 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
 
 
 def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], settings=None,
-               gram_parts: Sequence[int] = ()) -> ShardResult:
+               gram_parts: Sequence[int] = (), out: str | Path | None = None,
+               release: Callable[[], None] = lambda: None) -> "ShardResult | ShardFile":
     """Step 2 for ``bands`` (and n-gram partitions ``gram_parts``): merge the new
     items into those stored files; return the verified band pairs and the
-    containment rows."""
+    containment rows.
+
+    With ``out``, they are streamed into that ``.npz`` file as they are found (a block
+    of new items, a partition, at a time) and a :class:`ShardFile` of it is returned:
+    held until the task's end, the pairs were what grew with the run (1.1 million
+    pairs and 0.6 million containment rows, 32 MB, per quote task at 100,000 articles
+    of bench_vs_by_hand's corpus, twice that while concatenated). ``release()`` is
+    called after each block of new items, after the band files and after each partition
+    (the run returns freed memory to the system: Arrow's pool kept the Parquet writes'
+    pages, 9 MB at 20,000 articles, and the heap grew block after block)."""
     s = settings or cls.default_settings
     new_paths = cls.paths(plan.new_state)
     old_paths = cls.paths(plan.old_state) if plan.old_state else None
@@ -152,43 +170,51 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
     gram_parts = list(gram_parts) if s.containment else []
     if gram_parts:
         new_paths.grams.mkdir(parents=True, exist_ok=True)
-    none = ShardResult(np.empty((0, 2), np.int64), np.empty(0, np.float32), np.empty((0, 2), np.int64))
+    found = _Found(out)
     if plan.new == 0:
         for b in bands:
             _keep(old_paths and old_paths.band(b), new_paths.band(b))
         for k in gram_parts:
             _keep(old_paths and old_paths.gram_part(k), new_paths.gram_part(k))
-        return none
+        return found.result()
     table = BandTable(s.bands)
     for b in bands:
         if old_paths and old_paths.band(b).exists():
             table.load_band(b, pq.read_table(old_paths.band(b)))
-    pairs, weights = _band_pairs(new_paths.sketches, plan, table, bands, s)
+    # Opened once per task (opening maps each record batch: 22 ms for the quotes of 100,000
+    # articles, and it was done three times per block); the pages a block read are dropped
+    # after it instead (_FilePages), which is what reopening per block achieved.
+    store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
+    for pairs, weights in _band_pairs(store, plan, table, bands, s):
+        found.add("pairs", pairs)
+        found.add("weights", weights)
+        del pairs, weights
+        release()  # the block's copies, freed
     for b in bands:
         write_atomic(table.band_to_table(b), new_paths.band(b), use_dictionary=False)
     del table
-    rows = [none.anchor_rows]
-    if gram_parts:
-        codes = _part_codes(new_paths.sketches, plan, gram_parts, s)
-        for k in gram_parts:
-            old = old_paths.gram_part(k) if old_paths else None
-            grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
-            a, c = grams.add_codes(*codes.pop(k), s.max_anchor_group)
-            rows.append(np.stack((a, c), axis=1))
-            write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
-    return ShardResult(pairs, weights, np.concatenate(rows))
+    release()
+    for k in gram_parts:  # a partition at a time: its new codes, and its stored ones, are all it holds
+        old = old_paths.gram_part(k) if old_paths else None
+        grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
+        for a, c in grams.add_code_rows(*_part_codes(store, plan, [k], s)[k], s.max_anchor_group):
+            found.add("anchor_rows", np.stack((a, c), axis=1))
+        write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
+        del grams
+        release()
+    return found.result()
 
 
-def _part_codes(sketches: Path, plan: RunPlan, parts: Sequence[int], s) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def _part_codes(store: SketchStore, plan: RunPlan, parts: Sequence[int], s) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """The new items' n-gram codes and anchor flags (:func:`~ketl.dedup.lsh.new_codes`) of each
     value partition in ``parts``, read a block of items at a time: a copy of every new
     n-gram (56 MB at 100,000 articles) and its whole-run temporaries were the band
     task's peak; a task keeps only its partitions' codes (4 of 32 with 8 tasks)."""
     out: dict[int, list] = {k: ([], []) for k in parts}
+    pages = _FilePages(store)
     for lo in range(plan.n_old, plan.n, _BLOCK):
-        store = SketchStore.open(sketches, s.num_perm, upto=plan.n)
         gv, go = store.grams(lo, min(lo + _BLOCK, plan.n))
-        del store  # the copy is enough: unmap the pages read
+        pages.drop()  # the copy is enough: the pages read leave the process
         for k in parts:
             c, a = new_codes(gv, go, lo, s.anchors, s.containment_min_grams, k)
             out[k][0].append(c)
@@ -197,33 +223,33 @@ def _part_codes(sketches: Path, plan: RunPlan, parts: Sequence[int], s) -> dict[
             for k, (c, a) in out.items()}
 
 
-def _band_pairs(sketches: Path, plan: RunPlan, table: BandTable, bands: Sequence[int],
-                s) -> tuple[np.ndarray, np.ndarray]:
-    """The new items' verified pairs in ``bands``, merging their keys into ``table``.
+def _band_pairs(store: SketchStore, plan: RunPlan, table: BandTable, bands: Sequence[int], s):
+    """The new items' verified pairs in ``bands`` and their weights, a block of new items
+    at a time, merging their keys into ``table``.
 
-    A block of new items at a time: a block's rows pair only with earlier items, so
-    the blocks' pairs are disjoint and their union is the one-shot result, while
-    the raw pairs and their de-duplication stay one block's. Each block maps the
-    sketch files anew: the pages a block read (its signatures, its pairs') leave
-    the process with it instead of piling up to every signature of the run.
+    A block's rows pair only with earlier items, so the blocks' pairs are disjoint
+    and their union is the one-shot result, while the raw pairs and their
+    de-duplication stay one block's. The pages of ``store``'s files a block read (its
+    signatures, its pairs') are dropped from the process after it instead of piling
+    up to every signature of the run.
     """
-    found_pairs, found_weights = [np.empty((0, 2), np.int64)], [np.empty(0, np.float32)]
+    pages = _FilePages(store)
     for lo in range(plan.n_old, plan.n, _BLOCK):
         hi = min(lo + _BLOCK, plan.n)
-        store = SketchStore.open(sketches, s.num_perm, upto=plan.n)
-        keys = band_keys(store.signatures(np.arange(lo, hi)), s.bands, s.rows, which=bands)
+        sigs = store.signatures(np.arange(lo, hi))
+        keys = band_keys(sigs, s.bands, s.rows, which=bands)
+        pages.drop()
         raw = [table.add_band(b, keys[:, j], lo) for j, b in enumerate(bands)]
         pairs = _unique_pairs(np.concatenate([a for a, _ in raw]), np.concatenate([c for _, c in raw]))
-        del keys, raw, store
-        weights = _by_tiles(sketches, s.num_perm, plan.n, pairs, "jaccard", np.float32)
+        del keys, raw
+        weights = _block_jaccard(store, pages, sigs, lo, pairs)
+        del sigs
         ok = weights >= s.threshold
-        found_pairs.append(pairs[ok])
-        found_weights.append(weights[ok])
-    return np.concatenate(found_pairs), np.concatenate(found_weights)
+        yield pairs[ok], weights[ok]
 
 
-def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure: str, dtype,
-              window: int | None = None, chunk: int | None = None) -> np.ndarray:
+def _by_tiles(sketches: Path | None, num_perm: int, n: int, pairs: np.ndarray, measure: str, dtype,
+              window: int | None = None, chunk: int | None = None, store: SketchStore | None = None) -> np.ndarray:
     """``SketchStore.<measure>(pairs)`` (``jaccard`` or ``intersection_sizes``), ``chunk``
     pairs at a time, each chunk measured on a copy of its items' sketches (:func:`_gathered`),
     the pairs ordered by tiles of ``window`` x ``window`` items so a chunk's items lie close.
@@ -235,6 +261,7 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
     windows (128 MB of pages with 2^17-item windows), and smaller windows faulted the
     same pages in again for fewer pairs (+30 % CPU). A copy bounds the pages by
     ``_SPAN`` bytes of file, whatever the window. Same values, in the pairs' order.
+    ``store``: the files already open (``sketches`` is then not read).
     """
     out = np.empty(len(pairs), dtype)
     if not len(pairs):
@@ -244,14 +271,16 @@ def _by_tiles(sketches: Path, num_perm: int, n: int, pairs: np.ndarray, measure:
     order = None
     if tiles > 1:
         order = np.argsort((pairs[:, 0] // window) * tiles + pairs[:, 1] // window, kind="stable")
-    store = SketchStore.open(sketches, num_perm, upto=n)
+    store = store or SketchStore.open(sketches, num_perm, upto=n)
     pages = _FilePages(store)
     # every item's n-gram set size, and where its set ends in the files: once, not per chunk
     lengths = store.gram_lengths(0, len(store)) if measure == "intersection_sizes" else None
     ends = np.cumsum(lengths) if lengths is not None else None
     for start in range(0, len(pairs), chunk):
         take = order[start:start + chunk] if order is not None else slice(start, start + chunk)
-        items, local = np.unique(pairs[take].ravel(), return_inverse=True)
+        ends_of = pairs[take].ravel()
+        items = distinct_sorted(ends_of)  # np.unique's return_inverse argsorts: a sort and a search are faster
+        local = np.searchsorted(items, ends_of)
         near = _gathered(store, pages, items, measure, lengths, ends)
         out[take] = getattr(near, measure)(local.reshape(-1, 2))
     pages.drop()
@@ -440,3 +469,70 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | 
     idx.save(plan.new_state)
     ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
     return idx, idx._output(ids, pos)
+
+
+class _Found:
+    """A band task's results as they come (a block of pairs, a partition's containment rows):
+    kept in lists and returned as a :class:`ShardResult`, or, given ``out``, appended to
+    scratch files beside it and put together into :class:`ShardFile`'s ``.npz`` (what
+    ``np.savez`` writes: a stored zip of ``.npy`` members) without holding them."""
+
+    _ARRAYS = {"pairs": ((0, 2), np.int64), "weights": ((0,), np.float32), "anchor_rows": ((0, 2), np.int64)}
+    _COPY = 1 << 20  # bytes copied at a time from a scratch file into the zip
+
+    def __init__(self, out: str | Path | None) -> None:
+        self.out = Path(out) if out is not None else None
+        self.parts: dict[str, list[np.ndarray]] = {k: [] for k in self._ARRAYS}
+        self.rows = dict.fromkeys(self._ARRAYS, 0)
+        self.files: dict[str, object] = {}
+
+    def _scratch(self, name: str) -> Path:
+        return self.out.with_name(f"{self.out.name}.{name}.part")
+
+    def add(self, name: str, array: np.ndarray) -> None:
+        shape, dtype = self._ARRAYS[name]
+        array = np.ascontiguousarray(array, dtype).reshape((-1,) + shape[1:])
+        if self.out is None:
+            self.parts[name].append(array)
+            return
+        if not len(array):
+            return
+        if name not in self.files:  # "wb": a retried task starts its files afresh
+            self.files[name] = open(self._scratch(name), "wb")
+        self.files[name].write(memoryview(array).cast("B"))
+        self.rows[name] += len(array)
+
+    def result(self) -> "ShardResult | ShardFile":
+        if self.out is None:
+            return ShardResult(*(np.concatenate([np.empty(shape, dtype), *self.parts[k]])
+                                 for k, (shape, dtype) in self._ARRAYS.items()))
+        for fh in self.files.values():
+            fh.close()
+        with zipfile.ZipFile(self.out, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, (shape, dtype) in self._ARRAYS.items():
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array_header_1_0(member, {
+                        "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False,
+                        "shape": (self.rows[name],) + shape[1:]})
+                    if name in self.files:
+                        with open(self._scratch(name), "rb") as fh:
+                            shutil.copyfileobj(fh, member, self._COPY)
+        for name in self.files:
+            self._scratch(name).unlink()
+        return ShardFile(self.out)
+
+
+def _block_jaccard(store: SketchStore, pages: _FilePages, block: np.ndarray, lo: int, pairs: np.ndarray) -> np.ndarray:
+    """``store.jaccard(pairs)`` for the pairs of a block of new items (sorted ``(earlier, later)``,
+    every later item in the block): the later items' signatures are the block's, already
+    copied (``block``, item ``lo`` first); only the earlier ones are read from the files,
+    ``_BLOCK_PAIRS`` pairs at a time (:func:`_gathered`). Gathering both ends copied every
+    signature twice per chunk, a third of a band task's CPU."""
+    out = np.empty(len(pairs), np.float32)
+    for start in range(0, len(pairs), _BLOCK_PAIRS):
+        chunk = pairs[start:start + _BLOCK_PAIRS]
+        items = distinct_sorted(chunk[:, 0])
+        near = _gathered(store, pages, items, "jaccard")
+        eq = near.signatures(np.searchsorted(items, chunk[:, 0])) == np.take(block, chunk[:, 1] - lo, axis=0)
+        out[start:start + len(chunk)] = share_equal(eq)
+    return out

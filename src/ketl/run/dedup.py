@@ -119,13 +119,11 @@ def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARD
     for name, cls in INDEXES.items():
         bands = distributed.shard_bands(cls.default_settings.bands, shard, shards)
         parts = distributed.shard_bands(GRAM_PARTS, shard, shards)
-        found = distributed.band_shard(cls, plan.plans[name], bands, gram_parts=parts)
         path = ctx.files.shard_pairs(name, shard)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as fh:  # rewritten whole by a retried task: no atomic rename needed
-            np.savez(fh, pairs=found.pairs, weights=found.weights, anchor_rows=found.anchor_rows)
+        # streamed into the file as found; rewritten whole by a retried task: no atomic rename needed
+        distributed.band_shard(cls, plan.plans[name], bands, gram_parts=parts, out=path, release=release_memory)
         out.files[name] = str(path)
-        del found
         release_memory()  # the quotes' freed arrays: the articles' bands were built on top of them
     out.seconds = time.thread_time() - t0
     return out
