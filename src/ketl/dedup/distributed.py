@@ -91,13 +91,15 @@ def shard_bands(bands: int, shard: int, shards: int) -> list[int]:
 
 
 def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_state: Path, work: Path,
-             parts: Sequence[Path], settings=None) -> RunPlan:
+             parts: Sequence[Path], settings=None, release: Callable[[], None] = lambda: None) -> RunPlan:
     """Step 1: item numbers for the rows of ``parts`` (Parquet files in processing order,
     with the id column and the ``signature``/``grams`` columns of ``sketch_table``).
 
     Rows whose id is stored, or seen earlier in this run, keep that item.
     Writes the new items' sketches to ``new_state`` (after hard links to the
-    stored sketch files) and the row-to-item map to ``work``.
+    stored sketch files) and the row-to-item map to ``work``. ``release()`` follows
+    the numbering (the run returns freed memory to the system: the sketches are read
+    into the pages the ids' look-ups freed).
     """
     work, new_state = Path(work), Path(new_state)
     work.mkdir(parents=True, exist_ok=True)
@@ -108,11 +110,8 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
         old_state = migrated
     idx = cls.load(old_state, settings, bands=False, grams=False) if old_state else cls(settings)
     n_old = len(idx)
-    ids = pa.concat_arrays([pq.read_table(p, columns=[cls.id_column]).column(0).cast(pa.string()).combine_chunks()
-                            for p in parts]) if parts else pa.array([], pa.string())
-    if ids.null_count:
-        raise ValueError(f"{cls.id_column} has nulls: every row needs an id")
-    pos, new_rows, new_ids = idx._positions(ids)
+    new_rows, n_new = _number(cls, idx, parts, RunPlan(index, None, str(new_state), str(work), n_old, n_old))
+    release()
     sketches = cls.paths(new_state).sketches
     if old_state:
         stored = idx._sketches.files()
@@ -126,18 +125,35 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
     with SketchWriter(sketches, n_old, idx.settings.num_perm) as writer:
         offset = 0
         for path in parts:
-            part = pq.read_table(path, columns=["signature", "grams"])
+            part = _read(path, ["signature", "grams"])
             lo, hi = np.searchsorted(new_rows, [offset, offset + part.num_rows])
             if hi > lo:
                 take = pa.array(new_rows[lo:hi] - offset, pa.int64())
                 writer.write(part.column("signature").take(take).combine_chunks(),
                              part.column("grams").take(take).combine_chunks())
             offset += part.num_rows
-    plan = RunPlan(index, str(old_state) if old_state else None, str(new_state), str(work), n_old,
-                   n_old + len(new_ids))
+    return RunPlan(index, str(old_state) if old_state else None, str(new_state), str(work), n_old, n_old + n_new)
+
+
+def _read(path: Path, columns: list[str]) -> pa.Table:
+    """``columns`` of one Parquet file, on this thread: ``pq.read_table``'s dataset scan and
+    thread pools left 50 MiB more resident after the register step read its 100 parts."""
+    return pq.ParquetFile(path).read(columns=columns, use_threads=False)
+
+
+def _number(cls: type[NearDupIndex], idx: NearDupIndex, parts: Sequence[Path], plan: RunPlan) -> tuple[np.ndarray, int]:
+    """Number the rows of ``parts`` (:meth:`NearDupIndex._positions`) and leave the row-to-item
+    map and the new ids in ``plan``'s work files; return the new rows and their count. The
+    ids and the map are written here and dropped, not held while the sketches stream."""
+    ids = pa.concat_arrays([_read(p, [cls.id_column]).column(0).cast(pa.string()).combine_chunks()
+                            for p in parts]) if parts else pa.array([], pa.string())
+    if ids.null_count:
+        raise ValueError(f"{cls.id_column} has nulls: every row needs an id")
+    pos, new_rows, new_ids = idx._positions(ids)
+    del ids
     np.save(plan._file("rows.npy", cls), pos)
     pq.write_table(pa.table({"id": new_ids}), plan._file("new-ids.parquet", cls))
-    return plan
+    return new_rows, len(new_ids)
 
 
 def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], settings=None,

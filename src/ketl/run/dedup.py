@@ -109,7 +109,7 @@ def register_index(ctx: RunContext, name: str, batches: list[int], previous: Pat
     workers can register them side by side."""
     old = previous / STATE if previous else None
     return distributed.register(INDEXES[name], name, old, Path(ctx.staging) / STATE, ctx.files.dedup(),
-                                ctx.files.sketch_parts(name, batches))
+                                ctx.files.sketch_parts(name, batches), release=release_memory)
 
 
 def band_shard(ctx: RunContext, plan: DedupPlan, shard: int, shards: int = SHARDS) -> ShardPairs:
