@@ -83,7 +83,7 @@ def test_streamed_clusters_equal_the_merged_ones_on_random_graphs(monkeypatch, e
 
     monkeypatch.setattr(lsh, "_EDGES", edges)  # pairs joined per step: a block is cut into slices
     rng = random.Random(15)
-    bridged = 0
+    bridged = weighed_cases = 0
     for case in range(400):
         n_old, n_new = rng.randrange(0, 30), rng.randrange(1, 30)
         old_root, blocks, extra = _random_case(rng, n_old, n_new)
@@ -95,7 +95,19 @@ def test_streamed_clusters_equal_the_merged_ones_on_random_graphs(monkeypatch, e
             == want.tolist(), case
         roots = {int(old_root[r]) for r in want if r < n_old}
         bridged += len(roots) >= 2
+        # the link step's way: the pairs alone for the component passes, the weights once
+        # at most (only a component bridging two old clusters reads them)
+        weight_reads = []
+
+        def weighed():
+            weight_reads.append(1)
+            return iter(blocks)
+        got = cluster_blocks(n_old + n_new, n_old, old_root, weighed, extra, lambda: (p for p, _ in blocks))
+        assert got.tolist() == want.tolist(), case
+        assert len(weight_reads) <= (1 if len(set(old_root.tolist())) >= 2 else 0), case
+        weighed_cases += len(weight_reads)
     assert bridged > 50  # many cases reach old clusters, so Kruskal's order is exercised
+    assert 0 < weighed_cases < 400  # the weights were read where Kruskal ran, and only there
 
 
 def test_components_fed_in_blocks_equal_one_pass():

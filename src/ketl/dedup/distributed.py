@@ -452,7 +452,8 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | 
         cpairs = containment_candidates_blocks(((r[:, 0], r[:, 1]) for r in (sh.anchor_rows for sh in shards)),
                                                idx._lens, s.min_anchor_hits) if s.containment else None
         release()
-        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), cpairs, release)
+        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), cpairs, release,
+                  lambda: (sh.pairs for sh in shards))
     idx.save(plan.new_state)
     ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
     return idx, idx._output(ids, pos)

@@ -483,13 +483,15 @@ class NearDupIndex:
         })
 
     def _link(self, n_old: int, band: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
-              cpairs: np.ndarray | None, release: Callable[[], None] = lambda: None) -> None:
+              cpairs: np.ndarray | None, release: Callable[[], None] = lambda: None,
+              band_pairs: Callable[[], Iterable[np.ndarray]] | None = None) -> None:
         """Cluster items ``n_old ..`` (already appended) given their verified band
         pairs and their containment candidates ``(smaller, larger)``.
 
         ``band()`` yields the verified band pairs and their weights a block at a time
         (one block in process; the band tasks' files in a run, read as they are
-        needed: :func:`~ketl.dedup.lsh.cluster_blocks`). Verifies the candidates
+        needed: :func:`~ketl.dedup.lsh.cluster_blocks`); ``band_pairs()``, the same pairs
+        without their weights, for the passes that need none. Verifies the candidates
         (share of the smaller set found in the larger), finds components and each
         new item's similarity to its cluster's root. Set intersections are read
         from the sketch store: only the pairs' sets. ``release()`` follows each phase
@@ -507,7 +509,7 @@ class NearDupIndex:
             extra = (np.sort(cpairs[ok], axis=1), c[ok].astype(np.float32))
             del c, ok
             release()
-        roots = cluster_blocks(n, n_old, self._root, band, extra)
+        roots = cluster_blocks(n, n_old, self._root, band, extra, band_pairs)
         del extra
         release()
         sim = np.ones(n_new, dtype=np.float32)
