@@ -18,7 +18,7 @@ import pytest
 from ketl.dedup import distributed
 from ketl.dedup.index import QuoteIndex, merge_pairs
 from ketl.dedup.lsh import GRAM_PARTS, Components, cluster, cluster_blocks, containment_candidates, \
-    containment_candidates_blocks
+    containment_candidates_blocks, containment_candidates_ranges
 
 NO_EXTRA = (np.empty((0, 2), np.int64), np.empty(0, np.float32))
 
@@ -138,6 +138,17 @@ def test_containment_candidates_counted_block_by_block_equal_all_rows_at_once():
     cuts = [0, 7, 1000, 1001, 3500, len(a)]
     got = containment_candidates_blocks(((a[lo:hi], b[lo:hi]) for lo, hi in zip(cuts[:-1], cuts[1:])), lens, 2)
     assert len(want) > 100 and got.tolist() == want.tolist()
+    # a range of the first column's items at a time, the blocks read again for each range
+    reads = []
+
+    def blocks():
+        reads.append(1)
+        return ((a[lo:hi], b[lo:hi]) for lo, hi in zip(cuts[:-1], cuts[1:]))
+    for span in (1, 37, 128, n):
+        reads.clear()
+        got = containment_candidates_ranges(blocks, lens, 2, span)
+        assert got.tolist() == want.tolist(), span
+        assert len(reads) == -(-n // span)
 
 
 @pytest.mark.parametrize("shards,tile", [(3, 1 << 15), (8, 7)])
@@ -147,6 +158,8 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
     clusters; with tiles of 7 items every measure spans many tiles and blocks."""
     from test_dedup import _table
     from test_dedup_distributed import _parts, _rows
+
+    from ketl.dedup import lsh
 
     rows = _rows()
     runs = [rows[:70], rows[70:] + rows[:4]]
@@ -158,6 +171,8 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
     monkeypatch.setattr(distributed, "_TILE", tile)
     monkeypatch.setattr(distributed, "_LINK_TILE", tile)
     monkeypatch.setattr(distributed, "_BLOCK", tile)
+    monkeypatch.setattr(lsh, "_CONTAIN_SPAN", tile)  # containment candidates in ranges of items too
+    monkeypatch.setattr(distributed, "_PAIR_ROWS", tile)  # a band file's pairs read in slices too
     old = None
     for k, run in enumerate(runs):
         new, work = tmp_path / f"state-{k}", tmp_path / f"work-{k}"
@@ -180,3 +195,15 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
             stored = set(pa.concat_arrays([c for c in QuoteIndex.load(old)._ids().chunks]).to_pylist())
             assert any(c in stored and q not in stored for q, c in zip(ids, cids))  # a new quote joined an old one
         old = new
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 1000])
+def test_a_band_files_pairs_read_in_slices_are_its_pairs(tmp_path, n):
+    path = tmp_path / "pairs.npz"
+    pairs = np.random.default_rng(n).integers(0, 1 << 40, (n, 2))
+    np.savez(path, pairs=pairs, weights=np.ones(n, np.float32), anchor_rows=np.zeros((3, 2), np.int64))
+    for rows in (1, 7, 1 << 18):
+        got = list(distributed._pair_slices(distributed.ShardFile(path), rows))
+        assert all(len(g) <= rows for g in got)
+        whole = np.concatenate(got) if got else np.empty((0, 2), np.int64)
+        assert whole.dtype == pairs.dtype and whole.tolist() == pairs.tolist()
