@@ -159,7 +159,7 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
     from test_dedup import _table
     from test_dedup_distributed import _parts, _rows
 
-    from ketl.dedup import lsh
+    from ketl.dedup import index as index_module, lsh
 
     rows = _rows()
     runs = [rows[:70], rows[70:] + rows[:4]]
@@ -173,6 +173,7 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
     monkeypatch.setattr(distributed, "_BLOCK", tile)
     monkeypatch.setattr(lsh, "_CONTAIN_SPAN", tile)  # containment candidates in ranges of items too
     monkeypatch.setattr(distributed, "_PAIR_ROWS", tile)  # a band file's pairs read in slices too
+    monkeypatch.setattr(index_module, "_SIM_BLOCK", tile)  # and similarities measured in blocks
     old = None
     for k, run in enumerate(runs):
         new, work = tmp_path / f"state-{k}", tmp_path / f"work-{k}"
