@@ -65,3 +65,17 @@ def test_ids_repeated_within_a_run_and_across_runs_keep_one_item(tmp_path):
         assert plan.n - plan.n_old == len({r[0] for r in run} - seen) < len(run) - len({r[0] for r in run} & seen)
         old = new
     assert QuoteIndex.load(old).to_table().equals(QuoteIndex.load(memory_dir).to_table())
+
+
+def test_the_link_step_reads_the_new_ids_an_older_step_1_left_as_parquet(tmp_path):
+    import pyarrow.parquet as pq
+
+    from ketl.dedup import distributed
+
+    ids = pa.array(["q1", "日本-2", "ü3"], pa.string())
+    arrow = tmp_path / "quote_index.new-ids.arrow"
+    distributed._write_ids(ids, arrow)
+    assert distributed._read_ids(arrow).equals(ids)
+    arrow.unlink()
+    pq.write_table(pa.table({"id": ids}), arrow.with_suffix(".parquet"))
+    assert distributed._read_ids(arrow).equals(ids)

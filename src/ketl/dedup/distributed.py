@@ -169,6 +169,8 @@ def _write_ids(ids: pa.Array, path: Path) -> None:
 
 
 def _read_ids(path: Path) -> pa.Array:
+    if not path.exists() and path.with_suffix(".parquet").exists():  # left by an older ketl's step 1
+        return read_part(path.with_suffix(".parquet")).column("id").combine_chunks()
     with pa.OSFile(str(path), "rb") as source:
         return pa.ipc.open_file(source).read_all().column("id").combine_chunks()
 
