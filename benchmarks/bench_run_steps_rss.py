@@ -57,13 +57,22 @@ def _step(staging: Path, step: str, batches: list[int]) -> None:
         plan = DedupPlan(done["plans"])
         done.setdefault("shards", {})[step] = band_shard(ctx, plan, int(step.split("-")[1]), SHARDS)
     elif step.startswith("cluster-"):
-        shards = [done["shards"][k] for k in sorted(done["shards"])]
+        shards = [done["shards"][k] for k in sorted(done["shards"])] if "shards" in done else _kept_pairs(ctx)
         # as the pool runs it: the articles half also builds article_clusters (older code: finalize_index)
         half = getattr(dedup, "finalize_half", finalize_index)
         half(ctx, step.split("-")[1], batches, None, DedupPlan(done["plans"]), shards, [])
     else:  # what follows both halves: quote_clusters (older code: both propagation tables)
         (getattr(dedup, "write_quote_propagation", None) or dedup.write_propagation)(ctx)
     keep.write_bytes(pickle.dumps(done))
+
+
+def _kept_pairs(ctx) -> list:
+    """The band tasks' pairs the kept run left in its work folder (``--steps`` without the
+    band steps: register numbers items as that run did, so its pairs still fit)."""
+    from ketl.run.dedup import INDEXES, SHARDS, ShardPairs
+
+    return [ShardPairs(s, files={name: str(ctx.files.shard_pairs(name, s)) for name in INDEXES})
+            for s in range(SHARDS)]
 
 
 def _child(staging: Path, step: str, batches: list[int]) -> tuple[float, float]:
@@ -83,25 +92,34 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("work", type=Path, help="a run's kept work folder (<staging>/<run>.work)")
     ap.add_argument("--keep", type=Path, help="replay into this folder and keep it (to compare two versions' tables)")
-    ap.add_argument("--steps", default="", help="comma-separated step-name prefixes to run (e.g. register,bands: "
-                    "the band tasks need the register steps); default every step")
+    ap.add_argument("--steps", help="comma-separated step-name prefixes to run (default: all; e.g. register,bands: "
+                    "the band tasks need the register steps); without the band steps the cluster steps read "
+                    "the pairs the kept run's band tasks left in the work folder")
+    ap.add_argument("--repeat", type=int, default=1, help="run the steps this many times (fresh staging each time)")
     args = ap.parse_args()
     from ketl.run.dedup import SHARDS
 
     batches = sorted(int(m.group(1)) for p in args.work.iterdir() if (m := re.fullmatch(r"quotes-(\d+)\.parquet", p.name)))
+    steps = ["imports", "register-quotes", "register-articles", *[f"bands-{s}" for s in range(SHARDS)],
+             "cluster-quotes", "cluster-articles", "propagation"]
+    if args.steps:
+        wanted = tuple(w for w in args.steps.split(",") if w)
+        steps = [s for s in steps if s.startswith(wanted)]
+    print(f"{len(batches)} batches from {args.work}; load average {os.getloadavg()[0]:.1f}")
+    print(f"{'step':<14}{'peak RSS MiB':>27}{'CPU s':>8}{'wall s':>8}")
+    for _ in range(args.repeat):
+        _replay(args.work, args.keep, steps, batches)
+
+
+def _replay(work: Path, keep: Path | None, steps: list[str], batches: list[int]) -> None:
     with tempfile.TemporaryDirectory(prefix="ketl-steps-") as scratch:
-        tmp = args.keep or scratch
+        tmp = keep or scratch
         Path(tmp).mkdir(parents=True, exist_ok=True)
         staging = Path(tmp) / "stage"
         for sub in ("_state", "articles", "quotes"):
             (staging / sub).mkdir(parents=True)
-        os.symlink(args.work.resolve(), Path(tmp) / "stage.work")
-        print(f"{len(batches)} batches from {args.work}; load average {os.getloadavg()[0]:.1f}")
-        print(f"{'step':<14}{'peak RSS MiB':>27}{'CPU s':>8}{'wall s':>8}")
-        steps = ["imports", "register-quotes", "register-articles", *[f"bands-{s}" for s in range(SHARDS)],
-                 "cluster-quotes", "cluster-articles", "propagation"]
-        wanted = [w for w in args.steps.split(",") if w]
-        for step in (s for s in steps if not wanted or s.startswith(tuple(wanted))):
+        os.symlink(work.resolve(), Path(tmp) / "stage.work")
+        for step in steps:
             t = time.perf_counter()
             rss, cpu = _child(staging, step, batches)
             print(f"{step:<14}{rss:27.0f}{cpu:8.2f}{time.perf_counter() - t:8.1f}", flush=True)

@@ -18,7 +18,7 @@ import pytest
 from ketl.dedup import distributed
 from ketl.dedup.index import QuoteIndex, merge_pairs
 from ketl.dedup.lsh import GRAM_PARTS, Components, cluster, cluster_blocks, containment_candidates, \
-    containment_candidates_blocks
+    containment_candidates_blocks, containment_candidates_ranges
 
 NO_EXTRA = (np.empty((0, 2), np.int64), np.empty(0, np.float32))
 
@@ -83,7 +83,7 @@ def test_streamed_clusters_equal_the_merged_ones_on_random_graphs(monkeypatch, e
 
     monkeypatch.setattr(lsh, "_EDGES", edges)  # pairs joined per step: a block is cut into slices
     rng = random.Random(15)
-    bridged = 0
+    bridged = weighed_cases = 0
     for case in range(400):
         n_old, n_new = rng.randrange(0, 30), rng.randrange(1, 30)
         old_root, blocks, extra = _random_case(rng, n_old, n_new)
@@ -95,7 +95,19 @@ def test_streamed_clusters_equal_the_merged_ones_on_random_graphs(monkeypatch, e
             == want.tolist(), case
         roots = {int(old_root[r]) for r in want if r < n_old}
         bridged += len(roots) >= 2
+        # the link step's way: the pairs alone for the component passes, the weights once
+        # at most (only a component bridging two old clusters reads them)
+        weight_reads = []
+
+        def weighed():
+            weight_reads.append(1)
+            return iter(blocks)
+        got = cluster_blocks(n_old + n_new, n_old, old_root, weighed, extra, lambda: (p for p, _ in blocks))
+        assert got.tolist() == want.tolist(), case
+        assert len(weight_reads) <= (1 if len(set(old_root.tolist())) >= 2 else 0), case
+        weighed_cases += len(weight_reads)
     assert bridged > 50  # many cases reach old clusters, so Kruskal's order is exercised
+    assert 0 < weighed_cases < 400  # the weights were read where Kruskal ran, and only there
 
 
 def test_components_fed_in_blocks_equal_one_pass():
@@ -126,6 +138,17 @@ def test_containment_candidates_counted_block_by_block_equal_all_rows_at_once():
     cuts = [0, 7, 1000, 1001, 3500, len(a)]
     got = containment_candidates_blocks(((a[lo:hi], b[lo:hi]) for lo, hi in zip(cuts[:-1], cuts[1:])), lens, 2)
     assert len(want) > 100 and got.tolist() == want.tolist()
+    # a range of the first column's items at a time, the blocks read again for each range
+    reads = []
+
+    def blocks():
+        reads.append(1)
+        return ((a[lo:hi], b[lo:hi]) for lo, hi in zip(cuts[:-1], cuts[1:]))
+    for span in (1, 37, 128, n):
+        reads.clear()
+        got = containment_candidates_ranges(blocks, lens, 2, span)
+        assert got.tolist() == want.tolist(), span
+        assert len(reads) == -(-n // span)
 
 
 @pytest.mark.parametrize("shards,tile", [(3, 1 << 15), (8, 7)])
@@ -135,6 +158,8 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
     clusters; with tiles of 7 items every measure spans many tiles and blocks."""
     from test_dedup import _table
     from test_dedup_distributed import _parts, _rows
+
+    from ketl.dedup import index as index_module, lsh
 
     rows = _rows()
     runs = [rows[:70], rows[70:] + rows[:4]]
@@ -146,6 +171,9 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
     monkeypatch.setattr(distributed, "_TILE", tile)
     monkeypatch.setattr(distributed, "_LINK_TILE", tile)
     monkeypatch.setattr(distributed, "_BLOCK", tile)
+    monkeypatch.setattr(lsh, "_CONTAIN_SPAN", tile)  # containment candidates in ranges of items too
+    monkeypatch.setattr(distributed, "_PAIR_ROWS", tile)  # a band file's pairs read in slices too
+    monkeypatch.setattr(index_module, "_SIM_BLOCK", tile)  # and similarities measured in blocks
     old = None
     for k, run in enumerate(runs):
         new, work = tmp_path / f"state-{k}", tmp_path / f"work-{k}"
@@ -168,3 +196,15 @@ def test_link_reading_the_shard_files_equals_link_on_their_results_across_runs(t
             stored = set(pa.concat_arrays([c for c in QuoteIndex.load(old)._ids().chunks]).to_pylist())
             assert any(c in stored and q not in stored for q, c in zip(ids, cids))  # a new quote joined an old one
         old = new
+
+
+@pytest.mark.parametrize("n", [0, 1, 9, 1000])
+def test_a_band_files_pairs_read_in_slices_are_its_pairs(tmp_path, n):
+    path = tmp_path / "pairs.npz"
+    pairs = np.random.default_rng(n).integers(0, 1 << 40, (n, 2))
+    np.savez(path, pairs=pairs, weights=np.ones(n, np.float32), anchor_rows=np.zeros((3, 2), np.int64))
+    for rows in (1, 7, 1 << 18):
+        got = list(distributed._pair_slices(distributed.ShardFile(path), rows))
+        assert all(len(g) <= rows for g in got)
+        whole = np.concatenate(got) if got else np.empty((0, 2), np.int64)
+        assert whole.dtype == pairs.dtype and whole.tolist() == pairs.tolist()

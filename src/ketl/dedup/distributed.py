@@ -42,11 +42,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
-from ketl.dedup.lsh import (BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_blocks, distinct_sorted,
-                            new_codes)
+from ketl.dedup.lsh import (BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_ranges,
+                            distinct_sorted, new_codes)
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files, share_equal
 
-__all__ = ["RunPlan", "ShardResult", "ShardFile", "register", "band_shard", "link", "shard_bands"]
+__all__ = ["RunPlan", "ShardResult", "ShardFile", "LinkedRows", "register", "band_shard", "link", "link_rows",
+           "shard_bands", "read_part"]
 
 # New items whose band keys are computed at a time in a shard: a block's signatures are
 # copied (16 MB) and kept while its pairs are measured (_block_jaccard). 2^16 was a
@@ -99,13 +100,15 @@ def shard_bands(bands: int, shard: int, shards: int) -> list[int]:
 
 
 def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_state: Path, work: Path,
-             parts: Sequence[Path], settings=None) -> RunPlan:
+             parts: Sequence[Path], settings=None, release: Callable[[], None] = lambda: None) -> RunPlan:
     """Step 1: item numbers for the rows of ``parts`` (Parquet files in processing order,
     with the id column and the ``signature``/``grams`` columns of ``sketch_table``).
 
     Rows whose id is stored, or seen earlier in this run, keep that item.
     Writes the new items' sketches to ``new_state`` (after hard links to the
-    stored sketch files) and the row-to-item map to ``work``.
+    stored sketch files) and the row-to-item map to ``work``. ``release()`` follows
+    the numbering (the run returns freed memory to the system: the sketches are read
+    into the pages the ids' look-ups freed).
     """
     work, new_state = Path(work), Path(new_state)
     work.mkdir(parents=True, exist_ok=True)
@@ -116,11 +119,8 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
         old_state = migrated
     idx = cls.load(old_state, settings, bands=False, grams=False) if old_state else cls(settings)
     n_old = len(idx)
-    ids = pa.concat_arrays([pq.read_table(p, columns=[cls.id_column]).column(0).cast(pa.string()).combine_chunks()
-                            for p in parts]) if parts else pa.array([], pa.string())
-    if ids.null_count:
-        raise ValueError(f"{cls.id_column} has nulls: every row needs an id")
-    pos, new_rows, new_ids = idx._positions(ids)
+    new_rows, n_new = _number(cls, idx, parts, RunPlan(index, None, str(new_state), str(work), n_old, n_old))
+    release()
     sketches = cls.paths(new_state).sketches
     if old_state:
         stored = idx._sketches.files()
@@ -134,18 +134,52 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
     with SketchWriter(sketches, n_old, idx.settings.num_perm) as writer:
         offset = 0
         for path in parts:
-            part = pq.read_table(path, columns=["signature", "grams"])
+            part = read_part(path, ["signature", "grams"])
             lo, hi = np.searchsorted(new_rows, [offset, offset + part.num_rows])
             if hi > lo:
                 take = pa.array(new_rows[lo:hi] - offset, pa.int64())
                 writer.write(part.column("signature").take(take).combine_chunks(),
                              part.column("grams").take(take).combine_chunks())
             offset += part.num_rows
-    plan = RunPlan(index, str(old_state) if old_state else None, str(new_state), str(work), n_old,
-                   n_old + len(new_ids))
+    return RunPlan(index, str(old_state) if old_state else None, str(new_state), str(work), n_old, n_old + n_new)
+
+
+def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """``columns`` (default: all) of one Parquet file, on this thread: ``pq.read_table``'s
+    dataset scan and thread pools left ~50 MiB more resident after the register step read
+    its 100 parts (the cluster step's quotes half likewise)."""
+    return pq.ParquetFile(path).read(columns=columns, use_threads=False)
+
+
+def _number(cls: type[NearDupIndex], idx: NearDupIndex, parts: Sequence[Path], plan: RunPlan) -> tuple[np.ndarray, int]:
+    """Number the rows of ``parts`` (:meth:`NearDupIndex._positions`) and leave the row-to-item
+    map and the new ids in ``plan``'s work files; return the new rows and their count. The
+    ids and the map are written here and dropped, not held while the sketches stream."""
+    ids = pa.concat_arrays([read_part(p, [cls.id_column]).column(0).cast(pa.string()).combine_chunks()
+                            for p in parts]) if parts else pa.array([], pa.string())
+    if ids.null_count:
+        raise ValueError(f"{cls.id_column} has nulls: every row needs an id")
+    pos, new_rows, new_ids = idx._positions(ids)
+    del ids
     np.save(plan._file("rows.npy", cls), pos)
-    pq.write_table(pa.table({"id": new_ids}), plan._file("new-ids.parquet", cls))
-    return plan
+    _write_ids(new_ids, plan._file("new-ids.arrow", cls))
+    return new_rows, len(new_ids)
+
+
+def _write_ids(ids: pa.Array, path: Path) -> None:
+    """The new ids for the link step, as an Arrow file: read back in one buffer per column
+    (:func:`_read_ids`), where decoding the Parquet file of 555,216 ids took +60 MiB over
+    the 11 MB it gave (its pages, decompressed, and a growing builder)."""
+    table = pa.table({"id": ids})
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def _read_ids(path: Path) -> pa.Array:
+    if not path.exists() and path.with_suffix(".parquet").exists():  # left by an older ketl's step 1
+        return read_part(path.with_suffix(".parquet")).column("id").combine_chunks()
+    with pa.OSFile(str(path), "rb") as source:
+        return pa.ipc.open_file(source).read_all().column("id").combine_chunks()
 
 
 def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], settings=None,
@@ -434,6 +468,13 @@ class ShardFile:
 
 def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | ShardFile],
          settings=None, release: Callable[[], None] = lambda: None) -> tuple[NearDupIndex, pa.Table]:
+    """:func:`link_rows`, its answer as one table."""
+    idx, rows = link_rows(cls, plan, shards, settings, release)
+    return idx, rows.slice(0, len(rows))
+
+
+def link_rows(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | ShardFile],
+              settings=None, release: Callable[[], None] = lambda: None) -> tuple[NearDupIndex, "LinkedRows"]:
     """Step 3: cluster the new items with the shards' pairs and containment rows;
     save the index's main table to ``plan.new_state``.
 
@@ -444,31 +485,36 @@ def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | 
     every shard's pairs first held them all (the cluster step's peak grew with the run).
     ``release()`` is called between the phases (the run returns freed memory to the system).
     Returns the index (for cluster sizes) and, for every row registered in
-    step 1 in the same order, ``<id>, cluster_id, similarity`` (as ``add``).
+    step 1 in the same order, ``<id>, cluster_id, similarity`` (as ``add``), built a
+    slice at a time (:class:`LinkedRows`).
     """
     idx = cls.load(plan.old_state, settings, bands=False, grams=False) if plan.old_state else cls(settings)
     idx._bands = idx._grams = None  # the shards own the band and n-gram files
     if len(idx) != plan.n_old:
         raise ValueError(f"stored index changed since step 1 ({len(idx)} items, expected {plan.n_old})")
     s = idx.settings
-    pos = np.load(plan._file("rows.npy", cls))
-    new_ids = pq.read_table(plan._file("new-ids.parquet", cls)).column("id").combine_chunks()
-    release()  # the read's buffers (+80 MB at 555,216 ids) would stay under the phases below
     if plan.new:
         folder = cls.paths(plan.new_state).sketches
-        idx._id_chunks.append(new_ids)
         idx._n = plan.n
         idx._lens = np.concatenate((idx._lens, SketchStore.open(folder, s.num_perm, upto=plan.n)
                                     .gram_lengths(plan.n_old, plan.n)))
         idx._sketches = BlockMapped(folder, s.num_perm, plan.n)
         shards = list(shards)
-        cpairs = containment_candidates_blocks(((r[:, 0], r[:, 1]) for r in (sh.anchor_rows for sh in shards)),
-                                               idx._lens, s.min_anchor_hits) if s.containment else None
-        release()
-        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), cpairs, release)
+        extra = None
+        if s.containment:  # the candidates are dropped once verified (they were held to the end)
+            extra = idx._contained(containment_candidates_ranges(
+                lambda: ((r[:, 0], r[:, 1]) for r in (sh.anchor_rows for sh in shards)), idx._lens,
+                s.min_anchor_hits))
+            release()
+        idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), extra, release,
+                  lambda: (p for sh in shards for p in _pair_slices(sh)))
+        del extra
+    # The ids and the row map wait until the clusters are found (16 MB at 555,216 quotes).
+    if plan.new:
+        idx._id_chunks.append(_read_ids(plan._file("new-ids.arrow", cls)))
+        release()  # the read's buffers would stay under the table below
     idx.save(plan.new_state)
-    ids = idx._ids().take(pa.array(pos, pa.int64())).combine_chunks() if len(pos) else pa.array([], pa.string())
-    return idx, idx._output(ids, pos)
+    return idx, LinkedRows(idx, np.load(plan._file("rows.npy", cls)))
 
 
 class _Found:
@@ -536,3 +582,50 @@ def _block_jaccard(store: SketchStore, pages: _FilePages, block: np.ndarray, lo:
         eq = near.signatures(np.searchsorted(items, chunk[:, 0])) == np.take(block, chunk[:, 1] - lo, axis=0)
         out[start:start + len(chunk)] = share_equal(eq)
     return out
+
+
+_PAIR_ROWS = 1 << 18  # pairs read at a time from a band file (:func:`_pair_slices`)
+
+
+def _pair_slices(shard: ShardResult | ShardFile, rows: int | None = None):
+    """A band task's verified pairs, ``rows`` at a time: read from its file a slice at a
+    time (``np.savez`` stores each array whole and uncompressed), not all at once (18 MB
+    for a band file's 1.1 million pairs at 100,000 articles)."""
+    rows = rows or _PAIR_ROWS
+    if not isinstance(shard, ShardFile):
+        yield shard.pairs
+        return
+    with zipfile.ZipFile(shard.path) as z, z.open("pairs.npy") as f:
+        header = {(1, 0): np.lib.format.read_array_header_1_0,
+                  (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))
+        shape, fortran, dtype = header(f) if header else ((), True, None)
+        if fortran or len(shape) != 2 or dtype.hasobject:
+            yield shard.pairs
+            return
+        row_bytes = dtype.itemsize * shape[1]
+        for lo in range(0, shape[0], rows):
+            n = min(rows, shape[0] - lo)
+            yield np.frombuffer(f.read(n * row_bytes), dtype).reshape(n, shape[1])
+
+
+class LinkedRows:
+    """:func:`link_rows`'s answer, ``<id>, cluster_id, similarity`` (and an article's
+    ``near_duplicate_of``) of every registered row, as a table a slice at a time
+    (:meth:`slice`, as ``pa.Table.slice``), from the index's ids and roots. Whole,
+    its two id columns were 40 bytes a row held through the rewrite of the table
+    (22 MB at 555,216 quotes), on top of the index that names them."""
+
+    def __init__(self, index: NearDupIndex, pos: np.ndarray) -> None:
+        self.index, self.pos = index, pos
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.pos)
+
+    def slice(self, offset: int = 0, length: int | None = None) -> pa.Table:
+        pos = self.pos[offset:] if length is None else self.pos[offset:offset + length]
+        ids = self.index._all_ids().take(pa.array(pos, pa.int64())) if len(pos) else pa.array([], pa.string())
+        return self.index._output(ids, pos)

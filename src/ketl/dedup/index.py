@@ -213,6 +213,13 @@ class NearDupIndex:
     def _ids(self) -> pa.ChunkedArray:
         return pa.chunked_array(self._id_chunks, type=pa.string())
 
+    def _all_ids(self) -> pa.Array:
+        """Every id as one array, kept as the index's only chunk: ``combine_chunks`` copies even
+        one chunk (11 MB at 555,216 quotes), and a take from chunks joins them on every call."""
+        if len(self._id_chunks) != 1:
+            self._id_chunks = [self._ids().combine_chunks()] if self._n else []
+        return self._id_chunks[0] if self._id_chunks else pa.array([], pa.string())
+
     @classmethod
     def paths(cls, state_dir: Path) -> IndexPaths:
         main = Path(state_dir) / cls.file_name
@@ -310,7 +317,7 @@ class NearDupIndex:
         return index
 
     def to_table(self) -> pa.Table:
-        ids = self._ids()
+        ids = self._all_ids()
         table = pa.table({
             "id": ids,
             "cluster_id": ids.take(pa.array(self._root)),
@@ -347,7 +354,7 @@ class NearDupIndex:
     def cluster_sizes(self) -> pa.Table:
         """``cluster_id, cluster_size`` over everything indexed so far."""
         roots, counts = np.unique(self._root, return_counts=True)
-        return pa.table({"cluster_id": self._ids().take(pa.array(roots, pa.int64())).combine_chunks(),
+        return pa.table({"cluster_id": self._all_ids().take(pa.array(roots, pa.int64())),
                          "cluster_size": pa.array(counts, pa.int64())})
 
     def live_clusters(self, ids: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
@@ -359,28 +366,43 @@ class NearDupIndex:
         those members: no row ever points at a removed one. Ids not indexed
         get nulls.
         """
+        return self.live_names(*self.live_roots(ids))
+
+    def live_roots(self, ids: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`live_clusters` as numbers: per id, the item that names its cluster (-1:
+        not indexed) and the cluster's size; :meth:`live_names` turns any slice of them
+        into the columns. 12 bytes a row, where the names are 20 and more (a rewrite of
+        the quotes table holds them for every row)."""
         ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-        known = self._ids().combine_chunks() if self._n else pa.array([], pa.string())
+        known = self._all_ids()
         if len(ids) == self._n and ids.equals(known):  # a first run's table: row k is item k
-            valid = np.ones(self._n, bool)  # (no hash table of every id: 40 MB at 555,216 quotes)
-            pos = np.arange(self._n, dtype=np.int64)
-        else:
-            where = pc.index_in(ids, value_set=known)
-            valid = np.asarray(pc.is_valid(where).to_numpy(zero_copy_only=False), bool)
-            pos = pc.fill_null(where, 0).to_numpy().astype(np.int64)[valid]
-            del where
-        cluster_id = pa.nulls(len(ids), pa.string())
-        size = pa.nulls(len(ids), pa.int32())
+            # Every member live: a cluster's earliest live member is its root, the earliest
+            # member. (No hash table of every id: 40 MB at 555,216 quotes.)
+            return self._root, np.bincount(self._root, minlength=self._n).astype(np.int32)[self._root]
+        item = np.full(len(ids), -1, np.int64)
+        size = np.zeros(len(ids), np.int32)
+        where = pc.index_in(ids, value_set=known)
+        valid = np.asarray(pc.is_valid(where).to_numpy(zero_copy_only=False), bool)
+        pos = pc.fill_null(where, 0).to_numpy().astype(np.int64)[valid]
+        del where
         if len(pos):
             roots = self._root[pos]  # item numbers: arrays indexed by them, no sort
             earliest = np.full(self._n, self._n, np.int64)
             np.minimum.at(earliest, roots, pos)
             counts = np.bincount(roots, minlength=self._n).astype(np.int32)
-            slots = np.flatnonzero(valid)
-            names = known.take(pa.array(earliest[roots]))
-            cluster_id = _scatter(len(ids), slots, names, pa.string())
-            size = _scatter(len(ids), slots, pa.array(counts[roots]), pa.int32())
-        return cluster_id, size
+            item[valid] = earliest[roots]
+            size[valid] = counts[roots]
+        return item, size
+
+    def live_names(self, item: np.ndarray, size: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        """``cluster_id, cluster_size`` columns of rows given by :meth:`live_roots` (nulls where
+        ``item`` is -1)."""
+        unknown = item < 0
+        if unknown.all():
+            return pa.nulls(len(item), pa.string()), pa.nulls(len(item), pa.int32())
+        mask = unknown if unknown.any() else None
+        names = self._all_ids().take(pa.array(item, pa.int64(), mask=mask))
+        return names, pa.array(size, pa.int32(), mask=mask)
 
     def drop_sketches(self) -> None:
         """Unmap the signatures and n-gram sets: what the cluster step keeps after linking
@@ -418,13 +440,13 @@ class NearDupIndex:
             n_old = self._n
             self._append(new_ids, sigs, grams if s.containment else None)
             pairs = self._bands.add(band_keys(sigs, s.bands, s.rows), n_old)
-            cpairs = None
+            extra = None
             if s.containment:
                 gv, go = self._sketches.grams(n_old, self._n)
                 a, b = self._grams.add_raw(gv, go, n_old, s.anchors, s.containment_min_grams, s.max_anchor_group)
-                cpairs = containment_candidates(a, b, self._lens, s.min_anchor_hits)
+                extra = self._contained(containment_candidates(a, b, self._lens, s.min_anchor_hits))
             verified = self.verify(pairs)
-            self._link(n_old, lambda: [verified], cpairs)
+            self._link(n_old, lambda: [verified], extra)
         return self._output(ids, pos)
 
     def _id_array(self, table: pa.Table) -> pa.Array:
@@ -437,12 +459,12 @@ class NearDupIndex:
         """Item number of every row, the rows that are new, and the new ids in item order.
 
         Per-row arrays only (a run's register step holds them for every quote: 555,216 at
-        100,000 articles of bench_vs_by_hand's corpus): no copy of the ids when none is
-        stored, and each new id's first row from the running maximum of its code, not a sort.
+        100,000 articles of bench_vs_by_hand's corpus): no copy of the ids when all are new
+        and distinct, and the new ids numbered by a sort (:func:`_first_appearance`).
         """
         n_old = self._n
         unknown = None  # every row
-        pos = np.full(len(ids), -1, np.int64)
+        pos = None
         if n_old:
             where = pc.index_in(ids, value_set=self._ids())
             if where.null_count < len(where):
@@ -451,16 +473,14 @@ class NearDupIndex:
             del where
         if unknown is not None and not len(unknown):
             return pos, np.empty(0, np.int64), pa.array([], pa.string())
-        # Dictionary indices follow first appearance: new row k is the k-th distinct new id.
-        enc = pc.dictionary_encode(ids if unknown is None else ids.take(pa.array(unknown)))
-        code = enc.indices.to_numpy(zero_copy_only=False)
-        first = np.flatnonzero(np.diff(np.maximum.accumulate(code), prepend=-1) > 0)
+        sub = ids if unknown is None else ids.take(pa.array(unknown))
+        code, first = _first_appearance(sub)
+        new_ids = sub if len(first) == len(sub) else sub.take(pa.array(first))
+        code += n_old
         if unknown is None:
-            pos[:] = code
-            pos += n_old
-            return pos, first.astype(np.int64), enc.dictionary
-        pos[unknown] = n_old + code.astype(np.int64)
-        return pos, unknown[first], enc.dictionary
+            return code, first, new_ids
+        pos[unknown] = code
+        return pos, unknown[first], new_ids
 
     def _append(self, new_ids: pa.Array, sigs: np.ndarray, grams: pa.ListArray | None) -> None:
         self._id_chunks.append(new_ids)
@@ -476,57 +496,91 @@ class NearDupIndex:
         return pairs[ok], weights[ok]
 
     def _output(self, ids: pa.Array, pos: np.ndarray) -> pa.Table:
-        all_ids = self._ids()
         return pa.table({
             self.id_column: ids,
-            "cluster_id": all_ids.take(pa.array(self._root[pos], pa.int64())).combine_chunks()
+            "cluster_id": self._all_ids().take(pa.array(self._root[pos], pa.int64()))
             if len(pos) else pa.array([], pa.string()),
             "similarity": pa.array(self._sim[pos], pa.float32()),
         })
 
+    def _contained(self, cpairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The containment candidates ``(smaller, larger)`` whose share of the smaller set
+        found in the larger reaches the threshold: ``(pairs (earlier, later), shares)``.
+        Set intersections are read from the sketch store: only the pairs' sets."""
+        if not len(cpairs):
+            return _NO_EXTRA
+        c = _intersections(self._sketches, cpairs) / np.maximum(self._lens[cpairs[:, 0]], 1)
+        ok = c >= self.settings.containment_threshold
+        return np.sort(cpairs[ok], axis=1), c[ok].astype(np.float32)
+
     def _link(self, n_old: int, band: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
-              cpairs: np.ndarray | None, release: Callable[[], None] = lambda: None) -> None:
+              extra: tuple[np.ndarray, np.ndarray] | None, release: Callable[[], None] = lambda: None,
+              band_pairs: Callable[[], Iterable[np.ndarray]] | None = None) -> None:
         """Cluster items ``n_old ..`` (already appended) given their verified band
-        pairs and their containment candidates ``(smaller, larger)``.
+        pairs and their verified containment pairs ``extra`` (:meth:`_contained`).
 
         ``band()`` yields the verified band pairs and their weights a block at a time
         (one block in process; the band tasks' files in a run, read as they are
-        needed: :func:`~ketl.dedup.lsh.cluster_blocks`). Verifies the candidates
-        (share of the smaller set found in the larger), finds components and each
-        new item's similarity to its cluster's root. Set intersections are read
-        from the sketch store: only the pairs' sets. ``release()`` follows each phase
+        needed: :func:`~ketl.dedup.lsh.cluster_blocks`); ``band_pairs()``, the same pairs
+        without their weights, for the passes that need none. Finds components and each
+        new item's similarity to its cluster's root. ``release()`` follows each phase
         (the run returns freed memory to the system: each phase's peak was laid on the
         last one's freed pages).
         """
-        s = self.settings
         n = self._n
-        n_new = n - n_old
-        lens = self._lens
-        extra = (np.empty((0, 2), np.int64), np.empty(0, np.float32))
-        if cpairs is not None and len(cpairs):
-            c = _intersections(self._sketches, cpairs) / np.maximum(lens[cpairs[:, 0]], 1)
-            ok = c >= s.containment_threshold
-            extra = (np.sort(cpairs[ok], axis=1), c[ok].astype(np.float32))
-            del c, ok
-            release()
-        roots = cluster_blocks(n, n_old, self._root, band, extra)
+        roots = cluster_blocks(n, n_old, self._root, band, extra or _NO_EXTRA, band_pairs)
         del extra
         release()
-        sim = np.ones(n_new, dtype=np.float32)
+        sim = np.ones(n - n_old, dtype=np.float32)
         joined = np.flatnonzero(roots != np.arange(n_old, n))
-        if len(joined):
-            canon = np.stack((roots[joined], joined + n_old), axis=1)
-            sim[joined] = self._sketches.jaccard(canon)
-            if s.containment:
-                smaller = np.minimum(lens[canon[:, 0]], lens[canon[:, 1]])
-                c = _intersections(self._sketches, canon) / np.maximum(smaller, 1)
-                c[smaller < s.containment_min_grams] = 0
-                sim[joined] = np.maximum(sim[joined], c)
+        # A block of joined items at a time: the measures' temporaries for every joined
+        # item at once were the cluster step's peak at 100,000 articles (552,029 of them).
+        for lo in range(0, len(joined), _SIM_BLOCK):
+            items = joined[lo:lo + _SIM_BLOCK]
+            sim[items] = self._similarity(np.stack((roots[items], items + n_old), axis=1))
         self._root = np.concatenate((self._root, roots))
         self._sim = np.concatenate((self._sim, sim))
 
+    def _similarity(self, canon: np.ndarray) -> np.ndarray:
+        """Each (root, member) pair's similarity: estimated Jaccard, or with containment on
+        the share of the smaller set found in the larger when that is higher."""
+        s = self.settings
+        sim = self._sketches.jaccard(canon)
+        if not s.containment:
+            return sim
+        smaller = np.minimum(self._lens[canon[:, 0]], self._lens[canon[:, 1]])
+        c = _intersections(self._sketches, canon) / np.maximum(smaller, 1)
+        c[smaller < s.containment_min_grams] = 0
+        return np.maximum(sim, c)
+
 
 _PAIR_BLOCK = 1 << 16
+_SIM_BLOCK = 1 << 17  # joined items whose similarity to their root is measured at a time
+_NO_EXTRA = (np.empty((0, 2), np.int64), np.empty(0, np.float32))
+
+
+def _first_appearance(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the rank of its id among the distinct ids in order of first appearance, and
+    each distinct id's first row (ascending): ``dictionary_encode``'s indices, from a sort.
+    The encoder's hash table and dictionary were the register step's growth (+81 MiB at
+    555,216 quote ids); the sort holds its order and one copy of the ids (+0.1 s CPU there)."""
+    n = len(ids)
+    order = pc.sort_indices(ids).to_numpy().astype(np.int64)
+    ordered = ids.take(pa.array(order))
+    start = np.ones(n, bool)
+    if n > 1:
+        start[1:] = pc.not_equal(ordered.slice(1), ordered.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    del ordered
+    if start.all():  # every id distinct (a first run): row k is the k-th
+        return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
+    starts = np.flatnonzero(start)
+    first = np.minimum.reduceat(order, starts)  # each distinct id's earliest row
+    by_first = np.argsort(first)
+    rank = np.empty(len(starts), np.int64)
+    rank[by_first] = np.arange(len(starts))
+    code = np.empty(n, np.int64)
+    code[order] = rank[np.cumsum(start) - 1]
+    return code, first[by_first]
 
 
 def _intersections(store: SketchStore, pairs: np.ndarray) -> np.ndarray:
@@ -537,15 +591,6 @@ def _intersections(store: SketchStore, pairs: np.ndarray) -> np.ndarray:
         return store.intersection_sizes(pairs)
     return np.concatenate([store.intersection_sizes(pairs[s:s + _PAIR_BLOCK])
                            for s in range(0, len(pairs), _PAIR_BLOCK)])
-
-
-def _scatter(n: int, slots: np.ndarray, values: pa.Array, typ: pa.DataType) -> pa.Array:
-    """An array of ``n`` nulls with ``values`` at ``slots``."""
-    if len(slots) == n:
-        return values.cast(typ)
-    where = np.full(n, -1, np.int64)
-    where[slots] = np.arange(len(slots))
-    return values.cast(typ).take(pa.array(where, mask=where < 0))
 
 
 def merge_pairs(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -590,7 +635,7 @@ class ArticleIndex(NearDupIndex):
         article is never pointed at.
         """
         ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-        known = self._ids().combine_chunks() if self._n else pa.array([], pa.string())
+        known = self._all_ids()
         alive = np.ones(self._n, bool)
         gone = pc.index_in(dead, value_set=known)
         alive[pc.drop_null(gone).to_numpy().astype(np.int64)] = False

@@ -622,15 +622,17 @@ def _live_roots(pairs: np.ndarray, first_new: int, old_root: np.ndarray) -> tupl
     return u, v, live
 
 
-def cluster_blocks(n: int, first_new: int, old_root: np.ndarray, blocks, extra: tuple[np.ndarray, np.ndarray]
-                   ) -> np.ndarray:
+def cluster_blocks(n: int, first_new: int, old_root: np.ndarray, blocks, extra: tuple[np.ndarray, np.ndarray],
+                   pairs_only=None) -> np.ndarray:
     """:func:`cluster` of the verified pairs given a block at a time: the result equals
     ``cluster(n, first_new, old_root, concat(merge_pairs(blocks()), extra pairs),
     concat(their weights, extra weights))`` without holding the merged pairs.
 
     ``blocks()`` yields ``(pairs, weights)`` afresh on each call (the band tasks'
-    files; read up to three times); a pair may repeat across blocks with its
-    weight. ``extra`` (the verified containment pairs) follows them, as in
+    files); a pair may repeat across blocks with its weight. ``pairs_only()``, when
+    given, yields the same pairs without their weights: the two passes that need no
+    weights read it (a band file's weights are read once, by the Kruskal pass, and
+    only when a component bridges two old clusters). ``extra`` (the verified containment pairs) follows them, as in
     :meth:`NearDupIndex._link`. Why it is the same:
 
     * nodes: the old roots the live pairs touch, sorted, then the new items;
@@ -647,9 +649,10 @@ def cluster_blocks(n: int, first_new: int, old_root: np.ndarray, blocks, extra: 
     if n_new <= 0:
         return np.empty(0, np.int64)
     own = np.arange(first_new, n, dtype=np.int64)
+    pairs_only = pairs_only or (lambda: (p for p, _ in blocks()))
     olds = [np.empty(0, np.int64)]
     if first_new:
-        for pairs, _ in _with_extra(blocks, extra):
+        for pairs in _with_extra(pairs_only, extra[0]):
             u, v, _live = _live_roots(pairs, first_new, old_root)
             olds.append(distinct_sorted(np.concatenate((u[u < first_new], v[v < first_new]))))
     olds = distinct_sorted(np.concatenate(olds))
@@ -659,7 +662,7 @@ def cluster_blocks(n: int, first_new: int, old_root: np.ndarray, blocks, extra: 
         return np.where(r >= first_new, r - first_new + k, np.searchsorted(olds, r))
 
     comps = Components(k + n_new)
-    for pairs, _ in _with_extra(blocks, extra):
+    for pairs in _with_extra(pairs_only, extra[0]):
         u, v, _live = _live_roots(pairs, first_new, old_root)
         comps.add(node(u), node(v))
     label = comps.label
@@ -688,11 +691,11 @@ def cluster_blocks(n: int, first_new: int, old_root: np.ndarray, blocks, extra: 
 _EDGES = 1 << 18
 
 
-def _with_extra(blocks, extra: tuple[np.ndarray, np.ndarray]):
+def _with_extra(pairs_only, extra: np.ndarray):
     """Every block's pairs, then the extra pairs, in slices of at most ``_EDGES``."""
-    for pairs, weights in _chain(blocks(), extra):
+    for pairs in _chain(pairs_only(), extra):
         for lo in range(0, len(pairs), _EDGES):
-            yield pairs[lo:lo + _EDGES], weights[lo:lo + _EDGES]
+            yield pairs[lo:lo + _EDGES]
 
 
 def _chain(blocks, extra):
@@ -718,3 +721,27 @@ def containment_candidates_blocks(blocks, lens: np.ndarray, min_hits: int) -> np
         codes, hits = c, h
     codes = codes[hits >= np.minimum(min_hits, lens[codes // n])]
     return np.stack((codes // n, codes % n), axis=1) if len(codes) else _NO_PAIRS
+
+
+# Items per pass of containment_candidates_ranges (the smaller side's item numbers): one
+# pass up to 131,072 items (20,000 articles of bench_vs_by_hand's corpus), five at 100,000.
+_CONTAIN_SPAN = 1 << 17
+
+
+def containment_candidates_ranges(blocks, lens: np.ndarray, min_hits: int, span: int | None = None) -> np.ndarray:
+    """:func:`containment_candidates_blocks` over one range of ``span`` items of the rows'
+    first column at a time, ``blocks()`` read afresh for each range: a pair's rows all
+    fall in its range, and the ranges in order keep the pairs sorted, so the result is
+    the same. The running table of distinct pairs and its merges were the cluster step's
+    peak at 100,000 articles (+90 MB over its input, 4.8 million rows in the band files);
+    a range holds its share of them."""
+    span = span or _CONTAIN_SPAN
+    if len(lens) <= span:
+        return containment_candidates_blocks(blocks(), lens, min_hits)
+
+    def in_range(lo: int):
+        for a, b in blocks():
+            m = (a >= lo) & (a < lo + span)
+            yield a[m], b[m]
+    return np.concatenate([_NO_PAIRS] + [containment_candidates_blocks(in_range(lo), lens, min_hits)
+                                         for lo in range(0, len(lens), span)])
