@@ -11,11 +11,12 @@ incremental runs; phase B asks :meth:`SiteLineStats.is_repeated`.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import compress
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
 import pyarrow as pa
 import xxhash
 
@@ -122,7 +123,8 @@ class SiteLineStats:
 
     def __init__(self, settings: RepetitionSettings = RepetitionSettings()) -> None:
         self.settings = settings
-        self._lines: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # (Counters: add_all counts a document's keys with Counter.update, in C)
+        self._lines: dict[str, Counter[int]] = defaultdict(Counter)
         self._docs: dict[str, int] = defaultdict(int)
         self._across: dict[int, tuple[int, int]] | None = None  # key -> (sites, docs), built on demand
         self._shared: frozenset[int] | None = None  # the keys is_shared says yes to, built on demand
@@ -136,6 +138,19 @@ class SiteLineStats:
         counts = self._lines[site]
         for k in set(keys):
             counts[int(k)] += 1
+
+    def add_all(self, found: Iterable[tuple[str, Iterable[int]]]) -> "SiteLineStats":
+        """:meth:`add` of each ``(site, keys)`` of ``found`` (as phase A gives them:
+        Python ints), the keys counted by ``Counter.update`` in C rather than a
+        Python step per key (a batch's prepare step counts every line of every
+        document); returns self."""
+        self._across = self._shared = None
+        docs, lines = self._docs, self._lines
+        for site, keys in found:
+            if site:  # sites "" are not tracked
+                docs[site] += 1
+                lines[site].update(set(keys))
+        return self
 
     def add_documents(self, docs: Iterable[Document]) -> None:
         for doc in docs:
@@ -224,18 +239,24 @@ class SiteLineStats:
     SCHEMA = pa.schema([("site", pa.string()), ("line_key", pa.int64()), ("n_docs", pa.int64())])
 
     def to_arrow(self) -> pa.Table:
+        """Each site, sorted: its document count (a null key), then its keys as
+        first counted. Columns built in bulk (numpy), not three appends per row."""
         sites: list[str] = []
-        keys: list[int | None] = []
-        counts: list[int] = []
+        keys: list[np.ndarray] = []
+        n_docs: list[int] = []
+        site_rows: list[int] = []  # where each site's row (its document count, a null key) is
         for site, total in sorted(self._docs.items()):
-            sites.append(site)
-            keys.append(None)
-            counts.append(total)
-            for k, c in self._lines.get(site, {}).items():
-                sites.append(site)
-                keys.append(k)
-                counts.append(c)
-        return pa.table({"site": sites, "line_key": keys, "n_docs": counts}, schema=self.SCHEMA)
+            counts = self._lines.get(site, {})
+            site_rows.append(len(sites))
+            sites.extend([site] * (len(counts) + 1))
+            keys += [np.zeros(1, np.int64), np.fromiter(counts.keys(), np.int64, len(counts))]
+            n_docs.append(total)
+            n_docs.extend(counts.values())
+        null = np.zeros(len(sites), bool)
+        null[site_rows] = True
+        return pa.table({"site": pa.array(sites, pa.string()),
+                         "line_key": pa.array(np.concatenate(keys) if keys else np.zeros(0, np.int64), mask=null),
+                         "n_docs": pa.array(n_docs, pa.int64())}, schema=self.SCHEMA)
 
     @classmethod
     def from_arrow(cls, table: pa.Table, settings: RepetitionSettings = RepetitionSettings()) -> "SiteLineStats":
