@@ -18,12 +18,19 @@ Two strengths of evidence:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
-from typing import Any
+from itertools import accumulate
+from typing import Any, Iterable, Sequence
 
 import ahocorasick
 
-__all__ = ["find_reprint", "find_reprint_strength", "clean_source", "agency_copyright"]
+try:  # one DFA scan of a whole page (see hinted_lines)
+    import ahocorasick_rs
+except ImportError:
+    ahocorasick_rs = None
+
+__all__ = ["find_reprint", "find_reprint_strength", "clean_source", "agency_copyright", "hinted_lines"]
 
 _SUBJECT = (r"(?:(?:this|the) (?:article|story|piece|post|report|item|content|interview|essay|column|op-ed|analysis)"
             r"|a version of this (?:article|story|piece|post)|(?:article|story|content))")
@@ -93,6 +100,38 @@ def _hint_automaton() -> Any:
 
 
 _HINT_WORDS = _hint_automaton()
+_HINT_LITERALS = tuple(_HINT_WORDS.keys())
+
+
+def _page_hint_automaton() -> Any:
+    if ahocorasick_rs is None:
+        return None
+    return ahocorasick_rs.BytesAhoCorasick([w.encode("utf-8") for w in _HINT_LITERALS],
+                                           matchkind=ahocorasick_rs.MatchKind.Standard,
+                                           implementation=ahocorasick_rs.Implementation.DFA)
+
+
+_PAGE_HINTS = _page_hint_automaton()
+
+
+def hinted_lines(low: Sequence[str]) -> set[int]:
+    """Indices of the lines of a page (each stripped and lower-cased) holding a
+    literal of ``_HINT``: the only lines a notice can be on (:func:`_strength`
+    asks ``_hinted`` of a line before anything else), found by one scan of the
+    page joined by newlines (no literal holds one) instead of a call per line."""
+    joined = "\n".join(low)
+    if _PAGE_HINTS is None:
+        hits = [end - len(w) + 1 for end, w in _HINT_WORDS.iter(joined)]
+        lengths: Iterable[int] = map(len, low)
+    else:  # (UTF-8 byte offsets)
+        b = joined.encode("utf-8", "surrogatepass")
+        hits = [start for _, start, _ in _PAGE_HINTS.find_matches_as_indexes(b, overlapping=False)]
+        lengths = map(len, low) if len(b) == len(joined) else (len(s.encode("utf-8", "surrogatepass")) for s in low)
+    if not hits:
+        return set()
+    # where each line starts in the joined page (its newline included in the one before)
+    starts = list(accumulate(lengths, lambda at, n: at + n + 1, initial=0))
+    return {bisect_right(starts, at) - 1 for at in hits}
 
 
 def _hinted(low: str) -> bool:

@@ -230,7 +230,7 @@ def _metadata_of(job: _Job, stats: SiteLineStats | None) -> list[Change]:
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
 
-    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site)
+    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site, page.low)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     return changes

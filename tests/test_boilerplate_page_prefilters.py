@@ -1,0 +1,99 @@
+"""Page-level prefilters of the boilerplate stage give the answers of the per-line
+paths they skip, on real text in many languages and scripts: the reprint notices'
+hint scan (reprint.hinted_lines, metadata's notice scans)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import texts_in_many_scripts
+from ketl.document import Document
+from ketl.stages.boilerplate import metadata, reprint
+
+TEXTS = texts_in_many_scripts(aeb_limit=60)
+
+# Notices in the languages reprint.py reads, strong and weak, for the top and the bottom.
+NOTICES = [
+    "This article was originally published by The Conversation and is reprinted with permission.",
+    "Republished with permission from Harbour Weekly",
+    "Dieser Artikel erschien zuerst bei Der Spiegel",
+    "Cet article a été initialement publié par Le Monde",
+    "Статья впервые опубликована на сайте Коммерсант",
+    "Source: Daily Planet",
+    "Источник: ТАСС",
+    "来源：新华社",
+    "المصدر: الجزيرة",
+    "© 2019 Associated Press. All rights reserved.",
+    "Copyright 2024 Harbour Times",
+    "DISTRIBUTED BY TRIBUNE CONTENT AGENCY",
+]
+
+
+def _dressed() -> list[str]:
+    """The texts, and the texts with notices near the top and at the bottom."""
+    out = list(TEXTS)
+    for i, text in enumerate(TEXTS[:40]):
+        lines = text.split("\n")
+        top, bottom = NOTICES[i % len(NOTICES)], NOTICES[(i * 5 + 3) % len(NOTICES)]
+        out.append("\n".join([*lines[:2], top, *lines[2:], "", bottom, "Share this article"]) + "\n")
+    return out
+
+
+DRESSED = _dressed()
+
+
+def _by_line(low: list[str]) -> set[int]:
+    return {k for k, s in enumerate(low) if any(w in s for w in reprint._HINT_LITERALS)}
+
+
+@pytest.mark.parametrize("dfa", [True, False], ids=["dfa", "per-line-automaton"])
+def test_hinted_lines_are_the_lines_holding_a_hint(monkeypatch, dfa):
+    if not dfa:
+        monkeypatch.setattr(reprint, "_PAGE_HINTS", None)
+    elif reprint._PAGE_HINTS is None:
+        pytest.skip("ahocorasick_rs is not installed")
+    found = 0
+    for text in DRESSED:
+        low = [t.strip() for t in text.lower().split("\n")]
+        got = reprint.hinted_lines(low)
+        assert got == _by_line(low)
+        found += len(got)
+    assert found > 100 and not reprint.hinted_lines(["", "plain words", ""])
+
+
+def test_every_notice_line_is_a_hinted_line():
+    """What the prefilter relies on: a line that names a source holds a hint."""
+    named = 0
+    for text in DRESSED:
+        texts = text.split("\n")
+        hinted = reprint.hinted_lines([t.strip() for t in text.lower().split("\n")])
+        for k, line in enumerate(texts):
+            if reprint.find_reprint_strength(line)[0] is not None:
+                named += 1
+                assert k in hinted, line
+    assert named >= 60
+
+
+def _doc(text: str) -> Document:
+    return Document.from_source(doc_id="t", source_path="site/t.txt", source_sha256="0",
+                                source_encoding="utf-8", source=text)
+
+
+def _changes(text: str, every_line: bool, monkeypatch) -> tuple:
+    if every_line:  # the scan before the prefilter: every line may be a notice
+        monkeypatch.setattr(metadata, "hinted_lines", lambda low: set(range(len(low))))
+    doc = _doc(text)
+    texts = text.split("\n")
+    furniture = [len(t) < 25 for t in texts]  # (short lines as furniture: the scans skip them)
+    out = metadata.metadata_changes(doc, texts, furniture.__getitem__)
+    monkeypatch.undo()
+    return out, dict(doc.meta)
+
+
+def test_metadata_with_the_prefilter_is_metadata_without_it(monkeypatch):
+    reprinted = 0
+    for text in DRESSED:
+        fast = _changes(text, False, monkeypatch)
+        assert fast == _changes(text, True, monkeypatch)
+        reprinted += "reprinted_from" in fast[1]
+    assert reprinted >= 30
