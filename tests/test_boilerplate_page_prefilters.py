@@ -97,3 +97,153 @@ def test_metadata_with_the_prefilter_is_metadata_without_it(monkeypatch):
         assert fast == _changes(text, True, monkeypatch)
         reprinted += "reprinted_from" in fast[1]
     assert reprinted >= 30
+
+
+# Texts whose characters outside ASCII change case, or do not: the byte-level
+# lower-casing must give str.lower's text either way.
+CASED = [
+    "ΟΔΥΣΣΕΑΣ στην Αθήνα\nΤΕΛΟΣ", "İstanbul’da “Kurultay” toplandı", "STRASSE – Straße – GROẞE",
+    "Ünïcödé “quotes” — and dashes…", "東京で「会議」が開かれた", "ПРАВИТЕЛЬСТВО одобрило бюджет",
+    "plain ascii ONLY", "", "\ud800 lone surrogate – kept", "ǅemal ǈubljana ǋ",
+]
+
+
+def test_the_page_lower_is_str_lower():
+    from ketl.stages.boilerplate.features import _lower_page, non_ascii
+
+    fast = 0
+    for text in [*TEXTS, *DRESSED, *CASED]:
+        low, others = _lower_page(text)
+        assert low == text.lower() and others == non_ascii(text)
+        fast += bool(others) and others.lower() == others
+    assert fast > 20  # (most real texts take the byte path)
+
+
+def test_latin_only_is_has_non_latin_letter_and_survives_removals():
+    from ketl.stages.boilerplate.features import PageLines, has_non_latin_letter
+    from ketl.stages.boilerplate.rules import load_rules
+
+    rules = load_rules()
+    kinds = set()
+    for text in [*TEXTS, *CASED]:
+        page = PageLines(text, rules)
+        assert page.latin_only == (not has_non_latin_letter(text))
+        kinds.add(page.latin_only)
+        n = len(page.texts)
+        left = page.without("\n".join(t for k, t in enumerate(page.texts) if k not in {0, n // 2}), {0, n // 2}, rules)
+        assert left.latin_only == page.latin_only
+        assert not has_non_latin_letter("\n".join(left.texts)) or not left.latin_only
+    assert kinds == {True, False}
+
+
+# stage._line_changes as it was before it walked only the lines that are not kept
+# (one step per line), the reference its answers are held to.
+from operator import add  # noqa: E402
+from itertools import accumulate  # noqa: E402
+
+from ketl.document import Change  # noqa: E402
+from ketl.stages.boilerplate.stage import _LAYOUT, _STRAY_OK, _STRAY_WORD, _stop_en  # noqa: E402
+
+
+def _line_changes_before(texts: list[str], blank: list[bool],
+                  reason: list[str], merge_runs: bool, text_len: int) -> list[Change]:
+    """The removals of one document as changes, blank-line layout included:
+    between two kept lines at most one blank line stays, none at the top or the
+    bottom. Blank lines that go ride along with a neighbouring removal (one
+    edit, not two), or leave as ``layout.blank_lines``; with ``merge_runs``
+    consecutive lines removed for the same reason are one edit (one block of
+    furniture: a menu, a comment thread)."""
+    n = len(texts)
+    kept = [not b and not r for b, r in zip(blank, reason)]
+    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
+    # where each line starts: the lengths before it, plus one newline per line
+    starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
+    changes: list[Change] = []
+    run_start = run_stop = -1
+    run_rule = ""
+    seen_kept = blank_kept = False
+    # A removed last line takes the text's final newline too (the kept line
+    # before it keeps its own).
+    stops = starts[1:] + [text_len]
+    for i in range(n):
+        if kept[i]:
+            if run_start >= 0:
+                changes.append(Change(run_start, run_stop, "", run_rule))
+                run_start = -1
+            seen_kept, blank_kept = True, False
+            t = texts[i]
+            # The stray word sits in the last few characters: search only there
+            # (the look-behind still sees the full stop before them), and only
+            # where one could: the stop ending the sentence before it sits
+            # between the 17th and the 5th character from the end.
+            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if (t.endswith(".") or t[-1:].isspace()) and (
+                "." in (tail := t[-17:-4]) or "!" in tail or "?" in tail) else None
+            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
+                changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
+            continue
+        start, stop = starts[i], stops[i]
+        if blank[i]:
+            if seen_kept and i < last_kept and not blank_kept:
+                blank_kept = True  # the one blank line of this gap stays
+                if run_start >= 0:
+                    changes.append(Change(run_start, run_stop, "", run_rule))
+                    run_start = -1
+                continue
+            if run_start >= 0:
+                run_stop = stop
+            else:
+                run_start, run_stop, run_rule = start, stop, _LAYOUT
+            continue
+        rule = reason[i]
+        if run_start >= 0 and run_rule == _LAYOUT:
+            run_stop, run_rule = stop, rule  # the blank lines before it go with it
+        elif run_start >= 0 and merge_runs and run_rule == rule:
+            run_stop = stop
+        else:
+            if run_start >= 0:
+                changes.append(Change(run_start, run_stop, "", run_rule))
+            run_start, run_stop, run_rule = start, stop, rule
+    if run_start >= 0:
+        changes.append(Change(run_start, run_stop, "", run_rule))
+    return changes
+
+
+def _verdicts(texts: list[str], seed: int) -> tuple[list[bool], list[str]]:
+    """Blank lines, and removal reasons in runs (the same rule in a row, blank lines
+    among them, removed first or last lines), varied by ``seed``."""
+    import random
+
+    rnd = random.Random(seed)
+    blank = [not t.strip() for t in texts]
+    reason = [""] * len(texts)
+    rules = ["site.repeated_line", "classifier.low_content", "nav.menu"]
+    i = 0
+    while i < len(texts):
+        if rnd.random() < 0.3:
+            rule = rnd.choice(rules)
+            for k in range(i, min(len(texts), i + rnd.randint(1, 4))):
+                if not blank[k]:
+                    reason[k] = rule
+            i += 4
+        i += 1
+    return blank, reason
+
+
+def test_line_changes_are_those_of_a_step_per_line():
+    from ketl.stages.boilerplate.stage import _line_changes
+
+    stray = edited = 0
+    texts = [*TEXTS, *DRESSED, "", "\n\n", "Only line.", "\n\nA. Is.\n\n", "Kept. Is.\nGone\n\n\nKept again. The."]
+    for seed, text in enumerate(texts):
+        for merge in (False, True):
+            lines = text.split("\n")
+            if lines[-1] == "" and len(lines) > 1:
+                lines = lines[:-1]
+            blank, reason = _verdicts(lines, seed)
+            for r in (reason, [""] * len(lines), ["x.gone"] * len(lines)):
+                got = _line_changes(lines, blank, r, merge, len(text))
+                want = _line_changes_before(lines, blank, r, merge, len(text))
+                assert sorted(got, key=lambda c: c.start) == want
+                stray += sum(c.rule == "fragment.stray_word" for c in got)
+                edited += len(got)
+    assert stray >= 2 and edited > 1000
