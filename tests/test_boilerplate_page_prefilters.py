@@ -54,11 +54,11 @@ def test_hinted_lines_are_the_lines_holding_a_hint(monkeypatch, dfa):
         pytest.skip("ahocorasick_rs is not installed")
     found = 0
     for text in DRESSED:
-        low = [t.strip() for t in text.lower().split("\n")]
+        low = text.lower()
         got = reprint.hinted_lines(low)
-        assert got == _by_line(low)
+        assert got == _by_line(low.split("\n")) == reprint.hinted_lines(low.encode("utf-8"))
         found += len(got)
-    assert found > 100 and not reprint.hinted_lines(["", "plain words", ""])
+    assert found > 100 and not reprint.hinted_lines("\nplain words\n")
 
 
 def test_every_notice_line_is_a_hinted_line():
@@ -66,7 +66,7 @@ def test_every_notice_line_is_a_hinted_line():
     named = 0
     for text in DRESSED:
         texts = text.split("\n")
-        hinted = reprint.hinted_lines([t.strip() for t in text.lower().split("\n")])
+        hinted = reprint.hinted_lines(text.lower())
         for k, line in enumerate(texts):
             if reprint.find_reprint_strength(line)[0] is not None:
                 named += 1
@@ -81,7 +81,7 @@ def _doc(text: str) -> Document:
 
 def _changes(text: str, every_line: bool, monkeypatch) -> tuple:
     if every_line:  # the scan before the prefilter: every line may be a notice
-        monkeypatch.setattr(metadata, "hinted_lines", lambda low: set(range(len(low))))
+        monkeypatch.setattr(metadata, "hinted_lines", lambda low: set(range(low.count("\n") + 1)))
     doc = _doc(text)
     texts = text.split("\n")
     furniture = [len(t) < 25 for t in texts]  # (short lines as furniture: the scans skip them)
@@ -113,8 +113,9 @@ def test_the_page_lower_is_str_lower():
 
     fast = 0
     for text in [*TEXTS, *DRESSED, *CASED]:
-        low, others = _lower_page(text)
+        low, others, lowered = _lower_page(text)
         assert low == text.lower() and others == non_ascii(text)
+        assert lowered == text.lower().encode("utf-8", "surrogatepass")
         fast += bool(others) and others.lower() == others
     assert fast > 20  # (most real texts take the byte path)
 
@@ -247,3 +248,19 @@ def test_line_changes_are_those_of_a_step_per_line():
                 stray += sum(c.rule == "fragment.stray_word" for c in got)
                 edited += len(got)
     assert stray >= 2 and edited > 1000
+
+
+def test_lines_holding_a_word_are_those_a_test_per_line_finds():
+    from ketl.stages.boilerplate.stage import _lines_holding
+
+    asked = found = 0
+    for text in [*TEXTS[:80], *CASED]:
+        low = [t.strip() for t in text.lower().split("\n")]
+        page = "\n".join(low)
+        words = {w for t in low[:12] for w in t.split(" ") if w} | {"the", "a", "zzz-not-there", "ان", "的"}
+        for w in sorted(words):
+            want = [i for i, t in enumerate(low) if w in t]
+            assert _lines_holding(page, w) == want, w
+            asked += 1
+            found += len(want)
+    assert asked > 500 and found > 2000

@@ -217,13 +217,13 @@ def extract_metadata_lines(doc: Document, texts: list[str], furniture: Callable[
 
 def metadata_changes(doc: Document, texts: list[str], furniture: Callable[[int], bool],
                      site: str | None = None,
-                     low: Sequence[str] | None = None) -> tuple[int | None, set[int], list[Change]]:
+                     hinted: set[int] | None = None) -> tuple[int | None, set[int], list[Change]]:
     """:func:`extract_metadata_lines` but for the text: ``doc.meta`` is filled,
     the changes that take the metadata out of the text are returned, for the
     caller to apply (stage "boilerplate.metadata") before anything else changes it.
-    ``low``: the lines stripped and lower-cased, if the caller has them."""
-    # The lines a reprint notice can be on (few pages have one), from one scan of the page.
-    hinted = hinted_lines(low if low is not None else [t.strip().lower() for t in texts])
+    ``hinted``: :func:`hinted_lines` of the text, if the caller has it."""
+    if hinted is None:  # the lines a reprint notice can be on (few pages have one)
+        hinted = hinted_lines("\n".join(texts).lower())
     if texts and texts[-1] == "":
         texts = texts[:-1]  # the final newline ends the last line, it opens none
     lines = _Lines(texts)

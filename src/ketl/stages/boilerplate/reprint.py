@@ -18,10 +18,8 @@ Two strengths of evidence:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import ahocorasick
 
@@ -114,24 +112,27 @@ def _page_hint_automaton() -> Any:
 _PAGE_HINTS = _page_hint_automaton()
 
 
-def hinted_lines(low: Sequence[str]) -> set[int]:
-    """Indices of the lines of a page (each stripped and lower-cased) holding a
-    literal of ``_HINT``: the only lines a notice can be on (:func:`_strength`
-    asks ``_hinted`` of a line before anything else), found by one scan of the
-    page joined by newlines (no literal holds one) instead of a call per line."""
-    joined = "\n".join(low)
+def hinted_lines(low: str | bytes) -> set[int]:
+    """Indices of the lines of a lower-cased page (``text.lower()``, or its UTF-8
+    bytes) holding a literal of ``_HINT``: the only lines a notice can be on
+    (:func:`_strength` asks ``_hinted`` of a stripped line before anything
+    else; no literal starts or ends with a space, or holds a newline), found
+    by one scan of the page instead of a call per line looked at."""
     if _PAGE_HINTS is None:
-        hits = [end - len(w) + 1 for end, w in _HINT_WORDS.iter(joined)]
-        lengths: Iterable[int] = map(len, low)
-    else:  # (UTF-8 byte offsets)
-        b = joined.encode("utf-8", "surrogatepass")
-        hits = [start for _, start, _ in _PAGE_HINTS.find_matches_as_indexes(b, overlapping=False)]
-        lengths = map(len, low) if len(b) == len(joined) else (len(s.encode("utf-8", "surrogatepass")) for s in low)
-    if not hits:
-        return set()
-    # where each line starts in the joined page (its newline included in the one before)
-    starts = list(accumulate(lengths, lambda at, n: at + n + 1, initial=0))
-    return {bisect_right(starts, at) - 1 for at in hits}
+        text = low.decode("utf-8", "surrogatepass") if isinstance(low, bytes) else low
+        hits = sorted(end - len(w) + 1 for end, w in _HINT_WORDS.iter(text))
+        newline: str | bytes = "\n"
+    else:
+        text = low.encode("utf-8", "surrogatepass") if isinstance(low, str) else low
+        hits = [start for _, start, _ in _PAGE_HINTS.find_matches_as_indexes(text, overlapping=False)]
+        newline = b"\n"
+    out: set[int] = set()
+    line = prev = 0
+    for at in hits:  # (in order: the newlines before each counted from the one before)
+        line += text.count(newline, prev, at)  # type: ignore[arg-type]
+        prev = at
+        out.add(line)
+    return out
 
 
 def _hinted(low: str) -> bool:

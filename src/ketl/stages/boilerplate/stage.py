@@ -43,7 +43,7 @@ from .embeds import tweet_signature
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
 from .metadata import STAGE as METADATA_STAGE, metadata_changes, title_key
 from .related import RULE as RELATED_ITEM, related_items
-from .reprint import agency_copyright
+from .reprint import agency_copyright, hinted_lines
 from .rules import CompiledRules, load_rules
 from .site_stats import RepetitionSettings, SiteLineStats, doc_site, site_and_line_keys, split_title_suffix
 
@@ -60,6 +60,7 @@ _DIGITS = re.compile(r"\d+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _OPEN_QUOTES = "\"“«„"
+_MATCHED = (-1).__lt__
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
 _STRAY_WORD = re.compile(r"(?<=[.!?])(\s+)(?P<w>[A-Z][a-z]{1,4})\.\s*$")
 _STRAY_OK = frozenset({"yes", "no", "ok", "okay", "thanks", "amen", "done", "why", "how", "what", "who"})
@@ -230,7 +231,8 @@ def _metadata_of(job: _Job, stats: SiteLineStats | None) -> list[Change]:
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
 
-    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site, page.low)
+    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site,
+                                                             hinted_lines(page.lowered))
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     return changes
@@ -317,7 +319,8 @@ def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None
     """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    for i in [i for i, k in enumerate(verdict[:lines.n]) if k >= 0]:
+    # (the matched lines picked out in C: ``-1 < k`` is ``k >= 0``, no test per line in Python)
+    for i in compress(range(lines.n), map(_MATCHED, verdict)):
         r = by_index[verdict[i]]
         reason[i], penalty[i] = r.id, max(1, r.penalty)
         if r.category == "comment":
@@ -439,11 +442,29 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
     if longest not in page or first_word not in page:
         return  # (most pages: two scans in C instead of a test per line)
     rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
-    for i, s in enumerate(lines.stripped):
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) and longest in t \
+    stripped = lines.stripped
+    for i in _lines_holding(page, longest):
+        s = stripped[i]
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) \
                 and all(w in t for w in rest) \
                 and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
             reason[i], penalty[i] = "title.repeated", 1
+
+
+def _lines_holding(page: str, word: str) -> list[int]:
+    """Indices of the lines of ``page`` (lines joined by newlines) holding
+    ``word`` (no newline in it), in order: found by str.find, the lines
+    between counted by str.count, in C."""
+    out: list[int] = []
+    line = pos = 0
+    while (at := page.find(word, pos)) >= 0:
+        line += page.count("\n", pos, at)
+        out.append(line)
+        pos = page.find("\n", at + len(word)) + 1  # (the next line's start)
+        if pos == 0:
+            break
+        line += 1
+    return out
 
 
 def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings, latin_only: bool = False) -> str:
