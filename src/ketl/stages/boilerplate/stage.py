@@ -579,36 +579,41 @@ def _line_changes(texts: list[str], blank: list[bool],
     furniture: a menu, a comment thread)."""
     n = len(texts)
     kept = [not b and not r for b, r in zip(blank, reason)]
+    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
     # where each line starts: the lengths before it, plus one newline per line
     starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
-    changes = _stray_words(texts, kept, starts)
-    # The other lines (blank or removed) a run at a time: lines are kept or not,
-    # so a gap between two of them is kept lines, which end the run before it.
-    others = list(compress(range(n), map(not_, kept)))
-    if not others:
-        return changes
-    first_kept = kept.index(True) if len(others) < n else n
-    last_kept = n - 1 - kept[::-1].index(True) if first_kept < n else -1
+    changes: list[Change] = []
     run_start = run_stop = -1
     run_rule = ""
-    blank_kept = False
-    prev = -2
-    for i in others:
-        if i != prev + 1:  # kept lines since the last one
+    seen_kept = blank_kept = False
+    # A removed last line takes the text's final newline too (the kept line
+    # before it keeps its own).
+    stops = starts[1:] + [text_len]
+    for i in range(n):
+        if kept[i]:
             if run_start >= 0:
                 changes.append(Change(run_start, run_stop, "", run_rule))
                 run_start = -1
-            blank_kept = False
-        prev = i
-        # (a removed last line takes the text's final newline too; the kept line before it keeps its own)
-        start, stop = starts[i], starts[i + 1] if i + 1 < n else text_len
+            seen_kept, blank_kept = True, False
+            t = texts[i]
+            # The stray word sits in the last few characters: search only there
+            # (the look-behind still sees the full stop before them), and only
+            # where one could: the stop ending the sentence before it sits
+            # between the 17th and the 5th character from the end.
+            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if (t.endswith(".") or t[-1:].isspace()) and (
+                "." in (tail := t[-17:-4]) or "!" in tail or "?" in tail) else None
+            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
+                changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
+            continue
+        start, stop = starts[i], stops[i]
         if blank[i]:
-            if first_kept < i < last_kept and not blank_kept:
+            if seen_kept and i < last_kept and not blank_kept:
                 blank_kept = True  # the one blank line of this gap stays
                 if run_start >= 0:
                     changes.append(Change(run_start, run_stop, "", run_rule))
                     run_start = -1
-            elif run_start >= 0:
+                continue
+            if run_start >= 0:
                 run_stop = stop
             else:
                 run_start, run_stop, run_rule = start, stop, _LAYOUT
@@ -625,22 +630,6 @@ def _line_changes(texts: list[str], blank: list[bool],
     if run_start >= 0:
         changes.append(Change(run_start, run_stop, "", run_rule))
     return changes
-
-
-def _stray_words(texts: list[str], kept: list[bool], starts: list[int]) -> list[Change]:
-    """A final one-word "sentence" that is a bare function word, on the kept lines.
-    The stray word sits in the last few characters: searched only there (the
-    look-behind still sees the full stop before them), and only where one could
-    be: the stop ending the sentence before it sits between the 17th and the
-    5th character from the end."""
-    out: list[Change] = []
-    for i in compress(range(len(texts)), kept):
-        t = texts[i]
-        if (t.endswith(".") or t[-1:].isspace()) and ("." in (tail := t[-17:-4]) or "!" in tail or "?" in tail):
-            m = _STRAY_WORD.search(t, max(0, len(t) - 16))
-            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
-                out.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
-    return out
 
 
 def _edge_runs(rep: list[bool], blank: list[bool], reason: list[str]) -> set[int]:
