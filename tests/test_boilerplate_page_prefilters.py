@@ -151,3 +151,35 @@ def test_lines_holding_a_word_are_those_a_test_per_line_finds():
             asked += 1
             found += len(want)
     assert asked > 500 and found > 2000
+
+
+@pytest.mark.parametrize("min_docs,min_share", [(3, 0.25), (3, 0.3), (1, 0.1), (5, 0.07), (2, 1 / 3), (0, 0.25), (3, 0.0)])
+def test_repeated_and_shared_flags_are_the_per_key_answers(min_docs, min_share):
+    """At the thresholds' edges (0.3 * 10 is 3.0000000000000004 in floats) and on
+    real pages' keys: the flags in C are is_repeated / is_shared of each key."""
+    from ketl.stages.boilerplate.site_stats import RepetitionSettings, SiteLineStats, site_and_page_keys
+
+    stats = SiteLineStats(RepetitionSettings(min_docs=min_docs, min_share=min_share, cross_min_sites=2,
+                                             cross_min_docs=3))
+    pages = []
+    for i, text in enumerate(DRESSED[-90:]):  # (the dressed ones last: a footer line they share)
+        doc = _doc(text)
+        doc.meta["site"] = f"site-{i % 3}"
+        site, distinct, keys = site_and_page_keys(doc)
+        pages.append((site, keys, [not t.strip() for t in text.split("\n")]))
+        for _ in range(1 + i % 4):  # counts of 1 to 4 per document, totals from 30 to 120
+            stats.add(site, distinct)
+    for total in (7, 10, 12, 30, 40):  # every count from 0 to 16 against each total
+        stats._docs[f"edge-{total}"] = total
+        stats._lines[f"edge-{total}"].update({k: k for k in range(1, 17)})
+        pages.append((f"edge-{total}", list(range(17)), [False] * 17))
+    flagged = shared = 0
+    for site, keys, blank in pages:
+        got = stats.repeated_flags(site, keys, blank)
+        assert got == [not b and stats.is_repeated(site, k) for k, b in zip(keys, blank)]
+        assert all(type(f) is bool for f in got)
+        flagged += sum(got)
+        got = stats.shared_flags(keys, blank)
+        assert got == [not b and stats.is_shared(k) for k, b in zip(keys, blank)]
+        shared += sum(got)
+    assert flagged > 20 and shared > 50

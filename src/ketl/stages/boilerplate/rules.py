@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 import tomllib
 from bisect import bisect_right
-from itertools import accumulate
-from operator import add
+from itertools import accumulate, compress, repeat
+from operator import add, is_
 
 import ahocorasick
 from dataclasses import dataclass, field
@@ -68,12 +68,15 @@ class Rule:
 
 
 class _Memo(dict):
-    """Line -> verdict, and the characters of the lines it holds (its bound)."""
+    """Line -> verdict, and the characters of the lines it holds (its bound).
+    Always holds the blank line's verdict (-1), so a page's verdicts are looked
+    up by ``map(memo.get, lines)`` in C, blank lines with the others."""
 
     __slots__ = ("chars",)
 
     def __init__(self, known: dict[str, int] | None = None) -> None:
         super().__init__(known or ())
+        self[""] = -1
         self.chars = sum(map(len, self))
 
     def remember(self, s: str, k: int) -> None:
@@ -84,6 +87,7 @@ class _Memo(dict):
 
     def clear(self) -> None:
         super().clear()
+        self[""] = -1
         self.chars = 0
 
 
@@ -149,12 +153,13 @@ class CompiledRules:
         """Index into :attr:`rules` of the rule matching each stripped,
         lower-cased line (-1: none, or a blank line): the hot path, one pass
         over the lines (a line's keyword scan only when its verdict is not cached)."""
-        index, get = self._index, self._cache.get
-        # The remembered verdicts first (a line too long to be remembered is not found).
-        out = [get(s) if s else -1 for s in lines]
-        todo = [i for i, k in enumerate(out) if k is None]
-        if not todo:
+        index = self._index
+        # The remembered verdicts first (a line too long to be remembered is not
+        # found), blank lines' among them (-1), picked out in C.
+        out = list(map(self._cache.get, lines))
+        if None not in out:
             return out
+        todo = list(compress(range(len(out)), map(is_, out, repeat(None))))
         texts = [lines[i] for i in todo]
         if self._page is None:
             masks = map(self._mask, texts) if self._gated else [0] * len(texts)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, repeat
+from operator import and_, le, not_
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -57,6 +58,18 @@ def line_key_lower(s: str, _search=_DIGIT.search, _sub=_DIGITS.sub, _hash=xxhash
         s = _sub("0", s)
     # split/join strips and collapses the same whitespace as re's \s (str.isspace)
     return _hash(" ".join(s.split()).encode("utf-8", "surrogatepass")) - (1 << 63)
+
+
+def _least_count(min_docs: int, min_share: float, total: int) -> int | None:
+    """The smallest count ``c`` with ``c >= min_docs`` and ``c / total >= min_share``
+    (float division is monotonic in ``c``: a count passes both exactly when it is
+    at least this one); None for thresholds a count of 0 or less may pass."""
+    if min_docs < 1 or min_share <= 0:
+        return None
+    c = max(min_docs, int(min_share * total) - 1)
+    while c / total < min_share:
+        c += 1
+    return c
 
 
 def split_title_suffix(line: str) -> tuple[str, str | None]:
@@ -189,16 +202,20 @@ class SiteLineStats:
         return lambda key: (c := get(key, 0)) >= min_docs and c / total >= min_share
 
     def repeated_flags(self, site: str, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
-        """:meth:`is_repeated` of each key (False for blank lines), in one pass."""
+        """:meth:`is_repeated` of each key (False for blank lines), in one pass in C:
+        each key's count against the smallest count that passes both thresholds."""
         counts = self._lines.get(site) if site else None
         total = self._docs.get(site, 0)
         if not counts or total <= 0:
             return [False] * len(keys)
         get, min_docs, min_share = counts.get, self.settings.min_docs, self.settings.min_share
-        return [not b and (c := get(k, 0)) >= min_docs and c / total >= min_share for k, b in zip(keys, blank)]
+        least = _least_count(min_docs, min_share, total)
+        if least is None:  # (thresholds any count passes: as they are written)
+            return [not b and (c := get(k, 0)) >= min_docs and c / total >= min_share for k, b in zip(keys, blank)]
+        return list(map(and_, map(le, repeat(least), map(get, keys, repeat(0))), map(not_, blank)))
 
     def shared_flags(self, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
-        """:meth:`is_shared` of each key (False for blank lines), in one pass."""
+        """:meth:`is_shared` of each key (False for blank lines), in one pass in C."""
         st = self.settings
         if st.cross_min_sites <= 0:
             return [False] * len(keys)
@@ -211,7 +228,7 @@ class SiteLineStats:
         shared = self._shared
         if shared.isdisjoint(keys):  # most pages: one set pass in C
             return [False] * len(keys)
-        return [not b and k in shared for k, b in zip(keys, blank)]
+        return list(map(and_, map(shared.__contains__, keys), map(not_, blank)))
 
     def is_shared(self, key: int) -> bool:
         """Is this line printed on many sites (``cross_min_sites`` sites and

@@ -60,7 +60,6 @@ _DIGITS = re.compile(r"\d+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _OPEN_QUOTES = "\"“«„"
-_MATCHED = (-1).__lt__
 # A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
 _STRAY_WORD = re.compile(r"(?<=[.!?])(\s+)(?P<w>[A-Z][a-z]{1,4})\.\s*$")
 _STRAY_OK = frozenset({"yes", "no", "ok", "okay", "thanks", "amen", "done", "why", "how", "what", "who"})
@@ -319,8 +318,7 @@ def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None
     """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    # (the matched lines picked out in C: ``-1 < k`` is ``k >= 0``, no test per line in Python)
-    for i in compress(range(lines.n), map(_MATCHED, verdict)):
+    for i in [i for i, k in enumerate(verdict[:lines.n]) if k >= 0]:
         r = by_index[verdict[i]]
         reason[i], penalty[i] = r.id, max(1, r.penalty)
         if r.category == "comment":
