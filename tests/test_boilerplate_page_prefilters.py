@@ -1,6 +1,7 @@
-"""Page-level prefilters of the boilerplate stage give the answers of the per-line
-paths they skip, on real text in many languages and scripts: the reprint notices'
-hint scan (reprint.hinted_lines, metadata's notice scans)."""
+"""Page-level shortcuts of the boilerplate stage (bp-9) give the answers of the
+per-line paths they replace, on real text in many languages and scripts: the
+page lower-cased by bytes, its non-Latin letters noted once, the lines holding
+the title's longest word found by str.find, the site-repetition flags in C."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import pytest
 
 from conftest import texts_in_many_scripts
 from ketl.document import Document
-from ketl.stages.boilerplate import metadata, reprint
 
 TEXTS = texts_in_many_scripts(aeb_limit=60)
 
@@ -42,61 +42,9 @@ def _dressed() -> list[str]:
 DRESSED = _dressed()
 
 
-def _by_line(low: list[str]) -> set[int]:
-    return {k for k, s in enumerate(low) if any(w in s for w in reprint._HINT_LITERALS)}
-
-
-@pytest.mark.parametrize("dfa", [True, False], ids=["dfa", "per-line-automaton"])
-def test_hinted_lines_are_the_lines_holding_a_hint(monkeypatch, dfa):
-    if not dfa:
-        monkeypatch.setattr(reprint, "_PAGE_HINTS", None)
-    elif reprint._PAGE_HINTS is None:
-        pytest.skip("ahocorasick_rs is not installed")
-    found = 0
-    for text in DRESSED:
-        low = text.lower()
-        got = reprint.hinted_lines(low)
-        assert got == _by_line(low.split("\n")) == reprint.hinted_lines(low.encode("utf-8"))
-        found += len(got)
-    assert found > 100 and not reprint.hinted_lines("\nplain words\n")
-
-
-def test_every_notice_line_is_a_hinted_line():
-    """What the prefilter relies on: a line that names a source holds a hint."""
-    named = 0
-    for text in DRESSED:
-        texts = text.split("\n")
-        hinted = reprint.hinted_lines(text.lower())
-        for k, line in enumerate(texts):
-            if reprint.find_reprint_strength(line)[0] is not None:
-                named += 1
-                assert k in hinted, line
-    assert named >= 60
-
-
 def _doc(text: str) -> Document:
     return Document.from_source(doc_id="t", source_path="site/t.txt", source_sha256="0",
                                 source_encoding="utf-8", source=text)
-
-
-def _changes(text: str, every_line: bool, monkeypatch) -> tuple:
-    if every_line:  # the scan before the prefilter: every line may be a notice
-        monkeypatch.setattr(metadata, "hinted_lines", lambda low: set(range(low.count("\n") + 1)))
-    doc = _doc(text)
-    texts = text.split("\n")
-    furniture = [len(t) < 25 for t in texts]  # (short lines as furniture: the scans skip them)
-    out = metadata.metadata_changes(doc, texts, furniture.__getitem__)
-    monkeypatch.undo()
-    return out, dict(doc.meta)
-
-
-def test_metadata_with_the_prefilter_is_metadata_without_it(monkeypatch):
-    reprinted = 0
-    for text in DRESSED:
-        fast = _changes(text, False, monkeypatch)
-        assert fast == _changes(text, True, monkeypatch)
-        reprinted += "reprinted_from" in fast[1]
-    assert reprinted >= 30
 
 
 # Texts whose characters outside ASCII change case, or do not: the byte-level
@@ -113,9 +61,8 @@ def test_the_page_lower_is_str_lower():
 
     fast = 0
     for text in [*TEXTS, *DRESSED, *CASED]:
-        low, others, lowered = _lower_page(text)
+        low, others = _lower_page(text)
         assert low == text.lower() and others == non_ascii(text)
-        assert lowered == text.lower().encode("utf-8", "surrogatepass")
         fast += bool(others) and others.lower() == others
     assert fast > 20  # (most real texts take the byte path)
 
@@ -183,3 +130,31 @@ def test_repeated_and_shared_flags_are_the_per_key_answers(min_docs, min_share):
         assert got == [not b and stats.is_shared(k) for k, b in zip(keys, blank)]
         shared += sum(got)
     assert flagged > 20 and shared > 50
+
+
+def test_trailing_fragment_verdicts_are_those_of_a_findall_per_line(monkeypatch):
+    """_is_trailing_fragment's words of the rest of the article from one findall
+    over the kept lines joined: the verdicts of a findall per line, on pages
+    whose last line is cut short (a fragment, or a line of the article's own)."""
+    from ketl.stages.boilerplate import stage
+
+    def per_line(texts, reason, blank, last, settings):
+        # the reference: the words a findall per line finds, checked against the joined ones
+        rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
+                for w in stage._WORDS.findall(t)}
+        joined = set(map(str.lower, stage._WORDS.findall("\n".join(
+            [t for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]]))))
+        assert joined == rest
+        return original(texts, reason, blank, last, settings)
+
+    original = stage._is_trailing_fragment
+    verdicts = set()
+    settings = stage.BoilerplateSettings()
+    for text in TEXTS:
+        texts = text.rstrip("\n").split("\n")
+        for tail in ("Subscribe to our newsletter for more stories about", texts[0][:40].rstrip(" .")):
+            page = [*texts, "", tail]
+            blank = [not t.strip() for t in page]
+            reason = [""] * len(page)
+            verdicts.add(per_line(page, reason, blank, len(page) - 1, settings))
+    assert verdicts == {True, False}

@@ -122,11 +122,10 @@ class PageLines:
       unless the caller has them (``keys``: phase A's, carried.py);
     * ``latin_only``: no letter of another script than Latin on the page
       (:func:`has_non_latin_letter` of the text is False; so it stays for
-      what is left of the text when lines leave it);
-    * ``lowered``: the page lower-cased, as UTF-8 bytes (None after :meth:`without`).
+      what is left of the text when lines leave it).
     """
 
-    __slots__ = ("texts", "stripped", "low", "rule", "_keys", "latin_only", "lowered")
+    __slots__ = ("texts", "stripped", "low", "rule", "_keys", "latin_only")
 
     def __init__(self, text: str, rules: CompiledRules, keys: list[int] | None = None) -> None:
         self.texts = text.split("\n")
@@ -134,7 +133,7 @@ class PageLines:
         # One lower() for the page: case mapping never makes or takes a
         # newline, and a final sigma is settled within its line either way
         # (whitespace and newlines are not case-ignorable).
-        low, others, self.lowered = _lower_page(text)
+        low, others = _lower_page(text)
         self.low = list(map(str.strip, low.split("\n")))
         self.latin_only = not others or _NON_LATIN_LETTER.search(others) is None
         self.rule = rules.match_lines(self.low)
@@ -153,7 +152,6 @@ class PageLines:
         out = PageLines.__new__(PageLines)
         out.texts = texts
         out.latin_only = self.latin_only  # (fewer characters, none new)
-        out.lowered = None
         # (the kept lines as slices between the few removed ones: no step per line in Python)
         cuts = sorted(k for k in removed if 0 <= k < len(self.texts))
         if _kept(self.texts, cuts) == texts:
@@ -174,8 +172,8 @@ class PageLines:
         return out
 
 
-def _lower_page(text: str) -> tuple[str, str, bytes]:
-    """``(text.lower(), non_ascii(text), text.lower() in UTF-8)``. ``str.lower``
+def _lower_page(text: str) -> tuple[str, str]:
+    """``(text.lower(), non_ascii(text))``. ``str.lower``
     maps a text with a character outside ASCII (a curly quote is enough: most
     texts) a character at a time through the Unicode tables, ~3 ns each; when
     none of those characters changes case (quotes, dashes, lower-case accented
@@ -183,15 +181,12 @@ def _lower_page(text: str) -> tuple[str, str, bytes]:
     form in C gives the same text in a third of the time (UTF-8 never uses a
     byte below 0x80 inside a longer sequence)."""
     if text.isascii():
-        low = text.lower()
-        return low, "", low.encode("ascii")
+        return text.lower(), ""
     b = text.encode("utf-8", "surrogatepass")
     others = b.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
     if others.lower() != others:  # (a capital outside ASCII, or a final sigma)
-        low = text.lower()
-        return low, others, low.encode("utf-8", "surrogatepass")
-    b = b.lower()
-    return b.decode("utf-8", "surrogatepass"), others, b
+        return text.lower(), others
+    return b.lower().decode("utf-8", "surrogatepass"), others
 
 
 def _kept(items: list, cuts: list[int]) -> list:

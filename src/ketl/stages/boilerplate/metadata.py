@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 from ...document import Change, Document, apply_changes
 from .classifier import is_prose
-from .reprint import agency_copyright, find_reprint, find_reprint_strength, hinted_lines
+from .reprint import agency_copyright, find_reprint, find_reprint_strength
 from .site_stats import doc_site, split_title_suffix
 
 __all__ = ["extract_metadata", "extract_metadata_at", "extract_metadata_lines", "metadata_changes", "find_title", "find_dateline", "find_reprint", "is_place"]
@@ -216,14 +216,10 @@ def extract_metadata_lines(doc: Document, texts: list[str], furniture: Callable[
 
 
 def metadata_changes(doc: Document, texts: list[str], furniture: Callable[[int], bool],
-                     site: str | None = None,
-                     hinted: set[int] | None = None) -> tuple[int | None, set[int], list[Change]]:
+                     site: str | None = None) -> tuple[int | None, set[int], list[Change]]:
     """:func:`extract_metadata_lines` but for the text: ``doc.meta`` is filled,
     the changes that take the metadata out of the text are returned, for the
-    caller to apply (stage "boilerplate.metadata") before anything else changes it.
-    ``hinted``: :func:`hinted_lines` of the text, if the caller has it."""
-    if hinted is None:  # the lines a reprint notice can be on (few pages have one)
-        hinted = hinted_lines("\n".join(texts).lower())
+    caller to apply (stage "boilerplate.metadata") before anything else changes it."""
     if texts and texts[-1] == "":
         texts = texts[:-1]  # the final newline ends the last line, it opens none
     lines = _Lines(texts)
@@ -238,10 +234,10 @@ def metadata_changes(doc: Document, texts: list[str], furniture: Callable[[int],
     # furniture to the rules too, so notices are looked for first, and a little
     # further down: a site's tagline or a menu may sit between them and the title).
     first = 0 if t is None else t + 1  # the lines above the headline are the page's header
-    notices = _top_notices(doc, texts, removed, first, furniture, hinted)
+    notices = _top_notices(doc, texts, removed, first, furniture)
     removed.update(notices)
     dateline_at = _dateline(doc, lines, removed, first, furniture)
-    notices += _bottom_notices(doc, texts, removed, furniture, site, hinted)
+    notices += _bottom_notices(doc, texts, removed, furniture, site)
     for k in notices:
         # Take the line's newline with it (the next line's start), or the
         # previous newline for a last line without one.
@@ -317,19 +313,16 @@ _TOP_LINES = 6
 
 
 def _top_notices(doc: Document, texts: list[str], removed: set[int], first: int,
-                 furniture: Callable[[int], bool], hinted: set[int] | None = None) -> list[int]:
+                 furniture: Callable[[int], bool]) -> list[int]:
     """Indices of the (strongly phrased) reprint notices near the top; the
-    first sets ``reprinted_from``. ``hinted``: the only lines that can be one
-    (:func:`hinted_lines`; None: any)."""
+    first sets ``reprinted_from``."""
     out: list[int] = []
-    if hinted is not None and not any(k >= first for k in hinted):
-        return out  # (most pages)
     looked = 0
     for k in range(first, len(texts)):
         line = texts[k]
         if k in removed or not line.strip():
             continue
-        src = find_reprint(line, weak=False) if hinted is None or k in hinted else None
+        src = find_reprint(line, weak=False)
         if src is not None:
             doc.meta.setdefault("reprinted_from", src)
             out.append(k)
@@ -362,14 +355,11 @@ _BOTTOM_LINES = 15
 
 
 def _bottom_notices(doc: Document, texts: list[str], removed: set[int],
-                    furniture: Callable[[int], bool] = lambda k: False, site: str | None = None,
-                    hinted: set[int] | None = None) -> list[int]:
+                    furniture: Callable[[int], bool] = lambda k: False, site: str | None = None) -> list[int]:
     """Indices of the reprint notices among the last non-blank lines (of the
     lower half of the page: on a short page the top is near); the lowest one
     sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
-    copyright lines) count only when they set it. ``hinted``: as for _top_notices."""
-    if hinted is not None and not any(len(texts) // 2 < k < len(texts) for k in hinted):
-        return []  # (most pages)
+    copyright lines) count only when they set it."""
     # (the text is the one the caller's doc_site saw: nothing is cut before the end)
     site = doc.meta.get("site") or (doc_site(doc) if site is None else site)
     out: list[int] = []
@@ -380,7 +370,7 @@ def _bottom_notices(doc: Document, texts: list[str], removed: set[int],
         looked += 1
         if looked > _BOTTOM_LINES:
             break
-        if k in removed or (hinted is not None and k not in hinted):
+        if k in removed:
             continue
         src, strong = find_reprint_strength(texts[k], site=site)
         if src is None or not (strong or "reprinted_from" not in doc.meta):

@@ -23,12 +23,7 @@ from typing import Any
 
 import ahocorasick
 
-try:  # one DFA scan of a whole page (see hinted_lines)
-    import ahocorasick_rs
-except ImportError:
-    ahocorasick_rs = None
-
-__all__ = ["find_reprint", "find_reprint_strength", "clean_source", "agency_copyright", "hinted_lines"]
+__all__ = ["find_reprint", "find_reprint_strength", "clean_source", "agency_copyright"]
 
 _SUBJECT = (r"(?:(?:this|the) (?:article|story|piece|post|report|item|content|interview|essay|column|op-ed|analysis)"
             r"|a version of this (?:article|story|piece|post)|(?:article|story|content))")
@@ -98,41 +93,6 @@ def _hint_automaton() -> Any:
 
 
 _HINT_WORDS = _hint_automaton()
-_HINT_LITERALS = tuple(_HINT_WORDS.keys())
-
-
-def _page_hint_automaton() -> Any:
-    if ahocorasick_rs is None:
-        return None
-    return ahocorasick_rs.BytesAhoCorasick([w.encode("utf-8") for w in _HINT_LITERALS],
-                                           matchkind=ahocorasick_rs.MatchKind.Standard,
-                                           implementation=ahocorasick_rs.Implementation.DFA)
-
-
-_PAGE_HINTS = _page_hint_automaton()
-
-
-def hinted_lines(low: str | bytes) -> set[int]:
-    """Indices of the lines of a lower-cased page (``text.lower()``, or its UTF-8
-    bytes) holding a literal of ``_HINT``: the only lines a notice can be on
-    (:func:`_strength` asks ``_hinted`` of a stripped line before anything
-    else; no literal starts or ends with a space, or holds a newline), found
-    by one scan of the page instead of a call per line looked at."""
-    if _PAGE_HINTS is None:
-        text = low.decode("utf-8", "surrogatepass") if isinstance(low, bytes) else low
-        hits = sorted(end - len(w) + 1 for end, w in _HINT_WORDS.iter(text))
-        newline: str | bytes = "\n"
-    else:
-        text = low.encode("utf-8", "surrogatepass") if isinstance(low, str) else low
-        hits = [start for _, start, _ in _PAGE_HINTS.find_matches_as_indexes(text, overlapping=False)]
-        newline = b"\n"
-    out: set[int] = set()
-    line = prev = 0
-    for at in hits:  # (in order: the newlines before each counted from the one before)
-        line += text.count(newline, prev, at)  # type: ignore[arg-type]
-        prev = at
-        out.add(line)
-    return out
 
 
 def _hinted(low: str) -> bool:

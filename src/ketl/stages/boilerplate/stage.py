@@ -43,7 +43,7 @@ from .embeds import tweet_signature
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
 from .metadata import STAGE as METADATA_STAGE, metadata_changes, title_key
 from .related import RULE as RELATED_ITEM, related_items
-from .reprint import agency_copyright, hinted_lines
+from .reprint import agency_copyright
 from .rules import CompiledRules, load_rules
 from .site_stats import RepetitionSettings, SiteLineStats, doc_site, site_and_line_keys, split_title_suffix
 
@@ -230,8 +230,7 @@ def _metadata_of(job: _Job, stats: SiteLineStats | None) -> list[Change]:
         def furniture(k: int) -> bool:
             return verdict[k] >= 0
 
-    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site,
-                                                             hinted_lines(page.lowered))
+    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     return changes
