@@ -716,8 +716,9 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     prev = max((i for i in range(last) if not blank[i] and not reason[i]), default=None)
     if prev is not None and list_lead(s) and list_lead(texts[prev].strip()) == list_lead(s):
         return False  # the last item of the article's own list
-    rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
-            for w in _WORDS.findall(t)}
+    # (one findall over the other kept lines joined: no word spans their newlines)
+    rest = set(map(str.lower, _WORDS.findall("\n".join(
+        [t for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]]))))
     if not rest:
         return False  # a one-line article is the article
     overlap = sum(1 for w in words if w in rest) / len(words)
