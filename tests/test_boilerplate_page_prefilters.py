@@ -158,3 +158,44 @@ def test_trailing_fragment_verdicts_are_those_of_a_findall_per_line(monkeypatch)
             reason = [""] * len(page)
             verdicts.add(per_line(page, reason, blank, len(page) - 1, settings))
     assert verdicts == {True, False}
+
+
+def test_the_notice_start_test_lets_every_notice_through():
+    """reprint's test of a line's first characters (from the phrasings' parsed
+    patterns) never turns away a line the phrasings match, in any case, and turns
+    away most prose; find_reprint_strength's answers are those without it."""
+    from ketl.stages.boilerplate import reprint
+
+    assert reprint._NOTICE_STARTS is not None
+    variants = []
+    for n in NOTICES:
+        variants += [n, n.upper(), n.lower(), n.title(), "  " + n + "  "]
+    lines = [t.strip() for text in DRESSED for t in text.split("\n") if t.strip()] + variants
+    matched = turned_away = 0
+    for s in lines:
+        s = s.strip()
+        if reprint._ANY_NOTICE(s):
+            matched += 1
+            assert reprint._may_be_notice(s), s
+        turned_away += not reprint._may_be_notice(s)
+    assert matched >= 60 and turned_away > len(lines) // 3
+    plain = reprint._strength.__wrapped__
+    for s in lines:
+        for weak in (True, False):
+            s = s.strip()
+            want = plain(s, weak, "Harbour Times") if s and len(s) <= 300 else (None, False)
+            assert reprint.find_reprint_strength(s, weak=weak, site="Harbour Times") == want, s
+
+
+def test_the_notice_starts_follow_the_patterns():
+    """The starts are computed, not listed: a phrasing added with a new first word
+    is let through; one that may start with anything turns the test off."""
+    import re
+
+    from ketl.stages.boilerplate import reprint
+
+    got = reprint._start_test([re.compile(r"^(?:nachgedruckt|re(?:printed|posted)) (?:mit|with) (?P<src>.+)$", re.I)])
+    assert got == (frozenset({"nac", "rep"}), ())
+    got = reprint._start_test([re.compile(r"^(?:©|\(c\))\s*(?P<src>.+)$", re.I), re.compile(r"^a?b (?P<src>.+)$", re.I)])
+    assert got == (frozenset({"(c)", "ab "}), ("b ", "©"))
+    assert reprint._start_test([re.compile(r"^\s*source: (?P<src>.+)$", re.I)]) is None
