@@ -93,32 +93,37 @@ def test_without_ahocorasick_rs_the_rules_scan_line_by_line(monkeypatch):
     assert rules.match_lines(lines) == RULES.match_lines(lines)
 
 
-class _Forgetful(dict):
+class _Forgetful(rules_mod._Memo):
     """A memo that keeps nothing: every line's verdict computed."""
 
     def __setitem__(self, key, value):
         pass
 
 
-def test_long_line_verdicts_remembered_are_the_computed_ones():
-    memo = dataclasses.replace(RULES, _cache={}, _long={})
-    plain = dataclasses.replace(RULES, _cache={}, _long=_Forgetful())
+def test_long_line_verdicts_remembered_are_the_computed_ones(monkeypatch):
+    monkeypatch.setattr(rules_mod, "_MEMO_BUDGET", 400_000)  # (filled and emptied on the way)
+    memo = dataclasses.replace(RULES, _cache=rules_mod._Memo())
+    plain = dataclasses.replace(RULES, _cache=_Forgetful())
     pages = PAGES + PAGES[:20]  # the second time, the long lines' verdicts come from the memo
     assert [memo.match_lines(p) for p in pages] == [plain.match_lines(p) for p in pages]
-    long_lines = {s for p in PAGES for s in p if rules_mod._CACHE_MAX_CHARS < len(s) <= rules_mod._LONG_MAX_CHARS}
-    assert len(long_lines) > rules_mod._LONG_MAX_ENTRIES  # the memo was full and cleared on the way
-    assert 0 < len(memo._long) <= rules_mod._LONG_MAX_ENTRIES and not plain._long
-    assert all(len(s) <= rules_mod._LONG_MAX_CHARS for s in memo._long)
+    long_lines = {s for p in PAGES for s in p if 80 < len(s) <= rules_mod._MEMO_MAX_CHARS}
+    assert sum(map(len, long_lines)) > rules_mod._MEMO_BUDGET  # the memo was full and emptied on the way
+    assert any(len(s) > 80 for s in memo._cache) and not plain._cache
+    assert all(len(s) <= rules_mod._MEMO_MAX_CHARS for s in memo._cache)
+    assert memo._cache.chars == sum(map(len, memo._cache))
 
 
-def test_the_long_line_memo_is_bounded(monkeypatch):
-    monkeypatch.setattr(rules_mod, "_LONG_MAX_ENTRIES", 50)
-    memo = dataclasses.replace(RULES, _cache={}, _long={})
+def test_the_line_memo_is_bounded(monkeypatch):
+    monkeypatch.setattr(rules_mod, "_MEMO_BUDGET", 5000)
+    memo = dataclasses.replace(RULES, _cache=rules_mod._Memo())
     lines = [f"line {k} of a long paragraph that the council printed on the harbour notice board, "
              f"with more words so that it is longer than eighty characters" for k in range(140)]
-    lines.append("x" * (rules_mod._LONG_MAX_CHARS + 1))
+    lines.append("x" * (rules_mod._MEMO_MAX_CHARS + 1))
     memo.match_lines(lines)
-    assert 0 < len(memo._long) <= 50 and "x" * (rules_mod._LONG_MAX_CHARS + 1) not in memo._long
+    assert 0 < memo._cache.chars < 5000 + 200 and "x" * (rules_mod._MEMO_MAX_CHARS + 1) not in memo._cache
+    monkeypatch.setattr(rules_mod, "_CACHE_MAX_ENTRIES", 30)
+    memo.match_lines([f"share {k}" for k in range(100)])
+    assert 0 < len(memo._cache) <= 30
 
 
 def test_compiled_rules_pickle_and_deepcopy_with_their_page_scan(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -20,11 +21,23 @@ MULTILINGUAL = Path(__file__).resolve().parent / "data" / "multilingual"
 
 
 def _site_lines_before(found) -> object:
-    """What prepare_batch wrote before: SiteLineStats.add per document, then to_arrow."""
-    stats = SiteLineStats()
+    """What prepare_batch wrote before (SiteLineStats.add per document, then its
+    row-by-row to_arrow), built here a row at a time: each site sorted, its
+    document count with a null key, then its keys in the order first counted."""
+    docs: dict[str, int] = {}
+    lines: dict[str, dict[int, int]] = {}
     for site, keys in found:
-        stats.add(site, keys)
-    return stats.to_arrow()
+        if site:
+            docs[site] = docs.get(site, 0) + 1
+            counts = lines.setdefault(site, {})
+            for k in set(keys):
+                counts[int(k)] = counts.get(int(k), 0) + 1
+    rows = []
+    for site in sorted(docs):
+        rows.append((site, None, docs[site]))
+        rows += [(site, k, c) for k, c in lines[site].items()]
+    return pa.table({"site": [r[0] for r in rows], "line_key": [r[1] for r in rows],
+                     "n_docs": [r[2] for r in rows]}, schema=SiteLineStats.SCHEMA)
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +67,23 @@ def test_site_lines_table_is_what_site_line_stats_wrote(prepared):
     for given in (found, twice, found[::-1], found[:1], []):
         assert batch.site_lines_table(given).equals(_site_lines_before(given))
     assert batch.site_lines_table([("", {1, 2})]).num_rows == 0  # no site: not counted
+
+
+def test_site_line_stats_add_all_is_add_per_document(prepared):
+    """The bulk count is the per-document one, as a table and as what the stage asks."""
+    found = [site_and_line_keys(d) for d in prepared]
+    found += found[:4]  # documents seen twice: their keys count twice
+    one, bulk = SiteLineStats(), SiteLineStats().add_all(found)
+    for site, keys in found:
+        one.add(site, keys)
+    assert bulk.to_arrow().equals(one.to_arrow()) and bulk.to_arrow().equals(_site_lines_before(found))
+    assert len(bulk) == len(one) > 200
+    for site, keys in found:
+        assert bulk.n_docs(site) == one.n_docs(site) > 0
+        assert [bulk.count(site, k) for k in keys] == [one.count(site, k) for k in keys]
+    back = SiteLineStats.from_arrow(bulk.to_arrow())
+    assert back.to_arrow().equals(bulk.to_arrow())
+    assert SiteLineStats().add_all([]).to_arrow().num_rows == 0
 
 
 def test_work_files_read_back_equal(tmp_path, prepared):

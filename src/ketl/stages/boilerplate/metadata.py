@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import accumulate
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -249,19 +248,19 @@ def metadata_changes(doc: Document, texts: list[str], furniture: Callable[[int],
 
 
 class _Lines:
-    """Where each line starts and ends, from the cumulated line lengths."""
+    """Where each line starts and ends, summed on request (a page asks for a few
+    lines' offsets at most: the title's, a notice's, the dateline's)."""
 
-    __slots__ = ("texts", "_ends")
+    __slots__ = ("texts",)
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
-        self._ends = list(accumulate(map(len, texts)))  # characters before each line's end, newlines aside
 
     def start(self, k: int) -> int:
-        return (self._ends[k - 1] if k else 0) + k
+        return sum(map(len, self.texts[:k])) + k  # the lines before it, and their newlines
 
     def end(self, k: int) -> int:
-        return self._ends[k] + k
+        return self.start(k) + len(self.texts[k])
 
 
 def _take_title(doc: Document, lines: _Lines, t: int, changes: list[Change]) -> None:

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 import ahocorasick
+from re import _constants as _C, _parser as _sre_parse
 
 __all__ = ["find_reprint", "find_reprint_strength", "clean_source", "agency_copyright"]
 
@@ -109,6 +110,110 @@ _ANY_NOTICE = re.compile("|".join(f"(?:{re.sub(r'[(][?]P<[a-z0-9]+>', '(?:', p.p
                          re.IGNORECASE).match
 
 
+_PREFIX = 3  # characters of a line's start the notice test looks at
+
+
+def _prefixes(items: Any, k: int = _PREFIX) -> tuple[set[str], set[str]] | None:
+    """The lower-cased starts of the strings the parsed pattern ``items`` matches:
+    ``(ends, starts)``, the whole strings shorter than ``k`` characters, and the
+    first ``k`` characters of the others (fewer where what follows cannot be
+    listed: a class, ``.``, a long repeat); None when its first character cannot be."""
+    out = {""}  # what the items so far match, shorter than k and whole
+    starts: set[str] = set()
+    for op, av in items:
+        if op is _C.AT:
+            continue  # (zero-width)
+        step = _item_prefixes(op, av, k)
+        if step is None:  # not listable: every string so far is a start, open-ended
+            if "" in out:
+                return None
+            return set(), starts | out
+        ends, opened = step
+        nxt: set[str] = set()
+        for p in out:
+            for q in opened:
+                starts.add((p + q)[:k])
+            for q in ends:
+                (starts if len(p + q) >= k else nxt).add((p + q)[:k])
+        out = nxt
+        if not out:
+            break
+    return out, starts
+
+
+def _item_prefixes(op: Any, av: Any, k: int) -> tuple[set[str], set[str]] | None:
+    if op is _C.LITERAL:
+        return {chr(av).lower()}, set()
+    if op is _C.IN:
+        chars: set[str] = set()
+        for sub, val in av:
+            if sub is _C.LITERAL:
+                chars.add(chr(val).lower())
+            elif sub is _C.RANGE and val[1] - val[0] < 64:
+                chars.update(chr(c).lower() for c in range(val[0], val[1] + 1))
+            else:
+                return None
+        return chars, set()
+    if op is _C.SUBPATTERN and not (av[1] or av[2]):
+        return _prefixes(av[3], k)
+    if op is _C.BRANCH:
+        parts = [_prefixes(p, k) for p in av[1]]
+        if any(p is None for p in parts):
+            return None
+        return set().union(*(e for e, _ in parts)), set().union(*(o for _, o in parts))
+    if op in (_C.MAX_REPEAT, _C.MIN_REPEAT) and av[1] <= 3:
+        # (a short repeat as 0 to 3 copies of its item in a row)
+        return _repeat(av, k)
+    return None
+
+
+def _repeat(av: Any, k: int) -> tuple[set[str], set[str]] | None:
+    lo, hi, item = av
+    ends: set[str] = {""} if lo == 0 else set()
+    starts: set[str] = set()
+    for n in range(1, hi + 1):
+        got = _prefixes([(_C.SUBPATTERN, (None, 0, 0, item))] * n, k)
+        if got is None:
+            return None
+        if n >= lo:
+            ends |= got[0]
+        starts |= got[1]
+    return ends, starts
+
+
+def _start_test(patterns: list[re.Pattern[str]]) -> tuple[frozenset[str], tuple[str, ...]] | None:
+    """(the k-character starts, the shorter open-ended ones) of every string one of
+    ``patterns`` (anchored, case-insensitive) matches; None when they cannot be listed."""
+    starts: set[str] = set()
+    for p in patterns:
+        got = _prefixes(_sre_parse.parse(p.pattern, p.flags))
+        if got is None:
+            return None
+        starts |= got[0] | got[1]
+    if any(not c.isascii() for s in starts for c in s if c.lower() in "sk" or c in "\u017f\u212a\u0130\u0131"):
+        return None  # (case-insensitive matches across ASCII and not: left to the regex)
+    return (frozenset(s for s in starts if len(s) == _PREFIX),
+            tuple(sorted(s for s in starts if len(s) < _PREFIX)))
+
+
+# The starts every notice has (a test of a line's first characters before the
+# whole alternation: ~0.2 instead of ~1.2 us for a line of prose).
+_NOTICE_STARTS = _start_test([*_STRONG, *_WEAK])
+
+
+def _may_be_notice(s: str) -> bool:
+    """False only for a stripped line no phrasing of _STRONG or _WEAK matches
+    (its first characters start none of them); lines whose first characters
+    are not ASCII go to the regex (case-insensitive matching of other
+    characters is left to it)."""
+    head = s[:_PREFIX]
+    if _NOTICE_STARTS is None or len(head) < _PREFIX or not head.isascii():
+        return True
+    head = head.lower()
+    full, short = _NOTICE_STARTS
+    return head in full or head.startswith(short)
+
+
 _LEAD = re.compile(r"^(?:the (?:website|site|blog|magazine|newspaper|journal) )", re.IGNORECASE)
 _NAME_WORD = re.compile(r"^[\w&'’./+:-]+$")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
@@ -166,6 +271,12 @@ def find_reprint_strength(line: str, *, weak: bool = True, site: str = "") -> tu
     s = line.strip()
     if not s or len(s) > 300:
         return None, False
+    # (_may_be_notice, inlined: asked of every line near a page's top and bottom)
+    head = s[:_PREFIX]
+    if _NOTICE_STARTS is not None and len(head) == _PREFIX and head.isascii():
+        head = head.lower()
+        if head not in _NOTICE_STARTS[0] and not head.startswith(_NOTICE_STARTS[1]):
+            return None, False
     return _strength(s, weak, site) if len(s) <= _REMEMBERED_CHARS else _strength.__wrapped__(s, weak, site)
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 import tomllib
 from bisect import bisect_right
-from itertools import accumulate
-from operator import add
+from itertools import accumulate, compress, repeat
+from operator import add, is_
 
 import ahocorasick
 from dataclasses import dataclass, field
@@ -35,13 +35,15 @@ except ImportError:  # (then every line is scanned by the per-band automata, as 
 __all__ = ["Rule", "CompiledRules", "load_rules", "DEFAULT_PENALTY"]
 
 DEFAULT_PENALTY = 60
-_CACHE_MAX_CHARS = 80
+# The verdicts of lines up to _MEMO_MAX_CHARS characters are remembered, per
+# process (CompiledRules._cache): furniture lines ("Share", "Menu") repeat across
+# a site's pages, and so do longer ones (a wire story's paragraphs printed by many
+# sites, a site's long footer). Most long lines are an article's own, seen once:
+# the memo is emptied when it holds _CACHE_MAX_ENTRIES lines or _MEMO_BUDGET
+# characters (a few MB either way).
+_MEMO_MAX_CHARS = 1000
 _CACHE_MAX_ENTRIES = 200_000
-# Longer lines' verdicts (up to _LONG_MAX_CHARS characters), the most recent
-# _LONG_MAX_ENTRIES only (a few MB): a wire story's paragraphs printed by many sites,
-# a site's long footer. Most long lines are an article's own, seen once.
-_LONG_MAX_CHARS = 1000
-_LONG_MAX_ENTRIES = 8192
+_MEMO_BUDGET = 8_000_000
 _ESCAPE_OR_CHAR = re.compile(r"\\.|.", re.DOTALL)
 _ID = re.compile(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+$")
 # Line lengths at which the ungated alternation is rebuilt without the rules that
@@ -65,6 +67,29 @@ class Rule:
     keywords: tuple[str, ...] = ()  # lower-case literals one of which a matching line holds
 
 
+class _Memo(dict):
+    """Line -> verdict, and the characters of the lines it holds (its bound).
+    Always holds the blank line's verdict (-1), so a page's verdicts are looked
+    up by ``map(memo.get, lines)`` in C, blank lines with the others."""
+
+    __slots__ = ("chars",)
+
+    def __init__(self, known: dict[str, int] | None = None) -> None:
+        super().__init__(known or ())
+        self[""] = -1
+        self.chars = sum(map(len, self))
+
+    def remember(self, s: str, k: int) -> None:
+        if self.chars >= _MEMO_BUDGET or len(self) >= _CACHE_MAX_ENTRIES:
+            self.clear()
+        self[s] = k
+        self.chars += len(s)
+
+    def clear(self) -> None:
+        super().clear()
+        self[""] = -1
+        self.chars = 0
+
 
 @dataclass(frozen=True)
 class CompiledRules:
@@ -76,10 +101,8 @@ class CompiledRules:
     # The same alternation, lower-cased and compiled without IGNORECASE, for
     # lower-cased lines: case folding inside the engine costs ~40% of the time.
     lower_matcher: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
-    # Verdicts of short lines, per process: furniture lines ("Share", "Menu")
-    # repeat across a site's pages, so most short lines are seen before.
-    _cache: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
-    _long: dict[str, int] = field(default_factory=dict, compare=False, repr=False)  # (see _LONG_MAX_CHARS)
+    # Verdicts of the lines seen before (see _MEMO_MAX_CHARS), filled by _index.
+    _cache: _Memo = field(default_factory=_Memo, compare=False, repr=False)
     # Keyword gate: each keyword maps to the bit mask of the gated rules that need it
     # (bit j = the j-th gated rule, rules[_gated[j]], tried alone as _singles[j]);
     # _base is the alternation of the other rules.
@@ -100,6 +123,10 @@ class CompiledRules:
     # without ahocorasick_rs.
     _page: tuple[Any, tuple[int, ...], tuple[tuple[int, int], ...]] | None = field(
         default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self._cache, _Memo):  # (a plain dict given for it: replace(rules, _cache={}))
+            object.__setattr__(self, "_cache", _Memo(self._cache))
 
     # ahocorasick_rs' automata do not pickle: the page gate is rebuilt from the rules on
     # the other side, so compiled rules still travel (multiprocessing, Dask, deepcopy).
@@ -126,32 +153,20 @@ class CompiledRules:
         """Index into :attr:`rules` of the rule matching each stripped,
         lower-cased line (-1: none, or a blank line): the hot path, one pass
         over the lines (a line's keyword scan only when its verdict is not cached)."""
-        index, get = self._index, self._cache.get
-        if self._page is None:
-            mask = self._mask if self._gated else None
-            out = []
-            for s in lines:
-                if not s:
-                    out.append(-1)
-                    continue
-                # Most short lines were seen before (cached verdicts): no keyword
-                # scan, no call.
-                k = get(s) if len(s) <= _CACHE_MAX_CHARS else None
-                out.append(k if k is not None else index(s, mask(s) if mask is not None else 0))
+        index = self._index
+        # The remembered verdicts first (a line too long to be remembered is not
+        # found), blank lines' among them (-1), picked out in C.
+        out = list(map(self._cache.get, lines))
+        if None not in out:
             return out
-        # The cached verdicts first; the other lines' keywords in one scan of them all.
-        long_get = self._long.get
-        out = [(get(s) if len(s) <= _CACHE_MAX_CHARS else long_get(s)) if s else -1 for s in lines]
-        todo = [i for i, k in enumerate(out) if k is None]
-        if todo:
-            texts = [lines[i] for i in todo]
-            long = self._long
-            for i, s, m in zip(todo, texts, self._page_masks(texts)):
-                out[i] = k = index(s, m)
-                if _CACHE_MAX_CHARS < len(s) <= _LONG_MAX_CHARS:
-                    if len(long) >= _LONG_MAX_ENTRIES:
-                        long.clear()
-                    long[s] = k
+        todo = list(compress(range(len(out)), map(is_, out, repeat(None))))
+        texts = [lines[i] for i in todo]
+        if self._page is None:
+            masks = map(self._mask, texts) if self._gated else [0] * len(texts)
+        else:  # the other lines' keywords in one scan of them all
+            masks = self._page_masks(texts)
+        for i, s, m in zip(todo, texts, masks):
+            out[i] = index(s, m)
         return out
 
     def _page_masks(self, texts: list[str]) -> list[int]:
@@ -199,12 +214,11 @@ class CompiledRules:
 
     def _index(self, s: str, mask: int) -> int:
         """Rule index for the stripped lower-cased line ``s`` holding the keywords of
-        the gated rules in ``mask`` (-1: none); short lines' verdicts are cached."""
-        short = len(s) <= _CACHE_MAX_CHARS
-        if short:
-            hit = self._cache.get(s)
-            if hit is not None:
-                return hit
+        the gated rules in ``mask`` (-1: none), remembered (see _MEMO_MAX_CHARS)."""
+        memo = self._cache
+        hit = memo.get(s)
+        if hit is not None:
+            return hit
         if self._base is None:
             m = (self.lower_matcher or self.matcher).fullmatch(s)
             k = -1 if m is None else int(m.lastgroup[1:])  # groups are named r0, r1, ...
@@ -231,10 +245,8 @@ class CompiledRules:
                 if n <= widths[i] and singles[j].fullmatch(s):
                     k = i
                     break
-        if short:
-            if len(self._cache) >= _CACHE_MAX_ENTRIES:
-                self._cache.clear()
-            self._cache[s] = k
+        if len(s) <= _MEMO_MAX_CHARS:
+            memo.remember(s, k)
         return k
 
     def ids(self) -> list[str]:

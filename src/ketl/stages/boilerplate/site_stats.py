@@ -11,11 +11,13 @@ incremental runs; phase B asks :meth:`SiteLineStats.is_repeated`.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, repeat
+from operator import and_, le, not_
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
 import pyarrow as pa
 import xxhash
 
@@ -56,6 +58,18 @@ def line_key_lower(s: str, _search=_DIGIT.search, _sub=_DIGITS.sub, _hash=xxhash
         s = _sub("0", s)
     # split/join strips and collapses the same whitespace as re's \s (str.isspace)
     return _hash(" ".join(s.split()).encode("utf-8", "surrogatepass")) - (1 << 63)
+
+
+def _least_count(min_docs: int, min_share: float, total: int) -> int | None:
+    """The smallest count ``c`` with ``c >= min_docs`` and ``c / total >= min_share``
+    (float division is monotonic in ``c``: a count passes both exactly when it is
+    at least this one); None for thresholds a count of 0 or less may pass."""
+    if min_docs < 1 or min_share <= 0:
+        return None
+    c = max(min_docs, int(min_share * total) - 1)
+    while c / total < min_share:
+        c += 1
+    return c
 
 
 def split_title_suffix(line: str) -> tuple[str, str | None]:
@@ -122,7 +136,8 @@ class SiteLineStats:
 
     def __init__(self, settings: RepetitionSettings = RepetitionSettings()) -> None:
         self.settings = settings
-        self._lines: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        # (Counters: add_all counts a document's keys with Counter.update, in C)
+        self._lines: dict[str, Counter[int]] = defaultdict(Counter)
         self._docs: dict[str, int] = defaultdict(int)
         self._across: dict[int, tuple[int, int]] | None = None  # key -> (sites, docs), built on demand
         self._shared: frozenset[int] | None = None  # the keys is_shared says yes to, built on demand
@@ -136,6 +151,19 @@ class SiteLineStats:
         counts = self._lines[site]
         for k in set(keys):
             counts[int(k)] += 1
+
+    def add_all(self, found: Iterable[tuple[str, Iterable[int]]]) -> "SiteLineStats":
+        """:meth:`add` of each ``(site, keys)`` of ``found`` (as phase A gives them:
+        Python ints), the keys counted by ``Counter.update`` in C rather than a
+        Python step per key (a batch's prepare step counts every line of every
+        document); returns self."""
+        self._across = self._shared = None
+        docs, lines = self._docs, self._lines
+        for site, keys in found:
+            if site:  # sites "" are not tracked
+                docs[site] += 1
+                lines[site].update(set(keys))
+        return self
 
     def add_documents(self, docs: Iterable[Document]) -> None:
         for doc in docs:
@@ -174,16 +202,20 @@ class SiteLineStats:
         return lambda key: (c := get(key, 0)) >= min_docs and c / total >= min_share
 
     def repeated_flags(self, site: str, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
-        """:meth:`is_repeated` of each key (False for blank lines), in one pass."""
+        """:meth:`is_repeated` of each key (False for blank lines), in one pass in C:
+        each key's count against the smallest count that passes both thresholds."""
         counts = self._lines.get(site) if site else None
         total = self._docs.get(site, 0)
         if not counts or total <= 0:
             return [False] * len(keys)
         get, min_docs, min_share = counts.get, self.settings.min_docs, self.settings.min_share
-        return [not b and (c := get(k, 0)) >= min_docs and c / total >= min_share for k, b in zip(keys, blank)]
+        least = _least_count(min_docs, min_share, total)
+        if least is None:  # (thresholds any count passes: as they are written)
+            return [not b and (c := get(k, 0)) >= min_docs and c / total >= min_share for k, b in zip(keys, blank)]
+        return list(map(and_, map(le, repeat(least), map(get, keys, repeat(0))), map(not_, blank)))
 
     def shared_flags(self, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
-        """:meth:`is_shared` of each key (False for blank lines), in one pass."""
+        """:meth:`is_shared` of each key (False for blank lines), in one pass in C."""
         st = self.settings
         if st.cross_min_sites <= 0:
             return [False] * len(keys)
@@ -196,7 +228,7 @@ class SiteLineStats:
         shared = self._shared
         if shared.isdisjoint(keys):  # most pages: one set pass in C
             return [False] * len(keys)
-        return [not b and k in shared for k, b in zip(keys, blank)]
+        return list(map(and_, map(shared.__contains__, keys), map(not_, blank)))
 
     def is_shared(self, key: int) -> bool:
         """Is this line printed on many sites (``cross_min_sites`` sites and
@@ -224,18 +256,24 @@ class SiteLineStats:
     SCHEMA = pa.schema([("site", pa.string()), ("line_key", pa.int64()), ("n_docs", pa.int64())])
 
     def to_arrow(self) -> pa.Table:
+        """Each site, sorted: its document count (a null key), then its keys as
+        first counted. Columns built in bulk (numpy), not three appends per row."""
         sites: list[str] = []
-        keys: list[int | None] = []
-        counts: list[int] = []
+        keys: list[np.ndarray] = []
+        n_docs: list[int] = []
+        site_rows: list[int] = []  # where each site's row (its document count, a null key) is
         for site, total in sorted(self._docs.items()):
-            sites.append(site)
-            keys.append(None)
-            counts.append(total)
-            for k, c in self._lines.get(site, {}).items():
-                sites.append(site)
-                keys.append(k)
-                counts.append(c)
-        return pa.table({"site": sites, "line_key": keys, "n_docs": counts}, schema=self.SCHEMA)
+            counts = self._lines.get(site, {})
+            site_rows.append(len(sites))
+            sites.extend([site] * (len(counts) + 1))
+            keys += [np.zeros(1, np.int64), np.fromiter(counts.keys(), np.int64, len(counts))]
+            n_docs.append(total)
+            n_docs.extend(counts.values())
+        null = np.zeros(len(sites), bool)
+        null[site_rows] = True
+        return pa.table({"site": pa.array(sites, pa.string()),
+                         "line_key": pa.array(np.concatenate(keys) if keys else np.zeros(0, np.int64), mask=null),
+                         "n_docs": pa.array(n_docs, pa.int64())}, schema=self.SCHEMA)
 
     @classmethod
     def from_arrow(cls, table: pa.Table, settings: RepetitionSettings = RepetitionSettings()) -> "SiteLineStats":

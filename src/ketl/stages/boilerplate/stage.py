@@ -281,7 +281,7 @@ def _mark_lines(jobs: list[_Job], rules: CompiledRules, stats: SiteLineStats | N
     for job in jobs:
         _mark_repeated_title(job.lines, job.doc.meta.get("title"))
     for job in jobs:
-        job.main = _mark_stray_script(job.lines, job.doc.text, settings)
+        job.main = _mark_stray_script(job.lines, job.doc.text, settings, job.page.latin_only)
 
 
 def _finish_lines(job: _Job, settings: BoilerplateSettings) -> list[Change]:
@@ -439,19 +439,38 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
     if longest not in page or first_word not in page:
         return  # (most pages: two scans in C instead of a test per line)
     rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
-    for i, s in enumerate(lines.stripped):
-        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) and longest in t \
+    stripped = lines.stripped
+    for i in _lines_holding(page, longest):
+        s = stripped[i]
+        if s and not reason[i] and lo <= len(s) <= hi and first_word in (t := low[i]) \
                 and all(w in t for w in rest) \
                 and (title_key(s) == tk or title_key(split_title_suffix(s)[0]) == tk):
             reason[i], penalty[i] = "title.repeated", 1
 
 
-def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings) -> str:
+def _lines_holding(page: str, word: str) -> list[int]:
+    """Indices of the lines of ``page`` (lines joined by newlines) holding
+    ``word`` (no newline in it), in order: found by str.find, the lines
+    between counted by str.count, in C."""
+    out: list[int] = []
+    line = pos = 0
+    while (at := page.find(word, pos)) >= 0:
+        line += page.count("\n", pos, at)
+        out.append(line)
+        pos = page.find("\n", at + len(word)) + 1  # (the next line's start)
+        if pos == 0:
+            break
+        line += 1
+    return out
+
+
+def _mark_stray_script(lines: _Lines, text: str, settings: BoilerplateSettings, latin_only: bool = False) -> str:
     """4. A few letters of another script ("بب" in an English article, "PAGETOP"
     in a Japanese one): none of the line's letters is in the article's script.
-    Returns the article's main script ("" when nobody needs it)."""
+    Returns the article's main script ("" when nobody needs it). ``latin_only``:
+    the caller knows the text has no letter of another script (PageLines)."""
     stripped, reason, penalty = lines.stripped, lines.reason, lines.penalty
-    mixed = has_non_latin_letter(text)
+    mixed = not latin_only and has_non_latin_letter(text)
     if settings.classifier and not mixed:
         # Every letter of the page is Latin (most pages): its main script, and
         # no stray (a line with a letter shares the page's script).
@@ -697,8 +716,9 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     prev = max((i for i in range(last) if not blank[i] and not reason[i]), default=None)
     if prev is not None and list_lead(s) and list_lead(texts[prev].strip()) == list_lead(s):
         return False  # the last item of the article's own list
-    rest = {w.lower() for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]
-            for w in _WORDS.findall(t)}
+    # (one findall over the other kept lines joined: no word spans their newlines)
+    rest = set(map(str.lower, _WORDS.findall("\n".join(
+        [t for i, t in enumerate(texts) if i != last and not blank[i] and not reason[i]]))))
     if not rest:
         return False  # a one-line article is the article
     overlap = sum(1 for w in words if w in rest) / len(words)
