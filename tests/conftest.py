@@ -4,7 +4,9 @@ temporary server costs 10-26 s here); everything else tests plain functions."""
 from __future__ import annotations
 
 import atexit
+import heapq
 import inspect
+import itertools
 import os
 import shutil
 import signal
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import Future
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -192,17 +195,68 @@ def pytest_collection_finish(session):
         module.start_early(items)
 
 
-def _start_with_server(items, server: tuple[str, Path]) -> None:
-    """A test module's ``start_with_server(items, (API URL, migrated database))``, for the
-    work in other processes its selected tests only wait for and that needs the server:
-    called once the session's server is up, to run beside the tests that follow."""
+def _call_modules(items, hook: str, arg) -> None:
+    """Each test module's ``hook(its selected items, arg)``, for the work in other processes
+    its selected tests only wait for, to run beside the tests that follow:
+    ``start_with_server(items, (API URL, migrated database))`` once the session's server is
+    up, ``start_with_seed_dataset(items, (raw, curated, API URL, migrated database))`` once
+    the session's seed dataset is (``_seed_dataset``)."""
     by_module: dict[object, list] = {}
     for item in items:
         module = getattr(item, "module", None)
-        if module is not None and hasattr(module, "start_with_server"):
+        if module is not None and hasattr(module, hook):
             by_module.setdefault(module, []).append(item)
     for module, selected in by_module.items():
-        module.start_with_server(selected, server)
+        getattr(module, hook)(selected, arg)
+
+
+class _Lane:
+    """One thread running the jobs given it one at a time, the job whose first test comes
+    first in the session first; the thread ends when none is left (nothing to stop)."""
+
+    def __init__(self) -> None:
+        self.jobs: list = []  # heap of (order, sequence, future, fn, args)
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.given = itertools.count()  # among jobs of the same order, the first given first
+
+    def submit(self, order: int, fn, args) -> Future:
+        future: Future = Future()
+        with self.lock:
+            heapq.heappush(self.jobs, (order, next(self.given), future, fn, args))
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._work, name="ketl-background")
+                self.thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                if not self.jobs:
+                    self.thread = None
+                    return
+                _, _, future, fn, args = heapq.heappop(self.jobs)
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # raised where the test waits for it
+                future.set_exception(exc)
+
+
+_LANE = _Lane()
+
+
+def in_background(fn, *args, needed_by=None) -> Future:
+    """``fn(*args)`` in the session's one background thread, one job at a time, the job
+    ``needed_by`` (a test item) first needs soonest first.
+
+    For work in other processes that tests only wait for (runs that start their own
+    temporary server, killed or interrupted runs): it goes on while this process runs the
+    tests between, on the other core. One at a time: two temporary servers starting side
+    by side slow each other (and the kill test bounds how long a run's children outlive it)."""
+    order = needed_by.session.items.index(needed_by) if needed_by is not None else -1
+    return _LANE.submit(order, fn, args)
 
 
 @pytest.fixture(scope="session")
@@ -239,7 +293,7 @@ def _prefect_server(request):
             if global_context is not None:
                 stack.enter_context(global_context(prefect.context.get_settings_context()))
             SubprocessASGIServer._instances[None] = boot.server
-            _start_with_server(request.session.items, (url, copy))
+            _call_modules(request.session.items, "start_with_server", (url, copy))
             yield url, copy
 
             async def drain() -> None:  # the logs and events still queued, before the server goes
@@ -278,7 +332,7 @@ def raw_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _seed_dataset(tmp_path_factory, prefect_api) -> tuple[Path, Path]:
+def _seed_dataset(request, tmp_path_factory, _prefect_server) -> tuple[Path, Path]:
     """raw/ and the dataset one ``ketl run --workers 1`` makes of it, built once.
 
     Many tests start from "the seeds, curated once" and then damage, kill or
@@ -293,6 +347,7 @@ def _seed_dataset(tmp_path_factory, prefect_api) -> tuple[Path, Path]:
     shutil.copytree(RAW, raw)
     res = CliRunner().invoke(app, ["run", "--raw", str(raw), "--out", str(out), "--workers", "1"])
     assert res.exit_code == 0, res.output
+    _call_modules(request.session.items, "start_with_seed_dataset", (raw, out, *_prefect_server))
     return raw, out
 
 
