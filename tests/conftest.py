@@ -179,6 +179,13 @@ def pytest_collection_finish(session):
     if any("_prefect_server" in item.fixturenames for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
         _EARLY["server"] = boot = _ServerBoot(folder)
+        # The modules' work that needs the server starts as soon as it answers, not when
+        # its first user comes (a quarter of the suite in): more of it then runs beside
+        # the in-process tests that come first.
+        _EARLY["environ"] = dict(os.environ)
+        _EARLY["server up"] = threading.Thread(target=_when_up, args=(boot, list(session.items)),
+                                               name="prefect-server-up", daemon=True)
+        _EARLY["server up"].start()
         first = next((k for k, item in enumerate(session.items) if "dask_cluster" in item.fixturenames), None)
         if first is not None and find_spec("prefect_dask"):
             # Not now: idle, the cluster costs a tenth of a core (heartbeats, 6 CPU s a
@@ -193,6 +200,35 @@ def pytest_collection_finish(session):
             by_module.setdefault(module, []).append(item)
     for module, items in by_module.items():
         module.start_early(items)
+
+
+def _migrated_copy(db: Path, copy: Path) -> None:
+    import sqlite3
+
+    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
+    try:
+        src.backup(dst)  # consistent while the server writes, unlike a file copy
+    finally:
+        src.close()
+        dst.close()
+
+
+def _when_up(boot: _ServerBoot, items: list) -> None:
+    """Once the session's server answers: its migrated copy, then the modules'
+    ``start_with_server`` (in this thread; the ``_prefect_server`` fixture waits for it)."""
+    try:
+        url = boot.wait()
+    except BaseException:  # noqa: BLE001 - raised again where the fixture waits for the server
+        return
+    copy = boot.db.with_name("migrated-copy.db")
+    _migrated_copy(boot.db, copy)
+    _call_modules(items, "start_with_server", (url, copy))
+
+
+def session_environ() -> dict[str, str]:
+    """The environment for work started in the background: os.environ as the session
+    started (after collection), not as a test has set it for a moment."""
+    return dict(_EARLY.get("environ") or os.environ)
 
 
 def _call_modules(items, hook: str, arg) -> None:
@@ -263,7 +299,6 @@ def in_background(fn, *args, needed_by=None) -> Future:
 def _prefect_server(request):
     """One temporary Prefect server for the session: (API URL, a copy of its
     database taken right after its start-up: migrated, blocks registered, no runs)."""
-    import sqlite3
     from contextlib import ExitStack
 
     import prefect.context
@@ -275,14 +310,13 @@ def _prefect_server(request):
 
     boot = _EARLY.pop("server", None) or _ServerBoot(Path(tempfile.mkdtemp(prefix="session-server-",
                                                                            dir=_PREFECT_HOME)))
+    up = _EARLY.pop("server up", None)
+    if up is not None:
+        up.join()
     url = boot.wait()
     copy = boot.db.with_name("migrated-copy.db")
-    src, dst = sqlite3.connect(boot.db), sqlite3.connect(copy)
-    try:
-        src.backup(dst)  # consistent while the server writes, unlike a file copy
-    finally:
-        src.close()
-        dst.close()
+    if not copy.exists():
+        _migrated_copy(boot.db, copy)
     prior = SubprocessASGIServer._instances.get(None)
     try:
         with ExitStack() as stack:

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from ketl.cli import app
 from ketl.schemas import TABLES
 from ketl.store import Store
-from conftest import SEEDS, copy_seed_dataset, in_background
+from conftest import SEEDS, copy_seed_dataset, in_background, session_environ
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 runner = CliRunner()
@@ -233,8 +233,7 @@ def start_with_seed_dataset(items, seed: tuple[Path, Path, str, Path]) -> None:
         return
     raw, out, api, _ = seed
     root = Path(tempfile.mkdtemp(prefix="ketl-kill-9-"))
-    # the environment now, in this thread: tests change os.environ for a moment now and then
-    env = {**os.environ, "PREFECT_API_URL": api}
+    env = {**session_environ(), "PREFECT_API_URL": api}  # not os.environ: tests change it for a moment
     _KILLED.append((in_background(_kill_runs, (raw, out), root, env, needed_by=users[0]), root))
 
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from ketl.cli import app
 from ketl.run import watchdog
 from ketl.run.watchdog import group_members
-from conftest import RAW, SEEDS, in_background
+from conftest import RAW, SEEDS, in_background, session_environ
 
 runner = CliRunner()
 SEED = sorted(SEEDS.glob("*.txt"))
@@ -379,7 +379,7 @@ def start_with_server(items, server: tuple[str, Path]) -> None:
     chosen = [key for key, (test, _) in _SCENARIOS.items() if test in first and key not in _STARTED]
     if not chosen:
         return
-    env = dict(os.environ)  # now, in this thread: tests change os.environ for a moment now and then
+    env = session_environ()  # not os.environ: tests change it for a moment now and then
     root = Path(tempfile.mkdtemp(prefix="ketl-run-safety-"))
     _ROOTS.append(root)
     for key in chosen:

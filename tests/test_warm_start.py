@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, in_background
+from conftest import SEEDS, in_background, session_environ
 from ketl.run.watchdog import running
 
 REPO = Path(__file__).resolve().parents[1]
@@ -195,8 +195,8 @@ def start_with_server(items, server: tuple[str, Path]) -> None:
     if _RUNS or not users:
         return
     root = Path(tempfile.mkdtemp(prefix="ketl-warm-start-"))
-    # the environment now, in this thread: tests change os.environ for a moment now and then
-    _RUNS.append((in_background(_two_real_runs, root, server[1], server[0], dict(os.environ), needed_by=users[0]),
+    # session_environ(), not os.environ: tests change that for a moment now and then
+    _RUNS.append((in_background(_two_real_runs, root, server[1], server[0], session_environ(), needed_by=users[0]),
                   root))
 
 
