@@ -265,6 +265,12 @@ class _Lane:
                 self.thread.start()
         return future
 
+    def cancel_pending(self) -> None:
+        """Drop the jobs not yet started (the one running ends on its own)."""
+        with self.lock:
+            for _, _, future, _, _ in self.jobs:
+                future.cancel()
+
     def _work(self) -> None:
         while True:
             with self.lock:
@@ -281,6 +287,12 @@ class _Lane:
 
 
 _LANE = _Lane()
+
+
+def pytest_sessionfinish(session):
+    # A session stopped early (-x, a Ctrl-C) has queued background jobs no test will read:
+    # without this, the interpreter's exit waited for all of them (minutes of real runs).
+    _LANE.cancel_pending()
 
 
 def in_background(fn, *args, needed_by=None) -> Future:
