@@ -4,7 +4,9 @@ temporary server costs 10-26 s here); everything else tests plain functions."""
 from __future__ import annotations
 
 import atexit
+import heapq
 import inspect
+import itertools
 import os
 import shutil
 import signal
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import Future
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -176,6 +179,13 @@ def pytest_collection_finish(session):
     if any("_prefect_server" in item.fixturenames for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
         _EARLY["server"] = boot = _ServerBoot(folder)
+        # The modules' work that needs the server starts as soon as it answers, not when
+        # its first user comes (a quarter of the suite in): more of it then runs beside
+        # the in-process tests that come first.
+        _EARLY["environ"] = dict(os.environ)
+        _EARLY["server up"] = threading.Thread(target=_when_up, args=(boot, list(session.items)),
+                                               name="prefect-server-up", daemon=True)
+        _EARLY["server up"].start()
         first = next((k for k, item in enumerate(session.items) if "dask_cluster" in item.fixturenames), None)
         if first is not None and find_spec("prefect_dask"):
             # Not now: idle, the cluster costs a tenth of a core (heartbeats, 6 CPU s a
@@ -192,24 +202,115 @@ def pytest_collection_finish(session):
         module.start_early(items)
 
 
-def _start_with_server(items, server: tuple[str, Path]) -> None:
-    """A test module's ``start_with_server(items, (API URL, migrated database))``, for the
-    work in other processes its selected tests only wait for and that needs the server:
-    called once the session's server is up, to run beside the tests that follow."""
+def _migrated_copy(db: Path, copy: Path) -> None:
+    import sqlite3
+
+    src, dst = sqlite3.connect(db), sqlite3.connect(copy)
+    try:
+        src.backup(dst)  # consistent while the server writes, unlike a file copy
+    finally:
+        src.close()
+        dst.close()
+
+
+def _when_up(boot: _ServerBoot, items: list) -> None:
+    """Once the session's server answers: its migrated copy, then the modules'
+    ``start_with_server`` (in this thread; the ``_prefect_server`` fixture waits for it)."""
+    try:
+        url = boot.wait()
+    except BaseException:  # noqa: BLE001 - raised again where the fixture waits for the server
+        return
+    copy = boot.db.with_name("migrated-copy.db")
+    _migrated_copy(boot.db, copy)
+    _call_modules(items, "start_with_server", (url, copy))
+
+
+def session_environ() -> dict[str, str]:
+    """The environment for work started in the background: os.environ as the session
+    started (after collection), not as a test has set it for a moment."""
+    return dict(_EARLY.get("environ") or os.environ)
+
+
+def _call_modules(items, hook: str, arg) -> None:
+    """Each test module's ``hook(its selected items, arg)``, for the work in other processes
+    its selected tests only wait for, to run beside the tests that follow:
+    ``start_with_server(items, (API URL, migrated database))`` once the session's server is
+    up, ``start_with_seed_dataset(items, (raw, curated, API URL, migrated database))`` once
+    the session's seed dataset is (``_seed_dataset``)."""
     by_module: dict[object, list] = {}
     for item in items:
         module = getattr(item, "module", None)
-        if module is not None and hasattr(module, "start_with_server"):
+        if module is not None and hasattr(module, hook):
             by_module.setdefault(module, []).append(item)
     for module, selected in by_module.items():
-        module.start_with_server(selected, server)
+        getattr(module, hook)(selected, arg)
+
+
+class _Lane:
+    """One thread running the jobs given it one at a time, the job whose first test comes
+    first in the session first; the thread ends when none is left (nothing to stop)."""
+
+    def __init__(self) -> None:
+        self.jobs: list = []  # heap of (order, sequence, future, fn, args)
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.given = itertools.count()  # among jobs of the same order, the first given first
+
+    def submit(self, order: int, fn, args) -> Future:
+        future: Future = Future()
+        with self.lock:
+            heapq.heappush(self.jobs, (order, next(self.given), future, fn, args))
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._work, name="ketl-background")
+                self.thread.start()
+        return future
+
+    def cancel_pending(self) -> None:
+        """Drop the jobs not yet started (the one running ends on its own)."""
+        with self.lock:
+            for _, _, future, _, _ in self.jobs:
+                future.cancel()
+
+    def _work(self) -> None:
+        while True:
+            with self.lock:
+                if not self.jobs:
+                    self.thread = None
+                    return
+                _, _, future, fn, args = heapq.heappop(self.jobs)
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # raised where the test waits for it
+                future.set_exception(exc)
+
+
+_LANE = _Lane()
+
+
+def pytest_sessionfinish(session):
+    # A session stopped early (-x, a Ctrl-C) has queued background jobs no test will read:
+    # without this, the interpreter's exit waited for all of them (minutes of real runs).
+    _LANE.cancel_pending()
+
+
+def in_background(fn, *args, needed_by=None) -> Future:
+    """``fn(*args)`` in the session's one background thread, one job at a time, the job
+    ``needed_by`` (a test item) first needs soonest first.
+
+    For work in other processes that tests only wait for (runs that start their own
+    temporary server, killed or interrupted runs): it goes on while this process runs the
+    tests between, on the other core. One at a time: two temporary servers starting side
+    by side slow each other (and the kill test bounds how long a run's children outlive it)."""
+    order = needed_by.session.items.index(needed_by) if needed_by is not None else -1
+    return _LANE.submit(order, fn, args)
 
 
 @pytest.fixture(scope="session")
 def _prefect_server(request):
     """One temporary Prefect server for the session: (API URL, a copy of its
     database taken right after its start-up: migrated, blocks registered, no runs)."""
-    import sqlite3
     from contextlib import ExitStack
 
     import prefect.context
@@ -221,14 +322,13 @@ def _prefect_server(request):
 
     boot = _EARLY.pop("server", None) or _ServerBoot(Path(tempfile.mkdtemp(prefix="session-server-",
                                                                            dir=_PREFECT_HOME)))
+    up = _EARLY.pop("server up", None)
+    if up is not None:
+        up.join()
     url = boot.wait()
     copy = boot.db.with_name("migrated-copy.db")
-    src, dst = sqlite3.connect(boot.db), sqlite3.connect(copy)
-    try:
-        src.backup(dst)  # consistent while the server writes, unlike a file copy
-    finally:
-        src.close()
-        dst.close()
+    if not copy.exists():
+        _migrated_copy(boot.db, copy)
     prior = SubprocessASGIServer._instances.get(None)
     try:
         with ExitStack() as stack:
@@ -239,7 +339,7 @@ def _prefect_server(request):
             if global_context is not None:
                 stack.enter_context(global_context(prefect.context.get_settings_context()))
             SubprocessASGIServer._instances[None] = boot.server
-            _start_with_server(request.session.items, (url, copy))
+            _call_modules(request.session.items, "start_with_server", (url, copy))
             yield url, copy
 
             async def drain() -> None:  # the logs and events still queued, before the server goes
@@ -278,7 +378,7 @@ def raw_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _seed_dataset(tmp_path_factory, prefect_api) -> tuple[Path, Path]:
+def _seed_dataset(request, tmp_path_factory, _prefect_server) -> tuple[Path, Path]:
     """raw/ and the dataset one ``ketl run --workers 1`` makes of it, built once.
 
     Many tests start from "the seeds, curated once" and then damage, kill or
@@ -293,6 +393,7 @@ def _seed_dataset(tmp_path_factory, prefect_api) -> tuple[Path, Path]:
     shutil.copytree(RAW, raw)
     res = CliRunner().invoke(app, ["run", "--raw", str(raw), "--out", str(out), "--workers", "1"])
     assert res.exit_code == 0, res.output
+    _call_modules(request.session.items, "start_with_seed_dataset", (raw, out, *_prefect_server))
     return raw, out
 
 

@@ -62,9 +62,10 @@ def ketl_cmd(raw: Path, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out), *extra]
 
 
-def env_without_server(prefect_home: Path) -> dict:
-    """The run starts its own temporary Prefect server, as a user's first run does."""
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+def env_without_server(prefect_home: Path, base: dict | None = None) -> dict:
+    """The run starts its own temporary Prefect server, as a user's first run does
+    (``base``: the environment to start from, os.environ's by default)."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k != "PREFECT_API_URL"}
     env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
     return env
 
@@ -130,7 +131,7 @@ def batches_started(out: Path):
 
 
 def interrupt(cmd: list[str], env: dict, ready, *, delay: float = 0.5, second_after: float | None = None,
-              timeout: float = 180, grace: float = 60) -> Outcome:
+              timeout: float = 180, grace: float = 60, cwd: Path | None = None) -> Outcome:
     """Start ``cmd`` in its own process group, SIGINT the group ``delay`` s after ``ready()``
     (and again ``second_after`` s later), and wait up to ``grace`` s for ketl to exit.
 
@@ -138,7 +139,7 @@ def interrupt(cmd: list[str], env: dict, ready, *, delay: float = 0.5, second_af
     goes to files, since a pipe would also wait for the processes it leaves behind."""
     with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
         t_start = time.monotonic()
-        proc = subprocess.Popen(cmd, env=env, stdout=out_f, stderr=err_f, text=True, start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, stdout=out_f, stderr=err_f, text=True, start_new_session=True, cwd=cwd)
         try:
             _wait_for(proc, ready, timeout)
             time.sleep(delay)

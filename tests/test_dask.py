@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
 
-from conftest import SEEDS
+from conftest import SEEDS, in_background, session_environ
 
 pytest.importorskip("prefect_dask")
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -24,12 +29,7 @@ def _rows(out, table, key):
 def test_dask_runner_equals_default_runner(tmp_path, dask_cluster):
     from ketl.flows import curate_with
 
-    raw = tmp_path / "raw"
-    raw.mkdir()
-    for p in SEEDS.glob("*.txt"):
-        shutil.copy(p, raw / p.name)
-        (raw / "site-b").mkdir(exist_ok=True)
-        shutil.copy(p, raw / "site-b" / p.name)  # reprints: clusters across batches
+    raw = _reprints(tmp_path / "raw")
     # --dask-address: a cluster started on its own, as a user's would be (the session's:
     # a scheduler and two worker processes, conftest.py)
     local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=3)
@@ -41,19 +41,81 @@ def test_dask_runner_equals_default_runner(tmp_path, dask_cluster):
     _same_dataset(tmp_path)
     dups = [r for r in _rows(tmp_path / "dask", "articles", ["doc_id"]) if r["near_duplicate_of"]]
     assert len(dups) == 5
-    # A later run grows the stored shards on a cluster as it does locally, here on the
-    # cluster a run starts itself (--runner dask alone). One worker: each worker process
-    # of a new cluster imports Prefect and compiles the run's resources (11 CPU s here;
-    # two cost 23), and the spreading over workers is checked on the session's above.
-    (raw / "site-c").mkdir()
-    for p in sorted(SEEDS.glob("*.txt"))[:2]:
-        shutil.copy(p, raw / "site-c" / p.name)
-    local = curate_with(workers=1, raw=str(raw), out=str(tmp_path / "local"), batch_size=3)
-    dask = curate_with(workers=1, runner="dask", raw=str(raw), out=str(tmp_path / "dask"), batch_size=3)
-    assert local.articles == dask.articles == 2 and dask.clusters == local.clusters > 0
-    assert dask.band_workers == 1
-    _same_dataset(tmp_path)
-    quotes = _rows(tmp_path / "dask", "quotes", ["quote_id"])
+
+
+def _reprints(raw: Path) -> Path:
+    """The seeds, and each again under site-b: reprints, clustered across batches of 3."""
+    raw.mkdir()
+    for p in SEEDS.glob("*.txt"):
+        shutil.copy(p, raw / p.name)
+        (raw / "site-b").mkdir(exist_ok=True)
+        shutil.copy(p, raw / "site-b" / p.name)
+    return raw
+
+
+# A later run grows the stored shards on a cluster as it does locally, here on the cluster a
+# run starts itself (--runner dask alone), from the same stored dataset (one local run of the
+# reprints: the test above shows the Dask runner makes the same). In a process of its own, in
+# the background lane from the moment the session's server is up: the run-started cluster's
+# worker imports Prefect and compiles the run's resources (11 CPU s here), which pytest only
+# waited for. One worker (two cost 23 CPU s): the spreading over workers is checked above.
+_GROW = """
+import json, shutil, sys
+from pathlib import Path
+from ketl.flows import curate_with
+raw, root = Path(sys.argv[1]), Path(sys.argv[2])
+curate_with(workers=1, raw=str(raw), out=str(root / "local"), batch_size=3)
+shutil.copytree(root / "local", root / "dask", symlinks=True)
+(raw / "site-c").mkdir()
+for name in sys.argv[3:]:
+    shutil.copy(name, raw / "site-c" / Path(name).name)
+local = curate_with(workers=1, raw=str(raw), out=str(root / "local"), batch_size=3)
+dask = curate_with(workers=1, runner="dask", raw=str(raw), out=str(root / "dask"), batch_size=3)
+print(json.dumps({side: [s.articles, s.clusters, s.band_workers] for side, s in (("local", local), ("dask", dask))}))
+"""
+
+
+def _grow(root: Path, api: str, env: dict) -> tuple[dict, str]:
+    raw = _reprints(root / "raw")
+    done = subprocess.run([sys.executable, "-c", _GROW, str(raw), str(root),
+                           *(str(p) for p in sorted(SEEDS.glob("*.txt"))[:2])],
+                          env={**env, "PREFECT_API_URL": api}, cwd=root, capture_output=True, text=True, timeout=600)
+    found = json.loads(done.stdout.splitlines()[-1]) if done.returncode == 0 and done.stdout.strip() else None
+    return found, done.stderr[-3000:]
+
+
+_GROWN: list = []  # the Future and folder of _grow, once started
+_GROW_TEST = "test_a_cluster_the_run_starts_grows_the_stored_shards_as_locally"
+
+
+def start_with_server(items, server: tuple[str, Path]) -> None:
+    """Called by conftest.py once the session's server is up: _grow, in the background lane."""
+    users = [item for item in items if item.originalname == _GROW_TEST]
+    if _GROWN or not users:
+        return
+    root = Path(tempfile.mkdtemp(prefix="ketl-dask-grow-"))
+    _GROWN.append((in_background(_grow, root, server[0], session_environ(), needed_by=users[0]), root))
+
+
+@pytest.fixture
+def grown(request, _prefect_server):
+    start_with_server([request.node], _prefect_server)
+    future, root = _GROWN[0]
+    try:
+        yield future.result(timeout=900), root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        _GROWN.clear()
+
+
+def test_a_cluster_the_run_starts_grows_the_stored_shards_as_locally(grown):
+    (found, stderr), root = grown
+    assert found is not None, stderr
+    (local_articles, local_clusters, _), (dask_articles, dask_clusters, dask_band_workers) = found["local"], found["dask"]
+    assert local_articles == dask_articles == 2 and dask_clusters == local_clusters > 0
+    assert dask_band_workers == 1
+    _same_dataset(root)
+    quotes = _rows(root / "dask", "quotes", ["quote_id"])
     assert max(q["cluster_size"] for q in quotes) >= 3  # the third reprint joined the stored cluster
 
 

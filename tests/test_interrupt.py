@@ -12,6 +12,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -21,6 +22,7 @@ from interrupt_trial import (batches_started, build_raw, dataset_fingerprint, en
                              ketl_cmd, server_starting)
 from ketl.run.interrupt import DEADLINE, current_run, message
 from ketl.run.watchdog import running
+from conftest import copy_seed_dataset, in_background, session_environ
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # Four batches of 250 new files: the Ctrl-C (1 s after the batches start) finds both pool
@@ -36,12 +38,12 @@ DASK_FILES = 2000
 WITHIN = 15.0  # seconds from the signal to the exit, generous for a loaded CI machine (0.2 s measured here)
 
 
-def _base(seeded: tuple[Path, Path], api: str, files: int = FILES) -> tuple[Path, Path, dict]:
+def _base(seeded: tuple[Path, Path], api: str, env: dict, files: int = FILES) -> tuple[Path, Path, dict]:
     """A dataset holding one committed run of the seeds; raw/ then gains ``files`` new files."""
     raw, out = seeded
     build_raw(raw.parent / "gen", files)
     shutil.move(str(raw.parent / "gen" / "raw"), raw / "gen")
-    return raw, out, {**os.environ, "PREFECT_API_URL": api}
+    return raw, out, {**env, "PREFECT_API_URL": api}
 
 
 def _interrupted_cleanly(o, out: Path, before: dict, base_run: str) -> None:
@@ -75,41 +77,98 @@ def _next_run_commits(raw: Path, out: Path, base_run: str) -> None:
     assert {str(p.relative_to(raw)) for p in keep} <= written
 
 
-@pytest.mark.slow
-def test_ctrl_c_mid_run_and_again_while_stopping_leaves_the_dataset_as_it_was(seeded, prefect_api, prefect_home):
+# The interrupted runs (real `ketl run`s in other processes, 10-25 s each here) go in the
+# session's background lane (conftest.in_background) from the moment the seed dataset
+# exists, beside the tests before these, which use the other core; the tests here check
+# what they found. Each: (root, seed dataset, API URL, migrated database, environment) ->
+# (raw, out, the dataset's fingerprint and run before, the Outcome).
+
+def _mid_run(root: Path, seed, api: str, migrated_db: Path, env: dict):
     # One real run for both presses (each costs a temporary server): the
     # first stops the run, the second, 50 ms later, must change nothing.
-    raw, out, _ = _base(seeded, prefect_api)
+    raw, out, _ = _base(copy_seed_dataset(seed, root), api, env)
     before, base_run = dataset_fingerprint(out), current_run(out)
+    home = root / "prefect-home"  # as ``prefect_home`` gives it: migrated
+    home.mkdir()
+    shutil.copy(migrated_db, home / "prefect.db")
     # as a user's run: its own temporary Prefect server, which must go too
-    o = interrupt(ketl_cmd(raw, out, *BATCH), env_without_server(prefect_home), batches_started(out),
-                  delay=1.0, second_after=0.05, grace=90)
+    o = interrupt(ketl_cmd(raw, out, *BATCH), env_without_server(home, env), batches_started(out),
+                  delay=1.0, second_after=0.05, grace=90, cwd=root)
+    return raw, out, before, base_run, o
+
+
+def _second_press_dask(root: Path, seed, api: str, migrated_db: Path, env: dict):
+    raw, out, env = _base(copy_seed_dataset(seed, root), api, env, files=DASK_FILES)
+    before, base_run = dataset_fingerprint(out), current_run(out)
+    # One worker: the Ctrl-C must find a Dask worker computing, kill it and keep its nanny
+    # from starting another; a second one (11 CPU s of imports and warm-up) showed nothing more.
+    o = interrupt(ketl_cmd(raw, out, "--workers", "1", "--runner", "dask"), env, batches_started(out),
+                  delay=1.0, second_after=0.05, grace=90, cwd=root)
+    return raw, out, before, base_run, o
+
+
+def _during_start_up(root: Path, seed, api: str, migrated_db: Path, env: dict):
+    # The signal comes before the run reads raw/: a few new files are as good as thousands.
+    raw, out, _ = _base(copy_seed_dataset(seed, root), api, env, files=50)
+    before, base_run = dataset_fingerprint(out), current_run(out)
+    # a first ever start (an empty PREFECT_HOME: the migrations too), the longest start-up a user sees
+    o = interrupt(ketl_cmd(raw, out), env_without_server(root / "prefect-home", env), server_starting(out),
+                  delay=0.3, grace=60, cwd=root)
+    return raw, out, before, base_run, o
+
+
+_INTERRUPTED = {"mid run": ("test_ctrl_c_mid_run_and_again_while_stopping_leaves_the_dataset_as_it_was", _mid_run),
+                "dask": ("test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130", _second_press_dask),
+                "start-up": ("test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130", _during_start_up)}
+_RUNS: dict[str, tuple] = {}  # key -> (Future, its folder)
+
+
+def start_with_seed_dataset(items, seed: tuple[Path, Path, str, Path]) -> None:
+    """Called by conftest.py once the session's seed dataset exists: the interrupted runs
+    of the tests selected here start then, in the background lane."""
+    first = {}
+    for item in items:
+        first.setdefault(item.originalname, item)
+    env = session_environ()  # not os.environ: tests change it for a moment now and then
+    for key, (test, scenario) in _INTERRUPTED.items():
+        if test not in first or key in _RUNS or (key == "dask" and find_spec("prefect_dask") is None):
+            continue
+        root = Path(tempfile.mkdtemp(prefix="ketl-interrupted-"))
+        _RUNS[key] = (in_background(scenario, root, seed[:2], *seed[2:], env, needed_by=first[test]), root)
+
+
+@pytest.fixture(scope="module")
+def interrupted(request, _seed_dataset, _prefect_server):
+    """What an interrupted run above found (started with the seed dataset, or now)."""
+    start_with_seed_dataset([item for item in request.session.items if item.module is request.module],
+                            (*_seed_dataset, *_prefect_server))
+    yield lambda key: _RUNS[key][0].result(timeout=900)
+    for future, root in _RUNS.values():
+        if not future.cancel():
+            future.exception(timeout=900)  # let it end: it stops its own processes
+        shutil.rmtree(root, ignore_errors=True)
+    _RUNS.clear()
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_run_and_again_while_stopping_leaves_the_dataset_as_it_was(interrupted, prefect_api):
+    raw, out, before, base_run, o = interrupted("mid run")
     _interrupted_cleanly(o, out, before, base_run)
     _next_run_commits(raw, out, base_run)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("runner", ["dask"])
-def test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130(seeded, prefect_api, runner):
+def test_a_second_ctrl_c_while_stopping_gives_the_same_one_line_and_130(interrupted, runner):
     if runner == "dask":
         pytest.importorskip("prefect_dask")  # a local Dask cluster's workers must not print either
-    raw, out, env = _base(seeded, prefect_api, files=DASK_FILES)
-    before, base_run = dataset_fingerprint(out), current_run(out)
-    # One worker: the Ctrl-C must find a Dask worker computing, kill it and keep its nanny
-    # from starting another; a second one (11 CPU s of imports and warm-up) showed nothing more.
-    o = interrupt(ketl_cmd(raw, out, "--workers", "1", "--runner", runner), env, batches_started(out),
-                  delay=1.0, second_after=0.05, grace=90)
+    raw, out, before, base_run, o = interrupted(runner)
     _interrupted_cleanly(o, out, before, base_run)
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130(seeded, prefect_api, tmp_path):
-    # The signal comes before the run reads raw/: a few new files are as good as thousands.
-    raw, out, _ = _base(seeded, prefect_api, files=50)
-    before, base_run = dataset_fingerprint(out), current_run(out)
-    # a first ever start (an empty PREFECT_HOME: the migrations too), the longest start-up a user sees
-    o = interrupt(ketl_cmd(raw, out), env_without_server(tmp_path / "prefect-home"), server_starting(out),
-                  delay=0.3, grace=60)
+def test_ctrl_c_during_prefect_start_up_gives_the_one_line_and_130(interrupted):
+    raw, out, before, base_run, o = interrupted("start-up")
     _interrupted_cleanly(o, out, before, base_run)
 
 

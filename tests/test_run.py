@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from typer.testing import CliRunner
 from ketl.cli import app
 from ketl.schemas import TABLES
 from ketl.store import Store
-from conftest import SEEDS, copy_seed_dataset
+from conftest import SEEDS, copy_seed_dataset, in_background, session_environ
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 runner = CliRunner()
@@ -197,27 +198,56 @@ def test_second_run_on_same_out_fails_fast(raw_copy, tmp_path):
 KILL_POINTS = ["after_batches", "before_commit", "after_rename"]
 
 
-@pytest.fixture(scope="module")
-def killed_runs(tmp_path_factory, _seed_dataset, prefect_api):
+def _kill_runs(seed: tuple[Path, Path], root: Path, env: dict) -> dict:
     """Per fault point: a copy of the seed dataset with one new file, and the ``ketl run``
     that KETL_FAULT killed (-9) at that point, with what the dataset held before it.
     The three runs go side by side: each is seconds of a fresh interpreter importing
     Prefect while this process only waits."""
     cases = {}
     for point in KILL_POINTS:
-        raw, out = copy_seed_dataset(_seed_dataset, tmp_path_factory.mktemp(point))
+        (root / point).mkdir()
+        raw, out = copy_seed_dataset(seed, root / point)
         before = snapshot_files(out), (out / ".ketl" / "current").resolve().name
         shutil.copy(SEEDS / "002_67a6e7a638f7b526.txt", raw / "new.txt")
-        env = {**os.environ, "KETL_FAULT": point, "PREFECT_API_URL": prefect_api}
         proc = subprocess.Popen([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
-                                 "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True)
+                                 "--workers", "1"], env={**env, "KETL_FAULT": point}, cwd=root, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
         cases[point] = (raw, out, before, proc)
     found = {}
     for point, (raw, out, before, proc) in cases.items():
         _, stderr = proc.communicate(timeout=300)
         found[point] = (raw, out, before, proc.returncode, stderr)
     return found
+
+
+_KILLED: list = []  # the kill runs' Future and folder, once started
+_KILL_TESTS = "test_kill_9_mid_run_leaves_the_earlier_dataset_intact"
+
+
+def start_with_seed_dataset(items, seed: tuple[Path, Path, str, Path]) -> None:
+    """Called by conftest.py once the session's seed dataset exists (tests of other modules
+    build it): the kill runs start then, in the background lane, and run beside the tests
+    before this module's instead of in its kill tests' setup."""
+    users = [item for item in items if item.originalname == _KILL_TESTS]
+    if _KILLED or not users:
+        return
+    raw, out, api, _ = seed
+    root = Path(tempfile.mkdtemp(prefix="ketl-kill-9-"))
+    env = {**session_environ(), "PREFECT_API_URL": api}  # not os.environ: tests change it for a moment
+    _KILLED.append((in_background(_kill_runs, (raw, out), root, env, needed_by=users[0]), root))
+
+
+@pytest.fixture(scope="module")
+def killed_runs(request, _seed_dataset, _prefect_server):
+    """What ``_kill_runs`` found (started with the seed dataset, or now)."""
+    start_with_seed_dataset([item for item in request.session.items if item.module is request.module],
+                            (*_seed_dataset, *_prefect_server))
+    future, root = _KILLED[0]
+    try:
+        yield future.result(timeout=900)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        _KILLED.clear()
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)

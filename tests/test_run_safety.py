@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 
 import pyarrow.dataset as ds
@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from ketl.cli import app
 from ketl.run import watchdog
 from ketl.run.watchdog import group_members
-from conftest import RAW, SEEDS
+from conftest import RAW, SEEDS, in_background, session_environ
 
 runner = CliRunner()
 SEED = sorted(SEEDS.glob("*.txt"))
@@ -363,8 +363,9 @@ def test_a_worker_whose_parent_died_while_it_started_exits_at_once():
 # The runs that start their own temporary Prefect server (10-25 s each here, most of it
 # imports in new processes) go in a thread from the moment the session's server is up
 # (conftest.py calls start_with_server), beside the tests that follow, which use the
-# other core; the tests here read what they found. One after the other: the kill test
-# bounds how long the children may outlive ketl, so no third server starts beside it.
+# other core; the tests here read what they found. In the session's one background lane
+# (conftest.in_background), one after the other: the kill test bounds how long the
+# children may outlive ketl, so no third server starts beside it.
 _SCENARIOS = {"killed": ("test_killing_the_ketl_process_alone_takes_its_children_with_it", _killed_alone),
               "refused": ("test_second_run_is_refused_at_once_while_the_first_starts_prefect", _refused_second_run)}
 _STARTED: dict[str, Future] = {}
@@ -372,18 +373,19 @@ _ROOTS: list[Path] = []
 
 
 def start_with_server(items, server: tuple[str, Path]) -> None:
-    names = {item.originalname for item in items}
-    chosen = [key for key, (test, _) in _SCENARIOS.items() if test in names and key not in _STARTED]
+    first = {}  # test name -> its first selected item
+    for item in items:
+        first.setdefault(item.originalname, item)
+    chosen = [key for key, (test, _) in _SCENARIOS.items() if test in first and key not in _STARTED]
     if not chosen:
         return
-    env = dict(os.environ)  # now, in this thread: tests change os.environ for a moment now and then
+    env = session_environ()  # not os.environ: tests change it for a moment now and then
     root = Path(tempfile.mkdtemp(prefix="ketl-run-safety-"))
     _ROOTS.append(root)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="run-safety")
     for key in chosen:
         (root / key).mkdir()
-        _STARTED[key] = pool.submit(_SCENARIOS[key][1], root / key, server[1], env)
-    pool.shutdown(wait=False)
+        _STARTED[key] = in_background(_SCENARIOS[key][1], root / key, server[1], env,
+                                      needed_by=first[_SCENARIOS[key][0]])
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS
+from conftest import SEEDS, in_background, session_environ
 from ketl.run.watchdog import running
 
 REPO = Path(__file__).resolve().parents[1]
@@ -151,24 +153,74 @@ def test_the_warm_up_changes_no_result(tmp_path):
     assert warm_out == cold_out
 
 
+def _two_real_runs(root: Path, migrated_db: Path, api: str, env: dict) -> dict:
+    """A ``ketl run --workers 2`` of the seeds with KETL_TIMELINE on its own temporary server
+    (a migrated database: no first-start migrations), as a user's run; then one finding
+    nothing new, on the session's server (``api``). What the test below reads."""
+    raw, out, trace, home = root / "raw", root / "out", root / "timeline.tsv", root / "prefect-home"
+    raw.mkdir()
+    home.mkdir()
+    shutil.copy(migrated_db, home / "prefect.db")  # as ``prefect_home`` gives it
+    for p in sorted(SEEDS.glob("*.txt")):
+        (raw / p.name).write_bytes(p.read_bytes())
+    env = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(home), KETL_TIMELINE=str(trace))
+    found = {"raw": raw, "out": out, "trace": trace, "t0": time.time()}
+    found["first"] = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
+                                     "--workers", "2"], env=env, capture_output=True, text=True, timeout=600, cwd=root)
+    if found["first"].returncode != 0:
+        return found
+    # the first run's timeline as it was then: the second run adds its own events to the file
+    found["trace"] = shutil.copy(trace, root / "timeline-first-run.tsv")
+    from ketl.run.incremental import PROCESSED_FILE, load_processed
+
+    state = (out / ".ketl" / "current").resolve() / "_state"
+    found["state"], found["before"], found["inode"] = state, load_processed(state), (state / PROCESSED_FILE).stat().st_ino
+    # one worker: the state is the point here, and each early worker warms up (about 5 CPU s)
+    found["again"] = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
+                                     "--workers", "1"], env={**env, "PREFECT_API_URL": api},  # the session's server
+                                    capture_output=True, text=True, timeout=600, cwd=root)
+    return found
+
+
+_RUNS: list = []  # the two runs' Future and folder, once started
+_SLOW = "test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up"
+
+
+def start_with_server(items, server: tuple[str, Path]) -> None:
+    """Called by conftest.py once the session's server is up: the two real runs below go
+    in the background lane then (seconds of new processes importing Prefect, a temporary
+    server's start-up), beside the tests before this module's."""
+    users = [item for item in items if item.originalname == _SLOW]
+    if _RUNS or not users:
+        return
+    root = Path(tempfile.mkdtemp(prefix="ketl-warm-start-"))
+    # session_environ(), not os.environ: tests change that for a moment now and then
+    _RUNS.append((in_background(_two_real_runs, root, server[1], server[0], session_environ(), needed_by=users[0]),
+                  root))
+
+
+@pytest.fixture
+def two_real_runs(request, _prefect_server):
+    start_with_server([request.node], _prefect_server)
+    future, root = _RUNS[0]
+    try:
+        yield future.result(timeout=1200)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        _RUNS.clear()
+
+
 @pytest.mark.slow
-def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_path, prefect_home, prefect_api):
+def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(two_real_runs):
     """A real run with KETL_TIMELINE: the pool starts before Prefect is even imported,
     both workers warm up, the flow (Prefect up) uses them, the run commits."""
     from ketl.run.timeline import read
 
-    raw, out, trace = tmp_path / "raw", tmp_path / "out", tmp_path / "timeline.tsv"
-    raw.mkdir()
-    for p in sorted(SEEDS.glob("*.txt")):
-        (raw / p.name).write_bytes(p.read_bytes())
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    # its own temporary server, as a user's run (a migrated database: no first-start migrations)
-    env.update(PYTHONPATH=str(REPO / "src"), PREFECT_HOME=str(prefect_home), KETL_TIMELINE=str(trace))
-    t0 = time.time()
-    done = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
-                           "--workers", "2"], env=env, capture_output=True, text=True, timeout=600)
+    found = two_real_runs
+    raw, out, trace, done = found["raw"], found["out"], found["trace"], found["first"]
     assert done.returncode == 0, done.stderr[-3000:]
-    events = read(str(trace), t0)
+    events = read(str(trace), found["t0"])
     names = [e for e, _, _ in events]
     at = {e: t for e, t, _ in events}
     assert names[0] == "cli started" and names[-1] == "cli done"
@@ -183,12 +235,7 @@ def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(tmp_pat
     # a run that finds nothing new keeps the processed-files state as stored (linked, not rewritten)
     from ketl.run.incremental import PROCESSED_FILE, load_processed
 
-    state = (out / ".ketl" / "current").resolve() / "_state"
-    before, inode = load_processed(state), (state / PROCESSED_FILE).stat().st_ino
-    # one worker: the state is the point here, and each early worker warms up (about 5 CPU s)
-    again = subprocess.run([sys.executable, "-m", "ketl.cli", "run", "--raw", str(raw), "--out", str(out),
-                            "--workers", "1"], env={**env, "PREFECT_API_URL": prefect_api},  # the session's server
-                           capture_output=True, text=True, timeout=600)
+    state, before, inode, again = found["state"], found["before"], found["inode"], found["again"]
     assert again.returncode == 0, again.stderr[-3000:]
     state2 = (out / ".ketl" / "current").resolve() / "_state"
     assert state2 != state and (state2 / PROCESSED_FILE).stat().st_ino == inode
