@@ -263,52 +263,45 @@ def _copy(segments: _Segments, a: int, b: int, land: int, out: _Segments) -> Non
         out[2].extend(step[i + 1:j])
 
 
-def _remap(segments: _Segments, ordered: list[Change], src_starts: list[int], length: int) -> _Segments:
+def _remap(segments: _Segments, ordered: list[Change], length: int) -> tuple[_Segments, list[int], list[int]]:
     """The segments after the sorted, non-overlapping ``ordered`` changes to a text
-    of ``length`` characters: the text between them (and the end position
-    ``length``) keeps its source offsets, moved to where it lands; inserted text
-    maps to the source offset of the start of what it replaced.
+    of ``length`` characters, and the source offsets of the changes' starts and ends.
 
-    :func:`_copy` of each stretch between changes, inlined (a call per change
-    was a sixth of apply_changes): the segment holding the stretch's start,
-    then those starting inside it, in bulk."""
-    out = _segments()
+    The text between the changes (and the end position ``length``) keeps its
+    source offsets, moved to where it lands; inserted text maps to the source
+    offset of the start of what it replaced. One pass: :func:`_copy` of each
+    stretch between changes and :func:`_offset` of each start and end,
+    inlined (calls per change were a third of apply_changes), the segment
+    holding a change's end found once, for its offset and for the next stretch.
+    """
     new, src, step = segments
+    out = _segments()
     out_new, out_src, out_step = out
     push = _push
+    starts: list[int] = []
+    ends: list[int] = []
     shift = a = 0
-    for ch, s0 in zip(ordered, src_starts):
-        start = ch.start
+    i = bisect_right(new, 0) - 1  # the segment holding a
+    for ch in ordered:
+        start, end, replacement = ch.start, ch.end, ch.replacement
+        k = bisect_right(new, start, i) - 1  # the segment holding start
+        s0 = src[k] + step[k] * (start - new[k])
         if start > a:
-            i = bisect_right(new, a) - 1
             push(out, a + shift, src[i] + step[i] * (a - new[i]), step[i])
             j = bisect_left(new, start, i + 1)
             if j > i + 1:  # never continuing the one before (see _copy)
                 out_new.extend([q + shift for q in new[i + 1:j]])
                 out_src.extend(src[i + 1:j])
                 out_step.extend(step[i + 1:j])
-        replacement = ch.replacement
         if replacement:
             push(out, start + shift, s0, 0)
-        shift += len(replacement) - (ch.end - start)
-        a = ch.end
+        i = bisect_right(new, end, k) - 1
+        starts.append(s0)
+        ends.append(src[i] + step[i] * (end - new[i]))
+        shift += len(replacement) - (end - start)
+        a = end
     _copy(segments, a, length + 1, a + shift, out)
-    return out
-
-
-def _offsets(segments: _Segments, ordered: list[Change]) -> tuple[list[int], list[int]]:
-    """Source offsets of the starts and of the ends of ``ordered`` (:func:`_offset`
-    of each, inlined: two calls per change were a fifth of apply_changes)."""
-    new, src, step = segments
-    starts, ends = [], []
-    for ch in ordered:
-        q = ch.start
-        i = bisect_right(new, q) - 1
-        starts.append(src[i] + step[i] * (q - new[i]))
-        q = ch.end
-        i = bisect_right(new, q, i) - 1
-        ends.append(src[i] + step[i] * (q - new[i]))
-    return starts, ends
+    return out, starts, ends
 
 
 def _remap_identity(ordered: list[Change]) -> _Segments:
@@ -396,8 +389,7 @@ def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Docum
         src_ends = [c.end for c in ordered]
         new_segments = _remap_identity(ordered)
     else:
-        src_starts, src_ends = _offsets(segments, ordered)
-        new_segments = _remap(segments, ordered, src_starts, n)
+        new_segments, src_starts, src_ends = _remap(segments, ordered, n)
     seq = len(doc.edits)
     doc.edits.extend(map(_EditDraft, repeat(stage), [c.rule for c in ordered], befores,
                          [c.replacement for c in ordered], _source_lines(doc, src_starts),
