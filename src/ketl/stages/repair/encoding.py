@@ -36,7 +36,7 @@ from ftfy.badness import BADNESS_RE, MOJIBAKE_CATEGORIES
 from ...document import Change
 from .scan import TextFacts, nonascii_runs, scan_text
 
-__all__ = ["benign_pairs_only", "encoding_changes", "fix_encoding_text", "line_changes", "may_trigger"]
+__all__ = ["encoding_changes", "fix_encoding_text", "line_changes", "may_trigger"]
 
 # Cyrillic and Greek letters: pairs of them are ordinary words, never a
 # badness match on their own (ftfy's patterns always pair them with another
@@ -326,62 +326,6 @@ def may_trigger(text: str, uncurl_quotes: bool, facts: TextFacts) -> bool:
         return False
     runs = nonascii_runs(text)
     return len(runs) > _RUNS_REGEX_LIMIT or _trigger_re(uncurl_quotes).search(runs) is not None
-
-
-def benign_pairs_only(text: str, uncurl_quotes: bool, facts: TextFacts) -> bool:
-    """True when :func:`encoding_changes` provably returns no change for an NFC
-    ``text`` that :func:`may_trigger` let through: its only trigger matches are
-    pairs (such as "’”", "çã", "«В", "©" beside a dash) that ftfy's badness
-    regex rejects, line by line, as encoding_changes asks it (:func:`_pairs_look_bad`).
-
-    The pairs are looked for in the text's runs of non-ASCII characters (a
-    hundred characters on a typical page) instead of by the array scan of the
-    whole text: every trigger character is non-ASCII but the controls, and two
-    characters are adjacent in the runs exactly when they are in the text. Each
-    distinct pair is then found in the text with ``str.find``, so the lines and
-    the pair offsets ftfy's regex sees are encoding_changes' own. False (not
-    proven) when the text has a strong trigger (controls, a single marker,
-    an entity, 'Ã '/'Â '), or runs too long to be worth it.
-    """
-    chars = facts.chars
-    if not facts.nfc or facts.controls or "Ã" in chars or "Â" in chars:
-        return False
-    if "&" in text and _ENTITY_RE.search(text):
-        return False
-    runs = nonascii_runs(text)
-    if len(runs) > _RUNS_REGEX_LIMIT:
-        return False
-    found = _pairs_from_runs(text, runs, uncurl_quotes)
-    if found is None:
-        return False
-    pairs: dict[int, list[int]] = {}
-    for p in found:
-        pairs.setdefault(text.rfind("\n", 0, p) + 1, []).append(p)
-    for start, on_line in pairs.items():
-        end = text.find("\n", start) + 1 or len(text)  # the segment ftfy sees
-        if _pairs_look_bad(text, on_line, start, end):
-            return False
-    return True
-
-
-def _pairs_from_runs(text: str, runs: str, uncurl_quotes: bool) -> list[int] | None:
-    """The pair matches' offsets in ``text`` (:func:`_trigger_positions`' second
-    answer, for a text without controls), found in ``runs`` (its
-    :func:`nonascii_runs`); None when the runs hold a single marker or a surrogate."""
-    cp = np.frombuffer(runs.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    cls = _class_table(uncurl_quotes)[np.minimum(cp, 0xFFFF)]
-    if (cls & _SINGLE).any():
-        return None
-    left, right = cls[:-1], cls[1:]
-    at = np.flatnonzero(((left & _NOT_LETTER != 0) & (right & _SUSPICIOUS != 0))
-                        | ((left & _SUSPICIOUS != 0) & (right & _NOT_LETTER != 0))).tolist()
-    found = []
-    for pair in {runs[i:i + 2] for i in at}:  # each distinct pair, at each of its places
-        p = text.find(pair)
-        while p >= 0:
-            found.append(p)
-            p = text.find(pair, p + 1)
-    return sorted(found)
 
 
 _CJK = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")

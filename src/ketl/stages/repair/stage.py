@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 from ...document import _SPAN, Change, Document, Edit, apply_changes
 from ...text.language import (UNDETERMINED, FirstSample, detect_language, first_sample,
                               first_sample_after_trim, sample_answers)
-from .encoding import benign_pairs_only, encoding_changes, may_trigger
+from .encoding import encoding_changes, may_trigger
 from .punctuation import parenthetical_changes, punctuation_changes
 from .scan import TextFacts, scan_text, scan_texts
 from .settle import DirtySpans, window_text
@@ -176,11 +176,7 @@ def _round(doc: Document, s: RepairSettings, protected: Callable[[str], bool] | 
         idle = facts.nfc and not may_trigger(doc.text, s.uncurl_quotes, facts)
         if dirty is not None:
             dirty.encoding_idle = idle
-        # A "©" or "’" is on nearly every page: a page whose only trigger
-        # matches are pairs ftfy's badness regex rejects is proven idle without
-        # encoding_changes' scan of the whole text (idle above stays the prefilter's
-        # answer: _only_tail_trimmed reasons on it).
-        if not idle and not benign_pairs_only(doc.text, s.uncurl_quotes, facts):
+        if not idle:
             apply(encoding_changes(doc.text, s.uncurl_quotes, facts, screened=True), stage=ENCODING)
     if s.unicode_hygiene:
         apply(_non_overlapping(unicode_changes(doc.text, facts, s.drop_replacement_chars)))
