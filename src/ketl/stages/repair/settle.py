@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Iterable
 
-from ...document import Change
+from ...document import _SPAN, Change
 from .scan import TextFacts
 
 __all__ = ["DirtySpans", "window_text", "CONTEXT"]
@@ -38,8 +38,7 @@ class DirtySpans:
 
     def update(self, text: str, changes: Iterable[Change]) -> None:
         """Record ``changes`` (offsets in ``text``) about to be applied to ``text``."""
-        ordered = sorted((c for c in changes if text[c.start:c.end] != c.replacement),
-                         key=lambda c: (c.start, c.end))
+        ordered = sorted((c for c in changes if text[c.start:c.end] != c.replacement), key=_SPAN)
         if not ordered:
             return
         starts = [c.start for c in ordered]
@@ -59,7 +58,8 @@ class DirtySpans:
                 return p + new_ends[i] - ends[i]
             return new_starts[i] if left else new_ends[i]  # inside a rewritten span: widen
 
-        self.spans = [(moved(a, True), moved(b, False)) for a, b in self.spans]
+        if self.spans:  # the round's first change has none to move (most calls)
+            self.spans = [(moved(a, True), moved(b, False)) for a, b in self.spans]
         self.spans.extend(zip(new_starts, new_ends))
 
 
