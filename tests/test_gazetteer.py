@@ -360,3 +360,25 @@ def test_run_keys_are_first_second_last_code_point_and_length():
         assert runs.keys.dtype == np.uint64
         checked += len(words)
     assert checked > 1000
+
+
+def test_context_reads_of_a_small_gazetteer_agree_with_the_numpy_ones(gaz):
+    """Few contexts (ketl's own gazetteer) are read in plain Python per article; every
+    combination of fit levels gives the context sets and fitting contexts numpy gives."""
+    import itertools
+
+    import numpy as np
+
+    cg = gaz.compiled
+    assert cg._cset_lists is not None and len(cg.fuzzy_index.contexts) <= 64  # the Python path is taken
+    seen = set()
+    for combo in itertools.product((0, 1, 2), repeat=cg.n_contexts):
+        levels = np.array([*combo, 2], dtype=np.int8)
+        expected = (np.maximum.reduceat(levels[cg._cset_flat], cg._cset_offsets) > 0).tolist()
+        assert cg._cset_fits(levels) == expected, combo
+        for min_level in (1, 2):
+            arr = cg.fuzzy_index.contexts_arr
+            got = cg.fitting_contexts(levels, min_level)
+            assert got == arr[levels[arr] >= min_level].tolist(), (combo, min_level)
+            seen.add(len(got))
+    assert len(seen) > 1

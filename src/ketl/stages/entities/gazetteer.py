@@ -629,6 +629,8 @@ class CompiledGazetteer:
             flat.extend(key)
         self._cset_flat = np.asarray(flat, dtype=np.int32)
         self._cset_offsets = np.asarray(offsets, dtype=np.int64)
+        # A small gazetteer's context sets as lists (None past _FEW): read in Python per article.
+        self._cset_lists = list(cset_ids) if len(flat) <= _FEW else None
 
     def _index_words(self) -> None:
         surface_list = self.surface_list
@@ -883,6 +885,10 @@ class CompiledGazetteer:
 
     def _cset_fits(self, levels: np.ndarray) -> list[bool]:
         """Per context set: whether any of its contexts fits (level > 0) for ``levels``."""
+        if self._cset_lists is not None:
+            # A few context sets (ketl's own gazetteer has two): numpy's per-call cost was most of it.
+            lv = levels.tolist()
+            return [any(lv[c] for c in key) for key in self._cset_lists]
         return (np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets) > 0).tolist()
 
     # -- fuzzy matching ---------------------------------------------------------------
@@ -895,6 +901,9 @@ class CompiledGazetteer:
     def fitting_contexts(self, levels: np.ndarray, min_level: int = 1) -> list[int]:
         """Context ids of the fuzzy index that fit an article at ``min_level`` or better."""
         index = self.fuzzy_index
+        if len(index.contexts) <= _FEW:  # as in _cset_fits: a few contexts are read in Python
+            lv = levels.tolist()
+            return [c for c in index.contexts if lv[c] >= min_level]
         return index.contexts_arr[levels[index.contexts_arr] >= min_level].tolist()
 
     def fuzzy_candidates(self, span: str, cutoff: float, levels: np.ndarray | None = None,
@@ -1096,6 +1105,8 @@ class TextRuns:
         return (self._flags & bit).nonzero()[0]
 
 
+# Context ids up to which per-article context reads are plain Python, not numpy calls.
+_FEW = 64
 _RUN_BIT, _CTX_BIT = 1, 2  # the word sets of CompiledGazetteer.key_screen
 _SLOT_MIX = np.uint64(0xD6E8FEB86659FD93)  # odd: spreads the structured keys over the slots
 
