@@ -663,10 +663,9 @@ def _stretch(text: str, cuts: list, cut_starts: list[int], at: int) -> tuple[int
 def _runs_in(text: str, stretch: tuple[int, int, list], runs: regex.Pattern) -> Iterator:
     """The runs of :func:`_runs_outside` that start in ``stretch`` (see :func:`_stretch`)."""
     lo, hi, inside = stretch
-    for m in runs.finditer(text, lo, hi):
-        pos = m.start()
-        if not any(a <= pos < b for a, b in inside):
-            yield m
+    if not inside:  # most stretches: the scan's own iterator, no generator frame per run
+        return runs.finditer(text, lo, hi)
+    return (m for m in runs.finditer(text, lo, hi) if not any(a <= m.start() < b for a, b in inside))
 
 
 def _person_mentions(text: str, masked: list[tuple[int, int]], lex: _Lexicon,
