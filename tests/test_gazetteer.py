@@ -339,3 +339,46 @@ def test_key_screen_is_a_superset_and_false_passes_change_nothing(gaz):
     assert got == expected
     assert any(hits[0] for hits, _ in expected) and any(ctx for _, ctx in expected)
     assert np.count_nonzero(table) < len(table) // 8  # the real table is sparse: few false passes
+
+
+def test_run_keys_are_first_second_last_code_point_and_length():
+    """A text's run keys, built in place in one array, are the documented mix of each
+    word run's first, second and last code points and its length, in many scripts
+    (astral characters, one-letter runs and a text's edges included)."""
+    import numpy as np
+
+    from ketl.stages.entities.gazetteer import _KEY_MIX
+
+    texts = [*_real_texts(), "a", "𐐀Baku x Ꭰ𐐀", "Ω-Ωμέγα 東京, e\u0301 12"]
+    checked = 0
+    for text in texts:
+        runs = TextRuns(text)
+        words = [text[s:e] for s, e in zip(runs.starts.tolist(), runs.ends.tolist())]
+        expected = [((ord(w[0]) << 42) | (ord(w[min(1, len(w) - 1)]) << 21) | ord(w[-1]))
+                    ^ ((len(w) * int(_KEY_MIX)) % (1 << 64)) for w in words]
+        assert runs.keys.tolist() == expected, text[:60]
+        assert runs.keys.dtype == np.uint64
+        checked += len(words)
+    assert checked > 1000
+
+
+def test_context_reads_of_a_small_gazetteer_agree_with_the_numpy_ones(gaz):
+    """Few contexts (ketl's own gazetteer) are read in plain Python per article; every
+    combination of fit levels gives the context sets and fitting contexts numpy gives."""
+    import itertools
+
+    import numpy as np
+
+    cg = gaz.compiled
+    assert cg._cset_lists is not None and len(cg.fuzzy_index.contexts) <= 64  # the Python path is taken
+    seen = set()
+    for combo in itertools.product((0, 1, 2), repeat=cg.n_contexts):
+        levels = np.array([*combo, 2], dtype=np.int8)
+        expected = (np.maximum.reduceat(levels[cg._cset_flat], cg._cset_offsets) > 0).tolist()
+        assert cg._cset_fits(levels) == expected, combo
+        for min_level in (1, 2):
+            arr = cg.fuzzy_index.contexts_arr
+            got = cg.fitting_contexts(levels, min_level)
+            assert got == arr[levels[arr] >= min_level].tolist(), (combo, min_level)
+            seen.add(len(got))
+    assert len(seen) > 1

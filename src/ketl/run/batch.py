@@ -422,20 +422,24 @@ def quote_id(doc_id: str, start: int, end: int) -> str:
 def quotes_pending(docs: list[Document], ctx: RunContext, sketches: bool = True,
                    settings: DedupSettings = QUOTE_SETTINGS) -> pa.Table:
     """The batch's quotes with their MinHash sketches, waiting for cluster ids."""
-    rows = [(d, q) for d in docs for q in d.quotes]
-    sketches = _sketches([q.text for _, q in rows], settings, sketches)
+    # (qe-9) One pass over the quotes, then columns by zip, not ten comprehensions over them.
+    rows = [(quote_id(d.doc_id, q.start, q.end), d.doc_id, d.source_path, q.text, q.speaker,
+             q.speaker_id, q.speaker_name, q.kind, q.start, q.end) for d in docs for q in d.quotes]
+    ids, doc_ids, paths, texts, speakers, speaker_ids, names, kinds, starts, ends = (
+        zip(*rows) if rows else ((),) * 10)
+    sketches = _sketches(list(texts), settings, sketches)
     # Typed columns: a batch without quotes must give the same schema as one with.
     return pa.table({
-        "quote_id": pa.array([quote_id(d.doc_id, q.start, q.end) for d, q in rows], pa.string()),
-        "doc_id": pa.array([d.doc_id for d, _ in rows], pa.string()),
-        "source_path": pa.array([d.source_path for d, _ in rows], pa.string()),
-        "text": pa.array([q.text for _, q in rows], pa.string()),
-        "speaker": pa.array([q.speaker for _, q in rows], pa.string()),
-        "speaker_id": pa.array([q.speaker_id for _, q in rows], pa.string()),
-        "speaker_name": pa.array([q.speaker_name for _, q in rows], pa.string()),
-        "kind": pa.array([q.kind for _, q in rows], pa.string()),
-        "start": pa.array([q.start for _, q in rows], pa.int32()),
-        "end": pa.array([q.end for _, q in rows], pa.int32()),
+        "quote_id": pa.array(ids, pa.string()),
+        "doc_id": pa.array(doc_ids, pa.string()),
+        "source_path": pa.array(paths, pa.string()),
+        "text": pa.array(texts, pa.string()),
+        "speaker": pa.array(speakers, pa.string()),
+        "speaker_id": pa.array(speaker_ids, pa.string()),
+        "speaker_name": pa.array(names, pa.string()),
+        "kind": pa.array(kinds, pa.string()),
+        "start": pa.array(starts, pa.int32()),
+        "end": pa.array(ends, pa.int32()),
         "run_id": pa.array([ctx.run_id] * len(rows), pa.string()),
         "signature": sketches.column("signature"),
         "grams": sketches.column("grams"),

@@ -629,6 +629,8 @@ class CompiledGazetteer:
             flat.extend(key)
         self._cset_flat = np.asarray(flat, dtype=np.int32)
         self._cset_offsets = np.asarray(offsets, dtype=np.int64)
+        # A small gazetteer's context sets as lists (None past _FEW): read in Python per article.
+        self._cset_lists = list(cset_ids) if len(flat) <= _FEW else None
 
     def _index_words(self) -> None:
         surface_list = self.surface_list
@@ -883,6 +885,10 @@ class CompiledGazetteer:
 
     def _cset_fits(self, levels: np.ndarray) -> list[bool]:
         """Per context set: whether any of its contexts fits (level > 0) for ``levels``."""
+        if self._cset_lists is not None:
+            # A few context sets (ketl's own gazetteer has two): numpy's per-call cost was most of it.
+            lv = levels.tolist()
+            return [any(lv[c] for c in key) for key in self._cset_lists]
         return (np.maximum.reduceat(levels[self._cset_flat], self._cset_offsets) > 0).tolist()
 
     # -- fuzzy matching ---------------------------------------------------------------
@@ -895,6 +901,9 @@ class CompiledGazetteer:
     def fitting_contexts(self, levels: np.ndarray, min_level: int = 1) -> list[int]:
         """Context ids of the fuzzy index that fit an article at ``min_level`` or better."""
         index = self.fuzzy_index
+        if len(index.contexts) <= _FEW:  # as in _cset_fits: a few contexts are read in Python
+            lv = levels.tolist()
+            return [c for c in index.contexts if lv[c] >= min_level]
         return index.contexts_arr[levels[index.contexts_arr] >= min_level].tolist()
 
     def fuzzy_candidates(self, span: str, cutoff: float, levels: np.ndarray | None = None,
@@ -1051,7 +1060,7 @@ def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
     table = _word_table()
     word = np.zeros(len(cps) + 2, dtype=bool)
     if not len(cps) or cps.max() < 0x10000:  # most texts: a plain gather, no mask
-        np.take(table, cps, out=word[1:-1])
+        table.take(cps, out=word[1:-1])  # the method: np.take's wrapper layers cost more than the gather
         return word
     bmp = cps < 0x10000
     word[1:-1][bmp] = table[cps[bmp]]
@@ -1072,7 +1081,8 @@ class TextRuns:
     def __init__(self, text: str) -> None:
         cps = _code_points(text)
         self.word = word = _word_flags(text, cps)
-        edges = np.flatnonzero(word[1:] != word[:-1])
+        # .nonzero()[0] of a 1-D array is np.flatnonzero without its ravel and wrapper calls
+        edges = (word[1:] != word[:-1]).nonzero()[0]
         self.starts, self.ends = edges[0::2], edges[1::2]
         self.keys = _run_keys(cps, self.starts, self.ends)
         self._flags: np.ndarray | None = None
@@ -1082,7 +1092,7 @@ class TextRuns:
         """Indices of the runs whose key is in the sorted ``keys``: every run equal to
         one of the words ``keys`` were made from, and rarely another."""
         at = np.minimum(np.searchsorted(keys, self.keys), len(keys) - 1)
-        return np.flatnonzero(keys[at] == self.keys)
+        return (keys[at] == self.keys).nonzero()[0]
 
     def screened(self, screen: "KeyScreen", bit: int) -> np.ndarray:
         """Indices of the runs that may be in ``screen``'s word set ``bit``: every run
@@ -1092,9 +1102,11 @@ class TextRuns:
         binary searches of every run (a fifth of the stage)."""
         if self._flags_of is not screen:
             self._flags, self._flags_of = screen.flags(self.keys), screen
-        return np.flatnonzero(self._flags & bit)
+        return (self._flags & bit).nonzero()[0]
 
 
+# Context ids up to which per-article context reads are plain Python, not numpy calls.
+_FEW = 64
 _RUN_BIT, _CTX_BIT = 1, 2  # the word sets of CompiledGazetteer.key_screen
 _SLOT_MIX = np.uint64(0xD6E8FEB86659FD93)  # odd: spreads the structured keys over the slots
 
@@ -1116,8 +1128,9 @@ class KeyScreen:
             self.table[self._slots(keys)] |= np.uint8(bit)
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            slots = keys * _SLOT_MIX
+        # Arrays wrap silently (only numpy scalars warn): no np.errstate, whose context
+        # switch cost more per text than the product itself.
+        slots = keys * _SLOT_MIX
         slots >>= self.shift
         return slots
 
@@ -1127,16 +1140,23 @@ class KeyScreen:
 
 
 _KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
+_SHIFT21 = np.uint64(21)
 
 
 def _run_keys(cps: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """A uint64 key per non-empty run ``cps[start:end]``: its first, second and last code
     points and its length. Equal runs have equal keys (unequal ones rarely do)."""
-    c0 = cps[starts].astype(np.uint64)
-    c1 = cps[np.minimum(starts + 1, ends - 1)].astype(np.uint64)
-    cl = cps[ends - 1].astype(np.uint64)
-    with np.errstate(over="ignore"):
-        return ((c0 << np.uint64(42)) | (c1 << np.uint64(21)) | cl) ^ ((ends - starts).astype(np.uint64) * _KEY_MIX)
+    # (c0 << 42 | c1 << 21 | cl) ^ (length * _KEY_MIX), built in one array: code points
+    # hold 21 bits, so the shifted fields never overlap. Array products wrap silently.
+    key = cps[starts].astype(np.uint64)
+    key <<= _SHIFT21
+    key |= cps[np.minimum(starts + 1, ends - 1)]
+    key <<= _SHIFT21
+    key |= cps[ends - 1]
+    n = (ends - starts).astype(np.uint64)
+    n *= _KEY_MIX
+    key ^= n
+    return key
 
 
 def _lookup_keys(words: list[str]) -> np.ndarray:
