@@ -119,3 +119,30 @@ def test_block_jaccard_equals_the_stores_jaccard(tmp_path, monkeypatch, chunk, s
     want = store.jaccard(pairs)
     assert got.dtype == np.float32 and np.array_equal(got, want.astype(np.float32))
     assert (want > 0.5).sum() > 20 and (want < 0.2).sum() > 1000
+
+
+def test_a_failed_attempt_closes_and_deletes_its_scratch_files_and_its_retry_is_whole(tmp_path, monkeypatch):
+    rows = _many_script_rows()
+    plan, work = _run(tmp_path, rows, None, 0, 41, monkeypatch)
+    bands, parts = distributed.shard_bands(32, 0, 3), distributed.shard_bands(GRAM_PARTS, 0, 3)
+    memory = distributed.band_shard(QuoteIndex, plan, bands, gram_parts=parts)
+    assert len(memory.pairs)  # the failure below comes after pairs were streamed to scratch files
+    real_write = distributed.write_atomic
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(distributed, "write_atomic", disk_full)
+    attempt = distributed._Found(work / "pairs-0.npz")
+    monkeypatch.setattr(distributed, "_Found", lambda out: attempt)
+    with pytest.raises(OSError, match="No space"):
+        distributed.band_shard(QuoteIndex, plan, bands, gram_parts=parts, out=work / "pairs-0.npz")
+    assert attempt.rows["pairs"] > 0  # pairs had been written to its scratch files
+    assert all(fh.closed for fh in attempt.files.values()) and not attempt.files
+    assert not list(work.glob("*.part"))
+    monkeypatch.undo()
+    monkeypatch.setattr(distributed, "_BLOCK", 41)
+    assert distributed.write_atomic is real_write
+    got = distributed.band_shard(QuoteIndex, plan, bands, gram_parts=parts, out=work / "pairs-0.npz")
+    for name, want in _arrays(memory).items():
+        assert np.array_equal(getattr(got, name), want), name

@@ -204,39 +204,40 @@ def band_shard(cls: type[NearDupIndex], plan: RunPlan, bands: Sequence[int], set
     gram_parts = list(gram_parts) if s.containment else []
     if gram_parts:
         new_paths.grams.mkdir(parents=True, exist_ok=True)
-    found = _Found(out)
-    if plan.new == 0:
+    # A failed attempt closes and deletes its scratch files (a retry writes its own).
+    with _Found(out) as found:
+        if plan.new == 0:
+            for b in bands:
+                _keep(old_paths and old_paths.band(b), new_paths.band(b))
+            for k in gram_parts:
+                _keep(old_paths and old_paths.gram_part(k), new_paths.gram_part(k))
+            return found.result()
+        table = BandTable(s.bands)
         for b in bands:
-            _keep(old_paths and old_paths.band(b), new_paths.band(b))
-        for k in gram_parts:
-            _keep(old_paths and old_paths.gram_part(k), new_paths.gram_part(k))
-        return found.result()
-    table = BandTable(s.bands)
-    for b in bands:
-        if old_paths and old_paths.band(b).exists():
-            table.load_band(b, pq.read_table(old_paths.band(b)))
-    # Opened once per task (opening maps each record batch: 22 ms for the quotes of 100,000
-    # articles, and it was done three times per block); the pages a block read are dropped
-    # after it instead (_FilePages), which is what reopening per block achieved.
-    store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
-    for pairs, weights in _band_pairs(store, plan, table, bands, s):
-        found.add("pairs", pairs)
-        found.add("weights", weights)
-        del pairs, weights
-        release()  # the block's copies, freed
-    for b in bands:
-        write_atomic(table.band_to_table(b), new_paths.band(b), use_dictionary=False)
-    del table
-    release()
-    for k in gram_parts:  # a partition at a time: its new codes, and its stored ones, are all it holds
-        old = old_paths.gram_part(k) if old_paths else None
-        grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
-        for a, c in grams.add_code_rows(*_part_codes(store, plan, [k], s)[k], s.max_anchor_group):
-            found.add("anchor_rows", np.stack((a, c), axis=1))
-        write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
-        del grams
+            if old_paths and old_paths.band(b).exists():
+                table.load_band(b, pq.read_table(old_paths.band(b)))
+        # Opened once per task (opening maps each record batch: 22 ms for the quotes of 100,000
+        # articles, and it was done three times per block); the pages a block read are dropped
+        # after it instead (_FilePages), which is what reopening per block achieved.
+        store = SketchStore.open(new_paths.sketches, s.num_perm, upto=plan.n)
+        for pairs, weights in _band_pairs(store, plan, table, bands, s):
+            found.add("pairs", pairs)
+            found.add("weights", weights)
+            del pairs, weights
+            release()  # the block's copies, freed
+        for b in bands:
+            write_atomic(table.band_to_table(b), new_paths.band(b), use_dictionary=False)
+        del table
         release()
-    return found.result()
+        for k in gram_parts:  # a partition at a time: its new codes, and its stored ones, are all it holds
+            old = old_paths.gram_part(k) if old_paths else None
+            grams = GramIndex.from_table(pq.read_table(old)) if old and old.exists() else GramIndex()
+            for a, c in grams.add_code_rows(*_part_codes(store, plan, [k], s)[k], s.max_anchor_group):
+                found.add("anchor_rows", np.stack((a, c), axis=1))
+            write_atomic(grams.to_table(), new_paths.gram_part(k), use_dictionary=False)
+            del grams
+            release()
+        return found.result()
 
 
 def _part_codes(store: SketchStore, plan: RunPlan, parts: Sequence[int], s) -> dict[int, tuple[np.ndarray, np.ndarray]]:
@@ -533,7 +534,24 @@ class _Found:
         self.files: dict[str, object] = {}
 
     def _scratch(self, name: str) -> Path:
-        return self.out.with_name(f"{self.out.name}.{name}.part")
+        # Named per attempt: a retry in the same process, or a timed-out attempt still
+        # running beside its retry, never writes into (or deletes) another attempt's files.
+        return self.out.with_name(f"{self.out.name}.{name}.{os.getpid()}-{id(self):x}.part")
+
+    def __enter__(self) -> "_Found":
+        return self
+
+    def __exit__(self, kind, value, tb) -> bool:
+        if kind is not None:
+            self.discard()
+        return False
+
+    def discard(self) -> None:
+        """Close and delete the scratch files of an attempt that failed."""
+        for name, fh in self.files.items():
+            fh.close()
+            self._scratch(name).unlink(missing_ok=True)
+        self.files.clear()
 
     def add(self, name: str, array: np.ndarray) -> None:
         shape, dtype = self._ARRAYS[name]
