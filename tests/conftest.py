@@ -307,6 +307,17 @@ def in_background(fn, *args, needed_by=None) -> Future:
     return _LANE.submit(order, fn, args)
 
 
+def lane_result(slot: list, timeout: float):
+    """For a fixture: yield the result of the lane job kept in ``slot`` as ``[(future,
+    scratch root)]``, then delete its scratch root and empty the slot."""
+    future, root = slot[0]
+    try:
+        yield future.result(timeout=timeout)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        slot.clear()
+
+
 @pytest.fixture(scope="session")
 def _prefect_server(request):
     """One temporary Prefect server for the session: (API URL, a copy of its

@@ -24,7 +24,7 @@ def _pages() -> list[list[str]]:
 
 
 def _reference_sample(lines):
-    """The sample as the loop before this stop took it."""
+    """The sample as the loop before the fast paths took it (also test_classifier_speed_paths's reference)."""
     sample, size = [], 0
     for line in lines:
         if len(line) >= 60:

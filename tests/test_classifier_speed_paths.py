@@ -14,6 +14,7 @@ import pytest
 from ketl.stages.boilerplate import classifier as cl
 
 from conftest import SEEDS, shared_path
+from test_classifier_shared_hits import _reference_sample  # the sample as taken before the fast paths
 
 MULTILINGUAL = Path(__file__).parent / "data" / "multilingual"
 WORD = re.compile(r"\w+")
@@ -117,13 +118,7 @@ def test_few_words_equals_counting_regex_words():
 def _reference_stopwords(lines: list[str], min_coverage: float = 0.08) -> frozenset[str]:
     """document_stopwords as written before the fast paths: a Counter of
     regex words, then each language's list tried on each word."""
-    sample, size = [], 0
-    for line in lines:
-        if len(line) >= 60:
-            sample.append(line)
-            size += len(line)
-            if size >= cl._SAMPLE_CHARS:
-                break
+    sample, size = _reference_sample(lines)
     text = "\n".join(sample) if size >= 200 else "\n".join(lines)[:cl._SAMPLE_CHARS]
     counts = Counter(WORD.findall(text.lower()))
     best, best_hits = frozenset(), 0

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from ketl.cli import app
 from ketl.schemas import TABLES
 from ketl.store import Store
-from conftest import SEEDS, copy_seed_dataset, in_background, session_environ
+from conftest import SEEDS, lane_result, copy_seed_dataset, in_background, session_environ
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 runner = CliRunner()
@@ -242,12 +242,7 @@ def killed_runs(request, _seed_dataset, _prefect_server):
     """What ``_kill_runs`` found (started with the seed dataset, or now)."""
     start_with_seed_dataset([item for item in request.session.items if item.module is request.module],
                             (*_seed_dataset, *_prefect_server))
-    future, root = _KILLED[0]
-    try:
-        yield future.result(timeout=900)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        _KILLED.clear()
+    yield from lane_result(_KILLED, timeout=900)
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)

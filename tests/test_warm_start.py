@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, in_background, session_environ
+from conftest import SEEDS, lane_result, in_background, session_environ
 from ketl.run.watchdog import running
 
 REPO = Path(__file__).resolve().parents[1]
@@ -203,12 +203,7 @@ def start_with_server(items, server: tuple[str, Path]) -> None:
 @pytest.fixture
 def two_real_runs(request, _prefect_server):
     start_with_server([request.node], _prefect_server)
-    future, root = _RUNS[0]
-    try:
-        yield future.result(timeout=1200)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-        _RUNS.clear()
+    yield from lane_result(_RUNS, timeout=1200)
 
 
 @pytest.mark.slow
