@@ -756,16 +756,14 @@ def _expand(name: str, full_names: list[str]) -> str:
 class _Persons:
     """Named persons of one document, found on first use (many documents never need them).
 
-    A quote's one-word speaker needs only the full names (:meth:`expand`, which reads
-    the stretches of text around the surname). A pronoun asks who spoke last
-    (:meth:`last_before`): the name runs are read backwards from it, a stretch at a
-    time (:class:`_Antecedents`), and only as far as the walk back needs (mostly a
-    few hundred characters, not the whole text); a one-word mention is judged only
-    when the walk reaches it (a person when it is a known surname or a speech verb
-    or apposition follows it).
+    A quote's one-word speaker needs only the full names (:meth:`expand`); the
+    one-word mentions are sorted out only once a pronoun asks who spoke last
+    (:meth:`last_before`), which most documents never do, and then only those the
+    question reaches, walking back from the pronoun (a one-word mention is a person
+    when it is a known surname or a speech verb or apposition follows it).
     """
 
-    __slots__ = ("text", "masked", "lex", "_found", "full_names", "_fulls", "_singles", "_before",
+    __slots__ = ("text", "masked", "lex", "_found", "full_names", "_fulls", "_singles", "_mentions", "_jump",
                  "_added", "by_surname", "_owners", "_cuts")
 
     def __init__(self, text: str, masked: list[tuple[int, int]], lex: _Lexicon):
@@ -775,25 +773,21 @@ class _Persons:
         self.by_surname: dict[str, str] = {}  # the last full name with each surname
         self._fulls: list[tuple[int, str]] = []
         self._singles: list[tuple[int, str, int]] = []
-        self._before: _Antecedents | None = None  # built by the first pronoun
+        # Every mention, sorted: (position, name, -1) for a person, (position, name,
+        # end) for a one-word mention not yet known to be one.
+        self._mentions: list[tuple[int, str, int]] | None = None
+        # Index of a mention -> index of the nearest person at or before it (-1: none),
+        # filled as walks pass: each mention is judged once, however many pronouns ask.
+        self._jump: dict[int, int] = {}
         self._added: list[tuple[int, str]] = []  # the speakers found, sorted
         self._owners: dict[str, str] = {}  # surname -> full name, found before (or without) _find
         self._cuts: tuple[list, list[int]] | None = None
 
     def _find(self) -> None:
-        """Every person mention of the whole text at once: the reference the lazy
-        reads are tested against (:meth:`expand` gives ``by_surname.get``)."""
         self._found = True
         self._fulls, self._singles = _person_mentions(self.text, self.masked, self.lex)
         self.full_names = [n for _, n in self._fulls]
         self.by_surname = {n.split()[-1]: n for n in self.full_names}
-
-    def cut_table(self) -> tuple[list, list[int]]:
-        """:func:`_cuts` of the text and their starts, made once."""
-        if self._cuts is None:
-            cuts = _cuts(self.text, self.masked)
-            self._cuts = (cuts, [lo for lo, _, _ in cuts])
-        return self._cuts
 
     def expand(self, name: str) -> str:
         if " " in name:
@@ -814,7 +808,10 @@ class _Persons:
         A full name ending with ``name`` is a run whose last word starts where ``name``
         stands in the text: only the runs through those places are read (most of
         a long article is not)."""
-        cuts, cut_starts = self.cut_table()
+        if self._cuts is None:
+            cuts = _cuts(self.text, self.masked)
+            self._cuts = (cuts, [lo for lo, _, _ in cuts])
+        cuts, cut_starts = self._cuts
         text, lex, runs = self.text, self.lex, self.lex.name_runs
         seen: dict[int, str] = {}
         # The end of the last stretch read: a name twice in one stretch reads it once, so the
@@ -835,145 +832,42 @@ class _Persons:
                 owner = hit[0]
         return owner
 
-    def _is_person_mention(self, name: str, end: int) -> bool:
-        """A mention found by the walk back is a person: a full name (``end`` -1), or
-        one word a speech verb or apposition follows or that is a surname of the text
-        (``name in by_surname``, asked through :meth:`expand` so the text is not scanned)."""
-        return end < 0 or _said_after(self.text, end, self.lex) or self.expand(name) != name
+    def _last_mention(self, pos: int) -> tuple[int, str, int] | None:
+        """The last mention before ``pos`` that is a person."""
+        if self._mentions is None:
+            if not self._found:
+                self._find()
+            self._mentions = sorted([(p, n, -1) for p, n in self._fulls] + self._singles)
+        mentions, jump = self._mentions, self._jump
+        i = bisect_left(mentions, (pos,)) - 1
+        passed = []
+        while i >= 0:
+            to = jump.get(i)
+            if to is not None:
+                i = to
+                break
+            _, name, end = mentions[i]
+            if end < 0 or name in self.by_surname or _said_after(self.text, end, self.lex):
+                break
+            passed.append(i)
+            i -= 1
+        if i >= 0:
+            jump[i] = i
+        for k in passed:
+            jump[k] = i
+        return mentions[i] if i >= 0 else None
 
     def last_before(self, pos: int) -> str | None:
-        if self._before is None:
-            self._before = _Antecedents(self)
-        found = self._before.last(pos)
+        found = self._last_mention(pos)
         i = bisect_left(self._added, (pos,))
         speaker = self._added[i - 1] if i else None
         # The later of the two; at one position, the larger name, as one sorted list gives.
-        if found is None or (speaker is not None and speaker > found):
+        if found is None or (speaker is not None and speaker > found[:2]):
             return speaker[1] if speaker else None
         return found[1]
 
     def add(self, pos: int, name: str) -> None:
         insort(self._added, (pos, name))
-
-
-# Characters read back from a pronoun at first (then twice as many each time the walk
-# needs more): the last person named stands within 300 characters of nine pronouns in
-# ten (bench_vs_by_hand corpus), mostly in the same sentence or the one before.
-_BACK_CHARS = 256
-
-
-def _reset_before(text: str, x: int) -> int:
-    """The last place at or before ``x`` where the whole-text scan of name runs starts
-    afresh: the start, or right after a character no run holds (``_NOT_PHRASE``)."""
-    if x <= 0:
-        return 0
-    m = _NOT_PHRASE.search(text, 0, x)
-    return m.end() if m else 0
-
-
-def _reset_after(text: str, x: int) -> int:
-    """The first such place at or after ``x`` (the end of the text when none)."""
-    if x <= 0:
-        return 0
-    if _PHRASE_STOP.match(text, x - 1):
-        return x
-    m = _PHRASE_STOP.search(text, x)
-    return m.end() if m else len(text)
-
-
-class _Antecedents:
-    """The person mentions of one text before a place, read backwards on demand.
-
-    The runs starting in ``[lo, hi)`` are read, both ends places where the whole-text
-    scan starts afresh (:func:`_reset_before`: no run crosses a character no run
-    holds), so they are exactly the runs :func:`_person_mentions` finds there, in any
-    number of pieces. ``mentions``: ``(position, name, -1)`` of a full name,
-    ``(position, name, end)`` of a one-word mention, sorted. ``jump``: position of a
-    mention -> position of the nearest person at or before it (-1: none in the whole
-    text), filled as walks pass, so each mention is judged once however many pronouns ask.
-    """
-
-    __slots__ = ("persons", "mentions", "lo", "hi", "back", "jump")
-
-    def __init__(self, persons: _Persons):
-        self.persons = persons
-        self.mentions: list[tuple[int, str, int]] = []
-        self.lo = self.hi = -1
-        self.back = _BACK_CHARS
-        self.jump: dict[int, int] = {}
-
-    def _read(self, a: int, b: int) -> list[tuple[int, str, int]]:
-        """The mentions of the runs (outside quotes, as :func:`_runs_outside`) starting in ``[a, b)``."""
-        text, lex = self.persons.text, self.persons.lex
-        runs = lex.name_runs
-        cuts, cut_starts = self.persons.cut_table()
-        out = []
-        for lo, hi, inside in cuts[max(bisect_left(cut_starts, a + 1) - 1, 0):]:
-            if lo >= b:
-                break
-            s, e = max(lo, a), min(hi, b)
-            for m in (runs.finditer(text, s, e) if s < e else ()):
-                pos = m.start()
-                if inside and any(x <= pos < y for x, y in inside):
-                    continue
-                hit = _mention(m.group(1), lex)
-                if hit is not None:
-                    out.append((pos, hit[0], m.end() if hit[1] else -1))
-        return out
-
-    def _cover(self, pos: int) -> None:
-        """Read on until every run starting before ``pos`` is known."""
-        text = self.persons.text
-        if self.hi < 0:
-            self.hi = _reset_after(text, pos)
-            self.lo = _reset_before(text, pos - self.back)
-            self.mentions = self._read(self.lo, self.hi)
-        elif self.hi < pos:
-            hi = _reset_after(text, pos)
-            self.mentions += self._read(self.hi, hi)
-            self.hi = hi
-
-    def _extend_back(self) -> int:
-        """Read the stretch before ``lo`` (twice as long as the last); how many mentions it held."""
-        self.back *= 2
-        lo = _reset_before(self.persons.text, self.lo - self.back)
-        found = self._read(lo, self.lo)
-        self.mentions = found + self.mentions
-        self.lo = lo
-        return len(found)
-
-    def last(self, pos: int) -> tuple[int, str] | None:
-        """``(position, name)`` of the last mention before ``pos`` that is a person."""
-        self._cover(pos)
-        jump, judge = self.jump, self.persons._is_person_mention
-        i = bisect_left(self.mentions, (pos,)) - 1
-        passed = []
-        at = -1
-        while True:
-            if i < 0:
-                if self.lo <= 0:
-                    break
-                # The stretch read may reach past ``pos`` when the first read began after it.
-                added = self._extend_back()
-                i = bisect_left(self.mentions, (pos,), 0, added) - 1
-                continue
-            p, name, end = self.mentions[i]
-            to = jump.get(p)
-            if to is not None:
-                at = to
-                break
-            if judge(name, end):
-                at = p
-                break
-            passed.append(p)
-            i -= 1
-        if at >= 0:
-            jump[at] = at
-        for k in passed:
-            jump[k] = at
-        if at < 0:
-            return None
-        return self.mentions[bisect_left(self.mentions, (at,))][:2]
 
 
 def find_quotes(text: str, settings: QuoteSettings = QuoteSettings()) -> list[Quote]:
