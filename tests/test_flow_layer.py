@@ -282,13 +282,23 @@ def test_compute_each_raises_only_once_the_tasks_running_batches_are_done(tmp_pa
     with ComputePool(2):
         compute_each(_pid_after, [(0.0,), (0.0,)])  # both workers up
         with pytest.raises(OSError, match="disk full"):
-            compute_each(_fail_or_sleep, [(None,), (str(mark),)])
+            compute_each(_fail_or_sleep, [(None, str(mark)), (str(mark), str(mark))])
         assert mark.read_text() == "done"
 
 
-def _fail_or_sleep(mark: str | None) -> int:
+def _fail_or_sleep(mark: str | None, started: str) -> int:
+    """The failing call waits (up to 20 s) until the slow one has started: a batch not yet
+    started when another fails is rightly dropped, so without the wait a loaded machine
+    (the slow call picked up late) failed this test without a bug."""
+    import time
+
+    started_mark = Path(started + ".started")
     if mark is None:
+        deadline = time.monotonic() + 20.0
+        while not started_mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
         _fail()
+    started_mark.write_text("started")
     return _pid_after(1.0, mark)
 
 
