@@ -21,7 +21,7 @@ from ketl.stages.boilerplate.rules import load_rules
 from ketl.stages.boilerplate.site_stats import split_title_suffix
 from ketl.stages.boilerplate.classifier import _SIGNATURE, list_lead
 from ketl.stages.boilerplate.embeds import tweet_signature
-from ketl.stages.boilerplate.stage import (_LAYOUT, _OPEN_QUOTES, _REFERENCE, _STRAY_OK, _STRAY_WORD, _WORDS,
+from ketl.stages.boilerplate.stage import (_OPEN_QUOTES, _REFERENCE, _STRAY_WORD, _WORDS,
                                            BoilerplateSettings, _continues_neighbour, _ends_sentence, _LETTER, _Lines,
                                            _shares_script, _stop_en, dominant_script, has_non_latin_letter)
 

@@ -191,8 +191,8 @@ def test_metadata_by_index_equals_metadata_by_text(k):
 
 
 def test_clean_document_is_the_same_through_the_fallback_alignment(monkeypatch):
-    """Both ways PageLines.without finds the lines left (by index, by text)
-    give the same stage output."""
+    """The three ways PageLines.without finds the lines left (by the changes'
+    offsets, by index after a split, by text) give the same stage output."""
     def run():
         stats = SiteLineStats()
         docs = [_doc(t, f"site{q % 3}/{q}.txt") for q, t in enumerate(TEXTS)]
@@ -202,10 +202,16 @@ def test_clean_document_is_the_same_through_the_fallback_alignment(monkeypatch):
 
     fast = run()
     real = PageLines.without
+    # Without the changes: the text is split and its lines compared by index.
+    monkeypatch.setattr(PageLines, "without", lambda self, text, removed, rules, changes=None:
+                        real(self, text, removed, rules))
+    split = run()
     # No line named as removed: the lines do not line up by index, found by text.
-    monkeypatch.setattr(PageLines, "without", lambda self, text, removed, rules: real(self, text, set(), rules))
+    monkeypatch.setattr(PageLines, "without", lambda self, text, removed, rules, changes=None:
+                        real(self, text, set(), rules))
     slow = run()
     assert [(d.text, d.meta, d.edits) for d in fast] == [(d.text, d.meta, d.edits) for d in slow]
+    assert [(d.text, d.meta, d.edits) for d in fast] == [(d.text, d.meta, d.edits) for d in split]
     assert sum(len(d.edits) for d in fast) > 100
     assert sum(1 for d in fast if d.meta.get("title")) > 20
 

@@ -17,6 +17,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
+from operator import attrgetter, is_, not_
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -26,7 +27,9 @@ from ..repair.script import script_of
 from .site_stats import line_key_lower
 
 if TYPE_CHECKING:
+    from ...document import Change
     from .rules import CompiledRules
+    from .site_stats import SiteLineStats
 
 __all__ = ["PageLines", "line_keys", "has_non_latin_letter", "script_counts"]
 
@@ -113,63 +116,135 @@ def _keys_by_line(low: Sequence[str]) -> list[int]:
 
 
 class PageLines:
-    """One page's lines and what the steps ask of each (lists indexed by line).
+    """One page's lines and what the steps ask of each (lists indexed by line):
+    the facts every step shares, each computed once for the page.
 
     * ``texts``: ``text.split("\\n")`` (a final newline gives a last ``""``);
     * ``stripped``, ``low``: each line stripped, and stripped and lower-cased;
+    * ``blank``: ``not stripped[i]``;
     * ``rule``: index into ``rules.rules`` of the rule the line matches (-1: none);
     * :meth:`keys`: site-statistics keys (0 for a blank line), on first request,
       unless the caller has them (``keys``: phase A's, carried.py);
+    * ``repeated``: the site's repeated-line flags of the lines
+      (:meth:`SiteLineStats.repeated_flags`), once a step has asked
+      :meth:`repeated_flags` for them (None before, or for a page without a
+      counted site);
     * ``latin_only``: no letter of another script than Latin on the page
       (:func:`has_non_latin_letter` of the text is False; so it stays for
       what is left of the text when lines leave it).
+
+    The lists are read, never changed in place (``stripped`` may be ``texts``
+    itself: a page whose lines have no surrounding whitespace, most of them).
     """
 
-    __slots__ = ("texts", "stripped", "low", "rule", "_keys", "latin_only")
+    __slots__ = ("texts", "stripped", "low", "blank", "rule", "_keys", "repeated", "latin_only")
 
     def __init__(self, text: str, rules: CompiledRules, keys: list[int] | None = None) -> None:
-        self.texts = text.split("\n")
-        self.stripped = list(map(str.strip, self.texts))
+        self.texts = texts = text.split("\n")
+        self.stripped = stripped = list(map(str.strip, texts))
         # One lower() for the page: case mapping never makes or takes a
         # newline, and a final sigma is settled within its line either way
         # (whitespace and newlines are not case-ignorable).
         low, others = _lower_page(text)
-        self.low = list(map(str.strip, low.split("\n")))
+        if all(map(is_, stripped, texts)):
+            # No line had whitespace to strip (str.strip gave each line back
+            # itself): nor has its lower-cased form (case mapping makes no
+            # whitespace), so the lines need no second strip.
+            self.stripped = texts
+            self.low = low.split("\n")
+        else:
+            self.low = list(map(str.strip, low.split("\n")))
+        self.blank = list(map(not_, stripped))
         self.latin_only = not others or _NON_LATIN_LETTER.search(others) is None
         self.rule = rules.match_lines(self.low)
-        self._keys = keys if keys is not None and len(keys) == len(self.texts) else None
+        self._keys = keys if keys is not None and len(keys) == len(texts) else None
+        self.repeated: list[bool] | None = None
 
     def keys(self) -> list[int]:
         if self._keys is None:
             self._keys = line_keys(self.low)
         return self._keys
 
-    def without(self, text: str, removed: set[int], rules: CompiledRules) -> PageLines:
+    def repeated_flags(self, stats: SiteLineStats, site: str) -> list[bool]:
+        """``stats.repeated_flags(site, self.keys(), self.blank)``, kept as
+        :attr:`repeated` for the steps after the first to ask (the metadata
+        scan and the site-lines step ask the same of the same lines)."""
+        if self.repeated is None:
+            self.repeated = stats.repeated_flags(site, self.keys(), self.blank)
+        return self.repeated
+
+    def without(self, text: str, removed: set[int], rules: CompiledRules,
+                changes: Sequence[Change] | None = None) -> PageLines:
         """The facts of ``text``: this page's text minus its lines ``removed``
         (whole lines, as metadata takes them). Lines that are not this page's
-        (a removed last line leaves its newline behind) are computed anew."""
-        texts = text.split("\n")
+        (a removed last line leaves its newline behind) are computed anew.
+        ``changes``: the removals that made ``text`` of this page's text; when
+        they cut out exactly the ``removed`` lines with their newlines, the
+        lines left are known without splitting ``text`` again."""
         out = PageLines.__new__(PageLines)
-        out.texts = texts
         out.latin_only = self.latin_only  # (fewer characters, none new)
         # (the kept lines as slices between the few removed ones: no step per line in Python)
         cuts = sorted(k for k in removed if 0 <= k < len(self.texts))
-        if _kept(self.texts, cuts) == texts:
-            out.stripped = _kept(self.stripped, cuts)
-            out.low = _kept(self.low, cuts)
-            out.rule = _kept(self.rule, cuts)
-            out._keys = None if self._keys is None else _kept(self._keys, cuts)
-            return out
-        # Found by their text instead (rare: the two texts differ at the end).
+        if changes is not None and _cut_whole_lines(self.texts, cuts, changes):
+            texts = _kept(self.texts, cuts)
+        else:
+            texts = text.split("\n")
+            if _kept(self.texts, cuts) != texts:
+                return self._found_by_text(out, texts, rules)
+        out.texts = texts
+        out.stripped = texts if self.stripped is self.texts else _kept(self.stripped, cuts)
+        out.low = _kept(self.low, cuts)
+        out.blank = _kept(self.blank, cuts)
+        out.rule = _kept(self.rule, cuts)
+        out._keys = None if self._keys is None else _kept(self._keys, cuts)
+        out.repeated = None if self.repeated is None else _kept(self.repeated, cuts)
+        return out
+
+    def _found_by_text(self, out: PageLines, texts: list[str], rules: CompiledRules) -> PageLines:
+        """:meth:`without` for a text whose lines are found by their text
+        (rare: the two texts differ at the end)."""
+        out.texts = texts
         known = {t: k for k, t in enumerate(self.texts)}
         at = [known.get(t, -1) for t in texts]
         out.stripped = [t.strip() for t in texts]
+        out.blank = list(map(not_, out.stripped))
         out.low = low = [t.lower() for t in out.stripped]
         fresh = rules.match_lines([s if k < 0 else "" for s, k in zip(low, at)])
         out.rule = [f if k < 0 else self.rule[k] for f, k in zip(fresh, at)]
         old = self.keys()
         out._keys = [old[k] if k >= 0 else (line_key_lower(s) if s else 0) for s, k in zip(low, at)]
+        out.repeated = None
         return out
+
+
+_SPAN = attrgetter("start", "end")
+
+
+def _cut_whole_lines(texts: list[str], cuts: list[int], changes: Sequence[Change]) -> bool:
+    """Do ``changes`` (removals) take out exactly the lines ``cuts`` of
+    ``texts`` (sorted), each with the newline after it? The title leaves as
+    one change or two (its site suffix apart), a notice as one."""
+    spans: list[list[int]] = []
+    for c in sorted(changes, key=_SPAN):
+        if c.replacement:
+            return False
+        if spans and spans[-1][1] == c.start:
+            spans[-1][1] = c.end
+        else:
+            spans.append([c.start, c.end])
+    want: list[list[int]] = []
+    pos = prev = 0  # where line ``prev`` starts
+    for k in cuts:
+        if k + 1 >= len(texts):
+            return False  # a last line leaves its newline behind: not a whole line
+        pos += sum(map(len, texts[prev:k])) + k - prev
+        stop = pos + len(texts[k]) + 1
+        if want and want[-1][1] == pos:
+            want[-1][1] = stop
+        else:
+            want.append([pos, stop])
+        pos, prev = stop, k + 1
+    return spans == want
 
 
 def _lower_page(text: str) -> tuple[str, str]:

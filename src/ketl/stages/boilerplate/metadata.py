@@ -150,20 +150,20 @@ def find_title(lines: Sequence[tuple[int, int, str]],
     The headline is the first non-blank line that is not furniture, if it looks
     like one (no final full stop, 2-40 words).
     """
-    return _find_title([t for _, _, t in lines], lambda k: is_furniture(lines[k][2]))
+    return _find_title([t.strip() for _, _, t in lines], lambda k: is_furniture(lines[k][2]))
 
 
 def _find_title(texts: Sequence[str], furniture: Callable[[int], bool]) -> int | None:
-    """:func:`find_title` over the lines' texts, ``furniture`` asked by line index."""
+    """:func:`find_title` over the lines' stripped texts, ``furniture`` asked by line index."""
     for k, line in enumerate(texts):
-        if not line.strip():
+        if not line:
             continue
         if furniture(k):
             continue
         if not _is_headline(line):
             return None
         # The only text line is the article itself, never its headline.
-        has_body = any(texts[q].strip() and not furniture(q) for q in range(k + 1, len(texts)))
+        has_body = any(texts[q] and not furniture(q) for q in range(k + 1, len(texts)))
         return k if has_body else None
     return None
 
@@ -216,16 +216,20 @@ def extract_metadata_lines(doc: Document, texts: list[str], furniture: Callable[
 
 
 def metadata_changes(doc: Document, texts: list[str], furniture: Callable[[int], bool],
-                     site: str | None = None) -> tuple[int | None, set[int], list[Change]]:
+                     site: str | None = None, stripped: list[str] | None = None
+                     ) -> tuple[int | None, set[int], list[Change]]:
     """:func:`extract_metadata_lines` but for the text: ``doc.meta`` is filled,
     the changes that take the metadata out of the text are returned, for the
-    caller to apply (stage "boilerplate.metadata") before anything else changes it."""
+    caller to apply (stage "boilerplate.metadata") before anything else changes it.
+    ``stripped``: each of ``texts`` stripped, when the caller has them."""
+    if stripped is None:
+        stripped = list(map(str.strip, texts))
     if texts and texts[-1] == "":
-        texts = texts[:-1]  # the final newline ends the last line, it opens none
+        texts, stripped = texts[:-1], stripped[:-1]  # the final newline ends the last line, it opens none
     lines = _Lines(texts)
     changes: list[Change] = []
     removed: set[int] = set()
-    t = _find_title(texts, furniture)
+    t = _find_title(stripped, furniture)
     if t is not None:
         _take_title(doc, lines, t, changes)
         removed.add(t)
@@ -234,10 +238,10 @@ def metadata_changes(doc: Document, texts: list[str], furniture: Callable[[int],
     # furniture to the rules too, so notices are looked for first, and a little
     # further down: a site's tagline or a menu may sit between them and the title).
     first = 0 if t is None else t + 1  # the lines above the headline are the page's header
-    notices = _top_notices(doc, texts, removed, first, furniture)
+    notices = _top_notices(doc, texts, stripped, removed, first, furniture)
     removed.update(notices)
-    dateline_at = _dateline(doc, lines, removed, first, furniture)
-    notices += _bottom_notices(doc, texts, removed, furniture, site)
+    dateline_at = _dateline(doc, lines, stripped, removed, first, furniture)
+    notices += _bottom_notices(doc, stripped, removed, furniture, site)
     for k in notices:
         # Take the line's newline with it (the next line's start), or the
         # previous newline for a last line without one.
@@ -280,7 +284,7 @@ def _take_title(doc: Document, lines: _Lines, t: int, changes: list[Change]) -> 
     doc.meta.setdefault("title", title)
 
 
-def _dateline(doc: Document, lines: _Lines, removed: set[int], first: int,
+def _dateline(doc: Document, lines: _Lines, stripped: list[str], removed: set[int], first: int,
               furniture: Callable[[int], bool]) -> int | None:
     """The dateline opening the first line of text below the title (among the
     first three that are not furniture), recorded in ``meta["dateline"]``; its
@@ -288,11 +292,11 @@ def _dateline(doc: Document, lines: _Lines, removed: set[int], first: int,
     seen = 0
     texts = lines.texts
     for k in range(first, len(texts)):
-        line = texts[k]
-        if k in removed or not line.strip():
+        if k in removed or not stripped[k]:
             continue
         if furniture(k):
             continue
+        line = texts[k]
         if seen == 0 and "dateline" not in doc.meta:
             found = find_dateline(line)
             if found is not None:
@@ -312,23 +316,23 @@ def _dateline(doc: Document, lines: _Lines, removed: set[int], first: int,
 _TOP_LINES = 6
 
 
-def _top_notices(doc: Document, texts: list[str], removed: set[int], first: int,
+def _top_notices(doc: Document, texts: list[str], stripped: list[str], removed: set[int], first: int,
                  furniture: Callable[[int], bool]) -> list[int]:
     """Indices of the (strongly phrased) reprint notices near the top; the
     first sets ``reprinted_from``."""
     out: list[int] = []
     looked = 0
     for k in range(first, len(texts)):
-        line = texts[k]
-        if k in removed or not line.strip():
+        s = stripped[k]
+        if not s or k in removed:
             continue
-        src = find_reprint(line, weak=False)
+        src = find_reprint(s, weak=False)
         if src is not None:
             doc.meta.setdefault("reprinted_from", src)
             out.append(k)
             continue
         # A long line is prose (no need to ask the rules, the costly part).
-        if len(line) > _PROSE_CHARS or not furniture(k):
+        if len(texts[k]) > _PROSE_CHARS or not furniture(k):
             looked += 1
             if looked >= _TOP_LINES:
                 break
@@ -357,15 +361,15 @@ _BOTTOM_LINES = 15
 def _bottom_notices(doc: Document, texts: list[str], removed: set[int],
                     furniture: Callable[[int], bool] = lambda k: False, site: str | None = None) -> list[int]:
     """Indices of the reprint notices among the last non-blank lines (of the
-    lower half of the page: on a short page the top is near); the lowest one
-    sets ``reprinted_from`` unless the top did. Weak notices (``Source: X``,
-    copyright lines) count only when they set it."""
+    lower half of the page: on a short page the top is near) of ``texts``
+    (stripped); the lowest one sets ``reprinted_from`` unless the top did.
+    Weak notices (``Source: X``, copyright lines) count only when they set it."""
     # (the text is the one the caller's doc_site saw: nothing is cut before the end)
     site = doc.meta.get("site") or (doc_site(doc) if site is None else site)
     out: list[int] = []
     looked = 0
     for k in range(len(texts) - 1, len(texts) // 2, -1):
-        if not texts[k].strip():
+        if not texts[k]:
             continue
         looked += 1
         if looked > _BOTTOM_LINES:
@@ -387,13 +391,14 @@ def closes_story(lines: Sequence[tuple[int, int, str]], k: int,
     """Is line ``k`` a wire agency's copyright right below a sentence (the
     story's last paragraph; furniture may sit between)? The AEB annotators
     keep it as the story's text."""
-    return _closes_story([t for _, _, t in lines], k, lambda q: is_furniture(lines[q][2]))
+    return _closes_story([t.strip() for _, _, t in lines], k, lambda q: is_furniture(lines[q][2]))
 
 
 def _closes_story(texts: Sequence[str], k: int, furniture: Callable[[int], bool]) -> bool:
+    """:func:`closes_story` over the lines' stripped texts, ``furniture`` asked by line index."""
     if agency_copyright(texts[k]) is None:
         return False
-    prev = next((texts[q].strip() for q in range(k - 1, -1, -1) if texts[q].strip() and not furniture(q)), "")
+    prev = next((texts[q] for q in range(k - 1, -1, -1) if texts[q] and not furniture(q)), "")
     return bool(prev) and is_prose(prev)
 
 

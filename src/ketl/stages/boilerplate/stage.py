@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from operator import add, not_
+from operator import le, or_
 from dataclasses import dataclass, fields
-from functools import lru_cache
-from itertools import accumulate, compress
+from itertools import compress, repeat
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from ...document import Change, Document, apply_changes
@@ -40,6 +39,7 @@ from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classi
 from .carried import carried_keys
 from .copies import copied_lines
 from .embeds import tweet_signature
+from .layout import STRAY_WORD as _STRAY_WORD, line_changes as _line_changes, stop_en as _stop_en  # noqa: F401 (names tests use)
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
 from .metadata import STAGE as METADATA_STAGE, metadata_changes, title_key
 from .related import RULE as RELATED_ITEM, related_items
@@ -54,15 +54,11 @@ __all__ = ["BoilerplateSettings", "clean_documents", "clean_document", "load_rul
            "SiteLineStats", "run", "RepetitionSettings", "site_and_line_keys", "warm_up"]
 
 STAGE = "boilerplate"
-_LAYOUT = "layout.blank_lines"
 _WORDS = re.compile(r"\w+")
 _DIGITS = re.compile(r"\d+")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _LETTER = re.compile(r"[^\W\d_]")
 _OPEN_QUOTES = "\"“«„"
-# A final one-word "sentence" that is a bare function word ("... since the 1990s. Is.")
-_STRAY_WORD = re.compile(r"(?<=[.!?])(\s+)(?P<w>[A-Z][a-z]{1,4})\.\s*$")
-_STRAY_OK = frozenset({"yes", "no", "ok", "okay", "thanks", "amen", "done", "why", "how", "what", "who"})
 
 
 @dataclass(frozen=True)
@@ -219,18 +215,13 @@ def _metadata_of(job: _Job, stats: SiteLineStats | None) -> list[Change]:
     """Title, site, dateline and reprint notices (metadata.py) into ``doc.meta``;
     the changes that take them out of the text."""
     doc, site, page = job.doc, job.site, job.page
-    verdict = page.rule
+    # Furniture: a line a rule condemns or the site repeats, for the whole
+    # page in C (the site's flags stay with the page for _mark_site_lines).
+    furniture = list(map(le, repeat(0), page.rule))
     if stats is not None and site and stats.n_docs(site):
-        keys = page.keys()
-        repeated = stats.repeated_test(site)
-
-        def furniture(k: int) -> bool:
-            return verdict[k] >= 0 or repeated(keys[k])
-    else:
-        def furniture(k: int) -> bool:
-            return verdict[k] >= 0
-
-    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site)
+        furniture = list(map(or_, furniture, page.repeated_flags(stats, site)))
+    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture.__getitem__, site,
+                                                             page.stripped)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     return changes
@@ -241,7 +232,7 @@ def _take_metadata(job: _Job, changes: list[Change], rules: CompiledRules) -> No
     doc = job.doc
     apply_changes(doc, changes, stage=METADATA_STAGE)
     if job.removed:
-        job.page = job.page.without(doc.text, job.removed, rules)
+        job.page = job.page.without(doc.text, job.removed, rules, changes)
     job.n_edits = len(doc.edits)
 
 
@@ -251,15 +242,15 @@ class _Lines:
     __slots__ = ("texts", "n", "stripped", "low", "blank", "reason", "penalty", "comment")
 
     def __init__(self, page: PageLines) -> None:
-        texts, stripped, low = page.texts, page.stripped, page.low
+        texts, stripped, low, blank = page.texts, page.stripped, page.low, page.blank
         if texts[-1] == "":
             # the text's final newline ends the last line, it opens none
-            texts, stripped, low = texts[:-1], stripped[:-1], low[:-1]
+            texts, stripped, low, blank = texts[:-1], stripped[:-1], low[:-1], blank[:-1]
         self.texts = texts
         self.n = n = len(texts)
         self.stripped = stripped
         self.low = low  # stripped and lower-cased
-        self.blank = list(map(not_, stripped))
+        self.blank = blank
         self.reason: list[str] = [""] * n
         self.penalty: list[int] = [0] * n
         # the text of comment-marker lines (the classifier wants them varied)
@@ -277,7 +268,7 @@ def _mark_lines(jobs: list[_Job], rules: CompiledRules, stats: SiteLineStats | N
         job.topical = _topical_calls(lines)
     if stats is not None:
         for job in jobs:
-            _mark_site_lines(job.lines, stats, job.site, settings, job.page.keys())
+            _mark_site_lines(job.lines, stats, job.site, settings, job.page)
     for job in jobs:
         _mark_repeated_title(job.lines, job.doc.meta.get("title"))
     for job in jobs:
@@ -394,7 +385,7 @@ def _keep_closing_lines(lines: _Lines, spared: list[tuple[int, int]]) -> None:
 
 
 def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: BoilerplateSettings,
-                     page_keys: list[int]) -> None:
+                     page: PageLines) -> None:
     """2. Lines repeated across the site: the page's leading and trailing furniture,
     plus short repeated lines anywhere (a long repeated line mid-page may be a
     republished article's text).
@@ -404,8 +395,8 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
     a reprinted article, and its subheadings are its own."""
     n, stripped, blank = lines.n, lines.stripped, lines.blank
     reason, penalty = lines.reason, lines.penalty
-    keys = page_keys[:n]
-    if site and stats.n_docs(site) and any(rep := stats.repeated_flags(site, keys, blank)):
+    keys = page.keys()[:n]
+    if site and stats.n_docs(site) and any(rep := page.repeated_flags(stats, site)[:n]):
         own = any(not r and not b and not why for r, b, why in zip(rep, blank, reason))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
@@ -566,69 +557,6 @@ def _mark_teasers(lines: _Lines, nonblank: list[bool], idx: list[int], body: lis
             reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
 
 
-def _line_changes(texts: list[str], blank: list[bool],
-                  reason: list[str], merge_runs: bool, text_len: int) -> list[Change]:
-    """The removals of one document as changes, blank-line layout included:
-    between two kept lines at most one blank line stays, none at the top or the
-    bottom. Blank lines that go ride along with a neighbouring removal (one
-    edit, not two), or leave as ``layout.blank_lines``; with ``merge_runs``
-    consecutive lines removed for the same reason are one edit (one block of
-    furniture: a menu, a comment thread)."""
-    n = len(texts)
-    kept = [not b and not r for b, r in zip(blank, reason)]
-    last_kept = next((i for i in range(n - 1, -1, -1) if kept[i]), -1)
-    # where each line starts: the lengths before it, plus one newline per line
-    starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
-    changes: list[Change] = []
-    run_start = run_stop = -1
-    run_rule = ""
-    seen_kept = blank_kept = False
-    # A removed last line takes the text's final newline too (the kept line
-    # before it keeps its own).
-    stops = starts[1:] + [text_len]
-    for i in range(n):
-        if kept[i]:
-            if run_start >= 0:
-                changes.append(Change(run_start, run_stop, "", run_rule))
-                run_start = -1
-            seen_kept, blank_kept = True, False
-            t = texts[i]
-            # The stray word sits in the last few characters: search only there
-            # (the look-behind still sees the full stop before them), and only
-            # where one could: the stop ending the sentence before it sits
-            # between the 17th and the 5th character from the end.
-            m = _STRAY_WORD.search(t, max(0, len(t) - 16)) if (t.endswith(".") or t[-1:].isspace()) and (
-                "." in (tail := t[-17:-4]) or "!" in tail or "?" in tail) else None
-            if m and m.group("w").lower() not in _STRAY_OK and m.group("w").lower() in _stop_en():
-                changes.append(Change(starts[i] + m.start(1), starts[i] + len(t), "", "fragment.stray_word"))
-            continue
-        start, stop = starts[i], stops[i]
-        if blank[i]:
-            if seen_kept and i < last_kept and not blank_kept:
-                blank_kept = True  # the one blank line of this gap stays
-                if run_start >= 0:
-                    changes.append(Change(run_start, run_stop, "", run_rule))
-                    run_start = -1
-                continue
-            if run_start >= 0:
-                run_stop = stop
-            else:
-                run_start, run_stop, run_rule = start, stop, _LAYOUT
-            continue
-        rule = reason[i]
-        if run_start >= 0 and run_rule == _LAYOUT:
-            run_stop, run_rule = stop, rule  # the blank lines before it go with it
-        elif run_start >= 0 and merge_runs and run_rule == rule:
-            run_stop = stop
-        else:
-            if run_start >= 0:
-                changes.append(Change(run_start, run_stop, "", run_rule))
-            run_start, run_stop, run_rule = start, stop, rule
-    if run_start >= 0:
-        changes.append(Change(run_start, run_stop, "", run_rule))
-    return changes
-
-
 def _edge_runs(rep: list[bool], blank: list[bool], reason: list[str]) -> set[int]:
     """Repeated lines at the top or bottom of the page, before the first (after
     the last) line that is neither repeated, blank nor already condemned."""
@@ -724,10 +652,3 @@ def _is_trailing_fragment(texts: list[str], reason: list[str], blank: list[bool]
     overlap = sum(1 for w in words if w in rest) / len(words)
     unclosed = s[0] in _OPEN_QUOTES and not any(q in s[1:] for q in "\"”»")
     return overlap <= settings.trailing_fragment_max_overlap or (unclosed and overlap < 0.5)
-
-
-@lru_cache(maxsize=1)
-def _stop_en() -> frozenset[str]:
-    from stop_words import get_stop_words
-
-    return frozenset(get_stop_words("english"))
