@@ -137,7 +137,7 @@ class PageLines:
     itself: a page whose lines have no surrounding whitespace, most of them).
     """
 
-    __slots__ = ("texts", "stripped", "low", "blank", "rule", "_keys", "repeated", "latin_only")
+    __slots__ = ("texts", "stripped", "low", "blank", "rule", "_keys", "repeated", "latin_only", "_low_text")
 
     def __init__(self, text: str, rules: CompiledRules, keys: list[int] | None = None) -> None:
         self.texts = texts = text.split("\n")
@@ -152,8 +152,11 @@ class PageLines:
             # whitespace), so the lines need no second strip.
             self.stripped = texts
             self.low = low.split("\n")
+            # (kept for low_text when its offsets are the text's: lower() made no character two)
+            self._low_text = low if len(low) == len(text) else None
         else:
             self.low = list(map(str.strip, low.split("\n")))
+            self._low_text = None
         self.blank = list(map(not_, stripped))
         self.latin_only = not others or _NON_LATIN_LETTER.search(others) is None
         self.rule = rules.match_lines(self.low)
@@ -164,6 +167,13 @@ class PageLines:
         if self._keys is None:
             self._keys = line_keys(self.low)
         return self._keys
+
+    def low_text(self) -> str:
+        """``"\\n".join(self.low)``: the page's stripped, lower-cased lines as
+        one text (to find a word's lines with str.find in C)."""
+        if self._low_text is None:
+            self._low_text = "\n".join(self.low)
+        return self._low_text
 
     def repeated_flags(self, stats: SiteLineStats, site: str) -> list[bool]:
         """``stats.repeated_flags(site, self.keys(), self.blank)``, kept as
@@ -185,8 +195,12 @@ class PageLines:
         out.latin_only = self.latin_only  # (fewer characters, none new)
         # (the kept lines as slices between the few removed ones: no step per line in Python)
         cuts = sorted(k for k in removed if 0 <= k < len(self.texts))
-        if changes is not None and _cut_whole_lines(self.texts, cuts, changes):
+        spans = None if changes is None else _whole_line_spans(self.texts, cuts, changes)
+        out._low_text = None
+        if spans is not None:
             texts = _kept(self.texts, cuts)
+            if self._low_text is not None:  # (its offsets are the text's: the same cuts)
+                out._low_text = _cut(self._low_text, spans)
         else:
             texts = text.split("\n")
             if _kept(self.texts, cuts) != texts:
@@ -204,6 +218,7 @@ class PageLines:
         """:meth:`without` for a text whose lines are found by their text
         (rare: the two texts differ at the end)."""
         out.texts = texts
+        out._low_text = None
         known = {t: k for k, t in enumerate(self.texts)}
         at = [known.get(t, -1) for t in texts]
         out.stripped = [t.strip() for t in texts]
@@ -220,14 +235,15 @@ class PageLines:
 _SPAN = attrgetter("start", "end")
 
 
-def _cut_whole_lines(texts: list[str], cuts: list[int], changes: Sequence[Change]) -> bool:
-    """Do ``changes`` (removals) take out exactly the lines ``cuts`` of
-    ``texts`` (sorted), each with the newline after it? The title leaves as
+def _whole_line_spans(texts: list[str], cuts: list[int], changes: Sequence[Change]) -> list[list[int]] | None:
+    """The spans ``changes`` (removals) cut out of ``"\\n".join(texts)`` (in
+    order, adjacent ones joined) if they take out exactly the lines ``cuts``
+    (sorted), each with the newline after it; else None. The title leaves as
     one change or two (its site suffix apart), a notice as one."""
     spans: list[list[int]] = []
     for c in sorted(changes, key=_SPAN):
         if c.replacement:
-            return False
+            return None
         if spans and spans[-1][1] == c.start:
             spans[-1][1] = c.end
         else:
@@ -236,7 +252,7 @@ def _cut_whole_lines(texts: list[str], cuts: list[int], changes: Sequence[Change
     pos = prev = 0  # where line ``prev`` starts
     for k in cuts:
         if k + 1 >= len(texts):
-            return False  # a last line leaves its newline behind: not a whole line
+            return None  # a last line leaves its newline behind: not a whole line
         pos += sum(map(len, texts[prev:k])) + k - prev
         stop = pos + len(texts[k]) + 1
         if want and want[-1][1] == pos:
@@ -244,7 +260,18 @@ def _cut_whole_lines(texts: list[str], cuts: list[int], changes: Sequence[Change
         else:
             want.append([pos, stop])
         pos, prev = stop, k + 1
-    return spans == want
+    return spans if spans == want else None
+
+
+def _cut(text: str, spans: list[list[int]]) -> str:
+    """``text`` without the ``spans`` (in order, not overlapping)."""
+    pieces = []
+    prev = 0
+    for a, b in spans:
+        pieces.append(text[prev:a])
+        prev = b
+    pieces.append(text[prev:])
+    return "".join(pieces)
 
 
 def _lower_page(text: str) -> tuple[str, str]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from operator import le, or_
+from operator import le, not_, or_
 from dataclasses import dataclass, fields
 from itertools import compress, repeat
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
@@ -270,7 +270,7 @@ def _mark_lines(jobs: list[_Job], rules: CompiledRules, stats: SiteLineStats | N
         for job in jobs:
             _mark_site_lines(job.lines, stats, job.site, settings, job.page)
     for job in jobs:
-        _mark_repeated_title(job.lines, job.doc.meta.get("title"))
+        _mark_repeated_title(job.lines, job.doc.meta.get("title"), job.page)
     for job in jobs:
         job.main = _mark_stray_script(job.lines, job.doc.text, settings, job.page.latin_only)
 
@@ -308,7 +308,7 @@ def _mark_rules(lines: _Lines, rules: CompiledRules, verdict: list[int]) -> None
     """1. Rules (matched once per page: :class:`PageLines`)."""
     reason, penalty, comment = lines.reason, lines.penalty, lines.comment
     by_index = rules.rules
-    for i in [i for i, k in enumerate(verdict[:lines.n]) if k >= 0]:
+    for i in compress(range(lines.n), map(le, repeat(0), verdict)):  # (the few ruled lines, picked out in C)
         r = by_index[verdict[i]]
         reason[i], penalty[i] = r.id, max(1, r.penalty)
         if r.category == "comment":
@@ -400,7 +400,7 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
         own = any(not r and not b and not why for r, b, why in zip(rep, blank, reason))
         # Nothing of its own: a republished article, not a page of furniture.
         edge = _edge_runs(rep, blank, reason) if own else set()
-        for i in [i for i, r in enumerate(rep) if r]:  # (a few lines of the page)
+        for i in compress(range(n), rep):  # (a few lines of the page, picked out in C)
             if not reason[i] and (i in edge or len(stripped[i]) < settings.repeated_max_chars):
                 reason[i], penalty[i] = "site.repeated_line", 150
     if settings.cross_min_sites > 0:
@@ -414,8 +414,10 @@ def _mark_site_lines(lines: _Lines, stats: SiteLineStats, site: str, settings: B
                     reason[i], penalty[i] = "repeated.cross_site", 60
 
 
-def _mark_repeated_title(lines: _Lines, title: object) -> None:
-    """3. The title printed again in the body (only lines of a fitting length are compared)."""
+def _mark_repeated_title(lines: _Lines, title: object, page_lines: PageLines | None = None) -> None:
+    """3. The title printed again in the body (only lines of a fitting length
+    are compared). ``page_lines``: the page ``lines`` are of (its lines as one
+    lower-cased text, when it has it)."""
     tk = title_key(title) if isinstance(title, str) else ""
     if not tk:
         return
@@ -426,7 +428,8 @@ def _mark_repeated_title(lines: _Lines, title: object) -> None:
     # its suffix cut or not): the longest one rules out most lines at once.
     first_word, longest = words[0], max(words, key=len)
     low = lines.low
-    page = "\n".join(low)
+    # (a final blank line the lines lack holds no word: the same lines hold each word)
+    page = "\n".join(low) if page_lines is None else page_lines.low_text()
     if longest not in page or first_word not in page:
         return  # (most pages: two scans in C instead of a test per line)
     rest = [w for w in dict.fromkeys(words) if w != first_word and w != longest]
@@ -520,7 +523,7 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
         title_at = judged_why.index("title.repeated") if "title.repeated" in judged_why else -1
         keep, _, why = classify_stripped(body, stop, list(compress(lines.penalty, nonblank)), cfg,
                                          list(compress(lines.comment, nonblank)), title_at)
-        for q in [q for q, k in enumerate(keep) if not k]:
+        for q in compress(range(len(keep)), map(not_, keep)):
             i = idx[q]
             if not reason[i]:
                 reason[i] = why[q] or "classifier.low_content"
@@ -551,9 +554,10 @@ def _mark_teasers(lines: _Lines, nonblank: list[bool], idx: list[int], body: lis
     judged = list(map(bool, compress(reason, nonblank)))
     glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
     listed = headline_lists(body, settings.teaser_min_run, skip=judged)
-    for q, (flag, head) in enumerate(zip(glued, listed)):
+    # (the lines flagged or opening a numbered list, picked out in C: most pages have none)
+    for q in compress(range(len(body)), map(or_, map(or_, glued, listed), map(str.startswith, body, repeat("1 ")))):
         i = idx[q]
-        if not reason[i] and (flag or head or body[q].startswith("1 ") and glued_numbered_list(body[q])):
+        if not reason[i] and (glued[q] or listed[q] or glued_numbered_list(body[q])):
             reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
 
 
