@@ -180,7 +180,7 @@ class PageLines:
         :attr:`repeated` for the steps after the first to ask (the metadata
         scan and the site-lines step ask the same of the same lines)."""
         if self.repeated is None:
-            self.repeated = stats.repeated_flags(site, self.keys(), self.blank)
+            self.repeated = stats.repeated_flags(site, self.keys(), self.blank, zero_blank=True)
         return self.repeated
 
     def without(self, text: str, removed: set[int], rules: CompiledRules,

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import accumulate, compress
-from operator import add, and_, not_
+from itertools import compress
+from operator import and_, not_
 
 from ...document import Change
 
@@ -41,21 +41,18 @@ def line_changes(texts: list[str], blank: list[bool], reason: list[str], merge_r
     lines removed for the same reason are one edit (one block of furniture: a
     menu, a comment thread). Changes come in text order."""
     n = len(texts)
-    # where each line starts: the lengths before it, plus one newline per line;
-    # a removed last line takes the text's final newline too (the kept line
-    # before it keeps its own)
-    starts = [0, *map(add, accumulate(map(len, texts[:-1])), range(1, n))]
-    stops = starts[1:] + [text_len]
-    gap = _Gap(blank, reason, starts, stops, merge_runs)
+    gap = _Gap(texts, blank, reason, merge_runs, text_len)
     changes: list[Change] = []
     prev = -1
+    pos = 0  # where line prev + 1 starts: the lengths before it, plus one newline per line
     # (the kept lines picked out in C)
     for k in compress(range(n), map(and_, map(not_, blank), map(not_, reason))):
         # Between two kept lines: one blank line is the layout (nothing to do);
         # at the top every line before the first kept one goes.
-        if k - prev != 2 or prev < 0 or not blank[k - 1]:
-            if k - prev > 1:
-                gap.changes(changes, prev + 1, k, prev >= 0)
+        if k - prev == 2 and prev >= 0 and blank[k - 1]:
+            pos += len(texts[k - 1]) + 1
+        elif k - prev > 1:
+            pos = gap.changes(changes, prev + 1, k, prev >= 0, pos)
         t = texts[k]
         # The stray word sits in the last few characters: search only there
         # (the look-behind still sees the full stop before them), and only
@@ -64,10 +61,11 @@ def line_changes(texts: list[str], blank: list[bool], reason: list[str], merge_r
         if (t.endswith(".") or t[-1:].isspace()) and ("." in (tail := t[-17:-4]) or "!" in tail or "?" in tail):
             m = STRAY_WORD.search(t, max(0, len(t) - 16))
             if m and (w := m.group("w").lower()) not in _STRAY_OK and w in stop_en():
-                changes.append(Change(starts[k] + m.start(1), starts[k] + len(t), "", "fragment.stray_word"))
+                changes.append(Change(pos + m.start(1), pos + len(t), "", "fragment.stray_word"))
+        pos += len(t) + 1
         prev = k
     if prev < n - 1:
-        gap.changes(changes, prev + 1, n, False)  # the bottom: every line after the last kept one goes
+        gap.changes(changes, prev + 1, n, False, pos)  # the bottom: every line after the last kept one goes
     return changes
 
 
@@ -75,20 +73,25 @@ class _Gap:
     """The changes of the lines between two kept lines (or before the first,
     after the last)."""
 
-    __slots__ = ("blank", "reason", "starts", "stops", "merge_runs")
+    __slots__ = ("texts", "blank", "reason", "merge_runs", "text_len")
 
-    def __init__(self, blank: list[bool], reason: list[str], starts: list[int], stops: list[int],
-                 merge_runs: bool) -> None:
-        self.blank, self.reason, self.starts, self.stops, self.merge_runs = blank, reason, starts, stops, merge_runs
+    def __init__(self, texts: list[str], blank: list[bool], reason: list[str], merge_runs: bool,
+                 text_len: int) -> None:
+        self.texts, self.blank, self.reason, self.merge_runs, self.text_len = texts, blank, reason, merge_runs, text_len
 
-    def changes(self, out: list[Change], lo: int, hi: int, inner: bool) -> None:
-        """Lines ``lo`` to ``hi - 1``, none of them kept, into ``out``;
-        ``inner``: kept lines on both sides (the first blank line stays)."""
-        blank, reason, starts, stops = self.blank, self.reason, self.starts, self.stops
+    def changes(self, out: list[Change], lo: int, hi: int, inner: bool, start: int) -> int:
+        """Lines ``lo`` to ``hi - 1``, none of them kept, into ``out``
+        (``start``: where line ``lo`` starts); ``inner``: kept lines on both
+        sides (the first blank line stays). Returns where line ``hi`` starts."""
+        texts, blank, reason = self.texts, self.blank, self.reason
         run_start = run_stop = -1
         run_rule = ""
         blank_kept = not inner
+        last = len(texts) - 1
         for i in range(lo, hi):
+            # (a removed last line takes the text's final newline too: the
+            # kept line before it keeps its own)
+            stop = start + len(texts[i]) + 1 if i < last else self.text_len
             if blank[i]:
                 if not blank_kept:
                     blank_kept = True  # the one blank line of this gap stays
@@ -96,18 +99,20 @@ class _Gap:
                         out.append(Change(run_start, run_stop, "", run_rule))
                         run_start = -1
                 elif run_start >= 0:
-                    run_stop = stops[i]
+                    run_stop = stop
                 else:
-                    run_start, run_stop, run_rule = starts[i], stops[i], LAYOUT
-                continue
-            rule = reason[i]
-            if run_start >= 0 and run_rule == LAYOUT:
-                run_stop, run_rule = stops[i], rule  # the blank lines before it go with it
-            elif run_start >= 0 and self.merge_runs and run_rule == rule:
-                run_stop = stops[i]
+                    run_start, run_stop, run_rule = start, stop, LAYOUT
             else:
-                if run_start >= 0:
-                    out.append(Change(run_start, run_stop, "", run_rule))
-                run_start, run_stop, run_rule = starts[i], stops[i], rule
+                rule = reason[i]
+                if run_start >= 0 and run_rule == LAYOUT:
+                    run_stop, run_rule = stop, rule  # the blank lines before it go with it
+                elif run_start >= 0 and self.merge_runs and run_rule == rule:
+                    run_stop = stop
+                else:
+                    if run_start >= 0:
+                        out.append(Change(run_start, run_stop, "", run_rule))
+                    run_start, run_stop, run_rule = start, stop, rule
+            start = stop
         if run_start >= 0:
             out.append(Change(run_start, run_stop, "", run_rule))
+        return start

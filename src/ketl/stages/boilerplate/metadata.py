@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 
 from ...document import Change, Document, apply_changes
 from .classifier import is_prose
-from .reprint import agency_copyright, find_reprint, find_reprint_strength
+from .reprint import NOTICE_HEADS, agency_copyright, find_reprint, find_reprint_strength
 from .site_stats import doc_site, split_title_suffix
 
 __all__ = ["extract_metadata", "extract_metadata_at", "extract_metadata_lines", "metadata_changes", "find_title", "find_dateline", "find_reprint", "is_place"]
@@ -326,11 +326,14 @@ def _top_notices(doc: Document, texts: list[str], stripped: list[str], removed: 
         s = stripped[k]
         if not s or k in removed:
             continue
-        src = find_reprint(s, weak=False)
-        if src is not None:
-            doc.meta.setdefault("reprinted_from", src)
-            out.append(k)
-            continue
+        # (find_reprint's first test, inlined: most lines fail it)
+        head = s[:3]
+        if NOTICE_HEADS is None or len(head) < 3 or not head.isascii() or head.lower() in NOTICE_HEADS:
+            src = find_reprint(s, weak=False)
+            if src is not None:
+                doc.meta.setdefault("reprinted_from", src)
+                out.append(k)
+                continue
         # A long line is prose (no need to ask the rules, the costly part).
         if len(texts[k]) > _PROSE_CHARS or not furniture(k):
             looked += 1
@@ -375,6 +378,9 @@ def _bottom_notices(doc: Document, texts: list[str], removed: set[int],
         if looked > _BOTTOM_LINES:
             break
         if k in removed:
+            continue
+        head = texts[k][:3]  # (find_reprint_strength's first test, inlined: most lines fail it)
+        if NOTICE_HEADS is not None and len(head) == 3 and head.isascii() and head.lower() not in NOTICE_HEADS:
             continue
         src, strong = find_reprint_strength(texts[k], site=site)
         if src is None or not (strong or "reprinted_from" not in doc.meta):

@@ -201,9 +201,11 @@ class SiteLineStats:
         get, min_docs, min_share = counts.get, self.settings.min_docs, self.settings.min_share
         return lambda key: (c := get(key, 0)) >= min_docs and c / total >= min_share
 
-    def repeated_flags(self, site: str, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:
+    def repeated_flags(self, site: str, keys: Sequence[int], blank: Sequence[bool],
+                       zero_blank: bool = False) -> list[bool]:
         """:meth:`is_repeated` of each key (False for blank lines), in one pass in C:
-        each key's count against the smallest count that passes both thresholds."""
+        each key's count against the smallest count that passes both thresholds.
+        ``zero_blank``: the caller's blank lines have the key 0 (as line_keys gives them)."""
         counts = self._lines.get(site) if site else None
         total = self._docs.get(site, 0)
         if not counts or total <= 0:
@@ -212,6 +214,11 @@ class SiteLineStats:
         least = _least_count(min_docs, min_share, total)
         if least is None:  # (thresholds any count passes: as they are written)
             return [not b and (c := get(k, 0)) >= min_docs and c / total >= min_share for k, b in zip(keys, blank)]
+        if zero_blank and 0 not in counts and len(keys) == len(blank):
+            # The blank lines' key 0 is never counted (phase A counts the
+            # non-blank lines' keys): its count 0 fails the threshold, so the
+            # blank lines need no pass of their own.
+            return list(map(le, repeat(least), map(get, keys, repeat(0))))
         return list(map(and_, map(le, repeat(least), map(get, keys, repeat(0))), map(not_, blank)))
 
     def shared_flags(self, keys: Sequence[int], blank: Sequence[bool]) -> list[bool]:

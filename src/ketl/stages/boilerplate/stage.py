@@ -39,7 +39,7 @@ from .classifier import (_SIGNATURE, _TERMINAL_CHARS, ClassifierSettings, classi
 from .carried import carried_keys
 from .copies import copied_lines
 from .embeds import tweet_signature
-from .layout import STRAY_WORD as _STRAY_WORD, line_changes as _line_changes, stop_en as _stop_en  # noqa: F401 (names tests use)
+from .layout import STRAY_WORD as _STRAY_WORD, line_changes as _line_changes, stop_en as _stop_en  # noqa: F401 (tests)
 from .features import PageLines, has_non_latin_letter, non_ascii, script_counts
 from .metadata import STAGE as METADATA_STAGE, metadata_changes, title_key
 from .related import RULE as RELATED_ITEM, related_items
@@ -215,13 +215,18 @@ def _metadata_of(job: _Job, stats: SiteLineStats | None) -> list[Change]:
     """Title, site, dateline and reprint notices (metadata.py) into ``doc.meta``;
     the changes that take them out of the text."""
     doc, site, page = job.doc, job.site, job.page
-    # Furniture: a line a rule condemns or the site repeats, for the whole
-    # page in C (the site's flags stay with the page for _mark_site_lines).
-    furniture = list(map(le, repeat(0), page.rule))
+    verdict = page.rule
     if stats is not None and site and stats.n_docs(site):
-        furniture = list(map(or_, furniture, page.repeated_flags(stats, site)))
-    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture.__getitem__, site,
-                                                             page.stripped)
+        # (the site's flags of the page's lines in C, kept with the page for _mark_site_lines)
+        rep = page.repeated_flags(stats, site)
+
+        def furniture(k: int) -> bool:
+            return verdict[k] >= 0 or rep[k]
+    else:
+        def furniture(k: int) -> bool:
+            return verdict[k] >= 0
+
+    job.dateline_at, job.removed, changes = metadata_changes(doc, page.texts, furniture, site, page.stripped)
     if site and not doc.meta.get("site"):
         doc.meta["site"] = site
     return changes
@@ -509,18 +514,19 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
     inputs = [_classifier_input(job.lines, rules, job.main) for job in jobs]
     if settings.teaser_min_run > 0:
         for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
-            _mark_teasers(job.lines, nonblank, idx, body, stop, settings)
+            _mark_teasers(job.lines, nonblank, idx, body, stop, settings, job.page.low_text())
     if settings.page_copies:
         for job, (_, idx, body, _) in zip(jobs, inputs):
             reason, penalty = job.lines.reason, job.lines.penalty
-            for q, flag in enumerate(copied_lines(body)):
-                if flag and not reason[idx[q]]:
+            flags = copied_lines(body)
+            for q in compress(range(len(flags)), flags):  # (the few copies, picked out in C)
+                if not reason[idx[q]]:
                     reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
     for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
         lines = job.lines
         reason = lines.reason
-        judged_why = list(compress(reason, nonblank))
-        title_at = judged_why.index("title.repeated") if "title.repeated" in judged_why else -1
+        # (where the repeated title is among the non-blank lines; most pages have none: one scan in C)
+        title_at = list(compress(reason, nonblank)).index("title.repeated") if "title.repeated" in reason else -1
         keep, _, why = classify_stripped(body, stop, list(compress(lines.penalty, nonblank)), cfg,
                                          list(compress(lines.comment, nonblank)), title_at)
         for q in compress(range(len(keep)), map(not_, keep)):
@@ -548,14 +554,20 @@ def _classifier_input(lines: _Lines, rules: CompiledRules,
 
 
 def _mark_teasers(lines: _Lines, nonblank: list[bool], idx: list[int], body: list[str], stop: frozenset[str],
-                  settings: BoilerplateSettings) -> None:
-    """Teaser lists: headlines glued to their summaries, lists of headlines."""
+                  settings: BoilerplateSettings, page: str | None = None) -> None:
+    """Teaser lists: headlines glued to their summaries, lists of headlines.
+    ``page``: the lines joined by newlines (PageLines.low_text), to see at
+    once whether one opens a numbered list."""
     reason, penalty = lines.reason, lines.penalty
     judged = list(map(bool, compress(reason, nonblank)))
     glued = teaser_lines(body, stop, settings.teaser_min_run, judged)
     listed = headline_lists(body, settings.teaser_min_run, skip=judged)
-    # (the lines flagged or opening a numbered list, picked out in C: most pages have none)
-    for q in compress(range(len(body)), map(or_, map(or_, glued, listed), map(str.startswith, body, repeat("1 ")))):
+    flagged = map(or_, glued, listed)
+    if page is None or page.startswith("1 ") or "\n1 " in page:  # a line may open a numbered list
+        flagged = map(or_, flagged, map(str.startswith, body, repeat("1 ")))
+    elif True not in glued and True not in listed:
+        return  # (most pages: nothing flagged, found by scans in C)
+    for q in compress(range(len(body)), flagged):  # (the lines flagged or opening a numbered list)
         i = idx[q]
         if not reason[i] and (glued[q] or listed[q] or glued_numbered_list(body[q])):
             reason[i], penalty[i] = "classifier.teaser", settings.teaser_penalty
