@@ -1,0 +1,131 @@
+"""Instructions per article of the boilerplate stage outside the line classifier and
+apply_changes (the steps bench_boilerplate_own_cpu.py times), counted by valgrind:
+figures a busy machine does not move.
+
+    python benchmarks/bench_boilerplate_own_instructions.py --base /tmp/base/src [--this SRC] [--n 300]
+
+bench_stage_instructions.py counts the whole stage (``stage``). The classifier's
+functions and apply_changes (``others``: classify_stripped, document_stopwords,
+teaser_lines, headline_lists, copied_lines, apply_changes, as stage.py calls
+them) are counted apart: one plain run of ``--others-src`` (default: this
+checkout) records every call's arguments (a document as it was before
+apply_changes changed it), then valgrind counts a child that replays them,
+against one that only loads them. ``own`` is ``stage - others``. The same
+recorded calls serve both versions: when their output is the same, so are the
+calls (dump_stages.py checks that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_stage_instructions import count_instructions, instructions  # noqa: E402
+
+OTHERS = ("classify_stripped", "document_stopwords", "teaser_lines", "headline_lists", "copied_lines",
+          "apply_changes")
+
+RECORD = r"""
+import dataclasses, pickle, sys
+from pathlib import Path
+from ketl.run import batch as p
+from ketl.stages.boilerplate import stage as bp
+from ketl.stages.boilerplate.site_stats import site_and_line_keys
+from ketl.settings import Settings
+from ketl.document import Document
+
+corpus, n, out = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+res = p.resources(Settings())
+registry = {s.name: s for s in p.STAGES}
+paths = sorted(corpus.rglob("*.txt"))
+
+def docs_of(chunk):
+    return [Document.from_source(doc_id=f.name, source_path=f.name, source_sha256="", source_encoding="utf-8",
+                                 source=f.read_text(encoding="utf-8")) for f in chunk]
+
+calls = []
+for name in %(others)r:
+    f = getattr(bp, name)
+    def recorded(*a, _f=f, _name=name, **k):
+        calls.append((_name, pickle.dumps((a, k))))
+        return _f(*a, **k)
+    setattr(bp, name, recorded)
+
+def through(docs):
+    docs = list(registry["repair"].run(docs, res))
+    stats = p.SiteLineStats(res.boilerplate.repetition_settings())
+    for d in docs:
+        stats.add(*site_and_line_keys(d))
+    list(registry["boilerplate"].run(docs, dataclasses.replace(res, site_stats=stats)))
+
+through(docs_of(paths[n:n + 100]))
+warm = calls[:]
+calls.clear()
+through(docs_of(paths[:n]))
+with open(out, "wb") as fh:
+    pickle.dump((warm, calls), fh)
+"""
+
+REPLAY = r"""
+import pickle, sys
+from ketl.stages.boilerplate import stage as bp
+
+recorded, on = sys.argv[1], sys.argv[2] == "1"
+with open(recorded, "rb") as fh:
+    warm, calls = pickle.load(fh)
+
+def loaded(batch):
+    return [(getattr(bp, name), *pickle.loads(blob)) for name, blob in batch]
+
+for f, a, k in loaded(warm):  # lazy tables and caches loaded in both runs
+    f(*a, **k)
+ready = loaded(calls)
+if on:
+    for f, a, k in ready:
+        f(*a, **k)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", help="src folder of the version to compare with")
+    ap.add_argument("--this", help="src folder to measure instead of this checkout's")
+    ap.add_argument("--others-src", help="src folder whose run records the others' calls (default: --this)")
+    ap.add_argument("--n", type=int, default=300, help="articles of the benchmark corpus")
+    args = ap.parse_args()
+    versions = {"this": str(Path(args.this).resolve()) if args.this else str(HERE.parent / "src")}
+    if args.base:
+        versions["base"] = str(Path(args.base).resolve())
+    from bench_vs_by_hand import build_corpus
+
+    with tempfile.TemporaryDirectory() as tmp:
+        build_corpus(Path(tmp), args.n + 100)
+        recorded = str(Path(tmp) / "others.pickle")
+        src = str(Path(args.others_src).resolve()) if args.others_src else versions["this"]
+        subprocess.run([sys.executable, "-c", RECORD % {"others": OTHERS}, tmp, str(args.n), recorded],
+                       env={**os.environ, "PYTHONPATH": src}, check=True)
+        others = (count_instructions(src, REPLAY, [recorded, "1"], "others")
+                  - count_instructions(src, REPLAY, [recorded, "0"], "others")) / args.n
+        print(f"boilerplate, instructions per article ({args.n} articles of the bench_vs_by_hand corpus, "
+              f"valgrind cachegrind; millions; whole input per call)")
+        print(f"{'':<8}{'stage':>9}{'others':>9}{'own':>9}")
+        own = {}
+        for label, path in versions.items():
+            stage = (instructions(path, Path(tmp), args.n, "boilerplate", True)
+                     - instructions(path, Path(tmp), args.n, "boilerplate", False)) / args.n
+            own[label] = stage - others
+            print(f"{label:<8}{stage / 1e6:>9.3f}{others / 1e6:>9.3f}{own[label] / 1e6:>9.3f}", flush=True)
+        if args.base:
+            print(f"own: this/base {own['this'] / own['base']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
