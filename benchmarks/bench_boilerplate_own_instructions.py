@@ -28,29 +28,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_stage_instructions import count_instructions, instructions  # noqa: E402
+from bench_stage_instructions import CHILD, count_instructions, instructions  # noqa: E402
 
 OTHERS = ("classify_stripped", "document_stopwords", "teaser_lines", "headline_lists", "copied_lines",
           "apply_changes")
 
-RECORD = r"""
-import dataclasses, pickle, sys
-from pathlib import Path
-from ketl.run import batch as p
+# The child: bench_stage_instructions' setup (resources, the corpus' documents:
+# argv corpus, n, stage, on, one_at_a_time), then the recording of the calls
+# (argv[6]: where to write them).
+RECORD = CHILD[:CHILD.index("def run(")] + r"""
+import pickle
 from ketl.stages.boilerplate import stage as bp
 from ketl.stages.boilerplate.site_stats import site_and_line_keys
-from ketl.settings import Settings
-from ketl.document import Document
 
-corpus, n, out = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-res = p.resources(Settings())
-registry = {s.name: s for s in p.STAGES}
-paths = sorted(corpus.rglob("*.txt"))
-
-def docs_of(chunk):
-    return [Document.from_source(doc_id=f.name, source_path=f.name, source_sha256="", source_encoding="utf-8",
-                                 source=f.read_text(encoding="utf-8")) for f in chunk]
-
+out = sys.argv[6]
 calls = []
 for name in %(others)r:
     f = getattr(bp, name)
@@ -110,7 +101,8 @@ def main() -> None:
         build_corpus(Path(tmp), args.n + 100)
         recorded = str(Path(tmp) / "others.pickle")
         src = str(Path(args.others_src).resolve()) if args.others_src else versions["this"]
-        subprocess.run([sys.executable, "-c", RECORD % {"others": OTHERS}, tmp, str(args.n), recorded],
+        subprocess.run([sys.executable, "-c", RECORD.replace("%(others)r", repr(OTHERS)), tmp, str(args.n),
+                        "boilerplate", "1", "0", recorded],
                        env={**os.environ, "PYTHONPATH": src}, check=True)
         others = (count_instructions(src, REPLAY, [recorded, "1"], "others")
                   - count_instructions(src, REPLAY, [recorded, "0"], "others")) / args.n

@@ -17,7 +17,7 @@ import re
 from bisect import bisect_right
 from collections import Counter
 from itertools import accumulate
-from operator import attrgetter, is_, not_
+from operator import attrgetter, not_
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -146,10 +146,9 @@ class PageLines:
         # newline, and a final sigma is settled within its line either way
         # (whitespace and newlines are not case-ignorable).
         low, others = _lower_page(text)
-        if all(map(is_, stripped, texts)):
-            # No line had whitespace to strip (str.strip gave each line back
-            # itself): nor has its lower-cased form (case mapping makes no
-            # whitespace), so the lines need no second strip.
+        if stripped == texts:  # (str.strip gave each line back itself: compared by identity, in C)
+            # No line had whitespace to strip: nor has its lower-cased form
+            # (case mapping makes no whitespace), so the lines need no second strip.
             self.stripped = texts
             self.low = low.split("\n")
             # (kept for low_text when its offsets are the text's: lower() made no character two)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Iterable
 from itertools import compress
 from operator import and_, not_
 
@@ -34,19 +35,21 @@ def stop_en() -> frozenset[str]:
 
 
 def line_changes(texts: list[str], blank: list[bool], reason: list[str], merge_runs: bool,
-                 text_len: int) -> list[Change]:
+                 text_len: int, kept: Iterable[int] | None = None) -> list[Change]:
     """The removals of one document as changes, blank-line layout included.
     Blank lines that go ride along with a neighbouring removal (one edit, not
     two), or leave as ``layout.blank_lines``; with ``merge_runs`` consecutive
     lines removed for the same reason are one edit (one block of furniture: a
-    menu, a comment thread). Changes come in text order."""
+    menu, a comment thread). Changes come in text order. ``kept``: the
+    indices of the kept lines (neither blank nor removed), when the caller has them."""
     n = len(texts)
     gap = _Gap(texts, blank, reason, merge_runs, text_len)
     changes: list[Change] = []
     prev = -1
     pos = 0  # where line prev + 1 starts: the lengths before it, plus one newline per line
-    # (the kept lines picked out in C)
-    for k in compress(range(n), map(and_, map(not_, blank), map(not_, reason))):
+    if kept is None:  # (the kept lines picked out in C)
+        kept = compress(range(n), map(and_, map(not_, blank), map(not_, reason)))
+    for k in kept:
         # Between two kept lines: one blank line is the layout (nothing to do);
         # at the top every line before the first kept one goes.
         if k - prev == 2 and prev >= 0 and blank[k - 1]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from operator import le, not_, or_
+from operator import and_, le, not_, or_
 from dataclasses import dataclass, fields
 from itertools import compress, repeat
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
@@ -184,12 +184,14 @@ _CHUNK = 64
 class _Job:
     """One document on its way through the steps of :func:`_clean_chunk`."""
 
-    __slots__ = ("doc", "site", "page", "lines", "dateline_at", "removed", "n_edits", "spared", "topical", "main")
+    __slots__ = ("doc", "site", "page", "lines", "dateline_at", "removed", "n_edits", "spared", "topical", "main",
+                 "nonblank_at")
 
     def __init__(self, doc: Document, rules: CompiledRules) -> None:
         self.doc = doc
         self.site = doc_site(doc)  # before the title (and its suffix) leave the text
         self.page = PageLines(doc.text, rules, carried_keys(doc))  # (phase A's keys, when the text is theirs)
+        self.nonblank_at: list[int] | None = None  # the indices of the non-blank lines, once a step has them
 
 
 def _clean_chunk(docs: list[Document], rules: CompiledRules, stats: SiteLineStats | None,
@@ -291,12 +293,18 @@ def _finish_lines(job: _Job, settings: BoilerplateSettings) -> list[Change]:
 
     # 6. A trailing fragment of another article.
     blank, reason = lines.blank, lines.reason
-    last = next((i for i in range(n - 1, -1, -1) if not blank[i] and not reason[i]), None)
+    # (the kept lines picked out in C, among the non-blank ones when the classifier listed them)
+    if (at := job.nonblank_at) is not None:
+        kept = list(compress(at, map(not_, map(reason.__getitem__, at))))
+    else:
+        kept = list(compress(range(n), map(and_, map(not_, blank), map(not_, reason))))
+    last = kept[-1] if kept else None
     if (last is not None and all(i != last for i, _ in spared)
             and _is_trailing_fragment(texts, reason, blank, last, settings)):
         reason[last] = "fragment.trailing"
+        kept.pop()
 
-    return _line_changes(texts, blank, reason, settings.merge_runs, len(job.doc.text))
+    return _line_changes(texts, blank, reason, settings.merge_runs, len(job.doc.text), kept)
 
 
 def _apply_removals(job: _Job, changes: list[Change]) -> None:
@@ -523,6 +531,7 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
                 if not reason[idx[q]]:
                     reason[idx[q]], penalty[idx[q]] = "classifier.copy", settings.teaser_penalty
     for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
+        job.nonblank_at = idx
         lines = job.lines
         reason = lines.reason
         # (where the repeated title is among the non-blank lines; most pages have none: one scan in C)
