@@ -1,14 +1,16 @@
 """What the boilerplate steps ask of each line of a page, computed once per page.
 
 The metadata scan, the rules, the site statistics and the line steps all ask
-about the same lines: their stripped and lower-cased text, the rule they
-match, their site-statistics key. :class:`PageLines` computes each of these
-once for the whole page, held in lists indexed by line number (the page's
-``text.split("\\n")``), so no step looks a line up by its text or lower-cases
-it again.
+about the same lines: their stripped and lower-cased text, whether they are
+blank, the rule they match, their site-statistics key and whether the site
+repeats them. :class:`PageLines` computes each of these once for the whole
+page, held in lists indexed by line number (the page's ``text.split("\\n")``),
+so no step looks a line up by its text, strips or lower-cases it again, or
+asks the site's counts twice.
 
 Metadata removes whole lines; :meth:`PageLines.without` gives the same facts
-for the text left afterwards.
+for the text left afterwards (taken from the old ones by the metadata
+changes' offsets, not computed again).
 """
 
 from __future__ import annotations
