@@ -2,7 +2,7 @@
 apply_changes (the steps bench_boilerplate_own_cpu.py times), counted by valgrind:
 figures a busy machine does not move.
 
-    python benchmarks/bench_boilerplate_own_instructions.py --base /tmp/base/src [--this SRC] [--n 300]
+    python benchmarks/bench_boilerplate_own_instructions.py --base /tmp/base/src [--this SRC] [--n 300] [--warm]
 
 bench_stage_instructions.py counts the whole stage (``stage``). The classifier's
 functions and apply_changes (``others``: classify_stripped, document_stopwords,
@@ -13,6 +13,11 @@ apply_changes changed it), then valgrind counts a child that replays them,
 against one that only loads them. ``own`` is ``stage - others``. The same
 recorded calls serve both versions: when their output is the same, so are the
 calls (dump_stages.py checks that).
+
+``--warm``: the stage (and the replay) measured on the documents it has just
+cleaned, every memo warm, as bench_boilerplate_own_cpu.py times it; without
+it, on ``--n`` documents after 100 others (bench_stage_instructions.py's way:
+memos as cold as the corpus' repeats leave them).
 """
 
 from __future__ import annotations
