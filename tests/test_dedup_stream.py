@@ -204,7 +204,28 @@ def test_a_band_files_pairs_read_in_slices_are_its_pairs(tmp_path, n):
     pairs = np.random.default_rng(n).integers(0, 1 << 40, (n, 2))
     np.savez(path, pairs=pairs, weights=np.ones(n, np.float32), anchor_rows=np.zeros((3, 2), np.int64))
     for rows in (1, 7, 1 << 18):
-        got = list(distributed._pair_slices(distributed.ShardFile(path), rows))
+        got = list(distributed.ShardFile(path).pair_slices(rows))
         assert all(len(g) <= rows for g in got)
         whole = np.concatenate(got) if got else np.empty((0, 2), np.int64)
         assert whole.dtype == pairs.dtype and whole.tolist() == pairs.tolist()
+
+
+def test_a_shard_in_memory_and_its_file_give_the_same_pairs(tmp_path):
+    # what the link step reads from either kind of band task result (ShardResult / ShardFile)
+    rng = np.random.default_rng(5)
+    pairs = np.sort(rng.integers(0, 1 << 33, (2000, 2)), axis=1)
+    result = distributed.ShardResult(pairs, np.ones(len(pairs), np.float32), np.zeros((0, 2), np.int64))
+    path = tmp_path / "pairs.npz"
+    with distributed._Found(path) as found:  # the band task's own writer
+        found.add("pairs", pairs[:700])
+        found.add("pairs", pairs[700:])
+        shard = found.result()
+    assert isinstance(shard, distributed.ShardFile)
+    in_memory = list(result.pair_slices(64))
+    from_file = list(shard.pair_slices(64))
+    assert len(in_memory) == 1 and len(from_file) == -(-len(pairs) // 64)
+    assert np.concatenate(from_file).tolist() == in_memory[0].tolist() == pairs.tolist()
+    # a file another writer compressed cannot be read a slice at a time: read whole, same pairs
+    np.savez_compressed(tmp_path / "z.npz", pairs=pairs, weights=result.weights, anchor_rows=result.anchor_rows)
+    whole = list(distributed.ShardFile(tmp_path / "z.npz").pair_slices(64))
+    assert np.concatenate(whole).tolist() == pairs.tolist()

@@ -93,6 +93,11 @@ class ShardResult:
     weights: np.ndarray  # their estimated Jaccard
     anchor_rows: np.ndarray  # containment group-by rows: an anchor of [:, 0] found in [:, 1]
 
+    def pair_slices(self, rows: int | None = None):
+        """The verified pairs, as :meth:`ShardFile.pair_slices` gives them: already in
+        memory, so in one piece."""
+        yield self.pairs
+
 
 def shard_bands(bands: int, shard: int, shards: int) -> list[int]:
     """The bands (or n-gram partitions) shard ``shard`` of ``shards`` holds (round robin)."""
@@ -441,32 +446,6 @@ def _keep(old: Path | None, new: Path) -> None:
         os.link(old, new)
 
 
-class ShardFile:
-    """A band task's :class:`ShardResult` left in a ``.npz`` file: each array read when asked
-    for, and not kept, so the link step can read the shards' pairs a shard at a time,
-    as often as it needs, without holding them (8.9 million pairs with repeats, 1.1
-    million distinct, at 100,000 articles of bench_vs_by_hand's corpus)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def _read(self, name: str) -> np.ndarray:
-        with np.load(self.path) as saved:
-            return saved[name]
-
-    @property
-    def pairs(self) -> np.ndarray:
-        return self._read("pairs")
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self._read("weights")
-
-    @property
-    def anchor_rows(self) -> np.ndarray:
-        return self._read("anchor_rows")
-
-
 def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | ShardFile],
          settings=None, release: Callable[[], None] = lambda: None) -> tuple[NearDupIndex, pa.Table]:
     """:func:`link_rows`, its answer as one table."""
@@ -508,7 +487,7 @@ def link_rows(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResu
                 s.min_anchor_hits))
             release()
         idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), extra, release,
-                  lambda: (p for sh in shards for p in _pair_slices(sh)))
+                  lambda: (p for sh in shards for p in sh.pair_slices()))
         del extra
     # The ids and the row map wait until the clusters are found (16 MB at 555,216 quotes).
     if plan.new:
@@ -586,6 +565,53 @@ class _Found:
         return ShardFile(self.out)
 
 
+class ShardFile:
+    """A band task's :class:`ShardResult` left in a ``.npz`` file: each array read when asked
+    for, and not kept, so the link step can read the shards' pairs a shard at a time,
+    as often as it needs, without holding them (8.9 million pairs with repeats, 1.1
+    million distinct, at 100,000 articles of bench_vs_by_hand's corpus)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def _read(self, name: str) -> np.ndarray:
+        with np.load(self.path) as saved:
+            return saved[name]
+
+    @property
+    def pairs(self) -> np.ndarray:
+        return self._read("pairs")
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._read("weights")
+
+    @property
+    def anchor_rows(self) -> np.ndarray:
+        return self._read("anchor_rows")
+
+    def pair_slices(self, rows: int | None = None):
+        """The verified pairs, ``rows`` at a time: read from the file a slice at a time
+        (:class:`_Found` stores each array whole and uncompressed), not all at once (18 MB
+        for a band file's 1.1 million pairs at 100,000 articles). A file another writer
+        left compressed or in Fortran order is read whole."""
+        rows = rows or _PAIR_ROWS
+        with zipfile.ZipFile(self.path) as z, z.open("pairs.npy") as f:
+            header = {(1, 0): np.lib.format.read_array_header_1_0,
+                      (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))
+            shape, fortran, dtype = header(f) if header else ((), True, None)
+            if fortran or len(shape) != 2 or dtype.hasobject:
+                yield self.pairs
+                return
+            row_bytes = dtype.itemsize * shape[1]
+            for lo in range(0, shape[0], rows):
+                n = min(rows, shape[0] - lo)
+                yield np.frombuffer(f.read(n * row_bytes), dtype).reshape(n, shape[1])
+
+
+_PAIR_ROWS = 1 << 18  # pairs read at a time from a band file (:meth:`ShardFile.pair_slices`)
+
+
 def _block_jaccard(store: SketchStore, pages: _FilePages, block: np.ndarray, lo: int, pairs: np.ndarray) -> np.ndarray:
     """``store.jaccard(pairs)`` for the pairs of a block of new items (sorted ``(earlier, later)``,
     every later item in the block): the later items' signatures are the block's, already
@@ -600,30 +626,6 @@ def _block_jaccard(store: SketchStore, pages: _FilePages, block: np.ndarray, lo:
         eq = near.signatures(np.searchsorted(items, chunk[:, 0])) == np.take(block, chunk[:, 1] - lo, axis=0)
         out[start:start + len(chunk)] = share_equal(eq)
     return out
-
-
-_PAIR_ROWS = 1 << 18  # pairs read at a time from a band file (:func:`_pair_slices`)
-
-
-def _pair_slices(shard: ShardResult | ShardFile, rows: int | None = None):
-    """A band task's verified pairs, ``rows`` at a time: read from its file a slice at a
-    time (``np.savez`` stores each array whole and uncompressed), not all at once (18 MB
-    for a band file's 1.1 million pairs at 100,000 articles)."""
-    rows = rows or _PAIR_ROWS
-    if not isinstance(shard, ShardFile):
-        yield shard.pairs
-        return
-    with zipfile.ZipFile(shard.path) as z, z.open("pairs.npy") as f:
-        header = {(1, 0): np.lib.format.read_array_header_1_0,
-                  (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))
-        shape, fortran, dtype = header(f) if header else ((), True, None)
-        if fortran or len(shape) != 2 or dtype.hasobject:
-            yield shard.pairs
-            return
-        row_bytes = dtype.itemsize * shape[1]
-        for lo in range(0, shape[0], rows):
-            n = min(rows, shape[0] - lo)
-            yield np.frombuffer(f.read(n * row_bytes), dtype).reshape(n, shape[1])
 
 
 class LinkedRows:
