@@ -616,24 +616,41 @@ _PAIR_ROWS = 1 << 18  # pairs read at a time from a band file (:meth:`ShardFile.
 
 def _block_jaccard(store: SketchStore, pages: _FilePages, block: np.ndarray, lo: int, pairs: np.ndarray) -> np.ndarray:
     """``store.jaccard(pairs)`` for the pairs of a block of new items (sorted ``(earlier, later)``,
-    every later item in the block): the later items' signatures are the block's, already
-    copied (``block``, item ``lo`` first); the earlier ones are read from the files straight
-    into the comparison, a piece of pairs at a time whose earlier items span ``_SPAN`` bytes
-    of file at most (the pairs are sorted by them), each piece's pages dropped after it.
-    Gathering both ends copied every signature twice per chunk, a third of a band task's
-    CPU; gathering the earlier items' distinct signatures first and taking them again per
-    pair (:func:`_gathered`) was a third of what remained. The piece's buffers are reused:
-    fresh ones were page faults again for every piece."""
+    every later item in the block), a piece of pairs at a time (:func:`_jaccard_pieces`).
+    The later items' signatures are the block's, already copied (``block``, item ``lo``
+    first), and so are the earlier ones inside the block (two thirds of the pairs of
+    bench_vs_by_hand's 20,000 articles); those before it are read from the files straight
+    into the comparison, each piece's pages dropped after it. Gathering both ends copied
+    every signature twice per chunk, a third of a band task's CPU; gathering the earlier
+    items' distinct signatures first and taking them again per pair (:func:`_gathered`)
+    was a third of what remained. The pieces' buffers are reused: fresh ones were page
+    faults again for every piece."""
     out = np.empty(len(pairs), np.float32)
-    later = np.empty((min(len(pairs), _BLOCK_PAIRS), block.shape[1]), block.dtype)
-    eq = np.empty(later.shape, bool)
-    for a, b in _spans(pairs[:, 0] * (store.num_perm * 4), _BLOCK_PAIRS):
+    earlier = np.empty((min(len(pairs), _BLOCK_PAIRS), block.shape[1]), block.dtype)
+    later, eq = np.empty_like(earlier), np.empty(earlier.shape, bool)
+    for a, b, in_block in _jaccard_pieces(pairs[:, 0], lo, store.num_perm * 4):
         piece = pairs[a:b]
         np.take(block, piece[:, 1] - lo, axis=0, out=later[:b - a], mode="clip")  # clip: unbuffered; all in range
-        np.equal(store.signatures(piece[:, 0]), later[:b - a], out=eq[:b - a])
-        pages.drop()
+        if in_block:
+            np.take(block, piece[:, 0] - lo, axis=0, out=earlier[:b - a], mode="clip")
+            ends = earlier[:b - a]
+        else:
+            ends = store.signatures(piece[:, 0])
+            pages.drop()
+        np.equal(ends, later[:b - a], out=eq[:b - a])
         out[a:b] = share_equal(eq[:b - a])
     return out
+
+
+def _jaccard_pieces(earlier: np.ndarray, lo: int, row_bytes: int):
+    """``(start, stop, in_block)`` pieces of pairs whose sorted ``earlier`` items are given:
+    at most ``_BLOCK_PAIRS`` pairs each; those before item ``lo`` (read from the files)
+    spanning at most ``_SPAN`` bytes of file, then those inside the block."""
+    split = int(np.searchsorted(earlier, lo))
+    for a, b in _spans(earlier[:split] * row_bytes, _BLOCK_PAIRS):
+        yield a, b, False
+    for a in range(split, len(earlier), _BLOCK_PAIRS):
+        yield a, min(a + _BLOCK_PAIRS, len(earlier)), True
 
 
 class LinkedRows:
