@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
-from ketl.dedup.lsh import (BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_ranges,
-                            distinct_sorted, new_codes)
+from ketl.dedup.lsh import (BandTable, GramIndex, band_keys, containment_candidates_ranges, distinct_sorted,
+                            new_codes, unique_row_pairs)
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files, share_equal
 
 __all__ = ["RunPlan", "ShardResult", "ShardFile", "LinkedRows", "register", "band_shard", "link", "link_rows",
@@ -279,9 +279,8 @@ def _band_pairs(store: SketchStore, plan: RunPlan, table: BandTable, bands: Sequ
         sigs = store.signatures(np.arange(lo, hi))
         keys = band_keys(sigs, s.bands, s.rows, which=bands)
         pages.drop()
-        raw = [table.add_band(b, keys[:, j], lo) for j, b in enumerate(bands)]
-        pairs = _unique_pairs(np.concatenate([a for a, _ in raw]), np.concatenate([c for _, c in raw]))
-        del keys, raw
+        pairs = unique_row_pairs([x for j, b in enumerate(bands) for x in table.add_band_links(b, keys[:, j], lo)], lo)
+        del keys
         weights = _block_jaccard(store, pages, sigs, lo, pairs)
         del sigs
         ok = weights >= s.threshold
