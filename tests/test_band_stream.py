@@ -114,6 +114,8 @@ def test_block_jaccard_equals_the_stores_jaccard(tmp_path, monkeypatch, chunk, s
     # near-duplicates too, so that not every share is 0: each item and the one before it
     pairs = np.unique(np.concatenate((np.stack((earlier, later), 1),
                                       np.stack((np.arange(lo - 1, hi - 1), np.arange(lo, hi)), 1))), axis=0)
+    # both kinds of piece: earlier items read from the files, and earlier items inside the block
+    assert (pairs[:, 0] < lo).sum() > 100 and (pairs[:, 0] >= lo).sum() > 100
     got = distributed._block_jaccard(store, distributed._FilePages(store), store.signatures(np.arange(lo, hi)),
                                      lo, pairs)
     want = store.jaccard(pairs)

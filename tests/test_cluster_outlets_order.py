@@ -102,16 +102,20 @@ def test_outlets_order_does_not_depend_on_the_number_of_passes(tmp_path, pass_ro
     assert outlets == _first_appearance(articles, quotes)
 
 
+def _reprinted_articles() -> pa.Table:
+    articles, _quotes = _reprinted()
+    # each cluster's first member is the article its reprints point at
+    dup = [None if k % 8 == 0 else articles.column("doc_id")[k - k % 8].as_py() for k in range(articles.num_rows)]
+    return articles.set_column(articles.schema.get_field_index("near_duplicate_of"), "near_duplicate_of",
+                               pa.array(dup, pa.string()))
+
+
 def test_article_clusters_list_outlets_in_order_of_first_appearance():
     """The same list in ``article_clusters`` (one build, no passes) was reordered too."""
     from ketl.run.propagation import article_clusters
 
-    articles, _quotes = _reprinted()
-    # each cluster's first member is the article its reprints point at
-    dup = [None if k % 8 == 0 else articles.column("doc_id")[k - k % 8].as_py() for k in range(articles.num_rows)]
-    articles = articles.set_column(articles.schema.get_field_index("near_duplicate_of"), "near_duplicate_of",
-                                   pa.array(dup, pa.string()))
-    got = article_clusters(articles, "run")
+    articles = _reprinted_articles()
+    got = article_clusters(articles, "run", pass_rows=10**9)
     assert got.num_rows == 48
     rows = articles.to_pylist()
     want = {}
@@ -121,3 +125,20 @@ def test_article_clusters_list_outlets_in_order_of_first_appearance():
         want[cluster] = list(dict.fromkeys(m[2] for m in members))
     assert dict(zip(got.column("cluster_id").to_pylist(), got.column("outlets").to_pylist())) == want
     assert [o[0] for o in got.column("outlets").to_pylist()] == got.column("first_outlet").to_pylist()
+
+
+@pytest.mark.parametrize("pass_rows", [20, 120])
+def test_article_clusters_built_in_passes_equal_one_build(pass_rows):
+    """Ranges of cluster ids (16 and 4 passes here) give the one build's table, rows and order,
+    with articles that are in no cluster and undated ones among them."""
+    from ketl.run.propagation import _passes_for, article_clusters
+
+    articles = _reprinted_articles()
+    dup_at = articles.schema.get_field_index("near_duplicate_of")
+    lone = articles.slice(0, 40).set_column(0, articles.schema.field(0), pa.array([f"{k:02x}lone" for k in range(40)]))
+    lone = lone.set_column(dup_at, articles.schema.field(dup_at), pa.nulls(40, pa.string()))
+    articles = pa.concat_tables([lone, articles])
+    assert _passes_for(articles.num_rows, pass_rows) == {20: 16, 120: 4}[pass_rows]
+    one = article_clusters(articles, "run", pass_rows=10**9)
+    assert one.num_rows == 48
+    assert article_clusters(articles, "run", pass_rows=pass_rows).equals(one)

@@ -42,8 +42,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ketl.dedup.index import _FORMAT, NearDupIndex, write_atomic
-from ketl.dedup.lsh import (BandTable, GramIndex, _unique_pairs, band_keys, containment_candidates_ranges,
-                            distinct_sorted, new_codes)
+from ketl.dedup.lsh import (BandTable, GramIndex, band_keys, containment_candidates_ranges, distinct_sorted,
+                            new_codes, unique_row_pairs)
 from ketl.dedup.sketches import SketchStore, SketchWriter, link_files, merge_files, share_equal
 
 __all__ = ["RunPlan", "ShardResult", "ShardFile", "LinkedRows", "register", "band_shard", "link", "link_rows",
@@ -92,6 +92,11 @@ class ShardResult:
     pairs: np.ndarray  # verified band pairs (earlier, later)
     weights: np.ndarray  # their estimated Jaccard
     anchor_rows: np.ndarray  # containment group-by rows: an anchor of [:, 0] found in [:, 1]
+
+    def pair_slices(self, rows: int | None = None):
+        """The verified pairs, as :meth:`ShardFile.pair_slices` gives them: already in
+        memory, so in one piece."""
+        yield self.pairs
 
 
 def shard_bands(bands: int, shard: int, shards: int) -> list[int]:
@@ -274,9 +279,8 @@ def _band_pairs(store: SketchStore, plan: RunPlan, table: BandTable, bands: Sequ
         sigs = store.signatures(np.arange(lo, hi))
         keys = band_keys(sigs, s.bands, s.rows, which=bands)
         pages.drop()
-        raw = [table.add_band(b, keys[:, j], lo) for j, b in enumerate(bands)]
-        pairs = _unique_pairs(np.concatenate([a for a, _ in raw]), np.concatenate([c for _, c in raw]))
-        del keys, raw
+        pairs = unique_row_pairs([x for j, b in enumerate(bands) for x in table.add_band_links(b, keys[:, j], lo)], lo)
+        del keys
         weights = _block_jaccard(store, pages, sigs, lo, pairs)
         del sigs
         ok = weights >= s.threshold
@@ -359,12 +363,14 @@ def _gathered(store: SketchStore, pages: "_FilePages", items: np.ndarray, measur
     return near
 
 
-def _spans(at: np.ndarray):
+def _spans(at: np.ndarray, most: int | None = None):
     """``[lo, hi)`` runs of the sorted file positions ``at`` that span at most ``_SPAN`` bytes
-    (one position at least)."""
+    (one position at least), and hold at most ``most`` positions when given."""
     lo = 0
     while lo < len(at):
         hi = max(lo + 1, int(np.searchsorted(at, at[lo] + _SPAN, side="left")))
+        if most is not None:
+            hi = min(hi, lo + most)
         yield lo, hi
         lo = hi
 
@@ -441,32 +447,6 @@ def _keep(old: Path | None, new: Path) -> None:
         os.link(old, new)
 
 
-class ShardFile:
-    """A band task's :class:`ShardResult` left in a ``.npz`` file: each array read when asked
-    for, and not kept, so the link step can read the shards' pairs a shard at a time,
-    as often as it needs, without holding them (8.9 million pairs with repeats, 1.1
-    million distinct, at 100,000 articles of bench_vs_by_hand's corpus)."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def _read(self, name: str) -> np.ndarray:
-        with np.load(self.path) as saved:
-            return saved[name]
-
-    @property
-    def pairs(self) -> np.ndarray:
-        return self._read("pairs")
-
-    @property
-    def weights(self) -> np.ndarray:
-        return self._read("weights")
-
-    @property
-    def anchor_rows(self) -> np.ndarray:
-        return self._read("anchor_rows")
-
-
 def link(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResult | ShardFile],
          settings=None, release: Callable[[], None] = lambda: None) -> tuple[NearDupIndex, pa.Table]:
     """:func:`link_rows`, its answer as one table."""
@@ -508,7 +488,7 @@ def link_rows(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResu
                 s.min_anchor_hits))
             release()
         idx._link(plan.n_old, lambda: ((sh.pairs, sh.weights) for sh in shards), extra, release,
-                  lambda: (p for sh in shards for p in _pair_slices(sh)))
+                  lambda: (p for sh in shards for p in sh.pair_slices()))
         del extra
     # The ids and the row map wait until the clusters are found (16 MB at 555,216 quotes).
     if plan.new:
@@ -586,44 +566,90 @@ class _Found:
         return ShardFile(self.out)
 
 
+class ShardFile:
+    """A band task's :class:`ShardResult` left in a ``.npz`` file: each array read when asked
+    for, and not kept, so the link step can read the shards' pairs a shard at a time,
+    as often as it needs, without holding them (8.9 million pairs with repeats, 1.1
+    million distinct, at 100,000 articles of bench_vs_by_hand's corpus)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def _read(self, name: str) -> np.ndarray:
+        with np.load(self.path) as saved:
+            return saved[name]
+
+    @property
+    def pairs(self) -> np.ndarray:
+        return self._read("pairs")
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self._read("weights")
+
+    @property
+    def anchor_rows(self) -> np.ndarray:
+        return self._read("anchor_rows")
+
+    def pair_slices(self, rows: int | None = None):
+        """The verified pairs, ``rows`` at a time: read from the file a slice at a time
+        (:class:`_Found` stores each array whole and uncompressed), not all at once (18 MB
+        for a band file's 1.1 million pairs at 100,000 articles). A file another writer
+        left compressed or in Fortran order is read whole."""
+        rows = rows or _PAIR_ROWS
+        with zipfile.ZipFile(self.path) as z, z.open("pairs.npy") as f:
+            header = {(1, 0): np.lib.format.read_array_header_1_0,
+                      (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))
+            shape, fortran, dtype = header(f) if header else ((), True, None)
+            if fortran or len(shape) != 2 or dtype.hasobject:
+                yield self.pairs
+                return
+            row_bytes = dtype.itemsize * shape[1]
+            for lo in range(0, shape[0], rows):
+                n = min(rows, shape[0] - lo)
+                yield np.frombuffer(f.read(n * row_bytes), dtype).reshape(n, shape[1])
+
+
+_PAIR_ROWS = 1 << 18  # pairs read at a time from a band file (:meth:`ShardFile.pair_slices`)
+
+
 def _block_jaccard(store: SketchStore, pages: _FilePages, block: np.ndarray, lo: int, pairs: np.ndarray) -> np.ndarray:
     """``store.jaccard(pairs)`` for the pairs of a block of new items (sorted ``(earlier, later)``,
-    every later item in the block): the later items' signatures are the block's, already
-    copied (``block``, item ``lo`` first); only the earlier ones are read from the files,
-    ``_BLOCK_PAIRS`` pairs at a time (:func:`_gathered`). Gathering both ends copied every
-    signature twice per chunk, a third of a band task's CPU."""
+    every later item in the block), a piece of pairs at a time (:func:`_jaccard_pieces`).
+    The later items' signatures are the block's, already copied (``block``, item ``lo``
+    first), and so are the earlier ones inside the block (two thirds of the pairs of
+    bench_vs_by_hand's 20,000 articles); those before it are read from the files straight
+    into the comparison, each piece's pages dropped after it. Gathering both ends copied
+    every signature twice per chunk, a third of a band task's CPU; gathering the earlier
+    items' distinct signatures first and taking them again per pair (:func:`_gathered`)
+    was a third of what remained. The pieces' buffers are reused: fresh ones were page
+    faults again for every piece."""
     out = np.empty(len(pairs), np.float32)
-    for start in range(0, len(pairs), _BLOCK_PAIRS):
-        chunk = pairs[start:start + _BLOCK_PAIRS]
-        items = distinct_sorted(chunk[:, 0])
-        near = _gathered(store, pages, items, "jaccard")
-        eq = near.signatures(np.searchsorted(items, chunk[:, 0])) == np.take(block, chunk[:, 1] - lo, axis=0)
-        out[start:start + len(chunk)] = share_equal(eq)
+    earlier = np.empty((min(len(pairs), _BLOCK_PAIRS), block.shape[1]), block.dtype)
+    later, eq = np.empty_like(earlier), np.empty(earlier.shape, bool)
+    for a, b, in_block in _jaccard_pieces(pairs[:, 0], lo, store.num_perm * 4):
+        piece = pairs[a:b]
+        np.take(block, piece[:, 1] - lo, axis=0, out=later[:b - a], mode="clip")  # clip: unbuffered; all in range
+        if in_block:
+            np.take(block, piece[:, 0] - lo, axis=0, out=earlier[:b - a], mode="clip")
+            ends = earlier[:b - a]
+        else:
+            ends = store.signatures(piece[:, 0])
+            pages.drop()
+        np.equal(ends, later[:b - a], out=eq[:b - a])
+        out[a:b] = share_equal(eq[:b - a])
     return out
 
 
-_PAIR_ROWS = 1 << 18  # pairs read at a time from a band file (:func:`_pair_slices`)
-
-
-def _pair_slices(shard: ShardResult | ShardFile, rows: int | None = None):
-    """A band task's verified pairs, ``rows`` at a time: read from its file a slice at a
-    time (``np.savez`` stores each array whole and uncompressed), not all at once (18 MB
-    for a band file's 1.1 million pairs at 100,000 articles)."""
-    rows = rows or _PAIR_ROWS
-    if not isinstance(shard, ShardFile):
-        yield shard.pairs
-        return
-    with zipfile.ZipFile(shard.path) as z, z.open("pairs.npy") as f:
-        header = {(1, 0): np.lib.format.read_array_header_1_0,
-                  (2, 0): np.lib.format.read_array_header_2_0}.get(np.lib.format.read_magic(f))
-        shape, fortran, dtype = header(f) if header else ((), True, None)
-        if fortran or len(shape) != 2 or dtype.hasobject:
-            yield shard.pairs
-            return
-        row_bytes = dtype.itemsize * shape[1]
-        for lo in range(0, shape[0], rows):
-            n = min(rows, shape[0] - lo)
-            yield np.frombuffer(f.read(n * row_bytes), dtype).reshape(n, shape[1])
+def _jaccard_pieces(earlier: np.ndarray, lo: int, row_bytes: int):
+    """``(start, stop, in_block)`` pieces of pairs whose sorted ``earlier`` items are given:
+    at most ``_BLOCK_PAIRS`` pairs each; those before item ``lo`` (read from the files)
+    spanning at most ``_SPAN`` bytes of file, then those inside the block."""
+    split = int(np.searchsorted(earlier, lo))
+    for a, b in _spans(earlier[:split] * row_bytes, _BLOCK_PAIRS):
+        yield a, b, False
+    for a in range(split, len(earlier), _BLOCK_PAIRS):
+        yield a, min(a + _BLOCK_PAIRS, len(earlier)), True
 
 
 class LinkedRows:

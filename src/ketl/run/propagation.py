@@ -176,13 +176,42 @@ def _first_and_last(agg: pa.Table) -> dict[str, pa.ChunkedArray]:
     }
 
 
-def article_clusters(articles: pa.Table, run_id: str) -> pa.Table:
-    """The ``article_clusters`` table: each article pointed at by a near-duplicate, with its reprints."""
+def article_clusters(articles: pa.Table, run_id: str, pass_rows: int | None = None) -> pa.Table:
+    """The ``article_clusters`` table: each article pointed at by a near-duplicate, with its reprints.
+
+    More rows than ``pass_rows`` are built in passes over ranges of cluster ids (the
+    quote_clusters build's ranges), each pass's temporaries returned before the next:
+    its sorts, join and list aggregations took about five times its rows' columns, and
+    the rows grow with the run (76,307 of 100,000 articles of bench_vs_by_hand's corpus
+    are near-duplicates or their targets: 54 MB of Arrow memory, +98 MiB of the cluster
+    step's articles half, where 20,000 articles took 15,000 rows). A cluster's rows all
+    fall in one range, so the passes' rows are the one build's; only the order is global.
+    """
+    dup = articles.column("near_duplicate_of")
+    if dup.null_count == len(dup):
+        return ARTICLE_CLUSTERS.empty_table()
+    key = pc.coalesce(dup, articles.column("doc_id"))
+    passes = _passes_for(articles.num_rows, pass_rows or ARTICLE_PASS_ROWS)
+    if passes == 1:
+        return _article_clusters(articles, key, run_id)
+    from .release import release_memory
+
+    built = []
+    for lo, hi in _ranges(passes):
+        inside = pc.greater_equal(key, lo) if lo else None
+        if hi is not None:
+            inside = pc.less(key, hi) if inside is None else pc.and_(inside, pc.less(key, hi))
+        built.append(_article_clusters(articles.filter(inside), key.filter(inside), run_id))
+        release_memory()
+    return pa.concat_tables(built).sort_by([("first_at", "ascending"), ("cluster_id", "ascending")])
+
+
+def _article_clusters(articles: pa.Table, key: pa.ChunkedArray, run_id: str) -> pa.Table:
+    """:func:`article_clusters` in one build (``key``: each row's cluster id, or its doc_id)."""
     dup = articles.column("near_duplicate_of")
     if dup.null_count == len(dup):
         return ARTICLE_CLUSTERS.empty_table()
     roots = pc.unique(dup.combine_chunks().drop_null())
-    key = pc.coalesce(dup, articles.column("doc_id"))
     timed = _timed(articles).append_column("cluster_id", key)
     rows = timed.filter(pc.is_in(key, value_set=roots))
     rows = rows.sort_by([("cluster_id", "ascending"), ("at", "ascending"), ("doc_id", "ascending")])
@@ -275,6 +304,10 @@ def _needed_articles(folder: Path, doc_ids: pa.ChunkedArray | None = None,
 # MiB, 5.2-5.9 s CPU; 125,000 (8) 362-368 MiB, 5.8 s; 62,500 (16) 348-353 MiB, 8.9 s (each
 # pass scans the quotes table). 20,000 articles (about 111,000 quotes, one pass): 347 MiB.
 PASS_ROWS = 125_000
+# Article rows per pass of the article_clusters build (:func:`article_clusters`): 20,000
+# articles of bench_vs_by_hand's corpus need about 15,000 rows (one pass), 100,000 need
+# 76,307 (four passes of about 19,000).
+ARTICLE_PASS_ROWS = 20_000
 # Batches a scan reads ahead: none. Each pass's scan reads whole row groups (texts
 # included) before its filter, and the default 16 buffered were 120 MB of every pass.
 _READAHEAD = 0
@@ -326,7 +359,11 @@ def _passes(staging: Path, pass_rows: int) -> int:
     ``pass_rows``, rounded up to a power of two, at most 16."""
     import pyarrow.parquet as pq
 
-    rows = sum(pq.read_metadata(p).num_rows for p in (staging / "quotes").rglob("*.parquet"))
+    return _passes_for(sum(pq.read_metadata(p).num_rows for p in (staging / "quotes").rglob("*.parquet")), pass_rows)
+
+
+def _passes_for(rows: int, pass_rows: int) -> int:
+    """``rows`` over ``pass_rows``, rounded up to a power of two, at most 16."""
     passes = 1
     while passes < 16 and rows > passes * pass_rows:
         passes *= 2
