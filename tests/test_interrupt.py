@@ -22,7 +22,7 @@ from interrupt_trial import (batches_started, build_raw, dataset_fingerprint, en
                              ketl_cmd, server_starting)
 from ketl.run.interrupt import DEADLINE, current_run, message
 from ketl.run.watchdog import running
-from conftest import copy_seed_dataset, in_background, session_environ
+from conftest import copy_seed_dataset, in_background, session_environ, start_before, take_started
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # Four batches of 250 new files: the Ctrl-C (1 s after the batches start) finds both pool
@@ -359,9 +359,11 @@ _PROBE_SCRIPT = ("from prefect.logging.configuration import setup_logging\n"
 def start_early(items) -> None:
     """Called by conftest.py after collection: the logging probes start before the
     session's first test (each is seconds of importing Prefect in a process of its own,
-    which the test below only waits for)."""
+    which the test below only waits for); the nanny probe (a local Dask cluster's start,
+    5-13 s here) some tests before its own (conftest.start_before)."""
     if any(item.name == "test_prefect_error_logs_reach_the_terminal_only_with_verbose" for item in items):
         _start_probes()
+    start_before([item for item in items if item.name == _NANNY], _NANNY, _nanny_probe, _end_probe)
 
 
 def _start_probes() -> None:
@@ -402,16 +404,33 @@ def test_prefect_error_logs_reach_the_terminal_only_with_verbose():
     assert "boom from a task" in seen[True], seen[True]
 
 
+_NANNY = "test_a_killed_dask_worker_is_not_restarted_by_its_nanny"
+
+
+def _nanny_probe() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(Path(__file__).parent / "nanny_probe.py")],
+                            env=session_environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _end_probe(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+
+
 def test_a_killed_dask_worker_is_not_restarted_by_its_nanny():
     # The Dask Ctrl-C flake: the local cluster's nannies (in ketl's process)
     # restarted a worker the handler had just killed, and the new worker logged
     # after the one line or outlived ketl. Without the hold the nanny restarts it
     # (so the probe can see a restart); with it, nothing comes back.
-    out = subprocess.run([sys.executable, str(Path(__file__).parent / "nanny_probe.py")],
-                         capture_output=True, text=True, timeout=180)
-    said = out.stdout + out.stderr[-2000:]
-    assert "without hold: workers 1 restarted 1" in out.stdout, said
-    assert "with hold: workers 1 restarted 0" in out.stdout, said
+    proc = take_started(_NANNY, _nanny_probe)  # started some tests before this one
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        _end_probe(proc)
+    said = stdout + stderr[-2000:]
+    assert "without hold: workers 1 restarted 1" in stdout, said
+    assert "with hold: workers 1 restarted 0" in stdout, said
 
 
 FORKED_SCRIPT = textwrap.dedent("""
