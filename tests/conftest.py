@@ -96,7 +96,10 @@ def pytest_runtest_setup(item):
     if _EARLY.get("dask at") == item.nodeid:  # the session's Dask cluster, as its users draw near
         _EARLY["dask"] = _dask_boot(_EARLY.pop("dask url"))
     for key, start, stop in _STARTS_AT.pop(item.nodeid, []):  # work whose test draws near
-        _STARTED_EARLY[key] = (start(), stop)
+        try:
+            _STARTED_EARLY[key] = (start(), stop)
+        except Exception as exc:  # noqa: BLE001 - raised in the test that takes it, not in this one
+            _STARTED_EARLY[key] = (exc, lambda exc: None)
     for mark in item.iter_markers("shared"):
         for part in mark.args or ("",):
             shared_path(part)
@@ -195,7 +198,11 @@ def take_started(key: str, start):
     for at in _STARTS_AT.values():  # not started yet: drop it
         at[:] = [entry for entry in at if entry[0] != key]
     found = _STARTED_EARLY.pop(key, None)
-    return found[0] if found is not None else start()
+    if found is None:
+        return start()
+    if isinstance(found[0], Exception):
+        raise found[0]
+    return found[0]
 
 
 def pool_early(items, key: str, factory, lead: int = LEAD) -> None:
@@ -234,7 +241,7 @@ def pytest_collection_finish(session):
         return
     if any("_prefect_server" in item.fixturenames for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
-        _EARLY["server"] = boot = _ServerBoot(folder)
+        _EARLY["server"] = _EARLY["session server"] = boot = _ServerBoot(folder)
         # The modules' work that needs the server starts as soon as it answers, not when
         # its first user comes (a quarter of the suite in): more of it then runs beside
         # the in-process tests that come first.
@@ -280,6 +287,13 @@ def _when_up(boot: _ServerBoot, items: list) -> None:
     copy = boot.db.with_name("migrated-copy.db")
     _migrated_copy(boot.db, copy)
     _call_modules(items, "start_with_server", (url, copy))
+
+
+def session_server_url() -> str | None:
+    """The session's Prefect server's API URL once it answers, for work started ahead of
+    its test (``start_before``); None when no selected test uses that server."""
+    boot = _EARLY.get("session server")
+    return boot.wait() if boot is not None else None
 
 
 def session_environ() -> dict[str, str]:
