@@ -95,6 +95,11 @@ def pytest_configure(config):
 def pytest_runtest_setup(item):
     if _EARLY.get("dask at") == item.nodeid:  # the session's Dask cluster, as its users draw near
         _EARLY["dask"] = _dask_boot(_EARLY.pop("dask url"))
+    for key, start, stop in _STARTS_AT.pop(item.nodeid, []):  # work whose test draws near
+        try:
+            _STARTED_EARLY[key] = (start(), stop)
+        except Exception as exc:  # noqa: BLE001 - raised in the test that takes it, not in this one
+            _STARTED_EARLY[key] = (exc, lambda exc: None)
     for mark in item.iter_markers("shared"):
         for part in mark.args or ("",):
             shared_path(part)
@@ -167,6 +172,64 @@ class _ServerBoot:
 
 _EARLY: dict[str, object] = {}
 DASK_LEAD = 40  # tests between the session Dask cluster's start and its first user: seconds here
+# Tests between the start of work a test only waits for and that test: a pool's workers
+# take 3-20 s here to spawn, import and warm up, a probe process seconds of imports,
+# which the test otherwise waited for; started this far ahead, it runs beside the tests
+# before. Idle, warm pool workers cost no CPU (no heartbeats), only their memory.
+LEAD = 60
+_STARTS_AT: dict[str, list] = {}  # nodeid -> [(key, start, stop)]: what to start as it sets up
+_STARTED_EARLY: dict[str, tuple] = {}  # key -> (what start() gave, stop), until a test takes it
+
+
+def start_before(items, key: str, start, stop, lead: int = LEAD) -> None:
+    """For a module's ``start_early(items)``: ``start()`` as the test ``lead`` tests before
+    the first of ``items`` sets up; ``take_started(key, start)`` gives its result to the
+    test, ``stop(result)`` ends it if the session ends first."""
+    if not items or key in _STARTED_EARLY or any(key == k for at in _STARTS_AT.values() for k, _, _ in at):
+        return
+    session_items = items[0].session.items
+    first = min(session_items.index(item) for item in items)
+    _STARTS_AT.setdefault(session_items[max(0, first - lead)].nodeid, []).append((key, start, stop))
+
+
+def take_started(key: str, start):
+    """What ``start_before`` started for ``key``, or ``start()`` now when it was not (the
+    test selected alone, or first: a -k selection)."""
+    for at in _STARTS_AT.values():  # not started yet: drop it
+        at[:] = [entry for entry in at if entry[0] != key]
+    found = _STARTED_EARLY.pop(key, None)
+    if found is None:
+        return start()
+    if isinstance(found[0], Exception):
+        raise found[0]
+    return found[0]
+
+
+def pool_early(items, key: str, factory, lead: int = LEAD) -> None:
+    """``start_before`` for a ``ComputePool``: ``factory()`` (a pool not yet started) started
+    and off the Ctrl-C stoppers (``_detached``), its workers spawning and warming up beside
+    the tests before its first user; ``take_pool(key, factory)`` gives it to its test."""
+    start_before(items, key, lambda: _detached(factory().start()), _end_pool, lead)
+
+
+def take_pool(key: str, factory):
+    """The pool ``pool_early`` started for ``key``, or ``factory()`` not started when none
+    was. Either way a pool of the test's own: its ``with`` block, or ``close()``, ends it."""
+    return take_started(key, factory)
+
+
+def _end_pool(pool) -> None:
+    pool.stop_now()
+    pool.close()
+
+
+def _detached(pool):
+    """``pool`` off the Ctrl-C stoppers its start put it on: tests call every stopper (as
+    the handler does) to stop their own pools, and must not end one waiting for its test.
+    Its workers still end with this process (exit_with_parent)."""
+    pool._off()
+    pool._off = lambda: None
+    return pool
 
 
 def pytest_collection_finish(session):
@@ -178,7 +241,7 @@ def pytest_collection_finish(session):
         return
     if any("_prefect_server" in item.fixturenames for item in session.items):
         folder = Path(tempfile.mkdtemp(prefix="session-server-", dir=_PREFECT_HOME))
-        _EARLY["server"] = boot = _ServerBoot(folder)
+        _EARLY["server"] = _EARLY["session server"] = boot = _ServerBoot(folder)
         # The modules' work that needs the server starts as soon as it answers, not when
         # its first user comes (a quarter of the suite in): more of it then runs beside
         # the in-process tests that come first.
@@ -193,6 +256,7 @@ def pytest_collection_finish(session):
             # collection. Its start (4 s) runs beside the tests just before that user.
             _EARLY["dask at"] = session.items[max(0, first - DASK_LEAD)].nodeid
             _EARLY["dask url"] = boot.server.api_url  # known before the server answers
+    pool_early([item for item in session.items if "_two_workers" in item.fixturenames], _TWO_WORKERS, _two_pool)
     by_module: dict[object, list] = {}
     for item in session.items:
         module = getattr(item, "module", None)
@@ -223,6 +287,13 @@ def _when_up(boot: _ServerBoot, items: list) -> None:
     copy = boot.db.with_name("migrated-copy.db")
     _migrated_copy(boot.db, copy)
     _call_modules(items, "start_with_server", (url, copy))
+
+
+def session_server_url() -> str | None:
+    """The session's Prefect server's API URL once it answers, for work started ahead of
+    its test (``start_before``); None when no selected test uses that server."""
+    boot = _EARLY.get("session server")
+    return boot.wait() if boot is not None else None
 
 
 def session_environ() -> dict[str, str]:
@@ -293,6 +364,9 @@ def pytest_sessionfinish(session):
     # A session stopped early (-x, a Ctrl-C) has queued background jobs no test will read:
     # without this, the interpreter's exit waited for all of them (minutes of real runs).
     _LANE.cancel_pending()
+    for started, stop in _STARTED_EARLY.values():  # started for tests the session did not reach
+        stop(started)
+    _STARTED_EARLY.clear()
 
 
 def in_background(fn, *args, needed_by=None) -> Future:
@@ -514,17 +588,21 @@ def dask_cluster(prefect_api) -> tuple[str, Path]:
         shutil.rmtree(boot.home.parent, ignore_errors=True)
 
 
+_TWO_WORKERS = "the session's two workers"
+
+
+def _two_pool():
+    from ketl.flows.pool import ComputePool
+
+    return ComputePool(2)
+
+
 @pytest.fixture(scope="session")
 def _two_workers():
     """One ``ComputePool(2)`` for the session, started and warmed once (3.5 CPU s a pool
     here), for the tests about what an open pool does with its workers."""
-    from ketl.flows.pool import ComputePool
-
-    pool = ComputePool(2).start()
-    # Not among the Ctrl-C stoppers: tests call those (as the handler does) to stop their
-    # own pools. The workers still end with this process (exit_with_parent).
-    pool._off()
-    pool._off = lambda: None
+    # started LEAD tests before its first user (pytest_collection_finish), or now
+    pool = _detached(take_pool(_TWO_WORKERS, _two_pool).start())
     assert pool.ready(180), "the session's two pool workers did not start"
     _EARLY["pool running"] = pool
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS
+from conftest import SEEDS, pool_early, take_pool
 from ketl.flows.prefect_env import DEFAULTS, STARTUP_TIMEOUT
 from ketl.run.watchdog import running
 
@@ -117,6 +117,14 @@ def start_early(items) -> None:
     chosen = {item.name for item in items} & set(PROBES)
     if chosen:
         _STARTED.update(_start_probes(chosen, Path(tempfile.mkdtemp(prefix="flow-layer-probes-"))))
+    # the pool test_stop_now_ends_the_workers_at_once kills: spawned and warm before it
+    pool_early([item for item in items if item.name == _STOP_NOW], _STOP_NOW, _two_worker_pool)
+
+
+def _two_worker_pool():
+    from ketl.flows.pool import ComputePool
+
+    return ComputePool(2)
 
 
 @pytest.fixture(scope="module")
@@ -274,12 +282,12 @@ def test_compute_each_spreads_one_tasks_batches_over_the_workers_and_counts_each
         progress.set_reporter(None)
 
 
-def test_compute_each_raises_only_once_the_tasks_running_batches_are_done(tmp_path):
+def test_compute_each_raises_only_once_the_tasks_running_batches_are_done(tmp_path, pool_of):
     """A retried task must not write a batch's files while its first attempt still does."""
-    from ketl.flows.pool import ComputePool, compute_each
+    from ketl.flows.pool import compute_each
 
     mark = tmp_path / "slow-batch-done"
-    with ComputePool(2):
+    with pool_of(2):  # the session's warm workers: a call failing in one leaves both working
         compute_each(_pid_after, [(0.0,), (0.0,)])  # both workers up
         with pytest.raises(OSError, match="disk full"):
             compute_each(_fail_or_sleep, [(None, str(mark)), (str(mark), str(mark))])
@@ -348,12 +356,13 @@ def test_split_groups_consecutive_batches_into_tasks():
     assert _split([], 2) == []
 
 
+_STOP_NOW = "test_stop_now_ends_the_workers_at_once"
+
+
 def test_stop_now_ends_the_workers_at_once():
     import time
 
-    from ketl.flows.pool import ComputePool
-
-    with ComputePool(2) as pool:
+    with take_pool(_STOP_NOW, _two_worker_pool) as pool:  # a pool of its own (started early): it is killed
         pool.compute(_pid)  # the workers are up
         procs = list(pool._executor._processes.values())
         t = time.monotonic()

@@ -11,7 +11,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
+from concurrent.futures import Future
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from interrupt_trial import (batches_started, build_raw, dataset_fingerprint, en
                              ketl_cmd, server_starting)
 from ketl.run.interrupt import DEADLINE, current_run, message
 from ketl.run.watchdog import running
-from conftest import copy_seed_dataset, in_background, session_environ
+from conftest import copy_seed_dataset, in_background, session_environ, start_before, take_started
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # Four batches of 250 new files: the Ctrl-C (1 s after the batches start) finds both pool
@@ -232,15 +234,53 @@ HANDLER_CASES = [("ok", 1), ("ok", 3), ("fail", 1), ("thread", 1), ("worker", 1)
                  ("hang", 2)]
 
 
+_HANDLER = "test_interrupt: the handler cases"
+
+
+def _start_handler_runs() -> tuple[Future, Path]:
+    """``_handler_runs`` in a thread of its own (not the lane: these processes mostly sleep,
+    and must not queue behind real runs), started some tests before the cases' test
+    (conftest.start_before): (its Future, its folder)."""
+    future: Future = Future()
+    root = Path(tempfile.mkdtemp(prefix="ketl-handler-cases-"))
+
+    def work() -> None:
+        try:
+            future.set_result(_handler_runs(root))
+        except BaseException as exc:  # raised where the test waits for it
+            future.set_exception(exc)
+    threading.Thread(target=work, name="handler-cases", daemon=True).start()
+    return future, root
+
+
+def _end_handler_runs(started: tuple[Future, Path]) -> None:
+    future, root = started
+    try:
+        future.exception(timeout=300)  # let it end: it kills what a failed case left
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
-def handler_runs(tmp_path_factory) -> dict[tuple[str, int], tuple[subprocess.CompletedProcess, float, Path]]:
+def handler_runs() -> dict[tuple[str, int], tuple[subprocess.CompletedProcess, float, Path]]:
+    started = take_started(_HANDLER, _start_handler_runs)
+    try:
+        yield started[0].result(timeout=300)
+    finally:
+        _end_handler_runs(started)
+
+
+def _handler_runs(root: Path) -> dict[tuple[str, int], tuple[subprocess.CompletedProcess, float, Path]]:
     """Every case's small process, signalled together: each mostly sleeps (a hang waits out
     DEADLINE), so one after the other cost the sum of those waits. Per case: the process,
-    seconds from its first SIGINT to its exit, its folder."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    seconds from its first SIGINT to its exit, its folder. Each case's time is measured from
+    its own signal, so the tests running meanwhile change no bound."""
+    base = session_environ()  # not os.environ: a test may set it for a moment meanwhile
+    env = {**base, "PYTHONPATH": os.pathsep.join([str(SRC), base.get("PYTHONPATH", "")])}
     runs = {}
     for mode, signals in HANDLER_CASES:
-        folder = tmp_path_factory.mktemp(f"handler-{mode}-{signals}")
+        folder = root / f"handler-{mode}-{signals}"
+        folder.mkdir()
         runs[mode, signals] = (subprocess.Popen([sys.executable, "-c", HANDLER_SCRIPT, str(folder), mode], env=env,
                                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), folder)
     for proc, _ in runs.values():
@@ -359,9 +399,13 @@ _PROBE_SCRIPT = ("from prefect.logging.configuration import setup_logging\n"
 def start_early(items) -> None:
     """Called by conftest.py after collection: the logging probes start before the
     session's first test (each is seconds of importing Prefect in a process of its own,
-    which the test below only waits for)."""
+    which the test below only waits for); the nanny probe (a local Dask cluster's start,
+    5-13 s here) some tests before its own (conftest.start_before)."""
     if any(item.name == "test_prefect_error_logs_reach_the_terminal_only_with_verbose" for item in items):
         _start_probes()
+    start_before([item for item in items if item.name == _NANNY], _NANNY, _nanny_probe, _end_probe)
+    cases = [item for item in items if item.originalname == "test_the_handler_stops_the_workers_cleans_up_and_says_one_line"]
+    start_before(cases, _HANDLER, _start_handler_runs, _end_handler_runs)
 
 
 def _start_probes() -> None:
@@ -402,16 +446,33 @@ def test_prefect_error_logs_reach_the_terminal_only_with_verbose():
     assert "boom from a task" in seen[True], seen[True]
 
 
+_NANNY = "test_a_killed_dask_worker_is_not_restarted_by_its_nanny"
+
+
+def _nanny_probe() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(Path(__file__).parent / "nanny_probe.py")],
+                            env=session_environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _end_probe(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+
+
 def test_a_killed_dask_worker_is_not_restarted_by_its_nanny():
     # The Dask Ctrl-C flake: the local cluster's nannies (in ketl's process)
     # restarted a worker the handler had just killed, and the new worker logged
     # after the one line or outlived ketl. Without the hold the nanny restarts it
     # (so the probe can see a restart); with it, nothing comes back.
-    out = subprocess.run([sys.executable, str(Path(__file__).parent / "nanny_probe.py")],
-                         capture_output=True, text=True, timeout=180)
-    said = out.stdout + out.stderr[-2000:]
-    assert "without hold: workers 1 restarted 1" in out.stdout, said
-    assert "with hold: workers 1 restarted 0" in out.stdout, said
+    proc = take_started(_NANNY, _nanny_probe)  # started some tests before this one
+    try:
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        _end_probe(proc)
+    said = stdout + stderr[-2000:]
+    assert "without hold: workers 1 restarted 1" in stdout, said
+    assert "with hold: workers 1 restarted 0" in stdout, said
 
 
 FORKED_SCRIPT = textwrap.dedent("""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +17,7 @@ from typer.testing import CliRunner
 
 from ketl.cli import app
 
-from conftest import REPO
+from conftest import REPO, session_environ, session_server_url, start_before, take_started
 
 KETL = [sys.executable, "-m", "ketl.cli"]
 
@@ -27,12 +30,10 @@ def prefect_server(prefect_api):
     return prefect_api, {**os.environ, "PREFECT_API_URL": prefect_api}
 
 
-@pytest.fixture(scope="module")
-def deployed(prefect_server):
-    """The work pool prefect.yaml names, then ``prefect deploy --all`` in the repository,
-    started in the background as the module starts (seconds of Prefect's CLI while the
-    other tests here run): a function that waits for the deploy and returns it."""
-    api, env = prefect_server
+def _start_deploy(api: str) -> tuple[threading.Thread, list]:
+    """The work pool prefect.yaml names, then ``prefect deploy --all`` in the repository, in
+    a thread: (the thread, the list it puts the CompletedProcess or the error in)."""
+    env = {**session_environ(), "PREFECT_API_URL": api}
     done: list[subprocess.CompletedProcess | BaseException] = []
 
     def deploy() -> None:
@@ -45,6 +46,15 @@ def deployed(prefect_server):
                                    capture_output=True, text=True, timeout=180, cwd=REPO))
     worker = threading.Thread(target=deploy, daemon=True)
     worker.start()
+    return worker, done
+
+
+@pytest.fixture(scope="module")
+def deployed(prefect_server):
+    """``_start_deploy``'s deploy, started some tests before this module's (``start_early``)
+    or as the module starts (seconds of Prefect's CLI while other tests run): a function
+    that waits for the deploy and returns it."""
+    worker, done = take_started(_DEPLOY, lambda: _start_deploy(prefect_server[0]))
 
     def result() -> subprocess.CompletedProcess:
         worker.join(320)
@@ -66,21 +76,56 @@ def _create_process_pool(api: str, name: str) -> None:
     httpx.post(f"{api}/work_pools/", json=body, timeout=60).raise_for_status()
 
 
-@pytest.fixture(scope="module")
-def serving(prefect_server, tmp_path_factory):
-    """(``ketl serve --cron`` started as the module starts, the dataset folder it was given)."""
-    _, env = prefect_server
-    out = tmp_path_factory.mktemp("serve") / "curated"
+def _start_serving(api: str) -> tuple[subprocess.Popen, Path]:
+    """``ketl serve --cron`` on the session's server: (its process, the dataset folder it was given)."""
+    out = Path(tempfile.mkdtemp(prefix="ketl-serve-")) / "curated"
     proc = subprocess.Popen([*KETL, "serve", "--cron", "*/5 * * * *", "--raw", str(REPO / "raw"),
                              "--out", str(out), "--name", "ketl-test"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    yield proc, out
+                            env={**session_environ(), "PREFECT_API_URL": api}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, out
+
+
+def _end_serving(started: tuple[subprocess.Popen, Path]) -> None:
+    proc, out = started
     proc.terminate()
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    proc.communicate()
+    shutil.rmtree(out.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def serving(prefect_server):
+    """(``ketl serve --cron`` started some tests before this module's, or as it starts,
+    the dataset folder it was given)."""
+    started = take_started(_SERVE, lambda: _start_serving(prefect_server[0]))
+    yield started
+    _end_serving(started)
+
+
+_DEPLOY, _SERVE = "test_schedule: prefect deploy", "test_schedule: ketl serve"
+
+
+def start_early(items) -> None:
+    """conftest calls this after collection: the deploy and ``ketl serve`` (each seconds of a
+    process importing Prefect, which its test only waits for) start some tests before
+    this module's, once the session's server answers (conftest.start_before)."""
+    def on_server(start):
+        return lambda: start(session_server_url())
+
+    # ketl serve only 20 tests ahead: serving longer, it would more often meet a five-minute
+    # mark of its cron and start a real run no test wants
+    for name, key, start, stop, lead in (("test_prefect_deploy_reads_prefect_yaml", _DEPLOY, _start_deploy,
+                                          lambda started: started[0].join(320), 60),
+                                         ("test_serve_registers_a_cron_deployment", _SERVE, _start_serving,
+                                          _end_serving, 20)):
+        users = [item for item in items if item.name == name]
+        if users and "prefect_api" in users[0].fixturenames:
+            start_before(users, key, on_server(start), stop, lead)
 
 
 # Each of these is seconds of a process importing Prefect that its test only waits for.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, lane_result, in_background, session_environ
+from conftest import SEEDS, in_background, lane_result, session_environ, start_before, take_started
 from ketl.run.watchdog import running
 
 REPO = Path(__file__).resolve().parents[1]
@@ -133,9 +133,13 @@ def _warm_then(raw: str) -> list:
     return _stage_outputs(raw)
 
 
-def test_the_warm_up_changes_no_result(tmp_path):
-    """The seeds and a few AEB-like pages in several scripts, cold and warmed, each in a fresh process."""
-    raw = tmp_path / "raw"
+_COLD_AND_WARM = "test_the_warm_up_changes_no_result"
+
+
+def _cold_and_warm() -> tuple:
+    """The test below's input in a folder of its own, and a fresh process computing each
+    side: (raw, (cold executor, warm executor), (cold future, warm future))."""
+    raw = Path(tempfile.mkdtemp(prefix="ketl-warm-up-")) / "raw"
     raw.mkdir()
     for p in sorted(SEEDS.glob("*.txt")):
         (raw / p.name).write_bytes(p.read_bytes())
@@ -144,11 +148,34 @@ def test_the_warm_up_changes_no_result(tmp_path):
     for name, data in _ARTICLES.items():  # the warm-up's own articles, as input too
         (raw / f"warm-{name}").write_bytes(data)
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=spawn) as cold, ProcessPoolExecutor(1, mp_context=spawn) as warm:
-        a = cold.submit(_stage_outputs, str(raw))
-        b = warm.submit(_warm_then, str(raw))
+    cold, warm = ProcessPoolExecutor(1, mp_context=spawn), ProcessPoolExecutor(1, mp_context=spawn)
+    return raw, (cold, warm), (cold.submit(_stage_outputs, str(raw)), warm.submit(_warm_then, str(raw)))
+
+
+def _end_cold_and_warm(started: tuple) -> None:
+    raw, executors, _ = started
+    for executor in executors:
+        executor.shutdown(wait=True, cancel_futures=True)
+    shutil.rmtree(raw.parent, ignore_errors=True)
+
+
+def start_early(items) -> None:
+    """conftest calls this after collection: the two processes of the test below start
+    some tests before it (conftest.start_before), their imports and stages beside those
+    tests instead of while pytest waits."""
+    start_before([item for item in items if item.name == _COLD_AND_WARM], _COLD_AND_WARM, _cold_and_warm,
+                 _end_cold_and_warm)
+
+
+def test_the_warm_up_changes_no_result():
+    """The seeds and a few AEB-like pages in several scripts, cold and warmed, each in a fresh process."""
+    started = take_started(_COLD_AND_WARM, _cold_and_warm)
+    raw, _, (a, b) = started
+    try:
         cold_out, warm_out = a.result(timeout=300), b.result(timeout=300)
-    assert len(cold_out) == len(list(raw.iterdir())) >= 10
+        assert len(cold_out) == len(list(raw.iterdir())) >= 10
+    finally:
+        _end_cold_and_warm(started)
     assert any(o[3] for o in cold_out) and any(o[4] for o in cold_out)  # edits and quotes to compare
     assert warm_out == cold_out
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS
+from conftest import SEEDS, pool_early, take_pool
 
 MULTILINGUAL = {
     "ru.txt": "Новости дня\n\nМОСКВА, 3 марта. «Мы продолжим переговоры», — заявил министр Сергей Лавров.\n",
@@ -82,19 +82,33 @@ def _policy_and_leftovers(raw: str, tmp: str) -> dict:
     return out
 
 
-@pytest.fixture(scope="module")
-def warm_pool():
-    """One warm pool for this file's worker tests (starting one takes 10-20 s here)."""
+_WARM_POOL = "test_worker_gc's warm pool"
+_COLLECTOR_AT_START: list = []  # this process's collector settings as the pool started
+
+
+def _warm_pool():
     from ketl.flows.pool import ComputePool
     from ketl.settings import Settings
 
+    _COLLECTOR_AT_START.append((gc.get_threshold(), gc.get_freeze_count()))
     settings = Settings()
-    here = gc.get_threshold(), gc.get_freeze_count()
-    with ComputePool(2, (settings, settings.config_hash())) as pool:
+    return ComputePool(2, (settings, settings.config_hash()))
+
+
+def start_early(items) -> None:
+    """conftest calls this after collection: the warm pool starts LEAD tests (conftest) before its
+    first user, its workers warming up (10-20 s here) beside those tests."""
+    pool_early([item for item in items if "warm_pool" in item.fixturenames], _WARM_POOL, _warm_pool)
+
+
+@pytest.fixture(scope="module")
+def warm_pool():
+    """One warm pool for this file's worker tests (started early, or now)."""
+    with take_pool(_WARM_POOL, _warm_pool) as pool:
         assert pool.ready(300)
         yield pool
     # The process that started the pool keeps its own collector as it was.
-    assert (gc.get_threshold(), gc.get_freeze_count()) == here
+    assert (gc.get_threshold(), gc.get_freeze_count()) == _COLLECTOR_AT_START.pop()
 
 
 def test_pool_workers_freeze_their_heap_and_leave_no_garbage_behind(tmp_path, warm_pool):
