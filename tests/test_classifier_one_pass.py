@@ -20,6 +20,7 @@ from ketl.stages.boilerplate.copies import _ELLIPSES, _KEY, _MIN_STEM, _cut_copy
 from ketl.stages.boilerplate.prose import _MENU_MAX_CHARS, effective_length, effective_lengths
 
 from conftest import shared_path, texts_in_many_scripts
+from test_classifier_fused_paths import _reference_initial_labels, _reference_weights
 
 
 @functools.cache
@@ -50,33 +51,7 @@ def _markers(page: list[str], pen: list[int], seed: int) -> list[str]:
             for q in range(len(page))]
 
 
-# -- references: the code as it was before ----------------------------------------------------------
-
-def _reference_initial_labels(lines, stop, penalties, cfg, lengths, labels, reasons):
-    for q, line in enumerate(lines):
-        if penalties[q] <= 0:
-            labels[q], reasons[q] = cl._initial(line, stop, cfg, lengths[q])
-
-
-def _reference_weights(lines, labels, penalties, cfg, thread, lengths):
-    out = [0] * len(labels)
-    for q, lab in enumerate(labels):
-        if lab == cl.GOOD:
-            w = lengths[q]
-        elif lab == cl.NEAR:
-            w = lengths[q] // 3
-        elif lab == cl.SHORT:
-            line = lines[q]
-            w = 0 if cfg.short_prose_free and line[-1] in cl._TERMINAL_CHARS and cl.is_prose(line) else -cfg.short_cost
-        else:
-            w = -max(penalties[q] or cfg.block_bad_penalty, len(lines[q]) // 2)
-        if q >= thread and w > 0:
-            w = int(w * cfg.thread_weight)
-        out[q] = w
-    if cfg.table_min_rows > 0:
-        cl._table_rows(lines, labels, out, cfg)
-    return out
-
+# -- references: the code as it was before (the verdicts and weights: test_classifier_fused_paths) ----
 
 def _reference_classify(lines, stop, penalties, cfg, thread, title_at=-1):
     """_classify before the one pass: verdicts, context, weights, evidence each a pass of its own."""
@@ -85,7 +60,7 @@ def _reference_classify(lines, stop, penalties, cfg, thread, title_at=-1):
     lengths = [effective_length(line) for line in lines]
     _reference_initial_labels(lines, stop, penalties, cfg, lengths, labels, reasons)
     cl._context(labels)
-    weights = _reference_weights(lines, labels, penalties, cfg, thread, lengths)
+    weights = _reference_weights(lines, labels, penalties, cfg, thread)
     lo, hi = cl._choose_block(weights, cfg, title_at)
     hard = cl._evidence(lines, penalties, reasons, cfg, title_at)
     headers = cl._list_headers(lines, penalties, cfg.list_header_penalty)
@@ -148,7 +123,7 @@ def test_page_facts_equal_the_passes_they_replace():
         _reference_initial_labels(page, stop, pen, cfg, lengths, *want)
         assert got == want
         no_tables = cl.ClassifierSettings(table_min_rows=0)
-        assert facts.weights == _reference_weights(page, want[0], pen, no_tables, len(page), lengths)
+        assert facts.weights == _reference_weights(page, want[0], pen, no_tables, len(page))
         assert facts.hard == [pen[q] > 0 or want[1][q] in cl._HARD_REASONS for q in range(len(page))]
         assert facts.rows == [q for q, line in enumerate(page)
                               if want[0][q] == cl.SHORT and cl._TWO_NUMBERS.search(line)]
