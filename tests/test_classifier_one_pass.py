@@ -1,11 +1,11 @@
 """Issue 15, tenth stop: the classifier's verdicts pass also learns each line's
 weight, whether it is condemned on its own, a table-row candidate, a numbered
-item's opening and a menu-length line (``_PageFacts``), and page-level
-pre-tests skip the copies' ellipsis loop, the ASCII pages' wide-character scan
-and the signature regex of lines without "www.". Each answers as the code it
+item's opening and a menu-length line (``_PageFacts``), and pre-tests skip
+the ASCII pages' wide-character scan and the signature regex of lines without
+"www.". Each answers as the code it
 replaces (kept below as references), on real text in many scripts (seeds, the
 multilingual texts, the AEB bodies and whole pages) and on pages built to
-reach the rare branches (negative penalties, comment threads, tables, ellipses)."""
+reach the rare branches (negative penalties, comment threads, tables)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import random
 import pytest
 
 from ketl.stages.boilerplate import classifier as cl
-from ketl.stages.boilerplate.copies import _ELLIPSES, _KEY, _MIN_STEM, _cut_copy_of_short_key, copied_lines
 from ketl.stages.boilerplate.prose import _MENU_MAX_CHARS, effective_length, effective_lengths
 
 from conftest import shared_path, texts_in_many_scripts
@@ -99,15 +98,6 @@ def _reference_classify(lines, stop, penalties, cfg, thread, title_at=-1):
     return keep, labels, reasons
 
 
-def _reference_copied_lines(lines):
-    """copied_lines' no-repeated-key path before the ellipsis pre-test (the rest is unchanged)."""
-    keys = [line[:_KEY] for line in lines if len(line) >= _KEY]
-    if len(set(keys)) != len(keys):
-        return copied_lines(lines)
-    return [_MIN_STEM <= len(line) < _KEY and line.endswith(_ELLIPSES) and _cut_copy_of_short_key(line, lines, q)
-            for q, line in enumerate(lines)]
-
-
 # -- the one pass and the pre-tests against them -----------------------------------------------------
 
 def test_page_facts_equal_the_passes_they_replace():
@@ -170,12 +160,3 @@ def test_effective_lengths_of_ascii_and_other_pages_equal_each_lines():
         assert effective_lengths(page) == [effective_length(line) for line in page]
         kinds.add("".join(page).isascii())
     assert kinds == {True, False}
-
-
-def test_copies_pre_test_for_ellipses_equals_the_loop():
-    flagged = 0
-    for page in _pages():
-        got = copied_lines(page)
-        assert got == _reference_copied_lines(page)
-        flagged += sum(got)
-    assert flagged >= 1  # the built page's cut copy ("…") is found past the pre-test

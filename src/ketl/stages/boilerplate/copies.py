@@ -33,11 +33,7 @@ def copied_lines(lines: Sequence[str]) -> list[bool]:
     keys = [line[:_KEY] for line in lines if len(line) >= _KEY]
     if len(set(keys)) == len(keys):
         # No two lines open alike (most pages): no line copies a paragraph but
-        # an ellipsis copy shorter than the key; most pages have no line ending
-        # in an ellipsis at all (two scans of the page in C, no test per line).
-        ends = "\n".join(lines) + "\n"
-        if "...\n" not in ends and "…\n" not in ends:
-            return out
+        # an ellipsis copy shorter than the key.
         for q, line in enumerate(lines):
             if _MIN_STEM <= len(line) < _KEY and line.endswith(_ELLIPSES):
                 out[q] = _cut_copy_of_short_key(line, lines, q)
