@@ -52,7 +52,7 @@ def test_the_pages_cover_many_scripts_and_furniture():
 
 # -- references: the passes as written before -------------------------------------------------------
 
-def _reference_context(labels: list[str]) -> None:
+def _reference_context(labels: list[str]) -> list[int]:
     m = len(labels)
     orig = labels[:]
     prev = [cl.BAD] * m
@@ -67,9 +67,10 @@ def _reference_context(labels: list[str]) -> None:
             labels[q] = cl.GOOD
         if orig[q] == cl.GOOD or orig[q] == cl.BAD:
             last = orig[q]
+    return [q for q in range(m) if labels[q] != orig[q]]  # the lines turned
 
 
-def _reference_table_rows(lines, labels, weights, cfg) -> None:
+def _reference_table_rows(lines, labels, weights, cfg, *_) -> None:
     m = len(lines)
     q = 0
     while q < m:
@@ -85,7 +86,28 @@ def _reference_table_rows(lines, labels, weights, cfg) -> None:
         q = k
 
 
-def _reference_menu_runs(lines, hard, min_run) -> None:
+def _reference_weights(lines, labels, penalties, cfg, thread):
+    """The block search's weights, line by line from the labels after the context pass."""
+    out = [0] * len(labels)
+    for q, lab in enumerate(labels):
+        line = lines[q]
+        if lab == cl.GOOD:
+            w = cl.effective_length(line)
+        elif lab == cl.NEAR:
+            w = cl.effective_length(line) // 3
+        elif lab == cl.SHORT:
+            w = 0 if cfg.short_prose_free and line[-1] in cl._TERMINAL_CHARS and cl.is_prose(line) else -cfg.short_cost
+        else:
+            w = -max(penalties[q] or cfg.block_bad_penalty, len(line) // 2)
+        if q >= thread and w > 0:
+            w = int(w * cfg.thread_weight)
+        out[q] = w
+    if cfg.table_min_rows > 0:
+        _reference_table_rows(lines, labels, out, cfg)
+    return out
+
+
+def _reference_menu_runs(lines, hard, min_run, *_) -> None:
     if min_run <= 0:
         return
     items = [q for q, line in enumerate(lines) if len(line) <= _MENU_MAX_CHARS and _menu_item(line)]
@@ -157,8 +179,7 @@ def test_context_scan_equals_the_two_sweeps():
     pools += [[cl.NEAR], [cl.NEAR, cl.GOOD], [cl.GOOD, cl.SHORT, cl.NEAR], [cl.NEAR, cl.SHORT, cl.BAD]]
     for labels in pools:
         got, want = labels[:], labels[:]
-        cl._context(got)
-        _reference_context(want)
+        assert cl._context(got) == _reference_context(want)
         assert got == want, labels
         turned += sum(a != b for a, b in zip(labels, got))
     assert turned > 100  # the pass did turn lines: the comparison is not of two no-ops
@@ -221,7 +242,7 @@ def test_numbered_item_pretest_never_skips_a_list():
     assert numbered > 50 and skipped > 20
 
 
-def _reference_evidence(lines, penalties, reasons, cfg, title_at):
+def _reference_evidence(lines, penalties, reasons, cfg, title_at, *_):
     hard = [penalties[q] > 0 or reasons[q] in cl._HARD_REASONS for q in range(len(lines))]
     cl._clear_item_links(lines, hard, penalties, reasons)
     cl.clear_tweet_text(lines, hard, penalties)
@@ -248,7 +269,7 @@ def test_packed_hits_equal_hits_per_list():
     lists, group, _ = cl._stop_index()
     for page in _pages()[::5]:
         for line in page[:20]:
-            n, groups, packed = cl._line_groups(line)
+            n, _, packed = cl._line_groups(line)
             words = cl._line_words(line)
             assert n == len(words)
             for k in range(len(lists)):
@@ -262,7 +283,7 @@ def test_extending_a_whole_run_equals_the_gap_pass():
         pen = _penalties(page, seed)
         stop = cl.document_stopwords(page)
         labels = _labels_of(page, stop)
-        weights = cl._weights(page, labels, pen, cfg, len(page))
+        weights = _reference_weights(page, labels, pen, cfg, len(page))
         lo, hi = cl._choose_block(weights, cfg)
         if hi < lo:
             continue
@@ -338,6 +359,8 @@ def _reference_initial_labels(lines, stop, penalties, cfg, lengths, labels, reas
     for q, line in enumerate(lines):
         if penalties[q] <= 0:
             labels[q], reasons[q] = cl._initial(line, stop, cfg, lengths[q])
+    # (the weights as the labels stand: no table rows, no thread yet)
+    return _reference_weights(lines, labels, penalties, cl.ClassifierSettings(table_min_rows=0), len(lines))
 
 
 def test_verdicts_looked_up_at_once_equal_judging_each_line(monkeypatch):
@@ -354,11 +377,11 @@ def test_verdicts_looked_up_at_once_equal_judging_each_line(monkeypatch):
             cl._VERDICTS.clear()
             judged.clear()
             got = ([cl.BAD] * len(page), ["rule"] * len(page))
-            cl._initial_labels(page, stop, pen, cfg, lengths, *got)
+            got_weights = cl._initial_labels(page, stop, pen, cfg, lengths, *got).weights
             assert len(judged) == len(set(judged))  # a line printed twice is judged once
             want = ([cl.BAD] * len(page), ["rule"] * len(page))
-            _reference_initial_labels(page, stop, pen, cfg, lengths, *want)
-            assert got == want
+            want_weights = _reference_initial_labels(page, stop, pen, cfg, lengths, *want)
+            assert got == want and got_weights == want_weights
     assert cl._VERDICT_STATS[0] > 0
 
 
@@ -368,7 +391,7 @@ def test_packed_hits_of_long_lines_count_every_word():
     for n in (1, 16, 17, 200):
         line = " ".join(words[k % len(words)] for k in range(n))
         cl._GROUPS.pop(line, None)
-        _, groups, packed = cl._line_groups(line)
-        assert len(groups) == n
+        _, stop_words, packed = cl._line_groups(line)
+        assert stop_words == n
         en = next(k for k, w in enumerate(lists) if "the" in w and "of" in w and "with" in w)
         assert (packed >> (cl._FIELD_BITS * en)) & cl._FIELD_MASK == sum(w in lists[en] for w in line.split())

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from bisect import bisect_left
 from itertools import accumulate, chain, compress, islice, repeat
-from operator import itemgetter, sub
-from typing import Callable, Sequence
+from operator import is_, itemgetter, sub
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 from stop_words import AVAILABLE_LANGUAGES, get_stop_words
@@ -153,9 +153,9 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     language has no usable list, and lines are then judged without stop words.
     """
     # The language shows in the prose-length lines; menus only dilute it.
-    lengths = list(map(len, lines))
-    sample, size = _sample(lines, lengths)
-    lists, group, _ = _stop_index()
+    long = [line for line in lines if len(line) >= _SAMPLE_MIN]
+    sample, size = _sample(long)
+    lists = _stop_index()[0]
     words: list[str] | None = None
     if size >= 200:
         # Word by word as "\n".join(sample) would give them; line by line, each
@@ -169,7 +169,7 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
         words = _words("\n".join(lines)[:_SAMPLE_CHARS].lower())
         n_words = len(words)
         # (One look-up per word, at C speed.)
-        total = sum(map(_packed_groups().__getitem__, filter(None, map(group.get, words))))
+        total = sum(filter(None, map(_word_packed().get, words)))
     # The page's hits per list, unpacked from their fields (_packed_groups) in C.
     hits = np.frombuffer(total.to_bytes(4 * len(lists), "little"), "<u4").tolist()
     best_hits = max(hits, default=0)
@@ -177,7 +177,7 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     best = lists[hits.index(best_hits)] if best_hits > 0 else frozenset()
     if best_hits < min_coverage * max(1, n_words):
         best = frozenset()
-    elif not _describes_prose(lines, best, lengths=lengths):
+    elif not _describes_prose(long, best):  # (its lines of 80 characters or more are long ones)
         best = frozenset()
     if n_adaptive > 0:
         if words is None:
@@ -188,10 +188,12 @@ def document_stopwords(lines: Sequence[str], n_adaptive: int = 0,
     return best
 
 
-def _sample(lines: Sequence[str], lengths: Sequence[int]) -> tuple[list[str], int]:
-    """The lines of 60 characters or more up to the first that brings their
-    size to ``_SAMPLE_CHARS``, and that size (picked out and summed in C)."""
-    long = list(compress(lines, map((60).__le__, lengths)))
+_SAMPLE_MIN = 60  # characters of a line the sample takes
+
+
+def _sample(long: list[str]) -> tuple[list[str], int]:
+    """The lines (of ``_SAMPLE_MIN`` characters or more) up to the first that
+    brings their size to ``_SAMPLE_CHARS``, and that size (summed in C)."""
     sizes = list(accumulate(map(len, long)))
     cut = bisect_left(sizes, _SAMPLE_CHARS)
     return long[:cut + 1], sizes[min(cut, len(sizes) - 1)] if sizes else 0
@@ -211,12 +213,20 @@ def _packed_groups() -> list[int]:
     return [sum(1 << (_FIELD_BITS * k) for k in np.flatnonzero(row).tolist()) for row in member]
 
 
-_GROUPS: dict[str, tuple[int, tuple[int, ...], int]] = {}
+@lru_cache(maxsize=1)
+def _word_packed() -> dict[str, int]:
+    """For each stop word, its group's packed hits (:func:`_packed_groups`): a
+    line's hits per list are the sum of its words' (one look-up per word)."""
+    packed = _packed_groups()
+    return {w: packed[g] for w, g in _stop_index()[1].items()}
 
 
-def _line_groups(line: str) -> tuple[int, tuple[int, ...], int]:
-    """A line's number of words, the stop-word groups of its words that have
-    one (:func:`_stop_index`), and its hits per list packed in one integer
+_GROUPS: dict[str, tuple[int, int, int]] = {}
+
+
+def _line_groups(line: str) -> tuple[int, int, int]:
+    """A line's number of words, how many of them are stop words of some list
+    (:func:`_stop_index`), and its hits per list packed in one integer
     (:func:`_packed_groups`), remembered by line (pure; bounded like the
     verdicts): a page's sample then sums integers, not words."""
     v = _GROUPS.get(line)
@@ -224,8 +234,8 @@ def _line_groups(line: str) -> tuple[int, tuple[int, ...], int]:
         if len(_GROUPS) >= _VERDICTS_MAX:
             _GROUPS.clear()
         words = _line_words(line)
-        groups = tuple(filter(None, map(_stop_index()[1].get, words)))
-        v = _GROUPS[line] = (len(words), groups, sum(map(_packed_groups().__getitem__, groups)))
+        hits = list(filter(None, map(_word_packed().get, words)))
+        v = _GROUPS[line] = (len(words), len(hits), sum(hits))
     return v
 
 
@@ -446,11 +456,13 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
     labels: list[str] = [BAD] * m
     reasons: list[str] = ["rule"] * m
     lengths = effective_lengths(lines)
-    _initial_labels(lines, stop, penalties, cfg, lengths, labels, reasons)
-    _context(labels)
-    weights = _weights(lines, labels, penalties, cfg, thread, lengths)
+    facts = _initial_labels(lines, stop, penalties, cfg, lengths, labels, reasons)
+    weights = facts.weights
+    _weigh_context(labels, weights, lengths, cfg, thread)
+    if cfg.table_min_rows > 0:
+        _table_rows(lines, labels, weights, cfg, facts.rows)
     lo, hi = _choose_block(weights, cfg, title_at)
-    hard = _evidence(lines, penalties, reasons, cfg, title_at)
+    hard = _evidence(lines, penalties, reasons, cfg, title_at, facts)
     headers = _list_headers(lines, penalties, cfg.list_header_penalty)
     if hi > lo and cfg.teaser_tail:
         cut = _teaser_tail(lines, headers, hard, lo, min(thread, m), cfg.bridge_max_gap)
@@ -461,16 +473,13 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
                 while hi > lo and weights[hi] < 0:
                     hi -= 1
     inside = [False] * m
-    for q in range(lo, hi + 1):
-        inside[q] = True
+    if hi >= lo:
+        inside[lo:hi + 1] = [True] * (hi + 1 - lo)
     if hi >= lo and cfg.bridge_max_gap > 0:
         # An ad marker or a share button between two paragraphs costs nothing
         # when measuring the prose beyond a gap: the article goes on past it.
-        seen_through = list(weights)
-        for q in compress(range(m), penalties):  # (only rule lines change: most lines have no penalty)
-            if weights[q] < 0 and 0 < penalties[q] and not headers[q]:
-                seen_through[q] = 0
-        _bridge(seen_through, labels, inside, lo, hi, min(thread, m), cfg, title_at + 1 if title_at < lo else 0)
+        _bridge(_seen_through(weights, penalties, headers), labels, inside, lo, hi, min(thread, m), cfg,
+                title_at + 1 if title_at < lo else 0)
     if hi >= lo and cfg.evidence_bounds:
         # An interruption: a rule line standing alone (an ad marker, a caption's
         # credit, one "Related: <headline>" link), not a list header, not part of
@@ -483,11 +492,26 @@ def _classify(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[in
                             cfg.bridge_max_gap, _ruled_edges(penalties, title_at))
     if cfg.evidence_bounds:
         _keep_cited_links(lines, inside, hard, penalties, reasons)
-    keep = [False] * m
-    for q in range(m):
-        lab = labels[q]
+    return _final(labels, reasons, inside, hard, cfg.evidence_bounds)
+
+
+def _seen_through(weights: list[int], penalties: Sequence[int], headers: Sequence[bool]) -> list[int]:
+    """The weights with every rule line but a list header at 0."""
+    out = list(weights)
+    for q in compress(range(len(weights)), penalties):  # (only rule lines change: most lines have no penalty)
+        if weights[q] < 0 and 0 < penalties[q] and not headers[q]:
+            out[q] = 0
+    return out
+
+
+def _final(labels: list[str], reasons: list[str], inside: Sequence[bool], hard: Sequence[bool],
+           evidence_bounds: bool) -> tuple[list[bool], list[str], list[str]]:
+    """``(keep, label, reason)``: inside the article a line stays unless it is
+    bad and (with evidence bounds) condemned on its own; outside it goes."""
+    keep = [False] * len(labels)
+    for q, lab in enumerate(labels):
         if inside[q]:
-            if lab != BAD or (cfg.evidence_bounds and not hard[q]):
+            if lab != BAD or (evidence_bounds and not hard[q]):
                 labels[q], keep[q], reasons[q] = GOOD, True, ""
             elif not reasons[q]:
                 reasons[q] = "classifier.low_content"
@@ -534,31 +558,91 @@ def _memo(memos: dict, key: object) -> dict:
     return memo
 
 
+class _PageFacts(NamedTuple):
+    """What the verdicts pass learns of a page's lines on the way (each a test
+    per line the later passes would otherwise make in a pass of their own)."""
+
+    weights: list[int]  # each line's weight in the block search as its label stands
+    hard: list[bool]  # condemned on its own: a rule line, a link menu, no letters
+    rows: list[int]  # short lines with two numbers (table rows, if they run)
+    short: list[int]  # lines short enough to be menu entries
+    numbered: int  # lines that open with a digit or a space (a numbered list's items)
+
+
 def _initial_labels(lines: Sequence[str], stop: frozenset[str], penalties: Sequence[int], cfg: ClassifierSettings,
-                    lengths: Sequence[int], labels: list[str], reasons: list[str]) -> None:
+                    lengths: Sequence[int], labels: list[str], reasons: list[str]) -> _PageFacts:
     """``_initial`` of every line no rule condemned, into ``labels`` and ``reasons``
-    (a ruled line's stay as they are)."""
+    (a ruled line's stay as they are), and the page's facts (:class:`_PageFacts`),
+    in one pass: a line's verdict and facts are remembered together."""
+    m = len(lines)
     number = _stop_number(stop)
-    if number is None:
-        for q, line in enumerate(lines):
-            if penalties[q] <= 0:
-                labels[q], reasons[q] = _initial(line, stop, cfg, lengths[q])
-        return
-    memo = _memo(_VERDICTS, (cfg, number))
+    memo = _memo(_VERDICTS, (cfg, number)) if number is not None else {}
     known = memo.get
-    hits = misses = 0
-    shift = _FIELD_BITS * number if number >= 0 else -1
+    shift = _FIELD_BITS * number if number is not None and number >= 0 else -1
+    weights, hard = [0] * m, [True] * m
+    rows: list[int] = []
+    short: list[int] = []
+    numbered = ruled = misses = 0
     for q, line in enumerate(lines):
-        if penalties[q] <= 0:
+        p = penalties[q]
+        if p <= 0:
             v = known(line)
-            if v is None:
-                v = memo[line] = _initial(line, stop, cfg, lengths[q], shift)
+            if v is None:  # (a line printed twice on the page is judged once)
+                v = memo[line] = _line_facts(line, stop, cfg, lengths[q], shift)
                 misses += 1
-            else:
-                hits += 1
-            labels[q], reasons[q] = v
-    _VERDICT_STATS[0] += hits
-    _VERDICT_STATS[1] += misses
+            labels[q], reasons[q], weights[q], hard[q], row, lead = v
+            if row:
+                rows.append(q)
+            if p and labels[q] == BAD:  # (a negative penalty: the caller's own)
+                weights[q] = -max(p, len(line) // 2)
+        else:
+            ruled += 1
+            label = labels[q]
+            weights[q] = -max(p, len(line) // 2) if label == BAD else _line_weight(line, label, lengths[q], cfg)
+            if label == SHORT and _TWO_NUMBERS.search(line):  # (a label of the caller's own)
+                rows.append(q)
+            lead = line[0].isdecimal() or line[0].isspace()
+        if lead:
+            numbered += 1
+        if len(line) <= _MENU_MAX_CHARS:
+            short.append(q)
+    if number is not None:
+        _VERDICT_STATS[0] += m - ruled - misses
+        _VERDICT_STATS[1] += misses
+    return _PageFacts(weights, hard, rows, short, numbered)
+
+
+def _line_facts(line: str, stop: frozenset[str], cfg: ClassifierSettings, length: int,
+                shift: int) -> tuple[str, str, int, bool, bool, bool]:
+    """A line's verdict (:func:`_initial`), its weight by it, whether it is
+    condemned on its own, a table row if short, and opens with a digit or a space."""
+    label, reason = _initial(line, stop, cfg, length, shift)
+    return (label, reason, _line_weight(line, label, length, cfg), reason in _HARD_REASONS,
+            label == SHORT and _TWO_NUMBERS.search(line) is not None, line[0].isdecimal() or line[0].isspace())
+
+
+def _line_weight(line: str, label: str, length: int, cfg: ClassifierSettings) -> int:
+    """A line's weight in the block search by its own verdict: good prose
+    +length, near-good +length/3, short -short_cost (a short sentence costs
+    nothing with ``short_prose_free``), bad -max(block_bad_penalty, length/2)."""
+    if label == GOOD:
+        return length
+    if label == NEAR:
+        return length // 3
+    if label == SHORT:
+        return 0 if cfg.short_prose_free and line[-1] in _TERMINAL_CHARS and is_prose(line) else -cfg.short_cost
+    return -max(cfg.block_bad_penalty, len(line) // 2)
+
+
+def _weigh_context(labels: list[str], weights: list[int], lengths: Sequence[int], cfg: ClassifierSettings,
+                   thread: int) -> None:
+    """The context pass (:func:`_context`), the lines it turns good weighing
+    their length; prose inside a comment thread counts ``thread_weight`` of it."""
+    for q in _context(labels):
+        weights[q] = lengths[q]
+    for q in range(thread, len(weights)):
+        if weights[q] > 0:
+            weights[q] = int(weights[q] * cfg.thread_weight)
 
 
 def _teaser_tail(lines: Sequence[str], headers: Sequence[bool], hard: list[bool],
@@ -673,20 +757,25 @@ _HARD_REASONS = frozenset({"classifier.link_density", "classifier.no_letters"})
 
 
 def _evidence(lines: Sequence[str], penalties: Sequence[int], reasons: Sequence[str],
-              cfg: ClassifierSettings, title_at: int) -> list[bool]:
+              cfg: ClassifierSettings, title_at: int, facts: _PageFacts | None = None) -> list[bool]:
     """Lines condemned on their own, which bound the article: a rule or
     repetition (penalty > 0), a link menu, a line without letters, a run of
-    menu entries, the headline printed in the body."""
-    hard = [penalties[q] > 0 or reasons[q] in _HARD_REASONS for q in range(len(lines))]
+    menu entries, the headline printed in the body. ``facts``: the verdicts
+    pass's (:func:`_initial_labels`), which made the per-line tests."""
+    if facts is None:
+        hard = [penalties[q] > 0 or reasons[q] in _HARD_REASONS for q in range(len(lines))]
+        # (The lines' first characters taken in C, tested by one scan.)
+        numbered, short = len(_DIGIT_OR_SPACE.findall("".join(map(_FIRST, lines)))), None
+    else:
+        hard, numbered, short = list(facts.hard), facts.numbered, facts.short
     # An item's number opens its line (_ITEM_NUMBER): with fewer lines opening
     # with a digit (or a space) than a list's items, there is none to clear.
-    # (The lines' first characters taken in C, tested by one scan.)
-    if len(_DIGIT_OR_SPACE.findall("".join(map(_FIRST, lines)))) >= _ITEM_MIN_RUN:
+    if numbered >= _ITEM_MIN_RUN:
         _clear_item_links(lines, hard, penalties, reasons)
     clear_tweet_text(lines, hard, penalties)
     if 0 <= title_at < len(lines):
         hard[title_at] = True
-    _mark_menu_runs(lines, hard, cfg.menu_min_run)
+    _mark_menu_runs(lines, hard, cfg.menu_min_run, short)
     return hard
 
 
@@ -772,14 +861,15 @@ def _filler(line: str) -> bool:
 _FILLERS_MAX = 2  # fillers in a row a menu run spans
 
 
-def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int) -> None:
+def _mark_menu_runs(lines: Sequence[str], hard: list[bool], min_run: int, short: list[int] | None = None) -> None:
     """Runs of at least ``min_run`` navigation entries in a row (fillers between
     them aside) are a menu: evidence of furniture, so the article does not
     reach across them."""
     if min_run <= 0:
         return
-    # (The short lines picked out in C: only they can be entries.)
-    short = list(compress(range(len(lines)), map(_MENU_MAX_CHARS.__ge__, map(len, lines))))
+    # (The short lines picked out in C, unless the caller knows them: only they can be entries.)
+    if short is None:
+        short = list(compress(range(len(lines)), map(_MENU_MAX_CHARS.__ge__, map(len, lines))))
     if len(short) < min_run:
         return
     # A run's entries lie at most _FILLERS_MAX + 1 lines apart: without min_run
@@ -851,18 +941,21 @@ def _prose_after_gap(weights: Sequence[int], labels: Sequence[str], edge: int, s
     return start, best_end
 
 
-def _context(labels: list[str]) -> None:
+def _context(labels: list[str]) -> list[int]:
     """jusText's context pass for near-good lines: next to good prose they are prose.
     A near-good line's neighbours are the nearest good or bad lines before and
     after it (page edges are bad): it turns good when either is good, so a run
     of near and short lines turns when a good line bounds it, found by one
-    scan of the page's labels as letters."""
+    scan of the page's labels as letters. Returns the lines turned."""
+    turned: list[int] = []
     if NEAR not in labels:  # (a C scan: nothing to turn)
-        return
+        return turned
     for match in _NEAR_GOOD.finditer("".join(map(_LABEL_LETTER.__getitem__, labels))):
         for q in range(*match.span()):
             if labels[q] == NEAR:
                 labels[q] = GOOD
+                turned.append(q)
+    return turned
 
 
 _LABEL_LETTER = {GOOD: "g", NEAR: "n", SHORT: "s", BAD: "b"}
@@ -870,41 +963,16 @@ _LABEL_LETTER = {GOOD: "g", NEAR: "n", SHORT: "s", BAD: "b"}
 _NEAR_GOOD = re.compile(r"(?<=g)[ns]+|(?<![ns])[ns]+(?=g)")
 
 
-def _weights(lines: Sequence[str], labels: list[str], penalties: Sequence[int],
-             cfg: ClassifierSettings, thread: int, lengths: Sequence[int] | None = None) -> list[int]:
-    """Per-line weights of the block search: good prose +length, near-good
-    +length/3, short -short_cost, bad -max(penalty, length/2); prose inside a
-    comment thread counts ``thread_weight`` of that."""
-    short_cost, bad_cost = cfg.short_cost, cfg.block_bad_penalty
-    free = cfg.short_prose_free
-    if lengths is None:
-        lengths = [effective_length(line) for line in lines]
-    out = [0] * len(labels)
-    for q, lab in enumerate(labels):
-        if lab == GOOD:
-            w = lengths[q]
-        elif lab == NEAR:
-            w = lengths[q] // 3
-        elif lab == SHORT:
-            line = lines[q]
-            w = 0 if free and line[-1] in _TERMINAL_CHARS and is_prose(line) else -short_cost
-        else:
-            w = -max(penalties[q] or bad_cost, len(lines[q]) // 2)
-        if q >= thread and w > 0:
-            w = int(w * cfg.thread_weight)
-        out[q] = w
-    if cfg.table_min_rows > 0:
-        _table_rows(lines, labels, out, cfg)
-    return out
-
-
 _TWO_NUMBERS = re.compile(r"\d\D+\d")  # two numbers or more (digit runs apart)
 
 
-def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg: ClassifierSettings) -> None:
-    """Short lines in a run of numeric rows weigh like near-good prose."""
-    # (Only short lines can be rows: picked out in C.)
-    rows = [q for q in compress(range(len(labels)), map(SHORT.__eq__, labels)) if _TWO_NUMBERS.search(lines[q])]
+def _table_rows(lines: Sequence[str], labels: list[str], weights: list[int], cfg: ClassifierSettings,
+                rows: list[int] | None = None) -> None:
+    """Short lines in a run of numeric rows weigh like near-good prose.
+    ``rows``: the short lines with two numbers, when the caller knows them."""
+    if rows is None:  # (only short lines can be rows: picked out in C)
+        rows = [q for q in compress(range(len(labels)), map(SHORT.__eq__, labels))
+                if _TWO_NUMBERS.search(lines[q])]
     if len(rows) < cfg.table_min_rows:
         return
     start = 0
@@ -1048,7 +1116,7 @@ def teaser_lines(lines: Sequence[str], stop: frozenset[str], min_run: int = 3,
     out = [False] * m
     step = max(1, min_run)
     for c in range(step - 1, m, step):
-        if out[c] or not flag(c):
+        if len(lines[c]) < 60 or out[c] or not flag(c):  # (no glued headline is shorter: no call)
             continue
         lo, hi = c, c
         while lo > 0 and flag(lo - 1):

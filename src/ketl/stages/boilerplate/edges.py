@@ -48,7 +48,7 @@ def _extend_to_evidence(lines: Sequence[str], inside: list[bool], hard: list[boo
         # (The usual case: the run is whole, no list header can open a gap, and
         # only condemned lines inside it are looked at, for a signature.)
         for q in compress(range(first + 1, last), hard[first + 1:last]):
-            if _SIGNATURE.fullmatch(lines[q]):
+            if "www." in lines[q] and _SIGNATURE.fullmatch(lines[q]):  # (a signature names a www. address)
                 hard[q] = False  # the site's address signing off the article above
         return _extend_edges(lines, inside, hard, weak, headers, stop, max_run, max_gap, ruled, first, last)
     listed = False

@@ -79,8 +79,11 @@ def effective_lengths(lines: Sequence[str]) -> list[int]:
     """``[effective_length(line) for line in lines]``: on a page without a CJK
     or Hangul character (most pages, told by one scan of its characters
     outside ASCII) each line's length is its ``len``."""
-    others = non_ascii("".join(lines))
-    if not others or not _WIDE.search(others):
+    text = "".join(lines)
+    if text.isascii():  # (a flag of the string: no scan)
+        return list(map(len, lines))
+    others = non_ascii(text)
+    if not _WIDE.search(others):
         return list(map(len, lines))
     return [effective_length(line) for line in lines]
 
