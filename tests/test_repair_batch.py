@@ -138,13 +138,21 @@ def test_the_word_table_read_from_the_disk_cache_is_the_one_built(tmp_path, monk
         read = tokens._table()
         assert read is not built
         assert np.array_equal(read.lo, built.lo) and np.array_equal(read.hi, built.hi)
+        assert np.array_equal(read.common, built.common)
         words = [w for w in _lexicon().safe if w.isascii() and len(w) <= 16]
         assert np.count_nonzero(built.lo) == len(words)  # every listed word has its slot
+        # The small table holds listed words only (a hit there is a hit), the commonest among them.
+        held = built.common[built.common[:, 0] != 0]
+        assert len(held) > tokens._COMMON_WORDS // 2
+        big = set(zip(built.lo.tolist(), built.hi.tolist()))
+        assert all(key in big for key in zip(held[:, 0].tolist(), held[:, 1].tolist()))
+        the, = tokens._keys([b"the"])[0]
+        assert the in held[:, 0]
     finally:
         tokens._table.cache_clear()
 
 
-@pytest.mark.parametrize("damage", ["short", "dtype", "not a tuple"])
+@pytest.mark.parametrize("damage", ["short", "no small table", "dtype", "not a tuple"])
 def test_a_damaged_cached_word_table_is_built_anew_not_used(tmp_path, monkeypatch, damage):
     """A cache file under the right key whose table is not the layout this code reads (a
     bad copy, another build) is ignored: the table is built and repair gives its answer."""
@@ -160,13 +168,15 @@ def test_a_damaged_cached_word_table_is_built_anew_not_used(tmp_path, monkeypatc
         key = (tokens._lists_key(tokens.repair_rules()["words"]), tokens._TABLE_FORMAT, tokens._SLOT_BITS,
                tokens._KEY_BYTES)
         assert read_pickle("glued-table", key) is not None
-        bad = {"short": (built.lo[:10], built.hi[:10]),
+        bad = {"short": (built.lo[:10], built.hi[:10], built.common),
+               "no small table": (built.lo, built.hi),
                "dtype": (built.lo.astype(np.int64), built.hi.astype(np.int64)),
                "not a tuple": [built.lo, built.hi]}[damage]
         write_pickle("glued-table", key, bad)
         tokens._table.cache_clear()
         again = tokens._table()
         assert np.array_equal(again.lo, built.lo) and np.array_equal(again.hi, built.hi)
+        assert np.array_equal(again.common, built.common)
         texts = ["The councilvoted on Tuesday to approve the budget.", "Сегодня Главная новость дня."]
         lex = _lexicon()
         assert tokens.batch_candidate_tokens(texts) == [candidate_tokens(t, lex.cfg["min_token_length"], lex.safe, lex.common) for t in texts]
