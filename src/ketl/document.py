@@ -393,6 +393,8 @@ def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Docum
     between consecutive edits instead of building the document's array of
     line starts, and the Edits are built as drafts (:class:`_EditDraft`).
     """
+    if type(changes) is list and len(changes) == 1:
+        return _apply_one(doc, changes[0], stage)
     text = doc.text
     n = len(text)
     ordered: list[Change] = []
@@ -431,6 +433,29 @@ def apply_changes(doc: Document, changes: Iterable[Change], stage: str) -> Docum
 
 
 _SPAN = attrgetter("start", "end")
+
+
+def _apply_one(doc: Document, ch: Change, stage: str) -> Document:
+    """:func:`apply_changes` of a list of one change (most of repair's calls: the
+    final newline cut), without the sorting and the per-change lists."""
+    text = doc.text
+    start, end, replacement = ch.start, ch.end, ch.replacement
+    before = text[start:end]
+    if before == replacement:
+        return doc
+    if start < 0 or end < start or end > len(text):
+        raise ValueError(f"overlapping or out-of-range change {ch!r} in {doc.doc_id}")
+    segments = doc._segments
+    if segments is None:
+        s0, e0 = start, end
+        new_segments = _remap_identity([ch])
+    else:
+        new_segments, (s0,), (e0,) = _remap(segments, [ch], len(text))
+    line, = _source_lines(doc, [s0])
+    doc.edits.append(_EditDraft(stage, ch.rule, before, replacement, line, s0, e0, len(doc.edits)))
+    doc.text = text[:start] + replacement + text[end:]
+    doc._segments = new_segments
+    return doc
 
 
 def _source_lines(doc: Document, offsets: list[int]) -> list[int]:
