@@ -9,8 +9,9 @@ import pickle
 import pytest
 
 from ketl.document import Change, EntityMention, Edit, Quote, Suggestion
+from ketl.stages.repair.scan import TextFacts
 
-RECORDS = (Change, Edit, Quote, EntityMention, Suggestion)
+RECORDS = (Change, Edit, Quote, EntityMention, Suggestion, TextFacts)
 
 
 def _values(cls: type) -> list:

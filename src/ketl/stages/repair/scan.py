@@ -21,6 +21,8 @@ from operator import itemgetter
 import ahocorasick
 import numpy as np
 
+from ...document import _quick_init
+
 __all__ = ["TextFacts", "scan_text", "scan_texts", "nonascii_runs", "MARKS"]
 
 # Every match of a spacing or punctuation rule contains one of these.
@@ -51,6 +53,9 @@ class TextFacts:
     controls: bool  # an ASCII control character other than tab and newline
     marks: frozenset[str]  # which of MARKS occur in the text
     nfc: bool = True  # the text is in NFC (several rules ask; the answer costs a pass)
+
+
+_quick_init(TextFacts)  # built once per text and per changed text: stored through the slots (document._quick_init)
 
 
 def _distinct(chars: str) -> frozenset[str]:
