@@ -63,7 +63,9 @@ def test_the_batch_candidates_on_random_characters():
     rng = random.Random(8)
     alphabet = "abcdefghxyzABZ019_ -'.,\n\t\x00\x1f\x7féßЖ中\u200b\ud800😀"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
-    assert batch_candidate_tokens(texts) == [_expected(t) for t in texts]
+    expected = [_expected(t) for t in texts]
+    assert batch_candidate_tokens(texts) == expected
+    assert batch_candidate_tokens(texts, [t.encode("utf-8", "surrogatepass") for t in texts]) == expected
     assert batch_candidate_tokens([]) == []
 
 
@@ -120,7 +122,9 @@ def test_the_batch_scan_on_random_characters():
     rng = random.Random(9)
     alphabet = " \n\t.,;!?0123456789aZé中\x00\x01\x7f\u200b\ud800😀"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(5000)]
-    assert scan_texts(texts) == [scan_text(t) for t in texts]
+    expected = [scan_text(t) for t in texts]
+    assert scan_texts(texts) == expected
+    assert scan_texts(texts, [t.encode("utf-8", "surrogatepass") for t in texts]) == expected
     assert scan_texts([]) == []
 
 

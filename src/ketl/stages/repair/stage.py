@@ -460,13 +460,14 @@ def _batch_givens(texts: list[str], s: RepairSettings) -> list[_Given]:
     """The first scan of each text and its glued-word candidates, found for the
     whole chunk with numpy (several times cheaper than one text at a time; a
     lone document is scanned by the rules themselves, as cheaply)."""
-    facts = scan_texts(texts)
+    datas = [t.encode("utf-8", "surrogatepass") for t in texts]  # encoded once for both
+    facts = scan_texts(texts, datas)
     candidates: list[set[str] | None] = [None] * len(texts)
     if s.split_glued_words:
         # Only for the texts the rule looks at before their language is known: a
         # text unlikely to be English is asked first, and most are not English.
         likely = [i for i, (t, f) in enumerate(zip(texts, facts)) if _likely_english(t, f)]
-        for i, found in zip(likely, batch_candidate_tokens([texts[i] for i in likely])):
+        for i, found in zip(likely, batch_candidate_tokens([texts[i] for i in likely], [datas[i] for i in likely])):
             candidates[i] = found
     return [_Given(t, f, c) for t, f, c in zip(texts, facts, candidates)]
 

@@ -157,22 +157,25 @@ def _listed(table: _Table, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return found
 
 
-def batch_candidate_tokens(texts: list[str]) -> list[set[str]]:
-    """For each text, ``candidate_tokens(text, min_token_length, lex.safe, lex.common)``."""
+def batch_candidate_tokens(texts: list[str], datas: list[bytes] | None = None) -> list[set[str]]:
+    """For each text, ``candidate_tokens(text, min_token_length, lex.safe, lex.common)``;
+    ``datas``: the texts in UTF-8 (surrogatepass), when the caller has them."""
+    if datas is None:
+        datas = [t.encode("utf-8", "surrogatepass") for t in texts]
     # A few dozen texts at a time: the arrays (several 8-byte numbers a token)
     # stay a few MB, and a numpy call still covers thousands of tokens.
-    return [found for i in range(0, len(texts), _PIECE) for found in _candidates(texts[i:i + _PIECE])]
+    return [found for i in range(0, len(datas), _PIECE) for found in _candidates(datas[i:i + _PIECE])]
 
 
 _PIECE = 64
 
 
-def _candidates(texts: list[str]) -> list[set[str]]:
+def _candidates(datas: list[bytes]) -> list[set[str]]:
     lex = _lexicon()
-    parts = [t.encode("utf-8", "surrogatepass").translate(_TOKEN_BYTES) for t in texts]
-    # A space before each text (a token never spans two) and 16 after the last:
-    # the 8-byte reads past a token's start stay inside the buffer.
-    data = b" " + b" ".join(parts) + b" " * _KEY_BYTES
+    # A space before each text (a token never spans two; the translation keeps
+    # it a space) and 16 after the last: the 8-byte reads past a token's start
+    # stay inside the buffer.
+    data = (b" " + b" ".join(datas) + b" " * _KEY_BYTES).translate(_TOKEN_BYTES)
     arr = np.frombuffer(data, dtype=np.uint8)
     edge = np.diff((arr != _SPACE).view(np.int8))
     starts = np.flatnonzero(edge == 1) + 1
@@ -188,9 +191,9 @@ def _candidates(texts: list[str]) -> list[set[str]]:
     hi = words[at + 8] & _MASKS[np.maximum(n - 8, 0)]
     listed = _listed(_table(), lo, hi) & (size[todo] <= _KEY_BYTES)
     left = todo[~listed]
-    text_starts = np.cumsum([1] + [len(p) + 1 for p in parts[:-1]])
+    text_starts = np.cumsum([1] + [len(d) + 1 for d in datas[:-1]])
     owner = np.searchsorted(text_starts, starts[left], "right") - 1
-    out: list[set[str]] = [set() for _ in texts]
+    out: list[set[str]] = [set() for _ in datas]
     for a, b, i in zip(starts[left].tolist(), ends[left].tolist(), owner.tolist()):
         out[i].add(data[a:b].decode("ascii"))
     safe = lex.safe
