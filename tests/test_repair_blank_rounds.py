@@ -64,6 +64,8 @@ def test_the_shortcut_repairs_as_the_look_round(monkeypatch, settings):
     fast = _repair(texts, settings)
     monkeypatch.setattr(stage, "_only_blank_lines_cut", lambda *args: False)
     assert fast == _repair(texts, settings)
+    monkeypatch.setattr(stage, "_only_blank_lines_cut", real)
+    assert fast[::7] == [got for t in texts[::7] for got in _repair([t], settings)]  # one document at a time
     assert sum(taken) > len(texts) // 10  # the shortcut was taken, and often
     assert not all(taken)  # ... and declined where it must
     assert any(e.rule == "paren.duplicate" for e in fast[-3][1])  # found by the look round
