@@ -104,3 +104,28 @@ def test_a_bad_change_raises_naming_the_first_and_leaves_the_document_as_it_was(
     # A no-op is dropped before the checks, wherever it is (as before).
     apply_changes(doc, [Change(8, 30, "hij", "noop"), Change(0, 1, "A", "a")], "s")
     assert doc.text == "Abcdef\nghij" and [e.rule for e in doc.edits] == ["a"]
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_a_single_change_gives_what_the_former_apply_changes_gave(crlf):
+    """A list of one change takes its own path (document._apply_one): the final
+    newline cut, a trimmed line, one mojibake fix, an insertion, a no-op."""
+    rng = random.Random(16)
+    for text in texts_in_many_scripts(aeb_limit=30):
+        text = text[:2000]
+        doc = _doc(text.replace("\n", "\r\n") if crlf else text)
+        for step in range(4):  # the identity map first, then the maps the edits left
+            n = len(doc.text)
+            a = rng.randrange(n + 1)
+            b = min(n, a + rng.choice([0, 1, 3, 12]))
+            change = rng.choice([Change(a, b, rng.choice(["", " ", "é日", "\n"]), "one"),
+                                 Change(n - 1, n, "", "tail"), Change(a, b, doc.text[a:b], "noop")])
+            want_text, want_edits, want_offsets = _reference(doc, [change], f"stage{step}")
+            before = len(doc.edits)
+            assert apply_changes(doc, [change], f"stage{step}") is doc
+            assert doc.text == want_text
+            assert [dataclasses.astuple(e) for e in doc.edits[before:]] == want_edits
+            assert all(type(e) is Edit for e in doc.edits)
+            assert [doc.source_offset(p) for p in range(len(doc.text) + 1)] == want_offsets
+    with pytest.raises(ValueError, match="end=9"):
+        apply_changes(_doc("abc"), [Change(2, 9, "x", "past the end")], "s")

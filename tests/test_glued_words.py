@@ -279,3 +279,23 @@ def test_the_common_words_taken_out_first_change_no_candidate():
             assert candidate_tokens(text, min_len, lex.safe, lex.common) == expected
             found += len(expected)
     assert found > 50
+
+
+def test_the_gazetteer_is_asked_only_about_tokens_standing_in_running_text():
+    # A site's name glued in its furniture (a domain, a label) is split by no
+    # rule there, so the protected-name check, costly per call, is not asked.
+    text = ("valleyherald.com | newsletter\n"
+            "The truce that wasagreed on Sunday held for a week, the minister said.\n")
+    asked = []
+
+    def protected(token: str) -> bool:
+        asked.append(token)
+        return False
+
+    changes = glued_word_changes(text, protected)
+    assert split_glued("valleyherald") is not None  # the rule would split it in running text
+    assert [(text[c.start:c.end], c.replacement) for c in changes] == [("wasagreed", "was agreed")]
+    assert asked == ["wasagreed"]
+    assert glued_word_changes(text, {"wasagreed"}.__contains__) == []
+    assert glued_word_changes("Read the valleyherald here every day of the week.", protected)[0].replacement \
+        == "valley herald"

@@ -63,7 +63,9 @@ def test_the_batch_candidates_on_random_characters():
     rng = random.Random(8)
     alphabet = "abcdefghxyzABZ019_ -'.,\n\t\x00\x1f\x7féßЖ中\u200b\ud800😀"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(3000)]
-    assert batch_candidate_tokens(texts) == [_expected(t) for t in texts]
+    expected = [_expected(t) for t in texts]
+    assert batch_candidate_tokens(texts) == expected
+    assert batch_candidate_tokens(texts, [t.encode("utf-8", "surrogatepass") for t in texts]) == expected
     assert batch_candidate_tokens([]) == []
 
 
@@ -120,7 +122,9 @@ def test_the_batch_scan_on_random_characters():
     rng = random.Random(9)
     alphabet = " \n\t.,;!?0123456789aZé中\x00\x01\x7f\u200b\ud800😀"
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(5000)]
-    assert scan_texts(texts) == [scan_text(t) for t in texts]
+    expected = [scan_text(t) for t in texts]
+    assert scan_texts(texts) == expected
+    assert scan_texts(texts, [t.encode("utf-8", "surrogatepass") for t in texts]) == expected
     assert scan_texts([]) == []
 
 
@@ -138,13 +142,21 @@ def test_the_word_table_read_from_the_disk_cache_is_the_one_built(tmp_path, monk
         read = tokens._table()
         assert read is not built
         assert np.array_equal(read.lo, built.lo) and np.array_equal(read.hi, built.hi)
+        assert np.array_equal(read.common, built.common)
         words = [w for w in _lexicon().safe if w.isascii() and len(w) <= 16]
         assert np.count_nonzero(built.lo) == len(words)  # every listed word has its slot
+        # The small table holds listed words only (a hit there is a hit), the commonest among them.
+        held = built.common[built.common[:, 0] != 0]
+        assert len(held) > tokens._COMMON_WORDS // 2
+        big = set(zip(built.lo.tolist(), built.hi.tolist()))
+        assert all(key in big for key in zip(held[:, 0].tolist(), held[:, 1].tolist()))
+        the, = tokens._keys([b"the"])[0]
+        assert the in held[:, 0]
     finally:
         tokens._table.cache_clear()
 
 
-@pytest.mark.parametrize("damage", ["short", "dtype", "not a tuple"])
+@pytest.mark.parametrize("damage", ["short", "no small table", "dtype", "not a tuple"])
 def test_a_damaged_cached_word_table_is_built_anew_not_used(tmp_path, monkeypatch, damage):
     """A cache file under the right key whose table is not the layout this code reads (a
     bad copy, another build) is ignored: the table is built and repair gives its answer."""
@@ -160,13 +172,15 @@ def test_a_damaged_cached_word_table_is_built_anew_not_used(tmp_path, monkeypatc
         key = (tokens._lists_key(tokens.repair_rules()["words"]), tokens._TABLE_FORMAT, tokens._SLOT_BITS,
                tokens._KEY_BYTES)
         assert read_pickle("glued-table", key) is not None
-        bad = {"short": (built.lo[:10], built.hi[:10]),
+        bad = {"short": (built.lo[:10], built.hi[:10], built.common),
+               "no small table": (built.lo, built.hi),
                "dtype": (built.lo.astype(np.int64), built.hi.astype(np.int64)),
                "not a tuple": [built.lo, built.hi]}[damage]
         write_pickle("glued-table", key, bad)
         tokens._table.cache_clear()
         again = tokens._table()
         assert np.array_equal(again.lo, built.lo) and np.array_equal(again.hi, built.hi)
+        assert np.array_equal(again.common, built.common)
         texts = ["The councilvoted on Tuesday to approve the budget.", "Сегодня Главная новость дня."]
         lex = _lexicon()
         assert tokens.batch_candidate_tokens(texts) == [candidate_tokens(t, lex.cfg["min_token_length"], lex.safe, lex.common) for t in texts]

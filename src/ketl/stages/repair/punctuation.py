@@ -17,7 +17,7 @@ from .scan import TextFacts, scan_text
 _SPACE_MARKS = frozenset([" ,", " .", " ;", " !", " ?"])
 _NUMBER_MARKS = frozenset([".\t", *(f". {d}" for d in "0123456789")])
 
-__all__ = ["punctuation_changes", "parenthetical_changes"]
+__all__ = ["punctuation_changes", "parenthetical_changes", "PAREN_LOOKBACK"]
 
 # One regex per rule, each starting with a literal character: Python's regex
 # engine skips to a literal at memory speed but tests a leading character class
@@ -186,7 +186,12 @@ def punctuation_changes(text: str,
     return changes
 
 
-_PAREN = re.compile(r"\(([^()\n]{2,80})\)")
+_PAREN_INNER = 80  # the most characters inside the brackets
+_PAREN_MARGIN = 8  # read before the words repeated, for the spacing and the boundary
+# The most parenthetical_changes reads before a bracket (past spaces and tabs): a
+# change further back gives the rule nothing new (stage._only_blank_lines_cut).
+PAREN_LOOKBACK = _PAREN_INNER + _PAREN_MARGIN
+_PAREN = re.compile(rf"\(([^()\n]{{2,{_PAREN_INNER}}})\)")
 _NORM_SPACE = re.compile(r"\s+")
 
 
@@ -214,7 +219,7 @@ def parenthetical_changes(text: str) -> list[Change]:
         if " " not in inner and not (inner.isascii() and inner[:1].isupper() and len(inner) >= 4):
             continue
         n = len(inner)
-        before = _NORM_SPACE.sub(" ", text[max(0, start - n - 8):start])
+        before = _NORM_SPACE.sub(" ", text[max(0, start - n - _PAREN_MARGIN):start])
         if not before.endswith(inner):
             continue
         head = before[:-n]

@@ -21,6 +21,8 @@ from operator import itemgetter
 import ahocorasick
 import numpy as np
 
+from ...document import _quick_init
+
 __all__ = ["TextFacts", "scan_text", "scan_texts", "nonascii_runs", "MARKS"]
 
 # Every match of a spacing or punctuation rule contains one of these.
@@ -53,6 +55,9 @@ class TextFacts:
     nfc: bool = True  # the text is in NFC (several rules ask; the answer costs a pass)
 
 
+_quick_init(TextFacts)  # built once per text and per changed text: stored through the slots (document._quick_init)
+
+
 def _distinct(chars: str) -> frozenset[str]:
     """``frozenset(chars)``; for a long non-Latin text, counted with numpy (several times faster)."""
     if len(chars) < 2000:
@@ -69,11 +74,13 @@ def scan_text(text: str) -> TextFacts:
                   frozenset(map(itemgetter(1), _marks_automaton().iter(text))))
 
 
-def scan_texts(texts: list[str]) -> list[TextFacts]:
+def scan_texts(texts: list[str], datas: list[bytes] | None = None) -> list[TextFacts]:
     """``[scan_text(t) for t in texts]``, the marks found for all the texts at once
     (see :func:`_batch_marks`): the automaton walks a text at ~6 ns a character,
-    a third of its scan."""
-    datas = [t.encode("utf-8", "surrogatepass") for t in texts]
+    a third of its scan. ``datas``: the texts in UTF-8 (surrogatepass), when the
+    caller has them."""
+    if datas is None:
+        datas = [t.encode("utf-8", "surrogatepass") for t in texts]
     # A few dozen texts at a time: the arrays (a few bytes a character) stay small.
     marks = [m for i in range(0, len(datas), _PIECE) for m in _batch_marks(datas[i:i + _PIECE])]
     return [_facts(t, d, m) for t, d, m in zip(texts, datas, marks)]

@@ -17,6 +17,7 @@ from typing import Iterable
 
 from ...document import _SPAN, Change
 from .scan import TextFacts
+from .spacing import BLANK_LINES
 
 __all__ = ["DirtySpans", "window_text", "CONTEXT"]
 
@@ -35,12 +36,18 @@ class DirtySpans:
         self.facts: TextFacts | None = None
         # The encoding rule's prefilter proved it had nothing to do on the round's text.
         self.encoding_idle = False
+        # Every change recorded cut whole blank lines: a run of them in the text
+        # (starting at its newline) or at the text's start (stage._only_blank_lines_cut).
+        self.only_blank_lines = True
 
     def update(self, text: str, changes: Iterable[Change]) -> None:
         """Record ``changes`` (offsets in ``text``) about to be applied to ``text``."""
         ordered = sorted((c for c in changes if text[c.start:c.end] != c.replacement), key=_SPAN)
         if not ordered:
             return
+        if self.only_blank_lines:
+            self.only_blank_lines = all(c.rule == BLANK_LINES and (c.start == 0 or text.startswith("\n", c.start))
+                                        for c in ordered)
         starts = [c.start for c in ordered]
         ends = [c.end for c in ordered]
         new_starts, new_ends = [], []

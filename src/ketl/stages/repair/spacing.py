@@ -8,7 +8,7 @@ from typing import Iterator
 from ...document import Change
 from .scan import SPACING_MARKS, TextFacts, scan_text
 
-__all__ = ["spacing_changes"]
+__all__ = ["spacing_changes", "BLANK_LINES", "BLANKS"]
 
 # One pass, leftmost match wins; blank-line runs come first so that lines made
 # only of spaces are swallowed whole rather than trimmed into new blank runs.
@@ -21,8 +21,9 @@ _SPACING = re.compile(
     r"|(?P<runs>[ \t]{2,}|\t)"
 )
 
-_RULES = {"edge_start": "space.blank_lines", "edge_end": "space.blank_lines",
-          "blank": "space.blank_lines", "trailing": "space.trim", "leading": "space.trim",
+BLANK_LINES = "space.blank_lines"  # the rule of the first three alternatives
+_RULES = {"edge_start": BLANK_LINES, "edge_end": BLANK_LINES,
+          "blank": BLANK_LINES, "trailing": "space.trim", "leading": "space.trim",
           "runs": "space.runs"}
 
 
@@ -32,7 +33,7 @@ _RULES = {"edge_start": "space.blank_lines", "edge_end": "space.blank_lines",
 # occurs (found with str.find, in C) instead of at every character was most of
 # the stage's spacing cost.
 _HOT = ("\n\n\n", "\n ", "\n\t", " \n", "\t", "  ")
-_BLANKS = " \t\n"
+BLANKS = _BLANKS = " \t\n"  # every alternative matches only these
 _LINE_LEAD = frozenset(i for i, h in enumerate(_HOT) if h[0] == "\n" and h[1] in " \t")
 
 

@@ -44,6 +44,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
+from operator import attrgetter
 from typing import Callable
 
 from ...document import Change
@@ -401,21 +402,26 @@ def glued_word_changes(text: str, protected: Callable[[str], bool] | None = None
     # same changes; the stage reuses the answer when the text stays as it is.
     if len(unknown) > _ASK_LANGUAGE_FIRST and is_english is not None and not is_english():
         return []
-    splits = {}
+    changes = []
     for token in unknown:
-        # split_glued is cached and says no to almost every token: the gazetteer
-        # (a hash and a search per call) is asked only about the few it would split.
+        # split_glued is cached and says no to almost every token; of the few it
+        # would split, most stand in no running text (a site's name in its
+        # furniture, "valleyherald.com"): the gazetteer (a hash and a numpy
+        # search per call) is asked only about tokens that do.
         parts = split_glued(token)
-        if parts is not None and not (protected is not None and protected(token)):
-            splits[token] = parts
-    if not splits:
-        return []
-    changes = sorted((Change(start, start + len(token), " ".join(parts), "words.glued")
-                      for token, parts in splits.items() for start in _prose_chunks(text, token)),
-                     key=lambda c: c.start)
+        if parts is None:
+            continue
+        starts = list(_prose_chunks(text, token))
+        if starts and not (protected is not None and protected(token)):
+            joined = " ".join(parts)
+            changes += [Change(start, start + len(token), joined, "words.glued") for start in starts]
+    changes.sort(key=_START)
     if changes and is_english is not None and not is_english():
         return []
     return changes
+
+
+_START = attrgetter("start")
 
 
 def _prose_chunks(text: str, token: str):
