@@ -208,6 +208,24 @@ def test_tables_follow_their_schemas(seeds, gaz):
     assert entities_table([], "r").num_rows == 0 and isinstance(suggestions_table([]), pa.Table)
 
 
+def test_a_batch_gives_what_each_document_gives_alone(gaz, monkeypatch):
+    """resolve_entities cuts the word runs of a chunk of documents at once: the seeds and
+    real text in many scripts give the same text, edits, mentions and suggestions in
+    one batch (chunks of a few documents, so texts meet at chunk edges) as one by one."""
+    from conftest import texts_in_many_scripts
+
+    from ketl.stages.entities import stage
+
+    sources = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + texts_in_many_scripts(60)
+    alone = [_run(gaz, _doc(s, f"d{i}")) for i, s in enumerate(sources)]
+    monkeypatch.setattr(stage, "_CHUNK_CHARS", 20_000)
+    together = list(resolve_entities([_doc(s, f"d{i}") for i, s in enumerate(sources)], gaz, EntitySettings()))
+    assert len(together) == len(alone)
+    for a, b in zip(alone, together):
+        assert (b.text, b.edits, b.entities, b.suggestions) == (a.text, a.edits, a.entities, a.suggestions)
+    assert sum(len(d.entities) for d in alone) > 20 and any(d.edits for d in alone)
+
+
 # -- a world-sized gazetteer: imported places must not crowd out the topic -------------
 AEB = SHARED / "bench" / "aeb" / "html-text.json"
 

@@ -105,9 +105,29 @@ def resolve_entities(docs: Iterable[Document], gaz: Gazetteer,
     """The stage: correct names, fill ``doc.entities`` and ``doc.suggestions``."""
     compiled = gaz.compiled
     ordinary = ordinary_words(settings.ordinary_rank)
+    for chunk in _chunks(docs):
+        # The texts' word runs, cut for a chunk at a time (TextRuns.of_batch: the same runs).
+        for doc, runs in zip(chunk, TextRuns.of_batch([d.text for d in chunk], compiled.key_screen)):
+            resolve_document(doc, compiled, settings, ordinary, runs)
+            yield doc
+
+
+# Characters of text whose word runs are cut together: arrays of a few MB, in cache.
+_CHUNK_CHARS = 1 << 18
+
+
+def _chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
+    """``docs`` in lists of about ``_CHUNK_CHARS`` characters of text (a longer text alone)."""
+    chunk: list[Document] = []
+    size = 0
     for doc in docs:
-        resolve_document(doc, compiled, settings, ordinary)
-        yield doc
+        chunk.append(doc)
+        size += len(doc.text)
+        if size >= _CHUNK_CHARS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def warm_up(gaz: Gazetteer, settings: EntitySettings = EntitySettings()) -> None:
@@ -120,13 +140,15 @@ def warm_up(gaz: Gazetteer, settings: EntitySettings = EntitySettings()) -> None
 
 
 def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySettings,
-                     ordinary: frozenset[str] | None = None) -> Document:
+                     ordinary: frozenset[str] | None = None, runs: TextRuns | None = None) -> Document:
+    """One document (``runs``: its text's :class:`TextRuns`, when the caller has them)."""
     text = doc.text
     if not text or text.isspace():
         return doc
     if ordinary is None:
         ordinary = ordinary_words(settings.ordinary_rank)
-    runs = TextRuns(text)  # the word runs, cut once for the context words and the names
+    if runs is None:
+        runs = TextRuns(text)  # the word runs, cut once for the context words and the names
     levels = cg.context_levels(cg.context_hits(text, runs))
     fit_cache: dict[int, int] = {}
 
