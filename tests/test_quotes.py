@@ -342,9 +342,38 @@ def test_verb_prefilter_gives_the_regex_matches():
         want = lex.verbs.search(s, 0, 120)
         got = lex.verbs.search(s, at, 120) if at >= 0 else None
         assert (want and want.span()) == (got and got.span()), s
+        # _after_speaker tries the verb at 0 only when the prefilter answers 0.
+        want = lex.verbs.match(s)
+        assert (want and want.span()) == ((got := lex.verbs.match(s) if at == 0 else None) and got.span()), s
         at = stage._verb_from(s, lex)
         want = [m.span() for m in lex.verbs.finditer(s)]
         assert want == ([m.span() for m in lex.verbs.finditer(s, at)] if at >= 0 else []), s
+
+
+def test_adverb_and_comma_prefilters_give_the_regex_answers():
+    # _subject_before asks _ADVERB only where _may_end_with_adverb allows a match, and reads
+    # _APPOSITIVE_END with string methods: the same answers on real and random text.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    rng = random.Random(7)
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    cases = []
+    for text in texts:
+        for _ in range(40):
+            end = rng.randrange(1, len(text) + 1)
+            cases.append(text[max(0, end - rng.randrange(1, 200)):end])
+    pieces = ["Aliyev", " ", ",", "\n", "also", "ALSO", "quickly", "Kelly", "haſ", "has", "\x1c", "\u2003",
+              "is", "this", "earlier", "é", "will", "\t", "x", "previously", "wasn’t", "ly"]
+    cases += ["".join(rng.choice(pieces) for _ in range(rng.randrange(8))) for _ in range(5000)]
+    hits = 0
+    for s in cases:
+        if stage._ADVERB.search(s):
+            hits += 1
+            assert stage._may_end_with_adverb(s), s
+        assert bool(stage._APPOSITIVE_END.search(s)) == stage._ends_with_comma(s), s
+    assert hits > 500
 
 
 def test_surname_prefilter_never_hides_a_full_name():
