@@ -210,7 +210,13 @@ class _Lines:
     __slots__ = ("nls",)
 
     def __init__(self, text: str):
-        self.nls = [m.start() for m in re.finditer("\n", text)]
+        # str.find per newline: no match object per paragraph as re.finditer made.
+        nls = []
+        i = text.find("\n")
+        while i >= 0:
+            nls.append(i)
+            i = text.find("\n", i + 1)
+        self.nls = nls
 
     def next_nl(self, pos: int) -> int:
         """The first newline at or after ``pos``; -1 when none."""
@@ -494,17 +500,25 @@ def _may_end_with_adverb(s: str) -> bool:
     spaces and a comma, and its end must be one of ``_ADVERB_ENDS`` (or not ASCII, where
     case folding may join other letters). The regex, anchored at $, tried every gap
     of the sentence; most have no such ending (qe-10)."""
-    t = s.rstrip()
-    if t.endswith(","):
-        t = t[:-1].rstrip()
-    tail = t[-8:]
+    k = _space_before(s, len(s))
+    if k and s[k - 1] == ",":
+        k = _space_before(s, k - 1)
+    tail = s[max(0, k - 8):k]
     return not tail.isascii() or tail.lower().endswith(_ADVERB_ENDS)
+
+
+def _space_before(s: str, k: int) -> int:
+    """Where the run of spaces ending at ``k`` starts (``len(s[:k].rstrip())``, without
+    copying a long ``s``)."""
+    while k and s[k - 1].isspace():
+        k -= 1
+    return k
 
 
 def _ends_with_comma(s: str) -> bool:
     """``_APPOSITIVE_END.search(s)`` (a comma and then only spaces) with string methods."""
-    t = s.rstrip()
-    return t.endswith(",") and (len(t) == len(s) or not any(c in _NOT_REGEX_SPACE for c in s[len(t):]))
+    k = _space_before(s, len(s))
+    return k > 0 and s[k - 1] == "," and (k == len(s) or not any(c in _NOT_REGEX_SPACE for c in s[k:]))
 
 
 def _subject_before(s: str, lex: _Lexicon) -> str | None:
@@ -591,7 +605,7 @@ def _before_speaker(before: str, lex: _Lexicon) -> str | None:
     if not before:  # a quote opening its sentence: no colon, no "according to", no verb
         return None
     # The lazy pattern is quadratic when it fails: try it only if the text ends with a colon.
-    if before.rstrip().endswith(":") and "," not in before[-3:]:
+    if (k := _space_before(before, len(before))) and before[k - 1] == ":" and "," not in before[-3:]:
         m = _COLON_END.search(before)
         if m:
             head = m.group(1)
