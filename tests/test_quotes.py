@@ -298,6 +298,19 @@ def test_warm_up_builds_the_lexicon_and_changes_no_result():
     assert [q.speaker for q in find_quotes(stage._WARM_TEXT)] == ["Ilham Aliyev"] * 3
 
 
+def _text_ends(rng, longest: int, pieces: list[str], most: int, n: int) -> list[str]:
+    """Cases for a check of the end of a string: the last up to ``longest`` characters
+    before random points of the seeds and AEB bodies, and ``n`` strings of up to
+    ``most`` random ``pieces``."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    cases = []
+    for text in texts:
+        for _ in range(40):
+            end = rng.randrange(1, len(text) + 1)
+            cases.append(text[max(0, end - rng.randrange(1, longest)):end])
+    return cases + ["".join(rng.choice(pieces) for _ in range(rng.randrange(most))) for _ in range(n)]
+
+
 def test_tail_search_started_after_the_last_non_phrase_char_is_the_full_search():
     # _tail skips the part of a string no speaker phrase can reach: same match, same groups.
     import random
@@ -305,17 +318,9 @@ def test_tail_search_started_after_the_last_non_phrase_char_is_the_full_search()
     from ketl.stages.quotes import stage
 
     lex = stage._lexicon()
-    rng = random.Random(7)
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
-    cases = []
-    for text in texts:
-        for _ in range(40):
-            end = rng.randrange(1, len(text) + 1)
-            cases.append(text[max(0, end - rng.randrange(1, 300)):end])
     alphabet = ["Ilham", " ", "Aliyev", "the", "U.S.", "Dr.", "he", "’", "'", "-", ",", "\n", "é", "\u0301",
                 "Ωμέγα", "3", ":", "(", "of", "\t", ".", "“"]
-    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(3000)]
-    for s in cases:
+    for s in _text_ends(random.Random(7), 300, alphabet, 12, 3000):
         want, got = lex.tail.search(s), stage._tail(s, lex)
         assert (want and (want.span(), want.group(1))) == (got and (got.span(), got.group(1))), s
 
@@ -357,18 +362,10 @@ def test_adverb_and_comma_prefilters_give_the_regex_answers():
 
     from ketl.stages.quotes import stage
 
-    rng = random.Random(7)
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
-    cases = []
-    for text in texts:
-        for _ in range(40):
-            end = rng.randrange(1, len(text) + 1)
-            cases.append(text[max(0, end - rng.randrange(1, 200)):end])
     pieces = ["Aliyev", " ", ",", "\n", "also", "ALSO", "quickly", "Kelly", "haſ", "has", "\x1c", "\u2003",
               "is", "this", "earlier", "é", "will", "\t", "x", "previously", "wasn’t", "ly"]
-    cases += ["".join(rng.choice(pieces) for _ in range(rng.randrange(8))) for _ in range(5000)]
     hits = 0
-    for s in cases:
+    for s in _text_ends(random.Random(7), 200, pieces, 8, 5000):
         if stage._ADVERB.search(s):
             hits += 1
             assert stage._may_end_with_adverb(s), s
