@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
@@ -208,6 +209,9 @@ def _cap_runs(text: str, ordinary: frozenset[str],
     """Runs of capitalised words (start, end, word) not all ordinary, split at known names."""
     blocked = sorted(blocked)
     block_starts = [b[0] for b in blocked]
+    # The furthest end of the blocked spans up to each one: a run none of them reaches
+    # into is cut into tokens without the per-token walk over them (qe-10).
+    reach = list(accumulate((b[1] for b in blocked), max))
     runs: list[list[tuple[int, int, str]]] = []
     forms = _ordinary_forms(ordinary)
     for rm in _CAP_RUN.finditer(text):
@@ -223,6 +227,10 @@ def _cap_runs(text: str, ordinary: frozenset[str],
             if all(w in forms or w.casefold() in ordinary for w in words):
                 continue
         s = rm.start()
+        last = bisect.bisect_left(block_starts, rm.end())  # the spans starting before the run ends
+        if not last or reach[last - 1] <= s:
+            runs.extend(_tokens(s, words))
+            continue
         run: list[tuple[int, int, str]] = []
         bi = bisect.bisect_left(block_starts, s)
         if bi and blocked[bi - 1][1] > s:
@@ -244,6 +252,18 @@ def _cap_runs(text: str, ordinary: frozenset[str],
         if run:
             runs.append(run)
     return runs
+
+
+def _tokens(s: int, words: list[str]) -> list[list[tuple[int, int, str]]]:
+    """``(start, end, word)`` of a run's ``words`` (the first starting at ``s``), in runs
+    of at most ``_MAX_RUN``."""
+    tokens = []
+    for w in words:
+        tokens.append((s, s + len(w), w))
+        s += len(w) + 1
+    if len(tokens) <= _MAX_RUN:
+        return [tokens]
+    return [tokens[k:k + _MAX_RUN] for k in range(0, len(tokens), _MAX_RUN)]
 
 
 @dataclass(frozen=True)
