@@ -228,29 +228,43 @@ def _cap_runs(text: str, ordinary: frozenset[str],
                 continue
         s = rm.start()
         last = bisect.bisect_left(block_starts, rm.end())  # the spans starting before the run ends
-        if not last or reach[last - 1] <= s:
+        if _unreached(reach, last, s):
             runs.extend(_tokens(s, words))
-            continue
-        run: list[tuple[int, int, str]] = []
-        bi = bisect.bisect_left(block_starts, s)
-        if bi and blocked[bi - 1][1] > s:
-            bi -= 1
-        for w in words:
-            e = s + len(w)
-            while bi < len(blocked) and blocked[bi][1] <= s:
-                bi += 1
-            if bi < len(blocked) and blocked[bi][0] < e:
-                if run:
-                    runs.append(run)  # a known name breaks the run
-                    run = []
-            else:
-                if len(run) == _MAX_RUN:
-                    runs.append(run)
-                    run = []
-                run.append((s, e, w))
-            s = e + 1
-        if run:
-            runs.append(run)
+        else:
+            runs.extend(_walked(s, words, blocked, block_starts))
+    return runs
+
+
+def _unreached(reach: list[int], last: int, s: int) -> bool:
+    """No blocked span of the first ``last`` (those starting before a run ends) reaches past ``s``."""
+    return not last or reach[last - 1] <= s
+
+
+def _walked(s: int, words: list[str], blocked: list[tuple[int, int]],
+            block_starts: list[int]) -> list[list[tuple[int, int, str]]]:
+    """:func:`_tokens` of a run a blocked span may reach into: each token walked over the
+    spans, and a known name breaks the run."""
+    runs: list[list[tuple[int, int, str]]] = []
+    run: list[tuple[int, int, str]] = []
+    bi = bisect.bisect_left(block_starts, s)
+    if bi and blocked[bi - 1][1] > s:
+        bi -= 1
+    for w in words:
+        e = s + len(w)
+        while bi < len(blocked) and blocked[bi][1] <= s:
+            bi += 1
+        if bi < len(blocked) and blocked[bi][0] < e:
+            if run:
+                runs.append(run)  # a known name breaks the run
+                run = []
+        else:
+            if len(run) == _MAX_RUN:
+                runs.append(run)
+                run = []
+            run.append((s, e, w))
+        s = e + 1
+    if run:
+        runs.append(run)
     return runs
 
 
