@@ -1094,9 +1094,9 @@ class TextRuns:
         (``screen``: the key screen whose :meth:`screened` answers are cut then too).
 
         A NUL is no word character, so no run crosses from one text to the next and each
-        text's runs, keys and flags are its slice of the joined ones. Per text, building
-        alone took some twenty numpy calls on a few hundred words: their fixed cost was
-        most of it (qe-10)."""
+        text's runs, keys and flags are its slice of the joined ones. It saves the fixed
+        cost of some twenty numpy calls per text: about a tenth of building them one
+        text at a time (2,000 bench articles: 0.034-0.037 against 0.039-0.040 ms each, qe-10)."""
         if not texts:
             return []
         lens = [len(t) for t in texts]
