@@ -208,6 +208,24 @@ def test_tables_follow_their_schemas(seeds, gaz):
     assert entities_table([], "r").num_rows == 0 and isinstance(suggestions_table([]), pa.Table)
 
 
+def test_a_batch_gives_what_each_document_gives_alone(gaz, monkeypatch):
+    """resolve_entities cuts the word runs of a chunk of documents at once: the seeds and
+    real text in many scripts give the same text, edits, mentions and suggestions in
+    one batch (chunks of a few documents, so texts meet at chunk edges) as one by one."""
+    from conftest import texts_in_many_scripts
+
+    from ketl.stages.entities import stage
+
+    sources = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + texts_in_many_scripts(60)
+    alone = [_run(gaz, _doc(s, f"d{i}")) for i, s in enumerate(sources)]
+    monkeypatch.setattr(stage, "_CHUNK_CHARS", 20_000)
+    together = list(resolve_entities([_doc(s, f"d{i}") for i, s in enumerate(sources)], gaz, EntitySettings()))
+    assert len(together) == len(alone)
+    for a, b in zip(alone, together):
+        assert (b.text, b.edits, b.entities, b.suggestions) == (a.text, a.edits, a.entities, a.suggestions)
+    assert sum(len(d.entities) for d in alone) > 20 and any(d.edits for d in alone)
+
+
 # -- a world-sized gazetteer: imported places must not crowd out the topic -------------
 AEB = SHARED / "bench" / "aeb" / "html-text.json"
 
@@ -290,3 +308,33 @@ def default_gazetteer_text() -> str:
     from ketl.stages.entities.gazetteer import default_gazetteer_path
 
     return default_gazetteer_path().read_text(encoding="utf-8")
+
+
+def test_capitalised_runs_no_known_name_reaches_are_cut_as_the_walk_cuts_them(monkeypatch):
+    """_cap_runs cuts a run no blocked span reaches into without walking the spans: the
+    same runs as walking every run, on real text in many scripts with random blocked
+    spans (overlapping, nested, none) and long runs of capitalised words."""
+    import random
+
+    from conftest import texts_in_many_scripts
+
+    from ketl.stages.entities import stage
+    from ketl.stages.entities.stage import _cap_runs
+
+    ordinary = ordinary_words(EntitySettings().ordinary_rank)
+    rng = random.Random(3)
+    texts = texts_in_many_scripts(30) + ["Yerevan Gyumri Vanadzor Abovyan Kapan Hrazdan Armavir Artashat Ijevan Goris"]
+    found = reached = 0
+    walked = []  # runs a blocked span reaches: both paths are taken
+    monkeypatch.setattr(stage, "_walked", lambda *a, f=stage._walked: walked.append(1) or f(*a))
+    for text in texts:
+        for _ in range(2):
+            blocked = [(a, a + rng.randrange(1, 40)) for a in (rng.randrange(len(text)) for _ in range(rng.randrange(30)))]
+            walked.clear()
+            got = _cap_runs(text, ordinary, blocked)
+            reached += len(walked)
+            with monkeypatch.context() as m:
+                m.setattr(stage, "_unreached", lambda *a: False)  # every run walked
+                assert got == _cap_runs(text, ordinary, blocked), text[:60]
+            found += len(got)
+    assert found > 1000 and 100 < reached < found // 2

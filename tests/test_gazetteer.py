@@ -382,3 +382,31 @@ def test_context_reads_of_a_small_gazetteer_agree_with_the_numpy_ones(gaz):
             assert got == arr[levels[arr] >= min_level].tolist(), (combo, min_level)
             seen.add(len(got))
     assert len(seen) > 1
+
+
+def test_text_runs_cut_in_a_batch_are_each_texts_own(gaz):
+    """TextRuns.of_batch (one pass over the texts joined) gives each text the runs, keys,
+    word flags and screened runs that TextRuns(text) gives it alone, in many scripts:
+    astral characters, NULs and empty texts among them, whatever the batch around it."""
+    import numpy as np
+
+    from ketl.stages.entities.gazetteer import _CTX_BIT, _RUN_BIT
+
+    cg = gaz.compiled
+    texts = [*_real_texts(), "", "a", "𐐀Baku x Ꭰ𐐀", "Baku\x00Armenia\x00", " Yerevan", "Ω-Ωμέγα 東京, e\u0301 12"]
+    found = 0
+    for batch in (texts, texts[::-1], texts[-7:], [texts[0]]):
+        for text, got in zip(batch, TextRuns.of_batch(batch, cg.key_screen), strict=True):
+            alone = TextRuns(text)
+            for name in ("word", "starts", "ends", "keys"):
+                assert np.array_equal(getattr(got, name), getattr(alone, name)), (name, text[:60])
+            for bit in (_RUN_BIT, _CTX_BIT):
+                hits = got.screened(cg.key_screen, bit)
+                assert hits.tolist() == alone.screened(cg.key_screen, bit).tolist(), text[:60]
+                found += len(hits)
+            assert got.starts.dtype == alone.starts.dtype and got.keys.dtype == alone.keys.dtype
+    assert found
+    assert TextRuns.of_batch([]) == []
+    unscreened = TextRuns.of_batch(texts[:3])  # no screen given: screened() computes it, as alone
+    assert [r.screened(cg.key_screen, _RUN_BIT).tolist() for r in unscreened] == \
+        [TextRuns(t).screened(cg.key_screen, _RUN_BIT).tolist() for t in texts[:3]]

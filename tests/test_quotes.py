@@ -298,6 +298,19 @@ def test_warm_up_builds_the_lexicon_and_changes_no_result():
     assert [q.speaker for q in find_quotes(stage._WARM_TEXT)] == ["Ilham Aliyev"] * 3
 
 
+def _text_ends(rng, longest: int, pieces: list[str], most: int, n: int) -> list[str]:
+    """Cases for a check of the end of a string: the last up to ``longest`` characters
+    before random points of the seeds and AEB bodies, and ``n`` strings of up to
+    ``most`` random ``pieces``."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
+    cases = []
+    for text in texts:
+        for _ in range(40):
+            end = rng.randrange(1, len(text) + 1)
+            cases.append(text[max(0, end - rng.randrange(1, longest)):end])
+    return cases + ["".join(rng.choice(pieces) for _ in range(rng.randrange(most))) for _ in range(n)]
+
+
 def test_tail_search_started_after_the_last_non_phrase_char_is_the_full_search():
     # _tail skips the part of a string no speaker phrase can reach: same match, same groups.
     import random
@@ -305,17 +318,9 @@ def test_tail_search_started_after_the_last_non_phrase_char_is_the_full_search()
     from ketl.stages.quotes import stage
 
     lex = stage._lexicon()
-    rng = random.Random(7)
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))] + _aeb_bodies()[:60]
-    cases = []
-    for text in texts:
-        for _ in range(40):
-            end = rng.randrange(1, len(text) + 1)
-            cases.append(text[max(0, end - rng.randrange(1, 300)):end])
     alphabet = ["Ilham", " ", "Aliyev", "the", "U.S.", "Dr.", "he", "’", "'", "-", ",", "\n", "é", "\u0301",
                 "Ωμέγα", "3", ":", "(", "of", "\t", ".", "“"]
-    cases += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(3000)]
-    for s in cases:
+    for s in _text_ends(random.Random(7), 300, alphabet, 12, 3000):
         want, got = lex.tail.search(s), stage._tail(s, lex)
         assert (want and (want.span(), want.group(1))) == (got and (got.span(), got.group(1))), s
 
@@ -342,9 +347,30 @@ def test_verb_prefilter_gives_the_regex_matches():
         want = lex.verbs.search(s, 0, 120)
         got = lex.verbs.search(s, at, 120) if at >= 0 else None
         assert (want and want.span()) == (got and got.span()), s
+        # _after_speaker tries the verb at 0 only when the prefilter answers 0.
+        want = lex.verbs.match(s)
+        assert (want and want.span()) == ((got := lex.verbs.match(s) if at == 0 else None) and got.span()), s
         at = stage._verb_from(s, lex)
         want = [m.span() for m in lex.verbs.finditer(s)]
         assert want == ([m.span() for m in lex.verbs.finditer(s, at)] if at >= 0 else []), s
+
+
+def test_adverb_and_comma_prefilters_give_the_regex_answers():
+    # _subject_before asks _ADVERB only where _may_end_with_adverb allows a match, and reads
+    # _APPOSITIVE_END with string methods: the same answers on real and random text.
+    import random
+
+    from ketl.stages.quotes import stage
+
+    pieces = ["Aliyev", " ", ",", "\n", "also", "ALSO", "quickly", "Kelly", "haſ", "has", "\x1c", "\u2003",
+              "is", "this", "earlier", "é", "will", "\t", "x", "previously", "wasn’t", "ly"]
+    hits = 0
+    for s in _text_ends(random.Random(7), 200, pieces, 8, 5000):
+        if stage._ADVERB.search(s):
+            hits += 1
+            assert stage._may_end_with_adverb(s), s
+        assert bool(stage._APPOSITIVE_END.search(s)) == stage._ends_with_comma(s), s
+    assert hits > 500
 
 
 def test_surname_prefilter_never_hides_a_full_name():

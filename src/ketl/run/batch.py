@@ -406,9 +406,15 @@ def merge_small_tables(ctx: RunContext, batches: list[int]) -> None:
 
 def _sketches(texts: list[str], settings, on: bool) -> pa.Table:
     """MinHash sketches of ``texts``; null columns when dedup is skipped."""
-    if on:
+    if not on:
+        return pa.table({"signature": pa.nulls(len(texts)), "grams": pa.nulls(len(texts))})
+    # (qe-10) A sketch is a pure function of its text: a text repeated in the batch (a quote
+    # carried by several articles, a reprinted body) is sketched once and its row copied.
+    first: dict[str, int] = {}
+    rows = [first.setdefault(t, len(first)) for t in texts]
+    if len(first) == len(texts):
         return sketch_table(texts, settings)
-    return pa.table({"signature": pa.nulls(len(texts)), "grams": pa.nulls(len(texts))})
+    return sketch_table(list(first), settings).take(pa.array(rows, pa.int64()))
 
 
 def part_name(ctx: RunContext, batch: int) -> str:

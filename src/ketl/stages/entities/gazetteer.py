@@ -1059,14 +1059,13 @@ def _word_flags(text: str, cps: np.ndarray | None = None) -> np.ndarray:
         cps = _code_points(text)
     table = _word_table()
     word = np.zeros(len(cps) + 2, dtype=bool)
-    if not len(cps) or cps.max() < 0x10000:  # most texts: a plain gather, no mask
-        table.take(cps, out=word[1:-1])  # the method: np.take's wrapper layers cost more than the gather
-        return word
-    bmp = cps < 0x10000
-    word[1:-1][bmp] = table[cps[bmp]]
-    if not bmp.all():
+    # The method: np.take's wrapper layers cost more than the gather. "clip" reads an
+    # astral code point as U+FFFF (no word character), answered below: a plain gather
+    # still, where a mask of the BMP ones took twice as long (qe-10).
+    table.take(cps, out=word[1:-1], mode="clip")
+    if len(cps) and cps.max() >= 0x10000:
         # Astral characters: letters of other scripts or emoji; ask the regex for them.
-        for i in np.flatnonzero(~bmp).tolist():
+        for i in np.flatnonzero(cps >= 0x10000).tolist():
             word[i + 1] = bool(_WORD_CHAR.match(text[i]))
     return word
 
@@ -1076,7 +1075,7 @@ class TextRuns:
     surfaces: ``word`` (:func:`_word_flags`), run ``starts`` and ``ends`` and their
     :func:`_run_keys` (arrays: a text's few candidate runs are read with ``.item``)."""
 
-    __slots__ = ("word", "starts", "ends", "keys", "_flags", "_flags_of")
+    __slots__ = ("word", "starts", "ends", "keys", "_flags", "_flags_of", "_hits")
 
     def __init__(self, text: str) -> None:
         cps = _code_points(text)
@@ -1087,6 +1086,47 @@ class TextRuns:
         self.keys = _run_keys(cps, self.starts, self.ends)
         self._flags: np.ndarray | None = None
         self._flags_of: KeyScreen | None = None
+        self._hits: dict[int, np.ndarray] | None = None  # screened() answers, when cut in a batch
+
+    @classmethod
+    def of_batch(cls, texts: Sequence[str], screen: "KeyScreen | None" = None) -> list["TextRuns"]:
+        """``[TextRuns(t) for t in texts]``, cut in one pass over the texts joined by NULs
+        (``screen``: the key screen whose :meth:`screened` answers are cut then too).
+
+        A NUL is no word character, so no run crosses from one text to the next and each
+        text's runs, keys and flags are its slice of the joined ones. It saves the fixed
+        cost of some twenty numpy calls per text: about a tenth of building them one
+        text at a time (2,000 bench articles: 0.034-0.037 against 0.039-0.040 ms each, qe-10)."""
+        if not texts:
+            return []
+        lens = [len(t) for t in texts]
+        joined = "\x00".join(texts)
+        cps = _code_points(joined)
+        word = _word_flags(joined, cps)
+        edges = (word[1:] != word[:-1]).nonzero()[0]
+        starts, ends = edges[0::2], edges[1::2]
+        keys = _run_keys(cps, starts, ends)
+        offsets = [0] * len(texts)
+        for i in range(1, len(texts)):
+            offsets[i] = offsets[i - 1] + lens[i - 1] + 1
+        bounds = np.searchsorted(starts, offsets).tolist() + [len(starts)]
+        flags, hits, cuts = None, {}, {}
+        if screen is not None:
+            flags = screen.flags(keys)
+            for bit in (_RUN_BIT, _CTX_BIT):
+                hits[bit] = (flags & bit).nonzero()[0]
+                cuts[bit] = np.searchsorted(hits[bit], bounds).tolist()
+        out = []
+        for i, at in enumerate(offsets):
+            a, b = bounds[i], bounds[i + 1]
+            runs = cls.__new__(cls)
+            runs.word = word[at:at + lens[i] + 2]
+            runs.starts, runs.ends, runs.keys = starts[a:b] - at, ends[a:b] - at, keys[a:b]
+            runs._flags_of = screen
+            runs._flags = None if flags is None else flags[a:b]
+            runs._hits = {bit: h[cuts[bit][i]:cuts[bit][i + 1]] - a for bit, h in hits.items()} or None
+            out.append(runs)
+        return out
 
     def screen(self, keys: np.ndarray) -> np.ndarray:
         """Indices of the runs whose key is in the sorted ``keys``: every run equal to
@@ -1101,7 +1141,9 @@ class TextRuns:
         every set: the context words and the surfaces cost one gather, not two
         binary searches of every run (a fifth of the stage)."""
         if self._flags_of is not screen:
-            self._flags, self._flags_of = screen.flags(self.keys), screen
+            self._flags, self._flags_of, self._hits = screen.flags(self.keys), screen, None
+        elif self._hits is not None and bit in self._hits:
+            return self._hits[bit]
         return (self._flags & bit).nonzero()[0]
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 import pyarrow as pa
@@ -105,9 +106,29 @@ def resolve_entities(docs: Iterable[Document], gaz: Gazetteer,
     """The stage: correct names, fill ``doc.entities`` and ``doc.suggestions``."""
     compiled = gaz.compiled
     ordinary = ordinary_words(settings.ordinary_rank)
+    for chunk in _chunks(docs):
+        # The texts' word runs, cut for a chunk at a time (TextRuns.of_batch: the same runs).
+        for doc, runs in zip(chunk, TextRuns.of_batch([d.text for d in chunk], compiled.key_screen)):
+            resolve_document(doc, compiled, settings, ordinary, runs)
+            yield doc
+
+
+# Characters of text whose word runs are cut together: arrays of a few MB, in cache.
+_CHUNK_CHARS = 1 << 18
+
+
+def _chunks(docs: Iterable[Document]) -> Iterator[list[Document]]:
+    """``docs`` in lists of about ``_CHUNK_CHARS`` characters of text (a longer text alone)."""
+    chunk: list[Document] = []
+    size = 0
     for doc in docs:
-        resolve_document(doc, compiled, settings, ordinary)
-        yield doc
+        chunk.append(doc)
+        size += len(doc.text)
+        if size >= _CHUNK_CHARS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def warm_up(gaz: Gazetteer, settings: EntitySettings = EntitySettings()) -> None:
@@ -120,13 +141,15 @@ def warm_up(gaz: Gazetteer, settings: EntitySettings = EntitySettings()) -> None
 
 
 def resolve_document(doc: Document, cg: CompiledGazetteer, settings: EntitySettings,
-                     ordinary: frozenset[str] | None = None) -> Document:
+                     ordinary: frozenset[str] | None = None, runs: TextRuns | None = None) -> Document:
+    """One document (``runs``: its text's :class:`TextRuns`, when the caller has them)."""
     text = doc.text
     if not text or text.isspace():
         return doc
     if ordinary is None:
         ordinary = ordinary_words(settings.ordinary_rank)
-    runs = TextRuns(text)  # the word runs, cut once for the context words and the names
+    if runs is None:
+        runs = TextRuns(text)  # the word runs, cut once for the context words and the names
     levels = cg.context_levels(cg.context_hits(text, runs))
     fit_cache: dict[int, int] = {}
 
@@ -186,6 +209,9 @@ def _cap_runs(text: str, ordinary: frozenset[str],
     """Runs of capitalised words (start, end, word) not all ordinary, split at known names."""
     blocked = sorted(blocked)
     block_starts = [b[0] for b in blocked]
+    # The furthest end of the blocked spans up to each one: a run none of them reaches
+    # into is cut into tokens without the per-token walk over them (qe-10).
+    reach = list(accumulate((b[1] for b in blocked), max))
     runs: list[list[tuple[int, int, str]]] = []
     forms = _ordinary_forms(ordinary)
     for rm in _CAP_RUN.finditer(text):
@@ -201,27 +227,57 @@ def _cap_runs(text: str, ordinary: frozenset[str],
             if all(w in forms or w.casefold() in ordinary for w in words):
                 continue
         s = rm.start()
-        run: list[tuple[int, int, str]] = []
-        bi = bisect.bisect_left(block_starts, s)
-        if bi and blocked[bi - 1][1] > s:
-            bi -= 1
-        for w in words:
-            e = s + len(w)
-            while bi < len(blocked) and blocked[bi][1] <= s:
-                bi += 1
-            if bi < len(blocked) and blocked[bi][0] < e:
-                if run:
-                    runs.append(run)  # a known name breaks the run
-                    run = []
-            else:
-                if len(run) == _MAX_RUN:
-                    runs.append(run)
-                    run = []
-                run.append((s, e, w))
-            s = e + 1
-        if run:
-            runs.append(run)
+        last = bisect.bisect_left(block_starts, rm.end())  # the spans starting before the run ends
+        if _unreached(reach, last, s):
+            runs.extend(_tokens(s, words))
+        else:
+            runs.extend(_walked(s, words, blocked, block_starts))
     return runs
+
+
+def _unreached(reach: list[int], last: int, s: int) -> bool:
+    """No blocked span of the first ``last`` (those starting before a run ends) reaches past ``s``."""
+    return not last or reach[last - 1] <= s
+
+
+def _walked(s: int, words: list[str], blocked: list[tuple[int, int]],
+            block_starts: list[int]) -> list[list[tuple[int, int, str]]]:
+    """:func:`_tokens` of a run a blocked span may reach into: each token walked over the
+    spans, and a known name breaks the run."""
+    runs: list[list[tuple[int, int, str]]] = []
+    run: list[tuple[int, int, str]] = []
+    bi = bisect.bisect_left(block_starts, s)
+    if bi and blocked[bi - 1][1] > s:
+        bi -= 1
+    for w in words:
+        e = s + len(w)
+        while bi < len(blocked) and blocked[bi][1] <= s:
+            bi += 1
+        if bi < len(blocked) and blocked[bi][0] < e:
+            if run:
+                runs.append(run)  # a known name breaks the run
+                run = []
+        else:
+            if len(run) == _MAX_RUN:
+                runs.append(run)
+                run = []
+            run.append((s, e, w))
+        s = e + 1
+    if run:
+        runs.append(run)
+    return runs
+
+
+def _tokens(s: int, words: list[str]) -> list[list[tuple[int, int, str]]]:
+    """``(start, end, word)`` of a run's ``words`` (the first starting at ``s``), in runs
+    of at most ``_MAX_RUN``."""
+    tokens = []
+    for w in words:
+        tokens.append((s, s + len(w), w))
+        s += len(w) + 1
+    if len(tokens) <= _MAX_RUN:
+        return [tokens]
+    return [tokens[k:k + _MAX_RUN] for k in range(0, len(tokens), _MAX_RUN)]
 
 
 @dataclass(frozen=True)

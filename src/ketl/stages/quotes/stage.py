@@ -124,7 +124,8 @@ def _lexicon() -> _Lexicon:
 
 
 def _verb_automaton(verbs: set[str]) -> ahocorasick.Automaton | None:
-    if not all(v.isascii() and v.isalpha() for v in verbs):
+    # Callers read a window of 120 characters for a verb starting at its start (_after_speaker).
+    if not all(v.isascii() and v.isalpha() and len(v) <= 100 for v in verbs):
         return None
     auto = ahocorasick.Automaton(ahocorasick.STORE_INTS)
     for v in verbs:
@@ -209,7 +210,13 @@ class _Lines:
     __slots__ = ("nls",)
 
     def __init__(self, text: str):
-        self.nls = [m.start() for m in re.finditer("\n", text)]
+        # str.find per newline: no match object per paragraph as re.finditer made.
+        nls = []
+        i = text.find("\n")
+        while i >= 0:
+            nls.append(i)
+            i = text.find("\n", i + 1)
+        self.nls = nls
 
     def next_nl(self, pos: int) -> int:
         """The first newline at or after ``pos``; -1 when none."""
@@ -481,14 +488,49 @@ def _tail(s: str, lex: _Lexicon):
     return lex.tail.search(s, m.end()) if m else lex.tail.search(s)
 
 
+# Every ending _ADVERB can strip, lower-case ASCII (\w+ly covers "previously").
+_ADVERB_ENDS = ("ly", "also", "earlier", "later", "then", "however", "again", "once",
+                "has", "have", "had", "was", "is", "will", "would")
+# What str.isspace() strips and the regex's \s does not match.
+_NOT_REGEX_SPACE = "\x1c\x1d\x1e\x1f"
+
+
+def _may_end_with_adverb(s: str) -> bool:
+    """False only when ``_ADVERB`` cannot match ``s``: its word must end ``s`` but for
+    spaces and a comma, and its end must be one of ``_ADVERB_ENDS`` (or not ASCII, where
+    case folding may join other letters). The regex, anchored at $, tried every gap
+    of the sentence; most have no such ending (qe-10)."""
+    k = _space_before(s, len(s))
+    if k and s[k - 1] == ",":
+        k = _space_before(s, k - 1)
+    tail = s[max(0, k - 8):k]
+    return not tail.isascii() or tail.lower().endswith(_ADVERB_ENDS)
+
+
+def _space_before(s: str, k: int) -> int:
+    """Where the run of spaces ending at ``k`` starts (``len(s[:k].rstrip())``, without
+    copying a long ``s``)."""
+    while k and s[k - 1].isspace():
+        k -= 1
+    return k
+
+
+def _ends_with_comma(s: str) -> bool:
+    """``_APPOSITIVE_END.search(s)`` (a comma and then only spaces) with string methods."""
+    k = _space_before(s, len(s))
+    return k > 0 and s[k - 1] == "," and (k == len(s) or not any(c in _NOT_REGEX_SPACE for c in s[k:]))
+
+
 def _subject_before(s: str, lex: _Lexicon) -> str | None:
     """Speaker phrase ending ``s`` (the text right before a speech verb)."""
     for _ in range(3):
+        if not _may_end_with_adverb(s):
+            break
         stripped = _ADVERB.sub("", s)
         if stripped == s:
             break
         s = stripped
-    if _APPOSITIVE_END.search(s):
+    if _ends_with_comma(s):
         # "X, an aide to ..., said" or "President of Armenia, Armen Sarkissian, said"
         inner = s.rstrip()[:-1]
         m = _tail(inner, lex)
@@ -528,12 +570,14 @@ def _after_speaker(after: str, lex: _Lexicon) -> str | None:
     if m:
         h = lex.head.match(rest[m.end():])
         return _clean(h.group(1), lex) if h else None
-    v = lex.verbs.match(rest)
+    # No verb can start before ``at`` (-1: none in the first 120 characters, which hold
+    # any verb starting at 0): the match at 0 is tried only when one may start there.
+    at = _verb_from(rest, lex, 0, 120)
+    v = lex.verbs.match(rest) if at == 0 else None
     if v:
         tail = rest[v.end():]
         h = lex.head.match(tail)
         return (_titled_name(tail, h.end(), lex) or _clean(h.group(1), lex)) if h else None
-    at = _verb_from(rest, lex, 0, 120)
     v = lex.verbs.search(rest, at, 120) if at >= 0 else None
     if v and not _SENTENCE_END.search(rest, 0, v.start()) and len(rest[:v.start()].split()) <= 8:
         return _subject_before(rest[:v.start()], lex)
@@ -561,7 +605,7 @@ def _before_speaker(before: str, lex: _Lexicon) -> str | None:
     if not before:  # a quote opening its sentence: no colon, no "according to", no verb
         return None
     # The lazy pattern is quadratic when it fails: try it only if the text ends with a colon.
-    if before.rstrip().endswith(":") and "," not in before[-3:]:
+    if (k := _space_before(before, len(before))) and before[k - 1] == ":" and "," not in before[-3:]:
         m = _COLON_END.search(before)
         if m:
             head = m.group(1)
@@ -919,7 +963,7 @@ def _attributed(text: str, spans: list[_Span], lines: _Lines, entities=()) -> li
         prev_close, prev_para, prev_speaker = span.close_pos, para_start, speaker
         if not pieces:
             continue
-        body = "\n".join(text[a:b] for a, b in pieces)
+        body = text[pieces[0][0]:pieces[0][1]] if len(pieces) == 1 else "\n".join(text[a:b] for a, b in pieces)
         if not any(ch.isalnum() for ch in body):
             continue
         name = resolver.canonical(speaker)
