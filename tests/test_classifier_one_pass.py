@@ -134,9 +134,18 @@ def test_whole_classifier_equals_the_passes_one_by_one():
         markers = _markers(page, pen, seed)
         title_at = seed % 4 - 1
         thread = cl._thread_start(markers, cfg)
-        want = _reference_classify(page, stop, pen, cfg, thread, title_at)
-        if stop and not any(want[0]):
-            want = _reference_classify(page, frozenset(), pen, cfg, thread, title_at)
+        try:
+            want = _reference_classify(page, stop, pen, cfg, thread, title_at)
+            if stop and not any(want[0]):
+                want = _reference_classify(page, frozenset(), pen, cfg, thread, title_at)
+        except IndexError:
+            # A run chosen past a thread's start with evidence below it: the
+            # edges' walks below start past their end (a known bug, left as it
+            # is because mending it changes output; the stage records such an
+            # article as a stage_error reject). Same pages, same failure.
+            with pytest.raises(IndexError):
+                cl.classify_stripped(page, stop, pen, cfg, markers, title_at)
+            continue
         got = cl.classify_stripped(page, stop, pen, cfg, markers, title_at)
         if not any(want[0]):
             cl._keep_best_run(page, pen, *want)
@@ -160,7 +169,8 @@ def test_a_run_chosen_past_a_threads_start_is_not_extended_below_it():
     (``last >= stop``) with no condemned line under it: the walk for evidence
     below used to run off the page (IndexError in ``_next_hard``, found with
     the test above's generator). Nothing below such a run is the article's;
-    the walk upwards still happens."""
+    the walk upwards still happens. (With a condemned line below, the old
+    walk did not fail there and its output is kept as it was.)"""
     from ketl.stages.boilerplate.edges import _extend_edges
     lines = ["Menu", "The council met on Monday and voted.", "It passed the budget.",
              "Comments (3)", "Reader one says this is great news for the town.", "Another reply here."]

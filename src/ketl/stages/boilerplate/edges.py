@@ -70,9 +70,9 @@ def _extend_edges(lines: Sequence[str], inside: list[bool], hard: list[bool], we
     """:func:`_extend_to_evidence` past the run ``first..last``, both ways."""
     m = len(inside)
     for step, edge, end in ((-1, first, -1), (1, last, stop)):
-        if step == 1 and last >= stop:
-            # The run already reaches past the comment thread's start: nothing
-            # below it is the article's (walking on from there ran off the page).
+        if step == 1 and last >= stop and True not in hard[last + 1:]:
+            # The run already reaches past the comment thread's start and no
+            # evidence follows it: the walk below would run off the page.
             continue
         q = _next_hard(hard, edge + step, step, end)
         while q != end and (weak[q] or headers[q]):
@@ -116,7 +116,8 @@ def _extend_edges(lines: Sequence[str], inside: list[bool], hard: list[bool], we
                 # (Only a line with a telling shape can be: the article's shapes
                 # are read only when one of these lines has one.)
                 if any(_shape(lines[r]) for r in range(reach, anchor, -step)):
-                    own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop) if last < stop else stop)
+                    own = _shapes(lines, first, _next_hard(hard, last + 1, 1, stop)
+                                  if last < stop or True in hard[last + 1:] else stop)
                     own |= _repeated_shapes(lines, reach, anchor)
                     reach = next((r for r in range(reach, anchor, -step) if _shape(lines[r]) in own), anchor)
                 else:
