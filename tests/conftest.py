@@ -246,6 +246,7 @@ def pytest_collection_finish(session):
         # its first user comes (a quarter of the suite in): more of it then runs beside
         # the in-process tests that come first.
         _EARLY["environ"] = dict(os.environ)
+        _EARLY["copied"] = threading.Event()
         _EARLY["server up"] = threading.Thread(target=_when_up, args=(boot, list(session.items)),
                                                name="prefect-server-up", daemon=True)
         _EARLY["server up"].start()
@@ -283,9 +284,13 @@ def _when_up(boot: _ServerBoot, items: list) -> None:
     try:
         url = boot.wait()
     except BaseException:  # noqa: BLE001 - raised again where the fixture waits for the server
+        _EARLY["copied"].set()
         return
     copy = boot.db.with_name("migrated-copy.db")
-    _migrated_copy(boot.db, copy)
+    try:
+        _migrated_copy(boot.db, copy)
+    finally:
+        _EARLY["copied"].set()
     _call_modules(items, "start_with_server", (url, copy))
 
 
@@ -293,7 +298,13 @@ def session_server_url() -> str | None:
     """The session's Prefect server's API URL once it answers, for work started ahead of
     its test (``start_before``); None when no selected test uses that server."""
     boot = _EARLY.get("session server")
-    return boot.wait() if boot is not None else None
+    if boot is None:
+        return None
+    url = boot.wait()
+    # Not before the migrated copy is taken: the copy must hold no deployment or
+    # run that work started early writes.
+    _EARLY["copied"].wait()
+    return url
 
 
 def session_environ() -> dict[str, str]:
