@@ -392,6 +392,18 @@ def in_background(fn, *args, needed_by=None) -> Future:
     return _LANE.submit(order, fn, args)
 
 
+def start_once_in_lane(slot: list, items, test_name: str, fn, prefix: str, api: str) -> None:
+    """``fn(scratch root, api, session_environ())`` in the lane, kept in ``slot`` as
+    ``[(future, scratch root)]``, if a test named ``test_name`` is among ``items`` and it
+    has not started yet (a module's ``start_with_server``; its fixture calls it again in
+    case the session's server came up without it)."""
+    users = [item for item in items if item.originalname == test_name]
+    if slot or not users:
+        return
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    slot.append((in_background(fn, root, api, session_environ(), needed_by=users[0]), root))
+
+
 def lane_result(slot: list, timeout: float):
     """For a fixture: yield the result of the lane job kept in ``slot`` as ``[(future,
     scratch root)]``, then delete its scratch root and empty the slot."""

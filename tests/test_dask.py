@@ -6,13 +6,12 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
 
-from conftest import SEEDS, in_background, session_environ
+from conftest import SEEDS, start_once_in_lane
 
 pytest.importorskip("prefect_dask")
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -90,11 +89,7 @@ _GROW_TEST = "test_a_cluster_the_run_starts_grows_the_stored_shards_as_locally"
 
 def start_with_server(items, server: tuple[str, Path]) -> None:
     """Called by conftest.py once the session's server is up: _grow, in the background lane."""
-    users = [item for item in items if item.originalname == _GROW_TEST]
-    if _GROWN or not users:
-        return
-    root = Path(tempfile.mkdtemp(prefix="ketl-dask-grow-"))
-    _GROWN.append((in_background(_grow, root, server[0], session_environ(), needed_by=users[0]), root))
+    start_once_in_lane(_GROWN, items, _GROW_TEST, _grow, "ketl-dask-grow-", server[0])
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from ketl.settings import ConfigError, Settings, load_settings
 from ketl.run.incremental import load_processed, plan, save_processed
 from ketl.ingest.read import read_units
 from ketl.ingest.scan import display_path, scan
-from conftest import REPO, SEEDS, in_background, lane_result, session_environ
+from conftest import REPO, SEEDS, lane_result, start_once_in_lane
 
 LIMIT = 1 << 20
 SEED_TEXTS = {p.name: p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))}
@@ -546,11 +546,7 @@ def _fuzz_runs(root: Path, api: str, env: dict) -> tuple[dict, list | None, str]
 
 def start_with_server(items, server: tuple[str, Path]) -> None:
     """Called by conftest.py once the session's server is up: the runs, in the background lane."""
-    users = [item for item in items if item.originalname == _FUZZ_TEST]
-    if _FUZZ or not users:
-        return
-    root = Path(tempfile.mkdtemp(prefix="ketl-hostile-runs-"))
-    _FUZZ.append((in_background(_fuzz_runs, root, server[0], session_environ(), needed_by=users[0]), root))
+    start_once_in_lane(_FUZZ, items, _FUZZ_TEST, _fuzz_runs, "ketl-hostile-runs-", server[0])
 
 
 @pytest.fixture
