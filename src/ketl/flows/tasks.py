@@ -10,16 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Generic, TypeVar
 
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from ..ingest.scan import SourceFile
-from ..run.batch import SITE_LINES, BatchCounts, RunContext, finish_batch, merge_site_lines, prepare_batch
+from ..run.batch import BatchCounts, RunContext, finish_batch, prepare_batch, write_site_lines
 from ..run.dedup import (INDEXES, DedupPlan, FinalCounts, ShardPairs, band_shard, finalize_half, register_index,
                          write_quote_propagation)
-from ..store import STATE
 from .pool import compute, compute_each
 
 T = TypeVar("T")
@@ -65,15 +62,9 @@ def finish_task(ctx: RunContext, batches: list[int]) -> list[BatchCounts]:
 
 @task(name="site-lines", **_RETRY)
 def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) -> int:
-    """Merge this run's per-site line counts into the stored ones (state for later runs)."""
-    merged = merge_site_lines(ctx, previous, batches)
-    pq.write_table(merged, Path(ctx.staging) / STATE / SITE_LINES, compression="zstd")
-    # Workers only need lines that are frequent enough to be judged repeated.
-    min_docs = ctx.settings.stage("boilerplate").repeated_min_docs  # not resources(): that compiles the rules here
-    active = merged.filter(pc.or_(pc.is_null(merged.column("line_key")),
-                                  pc.greater_equal(merged.column("n_docs"), min_docs)))
-    pq.write_table(active, ctx.files.site_lines_active())
-    return active.num_rows
+    """Merge this run's per-site line counts into the stored ones (state for later runs),
+    in a pool worker (``write_site_lines``)."""
+    return compute_each(write_site_lines, [(ctx, previous, batches)])[0]
 
 
 @task(name="dedup-register", **_RETRY)

@@ -339,6 +339,25 @@ def merge_site_lines(ctx: RunContext, previous: Path | None, batches: list[int])
     return merged.filter(pc.greater(merged.column("n_docs"), 0))  # a re-read file's lines, gone
 
 
+def write_site_lines(ctx: RunContext, previous: Path | None, batches: list[int]) -> int:
+    """Merge this run's per-site line counts into the stored ones (the state later runs
+    read) and write the rows the workers need: lines frequent enough to be judged
+    repeated. The number of those rows.
+
+    Run in a pool worker, not the flow's process: the merge's tables grow with the
+    corpus's distinct lines (about 100 MiB at 20,000 articles), and the flow's process
+    would keep that memory for the rest of the run."""
+    import pyarrow.compute as pc
+
+    merged = merge_site_lines(ctx, previous, batches)
+    pq.write_table(merged, Path(ctx.staging) / STATE / SITE_LINES, compression="zstd")
+    min_docs = ctx.settings.stage("boilerplate").repeated_min_docs  # not resources(): that compiles the rules
+    active = merged.filter(pc.or_(pc.is_null(merged.column("line_key")),
+                                  pc.greater_equal(merged.column("n_docs"), min_docs)))
+    pq.write_table(active, ctx.files.site_lines_active())
+    return active.num_rows
+
+
 def finish_batch(ctx: RunContext, batch: int) -> BatchCounts:
     """Step 2: boilerplate, metadata, entities, quotes, sketches; write the batch's parts."""
     records, rejects, *carried = _load(ctx.files.prepared(batch))  # (bp-8) carried: prepare's line keys, if any
