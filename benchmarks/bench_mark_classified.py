@@ -48,7 +48,9 @@ def fresh(state, main, spared):
     lines = s._Lines.__new__(s._Lines)
     for k, v in state.items():
         setattr(lines, k, list(v) if isinstance(v, list) else v)
-    return types.SimpleNamespace(lines=lines, main=main, spared=list(spared))
+    # (no page text recorded: low_text() None, so the teaser step looks at every line)
+    return types.SimpleNamespace(lines=lines, main=main, spared=list(spared),
+                                 page=types.SimpleNamespace(low_text=lambda: None))
 
 
 # Warm-up on the stage's own warm-up page (lazy lists), not on the calls: each
@@ -90,7 +92,8 @@ for _, state, main, spared in calls:
     lines = s._Lines.__new__(s._Lines)
     for key, v in state.items():
         setattr(lines, key, list(v) if isinstance(v, list) else v)
-    jobs.append(types.SimpleNamespace(lines=lines, main=main, spared=list(spared)))
+    jobs.append(types.SimpleNamespace(lines=lines, main=main, spared=list(spared),
+                                      page=types.SimpleNamespace(low_text=lambda: None)))
 if on:
     for a in range(0, len(jobs), s._CHUNK):
         s._mark_classified(jobs[a:a + s._CHUNK], rules, settings, cfg)

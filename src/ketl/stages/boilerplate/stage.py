@@ -522,9 +522,7 @@ def _mark_classified(jobs: list[_Job], rules: CompiledRules, settings: Boilerpla
     inputs = [_classifier_input(job.lines, rules, job.main) for job in jobs]
     if settings.teaser_min_run > 0:
         for job, (nonblank, idx, body, stop) in zip(jobs, inputs):
-            # (the jobs bench_mark_classified.py replays carry no page: every line is looked at)
-            page = getattr(job, "page", None)
-            _mark_teasers(job.lines, nonblank, idx, body, stop, settings, None if page is None else page.low_text())
+            _mark_teasers(job.lines, nonblank, idx, body, stop, settings, job.page.low_text())
     if settings.page_copies:
         for job, (_, idx, body, _) in zip(jobs, inputs):
             reason, penalty = job.lines.reason, job.lines.penalty
