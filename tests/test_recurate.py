@@ -61,6 +61,7 @@ def test_add_stale_reads_them_in_scan_order_and_skips_no_more():
 
 def test_only_files_read_again_whole_replace_their_rows():
     from ketl.flows.flow import RunSummary, _replaced
+    from ketl.run.incremental import file_rows_table
 
     processed = {"edited.txt": _seen("r1"), "now-unreadable.txt": _seen("r1"), "restat.txt": _seen("r1"),
                  "was-rejected.txt": _seen("r1", 0, "")}
@@ -68,8 +69,16 @@ def test_only_files_read_again_whole_replace_their_rows():
             ("was-rejected.txt", "s3", 10, 2, 1), ("new.txt", "s4", 10, 2, 1)]
     # bytes that could not be read now keep the stored rows, as a file gone from raw/ does
     summary = RunSummary("r", "out")
-    assert _replaced(summary, rows, processed, {"edited.txt", "restat.txt"}) == ["edited.txt", "was-rejected.txt"]
+    table = file_rows_table(rows)
+    assert _replaced(summary, table, processed, {"edited.txt", "restat.txt"}) == ["edited.txt", "was-rejected.txt"]
     assert summary.recurated == 1 and summary.notes == ["re-curated 1 articles (settings changed)"]
+    # the flow hands over the batches' tables as one; several chunks give the same
+    chunked = pa.concat_tables([table.slice(0, 2), table.slice(2)])
+    summary = RunSummary("r", "out")
+    assert _replaced(summary, chunked, processed, {"edited.txt", "restat.txt"}) == ["edited.txt", "was-rejected.txt"]
+    assert summary.recurated == 1
+    # a first run stores nothing to replace
+    assert _replaced(RunSummary("r", "out"), table, {}, set()) == []
 
 
 def test_remove_rows_never_touches_the_previous_snapshots_file(tmp_path):

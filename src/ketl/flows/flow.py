@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pyarrow as pa
 from prefect import flow, unmapped
 from prefect.context import get_run_context
 from prefect.futures import as_completed
@@ -39,7 +40,8 @@ from ..ingest.scan import SourceFile, scan
 from ..run import progress, timeline
 from ..run.batch import BatchCounts, RunContext, check_settings, drop_replaced
 from ..run.dedup import SHARDS, DedupPlan, ShardPairs, stored_clusters
-from ..run.incremental import Plan, Seen, add_stale, load_processed, plan, save_processed, stale_files
+from ..run.incremental import (Plan, Seen, add_stale, file_rows_table, load_processed, plan, save_processed,
+                               stale_files)
 from ..run.summary import Laps, RunSummary, runs_row
 from ..run.user_files import user_files, with_user_gazetteer
 from ..settings import Settings, load_settings
@@ -227,7 +229,7 @@ def _run(settings: Settings, raw_path: Path, run_id: str, full: bool, t0: float,
         ctx = RunContext(run_id=run_id, raw=str(raw_path), staging=str(staging), settings=settings,
                          config_hash=config_hash, started_at=started)
         batches = make_batches(scanned.plan.to_read, settings.batch_size, workers=max(tasks, 1))
-        file_rows = list(scanned.plan.restat)
+        file_rows = [file_rows_table(scanned.plan.restat)]  # then each batch's, as Arrow tables
         lap("scan")
         if batches:
             _curate_batches(ctx, summary, lap, batches, scanned, file_rows, tasks)
@@ -274,9 +276,11 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
                                         recount=[Sealed([recounts[b] for b in g]) for g in groups]),
                        "read", tasks > 0)
     for c in prepared:
-        file_rows.extend(c.files)
+        file_rows.append(c.files)
         summary.add_seconds(c)
-    replaced = _replaced(summary, file_rows, processed, scanned.stale)
+    # One table: the batches' own are freed here, and the commit's take needs no concatenation.
+    file_rows[:] = [pa.concat_tables(file_rows).combine_chunks()]
+    replaced = _replaced(summary, file_rows[0], processed, scanned.stale)
     lap("read")
     site_lines_task(ctx, previous, [c.batch for c in prepared])
     lap("site lines")
@@ -316,8 +320,9 @@ def _commit(store: Store, ctx: RunContext, summary: RunSummary, processed: dict[
             full: bool, t0: float, nothing_new: bool) -> None:
     """The processed-files state and the run's history row, then the atomic commit."""
     staging = Path(ctx.staging)
-    if file_rows or full or not processed:
-        save_processed(staging / STATE, processed, ctx.run_id, file_rows)
+    rows = pa.concat_tables(file_rows)
+    if rows.num_rows or full or not processed:
+        save_processed(staging / STATE, processed, ctx.run_id, rows)
     # else the state is the stored one unchanged: the commit links it over (Store._carry_over)
     summary.seconds = time.perf_counter() - t0
     # Every run is a row of the history, one that found nothing new too: its
@@ -356,17 +361,26 @@ def _recounts(batches: list[list[SourceFile]], processed: dict[str, Seen]) -> li
             for b in batches]
 
 
-def _replaced(summary: RunSummary, file_rows, processed: dict[str, Seen], stale: set[str]) -> list[str]:
+def _replaced(summary: RunSummary, file_rows: pa.Table, processed: dict[str, Seen], stale: set[str]) -> list[str]:
     """Stored files this run read again, whose stored rows its own replace; counts
     the re-curated articles (stale files) into ``summary``.
 
     A file whose bytes could not be read now (sha256 empty: unreadable, a
     broken link) keeps its stored rows, as a file gone from raw/ does.
     """
-    summary.recurated = sum(n for p, _sha, _s, _m, n in file_rows if p in stale and n > 0)
+    import pyarrow.compute as pc
+
+    if not processed:  # a first run: nothing stored to replace (and no hash table of paths built)
+        return []
+    paths, n = file_rows.column("source_path"), file_rows.column("n_articles")
+    if stale:
+        recurated = pc.and_(pc.is_in(paths, value_set=pa.array(sorted(stale), pa.string())), pc.greater(n, 0))
+        summary.recurated = pc.sum(n.filter(recurated)).as_py() or 0
     if summary.recurated:
         summary.notes.append(f"re-curated {summary.recurated} articles (settings changed)")
-    return sorted({p for p, sha, _s, _m, n in file_rows if sha and n >= 0 and p in processed})
+    read = pc.and_(pc.not_equal(file_rows.column("source_sha256"), ""), pc.greater_equal(n, 0))
+    again = paths.filter(read).to_pylist()
+    return sorted({p for p in again if p in processed})
 
 
 def _existing(path: str | None) -> Path | None:

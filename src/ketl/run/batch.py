@@ -52,6 +52,7 @@ from ..ingest.dates import article_date
 from ..schemas import EDITS, items_table
 from ..store import STATE, PartWriters, remove_rows, write_part
 from .handoff import pack, unpack
+from .incremental import file_rows_table
 from .work import MERGED_TABLES, REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -97,7 +98,7 @@ class BatchCounts:
     edits: int = 0
     quotes: int = 0
     chars: int = 0
-    files: list[tuple[str, str, int, int, int]] = field(default_factory=list)
+    files: pa.Table = field(default_factory=lambda: file_rows_table([]))  # columns: a few KB a batch
     edits_by_stage: dict[str, int] = field(default_factory=dict)
     rejects_by_reason: dict[str, int] = field(default_factory=dict)
     stage_seconds: dict[str, float] = field(default_factory=dict)
@@ -292,7 +293,7 @@ def prepare_batch(ctx: RunContext, batch: int, units: list[SourceFile],
     timed = _Timer(counts.stage_seconds)
     res = resources(ctx.settings, ctx.config_hash)
     result = timed("read", lambda: read_units(Path(ctx.raw), units, ctx.settings.max_file_bytes))
-    counts.files = result.files
+    counts.files = file_rows_table(result.files)
     rejects = list(result.rejects)
     docs = result.docs
     docs = _run_stages(ctx, "prepare", res, docs, rejects, timed)
