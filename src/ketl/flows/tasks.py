@@ -14,7 +14,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from ..ingest.scan import SourceFile
-from ..run.batch import BatchCounts, RunContext, finish_batch, prepare_batch, write_site_lines
+from ..run.batch import BatchCounts, RunContext, finish_batch, prepare_batch, write_processed, write_site_lines
 from ..run.dedup import (INDEXES, DedupPlan, FinalCounts, ShardPairs, band_shard, finalize_half, register_index,
                          write_quote_propagation)
 from .pool import compute, compute_each
@@ -65,6 +65,12 @@ def site_lines_task(ctx: RunContext, previous: Path | None, batches: list[int]) 
     """Merge this run's per-site line counts into the stored ones (state for later runs),
     in a pool worker (``write_site_lines``)."""
     return compute_each(write_site_lines, [(ctx, previous, batches)])[0]
+
+
+@task(name="processed-files", **_RETRY)
+def processed_task(ctx: RunContext, previous: Path | None, restat: Sealed, batches: list[int]) -> int:
+    """The processed-files state, in a pool worker (``write_processed``)."""
+    return compute_each(write_processed, [(ctx, previous, restat.value, batches)])[0]
 
 
 @task(name="dedup-register", **_RETRY)

@@ -50,10 +50,15 @@ class Plan:
 
 
 def load_processed(state_dir: Path | None) -> dict[str, Seen]:
-    if state_dir is None or not (state_dir / PROCESSED_FILE).is_file():
-        return {}
-    t = pq.read_table(state_dir / PROCESSED_FILE)
+    t = read_processed(state_dir)
     return {p: Seen(*rest) for p, *rest in zip(*(t.column(c).to_pylist() for c in PROCESSED_SCHEMA.names))}
+
+
+def read_processed(state_dir: Path | None) -> pa.Table:
+    """The stored processed-files state as a table (empty: first run, or none stored)."""
+    if state_dir is None or not (state_dir / PROCESSED_FILE).is_file():
+        return PROCESSED_SCHEMA.empty_table()
+    return pq.read_table(state_dir / PROCESSED_FILE)
 
 
 def plan(raw: Path, files: list[SourceFile], processed: dict[str, Seen]) -> Plan:

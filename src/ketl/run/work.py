@@ -29,6 +29,7 @@ MERGED_TABLES = ("entities", "suggestions")
 # The work folder's files, for :meth:`WorkFolder.owns`: one pattern per method below.
 _WORK_FILES = re.compile(
     r"prepared-[0-9]{5}\.pkl"
+    r"|files-[0-9]{5}\.parquet"
     r"|sitelines-(?:recount-)?[0-9]{5}\.parquet"
     r"|sitelines-active\.parquet"
     r"|(?:articles|quotes|article-sketches|entities|suggestions)-[0-9]{5}\.parquet"
@@ -56,6 +57,10 @@ class WorkFolder:
     def prepared(self, batch: int) -> Path:
         """The batch's repaired documents and rejects (a pickle)."""
         return self.path / f"prepared-{batch:05d}.pkl"
+
+    def file_rows(self, batch: int) -> Path:
+        """The batch's rows of the processed-files state (read by the commit's state write)."""
+        return self.path / f"files-{batch:05d}.parquet"
 
     def site_lines(self, batch: int) -> Path:
         """The batch's line counts per site."""
