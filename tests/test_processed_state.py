@@ -73,9 +73,9 @@ def test_the_rules_spelled_out():
 
 
 def test_saved_in_slices_reads_back_whole_and_sorted(tmp_path, monkeypatch):
-    import ketl.run.incremental as incremental
+    import ketl.run.processed as processed_module
 
-    monkeypatch.setattr(incremental, "_SLICE_ROWS", 7)  # many slices, one parquet row group each
+    monkeypatch.setattr(processed_module, "_SLICE_ROWS", 7)  # many slices, one parquet row group each
     rng = random.Random(3)
     previous = {f"old/{k:03d}.txt": Seen(f"{k:064x}", k, k, k % 4, f"r{k % 3}") for k in range(50)}
     files = [(f"old/{k:03d}.txt" if k % 3 else f"new/{k:03d}.txt", f"{k:064x}", k, k + 1, rng.choice([-1, 0, 2]))
@@ -108,3 +108,56 @@ def test_file_rows_table_keeps_the_columns_and_refuses_a_short_row():
     assert file_rows_table(table) is table
     with pytest.raises((ValueError, pa.ArrowInvalid)):
         file_rows_table([("a.txt", "h", 1, 2)])
+
+
+# -- lookups: the stored state in columns answers as the dict of Seen did -------------------------------
+
+def _stale_reference(processed: dict[str, Seen], run_hashes, config_hash, present):
+    """stale_files's loop over a dict of Seen (66e92d7)."""
+    paths, gone, articles = set(), 0, 0
+    for path, seen in processed.items():
+        if seen.n_articles <= 0 or seen.sha256 == "":
+            continue
+        h = run_hashes.get(seen.run_id)
+        if h is None or h == config_hash:
+            continue
+        if path in present:
+            paths.add(path)
+            articles += seen.n_articles
+        else:
+            gone += seen.n_articles
+    return paths, gone, articles
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lookups_in_columns_match_the_dict(tmp_path, monkeypatch, seed):
+    import ketl.run.processed as processed_module
+    from ketl.run.incremental import stale_files
+    from ketl.run.processed import Processed
+
+    monkeypatch.setattr(processed_module, "_SLICE_ROWS", 3)  # the state read back in several chunks
+    rng = random.Random(seed)
+    stored = {p: Seen(rng.choice(["", f"{rng.getrandbits(64):016x}"]), rng.randint(0, 9), rng.randint(0, 9),
+                      rng.choice([-1, 0, 1, 5]), rng.choice(["r1", "r2", "r3"]))
+              for p in rng.sample(NAMES, rng.randint(0, len(NAMES)))}
+    save_processed(tmp_path, stored, "unused", [])
+    state = load_processed(tmp_path)
+    assert isinstance(state, Processed) and state == stored and len(state) == len(stored)
+    asked = rng.sample(NAMES, rng.randint(0, len(NAMES))) + ["never.txt"]
+    rows = state.rows_of(asked)
+    for path, row in zip(asked, rows.tolist()):
+        assert (row >= 0) == (path in stored)
+        if row >= 0:
+            assert state.seen_at(row) == stored[path]
+            assert bool(state.unread[row]) == (stored[path].sha256 == "")
+    hashes = {"r1": "h-now", "r2": "h-old", "r3": None}
+    present = set(rng.sample(NAMES, rng.randint(0, len(NAMES))))
+    got = stale_files(state, hashes, "h-now", present)
+    assert (got.paths, got.gone, got.articles) == _stale_reference(stored, hashes, "h-now", present)
+
+
+def test_an_empty_state_answers_every_lookup_with_nothing(tmp_path):
+    state = load_processed(tmp_path)  # nothing stored here
+    assert len(state) == 0 and not state and state == {}
+    assert state.rows_of(["a.txt", "b.txt"]).tolist() == [-1, -1] and state.rows_of([]).tolist() == []
+    assert state.get("a.txt") is None

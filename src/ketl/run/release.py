@@ -44,3 +44,18 @@ def releasing(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     finally:
         release_memory()
+
+
+def lean_arrow_pool() -> None:
+    """Give the calling process Arrow's system allocator (glibc malloc) instead of mimalloc.
+
+    For the flow's process, which holds a few long-lived tables (the stored
+    processed-files state) rather than streaming many: mimalloc kept 42-54 MiB
+    of RSS to read the 16 MiB state of 100,000 files, glibc 26, and a table read
+    later reuses the freed pages. The workers keep mimalloc, faster for their
+    many short-lived buffers (and :func:`release_memory` hands its pages back).
+    """
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
