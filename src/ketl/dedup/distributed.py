@@ -473,6 +473,7 @@ def link_rows(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResu
     idx._bands = idx._grams = None  # the shards own the band and n-gram files
     if len(idx) != plan.n_old:
         raise ValueError(f"stored index changed since step 1 ({len(idx)} items, expected {plan.n_old})")
+    release()  # the stored index's reads: the containment and link steps below were laid over their pages
     s = idx.settings
     if plan.new:
         folder = cls.paths(plan.new_state).sketches
