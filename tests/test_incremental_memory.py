@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from ketl.dedup.index import ArticleIndex, QuoteIndex, _positions_in
+from ketl.dedup.index import ArticleIndex, QuoteIndex, _first_positions, _positions_in
 from ketl.run.batch import RunContext
 from ketl.run.dedup import _write_quotes, with_clusters
 from ketl.schemas import QUOTES
@@ -215,3 +215,44 @@ def test_stored_index_loads_as_the_whole_table_read_did(tmp_path, cls, seed):
     more = _quote_rows(40, seed * 10 + 9)
     table = pa.table({cls.id_column: [r[0] for r in more], "text": [r[2] * 3 for r in more]})
     assert full.add(table).equals(index.add(table))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_first_positions_equal_index_in_over_every_stored_id(seed):
+    """The register step numbers a run's ids against the stored ones: a hash table of the
+    run's ids, every stored id looked up once (was: a table of every stored id)."""
+    rng = random.Random(seed)
+    alphabet = "abжш中文ب٣αγ"
+    stored = list(dict.fromkeys("".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 5)))
+                                for _ in range(rng.randrange(0, 200))))
+    chunks = [stored[:len(stored) // 3], stored[len(stored) // 3:]]  # as the index keeps them: chunks
+    known = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
+    run = [rng.choice(stored) if stored and rng.random() < 0.5 else "".join(rng.choice(alphabet) for _ in range(3))
+           for _ in range(rng.randrange(0, 60))]
+    if run and rng.random() < 0.3:
+        run[rng.randrange(len(run))] = None
+    values = pa.array(run, pa.string())
+    want = pc.fill_null(pc.index_in(values, value_set=known), -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    got = _first_positions(values, known)
+    assert got.dtype == np.int64 and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_run_numbered_against_a_stored_index_as_before(seed):
+    """_positions (the register step's numbering) against the old look-up in every stored id."""
+    index = QuoteIndex()
+    rows = _quote_rows(200, seed)
+    index.add(pa.table({"quote_id": [r[0] for r in rows], "text": [r[2] for r in rows]}))
+    rng = random.Random(seed)
+    again = [rng.choice(rows)[0] for _ in range(30)]  # stored ids read again, some twice
+    new = [f"new-{k % 25}-ж" for k in range(40)]  # new ids, some twice
+    ids = again + new
+    rng.shuffle(ids)
+    ids = pa.array(ids, pa.string())
+    pos, new_rows, new_ids = index._positions(ids)
+    where = pc.fill_null(pc.index_in(ids, value_set=index._ids()), -1).to_numpy().astype(np.int64)
+    known = where >= 0
+    assert np.array_equal(pos[known], where[known])  # stored ids keep their items
+    assert (pos[~known] >= len(rows)).all() and len(new_ids) == 25  # new ones numbered after, once each
+    assert np.array_equal(np.flatnonzero(~known)[np.unique(pos[~known], return_index=True)[1]], new_rows)
+    assert new_ids.to_pylist() == list(dict.fromkeys(ids.filter(pa.array(~known)).to_pylist()))

@@ -187,19 +187,18 @@ def write_atomic(table: pa.Table, path: Path, **kwargs) -> None:
 _READ_ROWS = 65_536  # rows of a stored index's main table read at a time
 
 
-def _positions_in(values: pa.ChunkedArray, ids: pa.Array) -> np.ndarray | None:
-    """Per value, the position of its first occurrence in ``ids`` (``pc.index_in(values,
-    value_set=ids)``), as int64; None when a value is null or not in ``ids``.
+def _first_positions(values: pa.Array | pa.ChunkedArray, ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Per value, the position of its first occurrence in ``ids``, -1 where it has none (or is
+    null): ``pc.index_in(values, value_set=ids)`` with nulls as -1, as int64.
 
-    ``values`` may be dictionary-encoded (a stored index's cluster_id: few distinct roots
-    for many rows): the hash table is then built over the distinct values only, and
-    ``ids`` looked up in it, rather than a table of every id (32 MB at 545,976 quotes,
-    whose cluster ids name 3,081 roots)."""
+    The hash table is built over the distinct values, and ``ids`` looked up in it once,
+    rather than a table of every id: a stored index's cluster ids name few roots (3,081
+    for 545,976 quotes), and a run's new ids are few beside the stored ones (a table of
+    every stored id was 32-40 MB at 545,976 quotes). ``values`` may come dictionary-encoded."""
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values], values.type)
     if not pa.types.is_dictionary(values.type):
-        found = pc.index_in(values, value_set=ids)
-        return None if found.null_count else found.to_numpy().astype(np.int64)
-    if values.null_count:
-        return None
+        values = pc.dictionary_encode(values)
     values = values.unify_dictionaries()
     out = np.empty(len(values), np.int64)
     if not len(values):
@@ -207,13 +206,21 @@ def _positions_in(values: pa.ChunkedArray, ids: pa.Array) -> np.ndarray | None:
     distinct = values.chunk(0).dictionary
     slot = pc.fill_null(pc.index_in(ids, value_set=distinct), -1).to_numpy()  # each id's value, if it is one
     at = np.flatnonzero(slot >= 0)
-    first = np.full(len(distinct), -1, np.int64)
+    first = np.full(len(distinct) + 1, -1, np.int64)  # the last: where a value is null
     first[slot[at[::-1]]] = at[::-1]  # reversed: the first occurrence wins
     del slot, at
     lo = 0
     for chunk in values.chunks:  # a chunk at a time: no int64 copy of every row's dictionary index
-        out[lo:lo + len(chunk)] = first[chunk.indices.to_numpy(zero_copy_only=False)]
+        out[lo:lo + len(chunk)] = first[pc.fill_null(chunk.indices, len(distinct)).to_numpy()]
         lo += len(chunk)
+    return out
+
+
+def _positions_in(values: pa.Array | pa.ChunkedArray, ids: pa.Array) -> np.ndarray | None:
+    """Per value, the position of its first occurrence in ``ids`` (``pc.index_in(values,
+    value_set=ids)``), as int64; None when a value is null or not in ``ids`` (see
+    :func:`_first_positions`)."""
+    out = _first_positions(values, ids)
     return None if (out < 0).any() else out
 
 
@@ -525,9 +532,9 @@ class NearDupIndex:
         unknown = None  # every row
         pos = None
         if n_old:
-            where = pc.index_in(ids, value_set=self._ids())
-            if where.null_count < len(where):
-                pos = where.fill_null(-1).to_numpy().astype(np.int64)
+            where = _first_positions(ids, self._ids())  # no hash table of every stored id
+            if (where >= 0).any():
+                pos = where
                 unknown = np.flatnonzero(pos < 0)
             del where
         if unknown is not None and not len(unknown):
