@@ -16,6 +16,18 @@ killing a run right after its batches (the crash tests' fault point):
 
 The replay writes into a temporary staging folder; the work folder's dedup
 scratch files are rewritten with the same content.
+
+An incremental run's steps read the stored dataset too (its indexes, its
+quotes and articles). Keep a work folder of a run that adds files to a stored
+dataset (a first run without the fault, new files, then the fault run) and
+name that output folder with ``--stored``: the steps get its current snapshot
+as ``previous``, and the staging folder starts as ``Store.begin`` makes it
+(the stored tables linked, the quotes rewritten):
+
+    ketl run --raw <corpus> --out /tmp/k/out                              # the stored dataset
+    <add files to the corpus>
+    KETL_FAULT=after_batches ketl run --raw <corpus> --out /tmp/k/out   # the incremental run, kept
+    python benchmarks/bench_run_steps_rss.py /tmp/k/out/.ketl/staging/<run>.work --stored /tmp/k/out
 """
 
 from __future__ import annotations
@@ -41,8 +53,9 @@ def _ctx(staging: Path):
                       config_hash="replay", started_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
 
 
-def _step(staging: Path, step: str, batches: list[int]) -> None:
-    """Run one step here (a child process) and pickle its result beside the staging folder."""
+def _step(staging: Path, step: str, batches: list[int], previous: Path | None = None) -> None:
+    """Run one step here (a child process) and pickle its result beside the staging folder;
+    ``previous``: the stored snapshot an incremental run builds on."""
     from ketl.run import dedup
     from ketl.run.dedup import SHARDS, DedupPlan, band_shard, finalize_index, register_index
 
@@ -52,7 +65,7 @@ def _step(staging: Path, step: str, batches: list[int]) -> None:
     keep = staging.parent / "results.pkl"
     done = pickle.loads(keep.read_bytes()) if keep.is_file() else {}
     if step.startswith("register-"):  # the pool runs the two indexes' steps side by side
-        done.setdefault("plans", {})[step.split("-")[1]] = register_index(ctx, step.split("-")[1], batches, None)
+        done.setdefault("plans", {})[step.split("-")[1]] = register_index(ctx, step.split("-")[1], batches, previous)
     elif step.startswith("bands-"):
         plan = DedupPlan(done["plans"])
         done.setdefault("shards", {})[step] = band_shard(ctx, plan, int(step.split("-")[1]), SHARDS)
@@ -60,7 +73,7 @@ def _step(staging: Path, step: str, batches: list[int]) -> None:
         shards = [done["shards"][k] for k in sorted(done["shards"])] if "shards" in done else _kept_pairs(ctx)
         # as the pool runs it: the articles half also builds article_clusters (older code: finalize_index)
         half = getattr(dedup, "finalize_half", finalize_index)
-        half(ctx, step.split("-")[1], batches, None, DedupPlan(done["plans"]), shards, [])
+        half(ctx, step.split("-")[1], batches, previous, DedupPlan(done["plans"]), shards, [])
     else:  # what follows both halves: quote_clusters (older code: both propagation tables)
         (getattr(dedup, "write_quote_propagation", None) or dedup.write_propagation)(ctx)
     keep.write_bytes(pickle.dumps(done))
@@ -75,12 +88,13 @@ def _kept_pairs(ctx) -> list:
             for s in range(SHARDS)]
 
 
-def _child(staging: Path, step: str, batches: list[int]) -> tuple[float, float]:
+def _child(staging: Path, step: str, batches: list[int], previous: Path | None = None) -> tuple[float, float]:
     """Peak RSS MiB and CPU seconds of ``step`` in a fresh process."""
     code = ("import sys, pickle; sys.path.insert(0, sys.argv[1]); import bench_run_steps_rss as b; "
-            "from pathlib import Path; b._step(Path(sys.argv[2]), sys.argv[3], pickle.loads(bytes.fromhex(sys.argv[4])))")
+            "from pathlib import Path; b._step(Path(sys.argv[2]), sys.argv[3], pickle.loads(bytes.fromhex(sys.argv[4])), "
+            "Path(sys.argv[5]) if sys.argv[5] else None)")
     proc = subprocess.Popen([sys.executable, "-c", code, str(Path(__file__).parent), str(staging), step,
-                             pickle.dumps(batches).hex()])
+                             pickle.dumps(batches).hex(), str(previous or "")])
     _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own figures
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
@@ -95,6 +109,8 @@ def main() -> None:
     ap.add_argument("--steps", help="comma-separated step-name prefixes to run (default: all; e.g. register,bands: "
                     "the band tasks need the register steps); without the band steps the cluster steps read "
                     "the pairs the kept run's band tasks left in the work folder")
+    ap.add_argument("--stored", type=Path, help="the kept run's output folder, when it added files to a stored "
+                    "dataset: its current snapshot is the steps' previous one (an incremental run)")
     ap.add_argument("--repeat", type=int, default=1, help="run the steps this many times (fresh staging each time)")
     args = ap.parse_args()
     from ketl.run.dedup import SHARDS
@@ -105,23 +121,36 @@ def main() -> None:
     if args.steps:
         wanted = tuple(w for w in args.steps.split(",") if w)
         steps = [s for s in steps if s.startswith(wanted)]
-    print(f"{len(batches)} batches from {args.work}; load average {os.getloadavg()[0]:.1f}")
+    previous = None
+    if args.stored is not None:
+        from ketl.store import Store
+
+        previous = Store(args.stored).current
+        previous = previous.resolve() if previous is not None else None
+    print(f"{len(batches)} batches from {args.work}; stored: {previous or 'none'}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'step':<14}{'peak RSS MiB':>27}{'CPU s':>8}{'wall s':>8}")
     for _ in range(args.repeat):
-        _replay(args.work, args.keep, steps, batches)
+        _replay(args.work, args.keep, steps, batches, previous)
 
 
-def _replay(work: Path, keep: Path | None, steps: list[str], batches: list[int]) -> None:
+def _replay(work: Path, keep: Path | None, steps: list[str], batches: list[int], previous: Path | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="ketl-steps-") as scratch:
         tmp = keep or scratch
         Path(tmp).mkdir(parents=True, exist_ok=True)
         staging = Path(tmp) / "stage"
         for sub in ("_state", "articles", "quotes"):
             (staging / sub).mkdir(parents=True)
+        if previous is not None:  # as Store.begin: the stored tables linked, but the rewritten ones
+            from ketl.store import REWRITTEN, TABLES, _link_tree
+
+            for table in TABLES:
+                if table not in REWRITTEN:
+                    _link_tree(previous / table, staging / table)
         os.symlink(work.resolve(), Path(tmp) / "stage.work")
         for step in steps:
             t = time.perf_counter()
-            rss, cpu = _child(staging, step, batches)
+            rss, cpu = _child(staging, step, batches, previous)
             print(f"{step:<14}{rss:27.0f}{cpu:8.2f}{time.perf_counter() - t:8.1f}", flush=True)
 
 

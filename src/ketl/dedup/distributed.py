@@ -123,6 +123,7 @@ def register(cls: type[NearDupIndex], index: str, old_state: Path | None, new_st
         cls.load(old_state, settings).save(migrated)
         old_state = migrated
     idx = cls.load(old_state, settings, bands=False, grams=False) if old_state else cls(settings)
+    release()  # the stored index's reads: the numbering below was laid over their pages
     n_old = len(idx)
     new_rows, n_new = _number(cls, idx, parts, RunPlan(index, None, str(new_state), str(work), n_old, n_old))
     release()
@@ -473,6 +474,7 @@ def link_rows(cls: type[NearDupIndex], plan: RunPlan, shards: Sequence[ShardResu
     idx._bands = idx._grams = None  # the shards own the band and n-gram files
     if len(idx) != plan.n_old:
         raise ValueError(f"stored index changed since step 1 ({len(idx)} items, expected {plan.n_old})")
+    release()  # the stored index's reads: the containment and link steps below were laid over their pages
     s = idx.settings
     if plan.new:
         folder = cls.paths(plan.new_state).sketches

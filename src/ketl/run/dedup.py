@@ -257,21 +257,28 @@ def _write_quotes(ctx: RunContext, batches: list[int], previous: Path | None, qu
     and the quotes of re-read files give way to their new ones. Returns the run's
     quotes and the clusters of more than one member.
 
-    Streamed in two passes over the stored parts and the run's batches, in the same
+    Streamed in passes over the stored parts and the run's batches, in the same
     order: the ids (narrow) for the clusters' live members, then each piece with
     its cluster columns, written as it comes. The table was read whole, three
-    copies deep (400 MB of a worker at 100,000 articles).
+    copies deep (400 MB of a worker at 100,000 articles). The stored parts are read
+    a slice of rows at a time (:data:`STORED_ROWS`): a stored part is a run date's
+    whole table, and reading it whole held every stored quote's text (+258 MiB of
+    an incremental run's step at 100,000 stored articles, and its filtered copy
+    +136 more).
     """
     staging = Path(ctx.staging)
     pieces = _QuotePieces(ctx, batches, previous, linked, replaced)
-    ids = pieces.ids()
-    release_memory()  # reading a column of every part left its buffers' pages (+40 MB at 100 parts)
+    index = quotes_index or QuoteIndex()
+    rows = sum(len(ids) for ids in pieces.id_slices())
     clusters, n_new = 0, 0
-    if len(ids):
-        index = quotes_index or QuoteIndex()
-        live_item, live_size = index.live_roots(ids)  # numbers, named a piece at a time
-        del ids
-        release_memory()  # the id look-up's hash tables: the pieces below were read into their pages
+    if rows:
+        if rows == len(index) and index.in_item_order(pieces.id_slices()):
+            # The stored rows and then the new ones, none replaced: row k is item k, and
+            # no id need be held (the whole column and its hash table: 60 MB at 555,216 quotes).
+            live_item, live_size = index.item_order_roots()
+        else:
+            live_item, live_size = index.live_roots(pieces.ids())  # numbers, named a piece at a time
+        release_memory()  # the id reads' and look-up's buffers: the pieces below were read into their pages
         offset = 0
         with PartWriters(staging, "quotes", ctx.files.quotes_part_name()) as out:
             for piece, new in pieces:
@@ -281,8 +288,16 @@ def _write_quotes(ctx: RunContext, batches: list[int], previous: Path | None, qu
                 offset += n
                 clusters += multi
                 n_new += n if new else 0
-                for run_date in pc.unique(piece.column("run_date")).to_pylist():
-                    out.write(piece.filter(pc.equal(piece.column("run_date"), run_date)), run_date)
+                run_dates = pc.unique(piece.column("run_date"))
+                if len(run_dates) == 1:  # a stored slice, or a batch: one run date, no filtered copy
+                    out.write(piece, run_dates[0].as_py())
+                else:
+                    for run_date in run_dates.to_pylist():
+                        out.write(piece.filter(pc.equal(piece.column("run_date"), run_date)), run_date)
+                del piece, names
+                # Each slice's reads and encoders in the pages the last one freed: without this
+                # the pool's pages grew slice by slice (+110 MiB over 34 slices at 545,976 quotes).
+                release_memory()
     elif replaced:  # every stored quote was replaced by none: the commit must not carry them over
         (staging / "quotes" / f"run_date={ctx.run_date}").mkdir(parents=True, exist_ok=True)
     return n_new, clusters
@@ -293,29 +308,46 @@ _KEPT = [c for c in QUOTES.names if c not in ("cluster_size", "is_canonical")]
 _TARGET = pa.schema([QUOTES.field(c) for c in _KEPT] + [pa.field("run_date", pa.string())])
 
 
+# Stored quote rows read at a time by the quotes table's rewrite (a Parquet batch; a
+# row group is read whole, and a first run writes one a batch of articles).
+STORED_ROWS = 16_384
+
+
 class _QuotePieces:
     """The rows of the new quotes table, a piece at a time: each stored part (less the
-    re-read files' rows), then each batch's new quotes; iterating gives
-    ``(piece, is_new)`` in :data:`_TARGET`'s schema, :meth:`ids` their quote ids."""
+    re-read files' rows) a slice at a time, then each batch's new quotes; iterating gives
+    ``(piece, is_new)`` in :data:`_TARGET`'s schema, :meth:`id_slices` their quote ids."""
 
     def __init__(self, ctx: RunContext, batches: list[int], previous: Path | None,
-                 linked: Linked | None, replaced: list[str] | tuple) -> None:
+                 linked: Linked | None, replaced: list[str] | tuple, stored_rows: int | None = None) -> None:
         self.ctx, self.batches, self.linked, self.replaced = ctx, batches, linked, replaced
+        self.stored_rows = stored_rows or STORED_ROWS
         root = previous / "quotes" if previous is not None else None
         self.stored = sorted(root.rglob("*.parquet")) if root is not None and root.is_dir() else []
 
+    def id_slices(self):
+        """The quote ids of the pieces, a slice at a time, in their order (as strings)."""
+        # source_path only to drop the re-read files' rows (a wide column: 40 MB at 555,216 quotes)
+        columns = ["quote_id", "source_path"] if self.replaced else ["quote_id"]
+        for path in self.stored:
+            for t in self._stored(path, columns):
+                if t.num_rows:
+                    yield t.column("quote_id").cast(pa.string())
+        for path in self.ctx.files.sketch_parts("quotes", self.batches):
+            ids = distributed.read_part(path, ["quote_id"]).column(0)
+            if len(ids):
+                yield ids.cast(pa.string())
+
     def ids(self) -> pa.Array:
-        parts = [self._stored(p, ["quote_id", "source_path"]).column("quote_id") for p in self.stored]
-        parts += [distributed.read_part(p, ["quote_id"]).column(0)
-                  for p in self.ctx.files.sketch_parts("quotes", self.batches)]
-        chunks = [c for col in parts for c in col.cast(pa.string()).chunks]
+        """Every piece's quote ids as one array."""
+        chunks = [c for col in self.id_slices() for c in col.chunks]
         return pa.chunked_array(chunks, pa.string()).combine_chunks() if chunks else pa.array([], pa.string())
 
     def __iter__(self):
         for path in self.stored:
-            piece = self._stored(path, _TARGET.names)
-            if piece.num_rows:
-                yield piece.cast(_TARGET), False
+            for piece in self._stored(path, _TARGET.names):
+                if piece.num_rows:
+                    yield piece.cast(_TARGET), False
         offset = 0
         for path in self.ctx.files.sketch_parts("quotes", self.batches):
             piece = _new_quotes(self.ctx, path, self.linked, offset)
@@ -323,18 +355,22 @@ class _QuotePieces:
             if piece.num_rows:
                 yield piece.select(_TARGET.names).cast(_TARGET), True
 
-    def _stored(self, path: Path, columns: list[str]) -> pa.Table:
+    def _stored(self, path: Path, columns: list[str]):
         """A stored part's ``columns`` (nulls for those an older ketl did not write), less
-        the rows of re-read files; ``run_date`` from its folder."""
+        the rows of re-read files; ``run_date`` from its folder: :attr:`stored_rows` rows
+        at a time, read on this thread (as :func:`distributed.read_part`)."""
         names = pq.read_schema(path).names
-        t = distributed.read_part(path, [c for c in columns if c in names and c != "run_date"])
-        for c in columns:
-            if c == "run_date":
-                run_date = path.parent.name.partition("run_date=")[2] or None
-                t = t.append_column("run_date", pa.array([run_date] * t.num_rows, pa.string()))
-            elif c not in t.column_names:
-                t = t.append_column(_TARGET.field(c), pa.nulls(t.num_rows, _TARGET.field(c).type))
-        return _without(t.select(columns), self.replaced) if "source_path" in columns else t.select(columns)
+        run_date = path.parent.name.partition("run_date=")[2] or None
+        with pq.ParquetFile(path) as f:
+            for batch in f.iter_batches(batch_size=self.stored_rows, use_threads=False,
+                                        columns=[c for c in columns if c in names and c != "run_date"]):
+                t = pa.Table.from_batches([batch])
+                for c in columns:
+                    if c == "run_date":
+                        t = t.append_column("run_date", pa.array([run_date] * t.num_rows, pa.string()))
+                    elif c not in t.column_names:
+                        t = t.append_column(_TARGET.field(c), pa.nulls(t.num_rows, _TARGET.field(c).type))
+                yield _without(t.select(columns), self.replaced) if "source_path" in columns else t.select(columns)
 
 
 def _new_quotes(ctx: RunContext, path: Path, linked: Linked | None, offset: int) -> pa.Table:
