@@ -129,19 +129,14 @@ def stale_files(processed: Mapping[str, Seen] | Processed, run_hashes: dict[str,
     table): the processed state records the run that wrote each file's rows,
     so no article needs reading. A file whose run is unknown is not judged.
     """
-    import pyarrow.compute as pc
-
     processed = as_processed(processed)
     paths: set[str] = set()
     gone = articles = 0
     other = [r for r, h in run_hashes.items() if h is not None and h != config_hash]
     if not other or not len(processed):
         return Stale(paths, gone, articles)
-    in_other = pc.is_in(processed.table.column("run_id"), value_set=pa.array(other, pa.string()))
-    rows = np.flatnonzero((processed.n_articles > 0) & ~processed.unread
-                          & in_other.to_numpy(zero_copy_only=False))
-    stale = processed.table.column("source_path").take(pa.array(rows, pa.int64())).to_pylist()
-    for path, n in zip(stale, processed.n_articles[rows].tolist()):
+    rows = np.flatnonzero((processed.n_articles > 0) & ~processed.unread & processed.from_runs(other))
+    for path, n in zip(processed.path_at(rows), processed.n_articles[rows].tolist()):
         if path in present:
             paths.add(path)
             articles += n

@@ -43,6 +43,9 @@ class Seen:
     run_id: str = ""
 
 
+_LOOKUP_ROWS = 16_384
+
+
 class Processed(Mapping[str, Seen]):
     """The stored state, looked up in columns. A read-only mapping path -> :class:`Seen`
     (tests and small callers use it so); the run's lookups go through :meth:`rows_of`,
@@ -51,35 +54,56 @@ class Processed(Mapping[str, Seen]):
     def __init__(self, table: pa.Table) -> None:
         import pyarrow.compute as pc
 
-        self.table = table
-        # One chunk for the lookups' value set; the other columns stay as read.
+        # The paths in one chunk (the lookups' value set) and the run ids as a dictionary
+        # (a few runs): the table as read is let go, not kept beside them.
         self._paths = table.column("source_path").combine_chunks()
+        self._runs = pc.dictionary_encode(table.column("run_id").combine_chunks())
+        self._sha = table.column("source_sha256")
         self.size = table.column("size").to_numpy()
         self.mtime_ns = table.column("mtime_ns").to_numpy()
         self.n_articles = table.column("n_articles").to_numpy()
         # Rejected unread: no bytes were hashed, nothing to compare a file's bytes with.
-        self.unread = pc.equal(table.column("source_sha256"), "").to_numpy()
+        self.unread = pc.equal(self._sha, "").to_numpy()
         self._by_path: dict[str, int] | None = None
+
+    @property
+    def table(self) -> pa.Table:
+        """The state as :data:`PROCESSED_SCHEMA` rows (what :func:`save_processed` merges into)."""
+        return pa.table([self._paths, self._sha, self.size, self.mtime_ns, self.n_articles,
+                         self._runs.cast(pa.string())], schema=PROCESSED_SCHEMA)
 
     def rows_of(self, paths: Sequence[str]) -> np.ndarray:
         """Each path's row in the state, -1 for a path it does not hold."""
         import pyarrow.compute as pc
 
-        if not len(self) or not len(paths):
-            return np.full(len(paths), -1, dtype=np.int64)
-        found = pc.index_in(pa.array(paths, pa.string()), value_set=self._paths)
-        return pc.fill_null(found, -1).to_numpy().astype(np.int64, copy=False)
+        out = np.full(len(paths), -1, dtype=np.int64)
+        if not len(self):
+            return out
+        # A slice of paths at a time: the query's strings are copied into Arrow, 100,000 at once 5 MB more.
+        for lo in range(0, len(paths), _LOOKUP_ROWS):
+            found = pc.index_in(pa.array(paths[lo:lo + _LOOKUP_ROWS], pa.string()), value_set=self._paths)
+            out[lo:lo + len(found)] = pc.fill_null(found, -1).to_numpy()
+        return out
+
+    def from_runs(self, run_ids: Sequence[str]) -> np.ndarray:
+        """Mask of the rows written by one of ``run_ids``."""
+        import pyarrow.compute as pc
+
+        named = pc.is_in(self._runs.dictionary, value_set=pa.array(run_ids, pa.string())).to_numpy(zero_copy_only=False)
+        return named[self._runs.indices.to_numpy(zero_copy_only=False)] if len(self) else np.zeros(0, bool)
+
+    def path_at(self, rows: np.ndarray) -> list[str]:
+        return self._paths.take(pa.array(rows, pa.int64())).to_pylist()
 
     def seen_at(self, row: int) -> Seen:
-        t = self.table
-        return Seen(t.column("source_sha256")[row].as_py(), int(self.size[row]), int(self.mtime_ns[row]),
-                    int(self.n_articles[row]), t.column("run_id")[row].as_py())
+        return Seen(self._sha[row].as_py(), int(self.size[row]), int(self.mtime_ns[row]),
+                    int(self.n_articles[row]), self._runs[row].as_py())
 
     def run_ids(self, rows: np.ndarray) -> list[str]:
-        return self.table.column("run_id").take(pa.array(rows, pa.int64())).to_pylist()
+        return self._runs.take(pa.array(rows, pa.int64())).cast(pa.string()).to_pylist()
 
     def __len__(self) -> int:
-        return self.table.num_rows
+        return len(self._paths)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths.to_pylist())
