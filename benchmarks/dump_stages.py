@@ -28,7 +28,8 @@ sys.path.insert(0, str(HERE))
 
 from bench_vs_by_hand import SHARED, build_corpus  # noqa: E402
 
-VOLATILE = {"run_id", "processed_at", "ingested_at", "created_at", "updated_at", "first_seen", "last_seen"}
+# mtime_ns: the work folder's file rows (files-*.parquet) carry the copied files' stat, new every dump
+VOLATILE = {"run_id", "processed_at", "ingested_at", "created_at", "updated_at", "first_seen", "last_seen", "mtime_ns"}
 
 
 def build_raw(raw: Path, n: int) -> None:
