@@ -161,3 +161,24 @@ def test_an_empty_state_answers_every_lookup_with_nothing(tmp_path):
     assert len(state) == 0 and not state and state == {}
     assert state.rows_of(["a.txt", "b.txt"]).tolist() == [-1, -1] and state.rows_of([]).tolist() == []
     assert state.get("a.txt") is None
+
+
+def test_nulls_in_a_stored_state_are_no_traceback(tmp_path):
+    """ketl never writes a null there; a hand-made state with one still plans and judges:
+    a null sha256 matches no file's bytes (the file is read again), a null run id is no run's."""
+    from ketl.ingest.scan import scan
+    from ketl.run.incremental import plan, stale_files
+    from ketl.run.processed import Processed
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "a.txt").write_text("Ереван\n", encoding="utf-8")
+    (raw / "b.txt").write_text("埃里温\n", encoding="utf-8")
+    files = scan(raw)
+    table = pa.table([[f.path for f in files], [None, "x" * 64], [f.size for f in files],
+                      [f.mtime_ns + 1 for f in files], [1, 2], ["r1", None]], schema=PROCESSED_SCHEMA)
+    state = Processed(table)
+    assert state.unread.tolist() == [False, False] and state.from_runs(["r1"]).tolist() == [True, False]
+    assert sorted(f.path for f in plan(raw, files, state).to_read) == ["a.txt", "b.txt"]
+    stale = stale_files(state, {"r1": "old"}, "now", {"a.txt", "b.txt"})
+    assert stale.paths == {"a.txt"} and stale.articles == 1

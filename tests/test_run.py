@@ -266,9 +266,28 @@ def test_kill_9_mid_run_leaves_the_earlier_dataset_intact(point, killed_runs):
 
 def test_curate_flow_is_callable_from_python(raw_copy, tmp_path):
     from ketl.flows import curate
+    from ketl.run import progress
 
-    summary = curate(raw=str(raw_copy), out=str(tmp_path / "o"), workers=1)
+    class Bars:  # what the CLI's progress bars are told
+        def __init__(self):
+            self.total, self.done = {}, {}
+
+        def start(self, phase, total):
+            self.total[phase] = total
+
+        def advance(self, phase, n=1):
+            self.done[phase] = self.done.get(phase, 0) + n
+
+    bars = Bars()
+    progress.set_reporter(bars)
+    try:
+        summary = curate(raw=str(raw_copy), out=str(tmp_path / "o"), workers=1)
+    finally:
+        progress.set_reporter(None)
     assert summary["articles"] == 5 and summary["files_seen"] == 5
+    # every bar's total is what it counts up to (the curate bar once read 0 of 0 batches)
+    assert bars.total["read"] == bars.total["curate"] >= 1
+    assert all(bars.done.get(phase) == total for phase, total in bars.total.items()), (bars.total, bars.done)
     # the run published its counts and summary as Prefect artifacts
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey

@@ -320,33 +320,32 @@ class NearDupIndex:
         # The columns one at a time, on this thread, and cluster_id as the file keeps it (a
         # dictionary of the roots): the whole table read at once, cluster_id as strings and
         # its look-up in a hash table of every id took 177 MiB at 545,976 quotes (25 MB kept).
-        main = pq.ParquetFile(p.main, read_dictionary=["cluster_id"])
-        stored = json.loads((main.schema_arrow.metadata or {}).get(_META_KEY, b"{}"))
-        fmt = stored.get("format")
-        if (stored.get("settings") != dataclasses.asdict(index.settings) or stored.get("scheme") != SCHEME
-                or fmt not in (_FORMAT, *_LEGACY_FORMATS)):
-            raise DamagedIndex(f"{p.main} was built with other settings or layout ({stored}); {REBUILD}")
-        s = index.settings
-        column = lambda name: main.read(columns=[name], use_threads=False).column(0)  # noqa: E731
-        # read a batch at a time and joined: one read of the whole column grew its buffers by
-        # doubling, and the pool kept every size (+72 MiB for 20 MB of ids at 545,976 quotes)
-        ids = pa.chunked_array([b.column(0) for b in main.iter_batches(_READ_ROWS, columns=["id"], use_threads=False)],
-                               main.schema_arrow.field("id").type).combine_chunks()
-        index._n = len(ids)
-        if index._n:
-            index._id_chunks = [ids]
-        root = _positions_in(column("cluster_id"), ids)
-        if root is None:
-            raise DamagedIndex(f"{p.main}: a cluster_id is not an indexed id; {REBUILD}")
-        index._root = root
-        index._sim = column("similarity").to_numpy().astype(np.float32)
-        index._lens = column("n_grams").to_numpy().astype(np.int64)
-        if fmt == _FORMAT:
-            index._sketches = SketchStore.open(p.sketches, s.num_perm, upto=index._n)
-        elif index._n:  # format 2: signatures (and bands) inline; saving converts
-            sigs = _from_fixed(column("signature"), s.num_perm, np.uint32)
-            index._sketches.append(sigs, _grams_from_index(p.legacy_grams, index._n) if s.containment else None)
-        main.close()
+        with pq.ParquetFile(p.main, read_dictionary=["cluster_id"]) as main:  # closed on a DamagedIndex too
+            stored = json.loads((main.schema_arrow.metadata or {}).get(_META_KEY, b"{}"))
+            fmt = stored.get("format")
+            if (stored.get("settings") != dataclasses.asdict(index.settings) or stored.get("scheme") != SCHEME
+                    or fmt not in (_FORMAT, *_LEGACY_FORMATS)):
+                raise DamagedIndex(f"{p.main} was built with other settings or layout ({stored}); {REBUILD}")
+            s = index.settings
+            column = lambda name: main.read(columns=[name], use_threads=False).column(0)  # noqa: E731
+            # read a batch at a time and joined: one read of the whole column grew its buffers by
+            # doubling, and the pool kept every size (+72 MiB for 20 MB of ids at 545,976 quotes)
+            ids = pa.chunked_array([b.column(0) for b in main.iter_batches(_READ_ROWS, columns=["id"], use_threads=False)],
+                                   main.schema_arrow.field("id").type).combine_chunks()
+            index._n = len(ids)
+            if index._n:
+                index._id_chunks = [ids]
+            root = _positions_in(column("cluster_id"), ids)
+            if root is None:
+                raise DamagedIndex(f"{p.main}: a cluster_id is not an indexed id; {REBUILD}")
+            index._root = root
+            index._sim = column("similarity").to_numpy().astype(np.float32)
+            index._lens = column("n_grams").to_numpy().astype(np.int64)
+            if fmt == _FORMAT:
+                index._sketches = SketchStore.open(p.sketches, s.num_perm, upto=index._n)
+            elif index._n:  # format 2: signatures (and bands) inline; saving converts
+                sigs = _from_fixed(column("signature"), s.num_perm, np.uint32)
+                index._sketches.append(sigs, _grams_from_index(p.legacy_grams, index._n) if s.containment else None)
         if index._bands is not None:
             if fmt == _FORMAT:
                 for b in range(s.bands):

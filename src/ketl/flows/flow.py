@@ -292,7 +292,7 @@ def _curate_batches(ctx: RunContext, summary: RunSummary, lap: Laps, batches: li
     lap("read")
     site_lines_task(ctx, previous, [c.batch for c in prepared])
     lap("site lines")
-    progress.start("curate", len(batches))
+    progress.start("curate", len(prepared))  # (batches is cleared above)
     finished = _gather(finish_task.map(ctx=unmapped(ctx), batches=_split([c.batch for c in prepared], step_tasks)),
                        "curate", tasks > 0)
     done = [c.batch for c in finished]

@@ -63,7 +63,8 @@ class Processed(Mapping[str, Seen]):
         self.mtime_ns = table.column("mtime_ns").to_numpy()
         self.n_articles = table.column("n_articles").to_numpy()
         # Rejected unread: no bytes were hashed, nothing to compare a file's bytes with.
-        self.unread = pc.equal(self._sha, "").to_numpy()
+        # (A null, which ketl never writes, counts as a sha256 that matches no file, as it did.)
+        self.unread = pc.fill_null(pc.equal(self._sha, ""), False).to_numpy(zero_copy_only=False)
         self._by_path: dict[str, int] | None = None
 
     @property
@@ -89,8 +90,11 @@ class Processed(Mapping[str, Seen]):
         """Mask of the rows written by one of ``run_ids``."""
         import pyarrow.compute as pc
 
+        if not len(self):
+            return np.zeros(0, bool)
         named = pc.is_in(self._runs.dictionary, value_set=pa.array(run_ids, pa.string())).to_numpy(zero_copy_only=False)
-        return named[self._runs.indices.to_numpy(zero_copy_only=False)] if len(self) else np.zeros(0, bool)
+        named = np.append(named, False)  # the last: a row without a run id (never written) is no run's
+        return named[pc.fill_null(self._runs.indices, len(named) - 1).to_numpy(zero_copy_only=False)]
 
     def path_at(self, rows: np.ndarray) -> list[str]:
         return self._paths.take(pa.array(rows, pa.int64())).to_pylist()
