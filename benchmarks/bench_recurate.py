@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from ketl.settings import Settings
 from ketl.dedup.index import QuoteIndex
-from ketl.run.incremental import Seen, stale_files
+from ketl.run.incremental import stale_files
+from ketl.run.processed import Seen
 from ketl.run.batch import RunContext, drop_replaced
 from ketl.run.dedup import with_clusters
 

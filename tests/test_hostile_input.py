@@ -26,7 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from ketl.settings import ConfigError, Settings, load_settings
-from ketl.run.incremental import load_processed, plan, save_processed
+from ketl.run.incremental import plan
+from ketl.run.processed import load_processed, save_processed
 from ketl.ingest.read import read_units
 from ketl.ingest.scan import display_path, scan
 from conftest import REPO, SEEDS, lane_result, start_once_in_lane

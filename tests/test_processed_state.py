@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ketl.run.incremental import (FILE_ROWS_SCHEMA, PROCESSED_FILE, PROCESSED_SCHEMA, Seen, file_rows_table,
+from ketl.run.processed import (FILE_ROWS_SCHEMA, PROCESSED_FILE, PROCESSED_SCHEMA, Seen, file_rows_table,
                                   load_processed, merge_processed, save_processed)
 
 

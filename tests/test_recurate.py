@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from ketl.settings import Settings
 from ketl.dedup.index import QuoteIndex
-from ketl.run.incremental import Plan, Seen, add_stale, file_key_in, stale_files
+from ketl.run.incremental import Plan, add_stale, file_key_in, stale_files
+from ketl.run.processed import Seen
 from ketl.ingest.scan import SourceFile
 from ketl.run.dedup import with_clusters
 from ketl.run.user_files import with_user_gazetteer
@@ -61,7 +62,7 @@ def test_add_stale_reads_them_in_scan_order_and_skips_no_more():
 
 def test_only_files_read_again_whole_replace_their_rows():
     from ketl.flows.flow import RunSummary, _replaced
-    from ketl.run.incremental import file_rows_table
+    from ketl.run.processed import file_rows_table
 
     processed = {"edited.txt": _seen("r1"), "now-unreadable.txt": _seen("r1"), "restat.txt": _seen("r1"),
                  "was-rejected.txt": _seen("r1", 0, "")}

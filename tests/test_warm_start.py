@@ -199,7 +199,7 @@ def _two_real_runs(root: Path, migrated_db: Path, api: str, env: dict) -> dict:
         return found
     # the first run's timeline as it was then: the second run adds its own events to the file
     found["trace"] = shutil.copy(trace, root / "timeline-first-run.tsv")
-    from ketl.run.incremental import PROCESSED_FILE, load_processed
+    from ketl.run.processed import PROCESSED_FILE, load_processed
 
     state = (out / ".ketl" / "current").resolve() / "_state"
     found["state"], found["before"], found["inode"] = state, load_processed(state), (state / PROCESSED_FILE).stat().st_ino
@@ -255,7 +255,7 @@ def test_ketl_run_starts_the_pool_before_prefect_and_the_workers_warm_up(two_rea
     assert "articles written" in done.stdout  # the summary, flushed before the quick exit
 
     # a run that finds nothing new keeps the processed-files state as stored (linked, not rewritten)
-    from ketl.run.incremental import PROCESSED_FILE, load_processed
+    from ketl.run.processed import PROCESSED_FILE, load_processed
 
     state, before, inode, again = found["state"], found["before"], found["inode"], found["again"]
     assert again.returncode == 0, again.stderr[-3000:]

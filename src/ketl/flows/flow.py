@@ -42,7 +42,8 @@ from ..ingest.scan import SourceFile, scan
 from ..run import progress, timeline
 from ..run.batch import BatchCounts, RunContext, check_settings, drop_replaced, write_processed
 from ..run.dedup import SHARDS, DedupPlan, ShardPairs, stored_clusters
-from ..run.incremental import Plan, Processed, add_stale, file_rows_table, load_processed, plan, stale_files
+from ..run.incremental import Plan, add_stale, plan, stale_files
+from ..run.processed import Processed, file_rows_table, load_processed
 from ..run.summary import Laps, RunSummary, runs_row
 from ..run.release import lean_arrow_pool
 from ..run.user_files import user_files, with_user_gazetteer
@@ -392,16 +393,16 @@ def _stored_before(ctx: RunContext, batches: list[int], known: Mapping[str, int]
     return pa.concat_tables(kept)
 
 
-def _replaced(summary: RunSummary, file_rows: pa.Table, processed: Collection[str], stale: set[str]) -> list[str]:
-    """Stored files this run read again, whose stored rows its own replace; counts
-    the re-curated articles (stale files) into ``summary``.
+def _replaced(summary: RunSummary, file_rows: pa.Table, stored: Collection[str], stale: set[str]) -> list[str]:
+    """Stored files (``stored``: paths the stored state holds) this run read again, whose
+    stored rows its own replace; counts the re-curated articles (stale files) into ``summary``.
 
     A file whose bytes could not be read now (sha256 empty: unreadable, a
     broken link) keeps its stored rows, as a file gone from raw/ does.
     """
     import pyarrow.compute as pc
 
-    if not processed:  # a first run: nothing stored to replace (and no hash table of paths built)
+    if not stored:  # a first run: nothing stored to replace (and no hash table of paths built)
         return []
     paths, n = file_rows.column("source_path"), file_rows.column("n_articles")
     if stale:
@@ -411,7 +412,7 @@ def _replaced(summary: RunSummary, file_rows: pa.Table, processed: Collection[st
         summary.notes.append(f"re-curated {summary.recurated} articles (settings changed)")
     read = pc.and_(pc.not_equal(file_rows.column("source_sha256"), ""), pc.greater_equal(n, 0))
     again = paths.filter(read).to_pylist()
-    return sorted({p for p in again if p in processed})
+    return sorted({p for p in again if p in stored})
 
 
 def _existing(path: str | None) -> Path | None:

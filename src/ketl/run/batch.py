@@ -52,7 +52,7 @@ from ..ingest.dates import article_date
 from ..schemas import EDITS, items_table
 from ..store import STATE, PartWriters, remove_rows, write_part
 from .handoff import pack, unpack
-from .incremental import file_rows_table, read_processed, save_processed
+from .processed import file_rows_table, read_processed, save_processed
 from .work import MERGED_TABLES, REMOVED_DOCS, SITE_LINES, WorkFolder, run_of_part  # noqa: F401 - names kept here too
 
 _TS = pa.timestamp("us", tz="UTC")

@@ -18,10 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..ingest.scan import SCAN_PROBLEMS, SourceFile
-# The state itself lives in processed.py; its names stay importable from here.
-from .processed import (FILE_ROWS_SCHEMA, PROCESSED_FILE, PROCESSED_SCHEMA, FileRow, Processed,  # noqa: F401
-                        Seen, as_processed, file_rows_table, load_processed, merge_processed, processed_table,
-                        read_processed, save_processed)
+from .processed import Processed, Seen, as_processed
 
 
 @dataclass

@@ -150,8 +150,8 @@ FileRow = tuple[str, str, int, int, int]
 
 
 def file_rows_table(rows: Iterable[FileRow] | pa.Table) -> pa.Table:
-    """This run's file rows as columns: 100,000 of them take 17 MB here against about
-    50 MB as tuples, and the flow's process keeps them to the end of the run."""
+    """File rows as columns (a batch's, written to the work folder; 100,000 take 17 MB
+    against about 50 MB as tuples). A table is returned as it is."""
     if isinstance(rows, pa.Table):
         return rows
     rows = list(rows)
@@ -184,8 +184,8 @@ def save_processed(state_dir: Path, previous: Mapping[str, Seen] | pa.Table, run
 def merge_processed(previous: Mapping[str, Seen] | pa.Table, run_id: str,
                     files: Iterable[FileRow] | pa.Table) -> pa.Table:
     """``previous`` updated with ``files``, sorted by path: what :func:`save_processed` writes."""
-    return pa.concat_tables([processed_table(previous).slice(0, 0),
-                             *_merged(processed_table(previous), run_id, file_rows_table(files))])
+    previous = processed_table(previous)
+    return pa.concat_tables([previous.slice(0, 0), *_merged(previous, run_id, file_rows_table(files))])
 
 
 _SLICE_ROWS = 16_384
@@ -201,8 +201,8 @@ def _merged(previous: pa.Table, run_id: str, files: pa.Table) -> Iterator[pa.Tab
     a path known nowhere keeps its own n_articles.
 
     One stable sort by path, then neighbours compared in numpy: no hashing
-    kernel (its tables cost the flow's process 40 MB at 100,000 files, Arrow's
-    pool keeping the pages) and no row as a Python object.
+    kernel (its tables cost 40 MB at 100,000 files, Arrow's pool keeping the
+    pages) and no row as a Python object.
     """
     import pyarrow.compute as pc
 
